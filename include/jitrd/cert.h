@@ -1,0 +1,82 @@
+/* cert.h — an X.509 certificate as jitrd sees it: AWS id, serial, subject fields, key ids;
+ * signature, validity and "not a CA" checks. Pure: bytes and `now` in, no I/O. */
+#ifndef JITRD_CERT_H
+#define JITRD_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "jitrd/error.h"
+
+#define JITRD_CERT_MAX_PEM (64 * 1024)
+
+struct jitrd_cert; /* opaque, immutable once made */
+
+enum jitrd_subject_field {
+	JITRD_SUBJECT_CN,
+	JITRD_SUBJECT_O,
+	JITRD_SUBJECT_OU,
+	JITRD_SUBJECT_C,
+	JITRD_SUBJECT_ST,
+	JITRD_SUBJECT_L,
+	JITRD_SUBJECT_SERIAL_NUMBER,
+	JITRD_SUBJECT_FIELD_COUNT
+};
+
+/* Parses the first certificate of a PEM buffer (len bytes; need not be NUL-terminated).
+ * Errors: JITRD_ERR_TOO_LARGE (> JITRD_CERT_MAX_PEM), JITRD_ERR_MALFORMED (no certificate,
+ * bad base64/DER, trailing garbage inside the PEM block), JITRD_ERR_NOMEM.
+ * On success *out is owned by the caller; free with jitrd_cert_free. */
+enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cert **out,
+				   struct jitrd_diag *diag) JITRD_WUR;
+
+/* Same from DER bytes. */
+enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len,
+				   struct jitrd_cert **out, struct jitrd_diag *diag) JITRD_WUR;
+
+/* Takes a reference on x (X509_up_ref); x stays the caller's too. */
+enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out,
+				    struct jitrd_diag *diag) JITRD_WUR;
+
+void jitrd_cert_free(struct jitrd_cert *cert); /* NULL is fine */
+
+/* Borrowed views, valid while cert lives. */
+X509 *jitrd_cert_x509(const struct jitrd_cert *cert);
+const char *jitrd_cert_id(const struct jitrd_cert *cert);         /* 64 lowercase hex: SHA-256 of DER */
+const char *jitrd_cert_serial_hex(const struct jitrd_cert *cert); /* lowercase hex, no leading zeros but "0" */
+const ASN1_INTEGER *jitrd_cert_serial(const struct jitrd_cert *cert);
+const X509_NAME *jitrd_cert_issuer(const struct jitrd_cert *cert);
+const X509_NAME *jitrd_cert_subject(const struct jitrd_cert *cert);
+/* Key identifiers: NULL and *len = 0 when the extension is absent. */
+const unsigned char *jitrd_cert_subject_key_id(const struct jitrd_cert *cert, size_t *len);
+const unsigned char *jitrd_cert_authority_key_id(const struct jitrd_cert *cert, size_t *len);
+bool jitrd_cert_is_ca(const struct jitrd_cert *cert); /* basicConstraints CA:TRUE */
+
+/* One subject field as UTF-8 (borrowed). JITRD_ERR_FIELD_ABSENT if missing,
+ * JITRD_ERR_FIELD_AMBIGUOUS if present more than once, JITRD_ERR_BAD_FIELD if it holds an
+ * embedded NUL or is not valid UTF-8. *value written only on success. */
+enum jitrd_err jitrd_cert_subject_field(const struct jitrd_cert *cert,
+					enum jitrd_subject_field field,
+					const char **value) JITRD_WUR;
+
+/* "CN", "O", ... as used in template names subject.CN etc. */
+const char *jitrd_subject_field_name(enum jitrd_subject_field field);
+
+/* notBefore <= now <= notAfter. JITRD_ERR_CERT_NOT_YET_VALID, JITRD_ERR_CERT_EXPIRED,
+ * JITRD_ERR_MALFORMED if a time cannot be compared. */
+enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t now) JITRD_WUR;
+
+/* The signature of cert verifies with ca's public key (X509_verify == 1) and cert's issuer
+ * name equals ca's subject. JITRD_ERR_CERT_SIGNATURE otherwise. */
+enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
+					   const struct jitrd_cert *ca) JITRD_WUR;
+
+/* Device checks of DESIGN §3.5 in order: not a CA, signed by ca, within validity.
+ * The first failure is returned with a reason in diag. */
+enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
+				       time_t now, struct jitrd_diag *diag) JITRD_WUR;
+
+#endif

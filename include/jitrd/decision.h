@@ -1,0 +1,63 @@
+/* decision.h — what happens to one certificate (DESIGN §3 steps 2, 5, 6 and the rendering of
+ * step 7): (event or certificate, CA set, CRL snapshot, config, now) -> decision + reason +
+ * rendered names and policy. Pure: everything it needs is passed in. */
+#ifndef JITRD_DECISION_H
+#define JITRD_DECISION_H
+
+#include <time.h>
+
+#include "jitrd/caset.h"
+#include "jitrd/cert.h"
+#include "jitrd/config.h"
+#include "jitrd/crl.h"
+#include "jitrd/error.h"
+#include "jitrd/event.h"
+#include "jitrd/outcome.h"
+#include "jitrd/template.h"
+
+/* Everything borrowed for the duration of a call. */
+struct jitrd_decision_context {
+	const struct jitrd_config *cfg;
+	const struct jitrd_caset *cas;
+	const struct jitrd_crl_store *crls;  /* NULL = no CRL at all */
+	const struct jitrd_policy_template *policy_template;
+	const char *account_id;              /* "" or NULL when unknown (offline check) */
+	const char *region;
+};
+
+struct jitrd_decision {
+	enum jitrd_decision_kind kind;
+	char reason[256];                 /* short, printable; untrusted parts escaped */
+	const char *target_status;        /* "ACTIVE", "REVOKED", "INACTIVE" or NULL: leave as is */
+	char ca_id[JITRD_ID_HEX_LEN + 1];
+	char serial[2 * 64 + 1];          /* hex; "" before the certificate was read */
+	char subject_cn[256];             /* as in the certificate, truncated; "" when absent */
+	char policy_name[JITRD_NAME_MAX + 1]; /* set for activate */
+	char thing_name[JITRD_NAME_MAX + 1];  /* set for activate when provision.thing_name set */
+	char *policy_document;            /* set for activate; owned, freed by cleanup */
+};
+
+void jitrd_decision_init(struct jitrd_decision *d);
+void jitrd_decision_cleanup(struct jitrd_decision *d); /* frees policy_document */
+
+/* Step 2 on an event that parsed: certificateStatus must be PENDING_ACTIVATION, the CA one of
+ * ours and allowed. Returns 1 and fills d (kind ignore) when the event is to be ignored,
+ * 0 when it goes on. */
+int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
+			struct jitrd_decision *d);
+
+/* Steps 5, 6 and 7's rendering for a certificate. ca_id names the CA the event claims (may
+ * be NULL: the issuer is looked up in ctx->cas). Fills d with activate / revoke / hold /
+ * reject / ignore / defer and the reason. Returns JITRD_OK when d holds a decision;
+ * JITRD_ERR_NOMEM otherwise (d then holds nothing to act on). */
+enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
+					const struct jitrd_cert *cert, const char *ca_id,
+					time_t now, struct jitrd_decision *d) JITRD_WUR;
+
+/* Renders the policy and names for cert under ca (used by decide_certificate and by the
+ * start-up check of templates against a sample certificate). */
+enum jitrd_err jitrd_decision_render(const struct jitrd_decision_context *ctx,
+				     const struct jitrd_cert *cert, const char *ca_id,
+				     struct jitrd_decision *d, struct jitrd_diag *diag) JITRD_WUR;
+
+#endif

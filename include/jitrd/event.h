@@ -1,0 +1,39 @@
+/* event.h — strict parsing of AWS IoT's certificate registration event (DESIGN §1, §3.1).
+ * Pure: bytes in, struct out; no I/O, no clock, no logging. */
+#ifndef JITRD_EVENT_H
+#define JITRD_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitrd/error.h"
+
+#define JITRD_EVENT_MAX_BYTES (64 * 1024)
+#define JITRD_ID_HEX_LEN 64
+
+/* AWS certificate status names, as they appear on the wire. */
+#define JITRD_STATUS_MAX 32
+
+struct jitrd_event {
+	char certificate_id[JITRD_ID_HEX_LEN + 1];    /* lowercase hex, as received */
+	char ca_certificate_id[JITRD_ID_HEX_LEN + 1];
+	char certificate_status[JITRD_STATUS_MAX];    /* any status name, see status check */
+	char aws_account_id[13];
+	int64_t timestamp_ms;                          /* "timestamp" */
+	int64_t registration_timestamp_ms;            /* "certificateRegistrationTimestamp" */
+};
+
+/* Parses one event from json (len bytes, need not be NUL-terminated).
+ * All six fields required; ids exactly 64 hex digits; account exactly 12 digits;
+ * timestamps a non-negative integer number or a string of 1-19 digits;
+ * certificateStatus a string of [A-Z_]{1,31}. Unknown extra members are ignored.
+ * Errors: JITRD_ERR_TOO_LARGE (> JITRD_EVENT_MAX_BYTES), JITRD_ERR_MALFORMED (not one JSON
+ * object), JITRD_ERR_MISSING_FIELD, JITRD_ERR_BAD_FIELD. diag (may be NULL) names the field
+ * and quotes the offending value escaped. *out is written only on success. */
+enum jitrd_err jitrd_event_parse(const char *json, size_t len, struct jitrd_event *out,
+				 struct jitrd_diag *diag) JITRD_WUR;
+
+/* 1 if s is exactly 64 hex digits (either case), else 0. */
+int jitrd_is_hex_id(const char *s);
+
+#endif

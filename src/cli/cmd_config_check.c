@@ -1,0 +1,1 @@
+/* cmd_config_check.c — placeholder until the command lands. */

@@ -1,0 +1,1 @@
+/* caset.c — placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* cert.c — placeholder until the module lands. */

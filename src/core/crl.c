@@ -1,0 +1,1 @@
+/* crl.c — placeholder until the module lands. */

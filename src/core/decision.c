@@ -1,0 +1,1 @@
+/* decision.c — placeholder until the module lands. */

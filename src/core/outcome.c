@@ -1,0 +1,1 @@
+/* outcome.c — placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* template.c — placeholder until the module lands. */

@@ -1,0 +1,149 @@
+/* files.c — bounded file reads and sorted directory listings (see files.h).
+ * Never follows a size it has not checked: the size is re-checked while reading, since a
+ * file may grow between fstat and read. */
+#include "jitrd/files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_MAX_ENTRIES 10000
+
+enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t *len,
+			       struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	struct stat st;
+	char *content = NULL;
+	size_t used = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		jitrd_diag_set(diag, "%s: not a regular file", path);
+		goto cleanup;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		jitrd_diag_set(diag, "%s: %lld bytes, over the limit of %zu", path,
+			       (long long)st.st_size, max);
+		result = JITRD_ERR_TOO_LARGE;
+		goto cleanup;
+	}
+	content = malloc((size_t)st.st_size + 1);
+	if (!content) {
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t got = read(fd, content + used, (size_t)st.st_size + 1 - used);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+		if (used > (size_t)st.st_size) {
+			jitrd_diag_set(diag, "%s: file grew while being read", path);
+			goto cleanup;
+		}
+	}
+	content[used] = '\0';
+	*out = content;
+	*len = used;
+	content = NULL;
+	result = JITRD_OK;
+cleanup:
+	free(content);
+	close(fd);
+	return result;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void jitrd_paths_free(char **paths, size_t count)
+{
+	if (!paths)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
+			      struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	char **list = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *entry;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		jitrd_diag_set(diag, "%s: %s", dir, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	while ((entry = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+		size_t need;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		need = strlen(dir) + 1 + strlen(entry->d_name) + 1;
+		path = malloc(need);
+		if (!path) {
+			result = JITRD_ERR_NOMEM;
+			goto cleanup;
+		}
+		snprintf(path, need, "%s/%s", dir, entry->d_name);
+		/* stat, not lstat: a symlink to a file is how rotation tools often deploy CRLs */
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (n == DIR_MAX_ENTRIES) {
+			free(path);
+			jitrd_diag_set(diag, "%s: more than %d files", dir, DIR_MAX_ENTRIES);
+			result = JITRD_ERR_TOO_LARGE;
+			goto cleanup;
+		}
+		if (n == cap) {
+			size_t grown_cap = cap ? cap * 2 : 16;
+			char **grown = realloc(list, grown_cap * sizeof(*list));
+			if (!grown) {
+				free(path);
+				result = JITRD_ERR_NOMEM;
+				goto cleanup;
+			}
+			list = grown;
+			cap = grown_cap;
+		}
+		list[n++] = path;
+	}
+	if (n)
+		qsort(list, n, sizeof(*list), compare_paths);
+	*paths = list;
+	*count = n;
+	list = NULL;
+	n = 0;
+	result = JITRD_OK;
+cleanup:
+	jitrd_paths_free(list, n);
+	closedir(d);
+	return result;
+}
