@@ -1,1 +1,585 @@
-/* cert.c — placeholder until the module lands. */
+/* cert.c — one X.509 certificate parsed once into an immutable struct: AWS id, serial, subject
+ * fields, key ids; plus the device checks of DESIGN §3.5 (signature, validity, not a CA).
+ * Pure: bytes and `now` in; no I/O, no clock, no logging; leaves no OpenSSL error queued. */
+#include "jitrd/cert.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+/* One subject field, decided in the constructor so the accessor is const and thread-safe. */
+struct subject_value {
+	enum jitrd_err status; /* JITRD_OK, FIELD_ABSENT, FIELD_AMBIGUOUS or BAD_FIELD */
+	char *utf8;            /* NUL-terminated, only when status == JITRD_OK */
+};
+
+struct jitrd_cert {
+	X509 *x509;
+	char id[65];
+	char *serial_hex;
+	const unsigned char *skid; /* borrowed from x509's cached extensions */
+	size_t skid_len;
+	const unsigned char *akid;
+	size_t akid_len;
+	bool is_ca;         /* basicConstraints CA:TRUE */
+	bool may_sign_certs; /* X509_check_ca != 0: CA:TRUE, keyCertSign, v1 self-signed... */
+	struct subject_value fields[JITRD_SUBJECT_FIELD_COUNT];
+};
+
+static const struct {
+	const char *name; /* as in templates: subject.CN (DESIGN §4.4) */
+	int nid;
+} field_table[JITRD_SUBJECT_FIELD_COUNT] = {
+	[JITRD_SUBJECT_CN] = {"CN", NID_commonName},
+	[JITRD_SUBJECT_O] = {"O", NID_organizationName},
+	[JITRD_SUBJECT_OU] = {"OU", NID_organizationalUnitName},
+	[JITRD_SUBJECT_C] = {"C", NID_countryName},
+	[JITRD_SUBJECT_ST] = {"ST", NID_stateOrProvinceName},
+	[JITRD_SUBJECT_L] = {"L", NID_localityName},
+	[JITRD_SUBJECT_SERIAL_NUMBER] = {"serialNumber", NID_serialNumber},
+};
+
+/* An OpenSSL failure is an allocation failure only when OpenSSL says so; anything else that
+ * fails while decoding outside bytes is the bytes' fault. */
+static enum jitrd_err openssl_failure(enum jitrd_err otherwise)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+		return JITRD_ERR_NOMEM;
+	return otherwise;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static enum jitrd_err decide_field(const X509_NAME *name, int nid, struct subject_value *out)
+{
+	int first = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *utf8 = NULL;
+	int len;
+
+	out->utf8 = NULL;
+	if (first < 0) {
+		out->status = JITRD_ERR_FIELD_ABSENT;
+		return JITRD_OK;
+	}
+	if (X509_NAME_get_index_by_NID(name, nid, first) >= 0) {
+		out->status = JITRD_ERR_FIELD_AMBIGUOUS;
+		return JITRD_OK;
+	}
+	len = ASN1_STRING_to_UTF8(&utf8,
+				  X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, first)));
+	if (len < 0) {
+		if (openssl_failure(JITRD_ERR_BAD_FIELD) == JITRD_ERR_NOMEM)
+			return JITRD_ERR_NOMEM;
+		/* A string type OpenSSL cannot convert (or bytes invalid for it). */
+		out->status = JITRD_ERR_BAD_FIELD;
+		return JITRD_OK;
+	}
+	/* A NUL would cut the value short in every C consumer; invalid UTF-8 would reach JSON. */
+	if (memchr(utf8, '\0', (size_t)len) || !utf8_valid(utf8, (size_t)len)) {
+		OPENSSL_free(utf8);
+		out->status = JITRD_ERR_BAD_FIELD;
+		return JITRD_OK;
+	}
+	/* ASN1_STRING_to_UTF8 NUL-terminates its output. */
+	out->utf8 = (char *)utf8;
+	out->status = JITRD_OK;
+	return JITRD_OK;
+}
+
+/* Lowercase hex without leading zeros ("0" for zero). Negative serials are forbidden by
+ * RFC 5280 §4.1.2.2 and would make "-" appear in names: refused as malformed. */
+static enum jitrd_err serial_to_hex(const ASN1_INTEGER *serial, char **out)
+{
+	enum jitrd_err result = JITRD_ERR_MALFORMED;
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = NULL;
+	char *lower = NULL;
+	const char *digits;
+	size_t n;
+
+	if (!bn) {
+		result = openssl_failure(JITRD_ERR_MALFORMED);
+		goto cleanup;
+	}
+	if (BN_is_negative(bn))
+		goto cleanup;
+	hex = BN_bn2hex(bn);
+	if (!hex) {
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	/* BN_bn2hex prints whole bytes ("03E8"); drop the leading zero nibble but keep "0". */
+	digits = hex;
+	while (digits[0] == '0' && digits[1] != '\0')
+		digits++;
+	n = strlen(digits);
+	lower = malloc(n + 1);
+	if (!lower) {
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		char c = digits[i];
+		lower[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+	}
+	*out = lower;
+	lower = NULL;
+	result = JITRD_OK;
+cleanup:
+	free(lower);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return result;
+}
+
+/* AWS's certificateId / caCertificateId: SHA-256 of the DER, lowercase hex. */
+static enum jitrd_err der_sha256_hex(X509 *x, char out[65])
+{
+	static const char hexdigits[] = "0123456789abcdef";
+	enum jitrd_err result = JITRD_ERR_CRYPTO;
+	unsigned char *der = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	int der_len;
+
+	/* For a parsed certificate i2d_X509 returns the bytes as received (cached encoding). */
+	der_len = i2d_X509(x, &der);
+	if (der_len <= 0) {
+		result = openssl_failure(JITRD_ERR_MALFORMED);
+		goto cleanup;
+	}
+	if (EVP_Digest(der, (size_t)der_len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+	    md_len != 32) {
+		result = openssl_failure(JITRD_ERR_CRYPTO);
+		goto cleanup;
+	}
+	for (unsigned int i = 0; i < md_len; i++) {
+		out[2 * i] = hexdigits[md[i] >> 4];
+		out[2 * i + 1] = hexdigits[md[i] & 15];
+	}
+	out[64] = '\0';
+	result = JITRD_OK;
+cleanup:
+	OPENSSL_free(der);
+	return result;
+}
+
+void jitrd_cert_free(struct jitrd_cert *cert)
+{
+	if (!cert)
+		return;
+	for (size_t i = 0; i < JITRD_SUBJECT_FIELD_COUNT; i++)
+		OPENSSL_free(cert->fields[i].utf8);
+	free(cert->serial_hex);
+	X509_free(cert->x509);
+	free(cert);
+}
+
+enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_cert *cert = NULL;
+	const ASN1_OCTET_STRING *kid;
+	const X509_NAME *subject;
+	uint32_t flags;
+
+	ERR_set_mark();
+	if (!x || !out) {
+		jitrd_diag_set(diag, "certificate: no certificate given");
+		goto cleanup;
+	}
+	cert = calloc(1, sizeof(*cert));
+	if (!cert) {
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	if (X509_up_ref(x) != 1) {
+		result = JITRD_ERR_CRYPTO;
+		goto cleanup;
+	}
+	cert->x509 = x;
+
+	/* Everything OpenSSL computes lazily and caches inside the X509 (extension flags, key
+	 * ids, canonical name encodings, the public key) is forced here, once, so that later
+	 * const accessors and checks never write into a certificate shared between threads. */
+	flags = X509_get_extension_flags(x);
+	if (flags & EXFLAG_INVALID) {
+		result = JITRD_ERR_MALFORMED;
+		jitrd_diag_set(diag, "certificate: invalid or duplicate extensions");
+		goto cleanup;
+	}
+	cert->is_ca = (flags & EXFLAG_CA) != 0;
+	cert->may_sign_certs = X509_check_ca(x) != 0;
+	kid = X509_get0_subject_key_id(x);
+	if (kid) {
+		cert->skid = ASN1_STRING_get0_data(kid);
+		cert->skid_len = (size_t)ASN1_STRING_length(kid);
+	}
+	kid = X509_get0_authority_key_id(x);
+	if (kid) {
+		cert->akid = ASN1_STRING_get0_data(kid);
+		cert->akid_len = (size_t)ASN1_STRING_length(kid);
+	}
+	if (i2d_X509_NAME(X509_get_subject_name(x), NULL) <= 0 ||
+	    i2d_X509_NAME(X509_get_issuer_name(x), NULL) <= 0) {
+		result = openssl_failure(JITRD_ERR_MALFORMED);
+		jitrd_diag_set(diag, "certificate: cannot encode its names");
+		goto cleanup;
+	}
+	(void)X509_get0_pubkey(x); /* NULL for an unknown key type: then nothing verifies */
+
+	result = der_sha256_hex(x, cert->id);
+	if (result != JITRD_OK) {
+		jitrd_diag_set(diag, "certificate: cannot encode it to DER");
+		goto cleanup;
+	}
+	result = serial_to_hex(X509_get0_serialNumber(x), &cert->serial_hex);
+	if (result != JITRD_OK) {
+		jitrd_diag_set(diag, "certificate: %s serial number",
+			       result == JITRD_ERR_NOMEM ? "no memory for the" : "negative or bad");
+		goto cleanup;
+	}
+	subject = X509_get_subject_name(x);
+	for (size_t i = 0; i < JITRD_SUBJECT_FIELD_COUNT; i++) {
+		result = decide_field(subject, field_table[i].nid, &cert->fields[i]);
+		if (result != JITRD_OK)
+			goto cleanup;
+	}
+	*out = cert;
+	cert = NULL;
+	result = JITRD_OK;
+cleanup:
+	if (result == JITRD_ERR_NOMEM)
+		jitrd_diag_set(diag, "certificate: out of memory");
+	jitrd_cert_free(cert);
+	ERR_pop_to_mark();
+	return result;
+}
+
+enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct jitrd_cert **out,
+				   struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_MALFORMED;
+	const unsigned char *p = der;
+	X509 *x = NULL;
+
+	ERR_set_mark();
+	if (!der || !out) {
+		result = JITRD_ERR_INVALID_ARG;
+		jitrd_diag_set(diag, "certificate: no input");
+		goto cleanup;
+	}
+	/* The same bound as for PEM: a device certificate is a few hundred bytes. */
+	if (len > JITRD_CERT_MAX_PEM) {
+		result = JITRD_ERR_TOO_LARGE;
+		jitrd_diag_set(diag, "certificate: %zu bytes of DER, more than %d", len,
+			       JITRD_CERT_MAX_PEM);
+		goto cleanup;
+	}
+	if (len == 0) {
+		jitrd_diag_set(diag, "certificate: empty DER");
+		goto cleanup;
+	}
+	x = d2i_X509(NULL, &p, (long)len);
+	if (!x) {
+		result = openssl_failure(JITRD_ERR_MALFORMED);
+		jitrd_diag_set(diag, "certificate: not a DER X.509 certificate");
+		goto cleanup;
+	}
+	/* Bytes after the certificate would not be covered by the id AWS computes. */
+	if (p != der + len) {
+		jitrd_diag_set(diag, "certificate: %zu bytes after the DER certificate",
+			       (size_t)(der + len - p));
+		goto cleanup;
+	}
+	result = jitrd_cert_from_x509(x, out, diag);
+cleanup:
+	X509_free(x);
+	ERR_pop_to_mark();
+	return result;
+}
+
+/* An encrypted PEM block must never make OpenSSL prompt on a terminal (its default callback
+ * does when no password is given): we have no password, so decryption fails. */
+static int no_password(char *buf, int size, int rwflag, void *userdata)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)userdata;
+	return -1;
+}
+
+enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cert **out,
+				   struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_MALFORMED;
+	BIO *bio = NULL;
+	unsigned char *der = NULL;
+	long der_len = 0;
+	char *name = NULL;
+
+	ERR_set_mark();
+	if (!pem || !out) {
+		result = JITRD_ERR_INVALID_ARG;
+		jitrd_diag_set(diag, "certificate: no input");
+		goto cleanup;
+	}
+	if (len > JITRD_CERT_MAX_PEM) {
+		result = JITRD_ERR_TOO_LARGE;
+		jitrd_diag_set(diag, "certificate: %zu bytes of PEM, more than %d", len,
+			       JITRD_CERT_MAX_PEM);
+		goto cleanup;
+	}
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		result = JITRD_ERR_NOMEM;
+		jitrd_diag_set(diag, "certificate: out of memory");
+		goto cleanup;
+	}
+	/* The first CERTIFICATE block (other blocks before it are skipped), decoded here rather
+	 * than through PEM_read_bio_X509 so that the DER is held to from_der's rules: one
+	 * certificate, no bytes after it. */
+	if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio, no_password, NULL) !=
+	    1) {
+		result = openssl_failure(JITRD_ERR_MALFORMED);
+		jitrd_diag_set(diag, "certificate: no readable PEM CERTIFICATE block");
+		goto cleanup;
+	}
+	if (der_len <= 0) {
+		jitrd_diag_set(diag, "certificate: empty PEM CERTIFICATE block");
+		goto cleanup;
+	}
+	result = jitrd_cert_from_der(der, (size_t)der_len, out, diag);
+cleanup:
+	OPENSSL_free(der);
+	OPENSSL_free(name);
+	BIO_free(bio);
+	ERR_pop_to_mark();
+	return result;
+}
+
+X509 *jitrd_cert_x509(const struct jitrd_cert *cert)
+{
+	return cert->x509;
+}
+
+const char *jitrd_cert_id(const struct jitrd_cert *cert)
+{
+	return cert->id;
+}
+
+const char *jitrd_cert_serial_hex(const struct jitrd_cert *cert)
+{
+	return cert->serial_hex;
+}
+
+const ASN1_INTEGER *jitrd_cert_serial(const struct jitrd_cert *cert)
+{
+	return X509_get0_serialNumber(cert->x509);
+}
+
+const X509_NAME *jitrd_cert_issuer(const struct jitrd_cert *cert)
+{
+	return X509_get_issuer_name(cert->x509);
+}
+
+const X509_NAME *jitrd_cert_subject(const struct jitrd_cert *cert)
+{
+	return X509_get_subject_name(cert->x509);
+}
+
+const unsigned char *jitrd_cert_subject_key_id(const struct jitrd_cert *cert, size_t *len)
+{
+	*len = cert->skid_len;
+	return cert->skid;
+}
+
+const unsigned char *jitrd_cert_authority_key_id(const struct jitrd_cert *cert, size_t *len)
+{
+	*len = cert->akid_len;
+	return cert->akid;
+}
+
+bool jitrd_cert_is_ca(const struct jitrd_cert *cert)
+{
+	return cert->is_ca;
+}
+
+enum jitrd_err jitrd_cert_subject_field(const struct jitrd_cert *cert,
+					enum jitrd_subject_field field, const char **value)
+{
+	const struct subject_value *v;
+
+	if ((unsigned)field >= JITRD_SUBJECT_FIELD_COUNT)
+		return JITRD_ERR_INVALID_ARG;
+	v = &cert->fields[field];
+	if (v->status == JITRD_OK)
+		*value = v->utf8;
+	return v->status;
+}
+
+const char *jitrd_subject_field_name(enum jitrd_subject_field field)
+{
+	if ((unsigned)field >= JITRD_SUBJECT_FIELD_COUNT)
+		return "?";
+	return field_table[field].name;
+}
+
+enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t now)
+{
+	/* X509_cmp_time: -1 if the ASN.1 time is before or equal to `now`, 1 if after, 0 on
+	 * error (unparsable time). As in OpenSSL's own verifier, the second of notAfter itself
+	 * already counts as expired. */
+	time_t t = now;
+	int before, after;
+	enum jitrd_err result;
+
+	ERR_set_mark();
+	before = X509_cmp_time(X509_get0_notBefore(cert->x509), &t);
+	after = X509_cmp_time(X509_get0_notAfter(cert->x509), &t);
+
+	if (before == 0 || after == 0)
+		result = JITRD_ERR_MALFORMED;
+	else if (before > 0)
+		result = JITRD_ERR_CERT_NOT_YET_VALID;
+	else if (after < 0)
+		result = JITRD_ERR_CERT_EXPIRED;
+	else
+		result = JITRD_OK;
+	ERR_pop_to_mark();
+	return result;
+}
+
+enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
+					   const struct jitrd_cert *ca)
+{
+	enum jitrd_err result = JITRD_ERR_CERT_SIGNATURE;
+	EVP_PKEY *key;
+
+	ERR_set_mark();
+	if (X509_NAME_cmp(X509_get_issuer_name(cert->x509), X509_get_subject_name(ca->x509)) != 0)
+		goto cleanup;
+	key = X509_get0_pubkey(ca->x509);
+	if (!key)
+		goto cleanup;
+	if (X509_verify(cert->x509, key) != 1)
+		goto cleanup;
+	result = JITRD_OK;
+cleanup:
+	ERR_pop_to_mark();
+	return result;
+}
+
+/* "2021-01-01T00:00:00Z" for a message; "(unreadable time)" if OpenSSL cannot read it. */
+static void format_time(const ASN1_TIME *t, char *out, size_t out_size)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(t, &tm) != 1 || strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, out_size, "(unreadable time)");
+}
+
+static void name_for_message(const X509_NAME *name, char *out, size_t out_size)
+{
+	char oneline[256];
+
+	if (!X509_NAME_oneline(name, oneline, (int)sizeof(oneline)))
+		snprintf(oneline, sizeof(oneline), "(unprintable name)");
+	/* oneline already escapes bytes outside ASCII; quoting again keeps the diag clean. */
+	jitrd_quote(out, out_size, oneline, strlen(oneline));
+}
+
+enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
+				       time_t now, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	char when[64];
+	char name[200];
+
+	/* DESIGN §3.5, in order: not a CA, signed by the CA, within validity. A device
+	 * certificate that could sign certificates is refused whatever way it could. */
+	if (cert->may_sign_certs) {
+		jitrd_diag_set(diag, "certificate is a CA certificate (%s)",
+			       cert->is_ca ? "basicConstraints CA:TRUE"
+					   : "keyCertSign or v1 self-signed");
+		return JITRD_ERR_CERT_IS_CA;
+	}
+	result = jitrd_cert_verify_signed_by(cert, ca);
+	if (result != JITRD_OK) {
+		name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
+		jitrd_diag_set(diag, "certificate is not signed by the CA %s (id %s)", name,
+			       ca->id);
+		return result;
+	}
+	result = jitrd_cert_check_validity(cert, now);
+	switch (result) {
+	case JITRD_OK:
+		break;
+	case JITRD_ERR_CERT_EXPIRED:
+		format_time(X509_get0_notAfter(cert->x509), when, sizeof(when));
+		jitrd_diag_set(diag, "certificate expired on %s", when);
+		break;
+	case JITRD_ERR_CERT_NOT_YET_VALID:
+		format_time(X509_get0_notBefore(cert->x509), when, sizeof(when));
+		jitrd_diag_set(diag, "certificate not valid before %s", when);
+		break;
+	default:
+		jitrd_diag_set(diag, "certificate validity dates cannot be read");
+		break;
+	}
+	return result;
+}
