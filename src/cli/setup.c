@@ -1,1 +1,323 @@
-/* setup.c — placeholder until the command lands. */
+/* setup.c — loads what every command needs from the configuration: CA certificates, CRLs and
+ * templates, with each problem named by its file. The only place the CLI reads them, so
+ * `config-check`, `check` and later the service judge a configuration the same way. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "jitrd/files.h"
+
+extern char **environ;
+
+#define CA_FILE_MAX (1024 * 1024)
+#define CONFIG_ORIGIN_ENV "environment"
+
+static char *dup_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static int load_config(struct jitrd_runtime *rt, const char *config_path,
+		       struct jitrd_diag *diag)
+{
+	char *text = NULL;
+	size_t len = 0;
+	char *base_dir = NULL;
+	int result = -1;
+
+	if (!config_path && access(JITRD_DEFAULT_CONFIG, F_OK) == 0)
+		config_path = JITRD_DEFAULT_CONFIG;
+	if (config_path) {
+		if (jitrd_file_read(config_path, JITRD_CONFIG_MAX_BYTES, &text, &len, diag) !=
+		    JITRD_OK)
+			goto cleanup;
+		base_dir = dup_dirname(config_path);
+		rt->config_origin = strdup(config_path);
+	} else {
+		rt->config_origin = strdup(CONFIG_ORIGIN_ENV);
+	}
+	if (!rt->config_origin || (config_path && !base_dir)) {
+		jitrd_diag_set(diag, "out of memory");
+		goto cleanup;
+	}
+	if (jitrd_config_parse(rt->config_origin, text, len, (const char *const *)environ,
+			       base_dir, &rt->cfg, diag) != JITRD_OK)
+		goto cleanup;
+	result = 0;
+cleanup:
+	free(text);
+	free(base_dir);
+	return result;
+}
+
+static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
+{
+	char **paths = NULL;
+	size_t count = 0;
+	int result = -1;
+
+	rt->cas = jitrd_caset_new();
+	if (!rt->cas) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	if (jitrd_dir_list(rt->cfg->ca.dir, &paths, &count, diag) != JITRD_OK) {
+		char inner[sizeof(diag->text)];
+		memcpy(inner, diag->text, sizeof(inner));
+		jitrd_diag_set(diag, "[ca] dir: %.400s", inner);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char *pem = NULL;
+		size_t len = 0;
+		enum jitrd_err err = jitrd_file_read(paths[i], CA_FILE_MAX, &pem, &len, diag);
+		if (err == JITRD_OK)
+			err = jitrd_caset_add_pem(rt->cas, paths[i], pem, len, diag);
+		free(pem);
+		if (err != JITRD_OK)
+			goto cleanup;
+	}
+	if (jitrd_caset_count(rt->cas) == 0) {
+		jitrd_diag_set(diag, "[ca] dir %s: no CA certificate found", rt->cfg->ca.dir);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < rt->cfg->ca.allow_count; i++) {
+		if (!jitrd_caset_find_id(rt->cas, rt->cfg->ca.allow[i])) {
+			jitrd_diag_set(diag, "[ca] allow: %s is not a CA in %s", rt->cfg->ca.allow[i],
+				       rt->cfg->ca.dir);
+			goto cleanup;
+		}
+	}
+	result = 0;
+cleanup:
+	jitrd_paths_free(paths, count);
+	return result;
+}
+
+/* Refused CRL files are kept in the builder's report, not returned: one bad file must not
+ * stop the others from protecting their CAs. */
+static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *diag)
+{
+	char **paths = NULL;
+	size_t count = 0;
+	struct jitrd_diag list_diag = {{0}};
+
+	rt->crl_builder = jitrd_crl_builder_new(rt->cas, now);
+	if (!rt->crl_builder) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	if (jitrd_dir_list(rt->cfg->crl.dir, &paths, &count, &list_diag) != JITRD_OK) {
+		snprintf(rt->crl_dir_error, sizeof(rt->crl_dir_error), "[crl] dir: %.400s",
+			 list_diag.text);
+		count = 0;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char *bytes = NULL;
+		size_t len = 0;
+		struct jitrd_diag file_diag;
+		enum jitrd_err err =
+			jitrd_file_read(paths[i], JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
+		if (err == JITRD_OK)
+			err = jitrd_crl_builder_add(rt->crl_builder, paths[i],
+						    (const unsigned char *)bytes, len, &file_diag);
+		else
+			fprintf(stderr, "jitrd: %s\n", file_diag.text);
+		free(bytes);
+		if (err == JITRD_ERR_NOMEM) {
+			jitrd_diag_set(diag, "out of memory");
+			jitrd_paths_free(paths, count);
+			return -1;
+		}
+	}
+	jitrd_paths_free(paths, count);
+	if (jitrd_crl_builder_finish(rt->crl_builder, &rt->crls) != JITRD_OK) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* A certificate with every subject field, made in memory, so a template is proven to render
+ * at start-up and not first on a real device (DESIGN §4.4). */
+static X509 *make_sample_certificate(void)
+{
+	static const struct {
+		const char *field, *value;
+	} subject[] = {
+		{"C", "US"},          {"ST", "WA"},      {"L", "Seattle"},
+		{"O", "Example"},     {"OU", "Devices"}, {"serialNumber", "SN-0001"},
+		{"CN", "sample-device"},
+	};
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
+	int ok = key && x && name;
+
+	for (size_t i = 0; ok && i < sizeof(subject) / sizeof(subject[0]); i++)
+		ok = X509_NAME_add_entry_by_txt(name, subject[i].field, MBSTRING_UTF8,
+						(const unsigned char *)subject[i].value, -1, -1,
+						0) == 1;
+	ok = ok && X509_set_version(x, 2) == 1 &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234) == 1 &&
+	     X509_set_issuer_name(x, name) == 1 && X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+	     X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, key) == 1 &&
+	     X509_sign(x, key, EVP_sha256()) > 0;
+	EVP_PKEY_free(key);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
+{
+	struct jitrd_decision_context ctx;
+	struct jitrd_decision sample;
+	struct jitrd_cert *cert = NULL;
+	X509 *x = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int result = -1;
+	enum jitrd_err err;
+
+	if (jitrd_name_template_check(rt->cfg->provision.policy_name, diag) != JITRD_OK ||
+	    jitrd_name_template_check(rt->cfg->provision.thing_name, diag) != JITRD_OK) {
+		char inner[sizeof(diag->text)];
+		memcpy(inner, diag->text, sizeof(inner));
+		jitrd_diag_set(diag, "[provision]: %.450s", inner);
+		return -1;
+	}
+	if (jitrd_file_read(rt->cfg->provision.policy_template, JITRD_TEMPLATE_MAX_BYTES, &text,
+			    &len, diag) != JITRD_OK)
+		return -1;
+	if (jitrd_policy_template_parse(rt->cfg->provision.policy_template, text, len,
+					&rt->policy_template, diag) != JITRD_OK)
+		goto cleanup;
+
+	x = make_sample_certificate();
+	if (!x || jitrd_cert_from_x509(x, &cert, diag) != JITRD_OK) {
+		jitrd_diag_set(diag, "cannot make the sample certificate");
+		goto cleanup;
+	}
+	jitrd_runtime_context(rt, &ctx);
+	if (!*ctx.account_id)
+		ctx.account_id = "123456789012";
+	jitrd_decision_init(&sample);
+	err = jitrd_decision_render(&ctx, cert, jitrd_cert_id(jitrd_caset_at(rt->cas, 0)),
+				    &sample, diag);
+	rt->policy_sample_chars = sample.policy_document ? strlen(sample.policy_document) : 0;
+	jitrd_decision_cleanup(&sample);
+	if (err != JITRD_OK) {
+		char inner[sizeof(diag->text)];
+		memcpy(inner, diag->text, sizeof(inner));
+		jitrd_diag_set(diag, "%s: does not render for a sample certificate: %.300s",
+			       rt->cfg->provision.policy_template, inner);
+		goto cleanup;
+	}
+	result = 0;
+cleanup:
+	jitrd_cert_free(cert);
+	X509_free(x);
+	free(text);
+	return result;
+}
+
+int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+		       struct jitrd_diag *diag)
+{
+	memset(rt, 0, sizeof(*rt));
+	if (load_config(rt, config_path, diag) != 0 || load_cas(rt, diag) != 0 ||
+	    load_crls(rt, now, diag) != 0 || load_templates(rt, diag) != 0)
+		return -1;
+	return 0;
+}
+
+void jitrd_runtime_cleanup(struct jitrd_runtime *rt)
+{
+	jitrd_policy_template_free(rt->policy_template);
+	jitrd_crl_store_free(rt->crls);
+	jitrd_crl_builder_free(rt->crl_builder);
+	jitrd_caset_free(rt->cas);
+	jitrd_config_free(rt->cfg);
+	free(rt->config_origin);
+	memset(rt, 0, sizeof(*rt));
+}
+
+void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx)
+{
+	ctx->cfg = rt->cfg;
+	ctx->cas = rt->cas;
+	ctx->crls = rt->crls;
+	ctx->policy_template = rt->policy_template;
+	ctx->account_id = rt->cfg->aws.account_id;
+	ctx->region = rt->cfg->aws.region;
+}
+
+static int take_digits(const char **p, int count, int *out)
+{
+	int value = 0;
+
+	for (int i = 0; i < count; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		value = value * 10 + (**p - '0');
+	}
+	*out = value;
+	return 0;
+}
+
+int jitrd_parse_time(const char *text, time_t *out)
+{
+	struct tm tm = {0};
+	const char *p = text;
+	int year, mon, day, hour, min, sec;
+	time_t t;
+
+	if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 12) {
+		long long seconds = strtoll(p, NULL, 10);
+		*out = (time_t)seconds;
+		return 0;
+	}
+	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &mon) ||
+	    *p++ != '-' || take_digits(&p, 2, &day) || (*p != 'T' && *p != 't'))
+		return -1;
+	p++;
+	if (take_digits(&p, 2, &hour) || *p++ != ':' || take_digits(&p, 2, &min) ||
+	    *p++ != ':' || take_digits(&p, 2, &sec) || (*p != 'Z' && *p != 'z') || p[1])
+		return -1;
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+		return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != day) /* timegm normalised an impossible date */
+		return -1;
+	*out = t;
+	return 0;
+}
+
+void jitrd_format_time(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "%lld", (long long)t);
+}
