@@ -8,11 +8,13 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: jitrd config-check [-c FILE]\n"
+	"usage: jitrd config-check [-c FILE] [--at TIME]\n"
 	"\n"
 	"Loads the configuration (default " JITRD_DEFAULT_CONFIG ", or JITRD_* variables\n"
 	"alone), the CA certificates of [ca] dir, the CRLs of [crl] dir and the policy\n"
 	"template, renders the templates for a sample certificate and prints a summary.\n"
+	"  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
+	"  --at TIME          judge CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
 	"Exit 0: configuration OK; 2: a problem, named by file and line.\n";
 
 static void print_subject(const struct jitrd_cert *ca)
@@ -70,10 +72,12 @@ int jitrd_cmd_config_check(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"at", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
+	time_t now = time(NULL);
 	struct jitrd_runtime rt;
 	struct jitrd_diag diag = {{0}};
 	int opt, problems;
@@ -82,6 +86,13 @@ int jitrd_cmd_config_check(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'a':
+			if (jitrd_parse_time(optarg, &now) != 0) {
+				fprintf(stderr, "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -95,7 +106,7 @@ int jitrd_cmd_config_check(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (jitrd_runtime_load(&rt, config_path, time(NULL), &diag) != 0) {
+	if (jitrd_runtime_load(&rt, config_path, now, &diag) != 0) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
 		return EXIT_USAGE;

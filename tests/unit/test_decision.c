@@ -1,0 +1,390 @@
+/* test_decision.c — the decision of DESIGN §3 (steps 2, 5, 6, 7's rendering) on the fixture
+ * PKI: every device case, CRL absence and expiry, fail_open, on_reject, hostile names. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "jitrd/decision.h"
+#include "testsupport.h"
+
+#define SHARED_POLICY                                                                              \
+	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                      \
+	"\"Action\":\"iot:Connect\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"   \
+	"client/${iot:Certificate.Subject.CommonName}\"}]}"
+#define DEVICE_POLICY                                                                              \
+	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                      \
+	"\"Action\":\"iot:Publish\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"   \
+	"topic/devices/{{subject.CN}}/*\"}]}"
+
+struct world {
+	struct jitrd_config *cfg;
+	struct jitrd_caset *cas;
+	struct jitrd_crl_store *crls;
+	struct jitrd_policy_template *tpl;
+	struct jitrd_decision_context ctx;
+};
+
+static void add_file_to_caset(struct jitrd_caset *cas, const char *rel)
+{
+	size_t len;
+	char *pem = tsupport_read_fixture(rel, &len);
+
+	CU_ASSERT_FATAL(pem != NULL);
+	CU_ASSERT_EQUAL_FATAL(jitrd_caset_add_pem(cas, rel, pem, len, NULL), JITRD_OK);
+	free(pem);
+}
+
+static void add_crl(struct jitrd_crl_builder *b, const char *rel)
+{
+	size_t len;
+	char *bytes = tsupport_read_fixture(rel, &len);
+
+	CU_ASSERT_FATAL(bytes != NULL);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, rel, (unsigned char *)bytes, len, NULL), JITRD_OK);
+	free(bytes);
+}
+
+/* A world judged at JITRD_TEST_NOW with the given extra config text, policy template and
+ * CRLs (NULL-terminated list of fixture paths; NULL list = no CRL store at all). */
+static void world_init(struct world *w, const char *config_text, const char *policy,
+		       const char *const *crl_files)
+{
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_crl_builder *b;
+
+	memset(w, 0, sizeof(*w));
+	CU_ASSERT_EQUAL_FATAL(jitrd_config_parse("test.conf", config_text, strlen(config_text),
+						 NULL, NULL, &w->cfg, &diag),
+			      JITRD_OK);
+	w->cas = jitrd_caset_new();
+	CU_ASSERT_FATAL(w->cas != NULL);
+	add_file_to_caset(w->cas, "cas/ca1.pem");
+	add_file_to_caset(w->cas, "cas/ca2.pem");
+	if (crl_files) {
+		b = jitrd_crl_builder_new(w->cas, JITRD_TEST_NOW);
+		CU_ASSERT_FATAL(b != NULL);
+		for (const char *const *f = crl_files; *f; f++)
+			add_crl(b, *f);
+		CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
+		jitrd_crl_builder_free(b);
+	}
+	CU_ASSERT_EQUAL_FATAL(jitrd_policy_template_parse("policy.json", policy, strlen(policy),
+							  &w->tpl, &diag),
+			      JITRD_OK);
+	w->ctx.cfg = w->cfg;
+	w->ctx.cas = w->cas;
+	w->ctx.crls = w->crls;
+	w->ctx.policy_template = w->tpl;
+	w->ctx.account_id = "123456789012";
+	w->ctx.region = "eu-west-1";
+}
+
+static void world_cleanup(struct world *w)
+{
+	jitrd_policy_template_free(w->tpl);
+	jitrd_crl_store_free(w->crls);
+	jitrd_caset_free(w->cas);
+	jitrd_config_free(w->cfg);
+}
+
+static const char *const valid_crls[] = {"crls/ca1.crl.pem", "crls/ca2.crl.der", NULL};
+
+/* Decides for a device fixture; returns the decision kind, leaves details in *d. */
+static enum jitrd_decision_kind decide_device(struct world *w, const char *device,
+					      const char *ca_id, time_t now,
+					      struct jitrd_decision *d)
+{
+	size_t len;
+	char *pem = tsupport_read_fixture(device, &len);
+	struct jitrd_cert *cert = NULL;
+
+	jitrd_decision_init(d);
+	CU_ASSERT_FATAL(pem != NULL);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &cert, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_decide_certificate(&w->ctx, cert, ca_id, now, d), JITRD_OK);
+	jitrd_cert_free(cert);
+	free(pem);
+	return d->kind;
+}
+
+struct device_case {
+	const char *device;
+	enum jitrd_decision_kind kind;
+	const char *status; /* expected target status, NULL = leave */
+	const char *reason_part;
+};
+
+static void test_every_device_case(void)
+{
+	static const struct device_case cases[] = {
+		{"devices/good.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+		{"devices/good2.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+		{"devices/revoked.pem", JITRD_DECISION_REVOKE, "REVOKED", "keyCompromise"},
+		{"devices/superseded.pem", JITRD_DECISION_REVOKE, "REVOKED", "superseded"},
+		{"devices/revoked2.pem", JITRD_DECISION_REVOKE, "REVOKED", "unspecified"},
+		{"devices/held.pem", JITRD_DECISION_HOLD, "INACTIVE", "certificateHold"},
+		{"devices/unheld.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "removeFromCRL"},
+		{"devices/expired.pem", JITRD_DECISION_REJECT, NULL, "expired"},
+		{"devices/notyet.pem", JITRD_DECISION_REJECT, NULL, "not yet valid"},
+		{"devices/cadevice.pem", JITRD_DECISION_REJECT, NULL, "CA"},
+		{"devices/wrongsigner.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
+		{"devices/impostor.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
+		{"devices/noext.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	};
+	struct world w;
+
+	world_init(&w, "[provision]\npolicy_name = jitrd-device\n", SHARED_POLICY, valid_crls);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_decision d;
+		enum jitrd_decision_kind kind =
+			decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d);
+		if (kind != cases[i].kind || !strstr(d.reason, cases[i].reason_part))
+			fprintf(stderr, "case %s: got %s (%s)\n", cases[i].device,
+				jitrd_decision_name(kind), d.reason);
+		CU_ASSERT_EQUAL(kind, cases[i].kind);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, cases[i].reason_part));
+		if (cases[i].status)
+			CU_ASSERT_STRING_EQUAL(d.target_status ? d.target_status : "",
+					       cases[i].status);
+		else
+			CU_ASSERT_PTR_NULL(d.target_status);
+		/* only an activation carries a policy */
+		if (kind == JITRD_DECISION_ACTIVATE) {
+			CU_ASSERT_STRING_EQUAL(d.policy_name, "jitrd-device");
+			CU_ASSERT_PTR_NOT_NULL(d.policy_document);
+		} else {
+			CU_ASSERT_PTR_NULL(d.policy_document);
+		}
+		jitrd_decision_cleanup(&d);
+	}
+	world_cleanup(&w);
+}
+
+static void test_activation_renders_policy_and_names(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+	json_object *doc;
+
+	world_init(&w,
+		   "[provision]\npolicy_name = device-{{subject.CN}}\n"
+		   "thing_name = {{subject.CN}}\n",
+		   DEVICE_POLICY, valid_crls);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_STRING_EQUAL(d.policy_name, "device-device-good");
+	CU_ASSERT_STRING_EQUAL(d.thing_name, "device-good");
+	CU_ASSERT_STRING_EQUAL(d.subject_cn, "device-good");
+	CU_ASSERT_STRING_EQUAL(d.serial, "1001");
+	doc = json_tokener_parse(d.policy_document);
+	CU_ASSERT_PTR_NOT_NULL(doc);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document,
+				      "arn:aws:iot:eu-west-1:123456789012:topic/devices/device-good/*"));
+	json_object_put(doc);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+/* A hostile Common Name never widens a grant: names refuse it, documents escape or refuse. */
+static void test_hostile_common_names(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+
+	world_init(&w, "[provision]\npolicy_name = device-{{subject.CN}}\n", DEVICE_POLICY,
+		   valid_crls);
+	/* '*' is outside the policy name pattern */
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-star.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NULL(d.policy_document);
+	CU_ASSERT_STRING_EQUAL(d.policy_name, "");
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-iotvar.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-slash.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/nocn.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "subject.CN"));
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/twocn.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+
+	/* With a shared policy name, the document still must not carry a raw wildcard. */
+	world_init(&w, "[provision]\npolicy_name = jitrd-device\n", DEVICE_POLICY, valid_crls);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-star.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document, "topic/devices/$(*)/*"));
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-iotvar.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NULL(d.policy_document);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+static void test_no_crl_defers_unless_fail_open(void)
+{
+	static const char *const only_ca2[] = {"crls/ca2.crl.der", NULL};
+	struct world w;
+	struct jitrd_decision d;
+
+	world_init(&w, "[crl]\nfail_open = false\n", SHARED_POLICY, only_ca2);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_DEFER);
+	CU_ASSERT_PTR_NULL(d.target_status);
+	jitrd_decision_cleanup(&d);
+	/* a device of the CA that has a CRL is not affected */
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good2.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+
+	world_init(&w, "[crl]\nfail_open = false\n", SHARED_POLICY, NULL);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_DEFER);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+
+	world_init(&w, "[crl]\nfail_open = true\n", SHARED_POLICY, only_ca2);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "fail_open"));
+	jitrd_decision_cleanup(&d);
+	/* fail_open never overrides a CRL that is there */
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/revoked2.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REVOKE);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+static void test_crl_past_next_update_defers(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+	time_t after = (time_t)1924992000 + 86400; /* 2031-01-02, past the CRLs' nextUpdate */
+
+	world_init(&w, "", SHARED_POLICY, valid_crls);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, after, &d),
+			JITRD_DECISION_DEFER);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "nextUpdate"));
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+static void test_on_reject_revoke(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+
+	world_init(&w, "[provision]\non_reject = revoke\n", SHARED_POLICY, valid_crls);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/expired.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	CU_ASSERT_STRING_EQUAL(d.target_status ? d.target_status : "", "REVOKED");
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+/* The event's claimed CA is the one checked: a ca1 device claimed under ca2 fails its
+ * signature check, and an id that is not ours is ignored. */
+static void test_claimed_ca(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+	const char *ca2_id;
+
+	world_init(&w, "", SHARED_POLICY, valid_crls);
+	ca2_id = jitrd_cert_id(jitrd_caset_at(w.cas, 1));
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", ca2_id, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem",
+				      "0000000000000000000000000000000000000000000000000000000000000000",
+				      JITRD_TEST_NOW, &d),
+			JITRD_DECISION_IGNORE);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+static void test_filter(void)
+{
+	struct world w;
+	struct jitrd_decision d;
+	struct jitrd_event ev = {0};
+	char config[256];
+
+	world_init(&w, "", SHARED_POLICY, valid_crls);
+	snprintf(ev.ca_certificate_id, sizeof(ev.ca_certificate_id), "%s",
+		 jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
+	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "PENDING_ACTIVATION");
+	jitrd_decision_init(&d);
+	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 0);
+	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "ACTIVE");
+	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_EQUAL(d.kind, JITRD_DECISION_IGNORE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "ACTIVE"));
+	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "PENDING_ACTIVATION");
+	memset(ev.ca_certificate_id, 'a', 64);
+	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "not one of our CAs"));
+	world_cleanup(&w);
+
+	/* ca.allow narrows the set: only ca2 allowed, so ca1's events are ignored */
+	world_init(&w, "", SHARED_POLICY, valid_crls);
+	snprintf(config, sizeof(config), "[ca]\nallow = %s\n",
+		 jitrd_cert_id(jitrd_caset_at(w.cas, 1)));
+	world_cleanup(&w);
+	world_init(&w, config, SHARED_POLICY, valid_crls);
+	snprintf(ev.ca_certificate_id, sizeof(ev.ca_certificate_id), "%s",
+		 jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
+	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "ca.allow"));
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_IGNORE);
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good2.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+static void test_certificate_arn_needs_account(void)
+{
+	static const char policy[] = "{\"Statement\":[{\"Resource\":\"{{certificate.arn}}\"}]}";
+	struct world w;
+	struct jitrd_decision d;
+
+	world_init(&w, "", policy, valid_crls);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document, "arn:aws:iot:eu-west-1:123456789012:cert/"));
+	jitrd_decision_cleanup(&d);
+	w.ctx.account_id = "";
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
+			JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "certificate.arn"));
+	jitrd_decision_cleanup(&d);
+	world_cleanup(&w);
+}
+
+int main(void)
+{
+	static const struct tsupport_case cases[] = {
+		{"every device case", test_every_device_case},
+		{"activation renders policy and names", test_activation_renders_policy_and_names},
+		{"hostile common names", test_hostile_common_names},
+		{"no CRL defers unless fail_open", test_no_crl_defers_unless_fail_open},
+		{"CRL past nextUpdate defers", test_crl_past_next_update_defers},
+		{"on_reject revoke", test_on_reject_revoke},
+		{"claimed CA", test_claimed_ca},
+		{"filter", test_filter},
+		{"certificate.arn needs the account", test_certificate_arn_needs_account},
+		{NULL, NULL},
+	};
+	return tsupport_run("decision", cases);
+}
