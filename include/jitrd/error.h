@@ -36,6 +36,16 @@ enum jitrd_err {
 	JITRD_ERR_CONFIG = 25,
 	JITRD_ERR_CRYPTO = 26,          /* an OpenSSL call failed unexpectedly */
 	JITRD_ERR_DUPLICATE = 27,
+	/* AWS API and network (the client and emulator) */
+	JITRD_ERR_API = 28,          /* AWS answered with an error that is final (details in
+				      * the call's API result: code, message, HTTP status) */
+	JITRD_ERR_THROTTLED = 29,    /* throttled past the retry budget */
+	JITRD_ERR_TIMEOUT = 30,      /* a request timed out */
+	JITRD_ERR_NETWORK = 31,      /* connection refused, reset, TLS failure */
+	JITRD_ERR_DEADLINE = 32,     /* the caller's deadline passed before success */
+	JITRD_ERR_BAD_RESPONSE = 33, /* truncated, oversized or malformed response */
+	JITRD_ERR_CREDENTIALS = 34,  /* no credentials, or a provider failed */
+	JITRD_ERR_SIGNATURE = 35,    /* a request's SigV4 signature does not verify */
 };
 
 /* Static, never NULL; "unknown error" for a number outside the table. */

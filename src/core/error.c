@@ -34,6 +34,14 @@ static const char *const messages[] = {
 	[JITRD_ERR_CONFIG] = "configuration error",
 	[JITRD_ERR_CRYPTO] = "cryptographic library error",
 	[JITRD_ERR_DUPLICATE] = "duplicate",
+	[JITRD_ERR_API] = "AWS API error",
+	[JITRD_ERR_THROTTLED] = "throttled",
+	[JITRD_ERR_TIMEOUT] = "timed out",
+	[JITRD_ERR_NETWORK] = "network error",
+	[JITRD_ERR_DEADLINE] = "deadline passed",
+	[JITRD_ERR_BAD_RESPONSE] = "bad response",
+	[JITRD_ERR_CREDENTIALS] = "no usable AWS credentials",
+	[JITRD_ERR_SIGNATURE] = "signature does not match",
 };
 
 const char *jitrd_strerror(enum jitrd_err err)

@@ -1,0 +1,116 @@
+#!/bin/sh
+# test-cli.sh JITRD — the jitrd command line on the fixture PKI: exit statuses, outputs and
+# messages of --version, --help, config-check and check. Prints "CASES <passed> <failed>".
+set -u
+jitrd=$1
+fx=${JITRD_FIXTURES:?}
+src=${JITRD_SOURCE_ROOT:?}
+at=2030-06-01T00:00:00Z
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stdout+stderr matches PATTERN
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 3
+	"$@" >"$work/out" 2>&1
+	got=$?
+	if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$work/out"; then
+		ok "$name"
+	else
+		not_ok "$name (exit $got, wanted $want; output:)"
+		sed 's/^/    /' "$work/out" | head -20
+	fi
+}
+
+write_config() { # FILE CRLDIR [EXTRA...]
+	f=$1 crldir=$2
+	shift 2
+	{
+		printf '[aws]\nregion = eu-west-1\naccount_id = 123456789012\n'
+		printf '[ca]\ndir = %s\n[crl]\ndir = %s\n' "$fx/cas" "$crldir"
+		printf '[provision]\npolicy_template = %s\npolicy_name = jitrd-device\n' \
+			"$src/policies/default.json"
+		printf '[service]\nlog_format = json\n'
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >"$f"
+}
+
+write_config "$work/good.conf" "$fx/crls"
+expect "--version" 0 '^jitrd [0-9]+\.[0-9]+\.[0-9]+$' "$jitrd" --version
+expect "--help lists commands" 0 'config-check' "$jitrd" --help
+expect "no command is a usage error" 2 'usage' "$jitrd"
+expect "unknown command" 2 "unknown command 'frobnicate'" "$jitrd" frobnicate
+expect "check --help" 0 'usage: jitrd check' "$jitrd" check --help
+expect "config-check --help" 0 'usage: jitrd config-check' "$jitrd" config-check --help
+
+expect "config-check OK" 0 'configuration OK' "$jitrd" config-check -c "$work/good.conf" --at $at
+ca1=$(openssl x509 -in "$fx/cas/ca1.pem" -outform DER | sha256sum | cut -c1-64)
+expect "config-check names CA ids" 0 "ca: $ca1" "$jitrd" config-check -c "$work/good.conf" --at $at
+expect "config-check shows CRL entries" 0 "crl for CA $ca1: .*ca1.crl.pem, 4 entries" \
+	"$jitrd" config-check -c "$work/good.conf" --at $at
+expect "config-check: CRLs not yet valid today are a problem" 2 'refused: .*not yet valid' \
+	"$jitrd" config-check -c "$work/good.conf" --at 2026-01-01T00:00:00Z
+
+mkdir "$work/badcrls"
+cp "$fx/crls/"* "$fx/crl-cases/ca1-badsig.der" "$work/badcrls/"
+write_config "$work/badcrl.conf" "$work/badcrls"
+expect "config-check names a bad CRL file" 2 "ca1-badsig.der: refused" \
+	"$jitrd" config-check -c "$work/badcrl.conf" --at $at
+
+write_config "$work/unknown-key.conf" "$fx/crls" "colour = blue"
+expect "config-check: unknown key with file:line" 2 "unknown-key.conf:[0-9]+:.*colour" \
+	"$jitrd" config-check -c "$work/unknown-key.conf" --at $at
+expect "config-check: missing file" 2 "nonexistent.conf" \
+	"$jitrd" config-check -c "$work/nonexistent.conf"
+write_config "$work/bad-template.conf" "$fx/crls" "policy_name = device-{{subject.XX}}"
+expect "config-check: bad name template" 2 "subject.XX" \
+	"$jitrd" config-check -c "$work/bad-template.conf" --at $at
+JITRD_CRL_FAIL_OPEN=maybe expect "environment override is validated" 2 "JITRD_CRL_FAIL_OPEN" \
+	"$jitrd" config-check -c "$work/good.conf" --at $at
+
+# check: the decision of every fixture device, as JSON with a policy document
+for pair in good:activate revoked:revoke held:hold unheld:activate expired:reject \
+	notyet:reject cadevice:reject wrongsigner:ignore impostor:ignore good2:activate \
+	revoked2:revoke; do
+	device=${pair%%:*} decision=${pair#*:}
+	expect "check $device -> $decision" 0 "\"decision\":\"$decision\"" \
+		"$jitrd" check -c "$work/good.conf" --at $at "$fx/devices/$device.pem"
+done
+"$jitrd" check -c "$work/good.conf" --at $at "$fx/devices/good.pem" >"$work/good.json" 2>&1
+if python3 -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert o["decision"] == "activate" and o["status"] == "ACTIVE", o
+assert o["serial"] == "1001" and o["subject_cn"] == "device-good", o
+assert o["policy"] == "jitrd-device", o
+assert isinstance(o["policy_document"], dict), o
+for key in ("reason", "thing", "certificateId", "caCertificateId"):
+    assert key in o, key
+' "$work/good.json"; then ok "check JSON carries the outcome fields and the policy document"
+else not_ok "check JSON carries the outcome fields and the policy document"; fi
+
+JITRD_SERVICE_LOG_FORMAT=text expect "check in text format" 0 'decision=revoke .*reason=' \
+	"$jitrd" check -c "$work/good.conf" --at $at "$fx/devices/revoked.pem"
+expect "check: garbage certificate exits 1" 1 "text.pem" \
+	"$jitrd" check -c "$work/good.conf" --at $at "$fx/garbage/text.pem"
+expect "check: truncated certificate exits 1" 1 "truncated-cert.pem" \
+	"$jitrd" check -c "$work/good.conf" --at $at "$fx/garbage/truncated-cert.pem"
+expect "check: missing certificate exits 1" 1 "no-such.pem" \
+	"$jitrd" check -c "$work/good.conf" --at $at "$work/no-such.pem"
+head -c 70000 /dev/zero | tr '\0' 'A' >"$work/huge.pem"
+expect "check: oversized certificate exits 1" 1 "huge.pem" \
+	"$jitrd" check -c "$work/good.conf" --at $at "$work/huge.pem"
+expect "check: bad --at" 2 "--at" "$jitrd" check -c "$work/good.conf" --at yesterday \
+	"$fx/devices/good.pem"
+expect "check: no certificate argument" 2 "usage" "$jitrd" check -c "$work/good.conf"
+expect "check: CRL past nextUpdate defers" 0 '"decision":"defer"' \
+	"$jitrd" check -c "$work/good.conf" --at 2031-02-01T00:00:00Z "$fx/devices/good.pem"
+
+echo "CASES $passed $failed"
+[ "$failed" -eq 0 ]
