@@ -9,7 +9,19 @@
 
 #include "jitrd/error.h"
 
-#define JITRD_SIGV4_MAX_HEADERS 64
+/* Bounds on every input; beyond any of them a call fails with JITRD_ERR_INVALID_ARG before
+ * allocating anything sized by that input. */
+#define JITRD_SIGV4_MAX_HEADERS       64   /* caller headers per request */
+#define JITRD_SIGV4_MAX_EXTRA         4    /* extra headers given to stage 1 */
+#define JITRD_SIGV4_MAX_NAME_LEN      128  /* header name */
+#define JITRD_SIGV4_MAX_VALUE_LEN     8192 /* header value, also the session token */
+#define JITRD_SIGV4_MAX_METHOD_LEN    16
+#define JITRD_SIGV4_MAX_PATH_LEN      4096
+#define JITRD_SIGV4_MAX_QUERY_LEN     8192
+#define JITRD_SIGV4_MAX_QUERY_PARAMS  128
+#define JITRD_SIGV4_MAX_KEY_LEN       128  /* access key id, secret access key */
+#define JITRD_SIGV4_MAX_SCOPE_LEN     64   /* region, service */
+#define JITRD_SIGV4_MAX_CANONICAL_LEN (256 * 1024)
 
 struct jitrd_sigv4_header {
 	const char *name;  /* any case; canonicalised to lower case */
@@ -25,10 +37,18 @@ struct jitrd_sigv4_request {
 	size_t header_count;
 	const unsigned char *payload; /* may be NULL when payload_len == 0 */
 	size_t payload_len;
-	/* When 1, the path is normalised (RFC 3986 remove_dot_segments, duplicate slashes
-	 * collapsed) and each segment URI-encoded again, as for every service except S3.
-	 * The test vectors use 1; AWS IoT uses 1. */
+	/* When 1, the path is normalised as the AWS SDKs do (dot segments removed, duplicate
+	 * slashes collapsed, a trailing slash kept only when the raw path has one). The test
+	 * vectors mostly use 1; AWS IoT uses 1. Either way each segment is then URI-encoded
+	 * again (double encoding, as every service but S3 expects: '%' becomes %25). */
 	int normalize_path;
+	/* When 1, x-amz-content-sha256: <hex SHA-256 of the payload> is added to the signed
+	 * headers (aws-c-auth's "sign_body"; S3 requires it, IoT does not). */
+	int sign_payload_hash;
+	/* When 1, a session token is NOT signed: jitrd_sigv4_sign leaves x-amz-security-token
+	 * out of the canonical request and the caller adds it after signing, as some services
+	 * expect (the vectors' post-sts-header-after). Default 0 signs it. */
+	int session_token_unsigned;
 };
 
 struct jitrd_sigv4_credentials {
@@ -45,23 +65,31 @@ struct jitrd_sigv4_scope {
 
 /* Stage 1. Canonical request as AWS defines it. extra headers (x-amz-date, and
  * x-amz-security-token when signing it) are given separately so that the caller's header
- * array stays untouched. On success *out (NUL-terminated) and *signed_headers
- * ("host;x-amz-date") are owned by the caller (free()).
- * Errors: JITRD_ERR_INVALID_ARG (missing method/path, header without name, too many
- * headers), JITRD_ERR_NOMEM. */
+ * array stays untouched; extra may be NULL when extra_count is 0. Every header given is
+ * signed; duplicate names are joined with ',' in the order given (headers, then extra).
+ * When req->sign_payload_hash is 1 this stage adds x-amz-content-sha256 itself.
+ * On success *out (NUL-terminated) and *signed_headers ("host;x-amz-date") are owned by the
+ * caller (free(); *out holds the session token when one is signed, so wipe it first).
+ * Errors: JITRD_ERR_INVALID_ARG (missing method/path/host header, a name that is not an
+ * HTTP token, a value with CR/LF/control bytes, a malformed %XX in the query, x-amz-content-
+ * sha256 given while sign_payload_hash adds it, any bound above exceeded),
+ * JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *req,
 					     const struct jitrd_sigv4_header *extra,
 					     size_t extra_count, char **out,
 					     char **signed_headers) JITRD_WUR;
 
 /* Stage 2. "AWS4-HMAC-SHA256\n<amzdate>\n<date>/<region>/<service>/aws4_request\n<hex sha256>".
- * *out owned by the caller. */
+ * *out owned by the caller (free()). Errors: JITRD_ERR_INVALID_ARG (NULL input, region or
+ * service empty, too long or not [A-Za-z0-9._-], a time outside 1970..9999),
+ * JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_string_to_sign(const char *canonical_request,
 					  const struct jitrd_sigv4_scope *scope,
 					  char **out) JITRD_WUR;
 
-/* Stage 3. Lowercase hex HMAC chain signature into hex_out (65 bytes). Derived keys are
- * wiped with OPENSSL_cleanse before return. */
+/* Stage 3. Lowercase hex HMAC chain signature into hex_out (65 bytes, written only on
+ * success). Derived keys are wiped with OPENSSL_cleanse before return. Errors:
+ * JITRD_ERR_INVALID_ARG (missing or over-long secret, bad scope), JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_signature(const char *string_to_sign,
 				     const struct jitrd_sigv4_credentials *creds,
 				     const struct jitrd_sigv4_scope *scope,
@@ -77,18 +105,25 @@ struct jitrd_sigv4_result {
 };
 
 /* All stages: adds x-amz-date (and x-amz-security-token when the credentials carry a session
- * token) to the signed headers, and fills *out. *out is written only on success.
- * Errors as the stages, plus JITRD_ERR_CRYPTO. */
+ * token and req->session_token_unsigned is 0) to the signed headers, and fills *out.
+ * *out is written only on success. The caller's headers must not already hold
+ * x-amz-date, authorization, or (with a session token) x-amz-security-token.
+ * The access key id must be 1..JITRD_SIGV4_MAX_KEY_LEN of [A-Za-z0-9._-].
+ * Errors as the stages (JITRD_ERR_INVALID_ARG, JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO). */
 enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
 				const struct jitrd_sigv4_credentials *creds,
 				const struct jitrd_sigv4_scope *scope,
 				struct jitrd_sigv4_result *out) JITRD_WUR;
 
+/* Frees what the result owns (the session token copy is wiped first) and zeroes it.
+ * NULL and an already cleaned-up result are fine. */
 void jitrd_sigv4_result_cleanup(struct jitrd_sigv4_result *res);
 
-/* Formats when as "YYYYMMDDTHHMMSSZ" (UTC) without gmtime's static buffer. 0 or -1. */
+/* Formats when as "YYYYMMDDTHHMMSSZ" (UTC) without gmtime's static buffer. 0 or -1 (when
+ * before 1970 or after 9999); out is written only on success. */
 int jitrd_sigv4_amz_date(time_t when, char out[17]);
-/* Parses "YYYYMMDDTHHMMSSZ" strictly; 0 on success, -1 otherwise. */
+/* Parses "YYYYMMDDTHHMMSSZ" strictly (years 1970..9999, real calendar days, no leap second);
+ * 0 on success, -1 otherwise; *when is written only on success. */
 int jitrd_sigv4_parse_amz_date(const char *s, time_t *when);
 
 #endif
