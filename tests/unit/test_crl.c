@@ -1,0 +1,1309 @@
+/* test_crl.c — the CRL store: fixture CRLs made by `openssl ca` (make-fixtures.sh), CRLs built
+ * here with unusual contents (duplicates, long serials, scope-restricted, critical entry
+ * extensions), lookups checked against OpenSSL's own CRL search, threads, allocation failures.
+ * Test code: reads fixture files; the module under test does not. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "jitrd/crl.h"
+#include "testsupport.h"
+
+#define T_2030_01_01     ((time_t)1893456000)
+#define T_2030_03_01     ((time_t)1898553600)
+#define T_2031_01_01     ((time_t)1924992000)
+#define T_2031_03_01     ((time_t)1930089600)
+#define STATUS_UNTOUCHED ((enum jitrd_crl_status)77)
+#define REASON_UNTOUCHED 77
+
+/* ---- allocation failure injection (OpenSSL's allocator hooks; crl.c allocates with them) */
+
+static long fail_countdown = -1; /* -1: never fail; n: the n+1-th allocation fails */
+
+static void *t_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (fail_countdown == 0)
+		return NULL;
+	if (fail_countdown > 0)
+		fail_countdown--;
+	return malloc(n);
+}
+
+static void *t_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (fail_countdown == 0)
+		return NULL;
+	if (fail_countdown > 0)
+		fail_countdown--;
+	return realloc(p, n);
+}
+
+static void t_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+/* ---- fixtures */
+
+static struct jitrd_caset *cas;
+static struct jitrd_cert *ca1, *ca2; /* borrowed from cas: jitrd_caset_at */
+
+struct device {
+	const char *file;
+	struct jitrd_cert *cert;
+	bool from_ca2;
+};
+
+static struct device devices[] = {
+    {"devices/good.pem", NULL, false},       {"devices/revoked.pem", NULL, false},
+    {"devices/held.pem", NULL, false},       {"devices/unheld.pem", NULL, false},
+    {"devices/superseded.pem", NULL, false}, {"devices/late-revoked.pem", NULL, false},
+    {"devices/expired.pem", NULL, false},    {"devices/noext.pem", NULL, false},
+    {"devices/good2.pem", NULL, true},       {"devices/revoked2.pem", NULL, true},
+};
+#define DEVICE_COUNT (sizeof(devices) / sizeof(devices[0]))
+
+static struct jitrd_cert *device(const char *file)
+{
+	for (size_t i = 0; i < DEVICE_COUNT; i++) {
+		if (strcmp(devices[i].file, file) == 0)
+			return devices[i].cert;
+	}
+	return NULL;
+}
+
+static int load_fixtures(void)
+{
+	static const char *const ca_files[] = {"cas/ca1.pem", "cas/ca2.pem"};
+	struct jitrd_diag diag;
+
+	cas = jitrd_caset_new();
+	if (!cas)
+		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		size_t len;
+		char *pem = tsupport_read(tsupport_fixture(ca_files[i]), &len);
+		enum jitrd_err err =
+		    pem ? jitrd_caset_add_pem(cas, ca_files[i], pem, len, &diag) : JITRD_ERR_IO;
+		free(pem);
+		if (err != JITRD_OK)
+			return -1;
+	}
+	if (jitrd_caset_count(cas) != 2)
+		return -1;
+	ca1 = (struct jitrd_cert *)jitrd_caset_at(cas, 0);
+	ca2 = (struct jitrd_cert *)jitrd_caset_at(cas, 1);
+	for (size_t i = 0; i < DEVICE_COUNT; i++) {
+		size_t len;
+		char *pem = tsupport_read(tsupport_fixture(devices[i].file), &len);
+		enum jitrd_err err =
+		    pem ? jitrd_cert_from_pem(pem, len, &devices[i].cert, &diag) : JITRD_ERR_IO;
+		free(pem);
+		if (err != JITRD_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static void free_fixtures(void)
+{
+	for (size_t i = 0; i < DEVICE_COUNT; i++)
+		jitrd_cert_free(devices[i].cert);
+	jitrd_caset_free(cas);
+}
+
+static enum jitrd_err add_fixture(struct jitrd_crl_builder *b, const char *rel,
+                                  struct jitrd_diag *diag)
+{
+	size_t len;
+	char *bytes = tsupport_read_fixture(rel, &len);
+	enum jitrd_err err;
+
+	if (!bytes)
+		return JITRD_ERR_IO;
+	err = jitrd_crl_builder_add(b, rel, (const unsigned char *)bytes, len, diag);
+	free(bytes);
+	return err;
+}
+
+/* A store from fixture files that must all be accepted. */
+static struct jitrd_crl_store *store_of(const char *const *files)
+{
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (; *files; files++)
+		CU_ASSERT_EQUAL(add_fixture(b, *files, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_PTR_NOT_NULL(store);
+	return store;
+}
+
+struct expect {
+	const char *device;
+	enum jitrd_crl_status status;
+	int reason;
+};
+
+static void check_lookups(const struct jitrd_crl_store *store, const struct expect *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct jitrd_cert *dev = device(e[i].device);
+		const struct jitrd_cert *ca = jitrd_caset_find_issuer(cas, dev);
+		enum jitrd_crl_status status = STATUS_UNTOUCHED;
+		int reason = REASON_UNTOUCHED;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca, jitrd_cert_serial(dev), JITRD_TEST_NOW,
+		                                 &status, &reason),
+		                JITRD_OK);
+		if (status != e[i].status || reason != e[i].reason)
+			fprintf(stderr, "  %s: status %d reason %d, expected %d %d\n", e[i].device,
+			        status, reason, e[i].status, e[i].reason);
+		CU_ASSERT_EQUAL(status, e[i].status);
+		CU_ASSERT_EQUAL(reason, e[i].reason);
+	}
+}
+
+/* OpenSSL's own answer for a device against one CRL file: the oracle the index must match. */
+static void check_against_openssl(const struct jitrd_crl_store *store, const char *crl_file,
+                                  bool ca2_crl)
+{
+	size_t len;
+	char *pem = tsupport_read_fixture(crl_file, &len);
+	BIO *bio = pem ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	X509_CRL *crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
+	for (size_t i = 0; i < DEVICE_COUNT; i++) {
+		X509_REVOKED *rev = NULL;
+		enum jitrd_crl_status want = JITRD_CRL_NOT_LISTED, status = STATUS_UNTOUCHED;
+		int want_reason = JITRD_CRL_REASON_NONE, reason = REASON_UNTOUCHED;
+		int found;
+
+		if (devices[i].from_ca2 != ca2_crl)
+			continue;
+		found = X509_CRL_get0_by_serial(crl, &rev,
+		                                (ASN1_INTEGER *)jitrd_cert_serial(devices[i].cert));
+		if (found) {
+			int crit;
+			ASN1_ENUMERATED *e =
+			    X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+			want_reason = e ? (int)ASN1_ENUMERATED_get(e) : JITRD_CRL_REASON_NONE;
+			ASN1_ENUMERATED_free(e);
+			/* get0_by_serial returns 2 for removeFromCRL */
+			want = found == 2         ? JITRD_CRL_REMOVE_FROM_CRL
+			       : want_reason == 6 ? JITRD_CRL_HOLD
+			                          : JITRD_CRL_REVOKED;
+		}
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca2_crl ? ca2 : ca1,
+		                                 jitrd_cert_serial(devices[i].cert), JITRD_TEST_NOW,
+		                                 &status, &reason),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(status, want);
+		CU_ASSERT_EQUAL(reason, want_reason);
+	}
+	X509_CRL_free(crl);
+	BIO_free(bio);
+	free(pem);
+}
+
+static const struct expect ca1_valid_expect[] = {
+    {"devices/good.pem", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE},
+    {"devices/revoked.pem", JITRD_CRL_REVOKED, 1},
+    {"devices/held.pem", JITRD_CRL_HOLD, 6},
+    {"devices/unheld.pem", JITRD_CRL_REMOVE_FROM_CRL, 8},
+    {"devices/superseded.pem", JITRD_CRL_REVOKED, 4},
+    {"devices/late-revoked.pem", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE},
+    {"devices/good2.pem", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE},
+    {"devices/revoked2.pem", JITRD_CRL_REVOKED, 0},
+};
+
+/* ---- valid CRLs */
+
+static void test_valid_pem_and_der(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", "crls/ca2.crl.der", NULL};
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag = {"untouched"};
+	const struct jitrd_crl_file_report *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (size_t i = 0; files[i]; i++)
+		CU_ASSERT_EQUAL(add_fixture(b, files[i], &diag), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(diag.text, "untouched");
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_count(b), 2);
+	for (size_t i = 0; files[i]; i++) {
+		r = jitrd_crl_builder_file_at(b, i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		CU_ASSERT_STRING_EQUAL(r->origin, files[i]);
+		CU_ASSERT_EQUAL(r->result, JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(r->reason, "");
+		CU_ASSERT_EQUAL(r->crls_accepted, 1);
+	}
+	CU_ASSERT_PTR_NULL(jitrd_crl_builder_file_at(b, 2));
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b); /* the store outlives its builder */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	check_lookups(store, ca1_valid_expect,
+	              sizeof(ca1_valid_expect) / sizeof(ca1_valid_expect[0]));
+	check_against_openssl(store, "crl-cases/ca1-valid.pem", false);
+	check_against_openssl(store, "crl-cases/ca2-valid.pem", true);
+	jitrd_crl_store_free(store);
+}
+
+static void test_both_in_one_file(void)
+{
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+	const struct jitrd_crl_file_report *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/both-in-one.pem", &diag), JITRD_OK);
+	r = jitrd_crl_builder_file_at(b, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->crls_accepted, 2);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	check_lookups(store, ca1_valid_expect,
+	              sizeof(ca1_valid_expect) / sizeof(ca1_valid_expect[0]));
+	CU_ASSERT_PTR_NOT_NULL(jitrd_crl_store_info(store, ca1));
+	CU_ASSERT_PTR_NOT_NULL(jitrd_crl_store_info(store, ca2));
+	jitrd_crl_store_free(store);
+}
+
+static void test_store_info(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", "crls/ca2.crl.der", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	const struct jitrd_crl_info *i1, *i2;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	i1 = jitrd_crl_store_info(store, ca1);
+	i2 = jitrd_crl_store_info(store, ca2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(i1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(i2);
+	CU_ASSERT_STRING_EQUAL(i1->origin, "crls/ca1.crl.pem");
+	CU_ASSERT_EQUAL(i1->entries, 4);
+	CU_ASSERT_EQUAL(i1->this_update, T_2030_01_01);
+	CU_ASSERT_EQUAL(i1->next_update, T_2031_01_01);
+	CU_ASSERT_EQUAL(i1->crl_number, 1);
+	CU_ASSERT_STRING_EQUAL(i2->origin, "crls/ca2.crl.der");
+	CU_ASSERT_EQUAL(i2->entries, 1);
+	CU_ASSERT_EQUAL(i2->crl_number, 1);
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, device("devices/good.pem")));
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(NULL, ca1));
+	jitrd_crl_store_free(store);
+}
+
+/* A caller's own jitrd_cert of the CA (not the caset's object) finds the same CRL. */
+static void test_lookup_with_own_copy_of_ca(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	struct jitrd_cert *copy = NULL;
+	struct jitrd_diag diag;
+	enum jitrd_crl_status status = STATUS_UNTOUCHED;
+	int reason = REASON_UNTOUCHED;
+	size_t len;
+	char *pem = tsupport_read_fixture("cas/ca1.pem", &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &copy, &diag), JITRD_OK);
+	CU_ASSERT_PTR_NOT_EQUAL(copy, ca1);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, copy,
+	                                 jitrd_cert_serial(device("devices/revoked.pem")),
+	                                 JITRD_TEST_NOW, &status, &reason),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+	CU_ASSERT_EQUAL(reason, 1);
+	CU_ASSERT_PTR_EQUAL(jitrd_crl_store_info(store, copy), jitrd_crl_store_info(store, ca1));
+	jitrd_cert_free(copy);
+	free(pem);
+	jitrd_crl_store_free(store);
+}
+
+/* ---- refused files */
+
+struct refused_case {
+	const char *file;
+	enum jitrd_err err;
+	const char *why; /* must appear in the report's reason */
+};
+
+static const struct refused_case refused_cases[] = {
+    {"crl-cases/ca1-expired.pem", JITRD_ERR_CRL_EXPIRED, "nextUpdate 2029-06-01T00:00:00Z"},
+    {"crl-cases/ca1-notyet.pem", JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate 2031-06-01"},
+    {"crl-cases/ca1-critical-ext.pem", JITRD_ERR_CRL_CRITICAL_EXT, "1.3.6.1.4.1.55555.1"},
+    {"crl-cases/ca1-delta.pem", JITRD_ERR_CRL_DELTA, "delta CRL"},
+    {"crl-cases/impostor.pem", JITRD_ERR_UNKNOWN_CA, "not one of our CAs"},
+    {"crl-cases/unknown-ca.pem", JITRD_ERR_UNKNOWN_CA, "Unknown CA"},
+    {"crl-cases/ca1-badsig.der", JITRD_ERR_CRL_SIGNATURE, "signature does not verify"},
+    {"crl-cases/truncated.pem", JITRD_ERR_MALFORMED, "not a readable PEM CRL"},
+    {"crl-cases/truncated.der", JITRD_ERR_MALFORMED, "not a readable DER CRL"},
+    {"garbage/text.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
+    {"garbage/random.bin", JITRD_ERR_MALFORMED, ""}, /* PEM or DER path: random */
+    {"garbage/empty.pem", JITRD_ERR_MALFORMED, "empty file"},
+    {"devices/good.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
+    {"cas/ca1.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
+};
+
+static void test_refused_files(void)
+{
+	for (size_t i = 0; i < sizeof(refused_cases) / sizeof(refused_cases[0]); i++) {
+		const struct refused_case *c = &refused_cases[i];
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag = {""};
+		const struct jitrd_crl_file_report *r;
+		enum jitrd_crl_status status = STATUS_UNTOUCHED;
+		int reason = REASON_UNTOUCHED;
+		char prefix[128];
+		enum jitrd_err err;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		err = add_fixture(b, c->file, &diag);
+		if (err != c->err || !strstr(diag.text, c->why))
+			fprintf(stderr, "  %s: got %d \"%s\"\n", c->file, err, diag.text);
+		CU_ASSERT_EQUAL(err, c->err);
+		snprintf(prefix, sizeof(prefix), "%s: ", c->file);
+		CU_ASSERT_EQUAL(strncmp(diag.text, prefix, strlen(prefix)), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, c->why));
+		r = jitrd_crl_builder_file_at(b, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		CU_ASSERT_STRING_EQUAL(r->origin, c->file);
+		CU_ASSERT_EQUAL(r->result, c->err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, c->why));
+		CU_ASSERT_STRING_EQUAL(diag.text + strlen(prefix), r->reason);
+		CU_ASSERT_EQUAL(r->crls_accepted, 0);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca1));
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+		                                 jitrd_cert_serial(device("devices/revoked.pem")),
+		                                 JITRD_TEST_NOW, &status, &reason),
+		                JITRD_ERR_NO_CRL);
+		CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
+		CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
+		jitrd_crl_store_free(store);
+		jitrd_crl_builder_free(b);
+	}
+}
+
+/* A bad file before and after a good one: the good one is still used, every report kept. */
+static void test_bad_files_around_good_one(void)
+{
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+	static const struct expect revoked[] = {{"devices/revoked.pem", JITRD_CRL_REVOKED, 1}};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-badsig.der", &diag), JITRD_ERR_CRL_SIGNATURE);
+	CU_ASSERT_EQUAL(add_fixture(b, "crls/ca1.crl.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-expired.pem", &diag), JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/truncated.pem", &diag), JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_file_count(b), 4);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 0)->result, JITRD_ERR_CRL_SIGNATURE);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 1)->result, JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 1)->crls_accepted, 1);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 2)->result, JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 3)->result, JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	check_lookups(store, revoked, 1);
+	CU_ASSERT_STRING_EQUAL(jitrd_crl_store_info(store, ca1)->origin, "crls/ca1.crl.pem");
+	jitrd_crl_store_free(store);
+	jitrd_crl_builder_free(b);
+}
+
+static char *concat_fixtures(const char *const *files, size_t *len)
+{
+	char *all = NULL;
+	size_t n = 0;
+
+	for (; *files; files++) {
+		size_t l;
+		char *part = tsupport_read_fixture(*files, &l);
+		char *grown = part ? realloc(all, n + l + 1) : NULL;
+
+		if (!grown) {
+			free(part);
+			free(all);
+			return NULL;
+		}
+		all = grown;
+		memcpy(all + n, part, l);
+		n += l;
+		all[n] = '\0';
+		free(part);
+	}
+	*len = n;
+	return all;
+}
+
+/* In one PEM file, bad CRLs before, between and after good ones hide nothing. */
+static void test_bad_and_good_in_one_file(void)
+{
+	static const char *const files[] = {"crl-cases/ca1-expired.pem", "crl-cases/ca1-valid.pem",
+	                                    "crl-cases/impostor.pem",    "crl-cases/ca2-valid.pem",
+	                                    "crl-cases/truncated.pem",   NULL};
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+	size_t len = 0;
+	char *bytes = concat_fixtures(files, &len);
+	const struct jitrd_crl_file_report *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "mixed.pem", (unsigned char *)bytes, len, &diag),
+	                JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "mixed.pem: CRL #1 (issuer "));
+	r = jitrd_crl_builder_file_at(b, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->result, JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(r->crls_accepted, 2);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	check_lookups(store, ca1_valid_expect,
+	              sizeof(ca1_valid_expect) / sizeof(ca1_valid_expect[0]));
+	jitrd_crl_store_free(store);
+	jitrd_crl_builder_free(b);
+	free(bytes);
+}
+
+/* ---- newest CRL wins */
+
+static void test_newer_wins_in_any_order(void)
+{
+	static const char *const orders[][3] = {
+	    {"crl-cases/ca1-valid.pem", "crl-cases/ca1-newer.pem", NULL},
+	    {"crl-cases/ca1-newer.pem", "crl-cases/ca1-valid.pem", NULL},
+	};
+	static const struct expect newer[] = {
+	    {"devices/late-revoked.pem", JITRD_CRL_REVOKED, 1},
+	    {"devices/revoked.pem", JITRD_CRL_REVOKED, 1},
+	    {"devices/good.pem", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE},
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct jitrd_crl_store *store = store_of(orders[i]);
+		const struct jitrd_crl_info *info;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+		info = jitrd_crl_store_info(store, ca1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+		CU_ASSERT_STRING_EQUAL(info->origin, "crl-cases/ca1-newer.pem");
+		CU_ASSERT(info->crl_number > 1);
+		CU_ASSERT_EQUAL(info->this_update, T_2030_03_01);
+		CU_ASSERT_EQUAL(info->next_update, T_2031_03_01);
+		check_lookups(store, newer, sizeof(newer) / sizeof(newer[0]));
+		/* held.pem: whatever the newer CRL says (make-fixtures.sh means to drop it from
+		 * that CRL), the answer must be OpenSSL's for the newer file, not the older. */
+		check_against_openssl(store, "crl-cases/ca1-newer.pem", false);
+		jitrd_crl_store_free(store);
+	}
+}
+
+/* ---- lookups over time, missing CRLs, arguments */
+
+static void test_lookup_past_next_update(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	const ASN1_INTEGER *serial = jitrd_cert_serial(device("devices/revoked.pem"));
+	enum jitrd_crl_status status = STATUS_UNTOUCHED;
+	int reason = REASON_UNTOUCHED;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, T_2031_01_01 + 1, &status, &reason),
+	                JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
+	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
+	/* nextUpdate itself is still current (now <= nextUpdate) */
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, T_2031_01_01, &status, &reason),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+	CU_ASSERT_EQUAL(reason, 1);
+	jitrd_crl_store_free(store);
+}
+
+static void test_ca_without_crl(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	enum jitrd_crl_status status = STATUS_UNTOUCHED;
+	int reason = REASON_UNTOUCHED;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca2,
+	                                 jitrd_cert_serial(device("devices/revoked2.pem")),
+	                                 JITRD_TEST_NOW, &status, &reason),
+	                JITRD_ERR_NO_CRL);
+	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
+	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca2));
+	jitrd_crl_store_free(store);
+}
+
+static void test_odd_serials(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	ASN1_INTEGER *serial = ASN1_INTEGER_new();
+	BIGNUM *bn = NULL;
+	static const char *const serials[] = {
+	    "-1002",                                          /* negative: never matches */
+	    "0",                                              /* zero */
+	    "1002000000000000000000000000000000000000000001", /* over 20 octets */
+	    "01002",                                          /* same as 1002, listed */
+	};
+	static const enum jitrd_crl_status want[] = {JITRD_CRL_NOT_LISTED, JITRD_CRL_NOT_LISTED,
+	                                             JITRD_CRL_NOT_LISTED, JITRD_CRL_REVOKED};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
+	for (size_t i = 0; i < 4; i++) {
+		enum jitrd_crl_status status = STATUS_UNTOUCHED;
+		int reason = REASON_UNTOUCHED;
+
+		CU_ASSERT_FATAL(BN_hex2bn(&bn, serials[i]) > 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(BN_to_ASN1_INTEGER(bn, serial));
+		CU_ASSERT_EQUAL(
+		    jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &status, &reason),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(status, want[i]);
+		CU_ASSERT_EQUAL(reason, want[i] == JITRD_CRL_REVOKED ? 1 : JITRD_CRL_REASON_NONE);
+	}
+	BN_free(bn);
+	ASN1_INTEGER_free(serial);
+	jitrd_crl_store_free(store);
+}
+
+static void test_invalid_arguments(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	struct jitrd_crl_store *store = store_of(files), *other = (void *)&store;
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	const ASN1_INTEGER *serial = jitrd_cert_serial(device("devices/revoked.pem"));
+	enum jitrd_crl_status status = STATUS_UNTOUCHED;
+	int reason = REASON_UNTOUCHED;
+	struct jitrd_diag diag;
+	const unsigned char byte = 0x30;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NULL(jitrd_crl_builder_new(NULL, JITRD_TEST_NOW));
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(NULL, "x", &byte, 1, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, NULL, &byte, 1, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "x", NULL, 1, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_count(b), 0);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "x", &byte, JITRD_CRL_MAX_FILE + 1, &diag),
+	                JITRD_ERR_TOO_LARGE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "x: "));
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_count(b), 1);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(NULL, &other), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_EQUAL(other, (void *)&store);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &other), JITRD_OK);
+	jitrd_crl_store_free(other);
+	other = (void *)&store;
+	/* finish hands the indexes over: a second finish or a later add is refused */
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &other), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_EQUAL(other, (void *)&store);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "x", &byte, 1, &diag), JITRD_ERR_INVALID_ARG);
+	jitrd_crl_builder_free(b);
+
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(NULL, ca1, serial, JITRD_TEST_NOW, &status, &reason),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, NULL, serial, JITRD_TEST_NOW, &status, &reason),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, NULL, JITRD_TEST_NOW, &status, &reason),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, NULL, &reason),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &status, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
+	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_count(NULL), 0);
+	CU_ASSERT_PTR_NULL(jitrd_crl_builder_file_at(NULL, 0));
+	jitrd_crl_builder_free(NULL);
+	jitrd_crl_store_free(NULL);
+	jitrd_crl_store_free(store);
+}
+
+static void test_reason_names(void)
+{
+	static const struct {
+		int reason;
+		const char *name;
+	} names[] = {
+	    {JITRD_CRL_REASON_NONE, "unspecified"},
+	    {0, "unspecified"},
+	    {1, "keyCompromise"},
+	    {2, "cACompromise"},
+	    {3, "affiliationChanged"},
+	    {4, "superseded"},
+	    {5, "cessationOfOperation"},
+	    {6, "certificateHold"},
+	    {7, "unknown"},
+	    {8, "removeFromCRL"},
+	    {9, "privilegeWithdrawn"},
+	    {10, "aACompromise"},
+	    {11, "unknown"},
+	    {-2, "unknown"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CU_ASSERT_STRING_EQUAL(jitrd_crl_reason_name(names[i].reason), names[i].name);
+}
+
+/* ---- CRLs built here, signed with ca1's key: contents `openssl ca` does not produce */
+
+struct entry_spec {
+	const char *serial; /* hex, may be negative */
+	int reason;         /* -1: no reasonCode */
+	int critical_ext;   /* 0 none, 1 unknown critical, 2 critical invalidityDate */
+};
+
+enum idp_kind { SCOPE_ALL, SCOPE_ONLY_USER, SCOPE_ONLY_CA, SCOPE_SOME_REASONS, SCOPE_INDIRECT };
+
+struct crl_spec {
+	const struct entry_spec *entries;
+	size_t entry_count;
+	long number; /* -1: no cRLNumber */
+	time_t this_update;
+	bool no_next_update;
+	bool no_akid;
+	enum idp_kind idp;
+};
+
+static EVP_PKEY *ca1_key(void)
+{
+	static EVP_PKEY *key;
+	size_t len;
+	char *pem;
+	BIO *bio;
+
+	if (key)
+		return key;
+	pem = tsupport_read_fixture("keys/ca1.key", &len);
+	bio = pem ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	free(pem);
+	return key;
+}
+
+static bool add_entry(X509_CRL *crl, const struct entry_spec *e)
+{
+	X509_REVOKED *rev = X509_REVOKED_new();
+	ASN1_TIME *when = ASN1_TIME_set(NULL, T_2030_01_01);
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	bool ok = false;
+
+	if (!rev || !when || !BN_hex2bn(&bn, e->serial) ||
+	    !(serial = BN_to_ASN1_INTEGER(bn, NULL)) ||
+	    !X509_REVOKED_set_serialNumber(rev, serial) ||
+	    !X509_REVOKED_set_revocationDate(rev, when))
+		goto cleanup;
+	if (e->reason >= 0) {
+		ASN1_ENUMERATED *r = ASN1_ENUMERATED_new();
+		int added = r && ASN1_ENUMERATED_set(r, e->reason) &&
+		            X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, r, 0, 0);
+		ASN1_ENUMERATED_free(r);
+		if (!added)
+			goto cleanup;
+	}
+	if (e->critical_ext == 1) {
+		ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.55555.2", 1);
+		ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+		X509_EXTENSION *ext = NULL;
+		int added = oid && value &&
+		            ASN1_OCTET_STRING_set(value, (unsigned char *)"\5\0", 2) &&
+		            (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, value)) &&
+		            X509_REVOKED_add_ext(rev, ext, -1);
+		X509_EXTENSION_free(ext);
+		ASN1_OCTET_STRING_free(value);
+		ASN1_OBJECT_free(oid);
+		if (!added)
+			goto cleanup;
+	} else if (e->critical_ext == 2) {
+		ASN1_GENERALIZEDTIME *t = ASN1_GENERALIZEDTIME_set(NULL, T_2030_01_01);
+		int added = t && X509_REVOKED_add1_ext_i2d(rev, NID_invalidity_date, t, 1, 0);
+		ASN1_GENERALIZEDTIME_free(t);
+		if (!added)
+			goto cleanup;
+	}
+	if (!X509_CRL_add0_revoked(crl, rev))
+		goto cleanup;
+	rev = NULL;
+	ok = true;
+cleanup:
+	X509_REVOKED_free(rev);
+	ASN1_TIME_free(when);
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	return ok;
+}
+
+static bool add_idp(X509_CRL *crl, enum idp_kind kind)
+{
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	bool ok;
+
+	if (!idp)
+		return false;
+	if (kind == SCOPE_ONLY_USER)
+		idp->onlyuser = 0xff;
+	else if (kind == SCOPE_ONLY_CA)
+		idp->onlyCA = 0xff;
+	else if (kind == SCOPE_INDIRECT)
+		idp->indirectCRL = 0xff;
+	else if (kind == SCOPE_SOME_REASONS) {
+		idp->onlysomereasons = ASN1_BIT_STRING_new();
+		if (!idp->onlysomereasons || !ASN1_BIT_STRING_set_bit(idp->onlysomereasons, 1, 1)) {
+			ISSUING_DIST_POINT_free(idp);
+			return false;
+		}
+	}
+	ok = X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0) == 1;
+	ISSUING_DIST_POINT_free(idp);
+	return ok;
+}
+
+/* DER of a CRL issued by ca1 as spec says; NULL on failure. Caller frees with OPENSSL_free. */
+static unsigned char *make_crl(const struct crl_spec *spec, size_t *len)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *last = ASN1_TIME_set(NULL, spec->this_update ? spec->this_update : T_2030_01_01);
+	ASN1_TIME *next = ASN1_TIME_set(NULL, T_2031_01_01);
+	X509 *ca = jitrd_cert_x509(ca1);
+	unsigned char *der = NULL;
+	int n;
+
+	if (!crl || !last || !next || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) ||
+	    !X509_CRL_set1_lastUpdate(crl, last) ||
+	    (!spec->no_next_update && !X509_CRL_set1_nextUpdate(crl, next)))
+		goto cleanup;
+	if (!spec->no_akid) {
+		X509V3_CTX ctx;
+		X509_EXTENSION *ext;
+
+		X509V3_set_ctx(&ctx, ca, NULL, NULL, crl, 0);
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+		if (!ext || !X509_CRL_add_ext(crl, ext, -1)) {
+			X509_EXTENSION_free(ext);
+			goto cleanup;
+		}
+		X509_EXTENSION_free(ext);
+	}
+	if (spec->number >= 0) {
+		ASN1_INTEGER *num = ASN1_INTEGER_new();
+		int added = num && ASN1_INTEGER_set(num, spec->number) &&
+		            X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+		ASN1_INTEGER_free(num);
+		if (!added)
+			goto cleanup;
+	}
+	if (spec->idp != SCOPE_ALL && !add_idp(crl, spec->idp))
+		goto cleanup;
+	for (size_t i = 0; i < spec->entry_count; i++) {
+		if (!add_entry(crl, &spec->entries[i]))
+			goto cleanup;
+	}
+	/* no X509_CRL_sort: the entries stay in the order given, to test the index's sort */
+	if (!ca1_key() || !X509_CRL_sign(crl, ca1_key(), EVP_sha256()))
+		goto cleanup;
+	n = i2d_X509_CRL(crl, &der);
+	if (n <= 0)
+		der = NULL;
+	else
+		*len = (size_t)n;
+cleanup:
+	X509_CRL_free(crl);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+	return der;
+}
+
+static enum jitrd_err add_made(struct jitrd_crl_builder *b, const char *origin,
+                               const struct crl_spec *spec, struct jitrd_diag *diag)
+{
+	size_t len = 0;
+	unsigned char *der = make_crl(spec, &len);
+	enum jitrd_err err;
+
+	CU_ASSERT_PTR_NOT_NULL(der);
+	if (!der)
+		return JITRD_ERR_IO;
+	err = jitrd_crl_builder_add(b, origin, der, len, diag);
+	OPENSSL_free(der);
+	return err;
+}
+
+static void lookup_hex(const struct jitrd_crl_store *store, const char *hex,
+                       enum jitrd_crl_status *status, int *reason)
+{
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+
+	*status = STATUS_UNTOUCHED;
+	*reason = REASON_UNTOUCHED;
+	CU_ASSERT_FATAL(BN_hex2bn(&bn, hex) > 0);
+	serial = BN_to_ASN1_INTEGER(bn, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, status, reason),
+	                JITRD_OK);
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+}
+
+static const struct entry_spec mixed_entries[] = {
+    /* out of order, small and large serials, duplicates with different strength */
+    {"7fffffffffffffffffffffffffffffffffffffff", 1, 0}, /* 20 octets */
+    {"05", 6, 0},
+    {"05", 1, 0}, /* same serial: REVOKED beats HOLD */
+    {"0a", 6, 0},
+    {"0a", 8, 0}, /* HOLD beats removeFromCRL */
+    {"0b", -1, 0},
+    {"0b", 4, 0},                                /* explicit reason beats none */
+    {"00", 1, 0},                                /* zero */
+    {"ffffffffffffff", 3, 0},                    /* 7 octets: the largest small serial */
+    {"0100000000000000", 5, 0},                  /* 8 octets: the smallest large one */
+    {"3e9f1c55aa01020304050607080910aa", 9, 2},  /* critical invalidityDate is understood */
+    {"3e9f1c55aa01020304050607080910ab", 7, 0},  /* unused code 7: revoked, unspecified */
+    {"3e9f1c55aa01020304050607080910ac", 99, 0}, /* out of range: revoked, unspecified */
+    {"-05", 1, 0},                               /* negative: skipped */
+    {"1000", -1, 0},
+    {"0c", 6, 0},
+    {"0c", 9, 0}, /* REVOKED beats HOLD whatever the codes */
+    {"0d", 8, 0},
+    {"0d", -1, 0}, /* REVOKED without reason beats removeFromCRL */
+};
+
+static void test_made_crl_index(void)
+{
+	static const struct crl_spec spec = {
+	    .entries = mixed_entries,
+	    .entry_count = sizeof(mixed_entries) / sizeof(mixed_entries[0]),
+	    .number = 3,
+	};
+	static const struct {
+		const char *serial;
+		enum jitrd_crl_status status;
+		int reason;
+	} want[] = {
+	    {"7fffffffffffffffffffffffffffffffffffffff", JITRD_CRL_REVOKED, 1},
+	    {"7ffffffffffffffffffffffffffffffffffffffe", JITRD_CRL_NOT_LISTED, -1},
+	    {"05", JITRD_CRL_REVOKED, 1},
+	    {"0a", JITRD_CRL_HOLD, 6},
+	    {"0b", JITRD_CRL_REVOKED, 4},
+	    {"00", JITRD_CRL_REVOKED, 1},
+	    {"ffffffffffffff", JITRD_CRL_REVOKED, 3},
+	    {"0100000000000000", JITRD_CRL_REVOKED, 5},
+	    {"3e9f1c55aa01020304050607080910aa", JITRD_CRL_REVOKED, 9},
+	    {"3e9f1c55aa01020304050607080910ab", JITRD_CRL_REVOKED, 0},
+	    {"3e9f1c55aa01020304050607080910ac", JITRD_CRL_REVOKED, 0},
+	    {"3e9f1c55aa01020304050607080910ad", JITRD_CRL_NOT_LISTED, -1},
+	    {"1000", JITRD_CRL_REVOKED, JITRD_CRL_REASON_NONE},
+	    {"0c", JITRD_CRL_REVOKED, 9},
+	    {"0d", JITRD_CRL_REVOKED, JITRD_CRL_REASON_NONE},
+	    {"06", JITRD_CRL_NOT_LISTED, -1},
+	    {"ff", JITRD_CRL_NOT_LISTED, -1},
+	    {"0101", JITRD_CRL_NOT_LISTED, -1},
+	};
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(add_made(b, "made.der", &spec, &diag), JITRD_OK);
+	if (diag.text[0])
+		fprintf(stderr, "  %s\n", diag.text);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	/* 19 entries: 5 duplicates merged, 1 negative skipped */
+	CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->entries, 13);
+	CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->crl_number, 3);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		enum jitrd_crl_status status;
+		int reason;
+
+		lookup_hex(store, want[i].serial, &status, &reason);
+		if (status != want[i].status)
+			fprintf(stderr, "  serial %s: status %d\n", want[i].serial, status);
+		CU_ASSERT_EQUAL(status, want[i].status);
+		CU_ASSERT_EQUAL(reason, want[i].reason);
+	}
+	jitrd_crl_store_free(store);
+}
+
+static const struct entry_spec one_entry[] = {{"1002", 1, 0}};
+static const struct entry_spec critical_entry[] = {{"1002", 1, 0}, {"2002", 1, 1}};
+static const struct entry_spec long_serial[] = {
+    {"1002", 1, 0}, {"010203040506070809101112131415161718192021", 1, 0}};
+
+static void test_made_crl_refusals(void)
+{
+	static const struct {
+		const char *name;
+		struct crl_spec spec;
+		enum jitrd_err err;
+		const char *why;
+	} cases[] = {
+	    {"idp-only-user",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_ONLY_USER},
+	     JITRD_OK,
+	     ""},
+	    {"no-akid",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = true,
+	      .idp = SCOPE_ALL},
+	     JITRD_OK,
+	     ""},
+	    {"idp-only-ca",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_ONLY_CA},
+	     JITRD_ERR_CRL_CRITICAL_EXT,
+	     "onlyContainsCACerts"},
+	    {"idp-some-reasons",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_SOME_REASONS},
+	     JITRD_ERR_CRL_CRITICAL_EXT,
+	     "onlySomeReasons"},
+	    {"idp-indirect",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_INDIRECT},
+	     JITRD_ERR_CRL_CRITICAL_EXT,
+	     "indirectCRL"},
+	    {"critical-entry-ext",
+	     {.entries = critical_entry,
+	      .entry_count = 2,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_ALL},
+	     JITRD_ERR_CRL_CRITICAL_EXT,
+	     "entry 2002: critical extension 1.3.6.1.4.1.55555.2"},
+	    {"no-next-update",
+	     {.entries = one_entry,
+	      .entry_count = 1,
+	      .number = 1,
+	      .no_next_update = true,
+	      .no_akid = false,
+	      .idp = SCOPE_ALL},
+	     JITRD_ERR_CRL_EXPIRED,
+	     "no nextUpdate"},
+	    {"serial-over-20-octets",
+	     {.entries = long_serial,
+	      .entry_count = 2,
+	      .number = 1,
+	      .no_next_update = false,
+	      .no_akid = false,
+	      .idp = SCOPE_ALL},
+	     JITRD_ERR_MALFORMED,
+	     "21 octets"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag = {""};
+		enum jitrd_crl_status status;
+		int reason;
+		enum jitrd_err err;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		err = add_made(b, cases[i].name, &cases[i].spec, &diag);
+		if (err != cases[i].err || !strstr(diag.text, cases[i].why))
+			fprintf(stderr, "  %s: got %d \"%s\"\n", cases[i].name, err, diag.text);
+		CU_ASSERT_EQUAL(err, cases[i].err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, cases[i].why));
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+		if (cases[i].err == JITRD_OK) {
+			lookup_hex(store, "1002", &status, &reason);
+			CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+		} else {
+			CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca1));
+		}
+		jitrd_crl_store_free(store);
+	}
+}
+
+/* cRLNumber first, then thisUpdate; a numbered CRL beats an unnumbered one. */
+static void test_made_crl_ordering(void)
+{
+	static const struct entry_spec a[] = {{"0a", 1, 0}};
+	static const struct entry_spec b_entries[] = {{"0b", 1, 0}};
+	static const struct {
+		long first_number; /* the first CRL lists 0a, the second 0b */
+		time_t first_update;
+		long second_number;
+		time_t second_update;
+		const char *winner; /* the serial only the winner lists */
+	} cases[] = {
+	    /* higher number wins although older, in either order */
+	    {7, T_2030_03_01, 8, T_2030_01_01, "0b"},
+	    {8, T_2030_01_01, 7, T_2030_03_01, "0a"},
+	    /* same number: later thisUpdate, in either order */
+	    {7, T_2030_03_01, 7, T_2030_01_01, "0a"},
+	    {7, T_2030_01_01, 7, T_2030_03_01, "0b"},
+	    /* numbered beats unnumbered */
+	    {-1, T_2030_03_01, 1, T_2030_01_01, "0b"},
+	    /* neither numbered: later thisUpdate */
+	    {-1, T_2030_03_01, -1, T_2030_01_01, "0a"},
+	    /* numbers over one octet compare as integers */
+	    {256, T_2030_01_01, 255, T_2030_01_01, "0a"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag;
+		enum jitrd_crl_status status;
+		int reason;
+		const char *loser = strcmp(cases[i].winner, "0a") == 0 ? "0b" : "0a";
+		const struct crl_spec first = {.entries = a,
+		                               .entry_count = 1,
+		                               .number = cases[i].first_number,
+		                               .this_update = cases[i].first_update};
+		const struct crl_spec second = {.entries = b_entries,
+		                                .entry_count = 1,
+		                                .number = cases[i].second_number,
+		                                .this_update = cases[i].second_update};
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_made(b, "first", &first, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(add_made(b, "second", &second, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+		lookup_hex(store, cases[i].winner, &status, &reason);
+		CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+		lookup_hex(store, loser, &status, &reason);
+		CU_ASSERT_EQUAL(status, JITRD_CRL_NOT_LISTED);
+		jitrd_crl_store_free(store);
+	}
+}
+
+/* Hostile bytes around a good CRL: a DER CRL with a byte appended, cut at every length. */
+static void test_truncations_and_trailing_bytes(void)
+{
+	static const struct crl_spec spec = {.entries = one_entry, .entry_count = 1, .number = 1};
+	size_t len = 0;
+	unsigned char *der = make_crl(&spec, &len);
+	unsigned char *longer;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	longer = malloc(len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longer);
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	for (size_t cut = 1; cut <= len + 1; cut++) {
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_diag diag;
+		enum jitrd_err err;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		err = jitrd_crl_builder_add(b, "cut.der", longer, cut, &diag);
+		CU_ASSERT_EQUAL(err, cut == len ? JITRD_OK : JITRD_ERR_MALFORMED);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 0)->crls_accepted, cut == len ? 1 : 0);
+		jitrd_crl_builder_free(b);
+	}
+	free(longer);
+	OPENSSL_free(der);
+}
+
+/* ---- threads */
+
+struct thread_job {
+	const struct jitrd_crl_store *store;
+	unsigned seed;
+	long mismatches;
+};
+
+static void *lookup_worker(void *arg)
+{
+	struct thread_job *job = arg;
+	static const struct expect *table = ca1_valid_expect;
+	const size_t n = sizeof(ca1_valid_expect) / sizeof(ca1_valid_expect[0]);
+
+	for (long i = 0; i < 200000; i++) {
+		const struct expect *e = &table[(size_t)(i + job->seed) % n];
+		struct jitrd_cert *dev = device(e->device);
+		enum jitrd_crl_status status;
+		int reason;
+
+		if (jitrd_crl_lookup(job->store, strstr(e->device, "2.pem") ? ca2 : ca1,
+		                     jitrd_cert_serial(dev), JITRD_TEST_NOW, &status,
+		                     &reason) != JITRD_OK ||
+		    status != e->status || reason != e->reason)
+			job->mismatches++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_lookups(void)
+{
+	static const char *const files[] = {"crls/ca1.crl.pem", "crls/ca2.crl.der", NULL};
+	struct jitrd_crl_store *store = store_of(files);
+	pthread_t threads[4];
+	struct thread_job jobs[4];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	for (unsigned i = 0; i < 4; i++) {
+		jobs[i] = (struct thread_job){store, i * 3, 0};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, lookup_worker, &jobs[i]),
+		                      0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(pthread_join(threads[i], NULL), 0);
+		CU_ASSERT_EQUAL(jobs[i].mismatches, 0);
+	}
+	jitrd_crl_store_free(store);
+}
+
+/* ---- allocation failures: every failure point gives an error and leaks nothing */
+
+static void test_allocation_failures(void)
+{
+	static const char *const files[] = {"crl-cases/both-in-one.pem", "crls/ca2.crl.der",
+	                                    "crl-cases/ca1-newer.pem", NULL};
+	char *bytes[3];
+	size_t lens[3];
+	long n;
+	bool completed = false;
+
+	for (size_t i = 0; i < 3; i++) {
+		bytes[i] = tsupport_read_fixture(files[i], &lens[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(bytes[i]);
+	}
+	for (n = 0; n < 20000 && !completed; n++) {
+		struct jitrd_crl_builder *b;
+		struct jitrd_crl_store *store = (void *)&n;
+		struct jitrd_diag diag;
+		enum jitrd_err err = JITRD_OK;
+
+		fail_countdown = n;
+		b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		if (!b) {
+			fail_countdown = -1;
+			continue;
+		}
+		for (size_t i = 0; i < 3; i++) {
+			enum jitrd_err e = jitrd_crl_builder_add(
+			    b, files[i], (unsigned char *)bytes[i], lens[i], &diag);
+			if (e != JITRD_OK && err == JITRD_OK)
+				err = e;
+		}
+		if (err == JITRD_OK) {
+			err = jitrd_crl_builder_finish(b, &store);
+			if (err != JITRD_OK)
+				CU_ASSERT_PTR_EQUAL(store, (void *)&n); /* untouched */
+		}
+		fail_countdown = -1;
+		if (err == JITRD_OK) {
+			static const struct expect late[] = {
+			    {"devices/late-revoked.pem", JITRD_CRL_REVOKED, 1},
+			    {"devices/revoked2.pem", JITRD_CRL_REVOKED, 0},
+			};
+			check_lookups(store, late, 2);
+			jitrd_crl_store_free(store);
+			completed = true;
+		}
+		jitrd_crl_builder_free(b);
+	}
+	CU_ASSERT(completed);
+	CU_ASSERT(n > 5); /* the loop did inject failures before it got through */
+	for (size_t i = 0; i < 3; i++)
+		free(bytes[i]);
+}
+
+int main(void)
+{
+	static const struct tsupport_case cases[] = {
+	    {"valid PEM and DER CRLs", test_valid_pem_and_der},
+	    {"both CRLs in one file", test_both_in_one_file},
+	    {"store info", test_store_info},
+	    {"lookup with a copy of the CA", test_lookup_with_own_copy_of_ca},
+	    {"refused files", test_refused_files},
+	    {"bad files around a good one", test_bad_files_around_good_one},
+	    {"bad and good CRLs in one file", test_bad_and_good_in_one_file},
+	    {"newer CRL wins in any order", test_newer_wins_in_any_order},
+	    {"lookup past nextUpdate", test_lookup_past_next_update},
+	    {"CA without CRL", test_ca_without_crl},
+	    {"odd serials", test_odd_serials},
+	    {"invalid arguments", test_invalid_arguments},
+	    {"reason names", test_reason_names},
+	    {"made CRL: index", test_made_crl_index},
+	    {"made CRL: refusals", test_made_crl_refusals},
+	    {"made CRL: ordering", test_made_crl_ordering},
+	    {"truncations and trailing bytes", test_truncations_and_trailing_bytes},
+	    {"concurrent lookups", test_concurrent_lookups},
+	    {"allocation failures", test_allocation_failures},
+	    {NULL, NULL},
+	};
+	int status;
+
+	/* before OpenSSL allocates anything, or it refuses the hooks */
+	if (!CRYPTO_set_mem_functions(t_malloc, t_realloc, t_free)) {
+		fprintf(stderr, "cannot install allocation hooks\n");
+		return 99;
+	}
+	if (load_fixtures() != 0) {
+		fprintf(stderr, "cannot load CA and device fixtures\n");
+		return 99;
+	}
+	status = tsupport_run("crl", cases);
+	EVP_PKEY_free(ca1_key());
+	free_fixtures();
+	return status;
+}
