@@ -15,7 +15,7 @@
 #define JITRD_STATUS_MAX 32
 
 struct jitrd_event {
-	char certificate_id[JITRD_ID_HEX_LEN + 1];    /* lowercase hex, as received */
+	char certificate_id[JITRD_ID_HEX_LEN + 1];    /* hex, lowercased from the event */
 	char ca_certificate_id[JITRD_ID_HEX_LEN + 1];
 	char certificate_status[JITRD_STATUS_MAX];    /* any status name, see status check */
 	char aws_account_id[13];

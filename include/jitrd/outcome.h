@@ -26,7 +26,7 @@ enum jitrd_decision_kind {
 /* "activate", "revoke", ... ; "unknown" outside the enum. */
 const char *jitrd_decision_name(enum jitrd_decision_kind kind);
 
-/* All strings borrowed; NULL or "" fields are printed as empty ("" in JSON, key= in text). */
+/* All strings borrowed; NULL or "" fields are printed as empty ("" in JSON, key="" in text). */
 struct jitrd_outcome {
 	time_t time;                  /* seconds, printed as RFC 3339 UTC */
 	int time_ms;                  /* milliseconds part, 0..999 */
@@ -47,9 +47,11 @@ struct jitrd_outcome {
 };
 
 /* One line, no trailing newline. json: one JSON object with the keys of DESIGN §4.5 in that
- * order. text: "time=... certificateId=... decision=... reason=\"...\" ..." where a value with
- * spaces, quotes, '=' or non-printable bytes is double-quoted with \" \\ \n \t \xNN escapes.
- * *out owned by the caller (free()). Errors: JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
+ * order. text: "time=... certificateId=... decision=... reason=\"...\" ..." where a value that is
+ * empty or holds spaces, quotes, '=', '\\' or non-printable bytes is double-quoted with
+ * \" \\ \n \r \t \xNN escapes. *out owned by the caller (free()). Errors: JITRD_ERR_NOMEM,
+ * JITRD_ERR_INVALID_ARG (NULL o/out, unknown format or decision, time_ms outside 0..999, a
+ * time outside years 0000-9999). */
 enum jitrd_err jitrd_outcome_format(const struct jitrd_outcome *o, enum jitrd_log_format format,
 				    char **out) JITRD_WUR;
 
