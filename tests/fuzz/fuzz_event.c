@@ -8,11 +8,6 @@
 #include "jitrd/event.h"
 #include "jitrd/outcome.h"
 
-/* tests/fuzz/meson.build links a target with its module's closure only (error + event), so
- * the outcome formatter is compiled in here. If outcome.c is ever added to this target's
- * sources, drop this line. */
-#include "../../src/core/outcome.c"
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Formats o both ways; aborts when a line is missing or holds a raw newline. */
