@@ -92,8 +92,18 @@ static bool pem_at_end(void)
 	return ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
 }
 
+/* As in cert.c: OpenSSL's allocation failure is usually the first error queued. */
+static bool allocation_failed(void)
+{
+	unsigned long first = ERR_peek_error();
+	unsigned long last = ERR_peek_last_error();
+
+	return (first != 0 && ERR_GET_REASON(first) == ERR_R_MALLOC_FAILURE) ||
+	       (last != 0 && ERR_GET_REASON(last) == ERR_R_MALLOC_FAILURE);
+}
+
 enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, const char *pem,
-				   size_t len, struct jitrd_diag *diag)
+                                   size_t len, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct caset_entry *fresh = NULL; /* parsed from this buffer, not yet in the set */
@@ -130,32 +140,30 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 
 		ERR_set_mark();
 		if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio, no_password,
-				       NULL) != 1) {
+		                       NULL) != 1) {
 			bool at_end = pem_at_end();
-			unsigned long e = ERR_peek_last_error();
+			bool out_of_memory = allocation_failed();
 
 			ERR_pop_to_mark();
 			if (at_end && fresh_count > 0)
 				break;
-			result = (e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
-					 ? JITRD_ERR_NOMEM
-					 : JITRD_ERR_MALFORMED;
+			result = out_of_memory ? JITRD_ERR_NOMEM : JITRD_ERR_MALFORMED;
 			if (at_end)
 				jitrd_diag_set(diag, "%s: no PEM CERTIFICATE block", origin);
 			else
 				jitrd_diag_set(diag, "%s: certificate %zu: unreadable PEM block",
-					       origin, fresh_count + 1);
+				               origin, fresh_count + 1);
 			goto cleanup;
 		}
 		ERR_pop_to_mark();
 		if (fresh_count == CASET_MAX_PER_BUFFER) {
 			result = JITRD_ERR_TOO_LARGE;
 			jitrd_diag_set(diag, "%s: more than %d certificates", origin,
-				       CASET_MAX_PER_BUFFER);
+			               CASET_MAX_PER_BUFFER);
 			goto cleanup;
 		}
 		result = der_len > 0 ? jitrd_cert_from_der(der, (size_t)der_len, &cert, &cert_diag)
-				     : JITRD_ERR_MALFORMED;
+		                     : JITRD_ERR_MALFORMED;
 		if (der_len <= 0)
 			jitrd_diag_set(&cert_diag, "certificate: empty PEM block");
 		OPENSSL_free(der);
@@ -164,18 +172,18 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 		name = NULL;
 		if (result != JITRD_OK) {
 			jitrd_diag_set(diag, "%s: certificate %zu: %s", origin, fresh_count + 1,
-				       cert_diag.text);
+			               cert_diag.text);
 			goto cleanup;
 		}
 		fresh[fresh_count++].cert = cert;
 		if (!jitrd_cert_is_ca(cert)) {
 			result = JITRD_ERR_BAD_FIELD;
 			if (!X509_NAME_oneline(jitrd_cert_subject(cert), oneline,
-					       (int)sizeof(oneline)))
+			                       (int)sizeof(oneline)))
 				oneline[0] = '\0';
 			jitrd_quote(subject, sizeof(subject), oneline, strlen(oneline));
 			jitrd_diag_set(diag, "%s: certificate %zu (subject %s) is not a CA", origin,
-				       fresh_count, subject);
+			               fresh_count, subject);
 			goto cleanup;
 		}
 	}
@@ -253,8 +261,8 @@ const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, cons
 }
 
 const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
-						  const X509_NAME *name,
-						  const unsigned char *akid, size_t akid_len)
+                                                  const X509_NAME *name, const unsigned char *akid,
+                                                  size_t akid_len)
 {
 	if (!set || !name)
 		return NULL;
@@ -268,8 +276,7 @@ const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
 		/* When both sides name a key, the keys must be the same: a CA with our CA's
 		 * name but another key (the fixture "impostor") is not ours. */
 		skid = jitrd_cert_subject_key_id(ca, &skid_len);
-		if (skid && akid &&
-		    (skid_len != akid_len || memcmp(skid, akid, akid_len) != 0))
+		if (skid && akid && (skid_len != akid_len || memcmp(skid, akid, akid_len) != 0))
 			continue;
 		return ca;
 	}
@@ -277,7 +284,7 @@ const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
 }
 
 const struct jitrd_cert *jitrd_caset_find_issuer(const struct jitrd_caset *set,
-						 const struct jitrd_cert *cert)
+                                                 const struct jitrd_cert *cert)
 {
 	const unsigned char *akid;
 	size_t akid_len;

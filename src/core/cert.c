@@ -3,7 +3,6 @@
  * Pure: bytes and `now` in; no I/O, no clock, no logging; leaves no OpenSSL error queued. */
 #include "jitrd/cert.h"
 
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,7 @@ struct jitrd_cert {
 	size_t skid_len;
 	const unsigned char *akid;
 	size_t akid_len;
-	bool is_ca;         /* basicConstraints CA:TRUE */
+	bool is_ca;          /* basicConstraints CA:TRUE */
 	bool may_sign_certs; /* X509_check_ca != 0: CA:TRUE, keyCertSign, v1 self-signed... */
 	struct subject_value fields[JITRD_SUBJECT_FIELD_COUNT];
 };
@@ -42,22 +41,25 @@ static const struct {
 	const char *name; /* as in templates: subject.CN (DESIGN §4.4) */
 	int nid;
 } field_table[JITRD_SUBJECT_FIELD_COUNT] = {
-	[JITRD_SUBJECT_CN] = {"CN", NID_commonName},
-	[JITRD_SUBJECT_O] = {"O", NID_organizationName},
-	[JITRD_SUBJECT_OU] = {"OU", NID_organizationalUnitName},
-	[JITRD_SUBJECT_C] = {"C", NID_countryName},
-	[JITRD_SUBJECT_ST] = {"ST", NID_stateOrProvinceName},
-	[JITRD_SUBJECT_L] = {"L", NID_localityName},
-	[JITRD_SUBJECT_SERIAL_NUMBER] = {"serialNumber", NID_serialNumber},
+    [JITRD_SUBJECT_CN] = {"CN", NID_commonName},
+    [JITRD_SUBJECT_O] = {"O", NID_organizationName},
+    [JITRD_SUBJECT_OU] = {"OU", NID_organizationalUnitName},
+    [JITRD_SUBJECT_C] = {"C", NID_countryName},
+    [JITRD_SUBJECT_ST] = {"ST", NID_stateOrProvinceName},
+    [JITRD_SUBJECT_L] = {"L", NID_localityName},
+    [JITRD_SUBJECT_SERIAL_NUMBER] = {"serialNumber", NID_serialNumber},
 };
 
 /* An OpenSSL failure is an allocation failure only when OpenSSL says so; anything else that
- * fails while decoding outside bytes is the bytes' fault. */
+ * fails while decoding outside bytes is the bytes' fault. The allocation failure is usually
+ * the first error queued, with "nested asn1 error" entries after it, so both ends count. */
 static enum jitrd_err openssl_failure(enum jitrd_err otherwise)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long first = ERR_peek_error();
+	unsigned long last = ERR_peek_last_error();
 
-	if (e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+	if ((first != 0 && ERR_GET_REASON(first) == ERR_R_MALLOC_FAILURE) ||
+	    (last != 0 && ERR_GET_REASON(last) == ERR_R_MALLOC_FAILURE))
 		return JITRD_ERR_NOMEM;
 	return otherwise;
 }
@@ -117,8 +119,8 @@ static enum jitrd_err decide_field(const X509_NAME *name, int nid, struct subjec
 		out->status = JITRD_ERR_FIELD_AMBIGUOUS;
 		return JITRD_OK;
 	}
-	len = ASN1_STRING_to_UTF8(&utf8,
-				  X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, first)));
+	len =
+	    ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, first)));
 	if (len < 0) {
 		if (openssl_failure(JITRD_ERR_BAD_FIELD) == JITRD_ERR_NOMEM)
 			return JITRD_ERR_NOMEM;
@@ -256,7 +258,8 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	 * const accessors and checks never write into a certificate shared between threads. */
 	flags = X509_get_extension_flags(x);
 	if (flags & EXFLAG_INVALID) {
-		result = JITRD_ERR_MALFORMED;
+		/* Also set when OpenSSL ran out of memory decoding an extension. */
+		result = openssl_failure(JITRD_ERR_MALFORMED);
 		jitrd_diag_set(diag, "certificate: invalid or duplicate extensions");
 		goto cleanup;
 	}
@@ -282,13 +285,13 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 
 	result = der_sha256_hex(x, cert->id);
 	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "certificate: cannot encode it to DER");
+		jitrd_diag_set(diag, "certificate: cannot hash its DER encoding");
 		goto cleanup;
 	}
 	result = serial_to_hex(X509_get0_serialNumber(x), &cert->serial_hex);
 	if (result != JITRD_OK) {
 		jitrd_diag_set(diag, "certificate: %s serial number",
-			       result == JITRD_ERR_NOMEM ? "no memory for the" : "negative or bad");
+		               result == JITRD_ERR_NOMEM ? "no memory for the" : "negative or bad");
 		goto cleanup;
 	}
 	subject = X509_get_subject_name(x);
@@ -309,7 +312,7 @@ cleanup:
 }
 
 enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct jitrd_cert **out,
-				   struct jitrd_diag *diag)
+                                   struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_MALFORMED;
 	const unsigned char *p = der;
@@ -325,7 +328,7 @@ enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct 
 	if (len > JITRD_CERT_MAX_PEM) {
 		result = JITRD_ERR_TOO_LARGE;
 		jitrd_diag_set(diag, "certificate: %zu bytes of DER, more than %d", len,
-			       JITRD_CERT_MAX_PEM);
+		               JITRD_CERT_MAX_PEM);
 		goto cleanup;
 	}
 	if (len == 0) {
@@ -341,7 +344,7 @@ enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct 
 	/* Bytes after the certificate would not be covered by the id AWS computes. */
 	if (p != der + len) {
 		jitrd_diag_set(diag, "certificate: %zu bytes after the DER certificate",
-			       (size_t)(der + len - p));
+		               (size_t)(der + len - p));
 		goto cleanup;
 	}
 	result = jitrd_cert_from_x509(x, out, diag);
@@ -363,7 +366,7 @@ static int no_password(char *buf, int size, int rwflag, void *userdata)
 }
 
 enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cert **out,
-				   struct jitrd_diag *diag)
+                                   struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_MALFORMED;
 	BIO *bio = NULL;
@@ -380,7 +383,7 @@ enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cer
 	if (len > JITRD_CERT_MAX_PEM) {
 		result = JITRD_ERR_TOO_LARGE;
 		jitrd_diag_set(diag, "certificate: %zu bytes of PEM, more than %d", len,
-			       JITRD_CERT_MAX_PEM);
+		               JITRD_CERT_MAX_PEM);
 		goto cleanup;
 	}
 	bio = BIO_new_mem_buf(pem, (int)len);
@@ -459,7 +462,7 @@ bool jitrd_cert_is_ca(const struct jitrd_cert *cert)
 }
 
 enum jitrd_err jitrd_cert_subject_field(const struct jitrd_cert *cert,
-					enum jitrd_subject_field field, const char **value)
+                                        enum jitrd_subject_field field, const char **value)
 {
 	const struct subject_value *v;
 
@@ -504,7 +507,7 @@ enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t n
 }
 
 enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
-					   const struct jitrd_cert *ca)
+                                           const struct jitrd_cert *ca)
 {
 	enum jitrd_err result = JITRD_ERR_CERT_SIGNATURE;
 	EVP_PKEY *key;
@@ -544,7 +547,7 @@ static void name_for_message(const X509_NAME *name, char *out, size_t out_size)
 }
 
 enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
-				       time_t now, struct jitrd_diag *diag)
+                                       time_t now, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	char when[64];
@@ -554,15 +557,15 @@ enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const stru
 	 * certificate that could sign certificates is refused whatever way it could. */
 	if (cert->may_sign_certs) {
 		jitrd_diag_set(diag, "certificate is a CA certificate (%s)",
-			       cert->is_ca ? "basicConstraints CA:TRUE"
-					   : "keyCertSign or v1 self-signed");
+		               cert->is_ca ? "basicConstraints CA:TRUE"
+		                           : "keyCertSign or v1 self-signed");
 		return JITRD_ERR_CERT_IS_CA;
 	}
 	result = jitrd_cert_verify_signed_by(cert, ca);
 	if (result != JITRD_OK) {
 		name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
 		jitrd_diag_set(diag, "certificate is not signed by the CA %s (id %s)", name,
-			       ca->id);
+		               ca->id);
 		return result;
 	}
 	result = jitrd_cert_check_validity(cert, now);

@@ -1,0 +1,499 @@
+/* test_caset.c — unit tests of caset.c with the fixture PKI: loading CA files, finding a CA
+ * by AWS id, by a certificate's issuer (name + key id: the impostor must not match) and by a
+ * CRL-style name + key id; atomic adds and every way of handing in a bad CA file. */
+#include "jitrd/caset.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "testsupport.h"
+
+/* Allocation failure injection for OpenSSL (installed in main before any allocation). */
+static long alloc_fail_after = -1; /* -1: never fail */
+
+static bool may_allocate(void)
+{
+	if (alloc_fail_after == 0)
+		return false;
+	if (alloc_fail_after > 0)
+		alloc_fail_after--;
+	return true;
+}
+
+static void *failing_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return may_allocate() ? malloc(n) : NULL;
+}
+
+static void *failing_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return may_allocate() ? realloc(p, n) : NULL;
+}
+
+static void plain_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+static struct jitrd_cert *load(const char *relpath)
+{
+	size_t len = 0;
+	char *pem = tsupport_read_fixture(relpath, &len);
+	struct jitrd_cert *cert = NULL;
+
+	if (!pem)
+		return NULL;
+	CU_ASSERT_EQUAL(jitrd_cert_from_pem(pem, len, &cert, NULL), JITRD_OK);
+	free(pem);
+	return cert;
+}
+
+static enum jitrd_err add_file(struct jitrd_caset *set, const char *relpath,
+                               struct jitrd_diag *diag)
+{
+	size_t len = 0;
+	char *pem = tsupport_read_fixture(relpath, &len);
+	enum jitrd_err err;
+
+	if (!pem)
+		return JITRD_ERR_IO;
+	err = jitrd_caset_add_pem(set, relpath, pem, len, diag);
+	free(pem);
+	return err;
+}
+
+/* Concatenation of fixture files (NULL-terminated list). Caller frees. */
+static char *concat(size_t *len, const char *first, ...)
+{
+	const char *paths[8] = {first};
+	size_t n = 1, total = 0;
+	char *parts[8];
+	size_t lens[8];
+	char *out;
+	va_list ap;
+
+	va_start(ap, first);
+	while (n < 8 && (paths[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	for (size_t i = 0; i < n; i++) {
+		parts[i] = tsupport_read_fixture(paths[i], &lens[i]);
+		total += parts[i] ? lens[i] : 0;
+	}
+	out = malloc(total + 1);
+	total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out && parts[i]) {
+			memcpy(out + total, parts[i], lens[i]);
+			total += lens[i];
+		}
+		free(parts[i]);
+	}
+	if (out)
+		out[total] = '\0';
+	*len = total;
+	return out;
+}
+
+/* ca1 + ca2, as the daemon loads ca.dir. */
+static struct jitrd_caset *our_cas(void)
+{
+	struct jitrd_caset *set = jitrd_caset_new();
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	CU_ASSERT_EQUAL(add_file(set, "cas/ca1.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(add_file(set, "cas/ca2.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	return set;
+}
+
+static void test_load_and_at(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_cert *ca1 = load("cas/ca1.pem");
+	struct jitrd_cert *ca2 = load("cas/ca2.pem");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jitrd_caset_at(set, 0));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jitrd_caset_at(set, 1));
+	CU_ASSERT_STRING_EQUAL(jitrd_cert_id(jitrd_caset_at(set, 0)), jitrd_cert_id(ca1));
+	CU_ASSERT_STRING_EQUAL(jitrd_cert_id(jitrd_caset_at(set, 1)), jitrd_cert_id(ca2));
+	CU_ASSERT_STRING_EQUAL(jitrd_caset_origin_at(set, 0), "cas/ca1.pem");
+	CU_ASSERT_STRING_EQUAL(jitrd_caset_origin_at(set, 1), "cas/ca2.pem");
+	CU_ASSERT_PTR_NULL(jitrd_caset_at(set, 2));
+	CU_ASSERT_PTR_NULL(jitrd_caset_origin_at(set, 2));
+	CU_ASSERT_EQUAL(jitrd_caset_count(NULL), 0);
+	CU_ASSERT_PTR_NULL(jitrd_caset_at(NULL, 0));
+	jitrd_caset_free(NULL);
+	jitrd_cert_free(ca1);
+	jitrd_cert_free(ca2);
+	jitrd_caset_free(set);
+}
+
+static void test_find_id(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_cert *ca1 = load("cas/ca1.pem");
+	struct jitrd_cert *ca2 = load("cas/ca2.pem");
+	struct jitrd_cert *impostor = load("other/impostor-ca.pem");
+	char upper[66], longer[66], shorter[64], nonhex[65];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(impostor);
+	for (size_t i = 0; i < 65; i++)
+		upper[i] = (char)toupper((unsigned char)jitrd_cert_id(ca2)[i]);
+	CU_ASSERT_PTR_NOT_NULL(strpbrk(upper, "ABCDEF")); /* the case really differs */
+	snprintf(longer, sizeof(longer), "%s0", jitrd_cert_id(ca1));
+	snprintf(shorter, sizeof(shorter), "%s", jitrd_cert_id(ca1));
+	snprintf(nonhex, sizeof(nonhex), "%s", jitrd_cert_id(ca1));
+	nonhex[10] = 'g';
+
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_id(set, jitrd_cert_id(ca1)), jitrd_caset_at(set, 0));
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_id(set, jitrd_cert_id(ca2)), jitrd_caset_at(set, 1));
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_id(set, upper), jitrd_caset_at(set, 1));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, jitrd_cert_id(impostor)));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, longer));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, shorter));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, nonhex));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, ""));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(set, NULL));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_id(NULL, jitrd_cert_id(ca1)));
+	jitrd_cert_free(ca1);
+	jitrd_cert_free(ca2);
+	jitrd_cert_free(impostor);
+	jitrd_caset_free(set);
+}
+
+static void test_find_issuer(void)
+{
+	static const struct {
+		const char *device;
+		int ca_index; /* -1: none */
+	} cases[] = {
+	    {"devices/good.pem", 0},
+	    {"devices/noext.pem", 0},
+	    {"devices/cadevice.pem", 0},
+	    {"devices/good2.pem", 1},
+	    {"devices/revoked2.pem", 1},
+	    /* Issuer name equals ca1's, but its AKID is the impostor's key. */
+	    {"devices/impostor.pem", -1},
+	    {"devices/wrongsigner.pem", -1},
+	    {"cas/ca1.pem", 0}, /* self-issued */
+	    /* A self-signed CA carries no AKID (OpenSSL 3 omits it): the name alone matches,
+	     * which is the documented rule; the signature check then tells them apart. */
+	    {"other/impostor-ca.pem", 0},
+	};
+	struct jitrd_caset *set = our_cas();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_cert *cert = load(cases[i].device);
+		const struct jitrd_cert *found;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
+		found = jitrd_caset_find_issuer(set, cert);
+		if (cases[i].ca_index < 0) {
+			CU_ASSERT_PTR_NULL(found);
+		} else {
+			CU_ASSERT_PTR_EQUAL(found, jitrd_caset_at(set, (size_t)cases[i].ca_index));
+		}
+		if (found !=
+		    (cases[i].ca_index < 0 ? NULL : jitrd_caset_at(set, (size_t)cases[i].ca_index)))
+			fprintf(stderr, "case %zu (%s) wrong\n", i, cases[i].device);
+		jitrd_cert_free(cert);
+	}
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_issuer(set, NULL));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_issuer(NULL, jitrd_caset_at(set, 0)));
+	jitrd_caset_free(set);
+}
+
+/* The CRL path: an issuer name and an optional authority key id. */
+static void test_find_by_name(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_cert *ca1 = load("cas/ca1.pem");
+	struct jitrd_cert *impostor = load("other/impostor-ca.pem");
+	struct jitrd_cert *unknown = load("other/unknown-ca.pem");
+	const unsigned char *ca1_kid, *impostor_kid;
+	size_t ca1_kid_len = 0, impostor_kid_len = 0;
+	const X509_NAME *name;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(impostor);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unknown);
+	name = jitrd_cert_subject(ca1);
+	ca1_kid = jitrd_cert_subject_key_id(ca1, &ca1_kid_len);
+	impostor_kid = jitrd_cert_subject_key_id(impostor, &impostor_kid_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca1_kid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(impostor_kid);
+
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_by_name(set, name, ca1_kid, ca1_kid_len),
+	                    jitrd_caset_at(set, 0));
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_by_name(set, name, NULL, 0), jitrd_caset_at(set, 0));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name(set, name, impostor_kid, impostor_kid_len));
+	/* A key id of another length is another key. */
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name(set, name, ca1_kid, ca1_kid_len - 1));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name(set, jitrd_cert_subject(unknown), NULL, 0));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name(set, NULL, NULL, 0));
+	CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name(NULL, name, NULL, 0));
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	jitrd_cert_free(ca1);
+	jitrd_cert_free(impostor);
+	jitrd_cert_free(unknown);
+	jitrd_caset_free(set);
+}
+
+/* Once the impostor is added too, each device finds its own CA among the two of that name. */
+static void test_same_name_two_keys(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_cert *good = load("devices/good.pem");
+	struct jitrd_cert *impostor_dev = load("devices/impostor.pem");
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(impostor_dev);
+	CU_ASSERT_EQUAL(add_file(set, "other/impostor-ca.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 3);
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_issuer(set, good), jitrd_caset_at(set, 0));
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_issuer(set, impostor_dev), jitrd_caset_at(set, 2));
+	jitrd_cert_free(good);
+	jitrd_cert_free(impostor_dev);
+	jitrd_caset_free(set);
+}
+
+static void test_add_device_refused(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_diag diag = {""};
+	size_t len = 0;
+	char *both;
+
+	CU_ASSERT_EQUAL(add_file(set, "devices/good.pem", &diag), JITRD_ERR_BAD_FIELD);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_EQUAL(strncmp(diag.text,
+	                        "devices/good.pem: certificate 1 (subject /CN=device-good",
+	                        strlen("devices/good.pem: certificate 1 (subject /CN=device-good")),
+	                0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, ") is not a CA"));
+
+	/* A CA then a device: refused whole, the CA before it is not added either. */
+	both = concat(&len, "other/unknown-ca.pem", "devices/good.pem", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(both);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "bundle.pem", both, len, &diag),
+	                JITRD_ERR_BAD_FIELD);
+	CU_ASSERT_EQUAL(strncmp(diag.text, "bundle.pem: certificate 2 (subject ",
+	                        strlen("bundle.pem: certificate 2 (subject ")),
+	                0);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	free(both);
+	jitrd_caset_free(set);
+}
+
+static void test_duplicates_and_bundles(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_cert *unknown = load("other/unknown-ca.pem");
+	struct jitrd_diag diag = {""};
+	size_t len = 0;
+	char *bundle;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unknown);
+	/* The same file again: nothing new, no error. */
+	CU_ASSERT_EQUAL(add_file(set, "cas/ca1.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_STRING_EQUAL(jitrd_caset_origin_at(set, 0), "cas/ca1.pem");
+
+	/* A bundle: a duplicate, a key block (skipped), the same new CA twice, and text. */
+	bundle = concat(&len, "cas/ca1.pem", "keys/ca1.key", "other/unknown-ca.pem",
+	                "other/unknown-ca.pem", "garbage/text.pem", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bundle);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "bundle.pem", bundle, len, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jitrd_caset_at(set, 2));
+	CU_ASSERT_STRING_EQUAL(jitrd_cert_id(jitrd_caset_at(set, 2)), jitrd_cert_id(unknown));
+	CU_ASSERT_STRING_EQUAL(jitrd_caset_origin_at(set, 2), "bundle.pem");
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_find_id(set, jitrd_cert_id(unknown)),
+	                    jitrd_caset_at(set, 2));
+	free(bundle);
+	jitrd_cert_free(unknown);
+	jitrd_caset_free(set);
+}
+
+static void test_bad_input(void)
+{
+	static const struct {
+		const char *path;
+		enum jitrd_err err;
+		const char *diag;
+	} cases[] = {
+	    {"garbage/empty.pem", JITRD_ERR_MALFORMED,
+	     "garbage/empty.pem: no PEM CERTIFICATE block"},
+	    {"garbage/text.pem", JITRD_ERR_MALFORMED, "garbage/text.pem: no PEM CERTIFICATE block"},
+	    {"garbage/random.bin", JITRD_ERR_MALFORMED, "garbage/random.bin: "},
+	    {"garbage/truncated-cert.pem", JITRD_ERR_MALFORMED,
+	     "garbage/truncated-cert.pem: certificate 1: "},
+	    {"garbage/corrupt-cert.pem", JITRD_ERR_MALFORMED,
+	     "garbage/corrupt-cert.pem: certificate 1: "},
+	    {"keys/ca1.key", JITRD_ERR_MALFORMED, "keys/ca1.key: no PEM CERTIFICATE block"},
+	    {"crl-cases/ca1-valid.pem", JITRD_ERR_MALFORMED, "crl-cases/ca1-valid.pem: no PEM"},
+	};
+	struct jitrd_caset *set = our_cas();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_diag diag = {""};
+		enum jitrd_err err = add_file(set, cases[i].path, &diag);
+
+		CU_ASSERT_EQUAL(err, cases[i].err);
+		CU_ASSERT_EQUAL(strncmp(diag.text, cases[i].diag, strlen(cases[i].diag)), 0);
+		if (err != cases[i].err || strncmp(diag.text, cases[i].diag, strlen(cases[i].diag)))
+			fprintf(stderr, "%s: %d '%s'\n", cases[i].path, err, diag.text);
+		CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+		CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	}
+	jitrd_caset_free(set);
+}
+
+static void test_bad_buffers(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_diag diag = {""};
+	size_t len = 0;
+	char *bundle = concat(&len, "other/unknown-ca.pem", "garbage/corrupt-cert.pem", NULL);
+	char *big;
+
+	/* A good CA followed by a corrupt block: nothing added. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bundle);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "mixed.pem", bundle, len, &diag),
+	                JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL(strncmp(diag.text, "mixed.pem: certificate 2", 24), 0);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	/* Cut in the middle of the second block. */
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "cut.pem", bundle, len - 200, &diag),
+	                JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	free(bundle);
+
+	/* Over 1 MiB: refused before parsing. */
+	big = malloc(1024 * 1024 + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, '\n', 1024 * 1024 + 1);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "big.pem", big, 1024 * 1024 + 1, &diag),
+	                JITRD_ERR_TOO_LARGE);
+	CU_ASSERT_EQUAL(strncmp(diag.text, "big.pem: ", 9), 0);
+	/* Exactly 1 MiB of nothing: not too large, but no certificate. */
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "blank.pem", big, 1024 * 1024, &diag),
+	                JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	free(big);
+
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(NULL, "x", "", 0, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, "x", NULL, 0, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, NULL, "", 0, NULL), JITRD_ERR_MALFORMED);
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	jitrd_caset_free(set);
+}
+
+/* Build, fill, query and free many times; under ASan a leak on any path fails the run. */
+static void test_many_times(void)
+{
+	size_t len = 0;
+	char *bundle = concat(&len, "cas/ca1.pem", "cas/ca2.pem", "other/unknown-ca.pem", NULL);
+	struct jitrd_cert *good = load("devices/good.pem");
+	unsigned wrong = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bundle);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+	for (int round = 0; round < 100; round++) {
+		struct jitrd_caset *set = jitrd_caset_new();
+		CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+		if (jitrd_caset_add_pem(set, "b", bundle, len, NULL) != JITRD_OK ||
+		    jitrd_caset_count(set) != 3 ||
+		    jitrd_caset_find_issuer(set, good) != jitrd_caset_at(set, 0))
+			wrong++;
+		/* a failing add after a good one */
+		if (jitrd_caset_add_pem(set, "b", bundle, len / 2, NULL) != JITRD_ERR_MALFORMED)
+			wrong++;
+		jitrd_caset_free(set);
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	free(bundle);
+	jitrd_cert_free(good);
+}
+
+/* Each OpenSSL allocation of an add made to fail in turn: the add either succeeds whole or
+ * fails with nothing added and nothing leaked. */
+static void test_allocation_failures(void)
+{
+	size_t len = 0;
+	char *bundle = concat(&len, "other/unknown-ca.pem", "other/impostor-ca.pem", NULL);
+	bool reached_ok = false;
+	unsigned wrong = 0, nomem = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bundle);
+	for (long n = 0; n < 20000 && !reached_ok; n++) {
+		struct jitrd_caset *set = our_cas();
+		enum jitrd_err err;
+
+		alloc_fail_after = n;
+		err = jitrd_caset_add_pem(set, "bundle.pem", bundle, len, NULL);
+		alloc_fail_after = -1;
+		if (err == JITRD_OK) {
+			reached_ok = true;
+			CU_ASSERT_EQUAL(jitrd_caset_count(set), 4);
+		} else if (jitrd_caset_count(set) != 2 ||
+		           (err != JITRD_ERR_NOMEM && err != JITRD_ERR_MALFORMED &&
+		            err != JITRD_ERR_CRYPTO)) {
+			wrong++;
+		}
+		nomem += err == JITRD_ERR_NOMEM;
+		jitrd_caset_free(set);
+	}
+	CU_ASSERT_TRUE(reached_ok);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(nomem > 0);
+	ERR_clear_error();
+	free(bundle);
+}
+
+int main(void)
+{
+	static const struct tsupport_case cases[] = {
+	    {"load ca1 and ca2, at and origin_at", test_load_and_at},
+	    {"find by id, either case, exact length", test_find_id},
+	    {"find the issuer of devices (impostor and wrong signer: none)", test_find_issuer},
+	    {"find by name and key id (CRL path)", test_find_by_name},
+	    {"two CAs of the same name, each found by key id", test_same_name_two_keys},
+	    {"a device certificate is refused, nothing added", test_add_device_refused},
+	    {"duplicates skipped, bundles added whole", test_duplicates_and_bundles},
+	    {"bad files", test_bad_input},
+	    {"bad buffers: mixed, cut, oversized, NULL", test_bad_buffers},
+	    {"many times, no leaks", test_many_times},
+	    {"allocation failures: all or nothing", test_allocation_failures},
+	    {NULL, NULL},
+	};
+
+	/* Must precede every OpenSSL allocation. */
+	if (CRYPTO_set_mem_functions(failing_malloc, failing_realloc, plain_free) != 1) {
+		fprintf(stderr, "CRYPTO_set_mem_functions failed\n");
+		return 99;
+	}
+	return tsupport_run("caset", cases);
+}
