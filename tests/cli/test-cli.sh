@@ -34,8 +34,8 @@ write_config() { # FILE CRLDIR [EXTRA...]
 	{
 		printf '[aws]\nregion = eu-west-1\naccount_id = 123456789012\n'
 		printf '[ca]\ndir = %s\n[crl]\ndir = %s\n' "$fx/cas" "$crldir"
-		printf '[provision]\npolicy_template = %s\npolicy_name = jitrd-device\n' \
-			"$src/policies/default.json"
+		printf '[provision]\npolicy_template = %s\npolicy_name = %s\n' \
+			"$src/policies/default.json" "${POLICY_NAME:-jitrd-device}"
 		printf '[service]\nlog_format = json\n'
 		for line in "$@"; do printf '%s\n' "$line"; done
 	} >"$f"
@@ -54,7 +54,7 @@ ca1=$(openssl x509 -in "$fx/cas/ca1.pem" -outform DER | sha256sum | cut -c1-64)
 expect "config-check names CA ids" 0 "ca: $ca1" "$jitrd" config-check -c "$work/good.conf" --at $at
 expect "config-check shows CRL entries" 0 "crl for CA $ca1: .*ca1.crl.pem, 4 entries" \
 	"$jitrd" config-check -c "$work/good.conf" --at $at
-expect "config-check: CRLs not yet valid today are a problem" 2 'refused: .*not yet valid' \
+expect "config-check: CRLs not yet valid are a problem" 2 'refused: .*thisUpdate .* is after' \
 	"$jitrd" config-check -c "$work/good.conf" --at 2026-01-01T00:00:00Z
 
 mkdir "$work/badcrls"
@@ -68,7 +68,7 @@ expect "config-check: unknown key with file:line" 2 "unknown-key.conf:[0-9]+:.*c
 	"$jitrd" config-check -c "$work/unknown-key.conf" --at $at
 expect "config-check: missing file" 2 "nonexistent.conf" \
 	"$jitrd" config-check -c "$work/nonexistent.conf"
-write_config "$work/bad-template.conf" "$fx/crls" "policy_name = device-{{subject.XX}}"
+POLICY_NAME='device-{{subject.XX}}' write_config "$work/bad-template.conf" "$fx/crls"
 expect "config-check: bad name template" 2 "subject.XX" \
 	"$jitrd" config-check -c "$work/bad-template.conf" --at $at
 JITRD_CRL_FAIL_OPEN=maybe expect "environment override is validated" 2 "JITRD_CRL_FAIL_OPEN" \

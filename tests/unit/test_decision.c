@@ -126,7 +126,7 @@ static void test_every_device_case(void)
 		{"devices/held.pem", JITRD_DECISION_HOLD, "INACTIVE", "certificateHold"},
 		{"devices/unheld.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "removeFromCRL"},
 		{"devices/expired.pem", JITRD_DECISION_REJECT, NULL, "expired"},
-		{"devices/notyet.pem", JITRD_DECISION_REJECT, NULL, "not yet valid"},
+		{"devices/notyet.pem", JITRD_DECISION_REJECT, NULL, "not valid before"},
 		{"devices/cadevice.pem", JITRD_DECISION_REJECT, NULL, "CA"},
 		{"devices/wrongsigner.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
 		{"devices/impostor.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
@@ -144,11 +144,12 @@ static void test_every_device_case(void)
 				jitrd_decision_name(kind), d.reason);
 		CU_ASSERT_EQUAL(kind, cases[i].kind);
 		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, cases[i].reason_part));
-		if (cases[i].status)
+		if (cases[i].status) {
 			CU_ASSERT_STRING_EQUAL(d.target_status ? d.target_status : "",
 					       cases[i].status);
-		else
+		} else {
 			CU_ASSERT_PTR_NULL(d.target_status);
+		}
 		/* only an activation carries a policy */
 		if (kind == JITRD_DECISION_ACTIVATE) {
 			CU_ASSERT_STRING_EQUAL(d.policy_name, "jitrd-device");
