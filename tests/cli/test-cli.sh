@@ -68,7 +68,9 @@ expect "config-check: unknown key with file:line" 2 "unknown-key.conf:[0-9]+:.*c
 	"$jitrd" config-check -c "$work/unknown-key.conf" --at $at
 expect "config-check: missing file" 2 "nonexistent.conf" \
 	"$jitrd" config-check -c "$work/nonexistent.conf"
-POLICY_NAME='device-{{subject.XX}}' write_config "$work/bad-template.conf" "$fx/crls"
+POLICY_NAME='device-{{subject.XX}}'
+write_config "$work/bad-template.conf" "$fx/crls"
+unset POLICY_NAME
 expect "config-check: bad name template" 2 "subject.XX" \
 	"$jitrd" config-check -c "$work/bad-template.conf" --at $at
 JITRD_CRL_FAIL_OPEN=maybe expect "environment override is validated" 2 "JITRD_CRL_FAIL_OPEN" \
