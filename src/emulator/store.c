@@ -1,0 +1,1782 @@
+/* store.c — the emulator's AWS IoT account in memory and the operations over it, with the state
+ * rules AWS applies (certificate ids are SHA-256 of the DER, REVOKED is final, ...).
+ * Pure: no sockets, no clock, no locks, no logging; the server serialises calls on one store. */
+#include "store.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+
+#include "jitrd/cert.h"
+
+enum cert_status {
+	ST_ACTIVE,
+	ST_INACTIVE,
+	ST_REVOKED,
+	ST_PENDING_TRANSFER,
+	ST_REGISTER_INACTIVE,
+	ST_PENDING_ACTIVATION,
+	ST_COUNT
+};
+
+static const char *const status_names[ST_COUNT] = {
+	"ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "REGISTER_INACTIVE",
+	"PENDING_ACTIVATION",
+};
+
+struct validity {
+	int64_t not_before_ms;
+	int64_t not_after_ms;
+};
+
+struct ca_entry {
+	char id[65];
+	struct jitrd_cert *cert;
+	char *pem;
+	bool active;
+	bool auto_registration;
+	bool sni_only;
+	int64_t created_ms;
+	int64_t modified_ms;
+	struct validity validity;
+	uint64_t generation;
+	int customer_version;
+};
+
+struct cert_entry {
+	char id[65];
+	char ca_id[65]; /* "" when registered without a CA */
+	char *pem;
+	enum cert_status status;
+	int64_t created_ms;
+	int64_t modified_ms;
+	struct validity validity;
+	uint64_t generation;
+	int customer_version;
+};
+
+struct policy_entry {
+	char *name;
+	char *document;
+	int64_t created_ms;
+	int64_t modified_ms;
+	uint64_t generation;
+};
+
+struct attachment {
+	char *policy;
+	char *target;
+};
+
+struct thing_entry {
+	char *name;
+	char id[37];
+	char *type_name; /* NULL when none */
+	struct json_object *attributes; /* an object; one reference owned */
+	int64_t version;
+	char *principals[EMU_MAX_PRINCIPALS];
+	size_t principal_count;
+};
+
+struct emu_store {
+	char region[64];
+	char account_id[13];
+	char registration_code[65];
+	char endpoint_prefix[15];
+	uint64_t generation; /* source of generationId and thing ids */
+
+	struct ca_entry *cas;
+	size_t ca_count, ca_cap;
+	struct cert_entry *certs;
+	size_t cert_count, cert_cap;
+	uint32_t *cert_slots; /* open addressing: index + 1, 0 = empty; power of two */
+	size_t cert_slot_count;
+	struct policy_entry *policies;
+	size_t policy_count, policy_cap;
+	struct attachment *attachments;
+	size_t attachment_count, attachment_cap;
+	struct thing_entry *things;
+	size_t thing_count, thing_cap;
+};
+
+/* ---- small helpers ---- */
+
+void emu_api_error_set(struct emu_api_error *err, int http_status, const char *code,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	err->http_status = http_status;
+	snprintf(err->code, sizeof err->code, "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+}
+
+static enum jitrd_err invalid(struct emu_api_error *err, const char *message)
+{
+	emu_api_error_set(err, 400, "InvalidRequestException", "%s", message);
+	return JITRD_ERR_API;
+}
+
+static enum jitrd_err not_found(struct emu_api_error *err, const char *what, const char *name)
+{
+	char quoted[140];
+
+	jitrd_quote(quoted, sizeof quoted, name, strlen(name));
+	emu_api_error_set(err, 404, "ResourceNotFoundException", "%s %s does not exist", what,
+			  quoted);
+	return JITRD_ERR_API;
+}
+
+static enum jitrd_err limit_exceeded(struct emu_api_error *err, const char *what)
+{
+	emu_api_error_set(err, 410, "LimitExceededException", "too many %s", what);
+	return JITRD_ERR_API;
+}
+
+const char *emu_call_param(const struct emu_call *call, const char *name)
+{
+	for (size_t i = 0; i < call->param_count; i++)
+		if (strcmp(call->params[i].name, name) == 0)
+			return call->params[i].value;
+	return NULL;
+}
+
+static char *dup_string(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = malloc(n);
+
+	if (copy != NULL)
+		memcpy(copy, s, n);
+	return copy;
+}
+
+/* Adds v under key; v is released when it cannot be added. -1 when v is NULL or adding failed,
+ * so a chain of put() calls joined with || stops at the first allocation failure. */
+static int put(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (v == NULL)
+		return -1;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds a new container v under key and returns it borrowed; NULL (v released) on failure. */
+static struct json_object *child(struct json_object *parent, const char *key,
+				 struct json_object *v)
+{
+	if (parent == NULL) {
+		json_object_put(v);
+		return NULL;
+	}
+	return put(parent, key, v) == 0 ? v : NULL;
+}
+
+static int push(struct json_object *array, struct json_object *v)
+{
+	if (v == NULL)
+		return -1;
+	if (json_object_array_add(array, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Epoch seconds with milliseconds, serialised exactly (botocore reads numbers as seconds). */
+static struct json_object *new_time(int64_t ms)
+{
+	char text[32];
+	int64_t sec = ms / 1000, frac = ms % 1000;
+
+	if (frac < 0) {
+		frac += 1000;
+		sec -= 1;
+	}
+	snprintf(text, sizeof text, "%" PRId64 ".%03" PRId64, sec, frac);
+	return json_object_new_double_s((double)ms / 1000.0, text);
+}
+
+static struct json_object *generation_string(uint64_t generation)
+{
+	char text[24];
+
+	snprintf(text, sizeof text, "%" PRIu64, generation);
+	return json_object_new_string(text);
+}
+
+static void arn(const struct emu_store *store, const char *kind, const char *name, char *out,
+		size_t out_size)
+{
+	snprintf(out, out_size, "arn:aws:iot:%s:%s:%s/%s", store->region, store->account_id,
+		 kind, name);
+}
+
+/* Array growth up to a bound: 0, or -1 when full (bound reached) or out of memory. */
+static int grow(void **items, size_t *cap, size_t count, size_t item_size, size_t bound)
+{
+	size_t new_cap;
+	void *bigger;
+
+	if (count < *cap)
+		return 0;
+	if (count >= bound)
+		return -1;
+	new_cap = *cap == 0 ? 16 : *cap * 2;
+	if (new_cap > bound)
+		new_cap = bound;
+	bigger = realloc(*items, new_cap * item_size);
+	if (bigger == NULL)
+		return -1;
+	*items = bigger;
+	*cap = new_cap;
+	return 0;
+}
+
+/* Body member of string type: 0 with *value (NULL when absent), or -1 (wrong type). */
+static int body_string(const struct emu_call *call, const char *key, const char **value)
+{
+	struct json_object *member;
+
+	*value = NULL;
+	if (call->body == NULL || !json_object_object_get_ex(call->body, key, &member) ||
+	    json_object_is_type(member, json_type_null))
+		return 0;
+	if (!json_object_is_type(member, json_type_string))
+		return -1;
+	*value = json_object_get_string(member);
+	return 0;
+}
+
+/* Query boolean: absent is false; "true"/"false" only. */
+static int param_bool(const struct emu_call *call, const char *name, bool *out)
+{
+	const char *v = emu_call_param(call, name);
+
+	if (v == NULL || strcmp(v, "false") == 0)
+		*out = false;
+	else if (strcmp(v, "true") == 0)
+		*out = true;
+	else
+		return -1;
+	return 0;
+}
+
+/* A decimal of at most 9 digits in [min, max]; -1 otherwise. */
+static int parse_count(const char *s, long min, long max, long *out)
+{
+	long v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 9)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* pageSize (or another name) and marker: defaults when absent; InvalidRequestException
+ * otherwise. marker is a position; the answer's nextMarker is the next one. */
+static enum jitrd_err page_params(const struct emu_call *call, const char *size_name,
+				  const char *marker_name, size_t *page, size_t *marker,
+				  struct emu_api_error *err)
+{
+	const char *size_text = emu_call_param(call, size_name);
+	const char *marker_text = emu_call_param(call, marker_name);
+	long v;
+
+	*page = EMU_DEFAULT_PAGE;
+	*marker = 0;
+	if (size_text != NULL) {
+		if (parse_count(size_text, 1, EMU_MAX_PAGE, &v) != 0)
+			return invalid(err, "pageSize must be an integer from 1 to 250");
+		*page = (size_t)v;
+	}
+	if (marker_text != NULL && marker_text[0] != '\0') {
+		if (parse_count(marker_text, 0, 999999999, &v) != 0)
+			return invalid(err, "the marker is not valid");
+		*marker = (size_t)v;
+	}
+	return JITRD_OK;
+}
+
+static int put_marker(struct json_object *o, const char *key, size_t next)
+{
+	char text[24];
+
+	snprintf(text, sizeof text, "%zu", next);
+	return put(o, key, json_object_new_string(text));
+}
+
+static int64_t asn1_ms(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static struct validity cert_validity(const struct jitrd_cert *cert)
+{
+	X509 *x = jitrd_cert_x509(cert);
+	struct validity v = {asn1_ms(X509_get0_notBefore(x)), asn1_ms(X509_get0_notAfter(x))};
+
+	return v;
+}
+
+static struct json_object *validity_json(const struct validity *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o == NULL || put(o, "notBefore", new_time(v->not_before_ms)) ||
+	    put(o, "notAfter", new_time(v->not_after_ms))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int status_from_name(const char *name)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (strcmp(status_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- lookups ---- */
+
+static uint32_t hash_id(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
+}
+
+static struct cert_entry *find_cert(const struct emu_store *store, const char *id)
+{
+	size_t mask = store->cert_slot_count - 1;
+
+	if (store->cert_slot_count == 0)
+		return NULL;
+	for (size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+		uint32_t slot = store->cert_slots[i];
+
+		if (slot == 0)
+			return NULL;
+		if (strcmp(store->certs[slot - 1].id, id) == 0)
+			return &store->certs[slot - 1];
+	}
+}
+
+static void index_insert(uint32_t *slots, size_t slot_count, const char *id, uint32_t value)
+{
+	size_t mask = slot_count - 1;
+	size_t i = hash_id(id) & mask;
+
+	while (slots[i] != 0)
+		i = (i + 1) & mask;
+	slots[i] = value;
+}
+
+/* Keeps the load factor at or below 1/2 so probing stays short. */
+static int index_reserve(struct emu_store *store, size_t count)
+{
+	size_t want = store->cert_slot_count == 0 ? 64 : store->cert_slot_count;
+	uint32_t *slots;
+
+	while (want < count * 2)
+		want *= 2;
+	if (want == store->cert_slot_count)
+		return 0;
+	slots = calloc(want, sizeof *slots);
+	if (slots == NULL)
+		return -1;
+	for (size_t i = 0; i < store->cert_count; i++)
+		index_insert(slots, want, store->certs[i].id, (uint32_t)(i + 1));
+	free(store->cert_slots);
+	store->cert_slots = slots;
+	store->cert_slot_count = want;
+	return 0;
+}
+
+static struct ca_entry *find_ca(const struct emu_store *store, const char *id)
+{
+	for (size_t i = 0; i < store->ca_count; i++)
+		if (strcmp(store->cas[i].id, id) == 0)
+			return &store->cas[i];
+	return NULL;
+}
+
+/* The registered CA that signed cert, or NULL. */
+static struct ca_entry *find_issuer(const struct emu_store *store, const struct jitrd_cert *cert)
+{
+	for (size_t i = 0; i < store->ca_count; i++)
+		if (jitrd_cert_verify_signed_by(cert, store->cas[i].cert) == JITRD_OK)
+			return &store->cas[i];
+	return NULL;
+}
+
+static struct policy_entry *find_policy(const struct emu_store *store, const char *name)
+{
+	for (size_t i = 0; i < store->policy_count; i++)
+		if (strcmp(store->policies[i].name, name) == 0)
+			return &store->policies[i];
+	return NULL;
+}
+
+static struct thing_entry *find_thing(const struct emu_store *store, const char *name)
+{
+	for (size_t i = 0; i < store->thing_count; i++)
+		if (strcmp(store->things[i].name, name) == 0)
+			return &store->things[i];
+	return NULL;
+}
+
+/* A target or principal that names one of our certificates by ARN must exist; other kinds of
+ * principal (Cognito identities, thing groups) are taken as given. */
+static enum jitrd_err check_principal(const struct emu_store *store, const char *target,
+				      struct emu_api_error *err)
+{
+	const char *cert = strstr(target, ":cert/");
+	char prefix[128];
+	size_t n;
+
+	if (target[0] == '\0')
+		return invalid(err, "the target is empty");
+	if (cert == NULL)
+		return JITRD_OK;
+	n = (size_t)snprintf(prefix, sizeof prefix, "arn:aws:iot:%s:%s:cert/", store->region,
+			     store->account_id);
+	if (strncmp(target, prefix, n) != 0 || find_cert(store, target + n) == NULL)
+		return not_found(err, "certificate", target);
+	return JITRD_OK;
+}
+
+static bool valid_name(const char *name, const char *extra)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
+		    strchr(extra, name[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* ---- lifecycle ---- */
+
+static bool all_chars(const char *s, size_t len, int (*ok)(int))
+{
+	if (s == NULL || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!ok((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+enum jitrd_err emu_store_new(const struct emu_store_config *config, struct emu_store **out)
+{
+	struct emu_store *store;
+	uint32_t h;
+
+	if (config == NULL || config->region == NULL || config->region[0] == '\0' ||
+	    strlen(config->region) >= sizeof store->region ||
+	    !all_chars(config->account_id, 12, isdigit) ||
+	    !all_chars(config->registration_code, 64, isxdigit))
+		return JITRD_ERR_INVALID_ARG;
+	store = calloc(1, sizeof *store);
+	if (store == NULL)
+		return JITRD_ERR_NOMEM;
+	snprintf(store->region, sizeof store->region, "%s", config->region);
+	memcpy(store->account_id, config->account_id, 13);
+	memcpy(store->registration_code, config->registration_code, 65);
+	/* AWS gives every account a 14-character endpoint prefix; derive one from the id. */
+	h = hash_id(config->account_id);
+	for (size_t i = 0; i < 14; i++) {
+		store->endpoint_prefix[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[h % 36];
+		h = h * 1103515245u + 12345u;
+	}
+	store->endpoint_prefix[0] = 'a';
+	*out = store;
+	return JITRD_OK;
+}
+
+static void thing_clear(struct thing_entry *t)
+{
+	free(t->name);
+	free(t->type_name);
+	json_object_put(t->attributes);
+	for (size_t i = 0; i < t->principal_count; i++)
+		free(t->principals[i]);
+}
+
+void emu_store_reset(struct emu_store *store)
+{
+	if (store == NULL)
+		return;
+	for (size_t i = 0; i < store->ca_count; i++) {
+		jitrd_cert_free(store->cas[i].cert);
+		free(store->cas[i].pem);
+	}
+	for (size_t i = 0; i < store->cert_count; i++)
+		free(store->certs[i].pem);
+	for (size_t i = 0; i < store->policy_count; i++) {
+		free(store->policies[i].name);
+		free(store->policies[i].document);
+	}
+	for (size_t i = 0; i < store->attachment_count; i++) {
+		free(store->attachments[i].policy);
+		free(store->attachments[i].target);
+	}
+	for (size_t i = 0; i < store->thing_count; i++)
+		thing_clear(&store->things[i]);
+	free(store->cas);
+	free(store->certs);
+	free(store->cert_slots);
+	free(store->policies);
+	free(store->attachments);
+	free(store->things);
+	store->cas = NULL;
+	store->certs = NULL;
+	store->cert_slots = NULL;
+	store->policies = NULL;
+	store->attachments = NULL;
+	store->things = NULL;
+	store->ca_count = store->ca_cap = store->cert_count = store->cert_cap = 0;
+	store->cert_slot_count = store->policy_count = store->policy_cap = 0;
+	store->attachment_count = store->attachment_cap = store->thing_count = 0;
+	store->thing_cap = 0;
+}
+
+void emu_store_free(struct emu_store *store)
+{
+	if (store == NULL)
+		return;
+	emu_store_reset(store);
+	free(store);
+}
+
+size_t emu_store_certificate_count(const struct emu_store *store)
+{
+	return store->cert_count;
+}
+
+/* ---- CA certificates ---- */
+
+enum jitrd_err emu_op_get_registration_code(struct emu_store *store, const struct emu_call *call,
+					    struct json_object **out, struct emu_api_error *err)
+{
+	struct json_object *o = json_object_new_object();
+
+	(void)call;
+	(void)err;
+	if (o == NULL || put(o, "registrationCode",
+			     json_object_new_string(store->registration_code))) {
+		json_object_put(o);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = o;
+	return JITRD_OK;
+}
+
+static enum jitrd_err parse_pem(const char *pem, const char *what, struct jitrd_cert **out,
+				struct emu_api_error *err)
+{
+	struct jitrd_diag diag;
+	enum jitrd_err e = jitrd_cert_from_pem(pem, strlen(pem), out, &diag);
+
+	if (e == JITRD_ERR_NOMEM)
+		return e;
+	if (e != JITRD_OK) {
+		emu_api_error_set(err, 400, "CertificateValidationException",
+				  "the %s is not a valid PEM certificate: %s", what, diag.text);
+		return JITRD_ERR_API;
+	}
+	return JITRD_OK;
+}
+
+static enum jitrd_err check_verification(const struct emu_store *store,
+					 const struct jitrd_cert *ca, const char *verification_pem,
+					 struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct jitrd_cert *verification = NULL;
+	const char *cn = NULL;
+
+	result = parse_pem(verification_pem, "verification certificate", &verification, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = JITRD_ERR_API;
+	if (jitrd_cert_verify_signed_by(verification, ca) != JITRD_OK) {
+		emu_api_error_set(err, 400, "RegistrationCodeValidationException",
+				  "the verification certificate is not signed by the CA "
+				  "certificate");
+		goto cleanup;
+	}
+	if (jitrd_cert_subject_field(verification, JITRD_SUBJECT_CN, &cn) != JITRD_OK ||
+	    strcmp(cn, store->registration_code) != 0) {
+		emu_api_error_set(err, 400, "RegistrationCodeValidationException",
+				  "the verification certificate's Common Name is not the "
+				  "registration code");
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	jitrd_cert_free(verification);
+	return result;
+}
+
+static enum jitrd_err id_arn_answer(const struct emu_store *store, const char *kind,
+				    const char *id, struct json_object **out)
+{
+	struct json_object *o = json_object_new_object();
+	char text[256];
+
+	arn(store, kind, id, text, sizeof text);
+	if (o == NULL || put(o, "certificateArn", json_object_new_string(text)) ||
+	    put(o, "certificateId", json_object_new_string(id))) {
+		json_object_put(o);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = o;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
+					      const struct emu_call *call,
+					      struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct jitrd_cert *ca = NULL;
+	const char *ca_pem, *verification_pem, *mode;
+	bool set_active, auto_registration, sni_only;
+	struct ca_entry *entry;
+	char *pem_copy = NULL;
+
+	if (body_string(call, "caCertificate", &ca_pem) != 0 ||
+	    body_string(call, "verificationCertificate", &verification_pem) != 0 ||
+	    body_string(call, "certificateMode", &mode) != 0)
+		return invalid(err, "caCertificate, verificationCertificate and certificateMode "
+				    "must be strings");
+	if (ca_pem == NULL)
+		return invalid(err, "caCertificate is required");
+	if (param_bool(call, "setAsActive", &set_active) != 0 ||
+	    param_bool(call, "allowAutoRegistration", &auto_registration) != 0)
+		return invalid(err, "setAsActive and allowAutoRegistration must be true or false");
+	if (mode != NULL && strcmp(mode, "DEFAULT") != 0 && strcmp(mode, "SNI_ONLY") != 0)
+		return invalid(err, "certificateMode must be DEFAULT or SNI_ONLY");
+	sni_only = mode != NULL && strcmp(mode, "SNI_ONLY") == 0;
+
+	result = parse_pem(ca_pem, "CA certificate", &ca, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = JITRD_ERR_API;
+	if (!jitrd_cert_is_ca(ca)) {
+		emu_api_error_set(err, 400, "CertificateValidationException",
+				  "the certificate is not a CA certificate");
+		goto cleanup;
+	}
+	/* DEFAULT mode proves possession of the CA key with the registration code; SNI_ONLY
+	 * (multi-account registration) needs no verification certificate. */
+	if (!sni_only) {
+		if (verification_pem == NULL) {
+			result = invalid(err, "verificationCertificate is required in DEFAULT mode");
+			goto cleanup;
+		}
+		result = check_verification(store, ca, verification_pem, err);
+		if (result != JITRD_OK)
+			goto cleanup;
+	}
+	if (find_ca(store, jitrd_cert_id(ca)) != NULL) {
+		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
+				  "the CA certificate is already registered");
+		result = JITRD_ERR_API;
+		goto cleanup;
+	}
+	result = JITRD_ERR_NOMEM;
+	pem_copy = dup_string(ca_pem);
+	if (pem_copy == NULL)
+		goto cleanup;
+	if (grow((void **)&store->cas, &store->ca_cap, store->ca_count, sizeof *store->cas,
+		 EMU_MAX_CAS) != 0) {
+		result = store->ca_count >= EMU_MAX_CAS ? limit_exceeded(err, "CA certificates")
+							: JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	result = id_arn_answer(store, "cacert", jitrd_cert_id(ca), out);
+	if (result != JITRD_OK)
+		goto cleanup;
+	entry = &store->cas[store->ca_count++];
+	memset(entry, 0, sizeof *entry);
+	memcpy(entry->id, jitrd_cert_id(ca), 65);
+	entry->pem = pem_copy;
+	entry->validity = cert_validity(ca);
+	entry->cert = ca;
+	entry->active = set_active;
+	entry->auto_registration = auto_registration;
+	entry->sni_only = sni_only;
+	entry->created_ms = entry->modified_ms = call->now_ms;
+	entry->generation = ++store->generation;
+	ca = NULL;
+	pem_copy = NULL;
+	result = JITRD_OK;
+cleanup:
+	jitrd_cert_free(ca);
+	free(pem_copy);
+	return result;
+}
+
+enum jitrd_err emu_op_describe_ca_certificate(struct emu_store *store,
+					      const struct emu_call *call,
+					      struct json_object **out, struct emu_api_error *err)
+{
+	struct ca_entry *ca = find_ca(store, call->label);
+	struct json_object *answer = NULL, *d;
+	char text[256];
+
+	if (ca == NULL)
+		return not_found(err, "CA certificate", call->label);
+	arn(store, "cacert", ca->id, text, sizeof text);
+	answer = json_object_new_object();
+	d = child(answer, "certificateDescription", json_object_new_object());
+	if (d == NULL ||
+	    put(d, "certificateArn", json_object_new_string(text)) ||
+	    put(d, "certificateId", json_object_new_string(ca->id)) ||
+	    put(d, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
+	    put(d, "certificatePem", json_object_new_string(ca->pem)) ||
+	    put(d, "ownedBy", json_object_new_string(store->account_id)) ||
+	    put(d, "creationDate", new_time(ca->created_ms)) ||
+	    put(d, "autoRegistrationStatus",
+		json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")) ||
+	    put(d, "lastModifiedDate", new_time(ca->modified_ms)) ||
+	    put(d, "customerVersion", json_object_new_int(ca->customer_version + 1)) ||
+	    put(d, "generationId", generation_string(ca->generation)) ||
+	    put(d, "validity", validity_json(&ca->validity)) ||
+	    put(d, "certificateMode",
+		json_object_new_string(ca->sni_only ? "SNI_ONLY" : "DEFAULT"))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_update_ca_certificate(struct emu_store *store, const struct emu_call *call,
+					    struct json_object **out, struct emu_api_error *err)
+{
+	struct ca_entry *ca = find_ca(store, call->label);
+	const char *status = emu_call_param(call, "newStatus");
+	const char *auto_reg = emu_call_param(call, "newAutoRegistrationStatus");
+	struct json_object *answer;
+
+	if (status != NULL && strcmp(status, "ACTIVE") != 0 && strcmp(status, "INACTIVE") != 0)
+		return invalid(err, "newStatus must be ACTIVE or INACTIVE");
+	if (auto_reg != NULL && strcmp(auto_reg, "ENABLE") != 0 && strcmp(auto_reg, "DISABLE") != 0)
+		return invalid(err, "newAutoRegistrationStatus must be ENABLE or DISABLE");
+	if (ca == NULL)
+		return not_found(err, "CA certificate", call->label);
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	if (status != NULL)
+		ca->active = strcmp(status, "ACTIVE") == 0;
+	if (auto_reg != NULL)
+		ca->auto_registration = strcmp(auto_reg, "ENABLE") == 0;
+	ca->modified_ms = call->now_ms;
+	ca->customer_version++;
+	ca->generation = ++store->generation;
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_list_ca_certificates(struct emu_store *store, const struct emu_call *call,
+					   struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer = NULL, *list;
+	size_t page, marker, i;
+	bool ascending;
+	char text[256];
+
+	result = page_params(call, "pageSize", "marker", &page, &marker, err);
+	if (result != JITRD_OK)
+		return result;
+	if (param_bool(call, "isAscendingOrder", &ascending) != 0)
+		return invalid(err, "isAscendingOrder must be true or false");
+	(void)ascending; /* a handful of CAs: always in registration order */
+	result = JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	list = child(answer, "certificates", json_object_new_array());
+	if (list == NULL)
+		goto cleanup;
+	for (i = marker; i < store->ca_count && i < marker + page; i++) {
+		struct ca_entry *ca = &store->cas[i];
+		struct json_object *item = json_object_new_object();
+
+		arn(store, "cacert", ca->id, text, sizeof text);
+		if (push(list, item) || put(item, "certificateArn", json_object_new_string(text)) ||
+		    put(item, "certificateId", json_object_new_string(ca->id)) ||
+		    put(item, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
+		    put(item, "creationDate", new_time(ca->created_ms)))
+			goto cleanup;
+	}
+	if (i < store->ca_count && put_marker(answer, "nextMarker", i))
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	return result;
+}
+
+/* ---- device certificates ---- */
+
+/* Adds a certificate entry; the caller has checked that the id is new. */
+static enum jitrd_err add_cert(struct emu_store *store, const struct jitrd_cert *cert,
+			       const char *pem, const char *ca_id, enum cert_status status,
+			       int64_t now_ms, struct emu_api_error *err)
+{
+	struct cert_entry *entry;
+	char *pem_copy;
+
+	if (store->cert_count >= EMU_MAX_CERTS)
+		return limit_exceeded(err, "certificates");
+	if (grow((void **)&store->certs, &store->cert_cap, store->cert_count, sizeof *store->certs,
+		 EMU_MAX_CERTS) != 0 ||
+	    index_reserve(store, store->cert_count + 1) != 0)
+		return JITRD_ERR_NOMEM;
+	pem_copy = dup_string(pem);
+	if (pem_copy == NULL)
+		return JITRD_ERR_NOMEM;
+	entry = &store->certs[store->cert_count];
+	memset(entry, 0, sizeof *entry);
+	memcpy(entry->id, jitrd_cert_id(cert), 65);
+	snprintf(entry->ca_id, sizeof entry->ca_id, "%s", ca_id != NULL ? ca_id : "");
+	entry->pem = pem_copy;
+	entry->status = status;
+	entry->created_ms = entry->modified_ms = now_ms;
+	entry->validity = cert_validity(cert);
+	entry->generation = ++store->generation;
+	store->cert_count++;
+	index_insert(store->cert_slots, store->cert_slot_count, entry->id,
+		     (uint32_t)store->cert_count);
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_register_certificate(struct emu_store *store, const struct emu_call *call,
+					   struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct jitrd_cert *cert = NULL, *named_ca = NULL;
+	const char *pem, *ca_pem, *status_name;
+	struct ca_entry *ca;
+	bool set_active;
+	int status = ST_INACTIVE;
+	struct json_object *answer = NULL;
+
+	if (body_string(call, "certificatePem", &pem) != 0 ||
+	    body_string(call, "caCertificatePem", &ca_pem) != 0 ||
+	    body_string(call, "status", &status_name) != 0)
+		return invalid(err, "certificatePem, caCertificatePem and status must be strings");
+	if (pem == NULL)
+		return invalid(err, "certificatePem is required");
+	if (param_bool(call, "setAsActive", &set_active) != 0)
+		return invalid(err, "setAsActive must be true or false");
+	if (status_name != NULL) {
+		status = status_from_name(status_name);
+		if (status < 0 || status == ST_PENDING_ACTIVATION || status == ST_PENDING_TRANSFER)
+			return invalid(err, "status is not a status a certificate can be given");
+	}
+	if (set_active)
+		status = ST_ACTIVE;
+
+	result = parse_pem(pem, "certificate", &cert, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	if (ca_pem != NULL) {
+		result = parse_pem(ca_pem, "CA certificate", &named_ca, err);
+		if (result != JITRD_OK)
+			goto cleanup;
+		ca = find_ca(store, jitrd_cert_id(named_ca));
+		if (ca != NULL && jitrd_cert_verify_signed_by(cert, ca->cert) != JITRD_OK)
+			ca = NULL;
+	} else {
+		ca = find_issuer(store, cert);
+	}
+	result = JITRD_ERR_API;
+	if (ca == NULL) {
+		emu_api_error_set(err, 400, "CertificateValidationException",
+				  "the certificate is not signed by a registered CA certificate");
+		goto cleanup;
+	}
+	if (find_cert(store, jitrd_cert_id(cert)) != NULL) {
+		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
+				  "the certificate is already registered");
+		goto cleanup;
+	}
+	result = id_arn_answer(store, "cert", jitrd_cert_id(cert), &answer);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = add_cert(store, cert, pem, ca->id, (enum cert_status)status, call->now_ms, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+cleanup:
+	json_object_put(answer);
+	jitrd_cert_free(cert);
+	jitrd_cert_free(named_ca);
+	return result;
+}
+
+enum jitrd_err emu_op_describe_certificate(struct emu_store *store, const struct emu_call *call,
+					   struct json_object **out, struct emu_api_error *err)
+{
+	struct cert_entry *c = find_cert(store, call->label);
+	struct json_object *answer, *d;
+	char text[256];
+
+	if (c == NULL)
+		return not_found(err, "certificate", call->label);
+	arn(store, "cert", c->id, text, sizeof text);
+	answer = json_object_new_object();
+	d = child(answer, "certificateDescription", json_object_new_object());
+	if (d == NULL ||
+	    put(d, "certificateArn", json_object_new_string(text)) ||
+	    put(d, "certificateId", json_object_new_string(c->id)) ||
+	    (c->ca_id[0] != '\0' && put(d, "caCertificateId", json_object_new_string(c->ca_id))) ||
+	    put(d, "status", json_object_new_string(status_names[c->status])) ||
+	    put(d, "certificatePem", json_object_new_string(c->pem)) ||
+	    put(d, "ownedBy", json_object_new_string(store->account_id)) ||
+	    put(d, "creationDate", new_time(c->created_ms)) ||
+	    put(d, "lastModifiedDate", new_time(c->modified_ms)) ||
+	    put(d, "customerVersion", json_object_new_int(c->customer_version + 1)) ||
+	    put(d, "transferData", json_object_new_object()) ||
+	    put(d, "generationId", generation_string(c->generation)) ||
+	    put(d, "validity", validity_json(&c->validity)) ||
+	    put(d, "certificateMode", json_object_new_string("DEFAULT"))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_update_certificate(struct emu_store *store, const struct emu_call *call,
+					 struct json_object **out, struct emu_api_error *err)
+{
+	const char *status_name = emu_call_param(call, "newStatus");
+	struct cert_entry *c;
+	struct json_object *answer;
+	int status;
+
+	if (status_name == NULL)
+		return invalid(err, "newStatus is required");
+	status = status_from_name(status_name);
+	if (status < 0)
+		return invalid(err, "newStatus is not a certificate status");
+	c = find_cert(store, call->label);
+	if (c == NULL)
+		return not_found(err, "certificate", call->label);
+	/* PENDING_ACTIVATION and PENDING_TRANSFER are set by IoT itself, never by a caller. */
+	if (status == ST_PENDING_ACTIVATION || status == ST_PENDING_TRANSFER) {
+		emu_api_error_set(err, 406, "CertificateStateException",
+				  "the status %s cannot be set by UpdateCertificate", status_name);
+		return JITRD_ERR_API;
+	}
+	/* Revocation is final: a REVOKED certificate never becomes usable again. */
+	if (c->status == ST_REVOKED && status != ST_REVOKED) {
+		emu_api_error_set(err, 406, "CertificateStateException",
+				  "the certificate is revoked and cannot be set to %s",
+				  status_name);
+		return JITRD_ERR_API;
+	}
+	if (c->status == ST_PENDING_TRANSFER) {
+		emu_api_error_set(err, 406, "CertificateStateException",
+				  "the certificate is pending transfer");
+		return JITRD_ERR_API;
+	}
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	if (c->status != (enum cert_status)status) {
+		c->status = (enum cert_status)status;
+		c->modified_ms = call->now_ms;
+		c->customer_version++;
+		c->generation = ++store->generation;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_list_certificates_by_ca(struct emu_store *store,
+					      const struct emu_call *call,
+					      struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer = NULL, *list;
+	size_t page, marker, taken = 0, pos;
+	bool ascending;
+	char text[256];
+
+	result = page_params(call, "pageSize", "marker", &page, &marker, err);
+	if (result != JITRD_OK)
+		return result;
+	if (param_bool(call, "isAscendingOrder", &ascending) != 0)
+		return invalid(err, "isAscendingOrder must be true or false");
+	/* Unknown CAs list nothing, as AWS does (the operation has no ResourceNotFound). */
+	result = JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	list = child(answer, "certificates", json_object_new_array());
+	if (list == NULL)
+		goto cleanup;
+	/* The marker counts positions in creation order from the chosen end, so pages stay
+	 * stable while certificates are added at the other end. */
+	for (pos = marker; pos < store->cert_count; pos++) {
+		size_t i = ascending ? pos : store->cert_count - 1 - pos;
+		struct cert_entry *c = &store->certs[i];
+		struct json_object *item;
+
+		if (strcmp(c->ca_id, call->label) != 0)
+			continue;
+		if (taken == page)
+			break;
+		taken++;
+		item = json_object_new_object();
+		arn(store, "cert", c->id, text, sizeof text);
+		if (push(list, item) || put(item, "certificateArn", json_object_new_string(text)) ||
+		    put(item, "certificateId", json_object_new_string(c->id)) ||
+		    put(item, "status", json_object_new_string(status_names[c->status])) ||
+		    put(item, "certificateMode", json_object_new_string("DEFAULT")) ||
+		    put(item, "creationDate", new_time(c->created_ms)))
+			goto cleanup;
+	}
+	if (pos < store->cert_count && put_marker(answer, "nextMarker", pos))
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	return result;
+}
+
+/* ---- policies ---- */
+
+static bool valid_policy_name(const char *name)
+{
+	return valid_name(name, "+=,.@-");
+}
+
+enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_call *call,
+				    struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *document;
+	struct json_object *parsed = NULL, *answer = NULL;
+	struct policy_entry *p;
+	char text[256];
+	char *name_copy = NULL, *doc_copy = NULL;
+	size_t doc_len;
+
+	if (!valid_policy_name(call->label))
+		return invalid(err, "policyName must match [\\w+=,.@-]{1,128}");
+	if (body_string(call, "policyDocument", &document) != 0 || document == NULL)
+		return invalid(err, "policyDocument is required and must be a string");
+	doc_len = strlen(document);
+	if (doc_len > EMU_MAX_POLICY_DOC) {
+		emu_api_error_set(err, 400, "MalformedPolicyException",
+				  "the policy document is longer than %d characters",
+				  EMU_MAX_POLICY_DOC);
+		return JITRD_ERR_API;
+	}
+	parsed = json_tokener_parse(document);
+	if (parsed == NULL || !json_object_is_type(parsed, json_type_object)) {
+		emu_api_error_set(err, 400, "MalformedPolicyException",
+				  "the policy document is not a JSON object");
+		result = JITRD_ERR_API;
+		goto cleanup;
+	}
+	if (find_policy(store, call->label) != NULL) {
+		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
+				  "the policy %s already exists", call->label);
+		result = JITRD_ERR_API;
+		goto cleanup;
+	}
+	if (store->policy_count >= EMU_MAX_POLICIES) {
+		result = limit_exceeded(err, "policies");
+		goto cleanup;
+	}
+	result = JITRD_ERR_NOMEM;
+	name_copy = dup_string(call->label);
+	doc_copy = dup_string(document);
+	if (name_copy == NULL || doc_copy == NULL ||
+	    grow((void **)&store->policies, &store->policy_cap, store->policy_count,
+		 sizeof *store->policies, EMU_MAX_POLICIES) != 0)
+		goto cleanup;
+	arn(store, "policy", call->label, text, sizeof text);
+	answer = json_object_new_object();
+	if (answer == NULL || put(answer, "policyName", json_object_new_string(call->label)) ||
+	    put(answer, "policyArn", json_object_new_string(text)) ||
+	    put(answer, "policyDocument", json_object_new_string(document)) ||
+	    put(answer, "policyVersionId", json_object_new_string("1")))
+		goto cleanup;
+	p = &store->policies[store->policy_count++];
+	p->name = name_copy;
+	p->document = doc_copy;
+	p->created_ms = p->modified_ms = call->now_ms;
+	p->generation = ++store->generation;
+	name_copy = doc_copy = NULL;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(parsed);
+	json_object_put(answer);
+	free(name_copy);
+	free(doc_copy);
+	return result;
+}
+
+enum jitrd_err emu_op_get_policy(struct emu_store *store, const struct emu_call *call,
+				 struct json_object **out, struct emu_api_error *err)
+{
+	struct policy_entry *p = find_policy(store, call->label);
+	struct json_object *answer;
+	char text[256];
+
+	if (p == NULL)
+		return not_found(err, "policy", call->label);
+	arn(store, "policy", p->name, text, sizeof text);
+	answer = json_object_new_object();
+	if (answer == NULL || put(answer, "policyName", json_object_new_string(p->name)) ||
+	    put(answer, "policyArn", json_object_new_string(text)) ||
+	    put(answer, "policyDocument", json_object_new_string(p->document)) ||
+	    put(answer, "defaultVersionId", json_object_new_string("1")) ||
+	    put(answer, "creationDate", new_time(p->created_ms)) ||
+	    put(answer, "lastModifiedDate", new_time(p->modified_ms)) ||
+	    put(answer, "generationId", generation_string(p->generation))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_delete_policy(struct emu_store *store, const struct emu_call *call,
+				    struct json_object **out, struct emu_api_error *err)
+{
+	struct policy_entry *p = find_policy(store, call->label);
+	struct json_object *answer;
+
+	if (p == NULL)
+		return not_found(err, "policy", call->label);
+	for (size_t i = 0; i < store->attachment_count; i++) {
+		if (strcmp(store->attachments[i].policy, p->name) == 0) {
+			emu_api_error_set(err, 409, "DeleteConflictException",
+					  "the policy is attached to %s",
+					  store->attachments[i].target);
+			return JITRD_ERR_API;
+		}
+	}
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	free(p->name);
+	free(p->document);
+	*p = store->policies[--store->policy_count];
+	*out = answer;
+	return JITRD_OK;
+}
+
+static struct attachment *find_attachment(const struct emu_store *store, const char *policy,
+					  const char *target, size_t *for_target)
+{
+	struct attachment *found = NULL;
+
+	*for_target = 0;
+	for (size_t i = 0; i < store->attachment_count; i++) {
+		struct attachment *a = &store->attachments[i];
+
+		if (strcmp(a->target, target) != 0)
+			continue;
+		(*for_target)++;
+		if (strcmp(a->policy, policy) == 0)
+			found = a;
+	}
+	return found;
+}
+
+static enum jitrd_err target_param(const struct emu_call *call, const char **target,
+				   struct emu_api_error *err)
+{
+	if (body_string(call, "target", target) != 0 || *target == NULL)
+		return invalid(err, "target is required and must be a string");
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_attach_policy(struct emu_store *store, const struct emu_call *call,
+				    struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *target;
+	size_t for_target;
+	struct json_object *answer = NULL;
+	struct attachment *a;
+	char *policy_copy = NULL, *target_copy = NULL;
+
+	result = target_param(call, &target, err);
+	if (result != JITRD_OK)
+		return result;
+	if (find_policy(store, call->label) == NULL)
+		return not_found(err, "policy", call->label);
+	result = check_principal(store, target, err);
+	if (result != JITRD_OK)
+		return result;
+	result = JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	if (answer == NULL)
+		goto cleanup;
+	if (find_attachment(store, call->label, target, &for_target) == NULL) {
+		/* AWS allows 10 policies per certificate or other target. */
+		if (for_target >= 10) {
+			result = limit_exceeded(err, "policies attached to this target");
+			goto cleanup;
+		}
+		policy_copy = dup_string(call->label);
+		target_copy = dup_string(target);
+		if (policy_copy == NULL || target_copy == NULL)
+			goto cleanup;
+		if (store->attachment_count >= EMU_MAX_ATTACHMENTS) {
+			result = limit_exceeded(err, "policy attachments");
+			goto cleanup;
+		}
+		if (grow((void **)&store->attachments, &store->attachment_cap,
+			 store->attachment_count, sizeof *store->attachments,
+			 EMU_MAX_ATTACHMENTS) != 0)
+			goto cleanup;
+		a = &store->attachments[store->attachment_count++];
+		a->policy = policy_copy;
+		a->target = target_copy;
+		policy_copy = target_copy = NULL;
+	}
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	free(policy_copy);
+	free(target_copy);
+	return result;
+}
+
+enum jitrd_err emu_op_detach_policy(struct emu_store *store, const struct emu_call *call,
+				    struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *target;
+	size_t for_target;
+	struct attachment *a;
+	struct json_object *answer;
+
+	result = target_param(call, &target, err);
+	if (result != JITRD_OK)
+		return result;
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	/* Detaching what is not attached succeeds: the model lists no ResourceNotFound. */
+	a = find_attachment(store, call->label, target, &for_target);
+	if (a != NULL) {
+		free(a->policy);
+		free(a->target);
+		/* Keep the order of the rest: ListAttachedPolicies pages by position. */
+		memmove(a, a + 1,
+			(size_t)(&store->attachments[store->attachment_count] - (a + 1)) *
+				sizeof *a);
+		store->attachment_count--;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_list_attached_policies(struct emu_store *store,
+					     const struct emu_call *call,
+					     struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer = NULL, *list;
+	size_t page, marker, taken = 0, pos;
+	char text[256];
+
+	result = page_params(call, "pageSize", "marker", &page, &marker, err);
+	if (result != JITRD_OK)
+		return result;
+	result = check_principal(store, call->label, err);
+	if (result != JITRD_OK)
+		return result;
+	result = JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	list = child(answer, "policies", json_object_new_array());
+	if (list == NULL)
+		goto cleanup;
+	for (pos = marker; pos < store->attachment_count; pos++) {
+		struct attachment *a = &store->attachments[pos];
+		struct json_object *item;
+
+		if (strcmp(a->target, call->label) != 0)
+			continue;
+		if (taken == page)
+			break;
+		taken++;
+		item = json_object_new_object();
+		arn(store, "policy", a->policy, text, sizeof text);
+		if (push(list, item) || put(item, "policyName", json_object_new_string(a->policy)) ||
+		    put(item, "policyArn", json_object_new_string(text)))
+			goto cleanup;
+	}
+	if (pos < store->attachment_count && put_marker(answer, "nextMarker", pos))
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	return result;
+}
+
+/* ---- things ---- */
+
+static struct json_object *thing_answer(const struct emu_store *store,
+					const struct thing_entry *t)
+{
+	struct json_object *o = json_object_new_object();
+	char text[256];
+
+	arn(store, "thing", t->name, text, sizeof text);
+	if (o == NULL || put(o, "thingName", json_object_new_string(t->name)) ||
+	    put(o, "thingArn", json_object_new_string(text)) ||
+	    put(o, "thingId", json_object_new_string(t->id))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_call *call,
+				   struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *type_name;
+	struct json_object *payload = NULL, *attributes = NULL, *answer = NULL;
+	struct thing_entry *t, fresh;
+
+	memset(&fresh, 0, sizeof fresh);
+	if (!valid_name(call->label, ":-"))
+		return invalid(err, "thingName must match [a-zA-Z0-9:_-]{1,128}");
+	if (body_string(call, "thingTypeName", &type_name) != 0)
+		return invalid(err, "thingTypeName must be a string");
+	if (type_name != NULL)
+		return not_found(err, "thing type", type_name); /* no thing types here */
+	if (call->body != NULL && json_object_object_get_ex(call->body, "attributePayload",
+							    &payload)) {
+		if (!json_object_is_type(payload, json_type_object))
+			return invalid(err, "attributePayload must be an object");
+		if (json_object_object_get_ex(payload, "attributes", &attributes) &&
+		    !json_object_is_type(attributes, json_type_object))
+			return invalid(err, "attributes must be an object");
+	}
+	t = find_thing(store, call->label);
+	if (t != NULL) {
+		/* CreateThing is idempotent for the same definition; a different one conflicts. */
+		struct json_object *empty = json_object_new_object();
+		int same;
+
+		if (empty == NULL)
+			return JITRD_ERR_NOMEM;
+		same = json_object_equal(t->attributes, attributes != NULL ? attributes : empty);
+		json_object_put(empty);
+		if (!same) {
+			emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
+					  "the thing %s already exists with other attributes",
+					  call->label);
+			return JITRD_ERR_API;
+		}
+		answer = thing_answer(store, t);
+		if (answer == NULL)
+			return JITRD_ERR_NOMEM;
+		*out = answer;
+		return JITRD_OK;
+	}
+	if (store->thing_count >= EMU_MAX_THINGS)
+		return limit_exceeded(err, "things");
+	result = JITRD_ERR_NOMEM;
+	fresh.name = dup_string(call->label);
+	fresh.attributes = attributes != NULL ? json_object_get(attributes)
+					      : json_object_new_object();
+	fresh.version = 1;
+	snprintf(fresh.id, sizeof fresh.id, "%08x-0000-4000-8000-%012" PRIx64,
+		 hash_id(call->label), ++store->generation);
+	if (fresh.name == NULL || fresh.attributes == NULL ||
+	    grow((void **)&store->things, &store->thing_cap, store->thing_count,
+		 sizeof *store->things, EMU_MAX_THINGS) != 0)
+		goto cleanup;
+	answer = thing_answer(store, &fresh);
+	if (answer == NULL)
+		goto cleanup;
+	store->things[store->thing_count++] = fresh;
+	memset(&fresh, 0, sizeof fresh);
+	*out = answer;
+	result = JITRD_OK;
+cleanup:
+	thing_clear(&fresh);
+	return result;
+}
+
+enum jitrd_err emu_op_describe_thing(struct emu_store *store, const struct emu_call *call,
+				     struct json_object **out, struct emu_api_error *err)
+{
+	struct thing_entry *t = find_thing(store, call->label);
+	struct json_object *answer;
+
+	if (t == NULL)
+		return not_found(err, "thing", call->label);
+	answer = thing_answer(store, t);
+	if (answer == NULL || put(answer, "defaultClientId", json_object_new_string(t->name)) ||
+	    put(answer, "attributes", json_object_get(t->attributes)) ||
+	    put(answer, "version", json_object_new_int64(t->version))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_attach_thing_principal(struct emu_store *store,
+					     const struct emu_call *call,
+					     struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct thing_entry *t = find_thing(store, call->label);
+	struct json_object *answer;
+	char *copy;
+
+	if (call->principal == NULL)
+		return invalid(err, "the x-amzn-principal header is required");
+	if (t == NULL)
+		return not_found(err, "thing", call->label);
+	result = check_principal(store, call->principal, err);
+	if (result != JITRD_OK)
+		return result;
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	for (size_t i = 0; i < t->principal_count; i++) {
+		if (strcmp(t->principals[i], call->principal) == 0) {
+			*out = answer;
+			return JITRD_OK;
+		}
+	}
+	if (t->principal_count == EMU_MAX_PRINCIPALS) {
+		json_object_put(answer);
+		return limit_exceeded(err, "principals for this thing");
+	}
+	copy = dup_string(call->principal);
+	if (copy == NULL) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	t->principals[t->principal_count++] = copy;
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_list_thing_principals(struct emu_store *store, const struct emu_call *call,
+					    struct json_object **out, struct emu_api_error *err)
+{
+	struct thing_entry *t = find_thing(store, call->label);
+	struct json_object *answer, *list;
+
+	if (t == NULL)
+		return not_found(err, "thing", call->label);
+	/* At most EMU_MAX_PRINCIPALS principals: always one page. */
+	answer = json_object_new_object();
+	list = child(answer, "principals", json_object_new_array());
+	if (list == NULL) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < t->principal_count; i++) {
+		if (push(list, json_object_new_string(t->principals[i]))) {
+			json_object_put(answer);
+			return JITRD_ERR_NOMEM;
+		}
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct emu_call *call,
+					struct json_object **out, struct emu_api_error *err)
+{
+	const char *type = emu_call_param(call, "endpointType");
+	struct json_object *answer;
+	char text[160];
+
+	if (type == NULL || strcmp(type, "iot:Data") == 0)
+		snprintf(text, sizeof text, "%s.iot.%s.amazonaws.com", store->endpoint_prefix,
+			 store->region);
+	else if (strcmp(type, "iot:Data-ATS") == 0)
+		snprintf(text, sizeof text, "%s-ats.iot.%s.amazonaws.com", store->endpoint_prefix,
+			 store->region);
+	else if (strcmp(type, "iot:CredentialProvider") == 0)
+		snprintf(text, sizeof text, "%s.credentials.iot.%s.amazonaws.com",
+			 store->endpoint_prefix, store->region);
+	else if (strcmp(type, "iot:Jobs") == 0)
+		snprintf(text, sizeof text, "%s.jobs.iot.%s.amazonaws.com", store->endpoint_prefix,
+			 store->region);
+	else
+		return invalid(err, "endpointType is not one of iot:Data, iot:Data-ATS, "
+				    "iot:CredentialProvider, iot:Jobs");
+	answer = json_object_new_object();
+	if (answer == NULL || put(answer, "endpointAddress", json_object_new_string(text))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+/* ---- JITR ---- */
+
+void emu_event_cleanup(struct emu_event *event)
+{
+	if (event == NULL)
+		return;
+	free(event->topic);
+	free(event->payload);
+	event->topic = NULL;
+	event->payload = NULL;
+}
+
+static enum jitrd_err make_event(const struct emu_store *store, const struct cert_entry *c,
+				 int64_t now_ms, struct emu_event *event)
+{
+	char topic[128], payload[512];
+	int n;
+
+	snprintf(topic, sizeof topic, "$aws/events/certificates/registered/%s", c->ca_id);
+	/* DESIGN §1: timestamp a number (ms), certificateRegistrationTimestamp a string. */
+	n = snprintf(payload, sizeof payload,
+		     "{\"certificateId\":\"%s\",\"caCertificateId\":\"%s\",\"timestamp\":%" PRId64
+		     ",\"certificateStatus\":\"PENDING_ACTIVATION\",\"awsAccountId\":\"%s\","
+		     "\"certificateRegistrationTimestamp\":\"%" PRId64 "\"}",
+		     c->id, c->ca_id, now_ms, store->account_id, c->created_ms);
+	if (n < 0 || (size_t)n >= sizeof payload)
+		return JITRD_ERR_INVALID_ARG;
+	event->topic = dup_string(topic);
+	event->payload = dup_string(payload);
+	if (event->topic == NULL || event->payload == NULL) {
+		emu_event_cleanup(event);
+		return JITRD_ERR_NOMEM;
+	}
+	return JITRD_OK;
+}
+
+static enum jitrd_err connect_answer(const char *id, const char *status, bool connected,
+				     const char *reason, struct json_object **out)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o == NULL || put(o, "certificateId", json_object_new_string(id)) ||
+	    (status != NULL && put(o, "status", json_object_new_string(status))) ||
+	    put(o, "connected", json_object_new_boolean(connected)) ||
+	    (reason != NULL && put(o, "reason", json_object_new_string(reason)))) {
+		json_object_put(o);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = o;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_store_connect(struct emu_store *store, const char *pem, size_t pem_len,
+				 int64_t now_ms, struct json_object **answer,
+				 struct emu_event *event, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct jitrd_cert *cert = NULL;
+	struct jitrd_diag diag;
+	struct cert_entry *c;
+	struct ca_entry *ca;
+	struct emu_event fresh = {NULL, NULL};
+	struct json_object *reply = NULL;
+	const char *reason = NULL;
+	char *pem_text = NULL;
+
+	result = jitrd_cert_from_pem(pem, pem_len, &cert, &diag);
+	if (result == JITRD_ERR_NOMEM)
+		goto cleanup;
+	if (result != JITRD_OK) {
+		emu_api_error_set(err, 400, "InvalidRequestException",
+				  "the body is not a PEM certificate: %s", diag.text);
+		result = JITRD_ERR_API;
+		goto cleanup;
+	}
+	c = find_cert(store, jitrd_cert_id(cert));
+	if (c == NULL) {
+		/* What AWS IoT does at the TLS handshake of an unknown certificate. */
+		ca = find_issuer(store, cert);
+		if (ca == NULL)
+			reason = "the certificate's CA is not registered";
+		else if (!ca->active)
+			reason = "the certificate's CA is not ACTIVE";
+		else if (!ca->auto_registration)
+			reason = "auto-registration is disabled for the certificate's CA";
+		if (reason != NULL) {
+			result = connect_answer(jitrd_cert_id(cert), NULL, false, reason, &reply);
+			goto done;
+		}
+		result = JITRD_ERR_NOMEM;
+		pem_text = malloc(pem_len + 1);
+		if (pem_text == NULL)
+			goto cleanup;
+		memcpy(pem_text, pem, pem_len);
+		pem_text[pem_len] = '\0';
+		result = add_cert(store, cert, pem_text, ca->id, ST_PENDING_ACTIVATION, now_ms,
+				  err);
+		if (result != JITRD_OK)
+			goto cleanup;
+		c = find_cert(store, jitrd_cert_id(cert));
+	}
+	ca = c->ca_id[0] != '\0' ? find_ca(store, c->ca_id) : NULL;
+	if (c->status == ST_PENDING_ACTIVATION) {
+		/* The event repeats on every connect while the certificate is pending. */
+		result = make_event(store, c, now_ms, &fresh);
+		if (result != JITRD_OK)
+			goto cleanup;
+		reason = "the certificate is PENDING_ACTIVATION: registration event published";
+	} else if (c->status != ST_ACTIVE) {
+		reason = "the certificate is not ACTIVE";
+	} else if (ca != NULL && !ca->active) {
+		reason = "the certificate's CA is not ACTIVE";
+	}
+	result = connect_answer(c->id, status_names[c->status],
+				c->status == ST_ACTIVE && (ca == NULL || ca->active), reason, &reply);
+done:
+	if (result != JITRD_OK)
+		goto cleanup;
+	*answer = reply;
+	*event = fresh;
+	reply = NULL;
+	fresh.topic = fresh.payload = NULL;
+cleanup:
+	json_object_put(reply);
+	emu_event_cleanup(&fresh);
+	jitrd_cert_free(cert);
+	free(pem_text);
+	return result;
+}
+
+/* ---- state ---- */
+
+struct json_object *emu_store_state(const struct emu_store *store)
+{
+	struct json_object *state = json_object_new_object();
+	struct json_object *cas = child(state, "cacertificates", json_object_new_array());
+	struct json_object *certs = child(state, "certificates", json_object_new_array());
+	struct json_object *policies = child(state, "policies", json_object_new_array());
+	struct json_object *things = child(state, "things", json_object_new_array());
+	char text[256];
+
+	if (cas == NULL || certs == NULL || policies == NULL || things == NULL ||
+	    put(state, "registrationCode", json_object_new_string(store->registration_code)))
+		goto fail;
+	for (size_t i = 0; i < store->ca_count; i++) {
+		const struct ca_entry *ca = &store->cas[i];
+		struct json_object *o = json_object_new_object();
+
+		if (push(cas, o) || put(o, "certificateId", json_object_new_string(ca->id)) ||
+		    put(o, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
+		    put(o, "autoRegistrationStatus",
+			json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")))
+			goto fail;
+	}
+	for (size_t i = 0; i < store->cert_count; i++) {
+		const struct cert_entry *c = &store->certs[i];
+		struct json_object *o = json_object_new_object(), *attached;
+
+		arn(store, "cert", c->id, text, sizeof text);
+		if (push(certs, o) || put(o, "certificateId", json_object_new_string(c->id)) ||
+		    put(o, "caCertificateId", json_object_new_string(c->ca_id)) ||
+		    put(o, "status", json_object_new_string(status_names[c->status])))
+			goto fail;
+		attached = child(o, "policies", json_object_new_array());
+		if (attached == NULL)
+			goto fail;
+		for (size_t k = 0; k < store->attachment_count; k++)
+			if (strcmp(store->attachments[k].target, text) == 0 &&
+			    push(attached, json_object_new_string(store->attachments[k].policy)))
+				goto fail;
+	}
+	for (size_t i = 0; i < store->policy_count; i++) {
+		const struct policy_entry *p = &store->policies[i];
+		struct json_object *o = json_object_new_object(), *targets;
+
+		if (push(policies, o) || put(o, "policyName", json_object_new_string(p->name)) ||
+		    put(o, "policyDocument", json_object_new_string(p->document)))
+			goto fail;
+		targets = child(o, "targets", json_object_new_array());
+		if (targets == NULL)
+			goto fail;
+		for (size_t k = 0; k < store->attachment_count; k++)
+			if (strcmp(store->attachments[k].policy, p->name) == 0 &&
+			    push(targets, json_object_new_string(store->attachments[k].target)))
+				goto fail;
+	}
+	for (size_t i = 0; i < store->thing_count; i++) {
+		const struct thing_entry *t = &store->things[i];
+		struct json_object *o = json_object_new_object(), *principals;
+
+		if (push(things, o) || put(o, "thingName", json_object_new_string(t->name)))
+			goto fail;
+		principals = child(o, "principals", json_object_new_array());
+		if (principals == NULL)
+			goto fail;
+		for (size_t k = 0; k < t->principal_count; k++)
+			if (push(principals, json_object_new_string(t->principals[k])))
+				goto fail;
+	}
+	return state;
+fail:
+	json_object_put(state);
+	return NULL;
+}
