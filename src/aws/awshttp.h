@@ -1,0 +1,69 @@
+/* awshttp.h — private to src/aws: one HTTP exchange over a caller's libcurl easy handle, with
+ * TLS verification always on, timeouts, a capped response body, and curl's failures mapped to
+ * jitrd's error codes. Never logs; messages hold no header values (they may carry secrets). */
+#ifndef JITRD_AWSHTTP_H
+#define JITRD_AWSHTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "jitrd/error.h"
+
+#define JITRD_AWSHTTP_ERROR_TYPE_MAX 128
+
+struct jitrd_awshttp_request {
+	const char *method;             /* "GET", "PUT", "POST" */
+	const char *url;
+	const struct curl_slist *headers; /* "Name: value" lines; may be NULL */
+	const void *body;               /* may be NULL when body_len == 0 */
+	size_t body_len;
+	long connect_timeout_ms;        /* > 0 */
+	long timeout_ms;                /* > 0: the whole exchange */
+	size_t max_body;                /* a longer response body is JITRD_ERR_BAD_RESPONSE */
+};
+
+struct jitrd_awshttp_response {
+	long status;
+	char *body;      /* NUL-terminated (body_len excludes it); free(); never NULL on success */
+	size_t body_len;
+	char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX]; /* x-amzn-ErrorType, "" when absent */
+};
+
+/* Performs the request on easy (its connections are kept for the next call). On JITRD_OK
+ * (any HTTP status) *resp is filled and owned by the caller: jitrd_awshttp_response_cleanup.
+ * Errors: JITRD_ERR_TIMEOUT, JITRD_ERR_NETWORK (refused, reset, DNS, TLS),
+ * JITRD_ERR_BAD_RESPONSE (truncated, over max_body, wrong framing), JITRD_ERR_NOMEM,
+ * JITRD_ERR_INVALID_ARG. diag names the URL's host and the failure, never a header. */
+enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
+				     struct jitrd_awshttp_response *resp,
+				     struct jitrd_diag *diag) JITRD_WUR;
+
+void jitrd_awshttp_response_cleanup(struct jitrd_awshttp_response *resp);
+
+/* 1 when url is http:// to a loopback host (127.0.0.0/8, ::1, localhost) or https://;
+ * 0 for anything else (other schemes, plain http to another host, unparsable). */
+int jitrd_awshttp_url_allowed(const char *url);
+
+/* Host of url into out (IPv6 without brackets), scheme into scheme_out; 0 on success. */
+int jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_size, char *host_out,
+			    size_t host_size, long *port_out, char *path_out, size_t path_size);
+
+/* 1 when host (no brackets) is a loopback address or "localhost". */
+int jitrd_awshttp_host_is_loopback(const char *host);
+
+/* Percent-encodes s (n bytes) as AWS's URI rules want (everything but A-Za-z0-9-_.~), into a
+ * fresh string (free()). NULL on allocation failure. */
+char *jitrd_awshttp_uri_encode(const char *s, size_t n);
+
+/* Monotonic milliseconds and nanoseconds (CLOCK_MONOTONIC). */
+int64_t jitrd_awshttp_now_ms(void);
+int64_t jitrd_awshttp_now_ns(void);
+/* Sleeps ms (>= 0), resuming after signals. */
+void jitrd_awshttp_sleep_ms(int64_t ms);
+
+/* 0 on success; parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)" (UTC) into *out. */
+int jitrd_awshttp_parse_iso8601(const char *s, time_t *out);
+
+#endif

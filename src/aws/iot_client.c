@@ -1,0 +1,1 @@
+/* iot_client.c — placeholder */
