@@ -19,22 +19,22 @@
 struct jitrd_decision_context {
 	const struct jitrd_config *cfg;
 	const struct jitrd_caset *cas;
-	const struct jitrd_crl_store *crls;  /* NULL = no CRL at all */
+	const struct jitrd_crl_store *crls; /* NULL = no CRL at all */
 	const struct jitrd_policy_template *policy_template;
-	const char *account_id;              /* "" or NULL when unknown (offline check) */
+	const char *account_id; /* "" or NULL when unknown (offline check) */
 	const char *region;
 };
 
 struct jitrd_decision {
 	enum jitrd_decision_kind kind;
-	char reason[256];                 /* short, printable; untrusted parts escaped */
-	const char *target_status;        /* "ACTIVE", "REVOKED", "INACTIVE" or NULL: leave as is */
+	char reason[256];          /* short, printable; untrusted parts escaped */
+	const char *target_status; /* "ACTIVE", "REVOKED", "INACTIVE" or NULL: leave as is */
 	char ca_id[JITRD_ID_HEX_LEN + 1];
-	char serial[2 * 64 + 1];          /* hex; "" before the certificate was read */
-	char subject_cn[256];             /* as in the certificate, truncated; "" when absent */
+	char serial[2 * 64 + 1];              /* hex; "" before the certificate was read */
+	char subject_cn[256];                 /* as in the certificate, truncated; "" when absent */
 	char policy_name[JITRD_NAME_MAX + 1]; /* set for activate */
 	char thing_name[JITRD_NAME_MAX + 1];  /* set for activate when provision.thing_name set */
-	char *policy_document;            /* set for activate; owned, freed by cleanup */
+	char *policy_document;                /* set for activate; owned, freed by cleanup */
 };
 
 void jitrd_decision_init(struct jitrd_decision *d);
@@ -44,20 +44,20 @@ void jitrd_decision_cleanup(struct jitrd_decision *d); /* frees policy_document 
  * ours and allowed. Returns 1 and fills d (kind ignore) when the event is to be ignored,
  * 0 when it goes on. */
 int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
-			struct jitrd_decision *d);
+                        struct jitrd_decision *d);
 
 /* Steps 5, 6 and 7's rendering for a certificate. ca_id names the CA the event claims (may
  * be NULL: the issuer is looked up in ctx->cas). Fills d with activate / revoke / hold /
  * reject / ignore / defer and the reason. Returns JITRD_OK when d holds a decision;
  * JITRD_ERR_NOMEM otherwise (d then holds nothing to act on). */
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
-					const struct jitrd_cert *cert, const char *ca_id,
-					time_t now, struct jitrd_decision *d) JITRD_WUR;
+                                        const struct jitrd_cert *cert, const char *ca_id,
+                                        time_t now, struct jitrd_decision *d) JITRD_WUR;
 
 /* Renders the policy and names for cert under ca (used by decide_certificate and by the
  * start-up check of templates against a sample certificate). */
 enum jitrd_err jitrd_decision_render(const struct jitrd_decision_context *ctx,
-				     const struct jitrd_cert *cert, const char *ca_id,
-				     struct jitrd_decision *d, struct jitrd_diag *diag) JITRD_WUR;
+                                     const struct jitrd_cert *cert, const char *ca_id,
+                                     struct jitrd_decision *d, struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

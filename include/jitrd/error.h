@@ -11,12 +11,12 @@ enum jitrd_err {
 	JITRD_OK = 0,
 	JITRD_ERR_NOMEM = 1,
 	JITRD_ERR_INVALID_ARG = 2,
-	JITRD_ERR_TOO_LARGE = 3,        /* input over its stated maximum */
-	JITRD_ERR_MALFORMED = 4,        /* syntax: not JSON, not PEM, truncated... */
+	JITRD_ERR_TOO_LARGE = 3, /* input over its stated maximum */
+	JITRD_ERR_MALFORMED = 4, /* syntax: not JSON, not PEM, truncated... */
 	JITRD_ERR_MISSING_FIELD = 5,
-	JITRD_ERR_BAD_FIELD = 6,        /* a field of the wrong type or form */
+	JITRD_ERR_BAD_FIELD = 6, /* a field of the wrong type or form */
 	JITRD_ERR_IO = 7,
-	JITRD_ERR_CERT_SIGNATURE = 8,   /* not signed by the expected CA */
+	JITRD_ERR_CERT_SIGNATURE = 8, /* not signed by the expected CA */
 	JITRD_ERR_CERT_NOT_YET_VALID = 9,
 	JITRD_ERR_CERT_EXPIRED = 10,
 	JITRD_ERR_CERT_IS_CA = 11,
@@ -24,21 +24,21 @@ enum jitrd_err {
 	JITRD_ERR_FIELD_AMBIGUOUS = 13, /* a subject field present more than once */
 	JITRD_ERR_UNKNOWN_CA = 14,
 	JITRD_ERR_CRL_SIGNATURE = 15,
-	JITRD_ERR_CRL_EXPIRED = 16,     /* past nextUpdate */
+	JITRD_ERR_CRL_EXPIRED = 16, /* past nextUpdate */
 	JITRD_ERR_CRL_NOT_YET_VALID = 17,
 	JITRD_ERR_CRL_CRITICAL_EXT = 18,
 	JITRD_ERR_CRL_DELTA = 19,
-	JITRD_ERR_NO_CRL = 20,          /* no valid CRL for this CA */
-	JITRD_ERR_TEMPLATE = 21,        /* template syntax or unknown placeholder */
-	JITRD_ERR_FORBIDDEN_CHAR = 22,  /* a value that would widen a grant */
-	JITRD_ERR_NAME_PATTERN = 23,    /* rendered name outside AWS's pattern */
+	JITRD_ERR_NO_CRL = 20,         /* no valid CRL for this CA */
+	JITRD_ERR_TEMPLATE = 21,       /* template syntax or unknown placeholder */
+	JITRD_ERR_FORBIDDEN_CHAR = 22, /* a value that would widen a grant */
+	JITRD_ERR_NAME_PATTERN = 23,   /* rendered name outside AWS's pattern */
 	JITRD_ERR_POLICY_TOO_LONG = 24,
 	JITRD_ERR_CONFIG = 25,
-	JITRD_ERR_CRYPTO = 26,          /* an OpenSSL call failed unexpectedly */
+	JITRD_ERR_CRYPTO = 26, /* an OpenSSL call failed unexpectedly */
 	JITRD_ERR_DUPLICATE = 27,
 	/* AWS API and network (the client and emulator) */
 	JITRD_ERR_API = 28,          /* AWS answered with an error that is final (details in
-				      * the call's API result: code, message, HTTP status) */
+	                              * the call's API result: code, message, HTTP status) */
 	JITRD_ERR_THROTTLED = 29,    /* throttled past the retry budget */
 	JITRD_ERR_TIMEOUT = 30,      /* a request timed out */
 	JITRD_ERR_NETWORK = 31,      /* connection refused, reset, TLS failure */
@@ -58,7 +58,7 @@ struct jitrd_diag {
 
 /* Formats into diag (a NULL diag is fine: nothing is written). Truncates. */
 void jitrd_diag_set(struct jitrd_diag *diag, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Quote an untrusted string for a message: printable ASCII kept, the rest as \xNN,
  * at most max_in input bytes (then "..."). out always NUL-terminated. */

@@ -12,14 +12,14 @@
  * Errors: JITRD_ERR_IO (missing, unreadable, not a regular file), JITRD_ERR_TOO_LARGE,
  * JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t *len,
-			       struct jitrd_diag *diag) JITRD_WUR;
+                               struct jitrd_diag *diag) JITRD_WUR;
 
 /* Regular files directly in dir whose names do not start with '.', sorted by name, as full
  * paths ("dir/name"). On success *paths (count entries) is owned by the caller; free with
  * jitrd_paths_free. Errors: JITRD_ERR_IO, JITRD_ERR_TOO_LARGE (over 10000 entries),
  * JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
-			      struct jitrd_diag *diag) JITRD_WUR;
+                              struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_paths_free(char **paths, size_t count);
 

@@ -23,14 +23,14 @@ enum {
 #define JITRD_DEFAULT_CONFIG "/etc/jitrd/jitrd.conf"
 
 struct jitrd_runtime {
-	char *config_origin;                /* the file read, or "environment" */
+	char *config_origin; /* the file read, or "environment" */
 	struct jitrd_config *cfg;
 	struct jitrd_caset *cas;
 	struct jitrd_crl_builder *crl_builder; /* kept for its per-file report */
 	struct jitrd_crl_store *crls;
 	struct jitrd_policy_template *policy_template;
-	char crl_dir_error[512];            /* "" when the CRL directory could be listed */
-	size_t policy_sample_chars;         /* length of the sample rendering */
+	char crl_dir_error[512];    /* "" when the CRL directory could be listed */
+	size_t policy_sample_chars; /* length of the sample rendering */
 };
 
 /* Loads everything a command needs, judged at now. config_path NULL: the default file if it
@@ -38,7 +38,7 @@ struct jitrd_runtime {
  * non-zero with "where: why" in diag; refused CRL files are not fatal here: they stay in the
  * builder's report, and the CAs they leave without a CRL get decision defer. */
 int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
-		       struct jitrd_diag *diag);
+                       struct jitrd_diag *diag);
 void jitrd_runtime_cleanup(struct jitrd_runtime *rt);
 
 /* A decision context over a loaded runtime. */

@@ -11,18 +11,18 @@
 #include "jitrd/outcome.h"
 
 static const char usage[] =
-	"usage: jitrd check [-c FILE] [--at TIME] DEVICE.pem\n"
-	"\n"
-	"Decides offline what jitrd would do with the device certificate: its CA, signature,\n"
-	"validity, CRL status, and the rendered policy and Thing names. Prints one outcome\n"
-	"line (JSON with the policy document when [service] log_format = json).\n"
-	"  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
-	"  --at TIME          judge at TIME (2030-06-01T00:00:00Z or epoch seconds), not now\n"
-	"Exit 0: a decision was printed; 1: the certificate could not be read; 2: usage or\n"
-	"configuration error.\n";
+    "usage: jitrd check [-c FILE] [--at TIME] DEVICE.pem\n"
+    "\n"
+    "Decides offline what jitrd would do with the device certificate: its CA, signature,\n"
+    "validity, CRL status, and the rendered policy and Thing names. Prints one outcome\n"
+    "line (JSON with the policy document when [service] log_format = json).\n"
+    "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
+    "  --at TIME          judge at TIME (2030-06-01T00:00:00Z or epoch seconds), not now\n"
+    "Exit 0: a decision was printed; 1: the certificate could not be read; 2: usage or\n"
+    "configuration error.\n";
 
 static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cert *cert,
-			  const struct jitrd_decision *d, time_t now)
+                          const struct jitrd_decision *d, time_t now)
 {
 	struct jitrd_outcome o = {0};
 	char *line = NULL;
@@ -50,10 +50,10 @@ static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cer
 int jitrd_cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"at", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"at", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
 	time_t now = time(NULL);
@@ -73,8 +73,9 @@ int jitrd_cmd_check(int argc, char **argv)
 			break;
 		case 'a':
 			if (jitrd_parse_time(optarg, &now) != 0) {
-				fprintf(stderr, "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
-					optarg);
+				fprintf(stderr,
+				        "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;

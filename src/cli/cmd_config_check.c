@@ -8,14 +8,14 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: jitrd config-check [-c FILE] [--at TIME]\n"
-	"\n"
-	"Loads the configuration (default " JITRD_DEFAULT_CONFIG ", or JITRD_* variables\n"
-	"alone), the CA certificates of [ca] dir, the CRLs of [crl] dir and the policy\n"
-	"template, renders the templates for a sample certificate and prints a summary.\n"
-	"  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
-	"  --at TIME          judge CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
-	"Exit 0: configuration OK; 2: a problem, named by file and line.\n";
+    "usage: jitrd config-check [-c FILE] [--at TIME]\n"
+    "\n"
+    "Loads the configuration (default " JITRD_DEFAULT_CONFIG ", or JITRD_* variables\n"
+    "alone), the CA certificates of [ca] dir, the CRLs of [crl] dir and the policy\n"
+    "template, renders the templates for a sample certificate and prints a summary.\n"
+    "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
+    "  --at TIME          judge CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
+    "Exit 0: configuration OK; 2: a problem, named by file and line.\n";
 
 static void print_subject(const struct jitrd_cert *ca)
 {
@@ -41,7 +41,8 @@ static int report_crls(const struct jitrd_runtime *rt)
 		problems++;
 	}
 	for (size_t i = 0; i < jitrd_crl_builder_file_count(rt->crl_builder); i++) {
-		const struct jitrd_crl_file_report *f = jitrd_crl_builder_file_at(rt->crl_builder, i);
+		const struct jitrd_crl_file_report *f =
+		    jitrd_crl_builder_file_at(rt->crl_builder, i);
 		if (f->result == JITRD_OK) {
 			printf("crl file: %s: ok, %zu CRL(s)\n", f->origin, f->crls_accepted);
 		} else {
@@ -55,7 +56,7 @@ static int report_crls(const struct jitrd_runtime *rt)
 		if (!info) {
 			printf("crl for CA %s: none valid%s\n", jitrd_cert_id(ca),
 			       rt->cfg->crl.fail_open ? " (crl.fail_open: devices are activated)"
-						      : " (its devices are deferred)");
+			                              : " (its devices are deferred)");
 			if (!rt->cfg->crl.fail_open)
 				problems++;
 			continue;
@@ -71,10 +72,10 @@ static int report_crls(const struct jitrd_runtime *rt)
 int jitrd_cmd_config_check(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"at", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"at", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
 	time_t now = time(NULL);
@@ -89,8 +90,9 @@ int jitrd_cmd_config_check(int argc, char **argv)
 			break;
 		case 'a':
 			if (jitrd_parse_time(optarg, &now) != 0) {
-				fprintf(stderr, "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
-					optarg);
+				fprintf(stderr,
+				        "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -115,7 +117,8 @@ int jitrd_cmd_config_check(int argc, char **argv)
 	for (size_t i = 0; i < jitrd_caset_count(rt.cas); i++) {
 		const struct jitrd_cert *ca = jitrd_caset_at(rt.cas, i);
 		printf("ca: %s %s (", jitrd_cert_id(ca),
-		       jitrd_config_ca_allowed(rt.cfg, jitrd_cert_id(ca)) ? "allowed" : "not allowed");
+		       jitrd_config_ca_allowed(rt.cfg, jitrd_cert_id(ca)) ? "allowed"
+		                                                          : "not allowed");
 		print_subject(ca);
 		printf(") from %s\n", jitrd_caset_origin_at(rt.cas, i));
 	}
@@ -124,7 +127,7 @@ int jitrd_cmd_config_check(int argc, char **argv)
 	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
 	printf("policy name: %s\n", rt.cfg->provision.policy_name);
 	printf("thing name: %s\n", *rt.cfg->provision.thing_name ? rt.cfg->provision.thing_name
-								   : "(none: no Thing is created)");
+	                                                         : "(none: no Thing is created)");
 	jitrd_runtime_cleanup(&rt);
 	if (problems) {
 		printf("configuration has %d problem(s)\n", problems);

@@ -13,25 +13,25 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"config-check", jitrd_cmd_config_check,
-	 "load and validate config, CA certificates, CRLs and templates; print a summary"},
-	{"check", jitrd_cmd_check,
-	 "offline decision for a device certificate: chain, validity, CRL, policy"},
+    {"config-check", jitrd_cmd_config_check,
+     "load and validate config, CA certificates, CRLs and templates; print a summary"},
+    {"check", jitrd_cmd_check,
+     "offline decision for a device certificate: chain, validity, CRL, policy"},
 };
 
 static void print_help(FILE *out)
 {
 	fprintf(out, "usage: jitrd COMMAND [OPTIONS]\n"
-		     "       jitrd COMMAND --help\n"
-		     "       jitrd --version\n\n"
-		     "jitrd decides which devices may join an AWS IoT fleet through Just-in-Time\n"
-		     "Registration: it checks each certificate against its CA's revocation lists,\n"
-		     "then activates, revokes or holds it and gives it its policy.\n\n"
-		     "commands:\n");
+	             "       jitrd COMMAND --help\n"
+	             "       jitrd --version\n\n"
+	             "jitrd decides which devices may join an AWS IoT fleet through Just-in-Time\n"
+	             "Registration: it checks each certificate against its CA's revocation lists,\n"
+	             "then activates, revokes or holds it and gives it its policy.\n\n"
+	             "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nexit status: 0 success, 1 the work failed, 2 usage or configuration "
-		     "error\n");
+	             "error\n");
 }
 
 int main(int argc, char **argv)

@@ -15,7 +15,7 @@
 
 extern char **environ;
 
-#define CA_FILE_MAX (1024 * 1024)
+#define CA_FILE_MAX       (1024 * 1024)
 #define CONFIG_ORIGIN_ENV "environment"
 
 static char *dup_dirname(const char *path)
@@ -29,8 +29,7 @@ static char *dup_dirname(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int load_config(struct jitrd_runtime *rt, const char *config_path,
-		       struct jitrd_diag *diag)
+static int load_config(struct jitrd_runtime *rt, const char *config_path, struct jitrd_diag *diag)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -52,8 +51,8 @@ static int load_config(struct jitrd_runtime *rt, const char *config_path,
 		jitrd_diag_set(diag, "out of memory");
 		goto cleanup;
 	}
-	if (jitrd_config_parse(rt->config_origin, text, len, (const char *const *)environ,
-			       base_dir, &rt->cfg, diag) != JITRD_OK)
+	if (jitrd_config_parse(rt->config_origin, text, len, (const char *const *)environ, base_dir,
+	                       &rt->cfg, diag) != JITRD_OK)
 		goto cleanup;
 	result = 0;
 cleanup:
@@ -95,8 +94,8 @@ static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 	}
 	for (size_t i = 0; i < rt->cfg->ca.allow_count; i++) {
 		if (!jitrd_caset_find_id(rt->cas, rt->cfg->ca.allow[i])) {
-			jitrd_diag_set(diag, "[ca] allow: %s is not a CA in %s", rt->cfg->ca.allow[i],
-				       rt->cfg->ca.dir);
+			jitrd_diag_set(diag, "[ca] allow: %s is not a CA in %s",
+			               rt->cfg->ca.allow[i], rt->cfg->ca.dir);
 			goto cleanup;
 		}
 	}
@@ -121,7 +120,7 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 	}
 	if (jitrd_dir_list(rt->cfg->crl.dir, &paths, &count, &list_diag) != JITRD_OK) {
 		snprintf(rt->crl_dir_error, sizeof(rt->crl_dir_error), "[crl] dir: %.400s",
-			 list_diag.text);
+		         list_diag.text);
 		count = 0;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -129,10 +128,10 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 		size_t len = 0;
 		struct jitrd_diag file_diag;
 		enum jitrd_err err =
-			jitrd_file_read(paths[i], JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
+		    jitrd_file_read(paths[i], JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
 		if (err == JITRD_OK)
 			err = jitrd_crl_builder_add(rt->crl_builder, paths[i],
-						    (const unsigned char *)bytes, len, &file_diag);
+			                            (const unsigned char *)bytes, len, &file_diag);
 		else
 			fprintf(stderr, "jitrd: %s\n", file_diag.text);
 		free(bytes);
@@ -157,9 +156,13 @@ static X509 *make_sample_certificate(void)
 	static const struct {
 		const char *field, *value;
 	} subject[] = {
-		{"C", "US"},          {"ST", "WA"},      {"L", "Seattle"},
-		{"O", "Example"},     {"OU", "Devices"}, {"serialNumber", "SN-0001"},
-		{"CN", "sample-device"},
+	    {"C", "US"},
+	    {"ST", "WA"},
+	    {"L", "Seattle"},
+	    {"O", "Example"},
+	    {"OU", "Devices"},
+	    {"serialNumber", "SN-0001"},
+	    {"CN", "sample-device"},
 	};
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
@@ -168,8 +171,8 @@ static X509 *make_sample_certificate(void)
 
 	for (size_t i = 0; ok && i < sizeof(subject) / sizeof(subject[0]); i++)
 		ok = X509_NAME_add_entry_by_txt(name, subject[i].field, MBSTRING_UTF8,
-						(const unsigned char *)subject[i].value, -1, -1,
-						0) == 1;
+		                                (const unsigned char *)subject[i].value, -1, -1,
+		                                0) == 1;
 	ok = ok && X509_set_version(x, 2) == 1 &&
 	     ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234) == 1 &&
 	     X509_set_issuer_name(x, name) == 1 && X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
@@ -202,10 +205,10 @@ static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 		return -1;
 	}
 	if (jitrd_file_read(rt->cfg->provision.policy_template, JITRD_TEMPLATE_MAX_BYTES, &text,
-			    &len, diag) != JITRD_OK)
+	                    &len, diag) != JITRD_OK)
 		return -1;
 	if (jitrd_policy_template_parse(rt->cfg->provision.policy_template, text, len,
-					&rt->policy_template, diag) != JITRD_OK)
+	                                &rt->policy_template, diag) != JITRD_OK)
 		goto cleanup;
 
 	x = make_sample_certificate();
@@ -217,15 +220,15 @@ static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 	if (!*ctx.account_id)
 		ctx.account_id = "123456789012";
 	jitrd_decision_init(&sample);
-	err = jitrd_decision_render(&ctx, cert, jitrd_cert_id(jitrd_caset_at(rt->cas, 0)),
-				    &sample, diag);
+	err = jitrd_decision_render(&ctx, cert, jitrd_cert_id(jitrd_caset_at(rt->cas, 0)), &sample,
+	                            diag);
 	rt->policy_sample_chars = sample.policy_document ? strlen(sample.policy_document) : 0;
 	jitrd_decision_cleanup(&sample);
 	if (err != JITRD_OK) {
 		char inner[sizeof(diag->text)];
 		memcpy(inner, diag->text, sizeof(inner));
 		jitrd_diag_set(diag, "%s: does not render for a sample certificate: %.300s",
-			       rt->cfg->provision.policy_template, inner);
+		               rt->cfg->provision.policy_template, inner);
 		goto cleanup;
 	}
 	result = 0;
@@ -237,7 +240,7 @@ cleanup:
 }
 
 int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
-		       struct jitrd_diag *diag)
+                       struct jitrd_diag *diag)
 {
 	memset(rt, 0, sizeof(*rt));
 	if (load_config(rt, config_path, diag) != 0 || load_cas(rt, diag) != 0 ||
@@ -292,12 +295,12 @@ int jitrd_parse_time(const char *text, time_t *out)
 		*out = (time_t)seconds;
 		return 0;
 	}
-	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &mon) ||
-	    *p++ != '-' || take_digits(&p, 2, &day) || (*p != 'T' && *p != 't'))
+	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &mon) || *p++ != '-' ||
+	    take_digits(&p, 2, &day) || (*p != 'T' && *p != 't'))
 		return -1;
 	p++;
-	if (take_digits(&p, 2, &hour) || *p++ != ':' || take_digits(&p, 2, &min) ||
-	    *p++ != ':' || take_digits(&p, 2, &sec) || (*p != 'Z' && *p != 'z') || p[1])
+	if (take_digits(&p, 2, &hour) || *p++ != ':' || take_digits(&p, 2, &min) || *p++ != ':' ||
+	    take_digits(&p, 2, &sec) || (*p != 'Z' && *p != 'z') || p[1])
 		return -1;
 	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
 		return -1;

@@ -39,7 +39,7 @@ static void copy_text(char *dst, size_t size, const char *src)
 
 /* Records a decision; reason is copied (truncated to fit). */
 static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind, const char *status,
-		   const char *reason)
+                   const char *reason)
 {
 	d->kind = kind;
 	d->target_status = status;
@@ -47,7 +47,7 @@ static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind, cons
 }
 
 int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
-			struct jitrd_decision *d)
+                        struct jitrd_decision *d)
 {
 	char quoted[96];
 	char reason[160];
@@ -55,7 +55,7 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 	copy_text(d->ca_id, sizeof(d->ca_id), ev->ca_certificate_id);
 	if (strcmp(ev->certificate_status, STATUS_PENDING) != 0) {
 		jitrd_quote(quoted, sizeof(quoted), ev->certificate_status,
-			    strlen(ev->certificate_status));
+		            strlen(ev->certificate_status));
 		snprintf(reason, sizeof(reason), "status %s is not PENDING_ACTIVATION", quoted);
 		decide(d, JITRD_DECISION_IGNORE, NULL, reason);
 		return 1;
@@ -92,16 +92,16 @@ static const char *nonempty(const char *s)
 }
 
 static void vars_fill(struct vars *vs, const struct jitrd_decision_context *ctx,
-		      const struct jitrd_cert *cert, const char *ca_id, const char *thing_name)
+                      const struct jitrd_cert *cert, const char *ca_id, const char *thing_name)
 {
 	static const char *const subject_names[JITRD_SUBJECT_FIELD_COUNT] = {
-		[JITRD_SUBJECT_CN] = "subject.CN",
-		[JITRD_SUBJECT_O] = "subject.O",
-		[JITRD_SUBJECT_OU] = "subject.OU",
-		[JITRD_SUBJECT_C] = "subject.C",
-		[JITRD_SUBJECT_ST] = "subject.ST",
-		[JITRD_SUBJECT_L] = "subject.L",
-		[JITRD_SUBJECT_SERIAL_NUMBER] = "subject.serialNumber",
+	    [JITRD_SUBJECT_CN] = "subject.CN",
+	    [JITRD_SUBJECT_O] = "subject.O",
+	    [JITRD_SUBJECT_OU] = "subject.OU",
+	    [JITRD_SUBJECT_C] = "subject.C",
+	    [JITRD_SUBJECT_ST] = "subject.ST",
+	    [JITRD_SUBJECT_L] = "subject.L",
+	    [JITRD_SUBJECT_SERIAL_NUMBER] = "subject.serialNumber",
 	};
 	const char *account = nonempty(ctx->account_id);
 	const char *region = nonempty(ctx->region);
@@ -110,7 +110,7 @@ static void vars_fill(struct vars *vs, const struct jitrd_decision_context *ctx,
 	vars_add(vs, "certificate.id", jitrd_cert_id(cert));
 	if (account && region) {
 		snprintf(vs->arn, sizeof(vs->arn), "arn:aws:iot:%s:%s:cert/%s", region, account,
-			 jitrd_cert_id(cert));
+		         jitrd_cert_id(cert));
 		vars_add(vs, "certificate.arn", vs->arn);
 	} else {
 		vars_add(vs, "certificate.arn", NULL);
@@ -131,8 +131,8 @@ static void vars_fill(struct vars *vs, const struct jitrd_decision_context *ctx,
 }
 
 enum jitrd_err jitrd_decision_render(const struct jitrd_decision_context *ctx,
-				     const struct jitrd_cert *cert, const char *ca_id,
-				     struct jitrd_decision *d, struct jitrd_diag *diag)
+                                     const struct jitrd_cert *cert, const char *ca_id,
+                                     struct jitrd_decision *d, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	struct vars vs;
@@ -144,18 +144,18 @@ enum jitrd_err jitrd_decision_render(const struct jitrd_decision_context *ctx,
 	if (*ctx->cfg->provision.thing_name) {
 		vars_fill(&vs, ctx, cert, ca_id, NULL);
 		result = jitrd_name_template_render(ctx->cfg->provision.thing_name,
-						    JITRD_NAME_THING, vs.v, vs.n, thing, diag);
+		                                    JITRD_NAME_THING, vs.v, vs.n, thing, diag);
 		if (result != JITRD_OK)
 			return result;
 	}
 	vars_fill(&vs, ctx, cert, ca_id, thing);
 	result = jitrd_name_template_render(ctx->cfg->provision.policy_name, JITRD_NAME_POLICY,
-					    vs.v, vs.n, policy, diag);
+	                                    vs.v, vs.n, policy, diag);
 	if (result != JITRD_OK)
 		return result;
 	if (ctx->policy_template) {
-		result = jitrd_policy_template_render(ctx->policy_template, vs.v, vs.n, &document,
-						      diag);
+		result =
+		    jitrd_policy_template_render(ctx->policy_template, vs.v, vs.n, &document, diag);
 		if (result != JITRD_OK)
 			return result;
 	}
@@ -184,8 +184,8 @@ static const char *reject_status(const struct jitrd_decision_context *ctx)
 }
 
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
-					const struct jitrd_cert *cert, const char *ca_id,
-					time_t now, struct jitrd_decision *d)
+                                        const struct jitrd_cert *cert, const char *ca_id,
+                                        time_t now, struct jitrd_decision *d)
 {
 	const struct jitrd_cert *ca;
 	struct jitrd_diag diag = {{0}};
@@ -218,14 +218,14 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	}
 
 	/* Step 6: CRL decision by issuer and serial. */
-	err = ctx->crls ? jitrd_crl_lookup(ctx->crls, ca, jitrd_cert_serial(cert), now, &listed,
-					   &reason)
-			: JITRD_ERR_NO_CRL;
+	err = ctx->crls
+	          ? jitrd_crl_lookup(ctx->crls, ca, jitrd_cert_serial(cert), now, &listed, &reason)
+	          : JITRD_ERR_NO_CRL;
 	if (err == JITRD_ERR_NO_CRL || err == JITRD_ERR_CRL_EXPIRED) {
 		if (!ctx->cfg->crl.fail_open) {
 			decide(d, JITRD_DECISION_DEFER, NULL,
 			       err == JITRD_ERR_NO_CRL ? "no valid CRL for the CA"
-						       : "the CA's CRL is past its nextUpdate");
+			                               : "the CA's CRL is past its nextUpdate");
 			return JITRD_OK;
 		}
 		crl_note = "; no valid CRL, crl.fail_open";
@@ -258,8 +258,8 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	d->kind = JITRD_DECISION_ACTIVATE;
 	d->target_status = "ACTIVE";
 	snprintf(d->reason, sizeof(d->reason), "%s%s",
-		 listed == JITRD_CRL_REMOVE_FROM_CRL ? "removed from the CRL (removeFromCRL)"
-						     : "not on the CRL",
-		 crl_note);
+	         listed == JITRD_CRL_REMOVE_FROM_CRL ? "removed from the CRL (removeFromCRL)"
+	                                             : "not on the CRL",
+	         crl_note);
 	return JITRD_OK;
 }

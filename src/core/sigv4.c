@@ -13,8 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define ALGORITHM "AWS4-HMAC-SHA256"
-#define SHA256_LEN 32
+#define ALGORITHM       "AWS4-HMAC-SHA256"
+#define SHA256_LEN      32
 #define SECONDS_PER_DAY 86400
 /* 9999-12-31T23:59:59Z: the last moment an amz-date's four year digits can hold. */
 #define AMZ_DATE_MAX ((time_t)253402300799)
@@ -380,8 +380,8 @@ static enum jitrd_err append_canonical_query(struct text *t, const char *query)
 		eq = memchr(query + start, '=', piece_len);
 		key_len = eq ? (size_t)(eq - (query + start)) : piece_len;
 		params[n].key = store_encoded(&at, query + start, key_len, scratch);
-		params[n].value = store_encoded(&at, eq ? eq + 1 : "",
-						eq ? piece_len - key_len - 1 : 0, scratch);
+		params[n].value =
+		    store_encoded(&at, eq ? eq + 1 : "", eq ? piece_len - key_len - 1 : 0, scratch);
 		if (!params[n].key || !params[n].value)
 			goto cleanup;
 		n++;
@@ -472,7 +472,7 @@ static enum jitrd_err append_lower(struct text *t, const char *s, size_t n)
 }
 
 static enum jitrd_err add_header(struct canon_header *all, size_t *n,
-				 const struct jitrd_sigv4_header *h)
+                                 const struct jitrd_sigv4_header *h)
 {
 	if (!h->name || !valid_word(h->name, JITRD_SIGV4_MAX_NAME_LEN, is_tchar))
 		return JITRD_ERR_INVALID_ARG;
@@ -488,7 +488,7 @@ static enum jitrd_err add_header(struct canon_header *all, size_t *n,
 
 /* Canonical headers ("name:v1,v2\n" per name, sorted) into t, signed headers into names. */
 static enum jitrd_err append_canonical_headers(struct text *t, struct text *names,
-					       struct canon_header *all, size_t n)
+                                               struct canon_header *all, size_t n)
 {
 	enum jitrd_err err = JITRD_OK;
 
@@ -504,8 +504,9 @@ static enum jitrd_err append_canonical_headers(struct text *t, struct text *name
 			err = append_lower(t, all[i].name, all[i].name_len);
 		if (err == JITRD_OK)
 			err = text_append(t, ":", 1);
-		for (; j < n && err == JITRD_OK &&
-		       compare_name(all[j].name, all[j].name_len, all[i].name, all[i].name_len) == 0;
+		for (;
+		     j < n && err == JITRD_OK &&
+		     compare_name(all[j].name, all[j].name_len, all[i].name, all[i].name_len) == 0;
 		     j++) {
 			if (j > i)
 				err = text_append(t, ",", 1);
@@ -520,8 +521,8 @@ static enum jitrd_err append_canonical_headers(struct text *t, struct text *name
 }
 
 enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *req,
-					     const struct jitrd_sigv4_header *extra,
-					     size_t extra_count, char **out, char **signed_headers)
+                                             const struct jitrd_sigv4_header *extra,
+                                             size_t extra_count, char **out, char **signed_headers)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct canon_header *all = NULL;
@@ -545,7 +546,7 @@ enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *r
 		goto cleanup;
 
 	result = sha256_hex(req->payload ? (const void *)req->payload : "", req->payload_len,
-			    payload_hex);
+	                    payload_hex);
 	if (result != JITRD_OK)
 		goto cleanup;
 
@@ -627,7 +628,7 @@ static int valid_scope(const struct jitrd_sigv4_scope *scope, char amz_date[17])
 }
 
 enum jitrd_err jitrd_sigv4_string_to_sign(const char *canonical_request,
-					  const struct jitrd_sigv4_scope *scope, char **out)
+                                          const struct jitrd_sigv4_scope *scope, char **out)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct text sts;
@@ -668,21 +669,21 @@ cleanup:
 }
 
 static int hmac_step(const unsigned char *key, size_t key_len, const void *data, size_t data_len,
-		     unsigned char out[SHA256_LEN])
+                     unsigned char out[SHA256_LEN])
 {
 	unsigned int out_len = 0;
 
 	if (key_len > INT32_MAX)
 		return 0;
 	if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, data_len, out,
-		  &out_len))
+	          &out_len))
 		return 0;
 	return out_len == SHA256_LEN;
 }
 
 enum jitrd_err jitrd_sigv4_signature(const char *string_to_sign,
-				     const struct jitrd_sigv4_credentials *creds,
-				     const struct jitrd_sigv4_scope *scope, char hex_out[65])
+                                     const struct jitrd_sigv4_credentials *creds,
+                                     const struct jitrd_sigv4_scope *scope, char hex_out[65])
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	/* "AWS4" + secret: the only copy of the secret this module makes, wiped below. */
@@ -742,9 +743,9 @@ static char *dup_string(const char *s)
 }
 
 enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
-				const struct jitrd_sigv4_credentials *creds,
-				const struct jitrd_sigv4_scope *scope,
-				struct jitrd_sigv4_result *out)
+                                const struct jitrd_sigv4_credentials *creds,
+                                const struct jitrd_sigv4_scope *scope,
+                                struct jitrd_sigv4_result *out)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_sigv4_result res = {0};
@@ -790,7 +791,7 @@ enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
 	if (result != JITRD_OK)
 		goto cleanup;
 	result = sha256_hex(req->payload ? (const void *)req->payload : "", req->payload_len,
-			    payload_hex);
+	                    payload_hex);
 	if (result != JITRD_OK)
 		goto cleanup;
 
@@ -901,7 +902,7 @@ int jitrd_sigv4_amz_date(time_t when, char out[17])
 	civil_from_days((int64_t)when / SECONDS_PER_DAY, &year, &month, &day);
 	secs = (unsigned)((int64_t)when % SECONDS_PER_DAY);
 	n = snprintf(buf, sizeof(buf), "%04d%02u%02uT%02u%02u%02uZ", (int)year, month, day,
-		     secs / 3600, secs / 60 % 60, secs % 60);
+	             secs / 3600, secs / 60 % 60, secs % 60);
 	if (n != 16)
 		return -1;
 	memcpy(out, buf, 17);

@@ -15,7 +15,7 @@
 #define DIR_MAX_ENTRIES 10000
 
 enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t *len,
-			       struct jitrd_diag *diag)
+                               struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_IO;
 	struct stat st;
@@ -34,7 +34,7 @@ enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t 
 	}
 	if ((unsigned long long)st.st_size > max) {
 		jitrd_diag_set(diag, "%s: %lld bytes, over the limit of %zu", path,
-			       (long long)st.st_size, max);
+		               (long long)st.st_size, max);
 		result = JITRD_ERR_TOO_LARGE;
 		goto cleanup;
 	}
@@ -85,7 +85,7 @@ void jitrd_paths_free(char **paths, size_t count)
 }
 
 enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
-			      struct jitrd_diag *diag)
+                              struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_IO;
 	char **list = NULL;

@@ -9,12 +9,12 @@
 #include "testsupport.h"
 
 #define SHARED_POLICY                                                                              \
-	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                      \
-	"\"Action\":\"iot:Connect\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"   \
+	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                        \
+	"\"Action\":\"iot:Connect\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"    \
 	"client/${iot:Certificate.Subject.CommonName}\"}]}"
 #define DEVICE_POLICY                                                                              \
-	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                      \
-	"\"Action\":\"iot:Publish\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"   \
+	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                        \
+	"\"Action\":\"iot:Publish\",\"Resource\":\"arn:aws:iot:{{aws.region}}:{{aws.account}}:"    \
 	"topic/devices/{{subject.CN}}/*\"}]}"
 
 struct world {
@@ -48,15 +48,15 @@ static void add_crl(struct jitrd_crl_builder *b, const char *rel)
 /* A world judged at JITRD_TEST_NOW with the given extra config text, policy template and
  * CRLs (NULL-terminated list of fixture paths; NULL list = no CRL store at all). */
 static void world_init(struct world *w, const char *config_text, const char *policy,
-		       const char *const *crl_files)
+                       const char *const *crl_files)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_crl_builder *b;
 
 	memset(w, 0, sizeof(*w));
 	CU_ASSERT_EQUAL_FATAL(jitrd_config_parse("test.conf", config_text, strlen(config_text),
-						 NULL, NULL, &w->cfg, &diag),
-			      JITRD_OK);
+	                                         NULL, NULL, &w->cfg, &diag),
+	                      JITRD_OK);
 	w->cas = jitrd_caset_new();
 	CU_ASSERT_FATAL(w->cas != NULL);
 	add_file_to_caset(w->cas, "cas/ca1.pem");
@@ -69,9 +69,9 @@ static void world_init(struct world *w, const char *config_text, const char *pol
 		CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
 		jitrd_crl_builder_free(b);
 	}
-	CU_ASSERT_EQUAL_FATAL(jitrd_policy_template_parse("policy.json", policy, strlen(policy),
-							  &w->tpl, &diag),
-			      JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_policy_template_parse("policy.json", policy, strlen(policy), &w->tpl, &diag),
+	    JITRD_OK);
 	w->ctx.cfg = w->cfg;
 	w->ctx.cas = w->cas;
 	w->ctx.crls = w->crls;
@@ -92,8 +92,8 @@ static const char *const valid_crls[] = {"crls/ca1.crl.pem", "crls/ca2.crl.der",
 
 /* Decides for a device fixture; returns the decision kind, leaves details in *d. */
 static enum jitrd_decision_kind decide_device(struct world *w, const char *device,
-					      const char *ca_id, time_t now,
-					      struct jitrd_decision *d)
+                                              const char *ca_id, time_t now,
+                                              struct jitrd_decision *d)
 {
 	size_t len;
 	char *pem = tsupport_read_fixture(device, &len);
@@ -118,19 +118,19 @@ struct device_case {
 static void test_every_device_case(void)
 {
 	static const struct device_case cases[] = {
-		{"devices/good.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
-		{"devices/good2.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
-		{"devices/revoked.pem", JITRD_DECISION_REVOKE, "REVOKED", "keyCompromise"},
-		{"devices/superseded.pem", JITRD_DECISION_REVOKE, "REVOKED", "superseded"},
-		{"devices/revoked2.pem", JITRD_DECISION_REVOKE, "REVOKED", "unspecified"},
-		{"devices/held.pem", JITRD_DECISION_HOLD, "INACTIVE", "certificateHold"},
-		{"devices/unheld.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "removeFromCRL"},
-		{"devices/expired.pem", JITRD_DECISION_REJECT, NULL, "expired"},
-		{"devices/notyet.pem", JITRD_DECISION_REJECT, NULL, "not valid before"},
-		{"devices/cadevice.pem", JITRD_DECISION_REJECT, NULL, "CA"},
-		{"devices/wrongsigner.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
-		{"devices/impostor.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
-		{"devices/noext.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	    {"devices/good.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	    {"devices/good2.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	    {"devices/revoked.pem", JITRD_DECISION_REVOKE, "REVOKED", "keyCompromise"},
+	    {"devices/superseded.pem", JITRD_DECISION_REVOKE, "REVOKED", "superseded"},
+	    {"devices/revoked2.pem", JITRD_DECISION_REVOKE, "REVOKED", "unspecified"},
+	    {"devices/held.pem", JITRD_DECISION_HOLD, "INACTIVE", "certificateHold"},
+	    {"devices/unheld.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "removeFromCRL"},
+	    {"devices/expired.pem", JITRD_DECISION_REJECT, NULL, "expired"},
+	    {"devices/notyet.pem", JITRD_DECISION_REJECT, NULL, "not valid before"},
+	    {"devices/cadevice.pem", JITRD_DECISION_REJECT, NULL, "CA"},
+	    {"devices/wrongsigner.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
+	    {"devices/impostor.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
+	    {"devices/noext.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
 	};
 	struct world w;
 
@@ -138,15 +138,15 @@ static void test_every_device_case(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct jitrd_decision d;
 		enum jitrd_decision_kind kind =
-			decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d);
+		    decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d);
 		if (kind != cases[i].kind || !strstr(d.reason, cases[i].reason_part))
 			fprintf(stderr, "case %s: got %s (%s)\n", cases[i].device,
-				jitrd_decision_name(kind), d.reason);
+			        jitrd_decision_name(kind), d.reason);
 		CU_ASSERT_EQUAL(kind, cases[i].kind);
 		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, cases[i].reason_part));
 		if (cases[i].status) {
 			CU_ASSERT_STRING_EQUAL(d.target_status ? d.target_status : "",
-					       cases[i].status);
+			                       cases[i].status);
 		} else {
 			CU_ASSERT_PTR_NULL(d.target_status);
 		}
@@ -169,19 +169,19 @@ static void test_activation_renders_policy_and_names(void)
 	json_object *doc;
 
 	world_init(&w,
-		   "[provision]\npolicy_name = device-{{subject.CN}}\n"
-		   "thing_name = {{subject.CN}}\n",
-		   DEVICE_POLICY, valid_crls);
+	           "[provision]\npolicy_name = device-{{subject.CN}}\n"
+	           "thing_name = {{subject.CN}}\n",
+	           DEVICE_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
+	                JITRD_DECISION_ACTIVATE);
 	CU_ASSERT_STRING_EQUAL(d.policy_name, "device-device-good");
 	CU_ASSERT_STRING_EQUAL(d.thing_name, "device-good");
 	CU_ASSERT_STRING_EQUAL(d.subject_cn, "device-good");
 	CU_ASSERT_STRING_EQUAL(d.serial, "1001");
 	doc = json_tokener_parse(d.policy_document);
 	CU_ASSERT_PTR_NOT_NULL(doc);
-	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document,
-				      "arn:aws:iot:eu-west-1:123456789012:topic/devices/device-good/*"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    d.policy_document, "arn:aws:iot:eu-west-1:123456789012:topic/devices/device-good/*"));
 	json_object_put(doc);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
@@ -194,36 +194,36 @@ static void test_hostile_common_names(void)
 	struct jitrd_decision d;
 
 	world_init(&w, "[provision]\npolicy_name = device-{{subject.CN}}\n", DEVICE_POLICY,
-		   valid_crls);
+	           valid_crls);
 	/* '*' is outside the policy name pattern */
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-star.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	CU_ASSERT_PTR_NULL(d.policy_document);
 	CU_ASSERT_STRING_EQUAL(d.policy_name, "");
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-iotvar.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-slash.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/nocn.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "subject.CN"));
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/twocn.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 
 	/* With a shared policy name, the document still must not carry a raw wildcard. */
 	world_init(&w, "[provision]\npolicy_name = jitrd-device\n", DEVICE_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-star.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
+	                JITRD_DECISION_ACTIVATE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document, "topic/devices/$(*)/*"));
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-iotvar.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	CU_ASSERT_PTR_NULL(d.policy_document);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
@@ -237,29 +237,29 @@ static void test_no_crl_defers_unless_fail_open(void)
 
 	world_init(&w, "[crl]\nfail_open = false\n", SHARED_POLICY, only_ca2);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_DEFER);
+	                JITRD_DECISION_DEFER);
 	CU_ASSERT_PTR_NULL(d.target_status);
 	jitrd_decision_cleanup(&d);
 	/* a device of the CA that has a CRL is not affected */
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good2.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
+	                JITRD_DECISION_ACTIVATE);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 
 	world_init(&w, "[crl]\nfail_open = false\n", SHARED_POLICY, NULL);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_DEFER);
+	                JITRD_DECISION_DEFER);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 
 	world_init(&w, "[crl]\nfail_open = true\n", SHARED_POLICY, only_ca2);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
+	                JITRD_DECISION_ACTIVATE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "fail_open"));
 	jitrd_decision_cleanup(&d);
 	/* fail_open never overrides a CRL that is there */
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/revoked2.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REVOKE);
+	                JITRD_DECISION_REVOKE);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 }
@@ -272,7 +272,7 @@ static void test_crl_past_next_update_defers(void)
 
 	world_init(&w, "", SHARED_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, after, &d),
-			JITRD_DECISION_DEFER);
+	                JITRD_DECISION_DEFER);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "nextUpdate"));
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
@@ -285,7 +285,7 @@ static void test_on_reject_revoke(void)
 
 	world_init(&w, "[provision]\non_reject = revoke\n", SHARED_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/expired.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	CU_ASSERT_STRING_EQUAL(d.target_status ? d.target_status : "", "REVOKED");
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
@@ -302,12 +302,13 @@ static void test_claimed_ca(void)
 	world_init(&w, "", SHARED_POLICY, valid_crls);
 	ca2_id = jitrd_cert_id(jitrd_caset_at(w.cas, 1));
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", ca2_id, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	jitrd_decision_cleanup(&d);
-	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem",
-				      "0000000000000000000000000000000000000000000000000000000000000000",
-				      JITRD_TEST_NOW, &d),
-			JITRD_DECISION_IGNORE);
+	CU_ASSERT_EQUAL(
+	    decide_device(&w, "devices/good.pem",
+	                  "0000000000000000000000000000000000000000000000000000000000000000",
+	                  JITRD_TEST_NOW, &d),
+	    JITRD_DECISION_IGNORE);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 }
@@ -321,7 +322,7 @@ static void test_filter(void)
 
 	world_init(&w, "", SHARED_POLICY, valid_crls);
 	snprintf(ev.ca_certificate_id, sizeof(ev.ca_certificate_id), "%s",
-		 jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
+	         jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
 	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "PENDING_ACTIVATION");
 	jitrd_decision_init(&d);
 	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 0);
@@ -338,18 +339,18 @@ static void test_filter(void)
 	/* ca.allow narrows the set: only ca2 allowed, so ca1's events are ignored */
 	world_init(&w, "", SHARED_POLICY, valid_crls);
 	snprintf(config, sizeof(config), "[ca]\nallow = %s\n",
-		 jitrd_cert_id(jitrd_caset_at(w.cas, 1)));
+	         jitrd_cert_id(jitrd_caset_at(w.cas, 1)));
 	world_cleanup(&w);
 	world_init(&w, config, SHARED_POLICY, valid_crls);
 	snprintf(ev.ca_certificate_id, sizeof(ev.ca_certificate_id), "%s",
-		 jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
+	         jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
 	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "ca.allow"));
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_IGNORE);
+	                JITRD_DECISION_IGNORE);
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good2.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
+	                JITRD_DECISION_ACTIVATE);
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 }
@@ -362,12 +363,13 @@ static void test_certificate_arn_needs_account(void)
 
 	world_init(&w, "", policy, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_ACTIVATE);
-	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document, "arn:aws:iot:eu-west-1:123456789012:cert/"));
+	                JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(d.policy_document, "arn:aws:iot:eu-west-1:123456789012:cert/"));
 	jitrd_decision_cleanup(&d);
 	w.ctx.account_id = "";
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-			JITRD_DECISION_REJECT);
+	                JITRD_DECISION_REJECT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "certificate.arn"));
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
@@ -376,16 +378,16 @@ static void test_certificate_arn_needs_account(void)
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
-		{"every device case", test_every_device_case},
-		{"activation renders policy and names", test_activation_renders_policy_and_names},
-		{"hostile common names", test_hostile_common_names},
-		{"no CRL defers unless fail_open", test_no_crl_defers_unless_fail_open},
-		{"CRL past nextUpdate defers", test_crl_past_next_update_defers},
-		{"on_reject revoke", test_on_reject_revoke},
-		{"claimed CA", test_claimed_ca},
-		{"filter", test_filter},
-		{"certificate.arn needs the account", test_certificate_arn_needs_account},
-		{NULL, NULL},
+	    {"every device case", test_every_device_case},
+	    {"activation renders policy and names", test_activation_renders_policy_and_names},
+	    {"hostile common names", test_hostile_common_names},
+	    {"no CRL defers unless fail_open", test_no_crl_defers_unless_fail_open},
+	    {"CRL past nextUpdate defers", test_crl_past_next_update_defers},
+	    {"on_reject revoke", test_on_reject_revoke},
+	    {"claimed CA", test_claimed_ca},
+	    {"filter", test_filter},
+	    {"certificate.arn needs the account", test_certificate_arn_needs_account},
+	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
 }
