@@ -98,9 +98,9 @@ static enum jitrd_err map_curl(CURLcode rc, const struct sink *s)
 	case CURLE_BAD_CONTENT_ENCODING:
 	case CURLE_FILESIZE_EXCEEDED:
 	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* URLs are checked before: here an HTTP/0.9 answer */
 		return JITRD_ERR_BAD_RESPONSE;
 	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return JITRD_ERR_INVALID_ARG;
 	default:
 		/* Refused, reset, empty reply, DNS, TLS handshake and verification failures. */
