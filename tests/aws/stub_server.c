@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -455,4 +457,71 @@ void raw_stop(struct raw_server *s)
 	close(s->stop_pipe[1]);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* ---- the real emulator ---- */
+
+struct emulator {
+	pid_t pid;
+	char url[128];
+};
+
+struct emulator *emulator_start(const char *key_id, const char *secret)
+{
+	const char *root = getenv("JITRD_BUILD_ROOT");
+	char path[1024], line[256];
+	struct emulator *e;
+	int fds[2];
+	FILE *out;
+
+	if (!root)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/src/emulator/iot-emulator", root);
+	if (access(path, X_OK) != 0 || pipe(fds) != 0)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pid = fork();
+	if (e->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl(path, path, "--listen", "127.0.0.1:0", "--region", "us-east-1",
+		      "--account-id", "123456789012", "--access-key-id", key_id,
+		      "--secret-access-key", secret, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	out = fdopen(fds[0], "r");
+	/* First line: "iot-emulator listening on http://127.0.0.1:PORT". */
+	if (e->pid < 0 || !out || !fgets(line, sizeof(line), out) ||
+	    sscanf(line, "iot-emulator listening on %127s", e->url) != 1) {
+		if (out)
+			fclose(out);
+		else
+			close(fds[0]);
+		if (e->pid > 0) {
+			kill(e->pid, SIGTERM);
+			waitpid(e->pid, NULL, 0);
+		}
+		free(e);
+		return NULL;
+	}
+	fclose(out);
+	return e;
+}
+
+const char *emulator_url(const struct emulator *e)
+{
+	return e->url;
+}
+
+void emulator_stop(struct emulator *e)
+{
+	if (!e)
+		return;
+	kill(e->pid, SIGTERM);
+	waitpid(e->pid, NULL, 0);
+	free(e);
 }

@@ -68,3 +68,10 @@ int raw_requests(struct raw_server *s);
 void raw_stop(struct raw_server *s);
 
 #endif
+
+/* The real iot-emulator ($JITRD_BUILD_ROOT/src/emulator/iot-emulator) on 127.0.0.1, port 0,
+ * with the given credentials. NULL when the binary is absent or does not start. */
+struct emulator;
+struct emulator *emulator_start(const char *key_id, const char *secret);
+const char *emulator_url(const struct emulator *e);
+void emulator_stop(struct emulator *e); /* SIGTERM, then waits; NULL is fine */
