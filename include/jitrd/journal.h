@@ -1,0 +1,191 @@
+/* journal.h — the service's SQLite journal (DESIGN §5.3): every event recorded before the MQTT
+ * callback returns, claimed by workers and finished with its outcome; the certificate inventory;
+ * progress markers of resumable operator jobs. An adapter: it reads no clock (times are passed
+ * in, in milliseconds since the epoch) and never formats untrusted data into SQL. */
+#ifndef JITRD_JOURNAL_H
+#define JITRD_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitrd/error.h"
+
+#define JITRD_JOURNAL_SCHEMA_VERSION 1
+#define JITRD_JOURNAL_MAX_PAYLOAD    (64 * 1024) /* bytes kept of one event; more = truncated */
+#define JITRD_JOURNAL_MAX_CLAIM      1024        /* events per claim */
+#define JITRD_JOURNAL_ID_MAX         128         /* certificate and CA ids (AWS: 64 hex) */
+#define JITRD_JOURNAL_SERIAL_MAX     128         /* serial in hex */
+#define JITRD_JOURNAL_NAME_MAX       1024        /* issuer DN, subject CN, job and item ids */
+#define JITRD_JOURNAL_WORD_MAX       32          /* status and decision words */
+#define JITRD_JOURNAL_TEXT_MAX       1024        /* reasons, job descriptions */
+
+enum jitrd_journal_source {
+	JITRD_JOURNAL_MQTT = 0,
+	JITRD_JOURNAL_HANDLE = 1,
+	JITRD_JOURNAL_RECONCILE = 2,
+	JITRD_JOURNAL_LAMBDA = 3,
+};
+
+enum jitrd_journal_state {
+	JITRD_JOURNAL_PENDING = 0,
+	JITRD_JOURNAL_IN_PROGRESS = 1,
+	JITRD_JOURNAL_DONE = 2,
+	JITRD_JOURNAL_FAILED = 3, /* gave up after max_attempts; kept for inspection */
+};
+
+struct jitrd_journal_options {
+	/* false: synchronous=NORMAL. In WAL mode a COMMIT has written the WAL before it returns,
+	 * so a process crash (kill -9) loses nothing; a power loss or OS crash may lose the last
+	 * transactions. true: synchronous=FULL, fsync on every commit, survives power loss. */
+	bool sync_full;
+	int busy_timeout_ms;   /* waiting on another process's lock; default 5000 */
+	unsigned max_attempts; /* retry_later calls before an event is failed; default 10 */
+};
+
+/* Defaults as documented above. */
+void jitrd_journal_options_init(struct jitrd_journal_options *opts);
+
+struct jitrd_journal;
+
+/* Opens (creating if needed) the journal database at path, in WAL mode, and creates or checks
+ * its schema. opts NULL = defaults. Thread safe afterwards: one connection behind one mutex.
+ * *out written only on success; free with jitrd_journal_close. diag: "path: reason".
+ * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO (cannot create, read-only, disk full),
+ * JITRD_ERR_MALFORMED (not a database, corrupt, or not a jitrd journal),
+ * JITRD_ERR_CONFIG (a newer schema version than this jitrd knows), JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_options *opts,
+                                  struct jitrd_journal **out, struct jitrd_diag *diag) JITRD_WUR;
+
+/* Closes the database (checkpointing the WAL). NULL is fine. */
+void jitrd_journal_close(struct jitrd_journal *journal);
+
+/* The fast path, called from the MQTT callback: one INSERT in its own short transaction.
+ * payload (len bytes, any bytes including NUL) is stored as received up to
+ * JITRD_JOURNAL_MAX_PAYLOAD; beyond that the first MAX_PAYLOAD bytes are stored with the
+ * truncated flag, so an oversized event is still accounted for (as invalid). certificate_id is
+ * NULL when the event did not parse, else at most JITRD_JOURNAL_ID_MAX bytes. The event is
+ * pending and due at now_ms. *id written only on success.
+ * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO, JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_journal_record(struct jitrd_journal *journal, enum jitrd_journal_source source,
+                                    const void *payload, size_t len, const char *certificate_id,
+                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag) JITRD_WUR;
+
+/* A copy of one claimed event, owned by the caller's array. */
+struct jitrd_journal_event {
+	int64_t id;
+	enum jitrd_journal_source source;
+	unsigned char *payload; /* payload_len bytes, plus a NUL after them for convenience */
+	size_t payload_len;
+	bool truncated;       /* the event was larger than JITRD_JOURNAL_MAX_PAYLOAD */
+	bool has_certificate; /* false: certificate_id is "" (the event did not parse) */
+	char certificate_id[JITRD_JOURNAL_ID_MAX + 1];
+	unsigned attempts; /* earlier attempts that ended in retry_later */
+	int64_t received_ms;
+};
+
+/* Atomically moves up to max (1..JITRD_JOURNAL_MAX_CLAIM) pending events due at now_ms
+ * (oldest due first) to in_progress and returns copies. *events (NULL when *count is 0) is
+ * owned by the caller: free with jitrd_journal_events_free. Outputs written only on success.
+ * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO, JITRD_ERR_NOMEM (nothing claimed). */
+enum jitrd_err jitrd_journal_claim(struct jitrd_journal *journal, int64_t now_ms, size_t max,
+                                   struct jitrd_journal_event **events, size_t *count,
+                                   struct jitrd_diag *diag) JITRD_WUR;
+
+void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count);
+
+/* Records the outcome of a pending or in-progress event and marks it done. decision and status
+ * are words (at most JITRD_JOURNAL_WORD_MAX), reason text (capped at JITRD_JOURNAL_TEXT_MAX,
+ * longer is cut); status and reason may be NULL.
+ * Errors: JITRD_ERR_INVALID_ARG (unknown id, already done or failed), JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_complete(struct jitrd_journal *journal, int64_t id,
+                                      const char *decision, const char *reason, const char *status,
+                                      int64_t now_ms, struct jitrd_diag *diag) JITRD_WUR;
+
+/* One more failed attempt of a pending or in-progress event: attempts + 1, and back to pending
+ * due at next_attempt_ms; once attempts reaches max_attempts the event is failed instead
+ * (decision "failed", finished at now_ms) and never claimed again. *state (may be NULL) says
+ * which, written only on success. Errors as for complete. */
+enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *journal, int64_t id,
+                                         int64_t next_attempt_ms, const char *reason,
+                                         int64_t now_ms, enum jitrd_journal_state *state,
+                                         struct jitrd_diag *diag) JITRD_WUR;
+
+/* At start-up: every in_progress event (a crash happened mid-way) goes back to pending, due at
+ * now_ms; attempts unchanged. *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_recover(struct jitrd_journal *journal, int64_t now_ms, size_t *count,
+                                     struct jitrd_diag *diag) JITRD_WUR;
+
+/* *pending = some event of certificate_id is pending or in progress (coalescing). */
+enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *journal,
+                                             const char *certificate_id, bool *pending,
+                                             struct jitrd_diag *diag) JITRD_WUR;
+
+/* Deletes done events finished before older_than_ms (failed ones are kept). *count (may be
+ * NULL) = rows deleted. Errors: JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_prune(struct jitrd_journal *journal, int64_t older_than_ms,
+                                   size_t *count, struct jitrd_diag *diag) JITRD_WUR;
+
+struct jitrd_journal_counts {
+	uint64_t pending, in_progress, done, failed;
+};
+
+/* Events per state, for metrics and readyz. */
+enum jitrd_err jitrd_journal_counts(struct jitrd_journal *journal,
+                                    struct jitrd_journal_counts *counts,
+                                    struct jitrd_diag *diag) JITRD_WUR;
+
+/* Inventory: what we know of one certificate. Strings are NUL-terminated within their arrays. */
+struct jitrd_journal_cert {
+	char certificate_id[JITRD_JOURNAL_ID_MAX + 1];
+	char ca_id[JITRD_JOURNAL_ID_MAX + 1];
+	char serial_hex[JITRD_JOURNAL_SERIAL_MAX + 1];
+	char issuer[JITRD_JOURNAL_NAME_MAX + 1];
+	char subject_cn[JITRD_JOURNAL_NAME_MAX + 1];
+	char status[JITRD_JOURNAL_WORD_MAX + 1];        /* ACTIVE, REVOKED, INACTIVE, ... */
+	char last_decision[JITRD_JOURNAL_WORD_MAX + 1]; /* activate, revoke, hold, ... */
+	int64_t updated_ms;
+};
+
+/* Inserts or replaces the row of cert->certificate_id (which must not be empty).
+ * Errors: JITRD_ERR_INVALID_ARG (a string not terminated within its array), JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *journal,
+                                         const struct jitrd_journal_cert *cert,
+                                         struct jitrd_diag *diag) JITRD_WUR;
+
+/* *found says whether certificate_id is known; *cert written only when it is. */
+enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *journal, const char *certificate_id,
+                                      struct jitrd_journal_cert *cert, bool *found,
+                                      struct jitrd_diag *diag) JITRD_WUR;
+
+/* Return 0 to go on, anything else to stop the iteration (which then returns JITRD_OK). */
+typedef int (*jitrd_journal_cert_fn)(const struct jitrd_journal_cert *cert, void *ctx);
+
+/* Calls fn for every certificate of ca_id with the given status (NULL = any), in certificate id
+ * order. Rows are read in pages and fn is called WITHOUT the journal's lock held, so fn may
+ * call the journal (e.g. upsert the certificate it is given). */
+enum jitrd_err jitrd_journal_cert_iterate(struct jitrd_journal *journal, const char *ca_id,
+                                          const char *status, jitrd_journal_cert_fn fn, void *ctx,
+                                          struct jitrd_diag *diag) JITRD_WUR;
+
+/* Progress of resumable operator jobs (e.g. `ca deactivate --revoke-certificates`). job and
+ * item ids are at most JITRD_JOURNAL_NAME_MAX bytes. job_start creates the job, or finds the
+ * unfinished one of that id and keeps its done items (*resumed = true, may be NULL); a finished
+ * job of that id starts afresh. job_finish marks it finished and forgets its items. */
+enum jitrd_err jitrd_journal_job_start(struct jitrd_journal *journal, const char *job,
+                                       const char *description, int64_t now_ms, bool *resumed,
+                                       struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err jitrd_journal_item_done(struct jitrd_journal *journal, const char *job,
+                                       const char *item_id, int64_t now_ms,
+                                       struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err jitrd_journal_item_is_done(struct jitrd_journal *journal, const char *job,
+                                          const char *item_id, bool *done,
+                                          struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *journal, const char *job,
+                                        int64_t now_ms, struct jitrd_diag *diag) JITRD_WUR;
+
+/* Static names: "mqtt", "handle", ... and "pending", "in_progress", ...; "?" when unknown. */
+const char *jitrd_journal_source_name(enum jitrd_journal_source source);
+const char *jitrd_journal_state_name(enum jitrd_journal_state state);
+
+#endif

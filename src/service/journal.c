@@ -1,0 +1,1216 @@
+/* journal.c — the SQLite journal (DESIGN §5.3): events, the certificate inventory and job
+ * progress in one WAL database, one connection behind one mutex, statements prepared once.
+ * Must not read a clock, log, or put untrusted data anywhere but a bound parameter. */
+#include "jitrd/journal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+#define DEFAULT_MAX_ATTEMPTS    10
+#define ITERATE_PAGE            64
+
+/* Schema version 1. Partial indexes where a row is in an index only in the states that query
+ * it, so the fast-path INSERT touches as few pages as possible. AUTOINCREMENT so an id is never
+ * reused after a prune: the audit trail and log lines name events by id. payload_len is the size as
+ * received (it exceeds the stored blob's when truncated). */
+static const char schema_sql[] =
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " received_ms INTEGER NOT NULL,"
+    " source TEXT NOT NULL CHECK (source IN ('mqtt','handle','reconcile','lambda')),"
+    " payload BLOB NOT NULL,"
+    " payload_len INTEGER NOT NULL,"
+    " truncated INTEGER NOT NULL DEFAULT 0,"
+    " certificate_id TEXT,"
+    " state TEXT NOT NULL DEFAULT 'pending'"
+    "  CHECK (state IN ('pending','in_progress','done','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL,"
+    " claimed_ms INTEGER,"
+    " decision TEXT,"
+    " reason TEXT,"
+    " status TEXT,"
+    " finished_ms INTEGER);"
+    "CREATE INDEX events_due ON events(state, next_attempt_ms);"
+    "CREATE INDEX events_open_cert ON events(certificate_id)"
+    " WHERE state IN ('pending','in_progress');"
+    "CREATE INDEX events_done ON events(finished_ms) WHERE state = 'done';"
+    "CREATE TABLE certificates ("
+    " certificate_id TEXT PRIMARY KEY,"
+    " ca_id TEXT NOT NULL,"
+    " serial_hex TEXT NOT NULL,"
+    " issuer TEXT NOT NULL,"
+    " subject_cn TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " last_decision TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX certificates_ca ON certificates(ca_id, certificate_id);"
+    "CREATE TABLE jobs ("
+    " job TEXT PRIMARY KEY,"
+    " description TEXT NOT NULL,"
+    " started_ms INTEGER NOT NULL,"
+    " finished_ms INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE job_items ("
+    " job TEXT NOT NULL,"
+    " item TEXT NOT NULL,"
+    " done_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (job, item)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_RECORD,
+	S_CLAIM,
+	S_COMPLETE,
+	S_RETRY,
+	S_RECOVER,
+	S_HAS_PENDING,
+	S_PRUNE,
+	S_COUNTS,
+	S_CERT_UPSERT,
+	S_CERT_GET,
+	S_CERT_PAGE,
+	S_JOB_GET,
+	S_JOB_PUT,
+	S_JOB_ITEMS_CLEAR,
+	S_ITEM_PUT,
+	S_ITEM_GET,
+	S_JOB_FINISH,
+	S_COUNT_
+};
+
+#define CERT_COLUMNS                                                                               \
+	"certificate_id, ca_id, serial_hex, issuer, subject_cn, status, last_decision, updated_ms"
+
+static const char *const stmt_sql[S_COUNT_] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_RECORD] = "INSERT INTO events (received_ms, source, payload, payload_len, truncated,"
+		 " certificate_id, next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+    [S_CLAIM] = "UPDATE events SET state = 'in_progress', claimed_ms = ?1 WHERE id IN"
+		" (SELECT id FROM events WHERE state = 'pending' AND next_attempt_ms <= ?1"
+		" ORDER BY next_attempt_ms, id LIMIT ?2)"
+		" RETURNING id, source, payload, payload_len, truncated, certificate_id,"
+		" attempts, received_ms",
+    [S_COMPLETE] = "UPDATE events SET state = 'done', decision = ?2, reason = ?3, status = ?4,"
+		   " finished_ms = ?5 WHERE id = ?1 AND state IN ('pending', 'in_progress')",
+    /* SET expressions see the row's old values, so attempts + 1 is the new count. */
+    [S_RETRY] = "UPDATE events SET attempts = attempts + 1, reason = ?3, claimed_ms = NULL,"
+		" next_attempt_ms = ?2,"
+		" state = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE 'pending' END,"
+		" decision = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE decision END,"
+		" finished_ms = CASE WHEN attempts + 1 >= ?4 THEN ?5 ELSE NULL END"
+		" WHERE id = ?1 AND state IN ('pending', 'in_progress') RETURNING state",
+    [S_RECOVER] = "UPDATE events SET state = 'pending', claimed_ms = NULL, next_attempt_ms = ?1"
+		  " WHERE state = 'in_progress'",
+    [S_HAS_PENDING] = "SELECT 1 FROM events WHERE certificate_id = ?1"
+		      " AND state IN ('pending','in_progress') LIMIT 1",
+    [S_PRUNE] = "DELETE FROM events WHERE state = 'done' AND finished_ms < ?1",
+    [S_COUNTS] = "SELECT state, count(*) FROM events GROUP BY state",
+    [S_CERT_UPSERT] = "INSERT INTO certificates (" CERT_COLUMNS ") VALUES"
+		      " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (certificate_id) DO UPDATE"
+		      " SET ca_id = excluded.ca_id, serial_hex = excluded.serial_hex,"
+		      " issuer = excluded.issuer, subject_cn = excluded.subject_cn,"
+		      " status = excluded.status, last_decision = excluded.last_decision,"
+		      " updated_ms = excluded.updated_ms",
+    [S_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certificates WHERE certificate_id = ?1",
+    [S_CERT_PAGE] = "SELECT " CERT_COLUMNS " FROM certificates WHERE ca_id = ?1"
+		    " AND (?2 IS NULL OR status = ?2) AND certificate_id > ?3"
+		    " ORDER BY certificate_id LIMIT ?4",
+    [S_JOB_GET] = "SELECT finished_ms IS NULL FROM jobs WHERE job = ?1",
+    [S_JOB_PUT] = "INSERT INTO jobs (job, description, started_ms, finished_ms)"
+		  " VALUES (?1, ?2, ?3, NULL) ON CONFLICT (job) DO UPDATE"
+		  " SET description = excluded.description, started_ms = excluded.started_ms,"
+		  " finished_ms = NULL",
+    [S_JOB_ITEMS_CLEAR] = "DELETE FROM job_items WHERE job = ?1",
+    [S_ITEM_PUT] = "INSERT OR IGNORE INTO job_items (job, item, done_ms) VALUES (?1, ?2, ?3)",
+    [S_ITEM_GET] = "SELECT 1 FROM job_items WHERE job = ?1 AND item = ?2",
+    [S_JOB_FINISH] = "UPDATE jobs SET finished_ms = ?2 WHERE job = ?1 AND finished_ms IS NULL",
+};
+
+struct jitrd_journal {
+	/* Guards db and every statement: SQLite connections are opened NOMUTEX and all use goes
+	 * through this one lock, held for one short statement or transaction at a time. */
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT_];
+	unsigned max_attempts;
+	char path[256]; /* for messages only (possibly cut) */
+};
+
+static const char *const source_names[] = {
+    [JITRD_JOURNAL_MQTT] = "mqtt",
+    [JITRD_JOURNAL_HANDLE] = "handle",
+    [JITRD_JOURNAL_RECONCILE] = "reconcile",
+    [JITRD_JOURNAL_LAMBDA] = "lambda",
+};
+
+static const char *const state_names[] = {
+    [JITRD_JOURNAL_PENDING] = "pending",
+    [JITRD_JOURNAL_IN_PROGRESS] = "in_progress",
+    [JITRD_JOURNAL_DONE] = "done",
+    [JITRD_JOURNAL_FAILED] = "failed",
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *jitrd_journal_source_name(enum jitrd_journal_source source)
+{
+	if ((unsigned)source >= COUNT_OF(source_names))
+		return "?";
+	return source_names[source];
+}
+
+const char *jitrd_journal_state_name(enum jitrd_journal_state state)
+{
+	if ((unsigned)state >= COUNT_OF(state_names))
+		return "?";
+	return state_names[state];
+}
+
+/* Maps a text column back to its enum; -1 when unknown (the CHECK constraints make that a
+ * corrupt or foreign database). */
+static int name_index(const char *const *names, size_t count, const unsigned char *text)
+{
+	size_t i;
+
+	if (!text)
+		return -1;
+	for (i = 0; i < count; i++)
+		if (strcmp(names[i], (const char *)text) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum jitrd_err map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return JITRD_ERR_NOMEM;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return JITRD_ERR_MALFORMED;
+	default:
+		return JITRD_ERR_IO;
+	}
+}
+
+/* Sets diag from the connection's last error; call with the lock held. */
+static enum jitrd_err db_fail(struct jitrd_journal *j, int rc, const char *what,
+                              struct jitrd_diag *diag)
+{
+	jitrd_diag_set(diag, "%s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
+	return map_rc(rc);
+}
+
+static void stmt_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+/* Runs a statement that returns no rows (or whose rows are ignored). */
+static int run(sqlite3_stmt *stmt)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	stmt_done(stmt);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void rollback(struct jitrd_journal *j)
+{
+	/* Fails harmlessly when SQLite already rolled back (e.g. after SQLITE_FULL). */
+	(void)run(j->stmt[S_ROLLBACK]);
+}
+
+/* Length of s when it is at most max bytes, else -1. NULL counts as too long. */
+static long bounded_len(const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return -1;
+	n = strnlen(s, max + 1);
+	return n > max ? -1 : (long)n;
+}
+
+static int bind_str(sqlite3_stmt *stmt, int index, const char *s, size_t max)
+{
+	long n;
+
+	if (!s)
+		return sqlite3_bind_null(stmt, index);
+	n = bounded_len(s, max);
+	if (n < 0)
+		n = (long)max; /* callers checked the ones that must not be cut */
+	return sqlite3_bind_text(stmt, index, s, (int)n, SQLITE_STATIC);
+}
+
+/* Copies a text column into a fixed array, cut at its size. */
+static void copy_column(char *dst, size_t size, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+	size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+
+	if (!text)
+		n = 0;
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(dst, text, n);
+	dst[n] = '\0';
+}
+
+void jitrd_journal_options_init(struct jitrd_journal_options *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->sync_full = false;
+	opts->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+	opts->max_attempts = DEFAULT_MAX_ATTEMPTS;
+}
+
+/* Reads one integer from a single-row pragma or query. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *value)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			*value = sqlite3_column_int64(stmt, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_ERROR;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Creates the schema in an empty database, or checks the version of an existing one. Runs
+ * under BEGIN IMMEDIATE so two processes opening a new file do not both create it. */
+static enum jitrd_err prepare_schema(struct jitrd_journal *j, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	int64_t version = 0;
+	int64_t objects = 0;
+	bool in_tx = false;
+	int rc;
+
+	rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "opening", diag);
+		goto cleanup;
+	}
+	in_tx = true;
+	rc = query_int(j->db, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = query_int(j->db, "SELECT count(*) FROM sqlite_schema", &objects);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "reading the schema", diag);
+		goto cleanup;
+	}
+	if (version > JITRD_JOURNAL_SCHEMA_VERSION) {
+		jitrd_diag_set(diag,
+		               "%s: journal schema version %lld is newer than this jitrd knows "
+		               "(%d); run a newer jitrd or point [service] journal elsewhere",
+		               j->path, (long long)version, JITRD_JOURNAL_SCHEMA_VERSION);
+		result = JITRD_ERR_CONFIG;
+		goto cleanup;
+	}
+	if (version == 0 && objects > 0) {
+		jitrd_diag_set(diag, "%s: not a jitrd journal (a database with other tables)",
+		               j->path);
+		result = JITRD_ERR_MALFORMED;
+		goto cleanup;
+	}
+	if (version == 0) {
+		rc = sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			result = db_fail(j, rc, "creating the schema", diag);
+			goto cleanup;
+		}
+	}
+	rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "creating the schema", diag);
+		goto cleanup;
+	}
+	in_tx = false;
+	result = JITRD_OK;
+cleanup:
+	if (in_tx)
+		(void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return result;
+}
+
+static void journal_free(struct jitrd_journal *j)
+{
+	size_t i;
+
+	if (!j)
+		return;
+	for (i = 0; i < S_COUNT_; i++)
+		sqlite3_finalize(j->stmt[i]);
+	/* close_v2 never fails with BUSY; every statement is finalized above anyway. The last
+	 * connection's close checkpoints the WAL into the database file. */
+	sqlite3_close_v2(j->db);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_options *opts,
+                                  struct jitrd_journal **out, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_journal_options defaults;
+	struct jitrd_journal *j = NULL;
+	char mode[16] = "";
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+	int rc;
+
+	if (!path || !*path || !out) {
+		jitrd_diag_set(diag, "journal: no path given");
+		goto cleanup;
+	}
+	if (!opts) {
+		jitrd_journal_options_init(&defaults);
+		opts = &defaults;
+	}
+	if (opts->busy_timeout_ms < 0 || opts->max_attempts == 0) {
+		jitrd_diag_set(diag, "%s: busy_timeout_ms must be >= 0 and max_attempts >= 1",
+		               path);
+		goto cleanup;
+	}
+	result = JITRD_ERR_NOMEM;
+	j = calloc(1, sizeof(*j));
+	if (!j || pthread_mutex_init(&j->lock, NULL) != 0) {
+		free(j);
+		j = NULL;
+		jitrd_diag_set(diag, "%s: out of memory", path);
+		goto cleanup;
+	}
+	j->max_attempts = opts->max_attempts;
+	jitrd_quote(j->path, sizeof(j->path), path, strlen(path));
+
+	rc = sqlite3_open_v2(
+	    path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		/* j->db may be a handle carrying the message, or NULL when out of memory. */
+		jitrd_diag_set(diag, "%s: cannot open the journal: %s", j->path,
+		               j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		result = map_rc(rc);
+		goto cleanup;
+	}
+	sqlite3_extended_result_codes(j->db, 1);
+	rc = sqlite3_busy_timeout(j->db, opts->busy_timeout_ms);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "busy_timeout", diag);
+		goto cleanup;
+	}
+	/* The first statement reads the header: a corrupt or foreign file fails here. */
+	rc = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			copy_column(mode, sizeof(mode), stmt, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "cannot use the journal", diag);
+		goto cleanup;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		/* SQLite keeps the old mode when it cannot make the -wal/-shm files. */
+		jitrd_diag_set(diag, "%s: cannot switch to WAL mode (journal_mode is %s)", j->path,
+		               mode);
+		result = JITRD_ERR_IO;
+		goto cleanup;
+	}
+	/* NORMAL: in WAL mode COMMIT returns after the WAL write, so a killed process loses
+	 * nothing; only power loss can lose the last commits. FULL also survives that. */
+	rc = sqlite3_exec(
+	    j->db, opts->sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "setting synchronous", diag);
+		goto cleanup;
+	}
+	result = prepare_schema(j, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	for (i = 0; i < S_COUNT_; i++) {
+		rc = sqlite3_prepare_v3(j->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &j->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			result = db_fail(j, rc, "preparing statements", diag);
+			goto cleanup;
+		}
+	}
+	*out = j;
+	j = NULL;
+	result = JITRD_OK;
+cleanup:
+	journal_free(j);
+	return result;
+}
+
+void jitrd_journal_close(struct jitrd_journal *journal)
+{
+	journal_free(journal);
+}
+
+enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_source source,
+                                    const void *payload, size_t len, const char *certificate_id,
+                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	size_t stored = len;
+	bool truncated = false;
+	int rc;
+
+	if (!j || !id || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names)) {
+		jitrd_diag_set(diag, "journal: record: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	if (certificate_id && bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: record: certificate id over %d bytes",
+		               JITRD_JOURNAL_ID_MAX);
+		return JITRD_ERR_INVALID_ARG;
+	}
+	if (len > JITRD_JOURNAL_MAX_PAYLOAD) {
+		/* Kept, cut, and flagged: the event must still be accounted for (as invalid). */
+		stored = JITRD_JOURNAL_MAX_PAYLOAD;
+		truncated = true;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_RECORD];
+	/* A zero-length blob needs a non-NULL pointer, or SQLite binds NULL. */
+	if ((rc = sqlite3_bind_int64(stmt, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(stmt, 2, source_names[source], -1, SQLITE_STATIC)) !=
+	        SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(stmt, 3, payload ? payload : "", (int)stored, SQLITE_STATIC)) !=
+	        SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 4, (sqlite3_int64)len)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(stmt, 5, truncated)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 6, certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "record", diag);
+		goto cleanup;
+	}
+	*id = sqlite3_last_insert_rowid(j->db);
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count)
+{
+	size_t i;
+
+	if (!events)
+		return;
+	for (i = 0; i < count; i++)
+		free(events[i].payload);
+	free(events);
+}
+
+/* Copies the current row of S_CLAIM into ev. Returns false when out of memory or the row is
+ * not one this schema can hold. */
+static bool copy_event(sqlite3_stmt *stmt, struct jitrd_journal_event *ev)
+{
+	const void *blob = sqlite3_column_blob(stmt, 2);
+	int blob_len = sqlite3_column_bytes(stmt, 2);
+	int source = name_index(source_names, COUNT_OF(source_names), sqlite3_column_text(stmt, 1));
+
+	if (source < 0 || blob_len < 0 || blob_len > JITRD_JOURNAL_MAX_PAYLOAD)
+		return false;
+	ev->id = sqlite3_column_int64(stmt, 0);
+	ev->source = (enum jitrd_journal_source)source;
+	ev->payload = malloc((size_t)blob_len + 1);
+	if (!ev->payload)
+		return false;
+	if (blob_len > 0)
+		memcpy(ev->payload, blob, (size_t)blob_len);
+	ev->payload[blob_len] = '\0';
+	ev->payload_len = (size_t)blob_len;
+	ev->truncated = sqlite3_column_int(stmt, 4) != 0;
+	ev->has_certificate = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+	copy_column(ev->certificate_id, sizeof(ev->certificate_id), stmt, 5);
+	ev->attempts = (unsigned)sqlite3_column_int(stmt, 6);
+	ev->received_ms = sqlite3_column_int64(stmt, 7);
+	return true;
+}
+
+enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size_t max,
+                                   struct jitrd_journal_event **events, size_t *count,
+                                   struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_journal_event *claimed = NULL;
+	sqlite3_stmt *stmt;
+	bool in_tx = false;
+	size_t n = 0;
+	int rc;
+
+	if (!j || !events || !count || max == 0 || max > JITRD_JOURNAL_MAX_CLAIM) {
+		jitrd_diag_set(diag, "journal: claim: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	claimed = calloc(max, sizeof(*claimed));
+	if (!claimed) {
+		jitrd_diag_set(diag, "journal: claim: out of memory");
+		return JITRD_ERR_NOMEM;
+	}
+	pthread_mutex_lock(&j->lock);
+	/* An explicit transaction, so a failure while copying rows undoes the whole claim:
+	 * an event is in progress only if a worker really holds its copy. */
+	rc = run(j->stmt[S_BEGIN]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "claim", diag);
+		goto cleanup;
+	}
+	in_tx = true;
+	stmt = j->stmt[S_CLAIM];
+	if ((rc = sqlite3_bind_int64(stmt, 1, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "claim", diag);
+		goto cleanup;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n >= max || !copy_event(stmt, &claimed[n])) {
+			stmt_done(stmt);
+			jitrd_diag_set(diag, "%s: claim: out of memory or a foreign row", j->path);
+			result = JITRD_ERR_NOMEM;
+			goto cleanup;
+		}
+		n++;
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "claim", diag);
+		goto cleanup;
+	}
+	rc = run(j->stmt[S_COMMIT]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "claim", diag);
+		goto cleanup;
+	}
+	in_tx = false;
+	if (n == 0) {
+		free(claimed);
+		claimed = NULL;
+	}
+	*events = claimed;
+	*count = n;
+	claimed = NULL;
+	n = 0;
+	result = JITRD_OK;
+cleanup:
+	if (in_tx)
+		rollback(j);
+	pthread_mutex_unlock(&j->lock);
+	jitrd_journal_events_free(claimed, n);
+	return result;
+}
+
+static bool word_ok(const char *s, bool required)
+{
+	if (!s)
+		return !required;
+	return bounded_len(s, JITRD_JOURNAL_WORD_MAX) >= (required ? 1 : 0);
+}
+
+enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !word_ok(decision, true) || !word_ok(status, false)) {
+		jitrd_diag_set(diag, "journal: complete: missing or overlong decision or status");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_COMPLETE];
+	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 2, decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 4, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "complete", diag);
+		goto cleanup;
+	}
+	if (sqlite3_changes(j->db) == 0) {
+		jitrd_diag_set(diag, "%s: complete: event %lld is unknown or already finished",
+		               j->path, (long long)id);
+		result = JITRD_ERR_INVALID_ARG;
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
+                                         int64_t next_attempt_ms, const char *reason,
+                                         int64_t now_ms, enum jitrd_journal_state *state,
+                                         struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int new_state = -1;
+	int rc;
+
+	if (!j) {
+		jitrd_diag_set(diag, "journal: retry_later: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_RETRY];
+	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 2, next_attempt_ms)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 4, j->max_attempts)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "retry_later", diag);
+		goto cleanup;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		new_state =
+		    name_index(state_names, COUNT_OF(state_names), sqlite3_column_text(stmt, 0));
+		rc = sqlite3_step(stmt);
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "retry_later", diag);
+		goto cleanup;
+	}
+	if (new_state < 0) {
+		jitrd_diag_set(diag, "%s: retry_later: event %lld is unknown or already finished",
+		               j->path, (long long)id);
+		result = JITRD_ERR_INVALID_ARG;
+		goto cleanup;
+	}
+	if (state)
+		*state = (enum jitrd_journal_state)new_state;
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+/* Runs one modifying statement with an optional int64 parameter, and reports changes. */
+static enum jitrd_err run_changes(struct jitrd_journal *j, enum stmt_id which, int64_t param,
+                                  const char *what, size_t *count, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j) {
+		jitrd_diag_set(diag, "journal: %s: invalid argument", what);
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[which];
+	if ((rc = sqlite3_bind_int64(stmt, 1, param)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, what, diag);
+		goto cleanup;
+	}
+	if (count)
+		*count = (size_t)sqlite3_changes64(j->db);
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_recover(struct jitrd_journal *j, int64_t now_ms, size_t *count,
+                                     struct jitrd_diag *diag)
+{
+	return run_changes(j, S_RECOVER, now_ms, "recover", count, diag);
+}
+
+enum jitrd_err jitrd_journal_prune(struct jitrd_journal *j, int64_t older_than_ms, size_t *count,
+                                   struct jitrd_diag *diag)
+{
+	return run_changes(j, S_PRUNE, older_than_ms, "prune", count, diag);
+}
+
+/* Runs a query bound to one or two strings; *exists = it returned a row. */
+static enum jitrd_err exists_query(struct jitrd_journal *j, enum stmt_id which, const char *a,
+                                   const char *b, const char *what, bool *exists,
+                                   struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	sqlite3_stmt *stmt = j->stmt[which];
+	int rc;
+
+	if ((rc = bind_str(stmt, 1, a, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (b && (rc = bind_str(stmt, 2, b, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK)) {
+		stmt_done(stmt);
+		return db_fail(j, rc, what, diag);
+	}
+	rc = sqlite3_step(stmt);
+	stmt_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(j, rc, what, diag);
+	*exists = rc == SQLITE_ROW;
+	result = JITRD_OK;
+	return result;
+}
+
+enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *j, const char *certificate_id,
+                                             bool *pending, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	bool found = false;
+
+	if (!j || !pending || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: has_pending_for: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	result =
+	    exists_query(j, S_HAS_PENDING, certificate_id, NULL, "has_pending_for", &found, diag);
+	pthread_mutex_unlock(&j->lock);
+	if (result == JITRD_OK)
+		*pending = found;
+	return result;
+}
+
+enum jitrd_err jitrd_journal_counts(struct jitrd_journal *j, struct jitrd_journal_counts *counts,
+                                    struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_journal_counts c = {0};
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !counts) {
+		jitrd_diag_set(diag, "journal: counts: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_COUNTS];
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(stmt, 1);
+
+		switch (
+		    name_index(state_names, COUNT_OF(state_names), sqlite3_column_text(stmt, 0))) {
+		case JITRD_JOURNAL_PENDING:
+			c.pending = n;
+			break;
+		case JITRD_JOURNAL_IN_PROGRESS:
+			c.in_progress = n;
+			break;
+		case JITRD_JOURNAL_DONE:
+			c.done = n;
+			break;
+		case JITRD_JOURNAL_FAILED:
+			c.failed = n;
+			break;
+		default:
+			break; /* the CHECK constraint keeps other states out */
+		}
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "counts", diag);
+		goto cleanup;
+	}
+	*counts = c;
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+/* Every string of cert terminated within its array; certificate id and CA id non-empty. */
+static bool cert_ok(const struct jitrd_journal_cert *c)
+{
+	return memchr(c->certificate_id, '\0', sizeof(c->certificate_id)) &&
+	       memchr(c->ca_id, '\0', sizeof(c->ca_id)) &&
+	       memchr(c->serial_hex, '\0', sizeof(c->serial_hex)) &&
+	       memchr(c->issuer, '\0', sizeof(c->issuer)) &&
+	       memchr(c->subject_cn, '\0', sizeof(c->subject_cn)) &&
+	       memchr(c->status, '\0', sizeof(c->status)) &&
+	       memchr(c->last_decision, '\0', sizeof(c->last_decision)) &&
+	       c->certificate_id[0] != '\0' && c->ca_id[0] != '\0';
+}
+
+enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
+                                         const struct jitrd_journal_cert *cert,
+                                         struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !cert || !cert_ok(cert)) {
+		jitrd_diag_set(diag, "journal: cert_upsert: empty id or unterminated string");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_CERT_UPSERT];
+	if ((rc = bind_str(stmt, 1, cert->certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 2, cert->ca_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 3, cert->serial_hex, JITRD_JOURNAL_SERIAL_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 4, cert->issuer, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 5, cert->subject_cn, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 6, cert->status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 7, cert->last_decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 8, cert->updated_ms)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "cert_upsert", diag);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+static void copy_cert(sqlite3_stmt *stmt, struct jitrd_journal_cert *c)
+{
+	memset(c, 0, sizeof(*c)); /* no bytes of an earlier row left after the NULs */
+	copy_column(c->certificate_id, sizeof(c->certificate_id), stmt, 0);
+	copy_column(c->ca_id, sizeof(c->ca_id), stmt, 1);
+	copy_column(c->serial_hex, sizeof(c->serial_hex), stmt, 2);
+	copy_column(c->issuer, sizeof(c->issuer), stmt, 3);
+	copy_column(c->subject_cn, sizeof(c->subject_cn), stmt, 4);
+	copy_column(c->status, sizeof(c->status), stmt, 5);
+	copy_column(c->last_decision, sizeof(c->last_decision), stmt, 6);
+	c->updated_ms = sqlite3_column_int64(stmt, 7);
+}
+
+enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *j, const char *certificate_id,
+                                      struct jitrd_journal_cert *cert, bool *found,
+                                      struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !cert || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: cert_get: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_CERT_GET];
+	rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		copy_cert(stmt, cert);
+	stmt_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "cert_get", diag);
+		goto cleanup;
+	}
+	*found = rc == SQLITE_ROW;
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+/* Reads up to ITERATE_PAGE certificates after `after` into page; *n = how many. */
+static enum jitrd_err cert_page(struct jitrd_journal *j, const char *ca_id, const char *status,
+                                const char *after, struct jitrd_journal_cert *page, size_t *n,
+                                struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	sqlite3_stmt *stmt;
+	size_t got = 0;
+	int rc;
+
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_CERT_PAGE];
+	if ((rc = bind_str(stmt, 1, ca_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 2, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 3, after, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(stmt, 4, ITERATE_PAGE)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "cert_iterate", diag);
+		goto cleanup;
+	}
+	while (got < ITERATE_PAGE && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		copy_cert(stmt, &page[got++]);
+	stmt_done(stmt);
+	if (got < ITERATE_PAGE && rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "cert_iterate", diag);
+		goto cleanup;
+	}
+	*n = got;
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_cert_iterate(struct jitrd_journal *j, const char *ca_id,
+                                          const char *status, jitrd_journal_cert_fn fn, void *ctx,
+                                          struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_journal_cert *page = NULL;
+	char after[JITRD_JOURNAL_ID_MAX + 1] = "";
+	size_t n = 0;
+	size_t i;
+
+	if (!j || !fn || bounded_len(ca_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    (status && bounded_len(status, JITRD_JOURNAL_WORD_MAX) < 0)) {
+		jitrd_diag_set(diag, "journal: cert_iterate: invalid argument");
+		goto cleanup;
+	}
+	page = malloc(ITERATE_PAGE * sizeof(*page));
+	if (!page) {
+		jitrd_diag_set(diag, "journal: cert_iterate: out of memory");
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	/* Keyset paging: the lock is released between pages, so fn may use the journal; a row
+	 * fn changes is neither skipped nor seen twice, because the key only moves forward. */
+	do {
+		result = cert_page(j, ca_id, status, after, page, &n, diag);
+		if (result != JITRD_OK)
+			goto cleanup;
+		for (i = 0; i < n; i++) {
+			if (fn(&page[i], ctx) != 0) {
+				result = JITRD_OK;
+				goto cleanup;
+			}
+		}
+		if (n > 0)
+			memcpy(after, page[n - 1].certificate_id, sizeof(after));
+	} while (n == ITERATE_PAGE);
+	result = JITRD_OK;
+cleanup:
+	free(page);
+	return result;
+}
+
+static bool name_ok(const char *s)
+{
+	return bounded_len(s, JITRD_JOURNAL_NAME_MAX) > 0;
+}
+
+enum jitrd_err jitrd_journal_job_start(struct jitrd_journal *j, const char *job,
+                                       const char *description, int64_t now_ms, bool *resumed,
+                                       struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	bool open_job = false;
+	bool in_tx = false;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !name_ok(job)) {
+		jitrd_diag_set(diag, "journal: job_start: empty or overlong job id");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	rc = run(j->stmt[S_BEGIN]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "job_start", diag);
+		goto cleanup;
+	}
+	in_tx = true;
+	stmt = j->stmt[S_JOB_GET];
+	rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		open_job = sqlite3_column_int(stmt, 0) != 0;
+		rc = SQLITE_DONE;
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "job_start", diag);
+		goto cleanup;
+	}
+	if (!open_job) {
+		stmt = j->stmt[S_JOB_PUT];
+		if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+		    (rc = bind_str(stmt, 2, description ? description : "",
+		                   JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(stmt, 3, now_ms)) != SQLITE_OK ||
+		    (rc = run(stmt)) != SQLITE_OK) {
+			stmt_done(stmt);
+			result = db_fail(j, rc, "job_start", diag);
+			goto cleanup;
+		}
+		stmt = j->stmt[S_JOB_ITEMS_CLEAR];
+		if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+		    (rc = run(stmt)) != SQLITE_OK) {
+			stmt_done(stmt);
+			result = db_fail(j, rc, "job_start", diag);
+			goto cleanup;
+		}
+	}
+	rc = run(j->stmt[S_COMMIT]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "job_start", diag);
+		goto cleanup;
+	}
+	in_tx = false;
+	if (resumed)
+		*resumed = open_job;
+	result = JITRD_OK;
+cleanup:
+	if (in_tx)
+		rollback(j);
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_item_done(struct jitrd_journal *j, const char *job,
+                                       const char *item_id, int64_t now_ms, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	bool open_job = false;
+	int rc;
+
+	if (!j || !name_ok(job) || !name_ok(item_id)) {
+		jitrd_diag_set(diag, "journal: item_done: empty or overlong job or item id");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_JOB_GET];
+	rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		open_job = sqlite3_column_int(stmt, 0) != 0;
+		rc = SQLITE_DONE;
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "item_done", diag);
+		goto cleanup;
+	}
+	if (!open_job) {
+		jitrd_diag_set(diag, "%s: item_done: no unfinished job of that id", j->path);
+		result = JITRD_ERR_INVALID_ARG;
+		goto cleanup;
+	}
+	stmt = j->stmt[S_ITEM_PUT];
+	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 2, item_id, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 3, now_ms)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "item_done", diag);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_item_is_done(struct jitrd_journal *j, const char *job,
+                                          const char *item_id, bool *done, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	bool found = false;
+
+	if (!j || !done || !name_ok(job) || !name_ok(item_id)) {
+		jitrd_diag_set(diag, "journal: item_is_done: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	result = exists_query(j, S_ITEM_GET, job, item_id, "item_is_done", &found, diag);
+	pthread_mutex_unlock(&j->lock);
+	if (result == JITRD_OK)
+		*done = found;
+	return result;
+}
+
+enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *j, const char *job, int64_t now_ms,
+                                        struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	bool in_tx = false;
+	int rc;
+
+	if (!j || !name_ok(job)) {
+		jitrd_diag_set(diag, "journal: job_finish: empty or overlong job id");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	rc = run(j->stmt[S_BEGIN]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "job_finish", diag);
+		goto cleanup;
+	}
+	in_tx = true;
+	stmt = j->stmt[S_JOB_FINISH];
+	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 2, now_ms)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "job_finish", diag);
+		goto cleanup;
+	}
+	if (sqlite3_changes(j->db) == 0) {
+		jitrd_diag_set(diag, "%s: job_finish: no unfinished job of that id", j->path);
+		result = JITRD_ERR_INVALID_ARG;
+		goto cleanup;
+	}
+	/* The job row stays (when it ran, that it finished); its item markers are not needed. */
+	stmt = j->stmt[S_JOB_ITEMS_CLEAR];
+	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "job_finish", diag);
+		goto cleanup;
+	}
+	rc = run(j->stmt[S_COMMIT]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "job_finish", diag);
+		goto cleanup;
+	}
+	in_tx = false;
+	result = JITRD_OK;
+cleanup:
+	if (in_tx)
+		rollback(j);
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}

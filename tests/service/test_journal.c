@@ -1,0 +1,973 @@
+/* test_journal.c — unit tests of the SQLite journal: record/claim/complete, exclusive claims
+ * under threads, retry backoff and the give-up bound, recovery after a child is SIGKILLed
+ * mid-burst, prune, inventory, job progress, hostile payloads, corrupt and foreign files, a
+ * read-only directory, and a records-per-second figure. Each test uses its own mkdtemp dir. */
+#include "jitrd/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "testsupport.h"
+
+#define UNTOUCHED_ID ((int64_t)-777)
+#define CERT_A       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define CERT_B       "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CA_1         "1111111111111111111111111111111111111111111111111111111111111111"
+#define CA_2         "2222222222222222222222222222222222222222222222222222222222222222"
+
+struct tmp_journal {
+	char dir[64];
+	char path[128];
+};
+
+static int make_dir(struct tmp_journal *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/jitrd-jnl-XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->path, sizeof(t->path), "%s/journal.db", t->dir);
+	return 0;
+}
+
+static void remove_dir(struct tmp_journal *t)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
+		unlink(p);
+	}
+	CU_ASSERT_EQUAL(rmdir(t->dir), 0);
+}
+
+static struct jitrd_journal *open_fresh(struct tmp_journal *t, unsigned max_attempts)
+{
+	struct jitrd_journal_options opts;
+	struct jitrd_journal *j = NULL;
+	struct jitrd_diag diag = {""};
+
+	if (make_dir(t) != 0) {
+		CU_FAIL("mkdtemp");
+		return NULL;
+	}
+	jitrd_journal_options_init(&opts);
+	if (max_attempts)
+		opts.max_attempts = max_attempts;
+	CU_ASSERT_EQUAL(jitrd_journal_open(t->path, &opts, &j, &diag), JITRD_OK);
+	if (!j)
+		fprintf(stderr, "open: %s\n", diag.text);
+	return j;
+}
+
+static struct jitrd_journal_counts counts_of(struct jitrd_journal *j)
+{
+	struct jitrd_journal_counts c = {99, 99, 99, 99};
+
+	CU_ASSERT_EQUAL(jitrd_journal_counts(j, &c, NULL), JITRD_OK);
+	return c;
+}
+
+/* One integer from the database file, read with SQLite directly (not through the module). */
+static int64_t sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_open_creates_schema(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_counts c;
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	c = counts_of(j);
+	CU_ASSERT(c.pending == 0 && c.in_progress == 0 && c.done == 0 && c.failed == 0);
+	jitrd_journal_close(j);
+	CU_ASSERT_EQUAL(sql_int(t.path, "PRAGMA user_version"), JITRD_JOURNAL_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'events'"),
+	                1);
+	/* Reopening an existing journal of this version works. */
+	j = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL(j);
+	jitrd_journal_close(j);
+	jitrd_journal_close(NULL);
+	remove_dir(&t);
+}
+
+static void test_round_trip(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_diag diag = {""};
+	size_t n = 99;
+	int64_t id1 = UNTOUCHED_ID, id2 = UNTOUCHED_ID, id3 = UNTOUCHED_ID;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{\"a\":1}", 7, CERT_A, 1000, &id1, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_HANDLE, "junk", 4, NULL, 1001, &id2, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_RECONCILE, "later", 5, CERT_B, 5000, &id3, NULL),
+	    JITRD_OK);
+	CU_ASSERT(id1 > 0 && id2 > id1 && id3 > id2);
+
+	/* Not yet due: nothing, and the outputs say so. */
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 999, 10, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(ev);
+
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, 2000, 10, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(ev[0].id, id1);
+	CU_ASSERT_EQUAL(ev[0].source, JITRD_JOURNAL_MQTT);
+	CU_ASSERT_EQUAL(ev[0].payload_len, 7);
+	CU_ASSERT_EQUAL(memcmp(ev[0].payload, "{\"a\":1}", 8), 0); /* with the NUL after it */
+	CU_ASSERT(ev[0].has_certificate);
+	CU_ASSERT_STRING_EQUAL(ev[0].certificate_id, CERT_A);
+	CU_ASSERT_EQUAL(ev[0].attempts, 0);
+	CU_ASSERT_EQUAL(ev[0].received_ms, 1000);
+	CU_ASSERT_FALSE(ev[0].truncated);
+	CU_ASSERT_EQUAL(ev[1].id, id2);
+	CU_ASSERT_EQUAL(ev[1].source, JITRD_JOURNAL_HANDLE);
+	CU_ASSERT_FALSE(ev[1].has_certificate);
+	CU_ASSERT_STRING_EQUAL(ev[1].certificate_id, "");
+	jitrd_journal_events_free(ev, n);
+
+	/* Claimed ones are not handed out again. */
+	ev = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 2000, 10, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(ev);
+
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id1, "activate", "ok", "ACTIVE", 2100, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id2, "invalid", "not JSON", NULL, 2100, NULL),
+	                JITRD_OK);
+	/* Finishing twice, or an unknown id, is refused with a reason. */
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id1, "activate", NULL, NULL, 2200, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "already finished"));
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, 424242, "activate", NULL, NULL, 2200, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, NULL, NULL, NULL, 2200, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, "this-decision-word-is-far-too-long-to-keep",
+	                                       NULL, NULL, 2200, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	/* A pending event may be completed directly (`jitrd handle` records, then decides). */
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, "skip", NULL, "ACTIVE", 2300, NULL),
+	                JITRD_OK);
+	struct jitrd_journal_counts c = counts_of(j);
+	CU_ASSERT(c.pending == 0 && c.in_progress == 0 && c.done == 3 && c.failed == 0);
+	jitrd_journal_close(j);
+
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE decision = 'activate'"
+	                                " AND status = 'ACTIVE' AND finished_ms = 2100 AND"
+	                                " reason = 'ok'"),
+	                1);
+	remove_dir(&t);
+}
+
+static void test_invalid_arguments(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal *other = (struct jitrd_journal *)&t; /* sentinel, never used */
+	struct jitrd_journal_event *ev = (struct jitrd_journal_event *)&t;
+	struct jitrd_journal_options opts;
+	struct jitrd_diag diag = {""};
+	char long_id[JITRD_JOURNAL_ID_MAX + 2];
+	int64_t id = UNTOUCHED_ID;
+	size_t n = 99;
+	bool flag = true;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_open(NULL, NULL, &other, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_open("", NULL, &other, &diag), JITRD_ERR_INVALID_ARG);
+	jitrd_journal_options_init(&opts);
+	opts.max_attempts = 0;
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, &opts, &other, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_EQUAL(other, (struct jitrd_journal *)&t);
+
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, NULL, 3, NULL, 1, &id, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, (enum jitrd_journal_source)9, "x", 1, NULL, 1, &id, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "x", 1, long_id, 1, &id, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 1, 0, &ev, &n, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 1, JITRD_JOURNAL_MAX_CLAIM + 1, &ev, &n, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_EQUAL(ev, (struct jitrd_journal_event *)&t);
+	CU_ASSERT_EQUAL(n, 99);
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, long_id, &flag, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, NULL, &flag, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT(flag);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, 5, 10, NULL, 1, NULL, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_counts(j, NULL, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_STRING_EQUAL(jitrd_journal_source_name(JITRD_JOURNAL_LAMBDA), "lambda");
+	CU_ASSERT_STRING_EQUAL(jitrd_journal_state_name(JITRD_JOURNAL_IN_PROGRESS), "in_progress");
+	CU_ASSERT_STRING_EQUAL(jitrd_journal_state_name((enum jitrd_journal_state)7), "?");
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* --- claims are exclusive across threads --- */
+
+#define RACE_EVENTS  3000
+#define RACE_THREADS 4
+
+struct race {
+	struct jitrd_journal *j;
+	pthread_mutex_t lock;
+	unsigned char seen[RACE_EVENTS + 1];
+	int duplicates;
+	int errors;
+	size_t total;
+};
+
+static void *claimer(void *arg)
+{
+	struct race *r = arg;
+
+	for (;;) {
+		struct jitrd_journal_event *ev = NULL;
+		size_t n = 0;
+
+		if (jitrd_journal_claim(r->j, 10, 7, &ev, &n, NULL) != JITRD_OK) {
+			pthread_mutex_lock(&r->lock);
+			r->errors++;
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		if (n == 0)
+			return NULL;
+		pthread_mutex_lock(&r->lock);
+		for (size_t i = 0; i < n; i++) {
+			if (ev[i].id < 1 || ev[i].id > RACE_EVENTS || r->seen[ev[i].id])
+				r->duplicates++;
+			else
+				r->seen[ev[i].id] = 1;
+		}
+		r->total += n;
+		pthread_mutex_unlock(&r->lock);
+		jitrd_journal_events_free(ev, n);
+	}
+}
+
+static void test_claim_exclusive_across_threads(void)
+{
+	struct tmp_journal t;
+	struct race *r = calloc(1, sizeof(*r));
+	pthread_t th[RACE_THREADS];
+	int64_t id;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	r->j = open_fresh(&t, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->j);
+	pthread_mutex_init(&r->lock, NULL);
+	for (int i = 0; i < RACE_EVENTS; i++)
+		CU_ASSERT_EQUAL_FATAL(
+		    jitrd_journal_record(r->j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 1, &id, NULL),
+		    JITRD_OK);
+	for (int i = 0; i < RACE_THREADS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, claimer, r), 0);
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(th[i], NULL);
+	CU_ASSERT_EQUAL(r->errors, 0);
+	CU_ASSERT_EQUAL(r->duplicates, 0);
+	CU_ASSERT_EQUAL(r->total, RACE_EVENTS);
+	struct jitrd_journal_counts c = counts_of(r->j);
+	CU_ASSERT_EQUAL(c.in_progress, RACE_EVENTS);
+	CU_ASSERT_EQUAL(c.pending, 0);
+	jitrd_journal_close(r->j);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	remove_dir(&t);
+}
+
+static void test_retry_backoff_and_give_up(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 3);
+	struct jitrd_journal_event *ev = NULL;
+	enum jitrd_journal_state state = (enum jitrd_journal_state) - 1;
+	struct jitrd_diag diag = {""};
+	int64_t id = UNTOUCHED_ID;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 100, &id, NULL), JITRD_OK);
+	/* Attempts 1 and 2 go back to pending, due at the given time and not before. */
+	for (unsigned attempt = 1; attempt <= 2; attempt++) {
+		int64_t now = 100 + (int64_t)attempt * 1000;
+
+		CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, now, 5, &ev, &n, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL_FATAL(n, 1);
+		CU_ASSERT_EQUAL(ev[0].attempts, attempt - 1);
+		jitrd_journal_events_free(ev, n);
+		CU_ASSERT_EQUAL(
+		    jitrd_journal_retry_later(j, id, now + 1000, "throttled", now, &state, NULL),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
+		CU_ASSERT_EQUAL(jitrd_journal_claim(j, now + 999, 5, &ev, &n, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL(n, 0);
+	}
+	/* The third failed attempt reaches max_attempts = 3: failed, kept, never claimed. */
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, 3100, 5, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(ev[0].attempts, 2);
+	jitrd_journal_events_free(ev, n);
+	state = (enum jitrd_journal_state) - 1;
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id, 4100, "timeout", 3200, &state, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, INT64_MAX, 5, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	struct jitrd_journal_counts c = counts_of(j);
+	CU_ASSERT(c.failed == 1 && c.pending == 0 && c.done == 0);
+	/* A failed event takes no more retries or outcomes; state untouched on error. */
+	state = JITRD_JOURNAL_DONE;
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id, 9999, NULL, 9000, &state, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id, "activate", NULL, NULL, 9000, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	/* A pruned journal still keeps it: failed rows are for inspection. */
+	CU_ASSERT_EQUAL(jitrd_journal_prune(j, INT64_MAX, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	jitrd_journal_close(j);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT attempts FROM events WHERE state = 'failed' AND"
+	                                " decision = 'failed' AND reason = 'timeout' AND"
+	                                " finished_ms = 3200"),
+	                3);
+	remove_dir(&t);
+}
+
+/* --- crash recovery: a child is SIGKILLed mid-burst --- */
+
+#define CRASH_EVENTS  500
+#define CRASH_KILL_AT 250
+
+static void crash_child(const char *path, int fd)
+{
+	struct jitrd_journal *j = NULL;
+	struct timespec pause_ts = {0, 1000000}; /* 1 ms: the parent kills mid-loop */
+
+	if (jitrd_journal_open(path, NULL, &j, NULL) != JITRD_OK)
+		_exit(2);
+	for (int i = 0; i < CRASH_EVENTS; i++) {
+		char payload[64];
+		int64_t id;
+		int len = snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+
+		if (jitrd_journal_record(j, JITRD_JOURNAL_MQTT, payload, (size_t)len, CERT_A,
+		                         1000 + i, &id, NULL) != JITRD_OK)
+			_exit(3);
+		/* Acknowledged: like the PUBACK after messageArrived returns. */
+		if (write(fd, &id, sizeof(id)) != (ssize_t)sizeof(id))
+			_exit(4);
+		if (i % 5 == 4) {
+			struct jitrd_journal_event *ev = NULL;
+			size_t n = 0;
+
+			if (jitrd_journal_claim(j, 1000 + i, 2, &ev, &n, NULL) != JITRD_OK)
+				_exit(5);
+			jitrd_journal_events_free(ev, n);
+		}
+		nanosleep(&pause_ts, NULL);
+	}
+	for (;;)
+		pause();
+}
+
+static void test_recover_after_sigkill(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = NULL;
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_diag diag = {""};
+	int64_t *acked = calloc(CRASH_EVENTS, sizeof(*acked));
+	size_t nacked = 0, recovered = 999, n = 0;
+	int fds[2];
+	int status = 0;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(acked);
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(t.path, fds[1]);
+	}
+	close(fds[1]);
+	while (nacked < CRASH_KILL_AT) {
+		ssize_t r = read(fds[0], &acked[nacked], sizeof(acked[0]));
+
+		if (r != (ssize_t)sizeof(acked[0]))
+			break;
+		nacked++;
+	}
+	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* Ids acknowledged between our last read and the kill count too. */
+	while (nacked < CRASH_EVENTS &&
+	       read(fds[0], &acked[nacked], sizeof(acked[0])) == (ssize_t)sizeof(acked[0]))
+		nacked++;
+	close(fds[0]);
+	CU_ASSERT(nacked >= CRASH_KILL_AT && nacked < CRASH_EVENTS); /* really mid-loop */
+
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_OK);
+	struct jitrd_journal_counts before = counts_of(j);
+	CU_ASSERT(before.in_progress > 0);
+	CU_ASSERT(before.pending + before.in_progress >= nacked);
+	CU_ASSERT_EQUAL(jitrd_journal_recover(j, 99999, &recovered, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(recovered, before.in_progress);
+	struct jitrd_journal_counts after = counts_of(j);
+	CU_ASSERT_EQUAL(after.in_progress, 0);
+	CU_ASSERT_EQUAL(after.pending, before.pending + before.in_progress);
+
+	/* Every acknowledged event is there and claimable again. */
+	unsigned char *present = calloc(CRASH_EVENTS * 2, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(present);
+	size_t total = 0;
+	for (;;) {
+		CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, 99999, 100, &ev, &n, NULL), JITRD_OK);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (ev[i].id > 0 && ev[i].id < CRASH_EVENTS * 2)
+				present[ev[i].id] = 1;
+		total += n;
+		jitrd_journal_events_free(ev, n);
+	}
+	CU_ASSERT_EQUAL(total, after.pending);
+	size_t missing = 0;
+	for (size_t i = 0; i < nacked; i++)
+		if (acked[i] <= 0 || acked[i] >= CRASH_EVENTS * 2 || !present[acked[i]])
+			missing++;
+	CU_ASSERT_EQUAL(missing, 0);
+	printf("\n    crash: %zu acknowledged, %llu in progress at the kill, %zu recovered\n",
+	       nacked, (unsigned long long)before.in_progress, recovered);
+	free(present);
+	free(acked);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+static void test_prune(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 1);
+	int64_t ids[4];
+	size_t n = 99;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL_FATAL(
+		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 10, &ids[i], NULL),
+		    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[0], "activate", NULL, NULL, 100, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[1], "revoke", NULL, NULL, 200, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, ids[2], 0, "x", 50, NULL, NULL), JITRD_OK);
+	/* ids[3] stays pending. */
+	CU_ASSERT_EQUAL(jitrd_journal_prune(j, 150, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(jitrd_journal_prune(j, 150, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(jitrd_journal_prune(j, INT64_MAX, NULL, NULL), JITRD_OK);
+	struct jitrd_journal_counts c = counts_of(j);
+	CU_ASSERT(c.done == 0 && c.failed == 1 && c.pending == 1 && c.in_progress == 0);
+	/* Ids are never reused after a prune (the audit trail names events by id). */
+	int64_t next = UNTOUCHED_ID;
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 10, &next, NULL),
+	                JITRD_OK);
+	CU_ASSERT(next > ids[3]);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+static void test_has_pending_for(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_event *ev = NULL;
+	int64_t id;
+	size_t n;
+	bool pending = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 1, &id, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_A, &pending, NULL), JITRD_OK);
+	CU_ASSERT(pending);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 1, 1, &ev, &n, NULL), JITRD_OK);
+	jitrd_journal_events_free(ev, n);
+	pending = false;
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_A, &pending, NULL), JITRD_OK);
+	CU_ASSERT(pending); /* in progress counts */
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_B, &pending, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(pending);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id, "activate", NULL, "ACTIVE", 2, NULL),
+	                JITRD_OK);
+	pending = true;
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_A, &pending, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(pending);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* --- inventory --- */
+
+static struct jitrd_journal_cert make_cert(const char *id, const char *ca, const char *status)
+{
+	struct jitrd_journal_cert c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.certificate_id, sizeof(c.certificate_id), "%s", id);
+	snprintf(c.ca_id, sizeof(c.ca_id), "%s", ca);
+	snprintf(c.serial_hex, sizeof(c.serial_hex), "0A1B");
+	snprintf(c.issuer, sizeof(c.issuer), "CN=Test CA,O=jitrd");
+	snprintf(c.subject_cn, sizeof(c.subject_cn), "device-'; DROP TABLE certificates; --");
+	snprintf(c.status, sizeof(c.status), "%s", status);
+	snprintf(c.last_decision, sizeof(c.last_decision), "activate");
+	c.updated_ms = 42;
+	return c;
+}
+
+struct collect {
+	struct jitrd_journal *j; /* non-NULL: upsert each row from the callback */
+	int seen;
+	int stop_after;
+	char last[JITRD_JOURNAL_ID_MAX + 1];
+	int out_of_order;
+};
+
+static int collect_cb(const struct jitrd_journal_cert *c, void *ctx)
+{
+	struct collect *col = ctx;
+
+	if (strcmp(c->certificate_id, col->last) <= 0)
+		col->out_of_order++;
+	memcpy(col->last, c->certificate_id, sizeof(col->last));
+	col->seen++;
+	if (col->j) {
+		struct jitrd_journal_cert copy = *c;
+
+		snprintf(copy.status, sizeof(copy.status), "REVOKED");
+		if (jitrd_journal_cert_upsert(col->j, &copy, NULL) != JITRD_OK)
+			return 1;
+	}
+	return col->stop_after && col->seen >= col->stop_after;
+}
+
+static void test_inventory(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_cert c, got;
+	struct collect col;
+	bool found = true;
+	char id[80];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	c = make_cert(CERT_A, CA_1, "ACTIVE");
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	memset(&got, 0x5a, sizeof(got));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_A, &got, &found, NULL), JITRD_OK);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(memcmp(&got, &c, sizeof(c)), 0);
+
+	/* Upsert replaces. */
+	c = make_cert(CERT_A, CA_1, "REVOKED");
+	snprintf(c.last_decision, sizeof(c.last_decision), "revoke");
+	c.updated_ms = 43;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_A, &got, &found, NULL), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(got.status, "REVOKED");
+	CU_ASSERT_STRING_EQUAL(got.last_decision, "revoke");
+	CU_ASSERT_EQUAL(got.updated_ms, 43);
+
+	/* Unknown: found = false and the output untouched. */
+	memset(&got, 0x5a, sizeof(got));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_B, &got, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL((unsigned char)got.status[0], 0x5a);
+
+	/* Unterminated or empty strings are refused. */
+	c = make_cert(CERT_B, CA_1, "ACTIVE");
+	memset(c.status, 'X', sizeof(c.status));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_ERR_INVALID_ARG);
+	c = make_cert("", CA_1, "ACTIVE");
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_ERR_INVALID_ARG);
+
+	/* 150 certificates of CA_1 (crossing pages), 100 ACTIVE; 5 of CA_2. */
+	for (int i = 0; i < 150; i++) {
+		snprintf(id, sizeof(id), "%064d", i);
+		c = make_cert(id, CA_1, i % 3 == 2 ? "INACTIVE" : "ACTIVE");
+		CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	}
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "c%063d", i);
+		c = make_cert(id, CA_2, "ACTIVE");
+		CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	}
+	memset(&col, 0, sizeof(col));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_1, "ACTIVE", collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 100);
+	CU_ASSERT_EQUAL(col.out_of_order, 0);
+	memset(&col, 0, sizeof(col));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_1, NULL, collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 151); /* with CERT_A */
+	memset(&col, 0, sizeof(col));
+	col.stop_after = 3;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_2, NULL, collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 3);
+	memset(&col, 0, sizeof(col));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, "no-such-ca", NULL, collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 0);
+
+	/* The callback may write to the journal: revoke every ACTIVE one of CA_1 as we go. */
+	memset(&col, 0, sizeof(col));
+	col.j = j;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_1, "ACTIVE", collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 100);
+	memset(&col, 0, sizeof(col));
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_1, "ACTIVE", collect_cb, &col, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(col.seen, 0);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_iterate(j, CA_1, NULL, NULL, &col, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	jitrd_journal_close(j);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 156);
+	remove_dir(&t);
+}
+
+static void test_progress_markers(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	bool resumed = true, done = false;
+	const char *job = "ca-deactivate:" CA_1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_job_start(j, job, "revoke all of CA 1", 1, &resumed, NULL),
+	                JITRD_OK);
+	CU_ASSERT_FALSE(resumed);
+	CU_ASSERT_EQUAL(jitrd_journal_item_done(j, job, CERT_A, 2, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_item_done(j, job, CERT_A, 3, NULL), JITRD_OK); /* again */
+	CU_ASSERT_EQUAL(jitrd_journal_item_is_done(j, job, CERT_A, &done, NULL), JITRD_OK);
+	CU_ASSERT(done);
+	CU_ASSERT_EQUAL(jitrd_journal_item_is_done(j, job, CERT_B, &done, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(done);
+	CU_ASSERT_EQUAL(jitrd_journal_item_is_done(j, "other", CERT_A, &done, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(done);
+
+	/* After a restart, starting the same job resumes it with its markers. */
+	jitrd_journal_close(j);
+	j = NULL;
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, NULL, &j, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_job_start(j, job, "again", 4, &resumed, NULL), JITRD_OK);
+	CU_ASSERT(resumed);
+	CU_ASSERT_EQUAL(jitrd_journal_item_is_done(j, job, CERT_A, &done, NULL), JITRD_OK);
+	CU_ASSERT(done);
+
+	CU_ASSERT_EQUAL(jitrd_journal_job_finish(j, job, 5, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_item_is_done(j, job, CERT_A, &done, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(done);
+	CU_ASSERT_EQUAL(jitrd_journal_job_finish(j, job, 6, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_item_done(j, job, CERT_B, 6, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_item_done(j, "never-started", CERT_B, 6, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_job_start(j, "", NULL, 7, NULL, NULL), JITRD_ERR_INVALID_ARG);
+	/* A finished job of the same id starts afresh. */
+	resumed = true;
+	CU_ASSERT_EQUAL(jitrd_journal_job_start(j, job, NULL, 8, &resumed, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(resumed);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* --- hostile payloads, table-driven --- */
+
+struct payload_case {
+	const char *name;
+	const char *bytes; /* NULL: generated, len bytes of 'x' */
+	size_t len;
+	bool truncated;
+};
+
+static void test_hostile_payloads(void)
+{
+	static const struct payload_case cases[] = {
+	    {"NUL bytes", "{\"a\":\0\"b\"}\0\0", 13, false},
+	    {"empty", "", 0, false},
+	    {"invalid UTF-8", "\xff\xfe\xc0\x80\xed\xa0\x80", 7, false},
+	    {"SQL", "'); DROP TABLE events; --\"; SELECT * FROM x; /*", 47, false},
+	    {"exactly 64 KiB", NULL, JITRD_JOURNAL_MAX_PAYLOAD, false},
+	    {"64 KiB + 1", NULL, JITRD_JOURNAL_MAX_PAYLOAD + 1, true},
+	    {"300 KB", NULL, 300000, true},
+	};
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	char *big = malloc(300000);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	for (size_t i = 0; i < 300000; i++)
+		big[i] = (char)('a' + i % 26);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct payload_case *pc = &cases[k];
+		const char *bytes = pc->bytes ? pc->bytes : big;
+		size_t kept = pc->truncated ? JITRD_JOURNAL_MAX_PAYLOAD : pc->len;
+		struct jitrd_journal_event *ev = NULL;
+		int64_t id = UNTOUCHED_ID;
+		size_t n = 0;
+
+		CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, bytes, pc->len, NULL,
+		                                     (int64_t)k, &id, NULL),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, 1000, 1, &ev, &n, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL_FATAL(n, 1);
+		if (ev[0].id != id || ev[0].payload_len != kept ||
+		    ev[0].truncated != pc->truncated || memcmp(ev[0].payload, bytes, kept) != 0 ||
+		    ev[0].payload[kept] != '\0') {
+			fprintf(stderr, "\n    case %s: wrong copy\n", pc->name);
+			CU_FAIL("payload copy");
+		}
+		jitrd_journal_events_free(ev, n);
+	}
+	/* A certificate id full of SQL metacharacters is only ever a value. */
+	const char *evil = "x' OR '1'='1";
+	bool pending = false;
+	int64_t id;
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, evil, 1, &id, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, evil, &pending, NULL), JITRD_OK);
+	CU_ASSERT(pending);
+	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, "x' OR '1'='2", &pending, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(pending);
+	free(big);
+	jitrd_journal_close(j);
+	/* The table is intact, and the original size of the oversized ones is on record. */
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 8);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT payload_len FROM events WHERE truncated = 1"
+	                                " ORDER BY id DESC LIMIT 1"),
+	                300000);
+	remove_dir(&t);
+}
+
+/* --- files that are not a journal --- */
+
+static void write_file(const char *path, const void *bytes, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(bytes, 1, len, f), len);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	CU_ASSERT_EQUAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_bad_files(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *sentinel = (struct jitrd_journal *)&t;
+	struct jitrd_journal *j = sentinel;
+	struct jitrd_diag diag = {""};
+	unsigned char garbage[8192];
+
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (unsigned char)(i * 7 + 3);
+
+	/* Random bytes. */
+	write_file(t.path, garbage, sizeof(garbage));
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_ERR_MALFORMED);
+	CU_ASSERT_PTR_EQUAL(j, sentinel);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, t.path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "not a database"));
+	fprintf(stderr, "\n    garbage: %s\n", diag.text);
+
+	/* An SQLite header followed by garbage. */
+	memcpy(garbage, "SQLite format 3", 16);
+	write_file(t.path, garbage, sizeof(garbage));
+	diag.text[0] = '\0';
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_ERR_MALFORMED);
+	CU_ASSERT_PTR_EQUAL(j, sentinel);
+	CU_ASSERT_NOT_EQUAL(diag.text[0], '\0');
+	fprintf(stderr, "    bad header: %s\n", diag.text);
+
+	/* Someone else's database. */
+	unlink(t.path);
+	sql_exec(t.path, "CREATE TABLE people (name TEXT)");
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_ERR_MALFORMED);
+	CU_ASSERT_PTR_EQUAL(j, sentinel);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "not a jitrd journal"));
+
+	/* A journal written by a newer jitrd. */
+	unlink(t.path);
+	sql_exec(t.path, "CREATE TABLE events (id INTEGER); PRAGMA user_version = 99");
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_ERR_CONFIG);
+	CU_ASSERT_PTR_EQUAL(j, sentinel);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "version 99 is newer"));
+	fprintf(stderr, "    newer: %s\n", diag.text);
+
+	/* A directory where the file should be. */
+	unlink(t.path);
+	CU_ASSERT_EQUAL_FATAL(mkdir(t.path, 0700), 0);
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_ERR_IO);
+	CU_ASSERT_PTR_EQUAL(j, sentinel);
+	CU_ASSERT_EQUAL(rmdir(t.path), 0);
+	remove_dir(&t);
+}
+
+/* Opens a journal in dir as it is; exit code = the jitrd_err, diag on stderr. */
+static int open_in(const char *dir)
+{
+	struct jitrd_journal *j = NULL;
+	struct jitrd_diag diag = {""};
+	char path[160];
+	enum jitrd_err err;
+
+	snprintf(path, sizeof(path), "%s/journal.db", dir);
+	err = jitrd_journal_open(path, NULL, &j, &diag);
+	if (err != JITRD_OK)
+		fprintf(stderr, "    read-only dir: %s (%s)\n", diag.text, jitrd_strerror(err));
+	if (err == JITRD_OK && j != NULL)
+		jitrd_journal_close(j);
+	if (err != JITRD_OK && (j != NULL || strstr(diag.text, dir) == NULL))
+		return 100; /* output written on error, or a message without the path */
+	return (int)err;
+}
+
+static void test_read_only_directory(void)
+{
+	struct tmp_journal t;
+	int status = 0;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(t.dir, 0555), 0);
+	/* root ignores directory permissions, so the attempt runs as nobody in a child. */
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(101);
+		_exit(open_in(t.dir));
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), JITRD_ERR_IO);
+	CU_ASSERT_EQUAL(chmod(t.dir, 0700), 0);
+	remove_dir(&t);
+}
+
+/* Figure only; the assertions check that every record landed. */
+static void test_record_rate(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	static const char payload[] =
+	    "{\"timestamp\":1700000000000,\"awsAccountId\":\"123456789012\",\"certificateId\":"
+	    "\"" CERT_A "\",\"caCertificateId\":\"" CA_1 "\",\"certificateStatus\":"
+	    "\"PENDING_ACTIVATION\",\"certificateRegistrationTimestamp\":\"1700000000000\"}";
+	struct timespec t0, t1;
+	const int count = 20000;
+	int ok = 0;
+	int64_t id;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < count; i++)
+		ok += jitrd_journal_record(j, JITRD_JOURNAL_MQTT, payload, sizeof(payload) - 1,
+		                           CERT_A, i, &id, NULL) == JITRD_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("\n    record(): %d events of %zu bytes in %.3f s = %.0f records/s "
+	       "(one thread, synchronous=NORMAL)\n",
+	       count, sizeof(payload) - 1, secs, secs > 0 ? count / secs : 0.0);
+	CU_ASSERT_EQUAL(ok, count);
+	CU_ASSERT_EQUAL(counts_of(j).pending, (uint64_t)count);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+int main(void)
+{
+	static const struct tsupport_case cases[] = {
+	    {"open creates the schema and reopens", test_open_creates_schema},
+	    {"record, claim, complete", test_round_trip},
+	    {"invalid arguments leave outputs untouched", test_invalid_arguments},
+	    {"claims are exclusive across 4 threads", test_claim_exclusive_across_threads},
+	    {"retry_later backoff and give-up bound", test_retry_backoff_and_give_up},
+	    {"recover after SIGKILL mid-burst", test_recover_after_sigkill},
+	    {"prune removes old done rows only", test_prune},
+	    {"has_pending_for", test_has_pending_for},
+	    {"inventory upsert, get, iterate", test_inventory},
+	    {"progress markers of a resumable job", test_progress_markers},
+	    {"hostile payloads", test_hostile_payloads},
+	    {"corrupt, foreign and newer files", test_bad_files},
+	    {"read-only directory", test_read_only_directory},
+	    {"record() rate", test_record_rate},
+	    {NULL, NULL},
+	};
+
+	return tsupport_run("journal", cases);
+}
