@@ -4,6 +4,7 @@
 #ifndef JITRD_CRL_H
 #define JITRD_CRL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,21 +35,34 @@ struct jitrd_crl_builder *jitrd_crl_builder_new(const struct jitrd_caset *cas, t
 void jitrd_crl_builder_free(struct jitrd_crl_builder *b); /* NULL is fine */
 
 /* Adds every CRL in one file's bytes: PEM (one or several "X509 CRL" blocks) or DER.
- * Each CRL is accepted only if its issuer is one of cas (name and, when present, key id),
- * X509_CRL_verify(crl, ca key) == 1, thisUpdate <= now, now <= nextUpdate (nextUpdate
- * required), no unknown critical extension, and it is not a delta CRL.
+ * Each CRL is accepted only if its issuer is one of cas (name and, when present, key id; when
+ * several CAs share the name, the one whose key verifies the CRL), X509_CRL_verify(crl, ca
+ * key) == 1, thisUpdate <= now, no unknown critical extension, and it is not a delta CRL.
+ * A CRL that passes all that but is past its nextUpdate at `now` (or has none) is reported as
+ * JITRD_ERR_CRL_EXPIRED and yet KEPT, marked stale, and takes part in newest-wins (any
+ * newer CRL, and any current one, replaces it): what it lists can still be revoked, and
+ * lookups say it is stale (callers defer the rest).
  * A refused CRL does not affect other CRLs or files; its reason is kept for the report.
  * Returns JITRD_OK when every CRL in the file was accepted; otherwise the error of the first
- * refused one, with `origin: reason` in diag (the accepted ones stay added).
+ * refused (or stale) one, with `origin: reason` in diag (the accepted ones stay added).
  * Errors: JITRD_ERR_MALFORMED, JITRD_ERR_TOO_LARGE, JITRD_ERR_UNKNOWN_CA,
  * JITRD_ERR_CRL_SIGNATURE, JITRD_ERR_CRL_EXPIRED, JITRD_ERR_CRL_NOT_YET_VALID,
- * JITRD_ERR_CRL_CRITICAL_EXT, JITRD_ERR_CRL_DELTA, JITRD_ERR_NOMEM. */
+ * JITRD_ERR_CRL_CRITICAL_EXT, JITRD_ERR_CRL_DELTA, JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
 enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *origin,
 				     const unsigned char *bytes, size_t len,
 				     struct jitrd_diag *diag) JITRD_WUR;
 
-/* Makes the snapshot: for each CA the newest accepted CRL (highest CRL number, then latest
- * thisUpdate) is indexed. The builder may be freed afterwards. *out owned by the caller. */
+/* Records a file the caller could not even read (missing, unreadable, oversized, not a regular
+ * file) in the per-file report, with crls_accepted 0, so that config-check counts it like a
+ * refused one. err is the caller's error (not JITRD_OK); reason (may be NULL: then
+ * jitrd_strerror(err)) is copied. Returns JITRD_OK, JITRD_ERR_INVALID_ARG (NULL b or origin,
+ * err == JITRD_OK, builder finished) or JITRD_ERR_NOMEM (then nothing is recorded). */
+enum jitrd_err jitrd_crl_builder_note_failure(struct jitrd_crl_builder *b, const char *origin,
+					      enum jitrd_err err, const char *reason) JITRD_WUR;
+
+/* Makes the snapshot: for each CA the newest kept CRL (a current one before a stale one, then
+ * highest CRL number, then latest thisUpdate) is indexed. The builder may be freed
+ * afterwards. *out owned by the caller. */
 enum jitrd_err jitrd_crl_builder_finish(struct jitrd_crl_builder *b,
 					struct jitrd_crl_store **out) JITRD_WUR;
 
@@ -59,7 +73,8 @@ struct jitrd_crl_file_report {
 	const char *origin;
 	enum jitrd_err result;  /* JITRD_OK when all its CRLs were accepted */
 	const char *reason;     /* "" when OK */
-	size_t crls_accepted;
+	size_t crls_accepted;   /* CRLs that passed every check; a stale one kept for its
+				 * revocations is not counted (the file says CRL_EXPIRED) */
 };
 size_t jitrd_crl_builder_file_count(const struct jitrd_crl_builder *b);
 const struct jitrd_crl_file_report *jitrd_crl_builder_file_at(const struct jitrd_crl_builder *b,
@@ -70,19 +85,29 @@ struct jitrd_crl_info {
 	const char *origin;    /* file the chosen CRL came from */
 	size_t entries;
 	time_t this_update;
-	time_t next_update;
+	time_t next_update;    /* 0 when the CRL has no nextUpdate (then always stale) */
 	int64_t crl_number;    /* -1 if absent */
+	bool stale;            /* past nextUpdate (or none) at the builder's `now` */
 };
 const struct jitrd_crl_info *jitrd_crl_store_info(const struct jitrd_crl_store *store,
 						  const struct jitrd_cert *ca);
 
-/* Looks serial up in the CRL of ca, judged at now. JITRD_ERR_NO_CRL if the store has no
- * CRL for ca; JITRD_ERR_CRL_EXPIRED if now is past its nextUpdate (a snapshot outlives the
- * moment it was loaded); callers decide defer vs fail_open. On success *status and *reason
- * (RFC 5280 code or JITRD_CRL_REASON_NONE) are written. Thread-safe, no allocation. */
+/* What the chosen CRL of a CA says of one serial. */
+struct jitrd_crl_answer {
+	enum jitrd_crl_status status;
+	int reason;  /* RFC 5280 code, or JITRD_CRL_REASON_NONE */
+	bool stale;  /* now is past the CRL's nextUpdate (or it has none): the answer for a
+		      * listed serial still stands, but "not listed" is no longer current */
+};
+
+/* Looks serial up in the CRL of ca, judged at now. JITRD_OK fills *out (a snapshot outlives
+ * the moment it was loaded, so staleness is judged at now, not at load time); callers decide
+ * defer vs fail_open for a stale answer. JITRD_ERR_NO_CRL if the store has no verified CRL
+ * for ca at all; JITRD_ERR_INVALID_ARG for a NULL argument. *out untouched on error.
+ * Thread-safe, no allocation. */
 enum jitrd_err jitrd_crl_lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
 				const ASN1_INTEGER *serial, time_t now,
-				enum jitrd_crl_status *status, int *reason) JITRD_WUR;
+				struct jitrd_crl_answer *out) JITRD_WUR;
 
 /* "keyCompromise", "certificateHold", ... ; "unspecified" for JITRD_CRL_REASON_NONE. */
 const char *jitrd_crl_reason_name(int reason);

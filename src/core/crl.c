@@ -54,6 +54,7 @@ struct ca_crl {
 	char *origin;
 	struct jitrd_crl_info info; /* info.origin points at origin */
 	bool has_number;
+	bool has_next_update;
 	unsigned char number[SERIAL_MAX]; /* cRLNumber magnitude, compared as a big integer */
 	size_t number_len;
 	struct crl_index index;
@@ -500,7 +501,8 @@ static enum jitrd_err read_crl_number(const X509_CRL *crl, struct ca_crl *c, str
 }
 
 /* All checks of one CRL in the order DESIGN §3.6 and the header give, then the index.
- * On success *out holds the indexed CRL (origin not yet set). */
+ * On JITRD_OK *out holds the indexed CRL (origin not yet set); on JITRD_ERR_CRL_EXPIRED too,
+ * marked stale, with the reason in *r. Any other error: *out untouched, reason in *r. */
 static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *crl,
                                  struct ca_crl *out, struct refusal *r)
 {
@@ -512,6 +514,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	const struct jitrd_cert *ca;
 	EVP_PKEY *key;
 	int crit = 0;
+	bool kept = false;
 	char when[32], at[32];
 
 	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
@@ -556,6 +559,8 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	}
 	if (check_idp(crl, r) != JITRD_OK || read_crl_number(crl, &c, r) != JITRD_OK)
 		goto cleanup;
+	/* The dates are cheap and come before the index, so that a refused CRL of a million
+	 * entries is not indexed first. */
 	if (!asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.info.this_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "thisUpdate unreadable");
 		goto cleanup;
@@ -565,42 +570,54 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		refuse(r, JITRD_ERR_MALFORMED, "nextUpdate unreadable");
 		goto cleanup;
 	}
-	if (build_index(crl, &c.index, r) != JITRD_OK)
-		goto cleanup;
 	time_text(b->now, at, sizeof(at));
 	if (c.info.this_update > b->now) {
 		time_text(c.info.this_update, when, sizeof(when));
 		refuse(r, JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate %s is after %s", when, at);
 		goto cleanup;
 	}
-	/* Without nextUpdate nobody says how long the list is good for: treat it as stale. */
-	if (!X509_CRL_get0_nextUpdate(crl)) {
-		refuse(r, JITRD_ERR_CRL_EXPIRED, "no nextUpdate, so it cannot be judged current");
-		goto cleanup;
-	}
-	if (b->now > c.info.next_update) {
+	/* A stale CRL is no longer the whole truth, but what it lists was revoked by the CA's
+	 * own signature: it is kept (and reported), so those stay revoked; lookups say stale.
+	 * Without nextUpdate nobody says how long the list is good for: stale from the start. */
+	c.has_next_update = X509_CRL_get0_nextUpdate(crl) != NULL;
+	if (!c.has_next_update) {
+		c.info.stale = true;
+		refuse(r, JITRD_ERR_CRL_EXPIRED,
+		       "no nextUpdate, so it cannot be judged current (kept for what it lists)");
+	} else if (b->now > c.info.next_update) {
+		c.info.stale = true;
 		time_text(c.info.next_update, when, sizeof(when));
-		refuse(r, JITRD_ERR_CRL_EXPIRED, "nextUpdate %s is before %s", when, at);
-		goto cleanup;
+		refuse(r, JITRD_ERR_CRL_EXPIRED,
+		       "nextUpdate %s is before %s (kept for what it lists)", when, at);
 	}
+	if (build_index(crl, &c.index, r) != JITRD_OK)
+		goto cleanup;
 	c.ca = ca;
 	snprintf(c.ca_id, sizeof(c.ca_id), "%s", jitrd_cert_id(ca));
 	c.info.entries = c.index.small_count + c.index.large_count;
 	*out = c;
 	memset(&c, 0, sizeof(c));
-	result = JITRD_OK;
+	kept = true;
 cleanup:
-	if (result != JITRD_OK)
+	/* a stale CRL is kept and reported: the caller gets both *out and the refusal */
+	if (!kept)
 		result = r->err;
+	else
+		result = out->info.stale ? JITRD_ERR_CRL_EXPIRED : JITRD_OK;
 	AUTHORITY_KEYID_free(akid);
 	ca_crl_cleanup(&c);
 	ERR_clear_error();
 	return result;
 }
 
-/* Newer means a higher cRLNumber (present beats absent), then a later thisUpdate. */
+/* Newer means a higher cRLNumber (present beats absent), then a later thisUpdate; but a
+ * current CRL beats a stale one whatever their numbers: the stale one is kept only so that
+ * what it lists stays revoked while nothing current exists. (From a CA that numbers and dates
+ * its CRLs in step, the higher number is never the only stale one, so the rules agree.) */
 static bool is_newer(const struct ca_crl *a, const struct ca_crl *b)
 {
+	if (a->info.stale != b->info.stale)
+		return !a->info.stale;
 	if (a->has_number != b->has_number)
 		return a->has_number;
 	if (a->has_number) {
@@ -692,12 +709,17 @@ static enum jitrd_err take_crl(struct jitrd_crl_builder *b, const char *origin, 
 
 	st->seen++;
 	err = accept_crl(b, crl, &c, &r);
-	if (err == JITRD_OK) {
-		err = keep_candidate(b, origin, &c);
-		if (err == JITRD_OK)
-			st->accepted++;
-		else
+	if (err == JITRD_OK || err == JITRD_ERR_CRL_EXPIRED) {
+		/* a stale CRL is kept too (see accept_crl), but only a current one counts as
+		 * accepted in the report */
+		enum jitrd_err kept = keep_candidate(b, origin, &c);
+
+		if (kept != JITRD_OK) {
+			err = kept;
 			snprintf(r.text, sizeof(r.text), "out of memory");
+		} else if (err == JITRD_OK) {
+			st->accepted++;
+		}
 	}
 	if (err != JITRD_OK)
 		note(st, err, label, crl, r.text);
@@ -862,6 +884,30 @@ enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *or
 	return st.first_err;
 }
 
+enum jitrd_err jitrd_crl_builder_note_failure(struct jitrd_crl_builder *b, const char *origin,
+                                              enum jitrd_err err, const char *reason)
+{
+	struct file_record *rec;
+	char *copy;
+
+	if (!b || !origin || err == JITRD_OK || b->finished)
+		return JITRD_ERR_INVALID_ARG;
+	if (!reason)
+		reason = jitrd_strerror(err);
+	/* copied first, so that a failure leaves no half-made record behind */
+	if (!(copy = OPENSSL_strdup(reason)))
+		return JITRD_ERR_NOMEM;
+	if (!(rec = new_file_record(b, origin))) {
+		OPENSSL_free(copy);
+		return JITRD_ERR_NOMEM;
+	}
+	rec->reason = copy;
+	rec->report.reason = copy;
+	rec->report.result = err;
+	rec->report.crls_accepted = 0;
+	return JITRD_OK;
+}
+
 size_t jitrd_crl_builder_file_count(const struct jitrd_crl_builder *b)
 {
 	return b ? b->file_count : 0;
@@ -982,27 +1028,26 @@ static bool index_find(const struct crl_index *index, const unsigned char *bytes
 
 enum jitrd_err jitrd_crl_lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
                                 const ASN1_INTEGER *serial, time_t now,
-                                enum jitrd_crl_status *status, int *reason)
+                                struct jitrd_crl_answer *out)
 {
 	const struct ca_crl *c;
 	const unsigned char *bytes;
 	size_t len;
 	uint8_t slot;
 
-	if (!store || !ca || !serial || !status || !reason)
+	if (!store || !ca || !serial || !out)
 		return JITRD_ERR_INVALID_ARG;
 	if (!(c = store_find(store, ca)))
 		return JITRD_ERR_NO_CRL;
 	/* the snapshot was judged when it was built; a long-lived one goes stale */
-	if (now > c->info.next_update)
-		return JITRD_ERR_CRL_EXPIRED;
+	out->stale = !c->has_next_update || now > c->info.next_update;
 	if (!magnitude(serial, &bytes, &len) || !index_find(&c->index, bytes, len, &slot)) {
-		*status = JITRD_CRL_NOT_LISTED;
-		*reason = JITRD_CRL_REASON_NONE;
+		out->status = JITRD_CRL_NOT_LISTED;
+		out->reason = JITRD_CRL_REASON_NONE;
 		return JITRD_OK;
 	}
-	*status = status_of(slot);
-	*reason = slot == REASON_SLOT_NONE ? JITRD_CRL_REASON_NONE : (int)slot;
+	out->status = status_of(slot);
+	out->reason = slot == REASON_SLOT_NONE ? JITRD_CRL_REASON_NONE : (int)slot;
 	return JITRD_OK;
 }
 

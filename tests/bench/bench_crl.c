@@ -220,13 +220,12 @@ int main(int argc, char **argv)
 		}
 		t0 = now_ms();
 		for (long i = 0; i < lookups; i++) {
-			enum jitrd_crl_status st;
-			int reason;
+			struct jitrd_crl_answer answer;
 
 			if (jitrd_crl_lookup(store, jitrd_caset_at(cas, 0), probes[i].serial,
-			                     BENCH_NOW, &st, &reason) != JITRD_OK)
+			                     BENCH_NOW, &answer) != JITRD_OK)
 				mismatches++;
-			else if (st != JITRD_CRL_NOT_LISTED)
+			else if (answer.status != JITRD_CRL_NOT_LISTED)
 				found++;
 			else if (probes[i].listed)
 				mismatches++;

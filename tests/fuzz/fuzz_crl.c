@@ -87,11 +87,11 @@ static X509_CRL *resign(const uint8_t *data, size_t size)
 static void lookup(const struct jitrd_crl_store *store, const ASN1_INTEGER *serial, time_t now,
                    int must_be_listed)
 {
-	enum jitrd_crl_status status = JITRD_CRL_NOT_LISTED;
-	int reason = JITRD_CRL_REASON_NONE;
-	enum jitrd_err err = jitrd_crl_lookup(store, ca, serial, now, &status, &reason);
+	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
+	enum jitrd_err err = jitrd_crl_lookup(store, ca, serial, now, &answer);
+	enum jitrd_crl_status status = answer.status;
 
-	(void)jitrd_crl_reason_name(reason);
+	(void)jitrd_crl_reason_name(answer.reason);
 	/* Oracle: a non-negative serial of at most 20 octets listed in the chosen CRL must be
 	 * found (negative ones are skipped by design; longer ones make the CRL refused). */
 	if (must_be_listed && err == JITRD_OK && status == JITRD_CRL_NOT_LISTED) {

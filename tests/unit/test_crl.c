@@ -157,6 +157,31 @@ static struct jitrd_crl_store *store_of(const char *const *files)
 	return store;
 }
 
+/* jitrd_crl_lookup with the answer spread over status and reason, for the table tests:
+ * both written only on success; the answer must not be stale unless `now` is past
+ * 2031-01-01 (every fixture CRL used here is current at JITRD_TEST_NOW). NULL status or
+ * reason passes a NULL answer, for the argument tests. */
+static enum jitrd_err lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
+                             const ASN1_INTEGER *serial, time_t now,
+                             enum jitrd_crl_status *status, int *reason)
+{
+	struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED, true};
+	enum jitrd_err err =
+	    jitrd_crl_lookup(store, ca, serial, now, status && reason ? &answer : NULL);
+
+	if (err != JITRD_OK) {
+		CU_ASSERT_EQUAL(answer.status, STATUS_UNTOUCHED);
+		CU_ASSERT_EQUAL(answer.reason, REASON_UNTOUCHED);
+		CU_ASSERT_TRUE(answer.stale);
+		return err;
+	}
+	if (now <= T_2031_01_01)
+		CU_ASSERT_FALSE(answer.stale);
+	*status = answer.status;
+	*reason = answer.reason;
+	return err;
+}
+
 struct expect {
 	const char *device;
 	enum jitrd_crl_status status;
@@ -172,7 +197,7 @@ static void check_lookups(const struct jitrd_crl_store *store, const struct expe
 		int reason = REASON_UNTOUCHED;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
-		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca, jitrd_cert_serial(dev), JITRD_TEST_NOW,
+		CU_ASSERT_EQUAL(lookup(store, ca, jitrd_cert_serial(dev), JITRD_TEST_NOW,
 		                                 &status, &reason),
 		                JITRD_OK);
 		if (status != e[i].status || reason != e[i].reason)
@@ -214,7 +239,7 @@ static void check_against_openssl(const struct jitrd_crl_store *store, const cha
 			       : want_reason == 6 ? JITRD_CRL_HOLD
 			                          : JITRD_CRL_REVOKED;
 		}
-		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca2_crl ? ca2 : ca1,
+		CU_ASSERT_EQUAL(lookup(store, ca2_crl ? ca2 : ca1,
 		                                 jitrd_cert_serial(devices[i].cert), JITRD_TEST_NOW,
 		                                 &status, &reason),
 		                JITRD_OK);
@@ -332,7 +357,7 @@ static void test_lookup_with_own_copy_of_ca(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
 	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &copy, &diag), JITRD_OK);
 	CU_ASSERT_PTR_NOT_EQUAL(copy, ca1);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, copy,
+	CU_ASSERT_EQUAL(lookup(store, copy,
 	                                 jitrd_cert_serial(device("devices/revoked.pem")),
 	                                 JITRD_TEST_NOW, &status, &reason),
 	                JITRD_OK);
@@ -350,23 +375,24 @@ struct refused_case {
 	const char *file;
 	enum jitrd_err err;
 	const char *why; /* must appear in the report's reason */
+	bool kept;       /* stale: reported, yet kept for what it lists */
 };
 
 static const struct refused_case refused_cases[] = {
-    {"crl-cases/ca1-expired.pem", JITRD_ERR_CRL_EXPIRED, "nextUpdate 2029-06-01T00:00:00Z"},
-    {"crl-cases/ca1-notyet.pem", JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate 2031-06-01"},
-    {"crl-cases/ca1-critical-ext.pem", JITRD_ERR_CRL_CRITICAL_EXT, "1.3.6.1.4.1.55555.1"},
-    {"crl-cases/ca1-delta.pem", JITRD_ERR_CRL_DELTA, "delta CRL"},
-    {"crl-cases/impostor.pem", JITRD_ERR_UNKNOWN_CA, "not one of our CAs"},
-    {"crl-cases/unknown-ca.pem", JITRD_ERR_UNKNOWN_CA, "Unknown CA"},
-    {"crl-cases/ca1-badsig.der", JITRD_ERR_CRL_SIGNATURE, "signature does not verify"},
-    {"crl-cases/truncated.pem", JITRD_ERR_MALFORMED, "not a readable PEM CRL"},
-    {"crl-cases/truncated.der", JITRD_ERR_MALFORMED, "not a readable DER CRL"},
-    {"garbage/text.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
-    {"garbage/random.bin", JITRD_ERR_MALFORMED, ""}, /* PEM or DER path: random */
-    {"garbage/empty.pem", JITRD_ERR_MALFORMED, "empty file"},
-    {"devices/good.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
-    {"cas/ca1.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block"},
+    {"crl-cases/ca1-expired.pem", JITRD_ERR_CRL_EXPIRED, "nextUpdate 2029-06-01T00:00:00Z", true},
+    {"crl-cases/ca1-notyet.pem", JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate 2031-06-01", false},
+    {"crl-cases/ca1-critical-ext.pem", JITRD_ERR_CRL_CRITICAL_EXT, "1.3.6.1.4.1.55555.1", false},
+    {"crl-cases/ca1-delta.pem", JITRD_ERR_CRL_DELTA, "delta CRL", false},
+    {"crl-cases/impostor.pem", JITRD_ERR_UNKNOWN_CA, "not one of our CAs", false},
+    {"crl-cases/unknown-ca.pem", JITRD_ERR_UNKNOWN_CA, "Unknown CA", false},
+    {"crl-cases/ca1-badsig.der", JITRD_ERR_CRL_SIGNATURE, "signature does not verify", false},
+    {"crl-cases/truncated.pem", JITRD_ERR_MALFORMED, "not a readable PEM CRL", false},
+    {"crl-cases/truncated.der", JITRD_ERR_MALFORMED, "not a readable DER CRL", false},
+    {"garbage/text.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block", false},
+    {"garbage/random.bin", JITRD_ERR_MALFORMED, "", false}, /* PEM or DER path: random */
+    {"garbage/empty.pem", JITRD_ERR_MALFORMED, "empty file", false},
+    {"devices/good.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block", false},
+    {"cas/ca1.pem", JITRD_ERR_MALFORMED, "no \"X509 CRL\" PEM block", false},
 };
 
 static void test_refused_files(void)
@@ -398,8 +424,28 @@ static void test_refused_files(void)
 		CU_ASSERT_STRING_EQUAL(diag.text + strlen(prefix), r->reason);
 		CU_ASSERT_EQUAL(r->crls_accepted, 0);
 		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		if (c->kept) {
+			const struct jitrd_crl_info *info = jitrd_crl_store_info(store, ca1);
+			struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED,
+			                                  false};
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+			CU_ASSERT_TRUE(info->stale);
+			CU_ASSERT_STRING_EQUAL(info->origin, c->file);
+			/* revoked.pem was revoked before this CRL was made: still revoked */
+			CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+			                                 jitrd_cert_serial(device("devices/revoked.pem")),
+			                                 JITRD_TEST_NOW, &answer),
+			                JITRD_OK);
+			CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
+			CU_ASSERT_EQUAL(answer.reason, 1);
+			CU_ASSERT_TRUE(answer.stale);
+			jitrd_crl_store_free(store);
+			jitrd_crl_builder_free(b);
+			continue;
+		}
 		CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca1));
-		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+		CU_ASSERT_EQUAL(lookup(store, ca1,
 		                                 jitrd_cert_serial(device("devices/revoked.pem")),
 		                                 JITRD_TEST_NOW, &status, &reason),
 		                JITRD_ERR_NO_CRL);
@@ -532,21 +578,107 @@ static void test_lookup_past_next_update(void)
 {
 	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
 	struct jitrd_crl_store *store = store_of(files);
-	const ASN1_INTEGER *serial = jitrd_cert_serial(device("devices/revoked.pem"));
+	const ASN1_INTEGER *revoked = jitrd_cert_serial(device("devices/revoked.pem"));
+	const ASN1_INTEGER *good = jitrd_cert_serial(device("devices/good.pem"));
+	struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED, false};
 	enum jitrd_crl_status status = STATUS_UNTOUCHED;
 	int reason = REASON_UNTOUCHED;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, T_2031_01_01 + 1, &status, &reason),
-	                JITRD_ERR_CRL_EXPIRED);
-	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
-	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
+	CU_ASSERT_FALSE(jitrd_crl_store_info(store, ca1)->stale);
+	/* past nextUpdate: the answer still comes, marked stale */
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, revoked, T_2031_01_01 + 1, &answer), JITRD_OK);
+	CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
+	CU_ASSERT_EQUAL(answer.reason, 1);
+	CU_ASSERT_TRUE(answer.stale);
+	answer.stale = false;
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, good, T_2031_01_01 + 1, &answer), JITRD_OK);
+	CU_ASSERT_EQUAL(answer.status, JITRD_CRL_NOT_LISTED);
+	CU_ASSERT_EQUAL(answer.reason, JITRD_CRL_REASON_NONE);
+	CU_ASSERT_TRUE(answer.stale);
 	/* nextUpdate itself is still current (now <= nextUpdate) */
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, T_2031_01_01, &status, &reason),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(lookup(store, ca1, revoked, T_2031_01_01, &status, &reason), JITRD_OK);
 	CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
 	CU_ASSERT_EQUAL(reason, 1);
 	jitrd_crl_store_free(store);
+}
+
+/* A stale CRL takes part in newest-wins: a newer current one replaces it, in either order,
+ * and an older current one does not. */
+static void test_stale_crl_and_newest_wins(void)
+{
+	static const char *const orders[][3] = {
+	    {"crl-cases/ca1-expired.pem", "crl-cases/ca1-valid.pem", NULL},
+	    {"crl-cases/ca1-valid.pem", "crl-cases/ca1-expired.pem", NULL},
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag;
+		const struct jitrd_crl_info *info;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		for (size_t k = 0; k < 2; k++)
+			CU_ASSERT_EQUAL(add_fixture(b, orders[i][k], &diag),
+			                strstr(orders[i][k], "expired") ? JITRD_ERR_CRL_EXPIRED
+			                                                : JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+		info = jitrd_crl_store_info(store, ca1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+		CU_ASSERT_STRING_EQUAL(info->origin, "crl-cases/ca1-valid.pem");
+		CU_ASSERT_FALSE(info->stale);
+		check_lookups(store, ca1_valid_expect, 6); /* the ca1 devices */
+		jitrd_crl_store_free(store);
+	}
+}
+
+/* Files the caller could not read are reported, in order, between the others. */
+static void test_note_failure(void)
+{
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+	const struct jitrd_crl_file_report *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "crl/missing.pem", JITRD_ERR_IO,
+	                                               "cannot open: No such file or directory"),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(add_fixture(b, "crls/ca1.crl.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "crl/huge.pem", JITRD_ERR_TOO_LARGE, NULL),
+	                JITRD_OK);
+	/* refused: nothing recorded */
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "x", JITRD_OK, "fine"),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, NULL, JITRD_ERR_IO, "x"),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(NULL, "x", JITRD_ERR_IO, "x"),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_file_count(b), 3);
+	r = jitrd_crl_builder_file_at(b, 0);
+	CU_ASSERT_STRING_EQUAL(r->origin, "crl/missing.pem");
+	CU_ASSERT_EQUAL(r->result, JITRD_ERR_IO);
+	CU_ASSERT_STRING_EQUAL(r->reason, "cannot open: No such file or directory");
+	CU_ASSERT_EQUAL(r->crls_accepted, 0);
+	r = jitrd_crl_builder_file_at(b, 1);
+	CU_ASSERT_EQUAL(r->result, JITRD_OK);
+	CU_ASSERT_EQUAL(r->crls_accepted, 1);
+	r = jitrd_crl_builder_file_at(b, 2);
+	CU_ASSERT_STRING_EQUAL(r->origin, "crl/huge.pem");
+	CU_ASSERT_EQUAL(r->result, JITRD_ERR_TOO_LARGE);
+	CU_ASSERT_STRING_EQUAL(r->reason, jitrd_strerror(JITRD_ERR_TOO_LARGE));
+	CU_ASSERT_EQUAL(r->crls_accepted, 0);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	/* after finish, as for add */
+	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "late", JITRD_ERR_IO, "x"),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_count(b), 3);
+	CU_ASSERT_PTR_NOT_NULL(jitrd_crl_store_info(store, ca1));
+	jitrd_crl_store_free(store);
+	jitrd_crl_builder_free(b);
 }
 
 static void test_ca_without_crl(void)
@@ -557,7 +689,7 @@ static void test_ca_without_crl(void)
 	int reason = REASON_UNTOUCHED;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca2,
+	CU_ASSERT_EQUAL(lookup(store, ca2,
 	                                 jitrd_cert_serial(device("devices/revoked2.pem")),
 	                                 JITRD_TEST_NOW, &status, &reason),
 	                JITRD_ERR_NO_CRL);
@@ -591,7 +723,7 @@ static void test_odd_serials(void)
 		CU_ASSERT_FATAL(BN_hex2bn(&bn, serials[i]) > 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(BN_to_ASN1_INTEGER(bn, serial));
 		CU_ASSERT_EQUAL(
-		    jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &status, &reason),
+		    lookup(store, ca1, serial, JITRD_TEST_NOW, &status, &reason),
 		    JITRD_OK);
 		CU_ASSERT_EQUAL(status, want[i]);
 		CU_ASSERT_EQUAL(reason, want[i] == JITRD_CRL_REVOKED ? 1 : JITRD_CRL_REASON_NONE);
@@ -635,15 +767,17 @@ static void test_invalid_arguments(void)
 	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "x", &byte, 1, &diag), JITRD_ERR_INVALID_ARG);
 	jitrd_crl_builder_free(b);
 
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(NULL, ca1, serial, JITRD_TEST_NOW, &status, &reason),
+	CU_ASSERT_EQUAL(lookup(NULL, ca1, serial, JITRD_TEST_NOW, &status, &reason),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, NULL, serial, JITRD_TEST_NOW, &status, &reason),
+	CU_ASSERT_EQUAL(lookup(store, NULL, serial, JITRD_TEST_NOW, &status, &reason),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, NULL, JITRD_TEST_NOW, &status, &reason),
+	CU_ASSERT_EQUAL(lookup(store, ca1, NULL, JITRD_TEST_NOW, &status, &reason),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, NULL, &reason),
+	CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, NULL, &reason),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &status, NULL),
+	CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, &status, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, NULL),
 	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
 	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
@@ -877,7 +1011,7 @@ static void lookup_hex(const struct jitrd_crl_store *store, const char *hex,
 	CU_ASSERT_FATAL(BN_hex2bn(&bn, hex) > 0);
 	serial = BN_to_ASN1_INTEGER(bn, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
-	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, status, reason),
+	CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, status, reason),
 	                JITRD_OK);
 	ASN1_INTEGER_free(serial);
 	BN_free(bn);
@@ -1071,6 +1205,21 @@ static void test_made_crl_refusals(void)
 		if (cases[i].err == JITRD_OK) {
 			lookup_hex(store, "1002", &status, &reason);
 			CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+		} else if (cases[i].err == JITRD_ERR_CRL_EXPIRED) {
+			/* no nextUpdate: kept for what it lists, stale from the start */
+			const struct jitrd_crl_info *info = jitrd_crl_store_info(store, ca1);
+			struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED,
+			                                  false};
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+			CU_ASSERT_TRUE(info->stale);
+			CU_ASSERT_EQUAL(info->next_update, 0);
+			CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+			                                 jitrd_cert_serial(device("devices/revoked.pem")),
+			                                 JITRD_TEST_NOW, &answer),
+			                JITRD_OK);
+			CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
+			CU_ASSERT_TRUE(answer.stale);
 		} else {
 			CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca1));
 		}
@@ -1179,13 +1328,12 @@ static void *lookup_worker(void *arg)
 	for (long i = 0; i < 200000; i++) {
 		const struct expect *e = &table[(size_t)(i + job->seed) % n];
 		struct jitrd_cert *dev = device(e->device);
-		enum jitrd_crl_status status;
-		int reason;
+		struct jitrd_crl_answer answer;
 
+		/* no CUnit assertion here: CUnit is not thread-safe */
 		if (jitrd_crl_lookup(job->store, strstr(e->device, "2.pem") ? ca2 : ca1,
-		                     jitrd_cert_serial(dev), JITRD_TEST_NOW, &status,
-		                     &reason) != JITRD_OK ||
-		    status != e->status || reason != e->reason)
+		                     jitrd_cert_serial(dev), JITRD_TEST_NOW, &answer) != JITRD_OK ||
+		    answer.status != e->status || answer.reason != e->reason || answer.stale)
 			job->mismatches++;
 	}
 	return NULL;
@@ -1279,6 +1427,8 @@ int main(void)
 	    {"bad and good CRLs in one file", test_bad_and_good_in_one_file},
 	    {"newer CRL wins in any order", test_newer_wins_in_any_order},
 	    {"lookup past nextUpdate", test_lookup_past_next_update},
+    {"stale CRL and newest wins", test_stale_crl_and_newest_wins},
+    {"files the caller could not read", test_note_failure},
 	    {"CA without CRL", test_ca_without_crl},
 	    {"odd serials", test_odd_serials},
 	    {"invalid arguments", test_invalid_arguments},
