@@ -1,0 +1,418 @@
+/* metrics.c — the registry of DESIGN §4.5 metrics behind one small mutex (updates are a few
+ * additions; nothing here is hot enough to need more), and the Prometheus text rendering as a
+ * pure function of a snapshot. It does no I/O and never renders while holding the lock. */
+#include "jitrd/metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Control-plane calls take tens of milliseconds; throttled retries push them to seconds. */
+static const double api_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+/* An event is a few calls, or up to the event deadline (30 s by default) when retried. */
+static const double event_bounds[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+struct jitrd_metrics {
+	pthread_mutex_t lock;
+	struct jitrd_metrics_snapshot values;
+};
+
+static void snapshot_init(struct jitrd_metrics_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->api_duration.bounds = api_bounds;
+	s->api_duration.bound_count = COUNT_OF(api_bounds);
+	s->event_duration.bounds = event_bounds;
+	s->event_duration.bound_count = COUNT_OF(event_bounds);
+}
+
+enum jitrd_err jitrd_metrics_new(struct jitrd_metrics **out)
+{
+	struct jitrd_metrics *m;
+
+	if (!out)
+		return JITRD_ERR_INVALID_ARG;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return JITRD_ERR_NOMEM;
+	if (pthread_mutex_init(&m->lock, NULL) != 0) {
+		free(m);
+		return JITRD_ERR_NOMEM;
+	}
+	snapshot_init(&m->values);
+	*out = m;
+	return JITRD_OK;
+}
+
+void jitrd_metrics_free(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static void observe(struct jitrd_metrics_histogram *h, double seconds)
+{
+	size_t i = 0;
+
+	/* A clock that stepped back must not poison the sum. */
+	if (isnan(seconds) || seconds < 0)
+		seconds = 0;
+	while (i < h->bound_count && seconds > h->bounds[i])
+		i++;
+	h->counts[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+void jitrd_metrics_event(struct jitrd_metrics *m, enum jitrd_decision_kind decision, double seconds)
+{
+	if (!m || (unsigned)decision >= JITRD_DECISION_COUNT)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.events[decision]++;
+	observe(&m->values.event_duration, seconds);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void copy_label(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void jitrd_metrics_api_request(struct jitrd_metrics *m, const char *operation, int code,
+                               double seconds)
+{
+	struct jitrd_metrics_snapshot *v;
+	char name[JITRD_METRICS_OPERATION_MAX];
+	size_t i;
+
+	if (!m || !operation)
+		return;
+	copy_label(name, sizeof(name), operation);
+	pthread_mutex_lock(&m->lock);
+	v = &m->values;
+	observe(&v->api_duration, seconds);
+	for (i = 0; i < v->api_count; i++) {
+		if (v->api[i].code == code && strcmp(v->api[i].operation, name) == 0)
+			break;
+	}
+	if (i == v->api_count) {
+		if (v->api_count == JITRD_METRICS_API_SERIES_MAX) {
+			/* The label set stays bounded whatever the peers answer. */
+			v->api_dropped++;
+			pthread_mutex_unlock(&m->lock);
+			return;
+		}
+		memcpy(v->api[i].operation, name, sizeof(name));
+		v->api[i].code = code;
+		v->api[i].count = 0;
+		v->api_count++;
+	}
+	v->api[i].count++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
+                           int64_t next_update)
+{
+	struct jitrd_metrics_snapshot *v;
+	char label[JITRD_METRICS_CA_MAX];
+	size_t i;
+
+	if (!m || !ca)
+		return;
+	copy_label(label, sizeof(label), ca);
+	pthread_mutex_lock(&m->lock);
+	v = &m->values;
+	for (i = 0; i < v->crl_count; i++) {
+		if (strcmp(v->crl[i].ca, label) == 0)
+			break;
+	}
+	if (i == v->crl_count && v->crl_count < JITRD_METRICS_CRL_MAX) {
+		memcpy(v->crl[i].ca, label, sizeof(label));
+		v->crl_count++;
+	}
+	if (i < v->crl_count) {
+		v->crl[i].entries = entries;
+		v->crl[i].next_update = next_update;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_clear_crl(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.crl_count = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_set_mqtt_connected(struct jitrd_metrics *m, int connected)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.mqtt_connected = connected ? 1 : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.inflight += delta;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapshot *out)
+{
+	if (!out)
+		return;
+	if (!m) {
+		snapshot_init(out);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	*out = m->values;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Rendering: two passes over the same code, measuring (buf NULL) then writing into a buffer
+ * of exactly that size. */
+struct text {
+	char *buf;
+	size_t len;
+};
+
+static void put(struct text *t, const char *bytes, size_t n)
+{
+	if (t->buf)
+		memcpy(t->buf + t->len, bytes, n);
+	t->len += n;
+}
+
+static void put_str(struct text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+static void put_u64(struct text *t, uint64_t v)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
+
+	put(t, digits, (size_t)n);
+}
+
+static void put_i64(struct text *t, int64_t v)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%" PRId64, v);
+
+	put(t, digits, (size_t)n);
+}
+
+/* The shortest form that reads back as the same double, so 0.1 prints as 0.1 and goldens
+ * stay readable; the exposition format's spellings for the special values. */
+static void put_double(struct text *t, double v)
+{
+	char digits[40];
+	int n = 0;
+
+	if (isnan(v)) {
+		put_str(t, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		put_str(t, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	/* Whole numbers (bucket bounds, sums of whole seconds) without an exponent. */
+	if (v > -1e15 && v < 1e15 && (double)(int64_t)v == v) {
+		put_i64(t, (int64_t)v);
+		return;
+	}
+	for (int precision = 1; precision <= 17; precision++) {
+		n = snprintf(digits, sizeof(digits), "%.*g", precision, v);
+		if (strtod(digits, NULL) == v)
+			break;
+	}
+	put(t, digits, (size_t)n);
+}
+
+/* Exposition format 0.0.4: in a label value, backslash, double quote and line feed are
+ * escaped; everything else is written as is. */
+static void put_label_value(struct text *t, const char *value)
+{
+	put(t, "\"", 1);
+	for (const char *p = value; *p; p++) {
+		switch (*p) {
+		case '\\':
+			put(t, "\\\\", 2);
+			break;
+		case '"':
+			put(t, "\\\"", 2);
+			break;
+		case '\n':
+			put(t, "\\n", 2);
+			break;
+		default:
+			put(t, p, 1);
+		}
+	}
+	put(t, "\"", 1);
+}
+
+static void put_header(struct text *t, const char *name, const char *type, const char *help)
+{
+	put_str(t, "# HELP ");
+	put_str(t, name);
+	put_str(t, " ");
+	put_str(t, help);
+	put_str(t, "\n# TYPE ");
+	put_str(t, name);
+	put_str(t, " ");
+	put_str(t, type);
+	put_str(t, "\n");
+}
+
+static void put_histogram(struct text *t, const char *name, const char *help,
+                          const struct jitrd_metrics_histogram *h)
+{
+	uint64_t cumulative = 0;
+
+	put_header(t, name, "histogram", help);
+	for (size_t i = 0; i <= h->bound_count; i++) {
+		cumulative += h->counts[i];
+		put_str(t, name);
+		put_str(t, "_bucket{le=\"");
+		if (i < h->bound_count)
+			put_double(t, h->bounds[i]);
+		else
+			put_str(t, "+Inf");
+		put_str(t, "\"} ");
+		put_u64(t, cumulative);
+		put_str(t, "\n");
+	}
+	put_str(t, name);
+	put_str(t, "_sum ");
+	put_double(t, h->sum);
+	put_str(t, "\n");
+	put_str(t, name);
+	put_str(t, "_count ");
+	put_u64(t, h->count);
+	put_str(t, "\n");
+}
+
+static void put_all(struct text *t, const struct jitrd_metrics_snapshot *s)
+{
+	put_header(t, "jitrd_events_total", "counter", "Events by decision.");
+	for (int d = 0; d < JITRD_DECISION_COUNT; d++) {
+		put_str(t, "jitrd_events_total{decision=");
+		put_label_value(t, jitrd_decision_name((enum jitrd_decision_kind)d));
+		put_str(t, "} ");
+		put_u64(t, s->events[d]);
+		put_str(t, "\n");
+	}
+	put_header(t, "jitrd_api_requests_total", "counter",
+	           "AWS IoT API requests by operation and HTTP status (0: no response).");
+	for (size_t i = 0; i < s->api_count; i++) {
+		put_str(t, "jitrd_api_requests_total{operation=");
+		put_label_value(t, s->api[i].operation);
+		put_str(t, ",code=\"");
+		put_i64(t, s->api[i].code);
+		put_str(t, "\"} ");
+		put_u64(t, s->api[i].count);
+		put_str(t, "\n");
+	}
+	if (s->api_dropped > 0) {
+		put_str(t, "jitrd_api_requests_total{operation=\"other\",code=\"0\"} ");
+		put_u64(t, s->api_dropped);
+		put_str(t, "\n");
+	}
+	put_histogram(t, "jitrd_api_request_duration_seconds",
+	              "AWS IoT API request duration, retries counted separately.",
+	              &s->api_duration);
+	put_histogram(t, "jitrd_event_duration_seconds",
+	              "Time from taking an event to its outcome.", &s->event_duration);
+	put_header(t, "jitrd_crl_entries", "gauge", "Entries of the CA's current CRL.");
+	for (size_t i = 0; i < s->crl_count; i++) {
+		put_str(t, "jitrd_crl_entries{ca=");
+		put_label_value(t, s->crl[i].ca);
+		put_str(t, "} ");
+		put_u64(t, s->crl[i].entries);
+		put_str(t, "\n");
+	}
+	put_header(t, "jitrd_crl_next_update_timestamp_seconds", "gauge",
+	           "nextUpdate of the CA's current CRL, in seconds since the epoch.");
+	for (size_t i = 0; i < s->crl_count; i++) {
+		put_str(t, "jitrd_crl_next_update_timestamp_seconds{ca=");
+		put_label_value(t, s->crl[i].ca);
+		put_str(t, "} ");
+		put_i64(t, s->crl[i].next_update);
+		put_str(t, "\n");
+	}
+	put_header(t, "jitrd_mqtt_connected", "gauge",
+	           "1 while the MQTT client is connected to the broker.");
+	put_str(t, "jitrd_mqtt_connected ");
+	put_i64(t, s->mqtt_connected);
+	put_str(t, "\n");
+	put_header(t, "jitrd_inflight_events", "gauge",
+	           "Events taken by workers and not finished.");
+	put_str(t, "jitrd_inflight_events ");
+	put_i64(t, s->inflight);
+	put_str(t, "\n");
+}
+
+static int histogram_ok(const struct jitrd_metrics_histogram *h)
+{
+	return h->bound_count <= JITRD_METRICS_BUCKETS_MAX && (h->bounds || h->bound_count == 0);
+}
+
+/* Labels come from fixed-size arrays; one without its NUL would be read past. */
+static int labels_terminated(const struct jitrd_metrics_snapshot *s)
+{
+	for (size_t i = 0; i < s->api_count; i++) {
+		if (!memchr(s->api[i].operation, '\0', sizeof(s->api[i].operation)))
+			return 0;
+	}
+	for (size_t i = 0; i < s->crl_count; i++) {
+		if (!memchr(s->crl[i].ca, '\0', sizeof(s->crl[i].ca)))
+			return 0;
+	}
+	return 1;
+}
+
+enum jitrd_err jitrd_metrics_render(const struct jitrd_metrics_snapshot *s, char **out, size_t *len)
+{
+	struct text measure = {.buf = NULL, .len = 0};
+	struct text text = {.buf = NULL, .len = 0};
+
+	if (!s || !out || !len)
+		return JITRD_ERR_INVALID_ARG;
+	if (s->api_count > JITRD_METRICS_API_SERIES_MAX || s->crl_count > JITRD_METRICS_CRL_MAX ||
+	    !histogram_ok(&s->api_duration) || !histogram_ok(&s->event_duration) ||
+	    !labels_terminated(s))
+		return JITRD_ERR_INVALID_ARG;
+	put_all(&measure, s);
+	text.buf = malloc(measure.len + 1);
+	if (!text.buf)
+		return JITRD_ERR_NOMEM;
+	put_all(&text, s);
+	text.buf[text.len] = '\0';
+	*out = text.buf;
+	*len = text.len;
+	return JITRD_OK;
+}
