@@ -38,8 +38,10 @@ void jitrd_policy_template_free(struct jitrd_policy_template *tpl); /* NULL is f
 
 /* Renders the document: each value inserted into its string with IoT metacharacters
  * made literal: '*' -> "$(*)", '?' -> "$(?)", '$' -> "$($)"; '{' or '}' in a value is
- * refused (JITRD_ERR_FORBIDDEN_CHAR) so no ${...} variable can be formed; control
- * characters are refused too. The result is compact JSON of at most
+ * refused (JITRD_ERR_FORBIDDEN_CHAR) so no ${...} variable can be formed; '/' (it would
+ * reach into another device's MQTT topic tree; allowed only in certificate.arn, which jitrd
+ * composes), the MQTT wildcards '+' and '#', control characters and invalid UTF-8 are
+ * refused too. The result is compact JSON of at most
  * JITRD_POLICY_MAX_CHARS characters (else JITRD_ERR_POLICY_TOO_LONG).
  * On success *out_json (NUL-terminated) is owned by the caller (free()).
  * Errors: JITRD_ERR_FIELD_ABSENT, JITRD_ERR_FORBIDDEN_CHAR, JITRD_ERR_POLICY_TOO_LONG,
@@ -47,6 +49,10 @@ void jitrd_policy_template_free(struct jitrd_policy_template *tpl); /* NULL is f
 enum jitrd_err jitrd_policy_template_render(const struct jitrd_policy_template *tpl,
 					    const struct jitrd_template_var *vars, size_t nvars,
 					    char **out_json, struct jitrd_diag *diag) JITRD_WUR;
+
+/* 1 if the placeholder {{name}} (name without braces, e.g. "thing.name") appears in a string
+ * value of tpl, else 0 (also for NULL arguments). Reads only: safe on a shared template. */
+int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name);
 
 enum jitrd_name_kind {
 	JITRD_NAME_POLICY, /* [\w+=,.@-]{1,128} */
@@ -65,6 +71,10 @@ enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_k
 					  const struct jitrd_template_var *vars, size_t nvars,
 					  char out[JITRD_NAME_MAX + 1],
 					  struct jitrd_diag *diag) JITRD_WUR;
+
+/* 1 if the well-formed placeholder {{name}} appears in pattern, else 0 (also for NULL
+ * arguments, and for a malformed or over-long pattern's unreadable part). */
+int jitrd_name_template_uses(const char *pattern, const char *name);
 
 /* 1 if name matches the AWS pattern of kind. */
 int jitrd_name_valid(const char *name, enum jitrd_name_kind kind);

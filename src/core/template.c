@@ -192,8 +192,9 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 }
 
 /* Why a placeholder value cannot go into a policy, or NULL when it can. *at receives the byte
- * offset of the first offending byte. */
-static const char *value_problem(const char *value, size_t len, size_t *at)
+ * offset of the first offending byte. allow_slash: only for certificate.arn, whose value
+ * jitrd composes itself ("arn:aws:iot:REGION:ACCOUNT:cert/ID") and whose '/' is its own. */
+static const char *value_problem(const char *value, size_t len, int allow_slash, size_t *at)
 {
 	const unsigned char *v = (const unsigned char *)value;
 
@@ -206,6 +207,14 @@ static const char *value_problem(const char *value, size_t len, size_t *at)
 		/* DESIGN §4.4: braces refused so that neither ${...} nor {{...}} can be formed */
 		if (c == '{' || c == '}')
 			return "a brace";
+		/* Policy values are mostly MQTT topic and client ARNs: a '/' would reach into
+		 * another device's topic tree (".../{{subject.CN}}" with CN "a/../b" or "x/#"),
+		 * '+' and '#' are MQTT wildcards that IoT matches literally in some resources
+		 * and as wildcards in others. None belongs in a device identity: refused. */
+		if (c == '/' && !allow_slash)
+			return "'/', which would reach into another device's MQTT topic tree";
+		if (c == '+' || c == '#')
+			return c == '+' ? "'+', an MQTT wildcard" : "'#', an MQTT wildcard";
 		n = utf8_sequence(v + i, len - i);
 		if (n == 0)
 			return "invalid UTF-8";
@@ -419,7 +428,9 @@ static enum jitrd_err render_string(struct walk *w, struct json_object *node)
 			return JITRD_ERR_FIELD_ABSENT;
 		}
 		vlen = strlen(var->value);
-		problem = value_problem(var->value, vlen, &at);
+		problem = value_problem(
+		    var->value, vlen, tok.len == 15 && memcmp(tok.text, "certificate.arn", 15) == 0,
+		    &at);
 		if (problem) {
 			jitrd_quote(quoted, sizeof(quoted), var->value, vlen);
 			jitrd_diag_set(
@@ -652,6 +663,54 @@ cleanup:
 	return result;
 }
 
+/* 1 if any string value under node holds the placeholder {{name}}. Reads only, so it is safe
+ * on the shared parsed template. */
+static int node_uses(struct json_object *node, const char *name, size_t name_len)
+{
+	switch (json_object_get_type(node)) {
+	case json_type_object: {
+		struct json_object_iter it;
+		json_object_object_foreachC(node, it)
+		{
+			if (it.val && node_uses(it.val, name, name_len))
+				return 1;
+		}
+		return 0;
+	}
+	case json_type_array: {
+		size_t n = json_object_array_length(node);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *item = json_object_array_get_idx(node, i);
+			if (item && node_uses(item, name, name_len))
+				return 1;
+		}
+		return 0;
+	}
+	case json_type_string: {
+		int len = json_object_get_string_len(node);
+		struct scanner sc = {.s = json_object_get_string(node),
+		                     .len = len > 0 ? (size_t)len : 0};
+		struct token tok;
+
+		for (scan_next(&sc, &tok); tok.kind != TOKEN_END; scan_next(&sc, &tok)) {
+			if (tok.kind == TOKEN_PLACEHOLDER && tok.len == name_len &&
+			    memcmp(tok.text, name, name_len) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name)
+{
+	if (!tpl || !name)
+		return 0;
+	return node_uses(tpl->doc, name, strlen(name));
+}
+
 /* ---- names ---- */
 
 static int name_char_ok(unsigned char c, enum jitrd_name_kind kind)
@@ -721,6 +780,24 @@ enum jitrd_err jitrd_name_template_check(const char *pattern, struct jitrd_diag 
 	result = JITRD_OK;
 cleanup:
 	return result;
+}
+
+int jitrd_name_template_uses(const char *pattern, const char *name)
+{
+	struct scanner sc = {.s = pattern};
+	size_t name_len;
+	struct token tok;
+
+	if (!pattern || !name)
+		return 0;
+	name_len = strlen(name);
+	sc.len = strnlen(pattern, NAME_TEMPLATE_MAX_BYTES + 1);
+	for (scan_next(&sc, &tok); tok.kind != TOKEN_END; scan_next(&sc, &tok)) {
+		if (tok.kind == TOKEN_PLACEHOLDER && tok.len == name_len &&
+		    memcmp(tok.text, name, name_len) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_kind kind,

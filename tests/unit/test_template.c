@@ -171,7 +171,13 @@ static const struct hostile_case hostile_cases[] = {
      NULL},
     {"dev\\ice\\", JITRD_OK, "dev\\ice\\"},
     {"\\u0022", JITRD_OK, "\\u0022"},
-    {"a/../b", JITRD_OK, "a/../b"},
+    {"a/../b", JITRD_ERR_FORBIDDEN_CHAR, NULL}, /* another device's topic tree */
+    {"/", JITRD_ERR_FORBIDDEN_CHAR, NULL},
+    {"x/#", JITRD_ERR_FORBIDDEN_CHAR, NULL},
+    {"#", JITRD_ERR_FORBIDDEN_CHAR, NULL}, /* MQTT multi-level wildcard */
+    {"+", JITRD_ERR_FORBIDDEN_CHAR, NULL}, /* MQTT single-level wildcard */
+    {"dev+ice", JITRD_ERR_FORBIDDEN_CHAR, NULL},
+    {"a-b_c.d@e,f=g:h", JITRD_OK, "a-b_c.d@e,f=g:h"},
     {"capteur-\xc3\xa9t\xc3\xa9", JITRD_OK, "capteur-\xc3\xa9t\xc3\xa9"},
     {"\xf0\x9f\x94\x92", JITRD_OK, "\xf0\x9f\x94\x92"},
     {"", JITRD_OK, ""},
@@ -245,6 +251,101 @@ static void test_hostile_cn(void)
 		free(out);
 	}
 	jitrd_policy_template_free(tpl);
+}
+
+/* The reason names the MQTT danger; certificate.arn alone may hold its own '/', and a
+ * subject field may not, whichever placeholder carries it. */
+static void test_mqtt_characters(void)
+{
+	static const struct {
+		const char *cn;
+		const char *why;
+	} cases[] = {
+	    {"a/b", "another device's MQTT topic tree"},
+	    {"a+b", "MQTT wildcard"},
+	    {"a#b", "MQTT wildcard"},
+	};
+	struct jitrd_policy_template *tpl = parse_ok(policy_text);
+	struct jitrd_policy_template *arn =
+	    parse_ok("{\"a\":\"{{certificate.arn}}\",\"b\":\"{{subject.O}}\"}");
+	struct jitrd_template_var vars[NFIXTURE];
+	char *out = SENTINEL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_diag diag = {{0}};
+
+		out = SENTINEL;
+		CU_ASSERT_EQUAL(render_cn(tpl, cases[i].cn, &out, &diag), JITRD_ERR_FORBIDDEN_CHAR);
+		CU_ASSERT_PTR_EQUAL(out, SENTINEL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, cases[i].why));
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "at byte 1"));
+	}
+	out = SENTINEL;
+	CU_ASSERT_EQUAL(jitrd_policy_template_render(arn, fixture_vars, NFIXTURE, &out, NULL),
+	                JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, ":cert/"));
+	if (out != SENTINEL)
+		free(out);
+	memcpy(vars, fixture_vars, sizeof(vars));
+	for (size_t i = 0; i < NFIXTURE; i++) {
+		if (strcmp(vars[i].name, "subject.O") == 0)
+			vars[i].value = "Example/Corp";
+	}
+	out = SENTINEL;
+	CU_ASSERT_EQUAL(jitrd_policy_template_render(arn, vars, NFIXTURE, &out, NULL),
+	                JITRD_ERR_FORBIDDEN_CHAR);
+	CU_ASSERT_PTR_EQUAL(out, SENTINEL);
+	/* certificate.arn still may not carry an MQTT wildcard */
+	for (size_t i = 0; i < NFIXTURE; i++) {
+		if (strcmp(vars[i].name, "subject.O") == 0)
+			vars[i].value = "Example Corp";
+		if (strcmp(vars[i].name, "certificate.arn") == 0)
+			vars[i].value = "arn:aws:iot:eu-west-1:123456789012:cert/#";
+	}
+	CU_ASSERT_EQUAL(jitrd_policy_template_render(arn, vars, NFIXTURE, &out, NULL),
+	                JITRD_ERR_FORBIDDEN_CHAR);
+	CU_ASSERT_PTR_EQUAL(out, SENTINEL);
+	jitrd_policy_template_free(arn);
+	jitrd_policy_template_free(tpl);
+}
+
+/* Which placeholders a template uses: in string values only, well-formed ones only. */
+static void test_uses(void)
+{
+	struct jitrd_policy_template *tpl = parse_ok(
+	    "{\"a\":[\"x\",{\"b\":\"{{thing.name}}-{{aws.region}}\"}],\"c\":1,"
+	    "\"d\":\"${iot:ClientId} {{subject.O}}\",\"e\":null,\"thing.name\":\"aws.account\"}");
+	static const struct {
+		const char *name;
+		int used;
+	} cases[] = {
+	    {"thing.name", 1},     {"aws.region", 1}, {"subject.O", 1},
+	    {"aws.account", 0}, /* only as text, without braces */
+	    {"subject.CN", 0},     {"thing", 0},      {"thing.name}}", 0},
+	    {"{{thing.name}}", 0}, {"", 0},
+	};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tpl);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(jitrd_policy_template_uses(tpl, cases[i].name), cases[i].used);
+		if (jitrd_policy_template_uses(tpl, cases[i].name) != cases[i].used)
+			fprintf(stderr, "  policy uses %s: expected %d\n", cases[i].name,
+			        cases[i].used);
+	}
+	CU_ASSERT_EQUAL(jitrd_policy_template_uses(NULL, "thing.name"), 0);
+	CU_ASSERT_EQUAL(jitrd_policy_template_uses(tpl, NULL), 0);
+	jitrd_policy_template_free(tpl);
+
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("dev-{{subject.CN}}-{{aws.region}}", "aws.region"),
+	                1);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("dev-{{subject.CN}}", "subject.CN"), 1);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("dev-{{subject.CN}}", "subject.C"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("dev-subject.CN", "subject.CN"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("dev-{{subject.XX}}", "subject.XX"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("{{subject.CN", "subject.CN"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("", "subject.CN"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses(NULL, "subject.CN"), 0);
+	CU_ASSERT_EQUAL(jitrd_name_template_uses("{{subject.CN}}", NULL), 0);
 }
 
 /* A value can no more form {{...}} across two placeholders than within one. */
@@ -769,6 +870,8 @@ int main(void)
 	    {"other JSON types preserved", test_other_types_preserved},
 	    {"hostile Common Names", test_hostile_cn},
 	    {"adjacent placeholders", test_adjacent_placeholders},
+	    {"MQTT characters in values", test_mqtt_characters},
+	    {"placeholders used", test_uses},
 	    {"field absent", test_field_absent},
 	    {"2048-character limit", test_policy_size},
 	    {"template errors", test_template_errors},
