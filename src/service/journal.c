@@ -112,7 +112,8 @@ static const char *const stmt_sql[S_COUNT_] = {
 		  " WHERE state = 'in_progress'",
     [S_HAS_PENDING] = "SELECT 1 FROM events WHERE certificate_id = ?1"
 		      " AND state IN ('pending','in_progress') LIMIT 1",
-    [S_PRUNE] = "DELETE FROM events WHERE state = 'done' AND finished_ms < ?1",
+    [S_PRUNE] = "DELETE FROM events INDEXED BY events_done"
+		" WHERE state = 'done' AND finished_ms < ?1",
     [S_COUNTS] = "SELECT state, count(*) FROM events GROUP BY state",
     [S_CERT_UPSERT] = "INSERT INTO certificates (" CERT_COLUMNS ") VALUES"
 		      " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (certificate_id) DO UPDATE"

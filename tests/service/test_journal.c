@@ -919,6 +919,111 @@ static void test_read_only_directory(void)
 	remove_dir(&t);
 }
 
+/* --- allocation failures: SQLite's allocator fails after n allocations --- */
+
+static sqlite3_mem_methods real_mem;
+static long alloc_budget = -1; /* < 0: unlimited */
+
+static void *failing_malloc(int n)
+{
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return real_mem.xMalloc(n);
+}
+
+static void *failing_realloc(void *p, int n)
+{
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return real_mem.xRealloc(p, n);
+}
+
+/* One pass of open, record, claim, complete, counts with the budget; returns the first error
+ * (outputs of the failing call checked untouched), JITRD_OK when all passed. */
+static enum jitrd_err alloc_pass(const char *path)
+{
+	struct jitrd_journal *sentinel = (struct jitrd_journal *)&real_mem;
+	struct jitrd_journal *j = sentinel;
+	struct jitrd_journal_event *ev = (struct jitrd_journal_event *)&real_mem;
+	struct jitrd_journal_counts c = {7, 7, 7, 7};
+	enum jitrd_err err;
+	int64_t id = UNTOUCHED_ID;
+	size_t n = 99;
+
+	err = jitrd_journal_open(path, NULL, &j, NULL);
+	if (err != JITRD_OK) {
+		CU_ASSERT_PTR_EQUAL(j, sentinel);
+		return err;
+	}
+	err = jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 1, &id, NULL);
+	if (err != JITRD_OK) {
+		CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+		goto done;
+	}
+	err = jitrd_journal_claim(j, 1, 4, &ev, &n, NULL);
+	if (err != JITRD_OK) {
+		CU_ASSERT_PTR_EQUAL(ev, (struct jitrd_journal_event *)&real_mem);
+		CU_ASSERT_EQUAL(n, 99);
+		goto done;
+	}
+	jitrd_journal_events_free(ev, n);
+	err = jitrd_journal_complete(j, id, "activate", NULL, "ACTIVE", 2, NULL);
+	if (err != JITRD_OK)
+		goto done;
+	err = jitrd_journal_counts(j, &c, NULL);
+	if (err != JITRD_OK)
+		CU_ASSERT_EQUAL(c.pending, 7);
+done:
+	jitrd_journal_close(j);
+	return err;
+}
+
+static void test_allocation_failures(void)
+{
+	sqlite3_mem_methods failing;
+	struct tmp_journal t;
+	enum jitrd_err err = JITRD_ERR_NOMEM;
+	long budget;
+	int failures = 0, odd = 0;
+
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	/* The allocator can only be replaced while SQLite is shut down. */
+	CU_ASSERT_EQUAL_FATAL(sqlite3_shutdown(), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem), SQLITE_OK);
+	failing = real_mem;
+	failing.xMalloc = failing_malloc;
+	failing.xRealloc = failing_realloc;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_config(SQLITE_CONFIG_MALLOC, &failing), SQLITE_OK);
+	for (budget = 0; budget < 5000 && err != JITRD_OK; budget++) {
+		alloc_budget = -1;
+		if (sqlite3_initialize() != SQLITE_OK)
+			break;
+		alloc_budget = budget;
+		err = alloc_pass(t.path);
+		alloc_budget = -1;
+		if (err != JITRD_OK) {
+			failures++;
+			/* Out of memory is reported as such, or as an I/O error when SQLite met it
+			 * while reading or writing; never as anything else. */
+			if (err != JITRD_ERR_NOMEM && err != JITRD_ERR_IO)
+				odd++;
+		}
+	}
+	alloc_budget = -1;
+	CU_ASSERT_EQUAL(sqlite3_shutdown(), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_initialize(), SQLITE_OK);
+	CU_ASSERT_EQUAL(err, JITRD_OK); /* with enough memory it all works */
+	CU_ASSERT(failures > 10);
+	CU_ASSERT_EQUAL(odd, 0);
+	printf("\n    %d failing allocation points passed through cleanly\n", failures);
+	remove_dir(&t);
+}
+
 /* Figure only; the assertions check that every record landed. */
 static void test_record_rate(void)
 {
@@ -965,6 +1070,7 @@ int main(void)
 	    {"hostile payloads", test_hostile_payloads},
 	    {"corrupt, foreign and newer files", test_bad_files},
 	    {"read-only directory", test_read_only_directory},
+	    {"allocation failures", test_allocation_failures},
 	    {"record() rate", test_record_rate},
 	    {NULL, NULL},
 	};
