@@ -385,11 +385,14 @@ static void test_retry_backoff_and_give_up(void)
 
 #define CRASH_EVENTS  500
 #define CRASH_KILL_AT 250
+#define CRASH_HOLD_AT 350
 
-static void crash_child(const char *path, int fd)
+/* Records flat out, so the kill most likely lands inside SQLite; at CRASH_HOLD_AT it waits on
+ * hold_fd (never written), so a slow parent still kills it mid-loop, never after it. */
+static void crash_child(const char *path, int fd, int hold_fd)
 {
 	struct jitrd_journal *j = NULL;
-	struct timespec pause_ts = {0, 1000000}; /* 1 ms: the parent kills mid-loop */
+	char byte;
 
 	if (jitrd_journal_open(path, NULL, &j, NULL) != JITRD_OK)
 		_exit(2);
@@ -412,10 +415,10 @@ static void crash_child(const char *path, int fd)
 				_exit(5);
 			jitrd_journal_events_free(ev, n);
 		}
-		nanosleep(&pause_ts, NULL);
+		if (i == CRASH_HOLD_AT && read(hold_fd, &byte, 1) != 1)
+			_exit(6);
 	}
-	for (;;)
-		pause();
+	_exit(7); /* unreachable: the hold never ends */
 }
 
 static void test_recover_after_sigkill(void)
@@ -426,20 +429,23 @@ static void test_recover_after_sigkill(void)
 	struct jitrd_diag diag = {""};
 	int64_t *acked = calloc(CRASH_EVENTS, sizeof(*acked));
 	size_t nacked = 0, recovered = 999, n = 0;
-	int fds[2];
+	int fds[2], hold[2];
 	int status = 0;
 	pid_t pid;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(acked);
 	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
 	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(hold), 0);
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		crash_child(t.path, fds[1]);
+		close(hold[1]);
+		crash_child(t.path, fds[1], hold[0]);
 	}
 	close(fds[1]);
+	close(hold[0]);
 	while (nacked < CRASH_KILL_AT) {
 		ssize_t r = read(fds[0], &acked[nacked], sizeof(acked[0]));
 
@@ -450,12 +456,13 @@ static void test_recover_after_sigkill(void)
 	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close(hold[1]);
 	/* Ids acknowledged between our last read and the kill count too. */
 	while (nacked < CRASH_EVENTS &&
 	       read(fds[0], &acked[nacked], sizeof(acked[0])) == (ssize_t)sizeof(acked[0]))
 		nacked++;
 	close(fds[0]);
-	CU_ASSERT(nacked >= CRASH_KILL_AT && nacked < CRASH_EVENTS); /* really mid-loop */
+	CU_ASSERT(nacked >= CRASH_KILL_AT && nacked <= CRASH_HOLD_AT + 1); /* really mid-loop */
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_OK);
 	struct jitrd_journal_counts before = counts_of(j);
