@@ -30,13 +30,27 @@ const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, cons
 
 /* The CA that issued cert: subject == cert's issuer and, when both carry key ids, the CA's
  * subject key id == cert's authority key id (so a same-name impostor does not match).
- * Signature is NOT checked here. NULL if none. Borrowed. */
+ * Several CAs may match (a key rollover keeps the name; a certificate without key ids matches
+ * every CA of that name): then the one whose key verifies cert's signature; if none does, the
+ * first match, so that the caller's own signature check reports the failure. NULL if no CA
+ * matches by name (and key id). Borrowed. */
 const struct jitrd_cert *jitrd_caset_find_issuer(const struct jitrd_caset *set,
 						 const struct jitrd_cert *cert);
 
-/* Same for a CRL's issuer name and its authority key id (NULL/0 if absent). */
+/* The first CA with subject == name and, when both carry key ids, subject key id == akid
+ * (akid NULL/0 if absent, e.g. a CRL without authorityKeyIdentifier). NULL if none. Borrowed.
+ * Signature NOT checked: several CAs may match; see jitrd_caset_find_by_name_next. */
 const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
 						  const X509_NAME *name,
 						  const unsigned char *akid, size_t akid_len);
+
+/* The next such match after `after` (a CA of set returned by one of these two; NULL starts
+ * from the first), in the order the CAs were added; NULL when there is no further one. For
+ * callers that must try every CA of a name, e.g. the one whose key verifies a CRL. */
+const struct jitrd_cert *jitrd_caset_find_by_name_next(const struct jitrd_caset *set,
+						       const X509_NAME *name,
+						       const unsigned char *akid,
+						       size_t akid_len,
+						       const struct jitrd_cert *after);
 
 #endif

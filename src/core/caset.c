@@ -260,13 +260,23 @@ const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, cons
 	return NULL;
 }
 
-const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
-                                                  const X509_NAME *name, const unsigned char *akid,
-                                                  size_t akid_len)
+const struct jitrd_cert *jitrd_caset_find_by_name_next(const struct jitrd_caset *set,
+                                                       const X509_NAME *name,
+                                                       const unsigned char *akid, size_t akid_len,
+                                                       const struct jitrd_cert *after)
 {
+	size_t i = 0;
+
 	if (!set || !name)
 		return NULL;
-	for (size_t i = 0; i < set->count; i++) {
+	if (after) {
+		while (i < set->count && set->entries[i].cert != after)
+			i++;
+		if (i == set->count)
+			return NULL; /* not one of ours: nothing comes after it */
+		i++;
+	}
+	for (; i < set->count; i++) {
 		const struct jitrd_cert *ca = set->entries[i].cert;
 		const unsigned char *skid;
 		size_t skid_len;
@@ -283,14 +293,30 @@ const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
 	return NULL;
 }
 
+const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
+                                                  const X509_NAME *name, const unsigned char *akid,
+                                                  size_t akid_len)
+{
+	return jitrd_caset_find_by_name_next(set, name, akid, akid_len, NULL);
+}
+
 const struct jitrd_cert *jitrd_caset_find_issuer(const struct jitrd_caset *set,
                                                  const struct jitrd_cert *cert)
 {
+	const struct jitrd_cert *first, *ca;
+	const X509_NAME *issuer;
 	const unsigned char *akid;
 	size_t akid_len;
 
 	if (!set || !cert)
 		return NULL;
 	akid = jitrd_cert_authority_key_id(cert, &akid_len);
-	return jitrd_caset_find_by_name(set, jitrd_cert_issuer(cert), akid, akid_len);
+	issuer = jitrd_cert_issuer(cert);
+	first = jitrd_caset_find_by_name(set, issuer, akid, akid_len);
+	/* Same name, other key (rollover, or no key ids to tell them apart): the key decides. */
+	for (ca = first; ca; ca = jitrd_caset_find_by_name_next(set, issuer, akid, akid_len, ca)) {
+		if (jitrd_cert_verify_signed_by(cert, ca) == JITRD_OK)
+			return ca;
+	}
+	return first;
 }

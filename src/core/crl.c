@@ -511,8 +511,8 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	AUTHORITY_KEYID *akid = NULL;
 	const unsigned char *keyid = NULL;
 	size_t keyid_len = 0;
-	const struct jitrd_cert *ca;
-	EVP_PKEY *key;
+	const struct jitrd_cert *ca, *first;
+	size_t matches = 0;
 	int crit = 0;
 	bool kept = false;
 	char when[32], at[32];
@@ -527,16 +527,32 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		keyid = ASN1_STRING_get0_data(akid->keyid);
 		keyid_len = (size_t)ASN1_STRING_length(akid->keyid);
 	}
-	ca = jitrd_caset_find_by_name(b->cas, X509_CRL_get_issuer(crl), keyid, keyid_len);
-	if (!ca) {
+	first = jitrd_caset_find_by_name(b->cas, X509_CRL_get_issuer(crl), keyid, keyid_len);
+	if (!first) {
 		refuse(r, JITRD_ERR_UNKNOWN_CA, "issuer (name%s) is not one of our CAs",
 		       keyid ? " and key id" : "");
 		goto cleanup;
 	}
-	key = X509_get0_pubkey(jitrd_cert_x509(ca));
-	if (!key || X509_CRL_verify(crl, key) != 1) {
-		refuse(r, JITRD_ERR_CRL_SIGNATURE,
-		       "signature does not verify with the key of CA %s", jitrd_cert_id(ca));
+	/* Several of our CAs may carry the issuer's name (a key rollover; a CRL without key id
+	 * matches each of them): the CRL belongs to the one whose key verifies it. */
+	for (ca = first; ca; ca = jitrd_caset_find_by_name_next(b->cas, X509_CRL_get_issuer(crl),
+	                                                        keyid, keyid_len, ca)) {
+		EVP_PKEY *key = X509_get0_pubkey(jitrd_cert_x509(ca));
+
+		if (key && X509_CRL_verify(crl, key) == 1)
+			break;
+		matches++;
+	}
+	if (!ca) {
+		if (matches > 1)
+			refuse(r, JITRD_ERR_CRL_SIGNATURE,
+			       "signature does not verify with the key of any of our %zu CAs of "
+			       "that name (first %s)",
+			       matches, jitrd_cert_id(first));
+		else
+			refuse(r, JITRD_ERR_CRL_SIGNATURE,
+			       "signature does not verify with the key of CA %s",
+			       jitrd_cert_id(first));
 		goto cleanup;
 	}
 	/* DESIGN §5.4: a delta CRL lists only changes since its base; taken as a full CRL it

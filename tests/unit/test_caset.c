@@ -277,6 +277,95 @@ static void test_same_name_two_keys(void)
 	jitrd_caset_free(set);
 }
 
+/* Key rollover: two CAs of one name, devices without key ids. Whatever the order the CAs
+ * were added in, each device finds the CA whose key signed it. */
+static void test_rollover_same_name(void)
+{
+	static const char *const orders[][2] = {
+	    {"cas-rollover/ca1.pem", "cas-rollover/ca1-rollover.pem"},
+	    {"cas-rollover/ca1-rollover.pem", "cas-rollover/ca1.pem"},
+	};
+	struct jitrd_cert *old_ca = load("cas-rollover/ca1.pem");
+	struct jitrd_cert *new_ca = load("cas-rollover/ca1-rollover.pem");
+	struct jitrd_cert *old_dev = load("devices/nokid.pem"); /* ca1, no key ids */
+	struct jitrd_cert *new_dev = load("devices/rollover-good.pem");
+	struct jitrd_cert *wrong = load("devices/wrongsigner.pem");
+	size_t akid_len = 1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(old_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(new_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(old_dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(wrong);
+	/* the fixture is what this test needs: same name, no key ids on the devices */
+	CU_ASSERT_EQUAL(X509_NAME_cmp(jitrd_cert_subject(old_ca), jitrd_cert_subject(new_ca)), 0);
+	CU_ASSERT_PTR_NULL(jitrd_cert_authority_key_id(new_dev, &akid_len));
+	CU_ASSERT_EQUAL(akid_len, 0);
+	akid_len = 1;
+	CU_ASSERT_PTR_NULL(jitrd_cert_authority_key_id(old_dev, &akid_len));
+	CU_ASSERT_EQUAL(akid_len, 0);
+	for (size_t o = 0; o < 2; o++) {
+		struct jitrd_caset *set = jitrd_caset_new();
+		struct jitrd_diag diag = {""};
+		const struct jitrd_cert *found_old, *found_new, *first;
+		const X509_NAME *name = jitrd_cert_subject(old_ca);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+		CU_ASSERT_EQUAL(add_file(set, orders[o][0], &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(add_file(set, orders[o][1], &diag), JITRD_OK);
+		CU_ASSERT_EQUAL_FATAL(jitrd_caset_count(set), 2);
+		found_old = jitrd_caset_find_issuer(set, old_dev);
+		found_new = jitrd_caset_find_issuer(set, new_dev);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(found_old);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(found_new);
+		CU_ASSERT_STRING_EQUAL(jitrd_cert_id(found_old), jitrd_cert_id(old_ca));
+		CU_ASSERT_STRING_EQUAL(jitrd_cert_id(found_new), jitrd_cert_id(new_ca));
+		CU_ASSERT_EQUAL(jitrd_cert_verify_signed_by(new_dev, found_new), JITRD_OK);
+		/* the iteration visits both, in the order added, then stops */
+		first = jitrd_caset_find_by_name(set, name, NULL, 0);
+		CU_ASSERT_PTR_EQUAL(first, jitrd_caset_at(set, 0));
+		CU_ASSERT_PTR_EQUAL(jitrd_caset_find_by_name_next(set, name, NULL, 0, first),
+		                    jitrd_caset_at(set, 1));
+		CU_ASSERT_PTR_NULL(
+		    jitrd_caset_find_by_name_next(set, name, NULL, 0, jitrd_caset_at(set, 1)));
+		CU_ASSERT_PTR_EQUAL(jitrd_caset_find_by_name_next(set, name, NULL, 0, NULL), first);
+		/* a CA that is not in the set has no successor */
+		CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name_next(set, name, NULL, 0, new_dev));
+		CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name_next(NULL, name, NULL, 0, NULL));
+		CU_ASSERT_PTR_NULL(jitrd_caset_find_by_name_next(set, NULL, NULL, 0, NULL));
+		/* no CA of the issuer's name: NULL */
+		CU_ASSERT_PTR_NULL(jitrd_caset_find_issuer(set, wrong));
+		jitrd_caset_free(set);
+	}
+	jitrd_cert_free(old_ca);
+	jitrd_cert_free(new_ca);
+	jitrd_cert_free(old_dev);
+	jitrd_cert_free(new_dev);
+	jitrd_cert_free(wrong);
+}
+
+/* A device whose issuer name matches but which no matching CA's key verifies: the first match,
+ * so the signature check that follows is what reports it (here: a rollover device, which has
+ * no key ids, against ca1 and the impostor, which share its issuer's name). */
+static void test_issuer_none_verifies(void)
+{
+	struct jitrd_caset *set = jitrd_caset_new();
+	struct jitrd_cert *dev = load("devices/rollover-good.pem");
+	struct jitrd_diag diag = {""};
+	const struct jitrd_cert *found;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	CU_ASSERT_EQUAL(add_file(set, "cas/ca1.pem", &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(add_file(set, "other/impostor-ca.pem", &diag), JITRD_OK);
+	found = jitrd_caset_find_issuer(set, dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(found);
+	CU_ASSERT_PTR_EQUAL(found, jitrd_caset_at(set, 0));
+	CU_ASSERT_EQUAL(jitrd_cert_verify_signed_by(dev, found), JITRD_ERR_CERT_SIGNATURE);
+	jitrd_cert_free(dev);
+	jitrd_caset_free(set);
+}
+
 static void test_add_device_refused(void)
 {
 	struct jitrd_caset *set = our_cas();
@@ -481,6 +570,8 @@ int main(void)
 	    {"find the issuer of devices (impostor and wrong signer: none)", test_find_issuer},
 	    {"find by name and key id (CRL path)", test_find_by_name},
 	    {"two CAs of the same name, each found by key id", test_same_name_two_keys},
+	    {"key rollover: same name, no key ids", test_rollover_same_name},
+	    {"issuer: no key verifies", test_issuer_none_verifies},
 	    {"a device certificate is refused, nothing added", test_add_device_refused},
 	    {"duplicates skipped, bundles added whole", test_duplicates_and_bundles},
 	    {"bad files", test_bad_input},

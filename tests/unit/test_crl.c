@@ -162,8 +162,8 @@ static struct jitrd_crl_store *store_of(const char *const *files)
  * 2031-01-01 (every fixture CRL used here is current at JITRD_TEST_NOW). NULL status or
  * reason passes a NULL answer, for the argument tests. */
 static enum jitrd_err lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
-                             const ASN1_INTEGER *serial, time_t now,
-                             enum jitrd_crl_status *status, int *reason)
+                             const ASN1_INTEGER *serial, time_t now, enum jitrd_crl_status *status,
+                             int *reason)
 {
 	struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED, true};
 	enum jitrd_err err =
@@ -197,9 +197,9 @@ static void check_lookups(const struct jitrd_crl_store *store, const struct expe
 		int reason = REASON_UNTOUCHED;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
-		CU_ASSERT_EQUAL(lookup(store, ca, jitrd_cert_serial(dev), JITRD_TEST_NOW,
-		                                 &status, &reason),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    lookup(store, ca, jitrd_cert_serial(dev), JITRD_TEST_NOW, &status, &reason),
+		    JITRD_OK);
 		if (status != e[i].status || reason != e[i].reason)
 			fprintf(stderr, "  %s: status %d reason %d, expected %d %d\n", e[i].device,
 			        status, reason, e[i].status, e[i].reason);
@@ -240,8 +240,8 @@ static void check_against_openssl(const struct jitrd_crl_store *store, const cha
 			                          : JITRD_CRL_REVOKED;
 		}
 		CU_ASSERT_EQUAL(lookup(store, ca2_crl ? ca2 : ca1,
-		                                 jitrd_cert_serial(devices[i].cert), JITRD_TEST_NOW,
-		                                 &status, &reason),
+		                       jitrd_cert_serial(devices[i].cert), JITRD_TEST_NOW, &status,
+		                       &reason),
 		                JITRD_OK);
 		CU_ASSERT_EQUAL(status, want);
 		CU_ASSERT_EQUAL(reason, want_reason);
@@ -357,9 +357,8 @@ static void test_lookup_with_own_copy_of_ca(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
 	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &copy, &diag), JITRD_OK);
 	CU_ASSERT_PTR_NOT_EQUAL(copy, ca1);
-	CU_ASSERT_EQUAL(lookup(store, copy,
-	                                 jitrd_cert_serial(device("devices/revoked.pem")),
-	                                 JITRD_TEST_NOW, &status, &reason),
+	CU_ASSERT_EQUAL(lookup(store, copy, jitrd_cert_serial(device("devices/revoked.pem")),
+	                       JITRD_TEST_NOW, &status, &reason),
 	                JITRD_OK);
 	CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
 	CU_ASSERT_EQUAL(reason, 1);
@@ -433,10 +432,11 @@ static void test_refused_files(void)
 			CU_ASSERT_TRUE(info->stale);
 			CU_ASSERT_STRING_EQUAL(info->origin, c->file);
 			/* revoked.pem was revoked before this CRL was made: still revoked */
-			CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
-			                                 jitrd_cert_serial(device("devices/revoked.pem")),
-			                                 JITRD_TEST_NOW, &answer),
-			                JITRD_OK);
+			CU_ASSERT_EQUAL(
+			    jitrd_crl_lookup(store, ca1,
+			                     jitrd_cert_serial(device("devices/revoked.pem")),
+			                     JITRD_TEST_NOW, &answer),
+			    JITRD_OK);
 			CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
 			CU_ASSERT_EQUAL(answer.reason, 1);
 			CU_ASSERT_TRUE(answer.stale);
@@ -445,9 +445,8 @@ static void test_refused_files(void)
 			continue;
 		}
 		CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca1));
-		CU_ASSERT_EQUAL(lookup(store, ca1,
-		                                 jitrd_cert_serial(device("devices/revoked.pem")),
-		                                 JITRD_TEST_NOW, &status, &reason),
+		CU_ASSERT_EQUAL(lookup(store, ca1, jitrd_cert_serial(device("devices/revoked.pem")),
+		                       JITRD_TEST_NOW, &status, &reason),
 		                JITRD_ERR_NO_CRL);
 		CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
 		CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
@@ -635,6 +634,82 @@ static void test_stale_crl_and_newest_wins(void)
 	}
 }
 
+/* Key rollover: two CAs of one name; the new CA's CRL has no authorityKeyIdentifier, so its
+ * name matches both and only the signature says whose it is. In either order of the CAs. */
+static void test_rollover_crl_without_akid(void)
+{
+	static const char *const orders[][2] = {
+	    {"cas-rollover/ca1.pem", "cas-rollover/ca1-rollover.pem"},
+	    {"cas-rollover/ca1-rollover.pem", "cas-rollover/ca1.pem"},
+	};
+	struct jitrd_cert *good = NULL, *revoked = NULL;
+	struct jitrd_diag diag = {""};
+	size_t len;
+	char *pem = tsupport_read_fixture("devices/rollover-good.pem", &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &good, &diag), JITRD_OK);
+	free(pem);
+	pem = tsupport_read_fixture("devices/rollover-revoked.pem", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &revoked, &diag), JITRD_OK);
+	free(pem);
+	for (size_t o = 0; o < 2; o++) {
+		struct jitrd_caset *set = jitrd_caset_new();
+		struct jitrd_crl_builder *b = NULL;
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED, true};
+		const struct jitrd_cert *old_ca, *new_ca;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+		for (size_t k = 0; k < 2; k++) {
+			pem = tsupport_read_fixture(orders[o][k], &len);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+			CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, orders[o][k], pem, len, &diag),
+			                JITRD_OK);
+			free(pem);
+		}
+		new_ca = jitrd_caset_find_issuer(set, good);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(new_ca);
+		old_ca = jitrd_caset_at(set, jitrd_caset_at(set, 0) == new_ca ? 1 : 0);
+		CU_ASSERT_STRING_EQUAL(jitrd_cert_id(old_ca), jitrd_cert_id(ca1));
+		b = jitrd_crl_builder_new(set, JITRD_TEST_NOW);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-rollover-noakid.pem", &diag),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(add_fixture(b, "crls/ca1.crl.pem", &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+		CU_ASSERT_STRING_EQUAL(jitrd_crl_store_info(store, new_ca)->origin,
+		                       "crl-cases/ca1-rollover-noakid.pem");
+		CU_ASSERT_STRING_EQUAL(jitrd_crl_store_info(store, old_ca)->origin,
+		                       "crls/ca1.crl.pem");
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, new_ca, jitrd_cert_serial(revoked),
+		                                 JITRD_TEST_NOW, &answer),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_EQUAL(answer.reason, 1);
+		CU_ASSERT_FALSE(answer.stale);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, new_ca, jitrd_cert_serial(good),
+		                                 JITRD_TEST_NOW, &answer),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(answer.status, JITRD_CRL_NOT_LISTED);
+		jitrd_crl_store_free(store);
+
+		/* with only the old CA of that name, the new CA's CRL verifies with nothing */
+		b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-rollover-noakid.pem", &diag),
+		                JITRD_ERR_CRL_SIGNATURE);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, jitrd_cert_id(ca1)));
+		jitrd_crl_builder_free(b);
+		jitrd_caset_free(set);
+	}
+	jitrd_cert_free(good);
+	jitrd_cert_free(revoked);
+}
+
 /* Files the caller could not read are reported, in order, between the others. */
 static void test_note_failure(void)
 {
@@ -648,8 +723,8 @@ static void test_note_failure(void)
 	                                               "cannot open: No such file or directory"),
 	                JITRD_OK);
 	CU_ASSERT_EQUAL(add_fixture(b, "crls/ca1.crl.pem", &diag), JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "crl/huge.pem", JITRD_ERR_TOO_LARGE, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_crl_builder_note_failure(b, "crl/huge.pem", JITRD_ERR_TOO_LARGE, NULL), JITRD_OK);
 	/* refused: nothing recorded */
 	CU_ASSERT_EQUAL(jitrd_crl_builder_note_failure(b, "x", JITRD_OK, "fine"),
 	                JITRD_ERR_INVALID_ARG);
@@ -689,9 +764,8 @@ static void test_ca_without_crl(void)
 	int reason = REASON_UNTOUCHED;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
-	CU_ASSERT_EQUAL(lookup(store, ca2,
-	                                 jitrd_cert_serial(device("devices/revoked2.pem")),
-	                                 JITRD_TEST_NOW, &status, &reason),
+	CU_ASSERT_EQUAL(lookup(store, ca2, jitrd_cert_serial(device("devices/revoked2.pem")),
+	                       JITRD_TEST_NOW, &status, &reason),
 	                JITRD_ERR_NO_CRL);
 	CU_ASSERT_EQUAL(status, STATUS_UNTOUCHED);
 	CU_ASSERT_EQUAL(reason, REASON_UNTOUCHED);
@@ -722,9 +796,8 @@ static void test_odd_serials(void)
 
 		CU_ASSERT_FATAL(BN_hex2bn(&bn, serials[i]) > 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(BN_to_ASN1_INTEGER(bn, serial));
-		CU_ASSERT_EQUAL(
-		    lookup(store, ca1, serial, JITRD_TEST_NOW, &status, &reason),
-		    JITRD_OK);
+		CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, &status, &reason),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(status, want[i]);
 		CU_ASSERT_EQUAL(reason, want[i] == JITRD_CRL_REVOKED ? 1 : JITRD_CRL_REASON_NONE);
 	}
@@ -1011,8 +1084,7 @@ static void lookup_hex(const struct jitrd_crl_store *store, const char *hex,
 	CU_ASSERT_FATAL(BN_hex2bn(&bn, hex) > 0);
 	serial = BN_to_ASN1_INTEGER(bn, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
-	CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, status, reason),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(lookup(store, ca1, serial, JITRD_TEST_NOW, status, reason), JITRD_OK);
 	ASN1_INTEGER_free(serial);
 	BN_free(bn);
 }
@@ -1214,10 +1286,11 @@ static void test_made_crl_refusals(void)
 			CU_ASSERT_PTR_NOT_NULL_FATAL(info);
 			CU_ASSERT_TRUE(info->stale);
 			CU_ASSERT_EQUAL(info->next_update, 0);
-			CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
-			                                 jitrd_cert_serial(device("devices/revoked.pem")),
-			                                 JITRD_TEST_NOW, &answer),
-			                JITRD_OK);
+			CU_ASSERT_EQUAL(
+			    jitrd_crl_lookup(store, ca1,
+			                     jitrd_cert_serial(device("devices/revoked.pem")),
+			                     JITRD_TEST_NOW, &answer),
+			    JITRD_OK);
 			CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
 			CU_ASSERT_TRUE(answer.stale);
 		} else {
@@ -1427,8 +1500,9 @@ int main(void)
 	    {"bad and good CRLs in one file", test_bad_and_good_in_one_file},
 	    {"newer CRL wins in any order", test_newer_wins_in_any_order},
 	    {"lookup past nextUpdate", test_lookup_past_next_update},
-    {"stale CRL and newest wins", test_stale_crl_and_newest_wins},
-    {"files the caller could not read", test_note_failure},
+	    {"stale CRL and newest wins", test_stale_crl_and_newest_wins},
+	    {"files the caller could not read", test_note_failure},
+	    {"key rollover: CRL without key id", test_rollover_crl_without_akid},
 	    {"CA without CRL", test_ca_without_crl},
 	    {"odd serials", test_odd_serials},
 	    {"invalid arguments", test_invalid_arguments},
