@@ -49,10 +49,25 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 /* Steps 5, 6 and 7's rendering for a certificate. ca_id names the CA the event claims (may
  * be NULL: the issuer is looked up in ctx->cas). Fills d with activate / revoke / hold /
  * reject / ignore / defer and the reason. Returns JITRD_OK when d holds a decision;
- * JITRD_ERR_NOMEM otherwise (d then holds nothing to act on). */
+ * JITRD_ERR_CONFIG when the templates need a value the context lacks (account, region:
+ * d->reason says which; no device is judged on a configuration problem); JITRD_ERR_NOMEM.
+ * CRL: a listed revocation always revokes, even from a CRL past its nextUpdate and under
+ * crl.fail_open; otherwise a stale or missing CRL defers unless crl.fail_open. */
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
                                         const struct jitrd_cert *cert, const char *ca_id,
                                         time_t now, struct jitrd_decision *d) JITRD_WUR;
+
+/* Values the context must supply, not the certificate (account, region): when a template
+ * needs one the context lacks, a static sentence saying what to set; NULL when all is there.
+ * A configuration problem, never a reason to reject a device. */
+const char *jitrd_decision_context_problem(const struct jitrd_decision_context *ctx);
+
+/* Start-up check of the templates against each other: a policy document that differs per
+ * device must have a policy name that differs the same way (or uses {{certificate.id}}),
+ * since AWS keeps the first document created under a name. JITRD_ERR_CONFIG with the reason
+ * in diag. */
+enum jitrd_err jitrd_decision_check_templates(const struct jitrd_decision_context *ctx,
+                                              struct jitrd_diag *diag) JITRD_WUR;
 
 /* Renders the policy and names for cert under ca (used by decide_certificate and by the
  * start-up check of templates against a sample certificate). */

@@ -14,7 +14,8 @@
 enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t *len,
                                struct jitrd_diag *diag) JITRD_WUR;
 
-/* Regular files directly in dir whose names do not start with '.', sorted by name, as full
+/* Entries directly in dir that are not directories and whose names do not start with '.'
+ * (a dangling symlink or a FIFO is listed, so reading it reports it), sorted by name, as full
  * paths ("dir/name"). On success *paths (count entries) is owned by the caller; free with
  * jitrd_paths_free. Errors: JITRD_ERR_IO, JITRD_ERR_TOO_LARGE (over 10000 entries),
  * JITRD_ERR_NOMEM. */

@@ -44,7 +44,23 @@ void jitrd_runtime_cleanup(struct jitrd_runtime *rt);
 /* A decision context over a loaded runtime. */
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);
 
-/* Parses "2030-06-01T00:00:00Z" or a number of seconds since the epoch. 0 or -1. */
+/* The options every command shares. */
+struct jitrd_common_options {
+	const char *config_path; /* -c/--config FILE; NULL: the default file or environment */
+	time_t now;              /* --at TIME; the clock otherwise */
+};
+
+/* Parses -c/--config, --at and -h/--help; positional arguments start at optind afterwards.
+ * Returns -1 to go on, or the exit status when the command is done (help printed: 0; a
+ * usage error, printed with usage: 2). */
+int jitrd_parse_common_options(int argc, char **argv, const char *usage,
+                               struct jitrd_common_options *opts);
+
+/* Prepends "prefix: " to the text already in diag. */
+void jitrd_diag_prefix(struct jitrd_diag *diag, const char *prefix);
+
+/* Parses "2030-06-01T00:00:00Z" or a number of seconds since the epoch, up to the year 9999.
+ * 0 or -1. */
 int jitrd_parse_time(const char *text, time_t *out);
 
 /* Formats t as RFC 3339 UTC ("2030-06-01T00:00:00Z") into out (at least 21 bytes). */

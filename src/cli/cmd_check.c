@@ -3,7 +3,7 @@
  * Makes no API call; the certificate is untrusted input. */
 #include "cli.h"
 
-#include <getopt.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +38,10 @@ static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cer
 	o.policy = d->policy_name;
 	o.thing = d->thing_name;
 	o.policy_document = d->policy_document;
-	if (jitrd_outcome_format(&o, rt->cfg->service.log_format, &line) != JITRD_OK) {
-		fprintf(stderr, "jitrd: out of memory\n");
+	enum jitrd_err err = jitrd_outcome_format(&o, rt->cfg->service.log_format, &line);
+
+	if (err != JITRD_OK) {
+		fprintf(stderr, "jitrd: cannot format the outcome: %s\n", jitrd_strerror(err));
 		return EXIT_WORK_FAILED;
 	}
 	printf("%s\n", line);
@@ -49,14 +51,7 @@ static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cer
 
 int jitrd_cmd_check(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"at", required_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *config_path = NULL;
-	time_t now = time(NULL);
+	struct jitrd_common_options opts;
 	struct jitrd_runtime rt;
 	struct jitrd_decision_context ctx;
 	struct jitrd_decision d;
@@ -64,55 +59,44 @@ int jitrd_cmd_check(int argc, char **argv)
 	struct jitrd_cert *cert = NULL;
 	char *pem = NULL;
 	size_t len = 0;
-	int opt, status = EXIT_WORK_FAILED;
+	enum jitrd_err err;
+	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
 
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'a':
-			if (jitrd_parse_time(optarg, &now) != 0) {
-				fprintf(stderr,
-				        "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return EXIT_OK;
-		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if (status >= 0)
+		return status;
 	if (optind + 1 != argc) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (jitrd_runtime_load(&rt, config_path, now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts.config_path, opts.now, &diag) != 0) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
 		return EXIT_USAGE;
 	}
 	jitrd_decision_init(&d);
-	if (jitrd_file_read(argv[optind], JITRD_CERT_MAX_PEM, &pem, &len, &diag) != JITRD_OK ||
-	    jitrd_cert_from_pem(pem, len, &cert, &diag) != JITRD_OK) {
-		if (cert == NULL && pem != NULL) {
-			char inner[sizeof(diag.text)];
-			memcpy(inner, diag.text, sizeof(inner));
-			jitrd_diag_set(&diag, "%s: %.400s", argv[optind], inner);
-		}
+	status = EXIT_WORK_FAILED;
+	err = jitrd_file_read(argv[optind], JITRD_CERT_MAX_PEM, &pem, &len, &diag);
+	if (err == JITRD_OK) {
+		err = jitrd_cert_from_pem(pem, len, &cert, &diag);
+		if (err != JITRD_OK)
+			jitrd_diag_prefix(&diag, argv[optind]);
+	}
+	if (err != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		goto cleanup;
 	}
 	jitrd_runtime_context(&rt, &ctx);
-	if (jitrd_decide_certificate(&ctx, cert, NULL, now, &d) != JITRD_OK) {
-		fprintf(stderr, "jitrd: out of memory\n");
+	err = jitrd_decide_certificate(&ctx, cert, NULL, opts.now, &d);
+	if (err == JITRD_ERR_CONFIG) {
+		fprintf(stderr, "jitrd: %s\n", d.reason);
+		status = EXIT_USAGE;
 		goto cleanup;
 	}
-	status = print_decision(&rt, cert, &d, now);
+	if (err != JITRD_OK) {
+		fprintf(stderr, "jitrd: %s\n", jitrd_strerror(err));
+		goto cleanup;
+	}
+	status = print_decision(&rt, cert, &d, opts.now);
 cleanup:
 	jitrd_decision_cleanup(&d);
 	jitrd_cert_free(cert);

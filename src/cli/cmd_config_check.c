@@ -3,7 +3,7 @@
  * (exit 0) or with every problem named by file (exit 2). Makes no API call. */
 #include "cli.h"
 
-#include <getopt.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,44 +71,21 @@ static int report_crls(const struct jitrd_runtime *rt)
 
 int jitrd_cmd_config_check(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"at", required_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *config_path = NULL;
-	time_t now = time(NULL);
+	struct jitrd_common_options opts;
 	struct jitrd_runtime rt;
 	struct jitrd_diag diag = {{0}};
-	int opt, problems;
+	struct jitrd_decision_context ctx;
+	const char *context_problem;
+	int problems;
+	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
 
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'a':
-			if (jitrd_parse_time(optarg, &now) != 0) {
-				fprintf(stderr,
-				        "jitrd: --at %s: not a time (2030-06-01T00:00:00Z)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return EXIT_OK;
-		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if (status >= 0)
+		return status;
 	if (optind != argc) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (jitrd_runtime_load(&rt, config_path, now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts.config_path, opts.now, &diag) != 0) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
 		return EXIT_USAGE;
@@ -126,6 +103,13 @@ int jitrd_cmd_config_check(int argc, char **argv)
 	printf("policy template: %s (sample renders to %zu characters)\n",
 	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
 	printf("policy name: %s\n", rt.cfg->provision.policy_name);
+	jitrd_runtime_context(&rt, &ctx);
+	context_problem = jitrd_decision_context_problem(&ctx);
+	if (context_problem)
+		/* not a problem for the service: each event carries its account */
+		printf("note: %s (the service takes the account from each event; jitrd check "
+		       "needs it configured)\n",
+		       context_problem);
 	printf("thing name: %s\n", *rt.cfg->provision.thing_name ? rt.cfg->provision.thing_name
 	                                                         : "(none: no Thing is created)");
 	jitrd_runtime_cleanup(&rt);

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,9 +74,7 @@ static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 		return -1;
 	}
 	if (jitrd_dir_list(rt->cfg->ca.dir, &paths, &count, diag) != JITRD_OK) {
-		char inner[sizeof(diag->text)];
-		memcpy(inner, diag->text, sizeof(inner));
-		jitrd_diag_set(diag, "[ca] dir: %.400s", inner);
+		jitrd_diag_prefix(diag, "[ca] dir");
 		return -1;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -126,14 +125,16 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 	for (size_t i = 0; i < count; i++) {
 		char *bytes = NULL;
 		size_t len = 0;
-		struct jitrd_diag file_diag;
+		struct jitrd_diag file_diag = {{0}};
 		enum jitrd_err err =
 		    jitrd_file_read(paths[i], JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
 		if (err == JITRD_OK)
 			err = jitrd_crl_builder_add(rt->crl_builder, paths[i],
 			                            (const unsigned char *)bytes, len, &file_diag);
-		else
-			fprintf(stderr, "jitrd: %s\n", file_diag.text);
+		else if (err != JITRD_ERR_NOMEM)
+			/* unreadable counts as refused: the report must name it */
+			err = jitrd_crl_builder_note_failure(rt->crl_builder, paths[i], err,
+			                                     file_diag.text);
 		free(bytes);
 		if (err == JITRD_ERR_NOMEM) {
 			jitrd_diag_set(diag, "out of memory");
@@ -199,9 +200,7 @@ static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 
 	if (jitrd_name_template_check(rt->cfg->provision.policy_name, diag) != JITRD_OK ||
 	    jitrd_name_template_check(rt->cfg->provision.thing_name, diag) != JITRD_OK) {
-		char inner[sizeof(diag->text)];
-		memcpy(inner, diag->text, sizeof(inner));
-		jitrd_diag_set(diag, "[provision]: %.450s", inner);
+		jitrd_diag_prefix(diag, "[provision]");
 		return -1;
 	}
 	if (jitrd_file_read(rt->cfg->provision.policy_template, JITRD_TEMPLATE_MAX_BYTES, &text,
@@ -217,6 +216,10 @@ static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 		goto cleanup;
 	}
 	jitrd_runtime_context(rt, &ctx);
+	if (jitrd_decision_check_templates(&ctx, diag) != JITRD_OK)
+		goto cleanup;
+	/* The account may come from each event instead of the configuration (the service), so
+	 * an example account stands in for rendering; `check` refuses to run without one. */
 	if (!*ctx.account_id)
 		ctx.account_id = "123456789012";
 	jitrd_decision_init(&sample);
@@ -225,10 +228,10 @@ static int load_templates(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 	rt->policy_sample_chars = sample.policy_document ? strlen(sample.policy_document) : 0;
 	jitrd_decision_cleanup(&sample);
 	if (err != JITRD_OK) {
-		char inner[sizeof(diag->text)];
-		memcpy(inner, diag->text, sizeof(inner));
-		jitrd_diag_set(diag, "%s: does not render for a sample certificate: %.300s",
-		               rt->cfg->provision.policy_template, inner);
+		char prefix[160];
+		snprintf(prefix, sizeof(prefix), "%.100s: does not render for a sample certificate",
+		         rt->cfg->provision.policy_template);
+		jitrd_diag_prefix(diag, prefix);
 		goto cleanup;
 	}
 	result = 0;
@@ -290,9 +293,11 @@ int jitrd_parse_time(const char *text, time_t *out)
 	int year, mon, day, hour, min, sec;
 	time_t t;
 
-	if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 12) {
-		long long seconds = strtoll(p, NULL, 10);
-		*out = (time_t)seconds;
+	if (*p && strspn(p, "0123456789") == strlen(p)) {
+		/* up to 9999-12-31T23:59:59Z, the last moment RFC 3339 can write */
+		if (strlen(p) > 12 || strtoll(p, NULL, 10) > 253402300799LL)
+			return -1;
+		*out = (time_t)strtoll(p, NULL, 10);
 		return 0;
 	}
 	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &mon) || *p++ != '-' ||
@@ -323,4 +328,50 @@ void jitrd_format_time(time_t t, char *out, size_t size)
 
 	if (!gmtime_r(&t, &tm) || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, size, "%lld", (long long)t);
+}
+
+int jitrd_parse_common_options(int argc, char **argv, const char *usage,
+                               struct jitrd_common_options *opts)
+{
+	static const struct option options[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"at", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	opts->config_path = NULL;
+	opts->now = time(NULL);
+	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			opts->config_path = optarg;
+			break;
+		case 'a':
+			if (jitrd_parse_time(optarg, &opts->now) != 0) {
+				fprintf(stderr,
+				        "jitrd: --at %.64s: not a time (2030-06-01T00:00:00Z or "
+				        "epoch seconds, up to the year 9999)\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+void jitrd_diag_prefix(struct jitrd_diag *diag, const char *prefix)
+{
+	char inner[sizeof(diag->text)];
+
+	memcpy(inner, diag->text, sizeof(inner));
+	jitrd_diag_set(diag, "%.150s: %.350s", prefix, inner);
 }

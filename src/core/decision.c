@@ -3,6 +3,7 @@
  * belong to the pipeline, not here. */
 #include "jitrd/decision.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,18 +184,168 @@ static const char *reject_status(const struct jitrd_decision_context *ctx)
 	return ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE ? "REVOKED" : NULL;
 }
 
+/* Step 6: the CRL decision by issuer and serial. Returns 1 when d holds the decision, 0 when
+ * the certificate goes on to provisioning (*note then says what the CRL said). */
+static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct jitrd_cert *ca,
+                         const struct jitrd_cert *cert, time_t now, struct jitrd_decision *d,
+                         const char **note)
+{
+	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
+	bool fail_open = ctx->cfg->crl.fail_open;
+	enum jitrd_err err =
+	    ctx->crls ? jitrd_crl_lookup(ctx->crls, ca, jitrd_cert_serial(cert), now, &answer)
+		      : JITRD_ERR_NO_CRL;
+	char why[128];
+
+	*note = "not on the CRL";
+	if (err != JITRD_OK) {
+		/* No verified CRL at all: nothing is known about this serial. */
+		if (!fail_open) {
+			decide(d, JITRD_DECISION_DEFER, NULL, "no valid CRL for the CA");
+			return 1;
+		}
+		*note = "no valid CRL for the CA; crl.fail_open";
+		return 0;
+	}
+	/* A revocation stays true after the CRL that lists it goes stale, so even a stale CRL
+	 * revokes, and fail_open never lets a listed certificate in. */
+	if (answer.status == JITRD_CRL_REVOKED) {
+		snprintf(why, sizeof(why), "listed on the CRL%s: %s",
+		         answer.stale ? " (past its nextUpdate)" : "",
+		         jitrd_crl_reason_name(answer.reason));
+		decide(d, JITRD_DECISION_REVOKE, "REVOKED", why);
+		return 1;
+	}
+	if (answer.stale && !fail_open) {
+		/* A hold may have been lifted, or the serial revoked, in a CRL we do not have. */
+		decide(d, JITRD_DECISION_DEFER, NULL, "the CA's CRL is past its nextUpdate");
+		return 1;
+	}
+	if (answer.status == JITRD_CRL_HOLD) {
+		/* DESIGN §3.6: certificateHold is reversible, so INACTIVE, not REVOKED */
+		decide(d, JITRD_DECISION_HOLD, "INACTIVE",
+		       answer.stale ? "listed on the CRL (past its nextUpdate): certificateHold"
+		                    : "listed on the CRL: certificateHold");
+		return 1;
+	}
+	if (answer.status == JITRD_CRL_REMOVE_FROM_CRL)
+		*note = "removed from the CRL (removeFromCRL)";
+	if (answer.stale)
+		*note =
+		    answer.status == JITRD_CRL_REMOVE_FROM_CRL
+			? "removed from the CRL (removeFromCRL); the CRL is past its nextUpdate, "
+			  "crl.fail_open"
+			: "not on the CRL; the CRL is past its nextUpdate, crl.fail_open";
+	return 0;
+}
+
+/* IoT substitutes ${iot:Certificate.Subject.X} itself when a device connects, so jitrd cannot
+ * escape those values: a Common Name like "a/b" or "+" would land inside another device's
+ * topic tree or add a wildcard. A certificate whose field would do that is not activated. */
+static const char *unsafe_iot_subject_variable(const char *document, const struct jitrd_cert *cert)
+{
+	static const struct {
+		const char *variable;
+		enum jitrd_subject_field field;
+	} variables[] = {
+	    {"${iot:Certificate.Subject.CommonName}", JITRD_SUBJECT_CN},
+	    {"${iot:Certificate.Subject.Organization}", JITRD_SUBJECT_O},
+	    {"${iot:Certificate.Subject.OrganizationalUnit}", JITRD_SUBJECT_OU},
+	    {"${iot:Certificate.Subject.Country}", JITRD_SUBJECT_C},
+	    {"${iot:Certificate.Subject.State}", JITRD_SUBJECT_ST},
+	    {"${iot:Certificate.Subject.Locality}", JITRD_SUBJECT_L},
+	    {"${iot:Certificate.Subject.SerialNumber}", JITRD_SUBJECT_SERIAL_NUMBER},
+	};
+
+	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
+		const char *value = NULL;
+		if (!strstr(document, variables[i].variable))
+			continue;
+		if (jitrd_cert_subject_field(cert, variables[i].field, &value) != JITRD_OK)
+			return variables[i].variable; /* absent or ambiguous: AWS would not match */
+		for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+			if (*c < 0x20 || *c == 0x7f || strchr("/+#*?${}", *c))
+				return variables[i].variable;
+		}
+	}
+	return NULL;
+}
+
+const char *jitrd_decision_context_problem(const struct jitrd_decision_context *ctx)
+{
+	static const char *const account_users[] = {"aws.account", "certificate.arn"};
+	static const char *const region_users[] = {"aws.region", "certificate.arn"};
+	const char *names[] = {ctx->cfg->provision.policy_name, ctx->cfg->provision.thing_name};
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *const *users = i == 0 ? account_users : region_users;
+		const char *value = i == 0 ? ctx->account_id : ctx->region;
+		if (value && *value)
+			continue;
+		for (size_t u = 0; u < 2; u++) {
+			if ((ctx->policy_template &&
+			     jitrd_policy_template_uses(ctx->policy_template, users[u])) ||
+			    jitrd_name_template_uses(names[0], users[u]) ||
+			    jitrd_name_template_uses(names[1], users[u]))
+				return i == 0
+				           ? "the templates use {{aws.account}} or "
+				             "{{certificate.arn}} "
+				             "but no AWS account id is known: set [aws] account_id"
+				           : "the templates use {{aws.region}} or "
+				             "{{certificate.arn}} "
+				             "but no region is known: set [aws] region";
+		}
+	}
+	return NULL;
+}
+
+enum jitrd_err jitrd_decision_check_templates(const struct jitrd_decision_context *ctx,
+                                              struct jitrd_diag *diag)
+{
+	/* Placeholders that differ between devices. A policy name is what makes a document
+	 * unique in AWS ("already exists" counts as success, DESIGN §3.7), so a document that
+	 * differs per device under a name that does not would hand every later device the first
+	 * device's grant. */
+	static const char *const per_device[] = {
+	    "certificate.id", "certificate.arn", "certificate.serial", "ca.id",
+	    "thing.name",     "subject.CN",      "subject.O",          "subject.OU",
+	    "subject.C",      "subject.ST",      "subject.L",          "subject.serialNumber",
+	};
+	const char *name = ctx->cfg->provision.policy_name;
+
+	if (!ctx->policy_template || jitrd_name_template_uses(name, "certificate.id"))
+		return JITRD_OK;
+	for (size_t i = 0; i < sizeof(per_device) / sizeof(per_device[0]); i++) {
+		if (jitrd_policy_template_uses(ctx->policy_template, per_device[i]) &&
+		    !jitrd_name_template_uses(name, per_device[i])) {
+			jitrd_diag_set(
+			    diag,
+			    "[provision] policy_name \"%.128s\" does not use {{%s}} but the "
+			    "policy document does: devices with different documents would "
+			    "share one policy; add {{%s}} (or {{certificate.id}}) to the name",
+			    name, per_device[i], per_device[i]);
+			return JITRD_ERR_CONFIG;
+		}
+	}
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
                                         const struct jitrd_cert *cert, const char *ca_id,
                                         time_t now, struct jitrd_decision *d)
 {
 	const struct jitrd_cert *ca;
 	struct jitrd_diag diag = {{0}};
-	enum jitrd_crl_status listed = JITRD_CRL_NOT_LISTED;
-	int reason = JITRD_CRL_REASON_NONE;
-	enum jitrd_err err;
 	const char *crl_note = "";
+	const char *problem;
+	enum jitrd_err err;
 
 	describe_certificate(d, cert);
+	problem = jitrd_decision_context_problem(ctx);
+	if (problem) {
+		copy_text(d->reason, sizeof(d->reason), problem);
+		return JITRD_ERR_CONFIG;
+	}
 
 	/* Step 2: the CA must be ours. Without a claimed id the issuer is looked up by name
 	 * and key id; a same-name impostor has another key id and is not found. */
@@ -217,49 +368,33 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		return JITRD_OK;
 	}
 
-	/* Step 6: CRL decision by issuer and serial. */
-	err = ctx->crls
-	          ? jitrd_crl_lookup(ctx->crls, ca, jitrd_cert_serial(cert), now, &listed, &reason)
-	          : JITRD_ERR_NO_CRL;
-	if (err == JITRD_ERR_NO_CRL || err == JITRD_ERR_CRL_EXPIRED) {
-		if (!ctx->cfg->crl.fail_open) {
-			decide(d, JITRD_DECISION_DEFER, NULL,
-			       err == JITRD_ERR_NO_CRL ? "no valid CRL for the CA"
-			                               : "the CA's CRL is past its nextUpdate");
-			return JITRD_OK;
-		}
-		crl_note = "; no valid CRL, crl.fail_open";
-		listed = JITRD_CRL_NOT_LISTED;
-	} else if (err != JITRD_OK) {
-		return err;
-	}
-	if (listed == JITRD_CRL_REVOKED) {
-		char why[96];
-		snprintf(why, sizeof(why), "listed on the CRL: %s", jitrd_crl_reason_name(reason));
-		decide(d, JITRD_DECISION_REVOKE, "REVOKED", why);
+	if (decide_by_crl(ctx, ca, cert, now, d, &crl_note))
 		return JITRD_OK;
-	}
-	if (listed == JITRD_CRL_HOLD) {
-		/* DESIGN §3.6: certificateHold is reversible, so INACTIVE, not REVOKED */
-		decide(d, JITRD_DECISION_HOLD, "INACTIVE", "listed on the CRL: certificateHold");
-		return JITRD_OK;
-	}
 
 	/* Step 7's rendering: a certificate whose names or policy cannot be rendered safely is
 	 * not activated. */
 	err = jitrd_decision_render(ctx, cert, d->ca_id, d, &diag);
 	if (err == JITRD_ERR_NOMEM)
 		return err;
+	if (err == JITRD_OK && d->policy_document) {
+		const char *variable = unsafe_iot_subject_variable(d->policy_document, cert);
+		if (variable) {
+			jitrd_diag_set(&diag,
+			               "the policy uses %s and this certificate's value is absent, "
+			               "ambiguous or holds a character that would widen the grant",
+			               variable);
+			err = JITRD_ERR_FORBIDDEN_CHAR;
+		}
+	}
 	if (err != JITRD_OK) {
+		jitrd_decision_cleanup(d);
+		d->policy_name[0] = d->thing_name[0] = '\0';
 		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
 		       *diag.text ? diag.text : jitrd_strerror(err));
 		return JITRD_OK;
 	}
 	d->kind = JITRD_DECISION_ACTIVATE;
 	d->target_status = "ACTIVE";
-	snprintf(d->reason, sizeof(d->reason), "%s%s",
-	         listed == JITRD_CRL_REMOVE_FROM_CRL ? "removed from the CRL (removeFromCRL)"
-	                                             : "not on the CRL",
-	         crl_note);
+	copy_text(d->reason, sizeof(d->reason), crl_note);
 	return JITRD_OK;
 }

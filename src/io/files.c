@@ -23,13 +23,18 @@ enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t 
 	size_t used = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; cleared below for a file */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
 		return JITRD_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		jitrd_diag_set(diag, "%s: not a regular file", path);
+		goto cleanup;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
 		goto cleanup;
 	}
 	if ((unsigned long long)st.st_size > max) {
@@ -40,6 +45,7 @@ enum jitrd_err jitrd_file_read(const char *path, size_t max, char **out, size_t 
 	}
 	content = malloc((size_t)st.st_size + 1);
 	if (!content) {
+		jitrd_diag_set(diag, "%s: out of memory", path);
 		result = JITRD_ERR_NOMEM;
 		goto cleanup;
 	}
@@ -107,12 +113,14 @@ enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
 		need = strlen(dir) + 1 + strlen(entry->d_name) + 1;
 		path = malloc(need);
 		if (!path) {
+			jitrd_diag_set(diag, "%s: out of memory", dir);
 			result = JITRD_ERR_NOMEM;
 			goto cleanup;
 		}
 		snprintf(path, need, "%s/%s", dir, entry->d_name);
-		/* stat, not lstat: a symlink to a file is how rotation tools often deploy CRLs */
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		/* Only directories are skipped. A dangling symlink, a FIFO or a socket is listed so
+		 * that reading it fails with its name, instead of silently protecting nothing. */
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 			free(path);
 			continue;
 		}
@@ -127,6 +135,7 @@ enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
 			char **grown = realloc(list, grown_cap * sizeof(*list));
 			if (!grown) {
 				free(path);
+				jitrd_diag_set(diag, "%s: out of memory", dir);
 				result = JITRD_ERR_NOMEM;
 				goto cleanup;
 			}

@@ -63,6 +63,39 @@ write_config "$work/badcrl.conf" "$work/badcrls"
 expect "config-check names a bad CRL file" 2 "ca1-badsig.der: refused" \
 	"$jitrd" config-check -c "$work/badcrl.conf" --at $at
 
+mkdir "$work/dangling"
+cp "$fx/crls/"* "$work/dangling/"
+ln -s "$work/no-such-crl.pem" "$work/dangling/rotated.crl.pem"
+write_config "$work/dangling.conf" "$work/dangling"
+expect "config-check names an unreadable CRL entry" 2 "rotated.crl.pem: refused" \
+	"$jitrd" config-check -c "$work/dangling.conf" --at $at
+
+POLICY_NAME=jitrd-device
+write_config "$work/shared-name.conf" "$fx/crls"
+sed -i "s#policies/default.json#policies/per-device.json#" "$work/shared-name.conf"
+expect "config-check: a per-device document under one shared name" 2 \
+	"policy_name .* does not use" "$jitrd" config-check -c "$work/shared-name.conf" --at $at
+unset POLICY_NAME
+
+write_config "$work/no-account.conf" "$fx/crls"
+sed -i "/^account_id/d" "$work/no-account.conf"
+expect "config-check notes the missing account" 0 "note: .*account_id" \
+	"$jitrd" config-check -c "$work/no-account.conf" --at $at
+expect "check without the account the template needs is a config error" 2 "account_id" \
+	"$jitrd" check -c "$work/no-account.conf" --at $at "$fx/devices/good.pem"
+
+write_config "$work/fail-open.conf" "$fx/crls" "[crl]" "fail_open = true"
+expect "fail_open never lets a revoked device in with a stale CRL" 0 '"decision":"revoke"' \
+	"$jitrd" check -c "$work/fail-open.conf" --at 2031-02-01T00:00:00Z "$fx/devices/revoked.pem"
+expect "fail_open activates an unlisted device with a stale CRL" 0 '"decision":"activate"' \
+	"$jitrd" check -c "$work/fail-open.conf" --at 2031-02-01T00:00:00Z "$fx/devices/good.pem"
+
+mkfifo "$work/fifo.pem"
+expect "check on a FIFO does not hang" 1 "fifo.pem: not a regular file" \
+	timeout 10 "$jitrd" check -c "$work/good.conf" --at $at "$work/fifo.pem"
+expect "check: --at past the year 9999" 2 "--at" \
+	"$jitrd" check -c "$work/good.conf" --at 999999999999 "$fx/devices/good.pem"
+
 write_config "$work/unknown-key.conf" "$fx/crls" "colour = blue"
 expect "config-check: unknown key with file:line" 2 "unknown-key.conf:[0-9]+:.*colour" \
 	"$jitrd" config-check -c "$work/unknown-key.conf" --at $at

@@ -35,20 +35,23 @@ static void add_file_to_caset(struct jitrd_caset *cas, const char *rel)
 	free(pem);
 }
 
-static void add_crl(struct jitrd_crl_builder *b, const char *rel)
+/* The fixture CRLs' nextUpdate: 2031-01-01T00:00:00Z. */
+#define FIXTURE_CRL_NEXT_UPDATE ((time_t)1924992000)
+
+static void add_crl(struct jitrd_crl_builder *b, const char *rel, enum jitrd_err expected)
 {
 	size_t len;
 	char *bytes = tsupport_read_fixture(rel, &len);
 
 	CU_ASSERT_FATAL(bytes != NULL);
-	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, rel, (unsigned char *)bytes, len, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, rel, (unsigned char *)bytes, len, NULL), expected);
 	free(bytes);
 }
 
-/* A world judged at JITRD_TEST_NOW with the given extra config text, policy template and
- * CRLs (NULL-terminated list of fixture paths; NULL list = no CRL store at all). */
-static void world_init(struct world *w, const char *config_text, const char *policy,
-                       const char *const *crl_files)
+/* A world whose CRLs are loaded at load_time, with the given extra config text, policy
+ * template and CRLs (NULL-terminated list of fixture paths; NULL list = no CRL store). */
+static void world_init_at(struct world *w, const char *config_text, const char *policy,
+                          const char *const *crl_files, time_t load_time)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_crl_builder *b;
@@ -62,10 +65,12 @@ static void world_init(struct world *w, const char *config_text, const char *pol
 	add_file_to_caset(w->cas, "cas/ca1.pem");
 	add_file_to_caset(w->cas, "cas/ca2.pem");
 	if (crl_files) {
-		b = jitrd_crl_builder_new(w->cas, JITRD_TEST_NOW);
+		b = jitrd_crl_builder_new(w->cas, load_time);
 		CU_ASSERT_FATAL(b != NULL);
 		for (const char *const *f = crl_files; *f; f++)
-			add_crl(b, *f);
+			add_crl(b, *f,
+			        load_time > FIXTURE_CRL_NEXT_UPDATE ? JITRD_ERR_CRL_EXPIRED
+			                                            : JITRD_OK);
 		CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
 		jitrd_crl_builder_free(b);
 	}
@@ -78,6 +83,12 @@ static void world_init(struct world *w, const char *config_text, const char *pol
 	w->ctx.policy_template = w->tpl;
 	w->ctx.account_id = "123456789012";
 	w->ctx.region = "eu-west-1";
+}
+
+static void world_init(struct world *w, const char *config_text, const char *policy,
+                       const char *const *crl_files)
+{
+	world_init_at(w, config_text, policy, crl_files, JITRD_TEST_NOW);
 }
 
 static void world_cleanup(struct world *w)
@@ -268,7 +279,7 @@ static void test_crl_past_next_update_defers(void)
 {
 	struct world w;
 	struct jitrd_decision d;
-	time_t after = (time_t)1924992000 + 86400; /* 2031-01-02, past the CRLs' nextUpdate */
+	time_t after = FIXTURE_CRL_NEXT_UPDATE + 86400;
 
 	world_init(&w, "", SHARED_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, after, &d),
@@ -360,18 +371,131 @@ static void test_certificate_arn_needs_account(void)
 	static const char policy[] = "{\"Statement\":[{\"Resource\":\"{{certificate.arn}}\"}]}";
 	struct world w;
 	struct jitrd_decision d;
+	struct jitrd_cert *cert = NULL;
+	size_t len;
+	char *pem;
 
-	world_init(&w, "", policy, valid_crls);
+	world_init(&w, "[provision]\npolicy_name = device-{{certificate.id}}\n", policy,
+	           valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
 	                JITRD_DECISION_ACTIVATE);
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(d.policy_document, "arn:aws:iot:eu-west-1:123456789012:cert/"));
 	jitrd_decision_cleanup(&d);
+
+	/* Without an account the configuration is at fault, not the device: no decision. */
 	w.ctx.account_id = "";
-	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
-	                JITRD_DECISION_REJECT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "certificate.arn"));
+	pem = tsupport_read_fixture("devices/good.pem", &len);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(pem, len, &cert, NULL), JITRD_OK);
+	jitrd_decision_init(&d);
+	CU_ASSERT_EQUAL(jitrd_decide_certificate(&w.ctx, cert, NULL, JITRD_TEST_NOW, &d),
+	                JITRD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "account_id"));
+	CU_ASSERT_PTR_NULL(d.policy_document);
 	jitrd_decision_cleanup(&d);
+	jitrd_cert_free(cert);
+	free(pem);
+	world_cleanup(&w);
+}
+
+/* A stale CRL (past nextUpdate) still revokes what it lists, even under fail_open; what it
+ * does not list is deferred, or let in under fail_open. */
+static void test_stale_crl(void)
+{
+	static const struct {
+		const char *config, *device;
+		enum jitrd_decision_kind kind;
+	} cases[] = {
+	    {"[crl]\nfail_open = false\n", "devices/revoked.pem", JITRD_DECISION_REVOKE},
+	    {"[crl]\nfail_open = false\n", "devices/held.pem", JITRD_DECISION_DEFER},
+	    {"[crl]\nfail_open = false\n", "devices/good.pem", JITRD_DECISION_DEFER},
+	    {"[crl]\nfail_open = true\n", "devices/revoked.pem", JITRD_DECISION_REVOKE},
+	    {"[crl]\nfail_open = true\n", "devices/held.pem", JITRD_DECISION_HOLD},
+	    {"[crl]\nfail_open = true\n", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	};
+	time_t after = FIXTURE_CRL_NEXT_UPDATE + 86400;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		struct jitrd_decision d;
+		const char *const *crls = valid_crls;
+		/* the snapshot is made at `after` too: the CRL is already stale when loaded */
+		world_init_at(&w, cases[i].config, SHARED_POLICY, crls, after);
+		CU_ASSERT_EQUAL(decide_device(&w, cases[i].device, NULL, after, &d), cases[i].kind);
+		if (d.kind != cases[i].kind)
+			fprintf(stderr, "stale case %zu: got %s (%s)\n", i,
+			        jitrd_decision_name(d.kind), d.reason);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "nextUpdate"));
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+	}
+}
+
+/* A document that differs per device under a name that does not is refused at start-up. */
+static void test_policy_name_must_follow_document(void)
+{
+	static const struct {
+		const char *name;
+		enum jitrd_err expect;
+	} cases[] = {
+	    {"jitrd-device", JITRD_ERR_CONFIG},
+	    {"device-{{subject.CN}}", JITRD_OK},
+	    {"device-{{certificate.id}}", JITRD_OK},
+	    {"device-{{subject.O}}", JITRD_ERR_CONFIG},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		struct jitrd_diag diag = {{0}};
+		char config[128];
+		snprintf(config, sizeof(config), "[provision]\npolicy_name = %s\n", cases[i].name);
+		world_init(&w, config, DEVICE_POLICY, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), cases[i].expect);
+		if (cases[i].expect != JITRD_OK)
+			CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "subject.CN"));
+		world_cleanup(&w);
+	}
+	/* a deployment-wide document needs no placeholder in the name */
+	{
+		struct world w;
+		struct jitrd_diag diag = {{0}};
+		world_init(&w, "[provision]\npolicy_name = jitrd-device\n", SHARED_POLICY,
+		           valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), JITRD_OK);
+		world_cleanup(&w);
+	}
+}
+
+/* ${iot:Certificate.Subject.CommonName} is substituted by AWS, not escaped by jitrd: a Common
+ * Name that would widen the grant through it is refused. */
+static void test_unsafe_value_behind_iot_variable(void)
+{
+	static const struct {
+		const char *device;
+		enum jitrd_decision_kind kind;
+	} cases[] = {
+	    {"devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    {"devices/cn-star.pem", JITRD_DECISION_REJECT},
+	    {"devices/cn-slash.pem", JITRD_DECISION_REJECT},
+	    {"devices/cn-question.pem", JITRD_DECISION_REJECT},
+	    {"devices/cn-iotvar.pem", JITRD_DECISION_REJECT},
+	    {"devices/nocn.pem", JITRD_DECISION_REJECT},
+	    {"devices/twocn.pem", JITRD_DECISION_REJECT},
+	};
+	struct world w;
+
+	world_init(&w, "", SHARED_POLICY, valid_crls);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_decision d;
+		CU_ASSERT_EQUAL(decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d),
+		                cases[i].kind);
+		if (cases[i].kind == JITRD_DECISION_REJECT) {
+			CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "CommonName"));
+			CU_ASSERT_PTR_NULL(d.policy_document);
+			CU_ASSERT_STRING_EQUAL(d.policy_name, "");
+		}
+		jitrd_decision_cleanup(&d);
+	}
 	world_cleanup(&w);
 }
 
@@ -387,6 +511,9 @@ int main(void)
 	    {"claimed CA", test_claimed_ca},
 	    {"filter", test_filter},
 	    {"certificate.arn needs the account", test_certificate_arn_needs_account},
+	    {"stale CRL", test_stale_crl},
+	    {"policy name must follow the document", test_policy_name_must_follow_document},
+	    {"unsafe value behind an IoT variable", test_unsafe_value_behind_iot_variable},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
