@@ -60,6 +60,9 @@ struct jitrd_diag {
 void jitrd_diag_set(struct jitrd_diag *diag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Prepends "prefix: " to the text already in diag (NULL is fine). Truncates. */
+void jitrd_diag_prefix(struct jitrd_diag *diag, const char *prefix);
+
 /* Quote an untrusted string for a message: printable ASCII kept, the rest as \xNN,
  * at most max_in input bytes (then "..."). out always NUL-terminated. */
 void jitrd_quote(char *out, size_t out_size, const char *in, size_t in_len);

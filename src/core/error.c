@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const messages[] = {
     [JITRD_OK] = "success",
@@ -60,6 +61,17 @@ void jitrd_diag_set(struct jitrd_diag *diag, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(diag->text, sizeof(diag->text), fmt, ap);
 	va_end(ap);
+}
+
+void jitrd_diag_prefix(struct jitrd_diag *diag, const char *prefix)
+{
+	char inner[sizeof(diag->text)];
+
+	if (!diag)
+		return;
+	memcpy(inner, diag->text, sizeof(inner));
+	inner[sizeof(inner) - 1] = '\0';
+	jitrd_diag_set(diag, "%.150s: %.350s", prefix, inner);
 }
 
 void jitrd_quote(char *out, size_t out_size, const char *in, size_t in_len)

@@ -1,0 +1,51 @@
+/* runtime.h — everything a mode needs from its configuration, loaded once and immutable
+ * afterwards: the config, the CA set, the CRL snapshot (with the per-file report) and the
+ * policy template. Reference-counted, so a reload (SIGHUP) can swap in a new one while
+ * workers finish with the old. An adapter: it reads the files the configuration names. */
+#ifndef JITRD_RUNTIME_H
+#define JITRD_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "jitrd/caset.h"
+#include "jitrd/config.h"
+#include "jitrd/crl.h"
+#include "jitrd/decision.h"
+#include "jitrd/error.h"
+#include "jitrd/template.h"
+
+#define JITRD_DEFAULT_CONFIG "/etc/jitrd/jitrd.conf"
+
+struct jitrd_runtime {
+	char *config_origin; /* the file read, or "environment" */
+	struct jitrd_config *cfg;
+	struct jitrd_caset *cas;
+	struct jitrd_crl_builder *crl_builder; /* kept for its per-file report */
+	struct jitrd_crl_store *crls;
+	struct jitrd_policy_template *policy_template;
+	char crl_dir_error[512];    /* "" when the CRL directory could be listed */
+	size_t policy_sample_chars; /* length of the sample rendering */
+	atomic_int refs;            /* jitrd_runtime_new / _ref / _unref only */
+};
+
+/* Loads into caller-owned storage, judged at now. config_path NULL: the default file if it
+ * exists, else the environment alone. Fatal problems (config, CA directory, templates) return
+ * -1 with "where: why" in diag (call jitrd_runtime_cleanup either way); refused or unreadable
+ * CRL files are not fatal: they stay in the builder's report, and the CAs they leave without
+ * a CRL get decision defer. */
+int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+                       struct jitrd_diag *diag);
+void jitrd_runtime_cleanup(struct jitrd_runtime *rt);
+
+/* The same on the heap with one reference; NULL with diag on failure. */
+struct jitrd_runtime *jitrd_runtime_new(const char *config_path, time_t now,
+                                        struct jitrd_diag *diag);
+struct jitrd_runtime *jitrd_runtime_ref(struct jitrd_runtime *rt); /* returns rt */
+void jitrd_runtime_unref(struct jitrd_runtime *rt);                /* NULL is fine */
+
+/* A decision context over a loaded runtime (account and region from the config). */
+void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);
+
+#endif
