@@ -74,8 +74,12 @@ enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t n
 enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
 					   const struct jitrd_cert *ca) JITRD_WUR;
 
-/* Device checks of DESIGN §3.5 in order: not a CA, signed by ca, within validity.
- * The first failure is returned with a reason in diag. */
+/* Device checks of DESIGN §3.5, in this order: not a CA (JITRD_ERR_CERT_IS_CA); fit for a
+ * TLS client (JITRD_ERR_BAD_FIELD: an unknown critical extension, a keyUsage without
+ * digitalSignature, an extendedKeyUsage without clientAuth or anyExtendedKeyUsage); signed by
+ * ca (JITRD_ERR_CERT_SIGNATURE); within validity (JITRD_ERR_CERT_NOT_YET_VALID,
+ * JITRD_ERR_CERT_EXPIRED, JITRD_ERR_MALFORMED). JITRD_ERR_INVALID_ARG for a NULL cert or ca.
+ * The first failure is returned with a reason in diag (may be NULL). */
 enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
 				       time_t now, struct jitrd_diag *diag) JITRD_WUR;
 

@@ -111,7 +111,7 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 	BIO *bio = NULL;
 	unsigned char *der = NULL;
 	char *name = NULL;
-	struct jitrd_diag cert_diag;
+	struct jitrd_diag cert_diag = {""};
 
 	ERR_set_mark();
 	if (!origin)

@@ -32,8 +32,11 @@ struct jitrd_cert {
 	size_t skid_len;
 	const unsigned char *akid;
 	size_t akid_len;
-	bool is_ca;          /* basicConstraints CA:TRUE */
-	bool may_sign_certs; /* X509_check_ca != 0: CA:TRUE, keyCertSign, v1 self-signed... */
+	bool is_ca;             /* basicConstraints CA:TRUE */
+	bool may_sign_certs;    /* X509_check_ca != 0: CA:TRUE, keyCertSign, v1 self-signed... */
+	bool unknown_critical;  /* EXFLAG_CRITICAL: a critical extension OpenSSL cannot process */
+	uint32_t key_usage;     /* X509_get_key_usage: UINT32_MAX when there is no keyUsage */
+	uint32_t ext_key_usage; /* X509_get_extended_key_usage: UINT32_MAX when no EKU */
 	struct subject_value fields[JITRD_SUBJECT_FIELD_COUNT];
 };
 
@@ -249,6 +252,7 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	}
 	if (X509_up_ref(x) != 1) {
 		result = JITRD_ERR_CRYPTO;
+		jitrd_diag_set(diag, "certificate: cannot take a reference (OpenSSL failure)");
 		goto cleanup;
 	}
 	cert->x509 = x;
@@ -265,6 +269,9 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	}
 	cert->is_ca = (flags & EXFLAG_CA) != 0;
 	cert->may_sign_certs = X509_check_ca(x) != 0;
+	cert->unknown_critical = (flags & EXFLAG_CRITICAL) != 0;
+	cert->key_usage = X509_get_key_usage(x);
+	cert->ext_key_usage = X509_get_extended_key_usage(x);
 	kid = X509_get0_subject_key_id(x);
 	if (kid) {
 		cert->skid = ASN1_STRING_get0_data(kid);
@@ -546,20 +553,54 @@ static void name_for_message(const X509_NAME *name, char *out, size_t out_size)
 	jitrd_quote(out, out_size, oneline, strlen(oneline));
 }
 
+/* Why cert cannot be a device's client certificate, or NULL. RFC 5280 §4.2: a critical
+ * extension we cannot process must make us refuse the certificate; §4.2.1.3 and §4.2.1.12:
+ * when keyUsage / extendedKeyUsage are present they bound what the key may do, and a TLS
+ * client certificate signs (digitalSignature) for client authentication (clientAuth, or
+ * anyExtendedKeyUsage). Absent extensions do not restrict. */
+static const char *usage_problem(const struct jitrd_cert *cert)
+{
+	if (cert->unknown_critical)
+		return "it has a critical extension that is not understood";
+	if (cert->key_usage != UINT32_MAX && !(cert->key_usage & KU_DIGITAL_SIGNATURE))
+		return "its keyUsage lacks digitalSignature";
+	if (cert->ext_key_usage != UINT32_MAX &&
+	    !(cert->ext_key_usage & (XKU_SSL_CLIENT | XKU_ANYEKU)))
+		return "its extendedKeyUsage lacks clientAuth";
+	return NULL;
+}
+
 enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
                                        time_t now, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
+	const char *problem;
 	char when[64];
 	char name[200];
 
-	/* DESIGN §3.5, in order: not a CA, signed by the CA, within validity. A device
-	 * certificate that could sign certificates is refused whatever way it could. */
+	if (!cert || !ca) {
+		jitrd_diag_set(diag, "device check: no certificate or no CA given");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	/* DESIGN §3.5 names three checks: signed by the CA's key, within validity, not a CA.
+	 * They run in this order, each first failure reported:
+	 *   1. what the certificate is: not a CA (a device certificate that could sign
+	 *      certificates is refused whatever way it could), then fit for a TLS client: no
+	 *      unknown critical extension, keyUsage with digitalSignature, extendedKeyUsage
+	 *      with clientAuth (cheap, and true whoever signed it);
+	 *   2. signed by the CA;
+	 *   3. within validity. */
 	if (cert->may_sign_certs) {
 		jitrd_diag_set(diag, "certificate is a CA certificate (%s)",
 		               cert->is_ca ? "basicConstraints CA:TRUE"
 		                           : "keyCertSign or v1 self-signed");
 		return JITRD_ERR_CERT_IS_CA;
+	}
+	problem = usage_problem(cert);
+	if (problem) {
+		jitrd_diag_set(diag, "certificate is not a device (client) certificate: %s",
+		               problem);
+		return JITRD_ERR_BAD_FIELD;
 	}
 	result = jitrd_cert_verify_signed_by(cert, ca);
 	if (result != JITRD_OK) {

@@ -539,11 +539,18 @@ static void test_allocation_failures(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bundle);
 	for (long n = 0; n < 20000 && !reached_ok; n++) {
 		struct jitrd_caset *set = our_cas();
+		struct jitrd_diag diag;
 		enum jitrd_err err;
 
+		/* as a caller's uninitialised diag: every error must write it */
+		memset(&diag, 0x55, sizeof(diag));
 		alloc_fail_after = n;
-		err = jitrd_caset_add_pem(set, "bundle.pem", bundle, len, NULL);
+		err = jitrd_caset_add_pem(set, "bundle.pem", bundle, len, &diag);
 		alloc_fail_after = -1;
+		if (err != JITRD_OK &&
+		    (!memchr(diag.text, '\0', sizeof(diag.text)) ||
+		     strncmp(diag.text, "bundle.pem: ", strlen("bundle.pem: ")) != 0))
+			wrong++;
 		if (err == JITRD_OK) {
 			reached_ok = true;
 			CU_ASSERT_EQUAL(jitrd_caset_count(set), 4);

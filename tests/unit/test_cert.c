@@ -381,6 +381,22 @@ static void test_check_device(void)
 	     "certificate expired on 2021-01-01T00:00:00Z"},
 	    {"devices/notyet.pem", "cas/ca1.pem", JITRD_ERR_CERT_NOT_YET_VALID,
 	     "certificate not valid before 2090-01-01T00:00:00Z"},
+	    /* Not fit for a TLS client: refused with the reason, before the signature. */
+	    {"devices/critical-ext.pem", "cas/ca1.pem", JITRD_ERR_BAD_FIELD,
+	     "certificate is not a device (client) certificate: it has a critical extension "
+	     "that is not understood"},
+	    {"devices/critical-ext.pem", "cas/ca2.pem", JITRD_ERR_BAD_FIELD,
+	     "certificate is not a device (client) certificate: it has a critical"},
+	    {"devices/server-eku.pem", "cas/ca1.pem", JITRD_ERR_BAD_FIELD,
+	     "certificate is not a device (client) certificate: its extendedKeyUsage lacks "
+	     "clientAuth"},
+	    {"devices/keyenc-only.pem", "cas/ca1.pem", JITRD_ERR_BAD_FIELD,
+	     "certificate is not a device (client) certificate: its keyUsage lacks "
+	     "digitalSignature"},
+	    {"devices/any-eku.pem", "cas/ca1.pem", JITRD_OK, "unchanged"},
+	    {"devices/nokid.pem", "cas/ca1.pem", JITRD_OK, "unchanged"},
+	    /* ...but being a CA still comes first */
+	    {"devices/cadevice.pem", "cas/ca1.pem", JITRD_ERR_CERT_IS_CA, "certificate is a CA"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -403,6 +419,23 @@ static void test_check_device(void)
 		jitrd_cert_free(cert);
 		jitrd_cert_free(ca);
 	}
+}
+
+/* NULL arguments are refused with a reason in an uninitialised diag. */
+static void test_check_device_arguments(void)
+{
+	struct jitrd_cert *cert = load("devices/good.pem");
+	struct jitrd_diag diag;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
+	memset(&diag, 0x55, sizeof(diag));
+	CU_ASSERT_EQUAL(jitrd_cert_check_device(cert, NULL, JITRD_TEST_NOW, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(memchr(diag.text, '\0', sizeof(diag.text)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "no certificate or no CA"));
+	CU_ASSERT_EQUAL(jitrd_cert_check_device(NULL, cert, JITRD_TEST_NOW, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	jitrd_cert_free(cert);
 }
 
 static void test_ca_flag_and_key_ids(void)
@@ -962,12 +995,19 @@ static void test_allocation_failures(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(reference);
 	for (long n = 0; n < 2000 && !reached_ok; n++) {
 		struct jitrd_cert *cert = UNTOUCHED;
-		struct jitrd_diag diag = {""};
+		struct jitrd_diag diag;
 		enum jitrd_err err;
 
+		/* as a caller's uninitialised diag: every error must write it */
+		memset(&diag, 0x55, sizeof(diag));
 		alloc_fail_after = n;
 		err = jitrd_cert_from_pem(pem, len, &cert, &diag);
 		alloc_fail_after = -1;
+		if (err != JITRD_OK) {
+			CU_ASSERT_PTR_NOT_NULL(memchr(diag.text, '\0', sizeof(diag.text)));
+			CU_ASSERT_NOT_EQUAL(diag.text[0], 0x55);
+			CU_ASSERT_NOT_EQUAL(diag.text[0], '\0');
+		}
 		if (getenv("JITRD_TEST_VERBOSE"))
 			fprintf(stderr, "fail after %ld: %d %s\n", n, err, diag.text);
 		CU_ASSERT(err == JITRD_OK || err == JITRD_ERR_NOMEM || err == JITRD_ERR_MALFORMED ||
@@ -999,6 +1039,7 @@ int main(void)
 	    {"validity at fixed times", test_validity},
 	    {"signed by ca1 / ca2 / impostor / unknown", test_signed_by},
 	    {"device checks in order with reasons", test_check_device},
+	    {"device check arguments", test_check_device_arguments},
 	    {"CA flag and key identifiers", test_ca_flag_and_key_ids},
 	    {"garbage files", test_garbage_files},
 	    {"hostile PEM and DER", test_hostile_pem},
