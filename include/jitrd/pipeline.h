@@ -1,0 +1,75 @@
+/* pipeline.h — one registration event through DESIGN §3, top to bottom: parse, filter,
+ * coalesce, describe, verify, CRL decision, provision (Thing, policy), activate last. Every
+ * source (MQTT via the journal, `jitrd handle`, reconcile, Lambda) calls the same function.
+ * Thread-safe: workers share one pipeline, each with its own client session. */
+#ifndef JITRD_PIPELINE_H
+#define JITRD_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitrd/error.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/journal.h"
+#include "jitrd/log.h"
+#include "jitrd/metrics.h"
+#include "jitrd/outcome.h"
+#include "jitrd/runtime.h"
+
+struct jitrd_pipeline_options {
+	struct jitrd_journal *journal; /* certificate inventory; NULL = none */
+	struct jitrd_metrics *metrics; /* NULL = none */
+};
+
+struct jitrd_pipeline;
+
+/* *out owned by the caller (jitrd_pipeline_free). Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
+                                  struct jitrd_pipeline **out) JITRD_WUR;
+void jitrd_pipeline_free(struct jitrd_pipeline *p); /* NULL is fine */
+
+/* What happened to one event: the fields of the outcome line (DESIGN §4.5). */
+struct jitrd_pipeline_result {
+	enum jitrd_decision_kind decision;
+	char reason[256];
+	char certificate_id[65]; /* "" when the event did not parse */
+	char ca_certificate_id[65];
+	char status[32]; /* the certificate's status afterwards, "" when unknown */
+	char serial[129];
+	char subject_cn[256];
+	char policy[129];
+	char thing[129];
+	unsigned api_calls; /* operations called */
+	unsigned attempts;  /* HTTP attempts, retries included */
+	uint64_t duration_ms;
+	/* 1 when the event should be tried again later: decision failed on a transient error
+	 * (throttling, 5xx, timeout, network, deadline) or defer (no valid CRL yet). */
+	int retry;
+};
+
+/* Runs DESIGN §3 on one event payload (untrusted bytes, len <= JITRD_EVENT_MAX_BYTES or it is
+ * invalid) against the runtime snapshot rt (borrowed for the call) with the worker's session.
+ * now is the wall-clock time decisions are judged at. A second event for a certificate
+ * already in flight waits for the first (bounded by the event deadline) and then runs, so it
+ * finds the certificate's new status and ends as skip. Always fills *out; returns JITRD_OK
+ * when *out holds a decision (any decision, failed included), JITRD_ERR_NOMEM otherwise. */
+enum jitrd_err jitrd_pipeline_process(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                      const struct jitrd_runtime *rt, const char *payload,
+                                      size_t len, time_t now,
+                                      struct jitrd_pipeline_result *out) JITRD_WUR;
+
+/* The outcome line's fields for r, borrowed from r (time set to now). */
+void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,
+                            struct jitrd_outcome *o);
+
+/* Reconcile (DESIGN §2): for every allowed CA of rt, every PENDING_ACTIVATION certificate
+ * (ListCertificatesByCA, all pages) is handed to fn as a registration event payload (JSON, as
+ * AWS would publish it), so it takes the same path as any event. fn returns 0 to go on.
+ * Errors: those of the client (listing), JITRD_ERR_NOMEM; *count is the number handed on. */
+typedef int (*jitrd_pipeline_event_fn)(void *ctx, const char *payload, size_t len);
+enum jitrd_err jitrd_pipeline_pending_events(struct jitrd_iot_session *s,
+                                             const struct jitrd_runtime *rt,
+                                             jitrd_pipeline_event_fn fn, void *ctx, size_t *count,
+                                             struct jitrd_diag *diag) JITRD_WUR;
+
+#endif
