@@ -26,7 +26,9 @@ struct jitrd_event {
 /* Parses one event from json (len bytes, need not be NUL-terminated).
  * All six fields required; ids exactly 64 hex digits; account exactly 12 digits;
  * timestamps a non-negative integer number or a string of 1-19 digits;
- * certificateStatus a string of [A-Z_]{1,31}. Unknown extra members are ignored.
+ * certificateStatus a string of [A-Z_]{1,31}. Unknown extra members are ignored, but a member
+ * name that appears twice in one object (at any depth, compared after JSON unescaping) or
+ * holds \u0000 makes the event MALFORMED: json-c would keep only the last silently.
  * Errors: JITRD_ERR_TOO_LARGE (> JITRD_EVENT_MAX_BYTES), JITRD_ERR_MALFORMED (not one JSON
  * object), JITRD_ERR_MISSING_FIELD, JITRD_ERR_BAD_FIELD. diag (may be NULL) names the field
  * and quotes the offending value escaped. *out is written only on success. */

@@ -3,6 +3,8 @@
  * is checked for type and form before it is kept, and *out is written only when all pass. */
 #include "jitrd/event.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -277,6 +279,240 @@ static size_t lenient_json_at(const char *json, size_t len)
 	return len;
 }
 
+/* ---- duplicate member names ----
+ * json-c keeps the last of two members with one name and says nothing, so an event could
+ * carry two certificateIds and a reader other than us (a log, a person) see the other one.
+ * The raw text is scanned again for member names, decoded as json-c decodes them (so
+ * "certificate\u0049d" is certificateId), and any name repeated within one object refused. */
+
+struct member_name {
+	size_t object;             /* ordinal of the enclosing '{' */
+	const unsigned char *name; /* decoded, in the scan's names buffer */
+	size_t len;
+	size_t at; /* byte offset of its opening quote in the event */
+};
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The code unit of "\uXXXX" at s (6 bytes available), or -1. */
+static long unicode_escape(const char *s, size_t avail)
+{
+	long v = 0;
+
+	if (avail < 6 || s[0] != '\\' || s[1] != 'u')
+		return -1;
+	for (size_t k = 2; k < 6; k++) {
+		int h = hex_value(s[k]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static size_t put_utf8(unsigned char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decodes the JSON string whose opening quote is at json[i] (text json-c accepted, so it is
+ * well-formed) into out, which has room for its raw length. Surrogates as json-c 0.16 treats
+ * them: a pair is one code point, a lone one U+FFFD. Returns the offset after the closing
+ * quote; *out_len the decoded length. */
+static size_t decode_string(const char *json, size_t len, size_t i, unsigned char *out,
+                            size_t *out_len)
+{
+	size_t o = 0;
+
+	for (i++; i < len && json[i] != '"';) {
+		long unit, low;
+
+		if (json[i] != '\\') {
+			out[o++] = (unsigned char)json[i++];
+			continue;
+		}
+		if (i + 1 >= len)
+			break;
+		switch (json[i + 1]) {
+		case 'b':
+			out[o++] = '\b';
+			break;
+		case 'f':
+			out[o++] = '\f';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
+		case 'u':
+			unit = unicode_escape(json + i, len - i);
+			if (unit < 0) {
+				i += 2; /* cannot happen in accepted text; never loop */
+				continue;
+			}
+			i += 6;
+			if (unit >= 0xd800 && unit <= 0xdbff &&
+			    (low = unicode_escape(json + i, len - i)) >= 0xdc00 && low <= 0xdfff) {
+				i += 6;
+				o += put_utf8(out + o, 0x10000 + (uint32_t)((unit - 0xd800) << 10) +
+				                           (uint32_t)(low - 0xdc00));
+			} else if (unit >= 0xd800 && unit <= 0xdfff) {
+				o += put_utf8(out + o, 0xfffd);
+			} else {
+				o += put_utf8(out + o, (uint32_t)unit);
+			}
+			continue;
+		default: /* '"', '\\', '/' stand for themselves */
+			out[o++] = (unsigned char)json[i + 1];
+			break;
+		}
+		i += 2;
+	}
+	*out_len = o;
+	return i + 1;
+}
+
+static int member_name_cmp(const void *a, const void *b)
+{
+	const struct member_name *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c;
+
+	if (x->object != y->object)
+		return x->object < y->object ? -1 : 1;
+	c = memcmp(x->name, y->name, n);
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Stack depth: json-c refused anything deeper than EVENT_MAX_DEPTH already. */
+#define SCAN_MAX_DEPTH (EVENT_MAX_DEPTH + 1)
+
+static enum jitrd_err duplicate_members(const char *json, size_t len, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+	/* a member takes at least 4 bytes ("":0 and a separator), so this bounds the count */
+	size_t cap = len / 4 + 1, count = 0, used = 0, objects = 0, depth = 0;
+	struct member_name *members = malloc(cap * sizeof(*members));
+	unsigned char *names = malloc(len + 1);
+	size_t stack[SCAN_MAX_DEPTH]; /* object ordinal + 1, or 0 for an array */
+	const struct member_name *dup = NULL;
+	int expect_name = 0;
+
+	if (!members || !names) {
+		jitrd_diag_set(diag, "event: out of memory");
+		goto cleanup;
+	}
+	result = JITRD_ERR_MALFORMED;
+	for (size_t i = 0; i < len;) {
+		char c = json[i];
+
+		if (c == '"') {
+			size_t start = i, nlen;
+
+			i = decode_string(json, len, i, names + used, &nlen);
+			/* count < cap always (see cap); the test keeps the bound local */
+			if (!expect_name || count == cap)
+				continue;
+			if (memchr(names + used, '\0', nlen)) {
+				/* json-c would cut such a name at the NUL, joining it to another */
+				char quoted[DIAG_QUOTE_SIZE];
+
+				jitrd_quote(quoted, sizeof(quoted), (const char *)names + used,
+				            nlen);
+				jitrd_diag_set(diag,
+				               "event member name \"%s\" holds a NUL (byte %zu)",
+				               quoted, start);
+				goto cleanup;
+			}
+			members[count++] =
+			    (struct member_name){stack[depth - 1] - 1, names + used, nlen, start};
+			used += nlen;
+			expect_name = 0;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (depth == SCAN_MAX_DEPTH) {
+				jitrd_diag_set(diag, "event nests deeper than %d", EVENT_MAX_DEPTH);
+				goto cleanup;
+			}
+			stack[depth++] = c == '{' ? ++objects : 0;
+			expect_name = c == '{';
+		} else if (c == '}' || c == ']') {
+			if (depth > 0)
+				depth--;
+			expect_name = 0;
+		} else if (c == ',') {
+			expect_name = depth > 0 && stack[depth - 1] != 0;
+		} else if (c == ':') {
+			expect_name = 0;
+		}
+		i++;
+	}
+	qsort(members, count, sizeof(*members), member_name_cmp);
+	/* sorted by object, name, then position: the second of equal neighbours repeats the
+	 * first; the earliest such repetition in the text is reported */
+	for (size_t k = 1; k < count; k++) {
+		const struct member_name *a = &members[k - 1], *b = &members[k];
+
+		if (a->object == b->object && a->len == b->len &&
+		    memcmp(a->name, b->name, a->len) == 0 && (!dup || b->at < dup->at))
+			dup = b;
+	}
+	if (dup) {
+		char quoted[DIAG_QUOTE_SIZE];
+
+		jitrd_quote(quoted, sizeof(quoted), (const char *)dup->name, dup->len);
+		jitrd_diag_set(diag,
+		               "event is not JSON we accept: member \"%s\" appears twice "
+		               "(again at byte %zu)",
+		               quoted, dup->at);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	free(members);
+	free(names);
+	return result;
+}
+
 /* The input is one JSON object, in well-formed UTF-8, then only whitespace. */
 static enum jitrd_err parse_object(struct json_tokener *tok, const char *json, size_t len,
                                    struct json_object **root, struct jitrd_diag *diag)
@@ -335,6 +571,10 @@ static enum jitrd_err parse_object(struct json_tokener *tok, const char *json, s
 		               json_type_to_name(json_object_get_type(parsed)));
 		goto cleanup;
 	}
+	result = duplicate_members(json, len, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = JITRD_ERR_MALFORMED;
 	*root = parsed;
 	parsed = NULL;
 	result = JITRD_OK;

@@ -621,6 +621,55 @@ static void test_is_hex_id(void)
 		CU_ASSERT_EQUAL(jitrd_is_hex_id(cases[i].s), cases[i].want);
 }
 
+/* A member name twice in one object is refused, naming it, however it is spelled (json-c
+ * would silently keep the last); the same name in different objects is fine. */
+static void test_duplicate_members(void)
+{
+	char base[1024], json[2048];
+	static const struct {
+		const char *extra;  /* inserted after the opening brace */
+		const char *needle; /* NULL: accepted */
+	} cases[] = {
+	    {"\"certificateId\":\"" CA_ID "\",", "member \"certificateId\" appears twice"},
+	    {"\"certificate\\u0049d\":\"" CA_ID "\",", "member \"certificateId\" appears twice"},
+	    {"\"awsAccountId\":\"999999999999\",", "member \"awsAccountId\" appears twice"},
+	    {"\"x\":1,\"x\":2,", "member \"x\" appears twice"},
+	    {"\"x\":{\"a\":1,\"b\":{\"c\":[{\"d\":1,\"d\":2}]}},", "member \"d\" appears twice"},
+	    {"\"x\":[{\"a\":1},{\"a\":2}],\"y\":{\"a\":{\"a\":1}},", NULL},
+	    {"\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2,", "appears twice"},
+	    /* json-c turns each lone surrogate into U+FFFD: one name for json-c, so for us */
+	    {"\"\\ud800\":1,\"\\udbff\":2,", "appears twice"},
+	    {"\"\\ud800\\u0041\":1,\"\\ud800A\":2,", "appears twice"},
+	    {"\"a\\\"b\":1,\"a\\u0022b\":2,", "member \"a\"b\" appears twice"},
+	    {"\"a\\\"b\":1,\"a\\\\b\":2,\"a/b\":3,\"a\\/c\":4,", NULL},
+	    {"\"ab\":1,\"a\":2,\"abc\":3,\"\":4,\"b\":\"a\",", NULL},
+	    {"\"\":1,\"\":2,", "member \"\" appears twice"},
+	    /* a NUL would let json-c cut two names to one */
+	    {"\"a\\u0000b\":1,", "holds a NUL"},
+	};
+
+	build_event(base, sizeof(base), NULL, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(json, sizeof(json), "{%s%s", cases[i].extra, base + 1);
+
+		CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(json));
+		if (cases[i].needle) {
+			expect_fail(json, (size_t)n, JITRD_ERR_MALFORMED, cases[i].needle);
+		} else {
+			struct jitrd_event ev;
+			struct jitrd_diag diag = {{0}};
+			enum jitrd_err err = jitrd_event_parse(json, (size_t)n, &ev, &diag);
+
+			CU_ASSERT_EQUAL(err, JITRD_OK);
+			if (err != JITRD_OK)
+				fprintf(stderr, "\n  case %zu: %s\n", i, diag.text);
+		}
+	}
+	/* the repetition reported is the first in the text, with where it is */
+	snprintf(json, sizeof(json), "{\"b\":1,\"a\":1,\"a\":2,\"b\":2,%s", base + 1);
+	expect_fail_str(json, JITRD_ERR_MALFORMED, "member \"a\" appears twice (again at byte 13)");
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -639,6 +688,7 @@ int main(void)
 	    {"diagnostic quotes the value escaped", test_diag_quotes_value},
 	    {"NULL arguments", test_null_arguments},
 	    {"jitrd_is_hex_id", test_is_hex_id},
+	    {"duplicate member names", test_duplicate_members},
 	    {NULL, NULL},
 	};
 
