@@ -37,5 +37,8 @@ void jitrd_format_time(time_t t, char *out, size_t size);
 
 int jitrd_cmd_config_check(int argc, char **argv);
 int jitrd_cmd_check(int argc, char **argv);
+int jitrd_cmd_run(int argc, char **argv);
+int jitrd_cmd_handle(int argc, char **argv);
+int jitrd_cmd_reconcile(int argc, char **argv);
 
 #endif

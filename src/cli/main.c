@@ -17,6 +17,10 @@ static const struct command commands[] = {
      "load and validate config, CA certificates, CRLs and templates; print a summary"},
     {"check", jitrd_cmd_check,
      "offline decision for a device certificate: chain, validity, CRL, policy"},
+    {"run", jitrd_cmd_run, "the service: MQTT subscriber, workers, reconcile, health/metrics"},
+    {"handle", jitrd_cmd_handle, "run the pipeline on one event, or on JSON lines from stdin"},
+    {"reconcile", jitrd_cmd_reconcile,
+     "one sweep: every PENDING_ACTIVATION certificate of our CAs through the pipeline"},
 };
 
 static void print_help(FILE *out)

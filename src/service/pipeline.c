@@ -1,0 +1,629 @@
+/* pipeline.c — one registration event through DESIGN §3, top to bottom. The pure decision is
+ * the decision module's; this file adds what needs the network: describe, provision, activate
+ * last, and the retry classification. Shared state is the in-flight set and the policy cache,
+ * each behind the pipeline's one small lock. */
+#include "jitrd/pipeline.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "jitrd/cert.h"
+#include "jitrd/decision.h"
+#include "jitrd/event.h"
+
+#define POLICY_CACHE_MAX 1024
+#define IN_FLIGHT_MAX    4096
+
+struct cached_policy {
+	char name[JITRD_NAME_MAX + 1];
+	unsigned char document_hash[32];
+};
+
+struct jitrd_pipeline {
+	struct jitrd_pipeline_options opts;
+	pthread_mutex_t lock;
+	pthread_cond_t in_flight_changed;
+	/* certificate ids being processed (DESIGN §3.3): small, so a plain array */
+	char (*in_flight)[JITRD_ID_HEX_LEN + 1];
+	size_t in_flight_count;
+	/* policies known to exist with a given document: a shared policy is created once */
+	struct cached_policy *policies;
+	size_t policy_count;
+};
+
+enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
+                                  struct jitrd_pipeline **out)
+{
+	struct jitrd_pipeline *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return JITRD_ERR_NOMEM;
+	p->in_flight = calloc(IN_FLIGHT_MAX, sizeof(*p->in_flight));
+	p->policies = calloc(POLICY_CACHE_MAX, sizeof(*p->policies));
+	if (!p->in_flight || !p->policies) {
+		free(p->in_flight);
+		free(p->policies);
+		free(p);
+		return JITRD_ERR_NOMEM;
+	}
+	if (opts)
+		p->opts = *opts;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->in_flight_changed, NULL);
+	*out = p;
+	return JITRD_OK;
+}
+
+void jitrd_pipeline_free(struct jitrd_pipeline *p)
+{
+	if (!p)
+		return;
+	pthread_cond_destroy(&p->in_flight_changed);
+	pthread_mutex_destroy(&p->lock);
+	free(p->in_flight);
+	free(p->policies);
+	free(p);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src ? src : "", size - 1);
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
+static void finish(struct jitrd_pipeline_result *r, enum jitrd_decision_kind decision, int retry,
+                   const char *reason)
+{
+	r->decision = decision;
+	r->retry = retry;
+	copy_text(r->reason, sizeof(r->reason), reason);
+}
+
+/* DESIGN §3: throttling, 5xx, timeouts and connection errors are transient; the client has
+ * already retried them inside the deadline, so what is left is retried later, not now. */
+static int transient(enum jitrd_err err, const struct jitrd_iot_result *res)
+{
+	switch (err) {
+	case JITRD_ERR_THROTTLED:
+	case JITRD_ERR_TIMEOUT:
+	case JITRD_ERR_NETWORK:
+	case JITRD_ERR_DEADLINE:
+	case JITRD_ERR_CREDENTIALS:
+		return 1;
+	case JITRD_ERR_API:
+		return res->http_status >= 500;
+	default:
+		return 0;
+	}
+}
+
+/* Books one API call into the result and the metrics. */
+static void account_call(struct jitrd_pipeline *p, struct jitrd_pipeline_result *r,
+                         enum jitrd_iot_op op, const struct jitrd_iot_result *res, int64_t started)
+{
+	r->api_calls++;
+	r->attempts += res->attempts;
+	jitrd_metrics_api_request(p->opts.metrics, jitrd_iot_op_name(op), (int)res->http_status,
+	                          (double)(monotonic_ms() - started) / 1000.0);
+}
+
+/* Ends the event as failed after a call that did not succeed. */
+static void call_failed(struct jitrd_pipeline_result *r, enum jitrd_iot_op op, enum jitrd_err err,
+                        const struct jitrd_iot_result *res, const struct jitrd_diag *diag)
+{
+	char reason[sizeof(r->reason)];
+
+	if (*res->code)
+		snprintf(reason, sizeof(reason), "%s: %.63s: %.150s", jitrd_iot_op_name(op),
+		         res->code, res->message);
+	else
+		snprintf(reason, sizeof(reason), "%s: %.200s", jitrd_iot_op_name(op),
+		         *diag->text ? diag->text : jitrd_strerror(err));
+	finish(r, JITRD_DECISION_FAILED, transient(err, res), reason);
+}
+
+static int is_code(const struct jitrd_iot_result *res, const char *code)
+{
+	return strcmp(res->code, code) == 0;
+}
+
+/* Coalescing (DESIGN §3.3): waits until no other worker holds certificate_id, then takes it.
+ * 0 when taken, -1 when the deadline passed first or the set is full. */
+static int enter_in_flight(struct jitrd_pipeline *p, const char *certificate_id, int64_t deadline)
+{
+	int result = -1;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		size_t i;
+		for (i = 0; i < p->in_flight_count; i++)
+			if (strcmp(p->in_flight[i], certificate_id) == 0)
+				break;
+		if (i == p->in_flight_count) {
+			if (p->in_flight_count < IN_FLIGHT_MAX) {
+				copy_text(p->in_flight[p->in_flight_count++], JITRD_ID_HEX_LEN + 1,
+				          certificate_id);
+				result = 0;
+			}
+			break;
+		}
+		/* The event in flight decides the certificate; this one runs afterwards and
+		 * finds its new status (skip). Wake at least every 100 ms to honour the deadline
+		 * without a clock the condition variable would have to share. */
+		if (monotonic_ms() >= deadline)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->in_flight_changed, &p->lock, &until);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return result;
+}
+
+static void leave_in_flight(struct jitrd_pipeline *p, const char *certificate_id)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->in_flight_count; i++) {
+		if (strcmp(p->in_flight[i], certificate_id) == 0) {
+			memcpy(p->in_flight[i], p->in_flight[--p->in_flight_count],
+			       sizeof(p->in_flight[i]));
+			break;
+		}
+	}
+	pthread_cond_broadcast(&p->in_flight_changed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void document_hash(const char *document, unsigned char hash[32])
+{
+	unsigned int len = 32;
+
+	if (EVP_Digest(document, strlen(document), hash, &len, EVP_sha256(), NULL) != 1)
+		memset(hash, 0, 32);
+}
+
+static int policy_cached(struct jitrd_pipeline *p, const char *name, const unsigned char hash[32])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->policy_count && !found; i++)
+		found = strcmp(p->policies[i].name, name) == 0 &&
+		        memcmp(p->policies[i].document_hash, hash, 32) == 0;
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+static void policy_remember(struct jitrd_pipeline *p, const char *name,
+                            const unsigned char hash[32])
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->policy_count < POLICY_CACHE_MAX) {
+		copy_text(p->policies[p->policy_count].name, JITRD_NAME_MAX + 1, name);
+		memcpy(p->policies[p->policy_count].document_hash, hash, 32);
+		p->policy_count++;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Two policy documents mean the same grant when they parse to equal JSON (AWS may return the
+ * document reformatted). */
+static int same_document(const char *a, const char *b)
+{
+	json_object *ja = json_tokener_parse(a);
+	json_object *jb = json_tokener_parse(b);
+	int same = ja && jb && json_object_equal(ja, jb);
+
+	json_object_put(ja);
+	json_object_put(jb);
+	return same;
+}
+
+/* Step 7: the policy exists with our document ("already exists" is success only when the
+ * document there is the one we rendered), and is attached to the certificate. 0 on success;
+ * -1 with r finished as failed. */
+static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
+                         const struct jitrd_decision *d, const char *certificate_arn,
+                         struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_iot_policy policy = {0};
+	struct jitrd_diag diag = {{0}};
+	unsigned char hash[32];
+	enum jitrd_err err;
+	int64_t started;
+
+	document_hash(d->policy_document, hash);
+	if (!policy_cached(p, d->policy_name, hash)) {
+		started = monotonic_ms();
+		err = jitrd_iot_create_policy(s, deadline, d->policy_name, d->policy_document,
+		                              &policy, &res, &diag);
+		account_call(p, r, JITRD_IOT_CREATE_POLICY, &res, started);
+		jitrd_iot_policy_cleanup(&policy);
+		if (err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException")) {
+			started = monotonic_ms();
+			err =
+			    jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
+			account_call(p, r, JITRD_IOT_GET_POLICY, &res, started);
+			if (err != JITRD_OK) {
+				call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
+				return -1;
+			}
+			if (!same_document(policy.policy_document, d->policy_document)) {
+				jitrd_iot_policy_cleanup(&policy);
+				char reason[200];
+				snprintf(reason, sizeof(reason),
+				         "policy %s exists with another document; not attaching it",
+				         d->policy_name);
+				finish(r, JITRD_DECISION_FAILED, 0, reason);
+				return -1;
+			}
+			jitrd_iot_policy_cleanup(&policy);
+		} else if (err != JITRD_OK) {
+			call_failed(r, JITRD_IOT_CREATE_POLICY, err, &res, &diag);
+			return -1;
+		}
+		policy_remember(p, d->policy_name, hash);
+	}
+	started = monotonic_ms();
+	err = jitrd_iot_attach_policy(s, deadline, d->policy_name, certificate_arn, &res, &diag);
+	account_call(p, r, JITRD_IOT_ATTACH_POLICY, &res, started);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_ATTACH_POLICY, err, &res, &diag);
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 7: the Thing exists and the certificate is its principal. CreateThing with the same
+ * name and no attributes is idempotent in AWS; "already exists" (other attributes) is kept. */
+static int ensure_thing(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
+                        const char *thing_name, const char *certificate_arn,
+                        struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_iot_thing thing;
+	struct jitrd_diag diag = {{0}};
+	int64_t started = monotonic_ms();
+	enum jitrd_err err = jitrd_iot_create_thing(s, deadline, thing_name, &thing, &res, &diag);
+
+	account_call(p, r, JITRD_IOT_CREATE_THING, &res, started);
+	if (err != JITRD_OK &&
+	    !(err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException"))) {
+		call_failed(r, JITRD_IOT_CREATE_THING, err, &res, &diag);
+		return -1;
+	}
+	started = monotonic_ms();
+	err =
+	    jitrd_iot_attach_thing_principal(s, deadline, thing_name, certificate_arn, &res, &diag);
+	account_call(p, r, JITRD_IOT_ATTACH_THING_PRINCIPAL, &res, started);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_ATTACH_THING_PRINCIPAL, err, &res, &diag);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_status(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
+                      const char *certificate_id, const char *status,
+                      struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_iot_status target = strcmp(status, "ACTIVE") == 0     ? JITRD_IOT_ACTIVE
+	                               : strcmp(status, "INACTIVE") == 0 ? JITRD_IOT_INACTIVE
+	                                                                 : JITRD_IOT_REVOKED;
+	int64_t started = monotonic_ms();
+	enum jitrd_err err =
+	    jitrd_iot_update_certificate(s, deadline, certificate_id, target, &res, &diag);
+
+	account_call(p, r, JITRD_IOT_UPDATE_CERTIFICATE, &res, started);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_UPDATE_CERTIFICATE, err, &res, &diag);
+		return -1;
+	}
+	copy_text(r->status, sizeof(r->status), status);
+	return 0;
+}
+
+/* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
+static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                           const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
+                           const struct jitrd_iot_certificate *described, time_t now,
+                           int64_t deadline, struct jitrd_pipeline_result *r)
+{
+	struct jitrd_decision d;
+	struct jitrd_cert *cert = NULL;
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err;
+
+	jitrd_decision_init(&d);
+	if (!described->certificate_pem ||
+	    jitrd_cert_from_pem(described->certificate_pem, strlen(described->certificate_pem),
+	                        &cert, &diag) != JITRD_OK) {
+		jitrd_diag_prefix(&diag, "the certificate AWS returned");
+		finish(r, JITRD_DECISION_REJECT, 0, diag.text);
+		goto cleanup;
+	}
+	/* AWS forms the id from the DER; a mismatch means the answer is not about this device. */
+	if (strcmp(jitrd_cert_id(cert), ev->certificate_id) != 0) {
+		finish(r, JITRD_DECISION_FAILED, 0,
+		       "DescribeCertificate returned a certificate whose SHA-256 is not its id");
+		goto cleanup;
+	}
+	err = jitrd_decide_certificate(ctx, cert, ev->ca_certificate_id, now, &d);
+	copy_text(r->serial, sizeof(r->serial), d.serial);
+	copy_text(r->subject_cn, sizeof(r->subject_cn), d.subject_cn);
+	if (err != JITRD_OK) {
+		/* a configuration problem (a reload may fix it) or out of memory */
+		finish(r, JITRD_DECISION_FAILED, 1, *d.reason ? d.reason : jitrd_strerror(err));
+		goto cleanup;
+	}
+	finish(r, d.kind, d.kind == JITRD_DECISION_DEFER, d.reason);
+	if (!d.target_status)
+		goto cleanup;
+	if (d.kind == JITRD_DECISION_ACTIVATE) {
+		/* Step 7 before step 8: a device that reconnects the moment it is active already
+		 * has its policy. */
+		copy_text(r->policy, sizeof(r->policy), d.policy_name);
+		copy_text(r->thing, sizeof(r->thing), d.thing_name);
+		if (*d.thing_name &&
+		    ensure_thing(p, s, deadline, d.thing_name, described->certificate_arn, r) != 0)
+			goto cleanup;
+		if (ensure_policy(p, s, deadline, &d, described->certificate_arn, r) != 0)
+			goto cleanup;
+	}
+	set_status(p, s, deadline, ev->certificate_id, d.target_status, r);
+cleanup:
+	if (p->opts.journal && cert) {
+		struct jitrd_journal_cert row = {0};
+		copy_text(row.certificate_id, sizeof(row.certificate_id), ev->certificate_id);
+		copy_text(row.ca_id, sizeof(row.ca_id), ev->ca_certificate_id);
+		copy_text(row.serial_hex, sizeof(row.serial_hex), d.serial);
+		copy_text(row.subject_cn, sizeof(row.subject_cn), d.subject_cn);
+		copy_text(row.status, sizeof(row.status),
+		          *r->status ? r->status : "PENDING_ACTIVATION");
+		copy_text(row.last_decision, sizeof(row.last_decision),
+		          jitrd_decision_name(r->decision));
+		row.updated_ms = (int64_t)now * 1000;
+		/* the inventory is a cache for `crl sweep`: losing a row costs one describe later,
+		 * so a failed write does not change the event's outcome */
+		if (jitrd_journal_cert_upsert(p->opts.journal, &row, NULL) != JITRD_OK) {
+			/* nothing else to do: the next sweep describes it again */
+		}
+	}
+	jitrd_decision_cleanup(&d);
+	jitrd_cert_free(cert);
+}
+
+/* Steps 3 and 4: coalesce, then describe; everything after needs the certificate itself. */
+static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                          const struct jitrd_runtime *rt, const struct jitrd_event *ev, time_t now,
+                          struct jitrd_pipeline_result *r)
+{
+	struct jitrd_decision_context ctx;
+	struct jitrd_iot_certificate described = {0};
+	struct jitrd_iot_result res = {0};
+	struct jitrd_diag diag = {{0}};
+	int64_t deadline =
+	    jitrd_iot_deadline_in((int64_t)rt->cfg->service.event_deadline_seconds * 1000);
+	int64_t started;
+	enum jitrd_err err;
+
+	jitrd_runtime_context(rt, &ctx);
+	/* The event says which account the certificate lives in; a configured account must
+	 * agree, so one jitrd never acts on another account's certificates. */
+	if (*rt->cfg->aws.account_id && strcmp(rt->cfg->aws.account_id, ev->aws_account_id) != 0) {
+		finish(r, JITRD_DECISION_IGNORE, 0, "awsAccountId is not [aws] account_id");
+		return;
+	}
+	ctx.account_id = ev->aws_account_id;
+	{
+		struct jitrd_decision filtered;
+		jitrd_decision_init(&filtered);
+		if (jitrd_decide_filter(&ctx, ev, &filtered)) {
+			finish(r, filtered.kind, 0, filtered.reason);
+			return;
+		}
+	}
+	if (enter_in_flight(p, ev->certificate_id, deadline) != 0) {
+		finish(r, JITRD_DECISION_FAILED, 1,
+		       "another event for this certificate was still in flight at the deadline");
+		return;
+	}
+	started = monotonic_ms();
+	err = jitrd_iot_describe_certificate(s, deadline, ev->certificate_id, &described, &res,
+	                                     &diag);
+	account_call(p, r, JITRD_IOT_DESCRIBE_CERTIFICATE, &res, started);
+	if (err == JITRD_ERR_API && is_code(&res, "ResourceNotFoundException")) {
+		finish(r, JITRD_DECISION_SKIP, 0, "the certificate is not registered (any more)");
+	} else if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_DESCRIBE_CERTIFICATE, err, &res, &diag);
+	} else if (described.status != JITRD_IOT_PENDING_ACTIVATION) {
+		/* DESIGN §3.4: idempotent — an ACTIVE stays ACTIVE, a REVOKED stays REVOKED */
+		char reason[96];
+		copy_text(r->status, sizeof(r->status), jitrd_iot_status_name(described.status));
+		snprintf(reason, sizeof(reason), "status is %s, not PENDING_ACTIVATION", r->status);
+		finish(r, JITRD_DECISION_SKIP, 0, reason);
+	} else if (*described.ca_certificate_id &&
+	           strcmp(described.ca_certificate_id, ev->ca_certificate_id) != 0) {
+		copy_text(r->status, sizeof(r->status), "PENDING_ACTIVATION");
+		finish(r, JITRD_DECISION_REJECT, 0,
+		       "the event's caCertificateId is not the certificate's CA");
+	} else {
+		copy_text(r->status, sizeof(r->status), "PENDING_ACTIVATION");
+		decide_and_act(p, s, &ctx, ev, &described, now, deadline, r);
+	}
+	jitrd_iot_certificate_cleanup(&described);
+	leave_in_flight(p, ev->certificate_id);
+}
+
+enum jitrd_err jitrd_pipeline_process(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                      const struct jitrd_runtime *rt, const char *payload,
+                                      size_t len, time_t now, struct jitrd_pipeline_result *out)
+{
+	struct jitrd_event ev;
+	struct jitrd_diag diag = {{0}};
+	int64_t started = monotonic_ms();
+	enum jitrd_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = jitrd_event_parse(payload, len, &ev, &diag);
+	if (err == JITRD_ERR_NOMEM)
+		return err;
+	if (err != JITRD_OK) {
+		/* DESIGN §3.1: logged with the fields escaped; never retried */
+		finish(out, JITRD_DECISION_INVALID, 0,
+		       *diag.text ? diag.text : jitrd_strerror(err));
+	} else {
+		copy_text(out->certificate_id, sizeof(out->certificate_id), ev.certificate_id);
+		copy_text(out->ca_certificate_id, sizeof(out->ca_certificate_id),
+		          ev.ca_certificate_id);
+		process_event(p, s, rt, &ev, now, out);
+	}
+	out->duration_ms = (uint64_t)(monotonic_ms() - started);
+	jitrd_metrics_event(p->opts.metrics, out->decision, (double)out->duration_ms / 1000.0);
+	return JITRD_OK;
+}
+
+void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,
+                            struct jitrd_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->time = now;
+	o->certificate_id = r->certificate_id;
+	o->ca_certificate_id = r->ca_certificate_id;
+	o->decision = r->decision;
+	o->reason = r->reason;
+	o->status = r->status;
+	o->serial = r->serial;
+	o->subject_cn = r->subject_cn;
+	o->policy = r->policy;
+	o->thing = r->thing;
+	o->api_calls = r->api_calls;
+	o->attempts = r->attempts;
+	o->duration_ms = r->duration_ms;
+}
+
+struct pending_walk {
+	const struct jitrd_runtime *rt;
+	const char *ca_id;
+	jitrd_pipeline_event_fn fn;
+	void *ctx;
+	size_t count;
+	int stopped;
+	enum jitrd_err err;
+};
+
+/* The account of a certificate: field 5 of its ARN (arn:aws:iot:REGION:ACCOUNT:cert/ID). */
+static void account_from_arn(const char *arn, const char *fallback, char out[13])
+{
+	const char *field = arn;
+
+	for (int i = 0; i < 4 && field; i++) {
+		field = strchr(field, ':');
+		if (field)
+			field++;
+	}
+	if (field && strspn(field, "0123456789") == 12 && field[12] == ':') {
+		memcpy(out, field, 12);
+		out[12] = '\0';
+	} else {
+		copy_text(out, 13, fallback);
+	}
+}
+
+static int pending_one(void *ctx, const struct jitrd_iot_cert_summary *cert)
+{
+	struct pending_walk *walk = ctx;
+	json_object *event;
+	char account[13];
+	char registered[32];
+	const char *payload;
+	size_t len;
+
+	if (cert->status != JITRD_IOT_PENDING_ACTIVATION)
+		return 0;
+	account_from_arn(cert->certificate_arn, walk->rt->cfg->aws.account_id, account);
+	snprintf(registered, sizeof(registered), "%lld", (long long)(cert->creation_date * 1000.0));
+	event = json_object_new_object();
+	if (!event) {
+		walk->err = JITRD_ERR_NOMEM;
+		return 1;
+	}
+	/* The event AWS would have published (DESIGN §1), so reconcile takes the same path. */
+	json_object_object_add(event, "certificateId",
+	                       json_object_new_string(cert->certificate_id));
+	json_object_object_add(event, "caCertificateId", json_object_new_string(walk->ca_id));
+	json_object_object_add(event, "timestamp",
+	                       json_object_new_int64((int64_t)time(NULL) * 1000));
+	json_object_object_add(event, "certificateStatus",
+	                       json_object_new_string("PENDING_ACTIVATION"));
+	json_object_object_add(event, "awsAccountId", json_object_new_string(account));
+	json_object_object_add(event, "certificateRegistrationTimestamp",
+	                       json_object_new_string(registered));
+	payload = json_object_to_json_string_length(event, JSON_C_TO_STRING_PLAIN, &len);
+	if (!payload) {
+		json_object_put(event);
+		walk->err = JITRD_ERR_NOMEM;
+		return 1;
+	}
+	walk->count++;
+	walk->stopped = walk->fn(walk->ctx, payload, len) != 0;
+	json_object_put(event);
+	return walk->stopped;
+}
+
+enum jitrd_err jitrd_pipeline_pending_events(struct jitrd_iot_session *s,
+                                             const struct jitrd_runtime *rt,
+                                             jitrd_pipeline_event_fn fn, void *ctx, size_t *count,
+                                             struct jitrd_diag *diag)
+{
+	struct pending_walk walk = {rt, NULL, fn, ctx, 0, 0, JITRD_OK};
+	enum jitrd_err err = JITRD_OK;
+
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas) && !walk.stopped; i++) {
+		struct jitrd_iot_result res = {0};
+		walk.ca_id = jitrd_cert_id(jitrd_caset_at(rt->cas, i));
+		if (!jitrd_config_ca_allowed(rt->cfg, walk.ca_id))
+			continue;
+		/* a whole sweep of one CA: generous, the listing is paged and rate-limited */
+		err = jitrd_iot_list_certificates_by_ca(s, jitrd_iot_deadline_in(600 * 1000),
+		                                        walk.ca_id, 250, 1000000, pending_one,
+		                                        &walk, &res, diag);
+		if (walk.err != JITRD_OK) {
+			err = walk.err;
+			break;
+		}
+		if (err != JITRD_OK) {
+			if (*res.code)
+				jitrd_diag_set(diag, "ListCertificatesByCA %s: %.63s: %.200s",
+				               walk.ca_id, res.code, res.message);
+			break;
+		}
+	}
+	*count = walk.count;
+	return err;
+}
