@@ -12,6 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "jitrd/text.h"
+#include "x509_util.h"
+
 /* A CA file is a handful of certificates; a megabyte is already absurd. */
 #define CASET_MAX_PEM (1024 * 1024)
 /* Bound on the certificates of one buffer, so a hostile file cannot make us allocate
@@ -74,32 +77,12 @@ static bool id_in(const struct jitrd_caset *set, const char *id)
 	return false;
 }
 
-/* See no_password in cert.c: an encrypted block must not prompt on a terminal. */
-static int no_password(char *buf, int size, int rwflag, void *userdata)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)userdata;
-	return -1;
-}
-
 /* The end of the buffer shows as PEM_R_NO_START_LINE; anything else is a broken block. */
 static bool pem_at_end(void)
 {
 	unsigned long e = ERR_peek_last_error();
 
 	return ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
-}
-
-/* As in cert.c: OpenSSL's allocation failure is usually the first error queued. */
-static bool allocation_failed(void)
-{
-	unsigned long first = ERR_peek_error();
-	unsigned long last = ERR_peek_last_error();
-
-	return (first != 0 && ERR_GET_REASON(first) == ERR_R_MALLOC_FAILURE) ||
-	       (last != 0 && ERR_GET_REASON(last) == ERR_R_MALLOC_FAILURE);
 }
 
 enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, const char *pem,
@@ -136,13 +119,13 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 		long der_len = 0;
 		struct jitrd_cert *cert = NULL;
 		char subject[200];
-		char oneline[256];
 
 		ERR_set_mark();
-		if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio, no_password,
-		                       NULL) != 1) {
+		if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio,
+		                       jitrd_pem_no_password, NULL) != 1) {
 			bool at_end = pem_at_end();
-			bool out_of_memory = allocation_failed();
+			bool out_of_memory =
+			    jitrd_openssl_failure(JITRD_ERR_MALFORMED) == JITRD_ERR_NOMEM;
 
 			ERR_pop_to_mark();
 			if (at_end && fresh_count > 0)
@@ -178,10 +161,7 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 		fresh[fresh_count++].cert = cert;
 		if (!jitrd_cert_is_ca(cert)) {
 			result = JITRD_ERR_BAD_FIELD;
-			if (!X509_NAME_oneline(jitrd_cert_subject(cert), oneline,
-			                       (int)sizeof(oneline)))
-				oneline[0] = '\0';
-			jitrd_quote(subject, sizeof(subject), oneline, strlen(oneline));
+			jitrd_name_for_message(jitrd_cert_subject(cert), subject, sizeof(subject));
 			jitrd_diag_set(diag, "%s: certificate %zu (subject %s) is not a CA", origin,
 			               fresh_count, subject);
 			goto cleanup;
@@ -236,25 +216,15 @@ cleanup:
 	return result;
 }
 
-static int hex_lower(int c)
-{
-	return (c >= 'A' && c <= 'F') ? c - 'A' + 'a' : c;
-}
-
 const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, const char *ca_id)
 {
-	if (!set || !ca_id)
+	char id[65];
+
+	/* Our ids are 64 lowercase hex digits; ca_id must be exactly that, any case. */
+	if (!set || !ca_id || strnlen(ca_id, 65) != 64 || !jitrd_hex_lower_copy(ca_id, 64, id))
 		return NULL;
 	for (size_t i = 0; i < set->count; i++) {
-		const char *id = jitrd_cert_id(set->entries[i].cert);
-		size_t k;
-
-		/* Our ids are 64 lowercase hex digits; ca_id must be exactly that, any case. */
-		for (k = 0; k < 64; k++) {
-			if (ca_id[k] == '\0' || hex_lower((unsigned char)ca_id[k]) != id[k])
-				break;
-		}
-		if (k == 64 && ca_id[64] == '\0')
+		if (strcmp(jitrd_cert_id(set->entries[i].cert), id) == 0)
 			return set->entries[i].cert;
 	}
 	return NULL;

@@ -18,6 +18,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "jitrd/text.h"
+#include "x509_util.h"
+
 /* One subject field, decided in the constructor so the accessor is const and thread-safe. */
 struct subject_value {
 	enum jitrd_err status; /* JITRD_OK, FIELD_ABSENT, FIELD_AMBIGUOUS or BAD_FIELD */
@@ -53,10 +56,7 @@ static const struct {
     [JITRD_SUBJECT_SERIAL_NUMBER] = {"serialNumber", NID_serialNumber},
 };
 
-/* An OpenSSL failure is an allocation failure only when OpenSSL says so; anything else that
- * fails while decoding outside bytes is the bytes' fault. The allocation failure is usually
- * the first error queued, with "nested asn1 error" entries after it, so both ends count. */
-static enum jitrd_err openssl_failure(enum jitrd_err otherwise)
+enum jitrd_err jitrd_openssl_failure(enum jitrd_err otherwise)
 {
 	unsigned long first = ERR_peek_error();
 	unsigned long last = ERR_peek_last_error();
@@ -67,43 +67,37 @@ static enum jitrd_err openssl_failure(enum jitrd_err otherwise)
 	return otherwise;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t len)
+int jitrd_pem_no_password(char *buf, int size, int rwflag, void *userdata)
 {
-	size_t i = 0;
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)userdata;
+	return -1;
+}
 
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
+void jitrd_name_for_message(const X509_NAME *name, char *out, size_t out_size)
+{
+	char oneline[256];
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
+	if (!name || !X509_NAME_oneline(name, oneline, (int)sizeof(oneline)))
+		snprintf(oneline, sizeof(oneline), "(unprintable name)");
+	/* oneline already escapes bytes outside ASCII; quoting again keeps the diag clean. */
+	jitrd_quote(out, out_size, oneline, strlen(oneline));
+}
+
+bool jitrd_asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+	time_t v;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return false;
+	v = timegm(&tm);
+	if (v == (time_t)-1)
+		return false;
+	*out = v;
 	return true;
 }
 
@@ -125,14 +119,15 @@ static enum jitrd_err decide_field(const X509_NAME *name, int nid, struct subjec
 	len =
 	    ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, first)));
 	if (len < 0) {
-		if (openssl_failure(JITRD_ERR_BAD_FIELD) == JITRD_ERR_NOMEM)
+		if (jitrd_openssl_failure(JITRD_ERR_BAD_FIELD) == JITRD_ERR_NOMEM)
 			return JITRD_ERR_NOMEM;
 		/* A string type OpenSSL cannot convert (or bytes invalid for it). */
 		out->status = JITRD_ERR_BAD_FIELD;
 		return JITRD_OK;
 	}
 	/* A NUL would cut the value short in every C consumer; invalid UTF-8 would reach JSON. */
-	if (memchr(utf8, '\0', (size_t)len) || !utf8_valid(utf8, (size_t)len)) {
+	if (memchr(utf8, '\0', (size_t)len) ||
+	    jitrd_utf8_invalid_at((const char *)utf8, (size_t)len) != (size_t)len) {
 		OPENSSL_free(utf8);
 		out->status = JITRD_ERR_BAD_FIELD;
 		return JITRD_OK;
@@ -155,7 +150,7 @@ static enum jitrd_err serial_to_hex(const ASN1_INTEGER *serial, char **out)
 	size_t n;
 
 	if (!bn) {
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		goto cleanup;
 	}
 	if (BN_is_negative(bn))
@@ -175,10 +170,8 @@ static enum jitrd_err serial_to_hex(const ASN1_INTEGER *serial, char **out)
 		result = JITRD_ERR_NOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i <= n; i++) {
-		char c = digits[i];
-		lower[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
-	}
+	if (!jitrd_hex_lower_copy(digits, n, lower)) /* BN_bn2hex prints hex digits only */
+		goto cleanup;
 	*out = lower;
 	lower = NULL;
 	result = JITRD_OK;
@@ -192,7 +185,6 @@ cleanup:
 /* AWS's certificateId / caCertificateId: SHA-256 of the DER, lowercase hex. */
 static enum jitrd_err der_sha256_hex(X509 *x, char out[65])
 {
-	static const char hexdigits[] = "0123456789abcdef";
 	enum jitrd_err result = JITRD_ERR_CRYPTO;
 	unsigned char *der = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -202,19 +194,15 @@ static enum jitrd_err der_sha256_hex(X509 *x, char out[65])
 	/* For a parsed certificate i2d_X509 returns the bytes as received (cached encoding). */
 	der_len = i2d_X509(x, &der);
 	if (der_len <= 0) {
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		goto cleanup;
 	}
 	if (EVP_Digest(der, (size_t)der_len, md, &md_len, EVP_sha256(), NULL) != 1 ||
 	    md_len != 32) {
-		result = openssl_failure(JITRD_ERR_CRYPTO);
+		result = jitrd_openssl_failure(JITRD_ERR_CRYPTO);
 		goto cleanup;
 	}
-	for (unsigned int i = 0; i < md_len; i++) {
-		out[2 * i] = hexdigits[md[i] >> 4];
-		out[2 * i + 1] = hexdigits[md[i] & 15];
-	}
-	out[64] = '\0';
+	jitrd_hex_encode(md, md_len, out, 65);
 	result = JITRD_OK;
 cleanup:
 	OPENSSL_free(der);
@@ -263,7 +251,7 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	flags = X509_get_extension_flags(x);
 	if (flags & EXFLAG_INVALID) {
 		/* Also set when OpenSSL ran out of memory decoding an extension. */
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		jitrd_diag_set(diag, "certificate: invalid or duplicate extensions");
 		goto cleanup;
 	}
@@ -284,7 +272,7 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	}
 	if (i2d_X509_NAME(X509_get_subject_name(x), NULL) <= 0 ||
 	    i2d_X509_NAME(X509_get_issuer_name(x), NULL) <= 0) {
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		jitrd_diag_set(diag, "certificate: cannot encode its names");
 		goto cleanup;
 	}
@@ -344,7 +332,7 @@ enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct 
 	}
 	x = d2i_X509(NULL, &p, (long)len);
 	if (!x) {
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		jitrd_diag_set(diag, "certificate: not a DER X.509 certificate");
 		goto cleanup;
 	}
@@ -359,17 +347,6 @@ cleanup:
 	X509_free(x);
 	ERR_pop_to_mark();
 	return result;
-}
-
-/* An encrypted PEM block must never make OpenSSL prompt on a terminal (its default callback
- * does when no password is given): we have no password, so decryption fails. */
-static int no_password(char *buf, int size, int rwflag, void *userdata)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)userdata;
-	return -1;
 }
 
 enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cert **out,
@@ -402,9 +379,9 @@ enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cer
 	/* The first CERTIFICATE block (other blocks before it are skipped), decoded here rather
 	 * than through PEM_read_bio_X509 so that the DER is held to from_der's rules: one
 	 * certificate, no bytes after it. */
-	if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio, no_password, NULL) !=
-	    1) {
-		result = openssl_failure(JITRD_ERR_MALFORMED);
+	if (PEM_bytes_read_bio(&der, &der_len, &name, PEM_STRING_X509, bio, jitrd_pem_no_password,
+	                       NULL) != 1) {
+		result = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
 		jitrd_diag_set(diag, "certificate: no readable PEM CERTIFICATE block");
 		goto cleanup;
 	}
@@ -536,21 +513,12 @@ cleanup:
 /* "2021-01-01T00:00:00Z" for a message; "(unreadable time)" if OpenSSL cannot read it. */
 static void format_time(const ASN1_TIME *t, char *out, size_t out_size)
 {
-	struct tm tm;
+	time_t when;
 
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(t, &tm) != 1 || strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (jitrd_asn1_time_to_time_t(t, &when))
+		jitrd_format_rfc3339(when, out, out_size);
+	else
 		snprintf(out, out_size, "(unreadable time)");
-}
-
-static void name_for_message(const X509_NAME *name, char *out, size_t out_size)
-{
-	char oneline[256];
-
-	if (!X509_NAME_oneline(name, oneline, (int)sizeof(oneline)))
-		snprintf(oneline, sizeof(oneline), "(unprintable name)");
-	/* oneline already escapes bytes outside ASCII; quoting again keeps the diag clean. */
-	jitrd_quote(out, out_size, oneline, strlen(oneline));
 }
 
 /* Why cert cannot be a device's client certificate, or NULL. RFC 5280 §4.2: a critical
@@ -604,7 +572,7 @@ enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const stru
 	}
 	result = jitrd_cert_verify_signed_by(cert, ca);
 	if (result != JITRD_OK) {
-		name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
+		jitrd_name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
 		jitrd_diag_set(diag, "certificate is not signed by the CA %s (id %s)", name,
 		               ca->id);
 		return result;

@@ -14,6 +14,8 @@
 
 #include <ini.h>
 
+#include "jitrd/text.h"
+
 /* Debian's libinih r55 reads into a 200-byte stack buffer with an fgets-style reader: a line
  * of 200 or more bytes (its '\n' included) is silently split into two "lines", which would
  * both mangle the value and shift every later line number. So lines are measured here first. */
@@ -339,17 +341,13 @@ static enum jitrd_err add_ca_allow(struct jitrd_config *cfg, const char *value, 
 			f->shown_len = (size_t)(end - start);
 			return JITRD_ERR_CONFIG;
 		}
-		for (size_t i = 0; i < CA_ID_LEN; i++) {
-			if (!isxdigit((unsigned char)start[i])) {
-				snprintf(f->reason, sizeof(f->reason),
-				         "item %u is not a CA id (64 hex digits)", item);
-				f->shown = start;
-				f->shown_len = CA_ID_LEN;
-				return JITRD_ERR_CONFIG;
-			}
-			id[i] = (char)tolower((unsigned char)start[i]);
+		if (!jitrd_hex_lower_copy(start, CA_ID_LEN, id)) {
+			snprintf(f->reason, sizeof(f->reason),
+			         "item %u is not a CA id (64 hex digits)", item);
+			f->shown = start;
+			f->shown_len = CA_ID_LEN;
+			return JITRD_ERR_CONFIG;
 		}
-		id[CA_ID_LEN] = '\0';
 		for (size_t i = 0; i < cfg->ca.allow_count; i++)
 			known = known || strcmp(cfg->ca.allow[i], id) == 0;
 		if (!known) {

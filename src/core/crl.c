@@ -19,6 +19,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "jitrd/text.h"
+#include "x509_util.h"
+
 #define SERIAL_MAX       20   /* RFC 5280 §4.1.2.2 and §5.2.3: at most 20 octets */
 #define SMALL_SERIAL_MAX 7    /* such serials share one uint64 with their reason */
 #define REASON_SLOT_NONE 0xff /* the entry has no reasonCode extension */
@@ -108,17 +111,6 @@ static void refuse(struct refusal *r, enum jitrd_err err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
-}
-
-/* An OpenSSL failure is an allocation failure only when OpenSSL says so; anything else that
- * fails while decoding outside bytes is the bytes' fault. */
-static enum jitrd_err openssl_failure(enum jitrd_err otherwise)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
-		return JITRD_ERR_NOMEM;
-	return otherwise;
 }
 
 static void index_free(struct crl_index *index)
@@ -290,16 +282,10 @@ static void oid_text(X509_EXTENSION *ext, char *out, size_t out_size)
 
 static void serial_text(const unsigned char *bytes, size_t len, char *out, size_t out_size)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (len == 0 && out_size > 1)
-		out[o++] = '0';
-	for (size_t i = 0; i < len && o + 3 < out_size; i++) {
-		out[o++] = hex[bytes[i] >> 4];
-		out[o++] = hex[bytes[i] & 15];
-	}
-	out[o] = '\0';
+	if (len == 0)
+		snprintf(out, out_size, "0");
+	else
+		jitrd_hex_encode(bytes, len, out, out_size);
 }
 
 /* The reason slot of one entry. RFC 5280 §5.3.1 codes are kept; a code outside the table is
@@ -316,7 +302,7 @@ static enum jitrd_err entry_reason(const X509_REVOKED *rev, uint8_t *slot, struc
 			*slot = REASON_SLOT_NONE;
 			return JITRD_OK;
 		}
-		refuse(r, openssl_failure(JITRD_ERR_MALFORMED),
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
 		       "entry %s: reasonCode unreadable or repeated", serial);
 		return r->err;
 	}
@@ -412,28 +398,6 @@ cleanup:
 	return result;
 }
 
-static bool asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
-{
-	struct tm tm;
-	time_t v;
-
-	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-		return false;
-	v = timegm(&tm);
-	if (v == (time_t)-1)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void time_text(time_t t, char *out, size_t out_size)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, out_size, "@%lld", (long long)t);
-}
-
 /* The scope of an issuingDistributionPoint (RFC 5280 §5.2.5): a CRL that covers only some
  * reasons, only CA or attribute certificates, or other issuers' certificates is not the
  * complete list for device certificates, so taking it as such would miss revocations.
@@ -448,7 +412,7 @@ static enum jitrd_err check_idp(const X509_CRL *crl, struct refusal *r)
 	if (!idp) {
 		if (crit == -1)
 			return JITRD_OK;
-		refuse(r, openssl_failure(JITRD_ERR_MALFORMED),
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
 		       "issuingDistributionPoint unreadable or repeated");
 		return r->err;
 	}
@@ -480,7 +444,8 @@ static enum jitrd_err read_crl_number(const X509_CRL *crl, struct ca_crl *c, str
 	if (!number) {
 		if (crit == -1)
 			return JITRD_OK;
-		refuse(r, openssl_failure(JITRD_ERR_MALFORMED), "cRLNumber unreadable or repeated");
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
+		       "cRLNumber unreadable or repeated");
 		return r->err;
 	}
 	if (!magnitude(number, &bytes, &len) || len > SERIAL_MAX) {
@@ -515,11 +480,11 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	size_t matches = 0;
 	int crit = 0;
 	bool kept = false;
-	char when[32], at[32];
+	char when[JITRD_RFC3339_SIZE], at[JITRD_RFC3339_SIZE];
 
 	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
 	if (!akid && crit != -1) {
-		refuse(r, openssl_failure(JITRD_ERR_MALFORMED),
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
 		       "authorityKeyIdentifier unreadable or repeated");
 		goto cleanup;
 	}
@@ -577,18 +542,18 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		goto cleanup;
 	/* The dates are cheap and come before the index, so that a refused CRL of a million
 	 * entries is not indexed first. */
-	if (!asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.info.this_update)) {
+	if (!jitrd_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.info.this_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "thisUpdate unreadable");
 		goto cleanup;
 	}
 	if (X509_CRL_get0_nextUpdate(crl) &&
-	    !asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &c.info.next_update)) {
+	    !jitrd_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &c.info.next_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "nextUpdate unreadable");
 		goto cleanup;
 	}
-	time_text(b->now, at, sizeof(at));
+	jitrd_format_rfc3339(b->now, at, sizeof(at));
 	if (c.info.this_update > b->now) {
-		time_text(c.info.this_update, when, sizeof(when));
+		jitrd_format_rfc3339(c.info.this_update, when, sizeof(when));
 		refuse(r, JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate %s is after %s", when, at);
 		goto cleanup;
 	}
@@ -602,7 +567,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		       "no nextUpdate, so it cannot be judged current (kept for what it lists)");
 	} else if (b->now > c.info.next_update) {
 		c.info.stale = true;
-		time_text(c.info.next_update, when, sizeof(when));
+		jitrd_format_rfc3339(c.info.next_update, when, sizeof(when));
 		refuse(r, JITRD_ERR_CRL_EXPIRED,
 		       "nextUpdate %s is before %s (kept for what it lists)", when, at);
 	}
@@ -703,13 +668,9 @@ static void note(struct file_state *st, enum jitrd_err err, const char *label, c
 	}
 	if (st->first_err != JITRD_OK)
 		return;
-	if (crl) {
-		char raw[256];
-
-		/* The issuer name is the CRL's, not ours: quoted before it reaches a message. */
-		if (X509_NAME_oneline(X509_CRL_get_issuer(crl), raw, sizeof(raw)))
-			jitrd_quote(issuer, sizeof(issuer), raw, strlen(raw));
-	}
+	/* The issuer name is the CRL's, not ours: quoted before it reaches a message. */
+	if (crl)
+		jitrd_name_for_message(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
 	st->first_err = err;
 	snprintf(st->first_reason, sizeof(st->first_reason), "%s%s%s%s: %s", label,
 	         issuer[0] ? " (issuer " : "", issuer, issuer[0] ? ")" : "", text);
@@ -751,7 +712,7 @@ static void add_der(struct jitrd_crl_builder *b, const char *origin, const unsig
 
 	if (!crl) {
 		st->seen++;
-		note(st, openssl_failure(JITRD_ERR_MALFORMED), "CRL", NULL,
+		note(st, jitrd_openssl_failure(JITRD_ERR_MALFORMED), "CRL", NULL,
 		     "not a readable DER CRL (truncated or corrupt)");
 		return;
 	}
@@ -783,7 +744,7 @@ static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsig
 
 		snprintf(label, sizeof(label), "CRL #%zu", st->seen + 1);
 		ERR_clear_error();
-		crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+		crl = PEM_read_bio_X509_CRL(bio, NULL, jitrd_pem_no_password, NULL);
 		if (crl) {
 			if (take_crl(b, origin, crl, label, st) == JITRD_ERR_NOMEM)
 				break;
@@ -794,7 +755,7 @@ static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsig
 		if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 			break;
 		st->seen++;
-		note(st, openssl_failure(JITRD_ERR_MALFORMED), label, NULL,
+		note(st, jitrd_openssl_failure(JITRD_ERR_MALFORMED), label, NULL,
 		     "not a readable PEM CRL (truncated, bad base64 or bad DER)");
 		if (st->first_err == JITRD_ERR_NOMEM)
 			break;

@@ -9,6 +9,8 @@
 
 #include <json-c/json.h>
 
+#include "jitrd/text.h"
+
 /* The event is flat, but members AWS may add later are ignored, not refused, so allow a little
  * nesting in them; a depth bomb stops in the tokenizer instead of growing its stack. */
 #define EVENT_MAX_DEPTH 16
@@ -18,11 +20,6 @@
 
 /* The widest numeric string that can hold an int64 ("9223372036854775807"). */
 #define TIMESTAMP_MAX_DIGITS 19
-
-static int is_hex_digit(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 static int is_digit(char c)
 {
@@ -37,14 +34,8 @@ static int is_json_space(char c)
 
 int jitrd_is_hex_id(const char *s)
 {
-	if (!s)
-		return 0;
 	/* Stops at the NUL of a short string: '\0' is not a hex digit. */
-	for (size_t i = 0; i < JITRD_ID_HEX_LEN; i++) {
-		if (!is_hex_digit(s[i]))
-			return 0;
-	}
-	return s[JITRD_ID_HEX_LEN] == '\0';
+	return jitrd_hex_lower_copy(s, JITRD_ID_HEX_LEN, NULL) && s[JITRD_ID_HEX_LEN] == '\0';
 }
 
 /* Reports a field of the wrong type or form: names it and quotes the value, escaped and cut,
@@ -111,15 +102,8 @@ static enum jitrd_err parse_hex_id(struct json_object *root, const char *name,
 
 	if (err != JITRD_OK)
 		return err;
-	if (len != JITRD_ID_HEX_LEN)
+	if (len != JITRD_ID_HEX_LEN || !jitrd_hex_lower_copy(text, len, out))
 		return bad_field(diag, name, "not 64 hex digits", value);
-	for (size_t i = 0; i < len; i++) {
-		if (!is_hex_digit(text[i]))
-			return bad_field(diag, name, "not 64 hex digits", value);
-	}
-	for (size_t i = 0; i < len; i++)
-		out[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a') : text[i];
-	out[len] = '\0';
 	return JITRD_OK;
 }
 
@@ -210,46 +194,6 @@ static enum jitrd_err parse_timestamp(struct json_object *root, const char *name
 		return JITRD_OK;
 	}
 	return bad_field(diag, name, "not an integer or a string of digits", value);
-}
-
-/* Offset of the first byte that is not well-formed UTF-8, or len. RFC 3629 §4: no overlong
- * forms, no surrogates, nothing above U+10FFFF; json-c's own check lets the first two through. */
-static size_t utf8_invalid_at(const char *text, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char lead = s[i];
-		unsigned char low = 0x80, high = 0xbf; /* range of the first continuation byte */
-		size_t more;
-
-		if (lead < 0x80) {
-			i++;
-			continue;
-		}
-		if (lead >= 0xc2 && lead <= 0xdf) {
-			more = 1;
-		} else if (lead >= 0xe0 && lead <= 0xef) {
-			more = 2;
-			low = lead == 0xe0 ? 0xa0 : 0x80;
-			high = lead == 0xed ? 0x9f : 0xbf;
-		} else if (lead >= 0xf0 && lead <= 0xf4) {
-			more = 3;
-			low = lead == 0xf0 ? 0x90 : 0x80;
-			high = lead == 0xf4 ? 0x8f : 0xbf;
-		} else {
-			return i;
-		}
-		if (more > len - i - 1 || s[i + 1] < low || s[i + 1] > high)
-			return i;
-		for (size_t k = 2; k <= more; k++) {
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return i;
-		}
-		i += more + 1;
-	}
-	return len;
 }
 
 /* json-c's strict mode still takes two things RFC 8259 does not: single-quoted member names
@@ -522,7 +466,8 @@ static enum jitrd_err parse_object(struct json_tokener *tok, const char *json, s
 	enum json_tokener_error jerr;
 	size_t end;
 
-	end = utf8_invalid_at(json, len);
+	/* RFC 3629: json-c's own check lets overlong forms and surrogates through */
+	end = jitrd_utf8_invalid_at(json, len);
 	if (end != len) {
 		jitrd_diag_set(diag, "event is not JSON: invalid UTF-8 at byte %zu", end);
 		goto cleanup;

@@ -10,6 +10,8 @@
 
 #include <json-c/json.h>
 
+#include "jitrd/text.h"
+
 /* PLAIN: no spaces or newlines between members, so the line stays one line. */
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -17,7 +19,7 @@
 #define POLICY_MAX_DEPTH 32
 
 /* "2026-11-28T04:19:37.123Z" plus room. */
-#define TIME_TEXT_SIZE 32
+#define TIME_TEXT_SIZE JITRD_RFC3339_SIZE
 
 /* time .. duration_ms, then policy_document when set. */
 #define FIELD_MAX 14
@@ -61,24 +63,6 @@ static void add_number(struct field *fields, size_t *count, const char *key, uin
 {
 	fields[*count] = (struct field){.key = key, .kind = FIELD_NUMBER, .number = number};
 	(*count)++;
-}
-
-/* RFC 3339 UTC with milliseconds. Years outside 0000-9999 have no RFC 3339 form. */
-static enum jitrd_err format_time(time_t seconds, int ms, char out[TIME_TEXT_SIZE])
-{
-	struct tm tm;
-
-	if (ms < 0 || ms > 999)
-		return JITRD_ERR_INVALID_ARG;
-	if (!gmtime_r(&seconds, &tm))
-		return JITRD_ERR_INVALID_ARG;
-	if (tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
-		return JITRD_ERR_INVALID_ARG;
-	if (snprintf(out, TIME_TEXT_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	             ms) >= TIME_TEXT_SIZE)
-		return JITRD_ERR_INVALID_ARG;
-	return JITRD_OK;
 }
 
 /* The fields of DESIGN §4.5 in its order; returns how many. */
@@ -296,7 +280,8 @@ enum jitrd_err jitrd_outcome_format(const struct jitrd_outcome *o, enum jitrd_lo
 		return JITRD_ERR_INVALID_ARG;
 	if (format != JITRD_LOG_TEXT && format != JITRD_LOG_JSON)
 		return JITRD_ERR_INVALID_ARG;
-	err = format_time(o->time, o->time_ms, time_text);
+	/* RFC 3339 UTC with milliseconds; years outside 0000-9999 have no such form */
+	err = jitrd_format_rfc3339_ms(o->time, o->time_ms, time_text, sizeof(time_text));
 	if (err != JITRD_OK)
 		return err;
 	count = collect_fields(o, time_text, fields);

@@ -11,6 +11,8 @@
 
 #include <json-c/json.h>
 
+#include "jitrd/text.h"
+
 /* Policy documents nest three or four levels; 32 is json-c's default and far above that. */
 #define TEMPLATE_MAX_DEPTH      32
 #define NAME_TEMPLATE_MAX_BYTES 1024
@@ -155,42 +157,6 @@ static const struct jitrd_template_var *find_var(const struct jitrd_template_var
 	return NULL;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < need; k++) {
-		if (s[k] < 0x80 || s[k] > 0xbf)
-			return 0;
-	}
-	return need;
-}
-
 /* Why a placeholder value cannot go into a policy, or NULL when it can. *at receives the byte
  * offset of the first offending byte. allow_slash: only for certificate.arn, whose value
  * jitrd composes itself ("arn:aws:iot:REGION:ACCOUNT:cert/ID") and whose '/' is its own. */
@@ -215,7 +181,7 @@ static const char *value_problem(const char *value, size_t len, int allow_slash,
 			return "'/', which would reach into another device's MQTT topic tree";
 		if (c == '+' || c == '#')
 			return c == '+' ? "'+', an MQTT wildcard" : "'#', an MQTT wildcard";
-		n = utf8_sequence(v + i, len - i);
+		n = jitrd_utf8_sequence(v + i, len - i);
 		if (n == 0)
 			return "invalid UTF-8";
 		/* C1 controls U+0080..U+009F are control characters too */
@@ -855,9 +821,9 @@ enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_k
 		unsigned char c = (unsigned char)name[i];
 		if (!name_char_ok(c, kind)) {
 			/* quote the whole UTF-8 sequence, not just its first byte */
-			size_t n = c >= 0x80
-			               ? utf8_sequence((const unsigned char *)name + i, kept - i)
-			               : 1;
+			size_t n = c >= 0x80 ? jitrd_utf8_sequence((const unsigned char *)name + i,
+			                                           kept - i)
+			                     : 1;
 			jitrd_quote(bad, sizeof(bad), name + i, n ? n : 1);
 			jitrd_diag_set(diag,
 			               "%s \"%s\": character '%s' at position %zu is outside %s",
