@@ -1,0 +1,860 @@
+/* service.c — `jitrd run`: assembles the journal, the IoT client, the pipeline, the workers, the
+ * reconcile thread, the health server and the MQTT source, and runs until SIGTERM/SIGINT.
+ * The MQTT callback only records; workers do the network work. Signals are taken synchronously
+ * (sigtimedwait) in the main thread: no code runs in a signal handler. */
+#include "jitrd/service.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "jitrd/backoff.h"
+#include "jitrd/credentials.h"
+#include "jitrd/event.h"
+#include "jitrd/http_status.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/journal.h"
+#include "jitrd/log.h"
+#include "jitrd/metrics.h"
+#include "jitrd/mqtt_source.h"
+#include "jitrd/pipeline.h"
+#include "jitrd/runtime.h"
+
+#define CLAIM_BATCH        4    /* events a worker claims at once */
+#define POLL_MS            1000 /* workers look for retries that fell due at least this often */
+#define RETRY_BASE_MS      2000 /* journal retries: first window; doubled per attempt ... */
+#define RETRY_CAP_MS       300000 /* ... up to five minutes */
+#define RETRY_FLOOR_MS     250  /* full jitter may draw 0: never spin on a failing event */
+#define MQTT_STOP_MS       2000
+#define JOURNAL_FILE       "journal.db"
+#define STATE_PATH_MAX     4096
+
+struct service;
+
+struct worker {
+	struct service *service;
+	struct jitrd_iot_session *session;
+	pthread_t thread;
+	bool started;
+};
+
+struct service {
+	const struct jitrd_service_options *opts;
+	struct jitrd_runtime *boot_rt; /* the start-up snapshot: the client's settings came from it */
+	struct jitrd_log *log;
+	struct jitrd_metrics *metrics;
+	struct jitrd_journal *journal;
+	struct jitrd_credentials_provider *creds;
+	struct jitrd_iot_client *client;
+	struct jitrd_pipeline *pipeline;
+	struct jitrd_http_status *http;
+	struct worker *workers;
+	size_t worker_count;
+	struct jitrd_iot_session *reconcile_session;
+	pthread_t reconciler;
+	bool reconciler_started;
+	bool mqtt_configured;
+	int reconcile_seconds;
+
+	/* The one lock of the service: the current snapshot, the MQTT source pointer (readiness
+	 * reads it from the HTTP thread), the wake-up sequence and the stop flag. Held only for
+	 * a few instructions, never across a call that does I/O but the readiness probe's. */
+	pthread_mutex_t lock;
+	pthread_cond_t work;      /* an event was recorded, or stop */
+	pthread_cond_t reconcile; /* stop */
+	pthread_cond_t exited;    /* a thread ended (running went down) */
+	struct jitrd_runtime *rt; /* current snapshot; workers take a reference per event */
+	struct jitrd_mqtt_source *mqtt;
+	unsigned long wake_seq;
+	unsigned running; /* worker and reconcile threads not yet ended */
+	bool stopping;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec mono_at(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	return ts;
+}
+
+static uint64_t random64(void)
+{
+	uint64_t bits = 0;
+
+	/* A failed RAND_bytes leaves a fixed value: the backoff then has no jitter, still works. */
+	if (RAND_bytes((unsigned char *)&bits, (int)sizeof(bits)) != 1)
+		bits = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15ULL;
+	return bits;
+}
+
+static void say(struct service *s, enum jitrd_log_level level, const char *event,
+                const char *key, const char *value)
+{
+	jitrd_log_kv(s->log, level, event, key, value, NULL);
+}
+
+/* A reference to the current snapshot, for one event or one sweep. */
+static struct jitrd_runtime *current_runtime(struct service *s)
+{
+	struct jitrd_runtime *rt;
+
+	pthread_mutex_lock(&s->lock);
+	rt = jitrd_runtime_ref(s->rt);
+	pthread_mutex_unlock(&s->lock);
+	return rt;
+}
+
+static bool is_stopping(struct service *s)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stopping;
+}
+
+static void wake_workers(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->wake_seq++;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
+ * survives a crash). The event is parsed only to learn its certificate id, which the journal
+ * keeps for coalescing; the workers judge it. Never touches the network. */
+static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
+                        size_t len, bool skip_if_pending)
+{
+	struct jitrd_event event;
+	struct jitrd_diag diag = {{0}};
+	const char *certificate_id = NULL;
+	int64_t id;
+
+	if (len <= JITRD_EVENT_MAX_BYTES &&
+	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
+		certificate_id = event.certificate_id;
+	if (skip_if_pending && certificate_id) {
+		bool pending = false;
+
+		if (jitrd_journal_has_pending_for(s->journal, certificate_id, &pending, &diag) !=
+		    JITRD_OK) {
+			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+			return -1;
+		}
+		if (pending)
+			return 0;
+	}
+	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id, wall_ms(), &id,
+	                         &diag) != JITRD_OK) {
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
+		             jitrd_journal_source_name(source), "certificateId",
+		             certificate_id ? certificate_id : "", "reason", diag.text, NULL);
+		return -1;
+	}
+	wake_workers(s);
+	return 0;
+}
+
+/* paho's thread, before the PUBACK: record and return (jitrd_mqtt_message_fn). */
+static int on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	(void)topic;
+	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, false);
+}
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+static void invalid_result(struct jitrd_pipeline_result *r, const char *reason)
+{
+	memset(r, 0, sizeof(*r));
+	r->decision = JITRD_DECISION_INVALID;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* The journal's side of an outcome: done, or back to pending with a capped exponential,
+ * fully jittered delay by attempts (DESIGN §3: transient failures and defer are retried). */
+static void finish_in_journal(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r)
+{
+	struct jitrd_diag diag = {{0}};
+	int64_t now = wall_ms();
+	enum jitrd_err err;
+
+	if (r->retry) {
+		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
+		enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
+		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, random64());
+		char attempts[24];
+
+		if (delay < RETRY_FLOOR_MS)
+			delay = RETRY_FLOOR_MS;
+		err = jitrd_journal_retry_later(s->journal, event->id, now + delay, r->reason, now,
+		                                &state, &diag);
+		if (err == JITRD_OK && state == JITRD_JOURNAL_FAILED) {
+			snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
+			jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
+			             r->certificate_id, "attempts", attempts, "reason", r->reason,
+			             NULL);
+		}
+	} else {
+		err = jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
+		                             r->reason, r->status, now, &diag);
+	}
+	if (err != JITRD_OK)
+		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+}
+
+static void handle_event(struct service *s, struct worker *w,
+                         const struct jitrd_journal_event *event)
+{
+	struct jitrd_pipeline_result r;
+	struct jitrd_outcome outcome;
+	struct jitrd_runtime *rt;
+	int64_t started = mono_ms();
+	struct timespec now;
+	bool counted = true; /* the pipeline counts the events it judges in the metrics */
+
+	jitrd_metrics_add_inflight(s->metrics, 1);
+	if (event->truncated) {
+		/* Only the first JITRD_JOURNAL_MAX_PAYLOAD bytes were kept: judge the size. */
+		invalid_result(&r, "event larger than 65536 bytes");
+		counted = false;
+	} else {
+		rt = current_runtime(s);
+		if (jitrd_pipeline_process(s->pipeline, w->session, rt, (const char *)event->payload,
+		                           event->payload_len, time(NULL), &r) != JITRD_OK) {
+			/* NOMEM: the event stays in the journal and is tried again */
+			r.decision = JITRD_DECISION_FAILED;
+			snprintf(r.reason, sizeof(r.reason), "out of memory");
+			r.retry = 1;
+			counted = false;
+		}
+		jitrd_runtime_unref(rt);
+	}
+	if (r.duration_ms == 0)
+		r.duration_ms = (uint64_t)(mono_ms() - started);
+	clock_gettime(CLOCK_REALTIME, &now);
+	jitrd_pipeline_outcome(&r, now.tv_sec, &outcome);
+	outcome.time_ms = (int)(now.tv_nsec / 1000000);
+	jitrd_log_outcome(s->log, &outcome);
+	if (!counted)
+		jitrd_metrics_event(s->metrics, r.decision, (double)r.duration_ms / 1000.0);
+	finish_in_journal(s, event, &r);
+	jitrd_metrics_add_inflight(s->metrics, -1);
+}
+
+static void thread_exit(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->running--;
+	pthread_cond_broadcast(&s->exited);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct service *s = w->service;
+
+	for (;;) {
+		struct jitrd_journal_event *events = NULL;
+		struct jitrd_diag diag = {{0}};
+		size_t count = 0, done = 0;
+		unsigned long seen;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		seen = s->wake_seq;
+		pthread_mutex_unlock(&s->lock);
+
+		if (jitrd_journal_claim(s->journal, wall_ms(), CLAIM_BATCH, &events, &count, &diag) !=
+		    JITRD_OK) {
+			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+			count = 0;
+		}
+		/* On stop, claimed events not yet started stay in_progress: the next start's
+		 * recovery puts them back to pending (as after a crash). */
+		for (; done < count && !is_stopping(s); done++)
+			handle_event(s, w, &events[done]);
+		jitrd_journal_events_free(events, count);
+		if (count > 0)
+			continue;
+
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping && s->wake_seq == seen) {
+			struct timespec until = mono_at(mono_ms() + POLL_MS);
+			pthread_cond_timedwait(&s->work, &s->lock, &until);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	thread_exit(s);
+	return NULL;
+}
+
+/* ---- reconcile -------------------------------------------------------------------------- */
+
+struct sweep {
+	struct service *s;
+	size_t queued;
+};
+
+static int on_pending_certificate(void *ctx, const char *payload, size_t len)
+{
+	struct sweep *sweep = ctx;
+
+	if (is_stopping(sweep->s))
+		return 1;
+	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, true) == 0)
+		sweep->queued++;
+	return 0;
+}
+
+static void reconcile_once(struct service *s)
+{
+	struct jitrd_runtime *rt = current_runtime(s);
+	struct sweep sweep = {s, 0};
+	struct jitrd_diag diag = {{0}};
+	size_t count = 0;
+	char found[24], queued[24];
+
+	if (jitrd_pipeline_pending_events(s->reconcile_session, rt, on_pending_certificate, &sweep,
+	                                  &count, &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
+	} else {
+		snprintf(found, sizeof(found), "%zu", count);
+		snprintf(queued, sizeof(queued), "%zu", sweep.queued);
+		jitrd_log_kv(s->log, JITRD_LOG_INFO, "reconcile.done", "pending", found, "queued",
+		             queued, NULL);
+	}
+	jitrd_runtime_unref(rt);
+}
+
+/* At start-up, then every reconcile_seconds until stop. */
+static void *reconcile_main(void *arg)
+{
+	struct service *s = arg;
+	int64_t next = mono_ms();
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->stopping && mono_ms() < next) {
+			struct timespec until = mono_at(next);
+			pthread_cond_timedwait(&s->reconcile, &s->lock, &until);
+		}
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+		reconcile_once(s);
+		next = mono_ms() + (int64_t)s->reconcile_seconds * 1000;
+	}
+	thread_exit(s);
+	return NULL;
+}
+
+/* ---- CRL freshness, readiness ----------------------------------------------------------- */
+
+static bool crl_stale(const struct jitrd_crl_info *info, time_t now)
+{
+	return info->next_update == 0 || now > info->next_update;
+}
+
+static void set_crl_metrics(struct service *s, const struct jitrd_runtime *rt)
+{
+	jitrd_metrics_clear_crl(s->metrics);
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
+		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, ca);
+
+		if (info)
+			jitrd_metrics_set_crl(s->metrics, jitrd_cert_id(ca), info->entries,
+			                      (int64_t)info->next_update);
+	}
+}
+
+/* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */
+static void log_snapshot(struct service *s, const char *event, const char *trigger,
+                         const struct jitrd_runtime *rt)
+{
+	size_t with_crl = 0, entries = 0, stale = 0, refused = 0;
+	const char *first_refusal = "";
+	time_t now = time(NULL);
+	char cas[24], crls[24], entry_text[24], stale_text[24], refused_text[24];
+
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
+		const struct jitrd_crl_info *info =
+		    jitrd_crl_store_info(rt->crls, jitrd_caset_at(rt->cas, i));
+		if (!info)
+			continue;
+		with_crl++;
+		entries += info->entries;
+		stale += crl_stale(info, now);
+	}
+	for (size_t i = 0; i < jitrd_crl_builder_file_count(rt->crl_builder); i++) {
+		const struct jitrd_crl_file_report *f = jitrd_crl_builder_file_at(rt->crl_builder, i);
+		if (f->result != JITRD_OK && f->result != JITRD_ERR_CRL_EXPIRED) {
+			if (!refused)
+				first_refusal = f->reason;
+			refused++;
+		}
+	}
+	snprintf(cas, sizeof(cas), "%zu", jitrd_caset_count(rt->cas));
+	snprintf(crls, sizeof(crls), "%zu", with_crl);
+	snprintf(entry_text, sizeof(entry_text), "%zu", entries);
+	snprintf(stale_text, sizeof(stale_text), "%zu", stale);
+	snprintf(refused_text, sizeof(refused_text), "%zu", refused);
+	jitrd_log_kv(s->log, JITRD_LOG_INFO, event, "trigger", trigger, "config", rt->config_origin,
+	             "cas", cas, "crls", crls, "crl_entries", entry_text, "crls_stale", stale_text,
+	             "crl_files_refused", refused_text, "first_refusal", first_refusal,
+	             "crl_dir_error", rt->crl_dir_error, NULL);
+}
+
+/* A new snapshot that would leave a CA without the CRL the current one has for it (a bad
+ * or unreadable new file) is refused: the old one keeps protecting that CA (issue 4). diag
+ * says which CA and why. 0 = acceptable. */
+static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
+                       struct jitrd_diag *diag)
+{
+	for (size_t i = 0; i < jitrd_caset_count(new_rt->cas); i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(new_rt->cas, i);
+		const struct jitrd_cert *old_ca = jitrd_caset_find_id(old->cas, jitrd_cert_id(ca));
+		const char *why = new_rt->crl_dir_error;
+
+		if (jitrd_crl_store_info(new_rt->crls, ca) || !old_ca ||
+		    !jitrd_crl_store_info(old->crls, old_ca))
+			continue;
+		for (size_t f = 0; !*why && f < jitrd_crl_builder_file_count(new_rt->crl_builder);
+		     f++) {
+			const struct jitrd_crl_file_report *r =
+			    jitrd_crl_builder_file_at(new_rt->crl_builder, f);
+			if (r->result != JITRD_OK)
+				why = r->reason;
+		}
+		jitrd_diag_set(diag, "CA %s would lose its CRL (%.300s)", jitrd_cert_id(ca),
+		               *why ? why : "no CRL file for it");
+		return -1;
+	}
+	return 0;
+}
+
+static void reload(struct service *s, const char *trigger)
+{
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_runtime *new_rt = jitrd_runtime_new(s->opts->config_path, time(NULL), &diag);
+	struct jitrd_runtime *old;
+
+	if (!new_rt) {
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
+		             diag.text, "kept", "previous snapshot", NULL);
+		return;
+	}
+	old = current_runtime(s);
+	if (loses_a_crl(old, new_rt, &diag) != 0) {
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
+		             diag.text, "kept", "previous snapshot", NULL);
+		jitrd_runtime_unref(new_rt);
+		jitrd_runtime_unref(old);
+		return;
+	}
+	jitrd_runtime_unref(old);
+	pthread_mutex_lock(&s->lock);
+	old = s->rt;
+	s->rt = new_rt;
+	pthread_mutex_unlock(&s->lock);
+	/* Workers still holding the old snapshot keep it alive until their event ends. */
+	jitrd_runtime_unref(old);
+	set_crl_metrics(s, new_rt);
+	log_snapshot(s, "reload.ok", trigger, new_rt);
+}
+
+/* jitrd_ready_fn, on the HTTP server's thread. */
+static int ready(void *ctx, char *reason, size_t reason_size)
+{
+	struct service *s = ctx;
+	struct jitrd_runtime *rt;
+	time_t now = time(NULL);
+	int ok = 1;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->mqtt_configured && (!s->mqtt || !jitrd_mqtt_source_subscribed(s->mqtt))) {
+		pthread_mutex_unlock(&s->lock);
+		snprintf(reason, reason_size, "not subscribed to the MQTT topic");
+		return 0;
+	}
+	rt = jitrd_runtime_ref(s->rt);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; ok && !rt->cfg->crl.fail_open && i < jitrd_caset_count(rt->cas); i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
+		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, ca);
+
+		if (!jitrd_config_ca_allowed(rt->cfg, jitrd_cert_id(ca)))
+			continue;
+		if (!info) {
+			snprintf(reason, reason_size, "no valid CRL for CA %s", jitrd_cert_id(ca));
+			ok = 0;
+		} else if (crl_stale(info, now)) {
+			snprintf(reason, reason_size, "the CRL of CA %s is past its nextUpdate",
+			         jitrd_cert_id(ca));
+			ok = 0;
+		}
+	}
+	jitrd_runtime_unref(rt);
+	return ok;
+}
+
+/* ---- start-up and shutdown -------------------------------------------------------------- */
+
+/* state_dir is created 0700 when missing (the journal holds the fleet's inventory). */
+static enum jitrd_err open_journal(struct service *s, const struct jitrd_config *cfg,
+                                   struct jitrd_diag *diag)
+{
+	struct jitrd_journal_options jopts;
+	char path[STATE_PATH_MAX];
+	struct stat st;
+	size_t recovered = 0;
+	char count[24];
+	enum jitrd_err err;
+
+	if (mkdir(cfg->service.state_dir, 0700) != 0 && errno != EEXIST) {
+		jitrd_diag_set(diag, "[service] state_dir %s: %s", cfg->service.state_dir,
+		               strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	if (stat(cfg->service.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		jitrd_diag_set(diag, "[service] state_dir %s: not a directory",
+		               cfg->service.state_dir);
+		return JITRD_ERR_IO;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir, JOURNAL_FILE) >=
+	    (int)sizeof(path)) {
+		jitrd_diag_set(diag, "[service] state_dir: path too long");
+		return JITRD_ERR_CONFIG;
+	}
+	jitrd_journal_options_init(&jopts);
+	err = jitrd_journal_open(path, &jopts, &s->journal, diag);
+	if (err != JITRD_OK)
+		return err;
+	err = jitrd_journal_recover(s->journal, wall_ms(), &recovered, diag);
+	if (err != JITRD_OK)
+		return err;
+	snprintf(count, sizeof(count), "%zu", recovered);
+	jitrd_log_kv(s->log, JITRD_LOG_INFO, "journal.opened", "path", path, "recovered", count,
+	             NULL);
+	return JITRD_OK;
+}
+
+static enum jitrd_err make_client(struct service *s, const struct jitrd_config *cfg,
+                                  struct jitrd_diag *diag)
+{
+	struct jitrd_credentials_options copts;
+	struct jitrd_iot_client_options iopts;
+	struct jitrd_pipeline_options popts = {s->journal, s->metrics};
+	enum jitrd_err err;
+
+	jitrd_credentials_options_init(&copts);
+	copts.envp = s->opts->envp;
+	copts.profile = cfg->aws.profile;
+	copts.region = cfg->aws.region;
+	err = jitrd_credentials_new(&copts, &s->creds, diag);
+	if (err != JITRD_OK)
+		return err;
+	jitrd_iot_client_options_init(&iopts, cfg);
+	err = jitrd_iot_client_new(&iopts, s->creds, &s->client, diag);
+	if (err != JITRD_OK)
+		return err;
+	return jitrd_pipeline_new(&popts, &s->pipeline);
+}
+
+static enum jitrd_err start_threads(struct service *s, const struct jitrd_config *cfg)
+{
+	s->workers = calloc((size_t)cfg->service.workers, sizeof(*s->workers));
+	if (!s->workers)
+		return JITRD_ERR_NOMEM;
+	/* Sessions first, so a thread never starts without its connection. */
+	for (int i = 0; i < cfg->service.workers; i++) {
+		s->workers[i].service = s;
+		if (jitrd_iot_session_new(s->client, &s->workers[i].session) != JITRD_OK)
+			return JITRD_ERR_NOMEM;
+		s->worker_count++;
+	}
+	if (s->reconcile_seconds > 0 &&
+	    jitrd_iot_session_new(s->client, &s->reconcile_session) != JITRD_OK)
+		return JITRD_ERR_NOMEM;
+	for (size_t i = 0; i < s->worker_count; i++) {
+		pthread_mutex_lock(&s->lock);
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+			thread_exit(s);
+			return JITRD_ERR_NOMEM;
+		}
+		s->workers[i].started = true;
+	}
+	if (s->reconcile_session) {
+		pthread_mutex_lock(&s->lock);
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&s->reconciler, NULL, reconcile_main, s) != 0) {
+			thread_exit(s);
+			return JITRD_ERR_NOMEM;
+		}
+		s->reconciler_started = true;
+	}
+	return JITRD_OK;
+}
+
+/* Stops intake first, then lets the threads finish their current event within the deadline.
+ * Returns false when some thread is still busy at the deadline: its shared state must then
+ * not be freed (the process is about to exit anyway). */
+static bool stop_threads(struct service *s, int deadline_seconds)
+{
+	struct jitrd_mqtt_source *mqtt;
+	struct timespec until = mono_at(mono_ms() + (int64_t)deadline_seconds * 1000);
+	bool all_ended;
+
+	pthread_mutex_lock(&s->lock);
+	mqtt = s->mqtt;
+	s->mqtt = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (mqtt) {
+		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS);
+		say(s, JITRD_LOG_INFO, "mqtt.stopped", "reason", "shutdown");
+	}
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work);
+	pthread_cond_broadcast(&s->reconcile);
+	while (s->running > 0)
+		if (pthread_cond_timedwait(&s->exited, &s->lock, &until) == ETIMEDOUT)
+			break;
+	all_ended = s->running == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!all_ended)
+		return false;
+	for (size_t i = 0; i < s->worker_count; i++)
+		if (s->workers[i].started)
+			pthread_join(s->workers[i].thread, NULL);
+	if (s->reconciler_started)
+		pthread_join(s->reconciler, NULL);
+	return true;
+}
+
+static void prune(struct service *s)
+{
+	struct jitrd_diag diag = {{0}};
+	size_t count = 0;
+	char text[24];
+
+	if (jitrd_journal_prune(s->journal, wall_ms() - (int64_t)JITRD_SERVICE_RETENTION_SECONDS *
+	                                                    1000,
+	                        &count, &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_WARN, "journal.prune_failed", "reason", diag.text);
+		return;
+	}
+	snprintf(text, sizeof(text), "%zu", count);
+	say(s, JITRD_LOG_INFO, "journal.pruned", "rows", text);
+}
+
+/* The main thread's loop: signals, the CRL reload timer and the prune timer. Returns the
+ * name of the signal that stopped it. */
+static const char *main_loop(struct service *s, const sigset_t *signals, int reload_seconds)
+{
+	int64_t next_reload = reload_seconds > 0 ? mono_ms() + (int64_t)reload_seconds * 1000 : -1;
+	int64_t next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
+
+	for (;;) {
+		struct timespec wait = {1, 0};
+		int sig = sigtimedwait(signals, NULL, &wait);
+
+		if (sig == SIGTERM)
+			return "SIGTERM";
+		if (sig == SIGINT)
+			return "SIGINT";
+		if (sig == SIGHUP)
+			reload(s, "SIGHUP");
+		if (next_reload >= 0 && mono_ms() >= next_reload) {
+			reload(s, "timer");
+			next_reload = mono_ms() + (int64_t)reload_seconds * 1000;
+		}
+		if (mono_ms() >= next_prune) {
+			prune(s);
+			next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
+		}
+	}
+}
+
+static int exit_status_for(enum jitrd_err err)
+{
+	return err == JITRD_ERR_CONFIG ? JITRD_SERVICE_EXIT_CONFIG : JITRD_SERVICE_EXIT_FAILED;
+}
+
+static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *cfg,
+                                  struct jitrd_diag *diag)
+{
+	enum jitrd_err err;
+
+	if (cfg->service.listen[0]) {
+		struct jitrd_http_status_options hopts = {cfg->service.listen, s->metrics, ready, s};
+		char port[16];
+
+		err = jitrd_http_status_start(&hopts, &s->http, diag);
+		if (err != JITRD_OK)
+			return err;
+		snprintf(port, sizeof(port), "%u", jitrd_http_status_port(s->http));
+		jitrd_log_kv(s->log, JITRD_LOG_INFO, "http.listening", "listen", cfg->service.listen,
+		             "port", port, NULL);
+	}
+	err = start_threads(s, cfg);
+	if (err != JITRD_OK) {
+		jitrd_diag_set(diag, "cannot start the worker threads");
+		return err;
+	}
+	if (cfg->mqtt.url[0]) {
+		struct jitrd_mqtt_source_options mopts = {0};
+		struct jitrd_mqtt_source *mqtt = NULL;
+
+		mopts.log = s->log;
+		mopts.metrics = s->metrics;
+		err = jitrd_mqtt_source_start(cfg, &mopts, on_message, s, &mqtt, diag);
+		if (err != JITRD_OK)
+			return err;
+		pthread_mutex_lock(&s->lock);
+		s->mqtt = mqtt;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return JITRD_OK;
+}
+
+static void free_service(struct service *s)
+{
+	jitrd_http_status_stop(s->http);
+	for (size_t i = 0; i < s->worker_count; i++)
+		jitrd_iot_session_free(s->workers[i].session);
+	free(s->workers);
+	jitrd_iot_session_free(s->reconcile_session);
+	jitrd_pipeline_free(s->pipeline);
+	jitrd_iot_client_free(s->client);
+	jitrd_credentials_free(s->creds);
+	jitrd_journal_close(s->journal);
+	jitrd_metrics_free(s->metrics);
+	jitrd_runtime_unref(s->rt);
+	jitrd_runtime_unref(s->boot_rt);
+}
+
+int jitrd_service_run(const struct jitrd_service_options *opts)
+{
+	struct service s;
+	struct jitrd_diag diag = {{0}};
+	const struct jitrd_config *cfg;
+	pthread_condattr_t mono;
+	sigset_t signals;
+	const char *stop_signal;
+	enum jitrd_err err;
+	int status = JITRD_SERVICE_EXIT_CONFIG;
+
+	memset(&s, 0, sizeof(s));
+	s.opts = opts;
+	/* Every thread started from here on inherits the mask, so these signals reach only the
+	 * main loop's sigtimedwait. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&s.work, &mono);
+	pthread_cond_init(&s.reconcile, &mono);
+	pthread_cond_init(&s.exited, &mono);
+	pthread_condattr_destroy(&mono);
+
+	s.boot_rt = jitrd_runtime_new(opts->config_path, time(NULL), &diag);
+	if (!s.boot_rt) {
+		dprintf(opts->log_fd, "jitrd: %s\n", diag.text);
+		goto cleanup;
+	}
+	cfg = s.boot_rt->cfg;
+	s.rt = jitrd_runtime_ref(s.boot_rt);
+	s.mqtt_configured = cfg->mqtt.url[0] != '\0';
+	s.reconcile_seconds = cfg->service.reconcile_seconds;
+	if (jitrd_log_new(opts->log_fd, cfg->service.log_format, cfg->service.log_level, &s.log) !=
+	        JITRD_OK ||
+	    jitrd_metrics_new(&s.metrics) != JITRD_OK) {
+		dprintf(opts->log_fd, "jitrd: out of memory\n");
+		status = JITRD_SERVICE_EXIT_FAILED;
+		goto cleanup;
+	}
+	log_snapshot(&s, "service.starting", "start", s.boot_rt);
+	set_crl_metrics(&s, s.boot_rt);
+
+	err = open_journal(&s, cfg, &diag);
+	if (err == JITRD_OK)
+		err = make_client(&s, cfg, &diag);
+	if (err == JITRD_OK)
+		err = start_peers(&s, cfg, &diag);
+	if (err != JITRD_OK) {
+		say(&s, JITRD_LOG_ERROR, "service.start_failed", "reason",
+		    *diag.text ? diag.text : jitrd_strerror(err));
+		status = exit_status_for(err);
+		(void)stop_threads(&s, cfg->service.event_deadline_seconds);
+		goto cleanup;
+	}
+	prune(&s);
+	say(&s, JITRD_LOG_INFO, "service.started", "mqtt", s.mqtt_configured ? cfg->mqtt.url : "");
+
+	stop_signal = main_loop(&s, &signals, cfg->crl.reload_seconds);
+	say(&s, JITRD_LOG_INFO, "service.stopping", "signal", stop_signal);
+	if (!stop_threads(&s, cfg->service.event_deadline_seconds)) {
+		/* A thread is still inside an event: leave the shared state to the exit. */
+		say(&s, JITRD_LOG_WARN, "service.stopped", "reason",
+		    "in-flight events passed the deadline; they are replayed at the next start");
+		return JITRD_SERVICE_EXIT_OK;
+	}
+	status = JITRD_SERVICE_EXIT_OK;
+cleanup:
+	free_service(&s);
+	if (status == JITRD_SERVICE_EXIT_OK)
+		say(&s, JITRD_LOG_INFO, "service.stopped", "reason", "signal; journal closed");
+	jitrd_log_free(s.log);
+	pthread_cond_destroy(&s.exited);
+	pthread_cond_destroy(&s.reconcile);
+	pthread_cond_destroy(&s.work);
+	pthread_mutex_destroy(&s.lock);
+	return status;
+}
