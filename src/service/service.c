@@ -648,10 +648,8 @@ static bool stop_threads(struct service *s, int deadline_seconds)
 	mqtt = s->mqtt;
 	s->mqtt = NULL;
 	pthread_mutex_unlock(&s->lock);
-	if (mqtt) {
-		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS);
-		say(s, JITRD_LOG_INFO, "mqtt.stopped", "reason", "shutdown");
-	}
+	if (mqtt)
+		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS); /* it logs mqtt.stopped */
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;

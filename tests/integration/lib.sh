@@ -15,6 +15,7 @@ failed=0
 mq_pid=""
 emu_pid=""
 jitrd_pid=""
+burst_pid=""
 KEY_ID=AKIDJITRDINTEGRATION
 SECRET=jitrd/integration+secret
 ACCOUNT=123456789012
@@ -22,10 +23,10 @@ REGION=us-east-1
 
 lib_cleanup() {
 	rc=$?
-	for p in $jitrd_pid $emu_pid $mq_pid; do
+	for p in $burst_pid $jitrd_pid $emu_pid $mq_pid; do
 		kill "$p" 2>/dev/null
 	done
-	for p in $jitrd_pid $emu_pid $mq_pid; do
+	for p in $burst_pid $jitrd_pid $emu_pid $mq_pid; do
 		wait "$p" 2>/dev/null
 	done
 	if [ "${LIB_QUIET:-0}" = 0 ]; then
@@ -269,7 +270,8 @@ register_ca() {
 		jq -e '.certificateId | length == 64' >/dev/null
 }
 
-# write_config [key=value lines for [service], appended]: $work/jitrd.conf
+# write_config: $work/jitrd.conf; POLICY_NAME, THING_NAME, WORKERS, RECONCILE_SECONDS,
+# DEADLINE_SECONDS and LIMIT (requests/s of every operation) change the defaults
 write_config() {
 	[ -n "${status_port:-}" ] || status_port=$(free_port)
 	cat >"$work/jitrd.conf" <<CONF
@@ -299,6 +301,14 @@ log_format = json
 workers = ${WORKERS:-4}
 reconcile_seconds = ${RECONCILE_SECONDS:-0}
 event_deadline_seconds = ${DEADLINE_SECONDS:-30}
+[limits]
+update_certificate = ${LIMIT:-1000}
+describe_certificate = ${LIMIT:-1000}
+create_policy = ${LIMIT:-1000}
+attach_policy = ${LIMIT:-1000}
+create_thing = ${LIMIT:-1000}
+attach_thing_principal = ${LIMIT:-1000}
+list_certificates_by_ca = ${LIMIT:-1000}
 CONF
 }
 
@@ -331,6 +341,13 @@ metric_value() {
 connect() { # NAME: the device NAME connects (JITR); answer in $work/connect.json
 	curl -s --max-time 20 -X POST --data-binary @"$work/devices/$1.pem" \
 		"$emu_url/_emulator/connect" >"$work/connect.json"
+}
+
+# burst PREFIX COUNT [PARALLEL]: PREFIX-1..COUNT connect, PARALLEL (16) at a time; run it with &
+# and keep $! in burst_pid so that cleanup stops it
+burst() {
+	seq 1 "$2" | xargs -P "${3:-16}" -I{} curl -s --max-time 60 -o /dev/null -X POST \
+		--data-binary @"$work/devices/$1-{}.pem" "$emu_url/_emulator/connect"
 }
 
 state() { curl -s --max-time 10 "$emu_url/_emulator/state" >"$work/state.json"; }
