@@ -12,14 +12,14 @@
 #define JITRD_SERVICE_PRUNE_SECONDS     3600
 
 struct jitrd_service_options {
-	const char *config_path;  /* NULL: the default file if it exists, else the environment */
-	const char *const *envp;  /* the process environment (credentials chain); borrowed */
-	int log_fd;               /* where log lines go (2 = stderr); borrowed, not closed */
+	const char *config_path; /* NULL: the default file if it exists, else the environment */
+	const char *const *envp; /* the process environment (credentials chain); borrowed */
+	int log_fd;              /* where log lines go (2 = stderr); borrowed, not closed */
 };
 
 /* Exit statuses of jitrd_service_run (DESIGN §4.1). */
 enum {
-	JITRD_SERVICE_EXIT_OK = 0,     /* stopped by SIGTERM/SIGINT after finishing in-flight work */
+	JITRD_SERVICE_EXIT_OK = 0, /* stopped by SIGTERM/SIGINT after finishing in-flight work */
 	JITRD_SERVICE_EXIT_FAILED = 1, /* could not start: journal, MQTT broker, HTTP bind, ... */
 	JITRD_SERVICE_EXIT_CONFIG = 2, /* the configuration, CA set or templates are unusable */
 };

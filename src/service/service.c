@@ -30,14 +30,14 @@
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
 
-#define CLAIM_BATCH        4    /* events a worker claims at once */
-#define POLL_MS            1000 /* workers look for retries that fell due at least this often */
-#define RETRY_BASE_MS      2000 /* journal retries: first window; doubled per attempt ... */
-#define RETRY_CAP_MS       300000 /* ... up to five minutes */
-#define RETRY_FLOOR_MS     250  /* full jitter may draw 0: never spin on a failing event */
-#define MQTT_STOP_MS       2000
-#define JOURNAL_FILE       "journal.db"
-#define STATE_PATH_MAX     4096
+#define CLAIM_BATCH    4      /* events a worker claims at once */
+#define POLL_MS        1000   /* workers look for retries that fell due at least this often */
+#define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
+#define RETRY_CAP_MS   300000 /* ... up to five minutes */
+#define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
+#define MQTT_STOP_MS   2000
+#define JOURNAL_FILE   "journal.db"
+#define STATE_PATH_MAX 4096
 
 struct service;
 
@@ -50,7 +50,8 @@ struct worker {
 
 struct service {
 	const struct jitrd_service_options *opts;
-	struct jitrd_runtime *boot_rt; /* the start-up snapshot: the client's settings came from it */
+	struct jitrd_runtime
+	    *boot_rt; /* the start-up snapshot: the client's settings came from it */
 	struct jitrd_log *log;
 	struct jitrd_metrics *metrics;
 	struct jitrd_journal *journal;
@@ -98,7 +99,8 @@ static int64_t mono_ms(void)
 
 static struct timespec mono_at(int64_t ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+	                      .tv_nsec = (long)(ms % 1000) * 1000000};
 	return ts;
 }
 
@@ -112,8 +114,8 @@ static uint64_t random64(void)
 	return bits;
 }
 
-static void say(struct service *s, enum jitrd_log_level level, const char *event,
-                const char *key, const char *value)
+static void say(struct service *s, enum jitrd_log_level level, const char *event, const char *key,
+                const char *value)
 {
 	jitrd_log_kv(s->log, level, event, key, value, NULL);
 }
@@ -225,8 +227,9 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 			             NULL);
 		}
 	} else {
-		err = jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
-		                             r->reason, r->status, now, &diag);
+		err =
+		    jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
+		                           r->reason, r->status, now, &diag);
 	}
 	if (err != JITRD_OK)
 		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
@@ -249,8 +252,9 @@ static void handle_event(struct service *s, struct worker *w,
 		counted = false;
 	} else {
 		rt = current_runtime(s);
-		if (jitrd_pipeline_process(s->pipeline, w->session, rt, (const char *)event->payload,
-		                           event->payload_len, time(NULL), &r) != JITRD_OK) {
+		if (jitrd_pipeline_process(s->pipeline, w->session, rt,
+		                           (const char *)event->payload, event->payload_len,
+		                           time(NULL), &r) != JITRD_OK) {
 			/* NOMEM: the event stays in the journal and is tried again */
 			r.decision = JITRD_DECISION_FAILED;
 			snprintf(r.reason, sizeof(r.reason), "out of memory");
@@ -298,8 +302,8 @@ static void *worker_main(void *arg)
 		seen = s->wake_seq;
 		pthread_mutex_unlock(&s->lock);
 
-		if (jitrd_journal_claim(s->journal, wall_ms(), CLAIM_BATCH, &events, &count, &diag) !=
-		    JITRD_OK) {
+		if (jitrd_journal_claim(s->journal, wall_ms(), CLAIM_BATCH, &events, &count,
+		                        &diag) != JITRD_OK) {
 			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 			count = 0;
 		}
@@ -423,7 +427,8 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 		stale += crl_stale(info, now);
 	}
 	for (size_t i = 0; i < jitrd_crl_builder_file_count(rt->crl_builder); i++) {
-		const struct jitrd_crl_file_report *f = jitrd_crl_builder_file_at(rt->crl_builder, i);
+		const struct jitrd_crl_file_report *f =
+		    jitrd_crl_builder_file_at(rt->crl_builder, i);
 		if (f->result != JITRD_OK && f->result != JITRD_ERR_CRL_EXPIRED) {
 			if (!refused)
 				first_refusal = f->reason;
@@ -676,9 +681,9 @@ static void prune(struct service *s)
 	size_t count = 0;
 	char text[24];
 
-	if (jitrd_journal_prune(s->journal, wall_ms() - (int64_t)JITRD_SERVICE_RETENTION_SECONDS *
-	                                                    1000,
-	                        &count, &diag) != JITRD_OK) {
+	if (jitrd_journal_prune(s->journal,
+	                        wall_ms() - (int64_t)JITRD_SERVICE_RETENTION_SECONDS * 1000, &count,
+	                        &diag) != JITRD_OK) {
 		say(s, JITRD_LOG_WARN, "journal.prune_failed", "reason", diag.text);
 		return;
 	}
@@ -725,15 +730,16 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 	enum jitrd_err err;
 
 	if (cfg->service.listen[0]) {
-		struct jitrd_http_status_options hopts = {cfg->service.listen, s->metrics, ready, s};
+		struct jitrd_http_status_options hopts = {cfg->service.listen, s->metrics, ready,
+		                                          s};
 		char port[16];
 
 		err = jitrd_http_status_start(&hopts, &s->http, diag);
 		if (err != JITRD_OK)
 			return err;
 		snprintf(port, sizeof(port), "%u", jitrd_http_status_port(s->http));
-		jitrd_log_kv(s->log, JITRD_LOG_INFO, "http.listening", "listen", cfg->service.listen,
-		             "port", port, NULL);
+		jitrd_log_kv(s->log, JITRD_LOG_INFO, "http.listening", "listen",
+		             cfg->service.listen, "port", port, NULL);
 	}
 	err = start_threads(s, cfg);
 	if (err != JITRD_OK) {

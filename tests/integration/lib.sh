@@ -2,7 +2,8 @@
 # OpenSSL CLI, starts mosquitto (TLS with client certificates, plus a loopback-only plain
 # listener for the emulator), iot-emulator and `jitrd run` on free loopback ports, and stops
 # everything on exit. Every wait is bounded. Needs: openssl, mosquitto, curl, jq, python3.
-# The caller sets JITRD and EMULATOR (binaries) and SOURCE_ROOT before sourcing.
+# The caller sets JITRD and EMULATOR (binaries) and SOURCE_ROOT before sourcing; LIB_QUIET=1
+# (the demo) leaves out the CASES line and keeps the caller's exit status.
 
 set -u
 abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$PWD" "$(basename "$1")"); }
@@ -37,6 +38,7 @@ lib_cleanup() {
 		echo "CASES $passed $failed"
 	fi
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+	[ "${LIB_QUIET:-0}" = 0 ] || exit "$rc"
 	if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
 		exit 1
 	fi
