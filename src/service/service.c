@@ -780,7 +780,7 @@ static void free_service(struct service *s)
 
 int jitrd_service_run(const struct jitrd_service_options *opts)
 {
-	struct service s;
+	struct service *s = calloc(1, sizeof(*s));
 	struct jitrd_diag diag = {{0}};
 	const struct jitrd_config *cfg;
 	pthread_condattr_t mono;
@@ -789,8 +789,11 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	enum jitrd_err err;
 	int status = JITRD_SERVICE_EXIT_CONFIG;
 
-	memset(&s, 0, sizeof(s));
-	s.opts = opts;
+	if (!s) {
+		dprintf(opts->log_fd, "jitrd: out of memory\n");
+		return JITRD_SERVICE_EXIT_FAILED;
+	}
+	s->opts = opts;
 	/* Every thread started from here on inherits the mask, so these signals reach only the
 	 * main loop's sigtimedwait. */
 	sigemptyset(&signals);
@@ -800,65 +803,68 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pthread_mutex_init(&s.lock, NULL);
+	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&mono);
 	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
-	pthread_cond_init(&s.work, &mono);
-	pthread_cond_init(&s.reconcile, &mono);
-	pthread_cond_init(&s.exited, &mono);
+	pthread_cond_init(&s->work, &mono);
+	pthread_cond_init(&s->reconcile, &mono);
+	pthread_cond_init(&s->exited, &mono);
 	pthread_condattr_destroy(&mono);
 
-	s.boot_rt = jitrd_runtime_new(opts->config_path, time(NULL), &diag);
-	if (!s.boot_rt) {
+	s->boot_rt = jitrd_runtime_new(opts->config_path, time(NULL), &diag);
+	if (!s->boot_rt) {
 		dprintf(opts->log_fd, "jitrd: %s\n", diag.text);
 		goto cleanup;
 	}
-	cfg = s.boot_rt->cfg;
-	s.rt = jitrd_runtime_ref(s.boot_rt);
-	s.mqtt_configured = cfg->mqtt.url[0] != '\0';
-	s.reconcile_seconds = cfg->service.reconcile_seconds;
-	if (jitrd_log_new(opts->log_fd, cfg->service.log_format, cfg->service.log_level, &s.log) !=
+	cfg = s->boot_rt->cfg;
+	s->rt = jitrd_runtime_ref(s->boot_rt);
+	s->mqtt_configured = cfg->mqtt.url[0] != '\0';
+	s->reconcile_seconds = cfg->service.reconcile_seconds;
+	if (jitrd_log_new(opts->log_fd, cfg->service.log_format, cfg->service.log_level, &s->log) !=
 	        JITRD_OK ||
-	    jitrd_metrics_new(&s.metrics) != JITRD_OK) {
+	    jitrd_metrics_new(&s->metrics) != JITRD_OK) {
 		dprintf(opts->log_fd, "jitrd: out of memory\n");
 		status = JITRD_SERVICE_EXIT_FAILED;
 		goto cleanup;
 	}
-	log_snapshot(&s, "service.starting", "start", s.boot_rt);
-	set_crl_metrics(&s, s.boot_rt);
+	log_snapshot(s, "service.starting", "start", s->boot_rt);
+	set_crl_metrics(s, s->boot_rt);
 
-	err = open_journal(&s, cfg, &diag);
+	err = open_journal(s, cfg, &diag);
 	if (err == JITRD_OK)
-		err = make_client(&s, cfg, &diag);
+		err = make_client(s, cfg, &diag);
 	if (err == JITRD_OK)
-		err = start_peers(&s, cfg, &diag);
+		err = start_peers(s, cfg, &diag);
 	if (err != JITRD_OK) {
-		say(&s, JITRD_LOG_ERROR, "service.start_failed", "reason",
+		say(s, JITRD_LOG_ERROR, "service.start_failed", "reason",
 		    *diag.text ? diag.text : jitrd_strerror(err));
 		status = exit_status_for(err);
-		(void)stop_threads(&s, cfg->service.event_deadline_seconds);
+		if (!stop_threads(s, cfg->service.event_deadline_seconds))
+			return status; /* see below */
 		goto cleanup;
 	}
-	prune(&s);
-	say(&s, JITRD_LOG_INFO, "service.started", "mqtt", s.mqtt_configured ? cfg->mqtt.url : "");
+	prune(s);
+	say(s, JITRD_LOG_INFO, "service.started", "mqtt", s->mqtt_configured ? cfg->mqtt.url : "");
 
-	stop_signal = main_loop(&s, &signals, cfg->crl.reload_seconds);
-	say(&s, JITRD_LOG_INFO, "service.stopping", "signal", stop_signal);
-	if (!stop_threads(&s, cfg->service.event_deadline_seconds)) {
-		/* A thread is still inside an event: leave the shared state to the exit. */
-		say(&s, JITRD_LOG_WARN, "service.stopped", "reason",
+	stop_signal = main_loop(s, &signals, cfg->crl.reload_seconds);
+	say(s, JITRD_LOG_INFO, "service.stopping", "signal", stop_signal);
+	if (!stop_threads(s, cfg->service.event_deadline_seconds)) {
+		/* A thread is still inside an event: s and what it holds are left to the process's
+		 * exit (freeing them under the thread would be worse than the leak). */
+		say(s, JITRD_LOG_WARN, "service.stopped", "reason",
 		    "in-flight events passed the deadline; they are replayed at the next start");
 		return JITRD_SERVICE_EXIT_OK;
 	}
 	status = JITRD_SERVICE_EXIT_OK;
 cleanup:
-	free_service(&s);
+	free_service(s);
 	if (status == JITRD_SERVICE_EXIT_OK)
-		say(&s, JITRD_LOG_INFO, "service.stopped", "reason", "signal; journal closed");
-	jitrd_log_free(s.log);
-	pthread_cond_destroy(&s.exited);
-	pthread_cond_destroy(&s.reconcile);
-	pthread_cond_destroy(&s.work);
-	pthread_mutex_destroy(&s.lock);
+		say(s, JITRD_LOG_INFO, "service.stopped", "reason", "signal; journal closed");
+	jitrd_log_free(s->log);
+	pthread_cond_destroy(&s->exited);
+	pthread_cond_destroy(&s->reconcile);
+	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
 	return status;
 }

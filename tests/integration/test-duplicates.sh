@@ -2,12 +2,13 @@
 # test-duplicates.sh JITRD EMULATOR — issue 4, duplicates: the same device connecting 5 times at
 # once publishes up to 5 registration events; jitrd coalesces them into exactly one
 # UpdateCertificate ACTIVE (the emulator's per-operation counters) and one activate outcome.
-# Prints "CASES <passed> <failed>".
+# Then a graceful stop: SIGTERM while 12 events are in flight or queued exits 0 within the
+# deadline, and after a restart every one of those devices is ACTIVE. Prints "CASES <passed> <failed>".
 JITRD=$1 EMULATOR=$2
 SOURCE_ROOT=${JITRD_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(dirname "$0")/lib.sh"
 
-make_pki && device twin && gencrl || fatal "PKI"
+make_pki && device twin && devices calm 12 && gencrl || fatal "PKI"
 start_mosquitto || fatal "mosquitto starts"
 start_emulator --latency-ms 100 || fatal "emulator starts (100 ms per API call)"
 register_ca "$work/ca/device-ca.pem" "$work/pki/ca.key" || fatal "device CA registered"
@@ -35,4 +36,15 @@ check "exactly one activate outcome" \
 	[ "$(grep "\"certificateId\":\"$id\"" "$work/jitrd.log" | grep -c '"decision":"activate"')" = 1 ]
 check "the others are skip" [ "$(grep "\"certificateId\":\"$id\"" "$work/jitrd.log" |
 	grep -c '"decision":"skip"')" = $((published - 1)) ]
+
+count_status calm 12 ACTIVE >/dev/null # the ids, once
+burst calm 12 12
+stop_started=$(date +%s)
+check "SIGTERM with events in flight: exit 0" stop_jitrd TERM
+check "... within the event deadline" [ $(($(date +%s) - stop_started)) -le 30 ]
+check "... logged as a clean stop" grep -q '"reason":"signal; journal closed"' "$work/jitrd.log"
+echo "# at the stop: $(count_status calm 12 ACTIVE) of 12 active"
+check "restart: ready" start_jitrd
+all_calm() { [ "$(count_status calm 12 ACTIVE)" = 12 ]; }
+check "after the restart all 12 -> ACTIVE (journal + persistent session)" wait_until 30 all_calm
 check "SIGTERM: exit 0" stop_jitrd TERM
