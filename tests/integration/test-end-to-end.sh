@@ -19,6 +19,10 @@ start_emulator || fatal "emulator starts"
 register_ca "$work/ca/device-ca.pem" "$work/pki/ca.key" || fatal "device CA registered"
 register_ca "$work/pki/other-ca.pem" "$work/pki/other-ca.key" || fatal "other CA registered"
 THING_NAME='{{subject.CN}}' write_config
+printf '[service]\nworkers = many\n' >"$work/bad.conf"
+"$JITRD" run -c "$work/bad.conf" >"$work/bad.out" 2>&1
+check "a bad configuration: exit 2" [ $? = 2 ]
+check "... naming the file, line and key" grep -q 'bad.conf:2.*workers' "$work/bad.out"
 check "jitrd run starts and becomes ready" start_jitrd
 check "the log says it subscribed" grep -q 'mqtt' "$work/jitrd.log"
 
