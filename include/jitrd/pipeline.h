@@ -58,6 +58,14 @@ enum jitrd_err jitrd_pipeline_process(struct jitrd_pipeline *p, struct jitrd_iot
                                       size_t len, time_t now,
                                       struct jitrd_pipeline_result *out) JITRD_WUR;
 
+/* The same with the event's deadline brought forward to until (CLOCK_MONOTONIC ms, see
+ * jitrd_iot_deadline_in) when that comes before [service] event_deadline_seconds: a Lambda
+ * invocation ends at a fixed time. jitrd_pipeline_process is this with until = INT64_MAX. */
+enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                            const struct jitrd_runtime *rt, const char *payload,
+                                            size_t len, time_t now, int64_t until,
+                                            struct jitrd_pipeline_result *out) JITRD_WUR;
+
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,
                             struct jitrd_outcome *o);

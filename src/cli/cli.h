@@ -40,5 +40,6 @@ int jitrd_cmd_check(int argc, char **argv);
 int jitrd_cmd_run(int argc, char **argv);
 int jitrd_cmd_handle(int argc, char **argv);
 int jitrd_cmd_reconcile(int argc, char **argv);
+int jitrd_cmd_lambda(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * (0 success, 1 the work failed, 2 usage or configuration error; DESIGN §4.1). Only main
  * decides to stop the process. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,6 +22,7 @@ static const struct command commands[] = {
     {"handle", jitrd_cmd_handle, "run the pipeline on one event, or on JSON lines from stdin"},
     {"reconcile", jitrd_cmd_reconcile,
      "one sweep: every PENDING_ACTIVATION certificate of our CAs through the pipeline"},
+    {"lambda", jitrd_cmd_lambda, "the AWS Lambda custom runtime (also as `bootstrap`)"},
 };
 
 static void print_help(FILE *out)
@@ -40,6 +42,12 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+	const char *name = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+
+	/* DESIGN §4.1: Lambda's provided.al2023 starts /var/task/bootstrap with no arguments */
+	name = name ? name + 1 : (argc > 0 && argv[0] ? argv[0] : "");
+	if (strcmp(name, "bootstrap") == 0 || (argc < 2 && getenv("AWS_LAMBDA_RUNTIME_API")))
+		return jitrd_cmd_lambda(argc, argv);
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;

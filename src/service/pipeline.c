@@ -421,7 +421,7 @@ cleanup:
 /* Steps 3 and 4: coalesce, then describe; everything after needs the certificate itself. */
 static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                           const struct jitrd_runtime *rt, const struct jitrd_event *ev, time_t now,
-                          struct jitrd_pipeline_result *r)
+                          int64_t until, struct jitrd_pipeline_result *r)
 {
 	struct jitrd_decision_context ctx;
 	struct jitrd_iot_certificate described = {0};
@@ -432,6 +432,8 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 	int64_t started;
 	enum jitrd_err err;
 
+	if (until < deadline)
+		deadline = until;
 	jitrd_runtime_context(rt, &ctx);
 	/* The event says which account the certificate lives in; a configured account must
 	 * agree, so one jitrd never acts on another account's certificates. */
@@ -484,6 +486,14 @@ enum jitrd_err jitrd_pipeline_process(struct jitrd_pipeline *p, struct jitrd_iot
                                       const struct jitrd_runtime *rt, const char *payload,
                                       size_t len, time_t now, struct jitrd_pipeline_result *out)
 {
+	return jitrd_pipeline_process_until(p, s, rt, payload, len, now, INT64_MAX, out);
+}
+
+enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                            const struct jitrd_runtime *rt, const char *payload,
+                                            size_t len, time_t now, int64_t until,
+                                            struct jitrd_pipeline_result *out)
+{
 	struct jitrd_event ev;
 	struct jitrd_diag diag = {{0}};
 	int64_t started = monotonic_ms();
@@ -501,7 +511,7 @@ enum jitrd_err jitrd_pipeline_process(struct jitrd_pipeline *p, struct jitrd_iot
 		copy_text(out->certificate_id, sizeof(out->certificate_id), ev.certificate_id);
 		copy_text(out->ca_certificate_id, sizeof(out->ca_certificate_id),
 		          ev.ca_certificate_id);
-		process_event(p, s, rt, &ev, now, out);
+		process_event(p, s, rt, &ev, now, until, out);
 	}
 	out->duration_ms = (uint64_t)(monotonic_ms() - started);
 	jitrd_metrics_event(p->opts.metrics, out->decision, (double)out->duration_ms / 1000.0);

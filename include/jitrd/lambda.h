@@ -1,0 +1,88 @@
+/* lambda.h — jitrd as an AWS Lambda custom runtime (provided.al2023, DESIGN §7): the Runtime
+ * API loop (next, response, error, init error) and the event shapes it answers: the
+ * registration event itself, an SQS batch, a scheduled reconcile. An adapter: it talks HTTP to
+ * the Runtime API; every decision is the pipeline's. */
+#ifndef JITRD_LAMBDA_H
+#define JITRD_LAMBDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitrd/error.h"
+#include "jitrd/pipeline.h"
+
+/* Lambda's largest invocation payload (synchronous, 6 MB); a larger one is refused. */
+#define JITRD_LAMBDA_MAX_PAYLOAD (6 * 1024 * 1024)
+/* Kept free before Lambda's deadline to post the answer. */
+#define JITRD_LAMBDA_DEFAULT_MARGIN_MS 500
+/* A record or sweep step is not started with less time than this left: it is left for the
+ * retry instead of being cut off half-way. */
+#define JITRD_LAMBDA_MIN_EVENT_MS 250
+
+/* What the shapes need done, so the shape handling is testable without AWS. */
+struct jitrd_lambda_ops {
+	void *ctx;
+	/* One registration event payload through the pipeline by until (CLOCK_MONOTONIC ms);
+	 * always fills *out on JITRD_OK; JITRD_ERR_NOMEM otherwise. */
+	enum jitrd_err (*process)(void *ctx, const char *payload, size_t len, int64_t until,
+	                          struct jitrd_pipeline_result *out);
+	/* The reconcile sweep: each pending certificate as an event payload to fn (see
+	 * jitrd_pipeline_pending_events). */
+	enum jitrd_err (*pending)(void *ctx, jitrd_pipeline_event_fn fn, void *fn_ctx,
+	                          size_t *count, struct jitrd_diag *diag);
+	/* Reports one decided event (the outcome log line); may be NULL. */
+	void (*outcome)(void *ctx, const struct jitrd_pipeline_result *r);
+};
+
+/* The answer to one invocation: posted to .../response, or to .../error when is_error. */
+struct jitrd_lambda_reply {
+	int is_error;
+	char error_type[64]; /* Lambda-Runtime-Function-Error-Type and "errorType" */
+	char *body;          /* JSON text, owned: jitrd_lambda_reply_cleanup */
+	size_t body_len;
+};
+void jitrd_lambda_reply_cleanup(struct jitrd_lambda_reply *reply);
+
+/* Answers one invocation payload (untrusted bytes) with ops, by until (CLOCK_MONOTONIC ms):
+ * - a registration event (an object with certificateId, caCertificateId or
+ *   certificateStatus): {"decision","reason","certificateId","status"}; a decision marked for
+ *   retry is an error reply (jitrd.Retry), so Lambda's own retry takes it; invalid is a
+ *   normal reply (never retried);
+ * - an SQS batch (Records[], every eventSource "aws:sqs", each with messageId and body):
+ *   {"batchItemFailures":[{"itemIdentifier": messageId}]} naming exactly the records to
+ *   retry, including those not started because the deadline was too close;
+ * - a scheduled event ("source":"aws.events","detail-type":"Scheduled Event"): a reconcile
+ *   sweep, answered with its counts;
+ * - anything else: an error reply (jitrd.UnsupportedEvent, jitrd.InvalidJSON, ...).
+ * *reply written on JITRD_OK. Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_lambda_answer(const struct jitrd_lambda_ops *ops, const char *payload,
+                                   size_t len, int64_t until,
+                                   struct jitrd_lambda_reply *reply) JITRD_WUR;
+
+/* An error reply {"errorMessage": message, "errorType": type} into *reply.
+ * Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_lambda_error_reply(const char *type, const char *message,
+                                        struct jitrd_lambda_reply *reply) JITRD_WUR;
+
+/* The Runtime API's Lambda-Runtime-Deadline-Ms (epoch ms, untrusted) as a CLOCK_MONOTONIC
+ * deadline, margin_ms earlier; now_epoch_ms and now_mono_ms are the clocks read together.
+ * A missing or malformed header yields fallback_ms from now. */
+int64_t jitrd_lambda_until(const char *deadline_header, int64_t now_epoch_ms, int64_t now_mono_ms,
+                           int64_t margin_ms, int64_t fallback_ms);
+
+struct jitrd_lambda_options {
+	const char *runtime_api;       /* AWS_LAMBDA_RUNTIME_API: "host:port" */
+	int64_t margin_ms;             /* 0: JITRD_LAMBDA_DEFAULT_MARGIN_MS */
+	unsigned long max_invocations; /* 0: forever (Lambda); tests stop after this many */
+};
+
+/* The runtime: sets the Lambda defaults for JITRD_* variables that are unset (paths under
+ * LAMBDA_TASK_ROOT, JSON logs), loads the runtime from the environment only and opens the AWS
+ * client once, then answers invocations until the Runtime API goes away. A broken
+ * configuration is posted to /runtime/init/error. Uses and changes the process environment
+ * (_X_AMZN_TRACE_ID per invocation), so call it from main's thread before any other thread
+ * exists. Returns the process exit status: 2 configuration error (after the init error was
+ * posted), 1 the Runtime API failed, 0 after max_invocations. */
+int jitrd_lambda_run(const struct jitrd_lambda_options *opts);
+
+#endif

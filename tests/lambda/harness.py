@@ -1,0 +1,140 @@
+"""harness.py - what test-lambda.py and bench-lambda.py share: the emulator on a free loopback
+port, the PKI of make-pki.sh registered with it the way an operator does (AWS CLI), the
+function.zip built by deploy/lambda/package.sh and unpacked as Lambda does, and Lambda's
+environment for bootstrap."""
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import zipfile
+
+ACCOUNT = "123456789012"
+KEY_ID = "AKIDLAMBDATEST"
+SECRET = "lambda/test+secret"
+TOKEN = "lambda-session-token"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def cert_id(path):
+    """AWS's certificate id: the SHA-256 of the DER."""
+    der = subprocess.run(["openssl", "x509", "-in", path, "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+class Emulator:
+    def __init__(self, exe, work):
+        self.log = open(os.path.join(work, "emu.out"), "w+")
+        self.proc = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--region", "us-east-1",
+                                      "--account-id", ACCOUNT, "--access-key-id", KEY_ID,
+                                      "--secret-access-key", SECRET],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = None
+        marker = "listening on http://127.0.0.1:"
+        for _ in range(100):
+            self.log.seek(0)
+            text = self.log.read()
+            if marker in text:
+                port = text.split(marker)[1]
+                self.url = "http://127.0.0.1:" + port[:len(port) - len(port.lstrip("0123456789"))]
+                break
+            time.sleep(0.1)
+
+    def post(self, path, data):
+        req = urllib.request.Request(self.url + path, data=data, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read()
+
+    def state(self):
+        with urllib.request.urlopen(self.url + "/_emulator/state", timeout=10) as r:
+            return json.load(r)
+
+    def status_of(self, certificate_id):
+        for c in self.state()["certificates"]:
+            if c.get("certificateId") == certificate_id:
+                return c.get("status")
+        return None
+
+    def aws_iot(self, *args):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET,
+                   AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
+                   AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                   AWS_PAGER="", AWS_MAX_ATTEMPTS="1")
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.pop("AWS_PROFILE", None)
+        return json.loads(run(["aws", "iot", "--endpoint-url", self.url, "--output", "json"]
+                              + list(args), env=env))
+
+    def register_ca(self, pki, ca):
+        """GetRegistrationCode, a verification certificate named by the code, RegisterCA."""
+        code = self.aws_iot("get-registration-code")["registrationCode"]
+        d = os.path.join(pki, "work")
+        key, csr, crt = (os.path.join(d, "verify." + x) for x in ("key", "csr", "pem"))
+        run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key])
+        run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=" + code, "-out", csr])
+        run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(pki, "ca", ca + ".pem"),
+             "-CAkey", os.path.join(pki, "keys", ca + ".key"), "-CAcreateserial",
+             "-CAserial", os.path.join(d, ca + ".srl"), "-days", "1", "-sha256", "-out", crt])
+        self.aws_iot("register-ca-certificate", "--ca-certificate",
+                     "file://" + os.path.join(pki, "ca", ca + ".pem"),
+                     "--verification-certificate", "file://" + crt, "--set-as-active",
+                     "--allow-auto-registration")
+
+    def connect(self, pem_path):
+        with open(pem_path, "rb") as f:
+            self.post("/_emulator/connect", f.read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def make_pki(work, extra=0):
+    pki = os.path.join(work, "pki")
+    run(["sh", os.path.join(HERE, "make-pki.sh"), pki, str(extra)])
+    return pki
+
+
+def package(src, build, work):
+    """function.zip from package.sh, unpacked into work/task with the zip's modes.
+    Returns (task dir, ZipFile info list)."""
+    zip_path = os.path.join(work, "function.zip")
+    subprocess.run(["sh", os.path.join(src, "deploy", "lambda", "package.sh"), build, zip_path],
+                   check=True, capture_output=True)
+    task = os.path.join(work, "task")
+    with zipfile.ZipFile(zip_path) as z:
+        infos = z.infolist()
+        z.extractall(task)
+    for i in infos:
+        os.chmod(os.path.join(task, i.filename), (i.external_attr >> 16) & 0o777)
+    return task, infos
+
+
+def registration_event(pem_path, ca_id):
+    now_ms = int(time.time() * 1000)
+    return {"certificateId": cert_id(pem_path), "caCertificateId": ca_id, "timestamp": now_ms,
+            "certificateStatus": "PENDING_ACTIVATION", "awsAccountId": ACCOUNT,
+            "certificateRegistrationTimestamp": str(now_ms)}
+
+
+def lambda_env(task, api_address, emu_url, **extra):
+    """What Lambda gives a provided.al2023 function (the variables jitrd reads), the function's
+    JITRD_* configuration, and only the zip's lib/ on LD_LIBRARY_PATH."""
+    env = {"AWS_LAMBDA_RUNTIME_API": api_address, "LAMBDA_TASK_ROOT": task,
+           "LD_LIBRARY_PATH": os.path.join(task, "lib"),
+           "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_SESSION_TOKEN": TOKEN, "AWS_REGION": "us-east-1",
+           "AWS_LAMBDA_FUNCTION_NAME": "jitrd", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+           "JITRD_AWS_ENDPOINT": emu_url, "JITRD_AWS_REGION": "us-east-1",
+           "JITRD_AWS_ACCOUNT_ID": ACCOUNT, "JITRD_PROVISION_THING_NAME": "{{subject.CN}}",
+           "JITRD_PROVISION_POLICY_NAME": "jitrd-device"}
+    env.update(extra)
+    return env
