@@ -6,6 +6,12 @@
 # (the demo) leaves out the CASES line and keeps the caller's exit status.
 
 set -u
+for tool in openssl mosquitto mosquitto_pub curl jq python3; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "SKIP: $tool is not installed (scripts/deps, apt-get install $tool)"
+		exit 77 # meson: skipped
+	fi
+done
 abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$PWD" "$(basename "$1")"); }
 JITRD=$(abspath "$JITRD")
 EMULATOR=$(abspath "$EMULATOR")
@@ -339,6 +345,8 @@ metrics() { curl -s --max-time 5 "http://127.0.0.1:$status_port/metrics"; }
 metric_value() {
 	metrics | awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'
 }
+
+log_events() { grep "\"event\":\"$1\"" "$work/jitrd.log"; } # EVENT: those log lines
 
 connect() { # NAME: the device NAME connects (JITR); answer in $work/connect.json
 	curl -s --max-time 20 -X POST --data-binary @"$work/devices/$1.pem" \

@@ -34,6 +34,6 @@ check "jitrd reconnected by itself" wait_until 60 reconnected
 check "and is ready again (resubscribed)" wait_until 30 ready
 all_active() { [ "$(count_status dev $count ACTIVE)" = $count ]; }
 check "all $count devices -> ACTIVE" wait_until 120 all_active
-echo "# settled in $(($(date +%s) - started)) s; $(grep -c '"event":"reconcile.done"' "$work/jitrd.log") sweeps"
+echo "# settled in $(($(date +%s) - started)) s; $(log_events reconcile.done | wc -l) sweeps"
 check "none REVOKED" [ "$(count_status dev $count REVOKED)" = 0 ]
 check "SIGTERM: exit 0" stop_jitrd TERM

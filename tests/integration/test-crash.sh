@@ -34,11 +34,13 @@ burst_pid=""
 all_active() { [ "$(count_status dev $count ACTIVE)" = $count ]; }
 check "all $count devices -> ACTIVE" wait_until 120 all_active
 ended=$(date +%s.%N)
-awk -v n="$count" -v a="$started" -v b="$ended" 'BEGIN { printf "# %d devices settled in %.2f s, two kill -9 and restarts included: %.0f events/s\n", n, b - a, n / (b - a) }'
+awk -v n="$count" -v a="$started" -v b="$ended" 'BEGIN { printf "# %d devices settled in " \
+	"%.2f s, two kill -9 and restarts included: %.0f events/s\n", n, b - a, n / (b - a) }'
 check "none REVOKED" [ "$(count_status dev $count REVOKED)" = 0 ]
 check "no outcome revoke in the log" sh -c "! grep -q '\"decision\":\"revoke\"' '$work/jitrd.log'"
 check "the restarts recovered events from the journal" \
-	sh -c "grep '\"event\":\"journal.opened\"' '$work/jitrd.log' | jq -s -e 'map(.recovered | tonumber) | add > 0'"
-echo "# recovered at each start: $(grep '"event":"journal.opened"' "$work/jitrd.log" | jq -r .recovered | tr '\n' ' ')"
+	sh -c "grep '\"event\":\"journal.opened\"' '$work/jitrd.log' |
+		jq -s -e 'map(.recovered | tonumber) | add > 0'"
+echo "# recovered at each start: $(log_events journal.opened | jq -r .recovered | tr '\n' ' ')"
 echo "# UpdateCertificate calls: $(op_count UpdateCertificate)"
 check "SIGTERM: exit 0" stop_jitrd TERM

@@ -25,13 +25,15 @@ kill -HUP "$jitrd_pid"
 reloaded() { [ "$(reloads)" -ge 1 ]; }
 check "SIGHUP: reload ok logged" wait_until 10 reloaded
 check "the reload counts the CRL's entry" \
-	sh -c "grep '\"event\":\"reload.ok\"' '$work/jitrd.log' | tail -n 1 | jq -e '.crl_entries == \"1\" and .trigger == \"SIGHUP\"'"
+	sh -c "grep '\"event\":\"reload.ok\"' '$work/jitrd.log' | tail -n 1 |
+		jq -e '.crl_entries == \"1\" and .trigger == \"SIGHUP\"'"
 connect later
 check "later (revoked by the newer CRL) -> REVOKED" wait_until 20 status_is later REVOKED
 check "its decision is revoke" [ "$(outcome_of later)" = revoke ]
 check "the MQTT session stayed up (no new connection)" [ "$(connections)" = "$before" ]
 check "still ready" ready
-check "jitrd_crl_entries is 1" sh -c "curl -s 'http://127.0.0.1:$status_port/metrics' | grep '^jitrd_crl_entries{' | grep -q ' 1$'"
+crl_gauge() { metrics | grep '^jitrd_crl_entries{' | grep -q ' 1$'; }
+check "jitrd_crl_entries is 1" crl_gauge
 
 # a broken CRL file: the reload is refused and the previous snapshot stays
 cp "$work/crl/device-ca.crl" "$work/pki/good.crl"

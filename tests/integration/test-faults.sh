@@ -40,10 +40,12 @@ check "held -> INACTIVE" wait_until 60 status_is held INACTIVE
 echo "# settled in $(($(date +%s) - started)) s"
 state
 errors=$(jq '[.counters.errors[]] | add // 0' "$work/state.json")
-echo "# emulator: $(jq -c .counters.errors "$work/state.json") of $(jq .counters.requests "$work/state.json") requests"
+echo "# emulator errors: $(jq -c .counters.errors "$work/state.json")"
+echo "# of $(jq .counters.requests "$work/state.json") requests"
 check "the emulator really answered errors ($errors)" [ "$errors" -ge 10 ]
 check "no certificate of ours was revoked by mistake" \
 	[ "$(count_status ok $count REVOKED)" = 0 ]
 check "/metrics shows API errors (5xx or 429)" \
-	sh -c "curl -s 'http://127.0.0.1:$status_port/metrics' | grep '^jitrd_api_requests_total' | grep -qv 'code=\"200\"'"
+	sh -c "curl -s 'http://127.0.0.1:$status_port/metrics' | grep '^jitrd_api_requests_total' |
+		grep -qv 'code=\"200\"'"
 check "SIGTERM: exit 0" stop_jitrd TERM
