@@ -40,6 +40,10 @@ int jitrd_cmd_check(int argc, char **argv);
 int jitrd_cmd_run(int argc, char **argv);
 int jitrd_cmd_handle(int argc, char **argv);
 int jitrd_cmd_reconcile(int argc, char **argv);
+/* operator commands (cmd_operator.c, DESIGN §4.6) */
+int jitrd_cmd_ca(int argc, char **argv);
+int jitrd_cmd_cert(int argc, char **argv);
+int jitrd_cmd_crl(int argc, char **argv);
 int jitrd_cmd_lambda(int argc, char **argv);
 
 #endif

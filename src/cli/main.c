@@ -22,6 +22,9 @@ static const struct command commands[] = {
     {"handle", jitrd_cmd_handle, "run the pipeline on one event, or on JSON lines from stdin"},
     {"reconcile", jitrd_cmd_reconcile,
      "one sweep: every PENDING_ACTIVATION certificate of our CAs through the pipeline"},
+    {"ca", jitrd_cmd_ca, "register a CA (ca register), deactivate one and revoke its certificates"},
+    {"cert", jitrd_cmd_cert, "revoke or activate certificates by id (cert revoke|activate)"},
+    {"crl", jitrd_cmd_crl, "revoke or hold what the current CRLs list (crl sweep)"},
     {"lambda", jitrd_cmd_lambda, "the AWS Lambda custom runtime (also as `bootstrap`)"},
 };
 

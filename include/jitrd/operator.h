@@ -1,0 +1,163 @@
+/* operator.h — the operator commands' work (DESIGN §4.6): register a CA with a verification
+ * certificate made in memory, deactivate a CA and revoke its certificates (rate-limited,
+ * concurrent, resumable through the journal), and sweep our CAs' certificates against the
+ * current CRLs. Prints nothing: results go to callbacks and summaries, the CLI words them. */
+#ifndef JITRD_OPERATOR_H
+#define JITRD_OPERATOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "jitrd/cert.h"
+#include "jitrd/config.h"
+#include "jitrd/error.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/journal.h"
+#include "jitrd/runtime.h"
+
+#define JITRD_OPERATOR_JOURNAL_FILE "journal.db" /* in [service] state_dir, as `jitrd run` */
+#define JITRD_OPERATOR_MAX_KEY_FILE (64 * 1024)
+#define JITRD_OPERATOR_MAX_WORKERS  32
+
+/* 1 if text is a certificate or CA id as AWS forms it: exactly 64 hex digits. */
+int jitrd_operator_valid_id(const char *text);
+
+/* Opens the journal in cfg's [service] state_dir (created 0700 when missing).
+ * *out written only on success; close with jitrd_journal_close. diag names the path.
+ * Errors: JITRD_ERR_IO, JITRD_ERR_CONFIG (path too long), those of jitrd_journal_open. */
+enum jitrd_err jitrd_operator_open_journal(const struct jitrd_config *cfg,
+                                           struct jitrd_journal **out,
+                                           struct jitrd_diag *diag) JITRD_WUR;
+
+/* Reads a CA private key (PEM) from path, only reading it: the file must be a regular file of
+ * at most JITRD_OPERATOR_MAX_KEY_FILE bytes, and not readable or writable by group or others
+ * (mode & 077) unless allow_insecure; whoever owns it (root included) — a key the group can
+ * read is exposed whoever owns it. The bytes read are wiped before return. An encrypted key
+ * asks its passphrase on the terminal only when standard input is one. *out (owned: free with
+ * EVP_PKEY_free) written only on success. diag names the path, never key material.
+ * Errors: JITRD_ERR_IO, JITRD_ERR_TOO_LARGE, JITRD_ERR_CONFIG (permissions),
+ * JITRD_ERR_MALFORMED (not a PEM private key, or the passphrase was not given). */
+enum jitrd_err jitrd_operator_load_ca_key(const char *path, bool allow_insecure, EVP_PKEY **out,
+                                          struct jitrd_diag *diag) JITRD_WUR;
+
+/* The verification certificate of AWS's bring-your-own-CA flow: a fresh EC P-256 key (kept in
+ * memory only and freed here), subject CN = code, issued by ca (its subject as issuer) and
+ * signed with ca_key, valid from now - 5 minutes (clock skew) for one day. ca_key must be
+ * ca's key. *pem_out (NUL-terminated, owned: free()) written only on success.
+ * Errors: JITRD_ERR_INVALID_ARG (empty code, a key that is not ca's: JITRD_ERR_CERT_SIGNATURE),
+ * JITRD_ERR_CRYPTO, JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_operator_make_verification(const struct jitrd_cert *ca, EVP_PKEY *ca_key,
+                                                const char *code, time_t now, char **pem_out,
+                                                struct jitrd_diag *diag) JITRD_WUR;
+
+/* Checks ca (a CA certificate, basicConstraints CA:TRUE) against ca_key (public halves
+ * equal). Errors: JITRD_ERR_BAD_FIELD (not a CA), JITRD_ERR_CERT_SIGNATURE (not its key). */
+enum jitrd_err jitrd_operator_check_ca_key(const struct jitrd_cert *ca, EVP_PKEY *ca_key,
+                                           struct jitrd_diag *diag) JITRD_WUR;
+
+/* GetRegistrationCode, the verification certificate, RegisterCACertificate. ca_pem is the CA
+ * certificate as registered (its first certificate is used); ca_key is borrowed. *out written
+ * only on success; res (may be NULL) holds AWS's answer of the last call made.
+ * Errors: those of the checks above and of the client. */
+enum jitrd_err jitrd_operator_ca_register(struct jitrd_iot_session *s, int64_t deadline,
+                                          const char *ca_pem, size_t ca_pem_len, EVP_PKEY *ca_key,
+                                          bool set_active, bool auto_registration, time_t now,
+                                          struct jitrd_iot_registered *out,
+                                          struct jitrd_iot_result *res,
+                                          struct jitrd_diag *diag) JITRD_WUR;
+
+/* Counters of a deactivation, read by the progress callback while workers run. */
+struct jitrd_deactivate_summary {
+	size_t total;           /* certificates the CA has (listing) */
+	size_t revoked;         /* revoked by this run */
+	size_t revoked_earlier; /* revoked by an earlier, interrupted run of the same job */
+	size_t already_revoked; /* REVOKED before the job touched them */
+	size_t failed;
+	bool resumed;     /* an unfinished job of this CA was found in the journal */
+	bool interrupted; /* *stop was set: not every certificate was tried */
+};
+
+struct jitrd_deactivate_options {
+	struct jitrd_iot_client *client; /* each worker opens its own session on it */
+	struct jitrd_journal *journal;   /* job progress; required with revoke_certificates */
+	const char *ca_id;               /* 64 hex */
+	bool revoke_certificates;
+	unsigned workers;           /* 1..JITRD_OPERATOR_MAX_WORKERS */
+	int64_t request_timeout_ms; /* deadline of each call, retries included */
+	/* Set (e.g. by a SIGTERM handler) to stop taking new certificates; the ones in flight
+	 * finish and are recorded. May be NULL. */
+	volatile sig_atomic_t *stop;
+	/* Called every progress_ms from the calling thread while workers run, and once at the
+	 * end (may be NULL). */
+	void (*progress)(void *ctx, const struct jitrd_deactivate_summary *s);
+	/* Called for each certificate that could not be revoked, from a worker but never from
+	 * two at once (may be NULL). text is printable. */
+	void (*failure)(void *ctx, const char *certificate_id, const char *text);
+	void *ctx;
+	unsigned progress_ms; /* default 250 */
+};
+
+/* UpdateCACertificate INACTIVE; then, with revoke_certificates, every certificate of the CA
+ * (ListCertificatesByCA, all pages) set REVOKED by `workers` threads within the client's rate
+ * limits. Progress is the journal job "deactivate:<ca_id>": each certificate is marked done as
+ * soon as its UpdateCertificate succeeded, so a run after an interruption or a crash skips it
+ * and redoes at most the calls that were in flight. The job is finished (forgotten) only when
+ * every certificate is revoked. *summary is always filled (as far as the run got).
+ * Returns JITRD_OK when the CA was deactivated and the job ran (failures of single
+ * certificates are counted, not returned); otherwise the error of the CA update, the listing
+ * or the journal, with diag and res (may be NULL) saying why. */
+enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_options *o,
+                                            struct jitrd_deactivate_summary *summary,
+                                            struct jitrd_iot_result *res,
+                                            struct jitrd_diag *diag) JITRD_WUR;
+
+/* What a sweep did (or, in a dry run, would do). */
+struct jitrd_sweep_summary {
+	size_t cas_swept;
+	size_t cas_no_crl;       /* skipped: no valid, current CRL (never acted on) */
+	size_t cas_unregistered; /* skipped: AWS IoT does not know the CA */
+	size_t checked;          /* certificates looked up in a CRL */
+	size_t described;        /* serials not in the inventory, described once */
+	size_t revoked, held, reactivated;
+	size_t not_reactivated; /* hold lifted but the decision is no longer activate */
+	size_t failed;
+};
+
+enum jitrd_sweep_line {
+	JITRD_SWEEP_CHANGE,  /* one change made, or that would be made (dry run) */
+	JITRD_SWEEP_NOTICE,  /* a CA skipped, a hold lifted but not re-activated, ... */
+	JITRD_SWEEP_FAILURE, /* a change or a lookup that failed */
+};
+
+struct jitrd_sweep_options {
+	struct jitrd_iot_session *session;
+	const struct jitrd_runtime *rt; /* our CAs ([ca] allow), the CRL snapshot, templates */
+	struct jitrd_journal *journal;  /* the inventory */
+	time_t now;                     /* CRLs and certificates judged at now */
+	bool dry_run;                   /* describe and look up, change nothing (not even the
+	                                 * inventory), say what would change */
+	int64_t request_timeout_ms;
+	volatile sig_atomic_t *stop; /* may be NULL */
+	void (*line)(void *ctx, enum jitrd_sweep_line kind, const char *text);
+	void *ctx;
+};
+
+/* For every CA of rt (allowed by [ca] allow) with a current CRL: its ACTIVE certificates and
+ * the INACTIVE ones the inventory says jitrd held (last_decision "hold") are looked up in the
+ * CRL by serial (the inventory's, else DescribeCertificate once, then inventoried). Listed
+ * revoked: REVOKED. certificateHold: an ACTIVE one INACTIVE (inventoried as held). Held by
+ * jitrd and no longer listed (or removeFromCRL): the decision of DESIGN §3 is made again and,
+ * when it is activate, the policy (and Thing) are ensured and the certificate set ACTIVE.
+ * A CA without a current CRL is skipped and said so; an INACTIVE certificate jitrd did not
+ * hold is never touched. One line per change. *summary always filled.
+ * Returns JITRD_OK when the sweep ran (single failures are counted); JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_operator_crl_sweep(const struct jitrd_sweep_options *o,
+                                        struct jitrd_sweep_summary *summary,
+                                        struct jitrd_diag *diag) JITRD_WUR;
+
+#endif
