@@ -315,8 +315,8 @@ static void test_sqs_shape_refused_whole(void)
 	    "{\"Records\":[{\"messageId\":\"m\",\"eventSource\":\"aws:sqs\"}]}",
 	    "{\"Records\":[{\"messageId\":\"m\",\"eventSource\":\"aws:sqs\",\"body\":{}}]}",
 	    /* a good record first: nothing is run before the whole batch is checked */
-	    "{\"Records\":[{\"messageId\":\"m\",\"eventSource\":\"aws:sqs\",\"body\":\"b\"},"
-	    "{\"messageId\":\"n\",\"eventSource\":\"aws:kinesis\",\"body\":\"b\"}]}",
+	    ("{\"Records\":[{\"messageId\":\"m\",\"eventSource\":\"aws:sqs\",\"body\":\"b\"},"
+	     "{\"messageId\":\"n\",\"eventSource\":\"aws:kinesis\",\"body\":\"b\"}]}"),
 	};
 	char long_id[1024];
 
