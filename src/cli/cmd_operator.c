@@ -324,7 +324,7 @@ static void deactivate_progress(void *ctx, const struct jitrd_deactivate_summary
 	if (!v->tty)
 		return;
 	fprintf(stderr,
-	        "\rrevoking the certificates of CA %.12s…: %zu/%zu (revoked %zu, already "
+	        "\rrevoking the certificates of CA %.12s...: %zu/%zu (revoked %zu, already "
 	        "revoked %zu, failed %zu)  ",
 	        v->ca_id, s->revoked + s->revoked_earlier + s->already_revoked + s->failed,
 	        s->total, s->revoked + s->revoked_earlier, s->already_revoked, s->failed);

@@ -487,7 +487,7 @@ static enum jitrd_err run_workers(struct revoke_job *j)
 	unsigned workers = j->o->workers, started = 0;
 	unsigned progress_ms = j->o->progress_ms ? j->o->progress_ms : 250;
 	pthread_condattr_t attr;
-	sigset_t all, old;
+	sigset_t stop_signals, old;
 
 	if (workers < 1)
 		workers = 1;
@@ -501,9 +501,13 @@ static enum jitrd_err run_workers(struct revoke_job *j)
 		return JITRD_ERR_NOMEM;
 	}
 	pthread_condattr_destroy(&attr);
-	/* Signals go to the calling thread only: workers never run the handler. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* Stop signals go to the calling thread only: workers never run the handler. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 	pthread_mutex_lock(&j->lock);
 	for (; started < workers; started++) {
 		if (pthread_create(&threads[started], NULL, revoke_worker, j) != 0)

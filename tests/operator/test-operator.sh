@@ -104,7 +104,7 @@ crl_extensions = crl_ext
 authorityKeyIdentifier = keyid:always
 CNF
 }
-for ca in fleet sweep plain other; do
+for ca in fleet crash sweep plain other; do
 	make_ca $ca "Operator Test $ca CA" || give_up "cannot make CA $ca"
 done
 
@@ -236,6 +236,34 @@ check "the rate limit was honoured: $elapsed s >= $min_elapsed s" \
 "$jitrd" ca deactivate -c plain.conf "$fleet_id" --revoke-certificates >run3.out 2>run3.err
 check "a third run finds them all already revoked, without an UpdateCertificate" \
 	sh -c "[ $? -eq 0 ] && grep -q 'revoked 0, already revoked $n, failed 0' run3.out && [ \$(($(update_calls) - calls_before)) -eq $calls ]"
+
+# ---- a crash (kill -9) midway: the second run redoes at most the requests in flight ----------
+"$jitrd" ca register -c plain.conf --ca-cert crash/ca.pem --ca-key crash/ca.key --activate \
+	>/dev/null 2>crash-register.err || give_up "cannot register the crash CA"
+crash_id=$(cert_id crash/ca.pem)
+m=600
+"$mkfleet" "$url" crash/ca.pem crash/ca.key $m 1 crash.ids 2>mkfleet-crash.err ||
+	give_up "mkfleet (crash) failed"
+calls_before=$(update_calls)
+"$jitrd" ca deactivate -c plain.conf "$crash_id" --revoke-certificates >crash1.out 2>crash1.err &
+run_pid=$!
+i=0
+while [ $(($(update_calls) - calls_before)) -lt 200 ]; do
+	i=$((i + 1))
+	[ $i -ge 600 ] && give_up "no progress in 60 s (crash run)"
+	sleep 0.05
+done
+kill -KILL $run_pid
+wait $run_pid 2>/dev/null
+run_pid=""
+"$jitrd" ca deactivate -c plain.conf "$crash_id" --revoke-certificates >crash2.out 2>crash2.err
+st=$?
+calls=$(($(update_calls) - calls_before))
+echo "# kill -9 midway: $calls UpdateCertificate calls for $m certificates"
+check "after kill -9 the second run completes: all $m REVOKED, exit 0" \
+	sh -c "[ $st -eq 0 ] && [ '$(statuses_of_ca "$crash_id")' = 'REVOKED=$m' ]"
+check "after kill -9 at most the 4 requests in flight were sent again ($calls <= $((m + 4)))" \
+	[ "$calls" -le $((m + 4)) ]
 
 # ---- crl sweep ---------------------------------------------------------------------------------
 mkdir -p sweep-pems
