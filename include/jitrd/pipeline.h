@@ -66,6 +66,15 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
                                             size_t len, time_t now, int64_t until,
                                             struct jitrd_pipeline_result *out) JITRD_WUR;
 
+/* Step 7 for a decided activation (d from jitrd_decide_certificate with kind activate): the
+ * Thing, when d names one, with the certificate as its principal; the policy created once
+ * ("already exists" is success only when AWS holds the same document) and attached. Used by
+ * the pipeline and by `crl sweep` when a hold is lifted. 0 on success; -1 with r finished as
+ * failed (r->reason names the call, r->retry set for a transient error). */
+int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                             int64_t deadline, const struct jitrd_decision *d,
+                             const char *certificate_arn, struct jitrd_pipeline_result *r);
+
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,
                             struct jitrd_outcome *o);

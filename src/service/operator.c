@@ -3,6 +3,7 @@
  * and the CRL sweep. It never writes a key anywhere, never formats key bytes into a message,
  * and prints nothing: the CLI words the results. */
 #include "jitrd/operator.h"
+#include "jitrd/pipeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -652,6 +653,7 @@ struct sweep {
 	const struct jitrd_sweep_options *o;
 	struct jitrd_sweep_summary *sum;
 	struct jitrd_decision_context ctx;
+	struct jitrd_pipeline *pipeline; /* provisioning when a hold is lifted */
 };
 
 static void say(struct sweep *sw, enum jitrd_sweep_line kind, const char *fmt, ...)
@@ -815,13 +817,6 @@ static bool change_status(struct sweep *sw, struct jitrd_journal_cert *row,
 	return true;
 }
 
-/* create-or-accept-existing: AWS answers ResourceAlreadyExistsException for a name in use */
-static int exists_ok(enum jitrd_err err, const struct jitrd_iot_result *res)
-{
-	return err == JITRD_OK ||
-	       (err == JITRD_ERR_API && strcmp(res->code, "ResourceAlreadyExistsException") == 0);
-}
-
 /* A hold that was lifted: DESIGN §3 again (validity, signature, CRL, templates), then the
  * Thing and policy the device would have had, then ACTIVE. A certificate held straight from
  * PENDING_ACTIVATION never got its policy, so this is not a bare status change. */
@@ -829,11 +824,8 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
                        struct jitrd_journal_cert *row, const char *why)
 {
 	struct jitrd_iot_certificate described = {0};
-	struct jitrd_iot_result res = {0};
-	struct jitrd_diag diag = {{0}};
 	struct jitrd_decision d;
 	struct jitrd_cert *cert = NULL;
-	const char *step = NULL;
 	enum jitrd_err err;
 	char text[512];
 
@@ -854,37 +846,17 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 		goto cleanup;
 	}
 	if (!sw->o->dry_run) {
-		if (d.thing_name[0]) {
-			step = "CreateThing";
-			err = jitrd_iot_create_thing(sw->o->session, sweep_deadline(sw),
-			                             d.thing_name, NULL, &res, &diag);
-			if (!exists_ok(err, &res))
-				goto failed;
-			step = "AttachThingPrincipal";
-			err = jitrd_iot_attach_thing_principal(
-			    sw->o->session, sweep_deadline(sw), d.thing_name,
-			    described.certificate_arn, &res, &diag);
-			if (err != JITRD_OK)
-				goto failed;
+		struct jitrd_pipeline_result provisioned = {0};
+		if (jitrd_pipeline_provision(sw->pipeline, sw->o->session, sweep_deadline(sw), &d,
+		                             described.certificate_arn, &provisioned) != 0) {
+			sw->sum->failed++;
+			say(sw, JITRD_SWEEP_FAILURE, "could not re-activate %s: %s",
+			    row->certificate_id, provisioned.reason);
+			goto cleanup;
 		}
-		step = "CreatePolicy";
-		err = jitrd_iot_create_policy(sw->o->session, sweep_deadline(sw), d.policy_name,
-		                              d.policy_document, NULL, &res, &diag);
-		if (!exists_ok(err, &res))
-			goto failed;
-		step = "AttachPolicy";
-		err = jitrd_iot_attach_policy(sw->o->session, sweep_deadline(sw), d.policy_name,
-		                              described.certificate_arn, &res, &diag);
-		if (err != JITRD_OK)
-			goto failed;
 	}
 	if (change_status(sw, row, JITRD_IOT_ACTIVE, "re-activate", "activate", why))
 		sw->sum->reactivated++;
-	goto cleanup;
-failed:
-	describe_failure(text, sizeof(text), step, err, &res, &diag);
-	sw->sum->failed++;
-	say(sw, JITRD_SWEEP_FAILURE, "could not re-activate %s: %s", row->certificate_id, text);
 cleanup:
 	jitrd_decision_cleanup(&d);
 	jitrd_iot_certificate_cleanup(&described);
@@ -996,8 +968,9 @@ enum jitrd_err jitrd_operator_crl_sweep(const struct jitrd_sweep_options *o,
                                         struct jitrd_sweep_summary *summary,
                                         struct jitrd_diag *diag)
 {
-	struct sweep sw = {o, summary, {0}};
+	struct sweep sw = {o, summary, {0}, NULL};
 	const struct jitrd_caset *cas;
+	enum jitrd_err err;
 
 	memset(summary, 0, sizeof(*summary));
 	if (!o || !o->session || !o->rt || !o->journal) {
@@ -1005,6 +978,11 @@ enum jitrd_err jitrd_operator_crl_sweep(const struct jitrd_sweep_options *o,
 		return JITRD_ERR_INVALID_ARG;
 	}
 	jitrd_runtime_context(o->rt, &sw.ctx);
+	err = jitrd_pipeline_new(NULL, &sw.pipeline);
+	if (err != JITRD_OK) {
+		jitrd_diag_set(diag, "sweep: out of memory");
+		return err;
+	}
 	cas = o->rt->cas;
 	for (size_t i = 0; i < jitrd_caset_count(cas); i++) {
 		const struct jitrd_cert *ca = jitrd_caset_at(cas, i);
@@ -1015,5 +993,6 @@ enum jitrd_err jitrd_operator_crl_sweep(const struct jitrd_sweep_options *o,
 			continue;
 		sweep_ca(&sw, ca, jitrd_caset_origin_at(cas, i));
 	}
+	jitrd_pipeline_free(sw.pipeline);
 	return JITRD_OK;
 }

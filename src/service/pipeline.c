@@ -348,6 +348,15 @@ static int set_status(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int
 	return 0;
 }
 
+int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                             int64_t deadline, const struct jitrd_decision *d,
+                             const char *certificate_arn, struct jitrd_pipeline_result *r)
+{
+	if (*d->thing_name && ensure_thing(p, s, deadline, d->thing_name, certificate_arn, r) != 0)
+		return -1;
+	return ensure_policy(p, s, deadline, d, certificate_arn, r);
+}
+
 /* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
 static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                            const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
@@ -389,10 +398,8 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		 * has its policy. */
 		copy_text(r->policy, sizeof(r->policy), d.policy_name);
 		copy_text(r->thing, sizeof(r->thing), d.thing_name);
-		if (*d.thing_name &&
-		    ensure_thing(p, s, deadline, d.thing_name, described->certificate_arn, r) != 0)
-			goto cleanup;
-		if (ensure_policy(p, s, deadline, &d, described->certificate_arn, r) != 0)
+		if (jitrd_pipeline_provision(p, s, deadline, &d, described->certificate_arn, r) !=
+		    0)
 			goto cleanup;
 	}
 	set_status(p, s, deadline, ev->certificate_id, d.target_status, r);
