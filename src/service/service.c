@@ -27,6 +27,7 @@
 #include "jitrd/log.h"
 #include "jitrd/metrics.h"
 #include "jitrd/mqtt_source.h"
+#include "jitrd/notify.h"
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
 
@@ -59,6 +60,7 @@ struct service {
 	struct jitrd_iot_client *client;
 	struct jitrd_pipeline *pipeline;
 	struct jitrd_http_status *http;
+	struct jitrd_notify *notify; /* systemd's Type=notify (deploy/systemd), or nothing */
 	struct worker *workers;
 	size_t worker_count;
 	struct jitrd_iot_session *reconcile_session;
@@ -474,7 +476,7 @@ static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runti
 	return 0;
 }
 
-static void reload(struct service *s, const char *trigger)
+static int reload(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_runtime *new_rt = jitrd_runtime_new(s->opts->config_path, time(NULL), &diag);
@@ -483,7 +485,7 @@ static void reload(struct service *s, const char *trigger)
 	if (!new_rt) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
 		             diag.text, "kept", "previous snapshot", NULL);
-		return;
+		return -1;
 	}
 	old = current_runtime(s);
 	if (loses_a_crl(old, new_rt, &diag) != 0) {
@@ -491,7 +493,7 @@ static void reload(struct service *s, const char *trigger)
 		             diag.text, "kept", "previous snapshot", NULL);
 		jitrd_runtime_unref(new_rt);
 		jitrd_runtime_unref(old);
-		return;
+		return -1;
 	}
 	jitrd_runtime_unref(old);
 	pthread_mutex_lock(&s->lock);
@@ -502,6 +504,7 @@ static void reload(struct service *s, const char *trigger)
 	jitrd_runtime_unref(old);
 	set_crl_metrics(s, new_rt);
 	log_snapshot(s, "reload.ok", trigger, new_rt);
+	return 0;
 }
 
 /* jitrd_ready_fn, on the HTTP server's thread. */
@@ -691,6 +694,25 @@ static void prune(struct service *s)
 	say(s, JITRD_LOG_INFO, "journal.pruned", "rows", text);
 }
 
+/* The service manager's view (notify.c decides what to send): ready as /readyz says; healthy
+ * while every worker and the reconcile thread still runs. Returns the ms the loop may wait. */
+static int64_t notify_tick(struct service *s)
+{
+	struct jitrd_metrics_snapshot m;
+	struct jitrd_notify_view view = {0};
+	char reason[160] = "";
+
+	view.ready = ready(s, reason, sizeof(reason));
+	view.not_ready = reason;
+	pthread_mutex_lock(&s->lock);
+	view.healthy = s->running == s->worker_count + (s->reconciler_started ? 1u : 0u);
+	pthread_mutex_unlock(&s->lock);
+	jitrd_metrics_snapshot(s->metrics, &m);
+	for (size_t i = 0; i < JITRD_DECISION_COUNT; i++)
+		view.events += m.events[i];
+	return jitrd_notify_tick(s->notify, &view, mono_ms());
+}
+
 /* The main thread's loop: signals, the CRL reload timer and the prune timer. Returns the
  * name of the signal that stopped it. */
 static const char *main_loop(struct service *s, const sigset_t *signals, int reload_seconds)
@@ -699,17 +721,22 @@ static const char *main_loop(struct service *s, const sigset_t *signals, int rel
 	int64_t next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
 
 	for (;;) {
-		struct timespec wait = {1, 0};
+		int64_t wait_ms = notify_tick(s);
+		struct timespec wait = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000};
 		int sig = sigtimedwait(signals, NULL, &wait);
 
 		if (sig == SIGTERM)
 			return "SIGTERM";
 		if (sig == SIGINT)
 			return "SIGINT";
-		if (sig == SIGHUP)
-			reload(s, "SIGHUP");
+		if (sig == SIGHUP) {
+			jitrd_notify_reloading(s->notify, (uint64_t)mono_ms() * 1000);
+			jitrd_notify_reloaded(s->notify, reload(s, "SIGHUP") == 0, "SIGHUP",
+			                      time(NULL));
+		}
 		if (next_reload >= 0 && mono_ms() >= next_reload) {
-			reload(s, "timer");
+			jitrd_notify_reloaded(s->notify, reload(s, "timer") == 0, "timer",
+			                      time(NULL));
 			next_reload = mono_ms() + (int64_t)reload_seconds * 1000;
 		}
 		if (mono_ms() >= next_prune) {
@@ -765,6 +792,7 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 static void free_service(struct service *s)
 {
 	jitrd_http_status_stop(s->http);
+	jitrd_notify_free(s->notify);
 	for (size_t i = 0; i < s->worker_count; i++)
 		jitrd_iot_session_free(s->workers[i].session);
 	free(s->workers);
@@ -827,6 +855,10 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		status = JITRD_SERVICE_EXIT_FAILED;
 		goto cleanup;
 	}
+	if (jitrd_notify_new(opts->envp, (long)getpid(), s->log, &s->notify, &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_ERROR, "notify.disabled", "reason", diag.text);
+		diag.text[0] = '\0';
+	}
 	log_snapshot(s, "service.starting", "start", s->boot_rt);
 	set_crl_metrics(s, s->boot_rt);
 
@@ -847,6 +879,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	say(s, JITRD_LOG_INFO, "service.started", "mqtt", s->mqtt_configured ? cfg->mqtt.url : "");
 
 	stop_signal = main_loop(s, &signals, cfg->crl.reload_seconds);
+	jitrd_notify_stopping(s->notify, stop_signal);
 	say(s, JITRD_LOG_INFO, "service.stopping", "signal", stop_signal);
 	if (!stop_threads(s, cfg->service.event_deadline_seconds)) {
 		/* A thread is still inside an event: s and what it holds are left to the process's
