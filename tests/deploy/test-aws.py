@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""test-aws.py - issue 5, the AWS side (deploy/aws/): every JSON file parses (python3 -m
+json.tool) and the CloudFormation YAML parses (PyYAML, CloudFormation's !tags accepted); the
+topic rules select the registration topic and deliver to Lambda / SQS; the IAM policies grant
+exactly the IoT operations the code calls (read from the C sources: the handler's from
+pipeline.c, the operator's from operator.c and cmd_operator.c, named through iot_client.c's
+table), scoped to the account and region; the daemon's IoT policy allows only connect as its
+client id and subscribe/receive on the registration topic; the template wires the Lambda
+variant. The checkers are also run on broken copies, which they must refuse.
+Prints "CASES <passed> <failed>"; exit 1 on any failure."""
+import copy
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+SRC = os.environ.get("JITRD_SOURCE_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+AWS = os.path.join(SRC, "deploy", "aws")
+SQL = "SELECT * FROM '$aws/events/certificates/registered/#'"
+ACCOUNT_ARN = "arn:aws:iot:REGION:ACCOUNT:*"
+# Actions that name no resource type in IAM (account-wide): they need "Resource": "*".
+ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
+                "iot:RegisterCACertificate"}
+HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
+                      "AttachPolicy", "CreateThing", "AttachThingPrincipal",
+                      "ListCertificatesByCA"}  # issue 5's list, also read from the code below
+
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok - {name}")
+    else:
+        failed += 1
+        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
+
+
+def refuses(name, checker, document):
+    """The checker must find fault with a broken document (else it could never fail)."""
+    try:
+        problems = checker(document)
+    except Exception as exc:  # a crash on a broken document is also a refusal
+        problems = [repr(exc)]
+    check(f"the checker refuses {name}", bool(problems))
+
+
+def load_json(name):
+    with open(os.path.join(AWS, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+# --- what the code calls ---------------------------------------------------------------------
+
+def operation_names():
+    """jitrd_iot_<fn> -> "OperationName", from iot_client.c's op_names table."""
+    with open(os.path.join(SRC, "src", "aws", "iot_client.c"), encoding="utf-8") as f:
+        text = f.read()
+    table = dict(re.findall(r'\[JITRD_IOT_([A-Z_]+)\]\s*=\s*"([A-Za-z]+)"', text))
+    return {k.lower(): v for k, v in table.items()}
+
+
+def operations_called(*paths):
+    names = operation_names()
+    called = set()
+    for path in paths:
+        with open(os.path.join(SRC, path), encoding="utf-8") as f:
+            for fn in re.findall(r"\bjitrd_iot_([a-z_]+)\s*\(", f.read()):
+                if fn in names:
+                    called.add(names[fn])
+    return called
+
+
+# --- checkers: each returns a list of problems ------------------------------------------------
+
+def iam_problems(policy, operations):
+    problems = []
+    if policy.get("Version") != "2012-10-17":
+        problems.append("Version is not 2012-10-17")
+    granted = []
+    for st in policy.get("Statement", []):
+        if st.get("Effect") != "Allow":
+            problems.append(f"statement {st.get('Sid')}: not Allow")
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        granted += actions
+        for a in actions:
+            if "*" in a or not a.startswith("iot:"):
+                problems.append(f"wildcard or non-IoT action {a}")
+        resource = st.get("Resource")
+        if resource == ACCOUNT_ARN:
+            continue
+        if resource == "*":
+            region = st.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
+            if region != "REGION":
+                problems.append(f"statement {st.get('Sid')}: '*' without the region condition")
+            extra = set(actions) - ACCOUNT_WIDE
+            if extra:
+                problems.append(f"'*' for actions that take a resource: {sorted(extra)}")
+            continue
+        problems.append(f"statement {st.get('Sid')}: resource {resource!r} is not the account's")
+    if len(granted) != len(set(granted)):
+        problems.append("an action granted twice")
+    want = {"iot:" + op for op in operations}
+    if set(granted) != want:
+        problems.append(f"missing {sorted(want - set(granted))}, extra {sorted(set(granted) - want)}")
+    return problems
+
+
+def topic_rule_problems(rule, action):
+    problems = []
+    if rule.get("sql") != SQL:
+        problems.append(f"sql {rule.get('sql')!r}")
+    if rule.get("awsIotSqlVersion") != "2016-03-23":
+        problems.append("awsIotSqlVersion")
+    if rule.get("ruleDisabled") is not False:
+        problems.append("ruleDisabled is not false")
+    actions = rule.get("actions", [])
+    if len(actions) != 1 or list(actions[0]) != [action]:
+        problems.append(f"actions {actions!r}, want one {action}")
+    else:
+        target = actions[0][action]
+        if action == "lambda" and not re.fullmatch(
+                r"arn:aws:lambda:REGION:ACCOUNT:function:[A-Za-z0-9_-]+",
+                target.get("functionArn", "")):
+            problems.append("functionArn")
+        if action == "sqs":
+            if not re.fullmatch(r"https://sqs\.REGION\.amazonaws\.com/ACCOUNT/[A-Za-z0-9_-]+",
+                                target.get("queueUrl", "")):
+                problems.append("queueUrl")
+            if not target.get("roleArn", "").startswith("arn:aws:iam::ACCOUNT:role/"):
+                problems.append("roleArn")
+    return problems
+
+
+def iot_policy_problems(policy, client_id):
+    prefix = "arn:aws:iot:REGION:ACCOUNT:"
+    want = {
+        ("iot:Connect", prefix + "client/" + client_id),
+        ("iot:Subscribe", prefix + "topicfilter/$aws/events/certificates/registered/*"),
+        ("iot:Receive", prefix + "topic/$aws/events/certificates/registered/*"),
+    }
+    got = set()
+    problems = []
+    for st in policy.get("Statement", []):
+        if st.get("Effect") != "Allow":
+            problems.append("a statement that is not Allow")
+        actions = st.get("Action")
+        resources = st.get("Resource")
+        actions = [actions] if isinstance(actions, str) else actions or []
+        resources = [resources] if isinstance(resources, str) else resources or []
+        for a in actions:
+            for r in resources:
+                got.add((a, r))
+    if got != want:
+        problems.append(f"missing {sorted(want - got)}, extra {sorted(got - want)}")
+    return problems
+
+
+class CfnLoader:
+    """PyYAML's SafeLoader plus CloudFormation's short forms (!Ref, !Sub, !GetAtt, ...)."""
+
+    @staticmethod
+    def make():
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def construct(loader, suffix, node):
+            if isinstance(node, yaml.ScalarNode):
+                value = loader.construct_scalar(node)
+            elif isinstance(node, yaml.SequenceNode):
+                value = loader.construct_sequence(node, deep=True)
+            else:
+                value = loader.construct_mapping(node, deep=True)
+            if suffix == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+            return {("Ref" if suffix == "Ref" else "Fn::" + suffix): value}
+
+        Loader.add_multi_constructor("!", construct)
+        return Loader
+
+
+def cfn_problems(template, handler_policy):
+    problems = []
+    resources = template.get("Resources", {})
+    by_type = {}
+    for name, res in resources.items():
+        by_type.setdefault(res.get("Type"), []).append((name, res.get("Properties", {})))
+
+    def one(kind):
+        found = by_type.get(kind, [])
+        if len(found) != 1:
+            problems.append(f"{len(found)} resources of type {kind}, want 1")
+            return None, {}
+        return found[0]
+
+    _, fn = one("AWS::Lambda::Function")
+    if fn.get("Runtime") != "provided.al2023":
+        problems.append("Function Runtime is not provided.al2023")
+    if "S3Key" not in fn.get("Code", {}):
+        problems.append("Function Code is not function.zip in S3")
+    _, mapping = one("AWS::Lambda::EventSourceMapping")
+    if mapping.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        problems.append("event source mapping without ReportBatchItemFailures")
+    _, rule = one("AWS::IoT::TopicRule")
+    payload = rule.get("TopicRulePayload", {})
+    if payload.get("Sql") != SQL:
+        problems.append(f"topic rule Sql {payload.get('Sql')!r}")
+    if not any("Sqs" in a for a in payload.get("Actions", [])):
+        problems.append("topic rule has no Sqs action")
+    _, schedule = one("AWS::Events::Rule")
+    if not schedule.get("ScheduleExpression"):
+        problems.append("no schedule expression for reconcile")
+    permissions = by_type.get("AWS::Lambda::Permission", [])
+    if not any(p.get("Principal") == "events.amazonaws.com" for _, p in permissions):
+        problems.append("EventBridge may not invoke the function")
+    queues = by_type.get("AWS::SQS::Queue", [])
+    if not any("RedrivePolicy" in q for _, q in queues):
+        problems.append("no queue with a dead-letter queue")
+    # the function's role carries the handler policy, statement for statement
+    role_name = None
+    if isinstance(fn.get("Role"), dict):
+        role_name = (fn["Role"].get("Fn::GetAtt") or [None])[0]
+    role = resources.get(role_name, {}).get("Properties", {})
+    handler_docs = [p["PolicyDocument"] for p in role.get("Policies", [])
+                    if p.get("PolicyName") == "jitrd-handler"]
+    if len(handler_docs) != 1:
+        problems.append("the function's role has no jitrd-handler policy")
+    else:
+        def normalized(statements, cfn):
+            out = []
+            for st in statements:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                resource = st["Resource"]
+                if cfn and isinstance(resource, dict):
+                    resource = resource.get("Fn::Sub", "").replace(
+                        "${AWS::Region}", "REGION").replace("${AWS::AccountId}", "ACCOUNT")
+                cond = json.dumps(st.get("Condition", {}), sort_keys=True)
+                if cfn:
+                    cond = cond.replace('{"Ref": "AWS::Region"}', '"REGION"')
+                out.append((tuple(sorted(actions)), resource, cond))
+            return sorted(out)
+        if normalized(handler_docs[0]["Statement"], True) != normalized(
+                handler_policy["Statement"], False):
+            problems.append("the role's jitrd-handler policy differs from iam-policy-handler.json")
+    return problems
+
+
+def main():
+    # 1. syntax: every JSON file through python3 -m json.tool, the YAML through PyYAML
+    json_files = sorted(glob.glob(os.path.join(AWS, "*.json")))
+    check("deploy/aws holds the JSON files", len(json_files) >= 5, str(json_files))
+    for path in json_files:
+        r = subprocess.run([sys.executable, "-m", "json.tool", path], capture_output=True,
+                           check=False)
+        check(f"{os.path.basename(path)} parses (python3 -m json.tool)", r.returncode == 0,
+              r.stderr.decode(errors="replace").strip())
+    broken = subprocess.run([sys.executable, "-m", "json.tool"], input=b'{"a": [1,}',
+                            capture_output=True, check=False)
+    check("json.tool refuses broken JSON (the syntax check can fail)", broken.returncode != 0)
+
+    handler = load_json("iam-policy-handler.json")
+    operator = load_json("iam-policy-operator.json")
+    template = None
+    try:
+        import yaml
+        with open(os.path.join(AWS, "cloudformation.yaml"), encoding="utf-8") as f:
+            template = yaml.load(f, Loader=CfnLoader.make())  # noqa: S506 (SafeLoader subclass)
+        check("cloudformation.yaml parses (PyYAML with CloudFormation tags)",
+              isinstance(template, dict) and "Resources" in template)
+        try:
+            yaml.load("a: [1,\n", Loader=CfnLoader.make())
+            check("PyYAML refuses broken YAML", False)
+        except yaml.YAMLError:
+            check("PyYAML refuses broken YAML", True)
+    except ImportError:
+        print("  (python3-yaml not installed: the YAML is not checked; scripts/deps installs it)")
+
+    # 2. IAM: exactly what the code calls
+    handler_ops = operations_called("src/service/pipeline.c")
+    check("the handler's operations read from pipeline.c are issue 5's eight",
+          handler_ops == HANDLER_OPERATIONS, f"{sorted(handler_ops ^ HANDLER_OPERATIONS)}")
+    problems = iam_problems(handler, handler_ops)
+    check("iam-policy-handler.json grants exactly the handler's operations, account-scoped",
+          not problems, "; ".join(problems))
+    operator_ops = operations_called("src/service/operator.c", "src/cli/cmd_operator.c")
+    # the operator commands that go through the pipeline (crl sweep re-provisions a lifted
+    # hold with jitrd_pipeline_provision) need what the pipeline calls
+    operator_text = ""
+    for path in ("src/service/operator.c", "src/cli/cmd_operator.c"):
+        with open(os.path.join(SRC, path), encoding="utf-8") as f:
+            operator_text += f.read()
+    if re.search(r"\bjitrd_pipeline_[a-z_]+\s*\(", operator_text):
+        operator_ops |= handler_ops
+    problems = iam_problems(operator, operator_ops)
+    check("iam-policy-operator.json grants exactly the operator commands' operations",
+          not problems, "; ".join(problems))
+    check("the operator's operations include registering a CA",
+          {"GetRegistrationCode", "RegisterCACertificate"} <= operator_ops)
+    wider = copy.deepcopy(handler)
+    wider["Statement"][0]["Action"].append("iot:DeleteCertificate")
+    refuses("a handler policy with one action too many",
+            lambda d: iam_problems(d, handler_ops), wider)
+    fewer = copy.deepcopy(handler)
+    fewer["Statement"][0]["Action"].remove("iot:GetPolicy")
+    refuses("a handler policy with one action missing",
+            lambda d: iam_problems(d, handler_ops), fewer)
+    star = copy.deepcopy(handler)
+    star["Statement"][0]["Resource"] = "*"
+    refuses("a handler policy on every resource", lambda d: iam_problems(d, handler_ops), star)
+    wild = copy.deepcopy(handler)
+    wild["Statement"][0]["Action"] = ["iot:*"]
+    refuses("a handler policy with iot:*", lambda d: iam_problems(d, handler_ops), wild)
+
+    # 3. topic rules
+    for name, action in (("topic-rule-lambda.json", "lambda"), ("topic-rule-sqs.json", "sqs")):
+        rule = load_json(name)
+        problems = topic_rule_problems(rule, action)
+        check(f"{name}: the registration topic to {action}", not problems, "; ".join(problems))
+        other = copy.deepcopy(rule)
+        other["sql"] = "SELECT * FROM '$aws/events/certificates/#'"
+        refuses(f"{name} with another topic", lambda d, a=action: topic_rule_problems(d, a),
+                other)
+
+    # 4. the daemon's own IoT policy, for the client id the sample configurations use
+    with open(os.path.join(SRC, "deploy", "jitrd.conf.sample"), encoding="utf-8") as f:
+        client_id = re.search(r"^client_id = (\S+)$", f.read(), re.M).group(1)
+    with open(os.path.join(SRC, "deploy", "systemd", "jitrd.conf"), encoding="utf-8") as f:
+        check("the systemd sample uses the same client id",
+              re.search(r"^client_id = (\S+)$", f.read(), re.M).group(1) == client_id)
+    daemon = load_json("iot-policy-daemon.json")
+    problems = iot_policy_problems(daemon, client_id)
+    check(f"iot-policy-daemon.json: connect as {client_id}, subscribe/receive the registration "
+          "topic, nothing else", not problems, "; ".join(problems))
+    publish = copy.deepcopy(daemon)
+    publish["Statement"].append({"Effect": "Allow", "Action": "iot:Publish",
+                                 "Resource": "arn:aws:iot:REGION:ACCOUNT:topic/*"})
+    refuses("a daemon policy that may publish",
+            lambda d: iot_policy_problems(d, client_id), publish)
+    anyone = copy.deepcopy(daemon)
+    anyone["Statement"][0]["Resource"] = "arn:aws:iot:REGION:ACCOUNT:client/*"
+    refuses("a daemon policy that connects as any client",
+            lambda d: iot_policy_problems(d, client_id), anyone)
+
+    # 5. the CloudFormation template wires the Lambda variant
+    if template is not None:
+        problems = cfn_problems(template, handler)
+        check("cloudformation.yaml: function (provided.al2023, function.zip), role with the "
+              "handler policy, rule -> SQS (+DLQ) -> mapping with ReportBatchItemFailures, "
+              "reconcile schedule", not problems, "; ".join(problems))
+        ids = list(template.get("Resources", {})) + list(template.get("Parameters", {}))
+        check("cloudformation.yaml: logical ids unique across parameters and resources",
+              len(ids) == len(set(ids)))
+        no_batch = copy.deepcopy(template)
+        for res in no_batch["Resources"].values():
+            if res["Type"] == "AWS::Lambda::EventSourceMapping":
+                res["Properties"].pop("FunctionResponseTypes", None)
+        refuses("a template without ReportBatchItemFailures",
+                lambda d: cfn_problems(d, handler), no_batch)
+        drift = copy.deepcopy(template)
+        for res in drift["Resources"].values():
+            for pol in res.get("Properties", {}).get("Policies", []):
+                if pol.get("PolicyName") == "jitrd-handler":
+                    pol["PolicyDocument"]["Statement"][0]["Action"].append("iot:DeleteThing")
+        refuses("a template whose role drifted from the handler policy",
+                lambda d: cfn_problems(d, handler), drift)
+
+    print(f"CASES {passed} {failed}")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
