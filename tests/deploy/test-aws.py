@@ -109,7 +109,8 @@ def iam_problems(policy, operations):
         problems.append("an action granted twice")
     want = {"iot:" + op for op in operations}
     if set(granted) != want:
-        problems.append(f"missing {sorted(want - set(granted))}, extra {sorted(set(granted) - want)}")
+        problems.append(f"missing {sorted(want - set(granted))}, "
+                        f"extra {sorted(set(granted) - want)}")
     return problems
 
 

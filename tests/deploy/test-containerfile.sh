@@ -23,7 +23,9 @@ check() {
 # Logical lines: continuations joined, comments and blank lines dropped.
 logical=$(awk '/^[ \t]*#/ && !cont { next } { line = line $0 } /\\$/ { sub(/\\$/, "", line);
 	cont = 1; next } { cont = 0; if (line ~ /[^ \t]/) print line; line = "" }' "$CF")
-unknown=$(printf '%s\n' "$logical" | grep -Ev '^(FROM|RUN|CMD|LABEL|EXPOSE|ENV|ADD|COPY|ENTRYPOINT|VOLUME|USER|WORKDIR|ARG|ONBUILD|STOPSIGNAL|HEALTHCHECK|SHELL) ')
+instructions='FROM|RUN|CMD|LABEL|EXPOSE|ENV|ADD|COPY|ENTRYPOINT|VOLUME|USER|WORKDIR|ARG|ONBUILD'
+instructions="$instructions|STOPSIGNAL|HEALTHCHECK|SHELL"
+unknown=$(printf '%s\n' "$logical" | grep -Ev "^($instructions) ")
 check "every instruction is a Containerfile instruction" [ -z "$unknown" ]
 [ -z "$unknown" ] || printf '  unknown: %s\n' "$unknown"
 

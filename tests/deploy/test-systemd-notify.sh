@@ -85,7 +85,8 @@ check "RELOADING=1 carries MONOTONIC_USEC (microseconds, CLOCK_MONOTONIC)" \
 order=$(jq -r 'select(.fields.RELOADING == "1" or .fields.READY == "1") |
 	if .fields.RELOADING then "reloading" else "ready" end' "$notes" | tr '\n' ' ')
 check "order: ready, reloading, ready (got: $order)" [ "$order" = "ready reloading ready " ]
-check "the reload's STATUS= names SIGHUP and ok" sh -c "jq -r 'select(.fields.READY == \"1\") | .fields.STATUS' '$notes' | tail -n 1 |
+check "the reload's STATUS= names SIGHUP and ok" sh -c "jq -r \
+	'select(.fields.READY == \"1\") | .fields.STATUS' '$notes' | tail -n 1 |
 	grep -q 'SIGHUP ok'"
 
 # SIGTERM: STOPPING=1, exit 0
