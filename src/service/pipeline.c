@@ -19,6 +19,7 @@
 #include "jitrd/event.h"
 
 #define POLICY_CACHE_MAX 1024
+#define POLICY_CREATING_MAX 64
 #define IN_FLIGHT_MAX    4096
 
 struct cached_policy {
@@ -36,6 +37,10 @@ struct jitrd_pipeline {
 	/* policies known to exist with a given document: a shared policy is created once */
 	struct cached_policy *policies;
 	size_t policy_count;
+	/* policies a worker is creating right now: the others wait for it instead of all
+	 * calling CreatePolicy and GetPolicy at start-up (single flight) */
+	char creating[POLICY_CREATING_MAX][JITRD_NAME_MAX + 1];
+	size_t creating_count;
 };
 
 enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
@@ -144,6 +149,25 @@ static int is_code(const struct jitrd_iot_result *res, const char *code)
 	return strcmp(res->code, code) == 0;
 }
 
+/* With p->lock held: waits until the shared state changes or 100 ms pass (so the deadline is
+ * honoured without a clock the condition variable would have to share). -1 once the deadline
+ * has passed. */
+static int wait_a_little(struct jitrd_pipeline *p, int64_t deadline)
+{
+	struct timespec until;
+
+	if (monotonic_ms() >= deadline)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->in_flight_changed, &p->lock, &until);
+	return 0;
+}
+
 /* Coalescing (DESIGN §3.3): waits until no other worker holds certificate_id, then takes it.
  * 0 when taken, -1 when the deadline passed first or the set is full. */
 static int enter_in_flight(struct jitrd_pipeline *p, const char *certificate_id, int64_t deadline)
@@ -165,18 +189,9 @@ static int enter_in_flight(struct jitrd_pipeline *p, const char *certificate_id,
 			break;
 		}
 		/* The event in flight decides the certificate; this one runs afterwards and
-		 * finds its new status (skip). Wake at least every 100 ms to honour the deadline
-		 * without a clock the condition variable would have to share. */
-		if (monotonic_ms() >= deadline)
+		 * finds its new status (skip). */
+		if (wait_a_little(p, deadline) != 0)
 			break;
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->in_flight_changed, &p->lock, &until);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return result;
@@ -204,27 +219,72 @@ static void document_hash(const char *document, unsigned char hash[32])
 		memset(hash, 0, 32);
 }
 
-static int policy_cached(struct jitrd_pipeline *p, const char *name, const unsigned char hash[32])
-{
-	int found = 0;
+enum policy_claim { POLICY_KNOWN, POLICY_OURS_TO_CREATE, POLICY_WAIT_TIMED_OUT };
 
-	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < p->policy_count && !found; i++)
-		found = strcmp(p->policies[i].name, name) == 0 &&
-		        memcmp(p->policies[i].document_hash, hash, 32) == 0;
-	pthread_mutex_unlock(&p->lock);
-	return found;
+static int policy_known(const struct jitrd_pipeline *p, const char *name,
+                        const unsigned char hash[32])
+{
+	for (size_t i = 0; i < p->policy_count; i++)
+		if (strcmp(p->policies[i].name, name) == 0 &&
+		    memcmp(p->policies[i].document_hash, hash, 32) == 0)
+			return 1;
+	return 0;
 }
 
-static void policy_remember(struct jitrd_pipeline *p, const char *name,
-                            const unsigned char hash[32])
+static int policy_being_created(const struct jitrd_pipeline *p, const char *name)
+{
+	for (size_t i = 0; i < p->creating_count; i++)
+		if (strcmp(p->creating[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Known with this document: nothing to create. Otherwise the caller creates it, unless
+ * another worker is doing so: then this one waits for that outcome and looks again. */
+static enum policy_claim policy_claim(struct jitrd_pipeline *p, const char *name,
+                                      const unsigned char hash[32], int64_t deadline)
+{
+	enum policy_claim claim = POLICY_OURS_TO_CREATE;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (policy_known(p, name, hash)) {
+			claim = POLICY_KNOWN;
+			break;
+		}
+		if (!policy_being_created(p, name)) {
+			if (p->creating_count < POLICY_CREATING_MAX)
+				copy_text(p->creating[p->creating_count++], JITRD_NAME_MAX + 1,
+				          name);
+			break;
+		}
+		if (wait_a_little(p, deadline) != 0) {
+			claim = POLICY_WAIT_TIMED_OUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return claim;
+}
+
+/* Ends a claim; remembers the policy when it now exists with our document. */
+static void policy_release(struct jitrd_pipeline *p, const char *name, const unsigned char hash[32],
+                           int exists)
 {
 	pthread_mutex_lock(&p->lock);
-	if (p->policy_count < POLICY_CACHE_MAX) {
+	for (size_t i = 0; i < p->creating_count; i++) {
+		if (strcmp(p->creating[i], name) == 0) {
+			memcpy(p->creating[i], p->creating[--p->creating_count],
+			       sizeof(p->creating[i]));
+			break;
+		}
+	}
+	if (exists && !policy_known(p, name, hash) && p->policy_count < POLICY_CACHE_MAX) {
 		copy_text(p->policies[p->policy_count].name, JITRD_NAME_MAX + 1, name);
 		memcpy(p->policies[p->policy_count].document_hash, hash, 32);
 		p->policy_count++;
 	}
+	pthread_cond_broadcast(&p->in_flight_changed);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -241,6 +301,47 @@ static int same_document(const char *a, const char *b)
 	return same;
 }
 
+/* CreatePolicy, or, when the name is taken, GetPolicy and the same document there. 0 when the
+ * policy now exists with our document; -1 with r finished as failed. */
+static int create_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
+                         const struct jitrd_decision *d, struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_iot_policy policy = {0};
+	struct jitrd_diag diag = {{0}};
+	int64_t started = monotonic_ms();
+	enum jitrd_err err = jitrd_iot_create_policy(s, deadline, d->policy_name,
+	                                             d->policy_document, &policy, &res, &diag);
+	int same;
+
+	account_call(p, r, JITRD_IOT_CREATE_POLICY, &res, started);
+	jitrd_iot_policy_cleanup(&policy);
+	if (err == JITRD_OK)
+		return 0;
+	if (!(err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException"))) {
+		call_failed(r, JITRD_IOT_CREATE_POLICY, err, &res, &diag);
+		return -1;
+	}
+	started = monotonic_ms();
+	err = jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
+	account_call(p, r, JITRD_IOT_GET_POLICY, &res, started);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
+		return -1;
+	}
+	same = same_document(policy.policy_document, d->policy_document);
+	jitrd_iot_policy_cleanup(&policy);
+	if (!same) {
+		char reason[200];
+		snprintf(reason, sizeof(reason),
+		         "policy %s exists with another document; not attaching it",
+		         d->policy_name);
+		finish(r, JITRD_DECISION_FAILED, 0, reason);
+		return -1;
+	}
+	return 0;
+}
+
 /* Step 7: the policy exists with our document ("already exists" is success only when the
  * document there is the one we rendered), and is attached to the certificate. 0 on success;
  * -1 with r finished as failed. */
@@ -249,43 +350,26 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
                          struct jitrd_pipeline_result *r)
 {
 	struct jitrd_iot_result res = {0};
-	struct jitrd_iot_policy policy = {0};
 	struct jitrd_diag diag = {{0}};
 	unsigned char hash[32];
 	enum jitrd_err err;
 	int64_t started;
 
 	document_hash(d->policy_document, hash);
-	if (!policy_cached(p, d->policy_name, hash)) {
-		started = monotonic_ms();
-		err = jitrd_iot_create_policy(s, deadline, d->policy_name, d->policy_document,
-		                              &policy, &res, &diag);
-		account_call(p, r, JITRD_IOT_CREATE_POLICY, &res, started);
-		jitrd_iot_policy_cleanup(&policy);
-		if (err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException")) {
-			started = monotonic_ms();
-			err =
-			    jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
-			account_call(p, r, JITRD_IOT_GET_POLICY, &res, started);
-			if (err != JITRD_OK) {
-				call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
-				return -1;
-			}
-			if (!same_document(policy.policy_document, d->policy_document)) {
-				jitrd_iot_policy_cleanup(&policy);
-				char reason[200];
-				snprintf(reason, sizeof(reason),
-				         "policy %s exists with another document; not attaching it",
-				         d->policy_name);
-				finish(r, JITRD_DECISION_FAILED, 0, reason);
-				return -1;
-			}
-			jitrd_iot_policy_cleanup(&policy);
-		} else if (err != JITRD_OK) {
-			call_failed(r, JITRD_IOT_CREATE_POLICY, err, &res, &diag);
+	switch (policy_claim(p, d->policy_name, hash, deadline)) {
+	case POLICY_KNOWN:
+		break;
+	case POLICY_OURS_TO_CREATE: {
+		int created = create_policy(p, s, deadline, d, r) == 0;
+		policy_release(p, d->policy_name, hash, created);
+		if (!created)
 			return -1;
-		}
-		policy_remember(p, d->policy_name, hash);
+		break;
+	}
+	case POLICY_WAIT_TIMED_OUT:
+		finish(r, JITRD_DECISION_FAILED, 1,
+		       "another worker was still creating the policy at the deadline");
+		return -1;
 	}
 	started = monotonic_ms();
 	err = jitrd_iot_attach_policy(s, deadline, d->policy_name, certificate_arn, &res, &diag);
