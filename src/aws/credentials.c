@@ -643,6 +643,7 @@ static enum jitrd_err parse_profile_file(const char *path, const char *section,
 	pv->section = section;
 	pv->reader = &reader;
 	line = ini_parse_stream(ini_read_line, &reader, profile_handler, pv);
+	pv->reader = NULL; /* it pointed into this frame */
 	result = JITRD_OK;
 	jitrd_quote(quoted, sizeof(quoted), path, strlen(path));
 	if (pv->nomem) {
