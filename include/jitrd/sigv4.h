@@ -115,6 +115,37 @@ enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
 				const struct jitrd_sigv4_scope *scope,
 				struct jitrd_sigv4_result *out) JITRD_WUR;
 
+/* The derived signing key (kSigning, the end of AWS's HMAC chain) kept between requests, so
+ * that a session runs only the final HMAC per request instead of five. It is valid for one UTC
+ * date, region, service and access key id: AWS never pairs an access key id with a second
+ * secret, so the id stands for the secret and the secret itself is not kept. The fields are
+ * the module's; a caller only initialises, passes and cleans up. Not locked: one per session
+ * (thread). Caller-owned storage: jitrd_sigv4_key_cache_init before the first use,
+ * jitrd_sigv4_key_cache_cleanup after the last (it wipes the key with OPENSSL_cleanse). */
+struct jitrd_sigv4_key_cache {
+	int valid;
+	char date[9]; /* YYYYMMDD */
+	char region[JITRD_SIGV4_MAX_SCOPE_LEN + 1];
+	char service[JITRD_SIGV4_MAX_SCOPE_LEN + 1];
+	char access_key_id[JITRD_SIGV4_MAX_KEY_LEN + 1];
+	unsigned char key[32];
+};
+
+void jitrd_sigv4_key_cache_init(struct jitrd_sigv4_key_cache *cache);
+/* Wipes the key and empties the cache; NULL is fine, and so is calling it twice. */
+void jitrd_sigv4_key_cache_cleanup(struct jitrd_sigv4_key_cache *cache);
+
+/* jitrd_sigv4_sign with a key cache: the signing key is derived only when cache does not hold
+ * the one for (the UTC date of scope->when, region, service, access key id), and then replaces
+ * the old one (wiped). The result is byte for byte what jitrd_sigv4_sign gives. cache may be
+ * NULL (then this is jitrd_sigv4_sign). On an error *out is untouched and the cache holds
+ * either its old key or none. Errors as jitrd_sigv4_sign. */
+enum jitrd_err jitrd_sigv4_sign_cached(const struct jitrd_sigv4_request *req,
+				       const struct jitrd_sigv4_credentials *creds,
+				       const struct jitrd_sigv4_scope *scope,
+				       struct jitrd_sigv4_key_cache *cache,
+				       struct jitrd_sigv4_result *out) JITRD_WUR;
+
 /* Frees what the result owns (the session token copy is wiped first) and zeroes it.
  * NULL and an already cleaned-up result are fine. */
 void jitrd_sigv4_result_cleanup(struct jitrd_sigv4_result *res);

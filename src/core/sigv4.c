@@ -4,20 +4,62 @@
  * any output, and every derived key is wiped with OPENSSL_cleanse. */
 #include "jitrd/sigv4.h"
 
+#include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #define ALGORITHM       "AWS4-HMAC-SHA256"
 #define SHA256_LEN      32
 #define SECONDS_PER_DAY 86400
 /* 9999-12-31T23:59:59Z: the last moment an amz-date's four year digits can hold. */
 #define AMZ_DATE_MAX ((time_t)253402300799)
+/* "AWS4-HMAC-SHA256\n" amz-date "\n" date "/" region "/" service "/aws4_request\n" hex, NUL */
+#define STS_MAX                                                                                    \
+	(sizeof(ALGORITHM "\n") - 1 + 16 + 1 + 8 + 1 + JITRD_SIGV4_MAX_SCOPE_LEN + 1 +              \
+	 JITRD_SIGV4_MAX_SCOPE_LEN + sizeof("/aws4_request\n") - 1 + 64 + 1)
+/* Room for a typical canonical request (IoT's, with a session token) without growing. */
+#define CREQ_START_CAP 2048
+/* A query this small is canonicalised in stack buffers instead of three allocations. */
+#define SMALL_QUERY_PARAMS 8
+#define SMALL_QUERY_LEN    128
+
+/* OpenSSL 3's implicit fetches (EVP_sha256(), HMAC()) look the algorithm up in the provider
+ * store, under a lock, on every call. Fetched once here and reused. The HMAC context is a
+ * template with only its digest set: each signing duplicates it (reading the template, which
+ * is safe from any thread) instead of naming the digest again, which would fetch again. They
+ * live as long as the process, as OpenSSL's own method store does. */
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static EVP_MAC_CTX *hmac_template;
+
+static void crypto_fetch(void)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[2];
+
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!mac)
+		return;
+	hmac_template = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (hmac_template && EVP_MAC_CTX_set_params(hmac_template, params) != 1) {
+		EVP_MAC_CTX_free(hmac_template);
+		hmac_template = NULL;
+	}
+}
+
+static int crypto_ready(void)
+{
+	return pthread_once(&crypto_once, crypto_fetch) == 0 && sha256_md && hmac_template;
+}
 
 /* A string that grows only up to max bytes (excluding the NUL): past it, INVALID_ARG. */
 struct text {
@@ -56,6 +98,37 @@ static void text_wipe(struct text *t)
 		free(t->buf);
 	}
 	text_init(t, t->max);
+}
+
+/* For texts that never hold a secret (signed header names). */
+static void text_free(struct text *t)
+{
+	free(t->buf);
+	text_init(t, t->max);
+}
+
+/* Grows the buffer so that want bytes (and the NUL) fit, capped at the maximum; the caller's
+ * appends still check the maximum. Only allocation can fail. */
+static enum jitrd_err text_reserve(struct text *t, size_t want)
+{
+	char *grown;
+
+	if (want > t->max)
+		want = t->max;
+	if (want + 1 <= t->cap)
+		return JITRD_OK;
+	grown = malloc(want + 1);
+	if (!grown)
+		return JITRD_ERR_NOMEM;
+	/* Copy and wipe rather than realloc, so no stray copy of a token is left. */
+	if (t->buf) {
+		memcpy(grown, t->buf, t->len + 1);
+		OPENSSL_cleanse(t->buf, t->cap);
+		free(t->buf);
+	}
+	t->buf = grown;
+	t->cap = want + 1;
+	return JITRD_OK;
 }
 
 static enum jitrd_err text_append(struct text *t, const char *s, size_t n)
@@ -184,7 +257,8 @@ static enum jitrd_err sha256_hex(const void *data, size_t len, char hex[65])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 
-	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != SHA256_LEN)
+	if (!crypto_ready() || EVP_Digest(data, len, md, &md_len, sha256_md, NULL) != 1 ||
+	    md_len != SHA256_LEN)
 		return JITRD_ERR_CRYPTO;
 	hex_encode(md, SHA256_LEN, hex);
 	return JITRD_OK;
@@ -197,14 +271,21 @@ static enum jitrd_err append_uri_encoded(struct text *t, const char *s, size_t n
 	static const char digits[] = "0123456789ABCDEF";
 	enum jitrd_err err = JITRD_OK;
 
-	for (size_t i = 0; i < n && err == JITRD_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (is_unreserved(c) || (keep_slash && c == '/')) {
-			err = text_append(t, (const char *)&c, 1);
-		} else {
-			char esc[3] = {'%', digits[c >> 4], digits[c & 0x0f]};
-			err = text_append(t, esc, 3);
+	for (size_t i = 0; i < n && err == JITRD_OK;) {
+		size_t run = i;
+		unsigned char c;
+
+		/* Runs of bytes that stay as they are go in with one append. */
+		while (run < n && (is_unreserved((unsigned char)s[run]) || (keep_slash && s[run] == '/')))
+			run++;
+		if (run > i) {
+			err = text_append(t, s + i, run - i);
+			i = run;
+			continue;
 		}
+		c = (unsigned char)s[i++];
+		char esc[3] = {'%', digits[c >> 4], digits[c & 0x0f]};
+		err = text_append(t, esc, 3);
 	}
 	return err;
 }
@@ -248,12 +329,9 @@ static long uri_decode(const char *s, size_t n, char *out)
  * only when the raw path ends with one. So "/a/b/.." is "/a", not RFC 3986's "/a/". */
 static enum jitrd_err normalize_path(const char *path, size_t len, struct text *out)
 {
-	char *norm = malloc(len + 2);
+	char norm[JITRD_SIGV4_MAX_PATH_LEN + 2]; /* len is at most the maximum (checked) */
 	size_t nlen = 0;
-	enum jitrd_err result = JITRD_ERR_NOMEM;
 
-	if (!norm)
-		goto cleanup;
 	for (size_t i = 0; i < len;) {
 		size_t start = i, seg_len;
 
@@ -277,11 +355,7 @@ static enum jitrd_err normalize_path(const char *path, size_t len, struct text *
 	}
 	if (nlen == 0 || path[len - 1] == '/')
 		norm[nlen++] = '/';
-	result = append_uri_encoded(out, norm, nlen, 1);
-
-cleanup:
-	free(norm);
-	return result;
+	return append_uri_encoded(out, norm, nlen, 1);
 }
 
 static enum jitrd_err append_canonical_uri(struct text *t, const char *path, int normalize)
@@ -338,9 +412,13 @@ static const char *store_encoded(char **at, const char *raw, size_t n, char *scr
 static enum jitrd_err append_canonical_query(struct text *t, const char *query)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct query_param small_params[SMALL_QUERY_PARAMS];
+	char small_store[3 * SMALL_QUERY_LEN + 2 * SMALL_QUERY_PARAMS + 1];
+	char small_scratch[SMALL_QUERY_LEN + 1];
 	struct query_param *params = NULL;
 	char *store = NULL, *scratch = NULL, *at;
 	size_t len, count = 0, n = 0;
+	int on_heap = 0;
 
 	if (!query)
 		return JITRD_OK;
@@ -358,13 +436,20 @@ static enum jitrd_err append_canonical_query(struct text *t, const char *query)
 	if (count > JITRD_SIGV4_MAX_QUERY_PARAMS)
 		goto cleanup;
 	result = JITRD_ERR_NOMEM;
-	params = calloc(count, sizeof(*params));
 	/* Sized for the worst case (every byte becomes %XX, plus two NULs per parameter), so
 	 * the store never moves and params can point into it. */
-	store = malloc(3 * len + 2 * count + 1);
-	scratch = malloc(len + 1);
-	if (!params || !store || !scratch)
-		goto cleanup;
+	if (count <= SMALL_QUERY_PARAMS && len <= SMALL_QUERY_LEN) {
+		params = small_params;
+		store = small_store;
+		scratch = small_scratch;
+	} else {
+		on_heap = 1;
+		params = calloc(count, sizeof(*params));
+		store = malloc(3 * len + 2 * count + 1);
+		scratch = malloc(len + 1);
+		if (!params || !store || !scratch)
+			goto cleanup;
+	}
 	at = store;
 	result = JITRD_ERR_INVALID_ARG;
 	for (size_t i = 0; i < len;) {
@@ -400,9 +485,11 @@ static enum jitrd_err append_canonical_query(struct text *t, const char *query)
 	}
 
 cleanup:
-	free(params);
-	free(store);
-	free(scratch);
+	if (on_heap) {
+		free(params);
+		free(store);
+		free(scratch);
+	}
 	return result;
 }
 
@@ -445,15 +532,21 @@ static enum jitrd_err append_folded_value(struct text *t, const char *v)
 	enum jitrd_err err = JITRD_OK;
 	int pending_space = 0, started = 0;
 
-	for (; *v && err == JITRD_OK; v++) {
+	while (*v && err == JITRD_OK) {
+		size_t run = 0;
+
 		if (*v == ' ' || *v == '\t') {
 			pending_space = started;
+			v++;
 			continue;
 		}
 		if (pending_space)
 			err = text_append(t, " ", 1);
+		while (v[run] && v[run] != ' ' && v[run] != '\t')
+			run++;
 		if (err == JITRD_OK)
-			err = text_append(t, v, 1);
+			err = text_append(t, v, run);
+		v += run;
 		pending_space = 0;
 		started = 1;
 	}
@@ -462,8 +555,15 @@ static enum jitrd_err append_folded_value(struct text *t, const char *v)
 
 static enum jitrd_err append_lower(struct text *t, const char *s, size_t n)
 {
+	char lowered[JITRD_SIGV4_MAX_NAME_LEN];
 	enum jitrd_err err = JITRD_OK;
 
+	/* Names are checked against the maximum before they get here; the loop is a fallback. */
+	if (n <= sizeof(lowered)) {
+		for (size_t i = 0; i < n; i++)
+			lowered[i] = (char)lower((unsigned char)s[i]);
+		return text_append(t, lowered, n);
+	}
 	for (size_t i = 0; i < n && err == JITRD_OK; i++) {
 		char c = (char)lower((unsigned char)s[i]);
 		err = text_append(t, &c, 1);
@@ -520,100 +620,110 @@ static enum jitrd_err append_canonical_headers(struct text *t, struct text *name
 	return err;
 }
 
-enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *req,
-                                             const struct jitrd_sigv4_header *extra,
-                                             size_t extra_count, char **out, char **signed_headers)
+/* Stage 1 into caller-owned texts (wiped by the caller: creq can hold the session token).
+ * payload_hex gets the payload's hash, which jitrd_sigv4_sign reuses. */
+static enum jitrd_err build_canonical_request(const struct jitrd_sigv4_request *req,
+                                              const struct jitrd_sigv4_header *extra,
+                                              size_t extra_count, char payload_hex[65],
+                                              struct text *creq, struct text *names)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	struct canon_header *all = NULL;
+	struct canon_header all[JITRD_SIGV4_MAX_HEADERS + JITRD_SIGV4_MAX_EXTRA + 1];
 	struct jitrd_sigv4_header content_sha;
-	struct text creq, names;
-	char payload_hex[65];
-	size_t n = 0;
+	size_t n = 0, estimate = CREQ_START_CAP;
 	int have_host = 0;
 
-	text_init(&creq, JITRD_SIGV4_MAX_CANONICAL_LEN);
-	text_init(&names, JITRD_SIGV4_MAX_CANONICAL_LEN);
-	if (!req || !out || !signed_headers || !req->path)
-		goto cleanup;
+	if (!req || !req->path)
+		return result;
 	if (!valid_word(req->method, JITRD_SIGV4_MAX_METHOD_LEN, is_tchar))
-		goto cleanup;
+		return result;
 	if (req->header_count > JITRD_SIGV4_MAX_HEADERS || extra_count > JITRD_SIGV4_MAX_EXTRA)
-		goto cleanup;
+		return result;
 	if ((req->header_count > 0 && !req->headers) || (extra_count > 0 && !extra))
-		goto cleanup;
+		return result;
 	if (req->payload_len > 0 && !req->payload)
-		goto cleanup;
+		return result;
 
 	result = sha256_hex(req->payload ? (const void *)req->payload : "", req->payload_len,
 	                    payload_hex);
 	if (result != JITRD_OK)
-		goto cleanup;
+		return result;
 
-	result = JITRD_ERR_NOMEM;
-	all = calloc(req->header_count + extra_count + 1, sizeof(*all));
-	if (!all)
-		goto cleanup;
-	result = JITRD_OK;
 	for (size_t i = 0; i < req->header_count && result == JITRD_OK; i++)
 		result = add_header(all, &n, &req->headers[i]);
 	for (size_t i = 0; i < extra_count && result == JITRD_OK; i++)
 		result = add_header(all, &n, &extra[i]);
 	if (result != JITRD_OK)
-		goto cleanup;
+		return result;
 	for (size_t i = 0; i < n; i++) {
 		have_host |= name_is(&all[i], "host");
 		/* One x-amz-content-sha256, ours: a second would be joined into "a,b". */
-		if (req->sign_payload_hash && name_is(&all[i], "x-amz-content-sha256")) {
-			result = JITRD_ERR_INVALID_ARG;
-			goto cleanup;
-		}
+		if (req->sign_payload_hash && name_is(&all[i], "x-amz-content-sha256"))
+			return JITRD_ERR_INVALID_ARG;
+		/* Values are bounded (checked above), so this sum cannot wrap. */
+		estimate += all[i].name_len + strlen(all[i].value);
 	}
-	if (!have_host) {
-		result = JITRD_ERR_INVALID_ARG;
-		goto cleanup;
-	}
+	if (!have_host)
+		return JITRD_ERR_INVALID_ARG;
 	if (req->sign_payload_hash) {
 		content_sha.name = "x-amz-content-sha256";
 		content_sha.value = payload_hex;
 		result = add_header(all, &n, &content_sha);
 		if (result != JITRD_OK)
-			goto cleanup;
+			return result;
 	}
 
-	result = text_puts(&creq, req->method);
+	/* One allocation for the usual request (a long token would otherwise grow it twice). */
+	result = text_reserve(creq, estimate);
 	if (result == JITRD_OK)
-		result = text_append(&creq, "\n", 1);
+		result = text_puts(creq, req->method);
 	if (result == JITRD_OK)
-		result = append_canonical_uri(&creq, req->path, req->normalize_path);
+		result = text_append(creq, "\n", 1);
 	if (result == JITRD_OK)
-		result = text_append(&creq, "\n", 1);
+		result = append_canonical_uri(creq, req->path, req->normalize_path);
 	if (result == JITRD_OK)
-		result = append_canonical_query(&creq, req->query);
+		result = text_append(creq, "\n", 1);
 	if (result == JITRD_OK)
-		result = text_append(&creq, "\n", 1);
+		result = append_canonical_query(creq, req->query);
 	if (result == JITRD_OK)
-		result = append_canonical_headers(&creq, &names, all, n);
+		result = text_append(creq, "\n", 1);
 	if (result == JITRD_OK)
-		result = text_append(&creq, "\n", 1);
+		result = append_canonical_headers(creq, names, all, n);
 	if (result == JITRD_OK)
-		result = text_append(&creq, names.buf, names.len);
+		result = text_append(creq, "\n", 1);
 	if (result == JITRD_OK)
-		result = text_append(&creq, "\n", 1);
+		result = text_append(creq, names->buf, names->len);
 	if (result == JITRD_OK)
-		result = text_append(&creq, payload_hex, 64);
+		result = text_append(creq, "\n", 1);
+	if (result == JITRD_OK)
+		result = text_append(creq, payload_hex, 64);
+	return result;
+}
+
+enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *req,
+                                             const struct jitrd_sigv4_header *extra,
+                                             size_t extra_count, char **out, char **signed_headers)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct text creq, names;
+	char payload_hex[65];
+
+	text_init(&creq, JITRD_SIGV4_MAX_CANONICAL_LEN);
+	text_init(&names, JITRD_SIGV4_MAX_CANONICAL_LEN);
+	if (!out || !signed_headers)
+		goto cleanup;
+	result = build_canonical_request(req, extra, extra_count, payload_hex, &creq, &names);
 	if (result != JITRD_OK)
 		goto cleanup;
-
-	/* Both allocated already, so handing them over cannot fail half-way. */
+	/* Both allocated already (names holds at least "host"), so handing them over cannot
+	 * fail half-way. */
 	result = text_take(&creq, out);
 	if (result == JITRD_OK)
 		result = text_take(&names, signed_headers);
 
 cleanup:
-	free(all);
 	text_wipe(&creq);
-	text_wipe(&names);
+	text_free(&names);
 	return result;
 }
 
@@ -627,99 +737,171 @@ static int valid_scope(const struct jitrd_sigv4_scope *scope, char amz_date[17])
 	return jitrd_sigv4_amz_date(scope->when, amz_date) == 0;
 }
 
+static char *put(char *at, const char *s, size_t n)
+{
+	memcpy(at, s, n);
+	return at + n;
+}
+
+/* Stage 2 into out (STS_MAX bytes) for a scope already checked; returns the length. */
+static size_t format_string_to_sign(char out[STS_MAX], const char amz_date[17],
+                                    const struct jitrd_sigv4_scope *scope, const char creq_hex[65])
+{
+	char *at = out;
+
+	at = put(at, ALGORITHM "\n", sizeof(ALGORITHM "\n") - 1);
+	at = put(at, amz_date, 16);
+	at = put(at, "\n", 1);
+	at = put(at, amz_date, 8);
+	at = put(at, "/", 1);
+	at = put(at, scope->region, strlen(scope->region));
+	at = put(at, "/", 1);
+	at = put(at, scope->service, strlen(scope->service));
+	at = put(at, "/aws4_request\n", sizeof("/aws4_request\n") - 1);
+	at = put(at, creq_hex, 64);
+	*at = '\0';
+	return (size_t)(at - out);
+}
+
 enum jitrd_err jitrd_sigv4_string_to_sign(const char *canonical_request,
                                           const struct jitrd_sigv4_scope *scope, char **out)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	struct text sts;
-	char amz_date[17], creq_hex[65];
+	char amz_date[17], creq_hex[65], sts[STS_MAX], *copy;
+	size_t len;
 
-	text_init(&sts, JITRD_SIGV4_MAX_CANONICAL_LEN);
 	if (!canonical_request || !out || !valid_scope(scope, amz_date))
-		goto cleanup;
+		return result;
 	result = sha256_hex(canonical_request, strlen(canonical_request), creq_hex);
 	if (result != JITRD_OK)
-		goto cleanup;
-
-	result = text_puts(&sts, ALGORITHM "\n");
-	if (result == JITRD_OK)
-		result = text_puts(&sts, amz_date);
-	if (result == JITRD_OK)
-		result = text_append(&sts, "\n", 1);
-	if (result == JITRD_OK)
-		result = text_append(&sts, amz_date, 8);
-	if (result == JITRD_OK)
-		result = text_append(&sts, "/", 1);
-	if (result == JITRD_OK)
-		result = text_puts(&sts, scope->region);
-	if (result == JITRD_OK)
-		result = text_append(&sts, "/", 1);
-	if (result == JITRD_OK)
-		result = text_puts(&sts, scope->service);
-	if (result == JITRD_OK)
-		result = text_puts(&sts, "/aws4_request\n");
-	if (result == JITRD_OK)
-		result = text_append(&sts, creq_hex, 64);
-	if (result == JITRD_OK)
-		result = text_take(&sts, out);
-
-cleanup:
-	text_wipe(&sts);
-	return result;
+		return result;
+	len = format_string_to_sign(sts, amz_date, scope, creq_hex);
+	copy = malloc(len + 1);
+	if (!copy)
+		return JITRD_ERR_NOMEM;
+	memcpy(copy, sts, len + 1);
+	*out = copy;
+	return JITRD_OK;
 }
 
-static int hmac_step(const unsigned char *key, size_t key_len, const void *data, size_t data_len,
-                     unsigned char out[SHA256_LEN])
+/* One HMAC-SHA256 on ctx (a duplicate of the template), keyed afresh each time. */
+static int hmac_step(EVP_MAC_CTX *ctx, const unsigned char *key, size_t key_len, const void *data,
+                     size_t data_len, unsigned char out[SHA256_LEN])
 {
-	unsigned int out_len = 0;
+	size_t out_len = 0;
 
-	if (key_len > INT32_MAX)
-		return 0;
-	if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, data_len, out,
-	          &out_len))
-		return 0;
-	return out_len == SHA256_LEN;
+	return EVP_MAC_init(ctx, key, key_len, NULL) == 1 &&
+	       EVP_MAC_update(ctx, (const unsigned char *)data, data_len) == 1 &&
+	       EVP_MAC_final(ctx, out, &out_len, SHA256_LEN) == 1 && out_len == SHA256_LEN;
+}
+
+/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+ * Every intermediate key is wiped; out is the caller's to wipe. */
+static int derive_signing_key(EVP_MAC_CTX *ctx, const char *secret, size_t secret_len,
+                              const char *date, const struct jitrd_sigv4_scope *scope,
+                              unsigned char out[SHA256_LEN])
+{
+	/* "AWS4" + secret: the only copy of the secret this module makes, wiped below. */
+	unsigned char k_secret[4 + JITRD_SIGV4_MAX_KEY_LEN];
+	unsigned char k_date[SHA256_LEN], k_region[SHA256_LEN], k_service[SHA256_LEN];
+	int ok;
+
+	memcpy(k_secret, "AWS4", 4);
+	memcpy(k_secret + 4, secret, secret_len);
+	ok = hmac_step(ctx, k_secret, 4 + secret_len, date, 8, k_date) &&
+	     hmac_step(ctx, k_date, SHA256_LEN, scope->region, strlen(scope->region), k_region) &&
+	     hmac_step(ctx, k_region, SHA256_LEN, scope->service, strlen(scope->service),
+	               k_service) &&
+	     hmac_step(ctx, k_service, SHA256_LEN, "aws4_request", 12, out);
+	OPENSSL_cleanse(k_secret, sizeof(k_secret));
+	OPENSSL_cleanse(k_date, sizeof(k_date));
+	OPENSSL_cleanse(k_region, sizeof(k_region));
+	OPENSSL_cleanse(k_service, sizeof(k_service));
+	return ok;
+}
+
+static int cache_holds(const struct jitrd_sigv4_key_cache *cache, const char *amz_date,
+                       const struct jitrd_sigv4_scope *scope, const char *access_key_id)
+{
+	return cache->valid && memcmp(cache->date, amz_date, 8) == 0 &&
+	       strcmp(cache->region, scope->region) == 0 &&
+	       strcmp(cache->service, scope->service) == 0 &&
+	       strcmp(cache->access_key_id, access_key_id) == 0;
+}
+
+/* Stage 3 for a scope already checked (amz_date is its time): with a cache (and an access key
+ * id, which names the key), the key is derived only when the cache does not hold it. */
+static enum jitrd_err sign_string(const char *string_to_sign, size_t sts_len,
+                                  const struct jitrd_sigv4_credentials *creds,
+                                  const struct jitrd_sigv4_scope *scope, const char *amz_date,
+                                  struct jitrd_sigv4_key_cache *cache, char hex_out[65])
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	EVP_MAC_CTX *ctx = NULL;
+	unsigned char k_signing[SHA256_LEN], mac[SHA256_LEN];
+	size_t secret_len;
+
+	if (!creds->secret_access_key)
+		goto cleanup;
+	secret_len = bounded_len(creds->secret_access_key, JITRD_SIGV4_MAX_KEY_LEN);
+	if (secret_len == 0 || secret_len > JITRD_SIGV4_MAX_KEY_LEN)
+		goto cleanup;
+	result = JITRD_ERR_CRYPTO;
+	if (!crypto_ready() || !(ctx = EVP_MAC_CTX_dup(hmac_template)))
+		goto cleanup;
+	if (cache && cache_holds(cache, amz_date, scope, creds->access_key_id)) {
+		memcpy(k_signing, cache->key, SHA256_LEN);
+	} else {
+		if (!derive_signing_key(ctx, creds->secret_access_key, secret_len, amz_date, scope,
+		                        k_signing))
+			goto cleanup;
+		if (cache) {
+			/* Sizes were checked by the caller (valid_scope, the access key id). */
+			jitrd_sigv4_key_cache_cleanup(cache);
+			memcpy(cache->date, amz_date, 8);
+			cache->date[8] = '\0';
+			memcpy(cache->region, scope->region, strlen(scope->region) + 1);
+			memcpy(cache->service, scope->service, strlen(scope->service) + 1);
+			memcpy(cache->access_key_id, creds->access_key_id,
+			       strlen(creds->access_key_id) + 1);
+			memcpy(cache->key, k_signing, SHA256_LEN);
+			cache->valid = 1;
+		}
+	}
+	if (!hmac_step(ctx, k_signing, SHA256_LEN, string_to_sign, sts_len, mac))
+		goto cleanup;
+	hex_encode(mac, SHA256_LEN, hex_out);
+	result = JITRD_OK;
+
+cleanup:
+	EVP_MAC_CTX_free(ctx); /* the provider wipes its keyed state */
+	OPENSSL_cleanse(k_signing, sizeof(k_signing));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return result;
 }
 
 enum jitrd_err jitrd_sigv4_signature(const char *string_to_sign,
                                      const struct jitrd_sigv4_credentials *creds,
                                      const struct jitrd_sigv4_scope *scope, char hex_out[65])
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	/* "AWS4" + secret: the only copy of the secret this module makes, wiped below. */
-	unsigned char k_secret[4 + JITRD_SIGV4_MAX_KEY_LEN];
-	unsigned char k_date[SHA256_LEN], k_region[SHA256_LEN], k_service[SHA256_LEN];
-	unsigned char k_signing[SHA256_LEN], mac[SHA256_LEN];
 	char amz_date[17];
-	size_t secret_len;
 
-	if (!string_to_sign || !creds || !hex_out || !creds->secret_access_key ||
-	    !valid_scope(scope, amz_date))
-		goto cleanup;
-	secret_len = bounded_len(creds->secret_access_key, JITRD_SIGV4_MAX_KEY_LEN);
-	if (secret_len == 0 || secret_len > JITRD_SIGV4_MAX_KEY_LEN)
-		goto cleanup;
-	memcpy(k_secret, "AWS4", 4);
-	memcpy(k_secret + 4, creds->secret_access_key, secret_len);
+	if (!string_to_sign || !creds || !hex_out || !valid_scope(scope, amz_date))
+		return JITRD_ERR_INVALID_ARG;
+	return sign_string(string_to_sign, strlen(string_to_sign), creds, scope, amz_date, NULL,
+	                   hex_out);
+}
 
-	result = JITRD_ERR_CRYPTO;
-	if (!hmac_step(k_secret, 4 + secret_len, amz_date, 8, k_date) ||
-	    !hmac_step(k_date, SHA256_LEN, scope->region, strlen(scope->region), k_region) ||
-	    !hmac_step(k_region, SHA256_LEN, scope->service, strlen(scope->service), k_service) ||
-	    !hmac_step(k_service, SHA256_LEN, "aws4_request", 12, k_signing) ||
-	    !hmac_step(k_signing, SHA256_LEN, string_to_sign, strlen(string_to_sign), mac))
-		goto cleanup;
-	hex_encode(mac, SHA256_LEN, hex_out);
-	result = JITRD_OK;
+void jitrd_sigv4_key_cache_init(struct jitrd_sigv4_key_cache *cache)
+{
+	if (cache)
+		memset(cache, 0, sizeof(*cache));
+}
 
-cleanup:
-	OPENSSL_cleanse(k_secret, sizeof(k_secret));
-	OPENSSL_cleanse(k_date, sizeof(k_date));
-	OPENSSL_cleanse(k_region, sizeof(k_region));
-	OPENSSL_cleanse(k_service, sizeof(k_service));
-	OPENSSL_cleanse(k_signing, sizeof(k_signing));
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return result;
+void jitrd_sigv4_key_cache_cleanup(struct jitrd_sigv4_key_cache *cache)
+{
+	if (cache)
+		OPENSSL_cleanse(cache, sizeof(*cache));
 }
 
 static int has_header(const struct jitrd_sigv4_request *req, const char *lower_name)
@@ -732,39 +914,80 @@ static int has_header(const struct jitrd_sigv4_request *req, const char *lower_n
 	return 0;
 }
 
-static char *dup_string(const char *s)
+static char *dup_bytes(const char *s, size_t n)
 {
-	size_t n = strlen(s) + 1;
-	char *copy = malloc(n);
+	char *copy = malloc(n + 1);
 
-	if (copy)
+	if (copy) {
 		memcpy(copy, s, n);
+		copy[n] = '\0';
+	}
 	return copy;
 }
 
-enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
-                                const struct jitrd_sigv4_credentials *creds,
-                                const struct jitrd_sigv4_scope *scope,
-                                struct jitrd_sigv4_result *out)
+/* "AWS4-HMAC-SHA256 Credential=<id>/<date>/<region>/<service>/aws4_request,
+ * SignedHeaders=<names>, Signature=<hex>" in one allocation of its exact size. */
+static enum jitrd_err format_authorization(const char *access_key_id, const char *amz_date,
+                                           const struct jitrd_sigv4_scope *scope,
+                                           const struct text *names, const char *signature,
+                                           char **out)
+{
+	static const char head[] = ALGORITHM " Credential=";
+	static const char middle[] = "/aws4_request, SignedHeaders=";
+	static const char tail[] = ", Signature=";
+	size_t id_len = strlen(access_key_id), region_len = strlen(scope->region);
+	size_t service_len = strlen(scope->service), len;
+	char *authz, *at;
+
+	/* Every part is bounded (ids and scope by their maxima, names by the canonical one). */
+	len = sizeof(head) - 1 + id_len + 1 + 8 + 1 + region_len + 1 + service_len +
+	      sizeof(middle) - 1 + names->len + sizeof(tail) - 1 + 64;
+	if (len > JITRD_SIGV4_MAX_CANONICAL_LEN)
+		return JITRD_ERR_INVALID_ARG;
+	authz = malloc(len + 1);
+	if (!authz)
+		return JITRD_ERR_NOMEM;
+	at = put(authz, head, sizeof(head) - 1);
+	at = put(at, access_key_id, id_len);
+	at = put(at, "/", 1);
+	at = put(at, amz_date, 8);
+	at = put(at, "/", 1);
+	at = put(at, scope->region, region_len);
+	at = put(at, "/", 1);
+	at = put(at, scope->service, service_len);
+	at = put(at, middle, sizeof(middle) - 1);
+	at = put(at, names->buf, names->len);
+	at = put(at, tail, sizeof(tail) - 1);
+	at = put(at, signature, 64);
+	*at = '\0';
+	*out = authz;
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_sigv4_sign_cached(const struct jitrd_sigv4_request *req,
+                                       const struct jitrd_sigv4_credentials *creds,
+                                       const struct jitrd_sigv4_scope *scope,
+                                       struct jitrd_sigv4_key_cache *cache,
+                                       struct jitrd_sigv4_result *out)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_sigv4_result res = {0};
 	struct jitrd_sigv4_header extra[2];
-	struct text authz;
-	char *creq = NULL, *signed_headers = NULL, *sts = NULL;
-	char signature[65], payload_hex[65], scope_date[9];
+	struct text creq, names;
+	char signature[65], payload_hex[65], creq_hex[65], sts[STS_MAX];
 	const char *token;
-	size_t extra_count = 0;
+	size_t extra_count = 0, sts_len;
 	int have_token;
 
-	text_init(&authz, JITRD_SIGV4_MAX_CANONICAL_LEN);
+	text_init(&creq, JITRD_SIGV4_MAX_CANONICAL_LEN);
+	text_init(&names, JITRD_SIGV4_MAX_CANONICAL_LEN);
 	if (!req || !creds || !scope || !out)
 		goto cleanup;
 	if (req->header_count > JITRD_SIGV4_MAX_HEADERS || (req->header_count > 0 && !req->headers))
 		goto cleanup;
 	if (!valid_word(creds->access_key_id, JITRD_SIGV4_MAX_KEY_LEN, is_scope_char))
 		goto cleanup;
-	if (jitrd_sigv4_amz_date(scope->when, res.amz_date) != 0)
+	if (!valid_scope(scope, res.amz_date))
 		goto cleanup;
 	token = creds->session_token;
 	have_token = token && token[0] != '\0';
@@ -781,56 +1004,27 @@ enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
 		extra[extra_count].name = "x-amz-security-token";
 		extra[extra_count++].value = token;
 	}
-	result = jitrd_sigv4_canonical_request(req, extra, extra_count, &creq, &signed_headers);
+	result = build_canonical_request(req, extra, extra_count, payload_hex, &creq, &names);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = jitrd_sigv4_string_to_sign(creq, scope, &sts);
+	result = sha256_hex(creq.buf, creq.len, creq_hex);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = jitrd_sigv4_signature(sts, creds, scope, signature);
+	sts_len = format_string_to_sign(sts, res.amz_date, scope, creq_hex);
+	result = sign_string(sts, sts_len, creds, scope, res.amz_date, cache, signature);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = sha256_hex(req->payload ? (const void *)req->payload : "", req->payload_len,
-	                    payload_hex);
-	if (result != JITRD_OK)
-		goto cleanup;
-
-	memcpy(scope_date, res.amz_date, 8);
-	scope_date[8] = '\0';
-	result = text_puts(&authz, ALGORITHM " Credential=");
-	if (result == JITRD_OK)
-		result = text_puts(&authz, creds->access_key_id);
-	if (result == JITRD_OK)
-		result = text_append(&authz, "/", 1);
-	if (result == JITRD_OK)
-		result = text_puts(&authz, scope_date);
-	if (result == JITRD_OK)
-		result = text_append(&authz, "/", 1);
-	if (result == JITRD_OK)
-		result = text_puts(&authz, scope->region);
-	if (result == JITRD_OK)
-		result = text_append(&authz, "/", 1);
-	if (result == JITRD_OK)
-		result = text_puts(&authz, scope->service);
-	if (result == JITRD_OK)
-		result = text_puts(&authz, "/aws4_request, SignedHeaders=");
-	if (result == JITRD_OK)
-		result = text_puts(&authz, signed_headers);
-	if (result == JITRD_OK)
-		result = text_puts(&authz, ", Signature=");
-	if (result == JITRD_OK)
-		result = text_append(&authz, signature, 64);
-	if (result == JITRD_OK)
-		result = text_take(&authz, &res.authorization);
+	result = format_authorization(creds->access_key_id, res.amz_date, scope, &names, signature,
+	                              &res.authorization);
 	if (result != JITRD_OK)
 		goto cleanup;
 
 	result = JITRD_ERR_NOMEM;
-	res.payload_hash = dup_string(payload_hex);
+	res.payload_hash = dup_bytes(payload_hex, 64);
 	if (!res.payload_hash)
 		goto cleanup;
 	if (have_token) {
-		res.security_token = dup_string(token);
+		res.security_token = dup_bytes(token, strlen(token));
 		if (!res.security_token)
 			goto cleanup;
 	}
@@ -840,14 +1034,17 @@ enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
 
 cleanup:
 	jitrd_sigv4_result_cleanup(&res);
-	if (creq) {
-		OPENSSL_cleanse(creq, strlen(creq));
-		free(creq);
-	}
-	free(signed_headers);
-	free(sts);
-	text_wipe(&authz);
+	text_wipe(&creq);
+	text_free(&names);
 	return result;
+}
+
+enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
+                                const struct jitrd_sigv4_credentials *creds,
+                                const struct jitrd_sigv4_scope *scope,
+                                struct jitrd_sigv4_result *out)
+{
+	return jitrd_sigv4_sign_cached(req, creds, scope, NULL, out);
 }
 
 void jitrd_sigv4_result_cleanup(struct jitrd_sigv4_result *res)
@@ -890,22 +1087,35 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v as exactly n decimal digits (v < 10^n). */
+static void put_digits(char *out, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 int jitrd_sigv4_amz_date(time_t when, char out[17])
 {
-	char buf[32];
 	int64_t year;
 	unsigned month, day, secs;
-	int n;
 
 	if (!out || when < 0 || when > AMZ_DATE_MAX)
 		return -1;
 	civil_from_days((int64_t)when / SECONDS_PER_DAY, &year, &month, &day);
 	secs = (unsigned)((int64_t)when % SECONDS_PER_DAY);
-	n = snprintf(buf, sizeof(buf), "%04d%02u%02uT%02u%02u%02uZ", (int)year, month, day,
-	             secs / 3600, secs / 60 % 60, secs % 60);
-	if (n != 16)
-		return -1;
-	memcpy(out, buf, 17);
+	/* Formatted by hand: snprintf was a visible share of signing's CPU time. The range
+	 * check above keeps the year at four digits. */
+	put_digits(out, (unsigned)year, 4);
+	put_digits(out + 4, month, 2);
+	put_digits(out + 6, day, 2);
+	out[8] = 'T';
+	put_digits(out + 9, secs / 3600, 2);
+	put_digits(out + 11, secs / 60 % 60, 2);
+	put_digits(out + 13, secs % 60, 2);
+	out[15] = 'Z';
+	out[16] = '\0';
 	return 0;
 }
 

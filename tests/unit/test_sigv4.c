@@ -713,6 +713,180 @@ static void test_sign_refuses(void)
 	CU_ASSERT_STRING_EQUAL(res.authorization, "untouched");
 }
 
+/* ---- the signing-key cache --------------------------------------------------------------- */
+
+/* Authorization of a signed GET / (aws4_testsuite get-vanilla), with or without a cache. */
+static char *authz_of(const struct jitrd_sigv4_credentials *creds,
+		      const struct jitrd_sigv4_scope *scope, struct jitrd_sigv4_key_cache *cache,
+		      enum jitrd_err *err)
+{
+	struct jitrd_sigv4_request req = {
+		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	struct jitrd_sigv4_result res = {0};
+	char *authz;
+
+	*err = cache ? jitrd_sigv4_sign_cached(&req, creds, scope, cache, &res)
+		     : jitrd_sigv4_sign(&req, creds, scope, &res);
+	if (*err != JITRD_OK)
+		return NULL;
+	authz = res.authorization;
+	res.authorization = NULL;
+	jitrd_sigv4_result_cleanup(&res);
+	return authz;
+}
+
+/* Signs with the cache and without it; both must succeed and agree. Returns the cached one. */
+static char *cached_equals_uncached(const struct jitrd_sigv4_credentials *creds,
+				    const struct jitrd_sigv4_scope *scope,
+				    struct jitrd_sigv4_key_cache *cache)
+{
+	enum jitrd_err err_cached, err_plain;
+	char *cached = authz_of(creds, scope, cache, &err_cached);
+	char *plain = authz_of(creds, scope, NULL, &err_plain);
+
+	CU_ASSERT_EQUAL(err_cached, JITRD_OK);
+	CU_ASSERT_EQUAL(err_plain, JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL(cached);
+	if (cached && plain)
+		CU_ASSERT_STRING_EQUAL(cached, plain);
+	free(plain);
+	return cached;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* 1 when needle occurs in the n bytes at p (memmem is not in C11/POSIX). */
+static int holds_bytes(const void *p, size_t n, const char *needle, size_t len)
+{
+	const char *b = p;
+
+	for (size_t i = 0; len <= n && i <= n - len; i++)
+		if (memcmp(b + i, needle, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_key_cache(void)
+{
+	static const char vanilla[] =
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+		"SignedHeaders=host;x-amz-date, "
+		"Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+	struct jitrd_sigv4_key_cache cache;
+	struct jitrd_sigv4_credentials creds = suite_creds;
+	struct jitrd_sigv4_scope scope = suite_scope;
+	struct jitrd_sigv4_result res = {.authorization = (char *)"untouched"};
+	struct jitrd_sigv4_request req = {
+		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	unsigned char key_before[32];
+	char *first, *later, *next_day, *west, *iot, *other_key, *again;
+	enum jitrd_err err;
+
+	jitrd_sigv4_key_cache_init(&cache);
+	CU_ASSERT_EQUAL(cache.valid, 0);
+
+	/* A miss derives and keeps the key; the signature is the official one. */
+	first = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(first, vanilla);
+	CU_ASSERT_EQUAL(cache.valid, 1);
+	CU_ASSERT_STRING_EQUAL(cache.date, "20150830");
+	CU_ASSERT_STRING_EQUAL(cache.region, "us-east-1");
+	CU_ASSERT_STRING_EQUAL(cache.service, "service");
+	CU_ASSERT_STRING_EQUAL(cache.access_key_id, AKID);
+	CU_ASSERT_FALSE(all_zero(cache.key, sizeof(cache.key)));
+	CU_ASSERT_FALSE(holds_bytes(&cache, sizeof(cache), SECRET, strlen(SECRET)));
+	memcpy(key_before, cache.key, sizeof(key_before));
+
+	/* Later the same day: a hit (same key), and still what the uncached path gives. */
+	scope.when = SUITE_WHEN + 3600;
+	later = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_NOT_EQUAL(later, first);
+	CU_ASSERT_EQUAL(memcmp(cache.key, key_before, sizeof(key_before)), 0);
+
+	/* The next UTC day, another region, another service, another key: each a new key. */
+	scope.when = SUITE_WHEN + 86400;
+	next_day = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(cache.date, "20150831");
+	CU_ASSERT_NOT_EQUAL(memcmp(cache.key, key_before, sizeof(key_before)), 0);
+	CU_ASSERT_TRUE(contains(next_day, "/20150831/us-east-1/service/"));
+	scope = suite_scope;
+	scope.region = "us-west-2";
+	west = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(cache.region, "us-west-2");
+	CU_ASSERT_TRUE(contains(west, "/20150830/us-west-2/service/"));
+	CU_ASSERT_STRING_NOT_EQUAL(west, first);
+	scope.service = "iot";
+	iot = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(cache.service, "iot");
+	CU_ASSERT_STRING_NOT_EQUAL(iot, west);
+	scope = suite_scope;
+	creds.access_key_id = "AKIDOTHER";
+	creds.secret_access_key = "another/secret+key";
+	other_key = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(cache.access_key_id, "AKIDOTHER");
+	CU_ASSERT_STRING_NOT_EQUAL(other_key, first);
+
+	/* Back to the first scope: a miss again, the official signature again. */
+	creds = suite_creds;
+	again = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(again, vanilla);
+
+	/* The key really comes from the cache on a hit: a corrupted one changes the signature,
+	 * and a different date replaces it with a correct one. */
+	cache.key[0] ^= 0x01;
+	free(again);
+	again = authz_of(&creds, &scope, &cache, &err);
+	CU_ASSERT_EQUAL(err, JITRD_OK);
+	CU_ASSERT_STRING_NOT_EQUAL(again, vanilla);
+	free(again);
+	scope.when = SUITE_WHEN + 86400;
+	again = cached_equals_uncached(&creds, &scope, &cache);
+	CU_ASSERT_STRING_EQUAL(again, next_day);
+
+	/* An error leaves the output and the cache as they were. */
+	memcpy(key_before, cache.key, sizeof(key_before));
+	creds.access_key_id = "AK/ID";
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign_cached(&req, &creds, &scope, &cache, &res),
+			JITRD_ERR_INVALID_ARG);
+	creds = suite_creds;
+	creds.secret_access_key = "";
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign_cached(&req, &creds, &scope, &cache, &res),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_STRING_EQUAL(res.authorization, "untouched");
+	CU_ASSERT_EQUAL(cache.valid, 1);
+	CU_ASSERT_EQUAL(memcmp(cache.key, key_before, sizeof(key_before)), 0);
+
+	/* NULL cache: plain signing. */
+	creds = suite_creds;
+	scope = suite_scope;
+	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_sign_cached(&req, &creds, &scope, NULL, &res), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(res.authorization, vanilla);
+	jitrd_sigv4_result_cleanup(&res);
+
+	/* Cleanup wipes everything, twice is fine, NULL is fine. */
+	jitrd_sigv4_key_cache_cleanup(&cache);
+	CU_ASSERT_TRUE(all_zero(&cache, sizeof(cache)));
+	jitrd_sigv4_key_cache_cleanup(&cache);
+	jitrd_sigv4_key_cache_cleanup(NULL);
+	jitrd_sigv4_key_cache_init(NULL);
+
+	free(first);
+	free(later);
+	free(next_day);
+	free(west);
+	free(iot);
+	free(other_key);
+	free(again);
+}
+
 /* ---- amz-date ---------------------------------------------------------------------------- */
 
 static void test_amz_date_round_trip(void)
@@ -1443,6 +1617,7 @@ int main(void)
 		{"signature (HMAC chain)", test_signature},
 		{"secret never in any output", test_secret_never_in_output},
 		{"sign refuses bad input", test_sign_refuses},
+		{"signing-key cache (hit, date/region/service/key change, wipe)", test_key_cache},
 		{"amz-date round trips", test_amz_date_round_trip},
 		{"amz-date bad input", test_amz_date_bad},
 		{"test HTTP request parser", test_http_parser},
