@@ -108,7 +108,15 @@ static const char *const stmt_sql[S_COUNT_] = {
 		" decision = CASE WHEN attempts + 1 >= ?4 THEN 'failed' ELSE decision END,"
 		" finished_ms = CASE WHEN attempts + 1 >= ?4 THEN ?5 ELSE NULL END"
 		" WHERE id = ?1 AND state IN ('pending', 'in_progress') RETURNING state",
-    [S_RECOVER] = "UPDATE events SET state = 'pending', claimed_ms = NULL, next_attempt_ms = ?1"
+    /* A row still in progress at start-up was interrupted by a crash: that counts as an
+     * attempt, so an event that crashes the process every time ends failed, not in a loop. */
+    [S_RECOVER] = "UPDATE events SET attempts = attempts + 1, claimed_ms = NULL,"
+		  " next_attempt_ms = ?1,"
+		  " state = CASE WHEN attempts + 1 >= ?2 THEN 'failed' ELSE 'pending' END,"
+		  " decision = CASE WHEN attempts + 1 >= ?2 THEN 'failed' ELSE decision END,"
+		  " reason = CASE WHEN attempts + 1 >= ?2"
+		  " THEN 'interrupted by a restart too many times' ELSE reason END,"
+		  " finished_ms = CASE WHEN attempts + 1 >= ?2 THEN ?1 ELSE NULL END"
 		  " WHERE state = 'in_progress'",
     [S_HAS_PENDING] = "SELECT 1 FROM events WHERE certificate_id = ?1"
 		      " AND state IN ('pending','in_progress') LIMIT 1",
@@ -730,8 +738,11 @@ cleanup:
 }
 
 /* Runs one modifying statement with an optional int64 parameter, and reports changes. */
-static enum jitrd_err run_changes(struct jitrd_journal *j, enum stmt_id which, int64_t param,
-                                  const char *what, size_t *count, struct jitrd_diag *diag)
+/* Runs a statement with ?1 = param (and ?2 = param2 when the statement has it); *count gets
+ * the rows changed. */
+static enum jitrd_err run_changes2(struct jitrd_journal *j, enum stmt_id which, int64_t param,
+                                   int64_t param2, const char *what, size_t *count,
+                                   struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_IO;
 	sqlite3_stmt *stmt;
@@ -744,6 +755,8 @@ static enum jitrd_err run_changes(struct jitrd_journal *j, enum stmt_id which, i
 	pthread_mutex_lock(&j->lock);
 	stmt = j->stmt[which];
 	if ((rc = sqlite3_bind_int64(stmt, 1, param)) != SQLITE_OK ||
+	    (sqlite3_bind_parameter_count(stmt) >= 2 &&
+	     (rc = sqlite3_bind_int64(stmt, 2, param2)) != SQLITE_OK) ||
 	    (rc = run(stmt)) != SQLITE_OK) {
 		stmt_done(stmt);
 		result = db_fail(j, rc, what, diag);
@@ -757,10 +770,17 @@ cleanup:
 	return result;
 }
 
+static enum jitrd_err run_changes(struct jitrd_journal *j, enum stmt_id which, int64_t param,
+                                  const char *what, size_t *count, struct jitrd_diag *diag)
+{
+	return run_changes2(j, which, param, 0, what, count, diag);
+}
+
 enum jitrd_err jitrd_journal_recover(struct jitrd_journal *j, int64_t now_ms, size_t *count,
                                      struct jitrd_diag *diag)
 {
-	return run_changes(j, S_RECOVER, now_ms, "recover", count, diag);
+	return run_changes2(j, S_RECOVER, now_ms, j ? (int64_t)j->max_attempts : 0, "recover", count,
+	                    diag);
 }
 
 enum jitrd_err jitrd_journal_prune(struct jitrd_journal *j, int64_t older_than_ms, size_t *count,

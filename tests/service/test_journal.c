@@ -381,6 +381,37 @@ static void test_retry_backoff_and_give_up(void)
 	remove_dir(&t);
 }
 
+/* A restart counts as an attempt: an event in progress at every start-up (one that crashes
+ * the process) ends failed after max_attempts restarts instead of being replayed forever. */
+static void test_recover_counts_an_attempt(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 2);
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_journal_counts c;
+	size_t n = 0, recovered = 0;
+	int64_t id = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, NULL, 1, &id, NULL),
+	                JITRD_OK);
+	for (int restart = 1; restart <= 2; restart++) {
+		CU_ASSERT_EQUAL(jitrd_journal_claim(j, 10 * restart, 4, &ev, &n, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL(n, 1);
+		jitrd_journal_events_free(ev, n);
+		/* the process dies here; the next start recovers */
+		CU_ASSERT_EQUAL(jitrd_journal_recover(j, 10 * restart + 1, &recovered, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL(recovered, 1);
+		c = counts_of(j);
+		CU_ASSERT_EQUAL(c.in_progress, 0);
+		CU_ASSERT_EQUAL(c.pending, restart < 2 ? 1 : 0);
+		CU_ASSERT_EQUAL(c.failed, restart < 2 ? 0 : 1);
+	}
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT attempts FROM events"), 2);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 /* --- crash recovery: a child is SIGKILLed mid-burst --- */
 
 #define CRASH_EVENTS  500
@@ -1070,6 +1101,7 @@ int main(void)
 	    {"claims are exclusive across 4 threads", test_claim_exclusive_across_threads},
 	    {"retry_later backoff and give-up bound", test_retry_backoff_and_give_up},
 	    {"recover after SIGKILL mid-burst", test_recover_after_sigkill},
+	    {"recover counts an attempt", test_recover_counts_an_attempt},
 	    {"prune removes old done rows only", test_prune},
 	    {"has_pending_for", test_has_pending_for},
 	    {"inventory upsert, get, iterate", test_inventory},
