@@ -26,6 +26,11 @@
 #define MAX_QUERY     4096
 #define MAX_LIST_ITEMS 1000000
 #define MAX_PAGES     100000
+/* The request's header lines: host, content-type, x-amzn-principal, x-amz-date, authorization,
+ * x-amz-security-token, accept, and the two that switch curl's own off. Their text holds the
+ * longest token and principal with room for the rest; beyond it a request is refused. */
+#define HEADER_LINES    10
+#define HEADER_TEXT_MAX (JITRD_SIGV4_MAX_VALUE_LEN + JITRD_IOT_MAX_PRINCIPAL + 4096)
 
 static const char *const op_names[JITRD_IOT_OP_COUNT] = {
     [JITRD_IOT_DESCRIBE_CERTIFICATE] = "DescribeCertificate",
@@ -81,10 +86,24 @@ struct jitrd_iot_client {
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 };
 
+/* The header list curl reads during one request, built in the session instead of a malloc
+ * per line (curl_slist is a plain public list; curl only reads it). Wiped after each request:
+ * it holds the session token. */
+struct header_block {
+	struct curl_slist lines[HEADER_LINES];
+	size_t count;
+	size_t used;
+	char text[HEADER_TEXT_MAX];
+};
+
 struct jitrd_iot_session {
 	struct jitrd_iot_client *client;
 	CURL *easy;
 	struct jitrd_credentials creds; /* scratch copy, wiped after each signing */
+	/* The derived signing key of the last request: one HMAC per request instead of five
+	 * while the date, region and access key id stay. Wiped on replacement and free. */
+	struct jitrd_sigv4_key_cache key_cache;
+	struct header_block headers;
 };
 
 /* ---- options and lifecycle ---- */
@@ -301,6 +320,7 @@ enum jitrd_err jitrd_iot_session_new(struct jitrd_iot_client *client,
 	if (!s)
 		return JITRD_ERR_NOMEM;
 	s->client = client;
+	jitrd_sigv4_key_cache_init(&s->key_cache);
 	s->easy = curl_easy_init();
 	if (!s->easy || curl_easy_setopt(s->easy, CURLOPT_SHARE, client->share) != CURLE_OK ||
 	    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "jitrd/" JITRD_VERSION) != CURLE_OK) {
@@ -319,6 +339,8 @@ void jitrd_iot_session_free(struct jitrd_iot_session *s)
 		return;
 	curl_easy_cleanup(s->easy);
 	jitrd_credentials_cleanse(&s->creds);
+	jitrd_sigv4_key_cache_cleanup(&s->key_cache);
+	OPENSSL_cleanse(&s->headers, sizeof(s->headers));
 	free(s);
 }
 
@@ -411,26 +433,58 @@ static void error_details(const struct jitrd_awshttp_response *resp, struct jitr
 	json_object_put(body);
 }
 
-static enum jitrd_err add_header(struct curl_slist **list, const char *name, const char *value)
+/* Appends "name: value" (or "name:" alone, which tells curl to leave its own header out,
+ * when value is NULL) to the session's header list. JITRD_ERR_INVALID_ARG when the lines or
+ * their text would pass the block's maxima. */
+static enum jitrd_err add_header(struct header_block *b, const char *name, const char *value)
 {
-	char line[JITRD_SIGV4_MAX_VALUE_LEN + 160];
-	struct curl_slist *grown;
+	size_t name_len = strlen(name), value_len = value ? strlen(value) : 0;
+	size_t need = name_len + 1 + (value ? 1 + value_len : 0) + 1;
+	char *line = b->text + b->used;
 
-	if (snprintf(line, sizeof(line), "%s: %s", name, value) >= (int)sizeof(line))
+	if (b->count == HEADER_LINES || need > sizeof(b->text) - b->used)
 		return JITRD_ERR_INVALID_ARG;
-	grown = curl_slist_append(*list, line);
-	OPENSSL_cleanse(line, sizeof(line)); /* it may have held the session token */
-	if (!grown)
-		return JITRD_ERR_NOMEM;
-	*list = grown;
+	memcpy(line, name, name_len);
+	line[name_len] = ':';
+	if (value) {
+		line[name_len + 1] = ' ';
+		memcpy(line + name_len + 2, value, value_len);
+	}
+	line[need - 1] = '\0';
+	b->lines[b->count].data = line;
+	b->lines[b->count].next = NULL;
+	if (b->count > 0)
+		b->lines[b->count - 1].next = &b->lines[b->count];
+	b->count++;
+	b->used += need;
 	return JITRD_OK;
 }
 
-static void wipe_headers(struct curl_slist *list)
+/* Only the bytes used: the rest was wiped after the previous request. */
+static void wipe_headers(struct header_block *b)
 {
-	for (struct curl_slist *h = list; h; h = h->next)
-		OPENSSL_cleanse(h->data, strlen(h->data));
-	curl_slist_free_all(list);
+	OPENSSL_cleanse(b->text, b->used);
+	b->used = 0;
+	b->count = 0;
+}
+
+/* base_url, path and "?query" into url (sized for the three maxima). */
+static void format_url(char *url, const char *base_url, const struct call *c)
+{
+	size_t base_len = strlen(base_url), path_len = strlen(c->path);
+	size_t query_len = strlen(c->query);
+	char *at = url;
+
+	memcpy(at, base_url, base_len);
+	at += base_len;
+	memcpy(at, c->path, path_len);
+	at += path_len;
+	if (query_len) {
+		*at++ = '?';
+		memcpy(at, c->query, query_len);
+		at += query_len;
+	}
+	*at = '\0';
 }
 
 /* Signs and sends one attempt. On JITRD_OK *resp holds an HTTP answer (any status). */
@@ -444,7 +498,7 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct call *c,
 	struct jitrd_sigv4_credentials sc;
 	struct jitrd_sigv4_scope scope = {cl->region, cl->service, time(NULL)};
 	struct jitrd_sigv4_result signed_req = {0};
-	struct curl_slist *list = NULL;
+	struct header_block *list = &s->headers;
 	struct jitrd_diag cdiag = {{0}};
 	char url[sizeof(cl->base_url) + MAX_PATH + MAX_QUERY + 2];
 	size_t n = 0;
@@ -470,44 +524,31 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct call *c,
 	sc.access_key_id = s->creds.access_key_id;
 	sc.secret_access_key = s->creds.secret_access_key;
 	sc.session_token = s->creds.session_token;
-	result = jitrd_sigv4_sign(&req, &sc, &scope, &signed_req);
+	result = jitrd_sigv4_sign_cached(&req, &sc, &scope, &s->key_cache, &signed_req);
 	if (result != JITRD_OK) {
 		jitrd_diag_set(diag, "%s: cannot sign the request: %s", jitrd_iot_op_name(c->op),
 			       jitrd_strerror(result));
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++)
-		if ((result = add_header(&list, headers[i].name, headers[i].value)) != JITRD_OK)
+		if ((result = add_header(list, headers[i].name, headers[i].value)) != JITRD_OK)
 			goto cleanup;
-	if ((result = add_header(&list, "X-Amz-Date", signed_req.amz_date)) != JITRD_OK ||
-	    (result = add_header(&list, "Authorization", signed_req.authorization)) != JITRD_OK ||
+	/* No "Expect: 100-continue" round trip; no Content-Type on bodiless requests. */
+	if ((result = add_header(list, "X-Amz-Date", signed_req.amz_date)) != JITRD_OK ||
+	    (result = add_header(list, "Authorization", signed_req.authorization)) != JITRD_OK ||
 	    (signed_req.security_token &&
-	     (result = add_header(&list, "X-Amz-Security-Token", signed_req.security_token)) !=
+	     (result = add_header(list, "X-Amz-Security-Token", signed_req.security_token)) !=
 		 JITRD_OK) ||
-	    (result = add_header(&list, "Accept", "application/json")) != JITRD_OK)
+	    (result = add_header(list, "Accept", "application/json")) != JITRD_OK ||
+	    (result = add_header(list, "Expect", NULL)) != JITRD_OK ||
+	    (!c->body && (result = add_header(list, "Content-Type", NULL)) != JITRD_OK))
 		goto cleanup;
-	result = JITRD_ERR_NOMEM;
-	{
-		/* No "Expect: 100-continue" round trip; no Content-Type on bodiless requests. */
-		struct curl_slist *grown = curl_slist_append(list, "Expect:");
-
-		if (!grown)
-			goto cleanup;
-		list = grown;
-		if (!c->body) {
-			grown = curl_slist_append(list, "Content-Type:");
-			if (!grown)
-				goto cleanup;
-			list = grown;
-		}
-	}
-	snprintf(url, sizeof(url), "%s%s%s%s", cl->base_url, c->path, c->query[0] ? "?" : "",
-		 c->query);
+	format_url(url, cl->base_url, c);
 	{
 		struct jitrd_awshttp_request hreq = {
 		    .method = c->method,
 		    .url = url,
-		    .headers = list,
+		    .headers = list->lines,
 		    .body = c->body,
 		    .body_len = c->body_len,
 		    .connect_timeout_ms = cl->connect_timeout_ms < timeout_ms ? cl->connect_timeout_ms
