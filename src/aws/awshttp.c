@@ -108,37 +108,53 @@ static enum jitrd_err map_curl(CURLcode rc, const struct sink *s)
 	}
 }
 
-enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
-				     struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
+/* The options that are the same for every request on a handle. */
+static enum jitrd_err set_fixed_options(CURL *easy)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	struct sink sink = {0};
-	char errbuf[CURL_ERROR_SIZE] = "";
-	char host[256] = "?";
-	long status = 0;
-	CURLcode rc;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
 
-	if (!easy || !req || !req->method || !req->url || !resp || req->max_body == 0 ||
-	    req->connect_timeout_ms <= 0 || req->timeout_ms <= 0 || (!req->body && req->body_len))
-		goto cleanup;
-	(void)jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0);
-	sink.max = req->max_body;
-	SETOPT(easy, CURLOPT_URL, req->url);
 	SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	/* TLS verification is never turned off, whatever the endpoint (DESIGN §4.2). */
 	SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(easy, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+	SETOPT(easy, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(easy, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	result = JITRD_OK;
+cleanup:
+	return result;
+}
+
+enum jitrd_err jitrd_awshttp_prepare(CURL *easy)
+{
+	return easy ? set_fixed_options(easy) : JITRD_ERR_INVALID_ARG;
+}
+
+enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
+				     struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct sink sink = {0};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char host[256] = "?"; /* for messages: parsed only when there is one to write */
+	long status = 0;
+	CURLcode rc;
+
+	if (!easy || !req || !req->method || !req->url || !resp || req->max_body == 0 ||
+	    req->connect_timeout_ms <= 0 || req->timeout_ms <= 0 || (!req->body && req->body_len))
+		goto cleanup;
+	sink.max = req->max_body;
+	if (!req->prepared && set_fixed_options(easy) != JITRD_OK)
+		goto cleanup;
+	SETOPT(easy, CURLOPT_URL, req->url);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
 	SETOPT(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	SETOPT(easy, CURLOPT_HTTPHEADER, req->headers);
-	SETOPT(easy, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(easy, CURLOPT_WRITEDATA, &sink);
-	SETOPT(easy, CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(easy, CURLOPT_HEADERDATA, &sink);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, errbuf);
-	SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (strcmp(req->method, "GET") == 0) {
 		SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 		SETOPT(easy, CURLOPT_HTTPGET, 1L);
@@ -164,6 +180,7 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
 	if (rc != CURLE_OK) {
+		(void)jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0);
 		result = map_curl(rc, &sink);
 		if (sink.oversized)
 			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method, host,
@@ -175,6 +192,7 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	}
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 100 ||
 	    status > 599) {
+		(void)jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0);
 		result = JITRD_ERR_BAD_RESPONSE;
 		jitrd_diag_set(diag, "%s %s: no valid HTTP status", req->method, host);
 		goto cleanup;

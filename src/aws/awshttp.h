@@ -22,6 +22,8 @@ struct jitrd_awshttp_request {
 	long connect_timeout_ms;        /* > 0 */
 	long timeout_ms;                /* > 0: the whole exchange */
 	size_t max_body;                /* a longer response body is JITRD_ERR_BAD_RESPONSE */
+	int prepared;                   /* 1: easy went through jitrd_awshttp_prepare, so the
+					 * options every request shares are not set again */
 };
 
 struct jitrd_awshttp_response {
@@ -36,6 +38,12 @@ struct jitrd_awshttp_response {
  * Errors: JITRD_ERR_TIMEOUT, JITRD_ERR_NETWORK (refused, reset, DNS, TLS),
  * JITRD_ERR_BAD_RESPONSE (truncated, over max_body, wrong framing), JITRD_ERR_NOMEM,
  * JITRD_ERR_INVALID_ARG. diag names the URL's host and the failure, never a header. */
+/* Sets on easy, once for its life, the options every request shares: http and https only, no
+ * redirects, TLS peer and host verification on, no signals, TCP keep-alive, the body and
+ * header callbacks. Requests on a handle so prepared (and not changed otherwise) may say
+ * prepared = 1. Errors: JITRD_ERR_INVALID_ARG (NULL), JITRD_ERR_NOMEM (curl refused). */
+enum jitrd_err jitrd_awshttp_prepare(CURL *easy) JITRD_WUR;
+
 enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
 				     struct jitrd_awshttp_response *resp,
 				     struct jitrd_diag *diag) JITRD_WUR;

@@ -322,8 +322,10 @@ enum jitrd_err jitrd_iot_session_new(struct jitrd_iot_client *client,
 	s->client = client;
 	jitrd_sigv4_key_cache_init(&s->key_cache);
 	s->easy = curl_easy_init();
+	/* Options that never change are set here once, not before every request. */
 	if (!s->easy || curl_easy_setopt(s->easy, CURLOPT_SHARE, client->share) != CURLE_OK ||
-	    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "jitrd/" JITRD_VERSION) != CURLE_OK) {
+	    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "jitrd/" JITRD_VERSION) != CURLE_OK ||
+	    jitrd_awshttp_prepare(s->easy) != JITRD_OK) {
 		if (s->easy)
 			curl_easy_cleanup(s->easy);
 		free(s);
@@ -555,6 +557,7 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct call *c,
 									      : timeout_ms,
 		    .timeout_ms = timeout_ms,
 		    .max_body = cl->max_response,
+		    .prepared = 1,
 		};
 		struct jitrd_diag hdiag = {{0}};
 
