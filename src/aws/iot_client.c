@@ -104,6 +104,7 @@ struct jitrd_iot_session {
 	 * while the date, region and access key id stay. Wiped on replacement and free. */
 	struct jitrd_sigv4_key_cache key_cache;
 	struct header_block headers;
+	struct json_tokener *tok; /* reused for every response body (depth bound 32) */
 };
 
 /* ---- options and lifecycle ---- */
@@ -321,13 +322,16 @@ enum jitrd_err jitrd_iot_session_new(struct jitrd_iot_client *client,
 		return JITRD_ERR_NOMEM;
 	s->client = client;
 	jitrd_sigv4_key_cache_init(&s->key_cache);
+	s->tok = json_tokener_new_ex(32); /* nesting depth bound */
 	s->easy = curl_easy_init();
 	/* Options that never change are set here once, not before every request. */
 	if (!s->easy || curl_easy_setopt(s->easy, CURLOPT_SHARE, client->share) != CURLE_OK ||
 	    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "jitrd/" JITRD_VERSION) != CURLE_OK ||
-	    jitrd_awshttp_prepare(s->easy) != JITRD_OK) {
+	    jitrd_awshttp_prepare(s->easy) != JITRD_OK || !s->tok) {
 		if (s->easy)
 			curl_easy_cleanup(s->easy);
+		if (s->tok)
+			json_tokener_free(s->tok);
 		free(s);
 		return JITRD_ERR_NOMEM;
 	}
@@ -343,6 +347,7 @@ void jitrd_iot_session_free(struct jitrd_iot_session *s)
 	jitrd_credentials_cleanse(&s->creds);
 	jitrd_sigv4_key_cache_cleanup(&s->key_cache);
 	OPENSSL_cleanse(&s->headers, sizeof(s->headers));
+	json_tokener_free(s->tok);
 	free(s);
 }
 
@@ -380,13 +385,15 @@ static int is_throttling(long status, const char *code)
 	return 0;
 }
 
-static struct json_object *parse_json(const char *body, size_t len)
+/* Parses one whole document with the session's tokener (reset first: a previous parse may
+ * have stopped half-way). NULL for an empty body, and for anything but exactly one document. */
+static struct json_object *parse_json(struct json_tokener *tok, const char *body, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32); /* nesting depth bound */
 	struct json_object *obj = NULL;
 
-	if (!tok)
+	if (len == 0)
 		return NULL;
+	json_tokener_reset(tok);
 	if (len <= INT32_MAX) {
 		obj = json_tokener_parse_ex(tok, body, (int)len);
 		if (json_tokener_get_error(tok) != json_tokener_success ||
@@ -395,15 +402,15 @@ static struct json_object *parse_json(const char *body, size_t len)
 			obj = NULL;
 		}
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
 /* The error code and message of a non-2xx answer: x-amzn-ErrorType ("Code:detail"), else the
  * body's __type ("ns#Code"), code or Code; message or Message. Made printable, cut to size. */
-static void error_details(const struct jitrd_awshttp_response *resp, struct jitrd_iot_result *r)
+static void error_details(struct json_tokener *tok, const struct jitrd_awshttp_response *resp,
+			  struct jitrd_iot_result *r)
 {
-	struct json_object *body = parse_json(resp->body, resp->body_len);
+	struct json_object *body = parse_json(tok, resp->body, resp->body_len);
 	struct json_object *v;
 	const char *code = NULL, *msg = NULL;
 	char raw[128];
@@ -637,7 +644,7 @@ static enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const 
 				struct json_object *obj = NULL;
 
 				if (resp.body_len > 0) {
-					obj = parse_json(resp.body, resp.body_len);
+					obj = parse_json(s->tok, resp.body, resp.body_len);
 					if (!obj || !json_object_is_type(obj, json_type_object)) {
 						json_object_put(obj);
 						jitrd_diag_set(diag, "%s: HTTP %ld with a body that "
@@ -653,7 +660,7 @@ static enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const 
 				result = JITRD_OK;
 				break;
 			}
-			error_details(&resp, &r);
+			error_details(s->tok, &resp, &r);
 			jitrd_awshttp_response_cleanup(&resp);
 			if (is_throttling(r.http_status, r.code)) {
 				last = JITRD_ERR_THROTTLED;
