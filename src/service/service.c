@@ -151,37 +151,65 @@ static void wake_workers(struct service *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* What record_event does with an event whose certificate already has an open journal row. */
+enum when_open {
+	JOIN_OPEN_ROW, /* record it as a skip that joined the open row (MQTT: audit trail kept) */
+	SKIP_IF_OPEN,  /* do not record it at all (reconcile: the sweep found what is known) */
+};
+
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
  * survives a crash). The event is parsed only to learn its certificate id, which the journal
- * keeps for coalescing; the workers judge it. Never touches the network. */
+ * keeps for coalescing; the workers judge it. Never touches the network. 0: recorded (or
+ * joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
+
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
-                        size_t len, bool skip_if_pending)
+                        size_t len, enum when_open when_open)
 {
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
 	const char *certificate_id = NULL;
+	bool open = false;
 	int64_t id;
 
 	if (len <= JITRD_EVENT_MAX_BYTES &&
 	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
 		certificate_id = event.certificate_id;
-	if (skip_if_pending && certificate_id) {
-		bool pending = false;
-
-		if (jitrd_journal_has_pending_for(s->journal, certificate_id, &pending, &diag) !=
-		    JITRD_OK) {
-			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-			return -1;
-		}
-		if (pending)
-			return 0;
+	if (certificate_id &&
+	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		open = false; /* record it anyway: a duplicate costs less than a lost event */
 	}
+	if (open && when_open == SKIP_IF_OPEN)
+		return 1;
 	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id, wall_ms(), &id,
 	                         &diag) != JITRD_OK) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
 		             jitrd_journal_source_name(source), "certificateId",
 		             certificate_id ? certificate_id : "", "reason", diag.text, NULL);
 		return -1;
+	}
+	if (open) {
+		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
+		 * device reconnecting during a CRL outage does not multiply the API calls. The
+		 * row stays in the audit trail with its own outcome. */
+		struct jitrd_pipeline_result joined = {0};
+		struct jitrd_outcome outcome;
+
+		joined.decision = JITRD_DECISION_SKIP;
+		snprintf(joined.reason, sizeof(joined.reason),
+		         "joined the open event for this certificate");
+		snprintf(joined.certificate_id, sizeof(joined.certificate_id), "%s",
+		         certificate_id);
+		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
+		         event.ca_certificate_id);
+		if (jitrd_journal_complete(s->journal, id, "skip", joined.reason, "", wall_ms(),
+		                           &diag) == JITRD_OK) {
+			jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
+			jitrd_log_outcome(s->log, &outcome);
+			jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+			return 0;
+		}
+		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 	}
 	wake_workers(s);
 	return 0;
@@ -191,7 +219,9 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 static int on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	(void)topic;
-	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, false);
+	/* DESIGN §3.3: a pending device repeats its event on every connect; while a row for the
+	 * certificate is open, that row decides it, and the repeat joins it. */
+	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -341,7 +371,7 @@ static int on_pending_certificate(void *ctx, const char *payload, size_t len)
 
 	if (is_stopping(sweep->s))
 		return 1;
-	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, true) == 0)
+	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN) == 0)
 		sweep->queued++;
 	return 0;
 }
@@ -366,7 +396,8 @@ static void reconcile_once(struct service *s)
 	jitrd_runtime_unref(rt);
 }
 
-/* At start-up, then every reconcile_seconds until stop. */
+/* At start-up (always: it also recovers events whose journal write failed), then every
+ * reconcile_seconds until stop (0: no periodic sweep; the thread then just waits). */
 static void *reconcile_main(void *arg)
 {
 	struct service *s = arg;
@@ -384,7 +415,9 @@ static void *reconcile_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		reconcile_once(s);
-		next = mono_ms() + (int64_t)s->reconcile_seconds * 1000;
+		next = mono_ms() + (s->reconcile_seconds > 0 ? (int64_t)s->reconcile_seconds
+		                                             : (int64_t)10 * 365 * 24 * 3600) *
+		                       1000;
 	}
 	thread_exit(s);
 	return NULL;
@@ -617,8 +650,7 @@ static enum jitrd_err start_threads(struct service *s, const struct jitrd_config
 			return JITRD_ERR_NOMEM;
 		s->worker_count++;
 	}
-	if (s->reconcile_seconds > 0 &&
-	    jitrd_iot_session_new(s->client, &s->reconcile_session) != JITRD_OK)
+	if (jitrd_iot_session_new(s->client, &s->reconcile_session) != JITRD_OK)
 		return JITRD_ERR_NOMEM;
 	for (size_t i = 0; i < s->worker_count; i++) {
 		pthread_mutex_lock(&s->lock);
