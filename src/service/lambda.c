@@ -136,8 +136,10 @@ static enum jitrd_err answer_registration(const struct jitrd_lambda_ops *ops, co
 	if (err != JITRD_OK)
 		return err;
 	report(ops, &r);
-	if (r.retry) {
-		/* an error reply is what makes Lambda retry an asynchronous invocation */
+	if (r.retry || r.decision == JITRD_DECISION_FAILED) {
+		/* An error reply is what makes Lambda retry an asynchronous invocation. Issue 5: any
+		 * API failure is retried here, final or not — Lambda's own retry budget and the
+		 * dead-letter queue bound it, and nothing else would look at the event again. */
 		char message[sizeof(r.reason) + 64];
 		snprintf(message, sizeof(message), "%s: %s", jitrd_decision_name(r.decision),
 		         r.reason);
@@ -211,7 +213,7 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 				return JITRD_ERR_NOMEM;
 			}
 			report(ops, &r);
-			retry = r.retry;
+			retry = r.retry || r.decision == JITRD_DECISION_FAILED;
 		}
 		if (!retry)
 			continue;

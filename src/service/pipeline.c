@@ -18,9 +18,9 @@
 #include "jitrd/decision.h"
 #include "jitrd/event.h"
 
-#define POLICY_CACHE_MAX 1024
+#define POLICY_CACHE_MAX    1024
 #define POLICY_CREATING_MAX 64
-#define IN_FLIGHT_MAX    4096
+#define IN_FLIGHT_MAX       4096
 
 struct cached_policy {
 	char name[JITRD_NAME_MAX + 1];
@@ -551,7 +551,10 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 	                                     &diag);
 	account_call(p, r, JITRD_IOT_DESCRIBE_CERTIFICATE, &res, started);
 	if (err == JITRD_ERR_API && is_code(&res, "ResourceNotFoundException")) {
-		finish(r, JITRD_DECISION_SKIP, 0, "the certificate is not registered (any more)");
+		/* AWS's control plane is eventually consistent: the event may arrive before the
+		 * certificate can be described. Retried later; the journal's bound ends it. */
+		finish(r, JITRD_DECISION_FAILED, 1,
+		       "DescribeCertificate: the certificate is not found");
 	} else if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_DESCRIBE_CERTIFICATE, err, &res, &diag);
 	} else if (described.status != JITRD_IOT_PENDING_ACTIVATION) {

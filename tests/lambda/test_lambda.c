@@ -46,6 +46,10 @@ static enum jitrd_err stub_process(void *ctx, const char *payload, size_t len, i
 		out->retry = 1;
 		snprintf(out->reason, sizeof(out->reason),
 		         "DescribeCertificate: ThrottlingException");
+	} else if (strstr(text, "FINAL")) {
+		/* an API failure the pipeline calls final (no retry in the daemon) */
+		out->decision = JITRD_DECISION_FAILED;
+		snprintf(out->reason, sizeof(out->reason), "AttachPolicy: AccessDeniedException");
 	} else if (strstr(text, "DEFER")) {
 		out->decision = JITRD_DECISION_DEFER;
 		out->retry = 1;
@@ -216,6 +220,7 @@ static void test_registration_retry_is_an_error(void)
 	} cases[] = {
 	    {"{\"certificateId\":\"RETRY\"}", "failed: DescribeCertificate: ThrottlingException"},
 	    {"{\"caCertificateId\":\"DEFER\"}", "defer: no valid CRL"},
+	    {"{\"certificateId\":\"FINAL\"}", "failed: AttachPolicy: AccessDeniedException"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -240,7 +245,8 @@ static const char sqs_batch[] =
     "{\"messageId\":\"m-retry\",\"eventSource\":\"aws:sqs\",\"body\":\"RETRY\"},"
     "{\"messageId\":\"m-invalid\",\"eventSource\":\"aws:sqs\",\"body\":\"INVALID\"},"
     "{\"messageId\":\"m-skip\",\"eventSource\":\"aws:sqs\",\"body\":\"SKIP\"},"
-    "{\"messageId\":\"m-defer\",\"eventSource\":\"aws:sqs\",\"body\":\"DEFER\"}]}";
+    "{\"messageId\":\"m-defer\",\"eventSource\":\"aws:sqs\",\"body\":\"DEFER\"},"
+    "{\"messageId\":\"m-final\",\"eventSource\":\"aws:sqs\",\"body\":\"FINAL\"}]}";
 
 /* The itemIdentifiers of a batch response, space-separated. */
 static void failures_of(json_object *body, char *out, size_t size)
@@ -270,9 +276,10 @@ static void test_sqs_names_exactly_the_retries(void)
 	body = answer(sqs_batch, later(), &reply);
 	CU_ASSERT_EQUAL(reply.is_error, 0);
 	failures_of(body, ids, sizeof(ids));
-	CU_ASSERT_STRING_EQUAL(ids, "m-retry m-defer");
-	CU_ASSERT_EQUAL(stub.processed, 5);
-	CU_ASSERT_EQUAL(stub.outcomes, 5);
+	/* issue 5: any API failure is retried, final or transient; invalid and skip are not */
+	CU_ASSERT_STRING_EQUAL(ids, "m-retry m-defer m-final");
+	CU_ASSERT_EQUAL(stub.processed, 6);
+	CU_ASSERT_EQUAL(stub.outcomes, 6);
 	json_object_put(body);
 	jitrd_lambda_reply_cleanup(&reply);
 
@@ -294,7 +301,7 @@ static void test_sqs_past_deadline_retries_all_unstarted(void)
 	reset();
 	body = answer(sqs_batch, mono_ms() + JITRD_LAMBDA_MIN_EVENT_MS / 2, &reply);
 	failures_of(body, ids, sizeof(ids));
-	CU_ASSERT_STRING_EQUAL(ids, "m-good m-retry m-invalid m-skip m-defer");
+	CU_ASSERT_STRING_EQUAL(ids, "m-good m-retry m-invalid m-skip m-defer m-final");
 	CU_ASSERT_EQUAL(stub.processed, 0);
 	json_object_put(body);
 	jitrd_lambda_reply_cleanup(&reply);
