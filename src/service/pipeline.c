@@ -288,6 +288,18 @@ static void policy_release(struct jitrd_pipeline *p, const char *name, const uns
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Drops what is remembered of a policy (it was deleted outside jitrd). */
+static void policy_forget(struct jitrd_pipeline *p, const char *name)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->policy_count; i++) {
+		if (strcmp(p->policies[i].name, name) == 0) {
+			p->policies[i--] = p->policies[--p->policy_count];
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* Two policy documents mean the same grant when they parse to equal JSON (AWS may return the
  * document reformatted). */
 static int same_document(const char *a, const char *b)
@@ -356,29 +368,37 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 	int64_t started;
 
 	document_hash(d->policy_document, hash);
-	switch (policy_claim(p, d->policy_name, hash, deadline)) {
-	case POLICY_KNOWN:
-		break;
-	case POLICY_OURS_TO_CREATE: {
-		int created = create_policy(p, s, deadline, d, r) == 0;
-		policy_release(p, d->policy_name, hash, created);
-		if (!created)
+	/* Twice at most: a remembered policy deleted behind jitrd's back is forgotten and
+	 * created again once. */
+	for (int round = 0; round < 2; round++) {
+		switch (policy_claim(p, d->policy_name, hash, deadline)) {
+		case POLICY_KNOWN:
+			break;
+		case POLICY_OURS_TO_CREATE: {
+			int created = create_policy(p, s, deadline, d, r) == 0;
+			policy_release(p, d->policy_name, hash, created);
+			if (!created)
+				return -1;
+			break;
+		}
+		case POLICY_WAIT_TIMED_OUT:
+			finish(r, JITRD_DECISION_FAILED, 1,
+			       "another worker was still creating the policy at the deadline");
 			return -1;
-		break;
+		}
+		started = monotonic_ms();
+		err = jitrd_iot_attach_policy(s, deadline, d->policy_name, certificate_arn, &res,
+		                              &diag);
+		account_call(p, r, JITRD_IOT_ATTACH_POLICY, &res, started);
+		if (err == JITRD_OK)
+			return 0;
+		if (round > 0 ||
+		    !(err == JITRD_ERR_API && is_code(&res, "ResourceNotFoundException")))
+			break;
+		policy_forget(p, d->policy_name);
 	}
-	case POLICY_WAIT_TIMED_OUT:
-		finish(r, JITRD_DECISION_FAILED, 1,
-		       "another worker was still creating the policy at the deadline");
-		return -1;
-	}
-	started = monotonic_ms();
-	err = jitrd_iot_attach_policy(s, deadline, d->policy_name, certificate_arn, &res, &diag);
-	account_call(p, r, JITRD_IOT_ATTACH_POLICY, &res, started);
-	if (err != JITRD_OK) {
-		call_failed(r, JITRD_IOT_ATTACH_POLICY, err, &res, &diag);
-		return -1;
-	}
-	return 0;
+	call_failed(r, JITRD_IOT_ATTACH_POLICY, err, &res, &diag);
+	return -1;
 }
 
 /* Step 7: the Thing exists and the certificate is its principal. CreateThing with the same

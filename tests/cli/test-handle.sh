@@ -143,5 +143,23 @@ AWS_SECRET_ACCESS_KEY=wrong "$jitrd" handle -c "$wrong" --at $at again.json >wro
 check "a wrong secret is a failed outcome without the secret in it" \
 	sh -c "grep -q '\"decision\":\"failed\"' wrong.out && ! grep -q 'handle/test' wrong.out"
 
+# A shared policy deleted behind jitrd's back while it runs: the next device still gets it
+# (the remembered policy is forgotten and created again), not a permanent failure.
+arn_of() { printf 'arn:aws:iot:us-east-1:123456789012:cert/%s' "$(id_of "$1")"; }
+connect noext && connect any-eku || give_up "connect noext/any-eku failed"
+{
+	event noext
+	sleep 3
+	for d in good unheld noext; do
+		aws_iot detach-policy --policy-name jitrd-device --target "$(arn_of $d)" >/dev/null 2>&1
+	done
+	aws_iot delete-policy --policy-name jitrd-device >/dev/null 2>&1
+	event any-eku
+} | "$jitrd" handle -c jitrd.conf --at $at - >policy-gone.out 2>policy-gone.err
+check "after the shared policy is deleted mid-run, the next device is still activated" \
+	[ "$(grep -c '"decision":"activate"' policy-gone.out)" -eq 2 ]
+check "... with the policy created again and attached" [ "$(aws_iot list-attached-policies \
+	--target "$(arn_of any-eku)" | json_field '["policies"][0]["policyName"]')" = jitrd-device ]
+
 echo "CASES $passed $failed"
 [ "$failed" -eq 0 ]
