@@ -366,6 +366,8 @@ struct call {
 	const char *principal; /* x-amzn-principal, or NULL */
 	const char *body;      /* JSON, or NULL */
 	size_t body_len;
+	int answer_unused;     /* 1: the operation's output has no members (its caller reads
+				* none), so an empty object "{}" is accepted without parsing */
 };
 
 enum outcome { DONE, FINAL, TRANSIENT };
@@ -383,6 +385,26 @@ static int is_throttling(long status, const char *code)
 		if (strcmp(code, codes[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* 1 when body is "{}" with optional whitespace around and inside: what AWS and the emulator
+ * send for operations without output members. */
+static int is_empty_object(const char *body, size_t len)
+{
+	size_t i = 0;
+	int braces = 0;
+
+	for (; i < len; i++) {
+		char ch = body[i];
+
+		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+			continue;
+		if ((braces == 0 && ch == '{') || (braces == 1 && ch == '}'))
+			braces++;
+		else
+			return 0;
+	}
+	return braces == 2;
 }
 
 /* Parses one whole document with the session's tokener (reset first: a previous parse may
@@ -643,7 +665,10 @@ static enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const 
 			if (resp.status >= 200 && resp.status <= 299) {
 				struct json_object *obj = NULL;
 
-				if (resp.body_len > 0) {
+				/* Anything but "{}" is still parsed: a 2xx whose body is not a
+				 * JSON object is a bad answer even where nothing is read. */
+				if (resp.body_len > 0 &&
+				    !(c->answer_unused && is_empty_object(resp.body, resp.body_len))) {
 					obj = parse_json(s->tok, resp.body, resp.body_len);
 					if (!obj || !json_object_is_type(obj, json_type_object)) {
 						json_object_put(obj);
@@ -1006,7 +1031,7 @@ enum jitrd_err jitrd_iot_update_certificate(struct jitrd_iot_session *s, int64_t
 					    struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_UPDATE_CERTIFICATE, .method = "PUT"};
+	struct call c = {.op = JITRD_IOT_UPDATE_CERTIFICATE, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -1109,7 +1134,7 @@ enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t dead
 				       struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_ATTACH_POLICY, .method = "PUT"};
+	struct call c = {.op = JITRD_IOT_ATTACH_POLICY, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL, *req = NULL;
 	char *body = NULL;
 
@@ -1282,7 +1307,8 @@ enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int
 						struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_ATTACH_THING_PRINCIPAL, .method = "PUT"};
+	struct call c = {
+	    .op = JITRD_IOT_ATTACH_THING_PRINCIPAL, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -1516,7 +1542,7 @@ enum jitrd_err jitrd_iot_update_ca_certificate(struct jitrd_iot_session *s, int6
 					       struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_UPDATE_CA_CERTIFICATE, .method = "PUT"};
+	struct call c = {.op = JITRD_IOT_UPDATE_CA_CERTIFICATE, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
 	result_reset(res);

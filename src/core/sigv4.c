@@ -21,7 +21,7 @@
 #define AMZ_DATE_MAX ((time_t)253402300799)
 /* "AWS4-HMAC-SHA256\n" amz-date "\n" date "/" region "/" service "/aws4_request\n" hex, NUL */
 #define STS_MAX                                                                                    \
-	(sizeof(ALGORITHM "\n") - 1 + 16 + 1 + 8 + 1 + JITRD_SIGV4_MAX_SCOPE_LEN + 1 +              \
+	(sizeof(ALGORITHM "\n") - 1 + 16 + 1 + 8 + 1 + JITRD_SIGV4_MAX_SCOPE_LEN + 1 +             \
 	 JITRD_SIGV4_MAX_SCOPE_LEN + sizeof("/aws4_request\n") - 1 + 64 + 1)
 /* Room for a typical canonical request (IoT's, with a session token) without growing. */
 #define CREQ_START_CAP 2048
@@ -276,7 +276,8 @@ static enum jitrd_err append_uri_encoded(struct text *t, const char *s, size_t n
 		unsigned char c;
 
 		/* Runs of bytes that stay as they are go in with one append. */
-		while (run < n && (is_unreserved((unsigned char)s[run]) || (keep_slash && s[run] == '/')))
+		while (run < n &&
+		       (is_unreserved((unsigned char)s[run]) || (keep_slash && s[run] == '/')))
 			run++;
 		if (run > i) {
 			err = text_append(t, s + i, run - i);

@@ -225,6 +225,25 @@ static void test_shapes_certificates(void)
 						     &res, &diag),
 			JITRD_OK);
 	assert_request("PUT", "/certificates/" CERT, "newStatus=ACTIVE", "");
+	/* An operation without output: "{}" (any spacing) is taken without parsing, anything
+	 * else must still be a JSON object. */
+	answer(200, " { \r\n } ");
+	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
+						     &res, &diag),
+			JITRD_OK);
+	answer(200, "{\"ignored\":[1,2]}");
+	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
+						     &res, &diag),
+			JITRD_OK);
+	answer(200, "{}}");
+	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
+						     &res, &diag),
+			JITRD_ERR_BAD_RESPONSE);
+	answer(200, "{");
+	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
+						     &res, &diag),
+			JITRD_ERR_BAD_RESPONSE);
+	CU_ASSERT(strstr(diag.text, "not a JSON object") != NULL);
 
 	{
 		struct jitrd_iot_registered reg;
