@@ -5,6 +5,7 @@
 #include "jitrd/service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +40,7 @@
 #define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
 #define MQTT_STOP_MS   2000
 #define JOURNAL_FILE   "journal.db"
+#define LOCK_FILE      "jitrd.lock"
 #define STATE_PATH_MAX 4096
 
 struct service;
@@ -51,6 +54,7 @@ struct worker {
 
 struct service {
 	const struct jitrd_service_options *opts;
+	int lock_fd; /* flock on state_dir/jitrd.lock: one service per journal; -1 before */
 	struct jitrd_runtime
 	    *boot_rt; /* the start-up snapshot: the client's settings came from it */
 	struct jitrd_log *log;
@@ -583,6 +587,7 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 {
 	struct jitrd_journal_options jopts;
 	char path[STATE_PATH_MAX];
+	char lock_path[STATE_PATH_MAX];
 	struct stat st;
 	size_t recovered = 0;
 	char count[24];
@@ -602,6 +607,20 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 	    (int)sizeof(path)) {
 		jitrd_diag_set(diag, "[service] state_dir: path too long");
 		return JITRD_ERR_CONFIG;
+	}
+	/* One service per state directory: recovery would otherwise hand a live daemon's
+	 * in-progress events to this one. The lock lives as long as the process. */
+	if (snprintf(lock_path, sizeof(lock_path), "%s/%s", cfg->service.state_dir, LOCK_FILE) >=
+	    (int)sizeof(lock_path)) {
+		jitrd_diag_set(diag, "[service] state_dir: path too long");
+		return JITRD_ERR_CONFIG;
+	}
+	s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		jitrd_diag_set(diag, "[service] state_dir %s: %s", cfg->service.state_dir,
+		               s->lock_fd < 0 ? strerror(errno)
+		                              : "another jitrd run already uses it");
+		return JITRD_ERR_IO;
 	}
 	jitrd_journal_options_init(&jopts);
 	err = jitrd_journal_open(path, &jopts, &s->journal, diag);
@@ -833,6 +852,8 @@ static void free_service(struct service *s)
 	jitrd_iot_client_free(s->client);
 	jitrd_credentials_free(s->creds);
 	jitrd_journal_close(s->journal);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* after the journal: the lock guards it */
 	jitrd_metrics_free(s->metrics);
 	jitrd_runtime_unref(s->rt);
 	jitrd_runtime_unref(s->boot_rt);
@@ -853,6 +874,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		dprintf(opts->log_fd, "jitrd: out of memory\n");
 		return JITRD_SERVICE_EXIT_FAILED;
 	}
+	s->lock_fd = -1;
 	s->opts = opts;
 	/* Every thread started from here on inherits the mask, so these signals reach only the
 	 * main loop's sigtimedwait. */

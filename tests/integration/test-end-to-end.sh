@@ -25,6 +25,14 @@ check "a bad configuration: exit 2" [ $? = 2 ]
 check "... naming the file, line and key" grep -q 'bad.conf:2.*workers' "$work/bad.out"
 check "jitrd run starts and becomes ready" start_jitrd
 check "the log says it subscribed" grep -q 'mqtt' "$work/jitrd.log"
+# A second service on the same state directory would recover (steal) the first one's
+# in-progress events: it must refuse to start.
+(cd "$work" && env AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	timeout 20 "$JITRD" run -c "$work/jitrd.conf" >"$work/second.out" 2>&1)
+check "a second jitrd run on the same state_dir exits 1" [ $? = 1 ]
+check "... saying the state directory is in use" grep -q 'another jitrd run already uses it' \
+	"$work/second.out"
 
 for d in good revoked held expired stranger; do
 	connect $d
