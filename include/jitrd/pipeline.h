@@ -75,6 +75,10 @@ int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session 
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r);
 
+/* The account of a certificate: field 5 of its ARN (arn:aws:iot:REGION:ACCOUNT:cert/ID) when
+ * that is 12 digits, else fallback (cut to 12 characters). */
+void jitrd_pipeline_account_from_arn(const char *arn, const char *fallback, char out[13]);
+
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,
                             struct jitrd_outcome *o);

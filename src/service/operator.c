@@ -825,8 +825,10 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 {
 	struct jitrd_iot_certificate described = {0};
 	struct jitrd_decision d;
+	struct jitrd_decision_context ctx;
 	struct jitrd_cert *cert = NULL;
 	enum jitrd_err err;
+	char account[13];
 	char text[512];
 
 	jitrd_decision_init(&d);
@@ -837,7 +839,12 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 		    text);
 		goto cleanup;
 	}
-	err = jitrd_decide_certificate(&sw->ctx, cert, ca_id, sw->o->now, &d);
+	/* The account the templates need comes from the certificate itself when the
+	 * configuration does not name one (the service takes it from each event). */
+	jitrd_pipeline_account_from_arn(described.certificate_arn, sw->ctx.account_id, account);
+	ctx = sw->ctx;
+	ctx.account_id = account;
+	err = jitrd_decide_certificate(&ctx, cert, ca_id, sw->o->now, &d);
 	if (err != JITRD_OK || d.kind != JITRD_DECISION_ACTIVATE) {
 		sw->sum->not_reactivated++;
 		say(sw, JITRD_SWEEP_NOTICE, "%s serial %s: hold lifted but not re-activated: %s",

@@ -661,8 +661,7 @@ struct pending_walk {
 	enum jitrd_err err;
 };
 
-/* The account of a certificate: field 5 of its ARN (arn:aws:iot:REGION:ACCOUNT:cert/ID). */
-static void account_from_arn(const char *arn, const char *fallback, char out[13])
+void jitrd_pipeline_account_from_arn(const char *arn, const char *fallback, char out[13])
 {
 	const char *field = arn;
 
@@ -690,8 +689,13 @@ static int pending_one(void *ctx, const struct jitrd_iot_cert_summary *cert)
 
 	if (cert->status != JITRD_IOT_PENDING_ACTIVATION)
 		return 0;
-	account_from_arn(cert->certificate_arn, walk->rt->cfg->aws.account_id, account);
-	snprintf(registered, sizeof(registered), "%lld", (long long)(cert->creation_date * 1000.0));
+	jitrd_pipeline_account_from_arn(cert->certificate_arn, walk->rt->cfg->aws.account_id,
+	                                account);
+	/* an untrusted number: only a plausible epoch (0 .. year 9999) is converted */
+	snprintf(registered, sizeof(registered), "%lld",
+	         cert->creation_date > 0 && cert->creation_date < 253402300800.0
+	             ? (long long)(cert->creation_date * 1000.0)
+	             : 0LL);
 	event = json_object_new_object();
 	if (!event) {
 		walk->err = JITRD_ERR_NOMEM;
