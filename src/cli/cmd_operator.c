@@ -435,6 +435,8 @@ static const char cert_usage[] =
     "Sets each certificate REVOKED, or ACTIVE (UpdateCertificate), in the order given; one\n"
     "line per certificate. Ids are checked first (64 hex digits each). AWS refuses to\n"
     "activate a REVOKED certificate (CertificateStateException).\n"
+    "`cert activate` is the operator's override: it checks no CRL and attaches no policy.\n"
+    "To let jitrd decide (CRL, policy, Thing), use `jitrd handle` or `jitrd reconcile`.\n"
     "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
     "Exit 0: every certificate changed; 1: a change failed; 2: usage or configuration error.\n";
 
