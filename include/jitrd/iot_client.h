@@ -63,6 +63,10 @@ struct jitrd_iot_client_options {
 	long request_timeout_ms;  /* one attempt, default 10000 (shortened to the deadline) */
 	size_t max_response_bytes; /* default and upper bound JITRD_IOT_MAX_RESPONSE */
 	struct jitrd_backoff_policy backoff; /* default jitrd_backoff_policy_default */
+	/* Called after every HTTP attempt, retries included, on the calling thread (for the
+	 * jitrd_api_requests_total metric): http_status 0 when no answer came. NULL = none. */
+	void (*on_request)(void *ctx, enum jitrd_iot_op op, long http_status, double seconds);
+	void *on_request_ctx;
 };
 
 /* Fills opts from cfg ([aws] region, endpoint, signing_name; [limits]); strings are borrowed

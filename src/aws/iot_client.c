@@ -80,6 +80,8 @@ struct jitrd_iot_client {
 	long request_timeout_ms;
 	size_t max_response;
 	struct jitrd_backoff_policy backoff;
+	void (*on_request)(void *ctx, enum jitrd_iot_op op, long http_status, double seconds);
+	void *on_request_ctx;
 	struct jitrd_credentials_provider *creds; /* borrowed */
 	struct jitrd_ratelimit *limits;
 	CURLSH *share;
@@ -253,6 +255,8 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 	c->request_timeout_ms = opts->request_timeout_ms;
 	c->max_response = opts->max_response_bytes;
 	c->backoff = opts->backoff;
+	c->on_request = opts->on_request;
+	c->on_request_ctx = opts->on_request_ctx;
 	c->creds = creds;
 	result = jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_awshttp_now_ns(),
 				     &c->limits);
@@ -656,10 +660,14 @@ static enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const 
 		memset(r.code, 0, sizeof(r.code));
 		memset(r.message, 0, sizeof(r.message));
 		r.http_status = 0;
+		int64_t sent_ns = jitrd_awshttp_now_ns();
 		err = attempt(s, c,
 			      deadline - now < cl->request_timeout_ms ? (long)(deadline - now)
 								      : cl->request_timeout_ms,
 			      &resp, diag);
+		if (cl->on_request)
+			cl->on_request(cl->on_request_ctx, c->op, err == JITRD_OK ? resp.status : 0,
+				       (double)(jitrd_awshttp_now_ns() - sent_ns) / 1e9);
 		if (err == JITRD_OK) {
 			r.http_status = resp.status;
 			if (resp.status >= 200 && resp.status <= 299) {

@@ -119,14 +119,12 @@ static int transient(enum jitrd_err err, const struct jitrd_iot_result *res)
 	}
 }
 
-/* Books one API call into the result and the metrics. */
-static void account_call(struct jitrd_pipeline *p, struct jitrd_pipeline_result *r,
-                         enum jitrd_iot_op op, const struct jitrd_iot_result *res, int64_t started)
+/* Books one API call into the event's totals. (jitrd_api_requests_total counts every HTTP
+ * attempt, reported by the client itself through jitrd_iot_client_options.on_request.) */
+static void account_call(struct jitrd_pipeline_result *r, const struct jitrd_iot_result *res)
 {
 	r->api_calls++;
 	r->attempts += res->attempts;
-	jitrd_metrics_api_request(p->opts.metrics, jitrd_iot_op_name(op), (int)res->http_status,
-	                          (double)(monotonic_ms() - started) / 1000.0);
 }
 
 /* Ends the event as failed after a call that did not succeed. */
@@ -315,18 +313,17 @@ static int same_document(const char *a, const char *b)
 
 /* CreatePolicy, or, when the name is taken, GetPolicy and the same document there. 0 when the
  * policy now exists with our document; -1 with r finished as failed. */
-static int create_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
+static int create_policy(struct jitrd_iot_session *s, int64_t deadline,
                          const struct jitrd_decision *d, struct jitrd_pipeline_result *r)
 {
 	struct jitrd_iot_result res = {0};
 	struct jitrd_iot_policy policy = {0};
 	struct jitrd_diag diag = {{0}};
-	int64_t started = monotonic_ms();
 	enum jitrd_err err = jitrd_iot_create_policy(s, deadline, d->policy_name,
 	                                             d->policy_document, &policy, &res, &diag);
 	int same;
 
-	account_call(p, r, JITRD_IOT_CREATE_POLICY, &res, started);
+	account_call(r, &res);
 	jitrd_iot_policy_cleanup(&policy);
 	if (err == JITRD_OK)
 		return 0;
@@ -334,9 +331,8 @@ static int create_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 		call_failed(r, JITRD_IOT_CREATE_POLICY, err, &res, &diag);
 		return -1;
 	}
-	started = monotonic_ms();
 	err = jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
-	account_call(p, r, JITRD_IOT_GET_POLICY, &res, started);
+	account_call(r, &res);
 	if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
 		return -1;
@@ -365,7 +361,6 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 	struct jitrd_diag diag = {{0}};
 	unsigned char hash[32];
 	enum jitrd_err err;
-	int64_t started;
 
 	document_hash(d->policy_document, hash);
 	/* Twice at most: a remembered policy deleted behind jitrd's back is forgotten and
@@ -375,7 +370,7 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 		case POLICY_KNOWN:
 			break;
 		case POLICY_OURS_TO_CREATE: {
-			int created = create_policy(p, s, deadline, d, r) == 0;
+			int created = create_policy(s, deadline, d, r) == 0;
 			policy_release(p, d->policy_name, hash, created);
 			if (!created)
 				return -1;
@@ -386,10 +381,9 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 			       "another worker was still creating the policy at the deadline");
 			return -1;
 		}
-		started = monotonic_ms();
 		err = jitrd_iot_attach_policy(s, deadline, d->policy_name, certificate_arn, &res,
 		                              &diag);
-		account_call(p, r, JITRD_IOT_ATTACH_POLICY, &res, started);
+		account_call(r, &res);
 		if (err == JITRD_OK)
 			return 0;
 		if (round > 0 ||
@@ -403,26 +397,23 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 
 /* Step 7: the Thing exists and the certificate is its principal. CreateThing with the same
  * name and no attributes is idempotent in AWS; "already exists" (other attributes) is kept. */
-static int ensure_thing(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
-                        const char *thing_name, const char *certificate_arn,
-                        struct jitrd_pipeline_result *r)
+static int ensure_thing(struct jitrd_iot_session *s, int64_t deadline, const char *thing_name,
+                        const char *certificate_arn, struct jitrd_pipeline_result *r)
 {
 	struct jitrd_iot_result res = {0};
 	struct jitrd_iot_thing thing;
 	struct jitrd_diag diag = {{0}};
-	int64_t started = monotonic_ms();
 	enum jitrd_err err = jitrd_iot_create_thing(s, deadline, thing_name, &thing, &res, &diag);
 
-	account_call(p, r, JITRD_IOT_CREATE_THING, &res, started);
+	account_call(r, &res);
 	if (err != JITRD_OK &&
 	    !(err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException"))) {
 		call_failed(r, JITRD_IOT_CREATE_THING, err, &res, &diag);
 		return -1;
 	}
-	started = monotonic_ms();
 	err =
 	    jitrd_iot_attach_thing_principal(s, deadline, thing_name, certificate_arn, &res, &diag);
-	account_call(p, r, JITRD_IOT_ATTACH_THING_PRINCIPAL, &res, started);
+	account_call(r, &res);
 	if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_ATTACH_THING_PRINCIPAL, err, &res, &diag);
 		return -1;
@@ -430,20 +421,18 @@ static int ensure_thing(struct jitrd_pipeline *p, struct jitrd_iot_session *s, i
 	return 0;
 }
 
-static int set_status(struct jitrd_pipeline *p, struct jitrd_iot_session *s, int64_t deadline,
-                      const char *certificate_id, const char *status,
-                      struct jitrd_pipeline_result *r)
+static int set_status(struct jitrd_iot_session *s, int64_t deadline, const char *certificate_id,
+                      const char *status, struct jitrd_pipeline_result *r)
 {
 	struct jitrd_iot_result res = {0};
 	struct jitrd_diag diag = {{0}};
 	enum jitrd_iot_status target = strcmp(status, "ACTIVE") == 0     ? JITRD_IOT_ACTIVE
 	                               : strcmp(status, "INACTIVE") == 0 ? JITRD_IOT_INACTIVE
 	                                                                 : JITRD_IOT_REVOKED;
-	int64_t started = monotonic_ms();
 	enum jitrd_err err =
 	    jitrd_iot_update_certificate(s, deadline, certificate_id, target, &res, &diag);
 
-	account_call(p, r, JITRD_IOT_UPDATE_CERTIFICATE, &res, started);
+	account_call(r, &res);
 	if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_UPDATE_CERTIFICATE, err, &res, &diag);
 		return -1;
@@ -456,7 +445,7 @@ int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session 
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r)
 {
-	if (*d->thing_name && ensure_thing(p, s, deadline, d->thing_name, certificate_arn, r) != 0)
+	if (*d->thing_name && ensure_thing(s, deadline, d->thing_name, certificate_arn, r) != 0)
 		return -1;
 	return ensure_policy(p, s, deadline, d, certificate_arn, r);
 }
@@ -506,7 +495,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		    0)
 			goto cleanup;
 	}
-	set_status(p, s, deadline, ev->certificate_id, d.target_status, r);
+	set_status(s, deadline, ev->certificate_id, d.target_status, r);
 cleanup:
 	if (p->opts.journal && cert) {
 		struct jitrd_journal_cert row = {0};
@@ -540,7 +529,6 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 	struct jitrd_diag diag = {{0}};
 	int64_t deadline =
 	    jitrd_iot_deadline_in((int64_t)rt->cfg->service.event_deadline_seconds * 1000);
-	int64_t started;
 	enum jitrd_err err;
 
 	if (until < deadline)
@@ -566,10 +554,9 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 		       "another event for this certificate was still in flight at the deadline");
 		return;
 	}
-	started = monotonic_ms();
 	err = jitrd_iot_describe_certificate(s, deadline, ev->certificate_id, &described, &res,
 	                                     &diag);
-	account_call(p, r, JITRD_IOT_DESCRIBE_CERTIFICATE, &res, started);
+	account_call(r, &res);
 	if (err == JITRD_ERR_API && is_code(&res, "ResourceNotFoundException")) {
 		/* AWS's control plane is eventually consistent: the event may arrive before the
 		 * certificate can be described. Retried later; the journal's bound ends it. */

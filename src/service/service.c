@@ -635,6 +635,12 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 	return JITRD_OK;
 }
 
+/* Every HTTP attempt of the IoT client, retries included, for jitrd_api_requests_total. */
+static void count_api_request(void *ctx, enum jitrd_iot_op op, long http_status, double seconds)
+{
+	jitrd_metrics_api_request(ctx, jitrd_iot_op_name(op), (int)http_status, seconds);
+}
+
 static enum jitrd_err make_client(struct service *s, const struct jitrd_config *cfg,
                                   struct jitrd_diag *diag)
 {
@@ -651,6 +657,8 @@ static enum jitrd_err make_client(struct service *s, const struct jitrd_config *
 	if (err != JITRD_OK)
 		return err;
 	jitrd_iot_client_options_init(&iopts, cfg);
+	iopts.on_request = count_api_request;
+	iopts.on_request_ctx = s->metrics;
 	err = jitrd_iot_client_new(&iopts, s->creds, &s->client, diag);
 	if (err != JITRD_OK)
 		return err;
