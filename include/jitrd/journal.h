@@ -112,9 +112,17 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *journal, int64_t 
                                          struct jitrd_diag *diag) JITRD_WUR;
 
 /* At start-up: every in_progress event (a crash happened mid-way) goes back to pending, due at
- * now_ms; attempts unchanged. *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
+ * now_ms, and the interruption counts as an attempt (at max_attempts the event is failed).
+ * *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
 enum jitrd_err jitrd_journal_recover(struct jitrd_journal *journal, int64_t now_ms, size_t *count,
                                      struct jitrd_diag *diag) JITRD_WUR;
+
+/* While running: in_progress events claimed before claimed_before_ms (their worker could not
+ * write the outcome, e.g. the database was busy) go back to pending, due at now_ms; attempts
+ * unchanged. *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_requeue_stale(struct jitrd_journal *journal, int64_t claimed_before_ms,
+                                           int64_t now_ms, size_t *count,
+                                           struct jitrd_diag *diag) JITRD_WUR;
 
 /* *pending = some event of certificate_id is pending or in progress (coalescing). */
 enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *journal,

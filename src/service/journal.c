@@ -70,6 +70,7 @@ enum stmt_id {
 	S_COMPLETE,
 	S_RETRY,
 	S_RECOVER,
+	S_REQUEUE,
 	S_HAS_PENDING,
 	S_PRUNE,
 	S_COUNTS,
@@ -118,6 +119,8 @@ static const char *const stmt_sql[S_COUNT_] = {
 		  " THEN 'interrupted by a restart too many times' ELSE reason END,"
 		  " finished_ms = CASE WHEN attempts + 1 >= ?2 THEN ?1 ELSE NULL END"
 		  " WHERE state = 'in_progress'",
+    [S_REQUEUE] = "UPDATE events SET state = 'pending', claimed_ms = NULL, next_attempt_ms = ?2"
+		  " WHERE state = 'in_progress' AND claimed_ms < ?1",
     [S_HAS_PENDING] = "SELECT 1 FROM events WHERE certificate_id = ?1"
 		      " AND state IN ('pending','in_progress') LIMIT 1",
     [S_PRUNE] = "DELETE FROM events INDEXED BY events_done"
@@ -776,11 +779,17 @@ static enum jitrd_err run_changes(struct jitrd_journal *j, enum stmt_id which, i
 	return run_changes2(j, which, param, 0, what, count, diag);
 }
 
+enum jitrd_err jitrd_journal_requeue_stale(struct jitrd_journal *j, int64_t claimed_before_ms,
+                                           int64_t now_ms, size_t *count, struct jitrd_diag *diag)
+{
+	return run_changes2(j, S_REQUEUE, claimed_before_ms, now_ms, "requeue", count, diag);
+}
+
 enum jitrd_err jitrd_journal_recover(struct jitrd_journal *j, int64_t now_ms, size_t *count,
                                      struct jitrd_diag *diag)
 {
-	return run_changes2(j, S_RECOVER, now_ms, j ? (int64_t)j->max_attempts : 0, "recover", count,
-	                    diag);
+	return run_changes2(j, S_RECOVER, now_ms, j ? (int64_t)j->max_attempts : 0, "recover",
+	                    count, diag);
 }
 
 enum jitrd_err jitrd_journal_prune(struct jitrd_journal *j, int64_t older_than_ms, size_t *count,

@@ -41,7 +41,11 @@
 #define MQTT_STOP_MS   2000
 #define JOURNAL_FILE   "journal.db"
 #define LOCK_FILE      "jitrd.lock"
-#define STATE_PATH_MAX 4096
+/* How often stale in-progress rows are looked for, and how much longer than the event
+ * deadline a claim may last before its row is handed out again. */
+#define REQUEUE_CHECK_MS       60000
+#define REQUEUE_MARGIN_SECONDS 60
+#define STATE_PATH_MAX         4096
 
 struct service;
 
@@ -737,6 +741,29 @@ static bool stop_threads(struct service *s, int deadline_seconds)
 	return true;
 }
 
+/* A row stays in_progress when its worker could not write the outcome (the journal was busy
+ * or failing): once its claim is older than any event could take, it is handed out again. A
+ * worker still inside such an event would meet the retry in the pipeline's in-flight set. */
+static void requeue_stale(struct service *s)
+{
+	struct jitrd_diag diag = {{0}};
+	size_t count = 0;
+	char text[24];
+	int64_t now = wall_ms();
+	int64_t oldest_live = now - ((int64_t)s->boot_rt->cfg->service.event_deadline_seconds +
+	                             REQUEUE_MARGIN_SECONDS) *
+	                                1000;
+
+	if (jitrd_journal_requeue_stale(s->journal, oldest_live, now, &count, &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_WARN, "journal.requeue_failed", "reason", diag.text);
+		return;
+	}
+	if (count > 0) {
+		snprintf(text, sizeof(text), "%zu", count);
+		say(s, JITRD_LOG_WARN, "journal.requeued_stale", "rows", text);
+	}
+}
+
 static void prune(struct service *s)
 {
 	struct jitrd_diag diag = {{0}};
@@ -778,6 +805,7 @@ static const char *main_loop(struct service *s, const sigset_t *signals, int rel
 {
 	int64_t next_reload = reload_seconds > 0 ? mono_ms() + (int64_t)reload_seconds * 1000 : -1;
 	int64_t next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
+	int64_t next_requeue = mono_ms() + REQUEUE_CHECK_MS;
 
 	for (;;) {
 		int64_t wait_ms = notify_tick(s);
@@ -797,6 +825,10 @@ static const char *main_loop(struct service *s, const sigset_t *signals, int rel
 			jitrd_notify_reloaded(s->notify, reload(s, "timer") == 0, "timer",
 			                      time(NULL));
 			next_reload = mono_ms() + (int64_t)reload_seconds * 1000;
+		}
+		if (mono_ms() >= next_requeue) {
+			requeue_stale(s);
+			next_requeue = mono_ms() + REQUEUE_CHECK_MS;
 		}
 		if (mono_ms() >= next_prune) {
 			prune(s);

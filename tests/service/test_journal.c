@@ -400,7 +400,8 @@ static void test_recover_counts_an_attempt(void)
 		CU_ASSERT_EQUAL(n, 1);
 		jitrd_journal_events_free(ev, n);
 		/* the process dies here; the next start recovers */
-		CU_ASSERT_EQUAL(jitrd_journal_recover(j, 10 * restart + 1, &recovered, NULL), JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_journal_recover(j, 10 * restart + 1, &recovered, NULL),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(recovered, 1);
 		c = counts_of(j);
 		CU_ASSERT_EQUAL(c.in_progress, 0);
@@ -408,6 +409,40 @@ static void test_recover_counts_an_attempt(void)
 		CU_ASSERT_EQUAL(c.failed, restart < 2 ? 0 : 1);
 	}
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT attempts FROM events"), 2);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* An event whose worker could not write its outcome is handed out again once its claim is
+ * older than the cut-off, without costing an attempt; fresh claims are left alone. */
+static void test_requeue_stale_claims(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_event *ev = NULL;
+	size_t n = 0, requeued = 99;
+	int64_t id = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, NULL, 1, &id, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 100, 4, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	jitrd_journal_events_free(ev, n);
+	CU_ASSERT_EQUAL(jitrd_journal_requeue_stale(j, 100, 150, &requeued, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(requeued, 0); /* claimed at 100: not before the cut-off */
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 1);
+	CU_ASSERT_EQUAL(jitrd_journal_requeue_stale(j, 101, 300, &requeued, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(requeued, 1);
+	CU_ASSERT_EQUAL(counts_of(j).pending, 1);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 299, 4, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 0); /* due at 300 */
+	jitrd_journal_events_free(ev, n);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 300, 4, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1)
+		CU_ASSERT_EQUAL(ev[0].attempts, 0);
+	jitrd_journal_events_free(ev, n);
 	jitrd_journal_close(j);
 	remove_dir(&t);
 }
@@ -1102,6 +1137,7 @@ int main(void)
 	    {"retry_later backoff and give-up bound", test_retry_backoff_and_give_up},
 	    {"recover after SIGKILL mid-burst", test_recover_after_sigkill},
 	    {"recover counts an attempt", test_recover_counts_an_attempt},
+	    {"requeue stale claims", test_requeue_stale_claims},
 	    {"prune removes old done rows only", test_prune},
 	    {"has_pending_for", test_has_pending_for},
 	    {"inventory upsert, get, iterate", test_inventory},
