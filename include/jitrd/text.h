@@ -34,6 +34,10 @@ void jitrd_hex_encode(const unsigned char *bytes, size_t len, char *out, size_t 
  * to size (always NUL-terminated when size > 0). */
 void jitrd_format_rfc3339(time_t t, char *out, size_t size);
 
+/* Copies src (NULL: "") into dst (size > 0 bytes), cut to fit on a UTF-8 character
+ * boundary; always NUL-terminated. */
+void jitrd_text_copy(char *dst, size_t size, const char *src);
+
 /* The same with milliseconds, "2030-06-01T00:00:00.250Z". JITRD_ERR_INVALID_ARG (out
  * untouched) for ms outside 0..999, a year outside 0000-9999, or size too small. */
 enum jitrd_err jitrd_format_rfc3339_ms(time_t t, int ms, char *out, size_t size) JITRD_WUR;

@@ -32,9 +32,6 @@ int jitrd_parse_common_options(int argc, char **argv, const char *usage,
  * 0 or -1. */
 int jitrd_parse_time(const char *text, time_t *out);
 
-/* Formats t as RFC 3339 UTC ("2030-06-01T00:00:00Z") into out (at least 21 bytes). */
-void jitrd_format_time(time_t t, char *out, size_t size);
-
 int jitrd_cmd_config_check(int argc, char **argv);
 int jitrd_cmd_check(int argc, char **argv);
 int jitrd_cmd_run(int argc, char **argv);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jitrd/text.h"
+
 static const char usage[] =
     "usage: jitrd config-check [-c FILE] [--at TIME]\n"
     "\n"
@@ -61,7 +63,7 @@ static int report_crls(const struct jitrd_runtime *rt)
 				problems++;
 			continue;
 		}
-		jitrd_format_time(info->next_update, when, sizeof(when));
+		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
 		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s\n",
 		       jitrd_cert_id(ca), info->origin, info->entries, (long long)info->crl_number,
 		       when);

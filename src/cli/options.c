@@ -54,14 +54,6 @@ int jitrd_parse_time(const char *text, time_t *out)
 	return 0;
 }
 
-void jitrd_format_time(time_t t, char *out, size_t size)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, size, "%lld", (long long)t);
-}
-
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
                                struct jitrd_common_options *opts)
 {

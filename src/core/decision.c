@@ -2,6 +2,7 @@
  * Pure: reads only what the context hands in; the API calls that carry a decision out
  * belong to the pipeline, not here. */
 #include "jitrd/decision.h"
+#include "jitrd/text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,25 +27,13 @@ void jitrd_decision_cleanup(struct jitrd_decision *d)
 	d->policy_document = NULL;
 }
 
-/* Copies src into dst, truncated to fit on a UTF-8 character boundary. */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	if (src[n] != '\0')
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* Records a decision; reason is copied (truncated to fit). */
 static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind, const char *status,
                    const char *reason)
 {
 	d->kind = kind;
 	d->target_status = status;
-	copy_text(d->reason, sizeof(d->reason), reason);
+	jitrd_text_copy(d->reason, sizeof(d->reason), reason);
 }
 
 int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
@@ -53,7 +42,7 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 	char quoted[96];
 	char reason[160];
 
-	copy_text(d->ca_id, sizeof(d->ca_id), ev->ca_certificate_id);
+	jitrd_text_copy(d->ca_id, sizeof(d->ca_id), ev->ca_certificate_id);
 	if (strcmp(ev->certificate_status, STATUS_PENDING) != 0) {
 		jitrd_quote(quoted, sizeof(quoted), ev->certificate_status,
 		            strlen(ev->certificate_status));
@@ -172,9 +161,9 @@ static void describe_certificate(struct jitrd_decision *d, const struct jitrd_ce
 {
 	const char *cn = NULL;
 
-	copy_text(d->serial, sizeof(d->serial), jitrd_cert_serial_hex(cert));
+	jitrd_text_copy(d->serial, sizeof(d->serial), jitrd_cert_serial_hex(cert));
 	if (jitrd_cert_subject_field(cert, JITRD_SUBJECT_CN, &cn) == JITRD_OK)
-		copy_text(d->subject_cn, sizeof(d->subject_cn), cn);
+		jitrd_text_copy(d->subject_cn, sizeof(d->subject_cn), cn);
 	else
 		d->subject_cn[0] = '\0';
 }
@@ -343,7 +332,7 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	describe_certificate(d, cert);
 	problem = jitrd_decision_context_problem(ctx);
 	if (problem) {
-		copy_text(d->reason, sizeof(d->reason), problem);
+		jitrd_text_copy(d->reason, sizeof(d->reason), problem);
 		return JITRD_ERR_CONFIG;
 	}
 
@@ -354,7 +343,7 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		decide(d, JITRD_DECISION_IGNORE, NULL, "issuer is not one of our CAs");
 		return JITRD_OK;
 	}
-	copy_text(d->ca_id, sizeof(d->ca_id), jitrd_cert_id(ca));
+	jitrd_text_copy(d->ca_id, sizeof(d->ca_id), jitrd_cert_id(ca));
 	if (!jitrd_config_ca_allowed(ctx->cfg, d->ca_id)) {
 		decide(d, JITRD_DECISION_IGNORE, NULL, "CA not in ca.allow");
 		return JITRD_OK;
@@ -395,6 +384,6 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	}
 	d->kind = JITRD_DECISION_ACTIVATE;
 	d->target_status = "ACTIVE";
-	copy_text(d->reason, sizeof(d->reason), crl_note);
+	jitrd_text_copy(d->reason, sizeof(d->reason), crl_note);
 	return JITRD_OK;
 }

@@ -133,3 +133,17 @@ enum jitrd_err jitrd_format_rfc3339_ms(time_t t, int ms, char *out, size_t size)
 	memcpy(out, text, (size_t)n + 1);
 	return JITRD_OK;
 }
+
+void jitrd_text_copy(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (!src)
+		src = "";
+	n = strnlen(src, size - 1);
+	if (src[n] != '\0')
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}

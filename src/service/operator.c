@@ -24,6 +24,7 @@
 
 #include "jitrd/crl.h"
 #include "jitrd/decision.h"
+#include "jitrd/text.h"
 
 #define JOB_PREFIX     "deactivate:"
 #define LIST_PAGE      250
@@ -35,11 +36,6 @@ static int64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
 }
 
 /* "Code: message" of AWS's answer, or the client's own reason. */
@@ -384,7 +380,7 @@ static int collect_cert(void *ctx, const struct jitrd_iot_cert_summary *cert)
 		l->items = items;
 		l->cap = cap;
 	}
-	copy_text(l->items[l->count].id, sizeof(l->items[l->count].id), cert->certificate_id);
+	jitrd_text_copy(l->items[l->count].id, sizeof(l->items[l->count].id), cert->certificate_id);
 	l->items[l->count].status = cert->status;
 	l->count++;
 	return 0;
@@ -746,13 +742,13 @@ static int find_serial(struct sweep *sw, const struct jitrd_cert *ca, const char
 	}
 	if (!found) {
 		memset(row, 0, sizeof(*row));
-		copy_text(row->certificate_id, sizeof(row->certificate_id), lc->id);
+		jitrd_text_copy(row->certificate_id, sizeof(row->certificate_id), lc->id);
 	}
-	copy_text(row->ca_id, sizeof(row->ca_id), ca_id);
-	copy_text(row->serial_hex, sizeof(row->serial_hex), jitrd_cert_serial_hex(cert));
+	jitrd_text_copy(row->ca_id, sizeof(row->ca_id), ca_id);
+	jitrd_text_copy(row->serial_hex, sizeof(row->serial_hex), jitrd_cert_serial_hex(cert));
 	if (jitrd_cert_subject_field(cert, JITRD_SUBJECT_CN, &cn) == JITRD_OK)
-		copy_text(row->subject_cn, sizeof(row->subject_cn), cn);
-	copy_text(row->status, sizeof(row->status), jitrd_iot_status_name(lc->status));
+		jitrd_text_copy(row->subject_cn, sizeof(row->subject_cn), cn);
+	jitrd_text_copy(row->status, sizeof(row->status), jitrd_iot_status_name(lc->status));
 	row->updated_ms = wall_ms();
 	inventory_put(sw, row);
 	jitrd_iot_certificate_cleanup(&described);
@@ -810,8 +806,8 @@ static bool change_status(struct sweep *sw, struct jitrd_journal_cert *row,
 	}
 	say(sw, JITRD_SWEEP_CHANGE, "%s %s serial %s (%s): %s", verb, row->certificate_id,
 	    row->serial_hex, why, jitrd_iot_status_name(status));
-	copy_text(row->status, sizeof(row->status), jitrd_iot_status_name(status));
-	copy_text(row->last_decision, sizeof(row->last_decision), decision);
+	jitrd_text_copy(row->status, sizeof(row->status), jitrd_iot_status_name(status));
+	jitrd_text_copy(row->last_decision, sizeof(row->last_decision), decision);
 	row->updated_ms = wall_ms();
 	inventory_put(sw, row);
 	return true;
@@ -939,7 +935,7 @@ static void sweep_ca(struct sweep *sw, const struct jitrd_cert *ca, const char *
 		time_t next = info->next_update;
 		if (!gmtime_r(&next, &tm) ||
 		    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-			copy_text(when, sizeof(when), "never");
+			jitrd_text_copy(when, sizeof(when), "never");
 		sw->sum->cas_no_crl++;
 		say(sw, JITRD_SWEEP_NOTICE,
 		    "CA %s (%s): its CRL %s is past its nextUpdate (%s); "

@@ -17,6 +17,7 @@
 #include "jitrd/cert.h"
 #include "jitrd/decision.h"
 #include "jitrd/event.h"
+#include "jitrd/text.h"
 
 #define POLICY_CACHE_MAX    1024
 #define POLICY_CREATING_MAX 64
@@ -85,20 +86,12 @@ static int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src ? src : "", size - 1);
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = '\0';
-}
-
 static void finish(struct jitrd_pipeline_result *r, enum jitrd_decision_kind decision, int retry,
                    const char *reason)
 {
 	r->decision = decision;
 	r->retry = retry;
-	copy_text(r->reason, sizeof(r->reason), reason);
+	jitrd_text_copy(r->reason, sizeof(r->reason), reason);
 }
 
 /* DESIGN §3: throttling, 5xx, timeouts and connection errors are transient; the client has
@@ -180,8 +173,8 @@ static int enter_in_flight(struct jitrd_pipeline *p, const char *certificate_id,
 				break;
 		if (i == p->in_flight_count) {
 			if (p->in_flight_count < IN_FLIGHT_MAX) {
-				copy_text(p->in_flight[p->in_flight_count++], JITRD_ID_HEX_LEN + 1,
-				          certificate_id);
+				jitrd_text_copy(p->in_flight[p->in_flight_count++],
+				                JITRD_ID_HEX_LEN + 1, certificate_id);
 				result = 0;
 			}
 			break;
@@ -252,8 +245,8 @@ static enum policy_claim policy_claim(struct jitrd_pipeline *p, const char *name
 		}
 		if (!policy_being_created(p, name)) {
 			if (p->creating_count < POLICY_CREATING_MAX)
-				copy_text(p->creating[p->creating_count++], JITRD_NAME_MAX + 1,
-				          name);
+				jitrd_text_copy(p->creating[p->creating_count++],
+				                JITRD_NAME_MAX + 1, name);
 			break;
 		}
 		if (wait_a_little(p, deadline) != 0) {
@@ -278,7 +271,7 @@ static void policy_release(struct jitrd_pipeline *p, const char *name, const uns
 		}
 	}
 	if (exists && !policy_known(p, name, hash) && p->policy_count < POLICY_CACHE_MAX) {
-		copy_text(p->policies[p->policy_count].name, JITRD_NAME_MAX + 1, name);
+		jitrd_text_copy(p->policies[p->policy_count].name, JITRD_NAME_MAX + 1, name);
 		memcpy(p->policies[p->policy_count].document_hash, hash, 32);
 		p->policy_count++;
 	}
@@ -437,7 +430,7 @@ static int set_status(struct jitrd_iot_session *s, int64_t deadline, const char 
 		call_failed(r, JITRD_IOT_UPDATE_CERTIFICATE, err, &res, &diag);
 		return -1;
 	}
-	copy_text(r->status, sizeof(r->status), status);
+	jitrd_text_copy(r->status, sizeof(r->status), status);
 	return 0;
 }
 
@@ -476,8 +469,8 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		goto cleanup;
 	}
 	err = jitrd_decide_certificate(ctx, cert, ev->ca_certificate_id, now, &d);
-	copy_text(r->serial, sizeof(r->serial), d.serial);
-	copy_text(r->subject_cn, sizeof(r->subject_cn), d.subject_cn);
+	jitrd_text_copy(r->serial, sizeof(r->serial), d.serial);
+	jitrd_text_copy(r->subject_cn, sizeof(r->subject_cn), d.subject_cn);
 	if (err != JITRD_OK) {
 		/* a configuration problem (a reload may fix it) or out of memory */
 		finish(r, JITRD_DECISION_FAILED, 1, *d.reason ? d.reason : jitrd_strerror(err));
@@ -489,8 +482,8 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	if (d.kind == JITRD_DECISION_ACTIVATE) {
 		/* Step 7 before step 8: a device that reconnects the moment it is active already
 		 * has its policy. */
-		copy_text(r->policy, sizeof(r->policy), d.policy_name);
-		copy_text(r->thing, sizeof(r->thing), d.thing_name);
+		jitrd_text_copy(r->policy, sizeof(r->policy), d.policy_name);
+		jitrd_text_copy(r->thing, sizeof(r->thing), d.thing_name);
 		if (jitrd_pipeline_provision(p, s, deadline, &d, described->certificate_arn, r) !=
 		    0)
 			goto cleanup;
@@ -499,14 +492,14 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 cleanup:
 	if (p->opts.journal && cert) {
 		struct jitrd_journal_cert row = {0};
-		copy_text(row.certificate_id, sizeof(row.certificate_id), ev->certificate_id);
-		copy_text(row.ca_id, sizeof(row.ca_id), ev->ca_certificate_id);
-		copy_text(row.serial_hex, sizeof(row.serial_hex), d.serial);
-		copy_text(row.subject_cn, sizeof(row.subject_cn), d.subject_cn);
-		copy_text(row.status, sizeof(row.status),
-		          *r->status ? r->status : "PENDING_ACTIVATION");
-		copy_text(row.last_decision, sizeof(row.last_decision),
-		          jitrd_decision_name(r->decision));
+		jitrd_text_copy(row.certificate_id, sizeof(row.certificate_id), ev->certificate_id);
+		jitrd_text_copy(row.ca_id, sizeof(row.ca_id), ev->ca_certificate_id);
+		jitrd_text_copy(row.serial_hex, sizeof(row.serial_hex), d.serial);
+		jitrd_text_copy(row.subject_cn, sizeof(row.subject_cn), d.subject_cn);
+		jitrd_text_copy(row.status, sizeof(row.status),
+		                *r->status ? r->status : "PENDING_ACTIVATION");
+		jitrd_text_copy(row.last_decision, sizeof(row.last_decision),
+		                jitrd_decision_name(r->decision));
 		row.updated_ms = (int64_t)now * 1000;
 		/* the inventory is a cache for `crl sweep`: losing a row costs one describe later,
 		 * so a failed write does not change the event's outcome */
@@ -567,16 +560,17 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 	} else if (described.status != JITRD_IOT_PENDING_ACTIVATION) {
 		/* DESIGN §3.4: idempotent — an ACTIVE stays ACTIVE, a REVOKED stays REVOKED */
 		char reason[96];
-		copy_text(r->status, sizeof(r->status), jitrd_iot_status_name(described.status));
+		jitrd_text_copy(r->status, sizeof(r->status),
+		                jitrd_iot_status_name(described.status));
 		snprintf(reason, sizeof(reason), "status is %s, not PENDING_ACTIVATION", r->status);
 		finish(r, JITRD_DECISION_SKIP, 0, reason);
 	} else if (*described.ca_certificate_id &&
 	           strcmp(described.ca_certificate_id, ev->ca_certificate_id) != 0) {
-		copy_text(r->status, sizeof(r->status), "PENDING_ACTIVATION");
+		jitrd_text_copy(r->status, sizeof(r->status), "PENDING_ACTIVATION");
 		finish(r, JITRD_DECISION_REJECT, 0,
 		       "the event's caCertificateId is not the certificate's CA");
 	} else {
-		copy_text(r->status, sizeof(r->status), "PENDING_ACTIVATION");
+		jitrd_text_copy(r->status, sizeof(r->status), "PENDING_ACTIVATION");
 		decide_and_act(p, s, &ctx, ev, &described, now, deadline, r);
 	}
 	jitrd_iot_certificate_cleanup(&described);
@@ -609,9 +603,10 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
 		finish(out, JITRD_DECISION_INVALID, 0,
 		       *diag.text ? diag.text : jitrd_strerror(err));
 	} else {
-		copy_text(out->certificate_id, sizeof(out->certificate_id), ev.certificate_id);
-		copy_text(out->ca_certificate_id, sizeof(out->ca_certificate_id),
-		          ev.ca_certificate_id);
+		jitrd_text_copy(out->certificate_id, sizeof(out->certificate_id),
+		                ev.certificate_id);
+		jitrd_text_copy(out->ca_certificate_id, sizeof(out->ca_certificate_id),
+		                ev.ca_certificate_id);
 		process_event(p, s, rt, &ev, now, until, out);
 	}
 	out->duration_ms = (uint64_t)(monotonic_ms() - started);
@@ -661,7 +656,7 @@ void jitrd_pipeline_account_from_arn(const char *arn, const char *fallback, char
 		memcpy(out, field, 12);
 		out[12] = '\0';
 	} else {
-		copy_text(out, 13, fallback);
+		jitrd_text_copy(out, 13, fallback);
 	}
 }
 
