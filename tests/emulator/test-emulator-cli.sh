@@ -293,7 +293,7 @@ workflow() { # LABEL AWS-CLI
 		env AWS_SECRET_ACCESS_KEY=wrong $aws iot get-registration-code
 	expect_error "$label: unknown access key" UnrecognizedClientException \
 		env AWS_ACCESS_KEY_ID=AKIDUNKNOWN $aws iot get-registration-code
-	curl -s --max-time 5 -d '{"rate_limits":{"DescribeEndpoint":1}}' "$url/_emulator/faults" \
+	curl -s --max-time 5 -d '{"rate_limits":{"DescribeEndpoint":0.01}}' "$url/_emulator/faults" \
 		>/dev/null
 	run $aws iot describe-endpoint
 	expect_error "$label: rate limit answered with ThrottlingException" ThrottlingException \
