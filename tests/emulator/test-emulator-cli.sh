@@ -297,7 +297,7 @@ workflow() { # LABEL AWS-CLI
 		>/dev/null
 	run $aws iot describe-endpoint
 	expect_error "$label: rate limit answered with ThrottlingException" ThrottlingException \
-		$aws iot describe-endpoint
+		env AWS_MAX_ATTEMPTS=1 $aws iot describe-endpoint
 	curl -s --max-time 5 -d '{"rate_limits":{"DescribeEndpoint":0}}' "$url/_emulator/faults" \
 		>/dev/null
 }
