@@ -36,9 +36,10 @@ enum jitrd_err jitrd_policy_template_parse(const char *origin, const char *text,
 					   struct jitrd_diag *diag) JITRD_WUR;
 void jitrd_policy_template_free(struct jitrd_policy_template *tpl); /* NULL is fine */
 
-/* Renders the document: each value inserted into its string with IoT metacharacters
- * made literal: '*' -> "$(*)", '?' -> "$(?)", '$' -> "$($)"; '{' or '}' in a value is
- * refused (JITRD_ERR_FORBIDDEN_CHAR) so no ${...} variable can be formed; '/' (it would
+/* Renders the document: each value inserted into its string as it is, after checks. A value
+ * holding an IoT policy wildcard ('*', '?') or '$' is refused (JITRD_ERR_FORBIDDEN_CHAR):
+ * AWS's guides disagree on how IoT writes them literally, so none is guessed; '{' or '}' is
+ * refused so no ${...} variable can be formed; '/' (it would
  * reach into another device's MQTT topic tree; allowed only in certificate.arn, which jitrd
  * composes), the MQTT wildcards '+' and '#', control characters and invalid UTF-8 are
  * refused too. The result is compact JSON of at most

@@ -307,12 +307,17 @@ enum jitrd_err jitrd_decision_check_templates(const struct jitrd_decision_contex
 	for (size_t i = 0; i < sizeof(per_device) / sizeof(per_device[0]); i++) {
 		if (jitrd_policy_template_uses(ctx->policy_template, per_device[i]) &&
 		    !jitrd_name_template_uses(name, per_device[i])) {
+			/* certificate.id is the one remedy for both certificate placeholders: an
+			 * ARN holds ':' and '/', which no policy name may. */
+			bool by_id = strcmp(per_device[i], "certificate.id") == 0 ||
+			             strcmp(per_device[i], "certificate.arn") == 0;
 			jitrd_diag_set(
 			    diag,
 			    "[provision] policy_name \"%.128s\" does not use {{%s}} but the "
 			    "policy document does: devices with different documents would "
-			    "share one policy; add {{%s}} (or {{certificate.id}}) to the name",
-			    name, per_device[i], per_device[i]);
+			    "share one policy; add %s%s%s to the name",
+			    name, per_device[i], by_id ? "{{certificate.id}}" : "{{",
+			    by_id ? "" : per_device[i], by_id ? "" : "}} (or {{certificate.id}})");
 			return JITRD_ERR_CONFIG;
 		}
 	}

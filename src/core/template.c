@@ -1,7 +1,8 @@
 /* template.c — policy documents and resource names rendered from {{placeholders}} (DESIGN §4.4).
- * Substitution happens only inside string values of an already-parsed JSON tree and every value
- * is escaped or refused, so a hostile certificate field can never change structure or widen a
- * grant. Pure: no I/O, no clock, no logging; a parsed template is immutable and shared. */
+ * Substitution happens only inside string values of an already-parsed JSON tree and a value
+ * that could act as anything but text is refused, so a hostile certificate field can never
+ * change structure or widen a grant. Pure: no I/O, no clock, no logging; a parsed template is
+ * immutable and shared. */
 #include "jitrd/template.h"
 
 #include <stdint.h>
@@ -181,6 +182,16 @@ static const char *value_problem(const char *value, size_t len, int allow_slash,
 			return "'/', which would reach into another device's MQTT topic tree";
 		if (c == '+' || c == '#')
 			return c == '+' ? "'+', an MQTT wildcard" : "'#', an MQTT wildcard";
+		/* '*' and '?' are IoT policy wildcards and '$' starts a policy variable. AWS's IoT
+		 * guide writes their literal forms as $(*), $(?), $($) while the IAM guide writes
+		 * ${*}, ${?}, ${$} (IAM User Guide, "Policy variables": special characters); which
+		 * one IoT Core honours cannot be confirmed without AWS, so a value that would need
+		 * one is refused rather than granted on a guess. */
+		if (c == '*' || c == '?')
+			return c == '*' ? "'*', an IoT policy wildcard"
+			                : "'?', an IoT policy wildcard";
+		if (c == '$')
+			return "'$', which starts an IoT policy variable";
 		n = jitrd_utf8_sequence(v + i, len - i);
 		if (n == 0)
 			return "invalid UTF-8";
@@ -338,30 +349,6 @@ static int append(struct string_builder *b, const char *bytes, size_t len)
 	return 0;
 }
 
-/* IoT policy metacharacters made literal, as AWS documents for policy documents. */
-static int append_escaped(struct string_builder *b, const char *value, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		const char *piece = NULL;
-		switch (value[i]) {
-		case '*':
-			piece = "$(*)";
-			break;
-		case '?':
-			piece = "$(?)";
-			break;
-		case '$':
-			piece = "$($)";
-			break;
-		default:
-			break;
-		}
-		if (piece ? append(b, piece, 4) != 0 : append(b, value + i, 1) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static enum jitrd_err render_string(struct walk *w, struct json_object *node)
 {
 	const char *s = json_object_get_string(node);
@@ -404,7 +391,7 @@ static enum jitrd_err render_string(struct walk *w, struct json_object *node)
 			    w->origin, walk_path(w), (int)tok.len, tok.text, quoted, problem, at);
 			return JITRD_ERR_FORBIDDEN_CHAR;
 		}
-		if (append_escaped(&b, var->value, vlen) != 0)
+		if (append(&b, var->value, vlen) != 0)
 			goto too_long;
 		substituted = 1;
 	}

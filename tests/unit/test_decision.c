@@ -227,11 +227,18 @@ static void test_hostile_common_names(void)
 	jitrd_decision_cleanup(&d);
 	world_cleanup(&w);
 
-	/* With a shared policy name, the document still must not carry a raw wildcard. */
+	/* With a shared policy name, a wildcard in the document is not escaped on a guess about
+	 * IoT's literal form ($(*) or ${*}): the device is rejected, the field named. */
 	world_init(&w, "[provision]\npolicy_name = jitrd-device\n", DEVICE_POLICY, valid_crls);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-star.pem", NULL, JITRD_TEST_NOW, &d),
-	                JITRD_DECISION_ACTIVATE);
-	CU_ASSERT_PTR_NOT_NULL(strstr(d.policy_document, "topic/devices/$(*)/*"));
+	                JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NULL(d.policy_document);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "{{subject.CN}}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "'*'"));
+	jitrd_decision_cleanup(&d);
+	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-question.pem", NULL, JITRD_TEST_NOW, &d),
+	                JITRD_DECISION_REJECT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "'?'"));
 	jitrd_decision_cleanup(&d);
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/cn-iotvar.pem", NULL, JITRD_TEST_NOW, &d),
 	                JITRD_DECISION_REJECT);
@@ -453,6 +460,28 @@ static void test_policy_name_must_follow_document(void)
 		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), cases[i].expect);
 		if (cases[i].expect != JITRD_OK)
 			CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "subject.CN"));
+		world_cleanup(&w);
+	}
+	/* a document with {{certificate.id}} (policies/per-device.json) under a CN-only name: the
+	 * remedy named once, and a name with {{certificate.id}} is accepted */
+	{
+		static const char per_cert_policy[] =
+		    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+		    "\"Action\":\"iot:Publish\",\"Resource\":[\"arn:aws:iot:{{aws.region}}:"
+		    "{{aws.account}}:topic/devices/{{subject.CN}}/*\",\"arn:aws:iot:{{aws.region}}:"
+		    "{{aws.account}}:topic/certificates/{{certificate.id}}/*\"]}]}";
+		struct world w;
+		struct jitrd_diag diag = {{0}};
+		world_init(&w, "[provision]\npolicy_name = device-{{subject.CN}}\n",
+		           per_cert_policy, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), JITRD_ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "add {{certificate.id}} to the name"));
+		CU_ASSERT_PTR_NULL(strstr(diag.text, "(or {{certificate.id}})"));
+		world_cleanup(&w);
+		memset(&diag, 0, sizeof(diag));
+		world_init(&w, "[provision]\npolicy_name = device-{{certificate.id}}\n",
+		           per_cert_policy, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), JITRD_OK);
 		world_cleanup(&w);
 	}
 	/* a deployment-wide document needs no placeholder in the name */
