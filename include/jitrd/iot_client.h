@@ -37,6 +37,7 @@ enum jitrd_iot_op {
 	JITRD_IOT_DESCRIBE_CA_CERTIFICATE,
 	JITRD_IOT_UPDATE_CA_CERTIFICATE,
 	JITRD_IOT_REGISTER_CERTIFICATE,
+	JITRD_IOT_LIST_THING_PRINCIPALS,
 	JITRD_IOT_OP_COUNT
 };
 
@@ -211,6 +212,45 @@ enum jitrd_err jitrd_iot_list_attached_policies(struct jitrd_iot_session *s, int
 enum jitrd_err jitrd_iot_create_thing(struct jitrd_iot_session *s, int64_t deadline,
 				      const char *thing_name, struct jitrd_iot_thing *out,
 				      struct jitrd_iot_result *res, struct jitrd_diag *diag) JITRD_WUR;
+
+/* A Thing attribute (botocore AttributeName [a-zA-Z0-9_.,@/:#-]{1,128}, AttributeValue
+ * [a-zA-Z0-9_.,@/:#=\[\]-]{0,800}). */
+struct jitrd_iot_attribute {
+	const char *name;
+	const char *value;
+};
+#define JITRD_IOT_MAX_ATTRIBUTE_VALUE 800
+
+/* POST /things/{thingName} {"attributePayload":{"attributes":{name:value,...}}}: CreateThing
+ * with attributes (at most 3, AWS's limit for a Thing without a type; n 0 sends "{}"). AWS
+ * answers success when a Thing of that name exists with the same attributes, and
+ * ResourceAlreadyExistsException when it exists with other ones. out may be NULL. */
+enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *s,
+						      int64_t deadline, const char *thing_name,
+						      const struct jitrd_iot_attribute *attributes,
+						      size_t n, struct jitrd_iot_thing *out,
+						      struct jitrd_iot_result *res,
+						      struct jitrd_diag *diag) JITRD_WUR;
+
+/* GET /things/{thingName}, and one of its attributes: *present 1 and value (NUL-terminated,
+ * size >= JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1) when the Thing has attribute `name`, else
+ * *present 0 and value "". A value of the wrong type or over the maximum is
+ * JITRD_ERR_BAD_RESPONSE. */
+enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
+						  const char *thing_name, const char *name,
+						  char *value, size_t size, int *present,
+						  struct jitrd_iot_result *res,
+						  struct jitrd_diag *diag) JITRD_WUR;
+
+/* GET /things/{thingName}/principals?nextToken=&maxResults=, every page, each principal (an
+ * ARN, borrowed for the call) to fn; return non-zero from fn to stop. At most 10000
+ * principals are delivered, more is JITRD_ERR_TOO_LARGE; a page that repeats its token is
+ * JITRD_ERR_BAD_RESPONSE. */
+typedef int (*jitrd_iot_principal_fn)(void *ctx, const char *principal);
+enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
+					       const char *thing_name, jitrd_iot_principal_fn fn,
+					       void *ctx, struct jitrd_iot_result *res,
+					       struct jitrd_diag *diag) JITRD_WUR;
 
 /* GET /things/{thingName}. */
 enum jitrd_err jitrd_iot_describe_thing(struct jitrd_iot_session *s, int64_t deadline,

@@ -69,8 +69,13 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
 /* Step 7 for a decided activation (d from jitrd_decide_certificate with kind activate): the
  * Thing, when d names one, with the certificate as its principal; the policy created once
  * ("already exists" is success only when AWS holds the same document) and attached. Used by
- * the pipeline and by `crl sweep` when a hold is lifted. 0 on success; -1 with r finished as
- * failed (r->reason names the call, r->retry set for a transient error). */
+ * the pipeline and by `crl sweep` when a hold is lifted. A Thing is created with the
+ * attribute JITRD_THING_MARKER = d->ca_id; an existing Thing is joined only when it carries
+ * that marker with this CA's id and every principal already attached is a certificate of the
+ * same CA (a rotation), otherwise r is finished as reject naming the Thing. 0 on success; -1
+ * with r finished as failed (r->reason names the call, r->retry set for a transient error) or
+ * as reject. */
+#define JITRD_THING_MARKER "jitrd_ca"
 int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r);

@@ -48,6 +48,7 @@ static const char *const op_names[JITRD_IOT_OP_COUNT] = {
     [JITRD_IOT_DESCRIBE_CA_CERTIFICATE] = "DescribeCACertificate",
     [JITRD_IOT_UPDATE_CA_CERTIFICATE] = "UpdateCACertificate",
     [JITRD_IOT_REGISTER_CERTIFICATE] = "RegisterCertificate",
+    [JITRD_IOT_LIST_THING_PRINCIPALS] = "ListThingPrincipals",
 };
 
 static const char *const status_names[] = {
@@ -1268,22 +1269,201 @@ enum jitrd_err jitrd_iot_create_thing(struct jitrd_iot_session *s, int64_t deadl
 				      const char *thing_name, struct jitrd_iot_thing *out,
 				      struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
+	return jitrd_iot_create_thing_with_attributes(s, deadline, thing_name, NULL, 0, out, res,
+						      diag);
+}
+
+/* botocore's AttributeName / AttributeValue patterns. */
+static int attribute_ok(const char *name, const char *value)
+{
+	size_t n = name ? strlen(name) : 0, v = value ? strlen(value) : 0;
+
+	if (n == 0 || n > 128 || !value || v > JITRD_IOT_MAX_ATTRIBUTE_VALUE)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.,@/:#-", name[i]))
+			return 0;
+	for (size_t i = 0; i < v; i++)
+		if (!isalnum((unsigned char)value[i]) && !strchr("_.,@/:#=[]-", value[i]))
+			return 0;
+	return 1;
+}
+
+enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *s,
+						      int64_t deadline, const char *thing_name,
+						      const struct jitrd_iot_attribute *attributes,
+						      size_t n, struct jitrd_iot_thing *out,
+						      struct jitrd_iot_result *res,
+						      struct jitrd_diag *diag)
+{
 	enum jitrd_err result;
 	struct call c = {.op = JITRD_IOT_CREATE_THING, .method = "POST", .body = "{}",
 			 .body_len = 2};
-	struct json_object *json = NULL;
+	struct json_object *json = NULL, *req = NULL, *payload = NULL, *map = NULL;
+	char *body = NULL;
 
 	result_reset(res);
-	if (!s)
+	if (!s || (n > 0 && !attributes))
+		return JITRD_ERR_INVALID_ARG;
+	if (!name_ok(thing_name, ":_-"))
+		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
+	/* AWS: up to three attributes on a Thing without a type. */
+	if (n > 3)
+		return bad_input(diag, c.op, "more than 3 attributes");
+	for (size_t i = 0; i < n; i++)
+		if (!attribute_ok(attributes[i].name, attributes[i].value))
+			return bad_input(diag, c.op, "attribute name or value outside AWS's pattern");
+	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
+		return result;
+	if (n > 0) {
+		result = JITRD_ERR_NOMEM;
+		req = json_object_new_object();
+		payload = json_object_new_object();
+		map = json_object_new_object();
+		if (!req || !payload || !map)
+			goto cleanup;
+		for (size_t i = 0; i < n; i++)
+			if ((result = json_add_string(map, attributes[i].name, attributes[i].value)))
+				goto cleanup;
+		if (json_object_object_add(payload, "attributes", map) != 0)
+			goto cleanup;
+		map = NULL;
+		if (json_object_object_add(req, "attributePayload", payload) != 0)
+			goto cleanup;
+		payload = NULL;
+		if ((result = body_json(req, &body, &c.body_len)))
+			goto cleanup;
+		c.body = body;
+	}
+	result = call(s, deadline, &c, &json, res, diag);
+	if (result == JITRD_OK && out)
+		result = read_thing(json, c.op, out, diag);
+cleanup:
+	free(body);
+	json_object_put(map);
+	json_object_put(payload);
+	json_object_put(req);
+	json_object_put(json);
+	return result;
+}
+
+enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
+						  const char *thing_name, const char *name,
+						  char *value, size_t size, int *present,
+						  struct jitrd_iot_result *res,
+						  struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	struct call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
+	struct json_object *json = NULL, *attributes, *v;
+	struct jitrd_iot_thing thing;
+
+	result_reset(res);
+	if (!s || !name || !value || size < JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1 || !present)
 		return JITRD_ERR_INVALID_ARG;
 	if (!name_ok(thing_name, ":_-"))
 		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
 	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
 		return result;
 	result = call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK && out)
-		result = read_thing(json, c.op, out, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	if ((result = read_thing(json, c.op, &thing, diag)) != JITRD_OK)
+		goto cleanup;
+	/* "attributes" is a map of strings; absent or null is a Thing without attributes. */
+	if (!json_object_object_get_ex(json, "attributes", &attributes) ||
+	    json_object_is_type(attributes, json_type_null) ||
+	    (json_object_is_type(attributes, json_type_object) &&
+	     !json_object_object_get_ex(attributes, name, &v))) {
+		value[0] = '\0';
+		*present = 0;
+		goto cleanup;
+	}
+	if (!json_object_is_type(attributes, json_type_object) ||
+	    member_string(attributes, name, 1, value, JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1)) {
+		result = bad_member(diag, c.op, "attributes");
+		goto cleanup;
+	}
+	*present = 1;
+cleanup:
 	json_object_put(json);
+	return result;
+}
+
+#define MAX_THING_PRINCIPALS 10000
+
+enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
+					       const char *thing_name, jitrd_iot_principal_fn fn,
+					       void *ctx, struct jitrd_iot_result *res,
+					       struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_OK;
+	enum jitrd_iot_op op = JITRD_IOT_LIST_THING_PRINCIPALS;
+	struct jitrd_iot_result r = {0};
+	char token[1024] = "";
+	size_t delivered = 0;
+	int more = 1;
+
+	result_reset(res);
+	if (!s || !fn)
+		return JITRD_ERR_INVALID_ARG;
+	if (!name_ok(thing_name, ":_-"))
+		return bad_input(diag, op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
+	for (int page = 0; more && page < MAX_PAGES; page++) {
+		struct call c = {.op = op, .method = "GET"};
+		struct json_object *json = NULL, *list;
+		char next[1024];
+		int stop = 0;
+
+		if ((result = set_path(&c, "/things/", thing_name, "/principals")) ||
+		    (token[0] && (result = add_query(&c, "nextToken", token))) ||
+		    (result = add_query(&c, "maxResults", "250")))
+			break;
+		result = call(s, deadline, &c, &json, &r, diag);
+		if (result != JITRD_OK)
+			break;
+		if (!json || !json_object_object_get_ex(json, "principals", &list) ||
+		    !json_object_is_type(list, json_type_array) ||
+		    member_string(json, "nextToken", 0, next, sizeof(next))) {
+			json_object_put(json);
+			result = bad_member(diag, op, "principals/nextToken");
+			break;
+		}
+		for (size_t i = 0; i < json_object_array_length(list) && !stop; i++) {
+			struct json_object *e = json_object_array_get_idx(list, i);
+			const char *principal = json_object_get_string(e);
+
+			if (!json_object_is_type(e, json_type_string) ||
+			    !header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL) ||
+			    strlen(principal) != (size_t)json_object_get_string_len(e)) {
+				result = bad_member(diag, op, "principals[]");
+				break;
+			}
+			if (delivered == MAX_THING_PRINCIPALS) {
+				jitrd_diag_set(diag, "%s: more than %d principals", op_names[op],
+					       MAX_THING_PRINCIPALS);
+				result = JITRD_ERR_TOO_LARGE;
+				break;
+			}
+			delivered++;
+			stop = fn(ctx, principal);
+		}
+		json_object_put(json);
+		if (result != JITRD_OK || stop)
+			break;
+		if (!next[0]) {
+			more = 0;
+		} else if (strcmp(next, token) == 0) {
+			jitrd_diag_set(diag, "%s: the service returned the same nextToken twice",
+				       op_names[op]);
+			result = JITRD_ERR_BAD_RESPONSE;
+			break;
+		} else {
+			memcpy(token, next, sizeof(token));
+		}
+	}
+	if (res)
+		*res = r;
 	return result;
 }
 

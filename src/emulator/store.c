@@ -1392,6 +1392,34 @@ static struct json_object *thing_answer(const struct emu_store *store,
 	return o;
 }
 
+/* botocore's AttributeName / AttributeValue patterns, and AWS's limit of three attributes on a
+ * Thing without a type (the only kind here). */
+static bool valid_attributes(struct json_object *attributes)
+{
+	struct json_object_iter it;
+	int count = 0;
+
+	json_object_object_foreachC(attributes, it)
+	{
+		const char *v;
+		size_t n = strlen(it.key);
+
+		if (++count > 3 || n == 0 || n > 128 || it.val == NULL ||
+		    !json_object_is_type(it.val, json_type_string))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)it.key[i]) && strchr("_.,@/:#-", it.key[i]) == NULL)
+				return false;
+		v = json_object_get_string(it.val);
+		if (strlen(v) > 800 || strlen(v) != (size_t)json_object_get_string_len(it.val))
+			return false;
+		for (size_t i = 0; v[i] != '\0'; i++)
+			if (!isalnum((unsigned char)v[i]) && strchr("_.,@/:#=[]-", v[i]) == NULL)
+				return false;
+	}
+	return true;
+}
+
 enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_call *call,
 				   struct json_object **out, struct emu_api_error *err)
 {
@@ -1414,6 +1442,9 @@ enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_cal
 		if (json_object_object_get_ex(payload, "attributes", &attributes) &&
 		    !json_object_is_type(attributes, json_type_object))
 			return invalid(err, "attributes must be an object");
+		if (attributes != NULL && !valid_attributes(attributes))
+			return invalid(err, "attributes: at most 3, names [a-zA-Z0-9_.,@/:#-]{1,128}, "
+					    "values [a-zA-Z0-9_.,@/:#=\\[\\]-]{0,800}");
 	}
 	t = find_thing(store, call->label);
 	if (t != NULL) {

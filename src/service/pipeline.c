@@ -388,24 +388,162 @@ static int ensure_policy(struct jitrd_pipeline *p, struct jitrd_iot_session *s, 
 	return -1;
 }
 
-/* Step 7: the Thing exists and the certificate is its principal. CreateThing with the same
- * name and no attributes is idempotent in AWS; "already exists" (other attributes) is kept. */
-static int ensure_thing(struct jitrd_iot_session *s, int64_t deadline, const char *thing_name,
-                        const char *certificate_arn, struct jitrd_pipeline_result *r)
-{
-	struct jitrd_iot_result res = {0};
-	struct jitrd_iot_thing thing;
-	struct jitrd_diag diag = {{0}};
-	enum jitrd_err err = jitrd_iot_create_thing(s, deadline, thing_name, &thing, &res, &diag);
+/* The principals already attached to a Thing, copied out of the listing (no call may be
+ * made from inside it). A Thing rarely has more than two: one certificate and its rotation. */
+#define THING_PRINCIPALS_MAX 32
 
-	account_call(r, &res);
-	if (err != JITRD_OK &&
-	    !(err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException"))) {
-		call_failed(r, JITRD_IOT_CREATE_THING, err, &res, &diag);
+struct thing_principals {
+	char arn[THING_PRINCIPALS_MAX][JITRD_IOT_MAX_PRINCIPAL + 1];
+	size_t count;
+	int overflow;
+};
+
+static int collect_principal(void *ctx, const char *principal)
+{
+	struct thing_principals *tp = ctx;
+
+	if (tp->count == THING_PRINCIPALS_MAX) {
+		tp->overflow = 1;
+		return 1;
+	}
+	jitrd_text_copy(tp->arn[tp->count++], JITRD_IOT_MAX_PRINCIPAL + 1, principal);
+	return 0;
+}
+
+/* The certificate id an ARN ends in ("arn:...:cert/<64 hex>"); NULL for any other principal. */
+static const char *principal_certificate_id(const char *arn)
+{
+	const char *at = strstr(arn, ":cert/");
+
+	if (strncmp(arn, "arn:", 4) != 0 || !at)
+		return NULL;
+	at += strlen(":cert/");
+	if (strlen(at) != JITRD_ID_HEX_LEN ||
+	    strspn(at, "0123456789abcdefABCDEF") != JITRD_ID_HEX_LEN)
+		return NULL;
+	return at;
+}
+
+static void thing_refused(struct jitrd_pipeline_result *r, const char *thing_name, const char *why)
+{
+	char reason[sizeof(r->reason)];
+
+	snprintf(reason, sizeof(reason), "Thing %.128s %.90s; not attached", thing_name, why);
+	finish(r, JITRD_DECISION_REJECT, 0, reason);
+}
+
+/* An existing Thing may be joined only by a rotation: every principal already attached is a
+ * certificate of the same CA (DescribeCertificate's caCertificateId). 0 when that holds;
+ * -1 with r finished as reject (another device's Thing) or failed (a call did not succeed). */
+static int principals_of_same_ca(struct jitrd_iot_session *s, int64_t deadline,
+                                 const struct jitrd_decision *d, const char *certificate_arn,
+                                 struct jitrd_pipeline_result *r)
+{
+	struct thing_principals *tp = calloc(1, sizeof(*tp));
+	struct jitrd_iot_result res = {0};
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err;
+	int result = -1;
+
+	if (!tp) {
+		finish(r, JITRD_DECISION_FAILED, 1, "out of memory");
 		return -1;
 	}
-	err =
-	    jitrd_iot_attach_thing_principal(s, deadline, thing_name, certificate_arn, &res, &diag);
+	err = jitrd_iot_list_thing_principals(s, deadline, d->thing_name, collect_principal, tp,
+	                                      &res, &diag);
+	account_call(r, &res);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_LIST_THING_PRINCIPALS, err, &res, &diag);
+		goto cleanup;
+	}
+	if (tp->overflow) {
+		thing_refused(r, d->thing_name, "has more principals than a device's rotation");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < tp->count; i++) {
+		struct jitrd_iot_certificate other = {0};
+		const char *other_id = principal_certificate_id(tp->arn[i]);
+		int same_ca;
+
+		if (strcmp(tp->arn[i], certificate_arn) == 0)
+			continue; /* attached by an earlier attempt at this same event */
+		if (!other_id) {
+			thing_refused(r, d->thing_name,
+			              "has a principal that is not a certificate");
+			goto cleanup;
+		}
+		err = jitrd_iot_describe_certificate(s, deadline, other_id, &other, &res, &diag);
+		account_call(r, &res);
+		if (err != JITRD_OK) {
+			call_failed(r, JITRD_IOT_DESCRIBE_CERTIFICATE, err, &res, &diag);
+			goto cleanup;
+		}
+		same_ca = strcmp(other.ca_certificate_id, d->ca_id) == 0;
+		jitrd_iot_certificate_cleanup(&other);
+		if (!same_ca) {
+			thing_refused(r, d->thing_name,
+			              "belongs to another device: a certificate of another CA is "
+			              "attached to it");
+			goto cleanup;
+		}
+	}
+	result = 0;
+cleanup:
+	free(tp);
+	return result;
+}
+
+/* Step 7: the Thing exists and the certificate is its principal, and the Thing is this
+ * device's (DESIGN §3.7): a certificate whose Common Name equals another device's Thing name
+ * must not join it. jitrd marks each Thing it creates with the attribute JITRD_THING_MARKER =
+ * the CA id. AWS's CreateThing succeeds when the Thing exists with the same attributes and
+ * answers ResourceAlreadyExistsException when it exists with others ("If this call is made
+ * multiple times using the same thing name and configuration, the call will succeed"), so a
+ * success says only "new, or carrying exactly our marker": the principals are checked either
+ * way. */
+static int ensure_thing(struct jitrd_iot_session *s, int64_t deadline,
+                        const struct jitrd_decision *d, const char *certificate_arn,
+                        struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_attribute marker = {JITRD_THING_MARKER, d->ca_id};
+	struct jitrd_iot_result res = {0};
+	struct jitrd_diag diag = {{0}};
+	char value[JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1];
+	int present = 0;
+	enum jitrd_err err = jitrd_iot_create_thing_with_attributes(s, deadline, d->thing_name,
+	                                                            &marker, 1, NULL, &res, &diag);
+
+	account_call(r, &res);
+	if (err != JITRD_OK) {
+		if (!(err == JITRD_ERR_API && is_code(&res, "ResourceAlreadyExistsException"))) {
+			call_failed(r, JITRD_IOT_CREATE_THING, err, &res, &diag);
+			return -1;
+		}
+		/* It exists with other attributes: jitrd's only if the marker is among them. */
+		err = jitrd_iot_describe_thing_attribute(s, deadline, d->thing_name,
+		                                         JITRD_THING_MARKER, value, sizeof(value),
+		                                         &present, &res, &diag);
+		account_call(r, &res);
+		if (err != JITRD_OK) {
+			call_failed(r, JITRD_IOT_DESCRIBE_THING, err, &res, &diag);
+			return -1;
+		}
+		if (!present) {
+			thing_refused(r, d->thing_name,
+			              "exists and was not created by jitrd (no " JITRD_THING_MARKER
+			              " attribute): it may be another device's");
+			return -1;
+		}
+		if (strcmp(value, d->ca_id) != 0) {
+			thing_refused(r, d->thing_name,
+			              "was created by jitrd for another CA's device");
+			return -1;
+		}
+	}
+	if (principals_of_same_ca(s, deadline, d, certificate_arn, r) != 0)
+		return -1;
+	err = jitrd_iot_attach_thing_principal(s, deadline, d->thing_name, certificate_arn, &res,
+	                                       &diag);
 	account_call(r, &res);
 	if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_ATTACH_THING_PRINCIPAL, err, &res, &diag);
@@ -438,9 +576,23 @@ int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session 
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r)
 {
-	if (*d->thing_name && ensure_thing(s, deadline, d->thing_name, certificate_arn, r) != 0)
+	if (*d->thing_name && ensure_thing(s, deadline, d, certificate_arn, r) != 0)
 		return -1;
 	return ensure_policy(p, s, deadline, d, certificate_arn, r);
+}
+
+/* 1 when arn is "arn:...:cert/<certificate_id>" with nothing after the id. */
+static int arn_names_certificate(const char *arn, const char *certificate_id)
+{
+	size_t arn_len = strlen(arn), id_len = strlen(certificate_id);
+	static const char suffix[] = ":cert/";
+	size_t suffix_len = sizeof(suffix) - 1;
+
+	if (id_len != JITRD_ID_HEX_LEN || strncmp(arn, "arn:", 4) != 0 ||
+	    arn_len < 4 + suffix_len + id_len)
+		return 0;
+	return memcmp(arn + arn_len - id_len - suffix_len, suffix, suffix_len) == 0 &&
+	       memcmp(arn + arn_len - id_len, certificate_id, id_len) == 0;
 }
 
 /* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
@@ -468,6 +620,16 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		       "DescribeCertificate returned a certificate whose SHA-256 is not its id");
 		goto cleanup;
 	}
+	/* The ARN is what the policy and the Thing get attached to: one that names another
+	 * certificate would hand this device's grant to it. AWS's ARN format for a certificate
+	 * is arn:<partition>:iot:<region>:<account>:cert/<certificateId> (Service Authorization
+	 * Reference, AWS IoT resource types). */
+	if (!arn_names_certificate(described->certificate_arn, ev->certificate_id)) {
+		finish(r, JITRD_DECISION_FAILED, 0,
+		       "DescribeCertificate returned a certificateArn that does not end in "
+		       ":cert/<the event's certificateId>; nothing attached");
+		goto cleanup;
+	}
 	err = jitrd_decide_certificate(ctx, cert, ev->ca_certificate_id, now, &d);
 	jitrd_text_copy(r->serial, sizeof(r->serial), d.serial);
 	jitrd_text_copy(r->subject_cn, sizeof(r->subject_cn), d.subject_cn);
@@ -485,8 +647,14 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		jitrd_text_copy(r->policy, sizeof(r->policy), d.policy_name);
 		jitrd_text_copy(r->thing, sizeof(r->thing), d.thing_name);
 		if (jitrd_pipeline_provision(p, s, deadline, &d, described->certificate_arn, r) !=
-		    0)
+		    0) {
+			/* Another device's Thing: refused like any reject, revoked when so
+			 * configured; nothing was attached. */
+			if (r->decision == JITRD_DECISION_REJECT &&
+			    ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE)
+				set_status(s, deadline, ev->certificate_id, "REVOKED", r);
 			goto cleanup;
+		}
 	}
 	set_status(s, deadline, ev->certificate_id, d.target_status, r);
 cleanup:

@@ -127,6 +127,20 @@ static int find_policy(void *ctx, const char *name, const char *arn)
 	return 0;
 }
 
+struct principal_walk {
+	int count;
+	char first[JITRD_IOT_MAX_PRINCIPAL + 1];
+};
+
+static int count_principal(void *ctx, const char *principal)
+{
+	struct principal_walk *walk = ctx;
+
+	if (walk->count++ == 0)
+		snprintf(walk->first, sizeof(walk->first), "%s", principal);
+	return 0;
+}
+
 static void test_workflow(void)
 {
 	struct session ss;
@@ -232,6 +246,62 @@ static void test_workflow(void)
 	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(ss.s, dl(), "device-1", dev.certificate_arn,
 							 &res, &diag),
 			JITRD_OK);
+	{
+		/* Attributes: CreateThing with the same ones succeeds again, with other ones is
+		 * ResourceAlreadyExistsException (AWS's CreateThing documentation); DescribeThing
+		 * returns them; ListThingPrincipals lists the attached certificate. */
+		struct jitrd_iot_attribute mine = {"jitrd_ca", "abc123"};
+		struct jitrd_iot_attribute other = {"jitrd_ca", "def456"};
+		struct jitrd_iot_attribute bad = {"jitrd ca", "x"};
+		char value[JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1];
+		int present = -1;
+		struct principal_walk walk = {0};
+
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &mine,
+								       1, &thing, &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(thing.thing_name, "marked-1");
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &mine,
+								       1, NULL, &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &other,
+								       1, NULL, &res, &diag),
+				JITRD_ERR_API);
+		CU_ASSERT_STRING_EQUAL(res.code, "ResourceAlreadyExistsException");
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "device-1", &mine,
+								       1, NULL, &res, &diag),
+				JITRD_ERR_API);
+		CU_ASSERT_STRING_EQUAL(res.code, "ResourceAlreadyExistsException");
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-2", &bad, 1,
+								       NULL, &res, &diag),
+				JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "marked-1", "jitrd_ca",
+								   value, sizeof(value), &present,
+								   &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_EQUAL(present, 1);
+		CU_ASSERT_STRING_EQUAL(value, "abc123");
+		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "device-1", "jitrd_ca",
+								   value, sizeof(value), &present,
+								   &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_EQUAL(present, 0);
+		CU_ASSERT_STRING_EQUAL(value, "");
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "device-1", count_principal,
+								&walk, &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_EQUAL(walk.count, 1);
+		CU_ASSERT_STRING_EQUAL(walk.first, dev.certificate_arn);
+		walk.count = 0;
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "marked-1", count_principal,
+								&walk, &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_EQUAL(walk.count, 0);
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "no-such-thing",
+								count_principal, &walk, &res, &diag),
+				JITRD_ERR_API);
+		CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
+	}
 
 	/* AWS's errors. */
 	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(ss.s, dl(), "no-such-thing",

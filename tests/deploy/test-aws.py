@@ -25,8 +25,10 @@ ACCOUNT_ARN = "arn:aws:iot:REGION:ACCOUNT:*"
 ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
                 "iot:RegisterCACertificate"}
 HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
-                      "AttachPolicy", "CreateThing", "AttachThingPrincipal",
-                      "ListCertificatesByCA"}  # issue 5's list, also read from the code below
+                      "AttachPolicy", "CreateThing", "DescribeThing", "ListThingPrincipals",
+                      "AttachThingPrincipal", "ListCertificatesByCA"}
+# issue 5's eight, and the two Thing reads that tell a device's own Thing from another's;
+# also read from the code below
 
 passed = 0
 failed = 0
@@ -72,8 +74,10 @@ def operations_called(*paths):
     for path in paths:
         with open(os.path.join(SRC, path), encoding="utf-8") as f:
             for fn in re.findall(r"\bjitrd_iot_([a-z_]+)\s*\(", f.read()):
-                if fn in names:
-                    called.add(names[fn])
+                # variants of an operation (create_thing_with_attributes) count as it
+                ops = [n for n in names if fn == n or fn.startswith(n + "_")]
+                if ops:
+                    called.add(names[max(ops, key=len)])
     return called
 
 
@@ -287,7 +291,7 @@ def main():
 
     # 2. IAM: exactly what the code calls
     handler_ops = operations_called("src/service/pipeline.c")
-    check("the handler's operations read from pipeline.c are issue 5's eight",
+    check("the handler's operations read from pipeline.c are the handler's ten",
           handler_ops == HANDLER_OPERATIONS, f"{sorted(handler_ops ^ HANDLER_OPERATIONS)}")
     problems = iam_problems(handler, handler_ops)
     check("iam-policy-handler.json grants exactly the handler's operations, account-scoped",
