@@ -65,6 +65,41 @@ enum jitrd_err jitrd_cert_subject_field(const struct jitrd_cert *cert,
 /* "CN", "O", ... as used in template names subject.CN etc. */
 const char *jitrd_subject_field_name(enum jitrd_subject_field field);
 
+/* Which name of a certificate: its subject, or its issuer. */
+enum jitrd_cert_party { JITRD_CERT_SUBJECT, JITRD_CERT_ISSUER };
+
+/* The GeneralName forms AWS IoT exposes as policy variables (RFC 5280 §4.2.1.6). */
+enum jitrd_alt_name_type {
+	JITRD_ALT_RFC822_NAME,
+	JITRD_ALT_DNS_NAME,
+	JITRD_ALT_DIRECTORY_NAME,
+	JITRD_ALT_URI,
+	JITRD_ALT_IP_ADDRESS,
+};
+
+/* Receives one value: len bytes of UTF-8 (not NUL-terminated; may hold a NUL or invalid
+ * UTF-8 when the certificate does), borrowed for the call. Non-zero stops the walk. */
+typedef int (*jitrd_cert_value_fn)(void *ctx, const char *value, size_t len);
+
+/* Every value of the attribute nid (an OpenSSL NID: NID_commonName, NID_title, ...) in the
+ * subject or issuer name, in the certificate's order, converted to UTF-8. *count (may be
+ * NULL) is the number of values delivered. Errors: JITRD_ERR_BAD_FIELD when a value cannot be
+ * converted (no more are delivered), JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
+enum jitrd_err jitrd_cert_name_values(const struct jitrd_cert *cert, enum jitrd_cert_party party,
+				      int nid, jitrd_cert_value_fn fn, void *ctx,
+				      size_t *count) JITRD_WUR;
+
+/* Every entry of one form in the subjectAltName (party SUBJECT) or issuerAltName (ISSUER)
+ * extension, in order: rfc822Name, dNSName and URI as their IA5String bytes, an iPAddress as
+ * text (dotted IPv4, or eight colon-separated hex groups for IPv6), a directoryName as its
+ * attribute values joined by ',' (each value as in jitrd_cert_name_values). No extension is
+ * zero values. Errors: JITRD_ERR_BAD_FIELD (an extension that does not decode, or a value
+ * that cannot be converted), JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
+enum jitrd_err jitrd_cert_alt_name_values(const struct jitrd_cert *cert,
+					  enum jitrd_cert_party party,
+					  enum jitrd_alt_name_type type, jitrd_cert_value_fn fn,
+					  void *ctx, size_t *count) JITRD_WUR;
+
 /* notBefore <= now <= notAfter. JITRD_ERR_CERT_NOT_YET_VALID, JITRD_ERR_CERT_EXPIRED,
  * JITRD_ERR_MALFORMED if a time cannot be compared. */
 enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t now) JITRD_WUR;

@@ -595,3 +595,182 @@ enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const stru
 	}
 	return result;
 }
+
+/* ---- every value of a name attribute or an alternative name (policy variables) ---- */
+
+static const X509_NAME *party_name(const struct jitrd_cert *cert, enum jitrd_cert_party party)
+{
+	return party == JITRD_CERT_ISSUER ? X509_get_issuer_name(cert->x509)
+	                                  : X509_get_subject_name(cert->x509);
+}
+
+/* One ASN.1 string as UTF-8 to fn. -1 when it cannot be converted, 1 when fn stopped. */
+static int deliver_string(const ASN1_STRING *value, jitrd_cert_value_fn fn, void *ctx,
+                          enum jitrd_err *err)
+{
+	unsigned char *utf8 = NULL;
+	int len = ASN1_STRING_to_UTF8(&utf8, value);
+	int stop;
+
+	if (len < 0) {
+		*err = jitrd_openssl_failure(JITRD_ERR_BAD_FIELD);
+		return -1;
+	}
+	stop = fn(ctx, (const char *)utf8, (size_t)len) != 0;
+	OPENSSL_free(utf8);
+	return stop;
+}
+
+enum jitrd_err jitrd_cert_name_values(const struct jitrd_cert *cert, enum jitrd_cert_party party,
+                                      int nid, jitrd_cert_value_fn fn, void *ctx, size_t *count)
+{
+	enum jitrd_err result = JITRD_OK;
+	const X509_NAME *name;
+	size_t n = 0;
+
+	if (!cert || !fn)
+		return JITRD_ERR_INVALID_ARG;
+	name = party_name(cert, party);
+	ERR_set_mark();
+	for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+	     i = X509_NAME_get_index_by_NID(name, nid, i)) {
+		int rc = deliver_string(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)), fn,
+		                        ctx, &result);
+		if (rc < 0)
+			break;
+		n++;
+		if (rc > 0)
+			break;
+	}
+	ERR_pop_to_mark();
+	if (count)
+		*count = n;
+	return result;
+}
+
+/* A directoryName's attribute values joined by ','; NULL with *err set on failure. */
+static char *directory_values(const X509_NAME *name, size_t *len, enum jitrd_err *err)
+{
+	size_t used = 0, cap = 0;
+	char *text = NULL;
+
+	for (int i = 0; i < X509_NAME_entry_count(name); i++) {
+		unsigned char *utf8 = NULL;
+		int n = ASN1_STRING_to_UTF8(&utf8,
+		                            X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+		char *grown;
+
+		if (n < 0) {
+			*err = jitrd_openssl_failure(JITRD_ERR_BAD_FIELD);
+			free(text);
+			return NULL;
+		}
+		if (used + (size_t)n + 2 > cap) {
+			cap = used + (size_t)n + 64;
+			grown = realloc(text, cap);
+			if (!grown) {
+				OPENSSL_free(utf8);
+				free(text);
+				*err = JITRD_ERR_NOMEM;
+				return NULL;
+			}
+			text = grown;
+		}
+		if (i > 0)
+			text[used++] = ',';
+		memcpy(text + used, utf8, (size_t)n);
+		used += (size_t)n;
+		OPENSSL_free(utf8);
+	}
+	if (!text && !(text = malloc(1))) {
+		*err = JITRD_ERR_NOMEM;
+		return NULL;
+	}
+	*len = used;
+	return text;
+}
+
+/* An iPAddress's octets as text (RFC 5280 §4.2.1.6: 4 octets IPv4, 16 IPv6); "" for any other
+ * length. */
+static void ip_text(const ASN1_OCTET_STRING *ip, char *out, size_t size)
+{
+	const unsigned char *b = ASN1_STRING_get0_data(ip);
+	int len = ASN1_STRING_length(ip);
+
+	out[0] = '\0';
+	if (len == 4) {
+		snprintf(out, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	} else if (len == 16) {
+		size_t at = 0;
+		for (int i = 0; i < 16 && at < size; i += 2)
+			at += (size_t)snprintf(out + at, size - at, "%s%x", i ? ":" : "",
+			                       (unsigned)(b[i] << 8 | b[i + 1]));
+	}
+}
+
+enum jitrd_err jitrd_cert_alt_name_values(const struct jitrd_cert *cert,
+                                          enum jitrd_cert_party party,
+                                          enum jitrd_alt_name_type type, jitrd_cert_value_fn fn,
+                                          void *ctx, size_t *count)
+{
+	static const int gen_types[] = {
+	    [JITRD_ALT_RFC822_NAME] = GEN_EMAIL,      [JITRD_ALT_DNS_NAME] = GEN_DNS,
+	    [JITRD_ALT_DIRECTORY_NAME] = GEN_DIRNAME, [JITRD_ALT_URI] = GEN_URI,
+	    [JITRD_ALT_IP_ADDRESS] = GEN_IPADD,
+	};
+	enum jitrd_err result = JITRD_OK;
+	GENERAL_NAMES *names;
+	int crit = 0;
+	size_t n = 0;
+
+	if (!cert || !fn || (unsigned)type >= sizeof(gen_types) / sizeof(gen_types[0]))
+		return JITRD_ERR_INVALID_ARG;
+	ERR_set_mark();
+	names = X509_get_ext_d2i(
+	    cert->x509, party == JITRD_CERT_ISSUER ? NID_issuer_alt_name : NID_subject_alt_name,
+	    &crit, NULL);
+	/* crit -1: absent; -2: present more than once (RFC 5280 §4.2: at most once), which is
+	 * as unreadable as one that does not decode. */
+	if (!names) {
+		if (crit != -1)
+			result = jitrd_openssl_failure(JITRD_ERR_BAD_FIELD);
+		goto cleanup;
+	}
+	for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		int rc;
+
+		if (g->type != gen_types[type])
+			continue;
+		if (type == JITRD_ALT_DIRECTORY_NAME) {
+			size_t len = 0;
+			char *text = directory_values(g->d.directoryName, &len, &result);
+			if (!text)
+				break;
+			rc = fn(ctx, text, len) != 0;
+			free(text);
+		} else if (type == JITRD_ALT_IP_ADDRESS) {
+			char text[64];
+			ip_text(g->d.iPAddress, text, sizeof(text));
+			if (!text[0]) {
+				result = JITRD_ERR_BAD_FIELD; /* neither 4 nor 16 octets */
+				break;
+			}
+			rc = fn(ctx, text, strlen(text)) != 0;
+		} else {
+			/* rfc822Name, dNSName, URI: IA5String */
+			rc = deliver_string(g->d.ia5, fn, ctx, &result);
+			if (rc < 0)
+				break;
+		}
+		n++;
+		if (rc > 0)
+			break;
+	}
+	GENERAL_NAMES_free(names);
+cleanup:
+	ERR_pop_to_mark();
+	if (count)
+		*count = n;
+	return result;
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ARN_MAX 256
 
@@ -228,36 +229,248 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 	return 0;
 }
 
-/* IoT substitutes ${iot:Certificate.Subject.X} itself when a device connects, so jitrd cannot
- * escape those values: a Common Name like "a/b" or "+" would land inside another device's
- * topic tree or add a wildcard. A certificate whose field would do that is not activated. */
-static const char *unsafe_iot_subject_variable(const char *document, const struct jitrd_cert *cert)
-{
-	static const struct {
-		const char *variable;
-		enum jitrd_subject_field field;
-	} variables[] = {
-	    {"${iot:Certificate.Subject.CommonName}", JITRD_SUBJECT_CN},
-	    {"${iot:Certificate.Subject.Organization}", JITRD_SUBJECT_O},
-	    {"${iot:Certificate.Subject.OrganizationalUnit}", JITRD_SUBJECT_OU},
-	    {"${iot:Certificate.Subject.Country}", JITRD_SUBJECT_C},
-	    {"${iot:Certificate.Subject.State}", JITRD_SUBJECT_ST},
-	    {"${iot:Certificate.Subject.Locality}", JITRD_SUBJECT_L},
-	    {"${iot:Certificate.Subject.SerialNumber}", JITRD_SUBJECT_SERIAL_NUMBER},
-	};
+/* The X.509 certificate policy variables AWS IoT documents ("X.509 Certificate AWS IoT Core
+ * policy variables" and "Using X.509 certificate policy variables", AWS IoT Core Developer
+ * Guide): the issuer and subject attributes, their alternative names, and two others. AWS
+ * substitutes them itself at each request, so jitrd cannot escape what they carry. */
+enum cert_variable_source { FROM_NAME, FROM_ALT_NAME, ALWAYS_SAFE };
 
-	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
-		const char *value = NULL;
-		if (!strstr(document, variables[i].variable))
+struct cert_variable {
+	const char *name;    /* after "iot:Certificate." */
+	const char *display; /* for reasons: "${iot:Certificate.<name>}" */
+	enum cert_variable_source source;
+	enum jitrd_cert_party party;
+	int key; /* a NID (FROM_NAME) or an enum jitrd_alt_name_type (FROM_ALT_NAME) */
+};
+
+#define CERT_VAR(n, source, party, key)                                                            \
+	{                                                                                          \
+		n, "${iot:Certificate." n "}", source, party, key                                  \
+	}
+#define NAME_VARS(p, party)                                                                        \
+	CERT_VAR(p ".CommonName", FROM_NAME, party, NID_commonName),                               \
+	    CERT_VAR(p ".Country", FROM_NAME, party, NID_countryName),                             \
+	    CERT_VAR(p ".Organization", FROM_NAME, party, NID_organizationName),                   \
+	    CERT_VAR(p ".OrganizationalUnit", FROM_NAME, party, NID_organizationalUnitName),       \
+	    CERT_VAR(p ".State", FROM_NAME, party, NID_stateOrProvinceName),                       \
+	    CERT_VAR(p ".SerialNumber", FROM_NAME, party, NID_serialNumber),                       \
+	    CERT_VAR(p ".Title", FROM_NAME, party, NID_title),                                     \
+	    CERT_VAR(p ".Surname", FROM_NAME, party, NID_surname),                                 \
+	    CERT_VAR(p ".GivenName", FROM_NAME, party, NID_givenName),                             \
+	    CERT_VAR(p ".Initials", FROM_NAME, party, NID_initials),                               \
+	    CERT_VAR(p ".Pseudonym", FROM_NAME, party, NID_pseudonym),                             \
+	    CERT_VAR(p ".GenerationQualifier", FROM_NAME, party, NID_generationQualifier),         \
+	    CERT_VAR(p ".DistinguishedNameQualifier", FROM_NAME, party, NID_dnQualifier),          \
+	    CERT_VAR(p ".AlternativeName.RFC822Name", FROM_ALT_NAME, party,                        \
+	             JITRD_ALT_RFC822_NAME),                                                       \
+	    CERT_VAR(p ".AlternativeName.DNSName", FROM_ALT_NAME, party, JITRD_ALT_DNS_NAME),      \
+	    CERT_VAR(p ".AlternativeName.DirectoryName", FROM_ALT_NAME, party,                     \
+	             JITRD_ALT_DIRECTORY_NAME),                                                    \
+	    CERT_VAR(p ".AlternativeName.UniformResourceIdentifier", FROM_ALT_NAME, party,         \
+	             JITRD_ALT_URI),                                                               \
+	    CERT_VAR(p ".AlternativeName.IPAddress", FROM_ALT_NAME, party, JITRD_ALT_IP_ADDRESS)
+
+static const struct cert_variable cert_variables[] = {
+    NAME_VARS("Subject", JITRD_CERT_SUBJECT),
+    NAME_VARS("Issuer", JITRD_CERT_ISSUER),
+    /* the serial in decimal, and the names of the variables that hold values: neither can
+     * carry a character of the certificate's choosing */
+    CERT_VAR("SerialNumber", ALWAYS_SAFE, JITRD_CERT_SUBJECT, 0),
+    CERT_VAR("AvailableKeys", ALWAYS_SAFE, JITRD_CERT_SUBJECT, 0),
+};
+
+static const char CERT_VARIABLE_PREFIX[] = "iot:Certificate";
+
+/* How a policy uses a variable. A multi-valued attribute gives its first value by default,
+ * the value at a one-based index with ".N" (".1" is the second), every value with ".List". */
+struct cert_variable_use {
+	const struct cert_variable *var;
+	size_t needed; /* values the certificate must have for AWS to substitute */
+};
+
+/* The name of a ${...} reference: up to '}', or to ',' or a space before an IAM default
+ * value. 0 when text does not close the reference. */
+static size_t variable_name_length(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '}' || text[i] == ',' || text[i] == ' ' || text[i] == '\t')
+			return memchr(text + i, '}', len - i) ? i : 0;
+	}
+	return 0;
+}
+
+static bool is_cert_variable(const char *name, size_t len)
+{
+	size_t n = sizeof(CERT_VARIABLE_PREFIX) - 1;
+
+	return len >= n && strncasecmp(name, CERT_VARIABLE_PREFIX, n) == 0 &&
+	       (len == n || name[n] == '.');
+}
+
+/* 0 with *use filled when name (a certificate variable, len bytes) is one AWS documents,
+ * with an optional ".List" or ".N" suffix on an attribute; -1 otherwise. Names are compared
+ * without regard to case. */
+static int parse_cert_variable(const char *name, size_t len, struct cert_variable_use *use)
+{
+	size_t skip = sizeof(CERT_VARIABLE_PREFIX); /* the prefix and its '.' */
+	const char *rest = name + skip;
+	size_t rest_len = len > skip ? len - skip : 0;
+
+	if (len <= skip)
+		return -1;
+	for (size_t i = 0; i < sizeof(cert_variables) / sizeof(cert_variables[0]); i++) {
+		const struct cert_variable *v = &cert_variables[i];
+		size_t n = strlen(v->name);
+		const char *suffix = rest + n;
+		size_t suffix_len = rest_len - n;
+
+		if (rest_len < n || strncasecmp(rest, v->name, n) != 0)
 			continue;
-		if (jitrd_cert_subject_field(cert, variables[i].field, &value) != JITRD_OK)
-			return variables[i].variable; /* absent or ambiguous: AWS would not match */
-		for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
-			if (*c < 0x20 || *c == 0x7f || strchr("/+#*?${}", *c))
-				return variables[i].variable;
+		if (suffix_len == 0) {
+			use->var = v;
+			use->needed = 1;
+			return 0;
+		}
+		if (suffix[0] != '.' || v->source == ALWAYS_SAFE)
+			continue;
+		if (suffix_len == 5 && strncasecmp(suffix, ".List", 5) == 0) {
+			use->var = v;
+			use->needed = 1;
+			return 0;
+		}
+		/* ".N": AWS keeps five values of an array, so a few digits are plenty */
+		if (suffix_len >= 2 && suffix_len <= 4 &&
+		    strspn(suffix + 1, "0123456789") == suffix_len - 1) {
+			size_t index = 0;
+			for (size_t k = 1; k < suffix_len; k++)
+				index = index * 10 + (size_t)(suffix[k] - '0');
+			use->var = v;
+			use->needed = index + 1;
+			return 0;
 		}
 	}
-	return NULL;
+	return -1;
+}
+
+/* Calls fn for every certificate variable referenced in text (a policy string or the whole
+ * rendered document), with its name ("iot:Certificate...."); stops at fn's non-zero answer. */
+static int each_cert_variable(const char *text, size_t len,
+                              int (*fn)(void *ctx, const char *name, size_t len), void *ctx)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		size_t name_len;
+		int rc;
+
+		if (text[i] != '$' || text[i + 1] != '{')
+			continue;
+		name_len = variable_name_length(text + i + 2, len - i - 2);
+		if (!is_cert_variable(text + i + 2, name_len))
+			continue;
+		if ((rc = fn(ctx, text + i + 2, name_len)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* AWS leaves a value with a wildcard unsubstituted; '/' would still reach into another
+ * device's topic tree, and none of these belongs in an identity: control characters (C0, DEL,
+ * C1), invalid UTF-8, "/ + # * ? $ { }". */
+static bool value_is_safe(const char *value, size_t len)
+{
+	const unsigned char *v = (const unsigned char *)value;
+
+	if (jitrd_utf8_invalid_at(value, len) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < 0x20 || v[i] == 0x7f || strchr("/+#*?${}", v[i]))
+			return false;
+		if (v[i] == 0xc2 && i + 1 < len && v[i + 1] < 0xa0)
+			return false;
+	}
+	return true;
+}
+
+struct value_scan {
+	bool unsafe;
+};
+
+static int scan_value(void *ctx, const char *value, size_t len)
+{
+	struct value_scan *scan = ctx;
+
+	if (!value_is_safe(value, len)) {
+		scan->unsafe = true;
+		return 1;
+	}
+	return 0;
+}
+
+struct document_scan {
+	const struct jitrd_cert *cert;
+	const char *problem; /* the variable at fault */
+};
+
+static int check_cert_variable(void *ctx, const char *name, size_t len)
+{
+	struct document_scan *ds = ctx;
+	struct cert_variable_use use;
+	struct value_scan scan = {false};
+	size_t count = 0;
+	enum jitrd_err err;
+
+	if (parse_cert_variable(name, len, &use) != 0) {
+		/* refused at start-up (jitrd_decision_check_templates); never guessed at */
+		ds->problem = "an ${iot:Certificate.*} variable AWS does not document";
+		return 1;
+	}
+	if (use.var->source == ALWAYS_SAFE)
+		return 0;
+	/* Every value is checked, not only the ones this reference names: the plain form and
+	 * ".N" pick one, ".List" takes all, and all are the certificate's to choose. */
+	err = use.var->source == FROM_NAME
+	          ? jitrd_cert_name_values(ds->cert, use.var->party, use.var->key, scan_value,
+	                                   &scan, &count)
+	          : jitrd_cert_alt_name_values(ds->cert, use.var->party,
+	                                       (enum jitrd_alt_name_type)use.var->key, scan_value,
+	                                       &scan, &count);
+	/* absent (AWS would leave the variable unsubstituted), unreadable or unsafe */
+	if (err != JITRD_OK || scan.unsafe || count < use.needed) {
+		ds->problem = use.var->display;
+		return 1;
+	}
+	return 0;
+}
+
+/* IoT substitutes ${iot:Certificate.*} itself when a device connects, so jitrd cannot escape
+ * those values: a Common Name like "a/b" or "+" would land inside another device's topic
+ * tree or add a wildcard. A certificate whose value behind any variable the policy uses is
+ * absent or would do that is not activated. Returns the variable at fault, or NULL. */
+static const char *unsafe_iot_subject_variable(const char *document, const struct jitrd_cert *cert)
+{
+	struct document_scan ds = {cert, NULL};
+
+	each_cert_variable(document, strlen(document), check_cert_variable, &ds);
+	return ds.problem;
+}
+
+struct template_scan {
+	char unknown[160];
+};
+
+static int find_unknown_variable(void *ctx, const char *name, size_t len)
+{
+	struct template_scan *ts = ctx;
+	struct cert_variable_use use;
+
+	if (parse_cert_variable(name, len, &use) == 0)
+		return 0;
+	jitrd_quote(ts->unknown, sizeof(ts->unknown), name, len);
+	return 1;
+}
+
+static int template_string_unknown(void *ctx, const char *text, size_t len)
+{
+	return each_cert_variable(text, len, find_unknown_variable, ctx);
 }
 
 const char *jitrd_decision_context_problem(const struct jitrd_decision_context *ctx)
@@ -301,7 +514,18 @@ enum jitrd_err jitrd_decision_check_templates(const struct jitrd_decision_contex
 	    "subject.C",      "subject.ST",      "subject.L",          "subject.serialNumber",
 	};
 	const char *name = ctx->cfg->provision.policy_name;
+	struct template_scan scan = {""};
 
+	/* A certificate variable AWS does not document would stay unsubstituted and the grant
+	 * would silently never match; one misspelt would escape the value check below. */
+	if (ctx->policy_template && jitrd_policy_template_each_string(
+					ctx->policy_template, template_string_unknown, &scan)) {
+		jitrd_diag_set(diag,
+		               "[provision] policy_template uses ${%s}, which is not one of the "
+		               "X.509 certificate policy variables AWS IoT documents",
+		               scan.unknown);
+		return JITRD_ERR_CONFIG;
+	}
 	if (!ctx->policy_template || jitrd_name_template_uses(name, "certificate.id"))
 		return JITRD_OK;
 	for (size_t i = 0; i < sizeof(per_device) / sizeof(per_device[0]); i++) {

@@ -664,6 +664,46 @@ int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const ch
 	return node_uses(tpl->doc, name, strlen(name));
 }
 
+static int node_each_string(struct json_object *node, jitrd_template_string_fn fn, void *ctx)
+{
+	int rc = 0;
+
+	switch (json_object_get_type(node)) {
+	case json_type_object: {
+		struct json_object_iter it;
+		json_object_object_foreachC(node, it)
+		{
+			if (it.val && (rc = node_each_string(it.val, fn, ctx)) != 0)
+				return rc;
+		}
+		return 0;
+	}
+	case json_type_array: {
+		size_t n = json_object_array_length(node);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *item = json_object_array_get_idx(node, i);
+			if (item && (rc = node_each_string(item, fn, ctx)) != 0)
+				return rc;
+		}
+		return 0;
+	}
+	case json_type_string: {
+		int len = json_object_get_string_len(node);
+		return fn(ctx, json_object_get_string(node), len > 0 ? (size_t)len : 0);
+	}
+	default:
+		return 0;
+	}
+}
+
+int jitrd_policy_template_each_string(const struct jitrd_policy_template *tpl,
+                                      jitrd_template_string_fn fn, void *ctx)
+{
+	if (!tpl || !fn)
+		return 0;
+	return node_each_string(tpl->doc, fn, ctx);
+}
+
 /* ---- names ---- */
 
 static int name_char_ok(unsigned char c, enum jitrd_name_kind kind)

@@ -1029,6 +1029,117 @@ static void test_allocation_failures(void)
 	jitrd_cert_free(reference);
 }
 
+/* Values collected by a walk: joined by '|' for a one-line comparison. */
+struct collected {
+	char text[512];
+	size_t used;
+	int stop_after; /* 0 = never stop */
+	int seen;
+};
+
+static int collect(void *ctx, const char *value, size_t len)
+{
+	struct collected *c = ctx;
+	int n = snprintf(c->text + c->used, sizeof(c->text) - c->used, "%s%.*s", c->used ? "|" : "",
+	                 (int)len, value);
+
+	if (n > 0)
+		c->used += (size_t)n;
+	return ++c->seen == c->stop_after;
+}
+
+/* Every value of a name attribute and every alternative name of a form, as AWS's policy
+ * variables see them (issuer and subject, subjectAltName forms, several values in order). */
+static void test_name_and_alt_name_values(void)
+{
+	static const struct {
+		const char *device;
+		enum jitrd_cert_party party;
+		int nid;
+		const char *values;
+	} names[] = {
+	    {"devices/good.pem", JITRD_CERT_SUBJECT, NID_commonName, "device-good"},
+	    {"devices/good.pem", JITRD_CERT_ISSUER, NID_commonName, "Example Device CA"},
+	    {"devices/good.pem", JITRD_CERT_ISSUER, NID_organizationalUnitName, ""},
+	    {"devices/twocn.pem", JITRD_CERT_SUBJECT, NID_commonName, "first|second"},
+	    {"devices/ou-second-unsafe.pem", JITRD_CERT_SUBJECT, NID_organizationalUnitName,
+	     "good|a/b"},
+	    {"devices/san-ok.pem", JITRD_CERT_SUBJECT, NID_title, "Sensor"},
+	    {"devices/san-ok.pem", JITRD_CERT_SUBJECT, NID_dnQualifier, "q1"},
+	    {"devices/dnq-plus.pem", JITRD_CERT_SUBJECT, NID_dnQualifier, "a+b"},
+	    {"devices/cn-utf8.pem", JITRD_CERT_SUBJECT, NID_commonName,
+	     "capteur-\xc3\xa9t\xc3\xa9"},
+	};
+	static const struct {
+		const char *device;
+		enum jitrd_alt_name_type type;
+		const char *values;
+	} alts[] = {
+	    {"devices/san-ok.pem", JITRD_ALT_DNS_NAME, "device-san.example.com"},
+	    {"devices/san-ok.pem", JITRD_ALT_IP_ADDRESS, "192.0.2.7|2001:db8:0:0:0:0:0:7"},
+	    {"devices/san-ok.pem", JITRD_ALT_URI, "urn:example:device-san"},
+	    {"devices/san-ok.pem", JITRD_ALT_RFC822_NAME, "device-san@example.com"},
+	    {"devices/san-ok.pem", JITRD_ALT_DIRECTORY_NAME, "Example Corp,device-san-dir"},
+	    {"devices/san-unsafe.pem", JITRD_ALT_DNS_NAME, "*.example.com"},
+	    {"devices/san-unsafe.pem", JITRD_ALT_URI, "https://example.com/devices/x"},
+	    {"devices/good.pem", JITRD_ALT_DNS_NAME, ""},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct jitrd_cert *cert = load(names[i].device);
+		struct collected c = {{0}, 0, 0, 0};
+		size_t count = 99;
+
+		CU_ASSERT_EQUAL(
+		    jitrd_cert_name_values(cert, names[i].party, names[i].nid, collect, &c, &count),
+		    JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(c.text, names[i].values);
+		CU_ASSERT_EQUAL(count, (size_t)c.seen);
+		jitrd_cert_free(cert);
+	}
+	for (size_t i = 0; i < sizeof(alts) / sizeof(alts[0]); i++) {
+		struct jitrd_cert *cert = load(alts[i].device);
+		struct collected c = {{0}, 0, 0, 0};
+		size_t count = 99;
+
+		CU_ASSERT_EQUAL(jitrd_cert_alt_name_values(cert, JITRD_CERT_SUBJECT, alts[i].type,
+		                                           collect, &c, &count),
+		                JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(c.text, alts[i].values);
+		CU_ASSERT_EQUAL(count, (size_t)c.seen);
+		/* the fixtures' CAs have no issuerAltName */
+		CU_ASSERT_EQUAL(jitrd_cert_alt_name_values(cert, JITRD_CERT_ISSUER, alts[i].type,
+		                                           collect, &c, &count),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(count, 0);
+		jitrd_cert_free(cert);
+	}
+	/* the walk stops when asked; bad arguments */
+	{
+		struct jitrd_cert *cert = load("devices/ou-second-unsafe.pem");
+		struct collected c = {{0}, 0, 1, 0};
+		size_t count = 0;
+
+		CU_ASSERT_EQUAL(jitrd_cert_name_values(cert, JITRD_CERT_SUBJECT,
+		                                       NID_organizationalUnitName, collect, &c,
+		                                       &count),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(count, 1);
+		CU_ASSERT_STRING_EQUAL(c.text, "good");
+		CU_ASSERT_EQUAL(jitrd_cert_name_values(NULL, JITRD_CERT_SUBJECT, NID_commonName,
+		                                       collect, &c, NULL),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_cert_alt_name_values(cert, JITRD_CERT_SUBJECT,
+		                                           (enum jitrd_alt_name_type)99, collect,
+		                                           &c, NULL),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_cert_alt_name_values(cert, JITRD_CERT_SUBJECT,
+		                                           JITRD_ALT_DNS_NAME, NULL, &c, NULL),
+		                JITRD_ERR_INVALID_ARG);
+		jitrd_cert_free(cert);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1049,6 +1160,7 @@ int main(void)
 	    {"v1 self-signed device is refused as a CA", test_v1_self_signed_device},
 	    {"many parses, no leaks", test_many_times},
 	    {"allocation failures", test_allocation_failures},
+	    {"name and alternative name values", test_name_and_alt_name_values},
 	    {NULL, NULL},
 	};
 

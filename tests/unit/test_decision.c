@@ -509,7 +509,6 @@ static void test_unsafe_value_behind_iot_variable(void)
 	    {"devices/cn-question.pem", JITRD_DECISION_REJECT},
 	    {"devices/cn-iotvar.pem", JITRD_DECISION_REJECT},
 	    {"devices/nocn.pem", JITRD_DECISION_REJECT},
-	    {"devices/twocn.pem", JITRD_DECISION_REJECT},
 	};
 	struct world w;
 
@@ -528,6 +527,133 @@ static void test_unsafe_value_behind_iot_variable(void)
 	world_cleanup(&w);
 }
 
+/* Every X.509 certificate policy variable AWS IoT documents is checked, with its .List and
+ * index forms and every value of a multi-valued attribute; absent values are refused too. */
+static void test_every_certificate_variable(void)
+{
+	static const struct {
+		const char *variable; /* after "${iot:Certificate." */
+		const char *device;
+		enum jitrd_decision_kind kind;
+	} cases[] = {
+	    {"Subject.CommonName", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.CommonName", "devices/cn-slash.pem", JITRD_DECISION_REJECT},
+	    /* AWS substitutes the first of several values; both are safe */
+	    {"Subject.CommonName", "devices/twocn.pem", JITRD_DECISION_ACTIVATE},
+	    {"subject.commonname", "devices/cn-slash.pem", JITRD_DECISION_REJECT}, /* any case */
+	    {"Subject.Title", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.Title", "devices/good.pem", JITRD_DECISION_REJECT}, /* absent */
+	    {"Subject.Surname", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.GivenName", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.Initials", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.Pseudonym", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.GenerationQualifier", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.SerialNumber", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.DistinguishedNameQualifier", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.DistinguishedNameQualifier", "devices/dnq-plus.pem", JITRD_DECISION_REJECT},
+	    {"Subject.OrganizationalUnit", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    /* the second OU is "a/b": every value counts, whichever form */
+	    {"Subject.OrganizationalUnit", "devices/ou-second-unsafe.pem", JITRD_DECISION_REJECT},
+	    {"Subject.OrganizationalUnit.List", "devices/ou-second-unsafe.pem",
+	     JITRD_DECISION_REJECT},
+	    {"Subject.OrganizationalUnit.0", "devices/ou-second-unsafe.pem", JITRD_DECISION_REJECT},
+	    {"Subject.OrganizationalUnit.List", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.OrganizationalUnit.1", "devices/good.pem",
+	     JITRD_DECISION_REJECT}, /* one OU */
+	    {"Subject.AlternativeName.DNSName", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.AlternativeName.DNSName", "devices/san-unsafe.pem", JITRD_DECISION_REJECT},
+	    {"Subject.AlternativeName.DNSName", "devices/good.pem", JITRD_DECISION_REJECT},
+	    {"Subject.AlternativeName.UniformResourceIdentifier", "devices/san-ok.pem",
+	     JITRD_DECISION_ACTIVATE},
+	    {"Subject.AlternativeName.UniformResourceIdentifier", "devices/san-unsafe.pem",
+	     JITRD_DECISION_REJECT},
+	    {"Subject.AlternativeName.RFC822Name", "devices/san-ok.pem", JITRD_DECISION_ACTIVATE},
+	    {"Subject.AlternativeName.IPAddress.List", "devices/san-ok.pem",
+	     JITRD_DECISION_ACTIVATE},
+	    {"Subject.AlternativeName.IPAddress.2", "devices/san-ok.pem", JITRD_DECISION_REJECT},
+	    {"Subject.AlternativeName.DirectoryName", "devices/san-ok.pem",
+	     JITRD_DECISION_ACTIVATE},
+	    {"Issuer.CommonName", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    {"Issuer.Country.List", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	    {"Issuer.OrganizationalUnit", "devices/good.pem", JITRD_DECISION_REJECT},
+	    {"Issuer.AlternativeName.DNSName", "devices/good.pem", JITRD_DECISION_REJECT},
+	    {"SerialNumber", "devices/cn-slash.pem", JITRD_DECISION_ACTIVATE},
+	    {"AvailableKeys", "devices/good.pem", JITRD_DECISION_ACTIVATE},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char policy[512];
+		struct world w;
+		struct jitrd_decision d;
+		struct jitrd_diag diag = {{0}};
+
+		snprintf(policy, sizeof(policy),
+		         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+		         "\"Action\":\"iot:Publish\",\"Resource\":\"arn:aws:iot:{{aws.region}}:"
+		         "{{aws.account}}:topic/t/${iot:Certificate.%s}/*\"}]}",
+		         cases[i].variable);
+		world_init(&w, "", policy, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d),
+		                cases[i].kind);
+		if (d.kind != cases[i].kind)
+			fprintf(stderr, "variable case %zu (%s, %s): got %s (%s)\n", i,
+			        cases[i].variable, cases[i].device, jitrd_decision_name(d.kind),
+			        d.reason);
+		if (cases[i].kind == JITRD_DECISION_REJECT) {
+			CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "${iot:Certificate."));
+			CU_ASSERT_PTR_NULL(d.policy_document);
+		}
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+	}
+}
+
+/* A certificate variable AWS does not document stops the start (it would stay unsubstituted,
+ * and a misspelt one would escape the value check). */
+static void test_unknown_certificate_variable(void)
+{
+	static const struct {
+		const char *variable; /* the whole ${...} */
+		enum jitrd_err expect;
+	} cases[] = {
+	    {"${iot:Certificate.Subject.Locality}", JITRD_ERR_CONFIG}, /* not in AWS's list */
+	    {"${iot:Certificate.Subject.CommonNam}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate.Subject.CommonName.Lists}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate.Subject.CommonName.x1}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate.SerialNumber.List}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate.Validity.NotAfter}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate}", JITRD_ERR_CONFIG},
+	    {"${IOT:CERTIFICATE.SUBJECT.FOO}", JITRD_ERR_CONFIG},
+	    {"${iot:Certificate.Subject.CommonName, 'x'}", JITRD_OK},
+	    {"${iot:Certificate.Issuer.GenerationQualifier.List}", JITRD_OK},
+	    {"${iot:Certificate.Subject.AlternativeName.IPAddress.3}", JITRD_OK},
+	    {"${iot:CertificateX}", JITRD_OK}, /* not a certificate variable at all */
+	    {"${iot:ClientId}", JITRD_OK},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char policy[512];
+		struct world w;
+		struct jitrd_diag diag = {{0}};
+
+		snprintf(policy, sizeof(policy),
+		         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+		         "\"Action\":\"iot:Publish\",\"Resource\":[\"x\",\"topic/%s/*\"]}]}",
+		         cases[i].variable);
+		world_init(&w, "[provision]\npolicy_name = jitrd-device\n", policy, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), cases[i].expect);
+		if (cases[i].expect != JITRD_OK) {
+			CU_ASSERT_PTR_NOT_NULL(
+			    strstr(diag.text, "not one of the X.509 certificate"));
+			CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ertificate"));
+		} else if (jitrd_decision_check_templates(&w.ctx, &diag) != JITRD_OK) {
+			fprintf(stderr, "unknown-variable case %zu: %s\n", i, diag.text);
+		}
+		world_cleanup(&w);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -543,6 +669,8 @@ int main(void)
 	    {"stale CRL", test_stale_crl},
 	    {"policy name must follow the document", test_policy_name_must_follow_document},
 	    {"unsafe value behind an IoT variable", test_unsafe_value_behind_iot_variable},
+	    {"every certificate policy variable", test_every_certificate_variable},
+	    {"unknown certificate variable", test_unknown_certificate_variable},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
