@@ -734,6 +734,159 @@ static void test_bad_members(void)
 	fixture_close(&f);
 }
 
+/* ---- Thing attributes and principals: request shapes, answers, bad answers ---- */
+
+struct principals {
+	char joined[256];
+	int n;
+};
+
+static int collect_principal(void *ctx, const char *principal)
+{
+	struct principals *p = ctx;
+	size_t used = strlen(p->joined);
+
+	snprintf(p->joined + used, sizeof(p->joined) - used, "%s,", principal);
+	p->n++;
+	return 0;
+}
+
+static void test_thing_attributes_and_principals(void)
+{
+	static const char *const bad_attributes[] = {
+	    "{\"thingName\":\"t\",\"attributes\":{\"jitrd_ca\":7}}",
+	    "{\"thingName\":\"t\",\"attributes\":[\"jitrd_ca\"]}",
+	    "{\"thingName\":\"t\",\"attributes\":{\"jitrd_ca\":null}}",
+	    "{\"attributes\":{\"jitrd_ca\":\"abc\"}}", /* no thingName */
+	};
+	static const char *const bad_principals[] = {
+	    "{\"principals\":\"arn\"}",
+	    "{\"principals\":[7]}",
+	    "{\"principals\":[\"arn\\u0000x\"]}",
+	    "{\"principals\":[\"arn\\r\\nX: 1\"]}",
+	    "{\"nextToken\":\"t\"}",
+	    "{\"principals\":[],\"nextToken\":7}",
+	};
+	struct jitrd_iot_attribute marker = {"jitrd_ca", "abc:1/2=[x]"};
+	struct jitrd_iot_attribute four[4] = {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}};
+	struct jitrd_iot_attribute bad_value = {"jitrd_ca", "a b"};
+	struct jitrd_iot_attribute bad_name = {"jitrd ca", "x"};
+	struct jitrd_iot_result res;
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_iot_thing thing;
+	struct principals p;
+	char value[JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1], *long_value;
+	int present, before;
+	struct fixture f;
+
+	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
+	answer(200, "{\"thingName\":\"t\",\"thingArn\":\"arn:t\",\"thingId\":\"id-1\"}");
+	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t", &marker,
+							       1, &thing, &res, &diag),
+			JITRD_OK);
+	assert_request("POST", "/things/t", "",
+		       "{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"abc:1/2=[x]\"}}}");
+	CU_ASSERT_STRING_EQUAL(thing.thing_id, "id-1");
+
+	answer(200, "{\"thingName\":\"t\",\"attributes\":{\"site\":\"lab\",\"jitrd_ca\":\"abc\"}}");
+	present = -1;
+	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
+							   value, sizeof(value), &present, &res,
+							   &diag),
+			JITRD_OK);
+	assert_request("GET", "/things/t", "", "");
+	CU_ASSERT_EQUAL(present, 1);
+	CU_ASSERT_STRING_EQUAL(value, "abc");
+	answer(200, "{\"thingName\":\"t\",\"attributes\":{}}");
+	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
+							   value, sizeof(value), &present, &res,
+							   &diag),
+			JITRD_OK);
+	CU_ASSERT_EQUAL(present, 0);
+	CU_ASSERT_STRING_EQUAL(value, "");
+	answer(200, "{\"thingName\":\"t\"}");
+	present = -1;
+	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
+							   value, sizeof(value), &present, &res,
+							   &diag),
+			JITRD_OK);
+	CU_ASSERT_EQUAL(present, 0);
+	for (size_t i = 0; i < sizeof(bad_attributes) / sizeof(bad_attributes[0]); i++) {
+		answer(200, bad_attributes[i]);
+		present = -1;
+		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t",
+								   "jitrd_ca", value, sizeof(value),
+								   &present, &res, &diag),
+				JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_EQUAL(present, -1);
+	}
+	/* a value over AWS's 800 characters */
+	long_value = malloc(1000);
+	CU_ASSERT_FATAL(long_value != NULL);
+	{
+		static const char head[] = "{\"thingName\":\"t\",\"attributes\":{\"jitrd_ca\":\"";
+		size_t n = sizeof(head) - 1;
+		memcpy(long_value, head, n);
+		memset(long_value + n, 'a', 801);
+		memcpy(long_value + n + 801, "\"}}", 4);
+	}
+	answer(200, long_value);
+	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
+							   value, sizeof(value), &present, &res,
+							   &diag),
+			JITRD_ERR_BAD_RESPONSE);
+	free(long_value);
+
+	/* two pages, the token carried */
+	{
+		struct scripted pages[] = {
+		    {200, NULL, "{\"principals\":[\"arn:a\",\"arn:b\"],\"nextToken\":\"t/1\"}", 0},
+		    {200, NULL, "{\"principals\":[\"arn:c\"]}", 0},
+		};
+		script(2, pages);
+	}
+	memset(&p, 0, sizeof(p));
+	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
+							collect_principal, &p, &res, &diag),
+			JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(p.joined, "arn:a,arn:b,arn:c,");
+	CU_ASSERT_EQUAL(res.attempts, 2);
+	assert_request("GET", "/things/t/principals", "nextToken=t%2F1&maxResults=250", "");
+	/* a service repeating its token is a loop */
+	answer(200, "{\"principals\":[],\"nextToken\":\"same\"}");
+	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
+							collect_principal, &p, &res, &diag),
+			JITRD_ERR_BAD_RESPONSE);
+	for (size_t i = 0; i < sizeof(bad_principals) / sizeof(bad_principals[0]); i++) {
+		answer(200, bad_principals[i]);
+		memset(&p, 0, sizeof(p));
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
+								collect_principal, &p, &res, &diag),
+				JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_EQUAL(p.n, 0);
+	}
+
+	/* inputs outside AWS's patterns send nothing */
+	before = stub_requests(server);
+	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t", four, 4,
+							       NULL, &res, NULL),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t",
+							       &bad_value, 1, NULL, &res, NULL),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t",
+							       &bad_name, 1, NULL, &res, NULL),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
+							   value, 10, &present, &res, NULL),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "a/b",
+							collect_principal, &p, &res, NULL),
+			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(stub_requests(server), before);
+	fixture_close(&f);
+}
+
 /* ---- inputs, configuration, rate limits, credentials ---- */
 
 static void test_invalid_inputs_send_nothing(void)
@@ -924,6 +1077,7 @@ int main(void)
 	    {"client-side rate limit", test_client_rate_limit},
 	    {"no credentials", test_no_credentials},
 	    {"names", test_names},
+	    {"Thing attributes and principals", test_thing_attributes_and_principals},
 	    {NULL, NULL},
 	};
 	int status;

@@ -124,7 +124,7 @@ check "the outcome carries policy and thing" python3 -c '
 import json, sys
 o = json.loads(open(sys.argv[1]).readline())
 assert o["policy"] == "jitrd-device" and o["thing"] == "device-good" and o["status"] == "ACTIVE", o
-# describe, create thing (with jitrd's marker), list its principals, attach principal,
+# describe, create thing (with the jitrd_ca marker), list its principals, attach principal,
 # create+attach policy, update
 assert o["api_calls"] == 7, o
 ' outcomes.jsonl
