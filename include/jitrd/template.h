@@ -55,9 +55,9 @@ enum jitrd_err jitrd_policy_template_render(const struct jitrd_policy_template *
  * value of tpl, else 0 (also for NULL arguments). Reads only: safe on a shared template. */
 int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name);
 
-/* Calls fn with each string value of tpl as written in the template (placeholders not
- * rendered), in document order, until fn returns non-zero; returns that value, or 0. Object
- * keys are not strings here. Reads only: safe on a shared template. */
+/* Calls fn with each object key and string value of tpl as written in the template
+ * (placeholders not rendered), in document order, until fn returns non-zero; returns that
+ * value, or 0. Reads only: safe on a shared template. */
 typedef int (*jitrd_template_string_fn)(void *ctx, const char *text, size_t len);
 int jitrd_policy_template_each_string(const struct jitrd_policy_template *tpl,
 				      jitrd_template_string_fn fn, void *ctx);

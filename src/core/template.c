@@ -673,7 +673,9 @@ static int node_each_string(struct json_object *node, jitrd_template_string_fn f
 		struct json_object_iter it;
 		json_object_object_foreachC(node, it)
 		{
-			if (it.val && (rc = node_each_string(it.val, fn, ctx)) != 0)
+			/* keys too: a Condition key is text AWS reads as well */
+			if ((rc = fn(ctx, it.key, strlen(it.key))) != 0 ||
+			    (it.val && (rc = node_each_string(it.val, fn, ctx)) != 0))
 				return rc;
 		}
 		return 0;

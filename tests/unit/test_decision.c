@@ -643,6 +643,16 @@ static void test_unknown_certificate_variable(void)
 		         cases[i].variable);
 		world_init(&w, "[provision]\npolicy_name = jitrd-device\n", policy, valid_crls);
 		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), cases[i].expect);
+		world_cleanup(&w);
+		/* the same in a Condition key */
+		memset(&diag, 0, sizeof(diag));
+		snprintf(policy, sizeof(policy),
+		         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+		         "\"Action\":\"iot:Connect\",\"Resource\":\"x\",\"Condition\":{"
+		         "\"StringEquals\":{\"k/%s\":\"v\"}}}]}",
+		         cases[i].variable);
+		world_init(&w, "[provision]\npolicy_name = jitrd-device\n", policy, valid_crls);
+		CU_ASSERT_EQUAL(jitrd_decision_check_templates(&w.ctx, &diag), cases[i].expect);
 		if (cases[i].expect != JITRD_OK) {
 			CU_ASSERT_PTR_NOT_NULL(
 			    strstr(diag.text, "not one of the X.509 certificate"));
