@@ -649,6 +649,37 @@ static void test_policies_and_things(void)
 	json_object_put(body);
 	expect(emu_op_create_thing, store, make_call(&b, "bad/name", NULL, NULL), 400,
 	       "InvalidRequestException");
+	/* Attributes as botocore's model has them: at most 3 on a Thing without a type, string
+	 * values, names [a-zA-Z0-9_.,@/:#-]+, values [a-zA-Z0-9_.,@/:#=\[\]-]*. */
+	{
+		static const char *const refused[] = {
+		    "{\"attributePayload\":{\"attributes\":{\"a\":7}}}",
+		    "{\"attributePayload\":{\"attributes\":{\"a b\":\"x\"}}}",
+		    "{\"attributePayload\":{\"attributes\":{\"a\":\"x y\"}}}",
+		    ("{\"attributePayload\":{\"attributes\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\","
+		     "\"d\":\"4\"}}}"),
+		    "{\"attributePayload\":{\"attributes\":{\"\":\"x\"}}}",
+		};
+		for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			body = json_tokener_parse(refused[i]);
+			expect(emu_op_create_thing, store, make_call(&b, "attr-1", body, NULL), 400,
+			       "InvalidRequestException");
+			json_object_put(body);
+		}
+		body = json_tokener_parse(
+		    "{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"ab:1/2=[x]\"}}}");
+		json_object_put(expect(emu_op_create_thing, store,
+				       make_call(&b, "attr-1", body, NULL), 200, NULL));
+		json_object_put(expect(emu_op_create_thing, store,
+				       make_call(&b, "attr-1", body, NULL), 200, NULL));
+		json_object_put(body);
+		out = expect(emu_op_describe_thing, store, make_call(&b, "attr-1", NULL, NULL), 200,
+			     NULL);
+		ASSERT_STR(json_object_get_string(json_object_object_get(
+			       json_object_object_get(out, "attributes"), "jitrd_ca")),
+			   "ab:1/2=[x]");
+		json_object_put(out);
+	}
 	b.call.principal = NULL;
 	expect(emu_op_attach_thing_principal, store, make_call(&b, "dev-1", NULL, NULL), 400,
 	       "InvalidRequestException");
@@ -675,7 +706,7 @@ static void test_policies_and_things(void)
 
 	/* State shows it all; reset forgets it all. */
 	out = emu_store_state(store);
-	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "things")), 1);
+	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "things")), 2);
 	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "certificates")), 1);
 	json_object_put(out);
 	emu_store_reset(store);
