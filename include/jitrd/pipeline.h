@@ -76,6 +76,11 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
  * with r finished as failed (r->reason names the call, r->retry set for a transient error) or
  * as reject. */
 #define JITRD_THING_MARKER "jitrd_ca"
+
+/* 1 when arn is "arn:...:cert/<certificate_id>" with nothing after the id: the ARN
+ * DescribeCertificate returned names the certificate asked about, so a policy or Thing
+ * attached to it goes to that certificate. 0 otherwise. */
+int jitrd_pipeline_arn_names_certificate(const char *arn, const char *certificate_id);
 int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r);

@@ -848,6 +848,15 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 		    d.reason[0] ? d.reason : jitrd_strerror(err));
 		goto cleanup;
 	}
+	/* the policy and Thing go to this ARN: it must name this certificate */
+	if (!jitrd_pipeline_arn_names_certificate(described.certificate_arn, row->certificate_id)) {
+		sw->sum->failed++;
+		say(sw, JITRD_SWEEP_FAILURE,
+		    "could not re-activate %s: DescribeCertificate returned a certificateArn that "
+		    "does not name it",
+		    row->certificate_id);
+		goto cleanup;
+	}
 	if (!sw->o->dry_run) {
 		struct jitrd_pipeline_result provisioned = {0};
 		if (jitrd_pipeline_provision(sw->pipeline, sw->o->session, sweep_deadline(sw), &d,

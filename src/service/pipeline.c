@@ -581,8 +581,7 @@ int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session 
 	return ensure_policy(p, s, deadline, d, certificate_arn, r);
 }
 
-/* 1 when arn is "arn:...:cert/<certificate_id>" with nothing after the id. */
-static int arn_names_certificate(const char *arn, const char *certificate_id)
+int jitrd_pipeline_arn_names_certificate(const char *arn, const char *certificate_id)
 {
 	size_t arn_len = strlen(arn), id_len = strlen(certificate_id);
 	static const char suffix[] = ":cert/";
@@ -624,7 +623,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	 * certificate would hand this device's grant to it. AWS's ARN format for a certificate
 	 * is arn:<partition>:iot:<region>:<account>:cert/<certificateId> (Service Authorization
 	 * Reference, AWS IoT resource types). */
-	if (!arn_names_certificate(described->certificate_arn, ev->certificate_id)) {
+	if (!jitrd_pipeline_arn_names_certificate(described->certificate_arn, ev->certificate_id)) {
 		finish(r, JITRD_DECISION_FAILED, 0,
 		       "DescribeCertificate returned a certificateArn that does not end in "
 		       ":cert/<the event's certificateId>; nothing attached");
@@ -650,9 +649,11 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		    0) {
 			/* Another device's Thing: refused like any reject, revoked when so
 			 * configured; nothing was attached. */
-			if (r->decision == JITRD_DECISION_REJECT &&
-			    ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE)
-				set_status(s, deadline, ev->certificate_id, "REVOKED", r);
+			if (r->decision == JITRD_DECISION_REJECT) {
+				r->policy[0] = '\0'; /* not attached */
+				if (ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE)
+					set_status(s, deadline, ev->certificate_id, "REVOKED", r);
+			}
 			goto cleanup;
 		}
 	}
