@@ -192,6 +192,16 @@ enum jitrd_err jitrd_crl_store_floors(const struct jitrd_crl_store *store,
 				      const struct jitrd_crl_floors *previous,
 				      struct jitrd_crl_floors **out) JITRD_WUR;
 
+/* floors raised to every number of other (NULL: nothing). JITRD_ERR_INVALID_ARG,
+ * JITRD_ERR_NOMEM, JITRD_ERR_TOO_LARGE (past JITRD_CRL_FLOORS_MAX_ENTRIES). */
+enum jitrd_err jitrd_crl_floors_raise(struct jitrd_crl_floors *floors,
+				      const struct jitrd_crl_floors *other) JITRD_WUR;
+
+/* The issuer key of ca as it appears in the floors file (64 hex and a NUL); false when ca is
+ * not one of the store's CAs. */
+bool jitrd_crl_store_issuer_key(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
+				char out[65]);
+
 /* "keyCompromise", "certificateHold", ... ; "unspecified" for JITRD_CRL_REASON_NONE. */
 const char *jitrd_crl_reason_name(int reason);
 

@@ -24,4 +24,10 @@ enum jitrd_err jitrd_dir_list(const char *dir, char ***paths, size_t *count,
 
 void jitrd_paths_free(char **paths, size_t count);
 
+/* Replaces path with len bytes atomically: a temporary file (mode 0600) in the same directory
+ * is written, fsync'd and renamed over path, then the directory is fsync'd. A reader sees the
+ * old content or the new, never a mix. Errors: JITRD_ERR_IO with "path: reason" in diag. */
+enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
+                                  struct jitrd_diag *diag) JITRD_WUR;
+
 #endif

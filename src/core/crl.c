@@ -2060,6 +2060,41 @@ nomem:
 	return JITRD_ERR_NOMEM;
 }
 
+enum jitrd_err jitrd_crl_floors_raise(struct jitrd_crl_floors *floors,
+                                      const struct jitrd_crl_floors *other)
+{
+	if (!floors)
+		return JITRD_ERR_INVALID_ARG;
+	for (size_t i = 0; other && i < other->count; i++) {
+		const struct floor_entry *o = &other->e[i];
+		struct floor_entry *e =
+		    (struct floor_entry *)floor_find(floors, o->issuer, o->complete, o->part);
+
+		if (!e) {
+			if (floors->count >= JITRD_CRL_FLOORS_MAX_ENTRIES)
+				return JITRD_ERR_TOO_LARGE;
+			if (!(e = floors_append(floors)))
+				return JITRD_ERR_NOMEM;
+			*e = *o;
+		} else if (number_cmp(true, o->number, o->len, true, e->number, e->len) > 0) {
+			memcpy(e->number, o->number, o->len);
+			e->len = o->len;
+		}
+	}
+	return JITRD_OK;
+}
+
+bool jitrd_crl_store_issuer_key(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
+                                char out[65])
+{
+	const struct issuer *is;
+
+	if (!store || !ca || !out || !(is = store_find(store, ca)))
+		return false;
+	jitrd_hex_encode(is->key, KEY_SIZE, out, 65);
+	return true;
+}
+
 const char *jitrd_crl_reason_name(int reason)
 {
 	/* RFC 5280 §5.3.1 CRLReason; 7 is unused */
