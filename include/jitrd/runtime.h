@@ -16,7 +16,7 @@
 #include "jitrd/error.h"
 #include "jitrd/template.h"
 
-#define JITRD_DEFAULT_CONFIG "/etc/jitrd/jitrd.conf"
+#define JITRD_DEFAULT_CONFIG  "/etc/jitrd/jitrd.conf"
 #define JITRD_CRL_FLOORS_FILE "crl-numbers" /* in [service] state_dir */
 
 struct jitrd_runtime {
@@ -61,7 +61,7 @@ struct jitrd_runtime *jitrd_runtime_ref(struct jitrd_runtime *rt); /* returns rt
 enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,
                                              struct jitrd_crl_floors **out,
                                              struct jitrd_diag *diag) JITRD_WUR;
-void jitrd_runtime_unref(struct jitrd_runtime *rt);                /* NULL is fine */
+void jitrd_runtime_unref(struct jitrd_runtime *rt); /* NULL is fine */
 
 /* A decision context over a loaded runtime (account and region from the config). */
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);

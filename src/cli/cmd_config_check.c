@@ -64,8 +64,9 @@ static int report_crls(const struct jitrd_runtime *rt)
 			continue;
 		}
 		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
-		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s", jitrd_cert_id(ca),
-		       info->origin, info->entries, (long long)info->crl_number, when);
+		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s",
+		       jitrd_cert_id(ca), info->origin, info->entries, (long long)info->crl_number,
+		       when);
 		if (info->partitions > 1)
 			printf(", %zu partitions", info->partitions);
 		if (info->delta)
@@ -79,8 +80,8 @@ static int report_crls(const struct jitrd_runtime *rt)
 		char key[65];
 
 		if (jitrd_crl_store_issuer_key(rt->crls, jitrd_caset_at(rt->cas, i), key))
-			printf("crl issuer key of CA %s: %s\n", jitrd_cert_id(jitrd_caset_at(rt->cas, i)),
-			       key);
+			printf("crl issuer key of CA %s: %s\n",
+			       jitrd_cert_id(jitrd_caset_at(rt->cas, i)), key);
 	}
 	return problems;
 }

@@ -64,15 +64,15 @@ struct crl_meta {
 	bool has_number;
 	unsigned char number[SERIAL_MAX]; /* cRLNumber magnitude, compared as a big integer */
 	size_t number_len;
-	unsigned char base[SERIAL_MAX];   /* a delta's BaseCRLNumber */
+	unsigned char base[SERIAL_MAX]; /* a delta's BaseCRLNumber */
 	size_t base_len;
 	bool has_next_update;
 	bool stale; /* at the builder's now */
 	time_t this_update;
 	time_t next_update;
 	char *origin;
-	size_t file;     /* its file record */
-	size_t entries;  /* every entry it lists */
+	size_t file;    /* its file record */
+	size_t entries; /* every entry it lists */
 	struct crl_index holds;
 };
 
@@ -80,9 +80,9 @@ struct crl_meta {
 struct partition {
 	unsigned char *dp_der; /* DER of the distributionPoint's fullName; NULL: complete */
 	size_t dp_len;
-	GENERAL_NAMES *names;  /* the same, decoded, to match a certificate's CDP */
+	GENERAL_NAMES *names; /* the same, decoded, to match a certificate's CDP */
 	unsigned char key[KEY_SIZE];
-	char text[160];        /* the first name, for messages; "" for the complete scope */
+	char text[160];            /* the first name, for messages; "" for the complete scope */
 	struct crl_meta authority; /* the newest complete CRL at or above the floor */
 	struct crl_meta refused;   /* the newest below the floor (reported when no authority) */
 	struct crl_meta delta;     /* the delta CRL with the highest number */
@@ -686,8 +686,8 @@ static bool issuer_key(const struct jitrd_cert *ca, unsigned char out[KEY_SIZE])
 	              (size_t)ASN1_STRING_length(bits), out);
 }
 
-static struct issuer *issuer_of(const struct ca_ref *refs, size_t ref_count,
-                                struct issuer *issuers, const struct jitrd_cert *ca)
+static struct issuer *issuer_of(const struct ca_ref *refs, size_t ref_count, struct issuer *issuers,
+                                const struct jitrd_cert *ca)
 {
 	for (size_t i = 0; i < ref_count; i++) {
 		if (refs[i].ca == ca)
@@ -785,7 +785,8 @@ static enum jitrd_err read_scope(const X509_CRL *crl, struct scope *s, struct re
 	if (why) {
 		ISSUING_DIST_POINT_free(idp);
 		refuse(r, JITRD_ERR_CRL_CRITICAL_EXT,
-		       "issuingDistributionPoint restricts the CRL's scope (%s): not supported", why);
+		       "issuingDistributionPoint restricts the CRL's scope (%s): not supported",
+		       why);
 		return r->err;
 	}
 	if (idp->distpoint && sk_GENERAL_NAME_num(idp->distpoint->name.fullname) > 0) {
@@ -910,8 +911,7 @@ static const char *weak_signature(const X509_CRL *crl)
 
 	if (!OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk))
 		return NULL;
-	if (md == NID_md5 || md == NID_md4 || md == NID_md2 || md == NID_sha1 ||
-	    md == NID_md5_sha1)
+	if (md == NID_md5 || md == NID_md4 || md == NID_md2 || md == NID_sha1 || md == NID_md5_sha1)
 		return OBJ_nid2sn(md);
 	return NULL;
 }
@@ -1110,9 +1110,8 @@ static enum jitrd_err keep_candidate(struct jitrd_crl_builder *b, const char *or
 		goto cleanup;
 	if (c->delta)
 		keep_if_newer(&p->delta, &c->meta);
-	else if (!p->has_floor ||
-	         number_cmp(c->meta.has_number, c->meta.number, c->meta.number_len, true,
-	                    p->floor, p->floor_len) >= 0)
+	else if (!p->has_floor || number_cmp(c->meta.has_number, c->meta.number, c->meta.number_len,
+	                                     true, p->floor, p->floor_len) >= 0)
 		keep_if_newer(&p->authority, &c->meta);
 	else
 		/* below the highest number accepted before: never the authority (rollback);
@@ -1474,7 +1473,8 @@ static void summarise(struct issuer *is, time_t now)
 			next = 0;
 		else if (p->delta_applies && next != 0 && p->delta.next_update < next)
 			next = p->delta.next_update;
-		if (a->has_number && (a->number_len < 8 || (a->number_len == 8 && a->number[0] < 0x80))) {
+		if (a->has_number &&
+		    (a->number_len < 8 || (a->number_len == 8 && a->number[0] < 0x80))) {
 			memcpy(buf + 8 - a->number_len, a->number, a->number_len);
 			number = 0;
 			for (size_t k = 0; k < 8; k++)
@@ -1661,8 +1661,8 @@ static bool in_scope(const struct partition *p, const CRL_DIST_POINTS *cdp, bool
 }
 
 static enum jitrd_err answer_for(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
-                                 const ASN1_INTEGER *serial, const CRL_DIST_POINTS *cdp,
-                                 bool all, time_t now, struct jitrd_crl_answer *out)
+                                 const ASN1_INTEGER *serial, const CRL_DIST_POINTS *cdp, bool all,
+                                 time_t now, struct jitrd_crl_answer *out)
 {
 	const struct issuer *is = store_find(store, ca);
 	const unsigned char *bytes;
@@ -1894,8 +1894,9 @@ enum jitrd_err jitrd_crl_floors_parse(const char *origin, const char *text, size
 			int n = snprintf(count, sizeof(count), "%zu", f->count);
 
 			if ((size_t)n != line_len - 4 || memcmp(count, line + 4, (size_t)n) != 0) {
-				jitrd_diag_set(diag, "%s:%zu: end line does not give the %zu entries read",
-				               origin, lineno, f->count);
+				jitrd_diag_set(
+				    diag, "%s:%zu: end line does not give the %zu entries read",
+				    origin, lineno, f->count);
 				goto cleanup;
 			}
 			ended = true;
@@ -1904,7 +1905,8 @@ enum jitrd_err jitrd_crl_floors_parse(const char *origin, const char *text, size
 		sp1 = memchr(line, ' ', line_len);
 		sp2 = sp1 ? memchr(sp1 + 1, ' ', line_len - (size_t)(sp1 + 1 - line)) : NULL;
 		if (!sp1 || !sp2 || !parse_key(line, (size_t)(sp1 - line), e.issuer, KEY_SIZE)) {
-			jitrd_diag_set(diag, "%s:%zu: expected \"<issuer: 64 hex> <partition> <number>\"",
+			jitrd_diag_set(diag,
+			               "%s:%zu: expected \"<issuer: 64 hex> <partition> <number>\"",
 			               origin, lineno);
 			goto cleanup;
 		}
@@ -1916,14 +1918,16 @@ enum jitrd_err jitrd_crl_floors_parse(const char *origin, const char *text, size
 			goto cleanup;
 		}
 		if (!parse_number(sp2 + 1, line_len - (size_t)(sp2 + 1 - line), &e)) {
-			jitrd_diag_set(diag,
-			               "%s:%zu: CRL number must be lowercase hex without leading zeros, "
-			               "at most 20 octets",
-			               origin, lineno);
+			jitrd_diag_set(
+			    diag,
+			    "%s:%zu: CRL number must be lowercase hex without leading zeros, "
+			    "at most 20 octets",
+			    origin, lineno);
 			goto cleanup;
 		}
 		if (floor_find(f, e.issuer, e.complete, e.part)) {
-			jitrd_diag_set(diag, "%s:%zu: issuer and partition repeated", origin, lineno);
+			jitrd_diag_set(diag, "%s:%zu: issuer and partition repeated", origin,
+			               lineno);
 			goto cleanup;
 		}
 		if (f->count >= JITRD_CRL_FLOORS_MAX_ENTRIES) {

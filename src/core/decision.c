@@ -184,8 +184,8 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 {
 	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
 	bool fail_open = ctx->cfg->crl.fail_open;
-	enum jitrd_err err = ctx->crls ? jitrd_crl_lookup_cert(ctx->crls, ca, cert, now, &answer)
-	                               : JITRD_ERR_NO_CRL;
+	enum jitrd_err err =
+	    ctx->crls ? jitrd_crl_lookup_cert(ctx->crls, ca, cert, now, &answer) : JITRD_ERR_NO_CRL;
 	char why[128];
 
 	*note = "not on the CRL";

@@ -441,9 +441,8 @@ enum jitrd_err jitrd_metrics_render(const struct jitrd_metrics_snapshot *s, char
 	if (!s || !out || !len)
 		return JITRD_ERR_INVALID_ARG;
 	if (s->api_count > JITRD_METRICS_API_SERIES_MAX || s->crl_count > JITRD_METRICS_CRL_MAX ||
-	    s->crl_rollback_count > JITRD_METRICS_CRL_MAX ||
-	    !histogram_ok(&s->api_duration) || !histogram_ok(&s->event_duration) ||
-	    !labels_terminated(s))
+	    s->crl_rollback_count > JITRD_METRICS_CRL_MAX || !histogram_ok(&s->api_duration) ||
+	    !histogram_ok(&s->event_duration) || !labels_terminated(s))
 		return JITRD_ERR_INVALID_ARG;
 	put_all(&measure, s);
 	text.buf = malloc(measure.len + 1);

@@ -316,8 +316,7 @@ int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t
 }
 
 enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,
-                                             struct jitrd_crl_floors **out,
-                                             struct jitrd_diag *diag)
+                                             struct jitrd_crl_floors **out, struct jitrd_diag *diag)
 {
 	struct jitrd_crl_floors *floors = NULL;
 	char *text = NULL;

@@ -551,8 +551,8 @@ static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runti
 static int reload(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
-	struct jitrd_runtime *new_rt = jitrd_runtime_new_with_floors(
-	    s->opts->config_path, time(NULL), s->crl_floors, &diag);
+	struct jitrd_runtime *new_rt =
+	    jitrd_runtime_new_with_floors(s->opts->config_path, time(NULL), s->crl_floors, &diag);
 	struct jitrd_runtime *old;
 
 	if (!new_rt) {

@@ -512,8 +512,8 @@ static char *concat_fixtures(const char *const *files, size_t *len)
 static void test_bad_and_good_in_one_file(void)
 {
 	static const char *const files[] = {"crl-cases/ca1-notyet.pem", "crl-cases/ca1-valid.pem",
-	                                    "crl-cases/impostor.pem",    "crl-cases/ca2-valid.pem",
-	                                    "crl-cases/truncated.pem",   NULL};
+	                                    "crl-cases/impostor.pem",   "crl-cases/ca2-valid.pem",
+	                                    "crl-cases/truncated.pem",  NULL};
 	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
 	struct jitrd_crl_store *store = NULL;
 	struct jitrd_diag diag;
@@ -1636,16 +1636,19 @@ static void test_integrity_highest_number(void)
 		    {JITRD_OK, JITRD_ERR_CRL_EXPIRED},
 		    {JITRD_ERR_CRL_EXPIRED, JITRD_OK},
 		};
-		struct jitrd_crl_store *store = store_at(set, T_2030_06_09, NULL, orders[o], late[o]);
-		const struct jitrd_crl_info *info = jitrd_crl_store_info(store, jitrd_caset_at(set, 0));
+		struct jitrd_crl_store *store =
+		    store_at(set, T_2030_06_09, NULL, orders[o], late[o]);
+		const struct jitrd_crl_info *info =
+		    jitrd_crl_store_info(store, jitrd_caset_at(set, 0));
 		struct jitrd_crl_answer a;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
 		CU_ASSERT_PTR_NOT_NULL(strstr(info->origin, "integ-10.pem"));
 		CU_ASSERT_EQUAL(info->crl_number, 10);
 		CU_ASSERT_TRUE(info->stale);
-		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_09, &a),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_09, &a),
+		    JITRD_OK);
 		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
 		CU_ASSERT_EQUAL(a.reason, 1);
 		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-good.pem", T_2030_06_09, &a),
@@ -1660,8 +1663,9 @@ static void test_integrity_highest_number(void)
 		                JITRD_OK);
 		CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
 		CU_ASSERT_FALSE(a.stale);
-		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_02, &a),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_02, &a),
+		    JITRD_OK);
 		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
 		CU_ASSERT_FALSE(a.stale);
 		jitrd_crl_store_free(store);
@@ -1761,15 +1765,17 @@ static void test_partitions(void)
 		static const char *const p2_only[] = {"integrity/part-crls/p2.pem", NULL};
 
 		store = store_at(set, JITRD_TEST_NOW, NULL, p2_only, ok);
-		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/part-p1-good.pem", JITRD_TEST_NOW, &a),
-		                JITRD_ERR_NO_CRL);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/part-p1-good.pem", JITRD_TEST_NOW, &a),
+		    JITRD_ERR_NO_CRL);
 		CU_ASSERT_EQUAL(a.status, STATUS_UNTOUCHED);
 		CU_ASSERT_EQUAL(
 		    answer_cert(store, set, "devices/part-p1-revoked.pem", JITRD_TEST_NOW, &a),
 		    JITRD_OK);
 		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
-		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/part-p2-good.pem", JITRD_TEST_NOW, &a),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/part-p2-good.pem", JITRD_TEST_NOW, &a),
+		    JITRD_OK);
 		CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
 		jitrd_crl_store_free(store);
 	}
@@ -1786,9 +1792,8 @@ static void test_made_partitions(void)
 	                                .entry_count = 1,
 	                                .number = 3,
 	                                .dp_uri = "http://crl.example.com/p1.crl"};
-	const struct crl_spec p1_new = {.number = 5,
-	                                .dp_uri = "http://crl.example.com/p1.crl",
-	                                .next_update = T_2030_03_01};
+	const struct crl_spec p1_new = {
+	    .number = 5, .dp_uri = "http://crl.example.com/p1.crl", .next_update = T_2030_03_01};
 	const struct crl_spec p2 = {.entries = hold_0a,
 	                            .entry_count = 1,
 	                            .number = 4,
@@ -1913,11 +1918,11 @@ static void test_made_deltas(void)
 		time_t next_update;
 		bool applies, stale;
 	} cases[] = {
-	    {6, 4, 0, true, false},            /* names the base */
-	    {6, 3, 0, true, false},            /* an older base: still completes #4 */
-	    {6, 5, 0, false, false},           /* a base we do not have */
-	    {3, 2, 0, false, false},           /* older than the complete CRL */
-	    {6, 4, T_2030_03_01, true, true},  /* applies, stale */
+	    {6, 4, 0, true, false},           /* names the base */
+	    {6, 3, 0, true, false},           /* an older base: still completes #4 */
+	    {6, 5, 0, false, false},          /* a base we do not have */
+	    {3, 2, 0, false, false},          /* older than the complete CRL */
+	    {6, 4, T_2030_03_01, true, true}, /* applies, stale */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -2090,7 +2095,8 @@ static void test_floors_parse(void)
 		size_t count;
 	} cases[] = {
 	    {"jitrd-crl-numbers 1\nend 0\n", JITRD_OK, "", 0},
-	    {"jitrd-crl-numbers 1\n" K64 " - a\n" K64 " " P64 " 1234567890abcdef1234567890abcdef12345678\nend 2\n",
+	    {"jitrd-crl-numbers 1\n" K64 " - a\n" K64 " " P64
+	     " 1234567890abcdef1234567890abcdef12345678\nend 2\n",
 	     JITRD_OK, "", 2},
 	    {"jitrd-crl-numbers 1\n" K64 " - 0\nend 1\n", JITRD_OK, "", 1},
 	    {"", JITRD_ERR_MALFORMED, ":1: not a jitrd CRL number file", 0},
@@ -2102,12 +2108,15 @@ static void test_floors_parse(void)
 	    {"jitrd-crl-numbers 1\n" K64 " - a\nend 2\n", JITRD_ERR_MALFORMED, ":3: end line", 0},
 	    {"jitrd-crl-numbers 1\nend 0\n" K64 " - a\n", JITRD_ERR_MALFORMED, "after the end", 0},
 	    {"jitrd-crl-numbers 1\n" K64 " - A\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
-	    {"jitrd-crl-numbers 1\n" K64 " - 0a\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - 0a\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
 	    {"jitrd-crl-numbers 1\n" K64 " - \nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
-	    {"jitrd-crl-numbers 1\n" K64 " - -1\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - -1\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
 	    {"jitrd-crl-numbers 1\n" K64 " - 1234567890abcdef1234567890abcdef123456789\nend 1\n",
 	     JITRD_ERR_MALFORMED, ":2: CRL number", 0},
-	    {"jitrd-crl-numbers 1\n" K64 " - a b\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a b\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
 	    {"jitrd-crl-numbers 1\n" K64 "  - a\nend 1\n", JITRD_ERR_MALFORMED, ":2: partition", 0},
 	    {"jitrd-crl-numbers 1\n" K64 " x a\nend 1\n", JITRD_ERR_MALFORMED, ":2: partition", 0},
 	    {"jitrd-crl-numbers 1\n" K64 "0 - a\nend 1\n", JITRD_ERR_MALFORMED, ":2: expected", 0},
@@ -2165,10 +2174,13 @@ static void test_floors_parse(void)
 		n = (size_t)snprintf(huge, big, "jitrd-crl-numbers 1\n");
 		for (unsigned i = 0; i <= JITRD_CRL_FLOORS_MAX_ENTRIES && n + 200 < big; i++)
 			n += (size_t)snprintf(huge + n, big - n, "%056x%08x - 1\n", 0u, i);
-		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", huge, n, &f, &diag), JITRD_ERR_TOO_LARGE);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", huge, n, &f, &diag),
+		                JITRD_ERR_TOO_LARGE);
 		CU_ASSERT_PTR_NULL(f);
-		CU_ASSERT_EQUAL(jitrd_crl_floors_parse(NULL, "", 0, &f, &diag), JITRD_ERR_INVALID_ARG);
-		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", NULL, 1, &f, &diag), JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse(NULL, "", 0, &f, &diag),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", NULL, 1, &f, &diag),
+		                JITRD_ERR_INVALID_ARG);
 		free(huge);
 	}
 #undef K64

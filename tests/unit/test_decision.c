@@ -670,9 +670,8 @@ static void test_unknown_certificate_variable(void)
 #define T_2030_06_09 ((time_t)1907193600)
 
 /* A world of other CAs and CRLs, loaded at load_time; CRL results are not checked here. */
-static void world_init_pki(struct world *w, const char *config_text,
-                           const char *const *ca_files, const char *const *crl_files,
-                           time_t load_time)
+static void world_init_pki(struct world *w, const char *config_text, const char *const *ca_files,
+                           const char *const *crl_files, time_t load_time)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_crl_builder *b;
@@ -692,7 +691,8 @@ static void world_init_pki(struct world *w, const char *config_text,
 		char *bytes = tsupport_read_fixture(*f, &len);
 
 		CU_ASSERT_FATAL(bytes != NULL);
-		enum jitrd_err err = jitrd_crl_builder_add(b, *f, (unsigned char *)bytes, len, NULL);
+		enum jitrd_err err =
+		    jitrd_crl_builder_add(b, *f, (unsigned char *)bytes, len, NULL);
 
 		/* a stale CRL is reported and kept; nothing else is refused in these sets */
 		CU_ASSERT(err == JITRD_OK || err == JITRD_ERR_CRL_EXPIRED);
@@ -794,12 +794,14 @@ static void test_renewed_ca(void)
 			const char *id = jitrd_cert_id(jitrd_caset_at(w.cas, i));
 			struct jitrd_decision d;
 
-			CU_ASSERT_EQUAL(decide_device(&w, "devices/revoked.pem", id, JITRD_TEST_NOW, &d),
-			                JITRD_DECISION_REVOKE);
+			CU_ASSERT_EQUAL(
+			    decide_device(&w, "devices/revoked.pem", id, JITRD_TEST_NOW, &d),
+			    JITRD_DECISION_REVOKE);
 			CU_ASSERT_STRING_EQUAL(d.ca_id, id);
 			jitrd_decision_cleanup(&d);
-			CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", id, JITRD_TEST_NOW, &d),
-			                JITRD_DECISION_ACTIVATE);
+			CU_ASSERT_EQUAL(
+			    decide_device(&w, "devices/good.pem", id, JITRD_TEST_NOW, &d),
+			    JITRD_DECISION_ACTIVATE);
 			CU_ASSERT_STRING_EQUAL(d.reason, "not on the CRL");
 			jitrd_decision_cleanup(&d);
 		}
