@@ -27,6 +27,7 @@ struct jitrd_runtime {
 	struct jitrd_crl_store *crls;
 	struct jitrd_crl_floors *crl_floors; /* rollback floors the CRLs were judged with */
 	char crl_floors_path[4096];          /* state_dir/crl-numbers */
+	char crl_floors_note[160];           /* "" or why the record could not be read */
 	struct jitrd_policy_template *policy_template;
 	char crl_dir_error[512];    /* "" when the CRL directory could be listed */
 	size_t policy_sample_chars; /* length of the sample rendering */

@@ -74,8 +74,11 @@ static int report_crls(const struct jitrd_runtime *rt)
 		printf("\n");
 	}
 	/* Read, never written here: the service records what it accepts (crl/README.md). */
-	printf("crl numbers: %s (%zu recorded)\n", rt->crl_floors_path,
-	       jitrd_crl_floors_count(rt->crl_floors));
+	if (*rt->crl_floors_note)
+		printf("crl numbers: %s %s\n", rt->crl_floors_path, rt->crl_floors_note);
+	else
+		printf("crl numbers: %s (%zu recorded)\n", rt->crl_floors_path,
+		       jitrd_crl_floors_count(rt->crl_floors));
 	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
 		char key[65];
 

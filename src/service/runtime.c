@@ -130,7 +130,13 @@ static int load_crl_floors(struct jitrd_runtime *rt, const struct jitrd_crl_floo
 		return -1;
 	}
 	if (stat(rt->crl_floors_path, &st) != 0) {
-		if (errno != ENOENT && errno != ENOTDIR) {
+		if (errno == EACCES) {
+			/* an operator's `config-check` or `check` against the service's private
+			 * state directory: judged without the record, and says so */
+			snprintf(rt->crl_floors_note, sizeof(rt->crl_floors_note),
+			         "not readable here (%s): rollbacks are not checked by this run",
+			         strerror(errno));
+		} else if (errno != ENOENT && errno != ENOTDIR) {
 			jitrd_diag_set(diag, "%s: %s", rt->crl_floors_path, strerror(errno));
 			return -1;
 		}
