@@ -130,7 +130,8 @@ static void floors(const uint8_t *data, size_t size)
 	if (jitrd_crl_floors_format(f, &text, &len) == JITRD_OK) {
 		if (jitrd_crl_floors_parse("again", text, len, &again, NULL) != JITRD_OK ||
 		    jitrd_crl_floors_count(again) != jitrd_crl_floors_count(f)) {
-			fprintf(stderr, "fuzz_crl: a formatted CRL number record does not parse back\n");
+			fprintf(stderr,
+			        "fuzz_crl: a formatted CRL number record does not parse back\n");
 			abort();
 		}
 	}
