@@ -598,6 +598,19 @@ static enum jitrd_err merge_revoked(struct crl_index *dst, struct crl_index *src
 		}
 		m.large[m.large_count++] = x;
 	}
+	/* the arrays were sized for no overlap; successive CRLs of one CA mostly overlap */
+	if (m.small_count && m.small_count < dst->small_count + src->small_count) {
+		uint64_t *fit = OPENSSL_realloc(m.small, m.small_count * sizeof(*m.small));
+
+		if (fit)
+			m.small = fit;
+	}
+	if (m.large_count && m.large_count < dst->large_count + src->large_count) {
+		struct large_entry *fit = OPENSSL_realloc(m.large, m.large_count * sizeof(*m.large));
+
+		if (fit)
+			m.large = fit;
+	}
 	index_free(dst);
 	index_free(src);
 	*dst = m;
