@@ -606,7 +606,8 @@ static enum jitrd_err merge_revoked(struct crl_index *dst, struct crl_index *src
 			m.small = fit;
 	}
 	if (m.large_count && m.large_count < dst->large_count + src->large_count) {
-		struct large_entry *fit = OPENSSL_realloc(m.large, m.large_count * sizeof(*m.large));
+		struct large_entry *fit =
+		    OPENSSL_realloc(m.large, m.large_count * sizeof(*m.large));
 
 		if (fit)
 			m.large = fit;
