@@ -131,8 +131,8 @@ struct jitrd_crl_answer {
 /* The answer for a device certificate issued by ca, judged at now: revoked when any CRL of the
  * issuer revokes its serial; otherwise what the authority (and applicable delta) of each
  * partition its CRL Distribution Points name says, plus the complete scope (RFC 5280 §6.3.3
- * (b)(2)(i)); stale when any of those is. JITRD_ERR_NO_CRL when none of those partitions has
- * an authority (a device naming no distribution point while the CA's CRLs are all
+ * (b)(2)(i)); stale when any of those is. JITRD_ERR_NO_CRL when the serial is not revoked and
+ * none of those partitions has an authority (a device naming no distribution point while the CA's CRLs are all
  * partitioned, or whose partition has no CRL or was rolled back). JITRD_ERR_MALFORMED when the
  * device's CRL Distribution Points cannot be read. JITRD_ERR_INVALID_ARG for a NULL argument.
  * *out untouched on error. Thread-safe; allocates only to decode the extension. */
@@ -142,7 +142,7 @@ enum jitrd_err jitrd_crl_lookup_cert(const struct jitrd_crl_store *store,
 
 /* The same for a bare serial (the operator's sweep has no certificate): every partition of
  * the CA counts, as if the certificate named them all. JITRD_ERR_NO_CRL when the CA has no
- * authority at all. Thread-safe, no allocation. */
+ * authority at all and no CRL of it revokes the serial. Thread-safe, no allocation. */
 enum jitrd_err jitrd_crl_lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
 				const ASN1_INTEGER *serial, time_t now,
 				struct jitrd_crl_answer *out) JITRD_WUR;
