@@ -1,5 +1,6 @@
 /* cert.h — an X.509 certificate as jitrd sees it: AWS id, serial, subject fields, key ids;
- * signature, validity and "not a CA" checks. Pure: bytes and `now` in, no I/O. */
+ * "signed by" and the device profile ("not a CA", fit for a TLS client). Path validation
+ * (RFC 5280 §6.1) is caset.h's. Pure: bytes in, no I/O. */
 #ifndef JITRD_CERT_H
 #define JITRD_CERT_H
 
@@ -101,23 +102,22 @@ enum jitrd_err jitrd_cert_alt_name_values(const struct jitrd_cert *cert,
 					  enum jitrd_alt_name_type type, jitrd_cert_value_fn fn,
 					  void *ctx, size_t *count) JITRD_WUR;
 
-/* notBefore <= now <= notAfter. JITRD_ERR_CERT_NOT_YET_VALID, JITRD_ERR_CERT_EXPIRED,
- * JITRD_ERR_MALFORMED if a time cannot be compared. */
-enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t now) JITRD_WUR;
-
 /* The signature of cert verifies with ca's public key (X509_verify == 1) and cert's issuer
  * name equals ca's subject. JITRD_ERR_CERT_SIGNATURE otherwise. */
 enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
 					   const struct jitrd_cert *ca) JITRD_WUR;
 
-/* Device checks of DESIGN §3.5, in this order: not a CA (JITRD_ERR_CERT_IS_CA); fit for a
- * TLS client (JITRD_ERR_BAD_FIELD: an unknown critical extension, a keyUsage without
- * digitalSignature, an extendedKeyUsage without clientAuth or anyExtendedKeyUsage); signed by
- * ca (JITRD_ERR_CERT_SIGNATURE); within validity (JITRD_ERR_CERT_NOT_YET_VALID,
- * JITRD_ERR_CERT_EXPIRED, JITRD_ERR_MALFORMED). JITRD_ERR_INVALID_ARG for a NULL cert or ca.
- * The first failure is returned with a reason in diag (may be NULL). */
-enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
-				       time_t now, struct jitrd_diag *diag) JITRD_WUR;
+/* X509_check_ca != 0: the certificate may sign certificates (CA:TRUE with keyCertSign when
+ * keyUsage is present, or a v1 self-signed certificate). */
+bool jitrd_cert_may_sign_certificates(const struct jitrd_cert *cert);
+
+/* What DESIGN §3.5 asks of a device beyond path validation, in this order: not a CA
+ * (JITRD_ERR_CERT_IS_CA: basicConstraints CA:TRUE, keyCertSign, v1 self-signed); fit for a
+ * TLS client (JITRD_ERR_BAD_FIELD: a keyUsage without digitalSignature, an extendedKeyUsage
+ * without clientAuth or anyExtendedKeyUsage). JITRD_ERR_INVALID_ARG for a NULL cert. The
+ * reason goes to diag (may be NULL). */
+enum jitrd_err jitrd_cert_check_device_profile(const struct jitrd_cert *cert,
+                                               struct jitrd_diag *diag) JITRD_WUR;
 
 /* The certificate's CRL Distribution Points (RFC 5280 §4.2.1.13), decoded: *out NULL when the
  * extension is absent, else owned by the caller (CRL_DIST_POINTS_free). JITRD_ERR_MALFORMED

@@ -50,7 +50,8 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
  * be NULL: the issuer is looked up in ctx->cas). Fills d with activate / revoke / hold /
  * reject / ignore / defer and the reason. Returns JITRD_OK when d holds a decision;
  * JITRD_ERR_CONFIG when the templates need a value the context lacks (account, region:
- * d->reason says which; no device is judged on a configuration problem); JITRD_ERR_NOMEM.
+ * d->reason says which; no device is judged on a configuration problem); JITRD_ERR_NOMEM,
+ * JITRD_ERR_CRYPTO (the verifier failed: no verdict, d->reason says so).
  * CRL: a listed revocation always revokes, even from a CRL past its nextUpdate and under
  * crl.fail_open; otherwise a stale or missing CRL defers unless crl.fail_open. */
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,

@@ -47,6 +47,12 @@ enum jitrd_err {
 	JITRD_ERR_CREDENTIALS = 34,  /* no credentials, or a provider failed */
 	JITRD_ERR_SIGNATURE = 35,    /* a request's SigV4 signature does not verify */
 	JITRD_ERR_CRL_ROLLBACK = 36, /* a CRL numbered below the highest one accepted before */
+	/* certificate path validation (RFC 5280 §6.1) beyond the codes 8-11 above */
+	JITRD_ERR_CA_UNUSABLE = 37,      /* the CA certificate itself: validity, keyUsage... */
+	JITRD_ERR_NAME_CONSTRAINTS = 38, /* a name outside the CA's name constraints */
+	JITRD_ERR_CERT_POLICY = 39,      /* certificate policy processing failed */
+	JITRD_ERR_WEAK_SIGNATURE = 40,   /* signed with MD5, SHA-1 or a key too small */
+	JITRD_ERR_CERT_PATH = 41,        /* any other path validation failure */
 };
 
 /* Static, never NULL; "unknown error" for a number outside the table. */

@@ -1,6 +1,7 @@
 /* cert.c — one X.509 certificate parsed once into an immutable struct: AWS id, serial, subject
- * fields, key ids; plus the device checks of DESIGN §3.5 (signature, validity, not a CA).
- * Pure: bytes and `now` in; no I/O, no clock, no logging; leaves no OpenSSL error queued. */
+ * fields, key ids; plus what DESIGN §3.5 asks of a device beyond RFC 5280 path validation (not
+ * a CA, fit for a TLS client), which OpenSSL's verifier does not check (caset.c runs it).
+ * Pure: bytes in; no I/O, no clock, no logging; leaves no OpenSSL error queued. */
 #include "jitrd/cert.h"
 
 #include <stdint.h>
@@ -37,7 +38,6 @@ struct jitrd_cert {
 	size_t akid_len;
 	bool is_ca;             /* basicConstraints CA:TRUE */
 	bool may_sign_certs;    /* X509_check_ca != 0: CA:TRUE, keyCertSign, v1 self-signed... */
-	bool unknown_critical;  /* EXFLAG_CRITICAL: a critical extension OpenSSL cannot process */
 	uint32_t key_usage;     /* X509_get_key_usage: UINT32_MAX when there is no keyUsage */
 	uint32_t ext_key_usage; /* X509_get_extended_key_usage: UINT32_MAX when no EKU */
 	struct subject_value fields[JITRD_SUBJECT_FIELD_COUNT];
@@ -257,7 +257,6 @@ enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out, struct jit
 	}
 	cert->is_ca = (flags & EXFLAG_CA) != 0;
 	cert->may_sign_certs = X509_check_ca(x) != 0;
-	cert->unknown_critical = (flags & EXFLAG_CRITICAL) != 0;
 	cert->key_usage = X509_get_key_usage(x);
 	cert->ext_key_usage = X509_get_extended_key_usage(x);
 	kid = X509_get0_subject_key_id(x);
@@ -465,31 +464,6 @@ const char *jitrd_subject_field_name(enum jitrd_subject_field field)
 	return field_table[field].name;
 }
 
-enum jitrd_err jitrd_cert_check_validity(const struct jitrd_cert *cert, time_t now)
-{
-	/* X509_cmp_time: -1 if the ASN.1 time is before or equal to `now`, 1 if after, 0 on
-	 * error (unparsable time). As in OpenSSL's own verifier, the second of notAfter itself
-	 * already counts as expired. */
-	time_t t = now;
-	int before, after;
-	enum jitrd_err result;
-
-	ERR_set_mark();
-	before = X509_cmp_time(X509_get0_notBefore(cert->x509), &t);
-	after = X509_cmp_time(X509_get0_notAfter(cert->x509), &t);
-
-	if (before == 0 || after == 0)
-		result = JITRD_ERR_MALFORMED;
-	else if (before > 0)
-		result = JITRD_ERR_CERT_NOT_YET_VALID;
-	else if (after < 0)
-		result = JITRD_ERR_CERT_EXPIRED;
-	else
-		result = JITRD_OK;
-	ERR_pop_to_mark();
-	return result;
-}
-
 enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
                                            const struct jitrd_cert *ca)
 {
@@ -510,26 +484,19 @@ cleanup:
 	return result;
 }
 
-/* "2021-01-01T00:00:00Z" for a message; "(unreadable time)" if OpenSSL cannot read it. */
-static void format_time(const ASN1_TIME *t, char *out, size_t out_size)
+bool jitrd_cert_may_sign_certificates(const struct jitrd_cert *cert)
 {
-	time_t when;
-
-	if (jitrd_asn1_time_to_time_t(t, &when))
-		jitrd_format_rfc3339(when, out, out_size);
-	else
-		snprintf(out, out_size, "(unreadable time)");
+	return cert->may_sign_certs;
 }
 
-/* Why cert cannot be a device's client certificate, or NULL. RFC 5280 §4.2: a critical
- * extension we cannot process must make us refuse the certificate; §4.2.1.3 and §4.2.1.12:
- * when keyUsage / extendedKeyUsage are present they bound what the key may do, and a TLS
- * client certificate signs (digitalSignature) for client authentication (clientAuth, or
- * anyExtendedKeyUsage). Absent extensions do not restrict. */
+/* Why cert cannot be a device's client certificate, or NULL. RFC 5280 §4.2.1.3 and
+ * §4.2.1.12: when keyUsage / extendedKeyUsage are present they bound what the key may do, and
+ * a TLS client certificate signs (digitalSignature) for client authentication (clientAuth, or
+ * anyExtendedKeyUsage). Absent extensions do not restrict. OpenSSL's "sslclient" purpose is
+ * not used instead: it refuses anyExtendedKeyUsage (which §4.2.1.12 leaves to the
+ * application) and accepts a keyUsage of keyAgreement alone. */
 static const char *usage_problem(const struct jitrd_cert *cert)
 {
-	if (cert->unknown_critical)
-		return "it has a critical extension that is not understood";
 	if (cert->key_usage != UINT32_MAX && !(cert->key_usage & KU_DIGITAL_SIGNATURE))
 		return "its keyUsage lacks digitalSignature";
 	if (cert->ext_key_usage != UINT32_MAX &&
@@ -538,26 +505,18 @@ static const char *usage_problem(const struct jitrd_cert *cert)
 	return NULL;
 }
 
-enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
-                                       time_t now, struct jitrd_diag *diag)
+enum jitrd_err jitrd_cert_check_device_profile(const struct jitrd_cert *cert,
+                                               struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
 	const char *problem;
-	char when[64];
-	char name[200];
 
-	if (!cert || !ca) {
-		jitrd_diag_set(diag, "device check: no certificate or no CA given");
+	if (!cert) {
+		jitrd_diag_set(diag, "device check: no certificate given");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	/* DESIGN §3.5 names three checks: signed by the CA's key, within validity, not a CA.
-	 * They run in this order, each first failure reported:
-	 *   1. what the certificate is: not a CA (a device certificate that could sign
-	 *      certificates is refused whatever way it could), then fit for a TLS client: no
-	 *      unknown critical extension, keyUsage with digitalSignature, extendedKeyUsage
-	 *      with clientAuth (cheap, and true whoever signed it);
-	 *   2. signed by the CA;
-	 *   3. within validity. */
+	/* A device certificate that could sign certificates is refused whatever way it could
+	 * (basicConstraints CA:TRUE, keyCertSign, or a v1 self-signed certificate): path
+	 * validation alone would accept a CA certificate as the end of a path. */
 	if (cert->may_sign_certs) {
 		jitrd_diag_set(diag, "certificate is a CA certificate (%s)",
 		               cert->is_ca ? "basicConstraints CA:TRUE"
@@ -570,30 +529,7 @@ enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const stru
 		               problem);
 		return JITRD_ERR_BAD_FIELD;
 	}
-	result = jitrd_cert_verify_signed_by(cert, ca);
-	if (result != JITRD_OK) {
-		jitrd_name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
-		jitrd_diag_set(diag, "certificate is not signed by the CA %s (id %s)", name,
-		               ca->id);
-		return result;
-	}
-	result = jitrd_cert_check_validity(cert, now);
-	switch (result) {
-	case JITRD_OK:
-		break;
-	case JITRD_ERR_CERT_EXPIRED:
-		format_time(X509_get0_notAfter(cert->x509), when, sizeof(when));
-		jitrd_diag_set(diag, "certificate expired on %s", when);
-		break;
-	case JITRD_ERR_CERT_NOT_YET_VALID:
-		format_time(X509_get0_notBefore(cert->x509), when, sizeof(when));
-		jitrd_diag_set(diag, "certificate not valid before %s", when);
-		break;
-	default:
-		jitrd_diag_set(diag, "certificate validity dates cannot be read");
-		break;
-	}
-	return result;
+	return JITRD_OK;
 }
 
 /* ---- every value of a name attribute or an alternative name (policy variables) ---- */

@@ -588,8 +588,15 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		return JITRD_OK;
 	}
 
-	/* Step 5: signed by that CA's key, within its validity, not a CA itself. */
-	err = jitrd_cert_check_device(cert, ca, now, &diag);
+	/* Step 5: a device certificate (not a CA, fit for a TLS client) whose path to that CA
+	 * passes OpenSSL's verifier (RFC 5280 §6.1) at `now`. Running out of memory or a
+	 * verifier failure is no verdict on the device: the event fails and is retried. */
+	err = jitrd_caset_verify_device(ctx->cas, ca, cert, now, &diag);
+	if (err == JITRD_ERR_NOMEM || err == JITRD_ERR_CRYPTO || err == JITRD_ERR_INVALID_ARG) {
+		jitrd_text_copy(d->reason, sizeof(d->reason),
+		                *diag.text ? diag.text : jitrd_strerror(err));
+		return err;
+	}
 	if (err != JITRD_OK) {
 		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
 		       *diag.text ? diag.text : jitrd_strerror(err));

@@ -44,6 +44,11 @@ static const char *const messages[] = {
     [JITRD_ERR_CREDENTIALS] = "no usable AWS credentials",
     [JITRD_ERR_SIGNATURE] = "signature does not match",
     [JITRD_ERR_CRL_ROLLBACK] = "CRL number below the highest accepted before (rollback)",
+    [JITRD_ERR_CA_UNUSABLE] = "CA certificate unusable",
+    [JITRD_ERR_NAME_CONSTRAINTS] = "name constraints violated",
+    [JITRD_ERR_CERT_POLICY] = "certificate policy check failed",
+    [JITRD_ERR_WEAK_SIGNATURE] = "signature algorithm or key too weak",
+    [JITRD_ERR_CERT_PATH] = "certificate path validation failed",
 };
 
 const char *jitrd_strerror(enum jitrd_err err)
