@@ -16,7 +16,7 @@ static const char usage[] =
     "alone), the CA certificates of [ca] dir, the CRLs of [crl] dir and the policy\n"
     "template, renders the templates for a sample certificate and prints a summary.\n"
     "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
-    "  --at TIME          judge CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
+    "  --at TIME          judge CA and CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
     "Exit 0: configuration OK; 2: a problem, named by file and line.\n";
 
 static void print_subject(const struct jitrd_cert *ca)
@@ -30,6 +30,36 @@ static void print_subject(const struct jitrd_cert *ca)
 	}
 	BIO_free(bio);
 	printf("%s", name);
+}
+
+/* Lists the CAs; returns the number that cannot anchor a device's path at `now` (expired,
+ * not yet valid, not allowed to sign certificates, signed with MD5 or SHA-1): every device
+ * they sign is rejected, so the operator must replace them (or deactivate them in AWS). */
+static int report_cas(const struct jitrd_runtime *rt, time_t now)
+{
+	int problems = 0;
+	char when[32];
+
+	jitrd_format_rfc3339(now, when, sizeof(when));
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
+		struct jitrd_diag diag = {{0}};
+		const char *note = jitrd_caset_ca_note(rt->cas, i);
+
+		printf("ca: %s %s (", jitrd_cert_id(ca),
+		       jitrd_config_ca_allowed(rt->cfg, jitrd_cert_id(ca)) ? "allowed"
+		                                                           : "not allowed");
+		print_subject(ca);
+		printf(") from %s\n", jitrd_caset_origin_at(rt->cas, i));
+		if (jitrd_caset_check_ca(rt->cas, i, now, &diag) != JITRD_OK) {
+			printf("ca %s: unusable at %s: %s (every device it signs is rejected)\n",
+			       jitrd_cert_id(ca), when, diag.text);
+			problems++;
+		}
+		if (note)
+			printf("note: ca %s: %s\n", jitrd_cert_id(ca), note);
+	}
+	return problems;
 }
 
 /* Returns the number of problems found in the CRL set. */
@@ -111,15 +141,8 @@ int jitrd_cmd_config_check(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	printf("config: %s\n", rt.config_origin);
-	for (size_t i = 0; i < jitrd_caset_count(rt.cas); i++) {
-		const struct jitrd_cert *ca = jitrd_caset_at(rt.cas, i);
-		printf("ca: %s %s (", jitrd_cert_id(ca),
-		       jitrd_config_ca_allowed(rt.cfg, jitrd_cert_id(ca)) ? "allowed"
-		                                                          : "not allowed");
-		print_subject(ca);
-		printf(") from %s\n", jitrd_caset_origin_at(rt.cas, i));
-	}
-	problems = report_crls(&rt);
+	problems = report_cas(&rt, opts.now);
+	problems += report_crls(&rt);
 	printf("policy template: %s (sample renders to %zu characters)\n",
 	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
 	printf("policy name: %s\n", rt.cfg->provision.policy_name);

@@ -117,6 +117,37 @@ for pair in good:activate revoked:revoke held:hold unheld:activate expired:rejec
 	expect "check $device -> $decision" 0 "\"decision\":\"$decision\"" \
 		"$jitrd" check -c "$work/good.conf" --at $at "$fx/devices/$device.pem"
 done
+# check: path validation by RFC 5280's rules (fixtures/path-validation.sh), with the reason
+write_config "$work/pv.conf" "$fx/pv/crls"
+sed -i "s#^dir = $fx/cas\$#dir = $fx/pv/cas#" "$work/pv.conf"
+for triple in "under-expired-ca:reject:CA certificate expired on 2030-05-20T00:00:00Z" \
+	"under-notyet-ca:reject:CA certificate not valid before 2030-07-01" \
+	"under-nocertsign-ca:reject:keyUsage lacks keyCertSign" \
+	"nc-dn-out:reject:name constraints violated" "nc-email-out:reject:name constraints" \
+	"nc-dns-out:reject:name constraints violated" "nc-uri-out:reject:name constraints" \
+	"nc-all-in:activate:not on the CRL" "policy-none:reject:requires an explicit policy" \
+	"policy-p1:activate:not on the CRL" "inhibitany-any:reject:requires an explicit policy" \
+	"inhibitmap-p2:reject:requires an explicit policy" \
+	"sha1:reject:signed with SHA1" "md5:reject:signed with MD5" \
+	"under-sha1-ca:reject:CA certificate is signed with SHA1" \
+	"under-md5-ca:reject:CA certificate is signed with MD5"; do
+	device=${triple%%:*} rest=${triple#*:}
+	decision=${rest%%:*} reason=${rest#*:}
+	expect "check pv/$device -> $decision ($reason)" 0 \
+		"\"decision\":\"$decision\",\"reason\":\"[^\"]*$reason" \
+		"$jitrd" check -c "$work/pv.conf" --at $at "$fx/pv/devices/$device.pem"
+done
+expect "config-check names each unusable CA" 2 \
+	"unusable at 2030-06-01T00:00:00Z: CA certificate expired on 2030-05-20" \
+	"$jitrd" config-check -c "$work/pv.conf" --at $at
+for reason in "not valid before 2030-07-01" "its keyUsage lacks keyCertSign" \
+	"signed with SHA1" "signed with MD5" "note: ca [0-9a-f]{64}: it has no keyUsage"; do
+	expect "config-check: $reason" 2 "$reason" "$jitrd" config-check -c "$work/pv.conf" --at $at
+done
+expect "config-check: a CA expired at the judging time is a problem" 2 \
+	"unusable at 2050-06-01T00:00:00Z: CA certificate expired on 2050-01-01" \
+	"$jitrd" config-check -c "$work/good.conf" --at 2050-06-01T00:00:00Z
+
 "$jitrd" check -c "$work/good.conf" --at $at "$fx/devices/good.pem" >"$work/good.json" 2>&1
 if python3 -c '
 import json, sys

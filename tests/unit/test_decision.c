@@ -1,5 +1,6 @@
 /* test_decision.c — the decision of DESIGN §3 (steps 2, 5, 6, 7's rendering) on the fixture
- * PKI: every device case, CRL absence and expiry, fail_open, on_reject, hostile names. */
+ * PKI: every device case, CRL absence and expiry, fail_open, on_reject, hostile names, and the
+ * RFC 5280 path validation cases of fixtures/path-validation.sh. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,12 @@ static void test_every_device_case(void)
 	    {"devices/wrongsigner.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
 	    {"devices/impostor.pem", JITRD_DECISION_IGNORE, NULL, "not one of our CAs"},
 	    {"devices/noext.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	    {"devices/any-eku.pem", JITRD_DECISION_ACTIVATE, "ACTIVE", "not on the CRL"},
+	    {"devices/critical-ext.pem", JITRD_DECISION_REJECT, NULL,
+	     "critical extension that is not understood"},
+	    {"devices/server-eku.pem", JITRD_DECISION_REJECT, NULL, "clientAuth"},
+	    /* RFC 5280 §4.2.1.1: a v3 certificate must carry an authorityKeyIdentifier */
+	    {"devices/nokid.pem", JITRD_DECISION_REJECT, NULL, "Missing Authority Key Identifier"},
 	};
 	struct world w;
 
@@ -839,6 +846,117 @@ static void test_delta_crl_decisions(void)
 	world_cleanup(&w);
 }
 
+/* One registered CA of pv/ and its CRL, with the default configuration. */
+static void pv_world_init(struct world *w, const char *ca)
+{
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_crl_builder *b;
+	char path[128];
+
+	memset(w, 0, sizeof(*w));
+	CU_ASSERT_EQUAL_FATAL(jitrd_config_parse("test.conf", "", 0, NULL, NULL, &w->cfg, &diag),
+	                      JITRD_OK);
+	w->cas = jitrd_caset_new();
+	CU_ASSERT_FATAL(w->cas != NULL);
+	snprintf(path, sizeof(path), "pv/cas/%s.pem", ca);
+	add_file_to_caset(w->cas, path);
+	b = jitrd_crl_builder_new(w->cas, JITRD_TEST_NOW);
+	CU_ASSERT_FATAL(b != NULL);
+	snprintf(path, sizeof(path), "pv/crls/%s.crl.pem", ca);
+	add_crl(b, path, JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_EQUAL_FATAL(jitrd_policy_template_parse("policy.json", SHARED_POLICY,
+	                                                  strlen(SHARED_POLICY), &w->tpl, &diag),
+	                      JITRD_OK);
+	w->ctx.cfg = w->cfg;
+	w->ctx.cas = w->cas;
+	w->ctx.crls = w->crls;
+	w->ctx.policy_template = w->tpl;
+	w->ctx.account_id = "123456789012";
+	w->ctx.region = "eu-west-1";
+}
+
+/* Step 5 by RFC 5280's rules (§4.2.1.3 keyUsage, §4.2.1.10 name constraints, §4.2.1.11 policy
+ * constraints, §4.2.1.14 inhibitAnyPolicy, §6.1 path validation): the device under its CA at
+ * the judging time. A refused one is never activated, whatever the CRL says. */
+static void test_path_validation_conformance(void)
+{
+	static const struct {
+		const char *ca, *device;
+		enum jitrd_decision_kind kind;
+		const char *reason_part;
+	} cases[] = {
+	    {"pv-good", "good", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-rsa", "rsa-good", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    /* §6.1.3(a)(2): the CA's validity too */
+	    {"pv-expired", "under-expired-ca", JITRD_DECISION_REJECT,
+	     "CA certificate expired on 2030-05-20T00:00:00Z"},
+	    {"pv-notyet", "under-notyet-ca", JITRD_DECISION_REJECT,
+	     "CA certificate not valid before 2030-07-01T00:00:00Z"},
+	    /* §4.2.1.3, §6.1.4(n) */
+	    {"pv-nocertsign", "under-nocertsign-ca", JITRD_DECISION_REJECT,
+	     "its keyUsage lacks keyCertSign"},
+	    {"pv-noku", "under-noku-ca", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    /* signatures with MD5 or SHA-1, on the device or on the CA */
+	    {"pv-good", "sha1", JITRD_DECISION_REJECT, "certificate is signed with SHA1"},
+	    {"pv-rsa", "md5", JITRD_DECISION_REJECT, "certificate is signed with MD5"},
+	    {"pv-sha1", "under-sha1-ca", JITRD_DECISION_REJECT,
+	     "CA certificate is signed with SHA1"},
+	    {"pv-md5", "under-md5-ca", JITRD_DECISION_REJECT, "CA certificate is signed with MD5"},
+	    /* §4.2.1.10 */
+	    {"pv-nc", "nc-all-in", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-nc", "nc-dn-in", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-nc", "nc-dn-out", JITRD_DECISION_REJECT, "name constraints violated"},
+	    {"pv-nc", "nc-email-in", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-nc", "nc-email-out", JITRD_DECISION_REJECT, "name constraints violated"},
+	    {"pv-nc", "nc-dns-in", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-nc", "nc-dns-out", JITRD_DECISION_REJECT, "name constraints violated"},
+	    {"pv-nc", "nc-uri-in", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-nc", "nc-uri-out", JITRD_DECISION_REJECT, "name constraints violated"},
+	    /* §4.2.1.11 requireExplicitPolicy 0 */
+	    {"pv-policy", "policy-none", JITRD_DECISION_REJECT, "requires an explicit policy"},
+	    {"pv-policy", "policy-p1", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-policy", "policy-p2", JITRD_DECISION_REJECT, "requires an explicit policy"},
+	    {"pv-policy", "policy-any", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    /* §4.2.1.14 inhibitAnyPolicy 0 */
+	    {"pv-inhibitany", "inhibitany-any", JITRD_DECISION_REJECT,
+	     "requires an explicit policy"},
+	    {"pv-inhibitany", "inhibitany-p1", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    /* §4.2.1.11 inhibitPolicyMapping 0 */
+	    {"pv-inhibitmap", "inhibitmap-p1", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"pv-inhibitmap", "inhibitmap-p2", JITRD_DECISION_REJECT,
+	     "requires an explicit policy"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		struct jitrd_decision d;
+		char device[128];
+		enum jitrd_decision_kind kind;
+
+		pv_world_init(&w, cases[i].ca);
+		snprintf(device, sizeof(device), "pv/devices/%s.pem", cases[i].device);
+		kind = decide_device(&w, device, NULL, JITRD_TEST_NOW, &d);
+		if (kind != cases[i].kind || !strstr(d.reason, cases[i].reason_part))
+			fprintf(stderr, "case %s under %s: got %s (%s)\n", cases[i].device,
+			        cases[i].ca, jitrd_decision_name(kind), d.reason);
+		CU_ASSERT_EQUAL(kind, cases[i].kind);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, cases[i].reason_part));
+		/* the event's claimed CA gives the same answer as the issuer lookup */
+		jitrd_decision_cleanup(&d);
+		CU_ASSERT_EQUAL(decide_device(&w, device, jitrd_cert_id(jitrd_caset_at(w.cas, 0)),
+		                              JITRD_TEST_NOW, &d),
+		                cases[i].kind);
+		if (kind == JITRD_DECISION_REJECT) {
+			CU_ASSERT_PTR_NULL(d.target_status);
+			CU_ASSERT_PTR_NULL(d.policy_document);
+		}
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -860,6 +978,7 @@ int main(void)
 	    {"partitioned CRLs", test_partitioned_crls},
 	    {"renewed CA shares CRLs", test_renewed_ca},
 	    {"delta CRLs", test_delta_crl_decisions},
+	    {"path validation: RFC 5280 conformance", test_path_validation_conformance},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
