@@ -464,6 +464,12 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
 		const struct jitrd_crl_info *info =
 		    jitrd_crl_store_info(rt->crls, jitrd_caset_at(rt->cas, i));
+		struct jitrd_diag why = {{0}};
+		/* a CA that cannot anchor a path rejects every device it signed: say so */
+		if (jitrd_caset_check_ca(rt->cas, i, now, &why) != JITRD_OK)
+			jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.unusable", "ca",
+			             jitrd_cert_id(jitrd_caset_at(rt->cas, i)), "origin",
+			             jitrd_caset_origin_at(rt->cas, i), "reason", why.text, NULL);
 		if (!info)
 			continue;
 		with_crl++;
