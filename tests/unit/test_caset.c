@@ -800,6 +800,22 @@ static void test_check_ca(void)
 	CU_ASSERT_EQUAL(jitrd_caset_check_ca(NULL, 0, JITRD_TEST_NOW, NULL), JITRD_ERR_INVALID_ARG);
 }
 
+/* A CA whose policy extensions cannot be decoded cannot anchor a policy check: the file is
+ * refused whole, with its name and the reason, and the set is unchanged. */
+static void test_undecodable_policies_refused(void)
+{
+	struct jitrd_caset *set = our_cas();
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	CU_ASSERT_EQUAL(add_file(set, "pv/bad/pv-badpolicy.pem", &diag), JITRD_ERR_MALFORMED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "pv/bad/pv-badpolicy.pem: certificate 1: "
+	                                         "unreadable certificatePolicies"));
+	CU_ASSERT_EQUAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	jitrd_caset_free(set);
+}
+
 /* Workers share one set: verifications from several threads at once give the same answers. */
 struct verify_worker {
 	const struct jitrd_caset *set;
@@ -911,6 +927,8 @@ int main(void)
 	    {"verify devices: RFC 5280 conformance cases", test_verify_device},
 	    {"verify: only the named CA anchors, arguments", test_verify_device_named_ca_only},
 	    {"each CA usable at the judging time, or why not", test_check_ca},
+	    {"a CA with undecodable policy extensions is refused",
+	     test_undecodable_policies_refused},
 	    {"verify from several threads on one set", test_verify_from_threads},
 	    {"verify under allocation failures", test_verify_allocation_failures},
 	    {NULL, NULL},
