@@ -155,6 +155,8 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	SETOPT(easy, CURLOPT_WRITEDATA, &sink);
 	SETOPT(easy, CURLOPT_HEADERDATA, &sink);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, errbuf);
+	/* "*" matches every host: the proxy environment variables are ignored for this one. */
+	SETOPT(easy, CURLOPT_NOPROXY, req->no_proxy ? "*" : (char *)NULL);
 	if (strcmp(req->method, "GET") == 0) {
 		SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 		SETOPT(easy, CURLOPT_HTTPGET, 1L);
@@ -273,6 +275,18 @@ int jitrd_awshttp_host_is_loopback(const char *host)
 		return (ntohl(v4.s_addr) >> 24) == 127;
 	if (inet_pton(AF_INET6, host, &v6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&v6);
+	return 0;
+}
+
+int jitrd_awshttp_host_is_link_local(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 16) == 0xa9fe; /* 169.254.0.0/16 */
+	if (inet_pton(AF_INET6, host, &v6) == 1)
+		return IN6_IS_ADDR_LINKLOCAL(&v6);
 	return 0;
 }
 

@@ -342,7 +342,12 @@ static enum jitrd_err http_fetch(struct jitrd_credentials_provider *p, const cha
 				 const char *body, size_t body_len,
 				 struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
 {
+	/* The instance metadata service and the container agent are on this host or its link:
+	 * a proxy from the environment must never see the request, nor the credentials it
+	 * answers with (AWS SDKs do the same). STS is an ordinary AWS endpoint and may use one. */
+	int local = strcmp(which, "IMDS") == 0 || strcmp(which, "container") == 0;
 	struct jitrd_awshttp_request req = {
+	    .no_proxy = local,
 	    .method = method,
 	    .url = url,
 	    .headers = headers,
@@ -863,6 +868,23 @@ cleanup:
 
 /* ---- 5. IMDSv2 ---- */
 
+/* The metadata service lives on the instance's link (169.254.169.254, or fd00:ec2::254 on
+ * Nitro IPv6) and answers with the instance role's credentials over plain http: an endpoint
+ * from the environment is accepted only on this host or its link, so a stray variable cannot
+ * send the session token request, nor take the answer, elsewhere. */
+static int imds_url_allowed(const char *url)
+{
+	char scheme[16], host[256];
+
+	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
+				    0) != 0)
+		return 0;
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+		return 0;
+	return (jitrd_awshttp_host_is_loopback(host) && strcasecmp(host, "localhost") != 0) ||
+	       jitrd_awshttp_host_is_link_local(host) || strcasecmp(host, "fd00:ec2::254") == 0;
+}
+
 static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t now,
 				 struct jitrd_credentials *out, int *skipped,
 				 struct jitrd_diag *diag)
@@ -882,8 +904,16 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 		*skipped = 1;
 		return JITRD_ERR_CREDENTIALS;
 	}
-	snprintf(base, sizeof(base), "%s",
-		 p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT);
+	if (snprintf(base, sizeof(base), "%s",
+		     p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT) >=
+		(int)sizeof(base) ||
+	    !imds_url_allowed(base)) {
+		jitrd_diag_set(diag, "%s: AWS_EC2_METADATA_SERVICE_ENDPOINT must be http(s) to a "
+				     "loopback or link-local address (169.254.0.0/16, fe80::/10) or "
+				     "[fd00:ec2::254]",
+			       which);
+		return JITRD_ERR_CREDENTIALS;
+	}
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
 		base[--n] = '\0';
