@@ -177,11 +177,18 @@ static void on_subscribe_failed(void *context, MQTTAsync_failureData *response)
 {
 	struct jitrd_mqtt_source *src = context;
 	char reason[REASON_MAX];
+	int refused = response && response->code == MQTT_BAD_SUBSCRIBE;
 
-	describe_failure(reason, sizeof(reason), response ? response->code : MQTTASYNC_FAILURE,
-	                 response ? response->message : NULL);
-	jitrd_log_kv(src->log, JITRD_LOG_ERROR, "mqtt.subscribe_failed", "topic", src->topic,
-	             "reason", reason, NULL);
+	/* paho reports a SUBACK of 0x80 (MQTT 3.1.1 §3.9.3) here, as code MQTT_BAD_SUBSCRIBE. */
+	if (refused)
+		snprintf(reason, sizeof(reason), "the broker refused the subscription");
+	else
+		describe_failure(reason, sizeof(reason),
+		                 response ? response->code : MQTTASYNC_FAILURE,
+		                 response ? response->message : NULL);
+	jitrd_log_kv(src->log, JITRD_LOG_ERROR,
+	             refused ? "mqtt.subscribe_refused" : "mqtt.subscribe_failed", "topic",
+	             src->topic, "reason", reason, NULL);
 	pthread_mutex_lock(&src->lock);
 	subscription_failed(src, reason);
 	pthread_mutex_unlock(&src->lock);
