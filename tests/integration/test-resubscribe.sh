@@ -78,10 +78,13 @@ before=$(pings)
 sleep 3
 check "... and no watchdog ping for 3 s" [ "$(pings)" = "$before" ]
 
+connections() { grep -c '"event":"mqtt.connected"' "$work/jitrd.log"; }
+connected_before=$(connections)
 check "subscriptions allowed again" allow_subscribe
 check "permission back: subscribed again without a restart" wait_until 90 \
 	sh -c "[ \$(grep -c '\"event\":\"mqtt.subscribed\"' '$work/jitrd.log') -ge 2 ]"
 check "/readyz: 200 again" wait_until 10 ready
+check "... by a retry on the same connection (no reconnect)" [ "$(connections)" = "$connected_before" ]
 back=$(pings)
 check "watchdog pings resume" wait_until 5 sh -c "[ \$(jq -s '[.[] | select(.fields.WATCHDOG == \"1\")] | length' '$notes') -gt $back ]"
 check "same process throughout" kill -0 "$jitrd_pid"
