@@ -30,7 +30,8 @@ void jitrd_paths_free(char **paths, size_t count);
  * (*narrowed = true, may be NULL, so the caller can say so); a symlink or non-directory is
  * refused. Errors: JITRD_ERR_IO (cannot create, not a directory, cannot chmod: not ours;
  * diag names the path, mode and reason). */
-enum jitrd_err jitrd_private_dir(const char *dir, bool *narrowed, struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err jitrd_private_dir(const char *dir, bool *narrowed,
+                                 struct jitrd_diag *diag) JITRD_WUR;
 
 /* Creates path as an empty regular file of mode 0600 when missing (whatever the umask), or
  * narrows an existing one to 0600; a symlink is refused (O_NOFOLLOW). For files that another

@@ -205,7 +205,10 @@ enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *journal, const cha
  * A certificate whose event ended in a final decision that a repeat of the event would only
  * confirm (reject, ignore) is remembered until until_ms, so its repeats (a device in a
  * reconnect loop republishes it at every connect) are answered without an API call or an
- * event row. decision and status are words, reason text (cut at JITRD_JOURNAL_TEXT_MAX). */
+ * event row. decision and status are words, reason text (cut at JITRD_JOURNAL_TEXT_MAX).
+ * event_key (at most JITRD_JOURNAL_NAME_MAX bytes) names what else of the event the decision
+ * rests on (its CA id, account, status): only a repeat with the same key is answered, so an
+ * event forged with another CA or account cannot make the genuine one be skipped. */
 struct jitrd_journal_memory {
 	char decision[JITRD_JOURNAL_WORD_MAX + 1];
 	char reason[JITRD_JOURNAL_TEXT_MAX + 1];
@@ -219,16 +222,17 @@ struct jitrd_journal_memory {
  * starts at 0. Errors: JITRD_ERR_INVALID_ARG (empty or overlong id, missing decision),
  * JITRD_ERR_IO. */
 enum jitrd_err jitrd_journal_remember(struct jitrd_journal *journal, const char *certificate_id,
-                                      const char *decision, const char *reason,
-                                      const char *status, int64_t now_ms, int64_t until_ms,
-                                      struct jitrd_diag *diag) JITRD_WUR;
+                                      const char *event_key, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      int64_t until_ms, struct jitrd_diag *diag) JITRD_WUR;
 
-/* *found = certificate_id has a decision remembered beyond now_ms; then its repeat count goes
- * up by one (in the same statement) and *memory is written. Errors: JITRD_ERR_INVALID_ARG,
- * JITRD_ERR_IO. */
+/* *found = certificate_id has a decision remembered beyond now_ms under the same event_key;
+ * then its repeat count goes up by one (in the same statement) and *memory is written. Errors:
+ * JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
 enum jitrd_err jitrd_journal_recall(struct jitrd_journal *journal, const char *certificate_id,
-                                    int64_t now_ms, struct jitrd_journal_memory *memory,
-                                    bool *found, struct jitrd_diag *diag) JITRD_WUR;
+                                    const char *event_key, int64_t now_ms,
+                                    struct jitrd_journal_memory *memory, bool *found,
+                                    struct jitrd_diag *diag) JITRD_WUR;
 
 /* Forgets every remembered decision (a reload may decide differently: new CAs, CRLs,
  * templates). *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */

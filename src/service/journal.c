@@ -70,6 +70,7 @@ static const char schema_sql[] =
 static const char schema_v2_sql[] =
     "CREATE TABLE remembered ("
     " certificate_id TEXT PRIMARY KEY,"
+    " event_key TEXT NOT NULL,"
     " decision TEXT NOT NULL,"
     " reason TEXT,"
     " status TEXT,"
@@ -174,14 +175,16 @@ static const char *const stmt_sql[S_COUNT_] = {
     [S_ITEM_GET] = "SELECT 1 FROM job_items WHERE job = ?1 AND item = ?2",
     [S_JOB_FINISH] = "UPDATE jobs SET finished_ms = ?2 WHERE job = ?1 AND finished_ms IS NULL",
     [S_REMEMBER] = "INSERT INTO remembered (certificate_id, decision, reason, status, decided_ms,"
-		   " until_ms, repeats, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL)"
+		   " until_ms, repeats, last_seen_ms, event_key)"
+		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)"
 		   " ON CONFLICT (certificate_id) DO UPDATE SET decision = excluded.decision,"
+		   " event_key = excluded.event_key,"
 		   " reason = excluded.reason, status = excluded.status,"
 		   " decided_ms = excluded.decided_ms, until_ms = excluded.until_ms,"
 		   " repeats = 0, last_seen_ms = NULL",
     /* One statement: the lookup and the repeat's count, so a repeat costs one small write. */
     [S_RECALL] = "UPDATE remembered SET repeats = repeats + 1, last_seen_ms = ?2"
-		 " WHERE certificate_id = ?1 AND until_ms > ?2"
+		 " WHERE certificate_id = ?1 AND until_ms > ?2 AND event_key = ?3"
 		 " RETURNING decision, reason, status, decided_ms, until_ms, repeats",
     [S_FORGET_ALL] = "DELETE FROM remembered",
     [S_PRUNE_FINISHED] = "DELETE FROM events WHERE id IN ("
@@ -554,6 +557,13 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 		result = db_fail(j, rc, "setting synchronous", diag);
 		goto cleanup;
 	}
+	/* After a checkpoint has moved the WAL back to its start, cut the file to 4 MiB: a burst
+	 * (a flood of events) must not leave a WAL of its peak size on disk for good. */
+	rc = sqlite3_exec(j->db, "PRAGMA journal_size_limit = 4194304", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "setting journal_size_limit", diag);
+		goto cleanup;
+	}
 	result = prepare_schema(j, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
@@ -790,8 +800,7 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
 enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
                                            int64_t next_attempt_ms, const char *reason,
                                            int64_t now_ms, unsigned max_attempts,
-                                           enum jitrd_journal_state *state,
-                                           struct jitrd_diag *diag)
+                                           enum jitrd_journal_state *state, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	sqlite3_stmt *stmt;
@@ -1348,16 +1357,17 @@ cleanup:
 /* ---- remembered decisions, pruning, progress ------------------------------------------- */
 
 enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certificate_id,
-                                      const char *decision, const char *reason,
-                                      const char *status, int64_t now_ms, int64_t until_ms,
-                                      struct jitrd_diag *diag)
+                                      const char *event_key, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      int64_t until_ms, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if (!j || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
-	    !word_ok(decision, true) || !word_ok(status, false)) {
+	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 || !word_ok(decision, true) ||
+	    !word_ok(status, false)) {
 		jitrd_diag_set(diag, "journal: remember: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
@@ -1369,6 +1379,7 @@ enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certi
 	    (rc = bind_str(stmt, 4, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(stmt, 6, until_ms)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 7, event_key, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
 	    (rc = run(stmt)) != SQLITE_OK) {
 		stmt_done(stmt);
 		result = db_fail(j, rc, "remember", diag);
@@ -1381,15 +1392,17 @@ cleanup:
 }
 
 enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certificate_id,
-                                    int64_t now_ms, struct jitrd_journal_memory *memory,
-                                    bool *found, struct jitrd_diag *diag)
+                                    const char *event_key, int64_t now_ms,
+                                    struct jitrd_journal_memory *memory, bool *found,
+                                    struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_journal_memory m;
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (!j || !memory || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+	if (!j || !memory || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: recall: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
@@ -1399,6 +1412,8 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 	rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(stmt, 2, now_ms);
+	if (rc == SQLITE_OK)
+		rc = bind_str(stmt, 3, event_key, JITRD_JOURNAL_NAME_MAX);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1450,8 +1465,7 @@ cleanup:
 
 enum jitrd_err jitrd_journal_prune_all(struct jitrd_journal *j, int64_t older_than_ms,
                                        int64_t now_ms, uint64_t max_rows,
-                                       struct jitrd_journal_pruned *pruned,
-                                       struct jitrd_diag *diag)
+                                       struct jitrd_journal_pruned *pruned, struct jitrd_diag *diag)
 {
 	struct jitrd_journal_pruned p = {0};
 	enum jitrd_err err;

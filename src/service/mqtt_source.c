@@ -53,7 +53,7 @@ struct jitrd_mqtt_source {
 	int64_t unsubscribed_since;  /* monotonic ms; 0 while subscribed */
 	int min_retry_ms, max_retry_ms;
 	char subscribe_reason[REASON_MAX]; /* the last refusal or failure */
-	int start_done; /* first SUBACK, or the first failure */
+	int start_done;                    /* first SUBACK, or the first failure */
 	enum jitrd_err start_err;
 	char start_reason[FULL_REASON_MAX];
 	char tls_reason[REASON_MAX]; /* OpenSSL's last words, from paho's ssl_error_cb */
@@ -374,7 +374,8 @@ static void *resubscribe_main(void *arg)
 		}
 		if (src->subscribe_failures > 0 && !src->subscribe_pending &&
 		    src->next_subscribe_ms - now < wait_ms)
-			wait_ms = src->next_subscribe_ms - now > 0 ? src->next_subscribe_ms - now : 1;
+			wait_ms =
+			    src->next_subscribe_ms - now > 0 ? src->next_subscribe_ms - now : 1;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)(wait_ms / 1000);
 		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;

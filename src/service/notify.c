@@ -250,8 +250,7 @@ static void build_status(const struct jitrd_notify *n, const struct jitrd_notify
 		snprintf(unhealthy, sizeof(unhealthy), "unhealthy (%.140s; watchdog pings stopped)",
 		         view->unhealthy ? view->unhealthy : "a worker thread ended");
 		state = unhealthy;
-	}
-	else if (!n->ready_sent)
+	} else if (!n->ready_sent)
 		state = "starting, waiting for readiness";
 	snprintf(out, size, "%s%s%.160s; %" PRIu64 " events handled; last reload: %s", state,
 	         *reason ? ": " : "", reason, view->events,

@@ -170,6 +170,14 @@ enum when_open {
 	SKIP_IF_OPEN,  /* do not record it at all (reconcile: the sweep found what is known) */
 };
 
+/* What a remembered decision rests on besides the certificate: the event's CA, account and
+ * status (a forged event with another CA or account must not get the genuine one skipped). */
+static void event_key(const struct jitrd_event *event, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/%s", event->ca_certificate_id, event->aws_account_id,
+	         event->certificate_status);
+}
+
 /* A repeat of an event whose certificate has a final decision remembered (reject, ignore):
  * answered with that decision's outcome line as a skip, with no event row and no API call;
  * the remembered row counts it. 1 when answered; 0 when the event goes on as usual (nothing
@@ -180,11 +188,13 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 	struct jitrd_pipeline_result repeat = {0};
 	struct jitrd_outcome outcome;
 	struct jitrd_diag diag = {{0}};
+	char key[160];
 	bool found = false;
 
 	if (s->remember_seconds <= 0)
 		return 0;
-	if (jitrd_journal_recall(s->journal, event->certificate_id, wall_ms(), &memory, &found,
+	event_key(event, key, sizeof(key));
+	if (jitrd_journal_recall(s->journal, event->certificate_id, key, wall_ms(), &memory, &found,
 	                         &diag) != JITRD_OK) {
 		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 		return 0;
@@ -192,9 +202,9 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 	if (!found)
 		return 0;
 	repeat.decision = JITRD_DECISION_SKIP;
-	snprintf(repeat.reason, sizeof(repeat.reason), "repeat of a remembered %s (%" PRIu64
-	         " repeats): %.180s",
-	         memory.decision, memory.repeats, memory.reason);
+	snprintf(repeat.reason, sizeof(repeat.reason),
+	         "repeat of a remembered %s (%" PRIu64 " repeats): %.180s", memory.decision,
+	         memory.repeats, memory.reason);
 	jitrd_text_copy(repeat.certificate_id, sizeof(repeat.certificate_id),
 	                event->certificate_id);
 	jitrd_text_copy(repeat.ca_certificate_id, sizeof(repeat.ca_certificate_id),
@@ -209,16 +219,24 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 /* Remembers a final decision that a repeat of the event would only confirm: reject (the
  * certificate itself is refused) and ignore (not ours, not pending). Not defer, which must be
  * retried; not activate, revoke or hold, whose AWS status already makes a repeat a skip;
- * not failed or invalid. A reload forgets them all (see reload). */
-static void remember_decision(struct service *s, const struct jitrd_pipeline_result *r,
-                              int64_t now)
+ * not failed or invalid; not a certificate refused only because it is not valid yet (time
+ * fixes that). A reload forgets them all (see reload). */
+static void remember_decision(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r, int64_t now)
 {
+	struct jitrd_event parsed;
 	struct jitrd_diag diag = {{0}};
+	char key[160];
 
 	if (s->remember_seconds <= 0 || r->retry || !r->certificate_id[0] ||
-	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE))
+	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE) ||
+	    strstr(r->reason, "not valid before") || strstr(r->reason, "not yet valid"))
 		return;
-	if (jitrd_journal_remember(s->journal, r->certificate_id,
+	if (event->truncated || jitrd_event_parse((const char *)event->payload, event->payload_len,
+	                                          &parsed, NULL) != JITRD_OK)
+		return;
+	event_key(&parsed, key, sizeof(key));
+	if (jitrd_journal_remember(s->journal, r->certificate_id, key,
 	                           jitrd_decision_name(r->decision), r->reason, r->status, now,
 	                           now + (int64_t)s->remember_seconds * 1000, &diag) != JITRD_OK)
 		say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
@@ -329,7 +347,7 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 		}
 	} else {
 		/* Remembered first: a repeat arriving meanwhile then finds the memory. */
-		remember_decision(s, r, now);
+		remember_decision(s, event, r, now);
 		err =
 		    jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
 		                           r->reason, r->status, now, &diag);

@@ -1218,13 +1218,13 @@ static void test_remember_and_recall(void)
 	size_t n = 99;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 100, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 100, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(found);
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "reject", "certificate expired",
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", "reject", "certificate expired",
 	                                       "PENDING_ACTIVATION", 100, 1000, NULL),
 	                JITRD_OK);
 	memset(&m, 0x55, sizeof(m));
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 500, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_TRUE(found);
 	CU_ASSERT_STRING_EQUAL(m.decision, "reject");
 	CU_ASSERT_STRING_EQUAL(m.reason, "certificate expired");
@@ -1232,40 +1232,49 @@ static void test_remember_and_recall(void)
 	CU_ASSERT_EQUAL(m.decided_ms, 100);
 	CU_ASSERT_EQUAL(m.until_ms, 1000);
 	CU_ASSERT_EQUAL(m.repeats, 1);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 999, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 999, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(m.repeats, 2);
+	/* another event key (a forged CA or account): not answered from memory */
+	found = true;
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "other", 600, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
 	CU_ASSERT_EQUAL(m.repeats, 2);
 	/* expired: not found, output untouched */
 	memset(&m, 0x55, sizeof(m));
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 1000, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 1000, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(found);
 	CU_ASSERT_EQUAL(m.repeats, 0x5555555555555555ULL);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_B, 500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_B, "k", 500, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(found);
 	/* remembering again replaces and restarts the count */
 	CU_ASSERT_EQUAL(
-	    jitrd_journal_remember(j, CERT_A, "ignore", NULL, NULL, 2000, 3000, NULL), JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 2500, &m, &found, NULL), JITRD_OK);
+	    jitrd_journal_remember(j, CERT_A, "k", "ignore", NULL, NULL, 2000, 3000, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 2500, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_TRUE(found);
 	CU_ASSERT_STRING_EQUAL(m.decision, "ignore");
 	CU_ASSERT_STRING_EQUAL(m.reason, "");
 	CU_ASSERT_EQUAL(m.repeats, 1);
 	CU_ASSERT_EQUAL(
-	    jitrd_journal_remember(j, CERT_B, "reject", "x", NULL, 2000, 3000, NULL), JITRD_OK);
+	    jitrd_journal_remember(j, CERT_B, "k", "reject", "x", NULL, 2000, 3000, NULL),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_forget_all(j, &n, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(n, 2);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, 2500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 2500, &m, &found, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(found);
 	/* invalid arguments */
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, "", "reject", NULL, NULL, 1, 2, &diag),
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, "", "k", "reject", NULL, NULL, 1, 2, &diag),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, NULL, NULL, NULL, 1, 2, NULL),
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", NULL, NULL, NULL, 1, 2, NULL),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "this-decision-word-is-far-too-long-x",
-	                                       NULL, NULL, 1, 2, NULL),
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k",
+	                                       "this-decision-word-is-far-too-long-x", NULL, NULL,
+	                                       1, 2, NULL),
 	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(j, NULL, 1, &m, &found, NULL), JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_recall(NULL, CERT_A, 1, &m, &found, NULL),
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, NULL, "k", 1, &m, &found, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(NULL, CERT_A, "k", 1, &m, &found, NULL),
 	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_journal_forget_all(NULL, NULL, NULL), JITRD_ERR_INVALID_ARG);
 	jitrd_journal_close(j);
@@ -1308,10 +1317,10 @@ static void test_prune_all(void)
 		CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[i], "ignore", NULL, NULL, 500, NULL),
 		                JITRD_OK);
 	/* ids[8], ids[9] stay pending */
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "reject", NULL, NULL, 100, 400, NULL),
-	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_B, "reject", NULL, NULL, 100, 900, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_A, "k", "reject", NULL, NULL, 100, 400, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_B, "k", "reject", NULL, NULL, 100, 900, NULL), JITRD_OK);
 	put_cert(j, CERT_A, "PENDING_ACTIVATION", 100);
 	put_cert(j, CERT_B, "ACTIVE", 100);
 	put_cert(j, CA_2, "PENDING_ACTIVATION", 300);
@@ -1333,8 +1342,7 @@ static void test_prune_all(void)
 	CU_ASSERT_EQUAL(p.events, 4);
 	n = counts_of(j);
 	CU_ASSERT(n.done == 2 && n.pending == 2);
-	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT min(id) FROM events WHERE state = 'done'"),
-	                ids[6]);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT min(id) FROM events WHERE state = 'done'"), ids[6]);
 	CU_ASSERT_EQUAL(jitrd_journal_prune_all(NULL, 0, 0, 2, NULL, NULL), JITRD_ERR_INVALID_ARG);
 	jitrd_journal_close(j);
 	remove_dir(&t);
@@ -1354,30 +1362,29 @@ static void test_oldest_open_and_bounded_retry(void)
 	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(found);
 	CU_ASSERT_EQUAL(since, UNTOUCHED_ID);
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 100, &id1, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 100, &id1, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
 	CU_ASSERT_TRUE(found);
 	CU_ASSERT_EQUAL(since, 100);
 	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 200, 1, &events, &count, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(count, 1);
 	jitrd_journal_events_free(events, count);
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_B, 300, &id2, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_B, 300, &id2, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(since, 200); /* the claim of id1 */
 	/* a bound of 2 attempts: pending after the first retry, failed after the second */
 	CU_ASSERT_EQUAL(
-	    jitrd_journal_retry_bounded(j, id1, 5000, "not found", 250, 2, &state, NULL),
-	    JITRD_OK);
+	    jitrd_journal_retry_bounded(j, id1, 5000, "not found", 250, 2, &state, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
 	CU_ASSERT_EQUAL(
 	    jitrd_journal_retry_bounded(j, id1, 9000, "not found", 5000, 2, &state, NULL),
 	    JITRD_OK);
 	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
 	/* the journal's own bound still applies to a larger one */
-	CU_ASSERT_EQUAL(
-	    jitrd_journal_retry_bounded(j, id2, 5000, "x", 300, 1000, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_bounded(j, id2, 5000, "x", 300, 1000, &state, NULL),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
 	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(since, 5000);
@@ -1405,7 +1412,7 @@ static void test_upgrade_from_v1(void)
 	j = NULL;
 	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, NULL), JITRD_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "reject", NULL, NULL, 1, 2, NULL),
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", "reject", NULL, NULL, 1, 2, NULL),
 	                JITRD_OK);
 	jitrd_journal_close(j);
 	CU_ASSERT_EQUAL(sql_int(t.path, "PRAGMA user_version"), 2);

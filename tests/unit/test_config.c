@@ -459,7 +459,8 @@ struct value_case {
 #define RATE       "must be a number of requests per second, > 0 and <= 10000"
 
 #define TCP_REMOTE                                                                                 \
-	"tcp:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use ssl:// for "  \
+	"tcp:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use ssl:// "    \
+	"for "                                                                                     \
 	"a remote broker"
 
 static const struct value_case value_cases[] = {
@@ -552,8 +553,7 @@ static const struct value_case value_cases[] = {
     {"mqtt", "url", "tcp://broker.example.com:1883", TCP_REMOTE, NULL},
     {"mqtt", "url", "tcp://10.0.0.5:1883", TCP_REMOTE, NULL},
     {"mqtt", "url", "tcp://128.0.0.1:1883", TCP_REMOTE, NULL},
-    {"mqtt", "url", "tcp://127.0.0.1.example.com:1883", TCP_REMOTE,
-     NULL},
+    {"mqtt", "url", "tcp://127.0.0.1.example.com:1883", TCP_REMOTE, NULL},
     {"mqtt", "url", "tcp://localhost.example.com", TCP_REMOTE, NULL},
     {"mqtt", "url", "tcp://[::2]:1883", TCP_REMOTE, NULL},
     {"mqtt", "url", "tcp://[::1", TCP_REMOTE, NULL},
@@ -640,8 +640,9 @@ static void test_value_results(void)
 
 static void test_env_overrides_file(void)
 {
-	const char *text = "[mqtt]\nurl = tcp://127.0.0.3:1883\nqos = 0\n[limits]\ncreate_policy = 3\n"
-			   "[ca]\nallow = " ID_A "\n";
+	const char *text =
+	    "[mqtt]\nurl = tcp://127.0.0.3:1883\nqos = 0\n[limits]\ncreate_policy = 3\n"
+	    "[ca]\nallow = " ID_A "\n";
 	const char *const envp[] = {"PATH=/usr/bin",
 	                            "JITRD_MQTT_URL=ssl://env.example.com:8883",
 	                            "JITRD_LIMITS_UPDATE_CERTIFICATE=2.5",
