@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "jitrd/error.h"
 
@@ -117,5 +118,12 @@ enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
  * The first failure is returned with a reason in diag (may be NULL). */
 enum jitrd_err jitrd_cert_check_device(const struct jitrd_cert *cert, const struct jitrd_cert *ca,
 				       time_t now, struct jitrd_diag *diag) JITRD_WUR;
+
+/* The certificate's CRL Distribution Points (RFC 5280 §4.2.1.13), decoded: *out NULL when the
+ * extension is absent, else owned by the caller (CRL_DIST_POINTS_free). JITRD_ERR_MALFORMED
+ * when it is unreadable or repeated, JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. *out written
+ * only on success. */
+enum jitrd_err jitrd_cert_crl_distribution_points(const struct jitrd_cert *cert,
+						  CRL_DIST_POINTS **out) JITRD_WUR;
 
 #endif

@@ -46,6 +46,7 @@ enum jitrd_err {
 	JITRD_ERR_BAD_RESPONSE = 33, /* truncated, oversized or malformed response */
 	JITRD_ERR_CREDENTIALS = 34,  /* no credentials, or a provider failed */
 	JITRD_ERR_SIGNATURE = 35,    /* a request's SigV4 signature does not verify */
+	JITRD_ERR_CRL_ROLLBACK = 36, /* a CRL numbered below the highest one accepted before */
 };
 
 /* Static, never NULL; "unknown error" for a number outside the table. */

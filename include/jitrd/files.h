@@ -41,5 +41,10 @@ enum jitrd_err jitrd_private_file(const char *path, struct jitrd_diag *diag) JIT
 
 /* The same for a file that may not exist: a missing one is left missing (JITRD_OK). */
 enum jitrd_err jitrd_private_file_if_exists(const char *path, struct jitrd_diag *diag) JITRD_WUR;
+/* Replaces path with len bytes atomically: a temporary file (mode 0600) in the same directory
+ * is written, fsync'd and renamed over path, then the directory is fsync'd. A reader sees the
+ * old content or the new, never a mix. Errors: JITRD_ERR_IO with "path: reason" in diag. */
+enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
+                                  struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

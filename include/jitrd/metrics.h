@@ -38,6 +38,11 @@ struct jitrd_metrics_crl {
 	int64_t next_update; /* seconds since the epoch */
 };
 
+struct jitrd_metrics_ca_count {
+	char ca[JITRD_METRICS_CA_MAX]; /* the CA id (64 hex) */
+	uint64_t count;
+};
+
 /* Everything /metrics shows, copied at one moment. */
 struct jitrd_metrics_snapshot {
 	uint64_t events[JITRD_DECISION_COUNT];
@@ -49,6 +54,8 @@ struct jitrd_metrics_snapshot {
 	struct jitrd_metrics_histogram event_duration;
 	size_t crl_count;
 	struct jitrd_metrics_crl crl[JITRD_METRICS_CRL_MAX];
+	size_t crl_rollback_count;
+	struct jitrd_metrics_ca_count crl_rollback[JITRD_METRICS_CRL_MAX];
 	int mqtt_connected;
 	int64_t inflight;
 };
@@ -72,6 +79,9 @@ void jitrd_metrics_api_request(struct jitrd_metrics *m, const char *operation, i
  * CAs the call is ignored. */
 void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
                            int64_t next_update);
+/* One CRL refused as a rollback for CA ca (jitrd_crl_rollbacks_total{ca}); never reset. Past
+ * JITRD_METRICS_CRL_MAX CAs the call is ignored. */
+void jitrd_metrics_crl_rollback(struct jitrd_metrics *m, const char *ca);
 /* Forgets every CA's CRL gauges (before a reload sets them anew). */
 void jitrd_metrics_clear_crl(struct jitrd_metrics *m);
 void jitrd_metrics_set_mqtt_connected(struct jitrd_metrics *m, int connected);

@@ -16,7 +16,8 @@
 #include "jitrd/error.h"
 #include "jitrd/template.h"
 
-#define JITRD_DEFAULT_CONFIG "/etc/jitrd/jitrd.conf"
+#define JITRD_DEFAULT_CONFIG  "/etc/jitrd/jitrd.conf"
+#define JITRD_CRL_FLOORS_FILE "crl-numbers" /* in [service] state_dir */
 
 struct jitrd_runtime {
 	char *config_origin; /* the file read, or "environment" */
@@ -24,6 +25,9 @@ struct jitrd_runtime {
 	struct jitrd_caset *cas;
 	struct jitrd_crl_builder *crl_builder; /* kept for its per-file report */
 	struct jitrd_crl_store *crls;
+	struct jitrd_crl_floors *crl_floors; /* rollback floors the CRLs were judged with */
+	char crl_floors_path[4096];          /* state_dir/crl-numbers */
+	char crl_floors_note[160];           /* "" or why the record could not be read */
 	struct jitrd_policy_template *policy_template;
 	char crl_dir_error[512];    /* "" when the CRL directory could be listed */
 	size_t policy_sample_chars; /* length of the sample rendering */
@@ -39,11 +43,26 @@ int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t
                        struct jitrd_diag *diag);
 void jitrd_runtime_cleanup(struct jitrd_runtime *rt);
 
-/* The same on the heap with one reference; NULL with diag on failure. */
+/* The same on the heap with one reference; NULL with diag on failure. The CRL floors are
+ * those of state_dir/crl-numbers (read when present, by every mode; a file that is there but
+ * malformed is fatal), raised to known (may be NULL; borrowed) in _with_floors: what the
+ * service accepted before, should the file lag behind. */
 struct jitrd_runtime *jitrd_runtime_new(const char *config_path, time_t now,
                                         struct jitrd_diag *diag);
+struct jitrd_runtime *jitrd_runtime_new_with_floors(const char *config_path, time_t now,
+                                                    const struct jitrd_crl_floors *known,
+                                                    struct jitrd_diag *diag);
 struct jitrd_runtime *jitrd_runtime_ref(struct jitrd_runtime *rt); /* returns rt */
-void jitrd_runtime_unref(struct jitrd_runtime *rt);                /* NULL is fine */
+
+/* Records the CRL numbers of rt's snapshot (rt's floors raised to each partition's authority)
+ * in state_dir/crl-numbers, atomically, mode 0600. Only the service calls it: `check`,
+ * `config-check` and `handle` read the file and never write it. *out (may be NULL) receives
+ * the floors written, owned by the caller (jitrd_crl_floors_free). Errors: JITRD_ERR_IO,
+ * JITRD_ERR_NOMEM with diag. */
+enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,
+                                             struct jitrd_crl_floors **out,
+                                             struct jitrd_diag *diag) JITRD_WUR;
+void jitrd_runtime_unref(struct jitrd_runtime *rt); /* NULL is fine */
 
 /* A decision context over a loaded runtime (account and region from the config). */
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);

@@ -73,6 +73,8 @@ int jitrd_cmd_check(int argc, char **argv)
 		jitrd_runtime_cleanup(&rt);
 		return EXIT_USAGE;
 	}
+	if (*rt.crl_floors_note)
+		fprintf(stderr, "jitrd: note: %s %s\n", rt.crl_floors_path, rt.crl_floors_note);
 	jitrd_decision_init(&d);
 	status = EXIT_WORK_FAILED;
 	err = jitrd_file_read(argv[optind], JITRD_CERT_MAX_PEM, &pem, &len, &diag);

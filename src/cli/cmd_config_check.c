@@ -64,9 +64,27 @@ static int report_crls(const struct jitrd_runtime *rt)
 			continue;
 		}
 		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
-		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s\n",
+		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s",
 		       jitrd_cert_id(ca), info->origin, info->entries, (long long)info->crl_number,
 		       when);
+		if (info->partitions > 1)
+			printf(", %zu partitions", info->partitions);
+		if (info->delta)
+			printf(", with a delta CRL");
+		printf("\n");
+	}
+	/* Read, never written here: the service records what it accepts (crl/README.md). */
+	if (*rt->crl_floors_note)
+		printf("crl numbers: %s %s\n", rt->crl_floors_path, rt->crl_floors_note);
+	else
+		printf("crl numbers: %s (%zu recorded)\n", rt->crl_floors_path,
+		       jitrd_crl_floors_count(rt->crl_floors));
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
+		char key[65];
+
+		if (jitrd_crl_store_issuer_key(rt->crls, jitrd_caset_at(rt->cas, i), key))
+			printf("crl issuer key of CA %s: %s\n",
+			       jitrd_cert_id(jitrd_caset_at(rt->cas, i)), key);
 	}
 	return problems;
 }

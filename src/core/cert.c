@@ -774,3 +774,23 @@ cleanup:
 		*count = n;
 	return result;
 }
+
+enum jitrd_err jitrd_cert_crl_distribution_points(const struct jitrd_cert *cert,
+                                                  CRL_DIST_POINTS **out)
+{
+	int crit = 0;
+	CRL_DIST_POINTS *cdp;
+
+	if (!cert || !out)
+		return JITRD_ERR_INVALID_ARG;
+	cdp = X509_get_ext_d2i(jitrd_cert_x509(cert), NID_crl_distribution_points, &crit, NULL);
+	if (!cdp && crit != -1) {
+		/* present but unreadable, or repeated (RFC 5280 §4.2: at most once) */
+		enum jitrd_err err = jitrd_openssl_failure(JITRD_ERR_MALFORMED);
+
+		ERR_clear_error();
+		return err;
+	}
+	*out = cdp;
+	return JITRD_OK;
+}

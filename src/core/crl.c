@@ -1,6 +1,8 @@
-/* crl.c — the CRL store (DESIGN §5.4): each CRL is verified against one of our CAs, then its
- * revoked list is copied once into compact sorted arrays and OpenSSL's CRL object is freed.
- * Pure: bytes and `now` in; no I/O, no clock, no logging; lookups never touch OpenSSL CRLs. */
+/* crl.c — the CRL store (DESIGN §5.4): each CRL is verified against one of our CAs, its
+ * revocations merged into one compact sorted index per issuer (name + key), and per partition
+ * (issuingDistributionPoint) the authority — the newest complete CRL — and its delta kept for
+ * holds and freshness. Pure: bytes, floors and `now` in; no I/O, no clock, no logging;
+ * lookups never touch OpenSSL CRL objects. */
 #include "jitrd/crl.h"
 
 #include <limits.h>
@@ -12,8 +14,10 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -28,14 +32,18 @@
 #define REASON_HOLD      6    /* certificateHold */
 #define REASON_REMOVE    8    /* removeFromCRL */
 #define REASON_MAX       10   /* aACompromise, the last code RFC 5280 §5.3.1 defines */
+#define KEY_SIZE         32   /* SHA-256: issuer identities and partition keys */
+#define FLOORS_MAGIC     "jitrd-crl-numbers 1"
 
 /*
- * The index of one CRL. Memory is what matters at 1,000,000 entries:
+ * An index of serials. Memory is what matters at 1,000,000 entries:
  * - serials of up to 7 octets (`openssl ca` numbers, sequential serials) are packed with their
  *   reason slot into one uint64, value << 8 | slot: 8 bytes per entry;
  * - longer ones (random 16-20 octet serials) take 22 bytes: the magnitude left-aligned and
  *   zero-padded, its length and the reason slot (no padding: every member is a byte).
  * Both arrays are sorted and hold each serial once; lookups are binary searches.
+ * Each issuer has one such index of revocations (the union over all its CRLs); each kept CRL
+ * has a small one of its holds and removeFromCRL entries, which are not sticky.
  */
 struct large_entry {
 	unsigned char serial[SERIAL_MAX];
@@ -50,17 +58,59 @@ struct crl_index {
 	size_t large_count;
 };
 
-/* The chosen CRL of one CA: in the builder while it collects, then in the store. */
-struct ca_crl {
-	const struct jitrd_cert *ca;
-	char ca_id[65]; /* matches a caller's own jitrd_cert of the same CA */
-	char *origin;
-	struct jitrd_crl_info info; /* info.origin points at origin */
+/* One kept CRL: what ranks it, how fresh it is, and its holds. */
+struct crl_meta {
+	bool present;
 	bool has_number;
-	bool has_next_update;
 	unsigned char number[SERIAL_MAX]; /* cRLNumber magnitude, compared as a big integer */
 	size_t number_len;
-	struct crl_index index;
+	unsigned char base[SERIAL_MAX]; /* a delta's BaseCRLNumber */
+	size_t base_len;
+	bool has_next_update;
+	bool stale; /* at the builder's now */
+	time_t this_update;
+	time_t next_update;
+	char *origin;
+	size_t file;    /* its file record */
+	size_t entries; /* every entry it lists */
+	struct crl_index holds;
+};
+
+/* One scope of an issuer's CRLs: an issuingDistributionPoint name, or the complete scope. */
+struct partition {
+	unsigned char *dp_der; /* DER of the distributionPoint's fullName; NULL: complete */
+	size_t dp_len;
+	GENERAL_NAMES *names; /* the same, decoded, to match a certificate's CDP */
+	unsigned char key[KEY_SIZE];
+	char text[160];            /* the first name, for messages; "" for the complete scope */
+	struct crl_meta authority; /* the newest complete CRL at or above the floor */
+	struct crl_meta refused;   /* the newest below the floor (reported when no authority) */
+	struct crl_meta delta;     /* the delta CRL with the highest number */
+	bool has_floor;
+	unsigned char floor[SERIAL_MAX];
+	size_t floor_len;
+	bool delta_applies; /* set by finish */
+};
+
+/* An issuer identity: subject name and public key (RFC 5280 §6.3.3 (f) verifies a CRL with
+ * the key of the certificate's issuer; a renewed CA certificate with the same name and key is
+ * the same issuer, so it shares the CRLs). */
+struct issuer {
+	unsigned char key[KEY_SIZE];
+	const struct jitrd_cert *first_ca;
+	struct crl_index revoked;
+	struct partition *parts;
+	size_t part_count;
+	size_t part_cap;
+	struct jitrd_crl_info info;
+	bool has_info;
+};
+
+/* Every CA certificate of the set and its issuer. */
+struct ca_ref {
+	const struct jitrd_cert *ca;
+	char ca_id[65]; /* matches a caller's own jitrd_cert of the same CA */
+	size_t issuer;
 };
 
 struct file_record {
@@ -72,18 +122,40 @@ struct file_record {
 struct jitrd_crl_builder {
 	const struct jitrd_caset *cas;
 	time_t now;
-	bool finished;         /* finish moved the chosen CRLs into a store */
-	struct ca_crl *chosen; /* at most one per CA: the newest accepted so far */
-	size_t chosen_count;
-	size_t chosen_cap;
+	bool finished; /* finish moved the issuers into a store */
+	bool added;
+	bool setup_failed; /* out of memory while mapping the CAs */
+	const struct jitrd_crl_floors *floors;
+	struct issuer *issuers;
+	size_t issuer_count;
+	struct ca_ref *refs;
+	size_t ref_count;
 	struct file_record *files;
 	size_t file_count;
 	size_t file_cap;
 };
 
 struct jitrd_crl_store {
-	struct ca_crl *cas;
+	struct issuer *issuers;
+	size_t issuer_count;
+	struct ca_ref *refs;
+	size_t ref_count;
+	struct jitrd_crl_rollback *rollbacks;
+	size_t rollback_count;
+};
+
+struct floor_entry {
+	unsigned char issuer[KEY_SIZE];
+	unsigned char part[KEY_SIZE];
+	bool complete; /* the complete scope: part unused */
+	uint8_t len;
+	unsigned char number[SERIAL_MAX];
+};
+
+struct jitrd_crl_floors {
+	struct floor_entry *e;
 	size_t count;
+	size_t cap;
 };
 
 /* Why one CRL was refused, kept until the file's report is written. */
@@ -118,13 +190,6 @@ static void index_free(struct crl_index *index)
 	OPENSSL_free(index->small);
 	OPENSSL_free(index->large);
 	memset(index, 0, sizeof(*index));
-}
-
-static void ca_crl_cleanup(struct ca_crl *c)
-{
-	OPENSSL_free(c->origin);
-	index_free(&c->index);
-	memset(c, 0, sizeof(*c));
 }
 
 static enum jitrd_crl_status status_of(uint8_t slot)
@@ -262,11 +327,12 @@ static bool entry_ext_allowed(int nid)
 
 static bool crl_ext_allowed(int nid)
 {
-	/* RFC 5280 §5.2 extensions we handle: the issuer's key id and name, the CRL number, and
-	 * the distribution point (whose scope is checked separately). Delta CRL indicators are
-	 * refused before this; freshestCRL and authorityInfoAccess must not be critical. */
+	/* RFC 5280 §5.2 extensions we handle: the issuer's key id and name, the CRL number, the
+	 * distribution point (partitions, checked separately) and the delta CRL indicator
+	 * (§5.2.4); freshestCRL and authorityInfoAccess must not be critical. */
 	return nid == NID_authority_key_identifier || nid == NID_crl_number ||
-	       nid == NID_issuing_distribution_point || nid == NID_issuer_alt_name;
+	       nid == NID_issuing_distribution_point || nid == NID_issuer_alt_name ||
+	       nid == NID_delta_crl;
 }
 
 static void oid_text(X509_EXTENSION *ext, char *out, size_t out_size)
@@ -398,17 +464,321 @@ cleanup:
 	return result;
 }
 
-/* The scope of an issuingDistributionPoint (RFC 5280 §5.2.5): a CRL that covers only some
- * reasons, only CA or attribute certificates, or other issuers' certificates is not the
- * complete list for device certificates, so taking it as such would miss revocations.
- * onlyContainsUserCerts is fine: devices are end entities. */
-static enum jitrd_err check_idp(const X509_CRL *crl, struct refusal *r)
+static bool index_empty(const struct crl_index *index)
+{
+	return index->small_count == 0 && index->large_count == 0;
+}
+
+static void meta_cleanup(struct crl_meta *m)
+{
+	OPENSSL_free(m->origin);
+	index_free(&m->holds);
+	memset(m, 0, sizeof(*m));
+}
+
+static void partition_cleanup(struct partition *p)
+{
+	OPENSSL_free(p->dp_der);
+	GENERAL_NAMES_free(p->names);
+	meta_cleanup(&p->authority);
+	meta_cleanup(&p->refused);
+	meta_cleanup(&p->delta);
+	memset(p, 0, sizeof(*p));
+}
+
+static void issuer_cleanup(struct issuer *is)
+{
+	index_free(&is->revoked);
+	for (size_t i = 0; i < is->part_count; i++)
+		partition_cleanup(&is->parts[i]);
+	OPENSSL_free(is->parts);
+	memset(is, 0, sizeof(*is));
+}
+
+static bool is_hold_slot(uint8_t slot)
+{
+	return slot == REASON_HOLD || slot == REASON_REMOVE;
+}
+
+/* Moves the holds and removeFromCRL entries of index into *holds (both stay sorted): they
+ * belong to one CRL and are not sticky, while the rest are revocations for good. */
+static enum jitrd_err split_holds(struct crl_index *index, struct crl_index *holds)
+{
+	size_t ns = 0, nl = 0, keep;
+	struct crl_index h = {0};
+
+	for (size_t i = 0; i < index->small_count; i++)
+		ns += is_hold_slot((uint8_t)index->small[i]);
+	for (size_t i = 0; i < index->large_count; i++)
+		nl += is_hold_slot(index->large[i].reason);
+	if (ns && !(h.small = OPENSSL_malloc(ns * sizeof(*h.small))))
+		return JITRD_ERR_NOMEM;
+	if (nl && !(h.large = OPENSSL_malloc(nl * sizeof(*h.large)))) {
+		index_free(&h);
+		return JITRD_ERR_NOMEM;
+	}
+	keep = 0;
+	for (size_t i = 0; i < index->small_count; i++) {
+		if (is_hold_slot((uint8_t)index->small[i]))
+			h.small[h.small_count++] = index->small[i];
+		else
+			index->small[keep++] = index->small[i];
+	}
+	index->small_count = keep;
+	keep = 0;
+	for (size_t i = 0; i < index->large_count; i++) {
+		if (is_hold_slot(index->large[i].reason))
+			h.large[h.large_count++] = index->large[i];
+		else
+			index->large[keep++] = index->large[i];
+	}
+	index->large_count = keep;
+	*holds = h;
+	return JITRD_OK;
+}
+
+/* dst becomes the union of dst and src, one entry per serial (the strongest); src is consumed
+ * either way. The first CRL of an issuer moves in without a copy, so one CRL of a million
+ * entries costs what it did. */
+static enum jitrd_err merge_revoked(struct crl_index *dst, struct crl_index *src)
+{
+	struct crl_index m = {0};
+	size_t i = 0, j = 0;
+
+	if (index_empty(dst)) {
+		index_free(dst);
+		*dst = *src;
+		memset(src, 0, sizeof(*src));
+		return JITRD_OK;
+	}
+	if (index_empty(src)) {
+		index_free(src);
+		return JITRD_OK;
+	}
+	if (dst->small_count + src->small_count &&
+	    !(m.small = OPENSSL_malloc((dst->small_count + src->small_count) * sizeof(*m.small))))
+		goto nomem;
+	if (dst->large_count + src->large_count &&
+	    !(m.large = OPENSSL_malloc((dst->large_count + src->large_count) * sizeof(*m.large))))
+		goto nomem;
+	while (i < dst->small_count || j < src->small_count) {
+		uint64_t x;
+
+		if (j == src->small_count ||
+		    (i < dst->small_count && dst->small[i] >> 8 < src->small[j] >> 8)) {
+			x = dst->small[i++];
+		} else if (i == dst->small_count || src->small[j] >> 8 < dst->small[i] >> 8) {
+			x = src->small[j++];
+		} else {
+			x = strength((uint8_t)src->small[j]) > strength((uint8_t)dst->small[i])
+			        ? src->small[j]
+			        : dst->small[i];
+			i++;
+			j++;
+		}
+		m.small[m.small_count++] = x;
+	}
+	i = j = 0;
+	while (i < dst->large_count || j < src->large_count) {
+		struct large_entry x;
+		int c = i == dst->large_count   ? 1
+		        : j == src->large_count ? -1
+		                                : large_key_cmp(&dst->large[i], &src->large[j]);
+
+		if (c < 0) {
+			x = dst->large[i++];
+		} else if (c > 0) {
+			x = src->large[j++];
+		} else {
+			x = strength(src->large[j].reason) > strength(dst->large[i].reason)
+			        ? src->large[j]
+			        : dst->large[i];
+			i++;
+			j++;
+		}
+		m.large[m.large_count++] = x;
+	}
+	/* the arrays were sized for no overlap; successive CRLs of one CA mostly overlap */
+	if (m.small_count && m.small_count < dst->small_count + src->small_count) {
+		uint64_t *fit = OPENSSL_realloc(m.small, m.small_count * sizeof(*m.small));
+
+		if (fit)
+			m.small = fit;
+	}
+	if (m.large_count && m.large_count < dst->large_count + src->large_count) {
+		struct large_entry *fit =
+		    OPENSSL_realloc(m.large, m.large_count * sizeof(*m.large));
+
+		if (fit)
+			m.large = fit;
+	}
+	index_free(dst);
+	index_free(src);
+	*dst = m;
+	return JITRD_OK;
+nomem:
+	index_free(&m);
+	index_free(src);
+	return JITRD_ERR_NOMEM;
+}
+
+/* -1, 0, 1 as a < b, where an absent number ranks below every present one. */
+static int number_cmp(bool a_has, const unsigned char *a, size_t a_len, bool b_has,
+                      const unsigned char *b, size_t b_len)
+{
+	int c;
+
+	if (a_has != b_has)
+		return a_has ? 1 : -1;
+	if (!a_has)
+		return 0;
+	if (a_len != b_len)
+		return a_len < b_len ? -1 : 1;
+	c = a_len ? memcmp(a, b, a_len) : 0;
+	return (c > 0) - (c < 0);
+}
+
+/* RFC 5280 §5.2.3: the CRL number increases with each CRL of a scope, so the highest is the
+ * issuer's latest word, whether or not it has expired; thisUpdate breaks ties, and orders
+ * CRLs without a number (which rank below numbered ones). */
+static bool is_newer(const struct crl_meta *a, const struct crl_meta *b)
+{
+	int c = number_cmp(a->has_number, a->number, a->number_len, b->has_number, b->number,
+	                   b->number_len);
+
+	if (c != 0)
+		return c > 0;
+	return a->this_update > b->this_update;
+}
+
+/* The number as decimal for a message ("none" without one). */
+static void number_text(bool has, const unsigned char *n, size_t len, char *out, size_t size)
+{
+	BIGNUM *bn;
+	char *dec = NULL;
+
+	if (!has) {
+		snprintf(out, size, "none");
+		return;
+	}
+	bn = BN_bin2bn(n, (int)len, NULL);
+	if (bn && (dec = BN_bn2dec(bn)) != NULL)
+		snprintf(out, size, "%s", dec);
+	else
+		serial_text(n, len, out, size);
+	OPENSSL_free(dec);
+	BN_free(bn);
+	ERR_clear_error();
+}
+
+static bool sha256(const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len,
+                   unsigned char out[KEY_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	          EVP_DigestUpdate(ctx, a, a_len) == 1 &&
+	          (b_len == 0 || EVP_DigestUpdate(ctx, b, b_len) == 1) &&
+	          EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == KEY_SIZE;
+
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The issuer identity of a CA certificate: its subject name and public key. */
+static bool issuer_key(const struct jitrd_cert *ca, unsigned char out[KEY_SIZE])
+{
+	const unsigned char *name_der = NULL;
+	size_t name_len = 0;
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(jitrd_cert_x509(ca));
+
+	if (X509_NAME_get0_der((X509_NAME *)jitrd_cert_subject(ca), &name_der, &name_len) != 1 ||
+	    !bits)
+		return false;
+	return sha256(name_der, name_len, ASN1_STRING_get0_data(bits),
+	              (size_t)ASN1_STRING_length(bits), out);
+}
+
+static struct issuer *issuer_of(const struct ca_ref *refs, size_t ref_count, struct issuer *issuers,
+                                const struct jitrd_cert *ca)
+{
+	for (size_t i = 0; i < ref_count; i++) {
+		if (refs[i].ca == ca)
+			return &issuers[refs[i].issuer];
+	}
+	return NULL;
+}
+
+/* Maps every CA of the set to its issuer identity; CAs of one name and key share one. */
+static bool map_issuers(struct jitrd_crl_builder *b)
+{
+	size_t n = jitrd_caset_count(b->cas);
+
+	if (n == 0)
+		return true;
+	b->refs = OPENSSL_zalloc(n * sizeof(*b->refs));
+	b->issuers = OPENSSL_zalloc(n * sizeof(*b->issuers));
+	if (!b->refs || !b->issuers)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(b->cas, i);
+		unsigned char key[KEY_SIZE];
+		size_t k = 0;
+
+		if (!issuer_key(ca, key))
+			return false;
+		while (k < b->issuer_count && memcmp(b->issuers[k].key, key, KEY_SIZE) != 0)
+			k++;
+		if (k == b->issuer_count) {
+			memcpy(b->issuers[k].key, key, KEY_SIZE);
+			b->issuers[k].first_ca = ca;
+			b->issuer_count++;
+		}
+		b->refs[i].ca = ca;
+		b->refs[i].issuer = k;
+		snprintf(b->refs[i].ca_id, sizeof(b->refs[i].ca_id), "%s", jitrd_cert_id(ca));
+		b->ref_count++;
+	}
+	return true;
+}
+
+static const struct floor_entry *floor_find(const struct jitrd_crl_floors *floors,
+                                            const unsigned char issuer[KEY_SIZE], bool complete,
+                                            const unsigned char part[KEY_SIZE])
+{
+	for (size_t i = 0; floors && i < floors->count; i++) {
+		const struct floor_entry *e = &floors->e[i];
+
+		if (memcmp(e->issuer, issuer, KEY_SIZE) == 0 && e->complete == complete &&
+		    (complete || memcmp(e->part, part, KEY_SIZE) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+/* What the issuingDistributionPoint of one CRL says of its scope (RFC 5280 §5.2.5). */
+struct scope {
+	unsigned char *dp_der; /* fullName DER; NULL: the complete scope */
+	size_t dp_len;
+	char text[160];
+};
+
+/* A CRL that covers only some reasons, only CA or attribute certificates, or other issuers'
+ * certificates (indirect) is not the list for device certificates, so it is refused rather
+ * than taken for one. onlyContainsUserCerts is fine: devices are end entities. A
+ * distribution point name makes the CRL a partition: it covers only the certificates whose
+ * CRL Distribution Points name it (§6.3.3 (b)(2)(i)); only fullName is supported. */
+static enum jitrd_err read_scope(const X509_CRL *crl, struct scope *s, struct refusal *r)
 {
 	int crit = 0;
 	ISSUING_DIST_POINT *idp =
 	    X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
 	const char *why = NULL;
+	unsigned char *der = NULL;
+	int len;
 
+	memset(s, 0, sizeof(*s));
 	if (!idp) {
 		if (crit == -1)
 			return JITRD_OK;
@@ -424,62 +794,178 @@ static enum jitrd_err check_idp(const X509_CRL *crl, struct refusal *r)
 		why = "onlyContainsCACerts";
 	else if (idp->onlyattr)
 		why = "onlyContainsAttributeCerts";
+	else if (idp->distpoint && idp->distpoint->type != 0)
+		why = "nameRelativeToCRLIssuer";
+	if (why) {
+		ISSUING_DIST_POINT_free(idp);
+		refuse(r, JITRD_ERR_CRL_CRITICAL_EXT,
+		       "issuingDistributionPoint restricts the CRL's scope (%s): not supported",
+		       why);
+		return r->err;
+	}
+	if (idp->distpoint && sk_GENERAL_NAME_num(idp->distpoint->name.fullname) > 0) {
+		GENERAL_NAME *first = sk_GENERAL_NAME_value(idp->distpoint->name.fullname, 0);
+		int type;
+		const ASN1_STRING *value = GENERAL_NAME_get0_value(first, &type);
+
+		len = i2d_GENERAL_NAMES(idp->distpoint->name.fullname, &der);
+		if (len <= 0) {
+			ISSUING_DIST_POINT_free(idp);
+			refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
+			       "issuingDistributionPoint name unreadable");
+			return r->err;
+		}
+		if (type == GEN_URI || type == GEN_DNS || type == GEN_EMAIL)
+			jitrd_quote(s->text, sizeof(s->text),
+			            (const char *)ASN1_STRING_get0_data(value),
+			            (size_t)ASN1_STRING_length(value));
+		else
+			snprintf(s->text, sizeof(s->text), "(a distribution point name of type %d)",
+			         type);
+		s->dp_der = der;
+		s->dp_len = (size_t)len;
+	}
 	ISSUING_DIST_POINT_free(idp);
-	if (!why)
-		return JITRD_OK;
-	refuse(r, JITRD_ERR_CRL_CRITICAL_EXT,
-	       "issuingDistributionPoint restricts the CRL's scope (%s): not a complete CRL", why);
-	return r->err;
+	return JITRD_OK;
 }
 
-static enum jitrd_err read_crl_number(const X509_CRL *crl, struct ca_crl *c, struct refusal *r)
+/* The partition of scope in is, made when new; takes s->dp_der. NULL on ENOMEM. */
+static struct partition *partition_for(struct jitrd_crl_builder *b, struct issuer *is,
+                                       struct scope *s)
+{
+	struct partition *p;
+	const struct floor_entry *f;
+	const unsigned char *q;
+
+	for (size_t i = 0; i < is->part_count; i++) {
+		p = &is->parts[i];
+		if (p->dp_len == s->dp_len &&
+		    (s->dp_len == 0 || memcmp(p->dp_der, s->dp_der, s->dp_len) == 0)) {
+			OPENSSL_free(s->dp_der);
+			s->dp_der = NULL;
+			return p;
+		}
+	}
+	if (is->part_count == is->part_cap) {
+		size_t cap = is->part_cap ? 2 * is->part_cap : 2;
+		struct partition *grown = OPENSSL_realloc(is->parts, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		is->parts = grown;
+		is->part_cap = cap;
+	}
+	p = &is->parts[is->part_count];
+	memset(p, 0, sizeof(*p));
+	if (s->dp_der) {
+		q = s->dp_der;
+		if (!(p->names = d2i_GENERAL_NAMES(NULL, &q, (long)s->dp_len)) ||
+		    !sha256(s->dp_der, s->dp_len, NULL, 0, p->key)) {
+			GENERAL_NAMES_free(p->names);
+			p->names = NULL;
+			ERR_clear_error();
+			return NULL;
+		}
+		p->dp_der = s->dp_der;
+		p->dp_len = s->dp_len;
+		s->dp_der = NULL;
+	}
+	memcpy(p->text, s->text, sizeof(p->text));
+	f = floor_find(b->floors, is->key, p->dp_der == NULL, p->key);
+	if (f) {
+		p->has_floor = true;
+		memcpy(p->floor, f->number, f->len);
+		p->floor_len = f->len;
+	}
+	is->part_count++;
+	return p;
+}
+
+static enum jitrd_err read_number(const X509_CRL *crl, int nid, const char *what, bool *has,
+                                  unsigned char *out, size_t *out_len, int64_t *small,
+                                  struct refusal *r)
 {
 	int crit = 0;
-	ASN1_INTEGER *number = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL);
+	ASN1_INTEGER *number = X509_CRL_get_ext_d2i(crl, nid, &crit, NULL);
 	const unsigned char *bytes;
 	size_t len;
 	int64_t v;
 
-	c->info.crl_number = -1;
+	*has = false;
+	if (small)
+		*small = -1;
 	if (!number) {
 		if (crit == -1)
 			return JITRD_OK;
-		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
-		       "cRLNumber unreadable or repeated");
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED), "%s unreadable or repeated",
+		       what);
 		return r->err;
 	}
 	if (!magnitude(number, &bytes, &len) || len > SERIAL_MAX) {
 		ASN1_INTEGER_free(number);
-		/* RFC 5280 §5.2.3: a non-negative integer of at most 20 octets */
-		refuse(r, JITRD_ERR_MALFORMED, "cRLNumber negative or over 20 octets");
+		/* RFC 5280 §5.2.3, §5.2.4: a non-negative integer of at most 20 octets */
+		refuse(r, JITRD_ERR_MALFORMED, "%s negative or over 20 octets", what);
 		return r->err;
 	}
-	c->has_number = true;
-	memcpy(c->number, bytes, len);
-	c->number_len = len;
-	/* info reports it when it fits; ordering uses the full 20-octet value */
-	if (ASN1_INTEGER_get_int64(&v, number) == 1)
-		c->info.crl_number = v;
+	*has = true;
+	memcpy(out, bytes, len);
+	*out_len = len;
+	if (small && ASN1_INTEGER_get_int64(&v, number) == 1)
+		*small = v;
 	ASN1_INTEGER_free(number);
 	ERR_clear_error();
 	return JITRD_OK;
 }
 
+/* MD5 and SHA-1 signatures can be forged or collided (RFC 6151, RFC 9155): a CRL signed with
+ * them proves nothing about its issuer. */
+static const char *weak_signature(const X509_CRL *crl)
+{
+	int md = NID_undef, pk = NID_undef;
+
+	if (!OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk))
+		return NULL;
+	if (md == NID_md5 || md == NID_md4 || md == NID_md2 || md == NID_sha1 || md == NID_md5_sha1)
+		return OBJ_nid2sn(md);
+	return NULL;
+}
+
+/* One verified CRL, ready to be kept. */
+struct candidate {
+	struct issuer *issuer;
+	struct scope scope;
+	bool delta;
+	struct crl_meta meta;
+	struct crl_index revoked;
+};
+
+static void candidate_cleanup(struct candidate *c)
+{
+	OPENSSL_free(c->scope.dp_der);
+	meta_cleanup(&c->meta);
+	index_free(&c->revoked);
+	memset(c, 0, sizeof(*c));
+}
+
 /* All checks of one CRL in the order DESIGN §3.6 and the header give, then the index.
- * On JITRD_OK *out holds the indexed CRL (origin not yet set); on JITRD_ERR_CRL_EXPIRED too,
- * marked stale, with the reason in *r. Any other error: *out untouched, reason in *r. */
+ * On JITRD_OK *out holds the candidate; on JITRD_ERR_CRL_EXPIRED too, marked stale, with the
+ * reason in *r. Any other error: *out untouched, reason in *r. */
 static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *crl,
-                                 struct ca_crl *out, struct refusal *r)
+                                 struct candidate *out, struct refusal *r)
 {
 	enum jitrd_err result = JITRD_ERR_MALFORMED;
-	struct ca_crl c = {0};
+	struct candidate c = {0};
 	AUTHORITY_KEYID *akid = NULL;
 	const unsigned char *keyid = NULL;
 	size_t keyid_len = 0;
 	const struct jitrd_cert *ca, *first;
+	struct crl_index all = {0};
 	size_t matches = 0;
 	int crit = 0;
+	int64_t small_number = -1;
+	bool has_base = false;
 	bool kept = false;
+	const char *weak;
 	char when[JITRD_RFC3339_SIZE], at[JITRD_RFC3339_SIZE];
 
 	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
@@ -496,6 +982,10 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	if (!first) {
 		refuse(r, JITRD_ERR_UNKNOWN_CA, "issuer (name%s) is not one of our CAs",
 		       keyid ? " and key id" : "");
+		goto cleanup;
+	}
+	if ((weak = weak_signature(crl)) != NULL) {
+		refuse(r, JITRD_ERR_CRL_SIGNATURE, "signed with %s, which is refused", weak);
 		goto cleanup;
 	}
 	/* Several of our CAs may carry the issuer's name (a key rollover; a CRL without key id
@@ -520,11 +1010,8 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 			       jitrd_cert_id(first));
 		goto cleanup;
 	}
-	/* DESIGN §5.4: a delta CRL lists only changes since its base; taken as a full CRL it
-	 * would "unrevoke" everything else, so it is refused loudly. */
-	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
-		refuse(r, JITRD_ERR_CRL_DELTA,
-		       "delta CRL (deltaCRLIndicator): only complete CRLs are supported");
+	if (!(c.issuer = issuer_of(b->refs, b->ref_count, b->issuers, ca))) {
+		refuse(r, JITRD_ERR_UNKNOWN_CA, "issuer not mapped");
 		goto cleanup;
 	}
 	for (int i = 0; i < X509_CRL_get_ext_count(crl); i++) {
@@ -538,44 +1025,60 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		refuse(r, JITRD_ERR_CRL_CRITICAL_EXT, "critical extension %s not understood", oid);
 		goto cleanup;
 	}
-	if (check_idp(crl, r) != JITRD_OK || read_crl_number(crl, &c, r) != JITRD_OK)
+	if (read_scope(crl, &c.scope, r) != JITRD_OK ||
+	    read_number(crl, NID_crl_number, "cRLNumber", &c.meta.has_number, c.meta.number,
+	                &c.meta.number_len, &small_number, r) != JITRD_OK ||
+	    read_number(crl, NID_delta_crl, "BaseCRLNumber (deltaCRLIndicator)", &has_base,
+	                c.meta.base, &c.meta.base_len, NULL, r) != JITRD_OK)
 		goto cleanup;
+	/* RFC 5280 §5.2.4: a delta CRL carries its own cRLNumber, in the sequence of the
+	 * complete CRLs, and names the base it updates. */
+	c.delta = has_base;
+	if (c.delta && !c.meta.has_number) {
+		refuse(r, JITRD_ERR_CRL_DELTA, "delta CRL without a cRLNumber");
+		goto cleanup;
+	}
 	/* The dates are cheap and come before the index, so that a refused CRL of a million
 	 * entries is not indexed first. */
-	if (!jitrd_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.info.this_update)) {
+	if (!jitrd_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.meta.this_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "thisUpdate unreadable");
 		goto cleanup;
 	}
 	if (X509_CRL_get0_nextUpdate(crl) &&
-	    !jitrd_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &c.info.next_update)) {
+	    !jitrd_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &c.meta.next_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "nextUpdate unreadable");
 		goto cleanup;
 	}
 	jitrd_format_rfc3339(b->now, at, sizeof(at));
-	if (c.info.this_update > b->now) {
-		jitrd_format_rfc3339(c.info.this_update, when, sizeof(when));
+	if (c.meta.this_update > b->now) {
+		jitrd_format_rfc3339(c.meta.this_update, when, sizeof(when));
 		refuse(r, JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate %s is after %s", when, at);
 		goto cleanup;
 	}
 	/* A stale CRL is no longer the whole truth, but what it lists was revoked by the CA's
 	 * own signature: it is kept (and reported), so those stay revoked; lookups say stale.
 	 * Without nextUpdate nobody says how long the list is good for: stale from the start. */
-	c.has_next_update = X509_CRL_get0_nextUpdate(crl) != NULL;
-	if (!c.has_next_update) {
-		c.info.stale = true;
+	c.meta.has_next_update = X509_CRL_get0_nextUpdate(crl) != NULL;
+	if (!c.meta.has_next_update) {
+		c.meta.stale = true;
 		refuse(r, JITRD_ERR_CRL_EXPIRED,
 		       "no nextUpdate, so it cannot be judged current (kept for what it lists)");
-	} else if (b->now > c.info.next_update) {
-		c.info.stale = true;
-		jitrd_format_rfc3339(c.info.next_update, when, sizeof(when));
+	} else if (b->now > c.meta.next_update) {
+		c.meta.stale = true;
+		jitrd_format_rfc3339(c.meta.next_update, when, sizeof(when));
 		refuse(r, JITRD_ERR_CRL_EXPIRED,
 		       "nextUpdate %s is before %s (kept for what it lists)", when, at);
 	}
-	if (build_index(crl, &c.index, r) != JITRD_OK)
+	if (build_index(crl, &all, r) != JITRD_OK)
 		goto cleanup;
-	c.ca = ca;
-	snprintf(c.ca_id, sizeof(c.ca_id), "%s", jitrd_cert_id(ca));
-	c.info.entries = c.index.small_count + c.index.large_count;
+	c.meta.entries = all.small_count + all.large_count;
+	if (split_holds(&all, &c.meta.holds) != JITRD_OK) {
+		refuse(r, JITRD_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	c.revoked = all;
+	memset(&all, 0, sizeof(all));
+	c.meta.present = true;
 	*out = c;
 	memset(&c, 0, sizeof(c));
 	kept = true;
@@ -584,76 +1087,99 @@ cleanup:
 	if (!kept)
 		result = r->err;
 	else
-		result = out->info.stale ? JITRD_ERR_CRL_EXPIRED : JITRD_OK;
+		result = out->meta.stale ? JITRD_ERR_CRL_EXPIRED : JITRD_OK;
 	AUTHORITY_KEYID_free(akid);
-	ca_crl_cleanup(&c);
+	candidate_cleanup(&c);
+	index_free(&all);
 	ERR_clear_error();
 	return result;
 }
 
-/* Newer means a higher cRLNumber (present beats absent), then a later thisUpdate; but a
- * current CRL beats a stale one whatever their numbers: the stale one is kept only so that
- * what it lists stays revoked while nothing current exists. (From a CA that numbers and dates
- * its CRLs in step, the higher number is never the only stale one, so the rules agree.) */
-static bool is_newer(const struct ca_crl *a, const struct ca_crl *b)
+/* Moves m into slot when it ranks above what slot holds (or slot is empty); else frees m. */
+static void keep_if_newer(struct crl_meta *slot, struct crl_meta *m)
 {
-	if (a->info.stale != b->info.stale)
-		return !a->info.stale;
-	if (a->has_number != b->has_number)
-		return a->has_number;
-	if (a->has_number) {
-		if (a->number_len != b->number_len)
-			return a->number_len > b->number_len;
-		int c = memcmp(a->number, b->number, a->number_len);
-		if (c != 0)
-			return c > 0;
+	if (!slot->present || is_newer(m, slot)) {
+		meta_cleanup(slot);
+		*slot = *m;
+		memset(m, 0, sizeof(*m));
 	}
-	return a->info.this_update > b->info.this_update;
+	meta_cleanup(m);
 }
 
-static struct ca_crl *chosen_for(struct jitrd_crl_builder *b, const struct jitrd_cert *ca)
-{
-	for (size_t i = 0; i < b->chosen_count; i++) {
-		if (b->chosen[i].ca == ca)
-			return &b->chosen[i];
-	}
-	return NULL;
-}
-
-/* Keeps c when it is the newest of its CA so far; older CRLs are dropped at once rather than
- * at finish, so a directory of many CRLs never holds more than one index per CA. Takes c. */
+/* Keeps what c adds: its revocations join the issuer's for good; it replaces its partition's
+ * authority (or refused, or delta) when newer. Older CRLs are dropped at once, so a
+ * directory of many CRLs holds one set of holds per partition. Takes c. */
 static enum jitrd_err keep_candidate(struct jitrd_crl_builder *b, const char *origin,
-                                     struct ca_crl *c)
+                                     struct candidate *c)
 {
 	enum jitrd_err result = JITRD_ERR_NOMEM;
-	struct ca_crl *old = chosen_for(b, c->ca);
+	struct partition *p;
 
-	if (old && !is_newer(c, old)) {
-		result = JITRD_OK;
+	if (!(c->meta.origin = OPENSSL_strdup(origin)))
 		goto cleanup;
-	}
-	if (!(c->origin = OPENSSL_strdup(origin)))
+	c->meta.file = b->file_count - 1;
+	if (merge_revoked(&c->issuer->revoked, &c->revoked) != JITRD_OK)
 		goto cleanup;
-	c->info.origin = c->origin;
-	if (!old && b->chosen_count == b->chosen_cap) {
-		size_t cap = b->chosen_cap ? 2 * b->chosen_cap : 4;
-		struct ca_crl *grown = OPENSSL_realloc(b->chosen, cap * sizeof(*grown));
-
-		if (!grown)
-			goto cleanup;
-		b->chosen = grown;
-		b->chosen_cap = cap;
-	}
-	if (old)
-		ca_crl_cleanup(old);
+	if (!(p = partition_for(b, c->issuer, &c->scope)))
+		goto cleanup;
+	if (c->delta)
+		keep_if_newer(&p->delta, &c->meta);
+	else if (!p->has_floor || number_cmp(c->meta.has_number, c->meta.number, c->meta.number_len,
+	                                     true, p->floor, p->floor_len) >= 0)
+		keep_if_newer(&p->authority, &c->meta);
 	else
-		old = &b->chosen[b->chosen_count++];
-	*old = *c;
-	memset(c, 0, sizeof(*c));
+		/* below the highest number accepted before: never the authority (rollback);
+		 * its revocations still count */
+		keep_if_newer(&p->refused, &c->meta);
 	result = JITRD_OK;
 cleanup:
-	ca_crl_cleanup(c);
+	candidate_cleanup(c);
 	return result;
+}
+
+/* The reason slot of serial in index, or false when it is not listed. */
+static bool index_find(const struct crl_index *index, const unsigned char *bytes, size_t len,
+                       uint8_t *slot)
+{
+	if (len <= SMALL_SERIAL_MAX) {
+		uint64_t value = small_value(bytes, len);
+		size_t lo = 0, hi = index->small_count;
+
+		/* first key >= value << 8, i.e. the entry of value if there is one */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (index->small[mid] >> 8 < value)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == index->small_count || index->small[lo] >> 8 != value)
+			return false;
+		*slot = (uint8_t)index->small[lo];
+		return true;
+	}
+	if (len > SERIAL_MAX)
+		return false; /* CRLs listing such serials are refused, so it cannot be listed */
+
+	struct large_entry key = {{0}, (uint8_t)len, 0};
+	size_t lo = 0, hi = index->large_count;
+
+	memcpy(key.serial, bytes, len);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = large_key_cmp(&index->large[mid], &key);
+
+		if (c == 0) {
+			*slot = index->large[mid].reason;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 static void note(struct file_state *st, enum jitrd_err err, const char *label, const X509_CRL *crl,
@@ -681,7 +1207,7 @@ static enum jitrd_err take_crl(struct jitrd_crl_builder *b, const char *origin, 
                                const char *label, struct file_state *st)
 {
 	struct refusal r = {JITRD_OK, ""};
-	struct ca_crl c;
+	struct candidate c;
 	enum jitrd_err err;
 
 	st->seen++;
@@ -780,22 +1306,41 @@ struct jitrd_crl_builder *jitrd_crl_builder_new(const struct jitrd_caset *cas, t
 		return NULL;
 	b->cas = cas;
 	b->now = now;
+	if (!map_issuers(b)) {
+		jitrd_crl_builder_free(b);
+		return NULL;
+	}
 	return b;
+}
+
+static void issuers_free(struct issuer *issuers, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		issuer_cleanup(&issuers[i]);
+	OPENSSL_free(issuers);
 }
 
 void jitrd_crl_builder_free(struct jitrd_crl_builder *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->chosen_count; i++)
-		ca_crl_cleanup(&b->chosen[i]);
-	OPENSSL_free(b->chosen);
+	issuers_free(b->issuers, b->issuer_count);
+	OPENSSL_free(b->refs);
 	for (size_t i = 0; i < b->file_count; i++) {
 		OPENSSL_free(b->files[i].origin);
 		OPENSSL_free(b->files[i].reason);
 	}
 	OPENSSL_free(b->files);
 	OPENSSL_free(b);
+}
+
+enum jitrd_err jitrd_crl_builder_set_floors(struct jitrd_crl_builder *b,
+                                            const struct jitrd_crl_floors *floors)
+{
+	if (!b || b->added || b->finished)
+		return JITRD_ERR_INVALID_ARG;
+	b->floors = floors;
+	return JITRD_OK;
 }
 
 static struct file_record *new_file_record(struct jitrd_crl_builder *b, const char *origin)
@@ -834,10 +1379,11 @@ enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *or
 		               origin ? origin : "(no origin)");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	if (!(rec = new_file_record(b, origin))) {
+	if (b->setup_failed || !(rec = new_file_record(b, origin))) {
 		jitrd_diag_set(diag, "%s: out of memory", origin);
 		return JITRD_ERR_NOMEM;
 	}
+	b->added = true;
 	if (len == 0)
 		note(&st, JITRD_ERR_MALFORMED, "file", NULL, "empty file");
 	else if (len > JITRD_CRL_MAX_FILE)
@@ -898,22 +1444,155 @@ const struct jitrd_crl_file_report *jitrd_crl_builder_file_at(const struct jitrd
 	return &b->files[i].report;
 }
 
+static bool meta_stale_at(const struct crl_meta *m, time_t now)
+{
+	return !m->has_next_update || now > m->next_update;
+}
+
+/* RFC 5280 §5.2.4 and §6.3.3 (a)-(c): a delta completes the base it names, or any later
+ * complete CRL, as long as it is newer than that CRL. */
+static bool delta_applies(const struct partition *p)
+{
+	return p->delta.present && p->authority.present && p->authority.has_number &&
+	       number_cmp(true, p->delta.base, p->delta.base_len, true, p->authority.number,
+	                  p->authority.number_len) <= 0 &&
+	       number_cmp(true, p->delta.number, p->delta.number_len, true, p->authority.number,
+	                  p->authority.number_len) > 0;
+}
+
+static bool partition_stale(const struct partition *p, time_t now)
+{
+	return meta_stale_at(&p->authority, now) ||
+	       (p->delta_applies && meta_stale_at(&p->delta, now));
+}
+
+/* The per-CA summary of jitrd_crl_store_info. */
+static void summarise(struct issuer *is, time_t now)
+{
+	struct jitrd_crl_info *info = &is->info;
+
+	memset(info, 0, sizeof(*info));
+	info->entries = is->revoked.small_count + is->revoked.large_count;
+	info->crl_number = -1;
+	for (size_t i = 0; i < is->part_count; i++) {
+		const struct partition *p = &is->parts[i];
+		const struct crl_meta *a = &p->authority;
+		time_t next = a->has_next_update ? a->next_update : 0;
+		int64_t number = -1;
+		unsigned char buf[8] = {0};
+
+		if (!a->present)
+			continue;
+		if (p->delta_applies && !p->delta.has_next_update)
+			next = 0;
+		else if (p->delta_applies && next != 0 && p->delta.next_update < next)
+			next = p->delta.next_update;
+		if (a->has_number &&
+		    (a->number_len < 8 || (a->number_len == 8 && a->number[0] < 0x80))) {
+			memcpy(buf + 8 - a->number_len, a->number, a->number_len);
+			number = 0;
+			for (size_t k = 0; k < 8; k++)
+				number = number << 8 | buf[k];
+		}
+		info->entries += a->holds.small_count + a->holds.large_count;
+		if (info->partitions == 0) {
+			info->origin = a->origin;
+			info->this_update = a->this_update;
+			info->next_update = next;
+		} else {
+			if (a->this_update < info->this_update)
+				info->this_update = a->this_update;
+			if (info->next_update != 0 && (next == 0 || next < info->next_update))
+				info->next_update = next;
+		}
+		if (number > info->crl_number)
+			info->crl_number = number;
+		info->stale = info->stale || partition_stale(p, now);
+		info->delta = info->delta || p->delta_applies;
+		info->partitions++;
+	}
+	is->has_info = info->partitions > 0;
+}
+
+/* Marks the file of a partition's best refused CRL as a rollback. */
+static enum jitrd_err note_rollback(struct jitrd_crl_builder *b, const struct issuer *is,
+                                    const struct partition *p, struct jitrd_crl_rollback *rb)
+{
+	struct file_record *rec = &b->files[p->refused.file];
+	char text[448];
+	char *copy;
+
+	memset(rb, 0, sizeof(*rb));
+	rb->ca_id = jitrd_cert_id(is->first_ca);
+	rb->origin = p->refused.origin;
+	rb->partition = p->text;
+	number_text(p->refused.has_number, p->refused.number, p->refused.number_len, rb->number,
+	            sizeof(rb->number));
+	number_text(true, p->floor, p->floor_len, rb->floor, sizeof(rb->floor));
+	snprintf(text, sizeof(text),
+	         "CRL number %s%s%s is below %s, the highest already accepted for CA %s: "
+	         "rollback refused (its revocations still count)",
+	         rb->number, *p->text ? " of partition " : "", p->text, rb->floor, rb->ca_id);
+	if (!(copy = OPENSSL_strdup(text)))
+		return JITRD_ERR_NOMEM;
+	if (rec->report.result == JITRD_OK && !p->refused.stale && rec->report.crls_accepted > 0)
+		rec->report.crls_accepted--;
+	OPENSSL_free(rec->reason);
+	rec->reason = copy;
+	rec->report.reason = copy;
+	rec->report.result = JITRD_ERR_CRL_ROLLBACK;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_crl_builder_finish(struct jitrd_crl_builder *b, struct jitrd_crl_store **out)
 {
 	struct jitrd_crl_store *store;
+	size_t rollbacks = 0;
 
-	if (!b || !out || b->finished)
+	if (!b || !out || b->finished || b->setup_failed)
 		return JITRD_ERR_INVALID_ARG;
 	store = OPENSSL_zalloc(sizeof(*store));
 	if (!store)
 		return JITRD_ERR_NOMEM;
+	for (size_t i = 0; i < b->issuer_count; i++) {
+		for (size_t k = 0; k < b->issuers[i].part_count; k++)
+			rollbacks += !b->issuers[i].parts[k].authority.present &&
+			             b->issuers[i].parts[k].refused.present;
+	}
+	if (rollbacks &&
+	    !(store->rollbacks = OPENSSL_zalloc(rollbacks * sizeof(*store->rollbacks)))) {
+		OPENSSL_free(store);
+		return JITRD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < b->issuer_count; i++) {
+		struct issuer *is = &b->issuers[i];
+
+		for (size_t k = 0; k < is->part_count; k++) {
+			struct partition *p = &is->parts[k];
+
+			p->delta_applies = delta_applies(p);
+			if (p->authority.present || !p->refused.present)
+				continue;
+			if (note_rollback(b, is, p, &store->rollbacks[store->rollback_count]) !=
+			    JITRD_OK) {
+				OPENSSL_free(store->rollbacks);
+				OPENSSL_free(store);
+				return JITRD_ERR_NOMEM;
+			}
+			store->rollback_count++;
+		}
+		summarise(is, b->now);
+	}
 	/* The indexes move into the store rather than being copied: at a million entries a
 	 * copy would double the memory at the moment of the swap. */
-	store->cas = b->chosen;
-	store->count = b->chosen_count;
-	b->chosen = NULL;
-	b->chosen_count = 0;
-	b->chosen_cap = 0;
+	store->issuers = b->issuers;
+	store->issuer_count = b->issuer_count;
+	store->refs = b->refs;
+	store->ref_count = b->ref_count;
+	b->issuers = NULL;
+	b->issuer_count = 0;
+	b->refs = NULL;
+	b->ref_count = 0;
 	b->finished = true;
 	*out = store;
 	return JITRD_OK;
@@ -923,27 +1602,40 @@ void jitrd_crl_store_free(struct jitrd_crl_store *store)
 {
 	if (!store)
 		return;
-	for (size_t i = 0; i < store->count; i++)
-		ca_crl_cleanup(&store->cas[i]);
-	OPENSSL_free(store->cas);
+	issuers_free(store->issuers, store->issuer_count);
+	OPENSSL_free(store->refs);
+	OPENSSL_free(store->rollbacks);
 	OPENSSL_free(store);
 }
 
-/* The same CA object (the usual case: both come from one caset) or a certificate with the
- * same DER (a caller's own copy). */
-static const struct ca_crl *store_find(const struct jitrd_crl_store *store,
+size_t jitrd_crl_store_rollback_count(const struct jitrd_crl_store *store)
+{
+	return store ? store->rollback_count : 0;
+}
+
+const struct jitrd_crl_rollback *jitrd_crl_store_rollback_at(const struct jitrd_crl_store *store,
+                                                             size_t i)
+{
+	if (!store || i >= store->rollback_count)
+		return NULL;
+	return &store->rollbacks[i];
+}
+
+/* The issuer of ca: the same CA object (the usual case: both come from one caset) or a
+ * certificate with the same DER (a caller's own copy). */
+static const struct issuer *store_find(const struct jitrd_crl_store *store,
                                        const struct jitrd_cert *ca)
 {
 	const char *id;
 
-	for (size_t i = 0; i < store->count; i++) {
-		if (store->cas[i].ca == ca)
-			return &store->cas[i];
+	for (size_t i = 0; i < store->ref_count; i++) {
+		if (store->refs[i].ca == ca)
+			return &store->issuers[store->refs[i].issuer];
 	}
 	id = jitrd_cert_id(ca);
-	for (size_t i = 0; id && i < store->count; i++) {
-		if (strcmp(store->cas[i].ca_id, id) == 0)
-			return &store->cas[i];
+	for (size_t i = 0; id && i < store->ref_count; i++) {
+		if (strcmp(store->refs[i].ca_id, id) == 0)
+			return &store->issuers[store->refs[i].issuer];
 	}
 	return NULL;
 }
@@ -951,81 +1643,474 @@ static const struct ca_crl *store_find(const struct jitrd_crl_store *store,
 const struct jitrd_crl_info *jitrd_crl_store_info(const struct jitrd_crl_store *store,
                                                   const struct jitrd_cert *ca)
 {
-	const struct ca_crl *c;
+	const struct issuer *is;
 
-	if (!store || !ca || !(c = store_find(store, ca)))
+	if (!store || !ca || !(is = store_find(store, ca)) || !is->has_info)
 		return NULL;
-	return &c->info;
+	return &is->info;
 }
 
-/* The reason slot of serial in index, or false when it is not listed. */
-static bool index_find(const struct crl_index *index, const unsigned char *bytes, size_t len,
-                       uint8_t *slot)
+/* Whether a certificate whose CRL Distribution Points are cdp is in the scope of p (RFC 5280
+ * §6.3.3 (b)(2)(i)): the complete scope covers every certificate; a partition, those whose
+ * distribution point fullName shares a name with it. cdp NULL with all: every partition. */
+static bool in_scope(const struct partition *p, const CRL_DIST_POINTS *cdp, bool all)
 {
-	if (len <= SMALL_SERIAL_MAX) {
-		uint64_t value = small_value(bytes, len);
-		size_t lo = 0, hi = index->small_count;
-
-		/* first key >= value << 8, i.e. the entry of value if there is one */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (index->small[mid] >> 8 < value)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == index->small_count || index->small[lo] >> 8 != value)
-			return false;
-		*slot = (uint8_t)index->small[lo];
+	if (!p->dp_der || all)
 		return true;
-	}
-	if (len > SERIAL_MAX)
-		return false; /* CRLs listing such serials are refused, so it cannot be listed */
+	for (int i = 0; i < sk_DIST_POINT_num(cdp); i++) {
+		const DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
 
-	struct large_entry key = {{0}, (uint8_t)len, 0};
-	size_t lo = 0, hi = index->large_count;
+		if (!dp->distpoint || dp->distpoint->type != 0)
+			continue;
+		for (int j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname); j++) {
+			GENERAL_NAME *name = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
 
-	memcpy(key.serial, bytes, len);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = large_key_cmp(&index->large[mid], &key);
-
-		if (c == 0) {
-			*slot = index->large[mid].reason;
-			return true;
+			for (int k = 0; k < sk_GENERAL_NAME_num(p->names); k++) {
+				if (GENERAL_NAME_cmp(name, sk_GENERAL_NAME_value(p->names, k)) == 0)
+					return true;
+			}
 		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return false;
+}
+
+static enum jitrd_err answer_for(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
+                                 const ASN1_INTEGER *serial, const CRL_DIST_POINTS *cdp, bool all,
+                                 time_t now, struct jitrd_crl_answer *out)
+{
+	const struct issuer *is = store_find(store, ca);
+	const unsigned char *bytes;
+	size_t len;
+	uint8_t slot;
+	bool valid, revoked = false, held = false, removed = false, stale = false, any = false;
+
+	if (!is)
+		return JITRD_ERR_NO_CRL;
+	valid = magnitude(serial, &bytes, &len);
+	if (valid && index_find(&is->revoked, bytes, len, &slot))
+		revoked = true;
+	for (size_t i = 0; i < is->part_count; i++) {
+		const struct partition *p = &is->parts[i];
+		uint8_t hold;
+
+		if (!p->authority.present || !in_scope(p, cdp, all))
+			continue;
+		any = true;
+		/* a snapshot outlives the moment it was loaded: staleness is judged at now */
+		stale = stale || partition_stale(p, now);
+		if (!valid)
+			continue;
+		/* the delta is the newer word on a hold: it lists new holds, and removeFromCRL
+		 * for holds it lifts (RFC 5280 §5.3.1) */
+		if (p->delta_applies && index_find(&p->delta.holds, bytes, len, &hold)) {
+			held = held || hold == REASON_HOLD;
+			removed = removed || hold == REASON_REMOVE;
+		} else if (index_find(&p->authority.holds, bytes, len, &hold)) {
+			held = held || hold == REASON_HOLD;
+			removed = removed || hold == REASON_REMOVE;
+		}
+	}
+	if (revoked) {
+		out->status = JITRD_CRL_REVOKED;
+		out->reason = slot == REASON_SLOT_NONE ? JITRD_CRL_REASON_NONE : (int)slot;
+		out->stale = stale || !any;
+		return JITRD_OK;
+	}
+	if (!any)
+		return JITRD_ERR_NO_CRL;
+	out->stale = stale;
+	out->reason = JITRD_CRL_REASON_NONE;
+	if (held) {
+		out->status = JITRD_CRL_HOLD;
+		out->reason = REASON_HOLD;
+	} else if (removed) {
+		out->status = JITRD_CRL_REMOVE_FROM_CRL;
+		out->reason = REASON_REMOVE;
+	} else {
+		out->status = JITRD_CRL_NOT_LISTED;
+	}
+	return JITRD_OK;
 }
 
 enum jitrd_err jitrd_crl_lookup(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
                                 const ASN1_INTEGER *serial, time_t now,
                                 struct jitrd_crl_answer *out)
 {
-	const struct ca_crl *c;
-	const unsigned char *bytes;
-	size_t len;
-	uint8_t slot;
-
 	if (!store || !ca || !serial || !out)
 		return JITRD_ERR_INVALID_ARG;
-	if (!(c = store_find(store, ca)))
-		return JITRD_ERR_NO_CRL;
-	/* the snapshot was judged when it was built; a long-lived one goes stale */
-	out->stale = !c->has_next_update || now > c->info.next_update;
-	if (!magnitude(serial, &bytes, &len) || !index_find(&c->index, bytes, len, &slot)) {
-		out->status = JITRD_CRL_NOT_LISTED;
-		out->reason = JITRD_CRL_REASON_NONE;
-		return JITRD_OK;
+	return answer_for(store, ca, serial, NULL, true, now, out);
+}
+
+enum jitrd_err jitrd_crl_lookup_cert(const struct jitrd_crl_store *store,
+                                     const struct jitrd_cert *ca, const struct jitrd_cert *cert,
+                                     time_t now, struct jitrd_crl_answer *out)
+{
+	CRL_DIST_POINTS *cdp = NULL;
+	enum jitrd_err err;
+
+	if (!store || !ca || !cert || !out)
+		return JITRD_ERR_INVALID_ARG;
+	err = jitrd_cert_crl_distribution_points(cert, &cdp);
+	if (err != JITRD_OK)
+		return err;
+	err = answer_for(store, ca, jitrd_cert_serial(cert), cdp, false, now, out);
+	CRL_DIST_POINTS_free(cdp);
+	return err;
+}
+
+/* ---- rollback floors ---------------------------------------------------------------------- */
+
+struct jitrd_crl_floors *jitrd_crl_floors_new(void)
+{
+	return OPENSSL_zalloc(sizeof(struct jitrd_crl_floors));
+}
+
+void jitrd_crl_floors_free(struct jitrd_crl_floors *floors)
+{
+	if (!floors)
+		return;
+	OPENSSL_free(floors->e);
+	OPENSSL_free(floors);
+}
+
+size_t jitrd_crl_floors_count(const struct jitrd_crl_floors *floors)
+{
+	return floors ? floors->count : 0;
+}
+
+static struct floor_entry *floors_append(struct jitrd_crl_floors *f)
+{
+	if (f->count == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 8;
+		struct floor_entry *grown = OPENSSL_realloc(f->e, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		f->e = grown;
+		f->cap = cap;
 	}
-	out->status = status_of(slot);
-	out->reason = slot == REASON_SLOT_NONE ? JITRD_CRL_REASON_NONE : (int)slot;
+	memset(&f->e[f->count], 0, sizeof(f->e[0]));
+	return &f->e[f->count++];
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case is refused: one spelling per value */
+}
+
+/* Exactly 2 * size lowercase hex digits. */
+static bool parse_key(const char *s, size_t len, unsigned char *out, size_t size)
+{
+	if (len != 2 * size)
+		return false;
+	for (size_t i = 0; i < size; i++) {
+		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* A number in lowercase hex without leading zeros ("0" for zero), at most 20 octets. */
+static bool parse_number(const char *s, size_t len, struct floor_entry *e)
+{
+	unsigned char digits[2 * SERIAL_MAX];
+	size_t n;
+
+	if (len == 0 || len > 2 * SERIAL_MAX || (len > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int v = hex_value(s[i]);
+
+		if (v < 0)
+			return false;
+		digits[i] = (unsigned char)v;
+	}
+	if (len == 1 && digits[0] == 0) {
+		e->len = 0;
+		return true;
+	}
+	n = (len + 1) / 2;
+	for (size_t i = 0; i < n; i++) {
+		/* an odd count of digits has an implicit leading 0 */
+		size_t lo = 2 * i + 1 - len % 2;
+		unsigned char hi = (i == 0 && len % 2) ? 0 : digits[lo - 1];
+
+		e->number[i] = (unsigned char)(hi << 4 | digits[lo]);
+	}
+	e->len = (uint8_t)n;
+	return true;
+}
+
+/* Splits the next '\n'-terminated line; false when there is none (a truncated file). */
+static bool next_line(const char *text, size_t len, size_t *pos, const char **line,
+                      size_t *line_len)
+{
+	const char *nl;
+
+	if (*pos >= len)
+		return false;
+	nl = memchr(text + *pos, '\n', len - *pos);
+	if (!nl)
+		return false;
+	*line = text + *pos;
+	*line_len = (size_t)(nl - *line);
+	*pos = (size_t)(nl - text) + 1;
+	return true;
+}
+
+enum jitrd_err jitrd_crl_floors_parse(const char *origin, const char *text, size_t len,
+                                      struct jitrd_crl_floors **out, struct jitrd_diag *diag)
+{
+	struct jitrd_crl_floors *f = NULL;
+	enum jitrd_err result = JITRD_ERR_MALFORMED;
+	size_t pos = 0, lineno = 1;
+	const char *line;
+	size_t line_len;
+	bool ended = false;
+
+	if (!origin || (!text && len) || !out)
+		return JITRD_ERR_INVALID_ARG;
+	if (len > JITRD_CRL_FLOORS_MAX_BYTES) {
+		jitrd_diag_set(diag, "%s: over %u bytes", origin, JITRD_CRL_FLOORS_MAX_BYTES);
+		return JITRD_ERR_TOO_LARGE;
+	}
+	if (len && memchr(text, '\0', len)) {
+		jitrd_diag_set(diag, "%s: holds a NUL byte", origin);
+		return JITRD_ERR_MALFORMED;
+	}
+	if (!(f = jitrd_crl_floors_new()))
+		return JITRD_ERR_NOMEM;
+	if (!next_line(text, len, &pos, &line, &line_len) || line_len != strlen(FLOORS_MAGIC) ||
+	    memcmp(line, FLOORS_MAGIC, line_len) != 0) {
+		jitrd_diag_set(diag, "%s:1: not a jitrd CRL number file (\"%s\" expected)", origin,
+		               FLOORS_MAGIC);
+		goto cleanup;
+	}
+	while (next_line(text, len, &pos, &line, &line_len)) {
+		struct floor_entry e = {{0}, {0}, false, 0, {0}};
+		struct floor_entry *slot;
+		const char *sp1, *sp2;
+
+		lineno++;
+		if (ended) {
+			jitrd_diag_set(diag, "%s:%zu: text after the end line", origin, lineno);
+			goto cleanup;
+		}
+		if (line_len > 4 && memcmp(line, "end ", 4) == 0) {
+			char count[24];
+			int n = snprintf(count, sizeof(count), "%zu", f->count);
+
+			if ((size_t)n != line_len - 4 || memcmp(count, line + 4, (size_t)n) != 0) {
+				jitrd_diag_set(
+				    diag, "%s:%zu: end line does not give the %zu entries read",
+				    origin, lineno, f->count);
+				goto cleanup;
+			}
+			ended = true;
+			continue;
+		}
+		sp1 = memchr(line, ' ', line_len);
+		sp2 = sp1 ? memchr(sp1 + 1, ' ', line_len - (size_t)(sp1 + 1 - line)) : NULL;
+		if (!sp1 || !sp2 || !parse_key(line, (size_t)(sp1 - line), e.issuer, KEY_SIZE)) {
+			jitrd_diag_set(diag,
+			               "%s:%zu: expected \"<issuer: 64 hex> <partition> <number>\"",
+			               origin, lineno);
+			goto cleanup;
+		}
+		if (sp2 - sp1 == 2 && sp1[1] == '-')
+			e.complete = true;
+		else if (!parse_key(sp1 + 1, (size_t)(sp2 - sp1 - 1), e.part, KEY_SIZE)) {
+			jitrd_diag_set(diag, "%s:%zu: partition must be 64 hex digits or -", origin,
+			               lineno);
+			goto cleanup;
+		}
+		if (!parse_number(sp2 + 1, line_len - (size_t)(sp2 + 1 - line), &e)) {
+			jitrd_diag_set(
+			    diag,
+			    "%s:%zu: CRL number must be lowercase hex without leading zeros, "
+			    "at most 20 octets",
+			    origin, lineno);
+			goto cleanup;
+		}
+		if (floor_find(f, e.issuer, e.complete, e.part)) {
+			jitrd_diag_set(diag, "%s:%zu: issuer and partition repeated", origin,
+			               lineno);
+			goto cleanup;
+		}
+		if (f->count >= JITRD_CRL_FLOORS_MAX_ENTRIES) {
+			jitrd_diag_set(diag, "%s:%zu: over %u entries", origin, lineno,
+			               JITRD_CRL_FLOORS_MAX_ENTRIES);
+			result = JITRD_ERR_TOO_LARGE;
+			goto cleanup;
+		}
+		if (!(slot = floors_append(f))) {
+			result = JITRD_ERR_NOMEM;
+			goto cleanup;
+		}
+		*slot = e;
+	}
+	if (pos != len) {
+		jitrd_diag_set(diag, "%s:%zu: last line not terminated (truncated file)", origin,
+		               lineno + 1);
+		goto cleanup;
+	}
+	if (!ended) {
+		jitrd_diag_set(diag, "%s: no end line (truncated file)", origin);
+		goto cleanup;
+	}
+	*out = f;
+	f = NULL;
+	result = JITRD_OK;
+cleanup:
+	jitrd_crl_floors_free(f);
+	return result;
+}
+
+static int floor_cmp(const void *a, const void *b)
+{
+	const struct floor_entry *x = a, *y = b;
+	int c = memcmp(x->issuer, y->issuer, KEY_SIZE);
+
+	if (c)
+		return c;
+	if (x->complete != y->complete)
+		return x->complete ? -1 : 1;
+	return x->complete ? 0 : memcmp(x->part, y->part, KEY_SIZE);
+}
+
+enum jitrd_err jitrd_crl_floors_format(const struct jitrd_crl_floors *floors, char **out,
+                                       size_t *len)
+{
+	/* per line: 64 + 1 + 64 + 1 + 40 + 1 */
+	size_t cap, n = 0;
+	char *text;
+	struct floor_entry *sorted = NULL;
+
+	if (!floors || !out || !len)
+		return JITRD_ERR_INVALID_ARG;
+	cap = sizeof(FLOORS_MAGIC) + 1 + floors->count * 172 + 32;
+	if (!(text = OPENSSL_malloc(cap)))
+		return JITRD_ERR_NOMEM;
+	if (floors->count &&
+	    !(sorted = OPENSSL_memdup(floors->e, floors->count * sizeof(*sorted)))) {
+		OPENSSL_free(text);
+		return JITRD_ERR_NOMEM;
+	}
+	if (sorted)
+		qsort(sorted, floors->count, sizeof(*sorted), floor_cmp);
+	n += (size_t)snprintf(text + n, cap - n, "%s\n", FLOORS_MAGIC);
+	for (size_t i = 0; i < floors->count; i++) {
+		const struct floor_entry *e = &sorted[i];
+		char issuer[2 * KEY_SIZE + 1], part[2 * KEY_SIZE + 1], number[2 * SERIAL_MAX + 1];
+		size_t k = 0;
+
+		jitrd_hex_encode(e->issuer, KEY_SIZE, issuer, sizeof(issuer));
+		if (e->complete)
+			snprintf(part, sizeof(part), "-");
+		else
+			jitrd_hex_encode(e->part, KEY_SIZE, part, sizeof(part));
+		serial_text(e->number, e->len, number, sizeof(number));
+		/* no leading zeros: a number whose first octet is below 0x10 gives one */
+		while (number[k] == '0' && number[k + 1] != '\0')
+			k++;
+		n += (size_t)snprintf(text + n, cap - n, "%s %s %s\n", issuer, part, number + k);
+	}
+	n += (size_t)snprintf(text + n, cap - n, "end %zu\n", floors->count);
+	OPENSSL_free(sorted);
+	*out = text;
+	*len = n;
 	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_crl_store_floors(const struct jitrd_crl_store *store,
+                                      const struct jitrd_crl_floors *previous,
+                                      struct jitrd_crl_floors **out)
+{
+	struct jitrd_crl_floors *f;
+
+	if (!store || !out)
+		return JITRD_ERR_INVALID_ARG;
+	if (!(f = jitrd_crl_floors_new()))
+		return JITRD_ERR_NOMEM;
+	for (size_t i = 0; previous && i < previous->count; i++) {
+		struct floor_entry *slot = floors_append(f);
+
+		if (!slot)
+			goto nomem;
+		*slot = previous->e[i];
+	}
+	for (size_t i = 0; i < store->issuer_count; i++) {
+		const struct issuer *is = &store->issuers[i];
+
+		for (size_t k = 0; k < is->part_count; k++) {
+			const struct partition *p = &is->parts[k];
+			struct floor_entry *e;
+
+			if (!p->authority.present || !p->authority.has_number)
+				continue;
+			e = (struct floor_entry *)floor_find(f, is->key, !p->dp_der, p->key);
+			if (!e) {
+				if (!(e = floors_append(f)))
+					goto nomem;
+				memcpy(e->issuer, is->key, KEY_SIZE);
+				e->complete = !p->dp_der;
+				if (p->dp_der)
+					memcpy(e->part, p->key, KEY_SIZE);
+			} else if (number_cmp(true, p->authority.number, p->authority.number_len,
+			                      true, e->number, e->len) <= 0) {
+				continue;
+			}
+			memcpy(e->number, p->authority.number, p->authority.number_len);
+			e->len = (uint8_t)p->authority.number_len;
+		}
+	}
+	*out = f;
+	return JITRD_OK;
+nomem:
+	jitrd_crl_floors_free(f);
+	return JITRD_ERR_NOMEM;
+}
+
+enum jitrd_err jitrd_crl_floors_raise(struct jitrd_crl_floors *floors,
+                                      const struct jitrd_crl_floors *other)
+{
+	if (!floors)
+		return JITRD_ERR_INVALID_ARG;
+	for (size_t i = 0; other && i < other->count; i++) {
+		const struct floor_entry *o = &other->e[i];
+		struct floor_entry *e =
+		    (struct floor_entry *)floor_find(floors, o->issuer, o->complete, o->part);
+
+		if (!e) {
+			if (floors->count >= JITRD_CRL_FLOORS_MAX_ENTRIES)
+				return JITRD_ERR_TOO_LARGE;
+			if (!(e = floors_append(floors)))
+				return JITRD_ERR_NOMEM;
+			*e = *o;
+		} else if (number_cmp(true, o->number, o->len, true, e->number, e->len) > 0) {
+			memcpy(e->number, o->number, o->len);
+			e->len = o->len;
+		}
+	}
+	return JITRD_OK;
+}
+
+bool jitrd_crl_store_issuer_key(const struct jitrd_crl_store *store, const struct jitrd_cert *ca,
+                                char out[65])
+{
+	const struct issuer *is;
+
+	if (!store || !ca || !out || !(is = store_find(store, ca)))
+		return false;
+	jitrd_hex_encode(is->key, KEY_SIZE, out, 65);
+	return true;
 }
 
 const char *jitrd_crl_reason_name(int reason)

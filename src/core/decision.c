@@ -174,8 +174,10 @@ static const char *reject_status(const struct jitrd_decision_context *ctx)
 	return ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE ? "REVOKED" : NULL;
 }
 
-/* Step 6: the CRL decision by issuer and serial. Returns 1 when d holds the decision, 0 when
- * the certificate goes on to provisioning (*note then says what the CRL said). */
+/* Step 6: the CRL decision by issuer, serial and the certificate's CRL Distribution Points
+ * (a partitioned CRL covers only the certificates that name its partition, RFC 5280 §6.3.3).
+ * Returns 1 when d holds the decision, 0 when the certificate goes on to provisioning (*note
+ * then says what the CRL said). */
 static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct jitrd_cert *ca,
                          const struct jitrd_cert *cert, time_t now, struct jitrd_decision *d,
                          const char **note)
@@ -183,15 +185,23 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
 	bool fail_open = ctx->cfg->crl.fail_open;
 	enum jitrd_err err =
-	    ctx->crls ? jitrd_crl_lookup(ctx->crls, ca, jitrd_cert_serial(cert), now, &answer)
-		      : JITRD_ERR_NO_CRL;
+	    ctx->crls ? jitrd_crl_lookup_cert(ctx->crls, ca, cert, now, &answer) : JITRD_ERR_NO_CRL;
 	char why[128];
 
 	*note = "not on the CRL";
+	if (err == JITRD_ERR_MALFORMED) {
+		/* Without readable distribution points nobody can say which CRL covers it. */
+		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
+		       "CRL Distribution Points extension unreadable or repeated");
+		return 1;
+	}
 	if (err != JITRD_OK) {
-		/* No verified CRL at all: nothing is known about this serial. */
-		if (!fail_open) {
-			decide(d, JITRD_DECISION_DEFER, NULL, "no valid CRL for the CA");
+		/* No verified CRL covers it (none for the CA, none current for the partition its
+		 * CRL Distribution Points name, or a rollback refused): nothing is known. */
+		if (!fail_open || err == JITRD_ERR_NOMEM) {
+			decide(d, JITRD_DECISION_DEFER, NULL,
+			       err == JITRD_ERR_NOMEM ? "out of memory looking up the CRL"
+			                              : "no valid CRL for the CA");
 			return 1;
 		}
 		*note = "no valid CRL for the CA; crl.fail_open";

@@ -43,6 +43,7 @@ static const char *const messages[] = {
     [JITRD_ERR_BAD_RESPONSE] = "bad response",
     [JITRD_ERR_CREDENTIALS] = "no usable AWS credentials",
     [JITRD_ERR_SIGNATURE] = "signature does not match",
+    [JITRD_ERR_CRL_ROLLBACK] = "CRL number below the highest accepted before (rollback)",
 };
 
 const char *jitrd_strerror(enum jitrd_err err)

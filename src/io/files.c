@@ -226,3 +226,54 @@ enum jitrd_err jitrd_private_file_if_exists(const char *path, struct jitrd_diag 
 	}
 	return jitrd_private_file(path, diag);
 }
+enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
+                                  struct jitrd_diag *diag)
+{
+	char tmp[4096];
+	const char *slash = strrchr(path, '/');
+	int dir_len = slash ? (int)(slash - path) : 1;
+	const char *dir = slash ? path : ".";
+	size_t done = 0;
+	int fd, dfd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", dir_len, dir,
+	                     slash ? slash + 1 : path) >= sizeof(tmp)) {
+		jitrd_diag_set(diag, "%s: path too long", path);
+		return JITRD_ERR_IO;
+	}
+	/* mkstemp creates the file 0600 whatever the umask */
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		jitrd_diag_set(diag, "%s: %s", tmp, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, bytes + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	/* the new content must be on disk before the name points at it, or a crash could leave
+	 * an empty file where the old one was */
+	if (done != len || fchmod(fd, 0600) != 0 || fsync(fd) != 0) {
+		jitrd_diag_set(diag, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return JITRD_ERR_IO;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return JITRD_ERR_IO;
+	}
+	snprintf(tmp, sizeof(tmp), "%.*s", dir_len, dir);
+	dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd); /* the rename itself: best effort, some file systems refuse */
+		close(dfd);
+	}
+	return JITRD_OK;
+}

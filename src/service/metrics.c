@@ -149,6 +149,31 @@ void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t ent
 	pthread_mutex_unlock(&m->lock);
 }
 
+void jitrd_metrics_crl_rollback(struct jitrd_metrics *m, const char *ca)
+{
+	struct jitrd_metrics_snapshot *v;
+	char label[JITRD_METRICS_CA_MAX];
+	size_t i;
+
+	if (!m || !ca)
+		return;
+	copy_label(label, sizeof(label), ca);
+	pthread_mutex_lock(&m->lock);
+	v = &m->values;
+	for (i = 0; i < v->crl_rollback_count; i++) {
+		if (strcmp(v->crl_rollback[i].ca, label) == 0)
+			break;
+	}
+	if (i == v->crl_rollback_count && v->crl_rollback_count < JITRD_METRICS_CRL_MAX) {
+		memcpy(v->crl_rollback[i].ca, label, sizeof(label));
+		v->crl_rollback[i].count = 0;
+		v->crl_rollback_count++;
+	}
+	if (i < v->crl_rollback_count)
+		v->crl_rollback[i].count++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void jitrd_metrics_clear_crl(struct jitrd_metrics *m)
 {
 	if (!m)
@@ -364,6 +389,15 @@ static void put_all(struct text *t, const struct jitrd_metrics_snapshot *s)
 		put_i64(t, s->crl[i].next_update);
 		put_str(t, "\n");
 	}
+	put_header(t, "jitrd_crl_rollbacks_total", "counter",
+	           "CRLs refused because their number is below the highest accepted before.");
+	for (size_t i = 0; i < s->crl_rollback_count; i++) {
+		put_str(t, "jitrd_crl_rollbacks_total{ca=");
+		put_label_value(t, s->crl_rollback[i].ca);
+		put_str(t, "} ");
+		put_u64(t, s->crl_rollback[i].count);
+		put_str(t, "\n");
+	}
 	put_header(t, "jitrd_mqtt_connected", "gauge",
 	           "1 while the MQTT client is connected to the broker.");
 	put_str(t, "jitrd_mqtt_connected ");
@@ -392,6 +426,10 @@ static int labels_terminated(const struct jitrd_metrics_snapshot *s)
 		if (!memchr(s->crl[i].ca, '\0', sizeof(s->crl[i].ca)))
 			return 0;
 	}
+	for (size_t i = 0; i < s->crl_rollback_count; i++) {
+		if (!memchr(s->crl_rollback[i].ca, '\0', sizeof(s->crl_rollback[i].ca)))
+			return 0;
+	}
 	return 1;
 }
 
@@ -403,8 +441,8 @@ enum jitrd_err jitrd_metrics_render(const struct jitrd_metrics_snapshot *s, char
 	if (!s || !out || !len)
 		return JITRD_ERR_INVALID_ARG;
 	if (s->api_count > JITRD_METRICS_API_SERIES_MAX || s->crl_count > JITRD_METRICS_CRL_MAX ||
-	    !histogram_ok(&s->api_duration) || !histogram_ok(&s->event_duration) ||
-	    !labels_terminated(s))
+	    s->crl_rollback_count > JITRD_METRICS_CRL_MAX || !histogram_ok(&s->api_duration) ||
+	    !histogram_ok(&s->event_duration) || !labels_terminated(s))
 		return JITRD_ERR_INVALID_ARG;
 	put_all(&measure, s);
 	text.buf = malloc(measure.len + 1);

@@ -4,12 +4,14 @@
 #include "jitrd/runtime.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -105,6 +107,64 @@ cleanup:
 	return result;
 }
 
+/* The rollback floors: [service] state_dir/crl-numbers when present (the service writes it;
+ * every mode reads it), raised to what the caller already knows. A file that is there but
+ * cannot be read or parsed is fatal: silently starting without it would reopen rollbacks. */
+static int load_crl_floors(struct jitrd_runtime *rt, const struct jitrd_crl_floors *known,
+                           struct jitrd_diag *diag)
+{
+	struct jitrd_crl_floors *parsed = NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int result = -1;
+
+	if (!(rt->crl_floors = jitrd_crl_floors_new())) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	if ((size_t)snprintf(rt->crl_floors_path, sizeof(rt->crl_floors_path), "%s/%s",
+	                     rt->cfg->service.state_dir,
+	                     JITRD_CRL_FLOORS_FILE) >= sizeof(rt->crl_floors_path)) {
+		jitrd_diag_set(diag, "[service] state_dir: path too long");
+		return -1;
+	}
+	if (stat(rt->crl_floors_path, &st) != 0) {
+		if (errno == EACCES) {
+			/* an operator's `config-check` or `check` against the service's private
+			 * state directory: judged without the record, and says so */
+			snprintf(rt->crl_floors_note, sizeof(rt->crl_floors_note),
+			         "not readable here (%s): rollbacks are not checked by this run",
+			         strerror(errno));
+		} else if (errno != ENOENT && errno != ENOTDIR) {
+			jitrd_diag_set(diag, "%s: %s", rt->crl_floors_path, strerror(errno));
+			return -1;
+		}
+	} else {
+		if (jitrd_file_read(rt->crl_floors_path, JITRD_CRL_FLOORS_MAX_BYTES, &text, &len,
+		                    diag) != JITRD_OK ||
+		    jitrd_crl_floors_parse(rt->crl_floors_path, text, len, &parsed, diag) !=
+		        JITRD_OK) {
+			jitrd_diag_prefix(diag, "CRL numbers (delete the file to reset them, "
+			                        "see crl/README.md)");
+			goto cleanup;
+		}
+		if (jitrd_crl_floors_raise(rt->crl_floors, parsed) != JITRD_OK) {
+			jitrd_diag_set(diag, "%s: out of memory", rt->crl_floors_path);
+			goto cleanup;
+		}
+	}
+	if (jitrd_crl_floors_raise(rt->crl_floors, known) != JITRD_OK) {
+		jitrd_diag_set(diag, "out of memory");
+		goto cleanup;
+	}
+	result = 0;
+cleanup:
+	jitrd_crl_floors_free(parsed);
+	free(text);
+	return result;
+}
+
 /* Refused CRL files are kept in the builder's report, not returned: one bad file must not
  * stop the others from protecting their CAs. */
 static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *diag)
@@ -114,7 +174,8 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 	struct jitrd_diag list_diag = {{0}};
 
 	rt->crl_builder = jitrd_crl_builder_new(rt->cas, now);
-	if (!rt->crl_builder) {
+	if (!rt->crl_builder ||
+	    jitrd_crl_builder_set_floors(rt->crl_builder, rt->crl_floors) != JITRD_OK) {
 		jitrd_diag_set(diag, "out of memory");
 		return -1;
 	}
@@ -243,14 +304,50 @@ cleanup:
 	return result;
 }
 
-int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
-                       struct jitrd_diag *diag)
+static int load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+                const struct jitrd_crl_floors *known, struct jitrd_diag *diag)
 {
 	memset(rt, 0, sizeof(*rt));
 	if (load_config(rt, config_path, diag) != 0 || load_cas(rt, diag) != 0 ||
-	    load_crls(rt, now, diag) != 0 || load_templates(rt, diag) != 0)
+	    load_crl_floors(rt, known, diag) != 0 || load_crls(rt, now, diag) != 0 ||
+	    load_templates(rt, diag) != 0)
 		return -1;
 	return 0;
+}
+
+int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+                       struct jitrd_diag *diag)
+{
+	return load(rt, config_path, now, NULL, diag);
+}
+
+enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,
+                                             struct jitrd_crl_floors **out, struct jitrd_diag *diag)
+{
+	struct jitrd_crl_floors *floors = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	enum jitrd_err err = jitrd_crl_store_floors(rt->crls, rt->crl_floors, &floors);
+
+	if (err == JITRD_OK)
+		err = jitrd_crl_floors_format(floors, &text, &len);
+	if (err != JITRD_OK) {
+		jitrd_diag_set(diag, "%s: %s", rt->crl_floors_path, jitrd_strerror(err));
+		jitrd_crl_floors_free(floors);
+		return err;
+	}
+	/* written even when unchanged: small, and it proves the state directory is writable */
+	err = jitrd_file_replace(rt->crl_floors_path, text, len, diag);
+	OPENSSL_free(text);
+	if (err != JITRD_OK) {
+		jitrd_crl_floors_free(floors);
+		return err;
+	}
+	if (out)
+		*out = floors;
+	else
+		jitrd_crl_floors_free(floors);
+	return JITRD_OK;
 }
 
 void jitrd_runtime_cleanup(struct jitrd_runtime *rt)
@@ -258,6 +355,7 @@ void jitrd_runtime_cleanup(struct jitrd_runtime *rt)
 	jitrd_policy_template_free(rt->policy_template);
 	jitrd_crl_store_free(rt->crls);
 	jitrd_crl_builder_free(rt->crl_builder);
+	jitrd_crl_floors_free(rt->crl_floors);
 	jitrd_caset_free(rt->cas);
 	jitrd_config_free(rt->cfg);
 	free(rt->config_origin);
@@ -277,13 +375,20 @@ void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision
 struct jitrd_runtime *jitrd_runtime_new(const char *config_path, time_t now,
                                         struct jitrd_diag *diag)
 {
+	return jitrd_runtime_new_with_floors(config_path, now, NULL, diag);
+}
+
+struct jitrd_runtime *jitrd_runtime_new_with_floors(const char *config_path, time_t now,
+                                                    const struct jitrd_crl_floors *known,
+                                                    struct jitrd_diag *diag)
+{
 	struct jitrd_runtime *rt = malloc(sizeof(*rt));
 
 	if (!rt) {
 		jitrd_diag_set(diag, "out of memory");
 		return NULL;
 	}
-	if (jitrd_runtime_load(rt, config_path, now, diag) != 0) {
+	if (load(rt, config_path, now, known, diag) != 0) {
 		jitrd_runtime_cleanup(rt);
 		free(rt);
 		return NULL;

@@ -81,6 +81,7 @@ struct service {
 	int subscribe_grace_seconds;
 	int remember_seconds;
 	int journal_max_rows;
+	struct jitrd_crl_floors *crl_floors; /* highest CRL numbers accepted; main thread only */
 
 	/* The one lock of the service: the current snapshot, the MQTT source pointer (readiness
 	 * reads it from the HTTP thread), the wake-up sequence and the stop flag. Held only for
@@ -570,6 +571,36 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 	             "crl_dir_error", rt->crl_dir_error, NULL);
 }
 
+/* Every CRL a snapshot refused as a rollback: logged with its file, counted per CA. */
+static void log_rollbacks(struct service *s, const struct jitrd_runtime *rt)
+{
+	for (size_t i = 0; i < jitrd_crl_store_rollback_count(rt->crls); i++) {
+		const struct jitrd_crl_rollback *r = jitrd_crl_store_rollback_at(rt->crls, i);
+
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "crl.rollback", "ca", r->ca_id, "file",
+		             r->origin, "partition", r->partition, "crl_number", r->number,
+		             "highest_accepted", r->floor, "reason",
+		             "CRL number below the highest accepted before: refused", NULL);
+		jitrd_metrics_crl_rollback(s->metrics, r->ca_id);
+	}
+}
+
+/* Records the CRL numbers rt accepted: in memory first (a later reload is judged by them even
+ * when the disk fails), then in state_dir/crl-numbers for the next start. */
+static void save_crl_numbers(struct service *s, const struct jitrd_runtime *rt)
+{
+	struct jitrd_crl_floors *floors = NULL;
+	struct jitrd_diag diag = {{0}};
+
+	if (jitrd_crl_store_floors(rt->crls, rt->crl_floors, &floors) == JITRD_OK) {
+		jitrd_crl_floors_free(s->crl_floors);
+		s->crl_floors = floors;
+	}
+	if (jitrd_runtime_save_crl_floors(rt, NULL, &diag) != JITRD_OK)
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "crl.numbers_not_saved", "reason", diag.text,
+		             NULL);
+}
+
 /* A new snapshot that would leave a CA without the CRL the current one has for it (a bad
  * or unreadable new file) is refused: the old one keeps protecting that CA (issue 4). diag
  * says which CA and why. 0 = acceptable. */
@@ -601,7 +632,8 @@ static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runti
 static int reload(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
-	struct jitrd_runtime *new_rt = jitrd_runtime_new(s->opts->config_path, time(NULL), &diag);
+	struct jitrd_runtime *new_rt =
+	    jitrd_runtime_new_with_floors(s->opts->config_path, time(NULL), s->crl_floors, &diag);
 	struct jitrd_runtime *old;
 
 	if (!new_rt) {
@@ -609,6 +641,7 @@ static int reload(struct service *s, const char *trigger)
 		             diag.text, "kept", "previous snapshot", NULL);
 		return -1;
 	}
+	log_rollbacks(s, new_rt);
 	old = current_runtime(s);
 	if (loses_a_crl(old, new_rt, &diag) != 0) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
@@ -638,6 +671,7 @@ static int reload(struct service *s, const char *trigger)
 			say(s, JITRD_LOG_INFO, "journal.forgot_decisions", "rows", count);
 		}
 	}
+	save_crl_numbers(s, new_rt);
 	return 0;
 }
 
@@ -1042,6 +1076,7 @@ static void free_service(struct service *s)
 	jitrd_metrics_free(s->metrics);
 	jitrd_runtime_unref(s->rt);
 	jitrd_runtime_unref(s->boot_rt);
+	jitrd_crl_floors_free(s->crl_floors);
 }
 
 int jitrd_service_run(const struct jitrd_service_options *opts)
@@ -1103,8 +1138,12 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	}
 	log_snapshot(s, "service.starting", "start", s->boot_rt);
 	set_crl_metrics(s, s->boot_rt);
+	log_rollbacks(s, s->boot_rt);
 
 	err = open_journal(s, cfg, &diag);
+	if (err == JITRD_OK)
+		/* state_dir exists from here on */
+		save_crl_numbers(s, s->boot_rt);
 	if (err == JITRD_OK)
 		err = make_client(s, cfg, &diag);
 	if (err == JITRD_OK)

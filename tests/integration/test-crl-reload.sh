@@ -2,12 +2,15 @@
 # test-crl-reload.sh JITRD EMULATOR — issue 4, CRL freshness: the CRL is replaced by a newer one
 # that revokes another device and jitrd gets SIGHUP; the next device that CRL revokes is
 # revoked, and the MQTT session stays up (no new connection). A broken CRL file on a second
-# SIGHUP keeps the previous snapshot. Prints "CASES <passed> <failed>".
+# SIGHUP keeps the previous snapshot. An older CRL put back (a rollback) is refused on SIGHUP
+# and at the next start, logged and counted, since state_dir/crl-numbers remembers the highest
+# CRL number accepted. Prints "CASES <passed> <failed>".
 JITRD=$1 EMULATOR=$2
 SOURCE_ROOT=${JITRD_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(dirname "$0")/lib.sh"
 
 make_pki && device early && device later && device last && gencrl || fatal "PKI"
+cp "$work/crl/device-ca.crl" "$work/pki/first.crl"
 start_mosquitto || fatal "mosquitto starts"
 start_emulator || fatal "emulator starts"
 register_ca "$work/ca/device-ca.pem" "$work/pki/ca.key" || fatal "device CA registered"
@@ -46,4 +49,47 @@ connect last
 check "last -> ACTIVE under the kept CRL (it predates last's revocation)" \
 	wait_until 20 status_is last ACTIVE
 check "still ready after the refused reload" ready
+
+# a rollback: the first CRL (a lower number) put back. Refused on SIGHUP, named, counted.
+numbers=$work/state/crl-numbers
+recorded() { sed -n 's/^[0-9a-f]\{64\} - \([0-9a-f]*\)$/\1/p' "$numbers"; }
+check "state/crl-numbers records the highest number accepted (2)" [ "$(recorded)" = 2 ]
+check "state/crl-numbers is mode 600" [ "$(stat -c %a "$numbers")" = 600 ]
+ca_id=$(cert_id "$work/ca/device-ca.pem")
+cp "$work/pki/first.crl" "$work/crl/device-ca.crl"
+kill -HUP "$jitrd_pid"
+rolled_back() { log_events crl.rollback | grep -q 'device-ca.crl'; }
+check "SIGHUP with an older CRL: crl.rollback logged with the file" wait_until 10 rolled_back
+rollback_line() { grep '"event":"crl.rollback"' "$work/jitrd.log" | tail -n 1; }
+names_numbers() {
+	[ -n "$(rollback_line)" ] && rollback_line |
+		jq -e ".crl_number == \"1\" and .highest_accepted == \"2\" and .ca == \"$ca_id\""
+}
+check "the rollback names both numbers" names_numbers
+two_failed() { [ "$(log_events reload.failed | wc -l)" -ge 2 ]; }
+check "the reload is refused, previous snapshot kept" wait_until 10 two_failed
+check "jitrd_crl_rollbacks_total{ca} is 1" \
+	[ "$(metric_value "jitrd_crl_rollbacks_total{ca=\"$ca_id\"}")" = 1 ]
+check "still ready on the kept snapshot" ready
+check "the record did not go down" [ "$(recorded)" = 2 ]
+check "SIGTERM: exit 0" stop_jitrd TERM
+
+# a restart with the older CRL: refused at start too, so the CA has no CRL and jitrd is unready
+: >"$work/jitrd.log"
+(cd "$work" && exec env AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	"$JITRD" run -c "$work/jitrd.conf" >>"$work/jitrd.log" 2>&1) &
+jitrd_pid=$!
+started() { log_events service.started >/dev/null; }
+check "restart with the older CRL: starts" wait_until 30 started
+check "restart: crl.rollback logged" rolled_back
+ready && not_ok "restart with the older CRL: not ready" || ok "restart with the older CRL: not ready"
+check "restart: jitrd_crl_rollbacks_total{ca} is 1" \
+	[ "$(metric_value "jitrd_crl_rollbacks_total{ca=\"$ca_id\"}")" = 1 ]
+unready_why() { curl -s --max-time 2 "http://127.0.0.1:$status_port/readyz" | grep -q 'no valid CRL'; }
+check "restart: /readyz says the CA has no valid CRL" unready_why
+# the newest CRL back: SIGHUP makes it ready again
+cp "$work/pki/good.crl" "$work/crl/device-ca.crl"
+kill -HUP "$jitrd_pid"
+check "the newest CRL back: ready again" wait_until 10 ready
 check "SIGTERM: exit 0" stop_jitrd TERM

@@ -66,6 +66,9 @@ static const char empty_golden[] =
     "# HELP jitrd_crl_next_update_timestamp_seconds nextUpdate of the CA's current CRL, in "
     "seconds since the epoch.\n"
     "# TYPE jitrd_crl_next_update_timestamp_seconds gauge\n"
+    "# HELP jitrd_crl_rollbacks_total CRLs refused because their number is below the highest "
+    "accepted before.\n"
+    "# TYPE jitrd_crl_rollbacks_total counter\n"
     "# HELP jitrd_mqtt_connected 1 while the MQTT client is connected to the broker.\n"
     "# TYPE jitrd_mqtt_connected gauge\n"
     "jitrd_mqtt_connected 0\n"
@@ -121,6 +124,7 @@ static void test_populated_golden(void)
 	    "jitrd_crl_next_update_timestamp_seconds{ca=\"ab\\\\cd\\\"}\\n# TYPE x counter\\nx 1\"}"
 	    " 1924992000\n"
 	    "jitrd_crl_next_update_timestamp_seconds{ca=\"\xc3\xa9\"} -1\n"
+	    "jitrd_crl_rollbacks_total{ca=\"a\\\"b\"} 3\n"
 	    "jitrd_mqtt_connected 1\n"
 	    "jitrd_inflight_events -2\n";
 	struct jitrd_metrics_snapshot *s = calloc(1, sizeof(*s));
@@ -147,6 +151,9 @@ static void test_populated_golden(void)
 	s->crl[0].next_update = 1924992000;
 	LABEL(s->crl[1].ca, "\xc3\xa9");
 	s->crl[1].next_update = -1;
+	s->crl_rollback_count = 1;
+	LABEL(s->crl_rollback[0].ca, "a\"b");
+	s->crl_rollback[0].count = 3;
 	s->mqtt_connected = 1;
 	s->inflight = -2;
 	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_render(s, &text, &len), JITRD_OK);
@@ -200,6 +207,12 @@ static void test_render_invalid(void)
 	memset(s->crl[0].ca, 'a', sizeof(s->crl[0].ca)); /* no NUL */
 	CU_ASSERT_EQUAL(jitrd_metrics_render(s, &text, &len), JITRD_ERR_INVALID_ARG);
 	s->crl_count = 0;
+	s->crl_rollback_count = JITRD_METRICS_CRL_MAX + 1;
+	CU_ASSERT_EQUAL(jitrd_metrics_render(s, &text, &len), JITRD_ERR_INVALID_ARG);
+	s->crl_rollback_count = 1;
+	memset(s->crl_rollback[0].ca, 'a', sizeof(s->crl_rollback[0].ca)); /* no NUL */
+	CU_ASSERT_EQUAL(jitrd_metrics_render(s, &text, &len), JITRD_ERR_INVALID_ARG);
+	s->crl_rollback_count = 0;
 	s->event_duration.bound_count = JITRD_METRICS_BUCKETS_MAX + 1;
 	CU_ASSERT_EQUAL(jitrd_metrics_render(s, &text, &len), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(text, "untouched");
@@ -209,6 +222,7 @@ static void test_render_invalid(void)
 	jitrd_metrics_event(NULL, JITRD_DECISION_ACTIVATE, 1);
 	jitrd_metrics_api_request(NULL, "x", 200, 1);
 	jitrd_metrics_set_crl(NULL, "x", 1, 1);
+	jitrd_metrics_crl_rollback(NULL, "x");
 	jitrd_metrics_clear_crl(NULL);
 	jitrd_metrics_set_mqtt_connected(NULL, 1);
 	jitrd_metrics_add_inflight(NULL, 1);
@@ -240,6 +254,9 @@ static void test_registry_updates(void)
 	jitrd_metrics_set_crl(m, "ca1", 10, 100);
 	jitrd_metrics_set_crl(m, "ca2", 20, 200);
 	jitrd_metrics_set_crl(m, "ca1", 11, 101);
+	jitrd_metrics_crl_rollback(m, "ca2");
+	jitrd_metrics_crl_rollback(m, "ca2");
+	jitrd_metrics_crl_rollback(m, NULL);
 	jitrd_metrics_set_mqtt_connected(m, 5);
 	jitrd_metrics_add_inflight(m, 3);
 	jitrd_metrics_add_inflight(m, -1);
@@ -270,10 +287,15 @@ static void test_registry_updates(void)
 	CU_ASSERT_EQUAL(s->mqtt_connected, 1);
 	CU_ASSERT_EQUAL(s->inflight, 2);
 
+	CU_ASSERT_EQUAL(s->crl_rollback_count, 1);
+	CU_ASSERT_STRING_EQUAL(s->crl_rollback[0].ca, "ca2");
+	CU_ASSERT_EQUAL(s->crl_rollback[0].count, 2);
+
 	jitrd_metrics_clear_crl(m);
 	jitrd_metrics_set_mqtt_connected(m, 0);
 	jitrd_metrics_snapshot(m, s);
 	CU_ASSERT_EQUAL(s->crl_count, 0);
+	CU_ASSERT_EQUAL(s->crl_rollback_count, 1); /* a counter: a reload does not reset it */
 	CU_ASSERT_EQUAL(s->mqtt_connected, 0);
 	free(s);
 	jitrd_metrics_free(m);
@@ -295,12 +317,14 @@ static void test_bounded_labels(void)
 	for (int i = 0; i < JITRD_METRICS_CRL_MAX + 10; i++) {
 		snprintf(name, sizeof(name), "ca%d", i);
 		jitrd_metrics_set_crl(m, name, (uint64_t)i, i);
+		jitrd_metrics_crl_rollback(m, name);
 	}
 	jitrd_metrics_snapshot(m, s);
 	CU_ASSERT_EQUAL(s->api_count, JITRD_METRICS_API_SERIES_MAX);
 	CU_ASSERT_EQUAL(s->api_dropped, 10);
 	CU_ASSERT_EQUAL(s->api_duration.count, JITRD_METRICS_API_SERIES_MAX + 10);
 	CU_ASSERT_EQUAL(s->crl_count, JITRD_METRICS_CRL_MAX);
+	CU_ASSERT_EQUAL(s->crl_rollback_count, JITRD_METRICS_CRL_MAX);
 	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_render(s, &text, &len), JITRD_OK);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\njitrd_api_requests_total{operation=\"other\","
 	                                    "code=\"0\"} 10\n"));

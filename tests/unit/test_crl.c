@@ -381,7 +381,7 @@ static const struct refused_case refused_cases[] = {
     {"crl-cases/ca1-expired.pem", JITRD_ERR_CRL_EXPIRED, "nextUpdate 2029-06-01T00:00:00Z", true},
     {"crl-cases/ca1-notyet.pem", JITRD_ERR_CRL_NOT_YET_VALID, "thisUpdate 2031-06-01", false},
     {"crl-cases/ca1-critical-ext.pem", JITRD_ERR_CRL_CRITICAL_EXT, "1.3.6.1.4.1.55555.1", false},
-    {"crl-cases/ca1-delta.pem", JITRD_ERR_CRL_DELTA, "delta CRL", false},
+    {"crl-cases/ca1-sha1.pem", JITRD_ERR_CRL_SIGNATURE, "signed with SHA1", false},
     {"crl-cases/impostor.pem", JITRD_ERR_UNKNOWN_CA, "not one of our CAs", false},
     {"crl-cases/unknown-ca.pem", JITRD_ERR_UNKNOWN_CA, "Unknown CA", false},
     {"crl-cases/ca1-badsig.der", JITRD_ERR_CRL_SIGNATURE, "signature does not verify", false},
@@ -466,13 +466,14 @@ static void test_bad_files_around_good_one(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-badsig.der", &diag), JITRD_ERR_CRL_SIGNATURE);
 	CU_ASSERT_EQUAL(add_fixture(b, "crls/ca1.crl.pem", &diag), JITRD_OK);
-	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-expired.pem", &diag), JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/ca1-notyet.pem", &diag),
+	                JITRD_ERR_CRL_NOT_YET_VALID);
 	CU_ASSERT_EQUAL(add_fixture(b, "crl-cases/truncated.pem", &diag), JITRD_ERR_MALFORMED);
 	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_file_count(b), 4);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 0)->result, JITRD_ERR_CRL_SIGNATURE);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 1)->result, JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 1)->crls_accepted, 1);
-	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 2)->result, JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 2)->result, JITRD_ERR_CRL_NOT_YET_VALID);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b, 3)->result, JITRD_ERR_MALFORMED);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
@@ -510,9 +511,9 @@ static char *concat_fixtures(const char *const *files, size_t *len)
 /* In one PEM file, bad CRLs before, between and after good ones hide nothing. */
 static void test_bad_and_good_in_one_file(void)
 {
-	static const char *const files[] = {"crl-cases/ca1-expired.pem", "crl-cases/ca1-valid.pem",
-	                                    "crl-cases/impostor.pem",    "crl-cases/ca2-valid.pem",
-	                                    "crl-cases/truncated.pem",   NULL};
+	static const char *const files[] = {"crl-cases/ca1-notyet.pem", "crl-cases/ca1-valid.pem",
+	                                    "crl-cases/impostor.pem",   "crl-cases/ca2-valid.pem",
+	                                    "crl-cases/truncated.pem",  NULL};
 	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
 	struct jitrd_crl_store *store = NULL;
 	struct jitrd_diag diag;
@@ -523,11 +524,11 @@ static void test_bad_and_good_in_one_file(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b, "mixed.pem", (unsigned char *)bytes, len, &diag),
-	                JITRD_ERR_CRL_EXPIRED);
+	                JITRD_ERR_CRL_NOT_YET_VALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "mixed.pem: CRL #1 (issuer "));
 	r = jitrd_crl_builder_file_at(b, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	CU_ASSERT_EQUAL(r->result, JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(r->result, JITRD_ERR_CRL_NOT_YET_VALID);
 	CU_ASSERT_EQUAL(r->crls_accepted, 2);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
@@ -602,8 +603,9 @@ static void test_lookup_past_next_update(void)
 	jitrd_crl_store_free(store);
 }
 
-/* A stale CRL takes part in newest-wins: a newer current one replaces it, in either order,
- * and an older current one does not. */
+/* RFC 5280 §5.2.3: the highest cRLNumber is the issuer's latest word even past its
+ * nextUpdate. ca1-expired.pem (#2, dated 2029) was made after ca1-valid.pem (#1, current): it
+ * answers, so "not listed" is stale (callers defer), in either order. */
 static void test_stale_crl_and_newest_wins(void)
 {
 	static const char *const orders[][3] = {
@@ -616,6 +618,7 @@ static void test_stale_crl_and_newest_wins(void)
 		struct jitrd_crl_store *store = NULL;
 		struct jitrd_diag diag;
 		const struct jitrd_crl_info *info;
+		struct jitrd_crl_answer answer = {STATUS_UNTOUCHED, REASON_UNTOUCHED, false};
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 		for (size_t k = 0; k < 2; k++)
@@ -627,9 +630,23 @@ static void test_stale_crl_and_newest_wins(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
 		info = jitrd_crl_store_info(store, ca1);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
-		CU_ASSERT_STRING_EQUAL(info->origin, "crl-cases/ca1-valid.pem");
-		CU_ASSERT_FALSE(info->stale);
-		check_lookups(store, ca1_valid_expect, 6); /* the ca1 devices */
+		CU_ASSERT_STRING_EQUAL(info->origin, "crl-cases/ca1-expired.pem");
+		CU_ASSERT_EQUAL(info->crl_number, 2);
+		CU_ASSERT_TRUE(info->stale);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+		                                 jitrd_cert_serial(device("devices/good.pem")),
+		                                 JITRD_TEST_NOW, &answer),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(answer.status, JITRD_CRL_NOT_LISTED);
+		CU_ASSERT_TRUE(answer.stale);
+		answer.stale = false;
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1,
+		                                 jitrd_cert_serial(device("devices/revoked.pem")),
+		                                 JITRD_TEST_NOW, &answer),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(answer.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_EQUAL(answer.reason, 1);
+		CU_ASSERT_TRUE(answer.stale);
 		jitrd_crl_store_free(store);
 	}
 }
@@ -905,6 +922,10 @@ struct crl_spec {
 	bool no_next_update;
 	bool no_akid;
 	enum idp_kind idp;
+	const char *dp_uri; /* issuingDistributionPoint fullName: a partition */
+	long base;          /* > 0: a delta CRL of that BaseCRLNumber */
+	time_t next_update; /* 0: 2031-01-01 */
+	bool sha1;          /* signed with SHA-1 */
 };
 
 static EVP_PKEY *ca1_key(void)
@@ -977,13 +998,34 @@ cleanup:
 	return ok;
 }
 
-static bool add_idp(X509_CRL *crl, enum idp_kind kind)
+static bool add_idp(X509_CRL *crl, enum idp_kind kind, const char *dp_uri)
 {
 	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
 	bool ok;
 
 	if (!idp)
 		return false;
+	if (dp_uri) {
+		GENERAL_NAME *name = GENERAL_NAME_new();
+		ASN1_IA5STRING *uri = ASN1_IA5STRING_new();
+
+		idp->distpoint = DIST_POINT_NAME_new();
+		if (!name || !uri || !idp->distpoint ||
+		    !ASN1_STRING_set(uri, dp_uri, (int)strlen(dp_uri)) ||
+		    !(idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null())) {
+			GENERAL_NAME_free(name);
+			ASN1_IA5STRING_free(uri);
+			ISSUING_DIST_POINT_free(idp);
+			return false;
+		}
+		idp->distpoint->type = 0;
+		GENERAL_NAME_set0_value(name, GEN_URI, uri);
+		if (!sk_GENERAL_NAME_push(idp->distpoint->name.fullname, name)) {
+			GENERAL_NAME_free(name);
+			ISSUING_DIST_POINT_free(idp);
+			return false;
+		}
+	}
 	if (kind == SCOPE_ONLY_USER)
 		idp->onlyuser = 0xff;
 	else if (kind == SCOPE_ONLY_CA)
@@ -1007,7 +1049,7 @@ static unsigned char *make_crl(const struct crl_spec *spec, size_t *len)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = ASN1_TIME_set(NULL, spec->this_update ? spec->this_update : T_2030_01_01);
-	ASN1_TIME *next = ASN1_TIME_set(NULL, T_2031_01_01);
+	ASN1_TIME *next = ASN1_TIME_set(NULL, spec->next_update ? spec->next_update : T_2031_01_01);
 	X509 *ca = jitrd_cert_x509(ca1);
 	unsigned char *der = NULL;
 	int n;
@@ -1037,14 +1079,22 @@ static unsigned char *make_crl(const struct crl_spec *spec, size_t *len)
 		if (!added)
 			goto cleanup;
 	}
-	if (spec->idp != SCOPE_ALL && !add_idp(crl, spec->idp))
+	if ((spec->idp != SCOPE_ALL || spec->dp_uri) && !add_idp(crl, spec->idp, spec->dp_uri))
 		goto cleanup;
+	if (spec->base > 0) {
+		ASN1_INTEGER *base = ASN1_INTEGER_new();
+		int added = base && ASN1_INTEGER_set(base, spec->base) &&
+		            X509_CRL_add1_ext_i2d(crl, NID_delta_crl, base, 1, 0);
+		ASN1_INTEGER_free(base);
+		if (!added)
+			goto cleanup;
+	}
 	for (size_t i = 0; i < spec->entry_count; i++) {
 		if (!add_entry(crl, &spec->entries[i]))
 			goto cleanup;
 	}
 	/* no X509_CRL_sort: the entries stay in the order given, to test the index's sort */
-	if (!ca1_key() || !X509_CRL_sign(crl, ca1_key(), EVP_sha256()))
+	if (!ca1_key() || !X509_CRL_sign(crl, ca1_key(), spec->sha1 ? EVP_sha1() : EVP_sha256()))
 		goto cleanup;
 	n = i2d_X509_CRL(crl, &der);
 	if (n <= 0)
@@ -1300,11 +1350,12 @@ static void test_made_crl_refusals(void)
 	}
 }
 
-/* cRLNumber first, then thisUpdate; a numbered CRL beats an unnumbered one. */
+/* cRLNumber first, then thisUpdate; a numbered CRL beats an unnumbered one. Holds show which
+ * CRL answers (revocations are sticky: any CRL's count, see test_made_revocations_sticky). */
 static void test_made_crl_ordering(void)
 {
-	static const struct entry_spec a[] = {{"0a", 1, 0}};
-	static const struct entry_spec b_entries[] = {{"0b", 1, 0}};
+	static const struct entry_spec a[] = {{"0a", 6, 0}};
+	static const struct entry_spec b_entries[] = {{"0b", 6, 0}};
 	static const struct {
 		long first_number; /* the first CRL lists 0a, the second 0b */
 		time_t first_update;
@@ -1349,7 +1400,7 @@ static void test_made_crl_ordering(void)
 		jitrd_crl_builder_free(b);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(store);
 		lookup_hex(store, cases[i].winner, &status, &reason);
-		CU_ASSERT_EQUAL(status, JITRD_CRL_REVOKED);
+		CU_ASSERT_EQUAL(status, JITRD_CRL_HOLD);
 		lookup_hex(store, loser, &status, &reason);
 		CU_ASSERT_EQUAL(status, JITRD_CRL_NOT_LISTED);
 		jitrd_crl_store_free(store);
@@ -1488,6 +1539,654 @@ static void test_allocation_failures(void)
 		free(bytes[i]);
 }
 
+/* ---- CRL selection and integrity (RFC 5280 §5.2.3-§5.2.5, §6.3.3) */
+
+#define T_2030_06_02 ((time_t)1906588800)
+#define T_2030_06_09 ((time_t)1907193600)
+
+static struct jitrd_caset *caset_of(const char *const *files)
+{
+	struct jitrd_caset *set = jitrd_caset_new();
+	struct jitrd_diag diag;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	for (; *files; files++) {
+		size_t len;
+		char *pem = tsupport_read_fixture(*files, &len);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+		CU_ASSERT_EQUAL(jitrd_caset_add_pem(set, *files, pem, len, &diag), JITRD_OK);
+		free(pem);
+	}
+	return set;
+}
+
+static struct jitrd_cert *cert_of(const char *file)
+{
+	struct jitrd_cert *cert = NULL;
+	struct jitrd_diag diag;
+	size_t len;
+	char *pem = tsupport_read_fixture(file, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pem);
+	CU_ASSERT_EQUAL(jitrd_cert_from_pem(pem, len, &cert, &diag), JITRD_OK);
+	free(pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
+	return cert;
+}
+
+/* A store of set at now from fixture files; each file's result must be want[i]. */
+static struct jitrd_crl_store *store_at(const struct jitrd_caset *set, time_t now,
+                                        const struct jitrd_crl_floors *floors,
+                                        const char *const *files, const enum jitrd_err *want)
+{
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(set, now);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_set_floors(b, floors), JITRD_OK);
+	for (size_t i = 0; files[i]; i++) {
+		enum jitrd_err err = add_fixture(b, files[i], &diag);
+
+		if (err != want[i])
+			fprintf(stderr, "  %s: %d (%s)\n", files[i], err, diag.text);
+		CU_ASSERT_EQUAL(err, want[i]);
+	}
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(store);
+	return store;
+}
+
+/* The answer for a device certificate; status STATUS_UNTOUCHED on error. */
+static enum jitrd_err answer_cert(const struct jitrd_crl_store *store,
+                                  const struct jitrd_caset *set, const char *file, time_t now,
+                                  struct jitrd_crl_answer *answer)
+{
+	struct jitrd_cert *cert = cert_of(file);
+	const struct jitrd_cert *ca = jitrd_caset_find_issuer(set, cert);
+	enum jitrd_err err;
+
+	answer->status = STATUS_UNTOUCHED;
+	answer->reason = REASON_UNTOUCHED;
+	answer->stale = false;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+	err = jitrd_crl_lookup_cert(store, ca, cert, now, answer);
+	jitrd_cert_free(cert);
+	return err;
+}
+
+/* CRL #5 (empty, valid a year) beside CRL #10 (lists integ-revoked, valid 7 days): #10 is the
+ * issuer's latest word; past its nextUpdate, what it does not list is stale, whatever #5 says,
+ * and integ-revoked stays revoked. In either order. */
+static void test_integrity_highest_number(void)
+{
+	static const char *const ca_files[] = {"integrity/cas/integ.pem", NULL};
+	static const char *const orders[][3] = {
+	    {"integrity/crl-5/integ-05.pem", "integrity/crl-10/integ-10.pem", NULL},
+	    {"integrity/crl-10/integ-10.pem", "integrity/crl-5/integ-05.pem", NULL},
+	};
+	static const enum jitrd_err ok[] = {JITRD_OK, JITRD_OK};
+	struct jitrd_caset *set = caset_of(ca_files);
+
+	for (size_t o = 0; o < 2; o++) {
+		/* built at 2030-06-09, eight days after #10's thisUpdate: #10 is stale */
+		static const enum jitrd_err late[2][2] = {
+		    {JITRD_OK, JITRD_ERR_CRL_EXPIRED},
+		    {JITRD_ERR_CRL_EXPIRED, JITRD_OK},
+		};
+		struct jitrd_crl_store *store =
+		    store_at(set, T_2030_06_09, NULL, orders[o], late[o]);
+		const struct jitrd_crl_info *info =
+		    jitrd_crl_store_info(store, jitrd_caset_at(set, 0));
+		struct jitrd_crl_answer a;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+		CU_ASSERT_PTR_NOT_NULL(strstr(info->origin, "integ-10.pem"));
+		CU_ASSERT_EQUAL(info->crl_number, 10);
+		CU_ASSERT_TRUE(info->stale);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_09, &a),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_EQUAL(a.reason, 1);
+		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-good.pem", T_2030_06_09, &a),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
+		CU_ASSERT_TRUE(a.stale);
+		jitrd_crl_store_free(store);
+
+		/* while #10 is current everything is current */
+		store = store_at(set, T_2030_06_02, NULL, orders[o], ok);
+		CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-good.pem", T_2030_06_02, &a),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
+		CU_ASSERT_FALSE(a.stale);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/integ-revoked.pem", T_2030_06_02, &a),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_FALSE(a.stale);
+		jitrd_crl_store_free(store);
+	}
+	jitrd_caset_free(set);
+}
+
+/* An older CRL adds revocations, never removes them; a hold is the newest CRL's word. */
+static void test_made_revocations_sticky(void)
+{
+	static const struct entry_spec older[] = {{"0a", 1, 0}, {"0b", 6, 0}, {"0c", -1, 0}};
+	static const struct entry_spec newer[] = {{"0d", 6, 0}};
+	const struct crl_spec first = {.entries = older, .entry_count = 3, .number = 8};
+	const struct crl_spec second = {.entries = newer, .entry_count = 1, .number = 9};
+	static const struct {
+		const char *serial;
+		enum jitrd_crl_status status;
+		int reason;
+	} want[] = {
+	    {"0a", JITRD_CRL_REVOKED, 1},
+	    {"0b", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE}, /* hold lifted by #9 */
+	    {"0c", JITRD_CRL_REVOKED, JITRD_CRL_REASON_NONE},
+	    {"0d", JITRD_CRL_HOLD, 6},
+	    {"0e", JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE},
+	};
+
+	for (int order = 0; order < 2; order++) {
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag;
+		enum jitrd_crl_status status;
+		int reason;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_made(b, "a", order ? &second : &first, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(add_made(b, "b", order ? &first : &second, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->crl_number, 9);
+		CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->entries, 3); /* 0a 0c + hold 0d */
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			lookup_hex(store, want[i].serial, &status, &reason);
+			CU_ASSERT_EQUAL(status, want[i].status);
+			CU_ASSERT_EQUAL(reason, want[i].reason);
+		}
+		jitrd_crl_store_free(store);
+	}
+}
+
+/* Partitions (RFC 5280 §5.2.5, §6.3.3 (b)(2)(i)): p1 (#1) holds part-p1-held and revokes
+ * part-p1-revoked; p2 (#2, higher) does not hold it. A device answers to its partition only;
+ * one naming a partition without CRL, or none, has no CRL. */
+static void test_partitions(void)
+{
+	static const char *const ca_files[] = {"integrity/part-cas/part.pem", NULL};
+	static const char *const files[] = {"integrity/part-crls/p2.pem",
+	                                    "integrity/part-crls/p1.pem", NULL};
+	static const enum jitrd_err ok[] = {JITRD_OK, JITRD_OK};
+	static const struct {
+		const char *device;
+		enum jitrd_err err;
+		enum jitrd_crl_status status;
+	} want[] = {
+	    {"devices/part-p1-held.pem", JITRD_OK, JITRD_CRL_HOLD},
+	    {"devices/part-p1-good.pem", JITRD_OK, JITRD_CRL_NOT_LISTED},
+	    {"devices/part-p1-revoked.pem", JITRD_OK, JITRD_CRL_REVOKED},
+	    {"devices/part-p2-good.pem", JITRD_OK, JITRD_CRL_NOT_LISTED},
+	    {"devices/part-p3.pem", JITRD_ERR_NO_CRL, STATUS_UNTOUCHED},
+	    {"devices/part-nocdp.pem", JITRD_ERR_NO_CRL, STATUS_UNTOUCHED},
+	};
+	struct jitrd_caset *set = caset_of(ca_files);
+	struct jitrd_crl_store *store = store_at(set, JITRD_TEST_NOW, NULL, files, ok);
+	const struct jitrd_crl_info *info = jitrd_crl_store_info(store, jitrd_caset_at(set, 0));
+	struct jitrd_crl_answer a;
+	struct jitrd_cert *held = cert_of("devices/part-p1-held.pem");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+	CU_ASSERT_EQUAL(info->partitions, 2);
+	CU_ASSERT_EQUAL(info->crl_number, 2);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		enum jitrd_err err = answer_cert(store, set, want[i].device, JITRD_TEST_NOW, &a);
+
+		if (err != want[i].err || a.status != want[i].status)
+			fprintf(stderr, "  %s: %d status %d\n", want[i].device, err, a.status);
+		CU_ASSERT_EQUAL(err, want[i].err);
+		CU_ASSERT_EQUAL(a.status, want[i].status);
+		CU_ASSERT_FALSE(a.stale);
+	}
+	/* the serial alone (the sweep): every partition counts */
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(store, jitrd_caset_at(set, 0), jitrd_cert_serial(held),
+	                                 JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_HOLD);
+	/* p2 alone: the p1 devices have no CRL (but a revocation p2 lists still revokes) */
+	jitrd_crl_store_free(store);
+	{
+		static const char *const p2_only[] = {"integrity/part-crls/p2.pem", NULL};
+
+		store = store_at(set, JITRD_TEST_NOW, NULL, p2_only, ok);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/part-p1-good.pem", JITRD_TEST_NOW, &a),
+		    JITRD_ERR_NO_CRL);
+		CU_ASSERT_EQUAL(a.status, STATUS_UNTOUCHED);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/part-p1-revoked.pem", JITRD_TEST_NOW, &a),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_EQUAL(
+		    answer_cert(store, set, "devices/part-p2-good.pem", JITRD_TEST_NOW, &a),
+		    JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
+		jitrd_crl_store_free(store);
+	}
+	jitrd_cert_free(held);
+	jitrd_caset_free(set);
+}
+
+/* Made partitions: the newest CRL of each partition answers for it; a stale partition makes
+ * its devices stale, not the other's; the complete scope (no IDP) covers every device. */
+static void test_made_partitions(void)
+{
+	static const struct entry_spec hold_0a[] = {{"0a", 6, 0}};
+	const struct crl_spec p1_old = {.entries = hold_0a,
+	                                .entry_count = 1,
+	                                .number = 3,
+	                                .dp_uri = "http://crl.example.com/p1.crl"};
+	const struct crl_spec p1_new = {
+	    .number = 5, .dp_uri = "http://crl.example.com/p1.crl", .next_update = T_2030_03_01};
+	const struct crl_spec p2 = {.entries = hold_0a,
+	                            .entry_count = 1,
+	                            .number = 4,
+	                            .dp_uri = "http://crl.example.com/p2.crl"};
+	struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	struct jitrd_crl_store *store = NULL;
+	struct jitrd_diag diag;
+	const struct jitrd_crl_info *info;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(add_made(b, "p1-old", &p1_old, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(add_made(b, "p1-new", &p1_new, &diag), JITRD_ERR_CRL_EXPIRED);
+	CU_ASSERT_EQUAL(add_made(b, "p2", &p2, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	info = jitrd_crl_store_info(store, ca1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+	CU_ASSERT_EQUAL(info->partitions, 2);
+	CU_ASSERT_TRUE(info->stale); /* p1's newest is stale */
+	CU_ASSERT_EQUAL(info->next_update, T_2030_03_01);
+	CU_ASSERT_EQUAL(info->crl_number, 5);
+	jitrd_crl_store_free(store);
+}
+
+/* A CA certificate renewed with the same name and key shares the CRLs of the old one. */
+static void test_renewed_ca_shares_crls(void)
+{
+	static const char *const ca_files[] = {"integrity/renewed-cas/ca1.pem",
+	                                       "integrity/renewed-cas/ca1-renewed.pem", NULL};
+	static const char *const files[] = {"crls/ca1.crl.pem", NULL};
+	static const enum jitrd_err ok[] = {JITRD_OK};
+	struct jitrd_caset *set = caset_of(ca_files);
+	struct jitrd_crl_store *store = store_at(set, JITRD_TEST_NOW, NULL, files, ok);
+	struct jitrd_cert *revoked = cert_of("devices/revoked.pem");
+	char k0[65], k1[65];
+
+	CU_ASSERT_EQUAL_FATAL(jitrd_caset_count(set), 2);
+	CU_ASSERT_STRING_NOT_EQUAL(jitrd_cert_id(jitrd_caset_at(set, 0)),
+	                           jitrd_cert_id(jitrd_caset_at(set, 1)));
+	for (size_t i = 0; i < 2; i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(set, i);
+		const struct jitrd_crl_info *info = jitrd_crl_store_info(store, ca);
+		struct jitrd_crl_answer a = {STATUS_UNTOUCHED, REASON_UNTOUCHED, true};
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+		CU_ASSERT_STRING_EQUAL(info->origin, "crls/ca1.crl.pem");
+		CU_ASSERT_EQUAL(jitrd_crl_lookup_cert(store, ca, revoked, JITRD_TEST_NOW, &a),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+		CU_ASSERT_FALSE(a.stale);
+	}
+	CU_ASSERT_TRUE(jitrd_crl_store_issuer_key(store, jitrd_caset_at(set, 0), k0));
+	CU_ASSERT_TRUE(jitrd_crl_store_issuer_key(store, jitrd_caset_at(set, 1), k1));
+	CU_ASSERT_STRING_EQUAL(k0, k1);
+	CU_ASSERT_EQUAL(strlen(k0), 64);
+	jitrd_cert_free(revoked);
+	jitrd_crl_store_free(store);
+	jitrd_caset_free(set);
+}
+
+/* Delta CRLs (RFC 5280 §5.2.4, §6.3.3): base #1 holds delta-held; delta #2 (base 1) revokes
+ * delta-revoked and lifts the hold with removeFromCRL. A delta without its base revokes what it
+ * lists and answers nothing else. */
+static void test_delta_crls(void)
+{
+	static const char *const ca_files[] = {"integrity/delta-cas/delta.pem", NULL};
+	static const char *const both[] = {"integrity/delta-crls/delta.pem",
+	                                   "integrity/delta-crls/base.pem", NULL};
+	static const char *const base_only[] = {"integrity/delta-crls/base.pem", NULL};
+	static const char *const delta_only[] = {"integrity/delta-only/delta.pem", NULL};
+	static const enum jitrd_err ok[] = {JITRD_OK, JITRD_OK};
+	struct jitrd_caset *set = caset_of(ca_files);
+	struct jitrd_crl_store *store = store_at(set, JITRD_TEST_NOW, NULL, both, ok);
+	const struct jitrd_crl_info *info = jitrd_crl_store_info(store, jitrd_caset_at(set, 0));
+	struct jitrd_crl_answer a;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+	CU_ASSERT_TRUE(info->delta);
+	CU_ASSERT_EQUAL(info->crl_number, 1); /* the base's: the delta is not the authority */
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-revoked.pem", JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+	CU_ASSERT_EQUAL(a.reason, 1);
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-held.pem", JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_REMOVE_FROM_CRL);
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-good.pem", JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_NOT_LISTED);
+	CU_ASSERT_FALSE(a.stale);
+	jitrd_crl_store_free(store);
+
+	store = store_at(set, JITRD_TEST_NOW, NULL, base_only, ok);
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-held.pem", JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_HOLD);
+	CU_ASSERT_FALSE(jitrd_crl_store_info(store, jitrd_caset_at(set, 0))->delta);
+	jitrd_crl_store_free(store);
+
+	store = store_at(set, JITRD_TEST_NOW, NULL, delta_only, ok);
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, jitrd_caset_at(set, 0)));
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-revoked.pem", JITRD_TEST_NOW, &a),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+	CU_ASSERT_TRUE(a.stale); /* no complete CRL: only the revocation is known */
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/delta-good.pem", JITRD_TEST_NOW, &a),
+	                JITRD_ERR_NO_CRL);
+	jitrd_crl_store_free(store);
+	jitrd_caset_free(set);
+}
+
+/* Made deltas: one whose base is newer than the complete CRL we have, or which is older than
+ * it, does not apply (its holds are not taken), but its revocations count; an applying delta
+ * past its nextUpdate makes the answer stale; a delta without cRLNumber is refused. */
+static void test_made_deltas(void)
+{
+	static const struct entry_spec base_entries[] = {{"0b", 6, 0}};
+	static const struct entry_spec delta_entries[] = {{"0a", 1, 0}, {"0c", 6, 0}};
+	const struct crl_spec base = {.entries = base_entries, .entry_count = 1, .number = 4};
+	static const struct {
+		long number, base;
+		time_t next_update;
+		bool applies, stale;
+	} cases[] = {
+	    {6, 4, 0, true, false},           /* names the base */
+	    {6, 3, 0, true, false},           /* an older base: still completes #4 */
+	    {6, 5, 0, false, false},          /* a base we do not have */
+	    {3, 2, 0, false, false},          /* older than the complete CRL */
+	    {6, 4, T_2030_03_01, true, true}, /* applies, stale */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct crl_spec delta = {.entries = delta_entries,
+		                               .entry_count = 2,
+		                               .number = cases[i].number,
+		                               .base = cases[i].base,
+		                               .next_update = cases[i].next_update};
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_crl_store *store = NULL;
+		struct jitrd_diag diag;
+		struct jitrd_crl_answer a = {STATUS_UNTOUCHED, REASON_UNTOUCHED, false};
+		ASN1_INTEGER *serial = ASN1_INTEGER_new();
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_made(b, "base", &base, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(add_made(b, "delta", &delta, &diag),
+		                cases[i].next_update ? JITRD_ERR_CRL_EXPIRED : JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+		jitrd_crl_builder_free(b);
+		CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->delta, cases[i].applies);
+		CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca1)->crl_number, 4);
+		ASN1_INTEGER_set(serial, 0x0a);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &a), JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_REVOKED);
+		ASN1_INTEGER_set(serial, 0x0c);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &a), JITRD_OK);
+		CU_ASSERT_EQUAL(a.status, cases[i].applies ? JITRD_CRL_HOLD : JITRD_CRL_NOT_LISTED);
+		CU_ASSERT_EQUAL(a.stale, cases[i].stale);
+		ASN1_INTEGER_set(serial, 0x0b);
+		CU_ASSERT_EQUAL(jitrd_crl_lookup(store, ca1, serial, JITRD_TEST_NOW, &a), JITRD_OK);
+		/* the delta does not list 0b: the base's hold stands */
+		CU_ASSERT_EQUAL(a.status, JITRD_CRL_HOLD);
+		ASN1_INTEGER_free(serial);
+		jitrd_crl_store_free(store);
+	}
+	{
+		const struct crl_spec unnumbered = {.number = -1, .base = 1};
+		const struct crl_spec sha1 = {.number = 1, .sha1 = true};
+		struct jitrd_crl_builder *b = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+		struct jitrd_diag diag = {""};
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(add_made(b, "unnumbered", &unnumbered, &diag), JITRD_ERR_CRL_DELTA);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "delta CRL without a cRLNumber"));
+		CU_ASSERT_EQUAL(add_made(b, "sha1", &sha1, &diag), JITRD_ERR_CRL_SIGNATURE);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "signed with SHA1"));
+		jitrd_crl_builder_free(b);
+	}
+}
+
+/* ---- rollback floors */
+
+static struct jitrd_crl_floors *floors_of(const char *text)
+{
+	struct jitrd_crl_floors *f = NULL;
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_EQUAL(jitrd_crl_floors_parse("crl-numbers", text, strlen(text), &f, &diag),
+	                JITRD_OK);
+	if (!f)
+		fprintf(stderr, "  floors: %s\n", diag.text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	return f;
+}
+
+/* Across runs: #10 accepted, then only #5 offered: #5 is refused as a rollback (its file says
+ * so), the CA has no CRL, #5's revocations still count; #10 again, or #5 beside it, is fine. */
+static void test_rollback_refused(void)
+{
+	static const char *const ca_files[] = {"integrity/cas/integ.pem", NULL};
+	static const char *const ten[] = {"integrity/crl-10/integ-10.pem", NULL};
+	static const char *const five[] = {"integrity/crl-5/integ-05.pem", NULL};
+	static const char *const both[] = {"integrity/crl-both/integ-05.pem",
+	                                   "integrity/crl-both/integ-10.pem", NULL};
+	static const enum jitrd_err ok[] = {JITRD_OK, JITRD_OK};
+	struct jitrd_caset *set = caset_of(ca_files);
+	const struct jitrd_cert *ca = jitrd_caset_at(set, 0);
+	struct jitrd_crl_store *store = store_at(set, T_2030_06_02, NULL, ten, ok);
+	struct jitrd_crl_floors *floors = NULL, *again = NULL;
+	struct jitrd_crl_builder *b;
+	const struct jitrd_crl_rollback *rb;
+	const struct jitrd_crl_file_report *r;
+	struct jitrd_crl_answer a;
+	struct jitrd_diag diag;
+	char *text = NULL, key[65], line[160];
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL(jitrd_crl_store_floors(store, NULL, &floors), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_floors_count(floors), 1);
+	CU_ASSERT_EQUAL(jitrd_crl_floors_format(floors, &text, &len), JITRD_OK);
+	CU_ASSERT_TRUE(jitrd_crl_store_issuer_key(store, ca, key));
+	snprintf(line, sizeof(line), "jitrd-crl-numbers 1\n%s - a\nend 1\n", key);
+	CU_ASSERT_STRING_EQUAL(text, line);
+	CU_ASSERT_EQUAL(len, strlen(line));
+	jitrd_crl_store_free(store);
+	/* the text reads back to the same floors */
+	again = floors_of(text);
+	OPENSSL_free(text);
+	text = NULL;
+	CU_ASSERT_EQUAL(jitrd_crl_floors_format(again, &text, &len), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(text, line);
+	OPENSSL_free(text);
+	jitrd_crl_floors_free(again);
+
+	/* next run: only #5 */
+	b = jitrd_crl_builder_new(set, T_2030_06_02);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_set_floors(b, floors), JITRD_OK);
+	CU_ASSERT_EQUAL(add_fixture(b, five[0], &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_set_floors(b, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b, &store), JITRD_OK);
+	r = jitrd_crl_builder_file_at(b, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->result, JITRD_ERR_CRL_ROLLBACK);
+	CU_ASSERT_EQUAL(r->crls_accepted, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->reason, "CRL number 5 is below 10"));
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca));
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_store_rollback_count(store), 1);
+	rb = jitrd_crl_store_rollback_at(store, 0);
+	CU_ASSERT_STRING_EQUAL(rb->number, "5");
+	CU_ASSERT_STRING_EQUAL(rb->floor, "10");
+	CU_ASSERT_STRING_EQUAL(rb->origin, five[0]);
+	CU_ASSERT_STRING_EQUAL(rb->ca_id, jitrd_cert_id(ca));
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_rollback_at(store, 1));
+	CU_ASSERT_EQUAL(answer_cert(store, set, "devices/integ-good.pem", T_2030_06_02, &a),
+	                JITRD_ERR_NO_CRL);
+	/* the floors never go down */
+	CU_ASSERT_EQUAL(jitrd_crl_store_floors(store, floors, &again), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_floors_format(again, &text, &len), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(text, line);
+	OPENSSL_free(text);
+	jitrd_crl_floors_free(again);
+	jitrd_crl_store_free(store);
+	jitrd_crl_builder_free(b);
+
+	/* #5 beside #10: no rollback, #10 answers */
+	store = store_at(set, T_2030_06_02, floors, both, ok);
+	CU_ASSERT_EQUAL(jitrd_crl_store_rollback_count(store), 0);
+	CU_ASSERT_EQUAL(jitrd_crl_store_info(store, ca)->crl_number, 10);
+	jitrd_crl_store_free(store);
+	jitrd_crl_floors_free(floors);
+
+	/* a floor of exactly 10 accepts #10; a floor of 11 refuses it */
+	snprintf(line, sizeof(line), "jitrd-crl-numbers 1\n%s - a\nend 1\n", key);
+	floors = floors_of(line);
+	store = store_at(set, T_2030_06_02, floors, ten, ok);
+	CU_ASSERT_PTR_NOT_NULL(jitrd_crl_store_info(store, ca));
+	jitrd_crl_store_free(store);
+	jitrd_crl_floors_free(floors);
+	snprintf(line, sizeof(line), "jitrd-crl-numbers 1\n%s - b\nend 1\n", key);
+	floors = floors_of(line);
+	store = store_at(set, T_2030_06_02, floors, ten, ok);
+	CU_ASSERT_PTR_NULL(jitrd_crl_store_info(store, ca));
+	CU_ASSERT_EQUAL(jitrd_crl_store_rollback_count(store), 1);
+	jitrd_crl_store_free(store);
+	jitrd_crl_floors_free(floors);
+	jitrd_caset_free(set);
+}
+
+/* The floors file is parsed strictly: every deviation is refused, nothing is written. */
+static void test_floors_parse(void)
+{
+#define K64 "265f47da675765fbfed5fcc8a52f8687cb15357aa11f03e29f7f492cdadad8c9"
+#define P64 "0000000000000000000000000000000000000000000000000000000000000001"
+	static const struct {
+		const char *text;
+		enum jitrd_err err;
+		const char *why;
+		size_t count;
+	} cases[] = {
+	    {"jitrd-crl-numbers 1\nend 0\n", JITRD_OK, "", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a\n" K64 " " P64
+	     " 1234567890abcdef1234567890abcdef12345678\nend 2\n",
+	     JITRD_OK, "", 2},
+	    {"jitrd-crl-numbers 1\n" K64 " - 0\nend 1\n", JITRD_OK, "", 1},
+	    {"", JITRD_ERR_MALFORMED, ":1: not a jitrd CRL number file", 0},
+	    {"jitrd-crl-numbers 2\nend 0\n", JITRD_ERR_MALFORMED, ":1: not a jitrd", 0},
+	    {"jitrd-crl-numbers 1\n", JITRD_ERR_MALFORMED, "no end line", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a\n", JITRD_ERR_MALFORMED, "no end line", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a\nend 1", JITRD_ERR_MALFORMED, "not terminated", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a", JITRD_ERR_MALFORMED, "not terminated", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a\nend 2\n", JITRD_ERR_MALFORMED, ":3: end line", 0},
+	    {"jitrd-crl-numbers 1\nend 0\n" K64 " - a\n", JITRD_ERR_MALFORMED, "after the end", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - A\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - 0a\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
+	    {"jitrd-crl-numbers 1\n" K64 " - \nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - -1\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
+	    {"jitrd-crl-numbers 1\n" K64 " - 1234567890abcdef1234567890abcdef123456789\nend 1\n",
+	     JITRD_ERR_MALFORMED, ":2: CRL number", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a b\nend 1\n", JITRD_ERR_MALFORMED, ":2: CRL number",
+	     0},
+	    {"jitrd-crl-numbers 1\n" K64 "  - a\nend 1\n", JITRD_ERR_MALFORMED, ":2: partition", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " x a\nend 1\n", JITRD_ERR_MALFORMED, ":2: partition", 0},
+	    {"jitrd-crl-numbers 1\n" K64 "0 - a\nend 1\n", JITRD_ERR_MALFORMED, ":2: expected", 0},
+	    {"jitrd-crl-numbers 1\nZZ - a\nend 1\n", JITRD_ERR_MALFORMED, ":2: expected", 0},
+	    {"jitrd-crl-numbers 1\n" K64 " - a\n" K64 " - b\nend 2\n", JITRD_ERR_MALFORMED,
+	     ":3: issuer and partition repeated", 0},
+	    {"jitrd-crl-numbers 1\r\nend 0\r\n", JITRD_ERR_MALFORMED, ":1: not a jitrd", 0},
+	    {"jitrd-crl-numbers 1\n\nend 0\n", JITRD_ERR_MALFORMED, ":2: expected", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_crl_floors *f = (void *)&cases[i];
+		struct jitrd_diag diag = {""};
+		enum jitrd_err err = jitrd_crl_floors_parse("crl-numbers", cases[i].text,
+		                                            strlen(cases[i].text), &f, &diag);
+
+		if (err != cases[i].err || !strstr(diag.text, cases[i].why))
+			fprintf(stderr, "  case %zu: %d \"%s\"\n", i, err, diag.text);
+		CU_ASSERT_EQUAL(err, cases[i].err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, cases[i].why));
+		if (err != JITRD_OK) {
+			CU_ASSERT_PTR_EQUAL(f, (void *)&cases[i]); /* untouched */
+			CU_ASSERT_EQUAL(strncmp(diag.text, "crl-numbers", 11), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(jitrd_crl_floors_count(f), cases[i].count);
+		/* what parses formats back to the same text (the cases are in sorted order) */
+		{
+			char *text = NULL;
+			size_t len = 0;
+
+			CU_ASSERT_EQUAL(jitrd_crl_floors_format(f, &text, &len), JITRD_OK);
+			CU_ASSERT_STRING_EQUAL(text, cases[i].text);
+			OPENSSL_free(text);
+		}
+		jitrd_crl_floors_free(f);
+	}
+	/* hostile: a NUL byte, an oversized file, too many entries */
+	{
+		static const char nul[] = "jitrd-crl-numbers 1\nend 0\n\0";
+		struct jitrd_crl_floors *f = NULL;
+		struct jitrd_diag diag = {""};
+		size_t big = JITRD_CRL_FLOORS_MAX_BYTES + 1;
+		char *huge = malloc(big);
+		size_t n = 0;
+
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", nul, sizeof(nul) - 1, &f, &diag),
+		                JITRD_ERR_MALFORMED);
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "NUL"));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+		memset(huge, 'a', big);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", huge, big, &f, &diag),
+		                JITRD_ERR_TOO_LARGE);
+		/* JITRD_CRL_FLOORS_MAX_ENTRIES + 1 distinct lines */
+		n = (size_t)snprintf(huge, big, "jitrd-crl-numbers 1\n");
+		for (unsigned i = 0; i <= JITRD_CRL_FLOORS_MAX_ENTRIES && n + 200 < big; i++)
+			n += (size_t)snprintf(huge + n, big - n, "%056x%08x - 1\n", 0u, i);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", huge, n, &f, &diag),
+		                JITRD_ERR_TOO_LARGE);
+		CU_ASSERT_PTR_NULL(f);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse(NULL, "", 0, &f, &diag),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_crl_floors_parse("f", NULL, 1, &f, &diag),
+		                JITRD_ERR_INVALID_ARG);
+		free(huge);
+	}
+#undef K64
+#undef P64
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1513,6 +2212,15 @@ int main(void)
 	    {"truncations and trailing bytes", test_truncations_and_trailing_bytes},
 	    {"concurrent lookups", test_concurrent_lookups},
 	    {"allocation failures", test_allocation_failures},
+	    {"integrity: highest CRL number answers", test_integrity_highest_number},
+	    {"made CRL: revocations are sticky, holds are not", test_made_revocations_sticky},
+	    {"partitions", test_partitions},
+	    {"made CRL: partitions", test_made_partitions},
+	    {"renewed CA shares CRLs", test_renewed_ca_shares_crls},
+	    {"delta CRLs", test_delta_crls},
+	    {"made CRL: deltas", test_made_deltas},
+	    {"rollback refused", test_rollback_refused},
+	    {"floors file parsing", test_floors_parse},
 	    {NULL, NULL},
 	};
 	int status;

@@ -664,6 +664,181 @@ static void test_unknown_certificate_variable(void)
 	}
 }
 
+/* ---- CRL selection and integrity through the decision (RFC 5280 §5.2.3-§5.2.5, §6.3.3) */
+
+#define T_2030_06_02 ((time_t)1906588800)
+#define T_2030_06_09 ((time_t)1907193600)
+
+/* A world of other CAs and CRLs, loaded at load_time; CRL results are not checked here. */
+static void world_init_pki(struct world *w, const char *config_text, const char *const *ca_files,
+                           const char *const *crl_files, time_t load_time)
+{
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_crl_builder *b;
+
+	memset(w, 0, sizeof(*w));
+	CU_ASSERT_EQUAL_FATAL(jitrd_config_parse("test.conf", config_text, strlen(config_text),
+	                                         NULL, NULL, &w->cfg, &diag),
+	                      JITRD_OK);
+	w->cas = jitrd_caset_new();
+	CU_ASSERT_FATAL(w->cas != NULL);
+	for (const char *const *f = ca_files; *f; f++)
+		add_file_to_caset(w->cas, *f);
+	b = jitrd_crl_builder_new(w->cas, load_time);
+	CU_ASSERT_FATAL(b != NULL);
+	for (const char *const *f = crl_files; *f; f++) {
+		size_t len;
+		char *bytes = tsupport_read_fixture(*f, &len);
+
+		CU_ASSERT_FATAL(bytes != NULL);
+		enum jitrd_err err =
+		    jitrd_crl_builder_add(b, *f, (unsigned char *)bytes, len, NULL);
+
+		/* a stale CRL is reported and kept; nothing else is refused in these sets */
+		CU_ASSERT(err == JITRD_OK || err == JITRD_ERR_CRL_EXPIRED);
+		free(bytes);
+	}
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	CU_ASSERT_EQUAL_FATAL(jitrd_policy_template_parse("policy.json", SHARED_POLICY,
+	                                                  strlen(SHARED_POLICY), &w->tpl, &diag),
+	                      JITRD_OK);
+	w->ctx.cfg = w->cfg;
+	w->ctx.cas = w->cas;
+	w->ctx.crls = w->crls;
+	w->ctx.policy_template = w->tpl;
+	w->ctx.account_id = "123456789012";
+	w->ctx.region = "eu-west-1";
+}
+
+struct integrity_case {
+	const char *device;
+	time_t now;
+	enum jitrd_decision_kind kind;
+	const char *reason_part;
+};
+
+static void check_integrity_cases(struct world *w, const struct integrity_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct jitrd_decision d;
+		enum jitrd_decision_kind kind = decide_device(w, c[i].device, NULL, c[i].now, &d);
+
+		if (kind != c[i].kind || !strstr(d.reason, c[i].reason_part))
+			fprintf(stderr, "  %s: %d \"%s\"\n", c[i].device, kind, d.reason);
+		CU_ASSERT_EQUAL(kind, c[i].kind);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, c[i].reason_part));
+		jitrd_decision_cleanup(&d);
+	}
+}
+
+/* CRL #5 (empty, a year) beside CRL #10 (lists the device, 7 days), judged at +8 days: the
+ * revoked device is revoked and the others wait for a new CRL, whatever #5 says. */
+static void test_older_crl_never_hides_newer(void)
+{
+	static const char *const ca_files[] = {"integrity/cas/integ.pem", NULL};
+	static const char *const crl_files[] = {"integrity/crl-both/integ-05.pem",
+	                                        "integrity/crl-both/integ-10.pem", NULL};
+	static const struct integrity_case cases[] = {
+	    {"devices/integ-revoked.pem", T_2030_06_09, JITRD_DECISION_REVOKE, "keyCompromise"},
+	    {"devices/integ-good.pem", T_2030_06_09, JITRD_DECISION_DEFER, "past its nextUpdate"},
+	    {"devices/integ-revoked.pem", T_2030_06_02, JITRD_DECISION_REVOKE, "keyCompromise"},
+	    {"devices/integ-good.pem", T_2030_06_02, JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	};
+	struct world w;
+
+	/* loaded at +8 days, and loaded while #10 was current but judged later */
+	world_init_pki(&w, "", ca_files, crl_files, T_2030_06_09);
+	check_integrity_cases(&w, cases, 2);
+	world_cleanup(&w);
+	world_init_pki(&w, "", ca_files, crl_files, T_2030_06_02);
+	check_integrity_cases(&w, cases, 4);
+	world_cleanup(&w);
+}
+
+/* Partitioned CRLs: each device answers to the partition its CRL Distribution Points name. */
+static void test_partitioned_crls(void)
+{
+	static const char *const ca_files[] = {"integrity/part-cas/part.pem", NULL};
+	static const char *const crl_files[] = {"integrity/part-crls/p1.pem",
+	                                        "integrity/part-crls/p2.pem", NULL};
+	static const struct integrity_case cases[] = {
+	    {"devices/part-p1-held.pem", JITRD_TEST_NOW, JITRD_DECISION_HOLD, "certificateHold"},
+	    {"devices/part-p1-revoked.pem", JITRD_TEST_NOW, JITRD_DECISION_REVOKE, "keyCompromise"},
+	    {"devices/part-p1-good.pem", JITRD_TEST_NOW, JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"devices/part-p2-good.pem", JITRD_TEST_NOW, JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {"devices/part-p3.pem", JITRD_TEST_NOW, JITRD_DECISION_DEFER, "no valid CRL"},
+	    {"devices/part-nocdp.pem", JITRD_TEST_NOW, JITRD_DECISION_DEFER, "no valid CRL"},
+	};
+	struct world w;
+
+	world_init_pki(&w, "", ca_files, crl_files, JITRD_TEST_NOW);
+	check_integrity_cases(&w, cases, sizeof(cases) / sizeof(cases[0]));
+	world_cleanup(&w);
+}
+
+/* A renewed CA certificate (same name and key, another AWS id) shares the old one's CRLs: its
+ * devices are judged by them, not deferred, and not let in under fail_open despite them. */
+static void test_renewed_ca(void)
+{
+	static const char *const ca_files[] = {"integrity/renewed-cas/ca1.pem",
+	                                       "integrity/renewed-cas/ca1-renewed.pem", NULL};
+	static const char *const crl_files[] = {"crls/ca1.crl.pem", NULL};
+	static const char *const configs[] = {"", "[crl]\nfail_open = true\n"};
+
+	for (size_t c = 0; c < 2; c++) {
+		struct world w;
+
+		world_init_pki(&w, configs[c], ca_files, crl_files, JITRD_TEST_NOW);
+		for (size_t i = 0; i < 2; i++) {
+			const char *id = jitrd_cert_id(jitrd_caset_at(w.cas, i));
+			struct jitrd_decision d;
+
+			CU_ASSERT_EQUAL(
+			    decide_device(&w, "devices/revoked.pem", id, JITRD_TEST_NOW, &d),
+			    JITRD_DECISION_REVOKE);
+			CU_ASSERT_STRING_EQUAL(d.ca_id, id);
+			jitrd_decision_cleanup(&d);
+			CU_ASSERT_EQUAL(
+			    decide_device(&w, "devices/good.pem", id, JITRD_TEST_NOW, &d),
+			    JITRD_DECISION_ACTIVATE);
+			CU_ASSERT_STRING_EQUAL(d.reason, "not on the CRL");
+			jitrd_decision_cleanup(&d);
+		}
+		world_cleanup(&w);
+	}
+}
+
+/* Delta CRLs: base + delta, and a delta alone. */
+static void test_delta_crl_decisions(void)
+{
+	static const char *const ca_files[] = {"integrity/delta-cas/delta.pem", NULL};
+	static const char *const both[] = {"integrity/delta-crls/base.pem",
+	                                   "integrity/delta-crls/delta.pem", NULL};
+	static const char *const delta_only[] = {"integrity/delta-only/delta.pem", NULL};
+	static const struct integrity_case with_base[] = {
+	    {"devices/delta-revoked.pem", JITRD_TEST_NOW, JITRD_DECISION_REVOKE, "keyCompromise"},
+	    {"devices/delta-held.pem", JITRD_TEST_NOW, JITRD_DECISION_ACTIVATE, "removeFromCRL"},
+	    {"devices/delta-good.pem", JITRD_TEST_NOW, JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	};
+	static const struct integrity_case alone[] = {
+	    {"devices/delta-revoked.pem", JITRD_TEST_NOW, JITRD_DECISION_REVOKE, "keyCompromise"},
+	    {"devices/delta-good.pem", JITRD_TEST_NOW, JITRD_DECISION_DEFER, "no valid CRL"},
+	};
+	struct world w;
+
+	world_init_pki(&w, "", ca_files, both, JITRD_TEST_NOW);
+	check_integrity_cases(&w, with_base, 3);
+	world_cleanup(&w);
+	/* even under fail_open, a delta's revocation is evidence */
+	world_init_pki(&w, "[crl]\nfail_open = true\n", ca_files, delta_only, JITRD_TEST_NOW);
+	check_integrity_cases(&w, alone, 1);
+	world_cleanup(&w);
+	world_init_pki(&w, "", ca_files, delta_only, JITRD_TEST_NOW);
+	check_integrity_cases(&w, alone, 2);
+	world_cleanup(&w);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -681,6 +856,10 @@ int main(void)
 	    {"unsafe value behind an IoT variable", test_unsafe_value_behind_iot_variable},
 	    {"every certificate policy variable", test_every_certificate_variable},
 	    {"unknown certificate variable", test_unknown_certificate_variable},
+	    {"an older CRL never hides a newer one", test_older_crl_never_hides_newer},
+	    {"partitioned CRLs", test_partitioned_crls},
+	    {"renewed CA shares CRLs", test_renewed_ca},
+	    {"delta CRLs", test_delta_crl_decisions},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
