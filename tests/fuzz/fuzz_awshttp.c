@@ -35,8 +35,10 @@ static void check_headers(const uint8_t *data, size_t size)
 			abort(); /* not NUL-terminated within its buffer */
 		if (n >= 5 && memcmp(data + at, "HTTP/", 5) == 0 && len != 0)
 			abort(); /* a status line starts afresh */
-		/* trimmed (a NUL byte inside the value ends the C string early: not judged) */
-		if (len > 0 && len < sizeof(error_type) - 1 && !memchr(data + at, '\0', n) &&
+		/* the value of this line trimmed (a NUL byte inside it ends the C string early:
+		 * not judged) */
+		if (n > 17 && strncasecmp((const char *)data + at, "x-amzn-errortype:", 17) == 0 &&
+		    len > 0 && len < sizeof(error_type) - 1 && !memchr(data + at, '\0', n) &&
 		    (error_type[0] == ' ' || error_type[0] == '\t' ||
 		     strchr("\r\n ", error_type[len - 1])))
 			abort();
@@ -74,16 +76,22 @@ static void check_url(const char *text)
 	long port = 0;
 	int allowed = jitrd_awshttp_url_allowed(text);
 
-	if (jitrd_awshttp_url_parts(text, scheme, sizeof(scheme), host, sizeof(host), &port, path,
+	/* url_allowed judges scheme and host only (a port 0 is left to the connection) */
+	if (jitrd_awshttp_url_parts(text, scheme, sizeof(scheme), host, sizeof(host), NULL, path,
 	                            sizeof(path)) != 0) {
 		if (allowed)
 			abort(); /* allowed without parts */
 		return;
 	}
-	if (port <= 0 || port > 65535 || strnlen(host, sizeof(host)) == sizeof(host))
+	if (strnlen(host, sizeof(host)) == sizeof(host) ||
+	    strnlen(scheme, sizeof(scheme)) == sizeof(scheme))
 		abort();
 	if (allowed && strcasecmp(scheme, "https") != 0 &&
 	    !(strcasecmp(scheme, "http") == 0 && jitrd_awshttp_host_is_loopback(host)))
+		abort();
+	/* a port, when it parses, is a TCP port */
+	if (jitrd_awshttp_url_parts(text, NULL, 0, NULL, 0, &port, NULL, 0) == 0 &&
+	    (port <= 0 || port > 65535))
 		abort();
 }
 
