@@ -80,8 +80,9 @@ static void check_header(const char *value, size_t size, int saw_nul)
 
 	if (n == size)
 		abort();
-	if (!saw_nul && n > 0 && (value[0] == ' ' || value[0] == '\t' || value[n - 1] == '\r' ||
-	              value[n - 1] == '\n' || value[n - 1] == ' '))
+	if (!saw_nul && n > 0 &&
+	    (value[0] == ' ' || value[0] == '\t' || value[n - 1] == '\r' || value[n - 1] == '\n' ||
+	     value[n - 1] == ' '))
 		abort();
 }
 
