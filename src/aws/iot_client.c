@@ -1358,6 +1358,29 @@ cleanup:
 	return result;
 }
 
+/* Attribute name of DescribeThing's answer into value (JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1
+ * bytes); *present 0 when the Thing has no such attribute. */
+static enum jitrd_err read_thing_attribute(struct json_object *json, const char *name, char *value,
+                                           int *present, struct jitrd_diag *diag)
+{
+	struct json_object *attributes, *v;
+
+	/* "attributes" is a map of strings; absent or null is a Thing without attributes. */
+	if (!json_object_object_get_ex(json, "attributes", &attributes) ||
+	    json_object_is_type(attributes, json_type_null) ||
+	    (json_object_is_type(attributes, json_type_object) &&
+	     !json_object_object_get_ex(attributes, name, &v))) {
+		value[0] = '\0';
+		*present = 0;
+		return JITRD_OK;
+	}
+	if (!json_object_is_type(attributes, json_type_object) ||
+	    member_string(attributes, name, 1, value, JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1))
+		return bad_member(diag, JITRD_IOT_DESCRIBE_THING, "attributes");
+	*present = 1;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
 						  const char *thing_name, const char *name,
 						  char *value, size_t size, int *present,
@@ -1366,7 +1389,7 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 {
 	enum jitrd_err result;
 	struct call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
-	struct json_object *json = NULL, *attributes, *v;
+	struct json_object *json = NULL;
 	struct jitrd_iot_thing thing;
 
 	result_reset(res);
@@ -1381,27 +1404,23 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 		goto cleanup;
 	if ((result = read_thing(json, c.op, &thing, diag)) != JITRD_OK)
 		goto cleanup;
-	/* "attributes" is a map of strings; absent or null is a Thing without attributes. */
-	if (!json_object_object_get_ex(json, "attributes", &attributes) ||
-	    json_object_is_type(attributes, json_type_null) ||
-	    (json_object_is_type(attributes, json_type_object) &&
-	     !json_object_object_get_ex(attributes, name, &v))) {
-		value[0] = '\0';
-		*present = 0;
-		goto cleanup;
-	}
-	if (!json_object_is_type(attributes, json_type_object) ||
-	    member_string(attributes, name, 1, value, JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1)) {
-		result = bad_member(diag, c.op, "attributes");
-		goto cleanup;
-	}
-	*present = 1;
+	result = read_thing_attribute(json, name, value, present, diag);
 cleanup:
 	json_object_put(json);
 	return result;
 }
 
 #define MAX_THING_PRINCIPALS 10000
+
+/* 1 when an entry of ListThingPrincipals' principals[] is a string fit for a header. */
+static int principal_ok(struct json_object *e)
+{
+	const char *principal = json_object_get_string(e);
+
+	return json_object_is_type(e, json_type_string) &&
+	       header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL) &&
+	       strlen(principal) == (size_t)json_object_get_string_len(e);
+}
 
 enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
 					       const char *thing_name, jitrd_iot_principal_fn fn,
@@ -1444,9 +1463,7 @@ enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int6
 			struct json_object *e = json_object_array_get_idx(list, i);
 			const char *principal = json_object_get_string(e);
 
-			if (!json_object_is_type(e, json_type_string) ||
-			    !header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL) ||
-			    strlen(principal) != (size_t)json_object_get_string_len(e)) {
+			if (!principal_ok(e)) {
 				result = bad_member(diag, op, "principals[]");
 				break;
 			}
@@ -1869,4 +1886,15 @@ enum jitrd_err jitrd_iot_read_next_marker(struct json_object *json, char *marker
                                           int *more, struct jitrd_diag *diag)
 {
 	return next_marker(json, JITRD_IOT_LIST_CERTIFICATES_BY_CA, marker, size, diag, more);
+}
+
+enum jitrd_err jitrd_iot_read_thing_attribute(struct json_object *json, const char *name,
+                                              char *value, int *present, struct jitrd_diag *diag)
+{
+	return read_thing_attribute(json, name, value, present, diag);
+}
+
+int jitrd_iot_principal_ok(struct json_object *entry)
+{
+	return principal_ok(entry);
 }

@@ -38,6 +38,15 @@ enum jitrd_err jitrd_iot_read_thing(struct json_object *json, struct jitrd_iot_t
                                     struct jitrd_diag *diag) JITRD_WUR;
 enum jitrd_err jitrd_iot_read_registered(struct json_object *json, struct jitrd_iot_registered *out,
                                          struct jitrd_diag *diag) JITRD_WUR;
+/* Attribute name of DescribeThing's answer json (not NULL) into value
+ * (JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1 bytes, "" when absent); *present 0 when the Thing has no
+ * such attribute (*present written only on JITRD_OK). JITRD_ERR_BAD_RESPONSE when
+ * attributes is not a map of strings within bounds. */
+enum jitrd_err jitrd_iot_read_thing_attribute(struct json_object *json, const char *name,
+                                              char *value, int *present,
+                                              struct jitrd_diag *diag) JITRD_WUR;
+/* 1 when an entry of ListThingPrincipals' principals[] is a string fit for a header. */
+int jitrd_iot_principal_ok(struct json_object *entry);
 /* One entry of ListCertificatesByCA's certificates[]: 0, or -1 when malformed. */
 int jitrd_iot_read_cert_summary(struct json_object *entry, struct jitrd_iot_cert_summary *out);
 /* A list answer's nextMarker: *more 0 at the end; marker (size bytes) holds the previous

@@ -43,8 +43,12 @@ capture list-by-ca-page2 GET "/certificates-by-ca/$ca_id?marker=$marker&pageSize
 capture create-policy POST /policies/jitrd-device \
 	'{"policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:Connect\",\"Resource\":\"*\"}]}"}'
 capture get-policy GET /policies/jitrd-device
-capture create-thing POST /things/dev-1 '{}'
+capture create-thing POST /things/dev-1 \
+	"{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"$ca_id\",\"site\":\"hall-7\"}}}"
 capture describe-thing GET /things/dev-1
+curl -s --aws-sigv4 "aws:amz:$REGION:iot" --user "$KEY_ID:$SECRET" -X PUT \
+	-H "x-amzn-principal: $arn1" "$emu_url/things/dev-1/principals" >/dev/null
+capture list-thing-principals GET '/things/dev-1/principals?maxResults=250'
 capture update-certificate PUT "/certificates/$id1?newStatus=ACTIVE"
 capture error-not-found GET "/certificates/$(printf '%064d' 0)"
 capture error-conflict POST /things/dev-1 '{"thingTypeName":"other"}'

@@ -66,6 +66,39 @@ static void check_status(enum jitrd_iot_status status)
 		abort();
 }
 
+/* DescribeThing's attributes: jitrd's marker and the first attribute the answer names. A
+ * present value is the member's string, within its bound; an absent one is "". */
+static void check_attributes(struct json_object *json)
+{
+	struct json_object *attributes = json_object_object_get(json, "attributes");
+	const char *names[2] = {"jitrd_ca", NULL};
+
+	if (json_object_is_type(attributes, json_type_object)) {
+		struct json_object_iterator it = json_object_iter_begin(attributes);
+		struct json_object_iterator end = json_object_iter_end(attributes);
+
+		if (!json_object_iter_equal(&it, &end))
+			names[1] = json_object_iter_peek_name(&it);
+	}
+	for (int i = 0; i < 2 && names[i]; i++) {
+		char value[JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1];
+		struct jitrd_diag diag = {{0}};
+		int present = -1;
+
+		if (jitrd_iot_read_thing_attribute(json, names[i], value, &present, &diag) !=
+		    JITRD_OK) {
+			if (present != -1)
+				abort(); /* written on failure */
+			continue;
+		}
+		check_text(value, sizeof(value));
+		if (present)
+			check_member(attributes, names[i], value);
+		else if (value[0] || present != 0)
+			abort();
+	}
+}
+
 static void read_success(struct json_tokener *tok, const char *body, size_t len)
 {
 	struct json_object *json = jitrd_iot_parse_json(tok, body, len);
@@ -119,6 +152,17 @@ static void read_success(struct json_tokener *tok, const char *body, size_t len)
 		check_member(json, "thingName", thing.thing_name);
 		if (!thing.thing_name[0] || thing.version < 0)
 			abort();
+		check_attributes(json);
+	}
+	if (json && json_object_object_get_ex(json, "principals", &list) &&
+	    json_object_is_type(list, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			struct json_object *e = json_object_array_get_idx(list, i);
+
+			if (jitrd_iot_principal_ok(e))
+				check_printable(json_object_get_string(e),
+				                JITRD_IOT_MAX_PRINCIPAL + 1);
+		}
 	}
 	if (jitrd_iot_read_registered(json, &reg, &diag) == JITRD_OK) {
 		check_hex64(reg.certificate_id, 0);
