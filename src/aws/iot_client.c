@@ -1265,7 +1265,9 @@ static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op,
 	struct jitrd_iot_thing t = {0};
 	double version = 0;
 
+	/* thingName as AWS's model has it, [a-zA-Z0-9:_-]{1,128}: it names what is attached */
 	if (!json || member_string(json, "thingName", 1, t.thing_name, sizeof(t.thing_name)) ||
+	    !name_ok(t.thing_name, ":_-") ||
 	    member_string(json, "thingArn", 0, t.thing_arn, sizeof(t.thing_arn)) ||
 	    member_string(json, "thingId", 0, t.thing_id, sizeof(t.thing_id)) ||
 	    member_string(json, "thingTypeName", 0, t.thing_type_name, sizeof(t.thing_type_name)) ||

@@ -150,7 +150,10 @@ static void read_success(struct json_tokener *tok, const char *body, size_t len)
 		check_text(thing.thing_arn, sizeof(thing.thing_arn));
 		check_text(thing.thing_id, sizeof(thing.thing_id));
 		check_member(json, "thingName", thing.thing_name);
-		if (!thing.thing_name[0] || thing.version < 0)
+		/* AWS's ThingName: [a-zA-Z0-9:_-]{1,128} */
+		if (!thing.thing_name[0] || thing.version < 0 ||
+		    strspn(thing.thing_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                             "0123456789:_-") != strlen(thing.thing_name))
 			abort();
 		check_attributes(json);
 	}
