@@ -49,16 +49,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+void jitrd_awshttp_header_line(const char *data, size_t n,
+                               char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX])
 {
 	static const char name[] = "x-amzn-errortype:";
-	struct sink *s = userdata;
-	size_t n = size * nmemb;
 
 	/* A new status line (after 100 Continue, or a retried connection) starts afresh. */
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		s->error_type[0] = '\0';
-		return n;
+		error_type[0] = '\0';
+		return;
 	}
 	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		const char *v = data + sizeof(name) - 1;
@@ -70,11 +69,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
 			end--;
 		len = (size_t)(end - v);
-		if (len >= sizeof(s->error_type))
-			len = sizeof(s->error_type) - 1;
-		memcpy(s->error_type, v, len);
-		s->error_type[len] = '\0';
+		if (len >= JITRD_AWSHTTP_ERROR_TYPE_MAX)
+			len = JITRD_AWSHTTP_ERROR_TYPE_MAX - 1;
+		memcpy(error_type, v, len);
+		error_type[len] = '\0';
 	}
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+
+	jitrd_awshttp_header_line(data, n, s->error_type);
 	return n;
 }
 

@@ -52,6 +52,12 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 
 void jitrd_awshttp_response_cleanup(struct jitrd_awshttp_response *resp);
 
+/* One response header line as curl hands it (n bytes, not NUL-terminated, CRLF included):
+ * a status line ("HTTP/...") empties error_type; "x-amzn-ErrorType: V" puts V, trimmed and
+ * cut to JITRD_AWSHTTP_ERROR_TYPE_MAX - 1 bytes, into error_type; other lines change nothing. */
+void jitrd_awshttp_header_line(const char *data, size_t n,
+                               char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX]);
+
 /* 1 when url is http:// to a loopback host (127.0.0.0/8, ::1, localhost) or https://;
  * 0 for anything else (other schemes, plain http to another host, unparsable). */
 int jitrd_awshttp_url_allowed(const char *url);
