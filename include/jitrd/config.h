@@ -29,6 +29,8 @@ struct jitrd_config {
 		bool clean_session;   /* default false */
 		int keepalive;        /* seconds, default 60, 5..3600 */
 		int qos;              /* default 1, 0..1 */
+		int subscribe_grace_seconds; /* default 120, 1..86400: without a subscription
+		                              * this long, the watchdog pings stop */
 	} mqtt;
 	struct {
 		char *region;         /* default "us-east-1" */
@@ -61,6 +63,9 @@ struct jitrd_config {
 		char *listen;                 /* default "" = off; "host:port" */
 		enum jitrd_log_format log_format; /* default text */
 		enum jitrd_log_level log_level;   /* default info */
+		int remember_seconds;   /* default 3600, 0 = off: a final reject/ignore of a
+		                         * certificate answers its repeats this long */
+		int journal_max_rows;   /* default 100000: finished events kept at most */
 	} service;
 	struct {                 /* requests per second per operation; > 0 */
 		double update_certificate;     /* 10 */

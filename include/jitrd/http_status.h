@@ -25,7 +25,9 @@ struct jitrd_http_status;
 
 /* Starts serving: 200 "ok" on /healthz; 200 "ready" or 503 with the reason on /readyz;
  * the Prometheus text of options->metrics on /metrics; 404 elsewhere; 405 for methods other
- * than GET and HEAD. At most 32 connections, 10 s idle timeout. *out written only on success;
+ * than GET and HEAD. At most 256 connections, 64 from one address; 5 s idle timeout, and a
+ * request not answered within 5 s of its connection (or of the previous answer on it) is cut
+ * off, so clients that trickle their headers cannot keep a probe out. *out written only on success;
  * stop with jitrd_http_status_stop.
  * Errors: JITRD_ERR_INVALID_ARG (NULL options/listen/out), JITRD_ERR_CONFIG (listen is not
  * host:port with a numeric address and a port 0..65535; diag says which), JITRD_ERR_IO

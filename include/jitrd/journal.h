@@ -11,7 +11,7 @@
 
 #include "jitrd/error.h"
 
-#define JITRD_JOURNAL_SCHEMA_VERSION 1
+#define JITRD_JOURNAL_SCHEMA_VERSION 2
 #define JITRD_JOURNAL_MAX_PAYLOAD    (64 * 1024) /* bytes kept of one event; more = truncated */
 #define JITRD_JOURNAL_MAX_CLAIM      1024        /* events per claim */
 #define JITRD_JOURNAL_ID_MAX         128         /* certificate and CA ids (AWS: 64 hex) */
@@ -111,6 +111,15 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *journal, int64_t 
                                          int64_t now_ms, enum jitrd_journal_state *state,
                                          struct jitrd_diag *diag) JITRD_WUR;
 
+/* retry_later with a bound of its own: the event is failed once attempts reaches
+ * max_attempts (0, or more than the journal's max_attempts: the journal's). For errors that
+ * deserve fewer tries than the default (a certificate AWS does not know). */
+enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *journal, int64_t id,
+                                           int64_t next_attempt_ms, const char *reason,
+                                           int64_t now_ms, unsigned max_attempts,
+                                           enum jitrd_journal_state *state,
+                                           struct jitrd_diag *diag) JITRD_WUR;
+
 /* At start-up: every in_progress event (a crash happened mid-way) goes back to pending, due at
  * now_ms, and the interruption counts as an attempt (at max_attempts the event is failed).
  * *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
@@ -191,6 +200,67 @@ enum jitrd_err jitrd_journal_item_is_done(struct jitrd_journal *journal, const c
                                           struct jitrd_diag *diag) JITRD_WUR;
 enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *journal, const char *job,
                                         int64_t now_ms, struct jitrd_diag *diag) JITRD_WUR;
+
+/* ---- remembered final decisions ----
+ * A certificate whose event ended in a final decision that a repeat of the event would only
+ * confirm (reject, ignore) is remembered until until_ms, so its repeats (a device in a
+ * reconnect loop republishes it at every connect) are answered without an API call or an
+ * event row. decision and status are words, reason text (cut at JITRD_JOURNAL_TEXT_MAX).
+ * event_key (at most JITRD_JOURNAL_NAME_MAX bytes) names what else of the event the decision
+ * rests on (its CA id, account, status): only a repeat with the same key is answered, so an
+ * event forged with another CA or account cannot make the genuine one be skipped. */
+struct jitrd_journal_memory {
+	char decision[JITRD_JOURNAL_WORD_MAX + 1];
+	char reason[JITRD_JOURNAL_TEXT_MAX + 1];
+	char status[JITRD_JOURNAL_WORD_MAX + 1];
+	int64_t decided_ms;
+	int64_t until_ms;
+	uint64_t repeats; /* repeats answered from memory, this one included */
+};
+
+/* Remembers (or replaces) the decision of certificate_id until until_ms; its repeat count
+ * starts at 0. Errors: JITRD_ERR_INVALID_ARG (empty or overlong id, missing decision),
+ * JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_remember(struct jitrd_journal *journal, const char *certificate_id,
+                                      const char *event_key, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      int64_t until_ms, struct jitrd_diag *diag) JITRD_WUR;
+
+/* *found = certificate_id has a decision remembered beyond now_ms under the same event_key;
+ * then its repeat count goes up by one (in the same statement) and *memory is written. Errors:
+ * JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_recall(struct jitrd_journal *journal, const char *certificate_id,
+                                    const char *event_key, int64_t now_ms,
+                                    struct jitrd_journal_memory *memory, bool *found,
+                                    struct jitrd_diag *diag) JITRD_WUR;
+
+/* Forgets every remembered decision (a reload may decide differently: new CAs, CRLs,
+ * templates). *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_forget_all(struct jitrd_journal *journal, size_t *count,
+                                        struct jitrd_diag *diag) JITRD_WUR;
+
+struct jitrd_journal_pruned {
+	size_t events;     /* done and failed events */
+	size_t remembered; /* expired remembered decisions */
+	size_t inventory;  /* inventory rows of never-activated certificates */
+};
+
+/* Keeps the journal bounded: deletes done and failed events finished before older_than_ms,
+ * then the oldest finished events beyond max_rows (open events are never deleted), remembered
+ * decisions expired at now_ms, and inventory rows still PENDING_ACTIVATION (rejected, deferred
+ * or failed certificates) not updated since older_than_ms. *pruned (may be NULL) says how
+ * many of each. Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_prune_all(struct jitrd_journal *journal, int64_t older_than_ms,
+                                       int64_t now_ms, uint64_t max_rows,
+                                       struct jitrd_journal_pruned *pruned,
+                                       struct jitrd_diag *diag) JITRD_WUR;
+
+/* The oldest moment an open event has been waiting since: the earliest due time of a pending
+ * event or claim time of an in-progress one (ms). *found = false when no event is open
+ * (*since_ms untouched). For readiness: an event waiting far past its deadline means the
+ * workers are stuck or overloaded. Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *journal, int64_t *since_ms,
+                                         bool *found, struct jitrd_diag *diag) JITRD_WUR;
 
 /* Static names: "mqtt", "handle", ... and "pending", "in_progress", ...; "?" when unknown. */
 const char *jitrd_journal_source_name(enum jitrd_journal_source source);

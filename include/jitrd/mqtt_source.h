@@ -5,6 +5,7 @@
 #define JITRD_MQTT_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jitrd/config.h"
 #include "jitrd/error.h"
@@ -51,6 +52,13 @@ int jitrd_mqtt_source_connected(const struct jitrd_mqtt_source *src);
 
 /* 1 while connected and the subscription of this connection is acknowledged (readiness). */
 int jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src);
+
+/* 1 while connected and subscribed. Otherwise 0, with why in reason (reason_size bytes,
+ * NUL-terminated: not connected, a subscription refused and being retried, a SUBACK awaited)
+ * and, in *unsubscribed_ms (may be NULL), for how long the source has been without a
+ * subscription (ms; 0 when unknown). Thread-safe. */
+int jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
+                             int64_t *unsubscribed_ms);
 
 /* Connections made so far (the first one and each automatic reconnect). */
 unsigned long jitrd_mqtt_source_connections(const struct jitrd_mqtt_source *src);

@@ -51,7 +51,9 @@ enum jitrd_err jitrd_notify_send(struct jitrd_notify *n, const char *message,
 struct jitrd_notify_view {
 	int ready;             /* /readyz would answer 200 */
 	const char *not_ready; /* its reason when not ready (borrowed; may be NULL) */
-	int healthy;           /* every worker thread is alive and the main loop turns */
+	int healthy;           /* every worker thread is alive, the main loop turns and the
+	                        * source is not stuck without its subscription */
+	const char *unhealthy; /* why not healthy (borrowed; NULL = a worker thread ended) */
 	uint64_t events;       /* events judged so far */
 };
 

@@ -45,7 +45,14 @@ struct jitrd_pipeline_result {
 	/* 1 when the event should be tried again later: decision failed on a transient error
 	 * (throttling, 5xx, timeout, network, deadline) or defer (no valid CRL yet). */
 	int retry;
+	/* With retry: when non-zero, the event deserves at most this many attempts in all (a
+	 * certificate AWS does not know: eventual consistency is seconds, not the default
+	 * bound's minutes, and a flood of made-up ids must not cost ten calls each). */
+	unsigned retry_limit;
 };
+
+/* Attempts at most for an event whose certificate DescribeCertificate does not find. */
+#define JITRD_PIPELINE_NOT_FOUND_ATTEMPTS 3
 
 /* Runs DESIGN §3 on one event payload (untrusted bytes, len <= JITRD_EVENT_MAX_BYTES or it is
  * invalid) against the runtime snapshot rt (borrowed for the call) with the worker's session.

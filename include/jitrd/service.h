@@ -7,9 +7,11 @@
 
 #include "jitrd/error.h"
 
-/* Retention of finished journal rows, and how often they are pruned. */
+/* Retention of finished journal rows (done and failed; at most [service] journal_max_rows of
+ * them), and how often they are pruned: often enough that a flood between two prunes stays
+ * small next to the cap. */
 #define JITRD_SERVICE_RETENTION_SECONDS (7 * 24 * 3600)
-#define JITRD_SERVICE_PRUNE_SECONDS     3600
+#define JITRD_SERVICE_PRUNE_SECONDS     300
 
 struct jitrd_service_options {
 	const char *config_path; /* NULL: the default file if it exists, else the environment */

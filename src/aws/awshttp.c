@@ -49,16 +49,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+void jitrd_awshttp_header_line(const char *data, size_t n,
+                               char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX])
 {
 	static const char name[] = "x-amzn-errortype:";
-	struct sink *s = userdata;
-	size_t n = size * nmemb;
 
 	/* A new status line (after 100 Continue, or a retried connection) starts afresh. */
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		s->error_type[0] = '\0';
-		return n;
+		error_type[0] = '\0';
+		return;
 	}
 	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		const char *v = data + sizeof(name) - 1;
@@ -70,11 +69,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
 			end--;
 		len = (size_t)(end - v);
-		if (len >= sizeof(s->error_type))
-			len = sizeof(s->error_type) - 1;
-		memcpy(s->error_type, v, len);
-		s->error_type[len] = '\0';
+		if (len >= JITRD_AWSHTTP_ERROR_TYPE_MAX)
+			len = JITRD_AWSHTTP_ERROR_TYPE_MAX - 1;
+		memcpy(error_type, v, len);
+		error_type[len] = '\0';
 	}
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+
+	jitrd_awshttp_header_line(data, n, s->error_type);
 	return n;
 }
 
@@ -155,6 +162,8 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	SETOPT(easy, CURLOPT_WRITEDATA, &sink);
 	SETOPT(easy, CURLOPT_HEADERDATA, &sink);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, errbuf);
+	/* "*" matches every host: the proxy environment variables are ignored for this one. */
+	SETOPT(easy, CURLOPT_NOPROXY, req->no_proxy ? "*" : (char *)NULL);
 	if (strcmp(req->method, "GET") == 0) {
 		SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 		SETOPT(easy, CURLOPT_HTTPGET, 1L);
@@ -273,6 +282,18 @@ int jitrd_awshttp_host_is_loopback(const char *host)
 		return (ntohl(v4.s_addr) >> 24) == 127;
 	if (inet_pton(AF_INET6, host, &v6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&v6);
+	return 0;
+}
+
+int jitrd_awshttp_host_is_link_local(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 16) == 0xa9fe; /* 169.254.0.0/16 */
+	if (inet_pton(AF_INET6, host, &v6) == 1)
+		return IN6_IS_ADDR_LINKLOCAL(&v6);
 	return 0;
 }
 

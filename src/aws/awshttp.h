@@ -24,6 +24,8 @@ struct jitrd_awshttp_request {
 	size_t max_body;                /* a longer response body is JITRD_ERR_BAD_RESPONSE */
 	int prepared;                   /* 1: easy went through jitrd_awshttp_prepare, so the
 					 * options every request shares are not set again */
+	int no_proxy;                   /* 1: never through a proxy, whatever http_proxy and
+					 * friends say (instance metadata, container agent) */
 };
 
 struct jitrd_awshttp_response {
@@ -50,6 +52,12 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 
 void jitrd_awshttp_response_cleanup(struct jitrd_awshttp_response *resp);
 
+/* One response header line as curl hands it (n bytes, not NUL-terminated, CRLF included):
+ * a status line ("HTTP/...") empties error_type; "x-amzn-ErrorType: V" puts V, trimmed and
+ * cut to JITRD_AWSHTTP_ERROR_TYPE_MAX - 1 bytes, into error_type; other lines change nothing. */
+void jitrd_awshttp_header_line(const char *data, size_t n,
+                               char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX]);
+
 /* 1 when url is http:// to a loopback host (127.0.0.0/8, ::1, localhost) or https://;
  * 0 for anything else (other schemes, plain http to another host, unparsable). */
 int jitrd_awshttp_url_allowed(const char *url);
@@ -60,6 +68,10 @@ int jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_siz
 
 /* 1 when host (no brackets) is a loopback address or "localhost". */
 int jitrd_awshttp_host_is_loopback(const char *host);
+
+/* 1 when host (no brackets) is a link-local address: 169.254.0.0/16 (RFC 3927) or fe80::/10
+ * (RFC 4291 §2.5.6). Names are not resolved: a name is never link-local here. */
+int jitrd_awshttp_host_is_link_local(const char *host);
 
 /* Percent-encodes s (n bytes) as AWS's URI rules want (everything but A-Za-z0-9-_.~), into a
  * fresh string (free()). NULL on allocation failure. */

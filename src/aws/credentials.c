@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "awshttp.h"
+#include "credentials_parse.h"
 
 #define MAX_FILE_BYTES   (1024 * 1024) /* shared files, token files */
 #define MAX_RESPONSE     (64 * 1024)   /* STS, container and IMDS answers */
@@ -342,7 +343,12 @@ static enum jitrd_err http_fetch(struct jitrd_credentials_provider *p, const cha
 				 const char *body, size_t body_len,
 				 struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
 {
+	/* The instance metadata service and the container agent are on this host or its link:
+	 * a proxy from the environment must never see the request, nor the credentials it
+	 * answers with (AWS SDKs do the same). STS is an ordinary AWS endpoint and may use one. */
+	int local = strcmp(which, "IMDS") == 0 || strcmp(which, "container") == 0;
 	struct jitrd_awshttp_request req = {
+	    .no_proxy = local,
 	    .method = method,
 	    .url = url,
 	    .headers = headers,
@@ -432,7 +438,6 @@ static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, t
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
 	struct jitrd_awshttp_response resp = {0};
 	struct curl_slist *headers = NULL, *h;
-	struct json_object *root = NULL, *v = NULL;
 	char *token = NULL, *form = NULL;
 	size_t token_len = 0, form_len = 0;
 	char url[MAX_URL], session[MAX_NAME];
@@ -489,20 +494,9 @@ static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, t
 	result = http_fetch(p, which, "POST", url, headers, form, form_len, &resp, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = JITRD_ERR_CREDENTIALS;
-	root = parse_json(resp.body, resp.body_len);
-	if (!root || !json_object_object_get_ex(root, "AssumeRoleWithWebIdentityResponse", &v) ||
-	    !json_object_object_get_ex(v, "AssumeRoleWithWebIdentityResult", &v) ||
-	    !json_object_object_get_ex(v, "Credentials", &v)) {
-		jitrd_diag_set(diag, "%s: STS answer is not JSON with "
-				     "AssumeRoleWithWebIdentityResponse.AssumeRoleWithWebIdentityResult."
-				     "Credentials",
-			       which);
-		goto cleanup;
-	}
-	result = credentials_from_json(v, which, out, diag);
+	result = jitrd_credentials_from_document(JITRD_CREDENTIALS_WEB_IDENTITY, resp.body,
+	                                         resp.body_len, out, diag);
 cleanup:
-	json_object_put(root);
 	response_wipe(&resp);
 	curl_slist_free_all(headers);
 	if (form) {
@@ -619,17 +613,43 @@ static int profile_handler(void *user, const char *section, const char *name, co
 	return 1;
 }
 
+/* Parses text (len bytes) for one section into pv; name (quoted) is for the message. */
+static enum jitrd_err parse_profile_text(const char *text, size_t len, const char *name,
+                                         const char *section, struct profile_values *pv,
+                                         struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_OK;
+	struct ini_reader reader = {0};
+	int line;
+
+	reader.text = text;
+	reader.len = len;
+	pv->section = section;
+	pv->reader = &reader;
+	line = ini_parse_stream(ini_read_line, &reader, profile_handler, pv);
+	pv->reader = NULL; /* it pointed into this frame */
+	if (pv->nomem) {
+		result = JITRD_ERR_NOMEM;
+	} else if (line != 0 || reader.too_many) {
+		/* Only the line number: the line itself may hold a secret. */
+		jitrd_diag_set(diag, "shared files: %s:%d: not a valid INI line", name,
+		               line > 0 ? line : 0);
+		result = JITRD_ERR_CREDENTIALS;
+	}
+	for (size_t i = 0; i < reader.long_count; i++)
+		wipe_free(reader.long_values[i]);
+	return result;
+}
+
 /* Parses one file for one section. *found_file 0 when the file does not exist. */
 static enum jitrd_err parse_profile_file(const char *path, const char *section,
-					 struct profile_values *pv, int *found_file,
-					 struct jitrd_diag *diag)
+                                         struct profile_values *pv, int *found_file,
+                                         struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct ini_reader reader = {0};
 	char *text = NULL;
 	size_t len = 0;
 	char quoted[300];
-	int line;
 
 	*found_file = 0;
 	if (access(path, F_OK) != 0)
@@ -638,24 +658,8 @@ static enum jitrd_err parse_profile_file(const char *path, const char *section,
 	result = read_small_file(path, "shared files", &text, &len, diag);
 	if (result != JITRD_OK)
 		return result;
-	reader.text = text;
-	reader.len = len;
-	pv->section = section;
-	pv->reader = &reader;
-	line = ini_parse_stream(ini_read_line, &reader, profile_handler, pv);
-	pv->reader = NULL; /* it pointed into this frame */
-	result = JITRD_OK;
 	jitrd_quote(quoted, sizeof(quoted), path, strlen(path));
-	if (pv->nomem) {
-		result = JITRD_ERR_NOMEM;
-	} else if (line != 0 || reader.too_many) {
-		/* Only the line number: the line itself may hold a secret. */
-		jitrd_diag_set(diag, "shared files: %s:%d: not a valid INI line", quoted,
-			       line > 0 ? line : 0);
-		result = JITRD_ERR_CREDENTIALS;
-	}
-	for (size_t i = 0; i < reader.long_count; i++)
-		wipe_free(reader.long_values[i]);
+	result = parse_profile_text(text, len, quoted, section, pv, diag);
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return result;
@@ -787,7 +791,6 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
 	struct jitrd_awshttp_response resp = {0};
 	struct curl_slist *headers = NULL;
-	struct json_object *root = NULL;
 	char *token = NULL;
 	size_t token_len = 0;
 	char url[MAX_URL];
@@ -843,15 +846,9 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	result = http_fetch(p, which, "GET", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = JITRD_ERR_CREDENTIALS;
-	root = parse_json(resp.body, resp.body_len);
-	if (!root || !json_object_is_type(root, json_type_object)) {
-		jitrd_diag_set(diag, "%s: answer is not a JSON object", which);
-		goto cleanup;
-	}
-	result = credentials_from_json(root, which, out, diag);
+	result = jitrd_credentials_from_document(JITRD_CREDENTIALS_CONTAINER, resp.body,
+	                                         resp.body_len, out, diag);
 cleanup:
-	json_object_put(root);
 	response_wipe(&resp);
 	slist_wipe_free(headers);
 	if (token) {
@@ -863,6 +860,23 @@ cleanup:
 
 /* ---- 5. IMDSv2 ---- */
 
+/* The metadata service lives on the instance's link (169.254.169.254, or fd00:ec2::254 on
+ * Nitro IPv6) and answers with the instance role's credentials over plain http: an endpoint
+ * from the environment is accepted only on this host or its link, so a stray variable cannot
+ * send the session token request, nor take the answer, elsewhere. */
+static int imds_url_allowed(const char *url)
+{
+	char scheme[16], host[256];
+
+	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
+				    0) != 0)
+		return 0;
+	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+		return 0;
+	return (jitrd_awshttp_host_is_loopback(host) && strcasecmp(host, "localhost") != 0) ||
+	       jitrd_awshttp_host_is_link_local(host) || strcasecmp(host, "fd00:ec2::254") == 0;
+}
+
 static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t now,
 				 struct jitrd_credentials *out, int *skipped,
 				 struct jitrd_diag *diag)
@@ -871,8 +885,6 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
 	struct jitrd_awshttp_response resp = {0};
 	struct curl_slist *headers = NULL;
-	struct json_object *root = NULL;
-	const char *code;
 	char base[MAX_URL], url[MAX_URL + MAX_NAME + 64], role[MAX_NAME];
 	char *imds_token = NULL;
 	size_t n;
@@ -882,8 +894,16 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 		*skipped = 1;
 		return JITRD_ERR_CREDENTIALS;
 	}
-	snprintf(base, sizeof(base), "%s",
-		 p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT);
+	if (snprintf(base, sizeof(base), "%s",
+		     p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT) >=
+		(int)sizeof(base) ||
+	    !imds_url_allowed(base)) {
+		jitrd_diag_set(diag, "%s: AWS_EC2_METADATA_SERVICE_ENDPOINT must be http(s) to a "
+				     "loopback or link-local address (169.254.0.0/16, fe80::/10) or "
+				     "[fd00:ec2::254]",
+			       which);
+		return JITRD_ERR_CREDENTIALS;
+	}
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
 		base[--n] = '\0';
@@ -914,45 +934,134 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 	result = http_fetch(p, which, "GET", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = JITRD_ERR_CREDENTIALS;
-	n = strcspn(resp.body, "\r\n");
-	if (n == 0 || n >= sizeof(role)) {
-		jitrd_diag_set(diag, "%s: no instance role (empty or over-long role listing)", which);
+	result = jitrd_credentials_imds_role(resp.body, role, sizeof(role), diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
-	memcpy(role, resp.body, n);
-	role[n] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (!isalnum((unsigned char)role[i]) && !strchr("+=,.@_-", role[i])) {
-			jitrd_diag_set(diag, "%s: role name holds characters outside IAM's", which);
-			goto cleanup;
-		}
-	}
 	jitrd_awshttp_response_cleanup(&resp);
 	snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/%s", base, role);
 	result = http_fetch(p, which, "GET", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = JITRD_ERR_CREDENTIALS;
-	root = parse_json(resp.body, resp.body_len);
-	if (!root || !json_object_is_type(root, json_type_object)) {
-		jitrd_diag_set(diag, "%s: role credentials answer is not a JSON object", which);
-		goto cleanup;
-	}
-	code = json_string_member(root, "Code", 64);
-	if (code && strcmp(code, "Success") != 0) {
-		char quoted[100];
-
-		jitrd_quote(quoted, sizeof(quoted), code, strlen(code));
-		jitrd_diag_set(diag, "%s: role credentials Code is %s", which, quoted);
-		goto cleanup;
-	}
-	result = credentials_from_json(root, which, out, diag);
+	result = jitrd_credentials_from_document(JITRD_CREDENTIALS_IMDS, resp.body, resp.body_len,
+	                                         out, diag);
 cleanup:
-	json_object_put(root);
 	response_wipe(&resp);
 	slist_wipe_free(headers);
 	wipe_free(imds_token);
+	return result;
+}
+
+/* ---- the readers of what providers answer (credentials_parse.h) ---- */
+
+enum jitrd_err jitrd_credentials_from_document(enum jitrd_credentials_source source,
+                                               const char *body, size_t len,
+                                               struct jitrd_credentials *out,
+                                               struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
+	struct json_object *root = NULL, *v = NULL;
+	const char *which = jitrd_credentials_source_name(source);
+	const char *code;
+
+	if (!body || !out)
+		return JITRD_ERR_INVALID_ARG;
+	root = parse_json(body, len);
+	switch (source) {
+	case JITRD_CREDENTIALS_WEB_IDENTITY:
+		which = "web identity";
+		/* AWS STS API reference, AssumeRoleWithWebIdentity, asked for as JSON. */
+		if (!root ||
+		    !json_object_object_get_ex(root, "AssumeRoleWithWebIdentityResponse", &v) ||
+		    !json_object_object_get_ex(v, "AssumeRoleWithWebIdentityResult", &v) ||
+		    !json_object_object_get_ex(v, "Credentials", &v)) {
+			jitrd_diag_set(diag,
+			               "%s: STS answer is not JSON with "
+			               "AssumeRoleWithWebIdentityResponse."
+			               "AssumeRoleWithWebIdentityResult.Credentials",
+			               which);
+			goto cleanup;
+		}
+		result = credentials_from_json(v, which, out, diag);
+		break;
+	case JITRD_CREDENTIALS_CONTAINER:
+		if (!root || !json_object_is_type(root, json_type_object)) {
+			jitrd_diag_set(diag, "%s: answer is not a JSON object", which);
+			goto cleanup;
+		}
+		result = credentials_from_json(root, which, out, diag);
+		break;
+	case JITRD_CREDENTIALS_IMDS:
+		which = "IMDS";
+		if (!root || !json_object_is_type(root, json_type_object)) {
+			jitrd_diag_set(diag, "%s: role credentials answer is not a JSON object",
+			               which);
+			goto cleanup;
+		}
+		code = json_string_member(root, "Code", 64);
+		if (code && strcmp(code, "Success") != 0) {
+			char quoted[100];
+
+			jitrd_quote(quoted, sizeof(quoted), code, strlen(code));
+			jitrd_diag_set(diag, "%s: role credentials Code is %s", which, quoted);
+			goto cleanup;
+		}
+		result = credentials_from_json(root, which, out, diag);
+		break;
+	default:
+		result = JITRD_ERR_INVALID_ARG;
+		break;
+	}
+cleanup:
+	json_object_put(root);
+	return result;
+}
+
+enum jitrd_err jitrd_credentials_imds_role(const char *listing, char *role, size_t size,
+                                           struct jitrd_diag *diag)
+{
+	size_t n;
+
+	if (!listing || !role || size == 0)
+		return JITRD_ERR_INVALID_ARG;
+	n = strcspn(listing, "\r\n");
+	if (n == 0 || n >= size) {
+		jitrd_diag_set(diag, "IMDS: no instance role (empty or over-long role listing)");
+		return JITRD_ERR_CREDENTIALS;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)listing[i]) && !strchr("+=,.@_-", listing[i])) {
+			jitrd_diag_set(diag, "IMDS: role name holds characters outside IAM's");
+			return JITRD_ERR_CREDENTIALS;
+		}
+	}
+	memcpy(role, listing, n);
+	role[n] = '\0';
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_credentials_from_profile_text(const char *text, size_t len,
+                                                   const char *section,
+                                                   struct jitrd_credentials *out, int *found,
+                                                   struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	struct profile_values pv = {0};
+
+	if (!text || !section || !out || !found)
+		return JITRD_ERR_INVALID_ARG;
+	*found = 0;
+	result = parse_profile_text(text, len, "(text)", section, &pv, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = JITRD_ERR_CREDENTIALS;
+	if (!pv.key_id && !pv.secret)
+		goto cleanup;
+	*found = 1;
+	result = set_credentials(out, pv.key_id, pv.secret, pv.token, 0, "shared files", diag);
+cleanup:
+	wipe_free(pv.key_id);
+	wipe_free(pv.secret);
+	wipe_free(pv.token);
 	return result;
 }
 

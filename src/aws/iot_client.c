@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "awshttp.h"
+#include "iot_client_parse.h"
 #include "jitrd/ratelimit.h"
 #include "jitrd/sigv4.h"
 
@@ -969,16 +970,66 @@ void jitrd_iot_policy_cleanup(struct jitrd_iot_policy *policy)
 	memset(policy, 0, sizeof(*policy));
 }
 
+/* Fills *out from DescribeCertificate's answer (written only on JITRD_OK). */
+static enum jitrd_err read_certificate(struct json_object *json, struct jitrd_iot_certificate *out,
+                                       struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_BAD_RESPONSE;
+	const enum jitrd_iot_op op = JITRD_IOT_DESCRIBE_CERTIFICATE;
+	struct jitrd_iot_certificate cert = {0};
+	struct json_object *d;
+	int rc;
+
+	d = member_object(json, "certificateDescription");
+	if (!d) {
+		result = bad_member(diag, op, "certificateDescription");
+		goto cleanup;
+	}
+	if (member_string(d, "certificateId", 1, cert.certificate_id, 65) ||
+	    !is_hex64(cert.certificate_id)) {
+		result = bad_member(diag, op, "certificateId");
+		goto cleanup;
+	}
+	if (member_string(d, "caCertificateId", 0, cert.ca_certificate_id, 65) ||
+	    (cert.ca_certificate_id[0] && !is_hex64(cert.ca_certificate_id))) {
+		result = bad_member(diag, op, "caCertificateId");
+		goto cleanup;
+	}
+	if (member_status(d, "status", &cert.status)) {
+		result = bad_member(diag, op, "status");
+		goto cleanup;
+	}
+	if (member_string(d, "certificateArn", 0, cert.certificate_arn, sizeof(cert.certificate_arn)) ||
+	    member_string(d, "ownedBy", 0, cert.owned_by, sizeof(cert.owned_by)) ||
+	    member_number(d, "creationDate", &cert.creation_date)) {
+		result = bad_member(diag, op, "certificateArn/ownedBy/creationDate");
+		goto cleanup;
+	}
+	rc = member_dup(d, "certificatePem", 1, JITRD_IOT_MAX_PEM, &cert.certificate_pem);
+	if (rc == -2) {
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	if (rc != 0) {
+		result = bad_member(diag, op, "certificatePem");
+		goto cleanup;
+	}
+	*out = cert;
+	memset(&cert, 0, sizeof(cert));
+	result = JITRD_OK;
+cleanup:
+	jitrd_iot_certificate_cleanup(&cert);
+	return result;
+}
+
 enum jitrd_err jitrd_iot_describe_certificate(struct jitrd_iot_session *s, int64_t deadline,
-					      const char *certificate_id,
-					      struct jitrd_iot_certificate *out,
-					      struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                              const char *certificate_id,
+                                              struct jitrd_iot_certificate *out,
+                                              struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	struct call c = {.op = JITRD_IOT_DESCRIBE_CERTIFICATE, .method = "GET"};
-	struct json_object *json = NULL, *d;
-	struct jitrd_iot_certificate cert = {0};
-	int rc;
+	struct json_object *json = NULL;
 
 	result_reset(res);
 	if (!s || !out)
@@ -988,48 +1039,8 @@ enum jitrd_err jitrd_iot_describe_certificate(struct jitrd_iot_session *s, int64
 	if ((result = set_path(&c, "/certificates/", certificate_id, "")) != JITRD_OK)
 		return result;
 	result = call(s, deadline, &c, &json, res, diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	result = JITRD_ERR_BAD_RESPONSE;
-	d = member_object(json, "certificateDescription");
-	if (!d) {
-		result = bad_member(diag, c.op, "certificateDescription");
-		goto cleanup;
-	}
-	if (member_string(d, "certificateId", 1, cert.certificate_id, 65) ||
-	    !is_hex64(cert.certificate_id)) {
-		result = bad_member(diag, c.op, "certificateId");
-		goto cleanup;
-	}
-	if (member_string(d, "caCertificateId", 0, cert.ca_certificate_id, 65) ||
-	    (cert.ca_certificate_id[0] && !is_hex64(cert.ca_certificate_id))) {
-		result = bad_member(diag, c.op, "caCertificateId");
-		goto cleanup;
-	}
-	if (member_status(d, "status", &cert.status)) {
-		result = bad_member(diag, c.op, "status");
-		goto cleanup;
-	}
-	if (member_string(d, "certificateArn", 0, cert.certificate_arn, sizeof(cert.certificate_arn)) ||
-	    member_string(d, "ownedBy", 0, cert.owned_by, sizeof(cert.owned_by)) ||
-	    member_number(d, "creationDate", &cert.creation_date)) {
-		result = bad_member(diag, c.op, "certificateArn/ownedBy/creationDate");
-		goto cleanup;
-	}
-	rc = member_dup(d, "certificatePem", 1, JITRD_IOT_MAX_PEM, &cert.certificate_pem);
-	if (rc == -2) {
-		result = JITRD_ERR_NOMEM;
-		goto cleanup;
-	}
-	if (rc != 0) {
-		result = bad_member(diag, c.op, "certificatePem");
-		goto cleanup;
-	}
-	*out = cert;
-	memset(&cert, 0, sizeof(cert));
-	result = JITRD_OK;
-cleanup:
-	jitrd_iot_certificate_cleanup(&cert);
+	if (result == JITRD_OK)
+		result = read_certificate(json, out, diag);
 	json_object_put(json);
 	return result;
 }
@@ -1254,7 +1265,9 @@ static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op,
 	struct jitrd_iot_thing t = {0};
 	double version = 0;
 
+	/* thingName as AWS's model has it, [a-zA-Z0-9:_-]{1,128}: it names what is attached */
 	if (!json || member_string(json, "thingName", 1, t.thing_name, sizeof(t.thing_name)) ||
+	    !name_ok(t.thing_name, ":_-") ||
 	    member_string(json, "thingArn", 0, t.thing_arn, sizeof(t.thing_arn)) ||
 	    member_string(json, "thingId", 0, t.thing_id, sizeof(t.thing_id)) ||
 	    member_string(json, "thingTypeName", 0, t.thing_type_name, sizeof(t.thing_type_name)) ||
@@ -1347,6 +1360,29 @@ cleanup:
 	return result;
 }
 
+/* Attribute name of DescribeThing's answer into value (JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1
+ * bytes); *present 0 when the Thing has no such attribute. */
+static enum jitrd_err read_thing_attribute(struct json_object *json, const char *name, char *value,
+                                           int *present, struct jitrd_diag *diag)
+{
+	struct json_object *attributes, *v;
+
+	/* "attributes" is a map of strings; absent or null is a Thing without attributes. */
+	if (!json_object_object_get_ex(json, "attributes", &attributes) ||
+	    json_object_is_type(attributes, json_type_null) ||
+	    (json_object_is_type(attributes, json_type_object) &&
+	     !json_object_object_get_ex(attributes, name, &v))) {
+		value[0] = '\0';
+		*present = 0;
+		return JITRD_OK;
+	}
+	if (!json_object_is_type(attributes, json_type_object) ||
+	    member_string(attributes, name, 1, value, JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1))
+		return bad_member(diag, JITRD_IOT_DESCRIBE_THING, "attributes");
+	*present = 1;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
 						  const char *thing_name, const char *name,
 						  char *value, size_t size, int *present,
@@ -1355,7 +1391,7 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 {
 	enum jitrd_err result;
 	struct call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
-	struct json_object *json = NULL, *attributes, *v;
+	struct json_object *json = NULL;
 	struct jitrd_iot_thing thing;
 
 	result_reset(res);
@@ -1370,27 +1406,23 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 		goto cleanup;
 	if ((result = read_thing(json, c.op, &thing, diag)) != JITRD_OK)
 		goto cleanup;
-	/* "attributes" is a map of strings; absent or null is a Thing without attributes. */
-	if (!json_object_object_get_ex(json, "attributes", &attributes) ||
-	    json_object_is_type(attributes, json_type_null) ||
-	    (json_object_is_type(attributes, json_type_object) &&
-	     !json_object_object_get_ex(attributes, name, &v))) {
-		value[0] = '\0';
-		*present = 0;
-		goto cleanup;
-	}
-	if (!json_object_is_type(attributes, json_type_object) ||
-	    member_string(attributes, name, 1, value, JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1)) {
-		result = bad_member(diag, c.op, "attributes");
-		goto cleanup;
-	}
-	*present = 1;
+	result = read_thing_attribute(json, name, value, present, diag);
 cleanup:
 	json_object_put(json);
 	return result;
 }
 
 #define MAX_THING_PRINCIPALS 10000
+
+/* 1 when an entry of ListThingPrincipals' principals[] is a string fit for a header. */
+static int principal_ok(struct json_object *e)
+{
+	const char *principal = json_object_get_string(e);
+
+	return json_object_is_type(e, json_type_string) &&
+	       header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL) &&
+	       strlen(principal) == (size_t)json_object_get_string_len(e);
+}
 
 enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
 					       const char *thing_name, jitrd_iot_principal_fn fn,
@@ -1433,9 +1465,7 @@ enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int6
 			struct json_object *e = json_object_array_get_idx(list, i);
 			const char *principal = json_object_get_string(e);
 
-			if (!json_object_is_type(e, json_type_string) ||
-			    !header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL) ||
-			    strlen(principal) != (size_t)json_object_get_string_len(e)) {
+			if (!principal_ok(e)) {
 				result = bad_member(diag, op, "principals[]");
 				break;
 			}
@@ -1514,6 +1544,19 @@ enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int
 	return result;
 }
 
+/* One entry of ListCertificatesByCA's certificates[]: 0, or -1 when malformed. */
+static int read_cert_summary(struct json_object *e, struct jitrd_iot_cert_summary *sum)
+{
+	if (!json_object_is_type(e, json_type_object) ||
+	    member_string(e, "certificateId", 1, sum->certificate_id, 65) ||
+	    !is_hex64(sum->certificate_id) || member_status(e, "status", &sum->status) ||
+	    member_string(e, "certificateArn", 0, sum->certificate_arn,
+	                  sizeof(sum->certificate_arn)) ||
+	    member_number(e, "creationDate", &sum->creation_date))
+		return -1;
+	return 0;
+}
+
 enum jitrd_err jitrd_iot_list_certificates_by_ca(struct jitrd_iot_session *s, int64_t deadline,
 						 const char *ca_certificate_id, int page_size,
 						 size_t max_items, jitrd_iot_cert_fn fn, void *ctx,
@@ -1559,12 +1602,7 @@ enum jitrd_err jitrd_iot_list_certificates_by_ca(struct jitrd_iot_session *s, in
 			struct json_object *e = json_object_array_get_idx(list, i);
 			struct jitrd_iot_cert_summary sum = {0};
 
-			if (!json_object_is_type(e, json_type_object) ||
-			    member_string(e, "certificateId", 1, sum.certificate_id, 65) ||
-			    !is_hex64(sum.certificate_id) || member_status(e, "status", &sum.status) ||
-			    member_string(e, "certificateArn", 0, sum.certificate_arn,
-					  sizeof(sum.certificate_arn)) ||
-			    member_number(e, "creationDate", &sum.creation_date)) {
+			if (read_cert_summary(e, &sum) != 0) {
 				result = bad_member(diag, op, "certificates[]");
 				break;
 			}
@@ -1791,4 +1829,74 @@ cleanup:
 	json_object_put(req);
 	json_object_put(json);
 	return result;
+}
+
+/* ---- the readers, for tests and fuzz targets (iot_client_parse.h) ---- */
+
+struct json_object *jitrd_iot_parse_json(struct json_tokener *tok, const char *body, size_t len)
+{
+	return parse_json(tok, body, len);
+}
+
+int jitrd_iot_is_empty_object(const char *body, size_t len)
+{
+	return is_empty_object(body, len);
+}
+
+void jitrd_iot_error_details(struct json_tokener *tok, const struct jitrd_awshttp_response *resp,
+                             struct jitrd_iot_result *r)
+{
+	error_details(tok, resp, r);
+}
+
+int jitrd_iot_is_throttling(long status, const char *code)
+{
+	return is_throttling(status, code);
+}
+
+enum jitrd_err jitrd_iot_read_certificate(struct json_object *json,
+                                          struct jitrd_iot_certificate *out,
+                                          struct jitrd_diag *diag)
+{
+	return read_certificate(json, out, diag);
+}
+
+enum jitrd_err jitrd_iot_read_policy(struct json_object *json, struct jitrd_iot_policy *out,
+                                     struct jitrd_diag *diag)
+{
+	return read_policy(json, JITRD_IOT_GET_POLICY, "defaultVersionId", out, diag);
+}
+
+enum jitrd_err jitrd_iot_read_thing(struct json_object *json, struct jitrd_iot_thing *out,
+                                    struct jitrd_diag *diag)
+{
+	return read_thing(json, JITRD_IOT_DESCRIBE_THING, out, diag);
+}
+
+enum jitrd_err jitrd_iot_read_registered(struct json_object *json, struct jitrd_iot_registered *out,
+                                         struct jitrd_diag *diag)
+{
+	return read_registered(json, JITRD_IOT_REGISTER_CERTIFICATE, out, diag);
+}
+
+int jitrd_iot_read_cert_summary(struct json_object *entry, struct jitrd_iot_cert_summary *out)
+{
+	return read_cert_summary(entry, out);
+}
+
+enum jitrd_err jitrd_iot_read_next_marker(struct json_object *json, char *marker, size_t size,
+                                          int *more, struct jitrd_diag *diag)
+{
+	return next_marker(json, JITRD_IOT_LIST_CERTIFICATES_BY_CA, marker, size, diag, more);
+}
+
+enum jitrd_err jitrd_iot_read_thing_attribute(struct json_object *json, const char *name,
+                                              char *value, int *present, struct jitrd_diag *diag)
+{
+	return read_thing_attribute(json, name, value, present, diag);
+}
+
+int jitrd_iot_principal_ok(struct json_object *entry)
+{
+	return principal_ok(entry);
 }

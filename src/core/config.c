@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ini.h>
 
 #include "jitrd/text.h"
@@ -106,9 +109,38 @@ static const char *check_url_rest(const char *rest)
 	return NULL;
 }
 
+/* 1 when the host part of rest ("host[:port][/...]", "[v6][:port]") is loopback: localhost,
+ * 127.0.0.0/8 or ::1. */
+static int url_host_is_loopback(const char *rest)
+{
+	char host[64];
+	size_t n;
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (*rest == '[') {
+		const char *close = strchr(rest, ']');
+		if (!close || (size_t)(close - rest - 1) >= sizeof(host))
+			return 0;
+		n = (size_t)(close - rest - 1);
+		memcpy(host, rest + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+	}
+	n = strcspn(rest, ":/");
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, rest, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
 static const char *check_mqtt_url(const char *v)
 {
-	static const char *const schemes[] = {"ssl://", "mqtts://", "tcp://", NULL};
+	static const char *const schemes[] = {"ssl://", "mqtts://", NULL};
+	const char *why;
 
 	if (!*v)
 		return NULL; /* no MQTT source: Lambda, `handle`, `check` */
@@ -118,6 +150,16 @@ static const char *check_mqtt_url(const char *v)
 		size_t n = strlen(schemes[i]);
 		if (strncmp(v, schemes[i], n) == 0)
 			return check_url_rest(v + n);
+	}
+	if (strncmp(v, "tcp://", 6) == 0) {
+		/* Plain MQTT carries the registration events, which decide activations, without
+		 * authentication or secrecy: only to this host (tests, a local bridge), as an
+		 * http:// API endpoint is only the local emulator. */
+		why = check_url_rest(v + 6);
+		if (!why && !url_host_is_loopback(v + 6))
+			why = "tcp:// (no TLS) only to a loopback address (127.0.0.1, [::1], "
+			      "localhost); use ssl:// for a remote broker";
+		return why;
 	}
 	return "must be empty or start with ssl://, mqtts:// or tcp://";
 }
@@ -209,6 +251,8 @@ static const struct key keys[] = {
     {"mqtt", "clean_session", "false", K_BOOL, .offset = AT(mqtt.clean_session)},
     {"mqtt", "keepalive", "60", K_INT, .offset = AT(mqtt.keepalive), .min = 5, .max = 3600},
     {"mqtt", "qos", "1", K_INT, .offset = AT(mqtt.qos), .min = 0, .max = 1},
+    {"mqtt", "subscribe_grace_seconds", "120", K_INT, .offset = AT(mqtt.subscribe_grace_seconds),
+     .min = 1, .max = 86400},
     {"aws", "region", "us-east-1", K_STRING, .offset = AT(aws.region), .check = check_region},
     {"aws", "endpoint", "", K_STRING, .offset = AT(aws.endpoint), .check = check_endpoint},
     {"aws", "signing_name", "iot", K_STRING, .offset = AT(aws.signing_name),
@@ -237,6 +281,10 @@ static const struct key keys[] = {
     {"service", "listen", "", K_STRING, .offset = AT(service.listen), .check = check_listen},
     {"service", "log_format", "text", K_ENUM, .choices = log_formats, .set_choice = set_log_format},
     {"service", "log_level", "info", K_ENUM, .choices = log_levels, .set_choice = set_log_level},
+    {"service", "remember_seconds", "3600", K_INT, .offset = AT(service.remember_seconds), .min = 0,
+     .max = 604800},
+    {"service", "journal_max_rows", "100000", K_INT, .offset = AT(service.journal_max_rows),
+     .min = 1000, .max = 100000000},
     {"limits", "update_certificate", "10", K_DOUBLE, .offset = AT(limits.update_certificate)},
     {"limits", "describe_certificate", "10", K_DOUBLE, .offset = AT(limits.describe_certificate)},
     {"limits", "create_policy", "10", K_DOUBLE, .offset = AT(limits.create_policy)},

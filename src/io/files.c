@@ -157,6 +157,75 @@ cleanup:
 	return result;
 }
 
+enum jitrd_err jitrd_private_dir(const char *dir, bool *narrowed, struct jitrd_diag *diag)
+{
+	struct stat st;
+
+	if (narrowed)
+		*narrowed = false;
+	/* mkdir's mode is cut by the umask, never widened: 0700 or narrower. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		jitrd_diag_set(diag, "%s: %s", dir, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	/* lstat: a symlink planted in place of the directory is refused, not followed. */
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		jitrd_diag_set(diag, "%s: not a directory", dir);
+		return JITRD_ERR_IO;
+	}
+	if ((st.st_mode & 07777) == 0700)
+		return JITRD_OK;
+	/* Wider (group or others may enter) or without the owner's rwx: narrowed to exactly
+	 * 0700. Refused when that is not ours to do (another user's directory). */
+	if (chmod(dir, 0700) != 0) {
+		jitrd_diag_set(diag,
+		               "%s: mode %04o, and it cannot be narrowed to 0700 (%s); make it "
+		               "0700 and owned by the user jitrd runs as",
+		               dir, (unsigned)(st.st_mode & 07777), strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	if (narrowed)
+		*narrowed = true;
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_private_file(const char *path, struct jitrd_diag *diag)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		jitrd_diag_set(diag, "%s: not a regular file", path);
+		close(fd);
+		return JITRD_ERR_IO;
+	}
+	if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) {
+		jitrd_diag_set(diag, "%s: mode %04o, and it cannot be narrowed to 0600 (%s)", path,
+		               (unsigned)(st.st_mode & 07777), strerror(errno));
+		close(fd);
+		return JITRD_ERR_IO;
+	}
+	close(fd);
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_private_file_if_exists(const char *path, struct jitrd_diag *diag)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return JITRD_OK;
+		jitrd_diag_set(diag, "%s: %s", path, strerror(errno));
+		return JITRD_ERR_IO;
+	}
+	return jitrd_private_file(path, diag);
+}
 enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
                                   struct jitrd_diag *diag)
 {

@@ -5,20 +5,41 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
-#define CONNECTION_LIMIT     32
-#define IDLE_TIMEOUT_SECONDS 10
+/* Slow clients (a header line every few seconds, each resetting the idle timeout) must not
+ * crowd out a health probe. libmicrohttpd's internal thread polls every connection with
+ * epoll, so many idle connections cost no thread; the global limit is high, one address may
+ * hold only PER_ADDRESS_LIMIT of them, and REQUEST_SECONDS bounds a whole request (the idle
+ * timeout alone never ends a trickle): the reaper shuts down any connection whose request
+ * has not been answered within it. A local health checker shares the loopback address with
+ * any local trickler, so the per-address limit stays well above what a probe needs. */
+#define CONNECTION_LIMIT     256
+#define PER_ADDRESS_LIMIT    64
+#define IDLE_TIMEOUT_SECONDS 5
+#define REQUEST_SECONDS      5
+#define REAPER_PERIOD_MS     250
 /* Request line and headers of a health probe or a scraper fit easily; more is refused. */
 #define CONNECTION_MEMORY 16384
 #define REASON_MAX        256
 #define LISTEN_MAX        128
+
+/* One open connection, from libmicrohttpd's STARTED notification to its CLOSED one. */
+struct tracked {
+	struct MHD_Connection *connection;
+	int fd;
+	int64_t since_ms; /* accepted, or its last request answered (monotonic) */
+	int in_use;
+	int reaped;
+};
 
 struct jitrd_http_status {
 	struct MHD_Daemon *daemon;
@@ -26,7 +47,104 @@ struct jitrd_http_status {
 	jitrd_ready_fn ready;
 	void *ready_ctx;
 	unsigned port;
+
+	/* Guards tracked[] and stop; the CLOSED notification removes a connection under it
+	 * before libmicrohttpd closes its socket, so the reaper never touches a closed fd. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int lock_ready;
+	pthread_t reaper;
+	int reaper_started;
+	int stop;
+	struct tracked tracked[CONNECTION_LIMIT];
+	unsigned long reaped; /* connections closed for taking too long */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION, on libmicrohttpd's thread. */
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct jitrd_http_status *server = cls;
+
+	pthread_mutex_lock(&server->lock);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+		    MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = NULL;
+		for (size_t i = 0; info && i < CONNECTION_LIMIT; i++) {
+			struct tracked *t = &server->tracked[i];
+			if (t->in_use)
+				continue;
+			t->connection = connection;
+			t->fd = info->connect_fd;
+			t->since_ms = mono_ms();
+			t->in_use = 1;
+			t->reaped = 0;
+			*socket_context = t;
+			break;
+		}
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+		struct tracked *t = *socket_context;
+
+		memset(t, 0, sizeof(*t));
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&server->lock);
+}
+
+/* A request was answered: the connection's clock starts again for its next request. */
+static void request_answered(struct jitrd_http_status *server, struct MHD_Connection *connection)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (!info || !info->socket_context)
+		return;
+	pthread_mutex_lock(&server->lock);
+	((struct tracked *)info->socket_context)->since_ms = mono_ms();
+	pthread_mutex_unlock(&server->lock);
+}
+
+/* Shuts down (does not close: the socket stays libmicrohttpd's) every connection whose request
+ * has taken more than REQUEST_SECONDS; libmicrohttpd then sees the end and closes it. */
+static void *reaper_main(void *arg)
+{
+	struct jitrd_http_status *server = arg;
+
+	pthread_mutex_lock(&server->lock);
+	while (!server->stop) {
+		struct timespec until;
+		int64_t now = mono_ms();
+
+		for (size_t i = 0; i < CONNECTION_LIMIT; i++) {
+			struct tracked *t = &server->tracked[i];
+			if (t->in_use && !t->reaped &&
+			    now - t->since_ms > (int64_t)REQUEST_SECONDS * 1000) {
+				(void)shutdown(t->fd, SHUT_RDWR);
+				t->reaped = 1;
+				server->reaped++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += REAPER_PERIOD_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&server->wake, &server->lock, &until);
+	}
+	pthread_mutex_unlock(&server->lock);
+	return NULL;
+}
 
 static enum MHD_Result respond(struct MHD_Connection *connection, unsigned status,
                                const char *content_type, char *body, size_t len,
@@ -106,6 +224,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)con_cls;
+	request_answered(server, connection);
 	/* Answer at the first call, before any body: nothing here takes one. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -207,14 +326,23 @@ enum jitrd_err jitrd_http_status_start(const struct jitrd_http_status_options *o
 	server->metrics = options->metrics;
 	server->ready = options->ready;
 	server->ready_ctx = options->ready_ctx;
+	if (pthread_mutex_init(&server->lock, NULL) != 0)
+		goto cleanup;
+	if (pthread_cond_init(&server->wake, NULL) != 0) {
+		pthread_mutex_destroy(&server->lock);
+		goto cleanup;
+	}
+	server->lock_ready = 1;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
 	/* The port argument is ignored when MHD_OPTION_SOCK_ADDR is given. */
 	server->daemon = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)IDLE_TIMEOUT_SECONDS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_ADDRESS_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, server, MHD_OPTION_END);
 	if (!server->daemon) {
 		int saved = errno;
 
@@ -231,6 +359,12 @@ enum jitrd_err jitrd_http_status_start(const struct jitrd_http_status_options *o
 		goto cleanup;
 	}
 	server->port = info->port;
+	if (pthread_create(&server->reaper, NULL, reaper_main, server) != 0) {
+		jitrd_diag_set(diag, "service.listen %s: cannot start a thread", options->listen);
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	server->reaper_started = 1;
 	*out = server;
 	server = NULL;
 	result = JITRD_OK;
@@ -248,7 +382,18 @@ void jitrd_http_status_stop(struct jitrd_http_status *server)
 {
 	if (!server)
 		return;
+	if (server->reaper_started) {
+		pthread_mutex_lock(&server->lock);
+		server->stop = 1;
+		pthread_cond_broadcast(&server->wake);
+		pthread_mutex_unlock(&server->lock);
+		pthread_join(server->reaper, NULL);
+	}
 	if (server->daemon)
 		MHD_stop_daemon(server->daemon);
+	if (server->lock_ready) {
+		pthread_cond_destroy(&server->wake);
+		pthread_mutex_destroy(&server->lock);
+	}
 	free(server);
 }

@@ -4,10 +4,13 @@
 #include "jitrd/journal.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
+
+#include "jitrd/files.h"
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 #define DEFAULT_MAX_ATTEMPTS    10
@@ -61,6 +64,24 @@ static const char schema_sql[] =
     " PRIMARY KEY (job, item)) WITHOUT ROWID;"
     "PRAGMA user_version = 1;";
 
+/* Version 2 (on top of 1): final decisions remembered per certificate, so a device that
+ * repeats its event (a reconnect loop) is answered without an API call or a new event row;
+ * and an index to prune failed events by age like done ones. */
+static const char schema_v2_sql[] =
+    "CREATE TABLE remembered ("
+    " certificate_id TEXT PRIMARY KEY,"
+    " event_key TEXT NOT NULL,"
+    " decision TEXT NOT NULL,"
+    " reason TEXT,"
+    " status TEXT,"
+    " decided_ms INTEGER NOT NULL,"
+    " until_ms INTEGER NOT NULL,"
+    " repeats INTEGER NOT NULL DEFAULT 0,"
+    " last_seen_ms INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX remembered_until ON remembered(until_ms);"
+    "CREATE INDEX events_failed ON events(finished_ms) WHERE state = 'failed';"
+    "PRAGMA user_version = 2;";
+
 enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
@@ -83,6 +104,14 @@ enum stmt_id {
 	S_ITEM_PUT,
 	S_ITEM_GET,
 	S_JOB_FINISH,
+	S_REMEMBER,
+	S_RECALL,
+	S_FORGET_ALL,
+	S_PRUNE_FINISHED,
+	S_PRUNE_OVER_CAP,
+	S_PRUNE_REMEMBERED,
+	S_PRUNE_INVENTORY,
+	S_OLDEST_OPEN,
 	S_COUNT_
 };
 
@@ -145,6 +174,37 @@ static const char *const stmt_sql[S_COUNT_] = {
     [S_ITEM_PUT] = "INSERT OR IGNORE INTO job_items (job, item, done_ms) VALUES (?1, ?2, ?3)",
     [S_ITEM_GET] = "SELECT 1 FROM job_items WHERE job = ?1 AND item = ?2",
     [S_JOB_FINISH] = "UPDATE jobs SET finished_ms = ?2 WHERE job = ?1 AND finished_ms IS NULL",
+    [S_REMEMBER] = "INSERT INTO remembered (certificate_id, decision, reason, status, decided_ms,"
+		   " until_ms, repeats, last_seen_ms, event_key)"
+		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7)"
+		   " ON CONFLICT (certificate_id) DO UPDATE SET decision = excluded.decision,"
+		   " event_key = excluded.event_key,"
+		   " reason = excluded.reason, status = excluded.status,"
+		   " decided_ms = excluded.decided_ms, until_ms = excluded.until_ms,"
+		   " repeats = 0, last_seen_ms = NULL",
+    /* One statement: the lookup and the repeat's count, so a repeat costs one small write. */
+    [S_RECALL] = "UPDATE remembered SET repeats = repeats + 1, last_seen_ms = ?2"
+		 " WHERE certificate_id = ?1 AND until_ms > ?2 AND event_key = ?3"
+		 " RETURNING decision, reason, status, decided_ms, until_ms, repeats",
+    [S_FORGET_ALL] = "DELETE FROM remembered",
+    [S_PRUNE_FINISHED] = "DELETE FROM events WHERE id IN ("
+			 "SELECT id FROM events INDEXED BY events_done"
+			 " WHERE state = 'done' AND finished_ms < ?1"
+			 " UNION ALL SELECT id FROM events INDEXED BY events_failed"
+			 " WHERE state = 'failed' AND finished_ms < ?1)",
+    /* Oldest finished rows beyond the cap (ids grow with time: AUTOINCREMENT). */
+    [S_PRUNE_OVER_CAP] = "DELETE FROM events WHERE id IN (SELECT id FROM events"
+			 " WHERE state IN ('done', 'failed') ORDER BY id LIMIT max(0,"
+			 " (SELECT count(*) FROM events WHERE state IN ('done', 'failed')) - ?1))",
+    [S_PRUNE_REMEMBERED] = "DELETE FROM remembered WHERE until_ms <= ?1",
+    /* Inventory rows of certificates never activated, revoked or held (still pending as far
+     * as jitrd knows: rejected, deferred, failed) and not seen since the cutoff: `crl sweep`
+     * needs only those AWS may have let in. */
+    [S_PRUNE_INVENTORY] = "DELETE FROM certificates WHERE updated_ms < ?1"
+			  " AND status = 'PENDING_ACTIVATION'",
+    [S_OLDEST_OPEN] = "SELECT min(t) FROM ("
+		      "SELECT min(next_attempt_ms) AS t FROM events WHERE state = 'pending'"
+		      " UNION ALL SELECT min(claimed_ms) FROM events WHERE state = 'in_progress')",
 };
 
 struct jitrd_journal {
@@ -355,6 +415,15 @@ static enum jitrd_err prepare_schema(struct jitrd_journal *j, struct jitrd_diag 
 			result = db_fail(j, rc, "creating the schema", diag);
 			goto cleanup;
 		}
+		version = 1;
+	}
+	if (version == 1) {
+		/* An older jitrd's journal: upgraded in the same transaction. */
+		rc = sqlite3_exec(j->db, schema_v2_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			result = db_fail(j, rc, "upgrading the schema", diag);
+			goto cleanup;
+		}
 	}
 	rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -367,6 +436,23 @@ cleanup:
 	if (in_tx)
 		(void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	return result;
+}
+
+/* path, path-wal and path-shm of mode 0600 (the first created when missing). */
+static enum jitrd_err private_files(const char *path, struct jitrd_diag *diag)
+{
+	static const char *const suffixes[] = {"-wal", "-shm"};
+	char side[4096];
+	enum jitrd_err err = jitrd_private_file(path, diag);
+
+	for (size_t i = 0; err == JITRD_OK && i < COUNT_OF(suffixes); i++) {
+		if (snprintf(side, sizeof(side), "%s%s", path, suffixes[i]) >= (int)sizeof(side)) {
+			jitrd_diag_set(diag, "journal: path too long");
+			return JITRD_ERR_INVALID_ARG;
+		}
+		err = jitrd_private_file_if_exists(side, diag);
+	}
+	return err;
 }
 
 static void journal_free(struct jitrd_journal *j)
@@ -419,6 +505,12 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 	j->max_attempts = opts->max_attempts;
 	jitrd_quote(j->path, sizeof(j->path), path, strlen(path));
 
+	/* The journal holds the fleet's inventory: 0600 whatever the umask. SQLite creates the
+	 * database 0644 minus the umask and gives its -wal and -shm files the database file's
+	 * mode, so the file is made (or narrowed) first; leftovers of an older run too. */
+	result = private_files(path, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
 	rc = sqlite3_open_v2(
 	    path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -463,6 +555,13 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 	    NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		result = db_fail(j, rc, "setting synchronous", diag);
+		goto cleanup;
+	}
+	/* After a checkpoint has moved the WAL back to its start, cut the file to 4 MiB: a burst
+	 * (a flood of events) must not leave a WAL of its peak size on disk for good. */
+	rc = sqlite3_exec(j->db, "PRAGMA journal_size_limit = 4194304", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "setting journal_size_limit", diag);
 		goto cleanup;
 	}
 	result = prepare_schema(j, diag);
@@ -695,6 +794,14 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
                                          int64_t now_ms, enum jitrd_journal_state *state,
                                          struct jitrd_diag *diag)
 {
+	return jitrd_journal_retry_bounded(j, id, next_attempt_ms, reason, now_ms, 0, state, diag);
+}
+
+enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
+                                           int64_t next_attempt_ms, const char *reason,
+                                           int64_t now_ms, unsigned max_attempts,
+                                           enum jitrd_journal_state *state, struct jitrd_diag *diag)
+{
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	sqlite3_stmt *stmt;
 	int new_state = -1;
@@ -704,12 +811,14 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
 		jitrd_diag_set(diag, "journal: retry_later: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
+	if (max_attempts == 0 || max_attempts > j->max_attempts)
+		max_attempts = j->max_attempts;
 	pthread_mutex_lock(&j->lock);
 	stmt = j->stmt[S_RETRY];
 	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(stmt, 2, next_attempt_ms)) != SQLITE_OK ||
 	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 4, j->max_attempts)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 4, max_attempts)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK) {
 		stmt_done(stmt);
 		result = db_fail(j, rc, "retry_later", diag);
@@ -1241,6 +1350,180 @@ enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *j, const char *job
 cleanup:
 	if (in_tx)
 		rollback(j);
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+/* ---- remembered decisions, pruning, progress ------------------------------------------- */
+
+enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certificate_id,
+                                      const char *event_key, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      int64_t until_ms, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
+	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 || !word_ok(decision, true) ||
+	    !word_ok(status, false)) {
+		jitrd_diag_set(diag, "journal: remember: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_REMEMBER];
+	if ((rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 2, decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 4, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(stmt, 6, until_ms)) != SQLITE_OK ||
+	    (rc = bind_str(stmt, 7, event_key, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
+	    (rc = run(stmt)) != SQLITE_OK) {
+		stmt_done(stmt);
+		result = db_fail(j, rc, "remember", diag);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certificate_id,
+                                    const char *event_key, int64_t now_ms,
+                                    struct jitrd_journal_memory *memory, bool *found,
+                                    struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_journal_memory m;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !memory || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: recall: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_RECALL];
+	rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 2, now_ms);
+	if (rc == SQLITE_OK)
+		rc = bind_str(stmt, 3, event_key, JITRD_JOURNAL_NAME_MAX);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		copy_column(m.decision, sizeof(m.decision), stmt, 0);
+		copy_column(m.reason, sizeof(m.reason), stmt, 1);
+		copy_column(m.status, sizeof(m.status), stmt, 2);
+		m.decided_ms = sqlite3_column_int64(stmt, 3);
+		m.until_ms = sqlite3_column_int64(stmt, 4);
+		m.repeats = (uint64_t)sqlite3_column_int64(stmt, 5);
+		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_ROW : SQLITE_ERROR;
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "recall", diag);
+		goto cleanup;
+	}
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		*memory = m;
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_forget_all(struct jitrd_journal *j, size_t *count,
+                                        struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_IO;
+	int rc;
+
+	if (!j) {
+		jitrd_diag_set(diag, "journal: forget_all: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	rc = run(j->stmt[S_FORGET_ALL]);
+	if (rc != SQLITE_OK) {
+		result = db_fail(j, rc, "forget_all", diag);
+		goto cleanup;
+	}
+	if (count)
+		*count = (size_t)sqlite3_changes64(j->db);
+	result = JITRD_OK;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_prune_all(struct jitrd_journal *j, int64_t older_than_ms,
+                                       int64_t now_ms, uint64_t max_rows,
+                                       struct jitrd_journal_pruned *pruned, struct jitrd_diag *diag)
+{
+	struct jitrd_journal_pruned p = {0};
+	enum jitrd_err err;
+
+	if (!j || max_rows > INT64_MAX) {
+		jitrd_diag_set(diag, "journal: prune: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	err = run_changes(j, S_PRUNE_FINISHED, older_than_ms, "prune", &p.events, diag);
+	if (err == JITRD_OK) {
+		size_t over = 0;
+
+		err = run_changes(j, S_PRUNE_OVER_CAP, (int64_t)max_rows, "prune", &over, diag);
+		p.events += over;
+	}
+	if (err == JITRD_OK)
+		err = run_changes(j, S_PRUNE_REMEMBERED, now_ms, "prune", &p.remembered, diag);
+	if (err == JITRD_OK)
+		err = run_changes(j, S_PRUNE_INVENTORY, older_than_ms, "prune", &p.inventory, diag);
+	if (err == JITRD_OK) {
+		/* Give the pages of a large prune back to the WAL's next checkpoint promptly; a
+		 * failure here (a reader holds the WAL) only delays that. */
+		pthread_mutex_lock(&j->lock);
+		(void)sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_unlock(&j->lock);
+		if (pruned)
+			*pruned = p;
+	}
+	return err;
+}
+
+enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *j, int64_t *since_ms, bool *found,
+                                         struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!j || !since_ms || !found) {
+		jitrd_diag_set(diag, "journal: oldest_open: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_OLDEST_OPEN];
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*found = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
+		if (*found)
+			*since_ms = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_DONE;
+	}
+	stmt_done(stmt);
+	if (rc != SQLITE_DONE) {
+		result = db_fail(j, rc, "oldest_open", diag);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }

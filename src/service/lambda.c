@@ -17,13 +17,11 @@
 
 #include "jitrd/aws_setup.h"
 #include "jitrd/log.h"
+#include "lambda_runtime.h"
 
 extern char **environ;
 
 #define RUNTIME_API_VERSION "2018-06-01"
-#define REQUEST_ID_MAX      128
-#define TRACE_ID_MAX        1024
-#define FUNCTION_ARN_MAX    2048
 #define MESSAGE_ID_MAX      256 /* SQS message ids are UUIDs; generous */
 #define JSON_DEPTH_MAX      16  /* our shapes are 3 deep; a hostile payload stays shallow */
 #define POST_TIMEOUT_MS     10000L
@@ -402,18 +400,6 @@ int64_t jitrd_lambda_until(const char *deadline_header, int64_t now_epoch_ms, in
  * The Runtime API client ("Using the Lambda runtime API for custom runtimes").
  */
 
-struct invocation {
-	char request_id[REQUEST_ID_MAX + 1];
-	char deadline_ms[32];
-	char trace_id[TRACE_ID_MAX + 1];
-	char function_arn[FUNCTION_ARN_MAX + 1];
-	int header_too_long; /* a header we use was over its bound */
-	char *payload;
-	size_t len;
-	size_t cap;
-	int too_large;
-};
-
 struct runtime_api {
 	CURL *easy;     /* one connection, kept alive between calls */
 	char base[320]; /* http://HOST:PORT/2018-06-01/runtime */
@@ -523,8 +509,8 @@ static int runtime_api_post(struct runtime_api *api, const char *path, const cha
 }
 
 /* Copies a header value (trimmed) into out when name matches; flags one over its bound. */
-static void take_header(struct invocation *inv, const char *line, size_t n, const char *name,
-                        char *out, size_t size)
+static void take_header(struct jitrd_lambda_invocation *inv, const char *line, size_t n,
+                        const char *name, char *out, size_t size)
 {
 	size_t name_len = strlen(name);
 	const char *value;
@@ -550,9 +536,9 @@ static void take_header(struct invocation *inv, const char *line, size_t n, cons
 	out[value_len] = '\0';
 }
 
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
+size_t jitrd_lambda_on_header(char *line, size_t size, size_t nmemb, void *ctx)
 {
-	struct invocation *inv = ctx;
+	struct jitrd_lambda_invocation *inv = ctx;
 	size_t n = size * nmemb;
 
 	/* a new status line (a redirect or 100 Continue before the real answer) starts over */
@@ -574,9 +560,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
 
 /* The body grows up to the payload bound; past it, the rest is counted but not kept, so the
  * invocation can still be answered with an error. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+size_t jitrd_lambda_on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	struct invocation *inv = ctx;
+	struct jitrd_lambda_invocation *inv = ctx;
 	size_t n = size * nmemb;
 
 	if (inv->too_large || inv->len + n > JITRD_LAMBDA_MAX_PAYLOAD) {
@@ -601,7 +587,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 }
 
 /* A request id is a UUID; it goes into a URL path, so nothing else is accepted. */
-static int request_id_valid(const char *id)
+int jitrd_lambda_request_id_valid(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -611,7 +597,7 @@ static int request_id_valid(const char *id)
 
 /* GET /runtime/invocation/next: blocks until Lambda has an invocation (no timeout: the
  * environment is frozen meanwhile). 0 with *inv filled (payload owned by inv), -1 with why. */
-static int runtime_api_next(struct runtime_api *api, struct invocation *inv,
+static int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
                             struct jitrd_diag *diag)
 {
 	char url[sizeof(api->base) + 32];
@@ -626,9 +612,10 @@ static int runtime_api_next(struct runtime_api *api, struct invocation *inv,
 	/* a long poll: Lambda answers when there is an invocation, so no timeout */
 	if (prepare(api, url, 0L) != 0 ||
 	    curl_easy_setopt(api->easy, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-	    curl_easy_setopt(api->easy, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+	    curl_easy_setopt(api->easy, CURLOPT_HEADERFUNCTION, jitrd_lambda_on_header) !=
+	        CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_HEADERDATA, inv) != CURLE_OK ||
-	    curl_easy_setopt(api->easy, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(api->easy, CURLOPT_WRITEFUNCTION, jitrd_lambda_on_body) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_WRITEDATA, inv) != CURLE_OK) {
 		jitrd_diag_set(diag, "GET /invocation/next: cannot set up the request");
 		return -1;
@@ -647,7 +634,7 @@ static int runtime_api_next(struct runtime_api *api, struct invocation *inv,
 		jitrd_diag_set(diag, "GET /invocation/next: HTTP %ld", status);
 		return -1;
 	}
-	if (!request_id_valid(inv->request_id)) {
+	if (!jitrd_lambda_request_id_valid(inv->request_id)) {
 		jitrd_diag_set(diag,
 		               "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
 		return -1;
@@ -795,7 +782,7 @@ static int64_t epoch_ms(void)
 }
 
 /* Answers one invocation and posts the answer. -1 only when out of memory. */
-static int serve(struct lambda *l, const struct invocation *inv, int64_t margin_ms)
+static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, int64_t margin_ms)
 {
 	const struct jitrd_lambda_ops ops = {l, op_process, op_pending, op_outcome};
 	struct jitrd_lambda_reply reply = {0};
@@ -843,7 +830,7 @@ static int serve(struct lambda *l, const struct invocation *inv, int64_t margin_
 int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
 {
 	struct lambda l;
-	struct invocation inv;
+	struct jitrd_lambda_invocation inv;
 	struct jitrd_diag diag = {{0}};
 	const char *type = NULL;
 	int64_t margin_ms = opts->margin_ms > 0 ? opts->margin_ms : JITRD_LAMBDA_DEFAULT_MARGIN_MS;

@@ -1,7 +1,8 @@
 /* mqtt_source.c — the MQTT subscriber of `jitrd run` on paho MQTTAsync: mutual TLS with the
  * server's host name verified, MQTT 3.1.1, persistent session, QoS 1, automatic reconnect and a
- * resubscribe on every connect. Its callbacks only hand over and update state: they never block
- * and never call back into paho except to subscribe from the connected callback. */
+ * resubscribe on every connect, retried with capped backoff when the broker refuses it. Its
+ * callbacks only hand over and update state: they never block and never call back into paho
+ * except to subscribe from the connected callback; later attempts come from its own thread. */
 #include "jitrd/mqtt_source.h"
 
 #include <errno.h>
@@ -41,15 +42,52 @@ struct jitrd_mqtt_source {
 	atomic_int stopping;
 	atomic_ulong connections;
 
-	/* What start() and stop() wait for, under lock. */
+	/* What start() and stop() wait for, and the subscription's retry state, under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	int start_done; /* first SUBACK, or the first failure */
+	pthread_t resubscriber;
+	int resubscriber_started;
+	int subscribe_pending;       /* a SUBSCRIBE is outstanding */
+	unsigned subscribe_failures; /* refusals or failures since the last SUBACK */
+	int64_t next_subscribe_ms;   /* monotonic: when the resubscriber may try again */
+	int64_t unsubscribed_since;  /* monotonic ms; 0 while subscribed */
+	int min_retry_ms, max_retry_ms;
+	char subscribe_reason[REASON_MAX]; /* the last refusal or failure */
+	int start_done;                    /* first SUBACK, or the first failure */
 	enum jitrd_err start_err;
 	char start_reason[FULL_REASON_MAX];
 	char tls_reason[REASON_MAX]; /* OpenSSL's last words, from paho's ssl_error_cb */
 	int disconnect_done;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* With src->lock held: the subscription of this connection is lost or was refused; the
+ * resubscriber tries again after a capped exponential delay (min_retry, doubled per failure,
+ * at most max_retry), so a broker that keeps refusing is not hammered. */
+static void subscription_failed(struct jitrd_mqtt_source *src, const char *reason)
+{
+	int64_t delay = src->min_retry_ms;
+
+	src->subscribe_pending = 0;
+	for (unsigned i = 0; i < src->subscribe_failures && delay < src->max_retry_ms; i++)
+		delay *= 2;
+	if (delay > src->max_retry_ms)
+		delay = src->max_retry_ms;
+	src->subscribe_failures++;
+	src->next_subscribe_ms = mono_ms() + delay;
+	if (reason)
+		snprintf(src->subscribe_reason, sizeof(src->subscribe_reason), "%s", reason);
+	if (!src->unsubscribed_since)
+		src->unsubscribed_since = mono_ms();
+	pthread_cond_broadcast(&src->changed);
+}
 
 /* Ends start()'s wait: with JITRD_OK on the first SUBACK, else with err and a reason. Later
  * calls (reconnects) change nothing here. */
@@ -116,9 +154,18 @@ static void on_subscribed(void *context, MQTTAsync_successData *response)
 	if (response && response->alt.qos == 0x80) {
 		jitrd_log_kv(src->log, JITRD_LOG_ERROR, "mqtt.subscribe_refused", "topic",
 		             src->topic, NULL);
+		pthread_mutex_lock(&src->lock);
+		subscription_failed(src, "the broker refused the subscription");
+		pthread_mutex_unlock(&src->lock);
 		finish_start(src, JITRD_ERR_NETWORK, "the broker refused the subscription");
 		return;
 	}
+	pthread_mutex_lock(&src->lock);
+	src->subscribe_pending = 0;
+	src->subscribe_failures = 0;
+	src->unsubscribed_since = 0;
+	src->subscribe_reason[0] = '\0';
+	pthread_mutex_unlock(&src->lock);
 	atomic_store(&src->subscribed, 1);
 	snprintf(qos, sizeof(qos), "%d", response ? response->alt.qos : src->qos);
 	jitrd_log_kv(src->log, JITRD_LOG_INFO, "mqtt.subscribed", "topic", src->topic,
@@ -130,11 +177,21 @@ static void on_subscribe_failed(void *context, MQTTAsync_failureData *response)
 {
 	struct jitrd_mqtt_source *src = context;
 	char reason[REASON_MAX];
+	int refused = response && response->code == MQTT_BAD_SUBSCRIBE;
 
-	describe_failure(reason, sizeof(reason), response ? response->code : MQTTASYNC_FAILURE,
-	                 response ? response->message : NULL);
-	jitrd_log_kv(src->log, JITRD_LOG_ERROR, "mqtt.subscribe_failed", "topic", src->topic,
-	             "reason", reason, NULL);
+	/* paho reports a SUBACK of 0x80 (MQTT 3.1.1 §3.9.3) here, as code MQTT_BAD_SUBSCRIBE. */
+	if (refused)
+		snprintf(reason, sizeof(reason), "the broker refused the subscription");
+	else
+		describe_failure(reason, sizeof(reason),
+		                 response ? response->code : MQTTASYNC_FAILURE,
+		                 response ? response->message : NULL);
+	jitrd_log_kv(src->log, JITRD_LOG_ERROR,
+	             refused ? "mqtt.subscribe_refused" : "mqtt.subscribe_failed", "topic",
+	             src->topic, "reason", reason, NULL);
+	pthread_mutex_lock(&src->lock);
+	subscription_failed(src, reason);
+	pthread_mutex_unlock(&src->lock);
 	finish_start(src, JITRD_ERR_NETWORK, reason);
 }
 
@@ -150,6 +207,11 @@ static void on_connected(void *context, char *cause)
 
 	atomic_store(&src->connected, 1);
 	atomic_store(&src->subscribed, 0);
+	pthread_mutex_lock(&src->lock);
+	src->subscribe_pending = 1;
+	if (!src->unsubscribed_since)
+		src->unsubscribed_since = mono_ms();
+	pthread_mutex_unlock(&src->lock);
 	snprintf(count, sizeof(count), "%lu", atomic_fetch_add(&src->connections, 1) + 1);
 	jitrd_metrics_set_mqtt_connected(src->metrics, 1);
 	jitrd_log_kv(src->log, JITRD_LOG_INFO, "mqtt.connected", "url", src->url, "client_id",
@@ -165,6 +227,9 @@ static void on_connected(void *context, char *cause)
 		describe_failure(reason, sizeof(reason), rc, NULL);
 		jitrd_log_kv(src->log, JITRD_LOG_ERROR, "mqtt.subscribe_failed", "topic",
 		             src->topic, "reason", reason, NULL);
+		pthread_mutex_lock(&src->lock);
+		subscription_failed(src, reason);
+		pthread_mutex_unlock(&src->lock);
 		finish_start(src, JITRD_ERR_NETWORK, reason);
 	}
 }
@@ -197,6 +262,13 @@ static void on_connection_lost(void *context, char *cause)
 
 	atomic_store(&src->connected, 0);
 	atomic_store(&src->subscribed, 0);
+	pthread_mutex_lock(&src->lock);
+	/* The next connect subscribes from on_connected; no retry is due before it. */
+	src->subscribe_pending = 0;
+	src->subscribe_failures = 0;
+	if (!src->unsubscribed_since)
+		src->unsubscribed_since = mono_ms();
+	pthread_mutex_unlock(&src->lock);
 	jitrd_metrics_set_mqtt_connected(src->metrics, 0);
 	if (!atomic_load(&src->stopping))
 		jitrd_log_kv(src->log, JITRD_LOG_WARN, "mqtt.connection_lost", "url", src->url,
@@ -260,6 +332,74 @@ static int wait_for(struct jitrd_mqtt_source *src, const int *flag, int timeout_
 			break;
 	}
 	return *flag;
+}
+
+/* The subscription's retries: while connected without a subscription and none outstanding,
+ * SUBSCRIBE again once the backoff allows. paho's API is thread-safe for calls from an
+ * application thread; the callbacks (paho's threads) only update the state this reads. */
+static void *resubscribe_main(void *arg)
+{
+	struct jitrd_mqtt_source *src = arg;
+
+	pthread_mutex_lock(&src->lock);
+	while (!atomic_load(&src->stopping)) {
+		int64_t now = mono_ms();
+		int64_t wait_ms = 1000;
+		struct timespec until;
+
+		if (atomic_load(&src->connected) && !atomic_load(&src->subscribed) &&
+		    !src->subscribe_pending && src->subscribe_failures > 0 &&
+		    now >= src->next_subscribe_ms) {
+			MQTTAsync_responseOptions options = MQTTAsync_responseOptions_initializer;
+			char attempt[24];
+			int rc;
+
+			src->subscribe_pending = 1;
+			snprintf(attempt, sizeof(attempt), "%u", src->subscribe_failures + 1);
+			pthread_mutex_unlock(&src->lock);
+			jitrd_log_kv(src->log, JITRD_LOG_INFO, "mqtt.resubscribing", "topic",
+			             src->topic, "attempt", attempt, NULL);
+			options.onSuccess = on_subscribed;
+			options.onFailure = on_subscribe_failed;
+			options.context = src;
+			rc = MQTTAsync_subscribe(src->client, src->topic, src->qos, &options);
+			pthread_mutex_lock(&src->lock);
+			if (rc != MQTTASYNC_SUCCESS) {
+				char reason[REASON_MAX];
+
+				describe_failure(reason, sizeof(reason), rc, NULL);
+				subscription_failed(src, reason);
+			}
+			continue;
+		}
+		if (src->subscribe_failures > 0 && !src->subscribe_pending &&
+		    src->next_subscribe_ms - now < wait_ms)
+			wait_ms =
+			    src->next_subscribe_ms - now > 0 ? src->next_subscribe_ms - now : 1;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)(wait_ms / 1000);
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&src->changed, &src->lock, &until);
+	}
+	pthread_mutex_unlock(&src->lock);
+	return NULL;
+}
+
+/* Ends the resubscriber (before paho's client is destroyed: it calls into it). */
+static void stop_resubscriber(struct jitrd_mqtt_source *src)
+{
+	if (!src->resubscriber_started)
+		return;
+	atomic_store(&src->stopping, 1);
+	pthread_mutex_lock(&src->lock);
+	pthread_cond_broadcast(&src->changed);
+	pthread_mutex_unlock(&src->lock);
+	pthread_join(src->resubscriber, NULL);
+	src->resubscriber_started = 0;
 }
 
 /* "ssl://", "mqtts://": TLS; "tcp://", "mqtt://": plain (tests only). */
@@ -330,6 +470,7 @@ static void source_free(struct jitrd_mqtt_source *src)
 {
 	if (!src)
 		return;
+	stop_resubscriber(src);
 	if (src->client_created)
 		MQTTAsync_destroy(&src->client);
 	pthread_cond_destroy(&src->changed);
@@ -454,6 +595,15 @@ enum jitrd_err jitrd_mqtt_source_start(const struct jitrd_config *cfg,
 	    option_or(options ? options->min_retry_seconds : 0, DEFAULT_MIN_RETRY_SECONDS);
 	connect.maxRetryInterval =
 	    option_or(options ? options->max_retry_seconds : 0, DEFAULT_MAX_RETRY_SECONDS);
+	/* The same bounds for the subscription's retries. */
+	src->min_retry_ms = connect.minRetryInterval * 1000;
+	src->max_retry_ms = connect.maxRetryInterval * 1000;
+	if (pthread_create(&src->resubscriber, NULL, resubscribe_main, src) != 0) {
+		jitrd_diag_set(diag, "mqtt.url %s: cannot start a thread", src->url);
+		result = JITRD_ERR_NOMEM;
+		goto cleanup;
+	}
+	src->resubscriber_started = 1;
 	connect.onFailure = on_connect_failed;
 	connect.context = src;
 	if (tls) {
@@ -516,6 +666,42 @@ int jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src)
 	return src ? atomic_load(&src->connected) && atomic_load(&src->subscribed) : 0;
 }
 
+int jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
+                             int64_t *unsubscribed_ms)
+{
+	int connected, subscribed;
+	int64_t since = 0;
+
+	if (unsubscribed_ms)
+		*unsubscribed_ms = 0;
+	if (!src) {
+		snprintf(reason, reason_size, "no MQTT source");
+		return 0;
+	}
+	connected = atomic_load(&src->connected);
+	subscribed = atomic_load(&src->subscribed);
+	if (connected && subscribed) {
+		if (reason_size)
+			reason[0] = '\0';
+		return 1;
+	}
+	pthread_mutex_lock(&src->lock);
+	since = src->unsubscribed_since;
+	if (!connected)
+		snprintf(reason, reason_size, "not connected to the MQTT broker (reconnecting)");
+	else if (src->subscribe_failures > 0)
+		snprintf(reason, reason_size,
+		         "connected but not subscribed to %.100s: %.80s (%u attempts; retrying)",
+		         src->topic, src->subscribe_reason, src->subscribe_failures);
+	else
+		snprintf(reason, reason_size, "connected, waiting for the SUBACK of %.100s",
+		         src->topic);
+	pthread_mutex_unlock(&src->lock);
+	if (unsubscribed_ms && since)
+		*unsubscribed_ms = mono_ms() - since;
+	return 0;
+}
+
 unsigned long jitrd_mqtt_source_connections(const struct jitrd_mqtt_source *src)
 {
 	return src ? atomic_load(&src->connections) : 0;
@@ -528,7 +714,7 @@ void jitrd_mqtt_source_stop(struct jitrd_mqtt_source *src, int timeout_ms)
 	if (!src)
 		return;
 	timeout_ms = option_or(timeout_ms, DEFAULT_STOP_TIMEOUT_MS);
-	atomic_store(&src->stopping, 1);
+	stop_resubscriber(src); /* sets stopping */
 	/* A clean DISCONNECT: the broker keeps a persistent session and queues for it. */
 	options.timeout = timeout_ms;
 	options.onSuccess = on_disconnected;

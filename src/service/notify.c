@@ -244,9 +244,13 @@ static void build_status(const struct jitrd_notify *n, const struct jitrd_notify
 	const char *state = view->ready ? "ready" : "not ready";
 	const char *reason = !view->ready && view->not_ready ? view->not_ready : "";
 
-	if (!view->healthy)
-		state = "unhealthy (a worker thread ended; watchdog pings stopped)";
-	else if (!n->ready_sent)
+	char unhealthy[200];
+
+	if (!view->healthy) {
+		snprintf(unhealthy, sizeof(unhealthy), "unhealthy (%.140s; watchdog pings stopped)",
+		         view->unhealthy ? view->unhealthy : "a worker thread ended");
+		state = unhealthy;
+	} else if (!n->ready_sent)
 		state = "starting, waiting for readiness";
 	snprintf(out, size, "%s%s%.160s; %" PRIu64 " events handled; last reload: %s", state,
 	         *reason ? ": " : "", reason, view->events,

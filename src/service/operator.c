@@ -24,6 +24,7 @@
 
 #include "jitrd/crl.h"
 #include "jitrd/decision.h"
+#include "jitrd/files.h"
 #include "jitrd/text.h"
 
 #define JOB_PREFIX     "deactivate:"
@@ -68,18 +69,13 @@ enum jitrd_err jitrd_operator_open_journal(const struct jitrd_config *cfg,
                                            struct jitrd_journal **out, struct jitrd_diag *diag)
 {
 	char path[STATE_PATH_MAX];
-	struct stat st;
+	enum jitrd_err err;
 
 	/* 0700: the journal holds the fleet's inventory (as `jitrd run` makes it) */
-	if (mkdir(cfg->service.state_dir, 0700) != 0 && errno != EEXIST) {
-		jitrd_diag_set(diag, "[service] state_dir %s: %s", cfg->service.state_dir,
-		               strerror(errno));
-		return JITRD_ERR_IO;
-	}
-	if (stat(cfg->service.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		jitrd_diag_set(diag, "[service] state_dir %s: not a directory",
-		               cfg->service.state_dir);
-		return JITRD_ERR_IO;
+	err = jitrd_private_dir(cfg->service.state_dir, NULL, diag);
+	if (err != JITRD_OK) {
+		jitrd_diag_prefix(diag, "[service] state_dir");
+		return err;
 	}
 	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir,
 	             JITRD_OPERATOR_JOURNAL_FILE) >= (int)sizeof(path)) {

@@ -721,9 +721,13 @@ static void process_event(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
 	account_call(r, &res);
 	if (err == JITRD_ERR_API && is_code(&res, "ResourceNotFoundException")) {
 		/* AWS's control plane is eventually consistent: the event may arrive before the
-		 * certificate can be described. Retried later; the journal's bound ends it. */
+		 * certificate can be described. Retried a few times (seconds apart), then failed:
+		 * an id AWS never knew (a forged or replayed event) must not cost the describe
+		 * budget the default bound's ten calls. The next reconcile sweep finds a real one.
+		 */
 		finish(r, JITRD_DECISION_FAILED, 1,
 		       "DescribeCertificate: the certificate is not found");
+		r->retry_limit = JITRD_PIPELINE_NOT_FOUND_ATTEMPTS;
 	} else if (err != JITRD_OK) {
 		call_failed(r, JITRD_IOT_DESCRIBE_CERTIFICATE, err, &res, &diag);
 	} else if (described.status != JITRD_IOT_PENDING_ACTIVATION) {

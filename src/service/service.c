@@ -23,6 +23,7 @@
 #include "jitrd/backoff.h"
 #include "jitrd/credentials.h"
 #include "jitrd/event.h"
+#include "jitrd/files.h"
 #include "jitrd/http_status.h"
 #include "jitrd/iot_client.h"
 #include "jitrd/journal.h"
@@ -32,6 +33,7 @@
 #include "jitrd/notify.h"
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
+#include "jitrd/text.h"
 
 #define CLAIM_BATCH    4      /* events a worker claims at once */
 #define POLL_MS        1000   /* workers look for retries that fell due at least this often */
@@ -76,6 +78,9 @@ struct service {
 	bool reconciler_started;
 	bool mqtt_configured;
 	int reconcile_seconds;
+	int subscribe_grace_seconds;
+	int remember_seconds;
+	int journal_max_rows;
 	struct jitrd_crl_floors *crl_floors; /* highest CRL numbers accepted; main thread only */
 
 	/* The one lock of the service: the current snapshot, the MQTT source pointer (readiness
@@ -166,6 +171,78 @@ enum when_open {
 	SKIP_IF_OPEN,  /* do not record it at all (reconcile: the sweep found what is known) */
 };
 
+/* What a remembered decision rests on besides the certificate: the event's CA, account and
+ * status (a forged event with another CA or account must not get the genuine one skipped). */
+static void event_key(const struct jitrd_event *event, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/%s", event->ca_certificate_id, event->aws_account_id,
+	         event->certificate_status);
+}
+
+/* A repeat of an event whose certificate has a final decision remembered (reject, ignore):
+ * answered with that decision's outcome line as a skip, with no event row and no API call;
+ * the remembered row counts it. 1 when answered; 0 when the event goes on as usual (nothing
+ * remembered, remembering off, or the journal failed: a duplicate costs less than a loss). */
+static int answered_from_memory(struct service *s, const struct jitrd_event *event)
+{
+	struct jitrd_journal_memory memory;
+	struct jitrd_pipeline_result repeat = {0};
+	struct jitrd_outcome outcome;
+	struct jitrd_diag diag = {{0}};
+	char key[160];
+	bool found = false;
+
+	if (s->remember_seconds <= 0)
+		return 0;
+	event_key(event, key, sizeof(key));
+	if (jitrd_journal_recall(s->journal, event->certificate_id, key, wall_ms(), &memory, &found,
+	                         &diag) != JITRD_OK) {
+		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		return 0;
+	}
+	if (!found)
+		return 0;
+	repeat.decision = JITRD_DECISION_SKIP;
+	snprintf(repeat.reason, sizeof(repeat.reason),
+	         "repeat of a remembered %s (%" PRIu64 " repeats): %.180s", memory.decision,
+	         memory.repeats, memory.reason);
+	jitrd_text_copy(repeat.certificate_id, sizeof(repeat.certificate_id),
+	                event->certificate_id);
+	jitrd_text_copy(repeat.ca_certificate_id, sizeof(repeat.ca_certificate_id),
+	                event->ca_certificate_id);
+	jitrd_text_copy(repeat.status, sizeof(repeat.status), memory.status);
+	jitrd_pipeline_outcome(&repeat, time(NULL), &outcome);
+	jitrd_log_outcome(s->log, &outcome);
+	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+	return 1;
+}
+
+/* Remembers a final decision that a repeat of the event would only confirm: reject (the
+ * certificate itself is refused) and ignore (not ours, not pending). Not defer, which must be
+ * retried; not activate, revoke or hold, whose AWS status already makes a repeat a skip;
+ * not failed or invalid; not a certificate refused only because it is not valid yet (time
+ * fixes that). A reload forgets them all (see reload). */
+static void remember_decision(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r, int64_t now)
+{
+	struct jitrd_event parsed;
+	struct jitrd_diag diag = {{0}};
+	char key[160];
+
+	if (s->remember_seconds <= 0 || r->retry || !r->certificate_id[0] ||
+	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE) ||
+	    strstr(r->reason, "not valid before") || strstr(r->reason, "not yet valid"))
+		return;
+	if (event->truncated || jitrd_event_parse((const char *)event->payload, event->payload_len,
+	                                          &parsed, NULL) != JITRD_OK)
+		return;
+	event_key(&parsed, key, sizeof(key));
+	if (jitrd_journal_remember(s->journal, r->certificate_id, key,
+	                           jitrd_decision_name(r->decision), r->reason, r->status, now,
+	                           now + (int64_t)s->remember_seconds * 1000, &diag) != JITRD_OK)
+		say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+}
+
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
  * survives a crash). The event is parsed only to learn its certificate id, which the journal
  * keeps for coalescing; the workers judge it. Never touches the network. 0: recorded (or
@@ -183,6 +260,8 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	if (len <= JITRD_EVENT_MAX_BYTES &&
 	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
 		certificate_id = event.certificate_id;
+	if (certificate_id && answered_from_memory(s, &event))
+		return when_open == SKIP_IF_OPEN ? 1 : 0;
 	if (certificate_id &&
 	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
 		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
@@ -259,8 +338,8 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 
 		if (delay < RETRY_FLOOR_MS)
 			delay = RETRY_FLOOR_MS;
-		err = jitrd_journal_retry_later(s->journal, event->id, now + delay, r->reason, now,
-		                                &state, &diag);
+		err = jitrd_journal_retry_bounded(s->journal, event->id, now + delay, r->reason,
+		                                  now, r->retry_limit, &state, &diag);
 		if (err == JITRD_OK && state == JITRD_JOURNAL_FAILED) {
 			snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
 			jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
@@ -268,6 +347,8 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 			             NULL);
 		}
 	} else {
+		/* Remembered first: a repeat arriving meanwhile then finds the memory. */
+		remember_decision(s, event, r, now);
 		err =
 		    jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
 		                           r->reason, r->status, now, &diag);
@@ -584,8 +665,46 @@ static int reload(struct service *s, const char *trigger)
 	jitrd_runtime_unref(old);
 	set_crl_metrics(s, new_rt);
 	log_snapshot(s, "reload.ok", trigger, new_rt);
+	{
+		/* New CAs, CRLs or templates may decide a remembered certificate differently. */
+		size_t forgotten = 0;
+		char count[24];
+
+		if (jitrd_journal_forget_all(s->journal, &forgotten, &diag) != JITRD_OK) {
+			say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+		} else if (forgotten > 0) {
+			snprintf(count, sizeof(count), "%zu", forgotten);
+			say(s, JITRD_LOG_INFO, "journal.forgot_decisions", "rows", count);
+		}
+	}
 	save_crl_numbers(s, new_rt);
 	return 0;
+}
+
+/* 1 (with reason) when the oldest open event of the journal has been due, or claimed, for
+ * longer than the event deadline plus the requeue margin. */
+static int overdue_event(struct service *s, char *reason, size_t reason_size)
+{
+	struct jitrd_diag diag = {{0}};
+	int64_t oldest = 0;
+	int64_t now = wall_ms();
+	int64_t limit =
+	    ((int64_t)s->boot_rt->cfg->service.event_deadline_seconds + REQUEUE_MARGIN_SECONDS) *
+	    1000;
+	bool found = false;
+
+	if (jitrd_journal_oldest_open(s->journal, &oldest, &found, &diag) != JITRD_OK) {
+		snprintf(reason, reason_size, "the journal cannot be read: %.150s", diag.text);
+		return 1;
+	}
+	if (!found || now - oldest <= limit)
+		return 0;
+	snprintf(reason, reason_size,
+	         "an event has waited %" PRId64 " s for a worker (more than the %d s deadline "
+	         "plus %d s)",
+	         (now - oldest) / 1000, s->boot_rt->cfg->service.event_deadline_seconds,
+	         REQUEUE_MARGIN_SECONDS);
+	return 1;
 }
 
 /* jitrd_ready_fn, on the HTTP server's thread. */
@@ -597,13 +716,24 @@ static int ready(void *ctx, char *reason, size_t reason_size)
 	int ok = 1;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->mqtt_configured && (!s->mqtt || !jitrd_mqtt_source_subscribed(s->mqtt))) {
+	if (s->mqtt_configured && !s->mqtt) {
 		pthread_mutex_unlock(&s->lock);
 		snprintf(reason, reason_size, "not subscribed to the MQTT topic");
 		return 0;
 	}
+	/* The source outlives this call: stop_threads takes it away under this lock first. */
+	if (s->mqtt_configured && !jitrd_mqtt_source_health(s->mqtt, reason, reason_size, NULL)) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	rt = jitrd_runtime_ref(s->rt);
 	pthread_mutex_unlock(&s->lock);
+	/* Health means progress: an event due (or claimed) longer ago than any event may take
+	 * is stuck behind stuck or overloaded workers. */
+	if (overdue_event(s, reason, reason_size)) {
+		jitrd_runtime_unref(rt);
+		return 0;
+	}
 	for (size_t i = 0; ok && !rt->cfg->crl.fail_open && i < jitrd_caset_count(rt->cas); i++) {
 		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
 		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, ca);
@@ -625,28 +755,26 @@ static int ready(void *ctx, char *reason, size_t reason_size)
 
 /* ---- start-up and shutdown -------------------------------------------------------------- */
 
-/* state_dir is created 0700 when missing (the journal holds the fleet's inventory). */
+/* state_dir is made 0700 (created, or narrowed when wider: the journal holds the fleet's
+ * inventory), the journal files 0600. */
 static enum jitrd_err open_journal(struct service *s, const struct jitrd_config *cfg,
                                    struct jitrd_diag *diag)
 {
 	struct jitrd_journal_options jopts;
 	char path[STATE_PATH_MAX];
 	char lock_path[STATE_PATH_MAX];
-	struct stat st;
+	bool narrowed = false;
 	size_t recovered = 0;
 	char count[24];
 	enum jitrd_err err;
 
-	if (mkdir(cfg->service.state_dir, 0700) != 0 && errno != EEXIST) {
-		jitrd_diag_set(diag, "[service] state_dir %s: %s", cfg->service.state_dir,
-		               strerror(errno));
-		return JITRD_ERR_IO;
+	err = jitrd_private_dir(cfg->service.state_dir, &narrowed, diag);
+	if (err != JITRD_OK) {
+		jitrd_diag_prefix(diag, "[service] state_dir");
+		return err;
 	}
-	if (stat(cfg->service.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		jitrd_diag_set(diag, "[service] state_dir %s: not a directory",
-		               cfg->service.state_dir);
-		return JITRD_ERR_IO;
-	}
+	if (narrowed)
+		say(s, JITRD_LOG_WARN, "state_dir.narrowed", "path", cfg->service.state_dir);
 	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir, JOURNAL_FILE) >=
 	    (int)sizeof(path)) {
 		jitrd_diag_set(diag, "[service] state_dir: path too long");
@@ -807,17 +935,21 @@ static void requeue_stale(struct service *s)
 static void prune(struct service *s)
 {
 	struct jitrd_diag diag = {{0}};
-	size_t count = 0;
-	char text[24];
+	struct jitrd_journal_pruned pruned = {0};
+	char text[24], remembered[24], inventory[24];
+	int64_t now = wall_ms();
 
-	if (jitrd_journal_prune(s->journal,
-	                        wall_ms() - (int64_t)JITRD_SERVICE_RETENTION_SECONDS * 1000, &count,
-	                        &diag) != JITRD_OK) {
+	if (jitrd_journal_prune_all(s->journal,
+	                            now - (int64_t)JITRD_SERVICE_RETENTION_SECONDS * 1000, now,
+	                            (uint64_t)s->journal_max_rows, &pruned, &diag) != JITRD_OK) {
 		say(s, JITRD_LOG_WARN, "journal.prune_failed", "reason", diag.text);
 		return;
 	}
-	snprintf(text, sizeof(text), "%zu", count);
-	say(s, JITRD_LOG_INFO, "journal.pruned", "rows", text);
+	snprintf(text, sizeof(text), "%zu", pruned.events);
+	snprintf(remembered, sizeof(remembered), "%zu", pruned.remembered);
+	snprintf(inventory, sizeof(inventory), "%zu", pruned.inventory);
+	jitrd_log_kv(s->log, JITRD_LOG_INFO, "journal.pruned", "rows", text, "remembered",
+	             remembered, "inventory", inventory, NULL);
 }
 
 /* The service manager's view (notify.c decides what to send): ready as /readyz says; healthy
@@ -828,10 +960,23 @@ static int64_t notify_tick(struct service *s)
 	struct jitrd_notify_view view = {0};
 	char reason[160] = "";
 
+	char unhealthy[200] = "";
+	int64_t unsubscribed_ms = 0;
+
 	view.ready = ready(s, reason, sizeof(reason));
 	view.not_ready = reason;
 	pthread_mutex_lock(&s->lock);
 	view.healthy = s->running == s->worker_count + (s->reconciler_started ? 1u : 0u);
+	/* Connected but not subscribed past the grace period: the resubscriber has not got it
+	 * back, so no more pings; the service manager restarts jitrd, and the new session
+	 * subscribes afresh. Disconnected is left to paho's reconnects (a restart cannot bring
+	 * a broker back). */
+	if (view.healthy && s->mqtt && jitrd_mqtt_source_connected(s->mqtt) &&
+	    !jitrd_mqtt_source_health(s->mqtt, unhealthy, sizeof(unhealthy), &unsubscribed_ms) &&
+	    unsubscribed_ms > (int64_t)s->subscribe_grace_seconds * 1000) {
+		view.healthy = 0;
+		view.unhealthy = unhealthy;
+	}
 	pthread_mutex_unlock(&s->lock);
 	jitrd_metrics_snapshot(s->metrics, &m);
 	for (size_t i = 0; i < JITRD_DECISION_COUNT; i++)
@@ -983,6 +1128,9 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	s->rt = jitrd_runtime_ref(s->boot_rt);
 	s->mqtt_configured = cfg->mqtt.url[0] != '\0';
 	s->reconcile_seconds = cfg->service.reconcile_seconds;
+	s->subscribe_grace_seconds = cfg->mqtt.subscribe_grace_seconds;
+	s->remember_seconds = cfg->service.remember_seconds;
+	s->journal_max_rows = cfg->service.journal_max_rows;
 	if (jitrd_log_new(opts->log_fd, cfg->service.log_format, cfg->service.log_level, &s->log) !=
 	        JITRD_OK ||
 	    jitrd_metrics_new(&s->metrics) != JITRD_OK) {

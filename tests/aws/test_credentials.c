@@ -749,6 +749,103 @@ static void test_imds_failures(void)
 	}
 }
 
+/* The metadata service and the container agent are reached directly, whatever proxy the
+ * environment names: here a proxy on a port where nothing listens, which a request sent
+ * through it would fail on. */
+static int dead_port(void)
+{
+	struct raw_script closed = {0};
+	struct raw_server *raw = raw_start(&closed);
+	const char *url;
+	const char *colon;
+	int port = 0;
+
+	if (!raw)
+		return 0;
+	url = raw_url(raw);
+	colon = strrchr(url, ':');
+	if (colon)
+		port = (int)strtol(colon + 1, NULL, 10);
+	raw_stop(raw); /* closed: connections to it are refused */
+	return port;
+}
+
+static void test_local_endpoints_bypass_proxy(void)
+{
+	static const char *const proxy_vars[] = {"http_proxy", "HTTPS_PROXY", "https_proxy",
+	                                         "ALL_PROXY", "all_proxy"};
+	struct jitrd_credentials out;
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_credentials_provider *p;
+	char proxy[64], url[128];
+	int port = dead_port();
+
+	CU_ASSERT_FATAL(port > 0);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
+	/* libcurl reads these from the process's environment, not from the provider's envp. */
+	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		CU_ASSERT_EQUAL_FATAL(setenv(proxy_vars[i], proxy, 1), 0);
+	CU_ASSERT_EQUAL(unsetenv("no_proxy"), 0);
+	CU_ASSERT_EQUAL(unsetenv("NO_PROXY"), 0);
+	{
+		struct env e = {0};
+
+		standin_reset();
+		imds_env(&e);
+		p = provider_for(&e, NULL);
+		CU_ASSERT_EQUAL(jitrd_credentials_get(p, T0, &out, &diag), JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(out.access_key_id, "ASIAIMDS1");
+		CU_ASSERT_EQUAL(sd.failures, 0);
+		jitrd_credentials_free(p);
+		env_free(&e);
+	}
+	{
+		struct env e = {0};
+
+		standin_reset();
+		snprintf(url, sizeof(url), "%s/creds", stub_url(server));
+		base_env(&e);
+		env_add(&e, "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s", url);
+		p = provider_for(&e, NULL);
+		CU_ASSERT_EQUAL(jitrd_credentials_get(p, T0, &out, &diag), JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(out.access_key_id, "ASIACTR1");
+		jitrd_credentials_free(p);
+		env_free(&e);
+	}
+	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		CU_ASSERT_EQUAL(unsetenv(proxy_vars[i]), 0);
+}
+
+/* AWS_EC2_METADATA_SERVICE_ENDPOINT only on this host or its link: nothing is sent elsewhere. */
+static void test_imds_endpoint_refused(void)
+{
+	static const char *const endpoints[] = {
+	    "http://192.0.2.10",          /* documentation range: off the link */
+	    "http://10.0.0.1:80/",        /* private, routed */
+	    "http://example.com",         /* a name is never trusted to be local */
+	    "http://localhost",           /* a name too: resolution could say anything */
+	    "http://169.254.169.254.example.com",
+	    "http://[2001:db8::1]",       /* global IPv6 */
+	    "ftp://169.254.169.254",      /* not http */
+	    "file:///etc/passwd",
+	    "not a url",
+	};
+
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		struct env e = {0};
+		struct jitrd_credentials_provider *p;
+
+		standin_reset();
+		env_add(&e, "HOME=%s/nohome", tmpdir);
+		env_add(&e, "AWS_EC2_METADATA_SERVICE_ENDPOINT=%s", endpoints[i]);
+		p = provider_for(&e, NULL);
+		expect_failure(p, T0, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+		CU_ASSERT_EQUAL(sd.fetches, 0);
+		jitrd_credentials_free(p);
+		env_free(&e);
+	}
+}
+
 /* ---- refresh ---- */
 
 static void test_refresh_before_expiry(void)
@@ -908,6 +1005,8 @@ int main(void)
 	    {"container: bad answers", test_container_bad_answers},
 	    {"IMDSv2 via stand-in", test_imds},
 	    {"IMDSv2: failures", test_imds_failures},
+	    {"IMDS and container endpoints bypass a proxy", test_local_endpoints_bypass_proxy},
+	    {"IMDS endpoint only loopback or link-local", test_imds_endpoint_refused},
 	    {"refresh before expiry", test_refresh_before_expiry},
 	    {"refresh under threads", test_refresh_threads},
 	    {"invalid arguments", test_invalid_arguments},

@@ -42,6 +42,24 @@ mkdir -p "$work/state" "$work/home"
 [ -z "$as_user" ] || chown 10001:10001 "$work/state" "$work/home"
 chmod 700 "$work/state"
 
+# What the image holds, copied where uid 10001 can read it as in the image: the clone (and its
+# build directory) may sit in a directory only its owner can enter (a mode-0700 home), which
+# another user cannot read or search. $work is removed on exit.
+image=$work/image
+install -D -m 755 "$JITRD" "$image/usr/local/bin/jitrd" || fatal "copy jitrd into $image"
+mkdir -p "$image/etc/jitrd" && cp -R "$SOURCE_ROOT/policies" "$image/etc/jitrd/policies" &&
+	chmod -R a+rX "$image" || fatal "copy policies into $image"
+if [ -n "$as_user" ]; then
+	unreadable=""
+	for f in "$image/usr/local/bin/jitrd" "$image/etc/jitrd/policies/default.json" \
+		"$work/ca" "$work/crl" "$work/pki/mqtt-ca.pem" "$work/pki/mqtt-client.pem" \
+		"$work/pki/mqtt-client.key"; do
+		$as_user test -r "$f" || unreadable="$unreadable $f"
+	done
+	check "uid 10001 can read every file it is given (unreadable:${unreadable:- none})" \
+		[ -z "$unreadable" ]
+fi
+
 # The image's ENV first, then what compose.yaml's environment: would set (paths as mounted).
 set -- $entrypoint
 shift 1 # /usr/local/bin/jitrd is the binary under test here
@@ -50,14 +68,14 @@ shift 1 # /usr/local/bin/jitrd is the binary under test here
 	JITRD_SERVICE_LISTEN="127.0.0.1:$status_port" \
 	JITRD_SERVICE_STATE_DIR="$work/state" \
 	JITRD_CA_DIR="$work/ca" JITRD_CRL_DIR="$work/crl" \
-	JITRD_PROVISION_POLICY_TEMPLATE="$SOURCE_ROOT/policies/default.json" \
+	JITRD_PROVISION_POLICY_TEMPLATE="$image/etc/jitrd/policies/default.json" \
 	JITRD_PROVISION_THING_NAME='{{subject.CN}}' \
 	JITRD_MQTT_URL="ssl://localhost:$mq_tls" JITRD_MQTT_CLIENT_ID=jitrd-sidecar \
 	JITRD_MQTT_CA_FILE="$work/pki/mqtt-ca.pem" JITRD_MQTT_CERT_FILE="$work/pki/mqtt-client.pem" \
 	JITRD_MQTT_KEY_FILE="$work/pki/mqtt-client.key" \
 	JITRD_AWS_REGION=$REGION JITRD_AWS_ENDPOINT="$emu_url" JITRD_AWS_ACCOUNT_ID=$ACCOUNT \
 	AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
-	$as_user "$JITRD" "$@" >>"$work/jitrd.log" 2>&1) &
+	$as_user "$image/usr/local/bin/jitrd" "$@" >>"$work/jitrd.log" 2>&1) &
 jitrd_pid=$!
 
 healthz() { curl -s -f --max-time 2 "http://127.0.0.1:$status_port/healthz"; }

@@ -210,6 +210,7 @@ gencrl() { # the CA's CRL into $work/crl/device-ca.crl (replaced atomically)
 # --- peers -------------------------------------------------------------------------------
 # start_mosquitto [persistence]: TLS listener $mq_tls (client certificates required) and a
 # plain listener $mq_plain for the emulator; both on 127.0.0.1. Reuses the ports on restart.
+# MQ_EXTRA_CONF: more lines for mosquitto.conf (e.g. an acl_file).
 start_mosquitto() {
 	[ -n "${mq_tls:-}" ] || mq_tls=$(free_port)
 	[ -n "${mq_plain:-}" ] || mq_plain=$(free_port)
@@ -228,6 +229,7 @@ certfile $work/pki/mqtt-server.pem
 keyfile $work/pki/mqtt-server.key
 require_certificate true
 listener $mq_plain 127.0.0.1
+${MQ_EXTRA_CONF:-}
 CONF
 	mosquitto -c "$work/mosquitto/mosquitto.conf" >>"$work/mosquitto/log" 2>&1 &
 	mq_pid=$!

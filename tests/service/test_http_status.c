@@ -3,7 +3,14 @@
  * oversized request, bad listen strings and a port already taken. */
 #include "jitrd/http_status.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +326,125 @@ static void test_port_taken(void)
 	jitrd_http_status_stop(first);
 }
 
+/* ---- slow clients ---------------------------------------------------------------------- */
+
+#define SLOW_CLIENTS 40
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_loopback(unsigned port)
+{
+	struct sockaddr_in addr;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 when the server has closed fd (end of stream or reset), 0 while it is still open. */
+static int closed_by_server(int fd)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char byte;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
+}
+
+/* /healthz within one second; 1 when it answered 200 in time. */
+static int healthz_in_a_second(unsigned port)
+{
+	CURL *curl = curl_easy_init();
+	char url[64];
+	long status = 0;
+	int64_t started = now_ms();
+	CURLcode rc;
+
+	if (!curl)
+		return 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", port);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	if (rc != CURLE_OK || status != 200 || now_ms() - started > 1000) {
+		fprintf(stderr, "healthz: curl %d, HTTP %ld, %lld ms\n", (int)rc, status,
+		        (long long)(now_ms() - started));
+		return 0;
+	}
+	return 1;
+}
+
+/* 40 clients on the probe's own address, each sending one header line every 4 s (so the idle
+ * timeout never fires): /healthz still answers within a second, again and again, and every
+ * trickler is cut off once its request has taken longer than the whole-request limit. */
+static void test_slow_clients(void)
+{
+	struct readiness r = {1, 0};
+	struct jitrd_http_status *server = start_server(NULL, &r);
+	int fds[SLOW_CLIENTS];
+	int64_t start, next_trickle;
+	unsigned port;
+	int probes = 0, answered = 0, cut = 0;
+
+	if (!server)
+		return;
+	port = jitrd_http_status_port(server);
+	for (int i = 0; i < SLOW_CLIENTS; i++) {
+		fds[i] = connect_loopback(port);
+		CU_ASSERT(fds[i] >= 0);
+		if (fds[i] >= 0)
+			(void)send(fds[i], "GET /metrics HTTP/1.1\r\n", 23, MSG_NOSIGNAL);
+	}
+	start = now_ms();
+	next_trickle = start + 4000;
+	while (now_ms() - start < 10000) {
+		if (now_ms() >= next_trickle) {
+			for (int i = 0; i < SLOW_CLIENTS; i++)
+				if (fds[i] >= 0)
+					(void)send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+			next_trickle += 4000;
+		}
+		probes++;
+		answered += healthz_in_a_second(port);
+		usleep(500 * 1000);
+	}
+	CU_ASSERT(probes >= 10);
+	CU_ASSERT_EQUAL(answered, probes);
+	/* 10 s in, with the last line sent at 8 s: the 5 s limit has ended every request. */
+	for (int i = 0; i < SLOW_CLIENTS; i++) {
+		if (fds[i] < 0)
+			continue;
+		cut += closed_by_server(fds[i]);
+		close(fds[i]);
+	}
+	CU_ASSERT_EQUAL(cut, SLOW_CLIENTS);
+	if (answered != probes || cut != SLOW_CLIENTS)
+		fprintf(stderr, "slow clients: %d of %d probes answered, %d of %d tricklers cut\n",
+		        answered, probes, cut, SLOW_CLIENTS);
+	/* A client that then asks properly is served as before. */
+	CU_ASSERT(healthz_in_a_second(port));
+	jitrd_http_status_stop(server);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -328,6 +454,7 @@ int main(void)
 	    {"oversized request", test_oversized_request},
 	    {"bad listen strings", test_bad_listen},
 	    {"port taken", test_port_taken},
+	    {"40 slow clients: healthz within 1 s, tricklers cut off", test_slow_clients},
 	    {NULL, NULL},
 	};
 	int status;

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "jitrd/files.h"
 #include "testsupport.h"
 
 #define UNTOUCHED_ID ((int64_t)-777)
@@ -1127,6 +1128,297 @@ static void test_record_rate(void)
 	remove_dir(&t);
 }
 
+/* --- file modes, remembered decisions, bounded pruning, progress --- */
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 01000000; /* no such file: never a mode */
+	return (unsigned)(st.st_mode & 07777);
+}
+
+/* The journal holds the fleet's inventory: its files are 0600 and its directory 0700 whatever
+ * the umask, and existing wider ones are narrowed. */
+static void test_file_modes(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = NULL;
+	struct jitrd_diag diag = {""};
+	char side[160], sub[160], link_path[160], file_path[160];
+	bool narrowed = false;
+	mode_t old = umask(0);
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	/* an existing database file left 0666 by someone */
+	fd = open(t.path, O_CREAT | O_WRONLY, 0666);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(mode_of(t.path), 0666);
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(mode_of(t.path), 0600);
+	snprintf(side, sizeof(side), "%s-wal", t.path);
+	CU_ASSERT_EQUAL(mode_of(side), 0600);
+	snprintf(side, sizeof(side), "%s-shm", t.path);
+	CU_ASSERT_EQUAL(mode_of(side), 0600);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+
+	/* a fresh database under umask 0 */
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	j = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(mode_of(t.path), 0600);
+	snprintf(side, sizeof(side), "%s-wal", t.path);
+	CU_ASSERT_EQUAL(mode_of(side), 0600);
+	jitrd_journal_close(j);
+
+	/* the state directory: created 0700 under umask 0; an existing 0755 one narrowed */
+	snprintf(sub, sizeof(sub), "%s/state", t.dir);
+	CU_ASSERT_EQUAL(jitrd_private_dir(sub, &narrowed, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(mode_of(sub), 0700);
+	CU_ASSERT_FALSE(narrowed);
+	CU_ASSERT_EQUAL(chmod(sub, 0755), 0);
+	CU_ASSERT_EQUAL(jitrd_private_dir(sub, &narrowed, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(mode_of(sub), 0700);
+	CU_ASSERT_TRUE(narrowed);
+	/* a symlink in its place, or a file, is refused */
+	snprintf(link_path, sizeof(link_path), "%s/link", t.dir);
+	CU_ASSERT_EQUAL(symlink(sub, link_path), 0);
+	diag.text[0] = '\0';
+	CU_ASSERT_EQUAL(jitrd_private_dir(link_path, NULL, &diag), JITRD_ERR_IO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "not a directory"));
+	snprintf(file_path, sizeof(file_path), "%s/file", t.dir);
+	fd = open(file_path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	CU_ASSERT_EQUAL(jitrd_private_dir(file_path, NULL, &diag), JITRD_ERR_IO);
+	/* a symlink where the database should be is refused, not followed */
+	CU_ASSERT_EQUAL(unlink(link_path), 0);
+	CU_ASSERT_EQUAL(symlink(file_path, link_path), 0);
+	j = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_open(link_path, NULL, &j, &diag), JITRD_ERR_IO);
+	CU_ASSERT_PTR_NULL(j);
+	unlink(link_path);
+	unlink(file_path);
+	rmdir(sub);
+	remove_dir(&t);
+	umask(old);
+}
+
+static void test_remember_and_recall(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_memory m;
+	struct jitrd_diag diag = {""};
+	bool found = true;
+	size_t n = 99;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 100, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", "reject", "certificate expired",
+	                                       "PENDING_ACTIVATION", 100, 1000, NULL),
+	                JITRD_OK);
+	memset(&m, 0x55, sizeof(m));
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_STRING_EQUAL(m.decision, "reject");
+	CU_ASSERT_STRING_EQUAL(m.reason, "certificate expired");
+	CU_ASSERT_STRING_EQUAL(m.status, "PENDING_ACTIVATION");
+	CU_ASSERT_EQUAL(m.decided_ms, 100);
+	CU_ASSERT_EQUAL(m.until_ms, 1000);
+	CU_ASSERT_EQUAL(m.repeats, 1);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 999, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(m.repeats, 2);
+	/* another event key (a forged CA or account): not answered from memory */
+	found = true;
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "other", 600, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL(m.repeats, 2);
+	/* expired: not found, output untouched */
+	memset(&m, 0x55, sizeof(m));
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 1000, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL(m.repeats, 0x5555555555555555ULL);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_B, "k", 500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	/* remembering again replaces and restarts the count */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_A, "k", "ignore", NULL, NULL, 2000, 3000, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 2500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_STRING_EQUAL(m.decision, "ignore");
+	CU_ASSERT_STRING_EQUAL(m.reason, "");
+	CU_ASSERT_EQUAL(m.repeats, 1);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_B, "k", "reject", "x", NULL, 2000, 3000, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_forget_all(j, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_A, "k", 2500, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	/* invalid arguments */
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, "", "k", "reject", NULL, NULL, 1, 2, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", NULL, NULL, NULL, 1, 2, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k",
+	                                       "this-decision-word-is-far-too-long-x", NULL, NULL,
+	                                       1, 2, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, NULL, "k", 1, &m, &found, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(NULL, CERT_A, "k", 1, &m, &found, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_forget_all(NULL, NULL, NULL), JITRD_ERR_INVALID_ARG);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+static void put_cert(struct jitrd_journal *j, const char *id, const char *status, int64_t when)
+{
+	struct jitrd_journal_cert c = {0};
+
+	snprintf(c.certificate_id, sizeof(c.certificate_id), "%s", id);
+	snprintf(c.ca_id, sizeof(c.ca_id), "%s", CA_1);
+	snprintf(c.status, sizeof(c.status), "%s", status);
+	snprintf(c.last_decision, sizeof(c.last_decision), "reject");
+	c.updated_ms = when;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+}
+
+/* prune_all: old done and failed events, the oldest beyond the cap, expired memories, stale
+ * inventory of never-activated certificates; never an open event or an active certificate. */
+static void test_prune_all(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 1);
+	struct jitrd_journal_pruned p = {99, 99, 99};
+	struct jitrd_journal_cert c;
+	int64_t ids[10];
+	bool found = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL_FATAL(
+		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 10, &ids[i], NULL),
+		    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[0], "reject", NULL, NULL, 100, NULL),
+	                JITRD_OK);
+	/* max_attempts 1: failed at once, finished at 120 */
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, ids[1], 0, "x", 120, NULL, NULL), JITRD_OK);
+	for (int i = 2; i < 8; i++)
+		CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[i], "ignore", NULL, NULL, 500, NULL),
+		                JITRD_OK);
+	/* ids[8], ids[9] stay pending */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_A, "k", "reject", NULL, NULL, 100, 400, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_remember(j, CERT_B, "k", "reject", NULL, NULL, 100, 900, NULL), JITRD_OK);
+	put_cert(j, CERT_A, "PENDING_ACTIVATION", 100);
+	put_cert(j, CERT_B, "ACTIVE", 100);
+	put_cert(j, CA_2, "PENDING_ACTIVATION", 300);
+
+	CU_ASSERT_EQUAL(jitrd_journal_prune_all(j, 200, 500, 1000, &p, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(p.events, 2);
+	CU_ASSERT_EQUAL(p.remembered, 1);
+	CU_ASSERT_EQUAL(p.inventory, 1);
+	struct jitrd_journal_counts n = counts_of(j);
+	CU_ASSERT(n.done == 6 && n.failed == 0 && n.pending == 2);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_A, &c, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_B, &c, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CA_2, &c, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	/* the cap: 6 finished rows, at most 2 kept (the newest); open ones untouched */
+	CU_ASSERT_EQUAL(jitrd_journal_prune_all(j, 0, 500, 2, &p, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(p.events, 4);
+	n = counts_of(j);
+	CU_ASSERT(n.done == 2 && n.pending == 2);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT min(id) FROM events WHERE state = 'done'"), ids[6]);
+	CU_ASSERT_EQUAL(jitrd_journal_prune_all(NULL, 0, 0, 2, NULL, NULL), JITRD_ERR_INVALID_ARG);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+static void test_oldest_open_and_bounded_retry(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 10);
+	struct jitrd_journal_event *events = NULL;
+	enum jitrd_journal_state state = JITRD_JOURNAL_DONE;
+	int64_t since = UNTOUCHED_ID, id1, id2;
+	size_t count = 0;
+	bool found = true;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
+	CU_ASSERT_FALSE(found);
+	CU_ASSERT_EQUAL(since, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 100, &id1, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(since, 100);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 200, 1, &events, &count, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(count, 1);
+	jitrd_journal_events_free(events, count);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_B, 300, &id2, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(since, 200); /* the claim of id1 */
+	/* a bound of 2 attempts: pending after the first retry, failed after the second */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_retry_bounded(j, id1, 5000, "not found", 250, 2, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_retry_bounded(j, id1, 9000, "not found", 5000, 2, &state, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
+	/* the journal's own bound still applies to a larger one */
+	CU_ASSERT_EQUAL(jitrd_journal_retry_bounded(j, id2, 5000, "x", 300, 1000, &state, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
+	CU_ASSERT_EQUAL(jitrd_journal_oldest_open(j, &since, &found, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(since, 5000);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* A version 1 journal (an older jitrd's) is upgraded in place. */
+static void test_upgrade_from_v1(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	sqlite3 *db = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	jitrd_journal_close(j);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(t.path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db,
+	                             "DROP TABLE remembered; DROP INDEX events_failed;"
+	                             " PRAGMA user_version = 1;",
+	                             NULL, NULL, NULL),
+	                SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL(sql_int(t.path, "PRAGMA user_version"), 1);
+	j = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_open(t.path, NULL, &j, NULL), JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_A, "k", "reject", NULL, NULL, 1, 2, NULL),
+	                JITRD_OK);
+	jitrd_journal_close(j);
+	CU_ASSERT_EQUAL(sql_int(t.path, "PRAGMA user_version"), 2);
+	remove_dir(&t);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1147,6 +1439,11 @@ int main(void)
 	    {"read-only directory", test_read_only_directory},
 	    {"allocation failures", test_allocation_failures},
 	    {"record() rate", test_record_rate},
+	    {"file modes 0600 and 0700 whatever the umask", test_file_modes},
+	    {"remembered decisions", test_remember_and_recall},
+	    {"prune_all keeps the journal bounded", test_prune_all},
+	    {"oldest open event and bounded retries", test_oldest_open_and_bounded_retry},
+	    {"upgrade from schema version 1", test_upgrade_from_v1},
 	    {NULL, NULL},
 	};
 

@@ -227,7 +227,7 @@ static void check_full(const struct jitrd_config *c)
 
 static void check_comments(const struct jitrd_config *c)
 {
-	CU_ASSERT_STRING_EQUAL(c->mqtt.url, "tcp://broker:1883");
+	CU_ASSERT_STRING_EQUAL(c->mqtt.url, "tcp://localhost:1883");
 	CU_ASSERT_STRING_EQUAL(c->mqtt.client_id, "a;b");
 	CU_ASSERT_STRING_EQUAL(c->mqtt.topic, "devices/#");
 	CU_ASSERT_STRING_EQUAL(c->mqtt.alpn, "h2"); /* inih takes "key: value" too */
@@ -280,7 +280,7 @@ static void check_allow(const struct jitrd_config *c)
 
 static void check_sections_again(const struct jitrd_config *c)
 {
-	CU_ASSERT_STRING_EQUAL(c->mqtt.url, "tcp://a:1883");
+	CU_ASSERT_STRING_EQUAL(c->mqtt.url, "tcp://127.0.0.1:1883");
 	CU_ASSERT_EQUAL(c->mqtt.qos, 0);
 	CU_ASSERT_STRING_EQUAL(c->aws.endpoint, "https://iot.eu-north-1.amazonaws.com");
 }
@@ -458,6 +458,11 @@ struct value_case {
 #define BOOL_WORDS "must be true/false, yes/no, on/off or 1/0"
 #define RATE       "must be a number of requests per second, > 0 and <= 10000"
 
+#define TCP_REMOTE                                                                                 \
+	"tcp:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use ssl:// "    \
+	"for "                                                                                     \
+	"a remote broker"
+
 static const struct value_case value_cases[] = {
     {"mqtt", "keepalive", "5", NULL, NULL},
     {"mqtt", "keepalive", "3600", NULL, NULL},
@@ -541,6 +546,18 @@ static const struct value_case value_cases[] = {
     {"mqtt", "url", "SSL://h", "must be empty or start with ssl://, mqtts:// or tcp://", NULL},
     {"mqtt", "url", "ssl://", "has no host after the scheme", NULL},
     {"mqtt", "url", "tcp://:1883", "has no host after the scheme", NULL},
+    {"mqtt", "url", "tcp://127.0.0.1", NULL, NULL},
+    {"mqtt", "url", "tcp://127.9.8.7:1883/", NULL, NULL},
+    {"mqtt", "url", "tcp://[::1]:1883", NULL, NULL},
+    {"mqtt", "url", "tcp://LocalHost:1883", NULL, NULL},
+    {"mqtt", "url", "tcp://broker.example.com:1883", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://10.0.0.5:1883", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://128.0.0.1:1883", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://127.0.0.1.example.com:1883", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://localhost.example.com", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://[::2]:1883", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://[::1", TCP_REMOTE, NULL},
+    {"mqtt", "url", "tcp://0.0.0.0:1883", TCP_REMOTE, NULL},
     {"mqtt", "url", "ssl://h x", "holds a space or a control character", NULL},
     {"mqtt", "client_id", "", "must not be empty", NULL},
     {"mqtt", "topic", "", "must not be empty", NULL},
@@ -623,8 +640,9 @@ static void test_value_results(void)
 
 static void test_env_overrides_file(void)
 {
-	const char *text = "[mqtt]\nurl = tcp://file:1883\nqos = 0\n[limits]\ncreate_policy = 3\n"
-			   "[ca]\nallow = " ID_A "\n";
+	const char *text =
+	    "[mqtt]\nurl = tcp://127.0.0.3:1883\nqos = 0\n[limits]\ncreate_policy = 3\n"
+	    "[ca]\nallow = " ID_A "\n";
 	const char *const envp[] = {"PATH=/usr/bin",
 	                            "JITRD_MQTT_URL=ssl://env.example.com:8883",
 	                            "JITRD_LIMITS_UPDATE_CERTIFICATE=2.5",
@@ -697,10 +715,10 @@ static const struct env_case env_cases[] = {
     {"JITRD_MQTT_URLL=x",
      "environment JITRD_MQTT_URLL: unknown key (variables are JITRD_<SECTION>_<KEY>, upper "
      "case)"},
-    {"JITRD_MQTT_url=tcp://a:1",
+    {"JITRD_MQTT_url=tcp://127.0.0.1:1",
      "environment JITRD_MQTT_url: unknown key (variables are JITRD_<SECTION>_<KEY>, upper "
      "case)"},
-    {"JITRD_Mqtt_URL=tcp://a:1",
+    {"JITRD_Mqtt_URL=tcp://127.0.0.1:1",
      "environment JITRD_Mqtt_URL: unknown key (variables are JITRD_<SECTION>_<KEY>, upper "
      "case)"},
     {"JITRD_CRL=x",
@@ -725,7 +743,7 @@ static const struct env_case env_cases[] = {
 
 static void test_env_errors(void)
 {
-	const char *text = "[mqtt]\nurl = tcp://file:1883\n";
+	const char *text = "[mqtt]\nurl = tcp://127.0.0.3:1883\n";
 
 	for (const struct env_case *e = env_cases; e->entry; e++) {
 		const char *const envp[] = {"JITRD_FIXTURES=/x", e->entry, NULL};
@@ -918,7 +936,7 @@ static void test_hostile_text(void)
 	parse_text_fails("[mqtt]\nurl ssl://b:8883\n", NULL,
 	                 "t.conf:2: [mqtt] url ssl: unknown key");
 	/* a truncated file: the header is cut */
-	parse_text_fails("[mqtt]\nurl = tcp://a:1883\n[aw", NULL,
+	parse_text_fails("[mqtt]\nurl = tcp://127.0.0.1:1883\n[aw", NULL,
 	                 "t.conf:3: section header without ']'");
 	/* a UTF-8 BOM is only a BOM on line 1 */
 	parse_text_fails("[mqtt]\n\xef\xbb\xbf[aws]\n", NULL,
@@ -976,7 +994,7 @@ static void test_allocation_loop(void)
 {
 	size_t len;
 	char *text = read_golden("tests/unit/config/full.conf", &len);
-	const char *duplicate = "[mqtt]\nurl = tcp://a:1\nurl = tcp://b:1\n";
+	const char *duplicate = "[mqtt]\nurl = tcp://127.0.0.1:1\nurl = tcp://127.0.0.2:1\n";
 
 	if (!text)
 		return;
