@@ -450,14 +450,22 @@ static const char *weak_signature(const X509 *x)
 	return mdnid != NID_undef ? OBJ_nid2sn(mdnid) : "a weak algorithm";
 }
 
-/* RFC 5280 §6.1.4(n) checks keyCertSign only when the CA has a keyUsage; OpenSSL's strict
- * mode also refuses a CA without one (§4.2.1.3 asks conforming CAs to include it). A CA made
- * the way AWS IoT's guide shows (`openssl req -x509`, no keyUsage) signs devices that path
- * validation accepts, so that one strict refusal is waived (config-check notes such a CA).
- * Every other failure stands. */
-static int waive_missing_ca_key_usage(int ok, X509_STORE_CTX *ctx)
+/* OpenSSL's strict mode adds two profile rules that RFC 5280's path validation (§6.1) does
+ * not make, and that devices made the way AWS IoT's guide shows would fail:
+ * - a CA without keyUsage: §6.1.4(n) checks keyCertSign only when keyUsage is present
+ *   (`openssl req -x509` makes such a CA; config-check notes it);
+ * - a device without authorityKeyIdentifier (§4.2.1.1 asks conforming CAs to include it, but
+ *   a v1 device from `openssl x509 -req` has no extensions at all and passes strict mode, so
+ *   refusing only the v3 one would be arbitrary). The key id only helps to find the issuer;
+ *   here the one trust anchor is the registered CA and its key checks the signature.
+ * Those two refusals are waived; every other failure stands. */
+static int waive_profile_only_refusals(int ok, X509_STORE_CTX *ctx)
 {
-	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CA_CERT_MISSING_KEY_USAGE) {
+	int error = X509_STORE_CTX_get_error(ctx);
+
+	if (!ok && (error == X509_V_ERR_CA_CERT_MISSING_KEY_USAGE ||
+	            (error == X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER &&
+	             X509_STORE_CTX_get_error_depth(ctx) == 0))) {
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
 		return 1;
 	}
@@ -584,7 +592,7 @@ static enum jitrd_err verify_at(const struct caset_entry *entry, const struct ji
 	}
 	/* The judging time is an input (the core reads no clock). */
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
-	X509_STORE_CTX_set_verify_cb(ctx, waive_missing_ca_key_usage);
+	X509_STORE_CTX_set_verify_cb(ctx, waive_profile_only_refusals);
 	verified = X509_verify_cert(ctx);
 	if (verified == 1) {
 		result = JITRD_OK;

@@ -623,9 +623,11 @@ static const struct verify_case verify_cases[] = {
     /* §4.2: an unknown critical extension refuses the certificate (the verifier's rule) */
     {"cas/ca1.pem", "devices/critical-ext.pem", JITRD_TEST_NOW, JITRD_ERR_BAD_FIELD,
      "it has a critical extension that is not understood"},
-    /* §4.2.1.1: a v3 certificate without authorityKeyIdentifier (strict profile) */
-    {"cas/ca1.pem", "devices/nokid.pem", JITRD_TEST_NOW, JITRD_ERR_CERT_PATH,
-     "certificate fails path validation: Missing Authority Key Identifier"},
+    /* §4.2.1.1's authorityKeyIdentifier is a profile rule, not path validation (§6.1) */
+    {"cas/ca1.pem", "devices/nokid.pem", JITRD_TEST_NOW, JITRD_OK, NULL},
+    /* without key ids, another CA's key still refuses it */
+    {"cas-rollover/ca1-rollover.pem", "devices/nokid.pem", JITRD_TEST_NOW, JITRD_ERR_CERT_SIGNATURE,
+     "not signed by the CA"},
     /* §6.1.3(a)(2) for the CA: the anchor's own validity */
     {"pv/cas/pv-expired.pem", "pv/devices/under-expired-ca.pem", JITRD_TEST_NOW,
      JITRD_ERR_CA_UNUSABLE, "CA certificate expired on 2030-05-20T00:00:00Z"},
