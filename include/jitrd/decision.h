@@ -4,6 +4,7 @@
 #ifndef JITRD_DECISION_H
 #define JITRD_DECISION_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "jitrd/caset.h"
@@ -35,6 +36,8 @@ struct jitrd_decision {
 	char policy_name[JITRD_NAME_MAX + 1]; /* set for activate */
 	char thing_name[JITRD_NAME_MAX + 1];  /* set for activate when provision.thing_name set */
 	char *policy_document;                /* set for activate; owned, freed by cleanup */
+	bool time_may_change; /* a reject that time alone may undo (not valid yet, or the CA
+	                       * cannot anchor a path now): not worth remembering */
 };
 
 void jitrd_decision_init(struct jitrd_decision *d);

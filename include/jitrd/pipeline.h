@@ -49,6 +49,8 @@ struct jitrd_pipeline_result {
 	 * certificate AWS does not know: eventual consistency is seconds, not the default
 	 * bound's minutes, and a flood of made-up ids must not cost ten calls each). */
 	unsigned retry_limit;
+	/* A reject that time alone may undo (jitrd_decision's time_may_change). */
+	bool time_may_change;
 };
 
 /* Attempts at most for an event whose certificate DescribeCertificate does not find. */

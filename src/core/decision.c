@@ -600,6 +600,8 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	if (err != JITRD_OK) {
 		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
 		       *diag.text ? diag.text : jitrd_strerror(err));
+		d->time_may_change =
+		    err == JITRD_ERR_CERT_NOT_YET_VALID || err == JITRD_ERR_CA_UNUSABLE;
 		return JITRD_OK;
 	}
 

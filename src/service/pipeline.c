@@ -638,6 +638,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		goto cleanup;
 	}
 	finish(r, d.kind, d.kind == JITRD_DECISION_DEFER, d.reason);
+	r->time_may_change = d.time_may_change;
 	if (!d.target_status)
 		goto cleanup;
 	if (d.kind == JITRD_DECISION_ACTIVATE) {

@@ -220,8 +220,8 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 /* Remembers a final decision that a repeat of the event would only confirm: reject (the
  * certificate itself is refused) and ignore (not ours, not pending). Not defer, which must be
  * retried; not activate, revoke or hold, whose AWS status already makes a repeat a skip;
- * not failed or invalid; not a certificate refused only because it is not valid yet (time
- * fixes that). A reload forgets them all (see reload). */
+ * not failed or invalid; not a reject that time alone may undo (the device or its CA not
+ * valid yet, the CA unusable now). A reload forgets them all (see reload). */
 static void remember_decision(struct service *s, const struct jitrd_journal_event *event,
                               const struct jitrd_pipeline_result *r, int64_t now)
 {
@@ -231,7 +231,7 @@ static void remember_decision(struct service *s, const struct jitrd_journal_even
 
 	if (s->remember_seconds <= 0 || r->retry || !r->certificate_id[0] ||
 	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE) ||
-	    strstr(r->reason, "not valid before") || strstr(r->reason, "not yet valid"))
+	    r->time_may_change)
 		return;
 	if (event->truncated || jitrd_event_parse((const char *)event->payload, event->payload_len,
 	                                          &parsed, NULL) != JITRD_OK)

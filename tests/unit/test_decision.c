@@ -958,6 +958,40 @@ static void test_path_validation_conformance(void)
 	}
 }
 
+/* A reject that time alone may undo (the device or its CA not valid yet, the CA unusable now)
+ * is flagged, so the service does not remember it; every other reject is final. */
+static void test_time_may_change(void)
+{
+	static const struct {
+		const char *ca, *device;
+		bool time_may_change;
+	} cases[] = {
+	    {NULL, "devices/notyet.pem", true},
+	    {NULL, "devices/expired.pem", false},
+	    {NULL, "devices/cadevice.pem", false},
+	    {NULL, "devices/good.pem", false},
+	    {"pv-notyet", "pv/devices/under-notyet-ca.pem", true},
+	    {"pv-expired", "pv/devices/under-expired-ca.pem", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		struct jitrd_decision d;
+
+		if (cases[i].ca)
+			pv_world_init(&w, cases[i].ca);
+		else
+			world_init(&w, "[provision]\npolicy_name = jitrd-device\n", SHARED_POLICY,
+			           valid_crls);
+		(void)decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d);
+		if (d.time_may_change != cases[i].time_may_change)
+			fprintf(stderr, "case %s: time_may_change %d (%s)\n", cases[i].device,
+			        d.time_may_change, d.reason);
+		CU_ASSERT_EQUAL(d.time_may_change, cases[i].time_may_change);
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -980,6 +1014,7 @@ int main(void)
 	    {"renewed CA shares CRLs", test_renewed_ca},
 	    {"delta CRLs", test_delta_crl_decisions},
 	    {"path validation: RFC 5280 conformance", test_path_validation_conformance},
+	    {"a reject time may undo is flagged", test_time_may_change},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
