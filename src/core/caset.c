@@ -450,6 +450,17 @@ static const char *weak_signature(const X509 *x)
 	return mdnid != NID_undef ? OBJ_nid2sn(mdnid) : "a weak algorithm";
 }
 
+/* The verifier does not rate the trust anchor's own signature (see weak_signature). */
+static enum jitrd_err check_ca_signature(const struct jitrd_cert *ca, struct jitrd_diag *diag)
+{
+	const char *digest = weak_signature(jitrd_cert_x509(ca));
+
+	if (!digest)
+		return JITRD_OK;
+	jitrd_diag_set(diag, "CA certificate is signed with %s, which is too weak", digest);
+	return JITRD_ERR_WEAK_SIGNATURE;
+}
+
 /* OpenSSL's strict mode adds two profile rules that RFC 5280's path validation (§6.1) does
  * not make, and that devices made the way AWS IoT's guide shows would fail:
  * - a CA without keyUsage: §6.1.4(n) checks keyCertSign only when keyUsage is present
@@ -617,7 +628,6 @@ enum jitrd_err jitrd_caset_verify_device(const struct jitrd_caset *set, const st
 {
 	const struct caset_entry *entry = entry_of(set, ca);
 	enum jitrd_err result;
-	const char *digest;
 
 	if (!entry || !cert) {
 		jitrd_diag_set(diag, "device check: no certificate, or a CA not of this set");
@@ -627,14 +637,8 @@ enum jitrd_err jitrd_caset_verify_device(const struct jitrd_caset *set, const st
 	result = jitrd_cert_check_device_profile(cert, diag);
 	if (result == JITRD_OK)
 		result = verify_at(entry, cert, now, "certificate", diag);
-	if (result == JITRD_OK) {
-		digest = weak_signature(jitrd_cert_x509(ca));
-		if (digest) {
-			jitrd_diag_set(diag, "CA certificate is signed with %s, which is too weak",
-			               digest);
-			result = JITRD_ERR_WEAK_SIGNATURE;
-		}
-	}
+	if (result == JITRD_OK)
+		result = check_ca_signature(ca, diag);
 	ERR_pop_to_mark();
 	return result;
 }
@@ -644,7 +648,6 @@ enum jitrd_err jitrd_caset_check_ca(const struct jitrd_caset *set, size_t i, tim
 {
 	const struct caset_entry *entry;
 	enum jitrd_err result;
-	const char *digest;
 
 	if (!set || i >= set->count) {
 		jitrd_diag_set(diag, "CA check: no such CA");
@@ -659,14 +662,8 @@ enum jitrd_err jitrd_caset_check_ca(const struct jitrd_caset *set, size_t i, tim
 		                     "keyCertSign");
 		result = JITRD_ERR_CA_UNUSABLE;
 	}
-	if (result == JITRD_OK) {
-		digest = weak_signature(jitrd_cert_x509(entry->cert));
-		if (digest) {
-			jitrd_diag_set(diag, "CA certificate is signed with %s, which is too weak",
-			               digest);
-			result = JITRD_ERR_WEAK_SIGNATURE;
-		}
-	}
+	if (result == JITRD_OK)
+		result = check_ca_signature(entry->cert, diag);
 	ERR_pop_to_mark();
 	return result;
 }
