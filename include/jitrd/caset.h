@@ -80,6 +80,18 @@ enum jitrd_err jitrd_caset_verify_device(const struct jitrd_caset *set, const st
 enum jitrd_err jitrd_caset_check_ca(const struct jitrd_caset *set, size_t i, time_t now,
                                     struct jitrd_diag *diag) JITRD_WUR;
 
+/* Makes anchors (another set, borrowed: it must outlive set) the trust anchors of every path
+ * instead of each CA itself (RFC 5280 §6.1.1(d)): each CA of set then must chain to one of them
+ * and is validated as an intermediate (its validity, keyUsage, constraints, the signature its
+ * issuer made). Call once, after the last jitrd_caset_add_pem (CAs added later are anchored
+ * too). On error set is unchanged. JITRD_ERR_INVALID_ARG (NULL, empty, set itself, already
+ * set), JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_caset_set_anchors(struct jitrd_caset *set,
+                                       const struct jitrd_caset *anchors) JITRD_WUR;
+
+/* The anchors of set, or NULL when each CA is its own anchor. Borrowed. */
+const struct jitrd_caset *jitrd_caset_anchors(const struct jitrd_caset *set);
+
 /* A remark on the i-th CA that is not a problem (static text), or NULL. */
 const char *jitrd_caset_ca_note(const struct jitrd_caset *set, size_t i);
 

@@ -43,6 +43,8 @@ struct jitrd_config {
 		char *dir;            /* default "/etc/jitrd/ca" */
 		size_t allow_count;   /* 0 = every CA in dir */
 		char *allow[JITRD_CONFIG_MAX_LIST]; /* 64-hex CA ids, lower case */
+		char *anchors;        /* default "": a directory of the registered CAs' issuers
+		                       * (roots); "" = each registered CA is its own anchor */
 	} ca;
 	struct {
 		char *dir;            /* default "/etc/jitrd/crl" */

@@ -49,6 +49,16 @@ void jitrd_decision_cleanup(struct jitrd_decision *d); /* frees policy_document 
 int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
                         struct jitrd_decision *d);
 
+/* Step 6 for a registered CA of ctx->cas when the set has anchors (jitrd_caset_anchors): the
+ * CA's serial on its anchor's CRLs (RFC 5280 §6.3). d->kind is ACTIVATE when nothing stands
+ * against it (always so without anchors, or for a CA that is an anchor itself); REJECT with
+ * the reason when an anchor revoked it (or it chains to none); DEFER when its status is
+ * unknown (no valid or a stale CRL of the anchor, or certificateHold) unless crl.fail_open.
+ * Returns JITRD_OK, JITRD_ERR_INVALID_ARG or JITRD_ERR_NOMEM. Also for the start-up report. */
+enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
+                               const struct jitrd_cert *ca, time_t now,
+                               struct jitrd_decision *d) JITRD_WUR;
+
 /* Steps 5, 6 and 7's rendering for a certificate. ca_id names the CA the event claims (may
  * be NULL: the issuer is looked up in ctx->cas). Fills d with activate / revoke / hold /
  * reject / ignore / defer and the reason. Returns JITRD_OK when d holds a decision;

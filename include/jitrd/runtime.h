@@ -23,6 +23,8 @@ struct jitrd_runtime {
 	char *config_origin; /* the file read, or "environment" */
 	struct jitrd_config *cfg;
 	struct jitrd_caset *cas;
+	struct jitrd_caset *anchors;     /* [ca] anchors, or NULL when not configured */
+	struct jitrd_caset *crl_issuers; /* cas and anchors, whose CRLs are accepted; or NULL */
 	struct jitrd_crl_builder *crl_builder; /* kept for its per-file report */
 	struct jitrd_crl_store *crls;
 	struct jitrd_crl_floors *crl_floors; /* rollback floors the CRLs were judged with */

@@ -13,7 +13,8 @@ static const char usage[] =
     "usage: jitrd config-check [-c FILE] [--at TIME]\n"
     "\n"
     "Loads the configuration (default " JITRD_DEFAULT_CONFIG ", or JITRD_* variables\n"
-    "alone), the CA certificates of [ca] dir, the CRLs of [crl] dir and the policy\n"
+    "alone), the CA certificates of [ca] dir (and [ca] anchors), the CRLs of [crl] dir and the "
+    "policy\n"
     "template, renders the templates for a sample certificate and prints a summary.\n"
     "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
     "  --at TIME          judge CA and CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
@@ -37,10 +38,19 @@ static void print_subject(const struct jitrd_cert *ca)
  * they sign is rejected, so the operator must replace them (or deactivate them in AWS). */
 static int report_cas(const struct jitrd_runtime *rt, time_t now)
 {
+	struct jitrd_decision_context ctx;
 	int problems = 0;
 	char when[32];
 
 	jitrd_format_rfc3339(now, when, sizeof(when));
+	jitrd_runtime_context(rt, &ctx);
+	for (size_t i = 0; i < jitrd_caset_count(rt->anchors); i++) {
+		const struct jitrd_cert *anchor = jitrd_caset_at(rt->anchors, i);
+
+		printf("anchor: %s (", jitrd_cert_id(anchor));
+		print_subject(anchor);
+		printf(") from %s\n", jitrd_caset_origin_at(rt->anchors, i));
+	}
 	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
 		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
 		struct jitrd_diag diag = {{0}};
@@ -58,6 +68,28 @@ static int report_cas(const struct jitrd_runtime *rt, time_t now)
 		}
 		if (note)
 			printf("note: ca %s: %s\n", jitrd_cert_id(ca), note);
+		if (rt->anchors) {
+			/* An anchor revoked this CA: AWS still has it ACTIVE until the operator
+			 * deactivates it, and every device it signs is rejected meanwhile. */
+			struct jitrd_decision d;
+
+			jitrd_decision_init(&d);
+			if (jitrd_decide_ca(&ctx, ca, now, &d) != JITRD_OK) {
+				printf("ca %s: revocation status: out of memory\n",
+				       jitrd_cert_id(ca));
+				problems++;
+			} else if (d.kind == JITRD_DECISION_REJECT) {
+				printf("ca %s: REVOKED, every device it signs is rejected: %s\n",
+				       jitrd_cert_id(ca), d.reason);
+				problems++;
+			} else if (d.kind == JITRD_DECISION_DEFER) {
+				printf(
+				    "ca %s: revocation status unknown (its devices are deferred): "
+				    "%s\n",
+				    jitrd_cert_id(ca), d.reason);
+				problems++;
+			}
+		}
 	}
 	return problems;
 }
@@ -102,6 +134,20 @@ static int report_crls(const struct jitrd_runtime *rt)
 		if (info->delta)
 			printf(", with a delta CRL");
 		printf("\n");
+	}
+	for (size_t i = 0; i < jitrd_caset_count(rt->anchors); i++) {
+		const struct jitrd_cert *anchor = jitrd_caset_at(rt->anchors, i);
+		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, anchor);
+
+		if (!info) {
+			/* counted once per CA under it, by report_cas */
+			printf("crl for anchor %s: none valid\n", jitrd_cert_id(anchor));
+			continue;
+		}
+		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
+		printf("crl for anchor %s: %s, %zu entries, number %lld, nextUpdate %s\n",
+		       jitrd_cert_id(anchor), info->origin, info->entries,
+		       (long long)info->crl_number, when);
 	}
 	/* Read, never written here: the service records what it accepts (crl/README.md). */
 	if (*rt->crl_floors_note)

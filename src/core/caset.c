@@ -46,6 +46,8 @@ struct jitrd_caset {
 	struct caset_entry *entries;
 	size_t count;
 	size_t capacity;
+	/* The trust anchors above the CAs (borrowed), or NULL: each CA is its own anchor. */
+	const struct jitrd_caset *anchors;
 };
 
 struct jitrd_caset *jitrd_caset_new(void)
@@ -173,28 +175,85 @@ cleanup:
  * self-signed (X509_V_FLAG_PARTIAL_CHAIN: AWS registers the CA that signs the devices, often
  * an intermediate), strict RFC 5280 profile checks, policy processing, MD5 and SHA-1 refused.
  * No CRL flag: revocation is jitrd's CRL index's (DESIGN §3.6). No purpose: the device's
- * usages are checked by jitrd_cert_check_device_profile. */
-static enum jitrd_err build_anchor(const struct jitrd_cert *ca, X509_STORE **out)
+ * usages are checked by jitrd_cert_check_device_profile.
+ * With anchors, they are the trust anchors instead and the CA is an ordinary certificate of the
+ * path (§6.1: its validity, keyUsage, basicConstraints, name and policy constraints are
+ * processed as for any intermediate, its signature checked with its issuer's key); no partial
+ * chain, so a CA that does not chain to an anchor anchors nothing. The anchors' own
+ * extensions are not applied (§6.1.1(d): a trust anchor is a name and a key). */
+static enum jitrd_err build_anchor(const struct jitrd_cert *ca, const struct jitrd_caset *anchors,
+                                   X509_STORE **out)
 {
 	enum jitrd_err result = JITRD_ERR_NOMEM;
 	X509_STORE *store = X509_STORE_new();
 	X509_VERIFY_PARAM *param;
+	STACK_OF(ASN1_OBJECT) *any = NULL;
 
-	if (!store || X509_STORE_add_cert(store, jitrd_cert_x509(ca)) != 1)
+	if (!store)
 		goto cleanup;
 	param = X509_STORE_get0_param(store);
-	if (X509_VERIFY_PARAM_set_flags(param,
-	                                X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT) != 1)
-		goto cleanup;
 	X509_VERIFY_PARAM_set_auth_level(param, SIGNATURE_AUTH_LEVEL);
-	result = anchor_policy_inputs(jitrd_cert_x509(ca), param);
-	if (result != JITRD_OK)
-		goto cleanup;
+	if (!anchors) {
+		if (X509_STORE_add_cert(store, jitrd_cert_x509(ca)) != 1 ||
+		    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN |
+		                                           X509_V_FLAG_X509_STRICT) != 1)
+			goto cleanup;
+		result = anchor_policy_inputs(jitrd_cert_x509(ca), param);
+		if (result != JITRD_OK)
+			goto cleanup;
+	} else {
+		for (size_t i = 0; i < anchors->count; i++) {
+			if (X509_STORE_add_cert(store, jitrd_cert_x509(anchors->entries[i].cert)) !=
+			    1)
+				goto cleanup;
+		}
+		/* OpenSSL 3.0 finds no explicit policy without a user set: anyPolicy */
+		any = sk_ASN1_OBJECT_new_null();
+		if (!any || !sk_ASN1_OBJECT_push(any, OBJ_nid2obj(NID_any_policy)) ||
+		    X509_VERIFY_PARAM_set1_policies(param, any) != 1 ||
+		    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
+		                                           X509_V_FLAG_POLICY_CHECK) != 1)
+			goto cleanup;
+	}
 	*out = store;
 	store = NULL;
+	result = JITRD_OK;
 cleanup:
+	sk_ASN1_OBJECT_free(any);
 	X509_STORE_free(store);
 	return result;
+}
+
+enum jitrd_err jitrd_caset_set_anchors(struct jitrd_caset *set, const struct jitrd_caset *anchors)
+{
+	X509_STORE **fresh;
+	enum jitrd_err result = JITRD_OK;
+
+	if (!set || !anchors || anchors == set || set->anchors || anchors->count == 0)
+		return JITRD_ERR_INVALID_ARG;
+	fresh = calloc(set->count ? set->count : 1, sizeof(*fresh));
+	if (!fresh)
+		return JITRD_ERR_NOMEM;
+	/* All stores first: on failure the set keeps its old ones. */
+	for (size_t i = 0; i < set->count && result == JITRD_OK; i++)
+		result = build_anchor(set->entries[i].cert, anchors, &fresh[i]);
+	for (size_t i = 0; i < set->count; i++) {
+		if (result == JITRD_OK) {
+			X509_STORE_free(set->entries[i].anchor);
+			set->entries[i].anchor = fresh[i];
+		} else {
+			X509_STORE_free(fresh[i]);
+		}
+	}
+	if (result == JITRD_OK)
+		set->anchors = anchors;
+	free(fresh);
+	return result;
+}
+
+const struct jitrd_caset *jitrd_caset_anchors(const struct jitrd_caset *set)
+{
+	return set ? set->anchors : NULL;
 }
 
 enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, const char *pem,
@@ -303,7 +362,7 @@ enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, 
 			jitrd_diag_set(diag, "%s: out of memory", origin);
 			goto cleanup;
 		}
-		result = build_anchor(fresh[i].cert, &fresh[i].anchor);
+		result = build_anchor(fresh[i].cert, set->anchors, &fresh[i].anchor);
 		if (result != JITRD_OK) {
 			jitrd_diag_set(diag, "%s: certificate %zu: %s", origin, i + 1,
 			               result == JITRD_ERR_NOMEM
@@ -523,8 +582,14 @@ static enum jitrd_err path_failure(X509_STORE_CTX *ctx, const struct jitrd_cert 
 	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		if (of_ca)
-			break;
+		if (of_ca) {
+			/* only with [ca] anchors: otherwise the CA is itself the anchor */
+			jitrd_diag_set(diag,
+			               "CA certificate does not chain to an anchor of "
+			               "[ca] anchors: %s",
+			               detail);
+			return JITRD_ERR_CA_UNUSABLE;
+		}
 		jitrd_name_for_message(jitrd_cert_subject(ca), name, sizeof(name));
 		jitrd_diag_set(diag, "certificate is not signed by the CA %s (id %s)", name,
 		               jitrd_cert_id(ca));
@@ -589,15 +654,38 @@ static enum jitrd_err path_failure(X509_STORE_CTX *ctx, const struct jitrd_cert 
 	return of_ca ? JITRD_ERR_CA_UNUSABLE : JITRD_ERR_CERT_PATH;
 }
 
-/* Runs the verifier on leaf under entry's anchor at now; JITRD_OK or path_failure's answer. */
-static enum jitrd_err verify_at(const struct caset_entry *entry, const struct jitrd_cert *leaf,
-                                time_t now, const char *subject, struct jitrd_diag *diag)
+/* With anchors, the path the verifier built must go through entry's CA right above the leaf
+ * (or be the CA itself, when it is the leaf): another CA of the same name that also chains to
+ * an anchor must not stand in for the registered one. */
+static bool chain_through(X509_STORE_CTX *ctx, const struct caset_entry *entry, bool leaf_is_ca)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int at = leaf_is_ca ? 0 : 1;
+
+	return chain && sk_X509_num(chain) > at &&
+	       X509_cmp(sk_X509_value(chain, at), jitrd_cert_x509(entry->cert)) == 0;
+}
+
+/* Runs the verifier on leaf under entry's store at now; JITRD_OK or path_failure's answer.
+ * With anchors, entry's CA is given as the one untrusted intermediate. */
+static enum jitrd_err verify_at(const struct jitrd_caset *set, const struct caset_entry *entry,
+                                const struct jitrd_cert *leaf, time_t now, const char *subject,
+                                struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_NOMEM;
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = NULL;
+	bool leaf_is_ca = leaf == entry->cert;
 	int verified;
 
-	if (!ctx || X509_STORE_CTX_init(ctx, entry->anchor, jitrd_cert_x509(leaf), NULL) != 1) {
+	if (set->anchors && !leaf_is_ca &&
+	    (!(untrusted = sk_X509_new_null()) ||
+	     !sk_X509_push(untrusted, jitrd_cert_x509(entry->cert)))) {
+		jitrd_diag_set(diag, "certificate path validation: out of memory");
+		goto cleanup;
+	}
+	if (!ctx ||
+	    X509_STORE_CTX_init(ctx, entry->anchor, jitrd_cert_x509(leaf), untrusted) != 1) {
 		jitrd_diag_set(diag, "certificate path validation: out of memory");
 		goto cleanup;
 	}
@@ -605,7 +693,13 @@ static enum jitrd_err verify_at(const struct caset_entry *entry, const struct ji
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
 	X509_STORE_CTX_set_verify_cb(ctx, waive_profile_only_refusals);
 	verified = X509_verify_cert(ctx);
-	if (verified == 1) {
+	if (verified == 1 && set->anchors && !chain_through(ctx, entry, leaf_is_ca)) {
+		result = leaf_is_ca ? JITRD_ERR_CA_UNUSABLE : JITRD_ERR_CERT_SIGNATURE;
+		jitrd_diag_set(diag, "%s",
+		               leaf_is_ca ? "CA certificate does not chain to an anchor "
+		                            "of [ca] anchors"
+		                          : "certificate is not signed by the CA");
+	} else if (verified == 1) {
 		result = JITRD_OK;
 	} else if (verified == 0 && jitrd_openssl_failure(JITRD_OK) == JITRD_ERR_NOMEM) {
 		/* a lookup that ran out of memory shows as "issuer not found": no verdict */
@@ -618,6 +712,7 @@ static enum jitrd_err verify_at(const struct caset_entry *entry, const struct ji
 		jitrd_diag_set(diag, "certificate path validation: the verifier failed");
 	}
 cleanup:
+	sk_X509_free(untrusted);
 	X509_STORE_CTX_free(ctx);
 	return result;
 }
@@ -636,7 +731,7 @@ enum jitrd_err jitrd_caset_verify_device(const struct jitrd_caset *set, const st
 	ERR_set_mark();
 	result = jitrd_cert_check_device_profile(cert, diag);
 	if (result == JITRD_OK)
-		result = verify_at(entry, cert, now, "certificate", diag);
+		result = verify_at(set, entry, cert, now, "certificate", diag);
 	if (result == JITRD_OK)
 		result = check_ca_signature(ca, diag);
 	ERR_pop_to_mark();
@@ -656,7 +751,7 @@ enum jitrd_err jitrd_caset_check_ca(const struct jitrd_caset *set, size_t i, tim
 	entry = &set->entries[i];
 	ERR_set_mark();
 	/* The CA alone, as the path of a device would see it: its validity at `now`. */
-	result = verify_at(entry, entry->cert, now, "CA certificate", diag);
+	result = verify_at(set, entry, entry->cert, now, "CA certificate", diag);
 	if (result == JITRD_OK && !jitrd_cert_may_sign_certificates(entry->cert)) {
 		jitrd_diag_set(diag, "CA certificate may not sign certificates: its keyUsage lacks "
 		                     "keyCertSign");

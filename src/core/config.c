@@ -261,6 +261,7 @@ static const struct key keys[] = {
     {"aws", "account_id", "", K_STRING, .offset = AT(aws.account_id), .check = check_account_id},
     {"ca", "dir", "/etc/jitrd/ca", K_PATH, .offset = AT(ca.dir), .check = check_not_empty},
     {"ca", "allow", "", K_CA_LIST, .offset = 0},
+    {"ca", "anchors", "", K_PATH, .offset = AT(ca.anchors)},
     {"crl", "dir", "/etc/jitrd/crl", K_PATH, .offset = AT(crl.dir), .check = check_not_empty},
     {"crl", "fail_open", "false", K_BOOL, .offset = AT(crl.fail_open)},
     {"crl", "reload_seconds", "300", K_INT, .offset = AT(crl.reload_seconds), .min = 0,

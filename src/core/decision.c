@@ -3,6 +3,7 @@
  * belong to the pipeline, not here. */
 #include "jitrd/decision.h"
 #include "jitrd/text.h"
+#include "x509_util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -237,6 +238,71 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 			  "crl.fail_open"
 			: "not on the CRL; the CRL is past its nextUpdate, crl.fail_open";
 	return 0;
+}
+
+enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
+                               const struct jitrd_cert *ca, time_t now, struct jitrd_decision *d)
+{
+	const struct jitrd_caset *anchors = ctx && ctx->cas ? jitrd_caset_anchors(ctx->cas) : NULL;
+	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
+	const struct jitrd_cert *issuer;
+	char name[120];
+	char why[256];
+	enum jitrd_err err;
+
+	if (!ctx || !ca || !d)
+		return JITRD_ERR_INVALID_ARG;
+	d->kind = JITRD_DECISION_ACTIVATE; /* nothing against the CA */
+	/* Without anchors the CA is the trust anchor, and no CRL speaks of a trust anchor
+	 * (RFC 5280 §6.1.1(d)); a CA configured as an anchor too is one. */
+	if (!anchors || jitrd_caset_find_id(anchors, jitrd_cert_id(ca)))
+		return JITRD_OK;
+	issuer = jitrd_caset_find_issuer(anchors, ca);
+	if (!issuer) {
+		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
+		       "its CA does not chain to an anchor of [ca] anchors");
+		return JITRD_OK;
+	}
+	jitrd_name_for_message(jitrd_cert_subject(issuer), name, sizeof(name));
+	/* RFC 5280 §6.3: every certificate of the path is checked against its issuer's CRL,
+	 * the registered CA against the anchor's. */
+	err = ctx->crls ? jitrd_crl_lookup_cert(ctx->crls, issuer, ca, now, &answer)
+	                : JITRD_ERR_NO_CRL;
+	if (err == JITRD_ERR_NOMEM)
+		return err;
+	if (err == JITRD_ERR_MALFORMED) {
+		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
+		       "its CA's CRL Distribution Points extension is unreadable or repeated");
+		return JITRD_OK;
+	}
+	if (answer.status == JITRD_CRL_REVOKED && err == JITRD_OK) {
+		/* The device is not revoked, its CA is: nothing under it is activated, and the
+		 * operator must deactivate the CA in AWS IoT (RegisterCACertificate's CA stays
+		 * ACTIVE there until someone does). Reject, not revoke: the device's own status
+		 * is not jitrd's to settle by its CA's fate. */
+		snprintf(why, sizeof(why),
+		         "its CA %s is revoked by %s: %s; deactivate the CA in AWS",
+		         jitrd_cert_id(ca), name, jitrd_crl_reason_name(answer.reason));
+		decide(d, JITRD_DECISION_REJECT, reject_status(ctx), why);
+		return JITRD_OK;
+	}
+	if (err == JITRD_OK && answer.status == JITRD_CRL_HOLD) {
+		/* Reversible (RFC 5280 §5.3.1): the device waits until the hold is lifted or made
+		 * final. A listed hold is known, so crl.fail_open does not lift it. */
+		snprintf(why, sizeof(why), "its CA is on hold (certificateHold) by %s", name);
+		decide(d, JITRD_DECISION_DEFER, NULL, why);
+		return JITRD_OK;
+	}
+	if (ctx->cfg->crl.fail_open)
+		return JITRD_OK;
+	if (err != JITRD_OK) {
+		snprintf(why, sizeof(why), "no valid CRL of %s for the CA", name);
+		decide(d, JITRD_DECISION_DEFER, NULL, why);
+	} else if (answer.stale) {
+		snprintf(why, sizeof(why), "the CRL of %s for the CA is past its nextUpdate", name);
+		decide(d, JITRD_DECISION_DEFER, NULL, why);
+	}
+	return JITRD_OK;
 }
 
 /* The X.509 certificate policy variables AWS IoT documents ("X.509 Certificate AWS IoT Core
@@ -566,6 +632,8 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	struct jitrd_diag diag = {{0}};
 	const char *crl_note = "";
 	const char *problem;
+	struct jitrd_decision of_ca;
+	int device_decided;
 	enum jitrd_err err;
 
 	describe_certificate(d, cert);
@@ -605,7 +673,24 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		return JITRD_OK;
 	}
 
-	if (decide_by_crl(ctx, ca, cert, now, d, &crl_note))
+	/* Step 6, for the device and then, with [ca] anchors, for its CA: a device listed on its
+	 * CA's CRL is revoked; otherwise a CA revoked by its anchor rejects (and a CA whose
+	 * revocation status is unknown defers) whatever the device's own CRL said. */
+	device_decided = decide_by_crl(ctx, ca, cert, now, d, &crl_note);
+	if (device_decided && d->kind == JITRD_DECISION_REVOKE)
+		return JITRD_OK;
+	jitrd_decision_init(&of_ca);
+	err = jitrd_decide_ca(ctx, ca, now, &of_ca);
+	if (err != JITRD_OK) {
+		jitrd_text_copy(d->reason, sizeof(d->reason), "out of memory looking up the CRL");
+		return err;
+	}
+	if (of_ca.kind != JITRD_DECISION_ACTIVATE &&
+	    (!device_decided || of_ca.kind == JITRD_DECISION_REJECT)) {
+		decide(d, of_ca.kind, of_ca.target_status, of_ca.reason);
+		return JITRD_OK;
+	}
+	if (device_decided)
 		return JITRD_OK;
 
 	/* Step 7's rendering: a certificate whose names or policy cannot be rendered safely is

@@ -65,19 +65,16 @@ cleanup:
 	return result;
 }
 
-static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
+/* Adds every file of dir to set and, when also is not NULL, to also. */
+static int load_ca_dir(const char *key, const char *dir, struct jitrd_caset *set,
+                       struct jitrd_caset *also, struct jitrd_diag *diag)
 {
 	char **paths = NULL;
 	size_t count = 0;
 	int result = -1;
 
-	rt->cas = jitrd_caset_new();
-	if (!rt->cas) {
-		jitrd_diag_set(diag, "out of memory");
-		return -1;
-	}
-	if (jitrd_dir_list(rt->cfg->ca.dir, &paths, &count, diag) != JITRD_OK) {
-		jitrd_diag_prefix(diag, "[ca] dir");
+	if (jitrd_dir_list(dir, &paths, &count, diag) != JITRD_OK) {
+		jitrd_diag_prefix(diag, key);
 		return -1;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -85,26 +82,58 @@ static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
 		size_t len = 0;
 		enum jitrd_err err = jitrd_file_read(paths[i], CA_FILE_MAX, &pem, &len, diag);
 		if (err == JITRD_OK)
-			err = jitrd_caset_add_pem(rt->cas, paths[i], pem, len, diag);
+			err = jitrd_caset_add_pem(set, paths[i], pem, len, diag);
+		if (err == JITRD_OK && also)
+			err = jitrd_caset_add_pem(also, paths[i], pem, len, diag);
 		free(pem);
 		if (err != JITRD_OK)
 			goto cleanup;
 	}
-	if (jitrd_caset_count(rt->cas) == 0) {
-		jitrd_diag_set(diag, "[ca] dir %s: no CA certificate found", rt->cfg->ca.dir);
+	if (jitrd_caset_count(set) == 0) {
+		jitrd_diag_set(diag, "%s %s: no CA certificate found", key, dir);
 		goto cleanup;
-	}
-	for (size_t i = 0; i < rt->cfg->ca.allow_count; i++) {
-		if (!jitrd_caset_find_id(rt->cas, rt->cfg->ca.allow[i])) {
-			jitrd_diag_set(diag, "[ca] allow: %s is not a CA in %s",
-			               rt->cfg->ca.allow[i], rt->cfg->ca.dir);
-			goto cleanup;
-		}
 	}
 	result = 0;
 cleanup:
 	jitrd_paths_free(paths, count);
 	return result;
+}
+
+/* [ca] dir, and [ca] anchors when set: the anchors become the trust anchors of every path, and
+ * the CRLs the builder accepts are those of the registered CAs and of the anchors (RFC 5280
+ * §6.3: each certificate of the path against its issuer's CRL). */
+static int load_cas(struct jitrd_runtime *rt, struct jitrd_diag *diag)
+{
+	bool anchored = *rt->cfg->ca.anchors != '\0';
+
+	rt->cas = jitrd_caset_new();
+	if (anchored) {
+		rt->anchors = jitrd_caset_new();
+		rt->crl_issuers = jitrd_caset_new();
+	}
+	if (!rt->cas || (anchored && (!rt->anchors || !rt->crl_issuers))) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	if (load_ca_dir("[ca] dir", rt->cfg->ca.dir, rt->cas, rt->crl_issuers, diag) != 0)
+		return -1;
+	if (anchored) {
+		if (load_ca_dir("[ca] anchors", rt->cfg->ca.anchors, rt->anchors, rt->crl_issuers,
+		                diag) != 0)
+			return -1;
+		if (jitrd_caset_set_anchors(rt->cas, rt->anchors) != JITRD_OK) {
+			jitrd_diag_set(diag, "[ca] anchors: out of memory");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < rt->cfg->ca.allow_count; i++) {
+		if (!jitrd_caset_find_id(rt->cas, rt->cfg->ca.allow[i])) {
+			jitrd_diag_set(diag, "[ca] allow: %s is not a CA in %s",
+			               rt->cfg->ca.allow[i], rt->cfg->ca.dir);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The rollback floors: [service] state_dir/crl-numbers when present (the service writes it;
@@ -173,7 +202,7 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 	size_t count = 0;
 	struct jitrd_diag list_diag = {{0}};
 
-	rt->crl_builder = jitrd_crl_builder_new(rt->cas, now);
+	rt->crl_builder = jitrd_crl_builder_new(rt->crl_issuers ? rt->crl_issuers : rt->cas, now);
 	if (!rt->crl_builder ||
 	    jitrd_crl_builder_set_floors(rt->crl_builder, rt->crl_floors) != JITRD_OK) {
 		jitrd_diag_set(diag, "out of memory");
@@ -357,6 +386,8 @@ void jitrd_runtime_cleanup(struct jitrd_runtime *rt)
 	jitrd_crl_builder_free(rt->crl_builder);
 	jitrd_crl_floors_free(rt->crl_floors);
 	jitrd_caset_free(rt->cas);
+	jitrd_caset_free(rt->anchors);
+	jitrd_caset_free(rt->crl_issuers);
 	jitrd_config_free(rt->cfg);
 	free(rt->config_origin);
 	memset(rt, 0, sizeof(*rt));

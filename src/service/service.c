@@ -533,6 +533,30 @@ static void set_crl_metrics(struct service *s, const struct jitrd_runtime *rt)
 	}
 }
 
+/* With [ca] anchors: a registered CA that an anchor revoked activates nothing, yet AWS keeps
+ * it ACTIVE until the operator deactivates it there, so it is said loudly at every load. */
+static void log_ca_revocation(struct service *s, const struct jitrd_runtime *rt, size_t i,
+                              time_t now)
+{
+	const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
+	struct jitrd_decision_context ctx;
+	struct jitrd_decision d;
+
+	if (!rt->anchors)
+		return;
+	jitrd_runtime_context(rt, &ctx);
+	jitrd_decision_init(&d);
+	if (jitrd_decide_ca(&ctx, ca, now, &d) != JITRD_OK)
+		return;
+	if (d.kind == JITRD_DECISION_REJECT)
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "ca.revoked", "ca", jitrd_cert_id(ca),
+		             "origin", jitrd_caset_origin_at(rt->cas, i), "reason", d.reason, NULL);
+	else if (d.kind == JITRD_DECISION_DEFER)
+		jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.revocation_unknown", "ca",
+		             jitrd_cert_id(ca), "origin", jitrd_caset_origin_at(rt->cas, i),
+		             "reason", d.reason, NULL);
+}
+
 /* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */
 static void log_snapshot(struct service *s, const char *event, const char *trigger,
                          const struct jitrd_runtime *rt)
@@ -551,6 +575,7 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 			jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.unusable", "ca",
 			             jitrd_cert_id(jitrd_caset_at(rt->cas, i)), "origin",
 			             jitrd_caset_origin_at(rt->cas, i), "reason", why.text, NULL);
+		log_ca_revocation(s, rt, i, now);
 		if (!info)
 			continue;
 		with_crl++;
