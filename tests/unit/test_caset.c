@@ -752,6 +752,84 @@ static void test_verify_device_named_ca_only(void)
 	jitrd_caset_free(set);
 }
 
+/* [ca] anchors: the root is the trust anchor, the registered intermediate an ordinary CA of
+ * the path (RFC 5280 §6.1), and the path must go through the registered CA. */
+static void test_anchors(void)
+{
+	struct jitrd_caset *set = jitrd_caset_new();
+	struct jitrd_caset *anchors = jitrd_caset_new();
+	struct jitrd_caset *empty = jitrd_caset_new();
+	struct jitrd_cert *under_good = load("pa/devices/under-good.pem");
+	struct jitrd_cert *under_held = load("pa/devices/under-held.pem");
+	struct jitrd_cert *under_root = load("pa/devices/under-root.pem");
+	struct jitrd_cert *pv_device = load("pv/devices/good.pem");
+	struct jitrd_diag diag = {{0}};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(anchors);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(empty);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(under_good);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(under_held);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(under_root);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pv_device);
+	CU_ASSERT_EQUAL_FATAL(add_file(set, "pa/cas/pa-good.pem", NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(add_file(set, "pv/cas/pv-good.pem", NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(add_file(anchors, "pa/anchors/pa-root.pem", NULL), JITRD_OK);
+	/* without anchors: each CA anchors itself, the foreign pv-good too */
+	CU_ASSERT_PTR_NULL(jitrd_caset_anchors(set));
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 1), pv_device,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_check_ca(set, 1, JITRD_TEST_NOW, &diag), JITRD_OK);
+	/* arguments */
+	CU_ASSERT_EQUAL(jitrd_caset_set_anchors(NULL, anchors), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_caset_set_anchors(set, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_caset_set_anchors(set, empty), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_caset_set_anchors(set, set), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(jitrd_caset_anchors(set));
+	CU_ASSERT_EQUAL_FATAL(jitrd_caset_set_anchors(set, anchors), JITRD_OK);
+	CU_ASSERT_PTR_EQUAL(jitrd_caset_anchors(set), anchors);
+	CU_ASSERT_EQUAL(jitrd_caset_set_anchors(set, anchors), JITRD_ERR_INVALID_ARG);
+
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 0), under_good,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_check_ca(set, 0, JITRD_TEST_NOW, &diag), JITRD_OK);
+	/* a device of another intermediate of the same root is not the registered CA's */
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 0), under_held,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_ERR_CERT_SIGNATURE);
+	/* the root signed this one itself: a valid path, but not through the registered CA */
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 0), under_root,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_ERR_CERT_SIGNATURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "not signed by the CA"));
+	/* a registered CA outside the anchors anchors nothing */
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 1), pv_device,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_ERR_CA_UNUSABLE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "does not chain to an anchor"));
+	CU_ASSERT_EQUAL(jitrd_caset_check_ca(set, 1, JITRD_TEST_NOW, &diag), JITRD_ERR_CA_UNUSABLE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "does not chain to an anchor"));
+	/* the intermediate's own validity now counts as a path certificate's: before the
+	 * fixtures' CA validity (2024) nothing verifies */
+	CU_ASSERT_EQUAL(jitrd_caset_check_ca(set, 0, (time_t)1600000000, &diag),
+	                JITRD_ERR_CA_UNUSABLE);
+	/* a CA added after the anchors is anchored too */
+	CU_ASSERT_EQUAL_FATAL(add_file(set, "pa/cas/pa-held.pem", NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_caset_verify_device(set, jitrd_caset_at(set, 2), under_held,
+	                                          JITRD_TEST_NOW, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+	jitrd_cert_free(pv_device);
+	jitrd_cert_free(under_root);
+	jitrd_cert_free(under_held);
+	jitrd_cert_free(under_good);
+	jitrd_caset_free(set);
+	jitrd_caset_free(anchors);
+	jitrd_caset_free(empty);
+}
+
 /* Each CA of pv/cas and ours at the judging time: config-check reports the unusable ones. */
 static void test_check_ca(void)
 {
@@ -933,6 +1011,7 @@ int main(void)
 	     test_undecodable_policies_refused},
 	    {"verify from several threads on one set", test_verify_from_threads},
 	    {"verify under allocation failures", test_verify_allocation_failures},
+	    {"trust anchors above the registered CAs", test_anchors},
 	    {NULL, NULL},
 	};
 

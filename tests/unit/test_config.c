@@ -144,6 +144,7 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_STRING_EQUAL(c->aws.profile, "");
 	CU_ASSERT_STRING_EQUAL(c->aws.account_id, "");
 	CU_ASSERT_STRING_EQUAL(c->ca.dir, "/etc/jitrd/ca");
+	CU_ASSERT_STRING_EQUAL(c->ca.anchors, ""); /* off: each registered CA is its anchor */
 	CU_ASSERT_EQUAL(c->ca.allow_count, 0);
 	CU_ASSERT_STRING_EQUAL(c->crl.dir, "/etc/jitrd/crl");
 	CU_ASSERT_FALSE(c->crl.fail_open);
@@ -648,6 +649,7 @@ static void test_env_overrides_file(void)
 	                            "JITRD_LIMITS_UPDATE_CERTIFICATE=2.5",
 	                            "JITRD_CA_ALLOW=" ID_B " , " ID_C,
 	                            "JITRD_SERVICE_STATE_DIR=state",
+	                            "JITRD_CA_ANCHORS=roots",
 	                            "JITRD_FIXTURES=/tmp/fixtures",
 	                            "JITRD_SOURCE_ROOT=/src",
 	                            "JITRD_BUILD_ROOT=/build",
@@ -670,6 +672,7 @@ static void test_env_overrides_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg->ca.allow[1], ID_C);
 	CU_ASSERT_EQUAL(jitrd_config_ca_allowed(cfg, ID_A), 0);
 	CU_ASSERT_STRING_EQUAL(cfg->service.state_dir, "/etc/jitrd/state");
+	CU_ASSERT_STRING_EQUAL(cfg->ca.anchors, "/etc/jitrd/roots"); /* relative: to the file */
 	jitrd_config_free(cfg);
 }
 

@@ -992,6 +992,120 @@ static void test_time_may_change(void)
 	}
 }
 
+/* [ca] anchors (RFC 5280 §6.3): each registered intermediate is looked up on its root's CRL.
+ * with_root_crl false: the root's CRL is missing. */
+static void anchored_world(struct world *w, struct jitrd_caset **anchors,
+                           struct jitrd_caset **issuers, const char *config_text,
+                           bool with_root_crl)
+{
+	static const char *const cas[] = {"pa/cas/pa-good.pem", "pa/cas/pa-revoked.pem",
+	                                  "pa/cas/pa-held.pem", NULL};
+	struct jitrd_crl_builder *b;
+
+	world_init(w, config_text, SHARED_POLICY, NULL);
+	jitrd_caset_free(w->cas);
+	w->cas = jitrd_caset_new();
+	*anchors = jitrd_caset_new();
+	*issuers = jitrd_caset_new();
+	CU_ASSERT_FATAL(w->cas && *anchors && *issuers);
+	for (const char *const *c = cas; *c; c++) {
+		add_file_to_caset(w->cas, *c);
+		add_file_to_caset(*issuers, *c);
+	}
+	add_file_to_caset(*anchors, "pa/anchors/pa-root.pem");
+	add_file_to_caset(*issuers, "pa/anchors/pa-root.pem");
+	CU_ASSERT_EQUAL_FATAL(jitrd_caset_set_anchors(w->cas, *anchors), JITRD_OK);
+	b = jitrd_crl_builder_new(*issuers, JITRD_TEST_NOW);
+	CU_ASSERT_FATAL(b != NULL);
+	add_crl(b, "pa/crls/pa-good.crl.pem", JITRD_OK);
+	add_crl(b, "pa/crls/pa-revoked.crl.pem", JITRD_OK);
+	add_crl(b, "pa/crls/pa-held.crl.pem", JITRD_OK);
+	if (with_root_crl)
+		add_crl(b, "pa/crls/pa-root.crl.pem", JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_builder_finish(b, &w->crls), JITRD_OK);
+	jitrd_crl_builder_free(b);
+	w->ctx.cas = w->cas;
+	w->ctx.crls = w->crls;
+}
+
+static void test_anchor_revokes_ca(void)
+{
+	static const struct {
+		bool root_crl;
+		bool fail_open;
+		const char *device;
+		enum jitrd_decision_kind kind;
+		const char *reason_part;
+	} cases[] = {
+	    {true, false, "pa/devices/under-good.pem", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    {true, false, "pa/devices/under-revoked.pem", JITRD_DECISION_REJECT,
+	     "is revoked by /CN=PA Root CA/O=Example Corp/C=US: keyCompromise; deactivate the CA "
+	     "in AWS"},
+	    {true, true, "pa/devices/under-revoked.pem", JITRD_DECISION_REJECT, "keyCompromise"},
+	    {true, false, "pa/devices/under-held.pem", JITRD_DECISION_DEFER, "certificateHold"},
+	    {true, true, "pa/devices/under-held.pem", JITRD_DECISION_DEFER, "certificateHold"},
+	    {true, false, "pa/devices/under-root.pem", JITRD_DECISION_IGNORE, "not one of our CAs"},
+	    {false, false, "pa/devices/under-good.pem", JITRD_DECISION_DEFER,
+	     "no valid CRL of /CN=PA Root CA/O=Example Corp/C=US for the CA"},
+	    {false, true, "pa/devices/under-good.pem", JITRD_DECISION_ACTIVATE, "not on the CRL"},
+	    /* without the root's CRL nothing is known of the revoked intermediate */
+	    {false, false, "pa/devices/under-revoked.pem", JITRD_DECISION_DEFER, "no valid CRL"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		struct jitrd_caset *anchors = NULL, *issuers = NULL;
+		struct jitrd_decision d;
+
+		anchored_world(&w, &anchors, &issuers,
+		               cases[i].fail_open ? "[crl]\nfail_open = true\n"
+		                                  : "[crl]\nfail_open = false\n",
+		               cases[i].root_crl);
+		CU_ASSERT_EQUAL(decide_device(&w, cases[i].device, NULL, JITRD_TEST_NOW, &d),
+		                cases[i].kind);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, cases[i].reason_part));
+		if (d.kind != cases[i].kind || !strstr(d.reason, cases[i].reason_part))
+			fprintf(stderr, "case %zu: %d '%s'\n", i, d.kind, d.reason);
+		if (cases[i].kind == JITRD_DECISION_REJECT)
+			CU_ASSERT_PTR_NULL(d.target_status); /* on_reject = leave */
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+		jitrd_caset_free(anchors);
+		jitrd_caset_free(issuers);
+	}
+}
+
+/* jitrd_decide_ca for the start-up report: only with anchors does it say anything. */
+static void test_decide_ca(void)
+{
+	struct world w;
+	struct jitrd_caset *anchors = NULL, *issuers = NULL;
+	struct jitrd_decision d;
+
+	world_init(&w, "[crl]\nfail_open = false\n", SHARED_POLICY, valid_crls);
+	jitrd_decision_init(&d);
+	CU_ASSERT_EQUAL(jitrd_decide_ca(&w.ctx, jitrd_caset_at(w.cas, 0), JITRD_TEST_NOW, &d),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(d.kind, JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_EQUAL(jitrd_decide_ca(NULL, jitrd_caset_at(w.cas, 0), JITRD_TEST_NOW, &d),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_decide_ca(&w.ctx, NULL, JITRD_TEST_NOW, &d), JITRD_ERR_INVALID_ARG);
+	world_cleanup(&w);
+
+	anchored_world(&w, &anchors, &issuers, "[crl]\nfail_open = false\n", true);
+	for (size_t i = 0; i < 3; i++) {
+		static const enum jitrd_decision_kind want[] = {
+		    JITRD_DECISION_ACTIVATE, JITRD_DECISION_REJECT, JITRD_DECISION_DEFER};
+		jitrd_decision_init(&d);
+		CU_ASSERT_EQUAL(
+		    jitrd_decide_ca(&w.ctx, jitrd_caset_at(w.cas, i), JITRD_TEST_NOW, &d), JITRD_OK);
+		CU_ASSERT_EQUAL(d.kind, want[i]);
+	}
+	world_cleanup(&w);
+	jitrd_caset_free(anchors);
+	jitrd_caset_free(issuers);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1015,6 +1129,8 @@ int main(void)
 	    {"delta CRLs", test_delta_crl_decisions},
 	    {"path validation: RFC 5280 conformance", test_path_validation_conformance},
 	    {"a reject time may undo is flagged", test_time_may_change},
+	    {"an anchor's CRL revokes a registered CA", test_anchor_revokes_ca},
+	    {"the CA's own revocation status", test_decide_ca},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
