@@ -552,7 +552,7 @@ static void log_ca_revocation(struct service *s, const struct jitrd_runtime *rt,
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "ca.revoked", "ca", jitrd_cert_id(ca),
 		             "origin", jitrd_caset_origin_at(rt->cas, i), "reason", d.reason, NULL);
 	else if (d.kind == JITRD_DECISION_DEFER)
-		jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.revocation_unknown", "ca",
+		jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.deferred", "ca",
 		             jitrd_cert_id(ca), "origin", jitrd_caset_origin_at(rt->cas, i),
 		             "reason", d.reason, NULL);
 }

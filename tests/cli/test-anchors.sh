@@ -5,7 +5,7 @@
 # intermediate the root revoked is rejected, and config-check names that CA. Without anchors,
 # behaviour as before. Prints "CASES <passed> <failed>".
 set -u
-jitrd=$1
+jitrd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 fx=${JITRD_FIXTURES:?}
 src=${JITRD_SOURCE_ROOT:?}
 work=$(mktemp -d)
@@ -111,6 +111,62 @@ expect "a device under a CA outside the anchors: rejected" 0 \
 	"$jitrd" check -c "$work/foreign.conf" --at "$at" "$fx/pv/devices/good.pem"
 expect "config-check: that CA is unusable" 2 'unusable at .*does not chain to an anchor' \
 	"$jitrd" config-check -c "$work/foreign.conf" --at "$at"
+
+# -- the service says it at start: ca.revoked (its start then fails: no broker, on purpose) --
+# The root's CRL is made here for the real clock (the service judges at now), from the root's
+# fixture key and database, where pa-revoked is keyCompromise and pa-held certificateHold.
+svc=$work/svc
+mkdir -p "$svc/ca" "$svc/crl"
+mkdir -m 700 "$svc/state"
+cp "$fx/pa/cas/"*.pem "$svc/ca/"
+cp "$fx/work/pa-root/index.txt" "$svc/index.txt"
+echo 10 >"$svc/crlnumber"
+cat >"$svc/root.cnf" <<CNF
+[ ca ]
+default_ca = root
+[ root ]
+database = $svc/index.txt
+crlnumber = $svc/crlnumber
+certificate = $fx/pa/anchors/pa-root.pem
+private_key = $fx/keys/pa-root.key
+default_md = sha256
+crl_extensions = crl_ext
+[ crl_ext ]
+authorityKeyIdentifier = keyid
+CNF
+openssl ca -gencrl -config "$svc/root.cnf" -crldays 30 -out "$svc/crl/root.crl.pem" 2>/dev/null
+cat >"$svc/jitrd.conf" <<CONF
+[mqtt]
+url = tcp://127.0.0.1:1
+[aws]
+region = eu-west-1
+endpoint = http://127.0.0.1:1
+account_id = 123456789012
+[ca]
+dir = ca
+anchors = $fx/pa/anchors
+[crl]
+dir = crl
+[provision]
+policy_template = $src/policies/default.json
+[service]
+state_dir = state
+listen =
+log_format = json
+CONF
+(cd "$svc" && AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	timeout 30 "$jitrd" run -c jitrd.conf >"$svc/log" 2>&1)
+expect "jitrd run logs ca.revoked at start, the CA and the reason named" 0 \
+	"\"event\":\"ca.revoked\",\"ca\":\"$revoked_id\",.*keyCompromise; deactivate the CA in AWS" \
+	cat "$svc/log"
+expect "jitrd run logs the held CA's devices as deferred" 0 \
+	'"event":"ca.deferred",.*certificateHold' cat "$svc/log"
+if grep -Eq '"ca\.(revoked|deferred)",[^}]*pa-good' "$svc/log"; then
+	not_ok "the good CA is not named"
+else
+	ok "the good CA is not named"
+fi
 
 # -- without anchors: as before (the intermediates are their own anchors) ---------------------
 write_config "$work/plain.conf" "$fx/pa/cas" "$fx/pa/crls-noroot"
