@@ -51,8 +51,9 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 
 /* Step 6 for a registered CA of ctx->cas when the set has anchors (jitrd_caset_anchors): the
  * CA's serial on its anchor's CRLs (RFC 5280 §6.3). d->kind is ACTIVATE when nothing stands
- * against it (always so without anchors, or for a CA that is an anchor itself); REJECT with
- * the reason when an anchor revoked it (or it chains to none); DEFER when its status is
+ * against it (always so without anchors, for a CA that is an anchor itself, and for one under
+ * no anchor: path validation refuses that one); REJECT with the reason when an anchor revoked
+ * it; DEFER when its status is
  * unknown (no valid or a stale CRL of the anchor, or certificateHold) unless crl.fail_open.
  * Returns JITRD_OK, JITRD_ERR_INVALID_ARG or JITRD_ERR_NOMEM. Also for the start-up report. */
 enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,

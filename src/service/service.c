@@ -552,9 +552,8 @@ static void log_ca_revocation(struct service *s, const struct jitrd_runtime *rt,
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "ca.revoked", "ca", jitrd_cert_id(ca),
 		             "origin", jitrd_caset_origin_at(rt->cas, i), "reason", d.reason, NULL);
 	else if (d.kind == JITRD_DECISION_DEFER)
-		jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.deferred", "ca",
-		             jitrd_cert_id(ca), "origin", jitrd_caset_origin_at(rt->cas, i),
-		             "reason", d.reason, NULL);
+		jitrd_log_kv(s->log, JITRD_LOG_WARN, "ca.deferred", "ca", jitrd_cert_id(ca),
+		             "origin", jitrd_caset_origin_at(rt->cas, i), "reason", d.reason, NULL);
 }
 
 /* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */

@@ -111,6 +111,11 @@ expect "a device under a CA outside the anchors: rejected" 0 \
 	"$jitrd" check -c "$work/foreign.conf" --at "$at" "$fx/pv/devices/good.pem"
 expect "config-check: that CA is unusable" 2 'unusable at .*does not chain to an anchor' \
 	"$jitrd" config-check -c "$work/foreign.conf" --at "$at"
+if grep -q 'REVOKED' "$work/out"; then
+	not_ok "config-check: a CA outside the anchors is not called revoked"
+else
+	ok "config-check: a CA outside the anchors is not called revoked"
+fi
 
 # -- the service says it at start: ca.revoked (its start then fails: no broker, on purpose) --
 # The root's CRL is made here for the real clock (the service judges at now), from the root's

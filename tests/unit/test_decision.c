@@ -1098,7 +1098,8 @@ static void test_decide_ca(void)
 		    JITRD_DECISION_ACTIVATE, JITRD_DECISION_REJECT, JITRD_DECISION_DEFER};
 		jitrd_decision_init(&d);
 		CU_ASSERT_EQUAL(
-		    jitrd_decide_ca(&w.ctx, jitrd_caset_at(w.cas, i), JITRD_TEST_NOW, &d), JITRD_OK);
+		    jitrd_decide_ca(&w.ctx, jitrd_caset_at(w.cas, i), JITRD_TEST_NOW, &d),
+		    JITRD_OK);
 		CU_ASSERT_EQUAL(d.kind, want[i]);
 	}
 	world_cleanup(&w);
