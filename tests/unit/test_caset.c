@@ -573,6 +573,45 @@ static void test_allocation_failures(void)
 	free(bundle);
 }
 
+/* Running out of memory while the anchors are set leaves the set as it was: still each CA its
+ * own anchor, and usable. */
+static void test_anchors_allocation_failures(void)
+{
+	struct jitrd_cert *device = load("pa/devices/under-good.pem");
+	struct jitrd_caset *anchors = jitrd_caset_new();
+	bool reached_ok = false;
+	unsigned wrong = 0, nomem = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(device);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(anchors);
+	CU_ASSERT_EQUAL_FATAL(add_file(anchors, "pa/anchors/pa-root.pem", NULL), JITRD_OK);
+	for (long n = 0; n < 20000 && !reached_ok; n++) {
+		struct jitrd_caset *set = jitrd_caset_new();
+		enum jitrd_err err;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+		CU_ASSERT_EQUAL_FATAL(add_file(set, "pa/cas/pa-good.pem", NULL), JITRD_OK);
+		alloc_fail_after = n;
+		err = jitrd_caset_set_anchors(set, anchors);
+		alloc_fail_after = -1;
+		if (err == JITRD_OK)
+			reached_ok = true;
+		else if (err != JITRD_ERR_NOMEM || jitrd_caset_anchors(set) != NULL)
+			wrong++;
+		nomem += err == JITRD_ERR_NOMEM;
+		if (jitrd_caset_verify_device(set, jitrd_caset_at(set, 0), device, JITRD_TEST_NOW,
+		                              NULL) != JITRD_OK)
+			wrong++;
+		jitrd_caset_free(set);
+	}
+	CU_ASSERT_TRUE(reached_ok);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(nomem > 0);
+	ERR_clear_error();
+	jitrd_caset_free(anchors);
+	jitrd_cert_free(device);
+}
+
 /* make-fixtures.sh dates: devices 2025-01-01..2045-01-01. */
 #define DEV_NOT_BEFORE ((time_t)1735689600)
 #define DEV_NOT_AFTER  ((time_t)2366841600)
@@ -1012,6 +1051,7 @@ int main(void)
 	    {"verify from several threads on one set", test_verify_from_threads},
 	    {"verify under allocation failures", test_verify_allocation_failures},
 	    {"trust anchors above the registered CAs", test_anchors},
+	    {"trust anchors: allocation failures", test_anchors_allocation_failures},
 	    {NULL, NULL},
 	};
 
