@@ -13,9 +13,9 @@ static const char usage[] =
     "usage: jitrd config-check [-c FILE] [--at TIME]\n"
     "\n"
     "Loads the configuration (default " JITRD_DEFAULT_CONFIG ", or JITRD_* variables\n"
-    "alone), the CA certificates of [ca] dir (and [ca] anchors), the CRLs of [crl] dir and the "
-    "policy\n"
-    "template, renders the templates for a sample certificate and prints a summary.\n"
+    "alone), the CA certificates of [ca] dir (and [ca] anchors), the CRLs of [crl] dir\n"
+    "and the policy template, renders the templates for a sample certificate and prints\n"
+    "a summary.\n"
     "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
     "  --at TIME          judge CA and CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
     "Exit 0: configuration OK; 2: a problem, named by file and line.\n";
