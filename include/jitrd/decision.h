@@ -53,8 +53,8 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
  * CA's serial on its anchor's CRLs (RFC 5280 §6.3). d->kind is ACTIVATE when nothing stands
  * against it (always so without anchors, for a CA that is an anchor itself, and for one under
  * no anchor: path validation refuses that one); REJECT with the reason when an anchor revoked
- * it; DEFER when its status is
- * unknown (no valid or a stale CRL of the anchor, or certificateHold) unless crl.fail_open.
+ * it, even under crl.fail_open; DEFER on certificateHold, and when its status is unknown (no
+ * valid CRL of the anchor, or a stale one) unless crl.fail_open.
  * Returns JITRD_OK, JITRD_ERR_INVALID_ARG or JITRD_ERR_NOMEM. Also for the start-up report. */
 enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
                                const struct jitrd_cert *ca, time_t now,
