@@ -26,7 +26,7 @@
 #define MAX_FILE_BYTES   (1024 * 1024) /* shared files, token files */
 #define MAX_RESPONSE     (64 * 1024)   /* STS, container and IMDS answers */
 #define MAX_URL          2048
-#define MAX_NAME         256           /* profile, role, session names */
+#define MAX_NAME         256 /* profile, role, session names */
 #define IMDS_DEFAULT     "http://169.254.169.254"
 #define CONTAINER_HOST   "http://169.254.170.2"
 #define IMDS_TOKEN_TTL_S "21600"
@@ -90,8 +90,8 @@ struct jitrd_credentials_provider {
 
 /* A provider's fetch: JITRD_OK and *out filled; or *skipped = 1 when not configured. */
 typedef enum jitrd_err (*fetch_fn)(struct jitrd_credentials_provider *p, time_t now,
-				   struct jitrd_credentials *out, int *skipped,
-				   struct jitrd_diag *diag);
+                                   struct jitrd_credentials *out, int *skipped,
+                                   struct jitrd_diag *diag);
 
 void jitrd_credentials_cleanse(struct jitrd_credentials *creds)
 {
@@ -163,22 +163,23 @@ static int secret_ok(const char *s, size_t max)
 /* Fills *out from found values; which names the provider for the message. The values are
  * checked, never quoted: a bad secret must not end up in diag either. */
 static enum jitrd_err set_credentials(struct jitrd_credentials *out, const char *key_id,
-				      const char *secret, const char *token, time_t expiration,
-				      const char *which, struct jitrd_diag *diag)
+                                      const char *secret, const char *token, time_t expiration,
+                                      const char *which, struct jitrd_diag *diag)
 {
 	if (!key_id || !key_id_ok(key_id)) {
 		jitrd_diag_set(diag, "%s: access key id missing or not [A-Za-z0-9._-]{1,128}",
-			       which);
+		               which);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (!secret || !secret[0] || !secret_ok(secret, JITRD_CREDENTIALS_MAX_KEY)) {
-		jitrd_diag_set(diag, "%s: secret access key missing, over %d bytes or not printable",
-			       which, JITRD_CREDENTIALS_MAX_KEY);
+		jitrd_diag_set(diag,
+		               "%s: secret access key missing, over %d bytes or not printable",
+		               which, JITRD_CREDENTIALS_MAX_KEY);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (token && !secret_ok(token, JITRD_CREDENTIALS_MAX_TOKEN)) {
 		jitrd_diag_set(diag, "%s: session token over %d bytes or not printable", which,
-			       JITRD_CREDENTIALS_MAX_TOKEN);
+		               JITRD_CREDENTIALS_MAX_TOKEN);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	memset(out, 0, sizeof(*out));
@@ -193,7 +194,7 @@ static enum jitrd_err set_credentials(struct jitrd_credentials *out, const char 
 /* Reads a whole small file (at most MAX_FILE_BYTES) NUL-terminated; caller wipes and frees.
  * The path is the operator's own setting, so it may be named in the message. */
 static enum jitrd_err read_small_file(const char *path, const char *which, char **out,
-				      size_t *len_out, struct jitrd_diag *diag)
+                                      size_t *len_out, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
 	char quoted[300];
@@ -219,7 +220,7 @@ static enum jitrd_err read_small_file(const char *path, const char *which, char 
 			continue;
 		if (got < 0) {
 			jitrd_diag_set(diag, "%s: cannot read %s: %s", which, quoted,
-				       strerror(errno));
+			               strerror(errno));
 			goto cleanup;
 		}
 		if (got == 0)
@@ -227,7 +228,7 @@ static enum jitrd_err read_small_file(const char *path, const char *which, char 
 		len += (size_t)got;
 		if (len > MAX_FILE_BYTES) {
 			jitrd_diag_set(diag, "%s: %s is over %d bytes", which, quoted,
-				       MAX_FILE_BYTES);
+			               MAX_FILE_BYTES);
 			goto cleanup;
 		}
 	}
@@ -267,7 +268,8 @@ static const char *json_string_member(struct json_object *obj, const char *key, 
 	    !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	s = json_object_get_string(v);
-	if ((size_t)json_object_get_string_len(v) > max || strlen(s) != (size_t)json_object_get_string_len(v))
+	if ((size_t)json_object_get_string_len(v) > max ||
+	    strlen(s) != (size_t)json_object_get_string_len(v))
 		return NULL; /* over its bound, or an embedded NUL */
 	return s;
 }
@@ -314,7 +316,7 @@ static int json_expiration(struct json_object *obj, time_t *out)
 /* Credentials from an object with AccessKeyId, SecretAccessKey, Token|SessionToken,
  * Expiration. The answer is never echoed: it holds the secret. */
 static enum jitrd_err credentials_from_json(struct json_object *c, const char *which,
-					    struct jitrd_credentials *out, struct jitrd_diag *diag)
+                                            struct jitrd_credentials *out, struct jitrd_diag *diag)
 {
 	const char *key_id = json_string_member(c, "AccessKeyId", JITRD_CREDENTIALS_MAX_KEY);
 	const char *secret = json_string_member(c, "SecretAccessKey", JITRD_CREDENTIALS_MAX_KEY);
@@ -324,9 +326,10 @@ static enum jitrd_err credentials_from_json(struct json_object *c, const char *w
 	if (!token)
 		token = json_string_member(c, "SessionToken", JITRD_CREDENTIALS_MAX_TOKEN);
 	if (!key_id || !secret || !token) {
-		jitrd_diag_set(diag, "%s: answer lacks AccessKeyId, SecretAccessKey or Token as "
-				     "strings within bounds",
-			       which);
+		jitrd_diag_set(diag,
+		               "%s: answer lacks AccessKeyId, SecretAccessKey or Token as "
+		               "strings within bounds",
+		               which);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (json_expiration(c, &expiration) != 0) {
@@ -339,9 +342,9 @@ static enum jitrd_err credentials_from_json(struct json_object *c, const char *w
 /* One HTTP exchange on a fresh handle (providers are called rarely). On success the body is
  * the caller's (wipe and free it). A non-2xx status is an error named with the status only. */
 static enum jitrd_err http_fetch(struct jitrd_credentials_provider *p, const char *which,
-				 const char *method, const char *url, struct curl_slist *headers,
-				 const char *body, size_t body_len,
-				 struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
+                                 const char *method, const char *url, struct curl_slist *headers,
+                                 const char *body, size_t body_len,
+                                 struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
 {
 	/* The instance metadata service and the container agent are on this host or its link:
 	 * a proxy from the environment must never see the request, nor the credentials it
@@ -391,8 +394,8 @@ static void response_wipe(struct jitrd_awshttp_response *resp)
 /* ---- 1. environment ---- */
 
 static enum jitrd_err fetch_environment(struct jitrd_credentials_provider *p, time_t now,
-					struct jitrd_credentials *out, int *skipped,
-					struct jitrd_diag *diag)
+                                        struct jitrd_credentials *out, int *skipped,
+                                        struct jitrd_diag *diag)
 {
 	(void)now;
 	if (!p->env[ENV_ACCESS_KEY_ID] && !p->env[ENV_SECRET_ACCESS_KEY]) {
@@ -401,11 +404,11 @@ static enum jitrd_err fetch_environment(struct jitrd_credentials_provider *p, ti
 	}
 	if (!p->env[ENV_ACCESS_KEY_ID] || !p->env[ENV_SECRET_ACCESS_KEY]) {
 		jitrd_diag_set(diag, "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-				     "must be set together");
+		                     "must be set together");
 		return JITRD_ERR_CREDENTIALS;
 	}
 	return set_credentials(out, p->env[ENV_ACCESS_KEY_ID], p->env[ENV_SECRET_ACCESS_KEY],
-			       p->env[ENV_SESSION_TOKEN], 0, "environment", diag);
+	                       p->env[ENV_SESSION_TOKEN], 0, "environment", diag);
 }
 
 /* ---- 2. web identity: STS AssumeRoleWithWebIdentity, JSON answer ---- */
@@ -431,8 +434,8 @@ static enum jitrd_err form_append(char **form, size_t *len, const char *name, co
 }
 
 static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, time_t now,
-					 struct jitrd_credentials *out, int *skipped,
-					 struct jitrd_diag *diag)
+                                         struct jitrd_credentials *out, int *skipped,
+                                         struct jitrd_diag *diag)
 {
 	static const char which[] = "web identity";
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
@@ -447,8 +450,8 @@ static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, t
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (!p->env[ENV_ROLE_ARN]) {
-		jitrd_diag_set(diag, "%s: AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not",
-			       which);
+		jitrd_diag_set(
+		    diag, "%s: AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not", which);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (p->env[ENV_STS_ENDPOINT])
@@ -463,8 +466,8 @@ static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, t
 		snprintf(session, sizeof(session), "%s", p->env[ENV_ROLE_SESSION_NAME]);
 	else
 		snprintf(session, sizeof(session), "jitrd-%lld", (long long)now);
-	result = read_small_file(p->env[ENV_WEB_IDENTITY_TOKEN_FILE], which, &token, &token_len,
-				 diag);
+	result =
+	    read_small_file(p->env[ENV_WEB_IDENTITY_TOKEN_FILE], which, &token, &token_len, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	trim_in_place(token);
@@ -483,8 +486,8 @@ static enum jitrd_err fetch_web_identity(struct jitrd_credentials_provider *p, t
 	if (!(h = curl_slist_append(headers, "Accept: application/json")))
 		goto cleanup;
 	headers = h;
-	if (!(h = curl_slist_append(headers,
-				    "Content-Type: application/x-www-form-urlencoded; charset=utf-8")))
+	if (!(h = curl_slist_append(
+		  headers, "Content-Type: application/x-www-form-urlencoded; charset=utf-8")))
 		goto cleanup;
 	headers = h;
 	if (!(h = curl_slist_append(headers, "Expect:")))
@@ -666,8 +669,8 @@ static enum jitrd_err parse_profile_file(const char *path, const char *section,
 }
 
 static enum jitrd_err fetch_shared_files(struct jitrd_credentials_provider *p, time_t now,
-					 struct jitrd_credentials *out, int *skipped,
-					 struct jitrd_diag *diag)
+                                         struct jitrd_credentials *out, int *skipped,
+                                         struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	struct profile_values cred = {0}, conf = {0};
@@ -714,11 +717,11 @@ static enum jitrd_err fetch_shared_files(struct jitrd_credentials_provider *p, t
 		snprintf(which, sizeof(which), "shared files (profile %s)", quoted);
 		/* The credentials file wins over config for the same profile, as in the SDKs. */
 		if (cred.key_id || cred.secret)
-			result = set_credentials(out, cred.key_id, cred.secret, cred.token, 0, which,
-						 diag);
+			result = set_credentials(out, cred.key_id, cred.secret, cred.token, 0,
+			                         which, diag);
 		else
-			result = set_credentials(out, conf.key_id, conf.secret, conf.token, 0, which,
-						 diag);
+			result = set_credentials(out, conf.key_id, conf.secret, conf.token, 0,
+			                         which, diag);
 	}
 cleanup:
 	wipe_free(cred.key_id);
@@ -739,7 +742,7 @@ static int container_url_allowed(const char *url)
 	char scheme[16], host[256];
 
 	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
-				    0) != 0)
+	                            0) != 0)
 		return 0;
 	if (strcasecmp(scheme, "https") == 0)
 		return 1;
@@ -757,8 +760,7 @@ static int header_value_ok(const char *s)
 	return 1;
 }
 
-static enum jitrd_err add_header(struct curl_slist **headers, const char *name,
-				 const char *value)
+static enum jitrd_err add_header(struct curl_slist **headers, const char *name, const char *value)
 {
 	size_t n = strlen(name) + strlen(value) + 3;
 	char *line = malloc(n);
@@ -784,8 +786,8 @@ static void slist_wipe_free(struct curl_slist *headers)
 }
 
 static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time_t now,
-				      struct jitrd_credentials *out, int *skipped,
-				      struct jitrd_diag *diag)
+                                      struct jitrd_credentials *out, int *skipped,
+                                      struct jitrd_diag *diag)
 {
 	static const char which[] = "container";
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
@@ -799,20 +801,22 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	if (p->env[ENV_CONTAINER_RELATIVE_URI]) {
 		if (p->env[ENV_CONTAINER_RELATIVE_URI][0] != '/' ||
 		    snprintf(url, sizeof(url), "%s%s", CONTAINER_HOST,
-			     p->env[ENV_CONTAINER_RELATIVE_URI]) >= (int)sizeof(url)) {
-			jitrd_diag_set(diag, "%s: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a "
-					     "path starting with '/'",
-				       which);
+		             p->env[ENV_CONTAINER_RELATIVE_URI]) >= (int)sizeof(url)) {
+			jitrd_diag_set(diag,
+			               "%s: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a "
+			               "path starting with '/'",
+			               which);
 			return JITRD_ERR_CREDENTIALS;
 		}
 	} else if (p->env[ENV_CONTAINER_FULL_URI]) {
 		if (snprintf(url, sizeof(url), "%s", p->env[ENV_CONTAINER_FULL_URI]) >=
-			(int)sizeof(url) ||
+		        (int)sizeof(url) ||
 		    !container_url_allowed(url)) {
-			jitrd_diag_set(diag, "%s: AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or "
-					     "http to loopback, 169.254.170.2, 169.254.170.23 or "
-					     "[fd00:ec2::23]",
-				       which);
+			jitrd_diag_set(diag,
+			               "%s: AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or "
+			               "http to loopback, 169.254.170.2, 169.254.170.23 or "
+			               "[fd00:ec2::23]",
+			               which);
 			return JITRD_ERR_CREDENTIALS;
 		}
 	} else {
@@ -822,7 +826,7 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	/* The token file is read on every fetch: the agent rotates it. */
 	if (p->env[ENV_CONTAINER_AUTH_TOKEN_FILE]) {
 		result = read_small_file(p->env[ENV_CONTAINER_AUTH_TOKEN_FILE], which, &token,
-					 &token_len, diag);
+		                         &token_len, diag);
 		if (result != JITRD_OK)
 			goto cleanup;
 		trim_in_place(token);
@@ -835,9 +839,10 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	}
 	result = JITRD_ERR_CREDENTIALS;
 	if (token && (!token[0] || !header_value_ok(token))) {
-		jitrd_diag_set(diag, "%s: the authorization token is empty or holds control "
-				     "characters",
-			       which);
+		jitrd_diag_set(diag,
+		               "%s: the authorization token is empty or holds control "
+		               "characters",
+		               which);
 		goto cleanup;
 	}
 	if ((token && (result = add_header(&headers, "Authorization", token)) != JITRD_OK) ||
@@ -869,7 +874,7 @@ static int imds_url_allowed(const char *url)
 	char scheme[16], host[256];
 
 	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
-				    0) != 0)
+	                            0) != 0)
 		return 0;
 	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
 		return 0;
@@ -878,8 +883,8 @@ static int imds_url_allowed(const char *url)
 }
 
 static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t now,
-				 struct jitrd_credentials *out, int *skipped,
-				 struct jitrd_diag *diag)
+                                 struct jitrd_credentials *out, int *skipped,
+                                 struct jitrd_diag *diag)
 {
 	static const char which[] = "IMDS";
 	enum jitrd_err result = JITRD_ERR_CREDENTIALS;
@@ -895,13 +900,14 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 		return JITRD_ERR_CREDENTIALS;
 	}
 	if (snprintf(base, sizeof(base), "%s",
-		     p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT) >=
-		(int)sizeof(base) ||
+	             p->env[ENV_IMDS_ENDPOINT] ? p->env[ENV_IMDS_ENDPOINT] : IMDS_DEFAULT) >=
+	        (int)sizeof(base) ||
 	    !imds_url_allowed(base)) {
-		jitrd_diag_set(diag, "%s: AWS_EC2_METADATA_SERVICE_ENDPOINT must be http(s) to a "
-				     "loopback or link-local address (169.254.0.0/16, fe80::/10) or "
-				     "[fd00:ec2::254]",
-			       which);
+		jitrd_diag_set(diag,
+		               "%s: AWS_EC2_METADATA_SERVICE_ENDPOINT must be http(s) to a "
+		               "loopback or link-local address (169.254.0.0/16, fe80::/10) or "
+		               "[fd00:ec2::254]",
+		               which);
 		return JITRD_ERR_CREDENTIALS;
 	}
 	n = strlen(base);
@@ -910,7 +916,7 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 	/* Session token first (IMDSv2): PUT with the TTL header. */
 	snprintf(url, sizeof(url), "%s/latest/api/token", base);
 	if ((result = add_header(&headers, "X-aws-ec2-metadata-token-ttl-seconds",
-				 IMDS_TOKEN_TTL_S)) != JITRD_OK)
+	                         IMDS_TOKEN_TTL_S)) != JITRD_OK)
 		goto cleanup;
 	result = http_fetch(p, which, "PUT", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
@@ -924,7 +930,7 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 	result = JITRD_ERR_CREDENTIALS;
 	if (!imds_token[0] || strlen(imds_token) > 1024 || !header_value_ok(imds_token)) {
 		jitrd_diag_set(diag, "%s: session token answer is empty, too long or not text",
-			       which);
+		               which);
 		goto cleanup;
 	}
 	if ((result = add_header(&headers, "X-aws-ec2-metadata-token", imds_token)) != JITRD_OK)
@@ -999,10 +1005,19 @@ enum jitrd_err jitrd_credentials_from_document(enum jitrd_credentials_source sou
 		}
 		code = json_string_member(root, "Code", 64);
 		if (code && strcmp(code, "Success") != 0) {
-			char quoted[100];
+			/* AWS's codes are words (AssumeRoleUnauthorizedAccess); anything else,
+			 * or a value holding the document's own secret, is not echoed. */
+			const char *secret = json_string_member(root, "SecretAccessKey", 256);
+			bool word =
+			    strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+			    strlen(code);
 
-			jitrd_quote(quoted, sizeof(quoted), code, strlen(code));
-			jitrd_diag_set(diag, "%s: role credentials Code is %s", which, quoted);
+			if (word && !(secret && *secret && strstr(code, secret)))
+				jitrd_diag_set(diag, "%s: role credentials Code is %s", which,
+				               code);
+			else
+				jitrd_diag_set(diag, "%s: role credentials Code is not \"Success\"",
+				               which);
 			goto cleanup;
 		}
 		result = credentials_from_json(root, which, out, diag);
@@ -1089,8 +1104,8 @@ static const char *env_lookup(const char *const *envp, const char *name)
 }
 
 enum jitrd_err jitrd_credentials_new(const struct jitrd_credentials_options *opts,
-				     struct jitrd_credentials_provider **out,
-				     struct jitrd_diag *diag)
+                                     struct jitrd_credentials_provider **out,
+                                     struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_credentials_provider *p = NULL;
@@ -1112,11 +1127,11 @@ enum jitrd_err jitrd_credentials_new(const struct jitrd_credentials_options *opt
 			goto cleanup;
 	}
 	profile = opts->profile && opts->profile[0] ? opts->profile
-		  : p->env[ENV_PROFILE]            ? p->env[ENV_PROFILE]
-						   : "default";
+	          : p->env[ENV_PROFILE]             ? p->env[ENV_PROFILE]
+	                                            : "default";
 	region = opts->region && opts->region[0] ? opts->region
-		 : p->env[ENV_REGION]            ? p->env[ENV_REGION]
-						 : "us-east-1";
+	         : p->env[ENV_REGION]            ? p->env[ENV_REGION]
+	                                         : "us-east-1";
 	result = JITRD_ERR_INVALID_ARG;
 	if (snprintf(p->profile, sizeof(p->profile), "%s", profile) >= (int)sizeof(p->profile) ||
 	    snprintf(p->region, sizeof(p->region), "%s", region) >= (int)sizeof(p->region)) {
@@ -1171,7 +1186,7 @@ static int fresh_enough(const struct jitrd_credentials_provider *p, time_t now)
 
 /* Walks the chain (or asks the settled provider again). Called with the lock held. */
 static enum jitrd_err refresh(struct jitrd_credentials_provider *p, time_t now,
-			      struct jitrd_credentials *fresh, struct jitrd_diag *diag)
+                              struct jitrd_credentials *fresh, struct jitrd_diag *diag)
 {
 	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
 		enum jitrd_err err;
@@ -1186,14 +1201,15 @@ static enum jitrd_err refresh(struct jitrd_credentials_provider *p, time_t now,
 			p->source = chain[i].source;
 		return err;
 	}
-	jitrd_diag_set(diag, "no AWS credentials: environment, web identity, shared files "
-			     "(profile \"%.100s\"), container and IMDS found none",
-		       p->profile);
+	jitrd_diag_set(diag,
+	               "no AWS credentials: environment, web identity, shared files "
+	               "(profile \"%.100s\"), container and IMDS found none",
+	               p->profile);
 	return JITRD_ERR_CREDENTIALS;
 }
 
 enum jitrd_err jitrd_credentials_get(struct jitrd_credentials_provider *p, time_t now,
-				     struct jitrd_credentials *out, struct jitrd_diag *diag)
+                                     struct jitrd_credentials *out, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_credentials *fresh = NULL;
