@@ -1,5 +1,5 @@
 /* cmd_run.c — `jitrd run [-c FILE]`: the long-running service (DESIGN §4.1). Parses the
- * command line only; everything else is src/service/service.c. */
+ * command line only; everything else is src/daemon/. */
 #include "cli.h"
 
 #include <unistd.h>

@@ -68,16 +68,26 @@ def operation_names():
     return {k.lower(): v for k, v in table.items()}
 
 
-def operations_called(*paths):
+def source_text(*folders):
+    """The C sources of the given folders under the source root, concatenated."""
+    text = ""
+    for folder in folders:
+        top = os.path.join(SRC, folder)
+        for name in sorted(os.listdir(top)):
+            if name.endswith(".c"):
+                with open(os.path.join(top, name), encoding="utf-8") as f:
+                    text += f.read()
+    return text
+
+
+def operations_called(*folders):
     names = operation_names()
     called = set()
-    for path in paths:
-        with open(os.path.join(SRC, path), encoding="utf-8") as f:
-            for fn in re.findall(r"\bjitrd_iot_([a-z_]+)\s*\(", f.read()):
-                # variants of an operation (create_thing_with_attributes) count as it
-                ops = [n for n in names if fn == n or fn.startswith(n + "_")]
-                if ops:
-                    called.add(names[max(ops, key=len)])
+    for fn in re.findall(r"\bjitrd_iot_([a-z_]+)\s*\(", source_text(*folders)):
+        # variants of an operation (create_thing_with_attributes) count as it
+        ops = [n for n in names if fn == n or fn.startswith(n + "_")]
+        if ops:
+            called.add(names[max(ops, key=len)])
     return called
 
 
@@ -290,19 +300,16 @@ def main():
         print("  (python3-yaml not installed: the YAML is not checked; scripts/deps installs it)")
 
     # 2. IAM: exactly what the code calls
-    handler_ops = operations_called("src/service/pipeline.c")
-    check("the handler's operations read from pipeline.c are the handler's ten",
+    handler_ops = operations_called("src/pipeline")
+    check("the handler's operations read from src/pipeline are the handler's ten",
           handler_ops == HANDLER_OPERATIONS, f"{sorted(handler_ops ^ HANDLER_OPERATIONS)}")
     problems = iam_problems(handler, handler_ops)
     check("iam-policy-handler.json grants exactly the handler's operations, account-scoped",
           not problems, "; ".join(problems))
-    operator_ops = operations_called("src/service/operator.c", "src/cli/cmd_operator.c")
+    operator_ops = operations_called("src/operator", "src/cli")
     # the operator commands that go through the pipeline (crl sweep re-provisions a lifted
     # hold with jitrd_pipeline_provision) need what the pipeline calls
-    operator_text = ""
-    for path in ("src/service/operator.c", "src/cli/cmd_operator.c"):
-        with open(os.path.join(SRC, path), encoding="utf-8") as f:
-            operator_text += f.read()
+    operator_text = source_text("src/operator", "src/cli")
     if re.search(r"\bjitrd_pipeline_[a-z_]+\s*\(", operator_text):
         operator_ops |= handler_ops
     problems = iam_problems(operator, operator_ops)

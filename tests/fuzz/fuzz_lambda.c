@@ -1,5 +1,5 @@
 /* fuzz_lambda.c — libFuzzer target for what jitrd reads as a Lambda custom runtime
- * (src/service/lambda.c): the Runtime API's answer to GET /runtime/invocation/next (header
+ * (src/lambda/lambda.c): the Runtime API's answer to GET /runtime/invocation/next (header
  * lines through the header callback, the body through the write callback, as curl hands them
  * over) when the input starts "HTTP/", and the invocation payload in every case through the
  * event shapes (registration event, SQS batch, scheduled event) with a stand-in pipeline

@@ -1,4 +1,4 @@
-/* lambda_runtime.h — private to src/service and its tests: how lambda.c reads the Runtime
+/* lambda_runtime.h — private to src/lambda and its tests: how lambda.c reads the Runtime
  * API's answer to GET /runtime/invocation/next (its headers and body, as curl hands them over),
  * so that fuzz targets feed it bytes without a Runtime API. */
 #ifndef JITRD_LAMBDA_RUNTIME_H
