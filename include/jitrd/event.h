@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "jitrd/error.h"
+#include "jitrd/text.h"
 
 #define JITRD_EVENT_MAX_BYTES (64 * 1024)
-#define JITRD_ID_HEX_LEN 64
 
 /* AWS certificate status names, as they appear on the wire. */
 #define JITRD_STATUS_MAX 32
@@ -34,8 +34,5 @@ struct jitrd_event {
  * and quotes the offending value escaped. *out is written only on success. */
 enum jitrd_err jitrd_event_parse(const char *json, size_t len, struct jitrd_event *out,
 				 struct jitrd_diag *diag) JITRD_WUR;
-
-/* 1 if s is exactly 64 hex digits (either case), else 0. */
-int jitrd_is_hex_id(const char *s);
 
 #endif

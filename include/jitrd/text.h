@@ -22,6 +22,13 @@ size_t jitrd_utf8_invalid_at(const char *text, size_t len);
  * For AWS ids (64 hex) from events, configuration and lookups. */
 bool jitrd_hex_lower_copy(const char *text, size_t len, char *out);
 
+/* Length of AWS IoT's certificate and CA ids: 64 hex digits (SHA-256 of the DER). */
+#define JITRD_ID_HEX_LEN 64
+
+/* True if s is exactly a 64-hex-digit AWS id (either case). The one check of certificate and
+ * CA ids: from events, configuration, the command line, API answers and the emulator. */
+bool jitrd_is_hex_id(const char *s);
+
 /* bytes as lowercase hex ("00ff"), as many whole bytes as fit in out_size with the NUL.
  * Nothing written when out_size is 0. */
 void jitrd_hex_encode(const unsigned char *bytes, size_t len, char *out, size_t out_size);

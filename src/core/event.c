@@ -32,12 +32,6 @@ static int is_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int jitrd_is_hex_id(const char *s)
-{
-	/* Stops at the NUL of a short string: '\0' is not a hex digit. */
-	return jitrd_hex_lower_copy(s, JITRD_ID_HEX_LEN, NULL) && s[JITRD_ID_HEX_LEN] == '\0';
-}
-
 /* Reports a field of the wrong type or form: names it and quotes the value, escaped and cut,
  * so a hostile event cannot put a newline or an unbounded string into the operator's log. */
 static enum jitrd_err bad_field(struct jitrd_diag *diag, const char *field, const char *why,

@@ -83,6 +83,12 @@ bool jitrd_hex_lower_copy(const char *text, size_t len, char *out)
 	return true;
 }
 
+bool jitrd_is_hex_id(const char *s)
+{
+	/* Stops at the NUL of a short string: '\0' is not a hex digit. */
+	return jitrd_hex_lower_copy(s, JITRD_ID_HEX_LEN, NULL) && s[JITRD_ID_HEX_LEN] == '\0';
+}
+
 void jitrd_hex_encode(const unsigned char *bytes, size_t len, char *out, size_t out_size)
 {
 	static const char digits[] = "0123456789abcdef";
