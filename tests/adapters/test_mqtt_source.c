@@ -773,7 +773,7 @@ static int setup(void)
 	}
 	atexit(cleanup_everything);
 	path_in(pki, workdir, "pki");
-	snprintf(script, sizeof(script), "%s/tests/service/make-mqtt-pki.sh", root);
+	snprintf(script, sizeof(script), "%s/tests/adapters/make-mqtt-pki.sh", root);
 	if (run(make_pki, 60) != 0) {
 		fprintf(stderr, "setup: %s failed\n", script);
 		return -1;
