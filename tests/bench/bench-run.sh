@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench-run.sh JITRD EMULATOR — `jitrd run` against iot-emulator, issue 4's benchmarks: devices
+# bench-run.sh JITRD EMULATOR — `jitrd run` against iot-emulator, the service benchmarks: devices
 # registering at once, a shared policy (jitrd-device, policies/default.json), no Thing.
 #   1. no added latency, 2,000 devices: events/s (target >= 2,000/s), CPU per event of jitrd,
 #      the emulator and mosquitto;
