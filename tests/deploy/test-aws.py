@@ -3,7 +3,7 @@
 json.tool) and the CloudFormation YAML parses (PyYAML, CloudFormation's !tags accepted); the
 topic rules select the registration topic and deliver to Lambda / SQS; the IAM policies grant
 exactly the IoT operations the code calls (read from the C sources: the handler's from
-pipeline.c, the operator's from operator.c and cmd_operator.c, named through iot_client.c's
+pipeline.c, the operator's from operator.c and cmd_operator.c, named through iot_operations.c's
 table), scoped to the account and region; the daemon's IoT policy allows only connect as its
 client id and subscribe/receive on the registration topic; the template wires the Lambda
 variant. The checkers are also run on broken copies, which they must refuse.
@@ -61,8 +61,8 @@ def load_json(name):
 # --- what the code calls ---------------------------------------------------------------------
 
 def operation_names():
-    """jitrd_iot_<fn> -> "OperationName", from iot_client.c's op_names table."""
-    with open(os.path.join(SRC, "src", "aws", "iot_client.c"), encoding="utf-8") as f:
+    """jitrd_iot_<fn> -> "OperationName", from iot_operations.c's op_names table."""
+    with open(os.path.join(SRC, "src", "aws", "iot_operations.c"), encoding="utf-8") as f:
         text = f.read()
     table = dict(re.findall(r'\[JITRD_IOT_([A-Z_]+)\]\s*=\s*"([A-Za-z]+)"', text))
     return {k.lower(): v for k, v in table.items()}
