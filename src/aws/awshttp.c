@@ -336,19 +336,6 @@ char *jitrd_awshttp_uri_encode(const char *s, size_t n)
 	return out;
 }
 
-int64_t jitrd_awshttp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t jitrd_awshttp_now_ms(void)
-{
-	return jitrd_awshttp_now_ns() / 1000000;
-}
-
 void jitrd_awshttp_sleep_ms(int64_t ms)
 {
 	struct timespec ts;

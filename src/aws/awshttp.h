@@ -77,9 +77,6 @@ int jitrd_awshttp_host_is_link_local(const char *host);
  * fresh string (free()). NULL on allocation failure. */
 char *jitrd_awshttp_uri_encode(const char *s, size_t n);
 
-/* Monotonic milliseconds and nanoseconds (CLOCK_MONOTONIC). */
-int64_t jitrd_awshttp_now_ms(void);
-int64_t jitrd_awshttp_now_ns(void);
 /* Sleeps ms (>= 0), resuming after signals. */
 void jitrd_awshttp_sleep_ms(int64_t ms);
 

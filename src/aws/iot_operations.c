@@ -123,7 +123,7 @@ static enum jitrd_err bad_input(struct jitrd_diag *diag, enum jitrd_iot_op op, c
 }
 
 /* path = prefix + encoded label + suffix. */
-static enum jitrd_err set_path(struct call *c, const char *prefix, const char *label,
+static enum jitrd_err set_path(struct jitrd_iot_call *c, const char *prefix, const char *label,
 			       const char *suffix)
 {
 	char *enc = label ? jitrd_awshttp_uri_encode(label, strlen(label)) : NULL;
@@ -136,7 +136,7 @@ static enum jitrd_err set_path(struct call *c, const char *prefix, const char *l
 	return n < (int)sizeof(c->path) ? JITRD_OK : JITRD_ERR_INVALID_ARG;
 }
 
-static enum jitrd_err add_query(struct call *c, const char *name, const char *value)
+static enum jitrd_err add_query(struct jitrd_iot_call *c, const char *name, const char *value)
 {
 	char *enc = jitrd_awshttp_uri_encode(value, strlen(value));
 	size_t len = strlen(c->query);
@@ -362,7 +362,7 @@ enum jitrd_err jitrd_iot_describe_certificate(struct jitrd_iot_session *s, int64
                                               struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_DESCRIBE_CERTIFICATE, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_CERTIFICATE, .method = "GET"};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -372,7 +372,7 @@ enum jitrd_err jitrd_iot_describe_certificate(struct jitrd_iot_session *s, int64
 		return bad_input(diag, c.op, "certificate id is not 64 hex digits");
 	if ((result = set_path(&c, "/certificates/", certificate_id, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK)
 		result = read_certificate(json, out, diag);
 	json_object_put(json);
@@ -385,7 +385,7 @@ enum jitrd_err jitrd_iot_update_certificate(struct jitrd_iot_session *s, int64_t
 					    struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_UPDATE_CERTIFICATE, .method = "PUT", .answer_unused = 1};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_UPDATE_CERTIFICATE, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -398,7 +398,7 @@ enum jitrd_err jitrd_iot_update_certificate(struct jitrd_iot_session *s, int64_t
 	if ((result = set_path(&c, "/certificates/", certificate_id, "")) != JITRD_OK ||
 	    (result = add_query(&c, "newStatus", status_names[new_status])) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	json_object_put(json);
 	return result;
 }
@@ -432,7 +432,7 @@ enum jitrd_err jitrd_iot_create_policy(struct jitrd_iot_session *s, int64_t dead
 				       struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_CREATE_POLICY, .method = "POST"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_CREATE_POLICY, .method = "POST"};
 	struct json_object *json = NULL, *req = NULL;
 	char *body = NULL;
 
@@ -451,7 +451,7 @@ enum jitrd_err jitrd_iot_create_policy(struct jitrd_iot_session *s, int64_t dead
 	    (result = body_json(req, &body, &c.body_len)))
 		goto cleanup;
 	c.body = body;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK && out)
 		result = read_policy(json, c.op, "policyVersionId", out, diag);
 cleanup:
@@ -466,7 +466,7 @@ enum jitrd_err jitrd_iot_get_policy(struct jitrd_iot_session *s, int64_t deadlin
 				    struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_GET_POLICY, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_GET_POLICY, .method = "GET"};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -476,7 +476,7 @@ enum jitrd_err jitrd_iot_get_policy(struct jitrd_iot_session *s, int64_t deadlin
 		return bad_input(diag, c.op, "policy name outside [\\w+=,.@-]{1,128}");
 	if ((result = set_path(&c, "/policies/", policy_name, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK)
 		result = read_policy(json, c.op, "defaultVersionId", out, diag);
 	json_object_put(json);
@@ -488,7 +488,7 @@ enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t dead
 				       struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_ATTACH_POLICY, .method = "PUT", .answer_unused = 1};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_ATTACH_POLICY, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL, *req = NULL;
 	char *body = NULL;
 
@@ -507,7 +507,7 @@ enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t dead
 	    (result = body_json(req, &body, &c.body_len)))
 		goto cleanup;
 	c.body = body;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 cleanup:
 	free(body);
 	json_object_put(req);
@@ -554,14 +554,14 @@ enum jitrd_err jitrd_iot_list_attached_policies(struct jitrd_iot_session *s, int
 		return bad_input(diag, JITRD_IOT_LIST_ATTACHED_POLICIES,
 				 "target empty, too long or not text");
 	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct call c = {.op = JITRD_IOT_LIST_ATTACHED_POLICIES, .method = "POST"};
+		struct jitrd_iot_call c = {.op = JITRD_IOT_LIST_ATTACHED_POLICIES, .method = "POST"};
 		struct json_object *json = NULL, *list;
 		int stop = 0;
 
 		if ((result = set_path(&c, "/attached-policies/", target, "")) != JITRD_OK ||
 		    (marker[0] && (result = add_query(&c, "marker", marker)) != JITRD_OK))
 			break;
-		result = call(s, deadline, &c, &json, &r, diag);
+		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
 		if (result != JITRD_OK)
 			break;
 		if (!json || !json_object_object_get_ex(json, "policies", &list) ||
@@ -644,7 +644,7 @@ enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *
 						      struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_CREATE_THING, .method = "POST", .body = "{}",
+	struct jitrd_iot_call c = {.op = JITRD_IOT_CREATE_THING, .method = "POST", .body = "{}",
 			 .body_len = 2};
 	struct json_object *json = NULL, *req = NULL, *payload = NULL, *map = NULL;
 	char *body = NULL;
@@ -682,7 +682,7 @@ enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *
 			goto cleanup;
 		c.body = body;
 	}
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK && out)
 		result = read_thing(json, c.op, out, diag);
 cleanup:
@@ -724,7 +724,7 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 						  struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
 	struct json_object *json = NULL;
 	struct jitrd_iot_thing thing;
 
@@ -735,7 +735,7 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
 	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	if ((result = read_thing(json, c.op, &thing, diag)) != JITRD_OK)
@@ -776,7 +776,7 @@ enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int6
 	if (!name_ok(thing_name, ":_-"))
 		return bad_input(diag, op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
 	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct call c = {.op = op, .method = "GET"};
+		struct jitrd_iot_call c = {.op = op, .method = "GET"};
 		struct json_object *json = NULL, *list;
 		char next[1024];
 		int stop = 0;
@@ -785,7 +785,7 @@ enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int6
 		    (token[0] && (result = add_query(&c, "nextToken", token))) ||
 		    (result = add_query(&c, "maxResults", "250")))
 			break;
-		result = call(s, deadline, &c, &json, &r, diag);
+		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
 		if (result != JITRD_OK)
 			break;
 		if (!json || !json_object_object_get_ex(json, "principals", &list) ||
@@ -836,7 +836,7 @@ enum jitrd_err jitrd_iot_describe_thing(struct jitrd_iot_session *s, int64_t dea
 					struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -846,7 +846,7 @@ enum jitrd_err jitrd_iot_describe_thing(struct jitrd_iot_session *s, int64_t dea
 		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
 	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK)
 		result = read_thing(json, c.op, out, diag);
 	json_object_put(json);
@@ -859,7 +859,7 @@ enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int
 						struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {
+	struct jitrd_iot_call c = {
 	    .op = JITRD_IOT_ATTACH_THING_PRINCIPAL, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
@@ -873,7 +873,7 @@ enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int
 	if ((result = set_path(&c, "/things/", thing_name, "/principals")) != JITRD_OK)
 		return result;
 	c.principal = principal;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	json_object_put(json);
 	return result;
 }
@@ -915,7 +915,7 @@ enum jitrd_err jitrd_iot_list_certificates_by_ca(struct jitrd_iot_session *s, in
 		max_items = MAX_LIST_ITEMS;
 	snprintf(size_text, sizeof(size_text), "%d", page_size);
 	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct call c = {.op = op, .method = "GET"};
+		struct jitrd_iot_call c = {.op = op, .method = "GET"};
 		struct json_object *json = NULL, *list;
 		int stop = 0;
 
@@ -923,7 +923,7 @@ enum jitrd_err jitrd_iot_list_certificates_by_ca(struct jitrd_iot_session *s, in
 		    (marker[0] && (result = add_query(&c, "marker", marker))) ||
 		    (page_size && (result = add_query(&c, "pageSize", size_text))))
 			break;
-		result = call(s, deadline, &c, &json, &r, diag);
+		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
 		if (result != JITRD_OK)
 			break;
 		if (!json || !json_object_object_get_ex(json, "certificates", &list) ||
@@ -965,7 +965,7 @@ enum jitrd_err jitrd_iot_get_registration_code(struct jitrd_iot_session *s, int6
 					       struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_GET_REGISTRATION_CODE, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_GET_REGISTRATION_CODE, .method = "GET"};
 	struct json_object *json = NULL;
 	char code[65];
 
@@ -974,7 +974,7 @@ enum jitrd_err jitrd_iot_get_registration_code(struct jitrd_iot_session *s, int6
 		return JITRD_ERR_INVALID_ARG;
 	if ((result = set_path(&c, "/registrationcode", NULL, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK) {
 		if (!json || member_string(json, "registrationCode", 1, code, sizeof(code)) ||
 		    !code[0]) {
@@ -1012,7 +1012,7 @@ enum jitrd_err jitrd_iot_register_ca_certificate(struct jitrd_iot_session *s, in
 						 struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_REGISTER_CA_CERTIFICATE, .method = "POST"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_REGISTER_CA_CERTIFICATE, .method = "POST"};
 	struct json_object *json = NULL, *req = NULL;
 	char *body = NULL;
 
@@ -1035,7 +1035,7 @@ enum jitrd_err jitrd_iot_register_ca_certificate(struct jitrd_iot_session *s, in
 	    (result = body_json(req, &body, &c.body_len)))
 		goto cleanup;
 	c.body = body;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK)
 		result = read_registered(json, c.op, out, diag);
 cleanup:
@@ -1052,7 +1052,7 @@ enum jitrd_err jitrd_iot_describe_ca_certificate(struct jitrd_iot_session *s, in
 						 struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_DESCRIBE_CA_CERTIFICATE, .method = "GET"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_CA_CERTIFICATE, .method = "GET"};
 	struct json_object *json = NULL, *d;
 	struct jitrd_iot_ca_certificate ca = {0};
 	char auto_reg[16];
@@ -1065,7 +1065,7 @@ enum jitrd_err jitrd_iot_describe_ca_certificate(struct jitrd_iot_session *s, in
 		return bad_input(diag, c.op, "CA certificate id is not 64 hex digits");
 	if ((result = set_path(&c, "/cacertificate/", ca_certificate_id, "")) != JITRD_OK)
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	d = member_object(json, "certificateDescription");
@@ -1102,7 +1102,7 @@ enum jitrd_err jitrd_iot_update_ca_certificate(struct jitrd_iot_session *s, int6
 					       struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_UPDATE_CA_CERTIFICATE, .method = "PUT", .answer_unused = 1};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_UPDATE_CA_CERTIFICATE, .method = "PUT", .answer_unused = 1};
 	struct json_object *json = NULL;
 
 	result_reset(res);
@@ -1121,7 +1121,7 @@ enum jitrd_err jitrd_iot_update_ca_certificate(struct jitrd_iot_session *s, int6
 	     (result = add_query(&c, "newAutoRegistrationStatus",
 				 auto_registration ? "ENABLE" : "DISABLE"))))
 		return result;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	json_object_put(json);
 	return result;
 }
@@ -1133,7 +1133,7 @@ enum jitrd_err jitrd_iot_register_certificate(struct jitrd_iot_session *s, int64
 					      struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
-	struct call c = {.op = JITRD_IOT_REGISTER_CERTIFICATE, .method = "POST"};
+	struct jitrd_iot_call c = {.op = JITRD_IOT_REGISTER_CERTIFICATE, .method = "POST"};
 	struct json_object *json = NULL, *req = NULL;
 	char *body = NULL;
 
@@ -1155,7 +1155,7 @@ enum jitrd_err jitrd_iot_register_certificate(struct jitrd_iot_session *s, int64
 	    (result = body_json(req, &body, &c.body_len)))
 		goto cleanup;
 	c.body = body;
-	result = call(s, deadline, &c, &json, res, diag);
+	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
 	if (result == JITRD_OK)
 		result = read_registered(json, c.op, out, diag);
 cleanup:

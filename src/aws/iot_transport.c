@@ -1,8 +1,9 @@
-/* iot_client.c — AWS IoT control-plane operations over libcurl: paths, query strings, headers
- * and bodies as botocore's iot/2015-05-28 service model defines them, every request SigV4-signed,
- * transient errors retried with full-jitter backoff inside the caller's deadline, client-side
- * rate limits before each attempt. Responses are untrusted: bounded, parsed with json-c, typed.
- * Must not log, turn TLS verification off, or put a credential into a message. */
+/* iot_transport.c — the IoT client's transport: the client and its sessions (libcurl share and
+ * easy handles), and one call of an operation: SigV4-signed, client-side rate limits before each
+ * attempt, transient errors retried with full-jitter backoff inside the caller's deadline, the
+ * answer classified (AWS's error code and message, throttling). What each operation sends and
+ * reads is iot_operations.c's. Must not log, turn TLS verification off, or put a credential
+ * into a message. */
 #include "jitrd/iot_client.h"
 
 #include <ctype.h>
@@ -16,11 +17,11 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "awshttp.h"
 #include "iot_client_parse.h"
 #include "iot_transport.h"
+#include "jitrd/clock.h"
 #include "jitrd/ratelimit.h"
 #include "jitrd/sigv4.h"
 
@@ -217,7 +218,7 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 	c->on_request = opts->on_request;
 	c->on_request_ctx = opts->on_request_ctx;
 	c->creds = creds;
-	result = jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_awshttp_now_ns(),
+	result = jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_clock_mono_ns(),
 				     &c->limits);
 	if (result != JITRD_OK) {
 		if (result == JITRD_ERR_INVALID_ARG) {
@@ -316,7 +317,7 @@ void jitrd_iot_session_free(struct jitrd_iot_session *s)
 
 int64_t jitrd_iot_deadline_in(int64_t ms)
 {
-	return jitrd_awshttp_now_ms() + ms;
+	return jitrd_clock_mono_ms() + ms;
 }
 
 /* ---- one call: sign, send, classify, retry ---- */
@@ -451,7 +452,7 @@ static void wipe_headers(struct header_block *b)
 }
 
 /* base_url, path and "?query" into url (sized for the three maxima). */
-static void format_url(char *url, const char *base_url, const struct call *c)
+static void format_url(char *url, const char *base_url, const struct jitrd_iot_call *c)
 {
 	size_t base_len = strlen(base_url), path_len = strlen(c->path);
 	size_t query_len = strlen(c->query);
@@ -470,7 +471,7 @@ static void format_url(char *url, const char *base_url, const struct call *c)
 }
 
 /* Signs and sends one attempt. On JITRD_OK *resp holds an HTTP answer (any status). */
-static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct call *c, long timeout_ms,
+static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_iot_call *c, long timeout_ms,
 			      struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
 {
 	struct jitrd_iot_client *cl = s->client;
@@ -478,11 +479,11 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct call *c,
 	struct jitrd_sigv4_header headers[3];
 	struct jitrd_sigv4_request req = {0};
 	struct jitrd_sigv4_credentials sc;
-	struct jitrd_sigv4_scope scope = {cl->region, cl->service, time(NULL)};
+	struct jitrd_sigv4_scope scope = {cl->region, cl->service, (time_t)(jitrd_clock_wall_ms() / 1000)};
 	struct jitrd_sigv4_result signed_req = {0};
 	struct header_block *list = &s->headers;
 	struct jitrd_diag cdiag = {{0}};
-	char url[sizeof(cl->base_url) + MAX_PATH + MAX_QUERY + 2];
+	char url[sizeof(cl->base_url) + JITRD_IOT_MAX_PATH + JITRD_IOT_MAX_QUERY + 2];
 	size_t n = 0;
 
 	result = jitrd_credentials_get(cl->creds, scope.when, &s->creds, &cdiag);
@@ -552,18 +553,7 @@ cleanup:
 	return result;
 }
 
-static uint64_t random_bits(void)
-{
-	uint64_t bits = 0;
-
-	if (RAND_bytes((unsigned char *)&bits, sizeof(bits)) != 1)
-		bits = (uint64_t)jitrd_awshttp_now_ns() * 6364136223846793005ULL; /* still spreads */
-	return bits;
-}
-
-/* Runs c until success, a final error, or the attempts/deadline run out. On JITRD_OK *json is
- * the parsed body (NULL for an empty one), owned by the caller. */
-enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct call *c,
+enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, const struct jitrd_iot_call *c,
 			   struct json_object **json, struct jitrd_iot_result *res,
 			   struct jitrd_diag *diag)
 {
@@ -578,7 +568,7 @@ enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct 
 	for (;;) {
 		struct jitrd_awshttp_response resp = {0};
 		enum outcome outcome = FINAL;
-		int64_t now = jitrd_awshttp_now_ms(), wait_ns, delay;
+		int64_t now = jitrd_clock_mono_ms(), wait_ns, delay;
 		enum jitrd_err err;
 
 		if (now >= deadline) {
@@ -588,7 +578,7 @@ enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct 
 			break;
 		}
 		/* The client-side limit is a wait, not an error, while the deadline allows it. */
-		err = jitrd_ratelimit_acquire(cl->limits, c->op, jitrd_awshttp_now_ns(),
+		err = jitrd_ratelimit_acquire(cl->limits, c->op, jitrd_clock_mono_ns(),
 					      (deadline - now) * 1000000, &wait_ns);
 		if (err != JITRD_OK) {
 			jitrd_diag_set(diag, "%s: client-side rate limit would wait past the deadline",
@@ -597,7 +587,7 @@ enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct 
 			break;
 		}
 		jitrd_awshttp_sleep_ms((wait_ns + 999999) / 1000000);
-		now = jitrd_awshttp_now_ms();
+		now = jitrd_clock_mono_ms();
 		if (now >= deadline) {
 			result = r.attempts ? last : JITRD_ERR_DEADLINE;
 			jitrd_diag_set(diag, "%s: deadline passed while rate limited", name);
@@ -607,14 +597,14 @@ enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct 
 		memset(r.code, 0, sizeof(r.code));
 		memset(r.message, 0, sizeof(r.message));
 		r.http_status = 0;
-		int64_t sent_ns = jitrd_awshttp_now_ns();
+		int64_t sent_ns = jitrd_clock_mono_ns();
 		err = attempt(s, c,
 			      deadline - now < cl->request_timeout_ms ? (long)(deadline - now)
 								      : cl->request_timeout_ms,
 			      &resp, diag);
 		if (cl->on_request)
 			cl->on_request(cl->on_request_ctx, c->op, err == JITRD_OK ? resp.status : 0,
-				       (double)(jitrd_awshttp_now_ns() - sent_ns) / 1e9);
+				       (double)(jitrd_clock_mono_ns() - sent_ns) / 1e9);
 		if (err == JITRD_OK) {
 			r.http_status = resp.status;
 			if (resp.status >= 200 && resp.status <= 299) {
@@ -664,8 +654,8 @@ enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct 
 			result = last;
 			break;
 		}
-		now = jitrd_awshttp_now_ms();
-		err = jitrd_backoff_next(&cl->backoff, r.attempts, random_bits(), now, deadline,
+		now = jitrd_clock_mono_ms();
+		err = jitrd_backoff_next(&cl->backoff, r.attempts, jitrd_random64(), now, deadline,
 					 &delay);
 		if (err != JITRD_OK) {
 			result = last; /* the last transient error, after bounded attempts */

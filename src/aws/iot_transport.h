@@ -7,14 +7,15 @@
 
 #include "jitrd/iot_client.h"
 
-#define MAX_PATH      4096
-#define MAX_QUERY     4096
+#define JITRD_IOT_MAX_PATH  4096
+#define JITRD_IOT_MAX_QUERY 4096
 
-struct call {
+/* One request of an operation, as built by iot_operations.c. */
+struct jitrd_iot_call {
 	enum jitrd_iot_op op;
 	const char *method;
-	char path[MAX_PATH];   /* encoded */
-	char query[MAX_QUERY]; /* encoded, "" when none */
+	char path[JITRD_IOT_MAX_PATH];   /* encoded */
+	char query[JITRD_IOT_MAX_QUERY]; /* encoded, "" when none */
 	const char *principal; /* x-amzn-principal, or NULL */
 	const char *body;      /* JSON, or NULL */
 	size_t body_len;
@@ -24,7 +25,7 @@ struct call {
 
 /* Runs c until success, a final error, or the attempts/deadline run out. On JITRD_OK *json is
  * the parsed body (NULL for an empty one), owned by the caller. */
-enum jitrd_err call(struct jitrd_iot_session *s, int64_t deadline, const struct call *c,
+enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, const struct jitrd_iot_call *c,
 		    struct json_object **json, struct jitrd_iot_result *res,
 		    struct jitrd_diag *diag);
 
