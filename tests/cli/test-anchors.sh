@@ -4,32 +4,9 @@
 # intermediate is checked against the root's CRL (RFC 5280 §6.3), so a device under an
 # intermediate the root revoked is rejected, and config-check names that CA. Without anchors,
 # behaviour as before. Prints "CASES <passed> <failed>".
-set -u
 jitrd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-fx=${JITRD_FIXTURES:?}
 src=${JITRD_SOURCE_ROOT:?}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-at=2030-06-01T00:00:00Z
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-
-# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stdout+stderr matches PATTERN
-expect() {
-	name=$1 want=$2 pattern=$3
-	shift 3
-	"$@" >"$work/out" 2>&1
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$work/out"; then
-		ok "$name"
-	else
-		not_ok "$name (exit $got, wanted $want; output:)"
-		sed 's/^/    /' "$work/out" | head -20
-	fi
-}
+. "$src/tests/cli/lib.sh"
 
 write_config() { # FILE CADIR CRLDIR [EXTRA...]
 	f=$1 cadir=$2 crldir=$3

@@ -1,32 +1,9 @@
 #!/bin/sh
 # test-cli.sh JITRD — the jitrd command line on the fixture PKI: exit statuses, outputs and
 # messages of --version, --help, config-check and check. Prints "CASES <passed> <failed>".
-set -u
 jitrd=$1
-fx=${JITRD_FIXTURES:?}
 src=${JITRD_SOURCE_ROOT:?}
-at=2030-06-01T00:00:00Z
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-
-# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stdout+stderr matches PATTERN
-expect() {
-	name=$1 want=$2 pattern=$3
-	shift 3
-	"$@" >"$work/out" 2>&1
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$work/out"; then
-		ok "$name"
-	else
-		not_ok "$name (exit $got, wanted $want; output:)"
-		sed 's/^/    /' "$work/out" | head -20
-	fi
-}
+. "$src/tests/cli/lib.sh"
 
 write_config() { # FILE CRLDIR [EXTRA...]
 	f=$1 crldir=$2

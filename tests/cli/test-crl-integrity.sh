@@ -3,31 +3,9 @@
 # `jitrd config-check` on the fixture PKI of tests/fixtures/crl-integrity.sh: the highest CRL
 # number answers, rollbacks recorded in a state directory are refused across runs, partitions,
 # a renewed CA, delta CRLs, SHA-1. Prints "CASES <passed> <failed>".
-set -u
 jitrd=$1
-fx=${JITRD_FIXTURES:?}
 src=${JITRD_SOURCE_ROOT:?}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-
-# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its stdout+stderr matches PATTERN
-expect() {
-	name=$1 want=$2 pattern=$3
-	shift 3
-	"$@" >"$work/out" 2>&1
-	got=$?
-	if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$work/out"; then
-		ok "$name"
-	else
-		not_ok "$name (exit $got, wanted $want; output:)"
-		sed 's/^/    /' "$work/out" | head -20
-	fi
-}
+. "$src/tests/cli/lib.sh"
 
 write_config() { # FILE CADIR CRLDIR STATEDIR [EXTRA...]
 	f=$1 cadir=$2 crldir=$3 statedir=$4

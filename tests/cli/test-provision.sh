@@ -5,88 +5,18 @@
 # DescribeCertificate answer whose ARN names another certificate attaches nothing (a stub
 # server stands in for AWS there). The AWS CLI is the witness. Loopback only, bounded waits,
 # everything stopped on exit.
-set -u
 jitrd=$(realpath "$1")
-emulator=$(realpath "$2")
-fx=${JITRD_FIXTURES:?}
 src=${JITRD_SOURCE_ROOT:?}
-at=2030-06-01T00:00:00Z
-work=$(mktemp -d)
-emu_pid=""
-stub_pid=""
-passed=0
-failed=0
+. "$src/tests/cli/lib.sh"
 
-cleanup() {
-	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
-	[ -n "$stub_pid" ] && kill "$stub_pid" 2>/dev/null && wait "$stub_pid" 2>/dev/null
-	[ -n "${KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # NAME COMMAND...: the command (a test) succeeds
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-give_up() {
-	echo "$1"
-	[ -f "$work/emu.err" ] && cat "$work/emu.err"
-	echo "CASES $passed $((failed + 1))"
-	exit 1
-}
-
-key_id=AKIDPROVISIONTEST
-secret=provision/test+secret
-"$emulator" --listen 127.0.0.1:0 --region us-east-1 --account-id 123456789012 \
-	--access-key-id $key_id --secret-access-key $secret >"$work/emu.out" 2>"$work/emu.err" &
-emu_pid=$!
-i=0
-until grep -q 'listening on http://127.0.0.1:[0-9]' "$work/emu.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -ge 100 ] && give_up "emulator did not start"
-	sleep 0.1
-done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/emu.out")
-url=http://127.0.0.1:$port
-
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="" AWS_MAX_ATTEMPTS=1
-unset AWS_SESSION_TOKEN AWS_PROFILE
-aws_iot() { /usr/bin/aws iot --endpoint-url "$url" --output json "$@"; }
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)'"$1"')'; }
-
-cd "$work" || exit 1
-code=$(aws_iot get-registration-code | json_field '["registrationCode"]') ||
-	give_up "get-registration-code failed"
-register_ca() { # CA: registered with its verification certificate, auto-registration on
-	openssl ecparam -name prime256v1 -genkey -noout -out "verify-$1.key" 2>/dev/null
-	openssl req -new -key "verify-$1.key" -subj "/CN=$code" -out "verify-$1.csr" 2>/dev/null
-	openssl x509 -req -in "verify-$1.csr" -CA "$fx/cas/$1.pem" -CAkey "$fx/keys/$1.key" \
-		-CAcreateserial -CAserial "$1.srl" -days 1 -sha256 -out "verify-$1.pem" 2>/dev/null
-	aws_iot register-ca-certificate --ca-certificate "file://$fx/cas/$1.pem" \
-		--verification-certificate "file://verify-$1.pem" --set-as-active \
-		--allow-auto-registration >/dev/null
-}
-register_ca ca1 || give_up "register ca1 failed"
-register_ca ca2 || give_up "register ca2 failed"
+start_emulator "$2" AKIDPROVISIONTEST provision/test+secret
+register_ca ca1
+register_ca ca2
 ca_id() { openssl x509 -in "$fx/cas/$1.pem" -outform DER | sha256sum | cut -c1-64; }
 ca1=$(ca_id ca1)
 ca2=$(ca_id ca2)
 
-id_of() { openssl x509 -in "$fx/devices/$1.pem" -outform DER | sha256sum | cut -c1-64; }
 arn_of() { printf 'arn:aws:iot:us-east-1:123456789012:cert/%s' "$(id_of "$1")"; }
-connect() { curl -sf -X POST --data-binary "@$fx/devices/$1.pem" "$url/_emulator/connect" >/dev/null; }
-event() { # DEVICE CA_ID: the registration event AWS publishes for it
-	printf '{"certificateId":"%s","caCertificateId":"%s","timestamp":1700000000000,' "$(id_of "$1")" "$2"
-	printf '"certificateStatus":"PENDING_ACTIVATION","awsAccountId":"123456789012",'
-	printf '"certificateRegistrationTimestamp":"1700000000000"}\n'
-}
-status_of() { aws_iot describe-certificate --certificate-id "$(id_of "$1")" | json_field '["certificateDescription"]["status"]'; }
 principals_of() { aws_iot list-thing-principals --thing-name "$1" |
 	python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["principals"])))'; }
 policy_count() { aws_iot list-attached-policies --target "$(arn_of "$1")" | json_field '["policies"].__len__()'; }

@@ -7,62 +7,15 @@
 # revoke/activate. CAs and CRLs are made here with the OpenSSL CLI for the current time, since
 # the emulator and the sweep use the real clock. Loopback only; every wait bounded; the
 # emulator and any jitrd left running are stopped on exit.
-set -u
 jitrd=$(realpath "$1")
-emulator=$(realpath "$2")
 mkfleet=$(realpath "$3")
 src=${JITRD_SOURCE_ROOT:?}
-work=$(mktemp -d)
-emu_pid=""
-run_pid=""
-passed=0
-failed=0
-
-cleanup() {
-	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
-	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
-	[ -n "${KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # NAME COMMAND...: the command (a test) succeeds
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-give_up() {
-	echo "$1"
-	for f in "$work"/*.err; do [ -f "$f" ] && { echo "== $f"; tail -20 "$f"; }; done
-	echo "CASES $passed $((failed + 1))"
-	exit 1
-}
+. "$src/tests/cli/lib.sh"
 now() { date +%s.%N; }
 
-key_id=AKIDOPERATORTEST
-secret=operator/test+secret
-"$emulator" --listen 127.0.0.1:0 --region us-east-1 --account-id 123456789012 \
-	--access-key-id $key_id --secret-access-key $secret >"$work/emu.out" 2>"$work/emu.err" &
-emu_pid=$!
-i=0
-until grep -q 'listening on http://127.0.0.1:[0-9]' "$work/emu.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -ge 100 ] && give_up "emulator did not start"
-	sleep 0.1
-done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/emu.out")
-url=http://127.0.0.1:$port
-
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="" AWS_MAX_ATTEMPTS=1
-unset AWS_SESSION_TOKEN AWS_PROFILE
-aws_iot() { /usr/bin/aws iot --endpoint-url "$url" --output json "$@"; }
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)'"$1"')'; }
+start_emulator "$2" AKIDOPERATORTEST operator/test+secret
 cert_id() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64; }
-status_of() { aws_iot describe-certificate --certificate-id "$1" | json_field '["certificateDescription"]["status"]'; }
+status_of_id() { aws_iot describe-certificate --certificate-id "$1" | json_field '["certificateDescription"]["status"]'; }
 update_calls() {
 	curl -sf "$url/_emulator/state" |
 		json_field '["counters"]["operations"].get("UpdateCertificate", 0)'
@@ -293,9 +246,9 @@ check "dry run changed nothing" [ "$(statuses_of_ca "$sweep_id")" = "ACTIVE=19 I
 "$jitrd" crl sweep -c sweep.conf >sweep1.out 2>sweep1.err
 check "sweep: exit 0, one line per change, three changes" \
 	sh -c "[ $? -eq 0 ] && [ \$(wc -l <sweep1.out) -eq 3 ]"
-check "dev-3 REVOKED (keyCompromise)" [ "$(status_of "$(id_of_dev 3)")" = REVOKED ]
-check "dev-7 REVOKED (superseded)" [ "$(status_of "$(id_of_dev 7)")" = REVOKED ]
-check "dev-11 INACTIVE (certificateHold)" [ "$(status_of "$(id_of_dev 11)")" = INACTIVE ]
+check "dev-3 REVOKED (keyCompromise)" [ "$(status_of_id "$(id_of_dev 3)")" = REVOKED ]
+check "dev-7 REVOKED (superseded)" [ "$(status_of_id "$(id_of_dev 7)")" = REVOKED ]
+check "dev-11 INACTIVE (certificateHold)" [ "$(status_of_id "$(id_of_dev 11)")" = INACTIVE ]
 check "exactly those changed: 16 ACTIVE, 2 REVOKED, 2 INACTIVE" \
 	[ "$(statuses_of_ca "$sweep_id")" = "ACTIVE=16 INACTIVE=2 REVOKED=2" ]
 check "the lines name the certificates and reasons" sh -c "
@@ -313,11 +266,11 @@ sed '/^account_id/d' sweep.conf >sweep-noaccount.conf
 "$jitrd" crl sweep -c sweep-noaccount.conf >lift.out 2>lift.err
 check "the hold lifted: dev-11 re-activated, one line, exit 0" \
 	sh -c "[ $? -eq 0 ] && [ \$(wc -l <lift.out) -eq 1 ] && grep -q 're-activate $(id_of_dev 11) .*: ACTIVE' lift.out"
-check "dev-11 is ACTIVE" [ "$(status_of "$(id_of_dev 11)")" = ACTIVE ]
+check "dev-11 is ACTIVE" [ "$(status_of_id "$(id_of_dev 11)")" = ACTIVE ]
 check "dev-11 has its policy (it was held before it ever got one)" \
 	[ "$(aws_iot list-attached-policies --target "arn:aws:iot:us-east-1:123456789012:cert/$(id_of_dev 11)" | json_field '["policies"][0]["policyName"]')" = jitrd-device ]
 check "dev-15, made INACTIVE by someone else, stays INACTIVE" \
-	[ "$(status_of "$(id_of_dev 15)")" = INACTIVE ]
+	[ "$(status_of_id "$(id_of_dev 15)")" = INACTIVE ]
 
 write_conf nocrl.conf "$work/cas-sweep" "$work/crls-empty"
 "$jitrd" crl sweep -c nocrl.conf >nocrl.out 2>nocrl.err
@@ -330,19 +283,19 @@ d1=$(id_of_dev 1)
 "$jitrd" cert revoke -c sweep.conf "$d1" not-an-id >badid.out 2>badid.err
 st=$?
 check "an invalid id is refused before any call (exit 2)" \
-	sh -c "[ $st -eq 2 ] && grep -q 'not-an-id: not a certificate id' badid.err && [ $(status_of "$d1") = ACTIVE ]"
+	sh -c "[ $st -eq 2 ] && grep -q 'not-an-id: not a certificate id' badid.err && [ $(status_of_id "$d1") = ACTIVE ]"
 "$jitrd" cert revoke -c sweep.conf "$d0" >revoke.out 2>revoke.err
 st=$?
 check "cert revoke: exit 0, REVOKED" \
-	sh -c "[ $st -eq 0 ] && grep -q '$d0: REVOKED' revoke.out && [ $(status_of "$d0") = REVOKED ]"
+	sh -c "[ $st -eq 0 ] && grep -q '$d0: REVOKED' revoke.out && [ $(status_of_id "$d0") = REVOKED ]"
 "$jitrd" cert activate -c sweep.conf "$d0" >act.out 2>act.err
 st=$?
 check "activating a REVOKED certificate fails with CertificateStateException (exit 1)" \
-	sh -c "[ $st -eq 1 ] && grep -q 'CertificateStateException' act.err && [ $(status_of "$d0") = REVOKED ]"
+	sh -c "[ $st -eq 1 ] && grep -q 'CertificateStateException' act.err && [ $(status_of_id "$d0") = REVOKED ]"
 "$jitrd" cert activate -c sweep.conf "$(id_of_dev 15)" "$d0" >act2.out 2>act2.err
 st=$?
 check "cert activate of several: the INACTIVE one ACTIVE, the REVOKED one fails, exit 1" \
-	sh -c "[ $st -eq 1 ] && [ $(status_of "$(id_of_dev 15)") = ACTIVE ] && grep -q CertificateStateException act2.err"
+	sh -c "[ $st -eq 1 ] && [ $(status_of_id "$(id_of_dev 15)") = ACTIVE ] && grep -q CertificateStateException act2.err"
 
 echo "CASES $passed $failed"
 [ "$failed" -eq 0 ]
