@@ -47,8 +47,10 @@ enum jitrd_err jitrd_iot_read_thing_attribute(struct json_object *json, const ch
                                               struct jitrd_diag *diag) JITRD_WUR;
 /* 1 when an entry of ListThingPrincipals' principals[] is a string fit for a header. */
 int jitrd_iot_principal_ok(struct json_object *entry);
-/* One entry of ListCertificatesByCA's certificates[]: 0, or -1 when malformed. */
-int jitrd_iot_read_cert_summary(struct json_object *entry, struct jitrd_iot_cert_summary *out);
+/* One entry of ListCertificatesByCA's certificates[]: JITRD_OK, or JITRD_ERR_BAD_RESPONSE when
+ * malformed (out may then be written in part). */
+enum jitrd_err jitrd_iot_read_cert_summary(struct json_object *entry,
+                                           struct jitrd_iot_cert_summary *out) JITRD_WUR;
 /* A list answer's nextMarker: *more 0 at the end; marker (size bytes) holds the previous
  * marker and receives the next one. The same marker twice is JITRD_ERR_BAD_RESPONSE. */
 enum jitrd_err jitrd_iot_read_next_marker(struct json_object *json, char *marker, size_t size,

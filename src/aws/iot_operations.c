@@ -1,49 +1,110 @@
-/* iot_client.c — AWS IoT control-plane operations over libcurl: paths, query strings, headers
- * and bodies as botocore's iot/2015-05-28 service model defines them, every request SigV4-signed,
- * transient errors retried with full-jitter backoff inside the caller's deadline, client-side
- * rate limits before each attempt. Responses are untrusted: bounded, parsed with json-c, typed.
- * Must not log, turn TLS verification off, or put a credential into a message. */
+/* iot_operations.c — the AWS IoT control-plane operations this client calls: one row each in
+ * `ops` (method, URI, query, body and header members, the answer's members, as botocore's
+ * iot/2015-05-28 model names them; tests/aws/check-iot-model.py holds every row against it),
+ * one routine that builds and sends a row's request (send_op, then iot_transport.c signs, sends
+ * and retries it), one that pages through a list operation (list_pages), and what is particular
+ * to each operation: its input checks and the reading of its answer. Answers are untrusted:
+ * every member is checked for type and size. Must not log or put a credential into a message. */
 #include "jitrd/iot_client.h"
 
 #include <ctype.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "awshttp.h"
 #include "iot_client_parse.h"
+#include "iot_operations.h"
 #include "iot_transport.h"
-#include "jitrd/ratelimit.h"
-#include "jitrd/sigv4.h"
+#include "jitrd/text.h"
 
-#define MAX_LIST_ITEMS 1000000
-#define MAX_PAGES     100000
+#define MAX_LIST_ITEMS       1000000
+#define MAX_PAGES            100000
+#define MAX_THING_PRINCIPALS 10000
+#define MAX_PAGE_TOKEN       1024
 
-static const char *const op_names[JITRD_IOT_OP_COUNT] = {
-    [JITRD_IOT_DESCRIBE_CERTIFICATE] = "DescribeCertificate",
-    [JITRD_IOT_UPDATE_CERTIFICATE] = "UpdateCertificate",
-    [JITRD_IOT_CREATE_POLICY] = "CreatePolicy",
-    [JITRD_IOT_GET_POLICY] = "GetPolicy",
-    [JITRD_IOT_ATTACH_POLICY] = "AttachPolicy",
-    [JITRD_IOT_LIST_ATTACHED_POLICIES] = "ListAttachedPolicies",
-    [JITRD_IOT_CREATE_THING] = "CreateThing",
-    [JITRD_IOT_DESCRIBE_THING] = "DescribeThing",
-    [JITRD_IOT_ATTACH_THING_PRINCIPAL] = "AttachThingPrincipal",
-    [JITRD_IOT_LIST_CERTIFICATES_BY_CA] = "ListCertificatesByCA",
-    [JITRD_IOT_GET_REGISTRATION_CODE] = "GetRegistrationCode",
-    [JITRD_IOT_REGISTER_CA_CERTIFICATE] = "RegisterCACertificate",
-    [JITRD_IOT_DESCRIBE_CA_CERTIFICATE] = "DescribeCACertificate",
-    [JITRD_IOT_UPDATE_CA_CERTIFICATE] = "UpdateCACertificate",
-    [JITRD_IOT_REGISTER_CERTIFICATE] = "RegisterCertificate",
-    [JITRD_IOT_LIST_THING_PRINCIPALS] = "ListThingPrincipals",
+static enum jitrd_err read_certificate(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                       struct jitrd_diag *diag);
+static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                  struct jitrd_diag *diag);
+static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                 struct jitrd_diag *diag);
+static enum jitrd_err read_registration_code(struct json_object *json, enum jitrd_iot_op op,
+                                             void *out, struct jitrd_diag *diag);
+static enum jitrd_err read_registered(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                      struct jitrd_diag *diag);
+static enum jitrd_err read_ca_certificate(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                          struct jitrd_diag *diag);
+
+static const struct jitrd_iot_op_spec ops[JITRD_IOT_OP_COUNT] = {
+    [JITRD_IOT_DESCRIBE_CERTIFICATE] = {"DescribeCertificate", "GET",
+                                        "/certificates/{certificateId}",
+                                        JITRD_IOT_LABEL_CERTIFICATE_ID,
+                                        .answer = {"certificateDescription"},
+                                        .read = read_certificate},
+    [JITRD_IOT_UPDATE_CERTIFICATE] = {"UpdateCertificate", "PUT", "/certificates/{certificateId}",
+                                      JITRD_IOT_LABEL_CERTIFICATE_ID, .query = {"newStatus"}},
+    [JITRD_IOT_CREATE_POLICY] = {"CreatePolicy", "POST", "/policies/{policyName}",
+                                 JITRD_IOT_LABEL_POLICY_NAME, .body = {"policyDocument"},
+                                 .answer = {"policyName", "policyArn", "policyDocument",
+                                            "policyVersionId"},
+                                 .read = read_policy},
+    [JITRD_IOT_GET_POLICY] = {"GetPolicy", "GET", "/policies/{policyName}",
+                              JITRD_IOT_LABEL_POLICY_NAME,
+                              .answer = {"policyName", "policyArn", "policyDocument",
+                                         "defaultVersionId"},
+                              .read = read_policy},
+    [JITRD_IOT_ATTACH_POLICY] = {"AttachPolicy", "PUT", "/target-policies/{policyName}",
+                                 JITRD_IOT_LABEL_POLICY_NAME, .body = {"target"}},
+    [JITRD_IOT_LIST_ATTACHED_POLICIES] = {"ListAttachedPolicies", "POST",
+                                          "/attached-policies/{target}", JITRD_IOT_LABEL_TARGET,
+                                          .query = {"marker"},
+                                          .answer = {"policies", "nextMarker"}},
+    [JITRD_IOT_CREATE_THING] = {"CreateThing", "POST", "/things/{thingName}",
+                                JITRD_IOT_LABEL_THING_NAME, .body = {"attributePayload"},
+                                .answer = {"thingName", "thingArn", "thingId"}, .read = read_thing},
+    [JITRD_IOT_DESCRIBE_THING] = {"DescribeThing", "GET", "/things/{thingName}",
+                                  JITRD_IOT_LABEL_THING_NAME,
+                                  .answer = {"thingName", "thingArn", "thingId", "thingTypeName",
+                                             "version", "attributes"},
+                                  .read = read_thing},
+    [JITRD_IOT_ATTACH_THING_PRINCIPAL] = {"AttachThingPrincipal", "PUT",
+                                          "/things/{thingName}/principals",
+                                          JITRD_IOT_LABEL_THING_NAME, .header = "x-amzn-principal"},
+    [JITRD_IOT_LIST_CERTIFICATES_BY_CA] =
+	{"ListCertificatesByCA", "GET", "/certificates-by-ca/{caCertificateId}",
+         JITRD_IOT_LABEL_CA_CERTIFICATE_ID, .query = {"marker", "pageSize"},
+         .answer = {"certificates", "nextMarker"}},
+    [JITRD_IOT_GET_REGISTRATION_CODE] = {"GetRegistrationCode", "GET", "/registrationcode",
+                                         JITRD_IOT_LABEL_NONE, .answer = {"registrationCode"},
+                                         .read = read_registration_code},
+    [JITRD_IOT_REGISTER_CA_CERTIFICATE] = {"RegisterCACertificate", "POST", "/cacertificate",
+                                           JITRD_IOT_LABEL_NONE,
+                                           .query = {"setAsActive", "allowAutoRegistration"},
+                                           .body = {"caCertificate", "verificationCertificate"},
+                                           .answer = {"certificateId", "certificateArn"},
+                                           .read = read_registered},
+    [JITRD_IOT_DESCRIBE_CA_CERTIFICATE] =
+	{"DescribeCACertificate", "GET", "/cacertificate/{caCertificateId}",
+         JITRD_IOT_LABEL_CA_CERTIFICATE_ID, .answer = {"certificateDescription"},
+         .read = read_ca_certificate},
+    [JITRD_IOT_UPDATE_CA_CERTIFICATE] = {"UpdateCACertificate", "PUT",
+                                         "/cacertificate/{caCertificateId}",
+                                         JITRD_IOT_LABEL_CA_CERTIFICATE_ID,
+                                         .query = {"newStatus", "newAutoRegistrationStatus"}},
+    [JITRD_IOT_REGISTER_CERTIFICATE] = {"RegisterCertificate", "POST", "/certificate/register",
+                                        JITRD_IOT_LABEL_NONE,
+                                        .body = {"certificatePem", "caCertificatePem", "status"},
+                                        .answer = {"certificateId", "certificateArn"},
+                                        .read = read_registered},
+    [JITRD_IOT_LIST_THING_PRINCIPALS] = {"ListThingPrincipals", "GET",
+                                         "/things/{thingName}/principals",
+                                         JITRD_IOT_LABEL_THING_NAME,
+                                         .query = {"nextToken", "maxResults"},
+                                         .answer = {"principals", "nextToken"}},
 };
 
 static const char *const status_names[] = {
@@ -57,9 +118,14 @@ static const char *const status_names[] = {
 };
 #define STATUS_COUNT (sizeof(status_names) / sizeof(status_names[0]))
 
+const struct jitrd_iot_op_spec *jitrd_iot_op_spec(enum jitrd_iot_op op)
+{
+	return (unsigned)op < JITRD_IOT_OP_COUNT ? &ops[op] : NULL;
+}
+
 const char *jitrd_iot_op_name(enum jitrd_iot_op op)
 {
-	return (unsigned)op < JITRD_IOT_OP_COUNT ? op_names[op] : "Unknown";
+	return (unsigned)op < JITRD_IOT_OP_COUNT ? ops[op].name : "Unknown";
 }
 
 const char *jitrd_iot_status_name(enum jitrd_iot_status status)
@@ -67,17 +133,7 @@ const char *jitrd_iot_status_name(enum jitrd_iot_status status)
 	return (unsigned)status < STATUS_COUNT ? status_names[status] : "";
 }
 
-/* ---- building requests ---- */
-
-static int is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return 0;
-	for (int i = 0; i < 64; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
+/* ---- checking inputs: nothing is sent for an input outside AWS's pattern ---- */
 
 /* [\w+=,.@-]{1,128} (policy names), or [a-zA-Z0-9:_-]{1,128} (thing names). */
 static int name_ok(const char *s, const char *extra)
@@ -122,17 +178,66 @@ static enum jitrd_err bad_input(struct jitrd_diag *diag, enum jitrd_iot_op op, c
 	return JITRD_ERR_INVALID_ARG;
 }
 
-/* path = prefix + encoded label + suffix. */
-static enum jitrd_err set_path(struct jitrd_iot_call *c, const char *prefix, const char *label,
-			       const char *suffix)
+/* The value of op's URI label, checked as its row says. */
+static enum jitrd_err label_ok(enum jitrd_iot_op op, const char *value, struct jitrd_diag *diag)
 {
-	char *enc = label ? jitrd_awshttp_uri_encode(label, strlen(label)) : NULL;
+	switch (ops[op].label) {
+	case JITRD_IOT_LABEL_CERTIFICATE_ID:
+		if (!jitrd_is_hex_id(value))
+			return bad_input(diag, op, "certificate id is not 64 hex digits");
+		break;
+	case JITRD_IOT_LABEL_CA_CERTIFICATE_ID:
+		if (!jitrd_is_hex_id(value))
+			return bad_input(diag, op, "CA certificate id is not 64 hex digits");
+		break;
+	case JITRD_IOT_LABEL_POLICY_NAME:
+		if (!name_ok(value, "_+=,.@-"))
+			return bad_input(diag, op, "policy name outside [\\w+=,.@-]{1,128}");
+		break;
+	case JITRD_IOT_LABEL_THING_NAME:
+		if (!name_ok(value, ":_-"))
+			return bad_input(diag, op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
+		break;
+	case JITRD_IOT_LABEL_TARGET:
+		if (!header_text_ok(value, JITRD_IOT_MAX_PRINCIPAL))
+			return bad_input(diag, op, "target empty, too long or not text");
+		break;
+	case JITRD_IOT_LABEL_NONE:
+		break;
+	}
+	return JITRD_OK;
+}
+
+/* ---- building and sending a row's request ---- */
+
+/* What one request carries beside its row: values by the row's names; NULL is not sent. */
+struct op_input {
+	const char *label; /* the URI's {label} */
+	const char *query[JITRD_IOT_OP_MAX_QUERY];
+	const char *body[JITRD_IOT_OP_MAX_BODY]; /* string members */
+	struct json_object *payload;             /* or a body the operation built (borrowed) */
+	const char *header;
+};
+
+/* path = the row's URI with its {label} replaced by the encoded label. */
+static enum jitrd_err set_path(struct jitrd_iot_call *c, const char *uri, const char *label)
+{
+	const char *open = strchr(uri, '{'), *close = open ? strchr(open, '}') : NULL;
+	char *enc = NULL;
 	int n;
 
-	if (label && !enc)
-		return JITRD_ERR_NOMEM;
-	n = snprintf(c->path, sizeof(c->path), "%s%s%s", prefix, enc ? enc : "", suffix);
-	free(enc);
+	if (!open || !close) {
+		n = snprintf(c->path, sizeof(c->path), "%s", uri);
+	} else {
+		if (!label)
+			return JITRD_ERR_INVALID_ARG;
+		enc = jitrd_awshttp_uri_encode(label, strlen(label));
+		if (!enc)
+			return JITRD_ERR_NOMEM;
+		n = snprintf(c->path, sizeof(c->path), "%.*s%s%s", (int)(open - uri), uri, enc,
+		             close + 1);
+		free(enc);
+	}
 	return n < (int)sizeof(c->path) ? JITRD_OK : JITRD_ERR_INVALID_ARG;
 }
 
@@ -180,12 +285,66 @@ static enum jitrd_err json_add_string(struct json_object *obj, const char *key, 
 	return JITRD_OK;
 }
 
+/* Builds op's request from its row and in, and runs it (iot_transport.c). On JITRD_OK *json is
+ * the parsed answer (NULL for an empty one), the caller's to put. */
+static enum jitrd_err send_op(struct jitrd_iot_session *s, int64_t deadline, enum jitrd_iot_op op,
+                              const struct op_input *in, struct json_object **json,
+                              struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	const struct jitrd_iot_op_spec *spec = &ops[op];
+	struct jitrd_iot_call c = {.op = op, .method = spec->method, .principal = in->header};
+	struct json_object *req = NULL;
+	enum jitrd_err result;
+	char *body = NULL;
+
+	/* Without answer members, "{}" is taken without parsing. */
+	c.answer_unused = spec->answer[0] == NULL;
+	if ((result = set_path(&c, spec->uri, in->label)) != JITRD_OK)
+		goto cleanup;
+	for (size_t i = 0; i < JITRD_IOT_OP_MAX_QUERY; i++)
+		if (spec->query[i] && in->query[i] &&
+		    (result = add_query(&c, spec->query[i], in->query[i])) != JITRD_OK)
+			goto cleanup;
+	if (spec->body[0]) {
+		result = JITRD_ERR_NOMEM;
+		req = in->payload ? json_object_get(in->payload) : json_object_new_object();
+		if (!req)
+			goto cleanup;
+		for (size_t i = 0; i < JITRD_IOT_OP_MAX_BODY; i++)
+			if (spec->body[i] && in->body[i] &&
+			    (result = json_add_string(req, spec->body[i], in->body[i])) != JITRD_OK)
+				goto cleanup;
+		if ((result = body_json(req, &body, &c.body_len)) != JITRD_OK)
+			goto cleanup;
+		c.body = body;
+	}
+	result = jitrd_iot_call(s, deadline, &c, json, res, diag);
+cleanup:
+	free(body);
+	json_object_put(req);
+	return result;
+}
+
+/* Sends op and reads its answer with the row's reader into out (not read when out is NULL). */
+static enum jitrd_err run_op(struct jitrd_iot_session *s, int64_t deadline, enum jitrd_iot_op op,
+                             const struct op_input *in, void *out, struct jitrd_iot_result *res,
+                             struct jitrd_diag *diag)
+{
+	struct json_object *json = NULL;
+	enum jitrd_err result = send_op(s, deadline, op, in, &json, res, diag);
+
+	if (result == JITRD_OK && out && ops[op].read)
+		result = ops[op].read(json, op, out, diag);
+	json_object_put(json);
+	return result;
+}
+
 /* ---- reading responses: every member checked for type and size ---- */
 
 /* Copies string member key (bounded by size - 1) into out. required: absent is an error;
  * otherwise absent leaves "" in out. -1 on a wrong type, an over-long value or a NUL. */
 static int member_string(struct json_object *obj, const char *key, int required, char *out,
-			 size_t size)
+                         size_t size)
 {
 	struct json_object *v;
 	size_t n;
@@ -204,7 +363,7 @@ static int member_string(struct json_object *obj, const char *key, int required,
 
 /* A heap copy of a string member (bounded by max); NULL member -> "" copy when not required. */
 static int member_dup(struct json_object *obj, const char *key, int required, size_t max,
-		      char **out)
+                      char **out)
 {
 	struct json_object *v;
 	const char *s = "";
@@ -258,7 +417,7 @@ static int member_status(struct json_object *obj, const char *key, enum jitrd_io
 static enum jitrd_err bad_member(struct jitrd_diag *diag, enum jitrd_iot_op op, const char *key)
 {
 	jitrd_diag_set(diag, "%s: response member %s missing, of the wrong type or too long",
-		       jitrd_iot_op_name(op), key);
+	               jitrd_iot_op_name(op), key);
 	return JITRD_ERR_BAD_RESPONSE;
 }
 
@@ -278,7 +437,112 @@ static void result_reset(struct jitrd_iot_result *res)
 		memset(res, 0, sizeof(*res));
 }
 
-/* ---- operations ---- */
+/* What every operation opens with: res cleared, its arguments there (args_ok), the value of
+ * its URI label checked as its row says. */
+static enum jitrd_err begin_op(enum jitrd_iot_op op, int args_ok, const char *label,
+                               struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	result_reset(res);
+	if (!args_ok)
+		return JITRD_ERR_INVALID_ARG;
+	return label_ok(op, label, diag);
+}
+
+/* An operation that reads the resource its URI names into out (Describe..., Get...). */
+static enum jitrd_err read_resource(struct jitrd_iot_session *s, int64_t deadline,
+                                    enum jitrd_iot_op op, const char *label, void *out,
+                                    struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	struct op_input in = {.label = label};
+	enum jitrd_err result = begin_op(op, s && out, label, res, diag);
+
+	return result == JITRD_OK ? run_op(s, deadline, op, &in, out, res, diag) : result;
+}
+
+/* ---- paging through a list operation ---- */
+
+/* One entry of a list: 0 when well-formed (handed to the caller's function, whose wish to
+ * stop goes to *stop), -1 when malformed. */
+typedef int (*entry_fn)(void *ctx, struct json_object *entry, int *stop);
+
+/* Remembers the last token to refuse a service that hands the same page out forever: *more 0
+ * at the end, else token (size bytes, the previous one) receives the next. */
+static enum jitrd_err next_token(struct json_object *json, enum jitrd_iot_op op, char *token,
+                                 size_t size, struct jitrd_diag *diag, int *more)
+{
+	const char *name = ops[op].answer[1];
+	char next[MAX_PAGE_TOKEN];
+
+	if (member_string(json, name, 0, next, sizeof(next)))
+		return bad_member(diag, op, name);
+	if (!next[0]) {
+		*more = 0;
+		return JITRD_OK;
+	}
+	if (strcmp(next, token) == 0) {
+		jitrd_diag_set(diag, "%s: the service returned the same %s twice",
+		               jitrd_iot_op_name(op), name);
+		return JITRD_ERR_BAD_RESPONSE;
+	}
+	snprintf(token, size, "%s", next);
+	*more = 1;
+	return JITRD_OK;
+}
+
+/* Every page of list operation op (in->query[0], the page token, is set here), each entry of
+ * the row's list member to entry, at most max_items of them (more is JITRD_ERR_TOO_LARGE). A
+ * page is checked whole (its list and its token) before its entries are handed out. */
+static enum jitrd_err list_pages(struct jitrd_iot_session *s, int64_t deadline,
+                                 enum jitrd_iot_op op, struct op_input *in, size_t max_items,
+                                 entry_fn entry, void *ctx, struct jitrd_iot_result *res,
+                                 struct jitrd_diag *diag)
+{
+	const char *list_name = ops[op].answer[0], *token_name = ops[op].answer[1];
+	enum jitrd_err result = JITRD_OK;
+	struct jitrd_iot_result r = {0};
+	char token[MAX_PAGE_TOKEN] = "", next[MAX_PAGE_TOKEN];
+	size_t delivered = 0;
+	int more = 1;
+
+	for (int page = 0; more && page < MAX_PAGES; page++) {
+		struct json_object *json = NULL, *list = NULL;
+		char entry_name[64];
+		int stop = 0;
+
+		in->query[0] = token[0] ? token : NULL;
+		result = send_op(s, deadline, op, in, &json, &r, diag);
+		if (result != JITRD_OK)
+			break;
+		if (!json || !json_object_object_get_ex(json, list_name, &list) ||
+		    !json_object_is_type(list, json_type_array))
+			result = bad_member(diag, op, list_name);
+		else if (member_string(json, token_name, 0, next, sizeof(next)))
+			result = bad_member(diag, op, token_name);
+		for (size_t i = 0;
+		     result == JITRD_OK && !stop && i < json_object_array_length(list); i++) {
+			if (delivered == max_items) {
+				jitrd_diag_set(diag, "%s: more than %zu %s", jitrd_iot_op_name(op),
+				               max_items, list_name);
+				result = JITRD_ERR_TOO_LARGE;
+			} else if (entry(ctx, json_object_array_get_idx(list, i), &stop) != 0) {
+				snprintf(entry_name, sizeof(entry_name), "%s[]", list_name);
+				result = bad_member(diag, op, entry_name);
+			} else {
+				delivered++;
+			}
+		}
+		if (result == JITRD_OK && !stop)
+			result = next_token(json, op, token, sizeof(token), diag, &more);
+		json_object_put(json);
+		if (result != JITRD_OK || stop)
+			break;
+	}
+	if (res)
+		*res = r;
+	return result;
+}
+
+/* ---- operations: what is particular to each ---- */
 
 void jitrd_iot_certificate_cleanup(struct jitrd_iot_certificate *cert)
 {
@@ -304,12 +568,11 @@ void jitrd_iot_policy_cleanup(struct jitrd_iot_policy *policy)
 	memset(policy, 0, sizeof(*policy));
 }
 
-/* Fills *out from DescribeCertificate's answer (written only on JITRD_OK). */
-static enum jitrd_err read_certificate(struct json_object *json, struct jitrd_iot_certificate *out,
+/* Fills a struct jitrd_iot_certificate from DescribeCertificate's answer. */
+static enum jitrd_err read_certificate(struct json_object *json, enum jitrd_iot_op op, void *out,
                                        struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_BAD_RESPONSE;
-	const enum jitrd_iot_op op = JITRD_IOT_DESCRIBE_CERTIFICATE;
 	struct jitrd_iot_certificate cert = {0};
 	struct json_object *d;
 	int rc;
@@ -320,12 +583,12 @@ static enum jitrd_err read_certificate(struct json_object *json, struct jitrd_io
 		goto cleanup;
 	}
 	if (member_string(d, "certificateId", 1, cert.certificate_id, 65) ||
-	    !is_hex64(cert.certificate_id)) {
+	    !jitrd_is_hex_id(cert.certificate_id)) {
 		result = bad_member(diag, op, "certificateId");
 		goto cleanup;
 	}
 	if (member_string(d, "caCertificateId", 0, cert.ca_certificate_id, 65) ||
-	    (cert.ca_certificate_id[0] && !is_hex64(cert.ca_certificate_id))) {
+	    (cert.ca_certificate_id[0] && !jitrd_is_hex_id(cert.ca_certificate_id))) {
 		result = bad_member(diag, op, "caCertificateId");
 		goto cleanup;
 	}
@@ -333,7 +596,8 @@ static enum jitrd_err read_certificate(struct json_object *json, struct jitrd_io
 		result = bad_member(diag, op, "status");
 		goto cleanup;
 	}
-	if (member_string(d, "certificateArn", 0, cert.certificate_arn, sizeof(cert.certificate_arn)) ||
+	if (member_string(d, "certificateArn", 0, cert.certificate_arn,
+	                  sizeof(cert.certificate_arn)) ||
 	    member_string(d, "ownedBy", 0, cert.owned_by, sizeof(cert.owned_by)) ||
 	    member_number(d, "creationDate", &cert.creation_date)) {
 		result = bad_member(diag, op, "certificateArn/ownedBy/creationDate");
@@ -348,7 +612,7 @@ static enum jitrd_err read_certificate(struct json_object *json, struct jitrd_io
 		result = bad_member(diag, op, "certificatePem");
 		goto cleanup;
 	}
-	*out = cert;
+	*(struct jitrd_iot_certificate *)out = cert;
 	memset(&cert, 0, sizeof(cert));
 	result = JITRD_OK;
 cleanup:
@@ -361,52 +625,31 @@ enum jitrd_err jitrd_iot_describe_certificate(struct jitrd_iot_session *s, int64
                                               struct jitrd_iot_certificate *out,
                                               struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_CERTIFICATE, .method = "GET"};
-	struct json_object *json = NULL;
-
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
-	if (!is_hex64(certificate_id))
-		return bad_input(diag, c.op, "certificate id is not 64 hex digits");
-	if ((result = set_path(&c, "/certificates/", certificate_id, "")) != JITRD_OK)
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_certificate(json, out, diag);
-	json_object_put(json);
-	return result;
+	return read_resource(s, deadline, JITRD_IOT_DESCRIBE_CERTIFICATE, certificate_id, out, res,
+	                     diag);
 }
 
 enum jitrd_err jitrd_iot_update_certificate(struct jitrd_iot_session *s, int64_t deadline,
-					    const char *certificate_id,
-					    enum jitrd_iot_status new_status,
-					    struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                            const char *certificate_id,
+                                            enum jitrd_iot_status new_status,
+                                            struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
+	const enum jitrd_iot_op op = JITRD_IOT_UPDATE_CERTIFICATE;
+	struct op_input in = {.label = certificate_id};
 	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_UPDATE_CERTIFICATE, .method = "PUT", .answer_unused = 1};
-	struct json_object *json = NULL;
 
-	result_reset(res);
-	if (!s)
-		return JITRD_ERR_INVALID_ARG;
-	if (!is_hex64(certificate_id))
-		return bad_input(diag, c.op, "certificate id is not 64 hex digits");
-	if (new_status == JITRD_IOT_STATUS_NONE || (unsigned)new_status >= STATUS_COUNT)
-		return bad_input(diag, c.op, "no new status");
-	if ((result = set_path(&c, "/certificates/", certificate_id, "")) != JITRD_OK ||
-	    (result = add_query(&c, "newStatus", status_names[new_status])) != JITRD_OK)
+	if ((result = begin_op(op, s != NULL, certificate_id, res, diag)) != JITRD_OK)
 		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	json_object_put(json);
-	return result;
+	if (new_status == JITRD_IOT_STATUS_NONE || (unsigned)new_status >= STATUS_COUNT)
+		return bad_input(diag, op, "no new status");
+	in.query[0] = status_names[new_status];
+	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
-/* Fills a policy from CreatePolicy's or GetPolicy's answer. */
-static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op,
-				  const char *version_key, struct jitrd_iot_policy *out,
-				  struct jitrd_diag *diag)
+/* Fills a struct jitrd_iot_policy from CreatePolicy's or GetPolicy's answer: the version id is
+ * the row's fourth answer member (policyVersionId, defaultVersionId). */
+static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                  struct jitrd_diag *diag)
 {
 	struct jitrd_iot_policy p = {0};
 	int rc;
@@ -415,186 +658,91 @@ static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op
 		return bad_member(diag, op, "policyName");
 	if (member_string(json, "policyName", 1, p.policy_name, sizeof(p.policy_name)) ||
 	    member_string(json, "policyArn", 0, p.policy_arn, sizeof(p.policy_arn)) ||
-	    member_string(json, version_key, 0, p.version_id, sizeof(p.version_id)))
+	    member_string(json, ops[op].answer[3], 0, p.version_id, sizeof(p.version_id)))
 		return bad_member(diag, op, "policyName/policyArn/version");
 	rc = member_dup(json, "policyDocument", 0, JITRD_IOT_MAX_POLICY, &p.policy_document);
 	if (rc == -2)
 		return JITRD_ERR_NOMEM;
 	if (rc != 0)
 		return bad_member(diag, op, "policyDocument");
-	*out = p;
+	*(struct jitrd_iot_policy *)out = p;
 	return JITRD_OK;
 }
 
 enum jitrd_err jitrd_iot_create_policy(struct jitrd_iot_session *s, int64_t deadline,
-				       const char *policy_name, const char *policy_document,
-				       struct jitrd_iot_policy *out, struct jitrd_iot_result *res,
-				       struct jitrd_diag *diag)
+                                       const char *policy_name, const char *policy_document,
+                                       struct jitrd_iot_policy *out, struct jitrd_iot_result *res,
+                                       struct jitrd_diag *diag)
 {
+	const enum jitrd_iot_op op = JITRD_IOT_CREATE_POLICY;
+	struct op_input in = {.label = policy_name, .body = {policy_document}};
 	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_CREATE_POLICY, .method = "POST"};
-	struct json_object *json = NULL, *req = NULL;
-	char *body = NULL;
 
-	result_reset(res);
-	if (!s)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(policy_name, "_+=,.@-"))
-		return bad_input(diag, c.op, "policy name outside [\\w+=,.@-]{1,128}");
-	if (!text_ok(policy_document, JITRD_IOT_MAX_POLICY))
-		return bad_input(diag, c.op, "policy document empty, too long or not text");
-	if ((result = set_path(&c, "/policies/", policy_name, "")) != JITRD_OK)
+	if ((result = begin_op(op, s != NULL, policy_name, res, diag)) != JITRD_OK)
 		return result;
-	result = JITRD_ERR_NOMEM;
-	req = json_object_new_object();
-	if (!req || (result = json_add_string(req, "policyDocument", policy_document)) ||
-	    (result = body_json(req, &body, &c.body_len)))
-		goto cleanup;
-	c.body = body;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK && out)
-		result = read_policy(json, c.op, "policyVersionId", out, diag);
-cleanup:
-	free(body);
-	json_object_put(req);
-	json_object_put(json);
-	return result;
+	if (!text_ok(policy_document, JITRD_IOT_MAX_POLICY))
+		return bad_input(diag, op, "policy document empty, too long or not text");
+	return run_op(s, deadline, op, &in, out, res, diag);
 }
 
 enum jitrd_err jitrd_iot_get_policy(struct jitrd_iot_session *s, int64_t deadline,
-				    const char *policy_name, struct jitrd_iot_policy *out,
-				    struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                    const char *policy_name, struct jitrd_iot_policy *out,
+                                    struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_GET_POLICY, .method = "GET"};
-	struct json_object *json = NULL;
-
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(policy_name, "_+=,.@-"))
-		return bad_input(diag, c.op, "policy name outside [\\w+=,.@-]{1,128}");
-	if ((result = set_path(&c, "/policies/", policy_name, "")) != JITRD_OK)
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_policy(json, c.op, "defaultVersionId", out, diag);
-	json_object_put(json);
-	return result;
+	return read_resource(s, deadline, JITRD_IOT_GET_POLICY, policy_name, out, res, diag);
 }
 
 enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t deadline,
-				       const char *policy_name, const char *target,
-				       struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                       const char *policy_name, const char *target,
+                                       struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
+	const enum jitrd_iot_op op = JITRD_IOT_ATTACH_POLICY;
+	struct op_input in = {.label = policy_name, .body = {target}};
 	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_ATTACH_POLICY, .method = "PUT", .answer_unused = 1};
-	struct json_object *json = NULL, *req = NULL;
-	char *body = NULL;
 
-	result_reset(res);
-	if (!s)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(policy_name, "_+=,.@-"))
-		return bad_input(diag, c.op, "policy name outside [\\w+=,.@-]{1,128}");
-	if (!header_text_ok(target, JITRD_IOT_MAX_PRINCIPAL))
-		return bad_input(diag, c.op, "target empty, too long or not text");
-	if ((result = set_path(&c, "/target-policies/", policy_name, "")) != JITRD_OK)
+	if ((result = begin_op(op, s != NULL, policy_name, res, diag)) != JITRD_OK)
 		return result;
-	result = JITRD_ERR_NOMEM;
-	req = json_object_new_object();
-	if (!req || (result = json_add_string(req, "target", target)) ||
-	    (result = body_json(req, &body, &c.body_len)))
-		goto cleanup;
-	c.body = body;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-cleanup:
-	free(body);
-	json_object_put(req);
-	json_object_put(json);
-	return result;
+	if (!header_text_ok(target, JITRD_IOT_MAX_PRINCIPAL))
+		return bad_input(diag, op, "target empty, too long or not text");
+	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
-/* Remembers the last marker to refuse a service that hands the same page out forever. */
-static enum jitrd_err next_marker(struct json_object *json, enum jitrd_iot_op op, char *marker,
-				  size_t size, struct jitrd_diag *diag, int *more)
-{
-	char next[1024];
+struct policy_walk {
+	jitrd_iot_policy_fn fn;
+	void *ctx;
+};
 
-	if (member_string(json, "nextMarker", 0, next, sizeof(next)))
-		return bad_member(diag, op, "nextMarker");
-	if (!next[0]) {
-		*more = 0;
-		return JITRD_OK;
-	}
-	if (strcmp(next, marker) == 0) {
-		jitrd_diag_set(diag, "%s: the service returned the same nextMarker twice",
-			       jitrd_iot_op_name(op));
-		return JITRD_ERR_BAD_RESPONSE;
-	}
-	snprintf(marker, size, "%s", next);
-	*more = 1;
-	return JITRD_OK;
+static int policy_entry(void *ctx, struct json_object *p, int *stop)
+{
+	struct policy_walk *w = ctx;
+	char name[JITRD_IOT_MAX_NAME + 1], arn[JITRD_IOT_MAX_ARN + 1];
+
+	if (!json_object_is_type(p, json_type_object) ||
+	    member_string(p, "policyName", 1, name, sizeof(name)) ||
+	    member_string(p, "policyArn", 0, arn, sizeof(arn)))
+		return -1;
+	*stop = w->fn(w->ctx, name, arn);
+	return 0;
 }
 
 enum jitrd_err jitrd_iot_list_attached_policies(struct jitrd_iot_session *s, int64_t deadline,
-						const char *target, jitrd_iot_policy_fn fn,
-						void *ctx, struct jitrd_iot_result *res,
-						struct jitrd_diag *diag)
+                                                const char *target, jitrd_iot_policy_fn fn,
+                                                void *ctx, struct jitrd_iot_result *res,
+                                                struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_OK;
-	struct jitrd_iot_result r = {0};
-	char marker[1024] = "";
-	int more = 1;
+	const enum jitrd_iot_op op = JITRD_IOT_LIST_ATTACHED_POLICIES;
+	struct op_input in = {.label = target};
+	struct policy_walk walk = {fn, ctx};
+	enum jitrd_err result;
 
-	result_reset(res);
-	if (!s || !fn)
-		return JITRD_ERR_INVALID_ARG;
-	if (!header_text_ok(target, JITRD_IOT_MAX_PRINCIPAL))
-		return bad_input(diag, JITRD_IOT_LIST_ATTACHED_POLICIES,
-				 "target empty, too long or not text");
-	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct jitrd_iot_call c = {.op = JITRD_IOT_LIST_ATTACHED_POLICIES, .method = "POST"};
-		struct json_object *json = NULL, *list;
-		int stop = 0;
-
-		if ((result = set_path(&c, "/attached-policies/", target, "")) != JITRD_OK ||
-		    (marker[0] && (result = add_query(&c, "marker", marker)) != JITRD_OK))
-			break;
-		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
-		if (result != JITRD_OK)
-			break;
-		if (!json || !json_object_object_get_ex(json, "policies", &list) ||
-		    !json_object_is_type(list, json_type_array)) {
-			json_object_put(json);
-			result = bad_member(diag, c.op, "policies");
-			break;
-		}
-		for (size_t i = 0; i < json_object_array_length(list) && !stop; i++) {
-			struct json_object *p = json_object_array_get_idx(list, i);
-			char name[JITRD_IOT_MAX_NAME + 1], arn[JITRD_IOT_MAX_ARN + 1];
-
-			if (!json_object_is_type(p, json_type_object) ||
-			    member_string(p, "policyName", 1, name, sizeof(name)) ||
-			    member_string(p, "policyArn", 0, arn, sizeof(arn))) {
-				result = bad_member(diag, c.op, "policies[]");
-				break;
-			}
-			stop = fn(ctx, name, arn);
-		}
-		if (result == JITRD_OK && !stop)
-			result = next_marker(json, c.op, marker, sizeof(marker), diag, &more);
-		json_object_put(json);
-		if (result != JITRD_OK || stop)
-			break;
-	}
-	if (res)
-		*res = r;
-	return result;
+	if ((result = begin_op(op, s && fn, target, res, diag)) != JITRD_OK)
+		return result;
+	return list_pages(s, deadline, op, &in, SIZE_MAX, policy_entry, &walk, res, diag);
 }
 
-static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op,
-				 struct jitrd_iot_thing *out, struct jitrd_diag *diag)
+/* Fills a struct jitrd_iot_thing from CreateThing's or DescribeThing's answer. */
+static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                 struct jitrd_diag *diag)
 {
 	struct jitrd_iot_thing t = {0};
 	double version = 0;
@@ -608,16 +756,16 @@ static enum jitrd_err read_thing(struct json_object *json, enum jitrd_iot_op op,
 	    member_number(json, "version", &version) || version < 0 || version > 9e15)
 		return bad_member(diag, op, "thingName/thingArn/thingId/thingTypeName/version");
 	t.version = (long long)version;
-	*out = t;
+	*(struct jitrd_iot_thing *)out = t;
 	return JITRD_OK;
 }
 
 enum jitrd_err jitrd_iot_create_thing(struct jitrd_iot_session *s, int64_t deadline,
-				      const char *thing_name, struct jitrd_iot_thing *out,
-				      struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                      const char *thing_name, struct jitrd_iot_thing *out,
+                                      struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	return jitrd_iot_create_thing_with_attributes(s, deadline, thing_name, NULL, 0, out, res,
-						      diag);
+	                                              diag);
 }
 
 /* botocore's AttributeName / AttributeValue patterns. */
@@ -636,61 +784,61 @@ static int attribute_ok(const char *name, const char *value)
 	return 1;
 }
 
-enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *s,
-						      int64_t deadline, const char *thing_name,
-						      const struct jitrd_iot_attribute *attributes,
-						      size_t n, struct jitrd_iot_thing *out,
-						      struct jitrd_iot_result *res,
-						      struct jitrd_diag *diag)
+/* {"attributePayload":{"attributes":{name:value,...}}} into *out (json_object_put). */
+static enum jitrd_err attribute_payload(const struct jitrd_iot_attribute *attributes, size_t n,
+                                        struct json_object **out)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_CREATE_THING, .method = "POST", .body = "{}",
-			 .body_len = 2};
-	struct json_object *json = NULL, *req = NULL, *payload = NULL, *map = NULL;
-	char *body = NULL;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+	struct json_object *req = json_object_new_object();
+	struct json_object *payload = json_object_new_object();
+	struct json_object *map = json_object_new_object();
 
-	result_reset(res);
-	if (!s || (n > 0 && !attributes))
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(thing_name, ":_-"))
-		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
-	/* AWS: up to three attributes on a Thing without a type. */
-	if (n > 3)
-		return bad_input(diag, c.op, "more than 3 attributes");
+	if (!req || !payload || !map)
+		goto cleanup;
 	for (size_t i = 0; i < n; i++)
-		if (!attribute_ok(attributes[i].name, attributes[i].value))
-			return bad_input(diag, c.op, "attribute name or value outside AWS's pattern");
-	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
-		return result;
-	if (n > 0) {
-		result = JITRD_ERR_NOMEM;
-		req = json_object_new_object();
-		payload = json_object_new_object();
-		map = json_object_new_object();
-		if (!req || !payload || !map)
+		if ((result = json_add_string(map, attributes[i].name, attributes[i].value)))
 			goto cleanup;
-		for (size_t i = 0; i < n; i++)
-			if ((result = json_add_string(map, attributes[i].name, attributes[i].value)))
-				goto cleanup;
-		if (json_object_object_add(payload, "attributes", map) != 0)
-			goto cleanup;
-		map = NULL;
-		if (json_object_object_add(req, "attributePayload", payload) != 0)
-			goto cleanup;
-		payload = NULL;
-		if ((result = body_json(req, &body, &c.body_len)))
-			goto cleanup;
-		c.body = body;
-	}
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK && out)
-		result = read_thing(json, c.op, out, diag);
+	result = JITRD_ERR_NOMEM;
+	if (json_object_object_add(payload, "attributes", map) != 0)
+		goto cleanup;
+	map = NULL;
+	if (json_object_object_add(req, "attributePayload", payload) != 0)
+		goto cleanup;
+	payload = NULL;
+	*out = req;
+	req = NULL;
+	result = JITRD_OK;
 cleanup:
-	free(body);
 	json_object_put(map);
 	json_object_put(payload);
 	json_object_put(req);
-	json_object_put(json);
+	return result;
+}
+
+enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *s, int64_t deadline,
+                                                      const char *thing_name,
+                                                      const struct jitrd_iot_attribute *attributes,
+                                                      size_t n, struct jitrd_iot_thing *out,
+                                                      struct jitrd_iot_result *res,
+                                                      struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_CREATE_THING;
+	struct op_input in = {.label = thing_name};
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s && (n == 0 || attributes), thing_name, res, diag)) != JITRD_OK)
+		return result;
+	/* AWS: up to three attributes on a Thing without a type. */
+	if (n > 3)
+		return bad_input(diag, op, "more than 3 attributes");
+	for (size_t i = 0; i < n; i++)
+		if (!attribute_ok(attributes[i].name, attributes[i].value))
+			return bad_input(diag, op, "attribute name or value outside AWS's pattern");
+	/* Without attributes the body is "{}". */
+	if (n > 0 && (result = attribute_payload(attributes, n, &in.payload)) != JITRD_OK)
+		return result;
+	result = run_op(s, deadline, op, &in, out, res, diag);
+	json_object_put(in.payload);
 	return result;
 }
 
@@ -718,35 +866,29 @@ static enum jitrd_err read_thing_attribute(struct json_object *json, const char 
 }
 
 enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
-						  const char *thing_name, const char *name,
-						  char *value, size_t size, int *present,
-						  struct jitrd_iot_result *res,
-						  struct jitrd_diag *diag)
+                                                  const char *thing_name, const char *name,
+                                                  char *value, size_t size, int *present,
+                                                  struct jitrd_iot_result *res,
+                                                  struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
+	const enum jitrd_iot_op op = JITRD_IOT_DESCRIBE_THING;
+	struct op_input in = {.label = thing_name};
 	struct json_object *json = NULL;
 	struct jitrd_iot_thing thing;
+	enum jitrd_err result;
 
-	result_reset(res);
-	if (!s || !name || !value || size < JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1 || !present)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(thing_name, ":_-"))
-		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
-	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
+	if ((result =
+	         begin_op(op, s && name && value && size > JITRD_IOT_MAX_ATTRIBUTE_VALUE && present,
+	                  thing_name, res, diag)) != JITRD_OK)
 		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	if ((result = read_thing(json, c.op, &thing, diag)) != JITRD_OK)
-		goto cleanup;
-	result = read_thing_attribute(json, name, value, present, diag);
-cleanup:
+	result = send_op(s, deadline, op, &in, &json, res, diag);
+	if (result == JITRD_OK)
+		result = read_thing(json, op, &thing, diag);
+	if (result == JITRD_OK)
+		result = read_thing_attribute(json, name, value, present, diag);
 	json_object_put(json);
 	return result;
 }
-
-#define MAX_THING_PRINCIPALS 10000
 
 /* 1 when an entry of ListThingPrincipals' principals[] is a string fit for a header. */
 static int principal_ok(struct json_object *e)
@@ -758,411 +900,261 @@ static int principal_ok(struct json_object *e)
 	       strlen(principal) == (size_t)json_object_get_string_len(e);
 }
 
-enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
-					       const char *thing_name, jitrd_iot_principal_fn fn,
-					       void *ctx, struct jitrd_iot_result *res,
-					       struct jitrd_diag *diag)
+struct principal_walk {
+	jitrd_iot_principal_fn fn;
+	void *ctx;
+};
+
+static int principal_entry(void *ctx, struct json_object *e, int *stop)
 {
-	enum jitrd_err result = JITRD_OK;
-	enum jitrd_iot_op op = JITRD_IOT_LIST_THING_PRINCIPALS;
-	struct jitrd_iot_result r = {0};
-	char token[1024] = "";
-	size_t delivered = 0;
-	int more = 1;
+	struct principal_walk *w = ctx;
 
-	result_reset(res);
-	if (!s || !fn)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(thing_name, ":_-"))
-		return bad_input(diag, op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
-	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct jitrd_iot_call c = {.op = op, .method = "GET"};
-		struct json_object *json = NULL, *list;
-		char next[1024];
-		int stop = 0;
+	if (!principal_ok(e))
+		return -1;
+	*stop = w->fn(w->ctx, json_object_get_string(e));
+	return 0;
+}
 
-		if ((result = set_path(&c, "/things/", thing_name, "/principals")) ||
-		    (token[0] && (result = add_query(&c, "nextToken", token))) ||
-		    (result = add_query(&c, "maxResults", "250")))
-			break;
-		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
-		if (result != JITRD_OK)
-			break;
-		if (!json || !json_object_object_get_ex(json, "principals", &list) ||
-		    !json_object_is_type(list, json_type_array) ||
-		    member_string(json, "nextToken", 0, next, sizeof(next))) {
-			json_object_put(json);
-			result = bad_member(diag, op, "principals/nextToken");
-			break;
-		}
-		for (size_t i = 0; i < json_object_array_length(list) && !stop; i++) {
-			struct json_object *e = json_object_array_get_idx(list, i);
-			const char *principal = json_object_get_string(e);
+enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *thing_name, jitrd_iot_principal_fn fn,
+                                               void *ctx, struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_LIST_THING_PRINCIPALS;
+	struct op_input in = {.label = thing_name, .query = {NULL, "250"}};
+	struct principal_walk walk = {fn, ctx};
+	enum jitrd_err result;
 
-			if (!principal_ok(e)) {
-				result = bad_member(diag, op, "principals[]");
-				break;
-			}
-			if (delivered == MAX_THING_PRINCIPALS) {
-				jitrd_diag_set(diag, "%s: more than %d principals", op_names[op],
-					       MAX_THING_PRINCIPALS);
-				result = JITRD_ERR_TOO_LARGE;
-				break;
-			}
-			delivered++;
-			stop = fn(ctx, principal);
-		}
-		json_object_put(json);
-		if (result != JITRD_OK || stop)
-			break;
-		if (!next[0]) {
-			more = 0;
-		} else if (strcmp(next, token) == 0) {
-			jitrd_diag_set(diag, "%s: the service returned the same nextToken twice",
-				       op_names[op]);
-			result = JITRD_ERR_BAD_RESPONSE;
-			break;
-		} else {
-			memcpy(token, next, sizeof(token));
-		}
-	}
-	if (res)
-		*res = r;
-	return result;
+	if ((result = begin_op(op, s && fn, thing_name, res, diag)) != JITRD_OK)
+		return result;
+	return list_pages(s, deadline, op, &in, MAX_THING_PRINCIPALS, principal_entry, &walk, res,
+	                  diag);
 }
 
 enum jitrd_err jitrd_iot_describe_thing(struct jitrd_iot_session *s, int64_t deadline,
-					const char *thing_name, struct jitrd_iot_thing *out,
-					struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                        const char *thing_name, struct jitrd_iot_thing *out,
+                                        struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_THING, .method = "GET"};
-	struct json_object *json = NULL;
-
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(thing_name, ":_-"))
-		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
-	if ((result = set_path(&c, "/things/", thing_name, "")) != JITRD_OK)
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_thing(json, c.op, out, diag);
-	json_object_put(json);
-	return result;
+	return read_resource(s, deadline, JITRD_IOT_DESCRIBE_THING, thing_name, out, res, diag);
 }
 
 enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int64_t deadline,
-						const char *thing_name, const char *principal,
-						struct jitrd_iot_result *res,
-						struct jitrd_diag *diag)
+                                                const char *thing_name, const char *principal,
+                                                struct jitrd_iot_result *res,
+                                                struct jitrd_diag *diag)
 {
+	const enum jitrd_iot_op op = JITRD_IOT_ATTACH_THING_PRINCIPAL;
+	struct op_input in = {.label = thing_name, .header = principal};
 	enum jitrd_err result;
-	struct jitrd_iot_call c = {
-	    .op = JITRD_IOT_ATTACH_THING_PRINCIPAL, .method = "PUT", .answer_unused = 1};
-	struct json_object *json = NULL;
 
-	result_reset(res);
-	if (!s)
-		return JITRD_ERR_INVALID_ARG;
-	if (!name_ok(thing_name, ":_-"))
-		return bad_input(diag, c.op, "thing name outside [a-zA-Z0-9:_-]{1,128}");
-	if (!header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL))
-		return bad_input(diag, c.op, "principal empty, too long or not text");
-	if ((result = set_path(&c, "/things/", thing_name, "/principals")) != JITRD_OK)
+	if ((result = begin_op(op, s != NULL, thing_name, res, diag)) != JITRD_OK)
 		return result;
-	c.principal = principal;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	json_object_put(json);
-	return result;
+	if (!header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL))
+		return bad_input(diag, op, "principal empty, too long or not text");
+	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
-/* One entry of ListCertificatesByCA's certificates[]: 0, or -1 when malformed. */
-static int read_cert_summary(struct json_object *e, struct jitrd_iot_cert_summary *sum)
+/* One entry of ListCertificatesByCA's certificates[]. */
+static enum jitrd_err read_cert_summary(struct json_object *e, struct jitrd_iot_cert_summary *sum)
 {
 	if (!json_object_is_type(e, json_type_object) ||
 	    member_string(e, "certificateId", 1, sum->certificate_id, 65) ||
-	    !is_hex64(sum->certificate_id) || member_status(e, "status", &sum->status) ||
+	    !jitrd_is_hex_id(sum->certificate_id) || member_status(e, "status", &sum->status) ||
 	    member_string(e, "certificateArn", 0, sum->certificate_arn,
 	                  sizeof(sum->certificate_arn)) ||
 	    member_number(e, "creationDate", &sum->creation_date))
+		return JITRD_ERR_BAD_RESPONSE;
+	return JITRD_OK;
+}
+
+struct cert_walk {
+	jitrd_iot_cert_fn fn;
+	void *ctx;
+};
+
+static int cert_entry(void *ctx, struct json_object *e, int *stop)
+{
+	struct cert_walk *w = ctx;
+	struct jitrd_iot_cert_summary sum = {0};
+
+	if (read_cert_summary(e, &sum) != JITRD_OK)
 		return -1;
+	*stop = w->fn(w->ctx, &sum);
 	return 0;
 }
 
 enum jitrd_err jitrd_iot_list_certificates_by_ca(struct jitrd_iot_session *s, int64_t deadline,
-						 const char *ca_certificate_id, int page_size,
-						 size_t max_items, jitrd_iot_cert_fn fn, void *ctx,
-						 struct jitrd_iot_result *res,
-						 struct jitrd_diag *diag)
+                                                 const char *ca_certificate_id, int page_size,
+                                                 size_t max_items, jitrd_iot_cert_fn fn, void *ctx,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_OK;
-	enum jitrd_iot_op op = JITRD_IOT_LIST_CERTIFICATES_BY_CA;
-	struct jitrd_iot_result r = {0};
-	char marker[1024] = "", size_text[16];
-	size_t delivered = 0;
-	int more = 1;
+	const enum jitrd_iot_op op = JITRD_IOT_LIST_CERTIFICATES_BY_CA;
+	struct op_input in = {.label = ca_certificate_id};
+	struct cert_walk walk = {fn, ctx};
+	enum jitrd_err result;
+	char size_text[16];
 
-	result_reset(res);
-	if (!s || !fn)
-		return JITRD_ERR_INVALID_ARG;
-	if (!is_hex64(ca_certificate_id))
-		return bad_input(diag, op, "CA certificate id is not 64 hex digits");
+	if ((result = begin_op(op, s && fn, ca_certificate_id, res, diag)) != JITRD_OK)
+		return result;
 	if (page_size < 0 || page_size > 250)
 		return bad_input(diag, op, "page size outside 1..250");
 	if (max_items == 0 || max_items > MAX_LIST_ITEMS)
 		max_items = MAX_LIST_ITEMS;
 	snprintf(size_text, sizeof(size_text), "%d", page_size);
-	for (int page = 0; more && page < MAX_PAGES; page++) {
-		struct jitrd_iot_call c = {.op = op, .method = "GET"};
-		struct json_object *json = NULL, *list;
-		int stop = 0;
+	in.query[1] = page_size ? size_text : NULL;
+	return list_pages(s, deadline, op, &in, max_items, cert_entry, &walk, res, diag);
+}
 
-		if ((result = set_path(&c, "/certificates-by-ca/", ca_certificate_id, "")) ||
-		    (marker[0] && (result = add_query(&c, "marker", marker))) ||
-		    (page_size && (result = add_query(&c, "pageSize", size_text))))
-			break;
-		result = jitrd_iot_call(s, deadline, &c, &json, &r, diag);
-		if (result != JITRD_OK)
-			break;
-		if (!json || !json_object_object_get_ex(json, "certificates", &list) ||
-		    !json_object_is_type(list, json_type_array)) {
-			json_object_put(json);
-			result = bad_member(diag, op, "certificates");
-			break;
-		}
-		for (size_t i = 0; i < json_object_array_length(list) && !stop; i++) {
-			struct json_object *e = json_object_array_get_idx(list, i);
-			struct jitrd_iot_cert_summary sum = {0};
+/* GetRegistrationCode's registrationCode (alphanumeric) into out (65 bytes). */
+static enum jitrd_err read_registration_code(struct json_object *json, enum jitrd_iot_op op,
+                                             void *out, struct jitrd_diag *diag)
+{
+	char code[65];
 
-			if (read_cert_summary(e, &sum) != 0) {
-				result = bad_member(diag, op, "certificates[]");
-				break;
-			}
-			if (delivered == max_items) {
-				jitrd_diag_set(diag, "%s: more than %zu certificates", op_names[op],
-					       max_items);
-				result = JITRD_ERR_TOO_LARGE;
-				break;
-			}
-			delivered++;
-			stop = fn(ctx, &sum);
-		}
-		if (result == JITRD_OK && !stop)
-			result = next_marker(json, op, marker, sizeof(marker), diag, &more);
-		json_object_put(json);
-		if (result != JITRD_OK || stop)
-			break;
-	}
-	if (res)
-		*res = r;
-	return result;
+	if (!json || member_string(json, "registrationCode", 1, code, sizeof(code)) || !code[0])
+		return bad_member(diag, op, "registrationCode");
+	for (char *p = code; *p; p++)
+		if (!isalnum((unsigned char)*p))
+			return bad_member(diag, op, "registrationCode");
+	memcpy(out, code, sizeof(code));
+	return JITRD_OK;
 }
 
 enum jitrd_err jitrd_iot_get_registration_code(struct jitrd_iot_session *s, int64_t deadline,
-					       char code_out[65], struct jitrd_iot_result *res,
-					       struct jitrd_diag *diag)
+                                               char code_out[65], struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_GET_REGISTRATION_CODE, .method = "GET"};
-	struct json_object *json = NULL;
-	char code[65];
-
-	result_reset(res);
-	if (!s || !code_out)
-		return JITRD_ERR_INVALID_ARG;
-	if ((result = set_path(&c, "/registrationcode", NULL, "")) != JITRD_OK)
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK) {
-		if (!json || member_string(json, "registrationCode", 1, code, sizeof(code)) ||
-		    !code[0]) {
-			result = bad_member(diag, c.op, "registrationCode");
-		} else {
-			for (char *p = code; *p; p++)
-				if (!isalnum((unsigned char)*p))
-					result = bad_member(diag, c.op, "registrationCode");
-			if (result == JITRD_OK)
-				memcpy(code_out, code, sizeof(code));
-		}
-	}
-	json_object_put(json);
-	return result;
+	return read_resource(s, deadline, JITRD_IOT_GET_REGISTRATION_CODE, NULL, code_out, res,
+	                     diag);
 }
 
-static enum jitrd_err read_registered(struct json_object *json, enum jitrd_iot_op op,
-				      struct jitrd_iot_registered *out, struct jitrd_diag *diag)
+/* Fills a struct jitrd_iot_registered from RegisterCACertificate's or RegisterCertificate's
+ * answer. */
+static enum jitrd_err read_registered(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                      struct jitrd_diag *diag)
 {
 	struct jitrd_iot_registered r = {0};
 
 	if (!json || member_string(json, "certificateId", 1, r.certificate_id, 65) ||
-	    !is_hex64(r.certificate_id) ||
+	    !jitrd_is_hex_id(r.certificate_id) ||
 	    member_string(json, "certificateArn", 0, r.certificate_arn, sizeof(r.certificate_arn)))
 		return bad_member(diag, op, "certificateId/certificateArn");
-	*out = r;
+	*(struct jitrd_iot_registered *)out = r;
 	return JITRD_OK;
 }
 
 enum jitrd_err jitrd_iot_register_ca_certificate(struct jitrd_iot_session *s, int64_t deadline,
-						 const char *ca_pem, const char *verification_pem,
-						 int set_as_active, int allow_auto_registration,
-						 struct jitrd_iot_registered *out,
-						 struct jitrd_iot_result *res,
-						 struct jitrd_diag *diag)
+                                                 const char *ca_pem, const char *verification_pem,
+                                                 int set_as_active, int allow_auto_registration,
+                                                 struct jitrd_iot_registered *out,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_REGISTER_CA_CERTIFICATE, .method = "POST"};
-	struct json_object *json = NULL, *req = NULL;
-	char *body = NULL;
+	const enum jitrd_iot_op op = JITRD_IOT_REGISTER_CA_CERTIFICATE;
+	struct op_input in = {
+	    .query = {set_as_active ? "true" : "false", allow_auto_registration ? "true" : "false"},
+	    .body = {ca_pem, verification_pem}};
 
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
+	enum jitrd_err result = begin_op(op, s && out, NULL, res, diag);
+
+	if (result != JITRD_OK)
+		return result;
 	if (!text_ok(ca_pem, JITRD_IOT_MAX_PEM) ||
 	    (verification_pem && !text_ok(verification_pem, JITRD_IOT_MAX_PEM)))
-		return bad_input(diag, c.op, "a PEM is empty, over 65536 bytes or not text");
-	if ((result = set_path(&c, "/cacertificate", NULL, "")) != JITRD_OK ||
-	    (result = add_query(&c, "setAsActive", set_as_active ? "true" : "false")) ||
-	    (result = add_query(&c, "allowAutoRegistration",
-				allow_auto_registration ? "true" : "false")))
-		return result;
-	result = JITRD_ERR_NOMEM;
-	req = json_object_new_object();
-	if (!req || (result = json_add_string(req, "caCertificate", ca_pem)) ||
-	    (verification_pem &&
-	     (result = json_add_string(req, "verificationCertificate", verification_pem))) ||
-	    (result = body_json(req, &body, &c.body_len)))
-		goto cleanup;
-	c.body = body;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_registered(json, c.op, out, diag);
-cleanup:
-	free(body);
-	json_object_put(req);
-	json_object_put(json);
-	return result;
+		return bad_input(diag, op, "a PEM is empty, over 65536 bytes or not text");
+	return run_op(s, deadline, op, &in, out, res, diag);
 }
 
-enum jitrd_err jitrd_iot_describe_ca_certificate(struct jitrd_iot_session *s, int64_t deadline,
-						 const char *ca_certificate_id,
-						 struct jitrd_iot_ca_certificate *out,
-						 struct jitrd_iot_result *res,
-						 struct jitrd_diag *diag)
+/* Fills a struct jitrd_iot_ca_certificate from DescribeCACertificate's answer. */
+static enum jitrd_err read_ca_certificate(struct json_object *json, enum jitrd_iot_op op, void *out,
+                                          struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_DESCRIBE_CA_CERTIFICATE, .method = "GET"};
-	struct json_object *json = NULL, *d;
+	enum jitrd_err result = JITRD_ERR_BAD_RESPONSE;
 	struct jitrd_iot_ca_certificate ca = {0};
+	struct json_object *d;
 	char auto_reg[16];
 	int rc;
 
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
-	if (!is_hex64(ca_certificate_id))
-		return bad_input(diag, c.op, "CA certificate id is not 64 hex digits");
-	if ((result = set_path(&c, "/cacertificate/", ca_certificate_id, "")) != JITRD_OK)
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result != JITRD_OK)
-		goto cleanup;
 	d = member_object(json, "certificateDescription");
 	if (!d || member_string(d, "certificateId", 1, ca.certificate_id, 65) ||
-	    !is_hex64(ca.certificate_id) || member_status(d, "status", &ca.status) ||
+	    !jitrd_is_hex_id(ca.certificate_id) || member_status(d, "status", &ca.status) ||
 	    (ca.status != JITRD_IOT_ACTIVE && ca.status != JITRD_IOT_INACTIVE) ||
 	    member_string(d, "autoRegistrationStatus", 0, auto_reg, sizeof(auto_reg)) ||
 	    (auto_reg[0] && strcmp(auto_reg, "ENABLE") != 0 && strcmp(auto_reg, "DISABLE") != 0) ||
 	    member_string(d, "certificateArn", 0, ca.certificate_arn, sizeof(ca.certificate_arn)) ||
 	    member_string(d, "ownedBy", 0, ca.owned_by, sizeof(ca.owned_by)) ||
 	    member_number(d, "creationDate", &ca.creation_date)) {
-		result = bad_member(diag, c.op, "certificateDescription");
+		result = bad_member(diag, op, "certificateDescription");
 		goto cleanup;
 	}
 	ca.auto_registration = strcmp(auto_reg, "ENABLE") == 0;
 	rc = member_dup(d, "certificatePem", 1, JITRD_IOT_MAX_PEM, &ca.certificate_pem);
 	if (rc != 0) {
-		result = rc == -2 ? JITRD_ERR_NOMEM : bad_member(diag, c.op, "certificatePem");
+		result = rc == -2 ? JITRD_ERR_NOMEM : bad_member(diag, op, "certificatePem");
 		goto cleanup;
 	}
-	*out = ca;
+	*(struct jitrd_iot_ca_certificate *)out = ca;
 	memset(&ca, 0, sizeof(ca));
 	result = JITRD_OK;
 cleanup:
 	jitrd_iot_ca_certificate_cleanup(&ca);
-	json_object_put(json);
 	return result;
+}
+
+enum jitrd_err jitrd_iot_describe_ca_certificate(struct jitrd_iot_session *s, int64_t deadline,
+                                                 const char *ca_certificate_id,
+                                                 struct jitrd_iot_ca_certificate *out,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag)
+{
+	return read_resource(s, deadline, JITRD_IOT_DESCRIBE_CA_CERTIFICATE, ca_certificate_id, out,
+	                     res, diag);
 }
 
 enum jitrd_err jitrd_iot_update_ca_certificate(struct jitrd_iot_session *s, int64_t deadline,
-					       const char *ca_certificate_id,
-					       enum jitrd_iot_status new_status,
-					       int auto_registration, struct jitrd_iot_result *res,
-					       struct jitrd_diag *diag)
+                                               const char *ca_certificate_id,
+                                               enum jitrd_iot_status new_status,
+                                               int auto_registration, struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
 {
+	const enum jitrd_iot_op op = JITRD_IOT_UPDATE_CA_CERTIFICATE;
+	struct op_input in = {.label = ca_certificate_id};
 	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_UPDATE_CA_CERTIFICATE, .method = "PUT", .answer_unused = 1};
-	struct json_object *json = NULL;
 
-	result_reset(res);
-	if (!s)
-		return JITRD_ERR_INVALID_ARG;
-	if (!is_hex64(ca_certificate_id))
-		return bad_input(diag, c.op, "CA certificate id is not 64 hex digits");
+	if ((result = begin_op(op, s != NULL, ca_certificate_id, res, diag)) != JITRD_OK)
+		return result;
 	if (new_status != JITRD_IOT_STATUS_NONE && new_status != JITRD_IOT_ACTIVE &&
 	    new_status != JITRD_IOT_INACTIVE)
-		return bad_input(diag, c.op, "a CA's status is ACTIVE or INACTIVE");
+		return bad_input(diag, op, "a CA's status is ACTIVE or INACTIVE");
 	if (auto_registration < -1 || auto_registration > 1)
-		return bad_input(diag, c.op, "auto-registration is -1, 0 or 1");
-	if ((result = set_path(&c, "/cacertificate/", ca_certificate_id, "")) ||
-	    (new_status && (result = add_query(&c, "newStatus", status_names[new_status]))) ||
-	    (auto_registration >= 0 &&
-	     (result = add_query(&c, "newAutoRegistrationStatus",
-				 auto_registration ? "ENABLE" : "DISABLE"))))
-		return result;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	json_object_put(json);
-	return result;
+		return bad_input(diag, op, "auto-registration is -1, 0 or 1");
+	in.query[0] = new_status ? status_names[new_status] : NULL;
+	if (auto_registration >= 0)
+		in.query[1] = auto_registration ? "ENABLE" : "DISABLE";
+	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
 enum jitrd_err jitrd_iot_register_certificate(struct jitrd_iot_session *s, int64_t deadline,
-					      const char *certificate_pem, const char *ca_pem,
-					      enum jitrd_iot_status status,
-					      struct jitrd_iot_registered *out,
-					      struct jitrd_iot_result *res, struct jitrd_diag *diag)
+                                              const char *certificate_pem, const char *ca_pem,
+                                              enum jitrd_iot_status status,
+                                              struct jitrd_iot_registered *out,
+                                              struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-	struct jitrd_iot_call c = {.op = JITRD_IOT_REGISTER_CERTIFICATE, .method = "POST"};
-	struct json_object *json = NULL, *req = NULL;
-	char *body = NULL;
+	const enum jitrd_iot_op op = JITRD_IOT_REGISTER_CERTIFICATE;
+	struct op_input in = {.body = {certificate_pem, ca_pem}};
 
-	result_reset(res);
-	if (!s || !out)
-		return JITRD_ERR_INVALID_ARG;
+	enum jitrd_err result = begin_op(op, s && out, NULL, res, diag);
+
+	if (result != JITRD_OK)
+		return result;
 	if (!text_ok(certificate_pem, JITRD_IOT_MAX_PEM) ||
 	    (ca_pem && !text_ok(ca_pem, JITRD_IOT_MAX_PEM)))
-		return bad_input(diag, c.op, "a PEM is empty, over 65536 bytes or not text");
+		return bad_input(diag, op, "a PEM is empty, over 65536 bytes or not text");
 	if ((unsigned)status >= STATUS_COUNT)
-		return bad_input(diag, c.op, "unknown status");
-	if ((result = set_path(&c, "/certificate/register", NULL, "")) != JITRD_OK)
-		return result;
-	result = JITRD_ERR_NOMEM;
-	req = json_object_new_object();
-	if (!req || (result = json_add_string(req, "certificatePem", certificate_pem)) ||
-	    (ca_pem && (result = json_add_string(req, "caCertificatePem", ca_pem))) ||
-	    (status && (result = json_add_string(req, "status", status_names[status]))) ||
-	    (result = body_json(req, &body, &c.body_len)))
-		goto cleanup;
-	c.body = body;
-	result = jitrd_iot_call(s, deadline, &c, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_registered(json, c.op, out, diag);
-cleanup:
-	free(body);
-	json_object_put(req);
-	json_object_put(json);
-	return result;
+		return bad_input(diag, op, "unknown status");
+	in.body[2] = status ? status_names[status] : NULL;
+	return run_op(s, deadline, op, &in, out, res, diag);
 }
 
 /* ---- the readers, for tests and fuzz targets (iot_client_parse.h) ---- */
@@ -1171,13 +1163,13 @@ enum jitrd_err jitrd_iot_read_certificate(struct json_object *json,
                                           struct jitrd_iot_certificate *out,
                                           struct jitrd_diag *diag)
 {
-	return read_certificate(json, out, diag);
+	return read_certificate(json, JITRD_IOT_DESCRIBE_CERTIFICATE, out, diag);
 }
 
 enum jitrd_err jitrd_iot_read_policy(struct json_object *json, struct jitrd_iot_policy *out,
                                      struct jitrd_diag *diag)
 {
-	return read_policy(json, JITRD_IOT_GET_POLICY, "defaultVersionId", out, diag);
+	return read_policy(json, JITRD_IOT_GET_POLICY, out, diag);
 }
 
 enum jitrd_err jitrd_iot_read_thing(struct json_object *json, struct jitrd_iot_thing *out,
@@ -1192,7 +1184,8 @@ enum jitrd_err jitrd_iot_read_registered(struct json_object *json, struct jitrd_
 	return read_registered(json, JITRD_IOT_REGISTER_CERTIFICATE, out, diag);
 }
 
-int jitrd_iot_read_cert_summary(struct json_object *entry, struct jitrd_iot_cert_summary *out)
+enum jitrd_err jitrd_iot_read_cert_summary(struct json_object *entry,
+                                           struct jitrd_iot_cert_summary *out)
 {
 	return read_cert_summary(entry, out);
 }
@@ -1200,7 +1193,7 @@ int jitrd_iot_read_cert_summary(struct json_object *entry, struct jitrd_iot_cert
 enum jitrd_err jitrd_iot_read_next_marker(struct json_object *json, char *marker, size_t size,
                                           int *more, struct jitrd_diag *diag)
 {
-	return next_marker(json, JITRD_IOT_LIST_CERTIFICATES_BY_CA, marker, size, diag, more);
+	return next_token(json, JITRD_IOT_LIST_CERTIFICATES_BY_CA, marker, size, diag, more);
 }
 
 enum jitrd_err jitrd_iot_read_thing_attribute(struct json_object *json, const char *name,

@@ -72,7 +72,7 @@ struct jitrd_iot_session {
 /* ---- options and lifecycle ---- */
 
 void jitrd_iot_client_options_init(struct jitrd_iot_client_options *opts,
-				   const struct jitrd_config *cfg)
+                                   const struct jitrd_config *cfg)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->region = "us-east-1";
@@ -135,7 +135,7 @@ static int region_ok(const char *s)
 
 /* Checks the endpoint and fills base_url and host. */
 static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpoint,
-				   struct jitrd_diag *diag)
+                                   struct jitrd_diag *diag)
 {
 	char scheme[16], host[256], path[256], quoted[200];
 	long port = 0;
@@ -143,7 +143,7 @@ static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpo
 
 	jitrd_quote(quoted, sizeof(quoted), endpoint, strlen(endpoint));
 	if (jitrd_awshttp_url_parts(endpoint, scheme, sizeof(scheme), host, sizeof(host), &port,
-				    path, sizeof(path)) != 0 ||
+	                            path, sizeof(path)) != 0 ||
 	    strchr(endpoint, '@') || strchr(endpoint, '?') || strchr(endpoint, '#') ||
 	    (strcmp(path, "/") != 0 && path[0] != '\0')) {
 		jitrd_diag_set(diag, "[aws] endpoint %s: not scheme://host[:port]", quoted);
@@ -151,7 +151,7 @@ static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpo
 	}
 	if (!jitrd_awshttp_url_allowed(endpoint)) {
 		jitrd_diag_set(diag, "[aws] endpoint %s: must be https (http only to loopback)",
-			       quoted);
+		               quoted);
 		return JITRD_ERR_CONFIG;
 	}
 	for (char *p = scheme; *p; p++)
@@ -170,8 +170,8 @@ static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpo
 }
 
 enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
-				    struct jitrd_credentials_provider *creds,
-				    struct jitrd_iot_client **out, struct jitrd_diag *diag)
+                                    struct jitrd_credentials_provider *creds,
+                                    struct jitrd_iot_client **out, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_iot_client *c = NULL;
@@ -189,7 +189,8 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 		jitrd_diag_set(diag, "[aws] region: not a region name");
 		goto cleanup;
 	}
-	if (strcmp(opts->signing_name, "iot") != 0 && strcmp(opts->signing_name, "execute-api") != 0) {
+	if (strcmp(opts->signing_name, "iot") != 0 &&
+	    strcmp(opts->signing_name, "execute-api") != 0) {
 		jitrd_diag_set(diag, "[aws] signing_name: must be iot or execute-api");
 		goto cleanup;
 	}
@@ -218,13 +219,13 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 	c->on_request = opts->on_request;
 	c->on_request_ctx = opts->on_request_ctx;
 	c->creds = creds;
-	result = jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_clock_mono_ns(),
-				     &c->limits);
+	result =
+	    jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_clock_mono_ns(), &c->limits);
 	if (result != JITRD_OK) {
 		if (result == JITRD_ERR_INVALID_ARG) {
 			result = JITRD_ERR_CONFIG;
 			jitrd_diag_set(diag, "[limits]: rates must be between 0 and %g per second",
-				       JITRD_RATELIMIT_MAX_RATE);
+			               JITRD_RATELIMIT_MAX_RATE);
 		}
 		goto cleanup;
 	}
@@ -275,7 +276,7 @@ void jitrd_iot_client_free(struct jitrd_iot_client *c)
 }
 
 enum jitrd_err jitrd_iot_session_new(struct jitrd_iot_client *client,
-				     struct jitrd_iot_session **out)
+                                     struct jitrd_iot_session **out)
 {
 	struct jitrd_iot_session *s;
 
@@ -326,10 +327,13 @@ enum outcome { DONE, FINAL, TRANSIENT };
 
 static int is_throttling(long status, const char *code)
 {
-	static const char *const codes[] = {"ThrottlingException", "TooManyRequestsException",
-					    "Throttling", "ThrottledException",
-					    "RequestThrottledException", "RequestLimitExceeded",
-					    "SlowDown"};
+	static const char *const codes[] = {"ThrottlingException",
+	                                    "TooManyRequestsException",
+	                                    "Throttling",
+	                                    "ThrottledException",
+	                                    "RequestThrottledException",
+	                                    "RequestLimitExceeded",
+	                                    "SlowDown"};
 
 	if (status == 429)
 		return 1;
@@ -382,7 +386,7 @@ static struct json_object *parse_json(struct json_tokener *tok, const char *body
 /* The error code and message of a non-2xx answer: x-amzn-ErrorType ("Code:detail"), else the
  * body's __type ("ns#Code"), code or Code; message or Message. Made printable, cut to size. */
 static void error_details(struct json_tokener *tok, const struct jitrd_awshttp_response *resp,
-			  struct jitrd_iot_result *r)
+                          struct jitrd_iot_result *r)
 {
 	struct json_object *body = parse_json(tok, resp->body, resp->body_len);
 	struct json_object *v;
@@ -391,19 +395,19 @@ static void error_details(struct json_tokener *tok, const struct jitrd_awshttp_r
 
 	if (resp->error_type[0]) {
 		snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(resp->error_type, ":"),
-			 resp->error_type);
+		         resp->error_type);
 		code = raw;
 	}
 	if (body && json_object_is_type(body, json_type_object)) {
 		if (!code && ((json_object_object_get_ex(body, "__type", &v) ||
-			       json_object_object_get_ex(body, "code", &v) ||
-			       json_object_object_get_ex(body, "Code", &v)) &&
-			      json_object_is_type(v, json_type_string))) {
+		               json_object_object_get_ex(body, "code", &v) ||
+		               json_object_object_get_ex(body, "Code", &v)) &&
+		              json_object_is_type(v, json_type_string))) {
 			const char *t = json_object_get_string(v);
 			const char *hash = strrchr(t, '#');
 
 			snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(hash ? hash + 1 : t, ":"),
-				 hash ? hash + 1 : t);
+			         hash ? hash + 1 : t);
 			code = raw;
 		}
 		if ((json_object_object_get_ex(body, "message", &v) ||
@@ -471,15 +475,17 @@ static void format_url(char *url, const char *base_url, const struct jitrd_iot_c
 }
 
 /* Signs and sends one attempt. On JITRD_OK *resp holds an HTTP answer (any status). */
-static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_iot_call *c, long timeout_ms,
-			      struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
+static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_iot_call *c,
+                              long timeout_ms, struct jitrd_awshttp_response *resp,
+                              struct jitrd_diag *diag)
 {
 	struct jitrd_iot_client *cl = s->client;
 	enum jitrd_err result;
 	struct jitrd_sigv4_header headers[3];
 	struct jitrd_sigv4_request req = {0};
 	struct jitrd_sigv4_credentials sc;
-	struct jitrd_sigv4_scope scope = {cl->region, cl->service, (time_t)(jitrd_clock_wall_ms() / 1000)};
+	struct jitrd_sigv4_scope scope = {cl->region, cl->service,
+	                                  (time_t)(jitrd_clock_wall_ms() / 1000)};
 	struct jitrd_sigv4_result signed_req = {0};
 	struct header_block *list = &s->headers;
 	struct jitrd_diag cdiag = {{0}};
@@ -510,7 +516,7 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 	result = jitrd_sigv4_sign_cached(&req, &sc, &scope, &s->key_cache, &signed_req);
 	if (result != JITRD_OK) {
 		jitrd_diag_set(diag, "%s: cannot sign the request: %s", jitrd_iot_op_name(c->op),
-			       jitrd_strerror(result));
+		               jitrd_strerror(result));
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -521,7 +527,7 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 	    (result = add_header(list, "Authorization", signed_req.authorization)) != JITRD_OK ||
 	    (signed_req.security_token &&
 	     (result = add_header(list, "X-Amz-Security-Token", signed_req.security_token)) !=
-		 JITRD_OK) ||
+	         JITRD_OK) ||
 	    (result = add_header(list, "Accept", "application/json")) != JITRD_OK ||
 	    (result = add_header(list, "Expect", NULL)) != JITRD_OK ||
 	    (!c->body && (result = add_header(list, "Content-Type", NULL)) != JITRD_OK))
@@ -534,8 +540,8 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 		    .headers = list->lines,
 		    .body = c->body,
 		    .body_len = c->body_len,
-		    .connect_timeout_ms = cl->connect_timeout_ms < timeout_ms ? cl->connect_timeout_ms
-									      : timeout_ms,
+		    .connect_timeout_ms =
+			cl->connect_timeout_ms < timeout_ms ? cl->connect_timeout_ms : timeout_ms,
 		    .timeout_ms = timeout_ms,
 		    .max_body = cl->max_response,
 		    .prepared = 1,
@@ -553,9 +559,9 @@ cleanup:
 	return result;
 }
 
-enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, const struct jitrd_iot_call *c,
-			   struct json_object **json, struct jitrd_iot_result *res,
-			   struct jitrd_diag *diag)
+enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline,
+                              const struct jitrd_iot_call *c, struct json_object **json,
+                              struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	struct jitrd_iot_client *cl = s->client;
 	const char *name = jitrd_iot_op_name(c->op);
@@ -579,10 +585,10 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 		}
 		/* The client-side limit is a wait, not an error, while the deadline allows it. */
 		err = jitrd_ratelimit_acquire(cl->limits, c->op, jitrd_clock_mono_ns(),
-					      (deadline - now) * 1000000, &wait_ns);
+		                              (deadline - now) * 1000000, &wait_ns);
 		if (err != JITRD_OK) {
-			jitrd_diag_set(diag, "%s: client-side rate limit would wait past the deadline",
-				       name);
+			jitrd_diag_set(
+			    diag, "%s: client-side rate limit would wait past the deadline", name);
 			result = r.attempts ? last : JITRD_ERR_DEADLINE;
 			break;
 		}
@@ -599,12 +605,12 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 		r.http_status = 0;
 		int64_t sent_ns = jitrd_clock_mono_ns();
 		err = attempt(s, c,
-			      deadline - now < cl->request_timeout_ms ? (long)(deadline - now)
-								      : cl->request_timeout_ms,
-			      &resp, diag);
+		              deadline - now < cl->request_timeout_ms ? (long)(deadline - now)
+		                                                      : cl->request_timeout_ms,
+		              &resp, diag);
 		if (cl->on_request)
 			cl->on_request(cl->on_request_ctx, c->op, err == JITRD_OK ? resp.status : 0,
-				       (double)(jitrd_clock_mono_ns() - sent_ns) / 1e9);
+			               (double)(jitrd_clock_mono_ns() - sent_ns) / 1e9);
 		if (err == JITRD_OK) {
 			r.http_status = resp.status;
 			if (resp.status >= 200 && resp.status <= 299) {
@@ -613,13 +619,15 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 				/* Anything but "{}" is still parsed: a 2xx whose body is not a
 				 * JSON object is a bad answer even where nothing is read. */
 				if (resp.body_len > 0 &&
-				    !(c->answer_unused && is_empty_object(resp.body, resp.body_len))) {
+				    !(c->answer_unused &&
+				      is_empty_object(resp.body, resp.body_len))) {
 					obj = parse_json(s->tok, resp.body, resp.body_len);
 					if (!obj || !json_object_is_type(obj, json_type_object)) {
 						json_object_put(obj);
-						jitrd_diag_set(diag, "%s: HTTP %ld with a body that "
-								     "is not a JSON object",
-							       name, resp.status);
+						jitrd_diag_set(diag,
+						               "%s: HTTP %ld with a body that "
+						               "is not a JSON object",
+						               name, resp.status);
 						jitrd_awshttp_response_cleanup(&resp);
 						result = JITRD_ERR_BAD_RESPONSE;
 						break;
@@ -641,9 +649,9 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 			} else {
 				last = JITRD_ERR_API;
 			}
-			jitrd_diag_set(diag, "%s: HTTP %ld %s: %s (attempt %u)", name, r.http_status,
-				       r.code[0] ? r.code : "(no error code)", r.message,
-				       r.attempts);
+			jitrd_diag_set(diag, "%s: HTTP %ld %s: %s (attempt %u)", name,
+			               r.http_status, r.code[0] ? r.code : "(no error code)",
+			               r.message, r.attempts);
 		} else if (err == JITRD_ERR_TIMEOUT || err == JITRD_ERR_NETWORK) {
 			last = err;
 			outcome = TRANSIENT;
@@ -656,7 +664,7 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 		}
 		now = jitrd_clock_mono_ms();
 		err = jitrd_backoff_next(&cl->backoff, r.attempts, jitrd_random64(), now, deadline,
-					 &delay);
+		                         &delay);
 		if (err != JITRD_OK) {
 			result = last; /* the last transient error, after bounded attempts */
 			break;
@@ -667,7 +675,6 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline, con
 		*res = r;
 	return result;
 }
-
 
 /* ---- the readers, for tests and fuzz targets (iot_client_parse.h) ---- */
 
@@ -691,4 +698,3 @@ int jitrd_iot_is_throttling(long status, const char *code)
 {
 	return is_throttling(status, code);
 }
-

@@ -61,10 +61,11 @@ def load_json(name):
 # --- what the code calls ---------------------------------------------------------------------
 
 def operation_names():
-    """jitrd_iot_<fn> -> "OperationName", from iot_operations.c's op_names table."""
+    """jitrd_iot_<fn> -> "OperationName", from iot_operations.c's table of operations (each
+    row opens with the name)."""
     with open(os.path.join(SRC, "src", "aws", "iot_operations.c"), encoding="utf-8") as f:
         text = f.read()
-    table = dict(re.findall(r'\[JITRD_IOT_([A-Z_]+)\]\s*=\s*"([A-Za-z]+)"', text))
+    table = dict(re.findall(r'\[JITRD_IOT_([A-Z_]+)\]\s*=\s*\{\s*"([A-Za-z]+)"', text))
     return {k.lower(): v for k, v in table.items()}
 
 

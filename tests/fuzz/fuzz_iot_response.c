@@ -178,7 +178,7 @@ static void read_success(struct json_tokener *tok, const char *body, size_t len)
 			struct json_object *e = json_object_array_get_idx(list, i);
 
 			memset(&sum, 0, sizeof(sum));
-			if (jitrd_iot_read_cert_summary(e, &sum) == 0) {
+			if (jitrd_iot_read_cert_summary(e, &sum) == JITRD_OK) {
 				check_hex64(sum.certificate_id, 0);
 				check_status(sum.status);
 				check_member(e, "certificateArn", sum.certificate_arn);
