@@ -474,6 +474,34 @@ static void test_pagination(void)
 			JITRD_ERR_BAD_RESPONSE);
 	CU_ASSERT_EQUAL(res.attempts, 2);
 	sv.pages = 0;
+	/* A page is checked whole before its entries are handed out: good entries beside a token
+	 * of the wrong type reach no callback, in each of the three list operations. */
+	answer(200, "{\"certificates\":[{\"certificateId\":\"" CERT "\",\"status\":\"ACTIVE\"}],"
+		    "\"nextMarker\":7}");
+	memset(&cs, 0, sizeof(cs));
+	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 0, 0,
+							  collect_cert, &cs, &res, &diag),
+			JITRD_ERR_BAD_RESPONSE);
+	CU_ASSERT_EQUAL(cs.n, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ListCertificatesByCA: response member nextMarker"));
+	{
+		char names[200] = "";
+
+		answer(200, "{\"policies\":[{\"policyName\":\"a\"}],\"nextMarker\":[\"m\"]}");
+		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(f.session, deadline(), ARN,
+								 collect_policy, names, &res, &diag),
+				JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_STRING_EQUAL(names, "");
+		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ListAttachedPolicies: response member "
+							 "nextMarker"));
+		/* and a well-formed last page is delivered whole */
+		answer(200, "{\"policies\":[{\"policyName\":\"a\"},{\"policyName\":\"b\"}],"
+			    "\"nextMarker\":null}");
+		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(f.session, deadline(), ARN,
+								 collect_policy, names, &res, &diag),
+				JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(names, "a,b,");
+	}
 	fixture_close(&f);
 }
 
