@@ -30,18 +30,7 @@ LABEL_PATTERNS = {
     "target": (None, None, None),  # PolicyTarget: a free string, checked as header text
 }
 
-passed = 0
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {detail}" if detail else ""))
+results = []  # (case, what is wrong with it: "" when nothing)
 
 
 def load(folder, name):
@@ -119,11 +108,13 @@ def main():
     paginators = load(folder, "paginators-1.json")["pagination"]
     out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]
-    check("the dump has a row per operation", len(rows) == 16, f"{len(rows)} rows")
-    check("each operation once", len({r["name"] for r in rows}) == len(rows))
+    results.append(("the dump has a row per operation",
+                    "" if len(rows) == 16 else f"{len(rows)} rows"))
+    results.append(("each operation once",
+                    "" if len({r["name"] for r in rows}) == len(rows) else "a name repeats"))
     for row in rows:
         problems = row_problems(row, model, paginators)
-        check(f"{row['name']} as the model has it", not problems, "; ".join(problems))
+        results.append((f"{row['name']} as the model has it", "; ".join(problems)))
 
     # The checker must refuse broken rows, or it could never fail.
     breakages = [
@@ -139,8 +130,8 @@ def main():
             broken = copy.deepcopy(row)
             breaking(broken)
             refused += bool(row_problems(broken, model, paginators))
-        check(f"the checker refuses every row with {what}", refused == len(rows),
-              f"{len(rows) - refused} not refused")
+        results.append((f"the checker refuses every row with {what}",
+                        "" if refused == len(rows) else f"{len(rows) - refused} not refused"))
     by_name = {r["name"]: r for r in rows}
     for name, field, value in [("ListCertificatesByCA", "answer", ["certificates", "nextToken"]),
                                ("DescribeCertificate", "label", "thing_name"),
@@ -148,9 +139,13 @@ def main():
                                ("DescribeThing", "answer", [])]:
         if name in by_name:
             broken = dict(by_name[name], **{field: value})
-            check(f"the checker refuses {name} with {field} {value!r}",
-                  bool(row_problems(broken, model, paginators)))
-    print(f"CASES {passed} {failed}")
+            refused = bool(row_problems(broken, model, paginators))
+            results.append((f"the checker refuses {name} with {field} {value!r}",
+                            "" if refused else "not refused"))
+    for case, wrong in results:
+        print(f"not ok - {case}: {wrong}" if wrong else f"ok - {case}")
+    failed = sum(1 for _, wrong in results if wrong)
+    print(f"CASES {len(results) - failed} {failed}")
     return 1 if failed else 0
 
 
