@@ -1,10 +1,11 @@
 /* fuzz_iot_response.c — libFuzzer target for the IoT client's reading of AWS's answers
- * (src/aws/iot_client.c through iot_client_parse.h): an HTTP response as received ("HTTP/1.1
- * NNN ...", header lines, a blank line, the body) or a bare body (then read as a 200 and as a
- * 400). A 2xx body goes through every reader (DescribeCertificate, GetPolicy, DescribeThing,
- * RegisterCertificate, ListCertificatesByCA's entries and nextMarker); an error answer through
- * the error code and message reading. Invariants: outputs bounded and NUL-terminated, ids 64
- * hex, statuses known, a read value equal to the member it came from, error text printable. */
+ * (src/aws/iot_operations.c and iot_transport.c through iot_client_parse.h): an HTTP response
+ * as received ("HTTP/1.1 NNN ...", header lines, a blank line, the body) or a bare body (then
+ * read as a 200 and as a 400). A 2xx body goes through every reader (DescribeCertificate,
+ * GetPolicy, DescribeThing, RegisterCertificate, ListCertificatesByCA's entries and
+ * nextMarker); an error answer through the error code and message reading. Invariants: outputs
+ * bounded and NUL-terminated, ids 64 hex, statuses known, a read value equal to the member it
+ * came from, error text printable. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
