@@ -189,7 +189,9 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
 	if (rc != CURLE_OK) {
-		(void)jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0);
+		if (jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0) !=
+		    JITRD_OK)
+			snprintf(host, sizeof(host), "?");
 		result = map_curl(rc, &sink);
 		if (sink.oversized)
 			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method, host,
@@ -201,7 +203,9 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	}
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 100 ||
 	    status > 599) {
-		(void)jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0);
+		if (jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0) !=
+		    JITRD_OK)
+			snprintf(host, sizeof(host), "?");
 		result = JITRD_ERR_BAD_RESPONSE;
 		jitrd_diag_set(diag, "%s %s: no valid HTTP status", req->method, host);
 		goto cleanup;
@@ -225,15 +229,19 @@ void jitrd_awshttp_response_cleanup(struct jitrd_awshttp_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
-int jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_size, char *host_out,
-			    size_t host_size, long *port_out, char *path_out, size_t path_size)
+enum jitrd_err jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_size,
+                                       char *host_out, size_t host_size, long *port_out,
+                                       char *path_out, size_t path_size)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	int result = -1;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
 	size_t hl;
 
-	if (!u || !url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+	if (!u)
+		goto cleanup;
+	result = JITRD_ERR_INVALID_ARG;
+	if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
 		goto cleanup;
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
@@ -261,7 +269,7 @@ int jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_siz
 			goto cleanup;
 		*port_out = p;
 	}
-	result = 0;
+	result = JITRD_OK;
 cleanup:
 	curl_free(scheme);
 	curl_free(host);
@@ -302,7 +310,7 @@ int jitrd_awshttp_url_allowed(const char *url)
 	char scheme[16], host[256];
 
 	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
-				    0) != 0)
+	                            0) != JITRD_OK)
 		return 0;
 	if (strcasecmp(scheme, "https") == 0)
 		return 1;
@@ -375,7 +383,7 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
 	return era * 146097 + (long long)doe - 719468;
 }
 
-int jitrd_awshttp_parse_iso8601(const char *s, time_t *out)
+enum jitrd_err jitrd_awshttp_parse_iso8601(const char *s, time_t *out)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec;
@@ -385,23 +393,23 @@ int jitrd_awshttp_parse_iso8601(const char *s, time_t *out)
 	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
 	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    digits(s + 17, 2, &sec))
-		return -1;
+		return JITRD_ERR_INVALID_ARG;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
 	    sec > 59)
-		return -1;
+		return JITRD_ERR_INVALID_ARG;
 	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return -1;
+		return JITRD_ERR_INVALID_ARG;
 	p = s + 19;
 	if (*p == '.') {
 		p++;
 		if (*p < '0' || *p > '9')
-			return -1;
+			return JITRD_ERR_INVALID_ARG;
 		while (*p >= '0' && *p <= '9')
 			p++;
 	}
 	if (strcmp(p, "Z") != 0 && strcmp(p, "z") != 0 && strcmp(p, "+00:00") != 0)
-		return -1;
+		return JITRD_ERR_INVALID_ARG;
 	*out = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
 			mi * 60 + sec);
-	return 0;
+	return JITRD_OK;
 }

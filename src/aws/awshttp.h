@@ -62,9 +62,13 @@ void jitrd_awshttp_header_line(const char *data, size_t n,
  * 0 for anything else (other schemes, plain http to another host, unparsable). */
 int jitrd_awshttp_url_allowed(const char *url);
 
-/* Host of url into out (IPv6 without brackets), scheme into scheme_out; 0 on success. */
-int jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_size, char *host_out,
-			    size_t host_size, long *port_out, char *path_out, size_t path_size);
+/* Host of url into out (IPv6 without brackets), scheme into scheme_out, port (the scheme's
+ * default when none is given) and path; NULL outputs are skipped. JITRD_OK; JITRD_ERR_INVALID_ARG
+ * when url does not parse or a part does not fit (outputs may then hold a part cut short);
+ * JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t scheme_size,
+                                       char *host_out, size_t host_size, long *port_out,
+                                       char *path_out, size_t path_size) JITRD_WUR;
 
 /* 1 when host (no brackets) is a loopback address or "localhost". */
 int jitrd_awshttp_host_is_loopback(const char *host);
@@ -80,7 +84,8 @@ char *jitrd_awshttp_uri_encode(const char *s, size_t n);
 /* Sleeps ms (>= 0), resuming after signals. */
 void jitrd_awshttp_sleep_ms(int64_t ms);
 
-/* 0 on success; parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)" (UTC) into *out. */
-int jitrd_awshttp_parse_iso8601(const char *s, time_t *out);
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)" (UTC) into *out (written only on JITRD_OK);
+ * JITRD_ERR_INVALID_ARG for anything else. */
+enum jitrd_err jitrd_awshttp_parse_iso8601(const char *s, time_t *out) JITRD_WUR;
 
 #endif

@@ -301,7 +301,8 @@ static int json_expiration(struct json_object *obj, time_t *out)
 	if (!json_object_object_get_ex(obj, "Expiration", &v))
 		return -1;
 	if (json_object_is_type(v, json_type_string))
-		return jitrd_awshttp_parse_iso8601(json_object_get_string(v), out);
+		return jitrd_awshttp_parse_iso8601(json_object_get_string(v), out) != JITRD_OK ? -1
+		                                                                               : 0;
 	if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
 		double d = json_object_get_double(v);
 
@@ -742,7 +743,7 @@ static int container_url_allowed(const char *url)
 	char scheme[16], host[256];
 
 	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
-	                            0) != 0)
+	                            0) != JITRD_OK)
 		return 0;
 	if (strcasecmp(scheme, "https") == 0)
 		return 1;
@@ -874,7 +875,7 @@ static int imds_url_allowed(const char *url)
 	char scheme[16], host[256];
 
 	if (jitrd_awshttp_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), NULL, NULL,
-	                            0) != 0)
+	                            0) != JITRD_OK)
 		return 0;
 	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
 		return 0;

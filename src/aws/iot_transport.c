@@ -143,7 +143,7 @@ static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpo
 
 	jitrd_quote(quoted, sizeof(quoted), endpoint, strlen(endpoint));
 	if (jitrd_awshttp_url_parts(endpoint, scheme, sizeof(scheme), host, sizeof(host), &port,
-	                            path, sizeof(path)) != 0 ||
+	                            path, sizeof(path)) != JITRD_OK ||
 	    strchr(endpoint, '@') || strchr(endpoint, '?') || strchr(endpoint, '#') ||
 	    (strcmp(path, "/") != 0 && path[0] != '\0')) {
 		jitrd_diag_set(diag, "[aws] endpoint %s: not scheme://host[:port]", quoted);

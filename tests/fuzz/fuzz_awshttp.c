@@ -51,7 +51,7 @@ static void check_time(const char *text)
 	time_t when = (time_t)-7;
 	char amz[17], expect[17];
 
-	if (jitrd_awshttp_parse_iso8601(text, &when) != 0) {
+	if (jitrd_awshttp_parse_iso8601(text, &when) != JITRD_OK) {
 		if (when != (time_t)-7)
 			abort(); /* written on failure */
 		return;
@@ -78,7 +78,7 @@ static void check_url(const char *text)
 
 	/* url_allowed judges scheme and host only (a port 0 is left to the connection) */
 	if (jitrd_awshttp_url_parts(text, scheme, sizeof(scheme), host, sizeof(host), NULL, path,
-	                            sizeof(path)) != 0) {
+	                            sizeof(path)) != JITRD_OK) {
 		if (allowed)
 			abort(); /* allowed without parts */
 		return;
@@ -90,7 +90,7 @@ static void check_url(const char *text)
 	    !(strcasecmp(scheme, "http") == 0 && jitrd_awshttp_host_is_loopback(host)))
 		abort();
 	/* a port, when it parses, is a TCP port */
-	if (jitrd_awshttp_url_parts(text, NULL, 0, NULL, 0, &port, NULL, 0) == 0 &&
+	if (jitrd_awshttp_url_parts(text, NULL, 0, NULL, 0, &port, NULL, 0) == JITRD_OK &&
 	    (port <= 0 || port > 65535))
 		abort();
 }
