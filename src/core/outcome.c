@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "jitrd/escape.h"
 #include "jitrd/text.h"
 
 /* PLAIN: no spaces or newlines between members, so the line stays one line. */
@@ -164,108 +165,39 @@ cleanup:
 	return result;
 }
 
-/* Text is written in two passes over the same code: first measuring (buf NULL), then into a
- * buffer of exactly that size, so there is no growing buffer and no truncation. */
-struct line {
-	char *buf;
-	size_t len;
-	int overflow;
+/* The fields passed through jitrd_escape_build. */
+struct text_fields {
+	const struct field *fields;
+	size_t count;
 };
 
-static void put(struct line *line, const char *bytes, size_t n)
+static void put_fields(struct jitrd_escape_line *line, const void *ctx)
 {
-	if (n > SIZE_MAX - 1 - line->len) {
-		line->overflow = 1;
-		return;
-	}
-	if (line->buf)
-		memcpy(line->buf + line->len, bytes, n);
-	line->len += n;
-}
+	const struct text_fields *text = ctx;
 
-/* Bytes that would let a value end early, start a new key or a new line when printed bare. */
-static int needs_quotes(const char *text)
-{
-	if (!*text)
-		return 1;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' || *p == '\\')
-			return 1;
-	}
-	return 0;
-}
+	for (size_t i = 0; i < text->count; i++) {
+		const struct field *field = &text->fields[i];
 
-static void put_text_value(struct line *line, const char *text)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (!needs_quotes(text)) {
-		put(line, text, strlen(text));
-		return;
-	}
-	put(line, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		char escape[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
-
-		switch (*p) {
-		case '"':
-			put(line, "\\\"", 2);
-			break;
-		case '\\':
-			put(line, "\\\\", 2);
-			break;
-		case '\n':
-			put(line, "\\n", 2);
-			break;
-		case '\r':
-			put(line, "\\r", 2);
-			break;
-		case '\t':
-			put(line, "\\t", 2);
-			break;
-		default:
-			if (*p >= ' ' && *p < 0x7f)
-				put(line, (const char *)p, 1);
-			else
-				put(line, escape, sizeof(escape));
-		}
-	}
-	put(line, "\"", 1);
-}
-
-static void put_fields(struct line *line, const struct field *fields, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
 		if (i > 0)
-			put(line, " ", 1);
-		put(line, fields[i].key, strlen(fields[i].key));
-		put(line, "=", 1);
-		if (fields[i].kind == FIELD_NUMBER) {
+			jitrd_escape_put(line, " ", 1);
+		jitrd_escape_put_str(line, field->key);
+		jitrd_escape_put(line, "=", 1);
+		if (field->kind == FIELD_NUMBER) {
 			char number[24];
-			int n = snprintf(number, sizeof(number), "%" PRIu64, fields[i].number);
+			int n = snprintf(number, sizeof(number), "%" PRIu64, field->number);
 
-			put(line, number, (size_t)n);
+			jitrd_escape_put(line, number, (size_t)n);
 		} else {
-			put_text_value(line, fields[i].text);
+			jitrd_escape_text(line, field->text, JITRD_ESCAPE_UNCUT);
 		}
 	}
 }
 
 static enum jitrd_err format_text(const struct field *fields, size_t count, char **out)
 {
-	struct line measure = {.buf = NULL, .len = 0, .overflow = 0};
-	struct line line = {.buf = NULL, .len = 0, .overflow = 0};
+	const struct text_fields text = {.fields = fields, .count = count};
 
-	put_fields(&measure, fields, count);
-	if (measure.overflow)
-		return JITRD_ERR_NOMEM;
-	line.buf = malloc(measure.len + 1);
-	if (!line.buf)
-		return JITRD_ERR_NOMEM;
-	put_fields(&line, fields, count);
-	line.buf[line.len] = '\0';
-	*out = line.buf;
-	return JITRD_OK;
+	return jitrd_escape_build(put_fields, &text, out);
 }
 
 enum jitrd_err jitrd_outcome_format(const struct jitrd_outcome *o, enum jitrd_log_format format,
