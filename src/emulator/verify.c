@@ -3,12 +3,15 @@
  * constant time. Pure; never puts the secret or a derived key into a message. */
 #include "verify.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/crypto.h>
+
+#include "jitrd/text.h"
 
 #define AUTH_MAX 2048
 
@@ -92,14 +95,14 @@ static int split_credential(char *credential, char *parts[5])
 	return strcmp(parts[4], "aws4_request") == 0 ? 0 : -1;
 }
 
-static int is_lower_hex64(const char *s)
+/* A SigV4 signature: 64 hex digits (the one check of core/text) and lowercase, as signers
+ * write it (lowercasing it changes nothing). */
+static bool is_signature_hex(const char *s)
 {
-	if (strlen(s) != 64)
-		return 0;
-	for (size_t i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+	char lower[JITRD_ID_HEX_LEN + 1];
+
+	return jitrd_is_hex_id(s) && jitrd_hex_lower_copy(s, JITRD_ID_HEX_LEN, lower) &&
+	       strcmp(lower, s) == 0;
 }
 
 /* Collects the signed headers' values from the request: each listed name must be present;
@@ -233,7 +236,7 @@ enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key,
 	if (strcmp(parts[3], "iot") != 0 && strcmp(parts[3], "execute-api") != 0)
 		return refuse(err, "InvalidSignatureException",
 			      "Credential should be scoped to correct service: 'execute-api'.");
-	if (!is_lower_hex64(auth.signature))
+	if (!is_signature_hex(auth.signature))
 		return refuse(err, "IncompleteSignatureException",
 			      "Signature must be 64 lowercase hex digits");
 
