@@ -39,6 +39,22 @@ struct timespec jitrd_clock_mono_at(int64_t mono_ms)
 	return timespec_of_ns(mono_ms * 1000000);
 }
 
+enum jitrd_err jitrd_clock_cond_init(pthread_cond_t *cond)
+{
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+	pthread_condattr_t attr;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return JITRD_ERR_NOMEM;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(cond, &attr) != 0)
+		goto cleanup;
+	result = JITRD_OK;
+cleanup:
+	pthread_condattr_destroy(&attr);
+	return result;
+}
+
 struct timespec jitrd_clock_wall_after(int64_t ms)
 {
 	return timespec_of_ns(read_ns(CLOCK_REALTIME) + ms * 1000000);

@@ -15,6 +15,8 @@
 
 #include <microhttpd.h>
 
+#include "jitrd/clock.h"
+
 /* Slow clients (a header line every few seconds, each resetting the idle timeout) must not
  * crowd out a health probe. libmicrohttpd's internal thread polls every connection with
  * epoll, so many idle connections cost no thread; the global limit is high, one address may
@@ -60,14 +62,6 @@ struct jitrd_http_status {
 	unsigned long reaped; /* connections closed for taking too long */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* MHD_OPTION_NOTIFY_CONNECTION, on libmicrohttpd's thread. */
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
@@ -86,7 +80,7 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 				continue;
 			t->connection = connection;
 			t->fd = info->connect_fd;
-			t->since_ms = mono_ms();
+			t->since_ms = jitrd_clock_mono_ms();
 			t->in_use = 1;
 			t->reaped = 0;
 			*socket_context = t;
@@ -110,7 +104,7 @@ static void request_answered(struct jitrd_http_status *server, struct MHD_Connec
 	if (!info || !info->socket_context)
 		return;
 	pthread_mutex_lock(&server->lock);
-	((struct tracked *)info->socket_context)->since_ms = mono_ms();
+	((struct tracked *)info->socket_context)->since_ms = jitrd_clock_mono_ms();
 	pthread_mutex_unlock(&server->lock);
 }
 
@@ -122,8 +116,8 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&server->lock);
 	while (!server->stop) {
-		struct timespec until;
-		int64_t now = mono_ms();
+		int64_t now = jitrd_clock_mono_ms();
+		struct timespec until = jitrd_clock_mono_at(now + REAPER_PERIOD_MS);
 
 		for (size_t i = 0; i < CONNECTION_LIMIT; i++) {
 			struct tracked *t = &server->tracked[i];
@@ -133,12 +127,6 @@ static void *reaper_main(void *arg)
 				t->reaped = 1;
 				server->reaped++;
 			}
-		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += REAPER_PERIOD_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&server->wake, &server->lock, &until);
 	}
@@ -328,7 +316,8 @@ enum jitrd_err jitrd_http_status_start(const struct jitrd_http_status_options *o
 	server->ready_ctx = options->ready_ctx;
 	if (pthread_mutex_init(&server->lock, NULL) != 0)
 		goto cleanup;
-	if (pthread_cond_init(&server->wake, NULL) != 0) {
+	/* The reaper's waits are measured on the monotonic clock, as its deadlines are. */
+	if (jitrd_clock_cond_init(&server->wake) != JITRD_OK) {
 		pthread_mutex_destroy(&server->lock);
 		goto cleanup;
 	}

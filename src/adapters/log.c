@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "jitrd/clock.h"
 #include "jitrd/escape.h"
 #include "jitrd/text.h"
 
@@ -228,14 +229,14 @@ static void write_line(struct jitrd_log *log, const char *text, size_t len)
 void jitrd_log_fields(struct jitrd_log *log, enum jitrd_log_level level, const char *event,
                       const struct jitrd_log_field *fields, size_t count)
 {
-	struct timespec now;
+	int64_t now_ms;
 	char *text = NULL;
 
 	if (!jitrd_log_enabled(log, level))
 		return;
 	/* The log is an adapter: reading the clock here is its job, not its callers'. */
-	if (clock_gettime(CLOCK_REALTIME, &now) != 0 ||
-	    jitrd_log_format_line(log->format, level, now.tv_sec, (int)(now.tv_nsec / 1000000),
+	now_ms = jitrd_clock_wall_ms();
+	if (jitrd_log_format_line(log->format, level, (time_t)(now_ms / 1000), (int)(now_ms % 1000),
 	                          event, fields, count, &text) != JITRD_OK) {
 		atomic_fetch_add(&log->dropped, 1);
 		return;

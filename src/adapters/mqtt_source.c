@@ -15,6 +15,8 @@
 
 #include <MQTTAsync.h>
 
+#include "jitrd/clock.h"
+
 #define DEFAULT_START_TIMEOUT_MS  20000
 #define DEFAULT_MIN_RETRY_SECONDS 1
 #define DEFAULT_MAX_RETRY_SECONDS 60
@@ -60,14 +62,6 @@ struct jitrd_mqtt_source {
 	int disconnect_done;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* With src->lock held: the subscription of this connection is lost or was refused; the
  * resubscriber tries again after a capped exponential delay (min_retry, doubled per failure,
  * at most max_retry), so a broker that keeps refusing is not hammered. */
@@ -81,11 +75,11 @@ static void subscription_failed(struct jitrd_mqtt_source *src, const char *reaso
 	if (delay > src->max_retry_ms)
 		delay = src->max_retry_ms;
 	src->subscribe_failures++;
-	src->next_subscribe_ms = mono_ms() + delay;
+	src->next_subscribe_ms = jitrd_clock_mono_ms() + delay;
 	if (reason)
 		snprintf(src->subscribe_reason, sizeof(src->subscribe_reason), "%s", reason);
 	if (!src->unsubscribed_since)
-		src->unsubscribed_since = mono_ms();
+		src->unsubscribed_since = jitrd_clock_mono_ms();
 	pthread_cond_broadcast(&src->changed);
 }
 
@@ -210,7 +204,7 @@ static void on_connected(void *context, char *cause)
 	pthread_mutex_lock(&src->lock);
 	src->subscribe_pending = 1;
 	if (!src->unsubscribed_since)
-		src->unsubscribed_since = mono_ms();
+		src->unsubscribed_since = jitrd_clock_mono_ms();
 	pthread_mutex_unlock(&src->lock);
 	snprintf(count, sizeof(count), "%lu", atomic_fetch_add(&src->connections, 1) + 1);
 	jitrd_metrics_set_mqtt_connected(src->metrics, 1);
@@ -267,7 +261,7 @@ static void on_connection_lost(void *context, char *cause)
 	src->subscribe_pending = 0;
 	src->subscribe_failures = 0;
 	if (!src->unsubscribed_since)
-		src->unsubscribed_since = mono_ms();
+		src->unsubscribed_since = jitrd_clock_mono_ms();
 	pthread_mutex_unlock(&src->lock);
 	jitrd_metrics_set_mqtt_connected(src->metrics, 0);
 	if (!atomic_load(&src->stopping))
@@ -318,15 +312,8 @@ static void on_disconnect_failed(void *context, MQTTAsync_failureData *response)
 /* Waits under src->lock until *flag or the deadline; returns *flag. */
 static int wait_for(struct jitrd_mqtt_source *src, const int *flag, int timeout_ms)
 {
-	struct timespec deadline;
+	struct timespec deadline = jitrd_clock_mono_at(jitrd_clock_mono_ms() + timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	while (!*flag) {
 		if (pthread_cond_timedwait(&src->changed, &src->lock, &deadline) == ETIMEDOUT)
 			break;
@@ -343,7 +330,7 @@ static void *resubscribe_main(void *arg)
 
 	pthread_mutex_lock(&src->lock);
 	while (!atomic_load(&src->stopping)) {
-		int64_t now = mono_ms();
+		int64_t now = jitrd_clock_mono_ms();
 		int64_t wait_ms = 1000;
 		struct timespec until;
 
@@ -376,13 +363,7 @@ static void *resubscribe_main(void *arg)
 		    src->next_subscribe_ms - now < wait_ms)
 			wait_ms =
 			    src->next_subscribe_ms - now > 0 ? src->next_subscribe_ms - now : 1;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += (time_t)(wait_ms / 1000);
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = jitrd_clock_mono_at(now + wait_ms);
 		pthread_cond_timedwait(&src->changed, &src->lock, &until);
 	}
 	pthread_mutex_unlock(&src->lock);
@@ -484,7 +465,6 @@ static void source_free(struct jitrd_mqtt_source *src)
 static struct jitrd_mqtt_source *source_new(void)
 {
 	struct jitrd_mqtt_source *src = calloc(1, sizeof(*src));
-	pthread_condattr_t attr;
 
 	if (!src)
 		return NULL;
@@ -493,19 +473,11 @@ static struct jitrd_mqtt_source *source_new(void)
 		return NULL;
 	}
 	/* Waits are measured on the monotonic clock: a clock step must not stretch them. */
-	if (pthread_condattr_init(&attr) != 0) {
+	if (jitrd_clock_cond_init(&src->changed) != JITRD_OK) {
 		pthread_mutex_destroy(&src->lock);
 		free(src);
 		return NULL;
 	}
-	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&src->changed, &attr) != 0) {
-		pthread_condattr_destroy(&attr);
-		pthread_mutex_destroy(&src->lock);
-		free(src);
-		return NULL;
-	}
-	pthread_condattr_destroy(&attr);
 	atomic_init(&src->connected, 0);
 	atomic_init(&src->subscribed, 0);
 	atomic_init(&src->stopping, 0);
@@ -698,7 +670,7 @@ int jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t
 		         src->topic);
 	pthread_mutex_unlock(&src->lock);
 	if (unsubscribed_ms && since)
-		*unsubscribed_ms = mono_ms() - since;
+		*unsubscribed_ms = jitrd_clock_mono_ms() - since;
 	return 0;
 }
 

@@ -2,6 +2,8 @@
  * timespec conversions round-trip, and random bits differ between draws. */
 #include "jitrd/clock.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "testsupport.h"
@@ -36,6 +38,30 @@ static void test_timespecs(void)
 	CU_ASSERT(later_ms - now > 1000 && later_ms - now <= 1500);
 }
 
+/* A condition variable of jitrd_clock_cond_init waits until a jitrd_clock_mono_at deadline:
+ * not at once (as a realtime one given a monotonic deadline would), and not far beyond. */
+static void test_cond_waits_on_monotonic(void)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond;
+	int64_t start, waited;
+	struct timespec deadline;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(jitrd_clock_cond_init(&cond), JITRD_OK);
+	start = jitrd_clock_mono_ms();
+	deadline = jitrd_clock_mono_at(start + 200);
+	CU_ASSERT_EQUAL(pthread_mutex_lock(&lock), 0);
+	do
+		rc = pthread_cond_timedwait(&cond, &lock, &deadline);
+	while (rc == 0); /* spurious wake-ups */
+	CU_ASSERT_EQUAL(pthread_mutex_unlock(&lock), 0);
+	waited = jitrd_clock_mono_ms() - start;
+	CU_ASSERT_EQUAL(rc, ETIMEDOUT);
+	CU_ASSERT(waited >= 190 && waited < 5000);
+	CU_ASSERT_EQUAL(pthread_cond_destroy(&cond), 0);
+}
+
 static void test_random_bits_differ(void)
 {
 	uint64_t first = jitrd_random64();
@@ -51,6 +77,7 @@ int main(void)
 	static const struct tsupport_case cases[] = {
 	    {"the clocks agree with the kernel's", test_clocks_agree_with_kernel},
 	    {"timespec conversions", test_timespecs},
+	    {"condition variables wait on the monotonic clock", test_cond_waits_on_monotonic},
 	    {"random bits differ between draws", test_random_bits_differ},
 	    {NULL, NULL},
 	};
