@@ -5,10 +5,13 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "jitrd/escape.h"
 
 /* Control-plane calls take tens of milliseconds; throttled retries push them to seconds. */
 static const double api_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -122,6 +125,29 @@ void jitrd_metrics_api_request(struct jitrd_metrics *m, const char *operation, i
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* With m->lock held: the index of the item labelled label among *count items of stride bytes
+ * (each begins with its char ca[JITRD_METRICS_CA_MAX]), added zeroed and labelled when absent;
+ * JITRD_METRICS_CRL_MAX when absent and the JITRD_METRICS_CRL_MAX items are all taken. */
+static size_t ca_slot(void *items, size_t stride, size_t *count, const char *label)
+{
+	char *item = items;
+	size_t i;
+
+	for (i = 0; i < *count; i++, item += stride) {
+		if (strcmp(item, label) == 0)
+			return i;
+	}
+	if (*count == JITRD_METRICS_CRL_MAX)
+		return JITRD_METRICS_CRL_MAX;
+	memset(item, 0, stride);
+	memcpy(item, label, JITRD_METRICS_CA_MAX);
+	(*count)++;
+	return i;
+}
+
+_Static_assert(offsetof(struct jitrd_metrics_crl, ca) == 0, "ca_slot reads ca first");
+_Static_assert(offsetof(struct jitrd_metrics_ca_count, ca) == 0, "ca_slot reads ca first");
+
 void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
                            int64_t next_update)
 {
@@ -134,15 +160,8 @@ void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t ent
 	copy_label(label, sizeof(label), ca);
 	pthread_mutex_lock(&m->lock);
 	v = &m->values;
-	for (i = 0; i < v->crl_count; i++) {
-		if (strcmp(v->crl[i].ca, label) == 0)
-			break;
-	}
-	if (i == v->crl_count && v->crl_count < JITRD_METRICS_CRL_MAX) {
-		memcpy(v->crl[i].ca, label, sizeof(label));
-		v->crl_count++;
-	}
-	if (i < v->crl_count) {
+	i = ca_slot(v->crl, sizeof(v->crl[0]), &v->crl_count, label);
+	if (i < JITRD_METRICS_CRL_MAX) {
 		v->crl[i].entries = entries;
 		v->crl[i].next_update = next_update;
 	}
@@ -160,16 +179,8 @@ void jitrd_metrics_crl_rollback(struct jitrd_metrics *m, const char *ca)
 	copy_label(label, sizeof(label), ca);
 	pthread_mutex_lock(&m->lock);
 	v = &m->values;
-	for (i = 0; i < v->crl_rollback_count; i++) {
-		if (strcmp(v->crl_rollback[i].ca, label) == 0)
-			break;
-	}
-	if (i == v->crl_rollback_count && v->crl_rollback_count < JITRD_METRICS_CRL_MAX) {
-		memcpy(v->crl_rollback[i].ca, label, sizeof(label));
-		v->crl_rollback[i].count = 0;
-		v->crl_rollback_count++;
-	}
-	if (i < v->crl_rollback_count)
+	i = ca_slot(v->crl_rollback, sizeof(v->crl_rollback[0]), &v->crl_rollback_count, label);
+	if (i < JITRD_METRICS_CRL_MAX)
 		v->crl_rollback[i].count++;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -214,26 +225,19 @@ void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapsh
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Rendering: two passes over the same code, measuring (buf NULL) then writing into a buffer
- * of exactly that size. */
-struct text {
-	char *buf;
-	size_t len;
-};
-
-static void put(struct text *t, const char *bytes, size_t n)
+/* Rendering: two passes over the same code, measuring then writing into a buffer of exactly
+ * that size (jitrd_escape_build). */
+static void put(struct jitrd_escape_line *t, const char *bytes, size_t n)
 {
-	if (t->buf)
-		memcpy(t->buf + t->len, bytes, n);
-	t->len += n;
+	jitrd_escape_put(t, bytes, n);
 }
 
-static void put_str(struct text *t, const char *s)
+static void put_str(struct jitrd_escape_line *t, const char *s)
 {
-	put(t, s, strlen(s));
+	jitrd_escape_put_str(t, s);
 }
 
-static void put_u64(struct text *t, uint64_t v)
+static void put_u64(struct jitrd_escape_line *t, uint64_t v)
 {
 	char digits[24];
 	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
@@ -241,7 +245,7 @@ static void put_u64(struct text *t, uint64_t v)
 	put(t, digits, (size_t)n);
 }
 
-static void put_i64(struct text *t, int64_t v)
+static void put_i64(struct jitrd_escape_line *t, int64_t v)
 {
 	char digits[24];
 	int n = snprintf(digits, sizeof(digits), "%" PRId64, v);
@@ -251,7 +255,7 @@ static void put_i64(struct text *t, int64_t v)
 
 /* The shortest form that reads back as the same double, so 0.1 prints as 0.1 and goldens
  * stay readable; the exposition format's spellings for the special values. */
-static void put_double(struct text *t, double v)
+static void put_double(struct jitrd_escape_line *t, double v)
 {
 	char digits[40];
 	int n = 0;
@@ -279,7 +283,7 @@ static void put_double(struct text *t, double v)
 
 /* Exposition format 0.0.4: in a label value, backslash, double quote and line feed are
  * escaped; everything else is written as is. */
-static void put_label_value(struct text *t, const char *value)
+static void put_label_value(struct jitrd_escape_line *t, const char *value)
 {
 	put(t, "\"", 1);
 	for (const char *p = value; *p; p++) {
@@ -300,7 +304,7 @@ static void put_label_value(struct text *t, const char *value)
 	put(t, "\"", 1);
 }
 
-static void put_header(struct text *t, const char *name, const char *type, const char *help)
+static void put_header(struct jitrd_escape_line *t, const char *name, const char *type, const char *help)
 {
 	put_str(t, "# HELP ");
 	put_str(t, name);
@@ -313,7 +317,7 @@ static void put_header(struct text *t, const char *name, const char *type, const
 	put_str(t, "\n");
 }
 
-static void put_histogram(struct text *t, const char *name, const char *help,
+static void put_histogram(struct jitrd_escape_line *t, const char *name, const char *help,
                           const struct jitrd_metrics_histogram *h)
 {
 	uint64_t cumulative = 0;
@@ -341,8 +345,10 @@ static void put_histogram(struct text *t, const char *name, const char *help,
 	put_str(t, "\n");
 }
 
-static void put_all(struct text *t, const struct jitrd_metrics_snapshot *s)
+static void put_all(struct jitrd_escape_line *t, const void *ctx)
 {
+	const struct jitrd_metrics_snapshot *s = ctx;
+
 	put_header(t, "jitrd_events_total", "counter", "Events by decision.");
 	for (int d = 0; d < JITRD_DECISION_COUNT; d++) {
 		put_str(t, "jitrd_events_total{decision=");
@@ -435,8 +441,7 @@ static int labels_terminated(const struct jitrd_metrics_snapshot *s)
 
 enum jitrd_err jitrd_metrics_render(const struct jitrd_metrics_snapshot *s, char **out, size_t *len)
 {
-	struct text measure = {.buf = NULL, .len = 0};
-	struct text text = {.buf = NULL, .len = 0};
+	enum jitrd_err err;
 
 	if (!s || !out || !len)
 		return JITRD_ERR_INVALID_ARG;
@@ -444,13 +449,9 @@ enum jitrd_err jitrd_metrics_render(const struct jitrd_metrics_snapshot *s, char
 	    s->crl_rollback_count > JITRD_METRICS_CRL_MAX || !histogram_ok(&s->api_duration) ||
 	    !histogram_ok(&s->event_duration) || !labels_terminated(s))
 		return JITRD_ERR_INVALID_ARG;
-	put_all(&measure, s);
-	text.buf = malloc(measure.len + 1);
-	if (!text.buf)
-		return JITRD_ERR_NOMEM;
-	put_all(&text, s);
-	text.buf[text.len] = '\0';
-	*out = text.buf;
-	*len = text.len;
+	err = jitrd_escape_build(put_all, s, out);
+	if (err != JITRD_OK)
+		return err;
+	*len = strlen(*out);
 	return JITRD_OK;
 }
