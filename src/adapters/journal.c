@@ -328,6 +328,101 @@ static int bind_str(sqlite3_stmt *stmt, int index, const char *s, size_t max)
 	return sqlite3_bind_text(stmt, index, s, (int)n, SQLITE_STATIC);
 }
 
+/* One parameter of a statement; a list of them is bound as ?1, ?2, ... in its order. */
+enum param_kind { PARAM_INT64, PARAM_TEXT, PARAM_BLOB };
+struct param {
+	enum param_kind kind;
+	int64_t number;    /* PARAM_INT64 */
+	const void *bytes; /* PARAM_TEXT (NUL-terminated; NULL binds NULL), PARAM_BLOB */
+	size_t size;       /* PARAM_TEXT: bytes kept at most; PARAM_BLOB: its length */
+};
+#define INT64_PARAM(v)     ((struct param){.kind = PARAM_INT64, .number = (int64_t)(v)})
+#define TEXT_PARAM(s, max) ((struct param){.kind = PARAM_TEXT, .bytes = (s), .size = (max)})
+#define BLOB_PARAM(p, len) ((struct param){.kind = PARAM_BLOB, .bytes = (p), .size = (len)})
+
+/* With j->lock held: binds params (count of them) to statement which, ready to step. On a
+ * failure the statement is reset and diag says what failed. */
+static enum jitrd_err stmt_bind(struct jitrd_journal *j, enum stmt_id which,
+                                const struct param *params, size_t count, const char *what,
+                                struct jitrd_diag *diag)
+{
+	sqlite3_stmt *stmt = j->stmt[which];
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < count && rc == SQLITE_OK; i++) {
+		const struct param *p = &params[i];
+		int index = (int)i + 1;
+
+		switch (p->kind) {
+		case PARAM_INT64:
+			rc = sqlite3_bind_int64(stmt, index, p->number);
+			break;
+		case PARAM_TEXT:
+			rc = bind_str(stmt, index, p->bytes, p->size);
+			break;
+		case PARAM_BLOB:
+			/* A zero-length blob needs a non-NULL pointer, or SQLite binds NULL. */
+			rc = sqlite3_bind_blob(stmt, index, p->bytes ? p->bytes : "", (int)p->size,
+			                       SQLITE_STATIC);
+			break;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		stmt_done(stmt);
+		return db_fail(j, rc, what, diag);
+	}
+	return JITRD_OK;
+}
+
+/* With j->lock held: ends a use of statement which whose last sqlite3_step returned rc
+ * (SQLITE_ROW when the caller stopped reading early, SQLITE_DONE at the end): resets it,
+ * and turns any other rc into the error with diag. */
+static enum jitrd_err stmt_end(struct jitrd_journal *j, enum stmt_id which, int rc,
+                               const char *what, struct jitrd_diag *diag)
+{
+	stmt_done(j->stmt[which]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(j, rc, what, diag);
+	return JITRD_OK;
+}
+
+/* With j->lock held: binds params to statement which and runs it to its end (rows, if any,
+ * ignored); sqlite3_changes tells what it changed. */
+static enum jitrd_err stmt_exec(struct jitrd_journal *j, enum stmt_id which,
+                                const struct param *params, size_t count, const char *what,
+                                struct jitrd_diag *diag)
+{
+	enum jitrd_err err = stmt_bind(j, which, params, count, what, diag);
+	int rc;
+
+	if (err != JITRD_OK)
+		return err;
+	while ((rc = sqlite3_step(j->stmt[which])) == SQLITE_ROW)
+		;
+	return stmt_end(j, which, rc, what, diag);
+}
+
+/* Locks the journal and begins a transaction. Whatever it returns, the caller ends with
+ * tx_end (which unlocks). */
+static enum jitrd_err tx_begin(struct jitrd_journal *j, const char *what, struct jitrd_diag *diag)
+{
+	pthread_mutex_lock(&j->lock);
+	return stmt_exec(j, S_BEGIN, NULL, 0, what, diag);
+}
+
+/* Ends tx_begin's transaction: commits it when result is JITRD_OK, else (or when the commit
+ * fails) rolls it back; unlocks. Returns result, or the commit's error. */
+static enum jitrd_err tx_end(struct jitrd_journal *j, enum jitrd_err result, const char *what,
+                             struct jitrd_diag *diag)
+{
+	if (result == JITRD_OK)
+		result = stmt_exec(j, S_COMMIT, NULL, 0, what, diag);
+	if (result != JITRD_OK)
+		rollback(j); /* also harmless when BEGIN itself failed */
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
 /* Copies a text column into a fixed array, cut at its size. */
 static void copy_column(char *dst, size_t size, sqlite3_stmt *stmt, int col)
 {
@@ -351,6 +446,15 @@ void jitrd_journal_options_init(struct jitrd_journal_options *opts)
 	opts->sync_full = false;
 	opts->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
 	opts->max_attempts = DEFAULT_MAX_ATTEMPTS;
+}
+
+/* Runs sql (no parameters, rows ignored) on j's connection; diag says what failed. */
+static enum jitrd_err exec_sql(struct jitrd_journal *j, const char *sql, const char *what,
+                               struct jitrd_diag *diag)
+{
+	int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? JITRD_OK : db_fail(j, rc, what, diag);
 }
 
 /* Reads one integer from a single-row pragma or query. */
@@ -382,11 +486,9 @@ static enum jitrd_err prepare_schema(struct jitrd_journal *j, struct jitrd_diag 
 	bool in_tx = false;
 	int rc;
 
-	rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "opening", diag);
+	result = exec_sql(j, "BEGIN IMMEDIATE", "opening", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	in_tx = true;
 	rc = query_int(j->db, "PRAGMA user_version", &version);
 	if (rc == SQLITE_OK)
@@ -410,26 +512,20 @@ static enum jitrd_err prepare_schema(struct jitrd_journal *j, struct jitrd_diag 
 		goto cleanup;
 	}
 	if (version == 0) {
-		rc = sqlite3_exec(j->db, schema_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			result = db_fail(j, rc, "creating the schema", diag);
+		result = exec_sql(j, schema_sql, "creating the schema", diag);
+		if (result != JITRD_OK)
 			goto cleanup;
-		}
 		version = 1;
 	}
 	if (version == 1) {
 		/* An older jitrd's journal: upgraded in the same transaction. */
-		rc = sqlite3_exec(j->db, schema_v2_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			result = db_fail(j, rc, "upgrading the schema", diag);
+		result = exec_sql(j, schema_v2_sql, "upgrading the schema", diag);
+		if (result != JITRD_OK)
 			goto cleanup;
-		}
 	}
-	rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "creating the schema", diag);
+	result = exec_sql(j, "COMMIT", "creating the schema", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	in_tx = false;
 	result = JITRD_OK;
 cleanup:
@@ -550,20 +646,17 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 	}
 	/* NORMAL: in WAL mode COMMIT returns after the WAL write, so a killed process loses
 	 * nothing; only power loss can lose the last commits. FULL also survives that. */
-	rc = sqlite3_exec(
-	    j->db, opts->sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-	    NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "setting synchronous", diag);
+	result = exec_sql(
+	    j, opts->sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    "setting synchronous", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	/* After a checkpoint has moved the WAL back to its start, cut the file to 4 MiB: a burst
 	 * (a flood of events) must not leave a WAL of its peak size on disk for good. */
-	rc = sqlite3_exec(j->db, "PRAGMA journal_size_limit = 4194304", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "setting journal_size_limit", diag);
+	result =
+	    exec_sql(j, "PRAGMA journal_size_limit = 4194304", "setting journal_size_limit", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	result = prepare_schema(j, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
@@ -593,10 +686,8 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
                                     int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
 	size_t stored = len;
 	bool truncated = false;
-	int rc;
 
 	if (!j || !id || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names)) {
 		jitrd_diag_set(diag, "journal: record: invalid argument");
@@ -612,22 +703,15 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
 		stored = JITRD_JOURNAL_MAX_PAYLOAD;
 		truncated = true;
 	}
+	const struct param params[] = {
+	    INT64_PARAM(now_ms),         TEXT_PARAM(source_names[source], JITRD_JOURNAL_WORD_MAX),
+	    BLOB_PARAM(payload, stored), INT64_PARAM(len),
+	    INT64_PARAM(truncated),      TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	};
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_RECORD];
-	/* A zero-length blob needs a non-NULL pointer, or SQLite binds NULL. */
-	if ((rc = sqlite3_bind_int64(stmt, 1, now_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_text(stmt, 2, source_names[source], -1, SQLITE_STATIC)) !=
-	        SQLITE_OK ||
-	    (rc = sqlite3_bind_blob(stmt, 3, payload ? payload : "", (int)stored, SQLITE_STATIC)) !=
-	        SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 4, (sqlite3_int64)len)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(stmt, 5, truncated)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 6, certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "record", diag);
+	result = stmt_exec(j, S_RECORD, params, COUNT_OF(params), "record", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	*id = sqlite3_last_insert_rowid(j->db);
 	result = JITRD_OK;
 cleanup:
@@ -673,16 +757,34 @@ static bool copy_event(sqlite3_stmt *stmt, struct jitrd_journal_event *ev)
 	return true;
 }
 
+/* With S_CLAIM bound and the transaction open: copies its rows into claimed (room for max);
+ * *n = how many were copied, also on an error. */
+static enum jitrd_err claim_rows(struct jitrd_journal *j, size_t max,
+                                 struct jitrd_journal_event *claimed, size_t *n,
+                                 struct jitrd_diag *diag)
+{
+	sqlite3_stmt *stmt = j->stmt[S_CLAIM];
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n >= max || !copy_event(stmt, &claimed[*n])) {
+			stmt_done(stmt);
+			jitrd_diag_set(diag, "%s: claim: out of memory or a foreign row", j->path);
+			return JITRD_ERR_NOMEM;
+		}
+		(*n)++;
+	}
+	return stmt_end(j, S_CLAIM, rc, "claim", diag);
+}
+
 enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size_t max,
                                    struct jitrd_journal_event **events, size_t *count,
                                    struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	const struct param params[] = {INT64_PARAM(now_ms), INT64_PARAM(max)};
 	struct jitrd_journal_event *claimed = NULL;
-	sqlite3_stmt *stmt;
-	bool in_tx = false;
 	size_t n = 0;
-	int rc;
 
 	if (!j || !events || !count || max == 0 || max > JITRD_JOURNAL_MAX_CLAIM) {
 		jitrd_diag_set(diag, "journal: claim: invalid argument");
@@ -693,42 +795,16 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size
 		jitrd_diag_set(diag, "journal: claim: out of memory");
 		return JITRD_ERR_NOMEM;
 	}
-	pthread_mutex_lock(&j->lock);
 	/* An explicit transaction, so a failure while copying rows undoes the whole claim:
 	 * an event is in progress only if a worker really holds its copy. */
-	rc = run(j->stmt[S_BEGIN]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "claim", diag);
+	result = tx_begin(j, "claim", diag);
+	if (result == JITRD_OK)
+		result = stmt_bind(j, S_CLAIM, params, COUNT_OF(params), "claim", diag);
+	if (result == JITRD_OK)
+		result = claim_rows(j, max, claimed, &n, diag);
+	result = tx_end(j, result, "claim", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
-	in_tx = true;
-	stmt = j->stmt[S_CLAIM];
-	if ((rc = sqlite3_bind_int64(stmt, 1, now_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "claim", diag);
-		goto cleanup;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n >= max || !copy_event(stmt, &claimed[n])) {
-			stmt_done(stmt);
-			jitrd_diag_set(diag, "%s: claim: out of memory or a foreign row", j->path);
-			result = JITRD_ERR_NOMEM;
-			goto cleanup;
-		}
-		n++;
-	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "claim", diag);
-		goto cleanup;
-	}
-	rc = run(j->stmt[S_COMMIT]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "claim", diag);
-		goto cleanup;
-	}
-	in_tx = false;
 	if (n == 0) {
 		free(claimed);
 		claimed = NULL;
@@ -737,11 +813,7 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size
 	*count = n;
 	claimed = NULL;
 	n = 0;
-	result = JITRD_OK;
 cleanup:
-	if (in_tx)
-		rollback(j);
-	pthread_mutex_unlock(&j->lock);
 	jitrd_journal_events_free(claimed, n);
 	return result;
 }
@@ -758,25 +830,22 @@ enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id, const
                                       struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
-	int rc;
+	const struct param params[] = {
+	    INT64_PARAM(id),
+	    TEXT_PARAM(decision, JITRD_JOURNAL_WORD_MAX),
+	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
+	    TEXT_PARAM(status, JITRD_JOURNAL_WORD_MAX),
+	    INT64_PARAM(now_ms),
+	};
 
 	if (!j || !word_ok(decision, true) || !word_ok(status, false)) {
 		jitrd_diag_set(diag, "journal: complete: missing or overlong decision or status");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_COMPLETE];
-	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 2, decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 4, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "complete", diag);
+	result = stmt_exec(j, S_COMPLETE, params, COUNT_OF(params), "complete", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	if (sqlite3_changes(j->db) == 0) {
 		jitrd_diag_set(diag, "%s: complete: event %lld is unknown or already finished",
 		               j->path, (long long)id);
@@ -813,28 +882,29 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 	}
 	if (max_attempts == 0 || max_attempts > j->max_attempts)
 		max_attempts = j->max_attempts;
+	const struct param params[] = {
+	    INT64_PARAM(id),
+	    INT64_PARAM(next_attempt_ms),
+	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
+	    INT64_PARAM(max_attempts),
+	    INT64_PARAM(now_ms),
+	};
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_RETRY];
-	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 2, next_attempt_ms)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 4, max_attempts)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "retry_later", diag);
+	result = stmt_bind(j, S_RETRY, params, COUNT_OF(params), "retry_later", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
+	stmt = j->stmt[S_RETRY];
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		new_state =
 		    name_index(state_names, COUNT_OF(state_names), sqlite3_column_text(stmt, 0));
 		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) /* one row at most: the id is the key */
+			rc = SQLITE_ERROR;
 	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "retry_later", diag);
+	result = stmt_end(j, S_RETRY, rc, "retry_later", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	if (new_state < 0) {
 		jitrd_diag_set(diag, "%s: retry_later: event %lld is unknown or already finished",
 		               j->path, (long long)id);
@@ -849,35 +919,27 @@ cleanup:
 	return result;
 }
 
-/* Runs one modifying statement with an optional int64 parameter, and reports changes. */
 /* Runs a statement with ?1 = param (and ?2 = param2 when the statement has it); *count gets
  * the rows changed. */
 static enum jitrd_err run_changes2(struct jitrd_journal *j, enum stmt_id which, int64_t param,
                                    int64_t param2, const char *what, size_t *count,
                                    struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_IO;
-	sqlite3_stmt *stmt;
-	int rc;
+	const struct param params[] = {INT64_PARAM(param), INT64_PARAM(param2)};
+	enum jitrd_err result;
+	size_t wanted;
 
 	if (!j) {
 		jitrd_diag_set(diag, "journal: %s: invalid argument", what);
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[which];
-	if ((rc = sqlite3_bind_int64(stmt, 1, param)) != SQLITE_OK ||
-	    (sqlite3_bind_parameter_count(stmt) >= 2 &&
-	     (rc = sqlite3_bind_int64(stmt, 2, param2)) != SQLITE_OK) ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, what, diag);
-		goto cleanup;
-	}
-	if (count)
+	wanted = (size_t)sqlite3_bind_parameter_count(j->stmt[which]);
+	if (wanted > COUNT_OF(params))
+		wanted = COUNT_OF(params);
+	result = stmt_exec(j, which, params, wanted, what, diag);
+	if (result == JITRD_OK && count)
 		*count = (size_t)sqlite3_changes64(j->db);
-	result = JITRD_OK;
-cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -912,21 +974,17 @@ static enum jitrd_err exists_query(struct jitrd_journal *j, enum stmt_id which, 
                                    const char *b, const char *what, bool *exists,
                                    struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_IO;
-	sqlite3_stmt *stmt = j->stmt[which];
+	const struct param params[] = {TEXT_PARAM(a, JITRD_JOURNAL_NAME_MAX),
+	                               TEXT_PARAM(b, JITRD_JOURNAL_NAME_MAX)};
+	enum jitrd_err result = stmt_bind(j, which, params, b ? 2 : 1, what, diag);
 	int rc;
 
-	if ((rc = bind_str(stmt, 1, a, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (b && (rc = bind_str(stmt, 2, b, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK)) {
-		stmt_done(stmt);
-		return db_fail(j, rc, what, diag);
-	}
-	rc = sqlite3_step(stmt);
-	stmt_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(j, rc, what, diag);
-	*exists = rc == SQLITE_ROW;
-	result = JITRD_OK;
+	if (result != JITRD_OK)
+		return result;
+	rc = sqlite3_step(j->stmt[which]);
+	result = stmt_end(j, which, rc, what, diag);
+	if (result == JITRD_OK)
+		*exists = rc == SQLITE_ROW;
 	return result;
 }
 
@@ -984,11 +1042,9 @@ enum jitrd_err jitrd_journal_counts(struct jitrd_journal *j, struct jitrd_journa
 			break; /* the CHECK constraint keeps other states out */
 		}
 	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "counts", diag);
+	result = stmt_end(j, S_COUNTS, rc, "counts", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	*counts = c;
 	result = JITRD_OK;
 cleanup:
@@ -1013,31 +1069,24 @@ enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
                                          const struct jitrd_journal_cert *cert,
                                          struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
-	int rc;
+	enum jitrd_err result;
 
 	if (!j || !cert || !cert_ok(cert)) {
 		jitrd_diag_set(diag, "journal: cert_upsert: empty id or unterminated string");
 		return JITRD_ERR_INVALID_ARG;
 	}
+	const struct param params[] = {
+	    TEXT_PARAM(cert->certificate_id, JITRD_JOURNAL_ID_MAX),
+	    TEXT_PARAM(cert->ca_id, JITRD_JOURNAL_ID_MAX),
+	    TEXT_PARAM(cert->serial_hex, JITRD_JOURNAL_SERIAL_MAX),
+	    TEXT_PARAM(cert->issuer, JITRD_JOURNAL_NAME_MAX),
+	    TEXT_PARAM(cert->subject_cn, JITRD_JOURNAL_NAME_MAX),
+	    TEXT_PARAM(cert->status, JITRD_JOURNAL_WORD_MAX),
+	    TEXT_PARAM(cert->last_decision, JITRD_JOURNAL_WORD_MAX),
+	    INT64_PARAM(cert->updated_ms),
+	};
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_CERT_UPSERT];
-	if ((rc = bind_str(stmt, 1, cert->certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 2, cert->ca_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 3, cert->serial_hex, JITRD_JOURNAL_SERIAL_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 4, cert->issuer, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 5, cert->subject_cn, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 6, cert->status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 7, cert->last_decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 8, cert->updated_ms)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "cert_upsert", diag);
-		goto cleanup;
-	}
-	result = JITRD_OK;
-cleanup:
+	result = stmt_exec(j, S_CERT_UPSERT, params, COUNT_OF(params), "cert_upsert", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1060,7 +1109,7 @@ enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *j, const char *certi
                                       struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
+	const struct param params[] = {TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX)};
 	int rc;
 
 	if (!j || !cert || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
@@ -1068,19 +1117,15 @@ enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *j, const char *certi
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_CERT_GET];
-	rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		copy_cert(stmt, cert);
-	stmt_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "cert_get", diag);
+	result = stmt_bind(j, S_CERT_GET, params, COUNT_OF(params), "cert_get", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
-	*found = rc == SQLITE_ROW;
-	result = JITRD_OK;
+	rc = sqlite3_step(j->stmt[S_CERT_GET]);
+	if (rc == SQLITE_ROW)
+		copy_cert(j->stmt[S_CERT_GET], cert);
+	result = stmt_end(j, S_CERT_GET, rc, "cert_get", diag);
+	if (result == JITRD_OK)
+		*found = rc == SQLITE_ROW;
 cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;
@@ -1091,30 +1136,26 @@ static enum jitrd_err cert_page(struct jitrd_journal *j, const char *ca_id, cons
                                 const char *after, struct jitrd_journal_cert *page, size_t *n,
                                 struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_IO;
-	sqlite3_stmt *stmt;
+	const struct param params[] = {
+	    TEXT_PARAM(ca_id, JITRD_JOURNAL_ID_MAX),
+	    TEXT_PARAM(status, JITRD_JOURNAL_WORD_MAX),
+	    TEXT_PARAM(after, JITRD_JOURNAL_ID_MAX),
+	    INT64_PARAM(ITERATE_PAGE),
+	};
+	enum jitrd_err result;
+	sqlite3_stmt *stmt = j->stmt[S_CERT_PAGE];
 	size_t got = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_CERT_PAGE];
-	if ((rc = bind_str(stmt, 1, ca_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 2, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 3, after, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(stmt, 4, ITERATE_PAGE)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "cert_iterate", diag);
+	result = stmt_bind(j, S_CERT_PAGE, params, COUNT_OF(params), "cert_iterate", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	while (got < ITERATE_PAGE && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		copy_cert(stmt, &page[got++]);
-	stmt_done(stmt);
-	if (got < ITERATE_PAGE && rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "cert_iterate", diag);
-		goto cleanup;
-	}
-	*n = got;
-	result = JITRD_OK;
+	result = stmt_end(j, S_CERT_PAGE, rc, "cert_iterate", diag);
+	if (result == JITRD_OK)
+		*n = got;
 cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;
@@ -1167,117 +1208,74 @@ static bool name_ok(const char *s)
 	return bounded_len(s, JITRD_JOURNAL_NAME_MAX) > 0;
 }
 
+/* With j->lock held: *open = job has a row that is not finished. */
+static enum jitrd_err job_open(struct jitrd_journal *j, const char *job, const char *what,
+                               bool *open, struct jitrd_diag *diag)
+{
+	const struct param params[] = {TEXT_PARAM(job, JITRD_JOURNAL_NAME_MAX)};
+	enum jitrd_err result = stmt_bind(j, S_JOB_GET, params, COUNT_OF(params), what, diag);
+	int rc;
+
+	if (result != JITRD_OK)
+		return result;
+	rc = sqlite3_step(j->stmt[S_JOB_GET]);
+	*open = rc == SQLITE_ROW && sqlite3_column_int(j->stmt[S_JOB_GET], 0) != 0;
+	return stmt_end(j, S_JOB_GET, rc, what, diag);
+}
+
 enum jitrd_err jitrd_journal_job_start(struct jitrd_journal *j, const char *job,
                                        const char *description, int64_t now_ms, bool *resumed,
                                        struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	const struct param job_row[] = {
+	    TEXT_PARAM(job, JITRD_JOURNAL_NAME_MAX),
+	    TEXT_PARAM(description ? description : "", JITRD_JOURNAL_TEXT_MAX),
+	    INT64_PARAM(now_ms),
+	};
+	enum jitrd_err result;
 	bool open_job = false;
-	bool in_tx = false;
-	sqlite3_stmt *stmt;
-	int rc;
 
 	if (!j || !name_ok(job)) {
 		jitrd_diag_set(diag, "journal: job_start: empty or overlong job id");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	pthread_mutex_lock(&j->lock);
-	rc = run(j->stmt[S_BEGIN]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "job_start", diag);
-		goto cleanup;
-	}
-	in_tx = true;
-	stmt = j->stmt[S_JOB_GET];
-	rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		open_job = sqlite3_column_int(stmt, 0) != 0;
-		rc = SQLITE_DONE;
-	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "job_start", diag);
-		goto cleanup;
-	}
-	if (!open_job) {
-		stmt = j->stmt[S_JOB_PUT];
-		if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-		    (rc = bind_str(stmt, 2, description ? description : "",
-		                   JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
-		    (rc = sqlite3_bind_int64(stmt, 3, now_ms)) != SQLITE_OK ||
-		    (rc = run(stmt)) != SQLITE_OK) {
-			stmt_done(stmt);
-			result = db_fail(j, rc, "job_start", diag);
-			goto cleanup;
-		}
-		stmt = j->stmt[S_JOB_ITEMS_CLEAR];
-		if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-		    (rc = run(stmt)) != SQLITE_OK) {
-			stmt_done(stmt);
-			result = db_fail(j, rc, "job_start", diag);
-			goto cleanup;
-		}
-	}
-	rc = run(j->stmt[S_COMMIT]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "job_start", diag);
-		goto cleanup;
-	}
-	in_tx = false;
-	if (resumed)
+	result = tx_begin(j, "job_start", diag);
+	if (result == JITRD_OK)
+		result = job_open(j, job, "job_start", &open_job, diag);
+	/* A new job, or one that finished and starts again: its row anew, no items done. */
+	if (result == JITRD_OK && !open_job)
+		result = stmt_exec(j, S_JOB_PUT, job_row, COUNT_OF(job_row), "job_start", diag);
+	if (result == JITRD_OK && !open_job)
+		result = stmt_exec(j, S_JOB_ITEMS_CLEAR, job_row, 1, "job_start", diag);
+	result = tx_end(j, result, "job_start", diag);
+	if (result == JITRD_OK && resumed)
 		*resumed = open_job;
-	result = JITRD_OK;
-cleanup:
-	if (in_tx)
-		rollback(j);
-	pthread_mutex_unlock(&j->lock);
 	return result;
 }
 
 enum jitrd_err jitrd_journal_item_done(struct jitrd_journal *j, const char *job,
                                        const char *item_id, int64_t now_ms, struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
+	const struct param item_row[] = {
+	    TEXT_PARAM(job, JITRD_JOURNAL_NAME_MAX),
+	    TEXT_PARAM(item_id, JITRD_JOURNAL_NAME_MAX),
+	    INT64_PARAM(now_ms),
+	};
+	enum jitrd_err result;
 	bool open_job = false;
-	int rc;
 
 	if (!j || !name_ok(job) || !name_ok(item_id)) {
 		jitrd_diag_set(diag, "journal: item_done: empty or overlong job or item id");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_JOB_GET];
-	rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		open_job = sqlite3_column_int(stmt, 0) != 0;
-		rc = SQLITE_DONE;
-	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "item_done", diag);
-		goto cleanup;
-	}
-	if (!open_job) {
+	result = job_open(j, job, "item_done", &open_job, diag);
+	if (result == JITRD_OK && !open_job) {
 		jitrd_diag_set(diag, "%s: item_done: no unfinished job of that id", j->path);
 		result = JITRD_ERR_INVALID_ARG;
-		goto cleanup;
 	}
-	stmt = j->stmt[S_ITEM_PUT];
-	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 2, item_id, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 3, now_ms)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "item_done", diag);
-		goto cleanup;
-	}
-	result = JITRD_OK;
-cleanup:
+	if (result == JITRD_OK)
+		result = stmt_exec(j, S_ITEM_PUT, item_row, COUNT_OF(item_row), "item_done", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1303,55 +1301,25 @@ enum jitrd_err jitrd_journal_item_is_done(struct jitrd_journal *j, const char *j
 enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *j, const char *job, int64_t now_ms,
                                         struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
-	bool in_tx = false;
-	int rc;
+	const struct param job_end[] = {TEXT_PARAM(job, JITRD_JOURNAL_NAME_MAX),
+	                                INT64_PARAM(now_ms)};
+	enum jitrd_err result;
 
 	if (!j || !name_ok(job)) {
 		jitrd_diag_set(diag, "journal: job_finish: empty or overlong job id");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	pthread_mutex_lock(&j->lock);
-	rc = run(j->stmt[S_BEGIN]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "job_finish", diag);
-		goto cleanup;
-	}
-	in_tx = true;
-	stmt = j->stmt[S_JOB_FINISH];
-	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 2, now_ms)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "job_finish", diag);
-		goto cleanup;
-	}
-	if (sqlite3_changes(j->db) == 0) {
+	result = tx_begin(j, "job_finish", diag);
+	if (result == JITRD_OK)
+		result = stmt_exec(j, S_JOB_FINISH, job_end, COUNT_OF(job_end), "job_finish", diag);
+	if (result == JITRD_OK && sqlite3_changes(j->db) == 0) {
 		jitrd_diag_set(diag, "%s: job_finish: no unfinished job of that id", j->path);
 		result = JITRD_ERR_INVALID_ARG;
-		goto cleanup;
 	}
 	/* The job row stays (when it ran, that it finished); its item markers are not needed. */
-	stmt = j->stmt[S_JOB_ITEMS_CLEAR];
-	if ((rc = bind_str(stmt, 1, job, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "job_finish", diag);
-		goto cleanup;
-	}
-	rc = run(j->stmt[S_COMMIT]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "job_finish", diag);
-		goto cleanup;
-	}
-	in_tx = false;
-	result = JITRD_OK;
-cleanup:
-	if (in_tx)
-		rollback(j);
-	pthread_mutex_unlock(&j->lock);
-	return result;
+	if (result == JITRD_OK)
+		result = stmt_exec(j, S_JOB_ITEMS_CLEAR, job_end, 1, "job_finish", diag);
+	return tx_end(j, result, "job_finish", diag);
 }
 
 /* ---- remembered decisions, pruning, progress ------------------------------------------- */
@@ -1361,9 +1329,16 @@ enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certi
                                       const char *reason, const char *status, int64_t now_ms,
                                       int64_t until_ms, struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
-	int rc;
+	const struct param params[] = {
+	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    TEXT_PARAM(decision, JITRD_JOURNAL_WORD_MAX),
+	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
+	    TEXT_PARAM(status, JITRD_JOURNAL_WORD_MAX),
+	    INT64_PARAM(now_ms),
+	    INT64_PARAM(until_ms),
+	    TEXT_PARAM(event_key, JITRD_JOURNAL_NAME_MAX),
+	};
+	enum jitrd_err result;
 
 	if (!j || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
 	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 || !word_ok(decision, true) ||
@@ -1372,21 +1347,7 @@ enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certi
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_REMEMBER];
-	if ((rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 2, decision, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 3, reason, JITRD_JOURNAL_TEXT_MAX)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 4, status, JITRD_JOURNAL_WORD_MAX)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 5, now_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(stmt, 6, until_ms)) != SQLITE_OK ||
-	    (rc = bind_str(stmt, 7, event_key, JITRD_JOURNAL_NAME_MAX)) != SQLITE_OK ||
-	    (rc = run(stmt)) != SQLITE_OK) {
-		stmt_done(stmt);
-		result = db_fail(j, rc, "remember", diag);
-		goto cleanup;
-	}
-	result = JITRD_OK;
-cleanup:
+	result = stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1397,8 +1358,13 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
                                     struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	const struct param params[] = {
+	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    INT64_PARAM(now_ms),
+	    TEXT_PARAM(event_key, JITRD_JOURNAL_NAME_MAX),
+	};
 	struct jitrd_journal_memory m;
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt = j ? j->stmt[S_RECALL] : NULL;
 	int rc;
 
 	if (!j || !memory || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
@@ -1408,14 +1374,10 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 	}
 	memset(&m, 0, sizeof(m));
 	pthread_mutex_lock(&j->lock);
-	stmt = j->stmt[S_RECALL];
-	rc = bind_str(stmt, 1, certificate_id, JITRD_JOURNAL_ID_MAX);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 2, now_ms);
-	if (rc == SQLITE_OK)
-		rc = bind_str(stmt, 3, event_key, JITRD_JOURNAL_NAME_MAX);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+	result = stmt_bind(j, S_RECALL, params, COUNT_OF(params), "recall", diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		copy_column(m.decision, sizeof(m.decision), stmt, 0);
 		copy_column(m.reason, sizeof(m.reason), stmt, 1);
@@ -1425,11 +1387,9 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 		m.repeats = (uint64_t)sqlite3_column_int64(stmt, 5);
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_ROW : SQLITE_ERROR;
 	}
-	stmt_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "recall", diag);
+	result = stmt_end(j, S_RECALL, rc, "recall", diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	*found = rc == SQLITE_ROW;
 	if (*found)
 		*memory = m;
@@ -1442,23 +1402,16 @@ cleanup:
 enum jitrd_err jitrd_journal_forget_all(struct jitrd_journal *j, size_t *count,
                                         struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_IO;
-	int rc;
+	enum jitrd_err result;
 
 	if (!j) {
 		jitrd_diag_set(diag, "journal: forget_all: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	rc = run(j->stmt[S_FORGET_ALL]);
-	if (rc != SQLITE_OK) {
-		result = db_fail(j, rc, "forget_all", diag);
-		goto cleanup;
-	}
-	if (count)
+	result = stmt_exec(j, S_FORGET_ALL, NULL, 0, "forget_all", diag);
+	if (result == JITRD_OK && count)
 		*count = (size_t)sqlite3_changes64(j->db);
-	result = JITRD_OK;
-cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1515,15 +1468,8 @@ enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *j, int64_t *since
 		*found = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
 		if (*found)
 			*since_ms = sqlite3_column_int64(stmt, 0);
-		rc = SQLITE_DONE;
 	}
-	stmt_done(stmt);
-	if (rc != SQLITE_DONE) {
-		result = db_fail(j, rc, "oldest_open", diag);
-		goto cleanup;
-	}
-	result = JITRD_OK;
-cleanup:
+	result = stmt_end(j, S_OLDEST_OPEN, rc, "oldest_open", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }

@@ -304,7 +304,8 @@ static void put_label_value(struct jitrd_escape_line *t, const char *value)
 	put(t, "\"", 1);
 }
 
-static void put_header(struct jitrd_escape_line *t, const char *name, const char *type, const char *help)
+static void put_header(struct jitrd_escape_line *t, const char *name, const char *type,
+                       const char *help)
 {
 	put_str(t, "# HELP ");
 	put_str(t, name);
