@@ -12,6 +12,8 @@
 
 #include "jitrd/files.h"
 
+#include "journal_private.h"
+
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 #define DEFAULT_MAX_ATTEMPTS    10
 #define ITERATE_PAGE            64
@@ -81,39 +83,6 @@ static const char schema_v2_sql[] =
     "CREATE INDEX remembered_until ON remembered(until_ms);"
     "CREATE INDEX events_failed ON events(finished_ms) WHERE state = 'failed';"
     "PRAGMA user_version = 2;";
-
-enum stmt_id {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_RECORD,
-	S_CLAIM,
-	S_COMPLETE,
-	S_RETRY,
-	S_RECOVER,
-	S_REQUEUE,
-	S_HAS_PENDING,
-	S_PRUNE,
-	S_COUNTS,
-	S_CERT_UPSERT,
-	S_CERT_GET,
-	S_CERT_PAGE,
-	S_JOB_GET,
-	S_JOB_PUT,
-	S_JOB_ITEMS_CLEAR,
-	S_ITEM_PUT,
-	S_ITEM_GET,
-	S_JOB_FINISH,
-	S_REMEMBER,
-	S_RECALL,
-	S_FORGET_ALL,
-	S_PRUNE_FINISHED,
-	S_PRUNE_OVER_CAP,
-	S_PRUNE_REMEMBERED,
-	S_PRUNE_INVENTORY,
-	S_OLDEST_OPEN,
-	S_COUNT_
-};
 
 #define CERT_COLUMNS                                                                               \
 	"certificate_id, ca_id, serial_hex, issuer, subject_cn, status, last_decision, updated_ms"
@@ -207,16 +176,6 @@ static const char *const stmt_sql[S_COUNT_] = {
 		      " UNION ALL SELECT min(claimed_ms) FROM events WHERE state = 'in_progress')",
 };
 
-struct jitrd_journal {
-	/* Guards db and every statement: SQLite connections are opened NOMUTEX and all use goes
-	 * through this one lock, held for one short statement or transaction at a time. */
-	pthread_mutex_t lock;
-	sqlite3 *db;
-	sqlite3_stmt *stmt[S_COUNT_];
-	unsigned max_attempts;
-	char path[256]; /* for messages only (possibly cut) */
-};
-
 static const char *const source_names[] = {
     [JITRD_JOURNAL_MQTT] = "mqtt",
     [JITRD_JOURNAL_HANDLE] = "handle",
@@ -230,8 +189,6 @@ static const char *const state_names[] = {
     [JITRD_JOURNAL_DONE] = "done",
     [JITRD_JOURNAL_FAILED] = "failed",
 };
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *jitrd_journal_source_name(enum jitrd_journal_source source)
 {
@@ -306,7 +263,7 @@ static void rollback(struct jitrd_journal *j)
 }
 
 /* Length of s when it is at most max bytes, else -1. NULL counts as too long. */
-static long bounded_len(const char *s, size_t max)
+long journal_bounded_len(const char *s, size_t max)
 {
 	size_t n;
 
@@ -322,29 +279,17 @@ static int bind_str(sqlite3_stmt *stmt, int index, const char *s, size_t max)
 
 	if (!s)
 		return sqlite3_bind_null(stmt, index);
-	n = bounded_len(s, max);
+	n = journal_bounded_len(s, max);
 	if (n < 0)
 		n = (long)max; /* callers checked the ones that must not be cut */
 	return sqlite3_bind_text(stmt, index, s, (int)n, SQLITE_STATIC);
 }
 
-/* One parameter of a statement; a list of them is bound as ?1, ?2, ... in its order. */
-enum param_kind { PARAM_INT64, PARAM_TEXT, PARAM_BLOB };
-struct param {
-	enum param_kind kind;
-	int64_t number;    /* PARAM_INT64 */
-	const void *bytes; /* PARAM_TEXT (NUL-terminated; NULL binds NULL), PARAM_BLOB */
-	size_t size;       /* PARAM_TEXT: bytes kept at most; PARAM_BLOB: its length */
-};
-#define INT64_PARAM(v)     ((struct param){.kind = PARAM_INT64, .number = (int64_t)(v)})
-#define TEXT_PARAM(s, max) ((struct param){.kind = PARAM_TEXT, .bytes = (s), .size = (max)})
-#define BLOB_PARAM(p, len) ((struct param){.kind = PARAM_BLOB, .bytes = (p), .size = (len)})
-
 /* With j->lock held: binds params (count of them) to statement which, ready to step. On a
  * failure the statement is reset and diag says what failed. */
-static enum jitrd_err stmt_bind(struct jitrd_journal *j, enum stmt_id which,
-                                const struct param *params, size_t count, const char *what,
-                                struct jitrd_diag *diag)
+enum jitrd_err journal_stmt_bind(struct jitrd_journal *j, enum stmt_id which,
+                                 const struct param *params, size_t count, const char *what,
+                                 struct jitrd_diag *diag)
 {
 	sqlite3_stmt *stmt = j->stmt[which];
 	int rc = SQLITE_OK;
@@ -377,8 +322,8 @@ static enum jitrd_err stmt_bind(struct jitrd_journal *j, enum stmt_id which,
 /* With j->lock held: ends a use of statement which whose last sqlite3_step returned rc
  * (SQLITE_ROW when the caller stopped reading early, SQLITE_DONE at the end): resets it,
  * and turns any other rc into the error with diag. */
-static enum jitrd_err stmt_end(struct jitrd_journal *j, enum stmt_id which, int rc,
-                               const char *what, struct jitrd_diag *diag)
+enum jitrd_err journal_stmt_end(struct jitrd_journal *j, enum stmt_id which, int rc,
+                                const char *what, struct jitrd_diag *diag)
 {
 	stmt_done(j->stmt[which]);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -388,35 +333,35 @@ static enum jitrd_err stmt_end(struct jitrd_journal *j, enum stmt_id which, int 
 
 /* With j->lock held: binds params to statement which and runs it to its end (rows, if any,
  * ignored); sqlite3_changes tells what it changed. */
-static enum jitrd_err stmt_exec(struct jitrd_journal *j, enum stmt_id which,
-                                const struct param *params, size_t count, const char *what,
-                                struct jitrd_diag *diag)
+enum jitrd_err journal_stmt_exec(struct jitrd_journal *j, enum stmt_id which,
+                                 const struct param *params, size_t count, const char *what,
+                                 struct jitrd_diag *diag)
 {
-	enum jitrd_err err = stmt_bind(j, which, params, count, what, diag);
+	enum jitrd_err err = journal_stmt_bind(j, which, params, count, what, diag);
 	int rc;
 
 	if (err != JITRD_OK)
 		return err;
 	while ((rc = sqlite3_step(j->stmt[which])) == SQLITE_ROW)
 		;
-	return stmt_end(j, which, rc, what, diag);
+	return journal_stmt_end(j, which, rc, what, diag);
 }
 
 /* Locks the journal and begins a transaction. Whatever it returns, the caller ends with
- * tx_end (which unlocks). */
-static enum jitrd_err tx_begin(struct jitrd_journal *j, const char *what, struct jitrd_diag *diag)
+ * journal_tx_end (which unlocks). */
+enum jitrd_err journal_tx_begin(struct jitrd_journal *j, const char *what, struct jitrd_diag *diag)
 {
 	pthread_mutex_lock(&j->lock);
-	return stmt_exec(j, S_BEGIN, NULL, 0, what, diag);
+	return journal_stmt_exec(j, S_BEGIN, NULL, 0, what, diag);
 }
 
-/* Ends tx_begin's transaction: commits it when result is JITRD_OK, else (or when the commit
+/* Ends journal_tx_begin's transaction: commits it when result is JITRD_OK, else (or when the commit
  * fails) rolls it back; unlocks. Returns result, or the commit's error. */
-static enum jitrd_err tx_end(struct jitrd_journal *j, enum jitrd_err result, const char *what,
-                             struct jitrd_diag *diag)
+enum jitrd_err journal_tx_end(struct jitrd_journal *j, enum jitrd_err result, const char *what,
+                              struct jitrd_diag *diag)
 {
 	if (result == JITRD_OK)
-		result = stmt_exec(j, S_COMMIT, NULL, 0, what, diag);
+		result = journal_stmt_exec(j, S_COMMIT, NULL, 0, what, diag);
 	if (result != JITRD_OK)
 		rollback(j); /* also harmless when BEGIN itself failed */
 	pthread_mutex_unlock(&j->lock);
@@ -693,7 +638,7 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
 		jitrd_diag_set(diag, "journal: record: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	if (certificate_id && bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+	if (certificate_id && journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: record: certificate id over %d bytes",
 		               JITRD_JOURNAL_ID_MAX);
 		return JITRD_ERR_INVALID_ARG;
@@ -709,7 +654,7 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
 	    INT64_PARAM(truncated),      TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
 	};
 	pthread_mutex_lock(&j->lock);
-	result = stmt_exec(j, S_RECORD, params, COUNT_OF(params), "record", diag);
+	result = journal_stmt_exec(j, S_RECORD, params, COUNT_OF(params), "record", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	*id = sqlite3_last_insert_rowid(j->db);
@@ -774,7 +719,7 @@ static enum jitrd_err claim_rows(struct jitrd_journal *j, size_t max,
 		}
 		(*n)++;
 	}
-	return stmt_end(j, S_CLAIM, rc, "claim", diag);
+	return journal_stmt_end(j, S_CLAIM, rc, "claim", diag);
 }
 
 enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size_t max,
@@ -797,12 +742,12 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size
 	}
 	/* An explicit transaction, so a failure while copying rows undoes the whole claim:
 	 * an event is in progress only if a worker really holds its copy. */
-	result = tx_begin(j, "claim", diag);
+	result = journal_tx_begin(j, "claim", diag);
 	if (result == JITRD_OK)
-		result = stmt_bind(j, S_CLAIM, params, COUNT_OF(params), "claim", diag);
+		result = journal_stmt_bind(j, S_CLAIM, params, COUNT_OF(params), "claim", diag);
 	if (result == JITRD_OK)
 		result = claim_rows(j, max, claimed, &n, diag);
-	result = tx_end(j, result, "claim", diag);
+	result = journal_tx_end(j, result, "claim", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	if (n == 0) {
@@ -822,7 +767,7 @@ static bool word_ok(const char *s, bool required)
 {
 	if (!s)
 		return !required;
-	return bounded_len(s, JITRD_JOURNAL_WORD_MAX) >= (required ? 1 : 0);
+	return journal_bounded_len(s, JITRD_JOURNAL_WORD_MAX) >= (required ? 1 : 0);
 }
 
 enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id, const char *decision,
@@ -843,7 +788,7 @@ enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id, const
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = stmt_exec(j, S_COMPLETE, params, COUNT_OF(params), "complete", diag);
+	result = journal_stmt_exec(j, S_COMPLETE, params, COUNT_OF(params), "complete", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	if (sqlite3_changes(j->db) == 0) {
@@ -890,7 +835,7 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 	    INT64_PARAM(now_ms),
 	};
 	pthread_mutex_lock(&j->lock);
-	result = stmt_bind(j, S_RETRY, params, COUNT_OF(params), "retry_later", diag);
+	result = journal_stmt_bind(j, S_RETRY, params, COUNT_OF(params), "retry_later", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	stmt = j->stmt[S_RETRY];
@@ -902,7 +847,7 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 		if (rc == SQLITE_ROW) /* one row at most: the id is the key */
 			rc = SQLITE_ERROR;
 	}
-	result = stmt_end(j, S_RETRY, rc, "retry_later", diag);
+	result = journal_stmt_end(j, S_RETRY, rc, "retry_later", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	if (new_state < 0) {
@@ -937,7 +882,7 @@ static enum jitrd_err run_changes2(struct jitrd_journal *j, enum stmt_id which, 
 	wanted = (size_t)sqlite3_bind_parameter_count(j->stmt[which]);
 	if (wanted > COUNT_OF(params))
 		wanted = COUNT_OF(params);
-	result = stmt_exec(j, which, params, wanted, what, diag);
+	result = journal_stmt_exec(j, which, params, wanted, what, diag);
 	if (result == JITRD_OK && count)
 		*count = (size_t)sqlite3_changes64(j->db);
 	pthread_mutex_unlock(&j->lock);
@@ -970,19 +915,19 @@ enum jitrd_err jitrd_journal_prune(struct jitrd_journal *j, int64_t older_than_m
 }
 
 /* Runs a query bound to one or two strings; *exists = it returned a row. */
-static enum jitrd_err exists_query(struct jitrd_journal *j, enum stmt_id which, const char *a,
-                                   const char *b, const char *what, bool *exists,
-                                   struct jitrd_diag *diag)
+enum jitrd_err journal_exists(struct jitrd_journal *j, enum stmt_id which, const char *a,
+                              const char *b, const char *what, bool *exists,
+                              struct jitrd_diag *diag)
 {
 	const struct param params[] = {TEXT_PARAM(a, JITRD_JOURNAL_NAME_MAX),
 	                               TEXT_PARAM(b, JITRD_JOURNAL_NAME_MAX)};
-	enum jitrd_err result = stmt_bind(j, which, params, b ? 2 : 1, what, diag);
+	enum jitrd_err result = journal_stmt_bind(j, which, params, b ? 2 : 1, what, diag);
 	int rc;
 
 	if (result != JITRD_OK)
 		return result;
 	rc = sqlite3_step(j->stmt[which]);
-	result = stmt_end(j, which, rc, what, diag);
+	result = journal_stmt_end(j, which, rc, what, diag);
 	if (result == JITRD_OK)
 		*exists = rc == SQLITE_ROW;
 	return result;
@@ -994,13 +939,13 @@ enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *j, const char
 	enum jitrd_err result;
 	bool found = false;
 
-	if (!j || !pending || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+	if (!j || !pending || journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: has_pending_for: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
 	result =
-	    exists_query(j, S_HAS_PENDING, certificate_id, NULL, "has_pending_for", &found, diag);
+	    journal_exists(j, S_HAS_PENDING, certificate_id, NULL, "has_pending_for", &found, diag);
 	pthread_mutex_unlock(&j->lock);
 	if (result == JITRD_OK)
 		*pending = found;
@@ -1042,7 +987,7 @@ enum jitrd_err jitrd_journal_counts(struct jitrd_journal *j, struct jitrd_journa
 			break; /* the CHECK constraint keeps other states out */
 		}
 	}
-	result = stmt_end(j, S_COUNTS, rc, "counts", diag);
+	result = journal_stmt_end(j, S_COUNTS, rc, "counts", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	*counts = c;
@@ -1086,7 +1031,7 @@ enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
 	    INT64_PARAM(cert->updated_ms),
 	};
 	pthread_mutex_lock(&j->lock);
-	result = stmt_exec(j, S_CERT_UPSERT, params, COUNT_OF(params), "cert_upsert", diag);
+	result = journal_stmt_exec(j, S_CERT_UPSERT, params, COUNT_OF(params), "cert_upsert", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1112,18 +1057,19 @@ enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *j, const char *certi
 	const struct param params[] = {TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX)};
 	int rc;
 
-	if (!j || !cert || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+	if (!j || !cert || !found ||
+	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: cert_get: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = stmt_bind(j, S_CERT_GET, params, COUNT_OF(params), "cert_get", diag);
+	result = journal_stmt_bind(j, S_CERT_GET, params, COUNT_OF(params), "cert_get", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	rc = sqlite3_step(j->stmt[S_CERT_GET]);
 	if (rc == SQLITE_ROW)
 		copy_cert(j->stmt[S_CERT_GET], cert);
-	result = stmt_end(j, S_CERT_GET, rc, "cert_get", diag);
+	result = journal_stmt_end(j, S_CERT_GET, rc, "cert_get", diag);
 	if (result == JITRD_OK)
 		*found = rc == SQLITE_ROW;
 cleanup:
@@ -1148,12 +1094,12 @@ static enum jitrd_err cert_page(struct jitrd_journal *j, const char *ca_id, cons
 	int rc = SQLITE_DONE;
 
 	pthread_mutex_lock(&j->lock);
-	result = stmt_bind(j, S_CERT_PAGE, params, COUNT_OF(params), "cert_iterate", diag);
+	result = journal_stmt_bind(j, S_CERT_PAGE, params, COUNT_OF(params), "cert_iterate", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	while (got < ITERATE_PAGE && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		copy_cert(stmt, &page[got++]);
-	result = stmt_end(j, S_CERT_PAGE, rc, "cert_iterate", diag);
+	result = journal_stmt_end(j, S_CERT_PAGE, rc, "cert_iterate", diag);
 	if (result == JITRD_OK)
 		*n = got;
 cleanup:
@@ -1171,8 +1117,8 @@ enum jitrd_err jitrd_journal_cert_iterate(struct jitrd_journal *j, const char *c
 	size_t n = 0;
 	size_t i;
 
-	if (!j || !fn || bounded_len(ca_id, JITRD_JOURNAL_ID_MAX) < 0 ||
-	    (status && bounded_len(status, JITRD_JOURNAL_WORD_MAX) < 0)) {
+	if (!j || !fn || journal_bounded_len(ca_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    (status && journal_bounded_len(status, JITRD_JOURNAL_WORD_MAX) < 0)) {
 		jitrd_diag_set(diag, "journal: cert_iterate: invalid argument");
 		goto cleanup;
 	}
@@ -1205,7 +1151,7 @@ cleanup:
 
 static bool name_ok(const char *s)
 {
-	return bounded_len(s, JITRD_JOURNAL_NAME_MAX) > 0;
+	return journal_bounded_len(s, JITRD_JOURNAL_NAME_MAX) > 0;
 }
 
 /* With j->lock held: *open = job has a row that is not finished. */
@@ -1213,14 +1159,15 @@ static enum jitrd_err job_open(struct jitrd_journal *j, const char *job, const c
                                bool *open, struct jitrd_diag *diag)
 {
 	const struct param params[] = {TEXT_PARAM(job, JITRD_JOURNAL_NAME_MAX)};
-	enum jitrd_err result = stmt_bind(j, S_JOB_GET, params, COUNT_OF(params), what, diag);
+	enum jitrd_err result =
+	    journal_stmt_bind(j, S_JOB_GET, params, COUNT_OF(params), what, diag);
 	int rc;
 
 	if (result != JITRD_OK)
 		return result;
 	rc = sqlite3_step(j->stmt[S_JOB_GET]);
 	*open = rc == SQLITE_ROW && sqlite3_column_int(j->stmt[S_JOB_GET], 0) != 0;
-	return stmt_end(j, S_JOB_GET, rc, what, diag);
+	return journal_stmt_end(j, S_JOB_GET, rc, what, diag);
 }
 
 enum jitrd_err jitrd_journal_job_start(struct jitrd_journal *j, const char *job,
@@ -1239,15 +1186,16 @@ enum jitrd_err jitrd_journal_job_start(struct jitrd_journal *j, const char *job,
 		jitrd_diag_set(diag, "journal: job_start: empty or overlong job id");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	result = tx_begin(j, "job_start", diag);
+	result = journal_tx_begin(j, "job_start", diag);
 	if (result == JITRD_OK)
 		result = job_open(j, job, "job_start", &open_job, diag);
 	/* A new job, or one that finished and starts again: its row anew, no items done. */
 	if (result == JITRD_OK && !open_job)
-		result = stmt_exec(j, S_JOB_PUT, job_row, COUNT_OF(job_row), "job_start", diag);
+		result =
+		    journal_stmt_exec(j, S_JOB_PUT, job_row, COUNT_OF(job_row), "job_start", diag);
 	if (result == JITRD_OK && !open_job)
-		result = stmt_exec(j, S_JOB_ITEMS_CLEAR, job_row, 1, "job_start", diag);
-	result = tx_end(j, result, "job_start", diag);
+		result = journal_stmt_exec(j, S_JOB_ITEMS_CLEAR, job_row, 1, "job_start", diag);
+	result = journal_tx_end(j, result, "job_start", diag);
 	if (result == JITRD_OK && resumed)
 		*resumed = open_job;
 	return result;
@@ -1275,7 +1223,8 @@ enum jitrd_err jitrd_journal_item_done(struct jitrd_journal *j, const char *job,
 		result = JITRD_ERR_INVALID_ARG;
 	}
 	if (result == JITRD_OK)
-		result = stmt_exec(j, S_ITEM_PUT, item_row, COUNT_OF(item_row), "item_done", diag);
+		result = journal_stmt_exec(j, S_ITEM_PUT, item_row, COUNT_OF(item_row), "item_done",
+		                           diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1291,7 +1240,7 @@ enum jitrd_err jitrd_journal_item_is_done(struct jitrd_journal *j, const char *j
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = exists_query(j, S_ITEM_GET, job, item_id, "item_is_done", &found, diag);
+	result = journal_exists(j, S_ITEM_GET, job, item_id, "item_is_done", &found, diag);
 	pthread_mutex_unlock(&j->lock);
 	if (result == JITRD_OK)
 		*done = found;
@@ -1309,17 +1258,18 @@ enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *j, const char *job
 		jitrd_diag_set(diag, "journal: job_finish: empty or overlong job id");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	result = tx_begin(j, "job_finish", diag);
+	result = journal_tx_begin(j, "job_finish", diag);
 	if (result == JITRD_OK)
-		result = stmt_exec(j, S_JOB_FINISH, job_end, COUNT_OF(job_end), "job_finish", diag);
+		result = journal_stmt_exec(j, S_JOB_FINISH, job_end, COUNT_OF(job_end),
+		                           "job_finish", diag);
 	if (result == JITRD_OK && sqlite3_changes(j->db) == 0) {
 		jitrd_diag_set(diag, "%s: job_finish: no unfinished job of that id", j->path);
 		result = JITRD_ERR_INVALID_ARG;
 	}
 	/* The job row stays (when it ran, that it finished); its item markers are not needed. */
 	if (result == JITRD_OK)
-		result = stmt_exec(j, S_JOB_ITEMS_CLEAR, job_end, 1, "job_finish", diag);
-	return tx_end(j, result, "job_finish", diag);
+		result = journal_stmt_exec(j, S_JOB_ITEMS_CLEAR, job_end, 1, "job_finish", diag);
+	return journal_tx_end(j, result, "job_finish", diag);
 }
 
 /* ---- remembered decisions, pruning, progress ------------------------------------------- */
@@ -1340,14 +1290,14 @@ enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certi
 	};
 	enum jitrd_err result;
 
-	if (!j || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
-	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 || !word_ok(decision, true) ||
-	    !word_ok(status, false)) {
+	if (!j || journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
+	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 ||
+	    !word_ok(decision, true) || !word_ok(status, false)) {
 		jitrd_diag_set(diag, "journal: remember: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
+	result = journal_stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1367,14 +1317,15 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 	sqlite3_stmt *stmt = j ? j->stmt[S_RECALL] : NULL;
 	int rc;
 
-	if (!j || !memory || !found || bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
-	    bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
+	if (!j || !memory || !found ||
+	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: recall: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	memset(&m, 0, sizeof(m));
 	pthread_mutex_lock(&j->lock);
-	result = stmt_bind(j, S_RECALL, params, COUNT_OF(params), "recall", diag);
+	result = journal_stmt_bind(j, S_RECALL, params, COUNT_OF(params), "recall", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	rc = sqlite3_step(stmt);
@@ -1387,7 +1338,7 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 		m.repeats = (uint64_t)sqlite3_column_int64(stmt, 5);
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_ROW : SQLITE_ERROR;
 	}
-	result = stmt_end(j, S_RECALL, rc, "recall", diag);
+	result = journal_stmt_end(j, S_RECALL, rc, "recall", diag);
 	if (result != JITRD_OK)
 		goto cleanup;
 	*found = rc == SQLITE_ROW;
@@ -1409,7 +1360,7 @@ enum jitrd_err jitrd_journal_forget_all(struct jitrd_journal *j, size_t *count,
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = stmt_exec(j, S_FORGET_ALL, NULL, 0, "forget_all", diag);
+	result = journal_stmt_exec(j, S_FORGET_ALL, NULL, 0, "forget_all", diag);
 	if (result == JITRD_OK && count)
 		*count = (size_t)sqlite3_changes64(j->db);
 	pthread_mutex_unlock(&j->lock);
@@ -1469,7 +1420,7 @@ enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *j, int64_t *since
 		if (*found)
 			*since_ms = sqlite3_column_int64(stmt, 0);
 	}
-	result = stmt_end(j, S_OLDEST_OPEN, rc, "oldest_open", diag);
+	result = journal_stmt_end(j, S_OLDEST_OPEN, rc, "oldest_open", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
