@@ -304,6 +304,15 @@ static void put_label_value(struct jitrd_escape_line *t, const char *value)
 	put(t, "\"", 1);
 }
 
+/* "name{ca="CA"} ": a sample of one CA's series, up to its value. */
+static void put_ca_sample(struct jitrd_escape_line *t, const char *name, const char *ca)
+{
+	put_str(t, name);
+	put_str(t, "{ca=");
+	put_label_value(t, ca);
+	put_str(t, "} ");
+}
+
 static void put_header(struct jitrd_escape_line *t, const char *name, const char *type,
                        const char *help)
 {
@@ -381,27 +390,21 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 	              "Time from taking an event to its outcome.", &s->event_duration);
 	put_header(t, "jitrd_crl_entries", "gauge", "Entries of the CA's current CRL.");
 	for (size_t i = 0; i < s->crl_count; i++) {
-		put_str(t, "jitrd_crl_entries{ca=");
-		put_label_value(t, s->crl[i].ca);
-		put_str(t, "} ");
+		put_ca_sample(t, "jitrd_crl_entries", s->crl[i].ca);
 		put_u64(t, s->crl[i].entries);
 		put_str(t, "\n");
 	}
 	put_header(t, "jitrd_crl_next_update_timestamp_seconds", "gauge",
 	           "nextUpdate of the CA's current CRL, in seconds since the epoch.");
 	for (size_t i = 0; i < s->crl_count; i++) {
-		put_str(t, "jitrd_crl_next_update_timestamp_seconds{ca=");
-		put_label_value(t, s->crl[i].ca);
-		put_str(t, "} ");
+		put_ca_sample(t, "jitrd_crl_next_update_timestamp_seconds", s->crl[i].ca);
 		put_i64(t, s->crl[i].next_update);
 		put_str(t, "\n");
 	}
 	put_header(t, "jitrd_crl_rollbacks_total", "counter",
 	           "CRLs refused because their number is below the highest accepted before.");
 	for (size_t i = 0; i < s->crl_rollback_count; i++) {
-		put_str(t, "jitrd_crl_rollbacks_total{ca=");
-		put_label_value(t, s->crl_rollback[i].ca);
-		put_str(t, "} ");
+		put_ca_sample(t, "jitrd_crl_rollbacks_total", s->crl_rollback[i].ca);
 		put_u64(t, s->crl_rollback[i].count);
 		put_str(t, "\n");
 	}
