@@ -150,11 +150,13 @@ enum jitrd_err jitrd_sigv4_sign_cached(const struct jitrd_sigv4_request *req,
  * NULL and an already cleaned-up result are fine. */
 void jitrd_sigv4_result_cleanup(struct jitrd_sigv4_result *res);
 
-/* Formats when as "YYYYMMDDTHHMMSSZ" (UTC) without gmtime's static buffer. 0 or -1 (when
- * before 1970 or after 9999); out is written only on success. */
-int jitrd_sigv4_amz_date(time_t when, char out[17]);
-/* Parses "YYYYMMDDTHHMMSSZ" strictly (years 1970..9999, real calendar days, no leap second);
- * 0 on success, -1 otherwise; *when is written only on success. */
-int jitrd_sigv4_parse_amz_date(const char *s, time_t *when);
+/* Formats when as "YYYYMMDDTHHMMSSZ" (UTC) without gmtime's static buffer. JITRD_OK, or
+ * JITRD_ERR_INVALID_ARG (NULL out, when before 1970 or after 9999); out is written only on
+ * success. */
+enum jitrd_err jitrd_sigv4_amz_date(time_t when, char out[17]) JITRD_WUR;
+/* Parses "YYYYMMDDTHHMMSSZ" strictly (years 1970..9999, real calendar days, no leap second).
+ * JITRD_OK; JITRD_ERR_MALFORMED for any other text, JITRD_ERR_INVALID_ARG for a NULL
+ * argument; *when is written only on success. */
+enum jitrd_err jitrd_sigv4_parse_amz_date(const char *s, time_t *when) JITRD_WUR;
 
 #endif

@@ -735,7 +735,7 @@ static int valid_scope(const struct jitrd_sigv4_scope *scope, char amz_date[17])
 	if (!valid_word(scope->region, JITRD_SIGV4_MAX_SCOPE_LEN, is_scope_char) ||
 	    !valid_word(scope->service, JITRD_SIGV4_MAX_SCOPE_LEN, is_scope_char))
 		return 0;
-	return jitrd_sigv4_amz_date(scope->when, amz_date) == 0;
+	return jitrd_sigv4_amz_date(scope->when, amz_date) == JITRD_OK;
 }
 
 static char *put(char *at, const char *s, size_t n)
@@ -1097,13 +1097,13 @@ static void put_digits(char *out, unsigned v, int n)
 	}
 }
 
-int jitrd_sigv4_amz_date(time_t when, char out[17])
+enum jitrd_err jitrd_sigv4_amz_date(time_t when, char out[17])
 {
 	int64_t year;
 	unsigned month, day, secs;
 
 	if (!out || when < 0 || when > AMZ_DATE_MAX)
-		return -1;
+		return JITRD_ERR_INVALID_ARG;
 	civil_from_days((int64_t)when / SECONDS_PER_DAY, &year, &month, &day);
 	secs = (unsigned)((int64_t)when % SECONDS_PER_DAY);
 	/* Formatted by hand: snprintf was a visible share of signing's CPU time. The range
@@ -1117,7 +1117,7 @@ int jitrd_sigv4_amz_date(time_t when, char out[17])
 	put_digits(out + 13, secs % 60, 2);
 	out[15] = 'Z';
 	out[16] = '\0';
-	return 0;
+	return JITRD_OK;
 }
 
 /* Reads n decimal digits; -1 when any is not a digit. */
@@ -1133,15 +1133,17 @@ static int read_digits(const char *s, int n)
 	return v;
 }
 
-int jitrd_sigv4_parse_amz_date(const char *s, time_t *when)
+enum jitrd_err jitrd_sigv4_parse_amz_date(const char *s, time_t *when)
 {
 	static const unsigned month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int year, month, day, hour, minute, second;
 	unsigned max_day;
 	int64_t days;
 
-	if (!s || !when || bounded_len(s, 16) != 16 || s[8] != 'T' || s[15] != 'Z')
-		return -1;
+	if (!s || !when)
+		return JITRD_ERR_INVALID_ARG;
+	if (bounded_len(s, 16) != 16 || s[8] != 'T' || s[15] != 'Z')
+		return JITRD_ERR_MALFORMED;
 	year = read_digits(s, 4);
 	month = read_digits(s + 4, 2);
 	day = read_digits(s + 6, 2);
@@ -1150,13 +1152,13 @@ int jitrd_sigv4_parse_amz_date(const char *s, time_t *when)
 	second = read_digits(s + 13, 2);
 	if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
 	    minute < 0 || minute > 59 || second < 0 || second > 59)
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	max_day = month_days[month - 1];
 	if (month == 2 && (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
 		max_day = 29;
 	if ((unsigned)day > max_day)
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	days = days_from_civil(year, (unsigned)month, (unsigned)day);
 	*when = (time_t)(days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second);
-	return 0;
+	return JITRD_OK;
 }

@@ -954,16 +954,16 @@ static void test_amz_date_bad(void)
 	time_t when = 777;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (jitrd_sigv4_parse_amz_date(bad[i], &when) != -1)
+		if (jitrd_sigv4_parse_amz_date(bad[i], &when) != JITRD_ERR_MALFORMED)
 			fprintf(stderr, "amz-date '%s' accepted\n", bad[i]);
-		CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(bad[i], &when), -1);
+		CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(bad[i], &when), JITRD_ERR_MALFORMED);
 		CU_ASSERT_EQUAL(when, 777);
 	}
-	CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(NULL, &when), -1);
-	CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(SUITE_DATE, NULL), -1);
-	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date(-1, text), -1);
-	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date((time_t)253402300800, text), -1);
-	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date(0, NULL), -1);
+	CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(NULL, &when), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_parse_amz_date(SUITE_DATE, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date(-1, text), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date((time_t)253402300800, text), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_amz_date(0, NULL), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(text, "untouched");
 }
 
