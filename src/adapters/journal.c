@@ -655,11 +655,8 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
 	};
 	pthread_mutex_lock(&j->lock);
 	result = journal_stmt_exec(j, S_RECORD, params, COUNT_OF(params), "record", diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	*id = sqlite3_last_insert_rowid(j->db);
-	result = JITRD_OK;
-cleanup:
+	if (result == JITRD_OK)
+		*id = sqlite3_last_insert_rowid(j->db);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -988,11 +985,8 @@ enum jitrd_err jitrd_journal_counts(struct jitrd_journal *j, struct jitrd_journa
 		}
 	}
 	result = journal_stmt_end(j, S_COUNTS, rc, "counts", diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	*counts = c;
-	result = JITRD_OK;
-cleanup:
+	if (result == JITRD_OK)
+		*counts = c;
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }

@@ -92,18 +92,27 @@ static void copy_label(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* The label's copy (cut to size) made, locks m and returns its values; NULL (nothing locked)
+ * for a NULL m or text. */
+static struct jitrd_metrics_snapshot *lock_labelled(struct jitrd_metrics *m, const char *text,
+                                                    char *label, size_t size)
+{
+	if (!m || !text)
+		return NULL;
+	copy_label(label, size, text);
+	pthread_mutex_lock(&m->lock);
+	return &m->values;
+}
+
 void jitrd_metrics_api_request(struct jitrd_metrics *m, const char *operation, int code,
                                double seconds)
 {
-	struct jitrd_metrics_snapshot *v;
 	char name[JITRD_METRICS_OPERATION_MAX];
+	struct jitrd_metrics_snapshot *v = lock_labelled(m, operation, name, sizeof(name));
 	size_t i;
 
-	if (!m || !operation)
+	if (!v)
 		return;
-	copy_label(name, sizeof(name), operation);
-	pthread_mutex_lock(&m->lock);
-	v = &m->values;
 	observe(&v->api_duration, seconds);
 	for (i = 0; i < v->api_count; i++) {
 		if (v->api[i].code == code && strcmp(v->api[i].operation, name) == 0)
@@ -151,15 +160,12 @@ _Static_assert(offsetof(struct jitrd_metrics_ca_count, ca) == 0, "ca_slot reads 
 void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
                            int64_t next_update)
 {
-	struct jitrd_metrics_snapshot *v;
 	char label[JITRD_METRICS_CA_MAX];
+	struct jitrd_metrics_snapshot *v = lock_labelled(m, ca, label, sizeof(label));
 	size_t i;
 
-	if (!m || !ca)
+	if (!v)
 		return;
-	copy_label(label, sizeof(label), ca);
-	pthread_mutex_lock(&m->lock);
-	v = &m->values;
 	i = ca_slot(v->crl, sizeof(v->crl[0]), &v->crl_count, label);
 	if (i < JITRD_METRICS_CRL_MAX) {
 		v->crl[i].entries = entries;
@@ -170,15 +176,12 @@ void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t ent
 
 void jitrd_metrics_crl_rollback(struct jitrd_metrics *m, const char *ca)
 {
-	struct jitrd_metrics_snapshot *v;
 	char label[JITRD_METRICS_CA_MAX];
+	struct jitrd_metrics_snapshot *v = lock_labelled(m, ca, label, sizeof(label));
 	size_t i;
 
-	if (!m || !ca)
+	if (!v)
 		return;
-	copy_label(label, sizeof(label), ca);
-	pthread_mutex_lock(&m->lock);
-	v = &m->values;
 	i = ca_slot(v->crl_rollback, sizeof(v->crl_rollback[0]), &v->crl_rollback_count, label);
 	if (i < JITRD_METRICS_CRL_MAX)
 		v->crl_rollback[i].count++;
@@ -304,13 +307,17 @@ static void put_label_value(struct jitrd_escape_line *t, const char *value)
 	put(t, "\"", 1);
 }
 
-/* "name{ca="CA"} ": a sample of one CA's series, up to its value. */
-static void put_ca_sample(struct jitrd_escape_line *t, const char *name, const char *ca)
+/* "name{ca="CA"} value\n": a sample of one CA's series (its counters, entries and times all
+ * stay far below 2^63, so one signed form serves them). */
+static void put_ca_sample(struct jitrd_escape_line *t, const char *name, const char *ca,
+                          int64_t value)
 {
 	put_str(t, name);
 	put_str(t, "{ca=");
 	put_label_value(t, ca);
 	put_str(t, "} ");
+	put_i64(t, value);
+	put_str(t, "\n");
 }
 
 static void put_header(struct jitrd_escape_line *t, const char *name, const char *type,
@@ -389,25 +396,18 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 	put_histogram(t, "jitrd_event_duration_seconds",
 	              "Time from taking an event to its outcome.", &s->event_duration);
 	put_header(t, "jitrd_crl_entries", "gauge", "Entries of the CA's current CRL.");
-	for (size_t i = 0; i < s->crl_count; i++) {
-		put_ca_sample(t, "jitrd_crl_entries", s->crl[i].ca);
-		put_u64(t, s->crl[i].entries);
-		put_str(t, "\n");
-	}
+	for (size_t i = 0; i < s->crl_count; i++)
+		put_ca_sample(t, "jitrd_crl_entries", s->crl[i].ca, (int64_t)s->crl[i].entries);
 	put_header(t, "jitrd_crl_next_update_timestamp_seconds", "gauge",
 	           "nextUpdate of the CA's current CRL, in seconds since the epoch.");
-	for (size_t i = 0; i < s->crl_count; i++) {
-		put_ca_sample(t, "jitrd_crl_next_update_timestamp_seconds", s->crl[i].ca);
-		put_i64(t, s->crl[i].next_update);
-		put_str(t, "\n");
-	}
+	for (size_t i = 0; i < s->crl_count; i++)
+		put_ca_sample(t, "jitrd_crl_next_update_timestamp_seconds", s->crl[i].ca,
+		              s->crl[i].next_update);
 	put_header(t, "jitrd_crl_rollbacks_total", "counter",
 	           "CRLs refused because their number is below the highest accepted before.");
-	for (size_t i = 0; i < s->crl_rollback_count; i++) {
-		put_ca_sample(t, "jitrd_crl_rollbacks_total", s->crl_rollback[i].ca);
-		put_u64(t, s->crl_rollback[i].count);
-		put_str(t, "\n");
-	}
+	for (size_t i = 0; i < s->crl_rollback_count; i++)
+		put_ca_sample(t, "jitrd_crl_rollbacks_total", s->crl_rollback[i].ca,
+		              (int64_t)s->crl_rollback[i].count);
 	put_header(t, "jitrd_mqtt_connected", "gauge",
 	           "1 while the MQTT client is connected to the broker.");
 	put_str(t, "jitrd_mqtt_connected ");
