@@ -20,19 +20,11 @@
 #include "jitrd/journal.h"
 #include "jitrd/runtime.h"
 
-#define JITRD_OPERATOR_JOURNAL_FILE "journal.db" /* in [service] state_dir, as `jitrd run` */
 #define JITRD_OPERATOR_MAX_KEY_FILE (64 * 1024)
 #define JITRD_OPERATOR_MAX_WORKERS  32
 
 /* 1 if text is a certificate or CA id as AWS forms it: exactly 64 hex digits. */
 int jitrd_operator_valid_id(const char *text);
-
-/* Opens the journal in cfg's [service] state_dir (created 0700 when missing).
- * *out written only on success; close with jitrd_journal_close. diag names the path.
- * Errors: JITRD_ERR_IO, JITRD_ERR_CONFIG (path too long), those of jitrd_journal_open. */
-enum jitrd_err jitrd_operator_open_journal(const struct jitrd_config *cfg,
-                                           struct jitrd_journal **out,
-                                           struct jitrd_diag *diag) JITRD_WUR;
 
 /* Reads a CA private key (PEM) from path, only reading it: the file must be a regular file of
  * at most JITRD_OPERATOR_MAX_KEY_FILE bytes, and not readable or writable by group or others

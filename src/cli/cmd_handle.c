@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jitrd/aws_setup.h"
 #include "jitrd/event.h"
 #include "jitrd/files.h"
 #include "jitrd/pipeline.h"
+#include "jitrd/setup.h"
 
 extern char **environ;
 
@@ -35,26 +35,24 @@ static const char reconcile_usage[] =
 
 /* What one run of handle or reconcile holds open. */
 struct online {
-	struct jitrd_runtime rt;
-	struct jitrd_aws aws;
-	struct jitrd_iot_session *session;
-	struct jitrd_pipeline *pipeline;
+	struct jitrd_online on;
 	int failures;
 };
 
 static int online_open(struct online *o, const struct jitrd_common_options *opts)
 {
+	struct jitrd_online_options oo;
 	struct jitrd_diag diag = {{0}};
 
-	memset(o, 0, sizeof(*o));
-	if (jitrd_runtime_load(&o->rt, opts->config_path, opts->now, &diag) != 0 ||
-	    jitrd_aws_open(o->rt.cfg, (const char *const *)environ, &o->aws, &diag) != JITRD_OK) {
+	o->failures = 0;
+	jitrd_online_options_init(&oo);
+	oo.config_path = opts->config_path;
+	oo.now = opts->now;
+	oo.envp = (const char *const *)environ;
+	oo.session = true;
+	oo.pipeline = true;
+	if (jitrd_online_open(&oo, &o->on, &diag) != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
-		return -1;
-	}
-	if (jitrd_iot_session_new(o->aws.client, &o->session) != JITRD_OK ||
-	    jitrd_pipeline_new(NULL, &o->pipeline) != JITRD_OK) {
-		fprintf(stderr, "jitrd: out of memory\n");
 		return -1;
 	}
 	return 0;
@@ -62,10 +60,7 @@ static int online_open(struct online *o, const struct jitrd_common_options *opts
 
 static void online_close(struct online *o)
 {
-	jitrd_pipeline_free(o->pipeline);
-	jitrd_iot_session_free(o->session);
-	jitrd_aws_close(&o->aws);
-	jitrd_runtime_cleanup(&o->rt);
+	jitrd_online_close(&o->on);
 }
 
 /* Runs one event and prints its outcome line; counts failures for the exit status. */
@@ -77,14 +72,14 @@ static int handle_one(void *ctx, const char *payload, size_t len)
 	char *line = NULL;
 	time_t now = time(NULL);
 
-	if (jitrd_pipeline_process(o->pipeline, o->session, &o->rt, payload, len, now, &r) !=
+	if (jitrd_pipeline_process(o->on.pipeline, o->on.session, o->on.rt, payload, len, now, &r) !=
 	    JITRD_OK) {
 		fprintf(stderr, "jitrd: out of memory\n");
 		o->failures++;
 		return 1;
 	}
 	jitrd_pipeline_outcome(&r, now, &outcome);
-	if (jitrd_outcome_format(&outcome, o->rt.cfg->service.log_format, &line) != JITRD_OK) {
+	if (jitrd_outcome_format(&outcome, o->on.rt->cfg->service.log_format, &line) != JITRD_OK) {
 		fprintf(stderr, "jitrd: cannot format an outcome\n");
 		o->failures++;
 		return 1;
@@ -190,7 +185,7 @@ int jitrd_cmd_reconcile(int argc, char **argv)
 		online_close(&o);
 		return EXIT_USAGE;
 	}
-	if (jitrd_pipeline_pending_events(o.session, &o.rt, handle_one, &o, &count, &diag) !=
+	if (jitrd_pipeline_pending_events(o.on.session, o.on.rt, handle_one, &o, &count, &diag) !=
 	    JITRD_OK) {
 		fprintf(stderr, "jitrd: reconcile: %s\n", diag.text);
 		o.failures++;

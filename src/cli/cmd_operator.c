@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jitrd/aws_setup.h"
 #include "jitrd/files.h"
 #include "jitrd/operator.h"
+#include "jitrd/setup.h"
 
 extern char **environ;
 
@@ -148,43 +148,33 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 
 /* ---- what an online command holds open ------------------------------------------------- */
 
-struct online {
-	struct jitrd_runtime rt;
-	struct jitrd_aws aws;
-	struct jitrd_iot_session *session;
-	struct jitrd_journal *journal;
-};
-
 /* 0, or -1 with the reason printed (a configuration problem: exit 2). */
-static int online_open(struct online *o, const struct op_args *a, bool journal)
+static int online_open(struct jitrd_online *o, const struct op_args *a, bool journal)
 {
+	struct jitrd_online_options oo;
 	struct jitrd_diag diag = {{0}};
 
-	memset(o, 0, sizeof(*o));
-	if (jitrd_runtime_load(&o->rt, a->common.config_path, a->common.now, &diag) != 0 ||
-	    jitrd_aws_open(o->rt.cfg, (const char *const *)environ, &o->aws, &diag) != JITRD_OK ||
-	    (journal && jitrd_operator_open_journal(o->rt.cfg, &o->journal, &diag) != JITRD_OK)) {
+	jitrd_online_options_init(&oo);
+	oo.config_path = a->common.config_path;
+	oo.now = a->common.now;
+	oo.envp = (const char *const *)environ;
+	oo.journal = journal;
+	oo.session = true;
+	if (jitrd_online_open(&oo, o, &diag) != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
-		return -1;
-	}
-	if (jitrd_iot_session_new(o->aws.client, &o->session) != JITRD_OK) {
-		fprintf(stderr, "jitrd: out of memory\n");
 		return -1;
 	}
 	return 0;
 }
 
-static void online_close(struct online *o)
+static void online_close(struct jitrd_online *o)
 {
-	jitrd_journal_close(o->journal);
-	jitrd_iot_session_free(o->session);
-	jitrd_aws_close(&o->aws);
-	jitrd_runtime_cleanup(&o->rt);
+	jitrd_online_close(o);
 }
 
-static int64_t request_timeout_ms(const struct online *o)
+static int64_t request_timeout_ms(const struct jitrd_online *o)
 {
-	return (int64_t)o->rt.cfg->service.event_deadline_seconds * 1000;
+	return (int64_t)o->rt->cfg->service.event_deadline_seconds * 1000;
 }
 
 /* "Code: message" from AWS, else the client's reason. */
@@ -241,7 +231,7 @@ static const char deactivate_usage[] =
 static int ca_register(int argc, char **argv)
 {
 	struct op_args a;
-	struct online o;
+	struct jitrd_online o;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_iot_result res = {0};
 	struct jitrd_iot_registered registered;
@@ -340,7 +330,7 @@ static void deactivate_failure(void *ctx, const char *certificate_id, const char
 static int ca_deactivate(int argc, char **argv)
 {
 	struct op_args a;
-	struct online o;
+	struct jitrd_online o;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_iot_result res = {0};
 	struct jitrd_deactivate_summary sum;
@@ -367,11 +357,11 @@ static int ca_deactivate(int argc, char **argv)
 	view.tty = isatty(STDERR_FILENO) == 1;
 	view.ca_id = argv[optind];
 	memset(&dopts, 0, sizeof(dopts));
-	dopts.client = o.aws.client;
+	dopts.client = o.client;
 	dopts.journal = o.journal;
 	dopts.ca_id = argv[optind];
 	dopts.revoke_certificates = a.revoke_certificates;
-	dopts.workers = (unsigned)o.rt.cfg->service.workers;
+	dopts.workers = (unsigned)o.rt->cfg->service.workers;
 	dopts.request_timeout_ms = request_timeout_ms(&o);
 	dopts.stop = &stop_flag;
 	dopts.progress = deactivate_progress;
@@ -443,7 +433,7 @@ static const char cert_usage[] =
 static int cert_update(int argc, char **argv, enum jitrd_iot_status new_status)
 {
 	struct op_args a;
-	struct online o;
+	struct jitrd_online o;
 	int status = parse_args(argc, argv, cert_usage, 0, &a);
 
 	if (status >= 0)
@@ -534,7 +524,7 @@ static void sweep_line(void *ctx, enum jitrd_sweep_line kind, const char *text)
 static int crl_sweep(int argc, char **argv)
 {
 	struct op_args a;
-	struct online o;
+	struct jitrd_online o;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_sweep_summary sum;
 	struct jitrd_sweep_options sopts;
@@ -553,7 +543,7 @@ static int crl_sweep(int argc, char **argv)
 	catch_stop_signals();
 	memset(&sopts, 0, sizeof(sopts));
 	sopts.session = o.session;
-	sopts.rt = &o.rt;
+	sopts.rt = o.rt;
 	sopts.journal = o.journal;
 	sopts.now = a.common.now;
 	sopts.dry_run = a.dry_run;

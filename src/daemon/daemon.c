@@ -33,6 +33,7 @@
 #include "jitrd/notify.h"
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
+#include "jitrd/setup.h"
 #include "jitrd/text.h"
 
 #define CLAIM_BATCH    4      /* events a worker claims at once */
@@ -66,9 +67,7 @@ struct service {
 	struct jitrd_log *log;
 	struct jitrd_metrics *metrics;
 	struct jitrd_journal *journal;
-	struct jitrd_credentials_provider *creds;
-	struct jitrd_iot_client *client;
-	struct jitrd_pipeline *pipeline;
+	struct jitrd_online online; /* credentials, client and pipeline over boot_rt */
 	struct jitrd_http_status *http;
 	struct jitrd_notify *notify; /* systemd's Type=notify (deploy/systemd), or nothing */
 	struct worker *workers;
@@ -374,7 +373,7 @@ static void handle_event(struct service *s, struct worker *w,
 		counted = false;
 	} else {
 		rt = current_runtime(s);
-		if (jitrd_pipeline_process(s->pipeline, w->session, rt,
+		if (jitrd_pipeline_process(s->online.pipeline, w->session, rt,
 		                           (const char *)event->payload, event->payload_len,
 		                           time(NULL), &r) != JITRD_OK) {
 			/* NOMEM: the event stays in the journal and is tried again */
@@ -831,34 +830,17 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 	return JITRD_OK;
 }
 
-/* Every HTTP attempt of the IoT client, retries included, for jitrd_api_requests_total. */
-static void count_api_request(void *ctx, enum jitrd_iot_op op, long http_status, double seconds)
+static enum jitrd_err make_client(struct service *s, struct jitrd_diag *diag)
 {
-	jitrd_metrics_api_request(ctx, jitrd_iot_op_name(op), (int)http_status, seconds);
-}
+	struct jitrd_online_options o;
 
-static enum jitrd_err make_client(struct service *s, const struct jitrd_config *cfg,
-                                  struct jitrd_diag *diag)
-{
-	struct jitrd_credentials_options copts;
-	struct jitrd_iot_client_options iopts;
-	struct jitrd_pipeline_options popts = {s->journal, s->metrics};
-	enum jitrd_err err;
-
-	jitrd_credentials_options_init(&copts);
-	copts.envp = s->opts->envp;
-	copts.profile = cfg->aws.profile;
-	copts.region = cfg->aws.region;
-	err = jitrd_credentials_new(&copts, &s->creds, diag);
-	if (err != JITRD_OK)
-		return err;
-	jitrd_iot_client_options_init(&iopts, cfg);
-	iopts.on_request = count_api_request;
-	iopts.on_request_ctx = s->metrics;
-	err = jitrd_iot_client_new(&iopts, s->creds, &s->client, diag);
-	if (err != JITRD_OK)
-		return err;
-	return jitrd_pipeline_new(&popts, &s->pipeline);
+	jitrd_online_options_init(&o);
+	o.runtime = s->boot_rt; /* the client's settings come from the start-up snapshot */
+	o.envp = s->opts->envp;
+	o.pipeline = true;
+	o.pipeline_journal = s->journal;
+	o.metrics = s->metrics;
+	return jitrd_online_open(&o, &s->online, diag);
 }
 
 static enum jitrd_err start_threads(struct service *s, const struct jitrd_config *cfg)
@@ -869,11 +851,11 @@ static enum jitrd_err start_threads(struct service *s, const struct jitrd_config
 	/* Sessions first, so a thread never starts without its connection. */
 	for (int i = 0; i < cfg->service.workers; i++) {
 		s->workers[i].service = s;
-		if (jitrd_iot_session_new(s->client, &s->workers[i].session) != JITRD_OK)
+		if (jitrd_iot_session_new(s->online.client, &s->workers[i].session) != JITRD_OK)
 			return JITRD_ERR_NOMEM;
 		s->worker_count++;
 	}
-	if (jitrd_iot_session_new(s->client, &s->reconcile_session) != JITRD_OK)
+	if (jitrd_iot_session_new(s->online.client, &s->reconcile_session) != JITRD_OK)
 		return JITRD_ERR_NOMEM;
 	for (size_t i = 0; i < s->worker_count; i++) {
 		pthread_mutex_lock(&s->lock);
@@ -1097,9 +1079,7 @@ static void free_service(struct service *s)
 		jitrd_iot_session_free(s->workers[i].session);
 	free(s->workers);
 	jitrd_iot_session_free(s->reconcile_session);
-	jitrd_pipeline_free(s->pipeline);
-	jitrd_iot_client_free(s->client);
-	jitrd_credentials_free(s->creds);
+	jitrd_online_close(&s->online);
 	jitrd_journal_close(s->journal);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* after the journal: the lock guards it */
@@ -1175,7 +1155,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		/* state_dir exists from here on */
 		save_crl_numbers(s, s->boot_rt);
 	if (err == JITRD_OK)
-		err = make_client(s, cfg, &diag);
+		err = make_client(s, &diag);
 	if (err == JITRD_OK)
 		err = start_peers(s, cfg, &diag);
 	if (err != JITRD_OK) {

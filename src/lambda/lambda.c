@@ -15,7 +15,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "jitrd/aws_setup.h"
+#include "jitrd/setup.h"
 #include "jitrd/log.h"
 #include "lambda_runtime.h"
 
@@ -647,10 +647,7 @@ static int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocat
  */
 
 struct lambda {
-	struct jitrd_runtime rt;
-	struct jitrd_aws aws;
-	struct jitrd_iot_session *session;
-	struct jitrd_pipeline *pipeline;
+	struct jitrd_online online; /* runtime, credentials, client, session, pipeline */
 	struct jitrd_log *log;
 	struct runtime_api api;
 };
@@ -660,7 +657,7 @@ static enum jitrd_err op_process(void *ctx, const char *payload, size_t len, int
 {
 	struct lambda *l = ctx;
 
-	return jitrd_pipeline_process_until(l->pipeline, l->session, &l->rt, payload, len,
+	return jitrd_pipeline_process_until(l->online.pipeline, l->online.session, l->online.rt, payload, len,
 	                                    time(NULL), until, out);
 }
 
@@ -669,7 +666,7 @@ static enum jitrd_err op_pending(void *ctx, jitrd_pipeline_event_fn fn, void *fn
 {
 	struct lambda *l = ctx;
 
-	return jitrd_pipeline_pending_events(l->session, &l->rt, fn, fn_ctx, count, diag);
+	return jitrd_pipeline_pending_events(l->online.session, l->online.rt, fn, fn_ctx, count, diag);
 }
 
 static void op_outcome(void *ctx, const struct jitrd_pipeline_result *r)
@@ -729,8 +726,7 @@ static void init_failed(struct lambda *l, const char *type, const char *message)
 
 static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **type)
 {
-	struct jitrd_credentials creds;
-	enum jitrd_err err;
+	struct jitrd_online_options oo;
 
 	*type = "jitrd.ConfigError";
 	if (set_lambda_defaults() != 0) {
@@ -738,26 +734,23 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 		return -1;
 	}
 	/* no file: the JITRD_* variables are the configuration (DESIGN §4.2) */
-	if (jitrd_runtime_load(&l->rt, NULL, time(NULL), diag) != 0)
-		return -1;
-	if (jitrd_log_new(2, l->rt.cfg->service.log_format, l->rt.cfg->service.log_level,
-	                  &l->log) != JITRD_OK) {
-		jitrd_diag_set(diag, "cannot open the log");
-		return -1;
-	}
-	if (jitrd_aws_open(l->rt.cfg, (const char *const *)environ, &l->aws, diag) != JITRD_OK)
-		return -1;
+	jitrd_online_options_init(&oo);
+	oo.envp = (const char *const *)environ;
 	/* Lambda puts the role's credentials in the environment: fail the start, not every
 	 * event, when they are missing */
-	*type = "jitrd.CredentialsError";
-	err = jitrd_credentials_get(l->aws.credentials, time(NULL), &creds, diag);
-	jitrd_credentials_cleanse(&creds);
-	if (err != JITRD_OK)
+	oo.resolve_credentials = true;
+	oo.session = true;
+	oo.pipeline = true;
+	if (jitrd_online_open(&oo, &l->online, diag) != JITRD_OK) {
+		if (l->online.failed_step == JITRD_ONLINE_CREDENTIALS)
+			*type = "jitrd.CredentialsError";
+		else if (l->online.failed_step == JITRD_ONLINE_RESOURCES)
+			*type = "jitrd.InitError";
 		return -1;
-	*type = "jitrd.InitError";
-	if (jitrd_iot_session_new(l->aws.client, &l->session) != JITRD_OK ||
-	    jitrd_pipeline_new(NULL, &l->pipeline) != JITRD_OK) {
-		jitrd_diag_set(diag, "out of memory");
+	}
+	if (jitrd_log_new(2, l->online.rt->cfg->service.log_format,
+	                  l->online.rt->cfg->service.log_level, &l->log) != JITRD_OK) {
+		jitrd_diag_set(diag, "cannot open the log");
 		return -1;
 	}
 	return 0;
@@ -765,11 +758,8 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 
 static void lambda_close(struct lambda *l)
 {
-	jitrd_pipeline_free(l->pipeline);
-	jitrd_iot_session_free(l->session);
-	jitrd_aws_close(&l->aws);
+	jitrd_online_close(&l->online);
 	jitrd_log_free(l->log);
-	jitrd_runtime_cleanup(&l->rt);
 	runtime_api_close(&l->api);
 }
 
@@ -849,9 +839,9 @@ int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
 		lambda_close(&l);
 		return 2;
 	}
-	jitrd_log_kv(l.log, JITRD_LOG_INFO, "lambda.ready", "config", l.rt.config_origin, "ca_dir",
-	             l.rt.cfg->ca.dir, "crl_dir", l.rt.cfg->crl.dir, "crl_dir_error",
-	             l.rt.crl_dir_error, NULL);
+	jitrd_log_kv(l.log, JITRD_LOG_INFO, "lambda.ready", "config", l.online.rt->config_origin,
+	             "ca_dir", l.online.rt->cfg->ca.dir, "crl_dir", l.online.rt->cfg->crl.dir,
+	             "crl_dir_error", l.online.rt->crl_dir_error, NULL);
 	while (opts->max_invocations == 0 || served < opts->max_invocations) {
 		if (runtime_api_next(&l.api, &inv, &diag) != 0) {
 			jitrd_log_kv(l.log, JITRD_LOG_ERROR, "lambda.next_failed", "error",

@@ -29,7 +29,6 @@
 
 #define JOB_PREFIX     "deactivate:"
 #define LIST_PAGE      250
-#define STATE_PATH_MAX 4096
 
 static int64_t wall_ms(void)
 {
@@ -63,26 +62,6 @@ int jitrd_operator_valid_id(const char *text)
 			return 0;
 	}
 	return text[64] == '\0';
-}
-
-enum jitrd_err jitrd_operator_open_journal(const struct jitrd_config *cfg,
-                                           struct jitrd_journal **out, struct jitrd_diag *diag)
-{
-	char path[STATE_PATH_MAX];
-	enum jitrd_err err;
-
-	/* 0700: the journal holds the fleet's inventory (as `jitrd run` makes it) */
-	err = jitrd_private_dir(cfg->service.state_dir, NULL, diag);
-	if (err != JITRD_OK) {
-		jitrd_diag_prefix(diag, "[service] state_dir");
-		return err;
-	}
-	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir,
-	             JITRD_OPERATOR_JOURNAL_FILE) >= (int)sizeof(path)) {
-		jitrd_diag_set(diag, "[service] state_dir: path too long");
-		return JITRD_ERR_CONFIG;
-	}
-	return jitrd_journal_open(path, NULL, out, diag);
 }
 
 /* ---- the CA key and the verification certificate --------------------------------------- */
