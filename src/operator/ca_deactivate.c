@@ -1,0 +1,338 @@
+struct revoke_job {
+	const struct jitrd_deactivate_options *o;
+	char job[sizeof(JOB_PREFIX) + 64];
+	struct listed_cert *todo; /* borrowed from the listing */
+	size_t todo_count;
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+	size_t next;      /* the next certificate to take */
+	unsigned running; /* workers still working */
+	bool stopping;    /* *o->stop seen by the calling thread: take no new work */
+	struct jitrd_deactivate_summary summary;
+	enum jitrd_err fatal; /* a journal or session error: stop taking work */
+	struct jitrd_diag fatal_diag;
+};
+
+static void *revoke_worker(void *arg)
+{
+	struct revoke_job *j = arg;
+	struct jitrd_iot_session *session = NULL;
+	enum jitrd_err err = jitrd_iot_session_new(j->o->client, &session);
+
+	pthread_mutex_lock(&j->lock);
+	if (err != JITRD_OK && j->fatal == JITRD_OK) {
+		j->fatal = err;
+		jitrd_diag_set(&j->fatal_diag, "cannot open a session: %s", jitrd_strerror(err));
+	}
+	pthread_mutex_unlock(&j->lock);
+	while (err == JITRD_OK) {
+		struct jitrd_iot_result res = {0};
+		struct jitrd_diag diag = {{0}};
+		struct listed_cert *cert;
+		char text[512];
+
+		pthread_mutex_lock(&j->lock);
+		if (j->stopping || j->fatal != JITRD_OK || j->next == j->todo_count) {
+			pthread_mutex_unlock(&j->lock);
+			break;
+		}
+		cert = &j->todo[j->next++];
+		pthread_mutex_unlock(&j->lock);
+
+		err = jitrd_iot_update_certificate(session,
+		                                   jitrd_iot_deadline_in(j->o->request_timeout_ms),
+		                                   cert->id, JITRD_IOT_REVOKED, &res, &diag);
+		if (err == JITRD_OK) {
+			/* recorded the moment it succeeded: a crash now redoes only this one */
+			err = jitrd_journal_item_done(j->o->journal, j->job, cert->id, wall_ms(),
+			                              &diag);
+			pthread_mutex_lock(&j->lock);
+			j->summary.revoked++;
+			if (err != JITRD_OK && j->fatal == JITRD_OK) {
+				j->fatal = err;
+				jitrd_diag_set(&j->fatal_diag, "journal: %s", diag.text);
+			}
+			pthread_mutex_unlock(&j->lock);
+			continue;
+		}
+		describe_failure(text, sizeof(text), "UpdateCertificate", err, &res, &diag);
+		err = JITRD_OK; /* one certificate's failure: go on with the others */
+		pthread_mutex_lock(&j->lock);
+		j->summary.failed++;
+		if (j->o->failure)
+			j->o->failure(j->o->ctx, cert->id, text);
+		pthread_mutex_unlock(&j->lock);
+	}
+	pthread_mutex_lock(&j->lock);
+	j->running--;
+	pthread_cond_signal(&j->finished);
+	pthread_mutex_unlock(&j->lock);
+	jitrd_iot_session_free(session);
+	return NULL;
+}
+
+/* Runs the workers over j->todo, reporting progress from this thread. */
+static enum jitrd_err run_workers(struct revoke_job *j)
+{
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+	pthread_t threads[JITRD_OPERATOR_MAX_WORKERS];
+	unsigned workers = j->o->workers, started = 0;
+	unsigned progress_ms = j->o->progress_ms ? j->o->progress_ms : 250;
+	pthread_condattr_t attr;
+	sigset_t stop_signals, old;
+
+	if (workers < 1)
+		workers = 1;
+	if (workers > JITRD_OPERATOR_MAX_WORKERS)
+		workers = JITRD_OPERATOR_MAX_WORKERS;
+	if (pthread_condattr_init(&attr) != 0)
+		return JITRD_ERR_NOMEM;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&j->finished, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		return JITRD_ERR_NOMEM;
+	}
+	pthread_condattr_destroy(&attr);
+	/* Stop signals go to the calling thread only: workers never run the handler. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	pthread_mutex_lock(&j->lock);
+	for (; started < workers; started++) {
+		if (pthread_create(&threads[started], NULL, revoke_worker, j) != 0)
+			break;
+		j->running++;
+	}
+	pthread_mutex_unlock(&j->lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started > 0)
+		result = JITRD_OK;
+	else
+		jitrd_diag_set(&j->fatal_diag, "cannot start a worker thread");
+
+	pthread_mutex_lock(&j->lock);
+	while (j->running > 0) {
+		struct jitrd_deactivate_summary now_summary;
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)(progress_ms % 1000) * 1000000L;
+		until.tv_sec += progress_ms / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&j->finished, &j->lock, &until);
+		/* the flag a signal handler sets is read here only, and passed on under the lock */
+		if (j->o->stop && *j->o->stop)
+			j->stopping = true;
+		now_summary = j->summary;
+		if (j->o->progress && j->running > 0) {
+			pthread_mutex_unlock(&j->lock);
+			j->o->progress(j->o->ctx, &now_summary);
+			pthread_mutex_lock(&j->lock);
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_cond_destroy(&j->finished);
+	return result;
+}
+
+enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_options *o,
+                                            struct jitrd_deactivate_summary *summary,
+                                            struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	struct jitrd_iot_session *session = NULL;
+	struct jitrd_iot_result scratch = {0};
+	struct cert_list list = {0};
+	struct revoke_job j;
+	bool lock_ready = false;
+
+	memset(summary, 0, sizeof(*summary));
+	memset(&j, 0, sizeof(j));
+	if (!res)
+		res = &scratch;
+	if (!o || !o->client || !jitrd_operator_valid_id(o->ca_id) ||
+	    (o->revoke_certificates && !o->journal)) {
+		jitrd_diag_set(diag, "deactivate: a client, a 64-hex CA id and (to revoke) the "
+		                     "journal are needed");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	j.o = o;
+	snprintf(j.job, sizeof(j.job), JOB_PREFIX "%s", o->ca_id);
+	if (pthread_mutex_init(&j.lock, NULL) != 0)
+		return JITRD_ERR_NOMEM;
+	lock_ready = true;
+	result = jitrd_iot_session_new(o->client, &session);
+	if (result != JITRD_OK)
+		goto cleanup;
+	/* Every run, resumed or not: idempotent, and the CA must stop registering devices first */
+	result =
+	    jitrd_iot_update_ca_certificate(session, jitrd_iot_deadline_in(o->request_timeout_ms),
+	                                    o->ca_id, JITRD_IOT_INACTIVE, -1, res, diag);
+	if (result != JITRD_OK) {
+		char text[512];
+		describe_failure(text, sizeof(text), "UpdateCACertificate", result, res, diag);
+		jitrd_diag_set(diag, "%s", text);
+		goto cleanup;
+	}
+	if (!o->revoke_certificates)
+		goto cleanup;
+	result = jitrd_journal_job_start(o->journal, j.job, "ca deactivate --revoke-certificates",
+	                                 wall_ms(), &j.summary.resumed, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = list_ca(session, o->request_timeout_ms, o->ca_id, &list, res, diag);
+	if (result != JITRD_OK) {
+		char text[512];
+		describe_failure(text, sizeof(text), "ListCertificatesByCA", result, res, diag);
+		jitrd_diag_set(diag, "%s", text);
+		goto cleanup;
+	}
+	j.summary.total = list.count;
+	/* Sort out what is left to do, in place: done by an earlier run, or already REVOKED. */
+	for (size_t i = 0; i < list.count; i++) {
+		bool done = false;
+
+		if (j.summary.resumed) {
+			result = jitrd_journal_item_is_done(o->journal, j.job, list.items[i].id,
+			                                    &done, diag);
+			if (result != JITRD_OK)
+				goto cleanup;
+		}
+		if (done)
+			j.summary.revoked_earlier++;
+		else if (list.items[i].status == JITRD_IOT_REVOKED)
+			j.summary.already_revoked++;
+		else
+			list.items[j.todo_count++] = list.items[i];
+	}
+	j.todo = list.items;
+	result = run_workers(&j);
+	if (result == JITRD_OK && j.fatal != JITRD_OK)
+		result = j.fatal;
+	if (result != JITRD_OK) {
+		jitrd_diag_set(diag, "%s", j.fatal_diag.text);
+		goto cleanup;
+	}
+	j.summary.interrupted = j.next < j.todo_count;
+	if (!j.summary.interrupted && j.summary.failed == 0) {
+		/* every certificate is revoked: the job is complete and forgotten */
+		result = jitrd_journal_job_finish(o->journal, j.job, wall_ms(), diag);
+		if (result != JITRD_OK)
+			goto cleanup;
+	}
+cleanup:
+	if (o && o->revoke_certificates) {
+		*summary = j.summary;
+		if (o->progress && result == JITRD_OK)
+			o->progress(o->ctx, summary);
+	}
+	if (lock_ready)
+		pthread_mutex_destroy(&j.lock);
+	free(list.items);
+	jitrd_iot_session_free(session);
+	return result;
+}
+
+
+struct deactivate_view {
+	bool tty;
+	const char *ca_id;
+};
+
+static void deactivate_progress(void *ctx, const struct jitrd_deactivate_summary *s)
+{
+	const struct deactivate_view *v = ctx;
+
+	if (!v->tty)
+		return;
+	fprintf(stderr,
+	        "\rrevoking the certificates of CA %.12s...: %zu/%zu (revoked %zu, already "
+	        "revoked %zu, failed %zu)  ",
+	        v->ca_id, s->revoked + s->revoked_earlier + s->already_revoked + s->failed,
+	        s->total, s->revoked + s->revoked_earlier, s->already_revoked, s->failed);
+}
+
+static void deactivate_failure(void *ctx, const char *certificate_id, const char *text)
+{
+	const struct deactivate_view *v = ctx;
+
+	fprintf(stderr, "%sjitrd: %s: not revoked: %s\n", v->tty ? "\n" : "", certificate_id, text);
+}
+
+static int ca_deactivate(int argc, char **argv)
+{
+	struct op_args a;
+	struct jitrd_online o;
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_iot_result res = {0};
+	struct jitrd_deactivate_summary sum;
+	struct jitrd_deactivate_options dopts;
+	struct deactivate_view view;
+	enum jitrd_err err;
+	int status = parse_args(argc, argv, deactivate_usage, ALLOW_REVOKE, &a);
+
+	if (status >= 0)
+		return status;
+	if (optind + 1 != argc) {
+		fputs(deactivate_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!jitrd_operator_valid_id(argv[optind])) {
+		fprintf(stderr, "jitrd: CA_ID %.80s: not a CA id (64 hex digits)\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (online_open(&o, &a, a.revoke_certificates) != 0) {
+		online_close(&o);
+		return EXIT_USAGE;
+	}
+	catch_stop_signals();
+	view.tty = isatty(STDERR_FILENO) == 1;
+	view.ca_id = argv[optind];
+	memset(&dopts, 0, sizeof(dopts));
+	dopts.client = o.client;
+	dopts.journal = o.journal;
+	dopts.ca_id = argv[optind];
+	dopts.revoke_certificates = a.revoke_certificates;
+	dopts.workers = (unsigned)o.rt->cfg->service.workers;
+	dopts.request_timeout_ms = request_timeout_ms(&o);
+	dopts.stop = &stop_flag;
+	dopts.progress = deactivate_progress;
+	dopts.failure = deactivate_failure;
+	dopts.ctx = &view;
+	err = jitrd_operator_ca_deactivate(&dopts, &sum, &res, &diag);
+	if (view.tty && a.revoke_certificates)
+		fputc('\n', stderr);
+	if (err != JITRD_OK) {
+		fprintf(stderr, "jitrd: ca deactivate %s: %s\n", argv[optind], diag.text);
+		status = EXIT_WORK_FAILED;
+		goto done;
+	}
+	printf("CA %s: INACTIVE\n", argv[optind]);
+	status = EXIT_OK;
+	if (!a.revoke_certificates)
+		goto done;
+	printf("%zu certificate(s): revoked %zu, already revoked %zu, failed %zu", sum.total,
+	       sum.revoked + sum.revoked_earlier, sum.already_revoked, sum.failed);
+	if (sum.revoked_earlier)
+		printf(" (%zu of the revoked by an earlier, interrupted run)", sum.revoked_earlier);
+	printf("\n");
+	if (sum.failed) {
+		fprintf(stderr,
+		        "jitrd: %zu certificate(s) not revoked; run it again to retry "
+		        "them\n",
+		        sum.failed);
+		status = EXIT_WORK_FAILED;
+	}
+	if (sum.interrupted) {
+		fprintf(stderr, "jitrd: interrupted, run again to resume\n");
+		status = EXIT_WORK_FAILED;
+	}
+done:
+	online_close(&o);
+	return status;
+}
