@@ -23,9 +23,6 @@
 #define JITRD_OPERATOR_MAX_KEY_FILE (64 * 1024)
 #define JITRD_OPERATOR_MAX_WORKERS  32
 
-/* 1 if text is a certificate or CA id as AWS forms it: exactly 64 hex digits. */
-int jitrd_operator_valid_id(const char *text);
-
 /* Reads a CA private key (PEM) from path, only reading it: the file must be a regular file of
  * at most JITRD_OPERATOR_MAX_KEY_FILE bytes, and not readable or writable by group or others
  * (mode & 077) unless allow_insecure; whoever owns it (root included) — a key the group can

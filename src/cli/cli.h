@@ -7,26 +7,21 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "jitrd/commands.h"
 #include "jitrd/runtime.h"
 
 /* DESIGN §4.1 */
 enum {
-	EXIT_OK = 0,
-	EXIT_WORK_FAILED = 1,
-	EXIT_USAGE = 2,
-};
-
-/* The options every command shares. */
-struct jitrd_common_options {
-	const char *config_path; /* -c/--config FILE; NULL: the default file or environment */
-	time_t now;              /* --at TIME; the clock otherwise */
+	EXIT_OK = JITRD_EXIT_OK,
+	EXIT_WORK_FAILED = JITRD_EXIT_WORK_FAILED,
+	EXIT_USAGE = JITRD_EXIT_USAGE,
 };
 
 /* Parses -c/--config, --at and -h/--help; positional arguments start at optind afterwards.
  * Returns -1 to go on, or the exit status when the command is done (help printed: 0; a
  * usage error, printed with usage: 2). */
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
-                               struct jitrd_common_options *opts);
+                               struct jitrd_command_options *opts);
 
 /* Parses "2030-06-01T00:00:00Z" or a number of seconds since the epoch, up to the year 9999.
  * 0 or -1. */
@@ -37,7 +32,7 @@ int jitrd_cmd_check(int argc, char **argv);
 int jitrd_cmd_run(int argc, char **argv);
 int jitrd_cmd_handle(int argc, char **argv);
 int jitrd_cmd_reconcile(int argc, char **argv);
-/* operator commands (cmd_operator.c, DESIGN §4.6) */
+/* operator commands (cmd_operator.c, DESIGN §4.6; their work is src/operator) */
 int jitrd_cmd_ca(int argc, char **argv);
 int jitrd_cmd_cert(int argc, char **argv);
 int jitrd_cmd_crl(int argc, char **argv);

@@ -1,13 +1,10 @@
 /* cmd_config_check.c — `jitrd config-check [-c FILE]`: loads and validates the configuration,
  * CA certificates, CRLs and templates, prints a summary, and ends with "configuration OK"
- * (exit 0) or with every problem named by file (exit 2). Makes no API call. */
+ * (exit 0) or with every problem named by file (exit 2). Parses the command line only; the
+ * command is src/operator/config_check.c. */
 #include "cli.h"
 
 #include <unistd.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "jitrd/text.h"
 
 static const char usage[] =
     "usage: jitrd config-check [-c FILE] [--at TIME]\n"
@@ -20,159 +17,9 @@ static const char usage[] =
     "  --at TIME          judge CA and CRL validity at TIME (2030-06-01T00:00:00Z), not now\n"
     "Exit 0: configuration OK; 2: a problem, named by file and line.\n";
 
-static void print_subject(const struct jitrd_cert *ca)
-{
-	char name[256] = "";
-	BIO *bio = BIO_new(BIO_s_mem());
-
-	if (bio && X509_NAME_print_ex(bio, jitrd_cert_subject(ca), 0, XN_FLAG_RFC2253) >= 0) {
-		int n = BIO_read(bio, name, (int)sizeof(name) - 1);
-		name[n > 0 ? n : 0] = '\0';
-	}
-	BIO_free(bio);
-	printf("%s", name);
-}
-
-/* Lists the CAs; returns the number that cannot anchor a device's path at `now` (expired,
- * not yet valid, not allowed to sign certificates, signed with MD5 or SHA-1): every device
- * they sign is rejected, so the operator must replace them (or deactivate them in AWS). */
-static int report_cas(const struct jitrd_runtime *rt, time_t now)
-{
-	struct jitrd_decision_context ctx;
-	int problems = 0;
-	char when[32];
-
-	jitrd_format_rfc3339(now, when, sizeof(when));
-	jitrd_runtime_context(rt, &ctx);
-	for (size_t i = 0; i < jitrd_caset_count(rt->anchors); i++) {
-		const struct jitrd_cert *anchor = jitrd_caset_at(rt->anchors, i);
-
-		printf("anchor: %s (", jitrd_cert_id(anchor));
-		print_subject(anchor);
-		printf(") from %s\n", jitrd_caset_origin_at(rt->anchors, i));
-	}
-	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
-		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
-		struct jitrd_diag diag = {{0}};
-		const char *note = jitrd_caset_ca_note(rt->cas, i);
-
-		printf("ca: %s %s (", jitrd_cert_id(ca),
-		       jitrd_config_ca_allowed(rt->cfg, jitrd_cert_id(ca)) ? "allowed"
-		                                                           : "not allowed");
-		print_subject(ca);
-		printf(") from %s\n", jitrd_caset_origin_at(rt->cas, i));
-		if (jitrd_caset_check_ca(rt->cas, i, now, &diag) != JITRD_OK) {
-			printf("ca %s: unusable at %s: %s (every device it signs is rejected)\n",
-			       jitrd_cert_id(ca), when, diag.text);
-			problems++;
-		}
-		if (note)
-			printf("note: ca %s: %s\n", jitrd_cert_id(ca), note);
-		if (rt->anchors) {
-			/* An anchor revoked this CA: AWS still has it ACTIVE until the operator
-			 * deactivates it, and every device it signs is rejected meanwhile. */
-			struct jitrd_decision d;
-
-			jitrd_decision_init(&d);
-			if (jitrd_decide_ca(&ctx, ca, now, &d) != JITRD_OK) {
-				printf("ca %s: revocation status: out of memory\n",
-				       jitrd_cert_id(ca));
-				problems++;
-			} else if (d.kind == JITRD_DECISION_REJECT) {
-				printf("ca %s: REVOKED, every device it signs is rejected: %s\n",
-				       jitrd_cert_id(ca), d.reason);
-				problems++;
-			} else if (d.kind == JITRD_DECISION_DEFER) {
-				printf(
-				    "ca %s: revocation status unknown (its devices are deferred): "
-				    "%s\n",
-				    jitrd_cert_id(ca), d.reason);
-				problems++;
-			}
-		}
-	}
-	return problems;
-}
-
-/* Returns the number of problems found in the CRL set. */
-static int report_crls(const struct jitrd_runtime *rt)
-{
-	int problems = 0;
-	char when[32];
-
-	if (*rt->crl_dir_error) {
-		printf("crl: %s\n", rt->crl_dir_error);
-		problems++;
-	}
-	for (size_t i = 0; i < jitrd_crl_builder_file_count(rt->crl_builder); i++) {
-		const struct jitrd_crl_file_report *f =
-		    jitrd_crl_builder_file_at(rt->crl_builder, i);
-		if (f->result == JITRD_OK) {
-			printf("crl file: %s: ok, %zu CRL(s)\n", f->origin, f->crls_accepted);
-		} else {
-			printf("crl file: %s: refused: %s\n", f->origin, f->reason);
-			problems++;
-		}
-	}
-	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
-		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
-		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, ca);
-		if (!info) {
-			printf("crl for CA %s: none valid%s\n", jitrd_cert_id(ca),
-			       rt->cfg->crl.fail_open ? " (crl.fail_open: devices are activated)"
-			                              : " (its devices are deferred)");
-			if (!rt->cfg->crl.fail_open)
-				problems++;
-			continue;
-		}
-		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
-		printf("crl for CA %s: %s, %zu entries, number %lld, nextUpdate %s",
-		       jitrd_cert_id(ca), info->origin, info->entries, (long long)info->crl_number,
-		       when);
-		if (info->partitions > 1)
-			printf(", %zu partitions", info->partitions);
-		if (info->delta)
-			printf(", with a delta CRL");
-		printf("\n");
-	}
-	for (size_t i = 0; i < jitrd_caset_count(rt->anchors); i++) {
-		const struct jitrd_cert *anchor = jitrd_caset_at(rt->anchors, i);
-		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, anchor);
-
-		if (!info) {
-			/* counted once per CA under it, by report_cas */
-			printf("crl for anchor %s: none valid\n", jitrd_cert_id(anchor));
-			continue;
-		}
-		jitrd_format_rfc3339(info->next_update, when, sizeof(when));
-		printf("crl for anchor %s: %s, %zu entries, number %lld, nextUpdate %s\n",
-		       jitrd_cert_id(anchor), info->origin, info->entries,
-		       (long long)info->crl_number, when);
-	}
-	/* Read, never written here: the service records what it accepts (crl/README.md). */
-	if (*rt->crl_floors_note)
-		printf("crl numbers: %s %s\n", rt->crl_floors_path, rt->crl_floors_note);
-	else
-		printf("crl numbers: %s (%zu recorded)\n", rt->crl_floors_path,
-		       jitrd_crl_floors_count(rt->crl_floors));
-	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
-		char key[65];
-
-		if (jitrd_crl_store_issuer_key(rt->crls, jitrd_caset_at(rt->cas, i), key))
-			printf("crl issuer key of CA %s: %s\n",
-			       jitrd_cert_id(jitrd_caset_at(rt->cas, i)), key);
-	}
-	return problems;
-}
-
 int jitrd_cmd_config_check(int argc, char **argv)
 {
-	struct jitrd_common_options opts;
-	struct jitrd_runtime rt;
-	struct jitrd_diag diag = {{0}};
-	struct jitrd_decision_context ctx;
-	const char *context_problem;
-	int problems;
+	struct jitrd_command_options opts;
 	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
 
 	if (status >= 0)
@@ -181,31 +28,5 @@ int jitrd_cmd_config_check(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (jitrd_runtime_load(&rt, opts.config_path, opts.now, &diag) != 0) {
-		fprintf(stderr, "jitrd: %s\n", diag.text);
-		jitrd_runtime_cleanup(&rt);
-		return EXIT_USAGE;
-	}
-	printf("config: %s\n", rt.config_origin);
-	problems = report_cas(&rt, opts.now);
-	problems += report_crls(&rt);
-	printf("policy template: %s (sample renders to %zu characters)\n",
-	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
-	printf("policy name: %s\n", rt.cfg->provision.policy_name);
-	jitrd_runtime_context(&rt, &ctx);
-	context_problem = jitrd_decision_context_problem(&ctx);
-	if (context_problem)
-		/* not a problem for the service: each event carries its account */
-		printf("note: %s (the service takes the account from each event; jitrd check "
-		       "needs it configured)\n",
-		       context_problem);
-	printf("thing name: %s\n", *rt.cfg->provision.thing_name ? rt.cfg->provision.thing_name
-	                                                         : "(none: no Thing is created)");
-	jitrd_runtime_cleanup(&rt);
-	if (problems) {
-		printf("configuration has %d problem(s)\n", problems);
-		return EXIT_USAGE;
-	}
-	printf("configuration OK\n");
-	return EXIT_OK;
+	return jitrd_command_config_check(&opts);
 }

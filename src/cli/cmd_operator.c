@@ -1,40 +1,11 @@
 /* cmd_operator.c — `jitrd ca register|deactivate`, `jitrd cert revoke|activate`, `jitrd crl
- * sweep` (DESIGN §4.6): parse the options, open what the command needs, call the operator
- * module and word its results. No AWS or X.509 logic here; key bytes are never printed. */
+ * sweep` (DESIGN §4.6): parse the options and call the command (src/operator). */
 #include "cli.h"
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "jitrd/files.h"
-#include "jitrd/operator.h"
-#include "jitrd/setup.h"
-
-extern char **environ;
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-/* SIGTERM and SIGINT stop taking new work; what is in flight finishes and is recorded. */
-static void catch_stop_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-}
 
 /* ---- options ---------------------------------------------------------------------------- */
 
@@ -58,7 +29,7 @@ enum {
 #define ALLOW_DRY_RUN  (1u << 3)
 
 struct op_args {
-	struct jitrd_common_options common;
+	struct jitrd_command_options common;
 	const char *ca_cert, *ca_key;
 	bool auto_registration, activate, allow_insecure_key, revoke_certificates, dry_run;
 };
@@ -146,48 +117,6 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 	return -1;
 }
 
-/* ---- what an online command holds open ------------------------------------------------- */
-
-/* 0, or -1 with the reason printed (a configuration problem: exit 2). */
-static int online_open(struct jitrd_online *o, const struct op_args *a, bool journal)
-{
-	struct jitrd_online_options oo;
-	struct jitrd_diag diag = {{0}};
-
-	jitrd_online_options_init(&oo);
-	oo.config_path = a->common.config_path;
-	oo.now = a->common.now;
-	oo.envp = (const char *const *)environ;
-	oo.journal = journal;
-	oo.session = true;
-	if (jitrd_online_open(&oo, o, &diag) != JITRD_OK) {
-		fprintf(stderr, "jitrd: %s\n", diag.text);
-		return -1;
-	}
-	return 0;
-}
-
-static void online_close(struct jitrd_online *o)
-{
-	jitrd_online_close(o);
-}
-
-static int64_t request_timeout_ms(const struct jitrd_online *o)
-{
-	return (int64_t)o->rt->cfg->service.event_deadline_seconds * 1000;
-}
-
-/* "Code: message" from AWS, else the client's reason. */
-static void print_failure(const char *what, enum jitrd_err err, const struct jitrd_iot_result *res,
-                          const struct jitrd_diag *diag)
-{
-	if (err == JITRD_ERR_API && res->code[0])
-		fprintf(stderr, "jitrd: %s: %s: %s\n", what, res->code, res->message);
-	else
-		fprintf(stderr, "jitrd: %s: %s\n", what,
-		        diag->text[0] ? diag->text : jitrd_strerror(err));
-}
-
 /* ---- jitrd ca ---------------------------------------------------------------------------- */
 
 static const char ca_usage[] =
@@ -230,18 +159,9 @@ static const char deactivate_usage[] =
 
 static int ca_register(int argc, char **argv)
 {
+	struct jitrd_ca_register_args r;
 	struct op_args a;
-	struct jitrd_online o;
-	struct jitrd_diag diag = {{0}};
-	struct jitrd_iot_result res = {0};
-	struct jitrd_iot_registered registered;
-	struct jitrd_cert *ca = NULL;
-	EVP_PKEY *key = NULL;
-	char *ca_pem = NULL;
-	size_t ca_len = 0;
-	enum jitrd_err err;
 	int status = parse_args(argc, argv, register_usage, ALLOW_REGISTER, &a);
-	bool opened = false;
 
 	if (status >= 0)
 		return status;
@@ -251,92 +171,17 @@ static int ca_register(int argc, char **argv)
 		fputs(register_usage, stderr);
 		return EXIT_USAGE;
 	}
-	status = EXIT_USAGE;
-	/* Everything local is checked before anything is asked of AWS. */
-	err = jitrd_file_read(a.ca_cert, JITRD_CERT_MAX_PEM, &ca_pem, &ca_len, &diag);
-	if (err == JITRD_OK)
-		err = jitrd_cert_from_pem(ca_pem, ca_len, &ca, &diag);
-	if (err != JITRD_OK) {
-		fprintf(stderr, "jitrd: --ca-cert %s: %s\n", a.ca_cert, diag.text);
-		goto cleanup;
-	}
-	err = jitrd_operator_load_ca_key(a.ca_key, a.allow_insecure_key, &key, &diag);
-	if (err != JITRD_OK) {
-		fprintf(stderr, "jitrd: --ca-key %s\n", diag.text);
-		goto cleanup;
-	}
-	if (a.allow_insecure_key)
-		fprintf(stderr,
-		        "jitrd: warning: --allow-insecure-key: %s is used whatever its "
-		        "permissions\n",
-		        a.ca_key);
-	err = jitrd_operator_check_ca_key(ca, key, &diag);
-	if (err != JITRD_OK) {
-		fprintf(stderr, "jitrd: --ca-key %s, --ca-cert %s: %s\n", a.ca_key, a.ca_cert,
-		        diag.text);
-		goto cleanup;
-	}
-	opened = true;
-	if (online_open(&o, &a, false) != 0)
-		goto cleanup;
-	err = jitrd_operator_ca_register(o.session, jitrd_iot_deadline_in(request_timeout_ms(&o)),
-	                                 ca_pem, ca_len, key, a.activate, a.auto_registration,
-	                                 time(NULL), &registered, &res, &diag);
-	if (err != JITRD_OK) {
-		print_failure("ca register", err, &res, &diag);
-		status = err == JITRD_ERR_CRYPTO || err == JITRD_ERR_NOMEM ? EXIT_USAGE
-		                                                           : EXIT_WORK_FAILED;
-		goto cleanup;
-	}
-	printf("%s\n", registered.certificate_id);
-	fprintf(stderr, "jitrd: CA registered: %s (%s, auto-registration %s)\n",
-	        registered.certificate_arn, a.activate ? "ACTIVE" : "INACTIVE",
-	        a.auto_registration ? "enabled" : "disabled");
-	status = EXIT_OK;
-cleanup:
-	if (opened)
-		online_close(&o);
-	EVP_PKEY_free(key); /* OpenSSL wipes the private key as it frees it */
-	jitrd_cert_free(ca);
-	free(ca_pem);
-	return status;
-}
-
-struct deactivate_view {
-	bool tty;
-	const char *ca_id;
-};
-
-static void deactivate_progress(void *ctx, const struct jitrd_deactivate_summary *s)
-{
-	const struct deactivate_view *v = ctx;
-
-	if (!v->tty)
-		return;
-	fprintf(stderr,
-	        "\rrevoking the certificates of CA %.12s...: %zu/%zu (revoked %zu, already "
-	        "revoked %zu, failed %zu)  ",
-	        v->ca_id, s->revoked + s->revoked_earlier + s->already_revoked + s->failed,
-	        s->total, s->revoked + s->revoked_earlier, s->already_revoked, s->failed);
-}
-
-static void deactivate_failure(void *ctx, const char *certificate_id, const char *text)
-{
-	const struct deactivate_view *v = ctx;
-
-	fprintf(stderr, "%sjitrd: %s: not revoked: %s\n", v->tty ? "\n" : "", certificate_id, text);
+	r.ca_cert = a.ca_cert;
+	r.ca_key = a.ca_key;
+	r.activate = a.activate;
+	r.auto_registration = a.auto_registration;
+	r.allow_insecure_key = a.allow_insecure_key;
+	return jitrd_command_ca_register(&a.common, &r);
 }
 
 static int ca_deactivate(int argc, char **argv)
 {
 	struct op_args a;
-	struct jitrd_online o;
-	struct jitrd_diag diag = {{0}};
-	struct jitrd_iot_result res = {0};
-	struct jitrd_deactivate_summary sum;
-	struct jitrd_deactivate_options dopts;
-	struct deactivate_view view;
-	enum jitrd_err err;
 	int status = parse_args(argc, argv, deactivate_usage, ALLOW_REVOKE, &a);
 
 	if (status >= 0)
@@ -345,59 +190,7 @@ static int ca_deactivate(int argc, char **argv)
 		fputs(deactivate_usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (!jitrd_operator_valid_id(argv[optind])) {
-		fprintf(stderr, "jitrd: CA_ID %.80s: not a CA id (64 hex digits)\n", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (online_open(&o, &a, a.revoke_certificates) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
-	}
-	catch_stop_signals();
-	view.tty = isatty(STDERR_FILENO) == 1;
-	view.ca_id = argv[optind];
-	memset(&dopts, 0, sizeof(dopts));
-	dopts.client = o.client;
-	dopts.journal = o.journal;
-	dopts.ca_id = argv[optind];
-	dopts.revoke_certificates = a.revoke_certificates;
-	dopts.workers = (unsigned)o.rt->cfg->service.workers;
-	dopts.request_timeout_ms = request_timeout_ms(&o);
-	dopts.stop = &stop_flag;
-	dopts.progress = deactivate_progress;
-	dopts.failure = deactivate_failure;
-	dopts.ctx = &view;
-	err = jitrd_operator_ca_deactivate(&dopts, &sum, &res, &diag);
-	if (view.tty && a.revoke_certificates)
-		fputc('\n', stderr);
-	if (err != JITRD_OK) {
-		fprintf(stderr, "jitrd: ca deactivate %s: %s\n", argv[optind], diag.text);
-		status = EXIT_WORK_FAILED;
-		goto done;
-	}
-	printf("CA %s: INACTIVE\n", argv[optind]);
-	status = EXIT_OK;
-	if (!a.revoke_certificates)
-		goto done;
-	printf("%zu certificate(s): revoked %zu, already revoked %zu, failed %zu", sum.total,
-	       sum.revoked + sum.revoked_earlier, sum.already_revoked, sum.failed);
-	if (sum.revoked_earlier)
-		printf(" (%zu of the revoked by an earlier, interrupted run)", sum.revoked_earlier);
-	printf("\n");
-	if (sum.failed) {
-		fprintf(stderr,
-		        "jitrd: %zu certificate(s) not revoked; run it again to retry "
-		        "them\n",
-		        sum.failed);
-		status = EXIT_WORK_FAILED;
-	}
-	if (sum.interrupted) {
-		fprintf(stderr, "jitrd: interrupted, run again to resume\n");
-		status = EXIT_WORK_FAILED;
-	}
-done:
-	online_close(&o);
-	return status;
+	return jitrd_command_ca_deactivate(&a.common, argv[optind], a.revoke_certificates);
 }
 
 int jitrd_cmd_ca(int argc, char **argv)
@@ -433,7 +226,6 @@ static const char cert_usage[] =
 static int cert_update(int argc, char **argv, enum jitrd_iot_status new_status)
 {
 	struct op_args a;
-	struct jitrd_online o;
 	int status = parse_args(argc, argv, cert_usage, 0, &a);
 
 	if (status >= 0)
@@ -442,35 +234,8 @@ static int cert_update(int argc, char **argv, enum jitrd_iot_status new_status)
 		fputs(cert_usage, stderr);
 		return EXIT_USAGE;
 	}
-	for (int i = optind; i < argc; i++) {
-		if (!jitrd_operator_valid_id(argv[i])) {
-			fprintf(stderr,
-			        "jitrd: CERT_ID %.80s: not a certificate id (64 hex "
-			        "digits)\n",
-			        argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-	if (online_open(&o, &a, false) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
-	}
-	status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		struct jitrd_iot_result res = {0};
-		struct jitrd_diag diag = {{0}};
-		enum jitrd_err err = jitrd_iot_update_certificate(
-		    o.session, jitrd_iot_deadline_in(request_timeout_ms(&o)), argv[i], new_status,
-		    &res, &diag);
-		if (err != JITRD_OK) {
-			print_failure(argv[i], err, &res, &diag);
-			status = EXIT_WORK_FAILED;
-			continue;
-		}
-		printf("%s: %s\n", argv[i], jitrd_iot_status_name(new_status));
-	}
-	online_close(&o);
-	return status;
+	return jitrd_command_cert_status(&a.common, argv + optind, (size_t)(argc - optind),
+	                                 new_status);
 }
 
 int jitrd_cmd_cert(int argc, char **argv)
@@ -510,24 +275,9 @@ static const char sweep_usage[] =
 static const char crl_usage[] = "usage: jitrd crl sweep -c FILE [--dry-run] [--at TIME]\n"
 				"See jitrd crl sweep --help.\n";
 
-static void sweep_line(void *ctx, enum jitrd_sweep_line kind, const char *text)
-{
-	(void)ctx;
-	if (kind == JITRD_SWEEP_CHANGE) {
-		printf("%s\n", text);
-		fflush(stdout);
-	} else {
-		fprintf(stderr, "jitrd: %s\n", text);
-	}
-}
-
 static int crl_sweep(int argc, char **argv)
 {
 	struct op_args a;
-	struct jitrd_online o;
-	struct jitrd_diag diag = {{0}};
-	struct jitrd_sweep_summary sum;
-	struct jitrd_sweep_options sopts;
 	int status = parse_args(argc, argv, sweep_usage, ALLOW_DRY_RUN | ALLOW_AT, &a);
 
 	if (status >= 0)
@@ -536,40 +286,7 @@ static int crl_sweep(int argc, char **argv)
 		fputs(sweep_usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (online_open(&o, &a, true) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
-	}
-	catch_stop_signals();
-	memset(&sopts, 0, sizeof(sopts));
-	sopts.session = o.session;
-	sopts.rt = o.rt;
-	sopts.journal = o.journal;
-	sopts.now = a.common.now;
-	sopts.dry_run = a.dry_run;
-	sopts.request_timeout_ms = request_timeout_ms(&o);
-	sopts.stop = &stop_flag;
-	sopts.line = sweep_line;
-	if (jitrd_operator_crl_sweep(&sopts, &sum, &diag) != JITRD_OK) {
-		fprintf(stderr, "jitrd: crl sweep: %s\n", diag.text);
-		online_close(&o);
-		return EXIT_WORK_FAILED;
-	}
-	fprintf(stderr,
-	        "jitrd: crl sweep%s: %zu CA(s) swept, %zu without a current CRL, %zu not "
-	        "registered; %zu certificate(s) checked (%zu described); %s %zu, %s %zu, %s %zu, "
-	        "failed %zu\n",
-	        a.dry_run ? " (dry run)" : "", sum.cas_swept, sum.cas_no_crl, sum.cas_unregistered,
-	        sum.checked, sum.described, a.dry_run ? "would revoke" : "revoked", sum.revoked,
-	        a.dry_run ? "would hold" : "held", sum.held,
-	        a.dry_run ? "would re-activate" : "re-activated", sum.reactivated, sum.failed);
-	status = sum.failed || sum.cas_no_crl ? EXIT_WORK_FAILED : EXIT_OK;
-	if (stop_flag) {
-		fprintf(stderr, "jitrd: interrupted, run again to finish the sweep\n");
-		status = EXIT_WORK_FAILED;
-	}
-	online_close(&o);
-	return status;
+	return jitrd_command_crl_sweep(&a.common, a.dry_run);
 }
 
 int jitrd_cmd_crl(int argc, char **argv)

@@ -22,7 +22,7 @@ static const char usage[] =
 
 int jitrd_cmd_run(int argc, char **argv)
 {
-	struct jitrd_common_options common;
+	struct jitrd_command_options common;
 	struct jitrd_service_options opts;
 	int status = jitrd_parse_common_options(argc, argv, usage, &common);
 

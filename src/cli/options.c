@@ -55,7 +55,7 @@ int jitrd_parse_time(const char *text, time_t *out)
 }
 
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
-                               struct jitrd_common_options *opts)
+                               struct jitrd_command_options *opts)
 {
 	static const struct option options[] = {
 	    {"config", required_argument, NULL, 'c'},

@@ -1,7 +1,25 @@
+/* ca_deactivate.c — `jitrd ca deactivate` (DESIGN §4.6): UpdateCACertificate INACTIVE, then,
+ * with --revoke-certificates, every certificate of the CA revoked by worker threads within the
+ * client's rate limits, progress kept in the journal so an interrupted run resumes. */
+#include "operator_internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jitrd/clock.h"
+#include "jitrd/operator.h"
+#include "jitrd/text.h"
+
+#define JOB_PREFIX "deactivate:"
+
 struct revoke_job {
 	const struct jitrd_deactivate_options *o;
 	char job[sizeof(JOB_PREFIX) + 64];
-	struct listed_cert *todo; /* borrowed from the listing */
+	struct operator_listed_cert *todo; /* borrowed from the listing */
 	size_t todo_count;
 	pthread_mutex_t lock;
 	pthread_cond_t finished;
@@ -28,7 +46,7 @@ static void *revoke_worker(void *arg)
 	while (err == JITRD_OK) {
 		struct jitrd_iot_result res = {0};
 		struct jitrd_diag diag = {{0}};
-		struct listed_cert *cert;
+		struct operator_listed_cert *cert;
 		char text[512];
 
 		pthread_mutex_lock(&j->lock);
@@ -44,8 +62,8 @@ static void *revoke_worker(void *arg)
 		                                   cert->id, JITRD_IOT_REVOKED, &res, &diag);
 		if (err == JITRD_OK) {
 			/* recorded the moment it succeeded: a crash now redoes only this one */
-			err = jitrd_journal_item_done(j->o->journal, j->job, cert->id, wall_ms(),
-			                              &diag);
+			err = jitrd_journal_item_done(j->o->journal, j->job, cert->id,
+			                              jitrd_clock_wall_ms(), &diag);
 			pthread_mutex_lock(&j->lock);
 			j->summary.revoked++;
 			if (err != JITRD_OK && j->fatal == JITRD_OK) {
@@ -55,7 +73,8 @@ static void *revoke_worker(void *arg)
 			pthread_mutex_unlock(&j->lock);
 			continue;
 		}
-		describe_failure(text, sizeof(text), "UpdateCertificate", err, &res, &diag);
+		operator_describe_failure(text, sizeof(text), "UpdateCertificate", err, &res,
+		                          &diag);
 		err = JITRD_OK; /* one certificate's failure: go on with the others */
 		pthread_mutex_lock(&j->lock);
 		j->summary.failed++;
@@ -118,10 +137,7 @@ static enum jitrd_err run_workers(struct revoke_job *j)
 		struct jitrd_deactivate_summary now_summary;
 		struct timespec until;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)(progress_ms % 1000) * 1000000L;
-		until.tv_sec += progress_ms / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		until = jitrd_clock_mono_at(jitrd_clock_mono_ms() + progress_ms);
 		pthread_cond_timedwait(&j->finished, &j->lock, &until);
 		/* the flag a signal handler sets is read here only, and passed on under the lock */
 		if (j->o->stop && *j->o->stop)
@@ -147,7 +163,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_iot_session *session = NULL;
 	struct jitrd_iot_result scratch = {0};
-	struct cert_list list = {0};
+	struct operator_cert_list list = {0};
 	struct revoke_job j;
 	bool lock_ready = false;
 
@@ -155,7 +171,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	memset(&j, 0, sizeof(j));
 	if (!res)
 		res = &scratch;
-	if (!o || !o->client || !jitrd_operator_valid_id(o->ca_id) ||
+	if (!o || !o->client || !jitrd_is_hex_id(o->ca_id) ||
 	    (o->revoke_certificates && !o->journal)) {
 		jitrd_diag_set(diag, "deactivate: a client, a 64-hex CA id and (to revoke) the "
 		                     "journal are needed");
@@ -175,20 +191,22 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	                                    o->ca_id, JITRD_IOT_INACTIVE, -1, res, diag);
 	if (result != JITRD_OK) {
 		char text[512];
-		describe_failure(text, sizeof(text), "UpdateCACertificate", result, res, diag);
+		operator_describe_failure(text, sizeof(text), "UpdateCACertificate", result, res,
+		                          diag);
 		jitrd_diag_set(diag, "%s", text);
 		goto cleanup;
 	}
 	if (!o->revoke_certificates)
 		goto cleanup;
 	result = jitrd_journal_job_start(o->journal, j.job, "ca deactivate --revoke-certificates",
-	                                 wall_ms(), &j.summary.resumed, diag);
+	                                 jitrd_clock_wall_ms(), &j.summary.resumed, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = list_ca(session, o->request_timeout_ms, o->ca_id, &list, res, diag);
+	result = operator_list_ca(session, o->request_timeout_ms, o->ca_id, &list, res, diag);
 	if (result != JITRD_OK) {
 		char text[512];
-		describe_failure(text, sizeof(text), "ListCertificatesByCA", result, res, diag);
+		operator_describe_failure(text, sizeof(text), "ListCertificatesByCA", result, res,
+		                          diag);
 		jitrd_diag_set(diag, "%s", text);
 		goto cleanup;
 	}
@@ -221,7 +239,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	j.summary.interrupted = j.next < j.todo_count;
 	if (!j.summary.interrupted && j.summary.failed == 0) {
 		/* every certificate is revoked: the job is complete and forgotten */
-		result = jitrd_journal_job_finish(o->journal, j.job, wall_ms(), diag);
+		result = jitrd_journal_job_finish(o->journal, j.job, jitrd_clock_wall_ms(), diag);
 		if (result != JITRD_OK)
 			goto cleanup;
 	}
@@ -237,7 +255,6 @@ cleanup:
 	jitrd_iot_session_free(session);
 	return result;
 }
-
 
 struct deactivate_view {
 	bool tty;
@@ -264,57 +281,51 @@ static void deactivate_failure(void *ctx, const char *certificate_id, const char
 	fprintf(stderr, "%sjitrd: %s: not revoked: %s\n", v->tty ? "\n" : "", certificate_id, text);
 }
 
-static int ca_deactivate(int argc, char **argv)
+enum jitrd_exit jitrd_command_ca_deactivate(const struct jitrd_command_options *o,
+                                            const char *ca_id, bool revoke_certificates)
 {
-	struct op_args a;
-	struct jitrd_online o;
+	struct jitrd_online online;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_iot_result res = {0};
 	struct jitrd_deactivate_summary sum;
 	struct jitrd_deactivate_options dopts;
 	struct deactivate_view view;
 	enum jitrd_err err;
-	int status = parse_args(argc, argv, deactivate_usage, ALLOW_REVOKE, &a);
+	enum jitrd_exit status;
 
-	if (status >= 0)
-		return status;
-	if (optind + 1 != argc) {
-		fputs(deactivate_usage, stderr);
-		return EXIT_USAGE;
+	if (!jitrd_is_hex_id(ca_id)) {
+		fprintf(stderr, "jitrd: CA_ID %.80s: not a CA id (64 hex digits)\n", ca_id);
+		return JITRD_EXIT_USAGE;
 	}
-	if (!jitrd_operator_valid_id(argv[optind])) {
-		fprintf(stderr, "jitrd: CA_ID %.80s: not a CA id (64 hex digits)\n", argv[optind]);
-		return EXIT_USAGE;
+	if (operator_online_open(&online, o, revoke_certificates, false) != JITRD_OK) {
+		jitrd_online_close(&online);
+		return JITRD_EXIT_USAGE;
 	}
-	if (online_open(&o, &a, a.revoke_certificates) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
-	}
-	catch_stop_signals();
+	operator_catch_stop_signals();
 	view.tty = isatty(STDERR_FILENO) == 1;
-	view.ca_id = argv[optind];
+	view.ca_id = ca_id;
 	memset(&dopts, 0, sizeof(dopts));
-	dopts.client = o.client;
-	dopts.journal = o.journal;
-	dopts.ca_id = argv[optind];
-	dopts.revoke_certificates = a.revoke_certificates;
-	dopts.workers = (unsigned)o.rt->cfg->service.workers;
-	dopts.request_timeout_ms = request_timeout_ms(&o);
-	dopts.stop = &stop_flag;
+	dopts.client = online.client;
+	dopts.journal = online.journal;
+	dopts.ca_id = ca_id;
+	dopts.revoke_certificates = revoke_certificates;
+	dopts.workers = (unsigned)online.rt->cfg->service.workers;
+	dopts.request_timeout_ms = operator_request_timeout_ms(&online);
+	dopts.stop = &operator_stop_flag;
 	dopts.progress = deactivate_progress;
 	dopts.failure = deactivate_failure;
 	dopts.ctx = &view;
 	err = jitrd_operator_ca_deactivate(&dopts, &sum, &res, &diag);
-	if (view.tty && a.revoke_certificates)
+	if (view.tty && revoke_certificates)
 		fputc('\n', stderr);
 	if (err != JITRD_OK) {
-		fprintf(stderr, "jitrd: ca deactivate %s: %s\n", argv[optind], diag.text);
-		status = EXIT_WORK_FAILED;
+		fprintf(stderr, "jitrd: ca deactivate %s: %s\n", ca_id, diag.text);
+		status = JITRD_EXIT_WORK_FAILED;
 		goto done;
 	}
-	printf("CA %s: INACTIVE\n", argv[optind]);
-	status = EXIT_OK;
-	if (!a.revoke_certificates)
+	printf("CA %s: INACTIVE\n", ca_id);
+	status = JITRD_EXIT_OK;
+	if (!revoke_certificates)
 		goto done;
 	printf("%zu certificate(s): revoked %zu, already revoked %zu, failed %zu", sum.total,
 	       sum.revoked + sum.revoked_earlier, sum.already_revoked, sum.failed);
@@ -326,13 +337,13 @@ static int ca_deactivate(int argc, char **argv)
 		        "jitrd: %zu certificate(s) not revoked; run it again to retry "
 		        "them\n",
 		        sum.failed);
-		status = EXIT_WORK_FAILED;
+		status = JITRD_EXIT_WORK_FAILED;
 	}
 	if (sum.interrupted) {
 		fprintf(stderr, "jitrd: interrupted, run again to resume\n");
-		status = EXIT_WORK_FAILED;
+		status = JITRD_EXIT_WORK_FAILED;
 	}
 done:
-	online_close(&o);
+	jitrd_online_close(&online);
 	return status;
 }

@@ -1,4 +1,25 @@
-/* ---- the CA key and the verification certificate --------------------------------------- */
+/* ca_key.c — the CA key and the verification certificate of `jitrd ca register` (operator.h):
+ * the key file read only when only its owner can read it, the key matched against the CA,
+ * the verification certificate made in memory. It never writes a key anywhere and never
+ * formats key bytes into a message. */
+#include "operator_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "jitrd/operator.h"
 
 struct passphrase {
 	int asked;
@@ -123,8 +144,7 @@ enum jitrd_err jitrd_operator_check_ca_key(const struct jitrd_cert *ca, EVP_PKEY
 	return JITRD_OK;
 }
 
-/* PEM of one certificate as a NUL-terminated heap string. */
-static enum jitrd_err x509_to_pem(X509 *x, char **out)
+enum jitrd_err operator_x509_to_pem(X509 *x, char **out)
 {
 	enum jitrd_err result = JITRD_ERR_NOMEM;
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -202,7 +222,7 @@ enum jitrd_err jitrd_operator_make_verification(const struct jitrd_cert *ca, EVP
 		md = NULL;
 	if (X509_sign(x, ca_key, md) <= 0)
 		goto failed;
-	result = x509_to_pem(x, pem_out);
+	result = operator_x509_to_pem(x, pem_out);
 	goto cleanup;
 failed:
 	jitrd_diag_set(diag, "cannot make the verification certificate");
@@ -216,4 +236,3 @@ cleanup:
 	EVP_PKEY_free(verification_key); /* its private half existed only here */
 	return result;
 }
-

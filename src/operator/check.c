@@ -1,5 +1,17 @@
-static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cert *cert,
-                          const struct jitrd_decision *d, time_t now)
+/* check.c — `jitrd check DEVICE.pem`: the offline decision for one device certificate
+ * (chain, validity, CRL, rendered names and policy) as an outcome line. Makes no API call;
+ * the certificate is untrusted input. */
+#include "jitrd/commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "jitrd/files.h"
+#include "jitrd/outcome.h"
+#include "jitrd/runtime.h"
+
+static enum jitrd_exit print_decision(const struct jitrd_runtime *rt, const struct jitrd_cert *cert,
+                                      const struct jitrd_decision *d, time_t now)
 {
 	struct jitrd_outcome o = {0};
 	char *line = NULL;
@@ -19,16 +31,16 @@ static int print_decision(const struct jitrd_runtime *rt, const struct jitrd_cer
 
 	if (err != JITRD_OK) {
 		fprintf(stderr, "jitrd: cannot format the outcome: %s\n", jitrd_strerror(err));
-		return EXIT_WORK_FAILED;
+		return JITRD_EXIT_WORK_FAILED;
 	}
 	printf("%s\n", line);
 	free(line);
-	return EXIT_OK;
+	return JITRD_EXIT_OK;
 }
 
-int jitrd_cmd_check(int argc, char **argv)
+enum jitrd_exit jitrd_command_check(const struct jitrd_command_options *opts,
+                                    const char *device_path)
 {
-	struct jitrd_common_options opts;
 	struct jitrd_runtime rt;
 	struct jitrd_decision_context ctx;
 	struct jitrd_decision d;
@@ -37,45 +49,39 @@ int jitrd_cmd_check(int argc, char **argv)
 	char *pem = NULL;
 	size_t len = 0;
 	enum jitrd_err err;
-	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
+	enum jitrd_exit status;
 
-	if (status >= 0)
-		return status;
-	if (optind + 1 != argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (jitrd_runtime_load(&rt, opts.config_path, opts.now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != 0) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
-		return EXIT_USAGE;
+		return JITRD_EXIT_USAGE;
 	}
 	if (*rt.crl_floors_note)
 		fprintf(stderr, "jitrd: note: %s %s\n", rt.crl_floors_path, rt.crl_floors_note);
 	jitrd_decision_init(&d);
-	status = EXIT_WORK_FAILED;
-	err = jitrd_file_read(argv[optind], JITRD_CERT_MAX_PEM, &pem, &len, &diag);
+	status = JITRD_EXIT_WORK_FAILED;
+	err = jitrd_file_read(device_path, JITRD_CERT_MAX_PEM, &pem, &len, &diag);
 	if (err == JITRD_OK) {
 		err = jitrd_cert_from_pem(pem, len, &cert, &diag);
 		if (err != JITRD_OK)
-			jitrd_diag_prefix(&diag, argv[optind]);
+			jitrd_diag_prefix(&diag, device_path);
 	}
 	if (err != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		goto cleanup;
 	}
 	jitrd_runtime_context(&rt, &ctx);
-	err = jitrd_decide_certificate(&ctx, cert, NULL, opts.now, &d);
+	err = jitrd_decide_certificate(&ctx, cert, NULL, opts->now, &d);
 	if (err == JITRD_ERR_CONFIG) {
 		fprintf(stderr, "jitrd: %s\n", d.reason);
-		status = EXIT_USAGE;
+		status = JITRD_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (err != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", jitrd_strerror(err));
 		goto cleanup;
 	}
-	status = print_decision(&rt, cert, &d, opts.now);
+	status = print_decision(&rt, cert, &d, opts->now);
 cleanup:
 	jitrd_decision_cleanup(&d);
 	jitrd_cert_free(cert);

@@ -1,14 +1,20 @@
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
+/* common.c — what the operator commands share (operator_internal.h): their online setup,
+ * AWS failures in words, a CA's certificate listing, the stop signals. */
+#include "operator_internal.h"
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* "Code: message" of AWS's answer, or the client's own reason. */
-static void describe_failure(char *out, size_t size, const char *operation, enum jitrd_err err,
-                             const struct jitrd_iot_result *res, const struct jitrd_diag *diag)
+#include "jitrd/text.h"
+
+#define LIST_PAGE 250
+
+extern char **environ;
+
+void operator_describe_failure(char *out, size_t size, const char *operation, enum jitrd_err err,
+                               const struct jitrd_iot_result *res, const struct jitrd_diag *diag)
 {
 	if (err == JITRD_ERR_API && res->code[0])
 		snprintf(out, size, "%s: %s: %s", operation, res->code, res->message);
@@ -18,39 +24,13 @@ static void describe_failure(char *out, size_t size, const char *operation, enum
 		snprintf(out, size, "%s: %s", operation, jitrd_strerror(err));
 }
 
-int jitrd_operator_valid_id(const char *text)
-{
-	size_t i;
-
-	if (!text)
-		return 0;
-	for (i = 0; i < 64; i++) {
-		char c = text[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return 0;
-	}
-	return text[64] == '\0';
-}
-
-
-struct listed_cert {
-	char id[65];
-	enum jitrd_iot_status status;
-};
-
-struct cert_list {
-	struct listed_cert *items;
-	size_t count, cap;
-	int nomem;
-};
-
 static int collect_cert(void *ctx, const struct jitrd_iot_cert_summary *cert)
 {
-	struct cert_list *l = ctx;
+	struct operator_cert_list *l = ctx;
 
 	if (l->count == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct listed_cert *items = realloc(l->items, cap * sizeof(*items));
+		struct operator_listed_cert *items = realloc(l->items, cap * sizeof(*items));
 		if (!items) {
 			l->nomem = 1;
 			return 1;
@@ -64,10 +44,9 @@ static int collect_cert(void *ctx, const struct jitrd_iot_cert_summary *cert)
 	return 0;
 }
 
-/* Every certificate of one CA, all pages. */
-static enum jitrd_err list_ca(struct jitrd_iot_session *s, int64_t timeout_ms, const char *ca_id,
-                              struct cert_list *l, struct jitrd_iot_result *res,
-                              struct jitrd_diag *diag)
+enum jitrd_err operator_list_ca(struct jitrd_iot_session *s, int64_t timeout_ms, const char *ca_id,
+                                struct operator_cert_list *l, struct jitrd_iot_result *res,
+                                struct jitrd_diag *diag)
 {
 	/* the whole listing may take many pages at the ListCertificatesByCA rate */
 	int64_t deadline = jitrd_iot_deadline_in(timeout_ms * 20);
@@ -81,17 +60,15 @@ static enum jitrd_err list_ca(struct jitrd_iot_session *s, int64_t timeout_ms, c
 	return err;
 }
 
-
-static volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t operator_stop_flag;
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	operator_stop_flag = 1;
 }
 
-/* SIGTERM and SIGINT stop taking new work; what is in flight finishes and is recorded. */
-static void catch_stop_signals(void)
+void operator_catch_stop_signals(void)
 {
 	struct sigaction sa;
 
@@ -102,44 +79,37 @@ static void catch_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-/* ---- what an online command holds open ------------------------------------------------- */
-
-/* 0, or -1 with the reason printed (a configuration problem: exit 2). */
-static int online_open(struct jitrd_online *o, const struct op_args *a, bool journal)
+enum jitrd_err operator_online_open(struct jitrd_online *online,
+                                    const struct jitrd_command_options *o, bool journal,
+                                    bool pipeline)
 {
 	struct jitrd_online_options oo;
 	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err;
 
 	jitrd_online_options_init(&oo);
-	oo.config_path = a->common.config_path;
-	oo.now = a->common.now;
+	oo.config_path = o->config_path;
+	oo.now = o->now;
 	oo.envp = (const char *const *)environ;
 	oo.journal = journal;
 	oo.session = true;
-	if (jitrd_online_open(&oo, o, &diag) != JITRD_OK) {
+	oo.pipeline = pipeline;
+	err = jitrd_online_open(&oo, online, &diag);
+	if (err != JITRD_OK)
 		fprintf(stderr, "jitrd: %s\n", diag.text);
-		return -1;
-	}
-	return 0;
+	return err;
 }
 
-static void online_close(struct jitrd_online *o)
+int64_t operator_request_timeout_ms(const struct jitrd_online *online)
 {
-	jitrd_online_close(o);
+	return (int64_t)online->rt->cfg->service.event_deadline_seconds * 1000;
 }
 
-static int64_t request_timeout_ms(const struct jitrd_online *o)
+void operator_print_failure(const char *what, enum jitrd_err err,
+                            const struct jitrd_iot_result *res, const struct jitrd_diag *diag)
 {
-	return (int64_t)o->rt->cfg->service.event_deadline_seconds * 1000;
-}
+	char text[1024];
 
-/* "Code: message" from AWS, else the client's reason. */
-static void print_failure(const char *what, enum jitrd_err err, const struct jitrd_iot_result *res,
-                          const struct jitrd_diag *diag)
-{
-	if (err == JITRD_ERR_API && res->code[0])
-		fprintf(stderr, "jitrd: %s: %s: %s\n", what, res->code, res->message);
-	else
-		fprintf(stderr, "jitrd: %s: %s\n", what,
-		        diag->text[0] ? diag->text : jitrd_strerror(err));
+	operator_describe_failure(text, sizeof(text), what, err, res, diag);
+	fprintf(stderr, "jitrd: %s\n", text);
 }

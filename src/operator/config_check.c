@@ -1,3 +1,15 @@
+/* config_check.c — `jitrd config-check`: loads and validates the configuration, CA
+ * certificates, CRLs and templates, prints a summary, and ends with "configuration OK"
+ * (exit 0) or with every problem named by file (exit 2). Makes no API call. */
+#include "jitrd/commands.h"
+
+#include <stdio.h>
+
+#include <openssl/x509.h>
+
+#include "jitrd/runtime.h"
+#include "jitrd/text.h"
+
 static void print_subject(const struct jitrd_cert *ca)
 {
 	char name[256] = "";
@@ -143,29 +155,21 @@ static int report_crls(const struct jitrd_runtime *rt)
 	return problems;
 }
 
-int jitrd_cmd_config_check(int argc, char **argv)
+enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *opts)
 {
-	struct jitrd_common_options opts;
 	struct jitrd_runtime rt;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_decision_context ctx;
 	const char *context_problem;
 	int problems;
-	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
 
-	if (status >= 0)
-		return status;
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (jitrd_runtime_load(&rt, opts.config_path, opts.now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != 0) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
-		return EXIT_USAGE;
+		return JITRD_EXIT_USAGE;
 	}
 	printf("config: %s\n", rt.config_origin);
-	problems = report_cas(&rt, opts.now);
+	problems = report_cas(&rt, opts->now);
 	problems += report_crls(&rt);
 	printf("policy template: %s (sample renders to %zu characters)\n",
 	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
@@ -182,8 +186,8 @@ int jitrd_cmd_config_check(int argc, char **argv)
 	jitrd_runtime_cleanup(&rt);
 	if (problems) {
 		printf("configuration has %d problem(s)\n", problems);
-		return EXIT_USAGE;
+		return JITRD_EXIT_USAGE;
 	}
 	printf("configuration OK\n");
-	return EXIT_OK;
+	return JITRD_EXIT_OK;
 }

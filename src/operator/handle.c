@@ -1,31 +1,28 @@
+/* handle.c — `jitrd handle EVENT.json|-` and `jitrd reconcile`: the pipeline of DESIGN §3 on
+ * events given by hand, or on every PENDING_ACTIVATION certificate of our CAs, one outcome
+ * line each on stdout. No journal: the caller sees every outcome. */
+#include "operator_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jitrd/event.h"
+#include "jitrd/files.h"
+#include "jitrd/outcome.h"
+#include "jitrd/pipeline.h"
+
 /* What one run of handle or reconcile holds open. */
 struct online {
 	struct jitrd_online on;
 	int failures;
 };
 
-static int online_open(struct online *o, const struct jitrd_common_options *opts)
+/* The runtime, client, one session and the pipeline; the reason printed on failure. */
+static enum jitrd_err online_open(struct online *o, const struct jitrd_command_options *opts)
 {
-	struct jitrd_online_options oo;
-	struct jitrd_diag diag = {{0}};
-
 	o->failures = 0;
-	jitrd_online_options_init(&oo);
-	oo.config_path = opts->config_path;
-	oo.now = opts->now;
-	oo.envp = (const char *const *)environ;
-	oo.session = true;
-	oo.pipeline = true;
-	if (jitrd_online_open(&oo, &o->on, &diag) != JITRD_OK) {
-		fprintf(stderr, "jitrd: %s\n", diag.text);
-		return -1;
-	}
-	return 0;
-}
-
-static void online_close(struct online *o)
-{
-	jitrd_online_close(&o->on);
+	return operator_online_open(&o->on, opts, false, true);
 }
 
 /* Runs one event and prints its outcome line; counts failures for the exit status. */
@@ -37,8 +34,8 @@ static int handle_one(void *ctx, const char *payload, size_t len)
 	char *line = NULL;
 	time_t now = time(NULL);
 
-	if (jitrd_pipeline_process(o->on.pipeline, o->on.session, o->on.rt, payload, len, now, &r) !=
-	    JITRD_OK) {
+	if (jitrd_pipeline_process(o->on.pipeline, o->on.session, o->on.rt, payload, len, now,
+	                           &r) != JITRD_OK) {
 		fprintf(stderr, "jitrd: out of memory\n");
 		o->failures++;
 		return 1;
@@ -90,23 +87,17 @@ static void handle_lines(struct online *o, FILE *in)
 	free(line);
 }
 
-int jitrd_cmd_handle(int argc, char **argv)
+enum jitrd_exit jitrd_command_handle(const struct jitrd_command_options *opts,
+                                     const char *event_path)
 {
-	struct jitrd_common_options opts;
 	struct online o;
-	int status = jitrd_parse_common_options(argc, argv, handle_usage, &opts);
+	enum jitrd_exit status;
 
-	if (status >= 0)
-		return status;
-	if (optind + 1 != argc) {
-		fputs(handle_usage, stderr);
-		return EXIT_USAGE;
+	if (online_open(&o, opts) != JITRD_OK) {
+		jitrd_online_close(&o.on);
+		return JITRD_EXIT_USAGE;
 	}
-	if (online_open(&o, &opts) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[optind], "-") == 0) {
+	if (strcmp(event_path, "-") == 0) {
 		handle_lines(&o, stdin);
 	} else {
 		struct jitrd_diag diag = {{0}};
@@ -114,7 +105,7 @@ int jitrd_cmd_handle(int argc, char **argv)
 		size_t len = 0;
 		/* read a little past the event limit: the parser names an oversized event */
 		enum jitrd_err err =
-		    jitrd_file_read(argv[optind], JITRD_EVENT_MAX_BYTES + 1, &payload, &len, &diag);
+		    jitrd_file_read(event_path, JITRD_EVENT_MAX_BYTES + 1, &payload, &len, &diag);
 		if (err == JITRD_ERR_TOO_LARGE) {
 			/* the parser names it: an oversized event is invalid, not an I/O error */
 			static const char oversized[JITRD_EVENT_MAX_BYTES + 1];
@@ -127,28 +118,21 @@ int jitrd_cmd_handle(int argc, char **argv)
 		}
 		free(payload);
 	}
-	status = o.failures ? EXIT_WORK_FAILED : EXIT_OK;
-	online_close(&o);
+	status = o.failures ? JITRD_EXIT_WORK_FAILED : JITRD_EXIT_OK;
+	jitrd_online_close(&o.on);
 	return status;
 }
 
-int jitrd_cmd_reconcile(int argc, char **argv)
+enum jitrd_exit jitrd_command_reconcile(const struct jitrd_command_options *opts)
 {
-	struct jitrd_common_options opts;
 	struct jitrd_diag diag = {{0}};
 	struct online o;
 	size_t count = 0;
-	int status = jitrd_parse_common_options(argc, argv, reconcile_usage, &opts);
+	enum jitrd_exit status;
 
-	if (status >= 0)
-		return status;
-	if (optind != argc) {
-		fputs(reconcile_usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (online_open(&o, &opts) != 0) {
-		online_close(&o);
-		return EXIT_USAGE;
+	if (online_open(&o, opts) != JITRD_OK) {
+		jitrd_online_close(&o.on);
+		return JITRD_EXIT_USAGE;
 	}
 	if (jitrd_pipeline_pending_events(o.on.session, o.on.rt, handle_one, &o, &count, &diag) !=
 	    JITRD_OK) {
@@ -156,8 +140,7 @@ int jitrd_cmd_reconcile(int argc, char **argv)
 		o.failures++;
 	}
 	fprintf(stderr, "jitrd: reconcile: %zu pending certificate(s) handled\n", count);
-	status = o.failures ? EXIT_WORK_FAILED : EXIT_OK;
-	online_close(&o);
+	status = o.failures ? JITRD_EXIT_WORK_FAILED : JITRD_EXIT_OK;
+	jitrd_online_close(&o.on);
 	return status;
 }
-

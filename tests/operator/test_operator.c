@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "jitrd/operator.h"
+#include "jitrd/text.h"
 #include "testsupport.h"
 
 static const char CODE[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -80,7 +81,7 @@ static void test_valid_id(void)
 	    {NULL, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_ASSERT_EQUAL(jitrd_operator_valid_id(cases[i].text), cases[i].valid);
+		CU_ASSERT_EQUAL(jitrd_is_hex_id(cases[i].text), cases[i].valid);
 }
 
 static void test_load_key_modes(void)

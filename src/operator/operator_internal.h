@@ -1,0 +1,64 @@
+/* operator_internal.h — what the operator commands' files share: the online setup of a
+ * command, AWS failures in words, a CA's certificate listing, the stop signals.
+ * Private to src/operator. */
+#ifndef JITRD_OPERATOR_INTERNAL_H
+#define JITRD_OPERATOR_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "jitrd/commands.h"
+#include "jitrd/error.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/setup.h"
+
+/* Set by SIGTERM and SIGINT once operator_catch_stop_signals ran. */
+extern volatile sig_atomic_t operator_stop_flag;
+
+/* SIGTERM and SIGINT stop taking new work; what is in flight finishes and is recorded. */
+void operator_catch_stop_signals(void);
+
+/* Opens the runtime, client and one session for a command, with the journal of state_dir
+ * and the pipeline when asked. JITRD_OK, or the error with the reason printed (a
+ * configuration problem: exit 2). Close with jitrd_online_close either way. */
+enum jitrd_err operator_online_open(struct jitrd_online *online,
+                                    const struct jitrd_command_options *o, bool journal,
+                                    bool pipeline) JITRD_WUR;
+
+/* The deadline of each call, retries included: [service] event_deadline_seconds. */
+int64_t operator_request_timeout_ms(const struct jitrd_online *online);
+
+/* "operation: Code: message" of AWS's answer, or "operation: " the client's own reason. */
+void operator_describe_failure(char *out, size_t size, const char *operation, enum jitrd_err err,
+                               const struct jitrd_iot_result *res, const struct jitrd_diag *diag);
+
+/* The same on standard error as "jitrd: what: ...". */
+void operator_print_failure(const char *what, enum jitrd_err err,
+                            const struct jitrd_iot_result *res, const struct jitrd_diag *diag);
+
+/* One certificate of a CA's listing. */
+struct operator_listed_cert {
+	char id[65];
+	enum jitrd_iot_status status;
+};
+
+struct operator_cert_list {
+	struct operator_listed_cert *items; /* owned: free() */
+	size_t count, cap;
+	int nomem;
+};
+
+/* Every certificate of one CA, all pages, appended to l. Errors: those of
+ * jitrd_iot_list_certificates_by_ca, JITRD_ERR_NOMEM. */
+enum jitrd_err operator_list_ca(struct jitrd_iot_session *s, int64_t timeout_ms, const char *ca_id,
+                                struct operator_cert_list *l, struct jitrd_iot_result *res,
+                                struct jitrd_diag *diag) JITRD_WUR;
+
+/* PEM of one certificate as a NUL-terminated heap string (free()). Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err operator_x509_to_pem(X509 *x, char **out) JITRD_WUR;
+
+#endif
