@@ -86,17 +86,9 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
  * as reject. */
 #define JITRD_THING_MARKER "jitrd_ca"
 
-/* 1 when arn is "arn:...:cert/<certificate_id>" with nothing after the id: the ARN
- * DescribeCertificate returned names the certificate asked about, so a policy or Thing
- * attached to it goes to that certificate. 0 otherwise. */
-int jitrd_pipeline_arn_names_certificate(const char *arn, const char *certificate_id);
 int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                              int64_t deadline, const struct jitrd_decision *d,
                              const char *certificate_arn, struct jitrd_pipeline_result *r);
-
-/* The account of a certificate: field 5 of its ARN (arn:aws:iot:REGION:ACCOUNT:cert/ID) when
- * that is 12 digits, else fallback (cut to 12 characters). */
-void jitrd_pipeline_account_from_arn(const char *arn, const char *fallback, char out[13]);
 
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,

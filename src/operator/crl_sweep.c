@@ -11,6 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 
+#include "jitrd/arn.h"
 #include "jitrd/clock.h"
 #include "jitrd/crl.h"
 #include "jitrd/decision.h"
@@ -210,7 +211,7 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 	}
 	/* The account the templates need comes from the certificate itself when the
 	 * configuration does not name one (the service takes it from each event). */
-	jitrd_pipeline_account_from_arn(described.certificate_arn, sw->ctx.account_id, account);
+	jitrd_arn_account(described.certificate_arn, sw->ctx.account_id, account);
 	ctx = sw->ctx;
 	ctx.account_id = account;
 	err = jitrd_decide_certificate(&ctx, cert, ca_id, sw->o->now, &d);
@@ -222,7 +223,7 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 		goto cleanup;
 	}
 	/* the policy and Thing go to this ARN: it must name this certificate */
-	if (!jitrd_pipeline_arn_names_certificate(described.certificate_arn, row->certificate_id)) {
+	if (!jitrd_arn_names_certificate(described.certificate_arn, row->certificate_id)) {
 		sw->sum->failed++;
 		say(sw, JITRD_SWEEP_FAILURE,
 		    "could not re-activate %s: DescribeCertificate returned a certificateArn that "

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "jitrd/arn.h"
 #include "jitrd/cert.h"
 #include "jitrd/decision.h"
 #include "jitrd/event.h"
@@ -410,20 +411,6 @@ static int collect_principal(void *ctx, const char *principal)
 	return 0;
 }
 
-/* The certificate id an ARN ends in ("arn:...:cert/<64 hex>"); NULL for any other principal. */
-static const char *principal_certificate_id(const char *arn)
-{
-	const char *at = strstr(arn, ":cert/");
-
-	if (strncmp(arn, "arn:", 4) != 0 || !at)
-		return NULL;
-	at += strlen(":cert/");
-	if (strlen(at) != JITRD_ID_HEX_LEN ||
-	    strspn(at, "0123456789abcdefABCDEF") != JITRD_ID_HEX_LEN)
-		return NULL;
-	return at;
-}
-
 static void thing_refused(struct jitrd_pipeline_result *r, const char *thing_name, const char *why)
 {
 	char reason[sizeof(r->reason)];
@@ -462,12 +449,12 @@ static int principals_of_same_ca(struct jitrd_iot_session *s, int64_t deadline,
 	}
 	for (size_t i = 0; i < tp->count; i++) {
 		struct jitrd_iot_certificate other = {0};
-		const char *other_id = principal_certificate_id(tp->arn[i]);
+		char other_id[JITRD_ID_HEX_LEN + 1];
 		int same_ca;
 
 		if (strcmp(tp->arn[i], certificate_arn) == 0)
 			continue; /* attached by an earlier attempt at this same event */
-		if (!other_id) {
+		if (!jitrd_arn_certificate_id(tp->arn[i], other_id)) {
 			thing_refused(r, d->thing_name,
 			              "has a principal that is not a certificate");
 			goto cleanup;
@@ -581,19 +568,6 @@ int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session 
 	return ensure_policy(p, s, deadline, d, certificate_arn, r);
 }
 
-int jitrd_pipeline_arn_names_certificate(const char *arn, const char *certificate_id)
-{
-	size_t arn_len = strlen(arn), id_len = strlen(certificate_id);
-	static const char suffix[] = ":cert/";
-	size_t suffix_len = sizeof(suffix) - 1;
-
-	if (id_len != JITRD_ID_HEX_LEN || strncmp(arn, "arn:", 4) != 0 ||
-	    arn_len < 4 + suffix_len + id_len)
-		return 0;
-	return memcmp(arn + arn_len - id_len - suffix_len, suffix, suffix_len) == 0 &&
-	       memcmp(arn + arn_len - id_len, certificate_id, id_len) == 0;
-}
-
 /* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
 static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                            const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
@@ -623,7 +597,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	 * certificate would hand this device's grant to it. AWS's ARN format for a certificate
 	 * is arn:<partition>:iot:<region>:<account>:cert/<certificateId> (Service Authorization
 	 * Reference, AWS IoT resource types). */
-	if (!jitrd_pipeline_arn_names_certificate(described->certificate_arn, ev->certificate_id)) {
+	if (!jitrd_arn_names_certificate(described->certificate_arn, ev->certificate_id)) {
 		finish(r, JITRD_DECISION_FAILED, 0,
 		       "DescribeCertificate returned a certificateArn that does not end in "
 		       ":cert/<the event's certificateId>; nothing attached");
@@ -817,23 +791,6 @@ struct pending_walk {
 	enum jitrd_err err;
 };
 
-void jitrd_pipeline_account_from_arn(const char *arn, const char *fallback, char out[13])
-{
-	const char *field = arn;
-
-	for (int i = 0; i < 4 && field; i++) {
-		field = strchr(field, ':');
-		if (field)
-			field++;
-	}
-	if (field && strspn(field, "0123456789") == 12 && field[12] == ':') {
-		memcpy(out, field, 12);
-		out[12] = '\0';
-	} else {
-		jitrd_text_copy(out, 13, fallback);
-	}
-}
-
 static int pending_one(void *ctx, const struct jitrd_iot_cert_summary *cert)
 {
 	struct pending_walk *walk = ctx;
@@ -845,7 +802,7 @@ static int pending_one(void *ctx, const struct jitrd_iot_cert_summary *cert)
 
 	if (cert->status != JITRD_IOT_PENDING_ACTIVATION)
 		return 0;
-	jitrd_pipeline_account_from_arn(cert->certificate_arn, walk->rt->cfg->aws.account_id,
+	jitrd_arn_account(cert->certificate_arn, walk->rt->cfg->aws.account_id,
 	                                account);
 	/* an untrusted number: only a plausible epoch (0 .. year 9999) is converted */
 	snprintf(registered, sizeof(registered), "%lld",
