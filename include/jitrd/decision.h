@@ -26,10 +26,21 @@ struct jitrd_decision_context {
 	const char *region;
 };
 
+/* The status a decision sets the certificate to (DESIGN §3.8). */
+enum jitrd_target_status {
+	JITRD_TARGET_LEAVE = 0, /* leave it as it is */
+	JITRD_TARGET_ACTIVE,
+	JITRD_TARGET_INACTIVE,
+	JITRD_TARGET_REVOKED,
+};
+
+/* "ACTIVE", "INACTIVE", "REVOKED" as AWS IoT spells them; "" for JITRD_TARGET_LEAVE. */
+const char *jitrd_target_status_name(enum jitrd_target_status status);
+
 struct jitrd_decision {
 	enum jitrd_decision_kind kind;
-	char reason[256];          /* short, printable; untrusted parts escaped */
-	const char *target_status; /* "ACTIVE", "REVOKED", "INACTIVE" or NULL: leave as is */
+	char reason[256]; /* short, printable; untrusted parts escaped */
+	enum jitrd_target_status target_status;
 	char ca_id[JITRD_ID_HEX_LEN + 1];
 	char serial[2 * 64 + 1];              /* hex; "" before the certificate was read */
 	char subject_cn[256];                 /* as in the certificate, truncated; "" when absent */

@@ -29,9 +29,24 @@ void jitrd_decision_cleanup(struct jitrd_decision *d)
 	d->policy_document = NULL;
 }
 
+const char *jitrd_target_status_name(enum jitrd_target_status status)
+{
+	switch (status) {
+	case JITRD_TARGET_ACTIVE:
+		return "ACTIVE";
+	case JITRD_TARGET_INACTIVE:
+		return "INACTIVE";
+	case JITRD_TARGET_REVOKED:
+		return "REVOKED";
+	case JITRD_TARGET_LEAVE:
+		break;
+	}
+	return "";
+}
+
 /* Records a decision; reason is copied (truncated to fit). */
-static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind, const char *status,
-                   const char *reason)
+static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind,
+                   enum jitrd_target_status status, const char *reason)
 {
 	d->kind = kind;
 	d->target_status = status;
@@ -49,15 +64,15 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 		jitrd_quote(quoted, sizeof(quoted), ev->certificate_status,
 		            strlen(ev->certificate_status));
 		snprintf(reason, sizeof(reason), "status %s is not PENDING_ACTIVATION", quoted);
-		decide(d, JITRD_DECISION_IGNORE, NULL, reason);
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, reason);
 		return 1;
 	}
 	if (!jitrd_caset_find_id(ctx->cas, ev->ca_certificate_id)) {
-		decide(d, JITRD_DECISION_IGNORE, NULL, "not one of our CAs");
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "not one of our CAs");
 		return 1;
 	}
 	if (!jitrd_config_ca_allowed(ctx->cfg, ev->ca_certificate_id)) {
-		decide(d, JITRD_DECISION_IGNORE, NULL, "CA not in ca.allow");
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "CA not in ca.allow");
 		return 1;
 	}
 	return 0;
@@ -170,9 +185,10 @@ static void describe_certificate(struct jitrd_decision *d, const struct jitrd_ce
 		d->subject_cn[0] = '\0';
 }
 
-static const char *reject_status(const struct jitrd_decision_context *ctx)
+static enum jitrd_target_status reject_status(const struct jitrd_decision_context *ctx)
 {
-	return ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE ? "REVOKED" : NULL;
+	return ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE ? JITRD_TARGET_REVOKED
+	                                                                : JITRD_TARGET_LEAVE;
 }
 
 /* Step 6: the CRL decision by issuer, serial and the certificate's CRL Distribution Points
@@ -200,7 +216,7 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 		/* No verified CRL covers it (none for the CA, none current for the partition its
 		 * CRL Distribution Points name, or a rollback refused): nothing is known. */
 		if (!fail_open || err == JITRD_ERR_NOMEM) {
-			decide(d, JITRD_DECISION_DEFER, NULL,
+			decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE,
 			       err == JITRD_ERR_NOMEM ? "out of memory looking up the CRL"
 			                              : "no valid CRL for the CA");
 			return 1;
@@ -214,17 +230,17 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 		snprintf(why, sizeof(why), "listed on the CRL%s: %s",
 		         answer.stale ? " (past its nextUpdate)" : "",
 		         jitrd_crl_reason_name(answer.reason));
-		decide(d, JITRD_DECISION_REVOKE, "REVOKED", why);
+		decide(d, JITRD_DECISION_REVOKE, JITRD_TARGET_REVOKED, why);
 		return 1;
 	}
 	if (answer.stale && !fail_open) {
 		/* A hold may have been lifted, or the serial revoked, in a CRL we do not have. */
-		decide(d, JITRD_DECISION_DEFER, NULL, "the CA's CRL is past its nextUpdate");
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, "the CA's CRL is past its nextUpdate");
 		return 1;
 	}
 	if (answer.status == JITRD_CRL_HOLD) {
 		/* DESIGN §3.6: certificateHold is reversible, so INACTIVE, not REVOKED */
-		decide(d, JITRD_DECISION_HOLD, "INACTIVE",
+		decide(d, JITRD_DECISION_HOLD, JITRD_TARGET_INACTIVE,
 		       answer.stale ? "listed on the CRL (past its nextUpdate): certificateHold"
 		                    : "listed on the CRL: certificateHold");
 		return 1;
@@ -289,17 +305,17 @@ enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
 		/* Reversible (RFC 5280 §5.3.1): the device waits until the hold is lifted or made
 		 * final. A listed hold is known, so crl.fail_open does not lift it. */
 		snprintf(why, sizeof(why), "its CA is on hold (certificateHold) by %s", name);
-		decide(d, JITRD_DECISION_DEFER, NULL, why);
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, why);
 		return JITRD_OK;
 	}
 	if (ctx->cfg->crl.fail_open)
 		return JITRD_OK;
 	if (err != JITRD_OK) {
 		snprintf(why, sizeof(why), "no valid CRL of %s for the CA", name);
-		decide(d, JITRD_DECISION_DEFER, NULL, why);
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, why);
 	} else if (answer.stale) {
 		snprintf(why, sizeof(why), "the CRL of %s for the CA is past its nextUpdate", name);
-		decide(d, JITRD_DECISION_DEFER, NULL, why);
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, why);
 	}
 	return JITRD_OK;
 }
@@ -646,12 +662,12 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	 * and key id; a same-name impostor has another key id and is not found. */
 	ca = ca_id ? jitrd_caset_find_id(ctx->cas, ca_id) : jitrd_caset_find_issuer(ctx->cas, cert);
 	if (!ca) {
-		decide(d, JITRD_DECISION_IGNORE, NULL, "issuer is not one of our CAs");
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "issuer is not one of our CAs");
 		return JITRD_OK;
 	}
 	jitrd_text_copy(d->ca_id, sizeof(d->ca_id), jitrd_cert_id(ca));
 	if (!jitrd_config_ca_allowed(ctx->cfg, d->ca_id)) {
-		decide(d, JITRD_DECISION_IGNORE, NULL, "CA not in ca.allow");
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "CA not in ca.allow");
 		return JITRD_OK;
 	}
 
@@ -715,7 +731,7 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		return JITRD_OK;
 	}
 	d->kind = JITRD_DECISION_ACTIVATE;
-	d->target_status = "ACTIVE";
+	d->target_status = JITRD_TARGET_ACTIVE;
 	jitrd_text_copy(d->reason, sizeof(d->reason), crl_note);
 	return JITRD_OK;
 }

@@ -21,7 +21,7 @@ static enum jitrd_exit print_decision(const struct jitrd_runtime *rt, const stru
 	o.ca_certificate_id = d->ca_id;
 	o.decision = d->kind;
 	o.reason = d->reason;
-	o.status = d->target_status ? d->target_status : "";
+	o.status = jitrd_target_status_name(d->target_status);
 	o.serial = d->serial;
 	o.subject_cn = d->subject_cn;
 	o.policy = d->policy_name;

@@ -540,12 +540,12 @@ static int ensure_thing(struct jitrd_iot_session *s, int64_t deadline,
 }
 
 static int set_status(struct jitrd_iot_session *s, int64_t deadline, const char *certificate_id,
-                      const char *status, struct jitrd_pipeline_result *r)
+                      enum jitrd_target_status status, struct jitrd_pipeline_result *r)
 {
 	struct jitrd_iot_result res = {0};
 	struct jitrd_diag diag = {{0}};
-	enum jitrd_iot_status target = strcmp(status, "ACTIVE") == 0     ? JITRD_IOT_ACTIVE
-	                               : strcmp(status, "INACTIVE") == 0 ? JITRD_IOT_INACTIVE
+	enum jitrd_iot_status target = status == JITRD_TARGET_ACTIVE     ? JITRD_IOT_ACTIVE
+	                               : status == JITRD_TARGET_INACTIVE ? JITRD_IOT_INACTIVE
 	                                                                 : JITRD_IOT_REVOKED;
 	enum jitrd_err err =
 	    jitrd_iot_update_certificate(s, deadline, certificate_id, target, &res, &diag);
@@ -555,7 +555,7 @@ static int set_status(struct jitrd_iot_session *s, int64_t deadline, const char 
 		call_failed(r, JITRD_IOT_UPDATE_CERTIFICATE, err, &res, &diag);
 		return -1;
 	}
-	jitrd_text_copy(r->status, sizeof(r->status), status);
+	jitrd_text_copy(r->status, sizeof(r->status), jitrd_target_status_name(status));
 	return 0;
 }
 
@@ -613,7 +613,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	}
 	finish(r, d.kind, d.kind == JITRD_DECISION_DEFER, d.reason);
 	r->time_may_change = d.time_may_change;
-	if (!d.target_status)
+	if (d.target_status == JITRD_TARGET_LEAVE)
 		goto cleanup;
 	if (d.kind == JITRD_DECISION_ACTIVATE) {
 		/* Step 7 before step 8: a device that reconnects the moment it is active already
@@ -627,7 +627,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 			if (r->decision == JITRD_DECISION_REJECT) {
 				r->policy[0] = '\0'; /* not attached */
 				if (ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE)
-					set_status(s, deadline, ev->certificate_id, "REVOKED", r);
+					set_status(s, deadline, ev->certificate_id, JITRD_TARGET_REVOKED, r);
 			}
 			goto cleanup;
 		}
