@@ -55,10 +55,10 @@ void jitrd_decision_init(struct jitrd_decision *d);
 void jitrd_decision_cleanup(struct jitrd_decision *d); /* frees policy_document */
 
 /* Step 2 on an event that parsed: certificateStatus must be PENDING_ACTIVATION, the CA one of
- * ours and allowed. Returns 1 and fills d (kind ignore) when the event is to be ignored,
- * 0 when it goes on. */
-int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
-                        struct jitrd_decision *d);
+ * ours and allowed. Returns true and fills d (kind ignore) when the event is to be ignored,
+ * false when it goes on. */
+bool jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
+                         struct jitrd_decision *d);
 
 /* Step 6 for a registered CA of ctx->cas when the set has anchors (jitrd_caset_anchors): the
  * CA's serial on its anchor's CRLs (RFC 5280 §6.3). d->kind is ACTIVATE when nothing stands

@@ -81,14 +81,16 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
  * the pipeline and by `crl sweep` when a hold is lifted. A Thing is created with the
  * attribute JITRD_THING_MARKER = d->ca_id; an existing Thing is joined only when it carries
  * that marker with this CA's id and every principal already attached is a certificate of the
- * same CA (a rotation), otherwise r is finished as reject naming the Thing. 0 on success; -1
- * with r finished as failed (r->reason names the call, r->retry set for a transient error) or
- * as reject. */
+ * same CA (a rotation), otherwise r is finished as reject naming the Thing. JITRD_OK on
+ * success; JITRD_ERR_API when provisioning did not complete, with r finished as failed
+ * (r->reason names the call, r->retry set for a transient error) or as reject: r, not the
+ * code, says which. */
 #define JITRD_THING_MARKER "jitrd_ca"
 
-int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
-                             int64_t deadline, const struct jitrd_decision *d,
-                             const char *certificate_arn, struct jitrd_pipeline_result *r);
+enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                        int64_t deadline, const struct jitrd_decision *d,
+                                        const char *certificate_arn,
+                                        struct jitrd_pipeline_result *r) JITRD_WUR;
 
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,

@@ -37,12 +37,12 @@ struct jitrd_runtime {
 };
 
 /* Loads into caller-owned storage, judged at now. config_path NULL: the default file if it
- * exists, else the environment alone. Fatal problems (config, CA directory, templates) return
- * -1 with "where: why" in diag (call jitrd_runtime_cleanup either way); refused or unreadable
- * CRL files are not fatal: they stay in the builder's report, and the CAs they leave without
- * a CRL get decision defer. */
-int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
-                       struct jitrd_diag *diag);
+ * exists, else the environment alone. Fatal problems (config, CA directory, templates, a
+ * malformed CRL-number record) return JITRD_ERR_CONFIG with "where: why" in diag (call
+ * jitrd_runtime_cleanup either way); refused or unreadable CRL files are not fatal: they stay
+ * in the builder's report, and the CAs they leave without a CRL get decision defer. */
+enum jitrd_err jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+                                  struct jitrd_diag *diag) JITRD_WUR;
 void jitrd_runtime_cleanup(struct jitrd_runtime *rt);
 
 /* The same on the heap with one reference; NULL with diag on failure. The CRL floors are

@@ -24,8 +24,8 @@ int jitrd_parse_common_options(int argc, char **argv, const char *usage,
                                struct jitrd_command_options *opts);
 
 /* Parses "2030-06-01T00:00:00Z" or a number of seconds since the epoch, up to the year 9999.
- * 0 or -1. */
-int jitrd_parse_time(const char *text, time_t *out);
+ * *out written only on success. Errors: JITRD_ERR_MALFORMED. */
+enum jitrd_err jitrd_parse_time(const char *text, time_t *out) JITRD_WUR;
 
 int jitrd_cmd_config_check(int argc, char **argv);
 int jitrd_cmd_check(int argc, char **argv);

@@ -18,7 +18,7 @@ static int take_digits(const char **p, int count, int *out)
 	return 0;
 }
 
-int jitrd_parse_time(const char *text, time_t *out)
+enum jitrd_err jitrd_parse_time(const char *text, time_t *out)
 {
 	struct tm tm = {0};
 	const char *p = text;
@@ -28,19 +28,19 @@ int jitrd_parse_time(const char *text, time_t *out)
 	if (*p && strspn(p, "0123456789") == strlen(p)) {
 		/* up to 9999-12-31T23:59:59Z, the last moment RFC 3339 can write */
 		if (strlen(p) > 12 || strtoll(p, NULL, 10) > 253402300799LL)
-			return -1;
+			return JITRD_ERR_MALFORMED;
 		*out = (time_t)strtoll(p, NULL, 10);
-		return 0;
+		return JITRD_OK;
 	}
 	if (take_digits(&p, 4, &year) || *p++ != '-' || take_digits(&p, 2, &mon) || *p++ != '-' ||
 	    take_digits(&p, 2, &day) || (*p != 'T' && *p != 't'))
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	p++;
 	if (take_digits(&p, 2, &hour) || *p++ != ':' || take_digits(&p, 2, &min) || *p++ != ':' ||
 	    take_digits(&p, 2, &sec) || (*p != 'Z' && *p != 'z') || p[1])
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon - 1;
 	tm.tm_mday = day;
@@ -49,9 +49,9 @@ int jitrd_parse_time(const char *text, time_t *out)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	if (t == (time_t)-1 || tm.tm_mday != day) /* timegm normalised an impossible date */
-		return -1;
+		return JITRD_ERR_MALFORMED;
 	*out = t;
-	return 0;
+	return JITRD_OK;
 }
 
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
@@ -73,7 +73,7 @@ int jitrd_parse_common_options(int argc, char **argv, const char *usage,
 			opts->config_path = optarg;
 			break;
 		case 'a':
-			if (jitrd_parse_time(optarg, &opts->now) != 0) {
+			if (jitrd_parse_time(optarg, &opts->now) != JITRD_OK) {
 				fprintf(stderr,
 				        "jitrd: --at %.64s: not a time (2030-06-01T00:00:00Z or "
 				        "epoch seconds, up to the year 9999)\n",

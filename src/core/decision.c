@@ -53,8 +53,8 @@ static void decide(struct jitrd_decision *d, enum jitrd_decision_kind kind,
 	jitrd_text_copy(d->reason, sizeof(d->reason), reason);
 }
 
-int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
-                        struct jitrd_decision *d)
+bool jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
+                         struct jitrd_decision *d)
 {
 	char quoted[96];
 	char reason[160];
@@ -65,17 +65,17 @@ int jitrd_decide_filter(const struct jitrd_decision_context *ctx, const struct j
 		            strlen(ev->certificate_status));
 		snprintf(reason, sizeof(reason), "status %s is not PENDING_ACTIVATION", quoted);
 		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, reason);
-		return 1;
+		return true;
 	}
 	if (!jitrd_caset_find_id(ctx->cas, ev->ca_certificate_id)) {
 		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "not one of our CAs");
-		return 1;
+		return true;
 	}
 	if (!jitrd_config_ca_allowed(ctx->cfg, ev->ca_certificate_id)) {
 		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "CA not in ca.allow");
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 /* The placeholder values of DESIGN §4.4 for cert under ca. Values the certificate or the

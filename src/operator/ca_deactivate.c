@@ -106,8 +106,8 @@ static enum jitrd_err run_workers(struct revoke_job *j)
 		workers = JITRD_OPERATOR_MAX_WORKERS;
 	if (pthread_condattr_init(&attr) != 0)
 		return JITRD_ERR_NOMEM;
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&j->finished, &attr) != 0) {
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&j->finished, &attr) != 0) {
 		pthread_condattr_destroy(&attr);
 		return JITRD_ERR_NOMEM;
 	}

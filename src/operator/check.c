@@ -51,7 +51,7 @@ enum jitrd_exit jitrd_command_check(const struct jitrd_command_options *opts,
 	enum jitrd_err err;
 	enum jitrd_exit status;
 
-	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
 		return JITRD_EXIT_USAGE;

@@ -163,7 +163,7 @@ enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *o
 	const char *context_problem;
 	int problems;
 
-	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != 0) {
+	if (jitrd_runtime_load(&rt, opts->config_path, opts->now, &diag) != JITRD_OK) {
 		fprintf(stderr, "jitrd: %s\n", diag.text);
 		jitrd_runtime_cleanup(&rt);
 		return JITRD_EXIT_USAGE;

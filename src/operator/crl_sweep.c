@@ -234,7 +234,7 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 	if (!sw->o->dry_run) {
 		struct jitrd_pipeline_result provisioned = {0};
 		if (jitrd_pipeline_provision(sw->pipeline, sw->o->session, sweep_deadline(sw), &d,
-		                             described.certificate_arn, &provisioned) != 0) {
+		                             described.certificate_arn, &provisioned) != JITRD_OK) {
 			sw->sum->failed++;
 			say(sw, JITRD_SWEEP_FAILURE, "could not re-activate %s: %s",
 			    row->certificate_id, provisioned.reason);

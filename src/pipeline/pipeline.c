@@ -16,6 +16,7 @@
 
 #include "jitrd/arn.h"
 #include "jitrd/cert.h"
+#include "jitrd/clock.h"
 #include "jitrd/decision.h"
 #include "jitrd/event.h"
 #include "jitrd/text.h"
@@ -49,23 +50,30 @@ enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
                                   struct jitrd_pipeline **out)
 {
 	struct jitrd_pipeline *p = calloc(1, sizeof(*p));
+	bool lock_ready = false;
 
 	if (!p)
 		return JITRD_ERR_NOMEM;
 	p->in_flight = calloc(IN_FLIGHT_MAX, sizeof(*p->in_flight));
 	p->policies = calloc(POLICY_CACHE_MAX, sizeof(*p->policies));
-	if (!p->in_flight || !p->policies) {
-		free(p->in_flight);
-		free(p->policies);
-		free(p);
-		return JITRD_ERR_NOMEM;
-	}
+	if (!p->in_flight || !p->policies)
+		goto failed;
 	if (opts)
 		p->opts = *opts;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->in_flight_changed, NULL);
+	if (pthread_mutex_init(&p->lock, NULL) != 0)
+		goto failed;
+	lock_ready = true;
+	if (pthread_cond_init(&p->in_flight_changed, NULL) != 0)
+		goto failed;
 	*out = p;
 	return JITRD_OK;
+failed:
+	if (lock_ready)
+		pthread_mutex_destroy(&p->lock);
+	free(p->in_flight);
+	free(p->policies);
+	free(p);
+	return JITRD_ERR_NOMEM;
 }
 
 void jitrd_pipeline_free(struct jitrd_pipeline *p)
@@ -77,14 +85,6 @@ void jitrd_pipeline_free(struct jitrd_pipeline *p)
 	free(p->in_flight);
 	free(p->policies);
 	free(p);
-}
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void finish(struct jitrd_pipeline_result *r, enum jitrd_decision_kind decision, int retry,
@@ -148,14 +148,9 @@ static int wait_a_little(struct jitrd_pipeline *p, int64_t deadline)
 {
 	struct timespec until;
 
-	if (monotonic_ms() >= deadline)
+	if (jitrd_clock_mono_ms() >= deadline)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += 100 * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = jitrd_clock_wall_after(100);
 	pthread_cond_timedwait(&p->in_flight_changed, &p->lock, &until);
 	return 0;
 }
@@ -559,13 +554,16 @@ static int set_status(struct jitrd_iot_session *s, int64_t deadline, const char 
 	return 0;
 }
 
-int jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
-                             int64_t deadline, const struct jitrd_decision *d,
-                             const char *certificate_arn, struct jitrd_pipeline_result *r)
+enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
+                                        int64_t deadline, const struct jitrd_decision *d,
+                                        const char *certificate_arn,
+                                        struct jitrd_pipeline_result *r)
 {
 	if (*d->thing_name && ensure_thing(s, deadline, d, certificate_arn, r) != 0)
-		return -1;
-	return ensure_policy(p, s, deadline, d, certificate_arn, r);
+		return JITRD_ERR_API;
+	if (ensure_policy(p, s, deadline, d, certificate_arn, r) != 0)
+		return JITRD_ERR_API;
+	return JITRD_OK;
 }
 
 /* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
@@ -621,7 +619,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		jitrd_text_copy(r->policy, sizeof(r->policy), d.policy_name);
 		jitrd_text_copy(r->thing, sizeof(r->thing), d.thing_name);
 		if (jitrd_pipeline_provision(p, s, deadline, &d, described->certificate_arn, r) !=
-		    0) {
+		    JITRD_OK) {
 			/* Another device's Thing: refused like any reject, revoked when so
 			 * configured; nothing was attached. */
 			if (r->decision == JITRD_DECISION_REJECT) {
@@ -739,7 +737,7 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
 {
 	struct jitrd_event ev;
 	struct jitrd_diag diag = {{0}};
-	int64_t started = monotonic_ms();
+	int64_t started = jitrd_clock_mono_ms();
 	enum jitrd_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -757,7 +755,7 @@ enum jitrd_err jitrd_pipeline_process_until(struct jitrd_pipeline *p, struct jit
 		                ev.ca_certificate_id);
 		process_event(p, s, rt, &ev, now, until, out);
 	}
-	out->duration_ms = (uint64_t)(monotonic_ms() - started);
+	out->duration_ms = (uint64_t)(jitrd_clock_mono_ms() - started);
 	jitrd_metrics_event(p->opts.metrics, out->decision, (double)out->duration_ms / 1000.0);
 	return JITRD_OK;
 }

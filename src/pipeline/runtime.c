@@ -344,10 +344,10 @@ static int load(struct jitrd_runtime *rt, const char *config_path, time_t now,
 	return 0;
 }
 
-int jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
-                       struct jitrd_diag *diag)
+enum jitrd_err jitrd_runtime_load(struct jitrd_runtime *rt, const char *config_path, time_t now,
+                                  struct jitrd_diag *diag)
 {
-	return load(rt, config_path, now, NULL, diag);
+	return load(rt, config_path, now, NULL, diag) == 0 ? JITRD_OK : JITRD_ERR_CONFIG;
 }
 
 enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,

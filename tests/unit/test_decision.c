@@ -351,14 +351,14 @@ static void test_filter(void)
 	         jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
 	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "PENDING_ACTIVATION");
 	jitrd_decision_init(&d);
-	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 0);
+	CU_ASSERT_FALSE(jitrd_decide_filter(&w.ctx, &ev, &d));
 	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "ACTIVE");
-	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_TRUE(jitrd_decide_filter(&w.ctx, &ev, &d));
 	CU_ASSERT_EQUAL(d.kind, JITRD_DECISION_IGNORE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "ACTIVE"));
 	snprintf(ev.certificate_status, sizeof(ev.certificate_status), "PENDING_ACTIVATION");
 	memset(ev.ca_certificate_id, 'a', 64);
-	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_TRUE(jitrd_decide_filter(&w.ctx, &ev, &d));
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "not one of our CAs"));
 	world_cleanup(&w);
 
@@ -370,7 +370,7 @@ static void test_filter(void)
 	world_init(&w, config, SHARED_POLICY, valid_crls);
 	snprintf(ev.ca_certificate_id, sizeof(ev.ca_certificate_id), "%s",
 	         jitrd_cert_id(jitrd_caset_at(w.cas, 0)));
-	CU_ASSERT_EQUAL(jitrd_decide_filter(&w.ctx, &ev, &d), 1);
+	CU_ASSERT_TRUE(jitrd_decide_filter(&w.ctx, &ev, &d));
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "ca.allow"));
 	CU_ASSERT_EQUAL(decide_device(&w, "devices/good.pem", NULL, JITRD_TEST_NOW, &d),
 	                JITRD_DECISION_IGNORE);
