@@ -190,10 +190,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	    jitrd_iot_update_ca_certificate(session, jitrd_iot_deadline_in(o->request_timeout_ms),
 	                                    o->ca_id, JITRD_IOT_INACTIVE, -1, res, diag);
 	if (result != JITRD_OK) {
-		char text[512];
-		operator_describe_failure(text, sizeof(text), "UpdateCACertificate", result, res,
-		                          diag);
-		jitrd_diag_set(diag, "%s", text);
+		operator_diag_failure("UpdateCACertificate", result, res, diag);
 		goto cleanup;
 	}
 	if (!o->revoke_certificates)
@@ -204,10 +201,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 		goto cleanup;
 	result = operator_list_ca(session, o->request_timeout_ms, o->ca_id, &list, res, diag);
 	if (result != JITRD_OK) {
-		char text[512];
-		operator_describe_failure(text, sizeof(text), "ListCertificatesByCA", result, res,
-		                          diag);
-		jitrd_diag_set(diag, "%s", text);
+		operator_diag_failure("ListCertificatesByCA", result, res, diag);
 		goto cleanup;
 	}
 	j.summary.total = list.count;

@@ -105,6 +105,15 @@ int64_t operator_request_timeout_ms(const struct jitrd_online *online)
 	return (int64_t)online->rt->cfg->service.event_deadline_seconds * 1000;
 }
 
+void operator_diag_failure(const char *operation, enum jitrd_err err,
+                           const struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	char text[sizeof(diag->text)];
+
+	operator_describe_failure(text, sizeof(text), operation, err, res, diag);
+	jitrd_diag_set(diag, "%s", text);
+}
+
 void operator_print_failure(const char *what, enum jitrd_err err,
                             const struct jitrd_iot_result *res, const struct jitrd_diag *diag)
 {

@@ -36,6 +36,10 @@ int64_t operator_request_timeout_ms(const struct jitrd_online *online);
 void operator_describe_failure(char *out, size_t size, const char *operation, enum jitrd_err err,
                                const struct jitrd_iot_result *res, const struct jitrd_diag *diag);
 
+/* The same in place of diag's text. */
+void operator_diag_failure(const char *operation, enum jitrd_err err,
+                           const struct jitrd_iot_result *res, struct jitrd_diag *diag);
+
 /* The same on standard error as "jitrd: what: ...". */
 void operator_print_failure(const char *what, enum jitrd_err err,
                             const struct jitrd_iot_result *res, const struct jitrd_diag *diag);
