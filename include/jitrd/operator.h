@@ -1,7 +1,8 @@
 /* operator.h — the operator commands' work (DESIGN §4.6): register a CA with a verification
  * certificate made in memory, deactivate a CA and revoke its certificates (rate-limited,
  * concurrent, resumable through the journal), and sweep our CAs' certificates against the
- * current CRLs. Prints nothing: results go to callbacks and summaries, the CLI words them. */
+ * current CRLs. Prints nothing: results go to callbacks and summaries, and the commands
+ * (commands.h) word them. */
 #ifndef JITRD_OPERATOR_H
 #define JITRD_OPERATOR_H
 
