@@ -4,6 +4,7 @@
 #ifndef JITRD_CLI_H
 #define JITRD_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -22,6 +23,13 @@ enum {
  * usage error, printed with usage: 2). */
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
                                struct jitrd_command_options *opts);
+
+/* The same with exactly `positional` arguments after the options (a usage error otherwise). */
+int jitrd_parse_command_line(int argc, char **argv, const char *usage, int positional,
+                             struct jitrd_command_options *opts);
+
+/* --at TEXT: jitrd_parse_time, with the reason printed when TEXT is not a time. */
+bool jitrd_parse_at(const char *text, time_t *out);
 
 /* Parses "2030-06-01T00:00:00Z" or a number of seconds since the epoch, up to the year 9999.
  * *out written only on success. Errors: JITRD_ERR_MALFORMED. */

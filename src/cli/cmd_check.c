@@ -19,13 +19,9 @@ static const char usage[] =
 int jitrd_cmd_check(int argc, char **argv)
 {
 	struct jitrd_command_options opts;
-	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
+	int status = jitrd_parse_command_line(argc, argv, usage, 1, &opts);
 
 	if (status >= 0)
 		return status;
-	if (optind + 1 != argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
 	return jitrd_command_check(&opts, argv[optind]);
 }

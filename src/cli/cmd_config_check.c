@@ -20,13 +20,9 @@ static const char usage[] =
 int jitrd_cmd_config_check(int argc, char **argv)
 {
 	struct jitrd_command_options opts;
-	int status = jitrd_parse_common_options(argc, argv, usage, &opts);
+	int status = jitrd_parse_command_line(argc, argv, usage, 0, &opts);
 
 	if (status >= 0)
 		return status;
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
 	return jitrd_command_config_check(&opts);
 }

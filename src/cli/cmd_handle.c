@@ -27,27 +27,19 @@ static const char reconcile_usage[] =
 int jitrd_cmd_handle(int argc, char **argv)
 {
 	struct jitrd_command_options opts;
-	int status = jitrd_parse_common_options(argc, argv, handle_usage, &opts);
+	int status = jitrd_parse_command_line(argc, argv, handle_usage, 1, &opts);
 
 	if (status >= 0)
 		return status;
-	if (optind + 1 != argc) {
-		fputs(handle_usage, stderr);
-		return EXIT_USAGE;
-	}
 	return jitrd_command_handle(&opts, argv[optind]);
 }
 
 int jitrd_cmd_reconcile(int argc, char **argv)
 {
 	struct jitrd_command_options opts;
-	int status = jitrd_parse_common_options(argc, argv, reconcile_usage, &opts);
+	int status = jitrd_parse_command_line(argc, argv, reconcile_usage, 0, &opts);
 
 	if (status >= 0)
 		return status;
-	if (optind != argc) {
-		fputs(reconcile_usage, stderr);
-		return EXIT_USAGE;
-	}
 	return jitrd_command_reconcile(&opts);
 }

@@ -67,13 +67,8 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 			return EXIT_OK;
 		case OPT_AT:
 			need = ALLOW_AT;
-			if (jitrd_parse_time(optarg, &a->common.now) != JITRD_OK) {
-				fprintf(stderr,
-				        "jitrd: --at %.64s: not a time (2030-06-01T00:00:00Z or "
-				        "epoch seconds, up to the year 9999)\n",
-				        optarg);
+			if (!jitrd_parse_at(optarg, &a->common.now))
 				return EXIT_USAGE;
-			}
 			break;
 		case OPT_CA_CERT:
 			need = ALLOW_REGISTER;

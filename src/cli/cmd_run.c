@@ -24,14 +24,10 @@ int jitrd_cmd_run(int argc, char **argv)
 {
 	struct jitrd_command_options common;
 	struct jitrd_service_options opts;
-	int status = jitrd_parse_common_options(argc, argv, usage, &common);
+	int status = jitrd_parse_command_line(argc, argv, usage, 0, &common);
 
 	if (status >= 0)
 		return status;
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
 	opts.config_path = common.config_path;
 	opts.envp = (const char *const *)environ;
 	opts.log_fd = STDERR_FILENO;

@@ -54,6 +54,17 @@ enum jitrd_err jitrd_parse_time(const char *text, time_t *out)
 	return JITRD_OK;
 }
 
+bool jitrd_parse_at(const char *text, time_t *out)
+{
+	if (jitrd_parse_time(text, out) == JITRD_OK)
+		return true;
+	fprintf(stderr,
+	        "jitrd: --at %.64s: not a time (2030-06-01T00:00:00Z or epoch seconds, up to the "
+	        "year 9999)\n",
+	        text);
+	return false;
+}
+
 int jitrd_parse_common_options(int argc, char **argv, const char *usage,
                                struct jitrd_command_options *opts)
 {
@@ -73,13 +84,8 @@ int jitrd_parse_common_options(int argc, char **argv, const char *usage,
 			opts->config_path = optarg;
 			break;
 		case 'a':
-			if (jitrd_parse_time(optarg, &opts->now) != JITRD_OK) {
-				fprintf(stderr,
-				        "jitrd: --at %.64s: not a time (2030-06-01T00:00:00Z or "
-				        "epoch seconds, up to the year 9999)\n",
-				        optarg);
+			if (!jitrd_parse_at(optarg, &opts->now))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -88,6 +94,20 @@ int jitrd_parse_common_options(int argc, char **argv, const char *usage,
 			fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
+	}
+	return -1;
+}
+
+int jitrd_parse_command_line(int argc, char **argv, const char *usage, int positional,
+                             struct jitrd_command_options *opts)
+{
+	int status = jitrd_parse_common_options(argc, argv, usage, opts);
+
+	if (status >= 0)
+		return status;
+	if (argc - optind != positional) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
 	}
 	return -1;
 }
