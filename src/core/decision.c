@@ -188,7 +188,7 @@ static void describe_certificate(struct jitrd_decision *d, const struct jitrd_ce
 static enum jitrd_target_status reject_status(const struct jitrd_decision_context *ctx)
 {
 	return ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE ? JITRD_TARGET_REVOKED
-	                                                                : JITRD_TARGET_LEAVE;
+	                                                               : JITRD_TARGET_LEAVE;
 }
 
 /* Step 6: the CRL decision by issuer, serial and the certificate's CRL Distribution Points
@@ -235,7 +235,8 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 	}
 	if (answer.stale && !fail_open) {
 		/* A hold may have been lifted, or the serial revoked, in a CRL we do not have. */
-		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, "the CA's CRL is past its nextUpdate");
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE,
+		       "the CA's CRL is past its nextUpdate");
 		return 1;
 	}
 	if (answer.status == JITRD_CRL_HOLD) {
@@ -662,7 +663,8 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	 * and key id; a same-name impostor has another key id and is not found. */
 	ca = ca_id ? jitrd_caset_find_id(ctx->cas, ca_id) : jitrd_caset_find_issuer(ctx->cas, cert);
 	if (!ca) {
-		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE, "issuer is not one of our CAs");
+		decide(d, JITRD_DECISION_IGNORE, JITRD_TARGET_LEAVE,
+		       "issuer is not one of our CAs");
 		return JITRD_OK;
 	}
 	jitrd_text_copy(d->ca_id, sizeof(d->ca_id), jitrd_cert_id(ca));

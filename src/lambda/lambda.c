@@ -657,8 +657,8 @@ static enum jitrd_err op_process(void *ctx, const char *payload, size_t len, int
 {
 	struct lambda *l = ctx;
 
-	return jitrd_pipeline_process_until(l->online.pipeline, l->online.session, l->online.rt, payload, len,
-	                                    time(NULL), until, out);
+	return jitrd_pipeline_process_until(l->online.pipeline, l->online.session, l->online.rt,
+	                                    payload, len, time(NULL), until, out);
 }
 
 static enum jitrd_err op_pending(void *ctx, jitrd_pipeline_event_fn fn, void *fn_ctx, size_t *count,
@@ -666,7 +666,8 @@ static enum jitrd_err op_pending(void *ctx, jitrd_pipeline_event_fn fn, void *fn
 {
 	struct lambda *l = ctx;
 
-	return jitrd_pipeline_pending_events(l->online.session, l->online.rt, fn, fn_ctx, count, diag);
+	return jitrd_pipeline_pending_events(l->online.session, l->online.rt, fn, fn_ctx, count,
+	                                     diag);
 }
 
 static void op_outcome(void *ctx, const struct jitrd_pipeline_result *r)

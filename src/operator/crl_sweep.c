@@ -98,7 +98,8 @@ static void inventory_put(struct sweep *sw, const struct jitrd_journal_cert *row
 
 /* The serial of a certificate: from the inventory row, else described once and inventoried. */
 static int find_serial(struct sweep *sw, const struct jitrd_cert *ca, const char *ca_id,
-                       const struct operator_listed_cert *lc, struct jitrd_journal_cert *row, bool found)
+                       const struct operator_listed_cert *lc, struct jitrd_journal_cert *row,
+                       bool found)
 {
 	struct jitrd_iot_certificate described = {0};
 	struct jitrd_cert *cert = NULL;
@@ -172,7 +173,8 @@ static bool change_status(struct sweep *sw, struct jitrd_journal_cert *row,
 	err = jitrd_iot_update_certificate(sw->o->session, sweep_deadline(sw), row->certificate_id,
 	                                   status, &res, &diag);
 	if (err != JITRD_OK) {
-		operator_describe_failure(text, sizeof(text), "UpdateCertificate", err, &res, &diag);
+		operator_describe_failure(text, sizeof(text), "UpdateCertificate", err, &res,
+		                          &diag);
 		sw->sum->failed++;
 		say(sw, JITRD_SWEEP_FAILURE, "could not %s %s serial %s (%s): %s", verb,
 		    row->certificate_id, row->serial_hex, why, text);
@@ -326,7 +328,8 @@ static void sweep_ca(struct sweep *sw, const struct jitrd_cert *ca, const char *
 		    ca_id, origin, info->origin, info->next_update ? when : "none");
 		return;
 	}
-	err = operator_list_ca(sw->o->session, sw->o->request_timeout_ms, ca_id, &list, &res, &diag);
+	err =
+	    operator_list_ca(sw->o->session, sw->o->request_timeout_ms, ca_id, &list, &res, &diag);
 	if (err == JITRD_ERR_API && strcmp(res.code, "ResourceNotFoundException") == 0) {
 		sw->sum->cas_unregistered++;
 		say(sw, JITRD_SWEEP_NOTICE, "CA %s (%s): not registered with AWS IoT", ca_id,
@@ -335,7 +338,8 @@ static void sweep_ca(struct sweep *sw, const struct jitrd_cert *ca, const char *
 	}
 	if (err != JITRD_OK) {
 		char text[512];
-		operator_describe_failure(text, sizeof(text), "ListCertificatesByCA", err, &res, &diag);
+		operator_describe_failure(text, sizeof(text), "ListCertificatesByCA", err, &res,
+		                          &diag);
 		sw->sum->failed++;
 		say(sw, JITRD_SWEEP_FAILURE, "CA %s (%s): %s", ca_id, origin, text);
 		goto cleanup;

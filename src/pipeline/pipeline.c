@@ -625,7 +625,8 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 			if (r->decision == JITRD_DECISION_REJECT) {
 				r->policy[0] = '\0'; /* not attached */
 				if (ctx->cfg->provision.on_reject == JITRD_ON_REJECT_REVOKE)
-					set_status(s, deadline, ev->certificate_id, JITRD_TARGET_REVOKED, r);
+					set_status(s, deadline, ev->certificate_id,
+					           JITRD_TARGET_REVOKED, r);
 			}
 			goto cleanup;
 		}
@@ -800,8 +801,7 @@ static int pending_one(void *ctx, const struct jitrd_iot_cert_summary *cert)
 
 	if (cert->status != JITRD_IOT_PENDING_ACTIVATION)
 		return 0;
-	jitrd_arn_account(cert->certificate_arn, walk->rt->cfg->aws.account_id,
-	                                account);
+	jitrd_arn_account(cert->certificate_arn, walk->rt->cfg->aws.account_id, account);
 	/* an untrusted number: only a plausible epoch (0 .. year 9999) is converted */
 	snprintf(registered, sizeof(registered), "%lld",
 	         cert->creation_date > 0 && cert->creation_date < 253402300800.0

@@ -1067,7 +1067,8 @@ static void test_anchor_revokes_ca(void)
 		if (d.kind != cases[i].kind || !strstr(d.reason, cases[i].reason_part))
 			fprintf(stderr, "case %zu: %d '%s'\n", i, d.kind, d.reason);
 		if (cases[i].kind == JITRD_DECISION_REJECT)
-			CU_ASSERT_EQUAL(d.target_status, JITRD_TARGET_LEAVE); /* on_reject = leave */
+			CU_ASSERT_EQUAL(d.target_status,
+			                JITRD_TARGET_LEAVE); /* on_reject = leave */
 		jitrd_decision_cleanup(&d);
 		world_cleanup(&w);
 		jitrd_caset_free(anchors);
