@@ -18,9 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "jitrd/backoff.h"
+#include "jitrd/clock.h"
 #include "jitrd/credentials.h"
 #include "jitrd/event.h"
 #include "jitrd/files.h"
@@ -97,39 +96,6 @@ struct service {
 	bool stopping;
 };
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timespec mono_at(int64_t ms)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
-	                      .tv_nsec = (long)(ms % 1000) * 1000000};
-	return ts;
-}
-
-static uint64_t random64(void)
-{
-	uint64_t bits = 0;
-
-	/* A failed RAND_bytes leaves a fixed value: the backoff then has no jitter, still works. */
-	if (RAND_bytes((unsigned char *)&bits, (int)sizeof(bits)) != 1)
-		bits = (uint64_t)mono_ms() * 0x9e3779b97f4a7c15ULL;
-	return bits;
-}
-
 static void say(struct service *s, enum jitrd_log_level level, const char *event, const char *key,
                 const char *value)
 {
@@ -195,8 +161,8 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 	if (s->remember_seconds <= 0)
 		return 0;
 	event_key(event, key, sizeof(key));
-	if (jitrd_journal_recall(s->journal, event->certificate_id, key, wall_ms(), &memory, &found,
-	                         &diag) != JITRD_OK) {
+	if (jitrd_journal_recall(s->journal, event->certificate_id, key, jitrd_clock_wall_ms(),
+	                         &memory, &found, &diag) != JITRD_OK) {
 		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 		return 0;
 	}
@@ -269,8 +235,8 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	}
 	if (open && when_open == SKIP_IF_OPEN)
 		return 1;
-	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id, wall_ms(), &id,
-	                         &diag) != JITRD_OK) {
+	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
+	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
 		             jitrd_journal_source_name(source), "certificateId",
 		             certificate_id ? certificate_id : "", "reason", diag.text, NULL);
@@ -290,8 +256,8 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		         certificate_id);
 		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
 		         event.ca_certificate_id);
-		if (jitrd_journal_complete(s->journal, id, "skip", joined.reason, "", wall_ms(),
-		                           &diag) == JITRD_OK) {
+		if (jitrd_journal_complete(s->journal, id, "skip", joined.reason, "",
+		                           jitrd_clock_wall_ms(), &diag) == JITRD_OK) {
 			jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
 			jitrd_log_outcome(s->log, &outcome);
 			jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
@@ -327,13 +293,13 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
                               const struct jitrd_pipeline_result *r)
 {
 	struct jitrd_diag diag = {{0}};
-	int64_t now = wall_ms();
+	int64_t now = jitrd_clock_wall_ms();
 	enum jitrd_err err;
 
 	if (r->retry) {
 		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
 		enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
-		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, random64());
+		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, jitrd_random64());
 		char attempts[24];
 
 		if (delay < RETRY_FLOOR_MS)
@@ -363,8 +329,8 @@ static void handle_event(struct service *s, struct worker *w,
 	struct jitrd_pipeline_result r;
 	struct jitrd_outcome outcome;
 	struct jitrd_runtime *rt;
-	int64_t started = mono_ms();
-	struct timespec now;
+	int64_t started = jitrd_clock_mono_ms();
+	int64_t now_ms;
 	bool counted = true; /* the pipeline counts the events it judges in the metrics */
 
 	jitrd_metrics_add_inflight(s->metrics, 1);
@@ -386,10 +352,10 @@ static void handle_event(struct service *s, struct worker *w,
 		jitrd_runtime_unref(rt);
 	}
 	if (r.duration_ms == 0)
-		r.duration_ms = (uint64_t)(mono_ms() - started);
-	clock_gettime(CLOCK_REALTIME, &now);
-	jitrd_pipeline_outcome(&r, now.tv_sec, &outcome);
-	outcome.time_ms = (int)(now.tv_nsec / 1000000);
+		r.duration_ms = (uint64_t)(jitrd_clock_mono_ms() - started);
+	now_ms = jitrd_clock_wall_ms();
+	jitrd_pipeline_outcome(&r, (time_t)(now_ms / 1000), &outcome);
+	outcome.time_ms = (int)(now_ms % 1000);
 	jitrd_log_outcome(s->log, &outcome);
 	if (!counted)
 		jitrd_metrics_event(s->metrics, r.decision, (double)r.duration_ms / 1000.0);
@@ -424,8 +390,8 @@ static void *worker_main(void *arg)
 		seen = s->wake_seq;
 		pthread_mutex_unlock(&s->lock);
 
-		if (jitrd_journal_claim(s->journal, wall_ms(), CLAIM_BATCH, &events, &count,
-		                        &diag) != JITRD_OK) {
+		if (jitrd_journal_claim(s->journal, jitrd_clock_wall_ms(), CLAIM_BATCH, &events,
+		                        &count, &diag) != JITRD_OK) {
 			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 			count = 0;
 		}
@@ -439,7 +405,8 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		if (!s->stopping && s->wake_seq == seen) {
-			struct timespec until = mono_at(mono_ms() + POLL_MS);
+			struct timespec until =
+			    jitrd_clock_mono_at(jitrd_clock_mono_ms() + POLL_MS);
 			pthread_cond_timedwait(&s->work, &s->lock, &until);
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -491,12 +458,12 @@ static void reconcile_once(struct service *s)
 static void *reconcile_main(void *arg)
 {
 	struct service *s = arg;
-	int64_t next = mono_ms();
+	int64_t next = jitrd_clock_mono_ms();
 
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		while (!s->stopping && mono_ms() < next) {
-			struct timespec until = mono_at(next);
+		while (!s->stopping && jitrd_clock_mono_ms() < next) {
+			struct timespec until = jitrd_clock_mono_at(next);
 			pthread_cond_timedwait(&s->reconcile, &s->lock, &until);
 		}
 		if (s->stopping) {
@@ -505,9 +472,10 @@ static void *reconcile_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		reconcile_once(s);
-		next = mono_ms() + (s->reconcile_seconds > 0 ? (int64_t)s->reconcile_seconds
-		                                             : (int64_t)10 * 365 * 24 * 3600) *
-		                       1000;
+		next = jitrd_clock_mono_ms() + (s->reconcile_seconds > 0
+		                                    ? (int64_t)s->reconcile_seconds
+		                                    : (int64_t)10 * 365 * 24 * 3600) *
+		                                   1000;
 	}
 	thread_exit(s);
 	return NULL;
@@ -711,7 +679,7 @@ static int overdue_event(struct service *s, char *reason, size_t reason_size)
 {
 	struct jitrd_diag diag = {{0}};
 	int64_t oldest = 0;
-	int64_t now = wall_ms();
+	int64_t now = jitrd_clock_wall_ms();
 	int64_t limit =
 	    ((int64_t)s->boot_rt->cfg->service.event_deadline_seconds + REQUEUE_MARGIN_SECONDS) *
 	    1000;
@@ -822,7 +790,7 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 	err = jitrd_journal_open(path, &jopts, &s->journal, diag);
 	if (err != JITRD_OK)
 		return err;
-	err = jitrd_journal_recover(s->journal, wall_ms(), &recovered, diag);
+	err = jitrd_journal_recover(s->journal, jitrd_clock_wall_ms(), &recovered, diag);
 	if (err != JITRD_OK)
 		return err;
 	snprintf(count, sizeof(count), "%zu", recovered);
@@ -904,7 +872,8 @@ static enum jitrd_err start_threads(struct service *s, const struct jitrd_config
 static bool stop_threads(struct service *s, int deadline_seconds)
 {
 	struct jitrd_mqtt_source *mqtt;
-	struct timespec until = mono_at(mono_ms() + (int64_t)deadline_seconds * 1000);
+	struct timespec until =
+	    jitrd_clock_mono_at(jitrd_clock_mono_ms() + (int64_t)deadline_seconds * 1000);
 	bool all_ended;
 
 	pthread_mutex_lock(&s->lock);
@@ -941,7 +910,7 @@ static void requeue_stale(struct service *s)
 	struct jitrd_diag diag = {{0}};
 	size_t count = 0;
 	char text[24];
-	int64_t now = wall_ms();
+	int64_t now = jitrd_clock_wall_ms();
 	int64_t oldest_live = now - ((int64_t)s->boot_rt->cfg->service.event_deadline_seconds +
 	                             REQUEUE_MARGIN_SECONDS) *
 	                                1000;
@@ -961,7 +930,7 @@ static void prune(struct service *s)
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_journal_pruned pruned = {0};
 	char text[24], remembered[24], inventory[24];
-	int64_t now = wall_ms();
+	int64_t now = jitrd_clock_wall_ms();
 
 	if (jitrd_journal_prune_all(s->journal,
 	                            now - (int64_t)JITRD_SERVICE_RETENTION_SECONDS * 1000, now,
@@ -1005,16 +974,17 @@ static int64_t notify_tick(struct service *s)
 	jitrd_metrics_snapshot(s->metrics, &m);
 	for (size_t i = 0; i < JITRD_DECISION_COUNT; i++)
 		view.events += m.events[i];
-	return jitrd_notify_tick(s->notify, &view, mono_ms());
+	return jitrd_notify_tick(s->notify, &view, jitrd_clock_mono_ms());
 }
 
 /* The main thread's loop: signals, the CRL reload timer and the prune timer. Returns the
  * name of the signal that stopped it. */
 static const char *main_loop(struct service *s, const sigset_t *signals, int reload_seconds)
 {
-	int64_t next_reload = reload_seconds > 0 ? mono_ms() + (int64_t)reload_seconds * 1000 : -1;
-	int64_t next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
-	int64_t next_requeue = mono_ms() + REQUEUE_CHECK_MS;
+	int64_t next_reload =
+	    reload_seconds > 0 ? jitrd_clock_mono_ms() + (int64_t)reload_seconds * 1000 : -1;
+	int64_t next_prune = jitrd_clock_mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
+	int64_t next_requeue = jitrd_clock_mono_ms() + REQUEUE_CHECK_MS;
 
 	for (;;) {
 		int64_t wait_ms = notify_tick(s);
@@ -1026,22 +996,23 @@ static const char *main_loop(struct service *s, const sigset_t *signals, int rel
 		if (sig == SIGINT)
 			return "SIGINT";
 		if (sig == SIGHUP) {
-			jitrd_notify_reloading(s->notify, (uint64_t)mono_ms() * 1000);
+			jitrd_notify_reloading(s->notify, (uint64_t)jitrd_clock_mono_ms() * 1000);
 			jitrd_notify_reloaded(s->notify, reload(s, "SIGHUP") == 0, "SIGHUP",
 			                      time(NULL));
 		}
-		if (next_reload >= 0 && mono_ms() >= next_reload) {
+		if (next_reload >= 0 && jitrd_clock_mono_ms() >= next_reload) {
 			jitrd_notify_reloaded(s->notify, reload(s, "timer") == 0, "timer",
 			                      time(NULL));
-			next_reload = mono_ms() + (int64_t)reload_seconds * 1000;
+			next_reload = jitrd_clock_mono_ms() + (int64_t)reload_seconds * 1000;
 		}
-		if (mono_ms() >= next_requeue) {
+		if (jitrd_clock_mono_ms() >= next_requeue) {
 			requeue_stale(s);
-			next_requeue = mono_ms() + REQUEUE_CHECK_MS;
+			next_requeue = jitrd_clock_mono_ms() + REQUEUE_CHECK_MS;
 		}
-		if (mono_ms() >= next_prune) {
+		if (jitrd_clock_mono_ms() >= next_prune) {
 			prune(s);
-			next_prune = mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
+			next_prune =
+			    jitrd_clock_mono_ms() + (int64_t)JITRD_SERVICE_PRUNE_SECONDS * 1000;
 		}
 	}
 }

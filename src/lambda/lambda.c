@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "jitrd/aws_setup.h"
+#include "jitrd/clock.h"
 #include "jitrd/log.h"
 #include "lambda_runtime.h"
 
@@ -31,14 +32,6 @@ extern char **environ;
 /* ------------------------------------------------------------------------------------------
  * Event shapes (lambda.h): no I/O here beyond what ops does.
  */
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void jitrd_lambda_reply_cleanup(struct jitrd_lambda_reply *reply)
 {
@@ -202,7 +195,7 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 		int retry = 1;
 
 		/* not started this close to the deadline: left for SQS to deliver again */
-		if (until - monotonic_ms() >= JITRD_LAMBDA_MIN_EVENT_MS &&
+		if (until - jitrd_clock_mono_ms() >= JITRD_LAMBDA_MIN_EVENT_MS &&
 		    json_object_object_get_ex(record, "body", &body)) {
 			if (ops->process(ops->ctx, json_object_get_string(body),
 			                 (size_t)json_object_get_string_len(body), until,
@@ -243,7 +236,7 @@ static int sweep_one(void *ctx, const char *payload, size_t len)
 	struct sweep *sw = ctx;
 	struct jitrd_pipeline_result r;
 
-	if (sw->until - monotonic_ms() < JITRD_LAMBDA_MIN_EVENT_MS) {
+	if (sw->until - jitrd_clock_mono_ms() < JITRD_LAMBDA_MIN_EVENT_MS) {
 		sw->complete = 0;
 		return 1;
 	}
@@ -773,14 +766,6 @@ static void lambda_close(struct lambda *l)
 	runtime_api_close(&l->api);
 }
 
-static int64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Answers one invocation and posts the answer. -1 only when out of memory. */
 static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, int64_t margin_ms)
 {
@@ -789,9 +774,9 @@ static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, in
 	struct jitrd_diag diag = {{0}};
 	char path[REQUEST_ID_MAX + 64];
 	char header[128];
-	int64_t started = monotonic_ms();
-	int64_t until =
-	    jitrd_lambda_until(inv->deadline_ms, epoch_ms(), started, margin_ms, FALLBACK_DEADLINE);
+	int64_t started = jitrd_clock_mono_ms();
+	int64_t until = jitrd_lambda_until(inv->deadline_ms, jitrd_clock_wall_ms(), started,
+	                                   margin_ms, FALLBACK_DEADLINE);
 	enum jitrd_err err;
 
 	/* X-Ray: the trace of this invocation, for anything downstream that reads it */
@@ -817,7 +802,8 @@ static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, in
 		             inv->request_id, "error", diag.text, NULL);
 	{
 		char duration[32];
-		snprintf(duration, sizeof(duration), "%lld", (long long)(monotonic_ms() - started));
+		snprintf(duration, sizeof(duration), "%lld",
+		         (long long)(jitrd_clock_mono_ms() - started));
 		jitrd_log_kv(l->log, JITRD_LOG_INFO, "lambda.invocation", "request_id",
 		             inv->request_id, "function_arn", inv->function_arn, "result",
 		             reply.is_error ? "error" : "response", "error_type", reply.error_type,
