@@ -1,3 +1,31 @@
+/* daemon_internal.h — private to src/daemon and its tests: the state `jitrd run` shares
+ * between its parts (daemon.c: start-up, signals, readiness and the main loop; workers.c: the
+ * MQTT callback, the workers and the reconcile thread; reload.c: snapshots, CRL reloads and
+ * what they log). Nothing outside src/daemon and tests/daemon includes it. */
+#ifndef JITRD_DAEMON_INTERNAL_H
+#define JITRD_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "jitrd/config.h"
+#include "jitrd/credentials.h"
+#include "jitrd/crl.h"
+#include "jitrd/error.h"
+#include "jitrd/http_status.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/journal.h"
+#include "jitrd/log.h"
+#include "jitrd/metrics.h"
+#include "jitrd/mqtt_source.h"
+#include "jitrd/notify.h"
+#include "jitrd/pipeline.h"
+#include "jitrd/runtime.h"
+#include "jitrd/service.h"
+
 #define CLAIM_BATCH    4      /* events a worker claims at once */
 #define POLL_MS        1000   /* workers look for retries that fell due at least this often */
 #define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
@@ -59,3 +87,40 @@ struct service {
 	unsigned running; /* worker and reconcile threads not yet ended */
 	bool stopping;
 };
+
+/* ---- workers.c ---- */
+
+/* One log line with one key (jitrd_log_kv). */
+void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
+                      const char *key, const char *value);
+/* A reference to the current snapshot, for one event or one sweep (jitrd_runtime_unref). */
+struct jitrd_runtime *jitrd_daemon_runtime(struct service *s);
+/* paho's thread, before the PUBACK: records the event (jitrd_mqtt_message_fn, ctx = s). */
+int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+/* A session per worker and one for the reconcile sweep, then cfg->service.workers worker
+ * threads and the reconcile thread. On an error, what was started is left for
+ * jitrd_daemon_stop_threads. Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, const struct jitrd_config *cfg);
+/* Stops intake first, then lets the threads finish their current event within the deadline.
+ * Returns false when some thread is still busy at the deadline: its shared state must then
+ * not be freed (the process is about to exit anyway). */
+bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds);
+
+/* ---- reload.c ---- */
+
+/* A CRL without nextUpdate, or past it. */
+bool jitrd_daemon_crl_stale(const struct jitrd_crl_info *info, time_t now);
+/* The CRL gauges for what rt holds. */
+void jitrd_daemon_set_crl_metrics(struct service *s, const struct jitrd_runtime *rt);
+/* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */
+void jitrd_daemon_log_snapshot(struct service *s, const char *event, const char *trigger,
+                               const struct jitrd_runtime *rt);
+/* Every CRL a snapshot refused as a rollback: logged with its file, counted per CA. */
+void jitrd_daemon_log_rollbacks(struct service *s, const struct jitrd_runtime *rt);
+/* Records the CRL numbers rt accepted, in memory and in state_dir/crl-numbers. */
+void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime *rt);
+/* Loads a new snapshot and swaps it in unless it is worse (logged either way). 0 when the new
+ * snapshot is in use, -1 when the previous one was kept. */
+int jitrd_daemon_reload(struct service *s, const char *trigger);
+
+#endif

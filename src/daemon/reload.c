@@ -1,43 +1,20 @@
-#include "jitrd/service.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
+/* reload.c — the daemon's runtime snapshots: what a snapshot holds (logged at start and on
+ * every reload, CRL gauges, rollbacks), the reload on SIGHUP or the timer that swaps in a new
+ * snapshot only when it is no worse, and the CRL numbers saved for the next start. */
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "jitrd/backoff.h"
-#include "jitrd/clock.h"
-#include "jitrd/credentials.h"
-#include "jitrd/event.h"
-#include "jitrd/files.h"
-#include "jitrd/http_status.h"
-#include "jitrd/iot_client.h"
-#include "jitrd/journal.h"
-#include "jitrd/log.h"
-#include "jitrd/metrics.h"
-#include "jitrd/mqtt_source.h"
-#include "jitrd/notify.h"
-#include "jitrd/pipeline.h"
-#include "jitrd/runtime.h"
-#include "jitrd/text.h"
+#include "daemon_internal.h"
 
 /* ---- CRL freshness, readiness ----------------------------------------------------------- */
 
-static bool crl_stale(const struct jitrd_crl_info *info, time_t now)
+bool jitrd_daemon_crl_stale(const struct jitrd_crl_info *info, time_t now)
 {
 	return info->next_update == 0 || now > info->next_update;
 }
 
-static void set_crl_metrics(struct service *s, const struct jitrd_runtime *rt)
+void jitrd_daemon_set_crl_metrics(struct service *s, const struct jitrd_runtime *rt)
 {
 	jitrd_metrics_clear_crl(s->metrics);
 	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
@@ -74,8 +51,8 @@ static void log_ca_revocation(struct service *s, const struct jitrd_runtime *rt,
 }
 
 /* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */
-static void log_snapshot(struct service *s, const char *event, const char *trigger,
-                         const struct jitrd_runtime *rt)
+void jitrd_daemon_log_snapshot(struct service *s, const char *event, const char *trigger,
+                               const struct jitrd_runtime *rt)
 {
 	size_t with_crl = 0, entries = 0, stale = 0, refused = 0;
 	const char *first_refusal = "";
@@ -96,7 +73,7 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 			continue;
 		with_crl++;
 		entries += info->entries;
-		stale += crl_stale(info, now);
+		stale += jitrd_daemon_crl_stale(info, now);
 	}
 	for (size_t i = 0; i < jitrd_crl_builder_file_count(rt->crl_builder); i++) {
 		const struct jitrd_crl_file_report *f =
@@ -119,7 +96,7 @@ static void log_snapshot(struct service *s, const char *event, const char *trigg
 }
 
 /* Every CRL a snapshot refused as a rollback: logged with its file, counted per CA. */
-static void log_rollbacks(struct service *s, const struct jitrd_runtime *rt)
+void jitrd_daemon_log_rollbacks(struct service *s, const struct jitrd_runtime *rt)
 {
 	for (size_t i = 0; i < jitrd_crl_store_rollback_count(rt->crls); i++) {
 		const struct jitrd_crl_rollback *r = jitrd_crl_store_rollback_at(rt->crls, i);
@@ -134,7 +111,7 @@ static void log_rollbacks(struct service *s, const struct jitrd_runtime *rt)
 
 /* Records the CRL numbers rt accepted: in memory first (a later reload is judged by them even
  * when the disk fails), then in state_dir/crl-numbers for the next start. */
-static void save_crl_numbers(struct service *s, const struct jitrd_runtime *rt)
+void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime *rt)
 {
 	struct jitrd_crl_floors *floors = NULL;
 	struct jitrd_diag diag = {{0}};
@@ -176,7 +153,7 @@ static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runti
 	return 0;
 }
 
-static int reload(struct service *s, const char *trigger)
+int jitrd_daemon_reload(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_runtime *new_rt =
@@ -188,8 +165,8 @@ static int reload(struct service *s, const char *trigger)
 		             diag.text, "kept", "previous snapshot", NULL);
 		return -1;
 	}
-	log_rollbacks(s, new_rt);
-	old = current_runtime(s);
+	jitrd_daemon_log_rollbacks(s, new_rt);
+	old = jitrd_daemon_runtime(s);
 	if (loses_a_crl(old, new_rt, &diag) != 0) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
 		             diag.text, "kept", "previous snapshot", NULL);
@@ -204,20 +181,21 @@ static int reload(struct service *s, const char *trigger)
 	pthread_mutex_unlock(&s->lock);
 	/* Workers still holding the old snapshot keep it alive until their event ends. */
 	jitrd_runtime_unref(old);
-	set_crl_metrics(s, new_rt);
-	log_snapshot(s, "reload.ok", trigger, new_rt);
+	jitrd_daemon_set_crl_metrics(s, new_rt);
+	jitrd_daemon_log_snapshot(s, "reload.ok", trigger, new_rt);
 	{
 		/* New CAs, CRLs or templates may decide a remembered certificate differently. */
 		size_t forgotten = 0;
 		char count[24];
 
 		if (jitrd_journal_forget_all(s->journal, &forgotten, &diag) != JITRD_OK) {
-			say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+			jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
 		} else if (forgotten > 0) {
 			snprintf(count, sizeof(count), "%zu", forgotten);
-			say(s, JITRD_LOG_INFO, "journal.forgot_decisions", "rows", count);
+			jitrd_daemon_say(s, JITRD_LOG_INFO, "journal.forgot_decisions", "rows",
+			                 count);
 		}
 	}
-	save_crl_numbers(s, new_rt);
+	jitrd_daemon_save_crl_numbers(s, new_rt);
 	return 0;
 }

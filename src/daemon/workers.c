@@ -1,43 +1,30 @@
-#include "jitrd/service.h"
-
+/* workers.c — the work of `jitrd run`: the MQTT callback records each event in the journal
+ * (and answers repeats of remembered decisions), workers claim journal rows and take them
+ * through the pipeline, the reconcile thread sweeps pending certificates into the journal.
+ * Never reads configuration files or signals; the main loop (daemon.c) owns those. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "daemon_internal.h"
 #include "jitrd/backoff.h"
 #include "jitrd/clock.h"
-#include "jitrd/credentials.h"
 #include "jitrd/event.h"
-#include "jitrd/files.h"
-#include "jitrd/http_status.h"
-#include "jitrd/iot_client.h"
-#include "jitrd/journal.h"
-#include "jitrd/log.h"
-#include "jitrd/metrics.h"
-#include "jitrd/mqtt_source.h"
-#include "jitrd/notify.h"
-#include "jitrd/pipeline.h"
-#include "jitrd/runtime.h"
 #include "jitrd/text.h"
 
-static void say(struct service *s, enum jitrd_log_level level, const char *event, const char *key,
-                const char *value)
+void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
+                      const char *key, const char *value)
 {
 	jitrd_log_kv(s->log, level, event, key, value, NULL);
 }
 
 /* A reference to the current snapshot, for one event or one sweep. */
-static struct jitrd_runtime *current_runtime(struct service *s)
+struct jitrd_runtime *jitrd_daemon_runtime(struct service *s)
 {
 	struct jitrd_runtime *rt;
 
@@ -97,7 +84,7 @@ static int answered_from_memory(struct service *s, const struct jitrd_event *eve
 	event_key(event, key, sizeof(key));
 	if (jitrd_journal_recall(s->journal, event->certificate_id, key, jitrd_clock_wall_ms(),
 	                         &memory, &found, &diag) != JITRD_OK) {
-		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 		return 0;
 	}
 	if (!found)
@@ -140,7 +127,7 @@ static void remember_decision(struct service *s, const struct jitrd_journal_even
 	if (jitrd_journal_remember(s->journal, r->certificate_id, key,
 	                           jitrd_decision_name(r->decision), r->reason, r->status, now,
 	                           now + (int64_t)s->remember_seconds * 1000, &diag) != JITRD_OK)
-		say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
 }
 
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
@@ -164,7 +151,7 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		return when_open == SKIP_IF_OPEN ? 1 : 0;
 	if (certificate_id &&
 	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
-		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 		open = false; /* record it anyway: a duplicate costs less than a lost event */
 	}
 	if (open && when_open == SKIP_IF_OPEN)
@@ -197,14 +184,14 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 			jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
 			return 0;
 		}
-		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 	}
 	wake_workers(s);
 	return 0;
 }
 
 /* paho's thread, before the PUBACK: record and return (jitrd_mqtt_message_fn). */
-static int on_message(void *ctx, const char *topic, const void *payload, size_t len)
+int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	(void)topic;
 	/* DESIGN §3.3: a pending device repeats its event on every connect; while a row for the
@@ -254,7 +241,7 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 		                           r->reason, r->status, now, &diag);
 	}
 	if (err != JITRD_OK)
-		say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 }
 
 static void handle_event(struct service *s, struct worker *w,
@@ -273,7 +260,7 @@ static void handle_event(struct service *s, struct worker *w,
 		invalid_result(&r, "event larger than 65536 bytes");
 		counted = false;
 	} else {
-		rt = current_runtime(s);
+		rt = jitrd_daemon_runtime(s);
 		if (jitrd_pipeline_process(s->pipeline, w->session, rt,
 		                           (const char *)event->payload, event->payload_len,
 		                           time(NULL), &r) != JITRD_OK) {
@@ -326,7 +313,7 @@ static void *worker_main(void *arg)
 
 		if (jitrd_journal_claim(s->journal, jitrd_clock_wall_ms(), CLAIM_BATCH, &events,
 		                        &count, &diag) != JITRD_OK) {
-			say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+			jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 			count = 0;
 		}
 		/* On stop, claimed events not yet started stay in_progress: the next start's
@@ -369,7 +356,7 @@ static int on_pending_certificate(void *ctx, const char *payload, size_t len)
 
 static void reconcile_once(struct service *s)
 {
-	struct jitrd_runtime *rt = current_runtime(s);
+	struct jitrd_runtime *rt = jitrd_daemon_runtime(s);
 	struct sweep sweep = {s, 0};
 	struct jitrd_diag diag = {{0}};
 	size_t count = 0;
@@ -377,7 +364,7 @@ static void reconcile_once(struct service *s)
 
 	if (jitrd_pipeline_pending_events(s->reconcile_session, rt, on_pending_certificate, &sweep,
 	                                  &count, &diag) != JITRD_OK) {
-		say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
 	} else {
 		snprintf(found, sizeof(found), "%zu", count);
 		snprintf(queued, sizeof(queued), "%zu", sweep.queued);
@@ -414,7 +401,7 @@ static void *reconcile_main(void *arg)
 	thread_exit(s);
 	return NULL;
 }
-static enum jitrd_err start_threads(struct service *s, const struct jitrd_config *cfg)
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, const struct jitrd_config *cfg)
 {
 	s->workers = calloc((size_t)cfg->service.workers, sizeof(*s->workers));
 	if (!s->workers)
@@ -454,7 +441,7 @@ static enum jitrd_err start_threads(struct service *s, const struct jitrd_config
 /* Stops intake first, then lets the threads finish their current event within the deadline.
  * Returns false when some thread is still busy at the deadline: its shared state must then
  * not be freed (the process is about to exit anyway). */
-static bool stop_threads(struct service *s, int deadline_seconds)
+bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds)
 {
 	struct jitrd_mqtt_source *mqtt;
 	struct timespec until =
