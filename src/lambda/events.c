@@ -1,37 +1,19 @@
-/* lambda.c — jitrd as an AWS Lambda custom runtime: the Runtime API loop over libcurl (one
- * keep-alive connection to the local endpoint) and the event shapes of lambda.h. It decides
- * nothing itself: each registration event goes through the pipeline, and it never lets one
- * event run past the invocation's deadline. */
-#include "jitrd/lambda.h"
-
+/* events.c — the event shapes jitrd answers as a Lambda function (lambda.h): a registration
+ * event, an SQS batch, a scheduled reconcile, each turned into the reply posted to the Runtime
+ * API. No I/O here beyond what the ops do; every decision is the pipeline's. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "jitrd/aws_setup.h"
 #include "jitrd/clock.h"
-#include "jitrd/log.h"
-#include "lambda_runtime.h"
+#include "jitrd/lambda.h"
 
-extern char **environ;
-
-#define RUNTIME_API_VERSION "2018-06-01"
-#define MESSAGE_ID_MAX      256 /* SQS message ids are UUIDs; generous */
-#define JSON_DEPTH_MAX      16  /* our shapes are 3 deep; a hostile payload stays shallow */
-#define POST_TIMEOUT_MS     10000L
-#define CONNECT_TIMEOUT_MS  2000L
-#define FALLBACK_DEADLINE   (60 * 1000) /* when Lambda-Runtime-Deadline-Ms is missing */
-
-/* ------------------------------------------------------------------------------------------
- * Event shapes (lambda.h): no I/O here beyond what ops does.
- */
+#define MESSAGE_ID_MAX 256 /* SQS message ids are UUIDs; generous */
+#define JSON_DEPTH_MAX 16  /* our shapes are 3 deep; a hostile payload stays shallow */
 
 void jitrd_lambda_reply_cleanup(struct jitrd_lambda_reply *reply)
 {

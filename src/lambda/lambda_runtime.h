@@ -1,10 +1,15 @@
-/* lambda_runtime.h — private to src/lambda and its tests: how lambda.c reads the Runtime
- * API's answer to GET /runtime/invocation/next (its headers and body, as curl hands them over),
- * so that fuzz targets feed it bytes without a Runtime API. */
+/* lambda_runtime.h — private to src/lambda and its tests: the Runtime API client
+ * (runtime_api.c) that lambda.c drives, and how it reads the answer to GET
+ * /runtime/invocation/next (its headers and body, as curl hands them over), so that fuzz
+ * targets feed it bytes without a Runtime API. */
 #ifndef JITRD_LAMBDA_RUNTIME_H
 #define JITRD_LAMBDA_RUNTIME_H
 
 #include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "jitrd/error.h"
 
 #define REQUEST_ID_MAX   128
 #define TRACE_ID_MAX     1024
@@ -34,5 +39,27 @@ size_t jitrd_lambda_on_body(char *data, size_t size, size_t nmemb, void *ctx);
 
 /* 1 when id can be a request id (it goes into a URL path): [A-Za-z0-9._-]+. */
 int jitrd_lambda_request_id_valid(const char *id);
+
+/* The Runtime API at AWS_LAMBDA_RUNTIME_API. */
+struct runtime_api {
+	CURL *easy;     /* one connection, kept alive between calls */
+	char base[320]; /* http://HOST:PORT/2018-06-01/runtime */
+	char curl_error[CURL_ERROR_SIZE];
+};
+
+/* host_port ("host:port", untrusted: nothing else may go into URLs) into *api. 0, or -1 when
+ * host_port is unusable or curl cannot start. */
+int runtime_api_open(struct runtime_api *api, const char *host_port);
+void runtime_api_close(struct runtime_api *api);
+
+/* GET /runtime/invocation/next: blocks until Lambda has an invocation (no timeout: the
+ * environment is frozen meanwhile). 0 with *inv filled (payload owned by inv), -1 with why. */
+int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
+                     struct jitrd_diag *diag);
+
+/* POSTs body to base + path with the extra header (may be NULL). 0 when the Runtime API
+ * accepted it (2xx), -1 otherwise with why in diag. */
+int runtime_api_post(struct runtime_api *api, const char *path, const char *header,
+                     const char *body, size_t len, struct jitrd_diag *diag);
 
 #endif

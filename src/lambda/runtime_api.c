@@ -1,43 +1,24 @@
-/* lambda.c — jitrd as an AWS Lambda custom runtime: the Runtime API loop over libcurl (one
- * keep-alive connection to the local endpoint) and the event shapes of lambda.h. It decides
- * nothing itself: each registration event goes through the pipeline, and it never lets one
- * event run past the invocation's deadline. */
-#include "jitrd/lambda.h"
-
-#include <ctype.h>
-#include <errno.h>
+/* runtime_api.c — the client of Lambda's Runtime API ("Using the Lambda runtime API for custom
+ * runtimes") over libcurl, one keep-alive connection to the local endpoint: the next
+ * invocation (its headers and payload read within their bounds) and the answers posted back.
+ * It knows nothing of the event shapes or the pipeline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
-#include <json-c/json.h>
 
-#include "jitrd/aws_setup.h"
-#include "jitrd/clock.h"
-#include "jitrd/log.h"
+#include "jitrd/lambda.h"
 #include "lambda_runtime.h"
 
-extern char **environ;
-
 #define RUNTIME_API_VERSION "2018-06-01"
-#define MESSAGE_ID_MAX      256 /* SQS message ids are UUIDs; generous */
-#define JSON_DEPTH_MAX      16  /* our shapes are 3 deep; a hostile payload stays shallow */
 #define POST_TIMEOUT_MS     10000L
 #define CONNECT_TIMEOUT_MS  2000L
-#define FALLBACK_DEADLINE   (60 * 1000) /* when Lambda-Runtime-Deadline-Ms is missing */
 
 /* ------------------------------------------------------------------------------------------
  * The Runtime API client ("Using the Lambda runtime API for custom runtimes").
  */
-
-struct runtime_api {
-	CURL *easy;     /* one connection, kept alive between calls */
-	char base[320]; /* http://HOST:PORT/2018-06-01/runtime */
-	char curl_error[CURL_ERROR_SIZE];
-};
 
 /* The host:port of AWS_LAMBDA_RUNTIME_API goes into URLs: nothing but a host and a port. */
 static int runtime_api_valid(const char *api)
@@ -49,13 +30,13 @@ static int runtime_api_valid(const char *api)
 	           n;
 }
 
-static void runtime_api_close(struct runtime_api *api)
+void runtime_api_close(struct runtime_api *api)
 {
 	curl_easy_cleanup(api->easy);
 	memset(api, 0, sizeof(*api));
 }
 
-static int runtime_api_open(struct runtime_api *api, const char *host_port)
+int runtime_api_open(struct runtime_api *api, const char *host_port)
 {
 	memset(api, 0, sizeof(*api));
 	if (!runtime_api_valid(host_port))
@@ -94,8 +75,8 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx)
 
 /* POSTs body to base + path with the extra header (may be NULL). 0 when the Runtime API
  * accepted it (2xx), -1 otherwise with why in diag. */
-static int runtime_api_post(struct runtime_api *api, const char *path, const char *header,
-                            const char *body, size_t len, struct jitrd_diag *diag)
+int runtime_api_post(struct runtime_api *api, const char *path, const char *header,
+                     const char *body, size_t len, struct jitrd_diag *diag)
 {
 	char url[sizeof(api->base) + REQUEST_ID_MAX + 64];
 	struct curl_slist *headers, *all = NULL;
@@ -230,8 +211,8 @@ int jitrd_lambda_request_id_valid(const char *id)
 
 /* GET /runtime/invocation/next: blocks until Lambda has an invocation (no timeout: the
  * environment is frozen meanwhile). 0 with *inv filled (payload owned by inv), -1 with why. */
-static int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
-                            struct jitrd_diag *diag)
+int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
+                     struct jitrd_diag *diag)
 {
 	char url[sizeof(api->base) + 32];
 	long status = 0;
