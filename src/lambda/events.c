@@ -110,8 +110,8 @@ static enum jitrd_err answer_registration(const struct jitrd_lambda_ops *ops, co
 		return err;
 	report(ops, &r);
 	if (r.retry || r.decision == JITRD_DECISION_FAILED) {
-		/* An error reply is what makes Lambda retry an asynchronous invocation. Issue 5: any
-		 * API failure is retried here, final or not — Lambda's own retry budget and the
+		/* An error reply is what makes Lambda retry an asynchronous invocation. Any API
+		 * failure is retried here, final or not — Lambda's own retry budget and the
 		 * dead-letter queue bound it, and nothing else would look at the event again. */
 		char message[sizeof(r.reason) + 64];
 		snprintf(message, sizeof(message), "%s: %s", jitrd_decision_name(r.decision),

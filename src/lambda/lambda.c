@@ -98,7 +98,7 @@ static void init_failed(struct lambda *l, const char *type, const char *message)
 		return;
 	snprintf(header, sizeof(header), "Lambda-Runtime-Function-Error-Type: %s", type);
 	if (runtime_api_post(&l->api, "/init/error", header, reply.body, reply.body_len, &diag) !=
-	    0)
+	    JITRD_OK)
 		fprintf(stderr, "jitrd: lambda: cannot report the init error: %s\n", diag.text);
 	jitrd_lambda_reply_cleanup(&reply);
 }
@@ -149,8 +149,10 @@ static void lambda_close(struct lambda *l)
 	runtime_api_close(&l->api);
 }
 
-/* Answers one invocation and posts the answer. -1 only when out of memory. */
-static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, int64_t margin_ms)
+/* Answers one invocation and posts the answer (a failed post is logged). Errors:
+ * JITRD_ERR_NOMEM. */
+static enum jitrd_err serve(struct lambda *l, const struct jitrd_lambda_invocation *inv,
+                            int64_t margin_ms)
 {
 	const struct jitrd_lambda_ops ops = {l, op_process, op_pending, op_outcome};
 	struct jitrd_lambda_reply reply = {0};
@@ -174,13 +176,13 @@ static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, in
 		err = jitrd_lambda_answer(&ops, inv->payload ? inv->payload : "", inv->len, until,
 		                          &reply);
 	if (err != JITRD_OK)
-		return -1;
+		return err;
 	snprintf(path, sizeof(path), "/invocation/%s/%s", inv->request_id,
 	         reply.is_error ? "error" : "response");
 	snprintf(header, sizeof(header), "Lambda-Runtime-Function-Error-Type: %s",
 	         reply.error_type);
 	if (runtime_api_post(&l->api, path, reply.is_error ? header : NULL, reply.body,
-	                     reply.body_len, &diag) != 0)
+	                     reply.body_len, &diag) != JITRD_OK)
 		jitrd_log_kv(l->log, JITRD_LOG_ERROR, "lambda.post_failed", "request_id",
 		             inv->request_id, "error", diag.text, NULL);
 	{
@@ -193,7 +195,7 @@ static int serve(struct lambda *l, const struct jitrd_lambda_invocation *inv, in
 		             "duration_ms", duration, NULL);
 	}
 	jitrd_lambda_reply_cleanup(&reply);
-	return 0;
+	return JITRD_OK;
 }
 
 int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
@@ -208,7 +210,7 @@ int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
 
 	memset(&l, 0, sizeof(l));
 	memset(&inv, 0, sizeof(inv));
-	if (runtime_api_open(&l.api, opts->runtime_api) != 0) {
+	if (runtime_api_open(&l.api, opts->runtime_api) != JITRD_OK) {
 		fprintf(stderr,
 		        "jitrd: lambda: AWS_LAMBDA_RUNTIME_API is missing or not host:port\n");
 		return 2;
@@ -222,12 +224,12 @@ int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
 	             l.rt.cfg->ca.dir, "crl_dir", l.rt.cfg->crl.dir, "crl_dir_error",
 	             l.rt.crl_dir_error, NULL);
 	while (opts->max_invocations == 0 || served < opts->max_invocations) {
-		if (runtime_api_next(&l.api, &inv, &diag) != 0) {
+		if (runtime_api_next(&l.api, &inv, &diag) != JITRD_OK) {
 			jitrd_log_kv(l.log, JITRD_LOG_ERROR, "lambda.next_failed", "error",
 			             diag.text, NULL);
 			goto cleanup;
 		}
-		if (serve(&l, &inv, margin_ms) != 0) {
+		if (serve(&l, &inv, margin_ms) != JITRD_OK) {
 			jitrd_log_kv(l.log, JITRD_LOG_ERROR, "lambda.out_of_memory", NULL);
 			goto cleanup;
 		}

@@ -5,6 +5,7 @@
 #ifndef JITRD_LAMBDA_RUNTIME_H
 #define JITRD_LAMBDA_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -37,8 +38,8 @@ size_t jitrd_lambda_on_header(char *line, size_t size, size_t nmemb, void *ctx);
  * Returns size * nmemb, or 0 when memory ran out. */
 size_t jitrd_lambda_on_body(char *data, size_t size, size_t nmemb, void *ctx);
 
-/* 1 when id can be a request id (it goes into a URL path): [A-Za-z0-9._-]+. */
-int jitrd_lambda_request_id_valid(const char *id);
+/* Whether id can be a request id (it goes into a URL path): [A-Za-z0-9._-]+. */
+bool jitrd_lambda_request_id_valid(const char *id);
 
 /* The Runtime API at AWS_LAMBDA_RUNTIME_API. */
 struct runtime_api {
@@ -47,19 +48,24 @@ struct runtime_api {
 	char curl_error[CURL_ERROR_SIZE];
 };
 
-/* host_port ("host:port", untrusted: nothing else may go into URLs) into *api. 0, or -1 when
- * host_port is unusable or curl cannot start. */
-int runtime_api_open(struct runtime_api *api, const char *host_port);
+/* The Runtime API at host_port ("host:port", from the environment: nothing else may go into
+ * URLs) into *api, closed with runtime_api_close (also after an error; twice is fine).
+ * Errors: JITRD_ERR_CONFIG (host_port is not host:port), JITRD_ERR_NOMEM. */
+enum jitrd_err runtime_api_open(struct runtime_api *api, const char *host_port) JITRD_WUR;
 void runtime_api_close(struct runtime_api *api);
 
 /* GET /runtime/invocation/next: blocks until Lambda has an invocation (no timeout: the
- * environment is frozen meanwhile). 0 with *inv filled (payload owned by inv), -1 with why. */
-int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
-                     struct jitrd_diag *diag);
+ * environment is frozen meanwhile). *inv is filled (its payload buffer reused and owned by
+ * inv: free() it when done); diag says why on an error. Errors: JITRD_ERR_NETWORK (curl),
+ * JITRD_ERR_API (a status but 200), JITRD_ERR_BAD_RESPONSE (no usable request id),
+ * JITRD_ERR_NOMEM. */
+enum jitrd_err runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
+                                struct jitrd_diag *diag) JITRD_WUR;
 
-/* POSTs body to base + path with the extra header (may be NULL). 0 when the Runtime API
- * accepted it (2xx), -1 otherwise with why in diag. */
-int runtime_api_post(struct runtime_api *api, const char *path, const char *header,
-                     const char *body, size_t len, struct jitrd_diag *diag);
+/* POSTs body (len bytes, borrowed) to base + path with the extra header line (may be NULL).
+ * JITRD_OK when the Runtime API accepted it (2xx); else diag says why. Errors:
+ * JITRD_ERR_NETWORK, JITRD_ERR_API (another status), JITRD_ERR_NOMEM. */
+enum jitrd_err runtime_api_post(struct runtime_api *api, const char *path, const char *header,
+                                const char *body, size_t len, struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

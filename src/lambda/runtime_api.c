@@ -2,6 +2,7 @@
  * runtimes") over libcurl, one keep-alive connection to the local endpoint: the next
  * invocation (its headers and payload read within their bounds) and the answers posted back.
  * It knows nothing of the event shapes or the pipeline. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
  */
 
 /* The host:port of AWS_LAMBDA_RUNTIME_API goes into URLs: nothing but a host and a port. */
-static int runtime_api_valid(const char *api)
+static bool runtime_api_valid(const char *api)
 {
 	size_t n = api ? strlen(api) : 0;
 
@@ -36,34 +37,33 @@ void runtime_api_close(struct runtime_api *api)
 	memset(api, 0, sizeof(*api));
 }
 
-int runtime_api_open(struct runtime_api *api, const char *host_port)
+enum jitrd_err runtime_api_open(struct runtime_api *api, const char *host_port)
 {
 	memset(api, 0, sizeof(*api));
 	if (!runtime_api_valid(host_port))
-		return -1;
+		return JITRD_ERR_CONFIG;
 	snprintf(api->base, sizeof(api->base), "http://%s/" RUNTIME_API_VERSION "/runtime",
 	         host_port);
 	api->easy = curl_easy_init();
-	return api->easy ? 0 : -1;
+	return api->easy ? JITRD_OK : JITRD_ERR_NOMEM;
 }
 
-/* The options of every request, after a reset (which keeps the connection). 0 or -1. */
-static int prepare(struct runtime_api *api, const char *url, long timeout_ms)
+/* The options of every request, after a reset (which keeps the connection). false when curl
+ * refused one (out of memory). */
+static bool prepare(struct runtime_api *api, const char *url, long timeout_ms)
 {
 	api->curl_error[0] = '\0';
 	curl_easy_reset(api->easy);
 	return curl_easy_setopt(api->easy, CURLOPT_URL, url) == CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
-	               /* the endpoint is local: a proxy from the environment must not be used */
-	               curl_easy_setopt(api->easy, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_TCP_NODELAY, 1L) == CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS) ==
-	                   CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
-	               curl_easy_setopt(api->easy, CURLOPT_ERRORBUFFER, api->curl_error) == CURLE_OK
-	           ? 0
-	           : -1;
+	       curl_easy_setopt(api->easy, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
+	       /* the endpoint is local: a proxy from the environment must not be used */
+	       curl_easy_setopt(api->easy, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+	       curl_easy_setopt(api->easy, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	       curl_easy_setopt(api->easy, CURLOPT_TCP_NODELAY, 1L) == CURLE_OK &&
+	       curl_easy_setopt(api->easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS) ==
+	           CURLE_OK &&
+	       curl_easy_setopt(api->easy, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+	       curl_easy_setopt(api->easy, CURLOPT_ERRORBUFFER, api->curl_error) == CURLE_OK;
 }
 
 static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx)
@@ -73,10 +73,8 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx)
 	return size * nmemb;
 }
 
-/* POSTs body to base + path with the extra header (may be NULL). 0 when the Runtime API
- * accepted it (2xx), -1 otherwise with why in diag. */
-int runtime_api_post(struct runtime_api *api, const char *path, const char *header,
-                     const char *body, size_t len, struct jitrd_diag *diag)
+enum jitrd_err runtime_api_post(struct runtime_api *api, const char *path, const char *header,
+                                const char *body, size_t len, struct jitrd_diag *diag)
 {
 	char url[sizeof(api->base) + REQUEST_ID_MAX + 64];
 	struct curl_slist *headers, *all = NULL;
@@ -93,16 +91,16 @@ int runtime_api_post(struct runtime_api *api, const char *path, const char *head
 	if (!all) {
 		curl_slist_free_all(headers);
 		jitrd_diag_set(diag, "out of memory");
-		return -1;
+		return JITRD_ERR_NOMEM;
 	}
-	if (prepare(api, url, POST_TIMEOUT_MS) != 0 ||
+	if (!prepare(api, url, POST_TIMEOUT_MS) ||
 	    curl_easy_setopt(api->easy, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_WRITEFUNCTION, discard_body) != CURLE_OK) {
 		curl_slist_free_all(headers);
 		jitrd_diag_set(diag, "POST %s: cannot set up the request", path);
-		return -1;
+		return JITRD_ERR_NOMEM;
 	}
 	rc = curl_easy_perform(api->easy);
 	if (rc == CURLE_OK &&
@@ -113,13 +111,13 @@ int runtime_api_post(struct runtime_api *api, const char *path, const char *head
 	if (rc != CURLE_OK) {
 		jitrd_diag_set(diag, "POST %s: %s", path,
 		               *api->curl_error ? api->curl_error : curl_easy_strerror(rc));
-		return -1;
+		return JITRD_ERR_NETWORK;
 	}
 	if (status < 200 || status > 299) {
 		jitrd_diag_set(diag, "POST %s: HTTP %ld", path, status);
-		return -1;
+		return JITRD_ERR_API;
 	}
-	return 0;
+	return JITRD_OK;
 }
 
 /* Copies a header value (trimmed) into out when name matches; flags one over its bound. */
@@ -201,7 +199,7 @@ size_t jitrd_lambda_on_body(char *data, size_t size, size_t nmemb, void *ctx)
 }
 
 /* A request id is a UUID; it goes into a URL path, so nothing else is accepted. */
-int jitrd_lambda_request_id_valid(const char *id)
+bool jitrd_lambda_request_id_valid(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -209,10 +207,8 @@ int jitrd_lambda_request_id_valid(const char *id)
 	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
-/* GET /runtime/invocation/next: blocks until Lambda has an invocation (no timeout: the
- * environment is frozen meanwhile). 0 with *inv filled (payload owned by inv), -1 with why. */
-int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
-                     struct jitrd_diag *diag)
+enum jitrd_err runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *inv,
+                                struct jitrd_diag *diag)
 {
 	char url[sizeof(api->base) + 32];
 	long status = 0;
@@ -224,7 +220,7 @@ int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *in
 	inv->header_too_long = 0;
 	snprintf(url, sizeof(url), "%s/invocation/next", api->base);
 	/* a long poll: Lambda answers when there is an invocation, so no timeout */
-	if (prepare(api, url, 0L) != 0 ||
+	if (!prepare(api, url, 0L) ||
 	    curl_easy_setopt(api->easy, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_HEADERFUNCTION, jitrd_lambda_on_header) !=
 	        CURLE_OK ||
@@ -232,7 +228,7 @@ int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *in
 	    curl_easy_setopt(api->easy, CURLOPT_WRITEFUNCTION, jitrd_lambda_on_body) != CURLE_OK ||
 	    curl_easy_setopt(api->easy, CURLOPT_WRITEDATA, inv) != CURLE_OK) {
 		jitrd_diag_set(diag, "GET /invocation/next: cannot set up the request");
-		return -1;
+		return JITRD_ERR_NOMEM;
 	}
 	rc = curl_easy_perform(api->easy);
 	if (rc == CURLE_OK &&
@@ -242,16 +238,16 @@ int runtime_api_next(struct runtime_api *api, struct jitrd_lambda_invocation *in
 	if (rc != CURLE_OK) {
 		jitrd_diag_set(diag, "GET /invocation/next: %s",
 		               *api->curl_error ? api->curl_error : curl_easy_strerror(rc));
-		return -1;
+		return JITRD_ERR_NETWORK;
 	}
 	if (status != 200) {
 		jitrd_diag_set(diag, "GET /invocation/next: HTTP %ld", status);
-		return -1;
+		return JITRD_ERR_API;
 	}
 	if (!jitrd_lambda_request_id_valid(inv->request_id)) {
 		jitrd_diag_set(diag,
 		               "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
-		return -1;
+		return JITRD_ERR_BAD_RESPONSE;
 	}
-	return 0;
+	return JITRD_OK;
 }
