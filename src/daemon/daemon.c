@@ -74,7 +74,7 @@ static int ready(void *ctx, char *reason, size_t reason_size)
 		snprintf(reason, reason_size, "not subscribed to the MQTT topic");
 		return 0;
 	}
-	/* The source outlives this call: stop_threads takes it away under this lock first. */
+	/* The source outlives this call: stop takes it away under this lock first. */
 	if (s->mqtt_configured && !jitrd_mqtt_source_health(s->mqtt, reason, reason_size, NULL)) {
 		pthread_mutex_unlock(&s->lock);
 		return 0;
@@ -286,12 +286,12 @@ static const char *main_loop(struct service *s, const sigset_t *signals, int rel
 			return "SIGINT";
 		if (sig == SIGHUP) {
 			jitrd_notify_reloading(s->notify, (uint64_t)jitrd_clock_mono_ms() * 1000);
-			jitrd_notify_reloaded(s->notify, jitrd_daemon_reload(s, "SIGHUP") == 0,
-			                      "SIGHUP", time(NULL));
+			jitrd_notify_reloaded(s->notify, jitrd_daemon_reload(s, "SIGHUP"), "SIGHUP",
+			                      time(NULL));
 		}
 		if (next_reload >= 0 && jitrd_clock_mono_ms() >= next_reload) {
-			jitrd_notify_reloaded(s->notify, jitrd_daemon_reload(s, "timer") == 0,
-			                      "timer", time(NULL));
+			jitrd_notify_reloaded(s->notify, jitrd_daemon_reload(s, "timer"), "timer",
+			                      time(NULL));
 			next_reload = jitrd_clock_mono_ms() + (int64_t)reload_seconds * 1000;
 		}
 		if (jitrd_clock_mono_ms() >= next_requeue) {
@@ -328,7 +328,7 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 		jitrd_log_kv(s->log, JITRD_LOG_INFO, "http.listening", "listen",
 		             cfg->service.listen, "port", port, NULL);
 	}
-	err = jitrd_daemon_start_threads(s, cfg);
+	err = jitrd_daemon_start_threads(s, (size_t)cfg->service.workers);
 	if (err != JITRD_OK) {
 		jitrd_diag_set(diag, "cannot start the worker threads");
 		return err;
@@ -349,14 +349,25 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 	return JITRD_OK;
 }
 
+/* Stops intake first (the MQTT source), then the threads (jitrd_daemon_stop_threads). */
+static bool stop(struct service *s, int deadline_seconds)
+{
+	struct jitrd_mqtt_source *mqtt;
+
+	pthread_mutex_lock(&s->lock);
+	mqtt = s->mqtt;
+	s->mqtt = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (mqtt)
+		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS); /* it logs mqtt.stopped */
+	return jitrd_daemon_stop_threads(s, deadline_seconds);
+}
+
 static void free_service(struct service *s)
 {
 	jitrd_http_status_stop(s->http);
 	jitrd_notify_free(s->notify);
-	for (size_t i = 0; i < s->worker_count; i++)
-		jitrd_iot_session_free(s->workers[i].session);
-	free(s->workers);
-	jitrd_iot_session_free(s->reconcile_session);
+	jitrd_daemon_free_threads(s);
 	jitrd_pipeline_free(s->pipeline);
 	jitrd_iot_client_free(s->client);
 	jitrd_credentials_free(s->creds);
@@ -374,14 +385,14 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	struct service *s = calloc(1, sizeof(*s));
 	struct jitrd_diag diag = {{0}};
 	const struct jitrd_config *cfg;
-	pthread_condattr_t mono;
 	sigset_t signals;
 	const char *stop_signal;
 	enum jitrd_err err;
 	int status = JITRD_SERVICE_EXIT_CONFIG;
 
-	if (!s) {
+	if (!s || jitrd_daemon_sync_init(s) != JITRD_OK) {
 		dprintf(opts->log_fd, "jitrd: out of memory\n");
+		free(s);
 		return JITRD_SERVICE_EXIT_FAILED;
 	}
 	s->lock_fd = -1;
@@ -394,14 +405,6 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&mono);
-	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->work, &mono);
-	pthread_cond_init(&s->reconcile, &mono);
-	pthread_cond_init(&s->exited, &mono);
-	pthread_condattr_destroy(&mono);
 
 	s->boot_rt = jitrd_runtime_new(opts->config_path, time(NULL), &diag);
 	if (!s->boot_rt) {
@@ -442,7 +445,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "service.start_failed", "reason",
 		                 *diag.text ? diag.text : jitrd_strerror(err));
 		status = exit_status_for(err);
-		if (!jitrd_daemon_stop_threads(s, cfg->service.event_deadline_seconds))
+		if (!stop(s, cfg->service.event_deadline_seconds))
 			return status; /* see below */
 		goto cleanup;
 	}
@@ -453,7 +456,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	stop_signal = main_loop(s, &signals, cfg->crl.reload_seconds);
 	jitrd_notify_stopping(s->notify, stop_signal);
 	jitrd_daemon_say(s, JITRD_LOG_INFO, "service.stopping", "signal", stop_signal);
-	if (!jitrd_daemon_stop_threads(s, cfg->service.event_deadline_seconds)) {
+	if (!stop(s, cfg->service.event_deadline_seconds)) {
 		/* A thread is still inside an event: s and what it holds are left to the process's
 		 * exit (freeing them under the thread would be worse than the leak). */
 		jitrd_daemon_say(
@@ -468,10 +471,7 @@ cleanup:
 		jitrd_daemon_say(s, JITRD_LOG_INFO, "service.stopped", "reason",
 		                 "signal; journal closed");
 	jitrd_log_free(s->log);
-	pthread_cond_destroy(&s->exited);
-	pthread_cond_destroy(&s->reconcile);
-	pthread_cond_destroy(&s->work);
-	pthread_mutex_destroy(&s->lock);
+	jitrd_daemon_sync_cleanup(s);
 	free(s);
 	return status;
 }

@@ -97,14 +97,22 @@ void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char 
 struct jitrd_runtime *jitrd_daemon_runtime(struct service *s);
 /* paho's thread, before the PUBACK: records the event (jitrd_mqtt_message_fn, ctx = s). */
 int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len);
-/* A session per worker and one for the reconcile sweep, then cfg->service.workers worker
- * threads and the reconcile thread. On an error, what was started is left for
- * jitrd_daemon_stop_threads. Errors: JITRD_ERR_NOMEM. */
-enum jitrd_err jitrd_daemon_start_threads(struct service *s, const struct jitrd_config *cfg);
-/* Stops intake first, then lets the threads finish their current event within the deadline.
- * Returns false when some thread is still busy at the deadline: its shared state must then
- * not be freed (the process is about to exit anyway). */
+/* s's lock and condition variables (their waits are CLOCK_MONOTONIC deadlines); on an error
+ * none is left. Errors: JITRD_ERR_NOMEM (pthread refused one). */
+enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;
+void jitrd_daemon_sync_cleanup(struct service *s);
+/* A session of s->client per worker and one for the reconcile sweep, then `workers` worker
+ * threads over s->journal, s->pipeline and s->rt, and the reconcile thread (a sweep at once,
+ * then every s->reconcile_seconds). s is set up but for workers, worker_count, running,
+ * stopping and the reconcile fields. On an error, what was started is left for
+ * jitrd_daemon_stop_threads and jitrd_daemon_free_threads. Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers) JITRD_WUR;
+/* Lets the threads finish their current event within the deadline (intake is the caller's
+ * to stop first). Returns false when some thread is still busy at the deadline: its shared
+ * state must then not be freed (the process is about to exit anyway). */
 bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds);
+/* The sessions and worker table of stopped threads. */
+void jitrd_daemon_free_threads(struct service *s);
 
 /* ---- reload.c ---- */
 
@@ -119,8 +127,8 @@ void jitrd_daemon_log_snapshot(struct service *s, const char *event, const char 
 void jitrd_daemon_log_rollbacks(struct service *s, const struct jitrd_runtime *rt);
 /* Records the CRL numbers rt accepted, in memory and in state_dir/crl-numbers. */
 void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime *rt);
-/* Loads a new snapshot and swaps it in unless it is worse (logged either way). 0 when the new
- * snapshot is in use, -1 when the previous one was kept. */
-int jitrd_daemon_reload(struct service *s, const char *trigger);
+/* Loads a new snapshot and swaps it in unless it is worse (logged either way). true when the
+ * new snapshot is in use, false when the previous one was kept. */
+bool jitrd_daemon_reload(struct service *s, const char *trigger);
 
 #endif

@@ -126,10 +126,10 @@ void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime
 }
 
 /* A new snapshot that would leave a CA without the CRL the current one has for it (a bad
- * or unreadable new file) is refused: the old one keeps protecting that CA (issue 4). diag
- * says which CA and why. 0 = acceptable. */
-static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
-                       struct jitrd_diag *diag)
+ * or unreadable new file) is refused: the old one keeps protecting that CA. diag says which
+ * CA and why. */
+static bool loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
+                        struct jitrd_diag *diag)
 {
 	for (size_t i = 0; i < jitrd_caset_count(new_rt->cas); i++) {
 		const struct jitrd_cert *ca = jitrd_caset_at(new_rt->cas, i);
@@ -148,12 +148,12 @@ static int loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runti
 		}
 		jitrd_diag_set(diag, "CA %s would lose its CRL (%.300s)", jitrd_cert_id(ca),
 		               *why ? why : "no CRL file for it");
-		return -1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
-int jitrd_daemon_reload(struct service *s, const char *trigger)
+bool jitrd_daemon_reload(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_runtime *new_rt =
@@ -163,16 +163,16 @@ int jitrd_daemon_reload(struct service *s, const char *trigger)
 	if (!new_rt) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
 		             diag.text, "kept", "previous snapshot", NULL);
-		return -1;
+		return false;
 	}
 	jitrd_daemon_log_rollbacks(s, new_rt);
 	old = jitrd_daemon_runtime(s);
-	if (loses_a_crl(old, new_rt, &diag) != 0) {
+	if (loses_a_crl(old, new_rt, &diag)) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
 		             diag.text, "kept", "previous snapshot", NULL);
 		jitrd_runtime_unref(new_rt);
 		jitrd_runtime_unref(old);
-		return -1;
+		return false;
 	}
 	jitrd_runtime_unref(old);
 	pthread_mutex_lock(&s->lock);
@@ -197,5 +197,5 @@ int jitrd_daemon_reload(struct service *s, const char *trigger)
 		}
 	}
 	jitrd_daemon_save_crl_numbers(s, new_rt);
-	return 0;
+	return true;
 }

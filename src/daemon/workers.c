@@ -401,13 +401,49 @@ static void *reconcile_main(void *arg)
 	thread_exit(s);
 	return NULL;
 }
-enum jitrd_err jitrd_daemon_start_threads(struct service *s, const struct jitrd_config *cfg)
+enum jitrd_err jitrd_daemon_sync_init(struct service *s)
 {
-	s->workers = calloc((size_t)cfg->service.workers, sizeof(*s->workers));
+	pthread_condattr_t mono;
+	pthread_cond_t *conds[] = {&s->work, &s->reconcile, &s->exited};
+	size_t made = 0;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+
+	if (pthread_condattr_init(&mono) != 0)
+		return JITRD_ERR_NOMEM;
+	/* The waits are deadlines on CLOCK_MONOTONIC (jitrd_clock_mono_at). */
+	if (pthread_condattr_setclock(&mono, CLOCK_MONOTONIC) != 0 ||
+	    pthread_mutex_init(&s->lock, NULL) != 0)
+		goto cleanup;
+	for (; made < sizeof(conds) / sizeof(conds[0]); made++)
+		if (pthread_cond_init(conds[made], &mono) != 0)
+			break;
+	if (made < sizeof(conds) / sizeof(conds[0])) {
+		while (made > 0)
+			pthread_cond_destroy(conds[--made]);
+		pthread_mutex_destroy(&s->lock);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_condattr_destroy(&mono);
+	return result;
+}
+
+void jitrd_daemon_sync_cleanup(struct service *s)
+{
+	pthread_cond_destroy(&s->exited);
+	pthread_cond_destroy(&s->reconcile);
+	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->lock);
+}
+
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers)
+{
+	s->workers = calloc(workers, sizeof(*s->workers));
 	if (!s->workers)
 		return JITRD_ERR_NOMEM;
 	/* Sessions first, so a thread never starts without its connection. */
-	for (int i = 0; i < cfg->service.workers; i++) {
+	for (size_t i = 0; i < workers; i++) {
 		s->workers[i].service = s;
 		if (jitrd_iot_session_new(s->client, &s->workers[i].session) != JITRD_OK)
 			return JITRD_ERR_NOMEM;
@@ -438,22 +474,11 @@ enum jitrd_err jitrd_daemon_start_threads(struct service *s, const struct jitrd_
 	return JITRD_OK;
 }
 
-/* Stops intake first, then lets the threads finish their current event within the deadline.
- * Returns false when some thread is still busy at the deadline: its shared state must then
- * not be freed (the process is about to exit anyway). */
 bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds)
 {
-	struct jitrd_mqtt_source *mqtt;
 	struct timespec until =
 	    jitrd_clock_mono_at(jitrd_clock_mono_ms() + (int64_t)deadline_seconds * 1000);
 	bool all_ended;
-
-	pthread_mutex_lock(&s->lock);
-	mqtt = s->mqtt;
-	s->mqtt = NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (mqtt)
-		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS); /* it logs mqtt.stopped */
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
@@ -472,4 +497,15 @@ bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds)
 	if (s->reconciler_started)
 		pthread_join(s->reconciler, NULL);
 	return true;
+}
+
+void jitrd_daemon_free_threads(struct service *s)
+{
+	for (size_t i = 0; i < s->worker_count; i++)
+		jitrd_iot_session_free(s->workers[i].session);
+	free(s->workers);
+	s->workers = NULL;
+	s->worker_count = 0;
+	jitrd_iot_session_free(s->reconcile_session);
+	s->reconcile_session = NULL;
 }
