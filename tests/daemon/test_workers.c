@@ -219,7 +219,8 @@ struct world {
 	char log_path[128];
 	int log_fd;
 	struct service s;
-	bool started;
+	bool alive;   /* s's lock and condition variables exist */
+	bool started; /* the threads run */
 };
 
 static bool write_config(const char *path)
@@ -245,6 +246,12 @@ static bool write_config(const char *path)
 	return fclose(f) == 0 && ok;
 }
 
+/* The one world of the test being run: static, so that a test stopped by a failed fatal
+ * assertion leaves it for the next world_start to stop and remove, not on a dead stack. */
+static struct world the_world;
+static bool world_stop(struct world *w);
+static void world_remove(struct world *w);
+
 /* Everything jitrd_service_run would set up for the workers, then `workers` threads. */
 static bool world_start(struct world *w, size_t workers)
 {
@@ -256,6 +263,11 @@ static bool world_start(struct world *w, size_t workers)
 	struct jitrd_diag diag = {{0}};
 	char config[128];
 
+	if (w->dir[0]) { /* left by a test that failed half-way */
+		if (!world_stop(w))
+			return false;
+		world_remove(w);
+	}
 	memset(w, 0, sizeof(*w));
 	w->log_fd = -1;
 	s->lock_fd = -1;
@@ -267,6 +279,7 @@ static bool world_start(struct world *w, size_t workers)
 	snprintf(w->log_path, sizeof(w->log_path), "%s/log.jsonl", w->dir);
 	if (!write_config(config) || jitrd_daemon_sync_init(s) != JITRD_OK)
 		return false;
+	w->alive = true;
 	s->rt = jitrd_runtime_new(config, time(NULL), &diag);
 	if (!s->rt) {
 		fprintf(stderr, "runtime: %s\n", diag.text);
@@ -311,6 +324,8 @@ static bool world_stop(struct world *w)
 	struct service *s = &w->s;
 	bool ended = true;
 
+	if (!w->alive)
+		return true;
 	if (w->started)
 		ended = jitrd_daemon_stop_threads(s, 10);
 	w->started = false;
@@ -330,6 +345,7 @@ static bool world_stop(struct world *w)
 		close(w->log_fd);
 	w->log_fd = -1;
 	memset(s, 0, sizeof(*s));
+	w->alive = false;
 	return true;
 }
 
@@ -338,13 +354,12 @@ static void world_remove(struct world *w)
 {
 	char command[160];
 
-	if (getenv("KEEP_WORK")) {
-		fprintf(stderr, "kept %s\n", w->dir);
-		return;
-	}
 	snprintf(command, sizeof(command), "rm -rf '%s'", w->dir);
-	if (w->dir[0] && system(command) != 0)
+	if (getenv("KEEP_WORK"))
+		fprintf(stderr, "kept %s\n", w->dir);
+	else if (w->dir[0] && system(command) != 0)
 		fprintf(stderr, "could not remove %s\n", w->dir);
+	w->dir[0] = '\0';
 }
 
 /* The registration event AWS publishes for a device (or any certificate id and CA). */
@@ -489,37 +504,37 @@ static int log_lines_with(struct world *w, const char *text)
  * the calls that decision needs and no more. */
 static void test_each_event_completed_once(void)
 {
-	struct world w;
+	struct world *w = &the_world;
 	struct row row;
 	char event[512];
 
 	script_reset();
-	CU_ASSERT_FATAL(world_start(&w, 2));
-	CU_ASSERT_EQUAL(publish(&w, "good"), 0);
-	CU_ASSERT_EQUAL(publish(&w, "expired"), 0);
+	CU_ASSERT_FATAL(world_start(w, 2));
+	CU_ASSERT_EQUAL(publish(w, "good"), 0);
+	CU_ASSERT_EQUAL(publish(w, "expired"), 0);
 	event_for(device_named("sensor-7a")->id, UNKNOWN_CA, event, sizeof(event));
-	CU_ASSERT_EQUAL(jitrd_daemon_on_message(&w.s, "t", event, strlen(event)), 0);
-	CU_ASSERT_EQUAL(jitrd_daemon_on_message(&w.s, "t", "not json", 8), 0);
+	CU_ASSERT_EQUAL(jitrd_daemon_on_message(&w->s, "t", event, strlen(event)), 0);
+	CU_ASSERT_EQUAL(jitrd_daemon_on_message(&w->s, "t", "not json", 8), 0);
 
-	CU_ASSERT_FATAL(wait_for_state(&w, device_named("good")->id, "done", &row));
+	CU_ASSERT_FATAL(wait_for_state(w, device_named("good")->id, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "activate");
-	CU_ASSERT_FATAL(wait_for_state(&w, device_named("expired")->id, "done", &row));
+	CU_ASSERT_FATAL(wait_for_state(w, device_named("expired")->id, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "reject");
-	CU_ASSERT_FATAL(wait_for_state(&w, device_named("sensor-7a")->id, "done", &row));
+	CU_ASSERT_FATAL(wait_for_state(w, device_named("sensor-7a")->id, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "ignore");
-	CU_ASSERT_FATAL(wait_for_state(&w, NULL, "done", &row));
+	CU_ASSERT_FATAL(wait_for_state(w, NULL, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "invalid");
 
 	/* one row each, done once (a second completion would be refused by the journal and
 	 * logged as journal.error), one outcome line each */
-	CU_ASSERT_EQUAL(count_rows(&w, "SELECT count(*) FROM events"), 4);
-	CU_ASSERT_EQUAL(count_rows(&w, "SELECT count(*) FROM events WHERE state = 'done'"), 4);
-	CU_ASSERT_TRUE(world_stop(&w));
-	CU_ASSERT_EQUAL(log_lines_with(&w, "\"decision\":\"activate\""), 1);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "\"decision\":\"reject\""), 1);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "\"decision\":\"ignore\""), 1);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "\"decision\":\"invalid\""), 1);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "journal.error"), 0);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events"), 4);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events WHERE state = 'done'"), 4);
+	CU_ASSERT_TRUE(world_stop(w));
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"decision\":\"activate\""), 1);
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"decision\":\"reject\""), 1);
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"decision\":\"ignore\""), 1);
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"decision\":\"invalid\""), 1);
+	CU_ASSERT_EQUAL(log_lines_with(w, "journal.error"), 0);
 	/* the calls each decision needs, once */
 	CU_ASSERT_EQUAL(describes_of("good"), 1);
 	CU_ASSERT_EQUAL(activations_of("good"), 1);
@@ -530,7 +545,7 @@ static void test_each_event_completed_once(void)
 	CU_ASSERT_EQUAL(sv.attach_policy, 1);
 	CU_ASSERT_TRUE(sv.list_by_ca >= 1); /* the reconcile thread's sweep at start */
 	CU_ASSERT_EQUAL(sv.unexpected, 0);
-	world_remove(&w);
+	world_remove(w);
 }
 
 /* A transient failure (DescribeCertificate answers 500 past the client's attempts) puts the
@@ -538,22 +553,22 @@ static void test_each_event_completed_once(void)
  * takes it again and it ends as it should. */
 static void test_transient_failure_retried_later(void)
 {
-	struct world w;
+	struct world *w = &the_world;
 	struct row row;
 	const char *id = device_named("sensor-7b")->id;
 	int64_t before;
 
 	script_reset();
 	script_device("sensor-7b", true, 0);
-	CU_ASSERT_FATAL(world_start(&w, 2));
+	CU_ASSERT_FATAL(world_start(w, 2));
 	before = jitrd_clock_wall_ms();
-	CU_ASSERT_EQUAL(publish(&w, "sensor-7b"), 0);
+	CU_ASSERT_EQUAL(publish(w, "sensor-7b"), 0);
 	/* the client's two attempts, then the event's outcome: failed, for retry */
 	CU_ASSERT_FATAL(wait_for_describes("sensor-7b", 2));
 	{
 		int64_t until = jitrd_clock_mono_ms() + WAIT_MS;
 		do {
-			CU_ASSERT_FATAL(wait_for_state(&w, id, "pending", &row));
+			CU_ASSERT_FATAL(wait_for_state(w, id, "pending", &row));
 		} while (row.attempts == 0 && jitrd_clock_mono_ms() < until && !usleep(20000));
 	}
 	CU_ASSERT_EQUAL(row.attempts, 1);
@@ -563,51 +578,51 @@ static void test_transient_failure_retried_later(void)
 	 * window of 2 s */
 	CU_ASSERT_TRUE(row.next_attempt_ms >= before + 250);
 	CU_ASSERT_TRUE(row.next_attempt_ms <= jitrd_clock_wall_ms() + 2000);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "\"decision\":\"failed\""), 1);
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"decision\":\"failed\""), 1);
 	CU_ASSERT_EQUAL(activations_of("sensor-7b"), 0);
 
 	script_device("sensor-7b", false, 0);
-	CU_ASSERT_FATAL(wait_for_state(&w, id, "done", &row));
+	CU_ASSERT_FATAL(wait_for_state(w, id, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "activate");
 	CU_ASSERT_TRUE(row.attempts >= 1);
 	CU_ASSERT_EQUAL(activations_of("sensor-7b"), 1);
-	CU_ASSERT_EQUAL(count_rows(&w, "SELECT count(*) FROM events"), 1);
-	CU_ASSERT_TRUE(world_stop(&w));
-	world_remove(&w);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events"), 1);
+	CU_ASSERT_TRUE(world_stop(w));
+	world_remove(w);
 }
 
 /* A repeat of an event whose final decision is remembered (expired: reject) is answered from
  * the memory: an outcome line, no event row, no second DescribeCertificate. */
 static void test_duplicate_answered_from_memory(void)
 {
-	struct world w;
+	struct world *w = &the_world;
 	struct row row;
 	const char *id = device_named("expired")->id;
 
 	script_reset();
-	CU_ASSERT_FATAL(world_start(&w, 2));
-	CU_ASSERT_EQUAL(publish(&w, "expired"), 0);
-	CU_ASSERT_FATAL(wait_for_state(&w, id, "done", &row));
+	CU_ASSERT_FATAL(world_start(w, 2));
+	CU_ASSERT_EQUAL(publish(w, "expired"), 0);
+	CU_ASSERT_FATAL(wait_for_state(w, id, "done", &row));
 	CU_ASSERT_STRING_EQUAL(row.decision, "reject");
 	CU_ASSERT_EQUAL(describes_of("expired"), 1);
 
-	CU_ASSERT_EQUAL(publish(&w, "expired"), 0);
-	CU_ASSERT_EQUAL(publish(&w, "expired"), 0);
+	CU_ASSERT_EQUAL(publish(w, "expired"), 0);
+	CU_ASSERT_EQUAL(publish(w, "expired"), 0);
 	/* answered on the callback's thread: nothing left for a worker to do */
-	CU_ASSERT_EQUAL(count_rows(&w, "SELECT count(*) FROM events"), 1);
-	CU_ASSERT_EQUAL(count_rows(&w, "SELECT repeats FROM remembered"), 2);
-	CU_ASSERT_EQUAL(log_lines_with(&w, "repeat of a remembered reject"), 2);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events"), 1);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT repeats FROM remembered"), 2);
+	CU_ASSERT_EQUAL(log_lines_with(w, "repeat of a remembered reject"), 2);
 	usleep(300 * 1000); /* a worker that (wrongly) had something to do would call now */
 	CU_ASSERT_EQUAL(describes_of("expired"), 1);
-	CU_ASSERT_TRUE(world_stop(&w));
-	world_remove(&w);
+	CU_ASSERT_TRUE(world_stop(w));
+	world_remove(w);
 }
 
 /* Stop lets the event in flight finish (its row done, its calls made) before it returns; a
  * repeat arriving while the first is in flight joins its open row as a skip. */
 static void test_stop_drains_in_flight(void)
 {
-	struct world w;
+	struct world *w = &the_world;
 	struct row rows[4];
 	const char *id = device_named("spare-1")->id;
 	int64_t started;
@@ -615,28 +630,28 @@ static void test_stop_drains_in_flight(void)
 
 	script_reset();
 	script_device("spare-1", false, 1500);
-	CU_ASSERT_FATAL(world_start(&w, 2));
-	CU_ASSERT_EQUAL(publish(&w, "spare-1"), 0);
+	CU_ASSERT_FATAL(world_start(w, 2));
+	CU_ASSERT_EQUAL(publish(w, "spare-1"), 0);
 	CU_ASSERT_FATAL(wait_for_describes("spare-1", 1)); /* in flight: the answer is 1.5 s away */
-	CU_ASSERT_EQUAL(publish(&w, "spare-1"), 0);
-	CU_ASSERT_EQUAL_FATAL(rows_of(&w, id, rows, 4), 2);
+	CU_ASSERT_EQUAL(publish(w, "spare-1"), 0);
+	CU_ASSERT_EQUAL_FATAL(rows_of(w, id, rows, 4), 2);
 	CU_ASSERT_STRING_EQUAL(rows[0].state, "in_progress");
 	CU_ASSERT_STRING_EQUAL(rows[1].state, "done");
 	CU_ASSERT_STRING_EQUAL(rows[1].decision, "skip");
 	CU_ASSERT_STRING_EQUAL(rows[1].reason, "joined the open event for this certificate");
 
 	started = jitrd_clock_mono_ms();
-	ended = jitrd_daemon_stop_threads(&w.s, 10);
+	ended = jitrd_daemon_stop_threads(&w->s, 10);
 	CU_ASSERT_TRUE(ended);
 	CU_ASSERT_TRUE(jitrd_clock_mono_ms() - started >= 500); /* it waited for the answer */
-	CU_ASSERT_EQUAL_FATAL(rows_of(&w, id, rows, 4), 2);
+	CU_ASSERT_EQUAL_FATAL(rows_of(w, id, rows, 4), 2);
 	CU_ASSERT_STRING_EQUAL(rows[0].state, "done");
 	CU_ASSERT_STRING_EQUAL(rows[0].decision, "activate");
 	CU_ASSERT_EQUAL(activations_of("spare-1"), 1);
 	CU_ASSERT_EQUAL(describes_of("spare-1"), 1);
-	w.started = false;
-	CU_ASSERT_TRUE(world_stop(&w));
-	world_remove(&w);
+	w->started = false;
+	CU_ASSERT_TRUE(world_stop(w));
+	world_remove(w);
 }
 
 int main(void)
@@ -669,6 +684,8 @@ int main(void)
 		return 1;
 	}
 	status = tsupport_run("daemon_workers", cases);
+	if (the_world.dir[0] && world_stop(&the_world)) /* the last test failed half-way */
+		world_remove(&the_world);
 	stub_stop(server);
 	return status;
 }
