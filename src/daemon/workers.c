@@ -177,7 +177,7 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		         certificate_id);
 		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
 		         event.ca_certificate_id);
-		if (jitrd_journal_complete(s->journal, id, "skip", joined.reason, "",
+		if (jitrd_journal_complete(s->journal, id, JITRD_DECISION_SKIP, joined.reason, "",
 		                           jitrd_clock_wall_ms(), &diag) == JITRD_OK) {
 			jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
 			jitrd_log_outcome(s->log, &outcome);
@@ -236,9 +236,8 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 	} else {
 		/* Remembered first: a repeat arriving meanwhile then finds the memory. */
 		remember_decision(s, event, r, now);
-		err =
-		    jitrd_journal_complete(s->journal, event->id, jitrd_decision_name(r->decision),
-		                           r->reason, r->status, now, &diag);
+		err = jitrd_journal_complete(s->journal, event->id, r->decision, r->reason,
+		                             r->status, now, &diag);
 	}
 	if (err != JITRD_OK)
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
