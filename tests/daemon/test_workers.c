@@ -187,25 +187,20 @@ static void script_device(const char *name, bool failing, int delay_ms)
 	pthread_mutex_unlock(&sv.lock);
 }
 
-static int describes_of(const char *name)
+/* What the stand-in saw for a device: DescribeCertificate, or UpdateCertificate to ACTIVE. */
+static int seen(const char *name, bool activations)
 {
+	const struct device *d = device_named(name);
 	int n;
 
 	pthread_mutex_lock(&sv.lock);
-	n = device_named(name)->describes;
+	n = activations ? d->activations : d->describes;
 	pthread_mutex_unlock(&sv.lock);
 	return n;
 }
 
-static int activations_of(const char *name)
-{
-	int n;
-
-	pthread_mutex_lock(&sv.lock);
-	n = device_named(name)->activations;
-	pthread_mutex_unlock(&sv.lock);
-	return n;
-}
+#define describes_of(name)   seen(name, false)
+#define activations_of(name) seen(name, true)
 
 /* ---- the daemon's worker part over a fresh journal ---- */
 
