@@ -21,7 +21,6 @@
 #include "daemon_internal.h"
 #include "jitrd/clock.h"
 #include "jitrd/credentials.h"
-#include "jitrd/event.h"
 #include "jitrd/files.h"
 #include "jitrd/http_status.h"
 #include "jitrd/iot_client.h"
@@ -32,7 +31,17 @@
 #include "jitrd/notify.h"
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
-#include "jitrd/text.h"
+
+#define MQTT_STOP_MS 2000
+#define JOURNAL_FILE "journal.db"
+#define LOCK_FILE    "jitrd.lock"
+/* How often stale in-progress rows are looked for, and how much longer than the event
+ * deadline a claim may last before its row is handed out again. */
+#define REQUEUE_CHECK_MS       60000
+#define REQUEUE_MARGIN_SECONDS 60
+#define STATE_PATH_MAX         4096
+
+/* ---- readiness ------------------------------------------------------------------------- */
 
 /* 1 (with reason) when the oldest open event of the journal has been due, or claimed, for
  * longer than the event deadline plus the requeue margin. */

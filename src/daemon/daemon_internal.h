@@ -26,20 +26,6 @@
 #include "jitrd/runtime.h"
 #include "jitrd/service.h"
 
-#define CLAIM_BATCH    4      /* events a worker claims at once */
-#define POLL_MS        1000   /* workers look for retries that fell due at least this often */
-#define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
-#define RETRY_CAP_MS   300000 /* ... up to five minutes */
-#define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
-#define MQTT_STOP_MS   2000
-#define JOURNAL_FILE   "journal.db"
-#define LOCK_FILE      "jitrd.lock"
-/* How often stale in-progress rows are looked for, and how much longer than the event
- * deadline a claim may last before its row is handed out again. */
-#define REQUEUE_CHECK_MS       60000
-#define REQUEUE_MARGIN_SECONDS 60
-#define STATE_PATH_MAX         4096
-
 struct service;
 
 struct worker {

@@ -7,8 +7,6 @@
 
 #include "daemon_internal.h"
 
-/* ---- CRL freshness, readiness ----------------------------------------------------------- */
-
 bool jitrd_daemon_crl_stale(const struct jitrd_crl_info *info, time_t now)
 {
 	return info->next_update == 0 || now > info->next_update;

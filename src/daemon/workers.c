@@ -17,6 +17,12 @@
 #include "jitrd/event.h"
 #include "jitrd/text.h"
 
+#define CLAIM_BATCH    4      /* events a worker claims at once */
+#define POLL_MS        1000   /* workers look for retries that fell due at least this often */
+#define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
+#define RETRY_CAP_MS   300000 /* ... up to five minutes */
+#define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
+
 void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
                       const char *key, const char *value)
 {
@@ -400,6 +406,8 @@ static void *reconcile_main(void *arg)
 	thread_exit(s);
 	return NULL;
 }
+/* ---- threads --------------------------------------------------------------------------- */
+
 enum jitrd_err jitrd_daemon_sync_init(struct service *s)
 {
 	pthread_condattr_t mono;
