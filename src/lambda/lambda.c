@@ -16,7 +16,7 @@
 
 extern char **environ;
 
-#define FALLBACK_DEADLINE   (60 * 1000) /* when Lambda-Runtime-Deadline-Ms is missing */
+#define FALLBACK_DEADLINE (60 * 1000) /* when Lambda-Runtime-Deadline-Ms is missing */
 
 /* ------------------------------------------------------------------------------------------
  * The runtime: init once, then the loop.
