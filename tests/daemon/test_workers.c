@@ -48,6 +48,7 @@ static struct {
 	struct device devices[DEVICE_MAX];
 	size_t count;
 	char ca_id[65];
+	char pending_listing[BODY_MAX]; /* ListCertificatesByCA's answer for ca1 */
 	int create_policy, attach_policy, list_by_ca, unexpected;
 } sv;
 
@@ -101,7 +102,9 @@ static void handle(void *ctx, const struct stub_request *req, struct stub_respon
 		sv.attach_policy++;
 	} else if (strncmp(req->path, "/certificates-by-ca/", 20) == 0) {
 		sv.list_by_ca++;
-		resp->body = "{\"certificates\":[]}";
+		resp->body = sv.pending_listing[0] && strcmp(req->path + 20, sv.ca_id) == 0
+		                 ? sv.pending_listing
+		                 : "{\"certificates\":[]}";
 	} else {
 		sv.unexpected++;
 		fprintf(stderr, "stand-in: unexpected %s %s?%s\n", req->method, req->path,
@@ -174,6 +177,7 @@ static void script_reset(void)
 		sv.devices[i].activations = 0;
 	}
 	sv.create_policy = sv.attach_policy = sv.list_by_ca = sv.unexpected = 0;
+	sv.pending_listing[0] = '\0';
 	pthread_mutex_unlock(&sv.lock);
 }
 
@@ -649,6 +653,34 @@ static void test_stop_drains_in_flight(void)
 	world_remove(w);
 }
 
+/* The reconcile thread's sweep at start: a certificate AWS lists as PENDING_ACTIVATION under
+ * our CA is recorded (source reconcile) and decided like any event. */
+static void test_reconcile_sweep_records_pending(void)
+{
+	struct world *w = &the_world;
+	struct row row;
+	const char *id = device_named("gateway-1")->id;
+
+	script_reset();
+	pthread_mutex_lock(&sv.lock);
+	snprintf(sv.pending_listing, sizeof(sv.pending_listing),
+	         "{\"certificates\":[{\"certificateId\":\"%s\",\"status\":\"PENDING_ACTIVATION\","
+	         "\"certificateArn\":\"arn:aws:iot:us-east-1:" ACCOUNT ":cert/%s\","
+	         "\"creationDate\":1.7E9},{\"certificateId\":\"%s\",\"status\":\"ACTIVE\"}]}",
+	         id, id, device_named("good")->id);
+	pthread_mutex_unlock(&sv.lock);
+	CU_ASSERT_FATAL(world_start(w, 2));
+	CU_ASSERT_FATAL(wait_for_state(w, id, "done", &row));
+	CU_ASSERT_STRING_EQUAL(row.decision, "activate");
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events WHERE source = 'reconcile'"), 1);
+	CU_ASSERT_EQUAL(count_rows(w, "SELECT count(*) FROM events"), 1); /* not the ACTIVE one */
+	CU_ASSERT_EQUAL(activations_of("gateway-1"), 1);
+	CU_ASSERT_EQUAL(describes_of("good"), 0);
+	CU_ASSERT_TRUE(world_stop(w));
+	CU_ASSERT_EQUAL(log_lines_with(w, "\"pending\":\"1\",\"queued\":\"1\""), 1);
+	world_remove(w);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -657,6 +689,8 @@ int main(void)
 	    {"a duplicate is answered from the remembered decision",
 	     test_duplicate_answered_from_memory},
 	    {"stop drains the event in flight", test_stop_drains_in_flight},
+	    {"the reconcile sweep records pending certificates",
+	     test_reconcile_sweep_records_pending},
 	    {NULL, NULL},
 	};
 	static const char *const names[] = {"good",      "expired", "sensor-7a",
