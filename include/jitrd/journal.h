@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "jitrd/error.h"
+#include "jitrd/outcome.h"
 
 #define JITRD_JOURNAL_SCHEMA_VERSION 2
 #define JITRD_JOURNAL_MAX_PAYLOAD    (64 * 1024) /* bytes kept of one event; more = truncated */
@@ -94,13 +95,15 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *journal, int64_t now_ms
 
 void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count);
 
-/* Records the outcome of a pending or in-progress event and marks it done. decision and status
- * are words (at most JITRD_JOURNAL_WORD_MAX), reason text (capped at JITRD_JOURNAL_TEXT_MAX,
- * longer is cut); status and reason may be NULL.
- * Errors: JITRD_ERR_INVALID_ARG (unknown id, already done or failed), JITRD_ERR_IO. */
+/* Records the outcome of a pending or in-progress event and marks it done. The decision is
+ * stored as its name ("activate", "skip": jitrd_decision_name); status is a word (at most
+ * JITRD_JOURNAL_WORD_MAX), reason text (capped at JITRD_JOURNAL_TEXT_MAX, longer is cut);
+ * status and reason may be NULL. Errors: JITRD_ERR_INVALID_ARG (a decision outside the enum,
+ * an unknown id, an event already done or failed), JITRD_ERR_IO. */
 enum jitrd_err jitrd_journal_complete(struct jitrd_journal *journal, int64_t id,
-                                      const char *decision, const char *reason, const char *status,
-                                      int64_t now_ms, struct jitrd_diag *diag) JITRD_WUR;
+                                      enum jitrd_decision_kind decision, const char *reason,
+                                      const char *status, int64_t now_ms,
+                                      struct jitrd_diag *diag) JITRD_WUR;
 
 /* One more failed attempt of a pending or in-progress event: attempts + 1, and back to pending
  * due at next_attempt_ms; once attempts reaches max_attempts the event is failed instead

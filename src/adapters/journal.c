@@ -767,10 +767,13 @@ static bool word_ok(const char *s, bool required)
 	return journal_bounded_len(s, JITRD_JOURNAL_WORD_MAX) >= (required ? 1 : 0);
 }
 
-enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id, const char *decision,
-                                      const char *reason, const char *status, int64_t now_ms,
-                                      struct jitrd_diag *diag)
+enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
+                                      enum jitrd_decision_kind kind, const char *reason,
+                                      const char *status, int64_t now_ms, struct jitrd_diag *diag)
 {
+	/* the stored column holds the decision's name, as it always has */
+	const char *decision =
+	    (unsigned)kind < JITRD_DECISION_COUNT ? jitrd_decision_name(kind) : NULL;
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	const struct param params[] = {
 	    INT64_PARAM(id),

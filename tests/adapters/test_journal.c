@@ -169,24 +169,35 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_PTR_NULL(ev);
 
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id1, "activate", "ok", "ACTIVE", 2100, NULL),
-	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id2, "invalid", "not JSON", NULL, 2100, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id1, JITRD_DECISION_ACTIVATE, "ok", "ACTIVE", 2100, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id2, JITRD_DECISION_INVALID, "not JSON", NULL, 2100, NULL),
+	    JITRD_OK);
 	/* Finishing twice, or an unknown id, is refused with a reason. */
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id1, "activate", NULL, NULL, 2200, &diag),
-	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id1, JITRD_DECISION_ACTIVATE, NULL, NULL, 2200, &diag),
+	    JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "already finished"));
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, 424242, "activate", NULL, NULL, 2200, NULL),
-	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, NULL, NULL, NULL, 2200, NULL),
-	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, "this-decision-word-is-far-too-long-to-keep",
-	                                       NULL, NULL, 2200, NULL),
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, 424242, JITRD_DECISION_ACTIVATE, NULL, NULL, 2200, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	/* A decision outside the enum, or an overlong status, is refused. */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id3, JITRD_DECISION_COUNT, NULL, NULL, 2200, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id3, (enum jitrd_decision_kind) - 1, NULL, NULL, 2200, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, JITRD_DECISION_SKIP, NULL,
+	                                       "this-status-word-is-far-too-long-to-keep", 2200,
+	                                       NULL),
 	                JITRD_ERR_INVALID_ARG);
 	/* A pending event may be completed directly (`jitrd handle` records, then decides). */
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, "skip", NULL, "ACTIVE", 2300, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id3, JITRD_DECISION_SKIP, NULL, "ACTIVE", 2300, NULL),
+	    JITRD_OK);
 	struct jitrd_journal_counts c = counts_of(j);
 	CU_ASSERT(c.pending == 0 && c.in_progress == 0 && c.done == 3 && c.failed == 0);
 	jitrd_journal_close(j);
@@ -194,6 +205,13 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE decision = 'activate'"
 	                                " AND status = 'ACTIVE' AND finished_ms = 2100 AND"
 	                                " reason = 'ok'"),
+	                1);
+	/* The decisions are stored by name, as journals written before hold them. */
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE decision = 'invalid'"
+	                                " AND reason = 'not JSON'"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE decision = 'skip'"
+	                                " AND status = 'ACTIVE' AND finished_ms = 2300"),
 	                1);
 	remove_dir(&t);
 }
@@ -369,8 +387,9 @@ static void test_retry_backoff_and_give_up(void)
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id, 9999, NULL, 9000, &state, &diag),
 	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_DONE);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id, "activate", NULL, NULL, 9000, NULL),
-	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id, JITRD_DECISION_ACTIVATE, NULL, NULL, 9000, NULL),
+	    JITRD_ERR_INVALID_ARG);
 	/* A pruned journal still keeps it: failed rows are for inspection. */
 	CU_ASSERT_EQUAL(jitrd_journal_prune(j, INT64_MAX, &n, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(n, 0);
@@ -581,10 +600,12 @@ static void test_prune(void)
 		CU_ASSERT_EQUAL_FATAL(
 		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 10, &ids[i], NULL),
 		    JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[0], "activate", NULL, NULL, 100, NULL),
-	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[1], "revoke", NULL, NULL, 200, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, ids[0], JITRD_DECISION_ACTIVATE, NULL, NULL, 100, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, ids[1], JITRD_DECISION_REVOKE, NULL, NULL, 200, NULL),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, ids[2], 0, "x", 50, NULL, NULL), JITRD_OK);
 	/* ids[3] stays pending. */
 	CU_ASSERT_EQUAL(jitrd_journal_prune(j, 150, &n, NULL), JITRD_OK);
@@ -624,8 +645,9 @@ static void test_has_pending_for(void)
 	CU_ASSERT(pending); /* in progress counts */
 	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_B, &pending, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(pending);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id, "activate", NULL, "ACTIVE", 2, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id, JITRD_DECISION_ACTIVATE, NULL, "ACTIVE", 2, NULL),
+	    JITRD_OK);
 	pending = true;
 	CU_ASSERT_EQUAL(jitrd_journal_has_pending_for(j, CERT_A, &pending, NULL), JITRD_OK);
 	CU_ASSERT_FALSE(pending);
@@ -1045,7 +1067,7 @@ static enum jitrd_err alloc_pass(const char *path)
 		goto done;
 	}
 	jitrd_journal_events_free(ev, n);
-	err = jitrd_journal_complete(j, id, "activate", NULL, "ACTIVE", 2, NULL);
+	err = jitrd_journal_complete(j, id, JITRD_DECISION_ACTIVATE, NULL, "ACTIVE", 2, NULL);
 	if (err != JITRD_OK)
 		goto done;
 	err = jitrd_journal_counts(j, &c, NULL);
@@ -1309,13 +1331,15 @@ static void test_prune_all(void)
 		CU_ASSERT_EQUAL_FATAL(
 		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, 10, &ids[i], NULL),
 		    JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[0], "reject", NULL, NULL, 100, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, ids[0], JITRD_DECISION_REJECT, NULL, NULL, 100, NULL),
+	    JITRD_OK);
 	/* max_attempts 1: failed at once, finished at 120 */
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, ids[1], 0, "x", 120, NULL, NULL), JITRD_OK);
 	for (int i = 2; i < 8; i++)
-		CU_ASSERT_EQUAL(jitrd_journal_complete(j, ids[i], "ignore", NULL, NULL, 500, NULL),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    jitrd_journal_complete(j, ids[i], JITRD_DECISION_IGNORE, NULL, NULL, 500, NULL),
+		    JITRD_OK);
 	/* ids[8], ids[9] stay pending */
 	CU_ASSERT_EQUAL(
 	    jitrd_journal_remember(j, CERT_A, "k", "reject", NULL, NULL, 100, 400, NULL), JITRD_OK);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-aws.py - issue 5, the AWS side (deploy/aws/): every JSON file parses (python3 -m
+"""test-aws.py - the AWS side (deploy/aws/): every JSON file parses (python3 -m
 json.tool) and the CloudFormation YAML parses (PyYAML, CloudFormation's !tags accepted); the
 topic rules select the registration topic and deliver to Lambda / SQS; the IAM policies grant
 exactly the IoT operations the code calls (read from the C sources: the handler's from
@@ -27,8 +27,8 @@ ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
 HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
                       "AttachPolicy", "CreateThing", "DescribeThing", "ListThingPrincipals",
                       "AttachThingPrincipal", "ListCertificatesByCA"}
-# issue 5's eight, and the two Thing reads that tell a device's own Thing from another's;
-# also read from the code below
+# the eight operations of the first release, and the two Thing reads that tell a device's own
+# Thing from another's; also read from the code below
 
 passed = 0
 failed = 0

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-container.sh JITRD EMULATOR — issue 5, the container sidecar without a container engine:
+# test-container.sh JITRD EMULATOR — the container sidecar without a container engine:
 # runs the binary exactly as deploy/container/Containerfile's ENTRYPOINT does (`jitrd run`, no
 # -c, no configuration file), with an empty environment plus the Containerfile's ENV and the
 # JITRD_* variables compose.yaml would set, as a non-root user (when the test runs as root),

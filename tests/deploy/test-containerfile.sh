@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-containerfile.sh — issue 5: deploy/container/Containerfile's shape without a container
+# test-containerfile.sh — deploy/container/Containerfile's shape without a container
 # engine. Every line is a known instruction (or a continuation/comment); two stages (build on
 # debian:12, run on debian:12-slim); a non-root USER, HEALTHCHECK, STOPSIGNAL SIGTERM and a JSON
 # ENTRYPOINT in the final stage; every COPY source exists; every package named exists for

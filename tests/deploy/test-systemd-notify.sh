@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-systemd-notify.sh JITRD EMULATOR — issue 5, systemd Type=notify: `jitrd run` under a
+# test-systemd-notify.sh JITRD EMULATOR — systemd Type=notify: `jitrd run` under a
 # notify socket made here (notify-listen.py plays systemd), with WATCHDOG_USEC=2 s, against
 # mosquitto (TLS) and the emulator. READY=1 only once subscribed and the CA has a CRL; WATCHDOG=1
 # about every second; SIGHUP gives RELOADING=1 (with MONOTONIC_USEC) then READY=1; SIGTERM

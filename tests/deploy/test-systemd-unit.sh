@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-systemd-unit.sh JITRD — issue 5: deploy/systemd/jitrd.service through systemd's own
+# test-systemd-unit.sh JITRD — deploy/systemd/jitrd.service through systemd's own
 # checks. `systemd-analyze verify` on a copy whose ExecStart= is the built binary prints nothing;
 # `systemd-analyze security --offline=true` rates the unit at most 2.0 (the score is parsed);
 # the directives the issue asks for are there; the sample config is one jitrd accepts.
@@ -60,7 +60,7 @@ bare=$(sed -n 's/.*Overall exposure level for bare.service: \([0-9.]*\) .*/\1/p'
 check "security: the unit without its hardening scores worse ($bare)" \
 	awk -v s="${bare:-0}" -v m=$MAX_EXPOSURE 'BEGIN { exit !(s + 0 > m + 0) }'
 
-# the directives issue 5 names
+# the directives the deployment relies on
 for d in Type=notify 'ExecReload=/bin/kill -HUP \$MAINPID' Restart=on-failure \
 	StateDirectory=jitrd ConfigurationDirectory=jitrd 'LoadCredential=mqtt.key:' \
 	'Environment=JITRD_MQTT_KEY_FILE=%d/mqtt.key' WatchdogSec= DynamicUser=yes \

@@ -1,11 +1,11 @@
 /* fuzz_lambda.c — libFuzzer target for what jitrd reads as a Lambda custom runtime
- * (src/lambda/lambda.c): the Runtime API's answer to GET /runtime/invocation/next (header
- * lines through the header callback, the body through the write callback, as curl hands them
- * over) when the input starts "HTTP/", and the invocation payload in every case through the
- * event shapes (registration event, SQS batch, scheduled event) with a stand-in pipeline
- * that parses the event for real. Invariants: header values bounded, NUL-terminated, trimmed;
- * the deadline arithmetic defined; every reply one JSON object, an error reply carrying its
- * errorType; an SQS reply names only messageIds of the batch. */
+ * (src/lambda/runtime_api.c, src/lambda/events.c): the Runtime API's answer to GET
+ * /runtime/invocation/next (header lines through the header callback, the body through the write
+ * callback, as curl hands them over) when the input starts "HTTP/", and the invocation payload in
+ * every case through the event shapes (registration event, SQS batch, scheduled event) with a
+ * stand-in pipeline that parses the event for real. Invariants: header values bounded,
+ * NUL-terminated, trimmed; the deadline arithmetic defined; every reply one JSON object, an error
+ * reply carrying its errorType; an SQS reply names only messageIds of the batch. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

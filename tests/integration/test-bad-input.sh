@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-bad-input.sh JITRD EMULATOR — issue 4, bad input: hostile payloads published straight to
+# test-bad-input.sh JITRD EMULATOR — bad input: hostile payloads published straight to
 # the registration topic with mosquitto_pub (over mutual TLS) each end as decision invalid,
 # are counted in /metrics, leave one well-formed log line each, and the service keeps going:
 # a good device connecting afterwards is activated. Prints "CASES <passed> <failed>".

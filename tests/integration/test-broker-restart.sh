@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-broker-restart.sh JITRD EMULATOR — issue 4, broker restart: mosquitto (persistent, so
+# test-broker-restart.sh JITRD EMULATOR — broker restart: mosquitto (persistent, so
 # jitrd's session survives) is stopped and started again in the middle of a burst of devices;
 # jitrd reconnects and resubscribes by itself, and every device still ends ACTIVE — events the
 # broker took before it stopped through the persistent session, events the emulator could not

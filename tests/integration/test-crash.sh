@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-crash.sh JITRD EMULATOR — issue 4, crashes: kill -9 of jitrd twice during a burst of 300
+# test-crash.sh JITRD EMULATOR — crashes: kill -9 of jitrd twice during a burst of 300
 # devices, then a restart; every device ends ACTIVE without connecting again (each connects
 # once: what jitrd took is in its journal, what it had not acknowledged the broker redelivers
 # to the persistent session; no reconcile sweep helps), and none is REVOKED.

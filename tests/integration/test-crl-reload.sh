@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-crl-reload.sh JITRD EMULATOR — issue 4, CRL freshness: the CRL is replaced by a newer one
+# test-crl-reload.sh JITRD EMULATOR — CRL freshness: the CRL is replaced by a newer one
 # that revokes another device and jitrd gets SIGHUP; the next device that CRL revokes is
 # revoked, and the MQTT session stays up (no new connection). A broken CRL file on a second
 # SIGHUP keeps the previous snapshot. An older CRL put back (a rollback) is refused on SIGHUP

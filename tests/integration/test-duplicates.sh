@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-duplicates.sh JITRD EMULATOR — issue 4, duplicates: the same device connecting 5 times at
+# test-duplicates.sh JITRD EMULATOR — duplicates: the same device connecting 5 times at
 # once publishes up to 5 registration events; jitrd coalesces them into exactly one
 # UpdateCertificate ACTIVE (the emulator's per-operation counters) and one activate outcome.
 # Then a graceful stop: SIGTERM while 12 events are in flight or queued exits 0 within the

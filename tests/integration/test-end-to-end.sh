@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-end-to-end.sh JITRD EMULATOR — issue 4, case 1: devices connect through the emulator,
+# test-end-to-end.sh JITRD EMULATOR — devices connect through the emulator,
 # mosquitto (TLS, client certificates) carries the events to `jitrd run`, and each ends right:
 # good -> ACTIVE with the policy and its Thing, revoked -> REVOKED, held -> INACTIVE, expired
 # -> stays PENDING_ACTIVATION (reject, on_reject leave), another CA's device -> ignored.

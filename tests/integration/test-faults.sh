@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-faults.sh JITRD EMULATOR — issue 4, API faults: the emulator fails 30% of calls (5xx and
+# test-faults.sh JITRD EMULATOR — API faults: the emulator fails 30% of calls (5xx and
 # throttling at random) and rate-limits UpdateCertificate, DescribeCertificate and
 # AttachPolicy well below what jitrd sends; every device still ends right (good ACTIVE,
 # revoked REVOKED, held INACTIVE) through the client's retries and the journal's.

@@ -175,7 +175,7 @@ batch = {"Records": [{"messageId": mid, "receiptHandle": "rh-" + mid, "body": b,
                       "eventSourceARN": "arn:aws:sqs:us-east-1:%s:jitrd" % ACCOUNT,
                       "awsRegion": "us-east-1"} for mid, b in records]}
 res, body = invoke(batch)
-# Issue 5: a certificate that cannot be described is retried (AWS is eventually consistent),
+# A certificate that cannot be described is retried (AWS is eventually consistent),
 # and so is one that must wait for its CRL; the invalid record is not.
 check("the SQS batch names exactly the records to retry (unknown and deferred)",
       res and res["kind"] == "response"

@@ -276,7 +276,7 @@ static void test_sqs_names_exactly_the_retries(void)
 	body = answer(sqs_batch, later(), &reply);
 	CU_ASSERT_EQUAL(reply.is_error, 0);
 	failures_of(body, ids, sizeof(ids));
-	/* issue 5: any API failure is retried, final or transient; invalid and skip are not */
+	/* any API failure is retried, final or transient; invalid and skip are not */
 	CU_ASSERT_STRING_EQUAL(ids, "m-retry m-defer m-final");
 	CU_ASSERT_EQUAL(stub.processed, 6);
 	CU_ASSERT_EQUAL(stub.outcomes, 6);

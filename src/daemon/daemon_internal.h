@@ -1,0 +1,118 @@
+/* daemon_internal.h — private to src/daemon and its tests: the state `jitrd run` shares
+ * between its parts (daemon.c: start-up, signals, readiness and the main loop; workers.c: the
+ * MQTT callback, the workers and the reconcile thread; reload.c: snapshots, CRL reloads and
+ * what they log). Nothing outside src/daemon and tests/daemon includes it. */
+#ifndef JITRD_DAEMON_INTERNAL_H
+#define JITRD_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "jitrd/config.h"
+#include "jitrd/crl.h"
+#include "jitrd/error.h"
+#include "jitrd/http_status.h"
+#include "jitrd/iot_client.h"
+#include "jitrd/journal.h"
+#include "jitrd/log.h"
+#include "jitrd/metrics.h"
+#include "jitrd/mqtt_source.h"
+#include "jitrd/notify.h"
+#include "jitrd/pipeline.h"
+#include "jitrd/runtime.h"
+#include "jitrd/service.h"
+#include "jitrd/setup.h"
+
+struct service;
+
+struct worker {
+	struct service *service;
+	struct jitrd_iot_session *session;
+	pthread_t thread;
+	bool started;
+};
+
+struct service {
+	const struct jitrd_service_options *opts;
+	int lock_fd; /* flock on state_dir/jitrd.lock: one service per journal; -1 before */
+	struct jitrd_runtime
+	    *boot_rt; /* the start-up snapshot: the client's settings came from it */
+	struct jitrd_log *log;
+	struct jitrd_metrics *metrics;
+	struct jitrd_journal *journal;
+	struct jitrd_online online; /* credentials, client and pipeline over boot_rt */
+	struct jitrd_http_status *http;
+	struct jitrd_notify *notify; /* systemd's Type=notify (deploy/systemd), or nothing */
+	struct worker *workers;
+	size_t worker_count;
+	struct jitrd_iot_session *reconcile_session;
+	pthread_t reconciler;
+	bool reconciler_started;
+	bool mqtt_configured;
+	int reconcile_seconds;
+	int subscribe_grace_seconds;
+	int remember_seconds;
+	int journal_max_rows;
+	struct jitrd_crl_floors *crl_floors; /* highest CRL numbers accepted; main thread only */
+
+	/* The one lock of the service: the current snapshot, the MQTT source pointer (readiness
+	 * reads it from the HTTP thread), the wake-up sequence and the stop flag. Held only for
+	 * a few instructions, never across a call that does I/O but the readiness probe's. */
+	pthread_mutex_t lock;
+	pthread_cond_t work;      /* an event was recorded, or stop */
+	pthread_cond_t reconcile; /* stop */
+	pthread_cond_t exited;    /* a thread ended (running went down) */
+	struct jitrd_runtime *rt; /* current snapshot; workers take a reference per event */
+	struct jitrd_mqtt_source *mqtt;
+	unsigned long wake_seq;
+	unsigned running; /* worker and reconcile threads not yet ended */
+	bool stopping;
+};
+
+/* ---- workers.c ---- */
+
+/* One log line with one key (jitrd_log_kv). */
+void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
+                      const char *key, const char *value);
+/* A reference to the current snapshot, for one event or one sweep (jitrd_runtime_unref). */
+struct jitrd_runtime *jitrd_daemon_runtime(struct service *s);
+/* paho's thread, before the PUBACK: records the event (jitrd_mqtt_message_fn, ctx = s). */
+int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+/* s's lock and condition variables (their waits are CLOCK_MONOTONIC deadlines); on an error
+ * none is left. Errors: JITRD_ERR_NOMEM (pthread refused one). */
+enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;
+void jitrd_daemon_sync_cleanup(struct service *s);
+/* A session of s->client per worker and one for the reconcile sweep, then `workers` worker
+ * threads over s->journal, s->pipeline and s->rt, and the reconcile thread (a sweep at once,
+ * then every s->reconcile_seconds). s is set up but for workers, worker_count, running,
+ * stopping and the reconcile fields. On an error, what was started is left for
+ * jitrd_daemon_stop_threads and jitrd_daemon_free_threads. Errors: JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers) JITRD_WUR;
+/* Lets the threads finish their current event within the deadline (intake is the caller's
+ * to stop first). Returns false when some thread is still busy at the deadline: its shared
+ * state must then not be freed (the process is about to exit anyway). */
+bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds);
+/* The sessions and worker table of stopped threads. */
+void jitrd_daemon_free_threads(struct service *s);
+
+/* ---- reload.c ---- */
+
+/* A CRL without nextUpdate, or past it. */
+bool jitrd_daemon_crl_stale(const struct jitrd_crl_info *info, time_t now);
+/* The CRL gauges for what rt holds. */
+void jitrd_daemon_set_crl_metrics(struct service *s, const struct jitrd_runtime *rt);
+/* Logs what a snapshot holds: CAs, CAs with a CRL, entries, stale CRLs, refused files. */
+void jitrd_daemon_log_snapshot(struct service *s, const char *event, const char *trigger,
+                               const struct jitrd_runtime *rt);
+/* Every CRL a snapshot refused as a rollback: logged with its file, counted per CA. */
+void jitrd_daemon_log_rollbacks(struct service *s, const struct jitrd_runtime *rt);
+/* Records the CRL numbers rt accepted, in memory and in state_dir/crl-numbers. */
+void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime *rt);
+/* Loads a new snapshot and swaps it in unless it is worse (logged either way). true when the
+ * new snapshot is in use, false when the previous one was kept. */
+bool jitrd_daemon_reload(struct service *s, const char *trigger);
+
+#endif

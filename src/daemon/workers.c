@@ -1,0 +1,518 @@
+/* workers.c — the work of `jitrd run`: the MQTT callback records each event in the journal
+ * (and answers repeats of remembered decisions), workers claim journal rows and take them
+ * through the pipeline, the reconcile thread sweeps pending certificates into the journal.
+ * Never reads configuration files or signals; the main loop (daemon.c) owns those. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon_internal.h"
+#include "jitrd/backoff.h"
+#include "jitrd/clock.h"
+#include "jitrd/event.h"
+#include "jitrd/text.h"
+
+#define CLAIM_BATCH    4      /* events a worker claims at once */
+#define POLL_MS        1000   /* workers look for retries that fell due at least this often */
+#define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
+#define RETRY_CAP_MS   300000 /* ... up to five minutes */
+#define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
+
+void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
+                      const char *key, const char *value)
+{
+	jitrd_log_kv(s->log, level, event, key, value, NULL);
+}
+
+/* A reference to the current snapshot, for one event or one sweep. */
+struct jitrd_runtime *jitrd_daemon_runtime(struct service *s)
+{
+	struct jitrd_runtime *rt;
+
+	pthread_mutex_lock(&s->lock);
+	rt = jitrd_runtime_ref(s->rt);
+	pthread_mutex_unlock(&s->lock);
+	return rt;
+}
+
+static bool is_stopping(struct service *s)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stopping;
+}
+
+static void wake_workers(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->wake_seq++;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* What record_event does with an event whose certificate already has an open journal row. */
+enum when_open {
+	JOIN_OPEN_ROW, /* record it as a skip that joined the open row (MQTT: audit trail kept) */
+	SKIP_IF_OPEN,  /* do not record it at all (reconcile: the sweep found what is known) */
+};
+
+/* What a remembered decision rests on besides the certificate: the event's CA, account and
+ * status (a forged event with another CA or account must not get the genuine one skipped). */
+static void event_key(const struct jitrd_event *event, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/%s", event->ca_certificate_id, event->aws_account_id,
+	         event->certificate_status);
+}
+
+/* A repeat of an event whose certificate has a final decision remembered (reject, ignore):
+ * answered with that decision's outcome line as a skip, with no event row and no API call;
+ * the remembered row counts it. 1 when answered; 0 when the event goes on as usual (nothing
+ * remembered, remembering off, or the journal failed: a duplicate costs less than a loss). */
+static int answered_from_memory(struct service *s, const struct jitrd_event *event)
+{
+	struct jitrd_journal_memory memory;
+	struct jitrd_pipeline_result repeat = {0};
+	struct jitrd_outcome outcome;
+	struct jitrd_diag diag = {{0}};
+	char key[160];
+	bool found = false;
+
+	if (s->remember_seconds <= 0)
+		return 0;
+	event_key(event, key, sizeof(key));
+	if (jitrd_journal_recall(s->journal, event->certificate_id, key, jitrd_clock_wall_ms(),
+	                         &memory, &found, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		return 0;
+	}
+	if (!found)
+		return 0;
+	repeat.decision = JITRD_DECISION_SKIP;
+	snprintf(repeat.reason, sizeof(repeat.reason),
+	         "repeat of a remembered %s (%" PRIu64 " repeats): %.180s", memory.decision,
+	         memory.repeats, memory.reason);
+	jitrd_text_copy(repeat.certificate_id, sizeof(repeat.certificate_id),
+	                event->certificate_id);
+	jitrd_text_copy(repeat.ca_certificate_id, sizeof(repeat.ca_certificate_id),
+	                event->ca_certificate_id);
+	jitrd_text_copy(repeat.status, sizeof(repeat.status), memory.status);
+	jitrd_pipeline_outcome(&repeat, time(NULL), &outcome);
+	jitrd_log_outcome(s->log, &outcome);
+	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+	return 1;
+}
+
+/* Remembers a final decision that a repeat of the event would only confirm: reject (the
+ * certificate itself is refused) and ignore (not ours, not pending). Not defer, which must be
+ * retried; not activate, revoke or hold, whose AWS status already makes a repeat a skip;
+ * not failed or invalid; not a reject that time alone may undo (the device or its CA not
+ * valid yet, the CA unusable now). A reload forgets them all (see reload). */
+static void remember_decision(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r, int64_t now)
+{
+	struct jitrd_event parsed;
+	struct jitrd_diag diag = {{0}};
+	char key[160];
+
+	if (s->remember_seconds <= 0 || r->retry || !r->certificate_id[0] ||
+	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE) ||
+	    r->time_may_change)
+		return;
+	if (event->truncated || jitrd_event_parse((const char *)event->payload, event->payload_len,
+	                                          &parsed, NULL) != JITRD_OK)
+		return;
+	event_key(&parsed, key, sizeof(key));
+	if (jitrd_journal_remember(s->journal, r->certificate_id, key,
+	                           jitrd_decision_name(r->decision), r->reason, r->status, now,
+	                           now + (int64_t)s->remember_seconds * 1000, &diag) != JITRD_OK)
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+}
+
+/* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
+ * survives a crash). The event is parsed only to learn its certificate id, which the journal
+ * keeps for coalescing; the workers judge it. Never touches the network. 0: recorded (or
+ * joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
+
+static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
+                        size_t len, enum when_open when_open)
+{
+	struct jitrd_event event;
+	struct jitrd_diag diag = {{0}};
+	const char *certificate_id = NULL;
+	bool open = false;
+	int64_t id;
+
+	if (len <= JITRD_EVENT_MAX_BYTES &&
+	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
+		certificate_id = event.certificate_id;
+	if (certificate_id && answered_from_memory(s, &event))
+		return when_open == SKIP_IF_OPEN ? 1 : 0;
+	if (certificate_id &&
+	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		open = false; /* record it anyway: a duplicate costs less than a lost event */
+	}
+	if (open && when_open == SKIP_IF_OPEN)
+		return 1;
+	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
+	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK) {
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
+		             jitrd_journal_source_name(source), "certificateId",
+		             certificate_id ? certificate_id : "", "reason", diag.text, NULL);
+		return -1;
+	}
+	if (open) {
+		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
+		 * device reconnecting during a CRL outage does not multiply the API calls. The
+		 * row stays in the audit trail with its own outcome. */
+		struct jitrd_pipeline_result joined = {0};
+		struct jitrd_outcome outcome;
+
+		joined.decision = JITRD_DECISION_SKIP;
+		snprintf(joined.reason, sizeof(joined.reason),
+		         "joined the open event for this certificate");
+		snprintf(joined.certificate_id, sizeof(joined.certificate_id), "%s",
+		         certificate_id);
+		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
+		         event.ca_certificate_id);
+		if (jitrd_journal_complete(s->journal, id, JITRD_DECISION_SKIP, joined.reason, "",
+		                           jitrd_clock_wall_ms(), &diag) == JITRD_OK) {
+			jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
+			jitrd_log_outcome(s->log, &outcome);
+			jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+			return 0;
+		}
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+	}
+	wake_workers(s);
+	return 0;
+}
+
+/* paho's thread, before the PUBACK: record and return (jitrd_mqtt_message_fn). */
+int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	(void)topic;
+	/* DESIGN §3.3: a pending device repeats its event on every connect; while a row for the
+	 * certificate is open, that row decides it, and the repeat joins it. */
+	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW);
+}
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+static void invalid_result(struct jitrd_pipeline_result *r, const char *reason)
+{
+	memset(r, 0, sizeof(*r));
+	r->decision = JITRD_DECISION_INVALID;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* The journal's side of an outcome: done, or back to pending with a capped exponential,
+ * fully jittered delay by attempts (DESIGN §3: transient failures and defer are retried). */
+static void finish_in_journal(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r)
+{
+	struct jitrd_diag diag = {{0}};
+	int64_t now = jitrd_clock_wall_ms();
+	enum jitrd_err err;
+
+	if (r->retry) {
+		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
+		enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
+		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, jitrd_random64());
+		char attempts[24];
+
+		if (delay < RETRY_FLOOR_MS)
+			delay = RETRY_FLOOR_MS;
+		err = jitrd_journal_retry_bounded(s->journal, event->id, now + delay, r->reason,
+		                                  now, r->retry_limit, &state, &diag);
+		if (err == JITRD_OK && state == JITRD_JOURNAL_FAILED) {
+			snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
+			jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
+			             r->certificate_id, "attempts", attempts, "reason", r->reason,
+			             NULL);
+		}
+	} else {
+		/* Remembered first: a repeat arriving meanwhile then finds the memory. */
+		remember_decision(s, event, r, now);
+		err = jitrd_journal_complete(s->journal, event->id, r->decision, r->reason,
+		                             r->status, now, &diag);
+	}
+	if (err != JITRD_OK)
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+}
+
+static void handle_event(struct service *s, struct worker *w,
+                         const struct jitrd_journal_event *event)
+{
+	struct jitrd_pipeline_result r;
+	struct jitrd_outcome outcome;
+	struct jitrd_runtime *rt;
+	int64_t started = jitrd_clock_mono_ms();
+	int64_t now_ms;
+	bool counted = true; /* the pipeline counts the events it judges in the metrics */
+
+	jitrd_metrics_add_inflight(s->metrics, 1);
+	if (event->truncated) {
+		/* Only the first JITRD_JOURNAL_MAX_PAYLOAD bytes were kept: judge the size. */
+		invalid_result(&r, "event larger than 65536 bytes");
+		counted = false;
+	} else {
+		rt = jitrd_daemon_runtime(s);
+		if (jitrd_pipeline_process(s->online.pipeline, w->session, rt,
+		                           (const char *)event->payload, event->payload_len,
+		                           time(NULL), &r) != JITRD_OK) {
+			/* NOMEM: the event stays in the journal and is tried again */
+			r.decision = JITRD_DECISION_FAILED;
+			snprintf(r.reason, sizeof(r.reason), "out of memory");
+			r.retry = 1;
+			counted = false;
+		}
+		jitrd_runtime_unref(rt);
+	}
+	if (r.duration_ms == 0)
+		r.duration_ms = (uint64_t)(jitrd_clock_mono_ms() - started);
+	now_ms = jitrd_clock_wall_ms();
+	jitrd_pipeline_outcome(&r, (time_t)(now_ms / 1000), &outcome);
+	outcome.time_ms = (int)(now_ms % 1000);
+	jitrd_log_outcome(s->log, &outcome);
+	if (!counted)
+		jitrd_metrics_event(s->metrics, r.decision, (double)r.duration_ms / 1000.0);
+	finish_in_journal(s, event, &r);
+	jitrd_metrics_add_inflight(s->metrics, -1);
+}
+
+static void thread_exit(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->running--;
+	pthread_cond_broadcast(&s->exited);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct service *s = w->service;
+
+	for (;;) {
+		struct jitrd_journal_event *events = NULL;
+		struct jitrd_diag diag = {{0}};
+		size_t count = 0, done = 0;
+		unsigned long seen;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		seen = s->wake_seq;
+		pthread_mutex_unlock(&s->lock);
+
+		if (jitrd_journal_claim(s->journal, jitrd_clock_wall_ms(), CLAIM_BATCH, &events,
+		                        &count, &diag) != JITRD_OK) {
+			jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+			count = 0;
+		}
+		/* On stop, claimed events not yet started stay in_progress: the next start's
+		 * recovery puts them back to pending (as after a crash). */
+		for (; done < count && !is_stopping(s); done++)
+			handle_event(s, w, &events[done]);
+		jitrd_journal_events_free(events, count);
+		if (count > 0)
+			continue;
+
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping && s->wake_seq == seen) {
+			struct timespec until =
+			    jitrd_clock_mono_at(jitrd_clock_mono_ms() + POLL_MS);
+			pthread_cond_timedwait(&s->work, &s->lock, &until);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	thread_exit(s);
+	return NULL;
+}
+
+/* ---- reconcile -------------------------------------------------------------------------- */
+
+struct sweep {
+	struct service *s;
+	size_t queued;
+};
+
+static int on_pending_certificate(void *ctx, const char *payload, size_t len)
+{
+	struct sweep *sweep = ctx;
+
+	if (is_stopping(sweep->s))
+		return 1;
+	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN) == 0)
+		sweep->queued++;
+	return 0;
+}
+
+static void reconcile_once(struct service *s)
+{
+	struct jitrd_runtime *rt = jitrd_daemon_runtime(s);
+	struct sweep sweep = {s, 0};
+	struct jitrd_diag diag = {{0}};
+	size_t count = 0;
+	char found[24], queued[24];
+
+	if (jitrd_pipeline_pending_events(s->reconcile_session, rt, on_pending_certificate, &sweep,
+	                                  &count, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
+	} else {
+		snprintf(found, sizeof(found), "%zu", count);
+		snprintf(queued, sizeof(queued), "%zu", sweep.queued);
+		jitrd_log_kv(s->log, JITRD_LOG_INFO, "reconcile.done", "pending", found, "queued",
+		             queued, NULL);
+	}
+	jitrd_runtime_unref(rt);
+}
+
+/* At start-up (always: it also recovers events whose journal write failed), then every
+ * reconcile_seconds until stop (0: no periodic sweep; the thread then just waits). */
+static void *reconcile_main(void *arg)
+{
+	struct service *s = arg;
+	int64_t next = jitrd_clock_mono_ms();
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->stopping && jitrd_clock_mono_ms() < next) {
+			struct timespec until = jitrd_clock_mono_at(next);
+			pthread_cond_timedwait(&s->reconcile, &s->lock, &until);
+		}
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+		reconcile_once(s);
+		next = jitrd_clock_mono_ms() + (s->reconcile_seconds > 0
+		                                    ? (int64_t)s->reconcile_seconds
+		                                    : (int64_t)10 * 365 * 24 * 3600) *
+		                                   1000;
+	}
+	thread_exit(s);
+	return NULL;
+}
+/* ---- threads --------------------------------------------------------------------------- */
+
+enum jitrd_err jitrd_daemon_sync_init(struct service *s)
+{
+	pthread_condattr_t mono;
+	pthread_cond_t *conds[] = {&s->work, &s->reconcile, &s->exited};
+	size_t made = 0;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+
+	if (pthread_condattr_init(&mono) != 0)
+		return JITRD_ERR_NOMEM;
+	/* The waits are deadlines on CLOCK_MONOTONIC (jitrd_clock_mono_at). */
+	if (pthread_condattr_setclock(&mono, CLOCK_MONOTONIC) != 0 ||
+	    pthread_mutex_init(&s->lock, NULL) != 0)
+		goto cleanup;
+	for (; made < sizeof(conds) / sizeof(conds[0]); made++)
+		if (pthread_cond_init(conds[made], &mono) != 0)
+			break;
+	if (made < sizeof(conds) / sizeof(conds[0])) {
+		while (made > 0)
+			pthread_cond_destroy(conds[--made]);
+		pthread_mutex_destroy(&s->lock);
+		goto cleanup;
+	}
+	result = JITRD_OK;
+cleanup:
+	pthread_condattr_destroy(&mono);
+	return result;
+}
+
+void jitrd_daemon_sync_cleanup(struct service *s)
+{
+	pthread_cond_destroy(&s->exited);
+	pthread_cond_destroy(&s->reconcile);
+	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->lock);
+}
+
+enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers)
+{
+	s->workers = calloc(workers, sizeof(*s->workers));
+	if (!s->workers)
+		return JITRD_ERR_NOMEM;
+	/* Sessions first, so a thread never starts without its connection. */
+	for (size_t i = 0; i < workers; i++) {
+		s->workers[i].service = s;
+		if (jitrd_iot_session_new(s->online.client, &s->workers[i].session) != JITRD_OK)
+			return JITRD_ERR_NOMEM;
+		s->worker_count++;
+	}
+	if (jitrd_iot_session_new(s->online.client, &s->reconcile_session) != JITRD_OK)
+		return JITRD_ERR_NOMEM;
+	for (size_t i = 0; i < s->worker_count; i++) {
+		pthread_mutex_lock(&s->lock);
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+			thread_exit(s);
+			return JITRD_ERR_NOMEM;
+		}
+		s->workers[i].started = true;
+	}
+	if (s->reconcile_session) {
+		pthread_mutex_lock(&s->lock);
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&s->reconciler, NULL, reconcile_main, s) != 0) {
+			thread_exit(s);
+			return JITRD_ERR_NOMEM;
+		}
+		s->reconciler_started = true;
+	}
+	return JITRD_OK;
+}
+
+bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds)
+{
+	struct timespec until =
+	    jitrd_clock_mono_at(jitrd_clock_mono_ms() + (int64_t)deadline_seconds * 1000);
+	bool all_ended;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work);
+	pthread_cond_broadcast(&s->reconcile);
+	while (s->running > 0)
+		if (pthread_cond_timedwait(&s->exited, &s->lock, &until) == ETIMEDOUT)
+			break;
+	all_ended = s->running == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!all_ended)
+		return false;
+	for (size_t i = 0; i < s->worker_count; i++)
+		if (s->workers[i].started)
+			pthread_join(s->workers[i].thread, NULL);
+	if (s->reconciler_started)
+		pthread_join(s->reconciler, NULL);
+	return true;
+}
+
+void jitrd_daemon_free_threads(struct service *s)
+{
+	for (size_t i = 0; i < s->worker_count; i++)
+		jitrd_iot_session_free(s->workers[i].session);
+	free(s->workers);
+	s->workers = NULL;
+	s->worker_count = 0;
+	jitrd_iot_session_free(s->reconcile_session);
+	s->reconcile_session = NULL;
+}
