@@ -31,9 +31,9 @@
 #include "jitrd/notify.h"
 #include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
+#include "jitrd/setup.h"
 
 #define MQTT_STOP_MS 2000
-#define JOURNAL_FILE "journal.db"
 #define LOCK_FILE    "jitrd.lock"
 /* How often stale in-progress rows are looked for, and how much longer than the event
  * deadline a claim may last before its row is handed out again. */
@@ -138,7 +138,7 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 	if (narrowed)
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "state_dir.narrowed", "path",
 		                 cfg->service.state_dir);
-	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir, JOURNAL_FILE) >=
+	if (snprintf(path, sizeof(path), "%s/%s", cfg->service.state_dir, JITRD_JOURNAL_FILE) >=
 	    (int)sizeof(path)) {
 		jitrd_diag_set(diag, "[service] state_dir: path too long");
 		return JITRD_ERR_CONFIG;

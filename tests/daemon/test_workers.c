@@ -251,7 +251,9 @@ static struct world the_world;
 static bool world_stop(struct world *w);
 static void world_remove(struct world *w);
 
-/* Everything jitrd_service_run would set up for the workers, then `workers` threads. */
+/* Everything jitrd_service_run would set up for the workers, then `workers` threads. The
+ * credentials, client and pipeline are made here rather than by jitrd_online_open, so that the
+ * client retries quickly (two attempts, milliseconds apart) and has no rate limits. */
 static bool world_start(struct world *w, size_t workers)
 {
 	struct service *s = &w->s;
@@ -304,7 +306,8 @@ static bool world_start(struct world *w, size_t workers)
 	    jitrd_metrics_new(&s->metrics) != JITRD_OK ||
 	    jitrd_journal_open(w->journal_path, &jopts, &s->journal, &diag) != JITRD_OK ||
 	    jitrd_credentials_new(&copts, &s->online.credentials, &diag) != JITRD_OK ||
-	    jitrd_iot_client_new(&iopts, s->online.credentials, &s->online.client, &diag) != JITRD_OK) {
+	    jitrd_iot_client_new(&iopts, s->online.credentials, &s->online.client, &diag) !=
+	        JITRD_OK) {
 		fprintf(stderr, "set-up: %s\n", diag.text);
 		return false;
 	}
@@ -331,9 +334,7 @@ static bool world_stop(struct world *w)
 	if (!ended)
 		return false; /* the threads still use s: leaked rather than freed under them */
 	jitrd_daemon_free_threads(s);
-	jitrd_pipeline_free(s->online.pipeline);
-	jitrd_iot_client_free(s->online.client);
-	jitrd_credentials_free(s->online.credentials);
+	jitrd_online_close(&s->online);
 	jitrd_journal_close(s->journal);
 	jitrd_metrics_free(s->metrics);
 	jitrd_log_free(s->log);
