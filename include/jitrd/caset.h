@@ -12,7 +12,7 @@
 
 struct jitrd_caset;
 
-struct jitrd_caset *jitrd_caset_new(void); /* NULL on allocation failure */
+struct jitrd_caset *jitrd_caset_new(void);      /* NULL on allocation failure */
 void jitrd_caset_free(struct jitrd_caset *set); /* NULL is fine */
 
 /* Adds every certificate of a PEM buffer (len bytes) read from file `origin` (for messages).
@@ -23,11 +23,11 @@ void jitrd_caset_free(struct jitrd_caset *set); /* NULL is fine */
  * JITRD_ERR_TOO_LARGE (> 1 MiB), JITRD_ERR_BAD_FIELD (a certificate that is not a CA),
  * JITRD_ERR_NOMEM. The set must not change while other threads use it. */
 enum jitrd_err jitrd_caset_add_pem(struct jitrd_caset *set, const char *origin, const char *pem,
-				   size_t len, struct jitrd_diag *diag) JITRD_WUR;
+                                   size_t len, struct jitrd_diag *diag) JITRD_WUR;
 
 size_t jitrd_caset_count(const struct jitrd_caset *set);
 const struct jitrd_cert *jitrd_caset_at(const struct jitrd_caset *set, size_t i); /* borrowed */
-const char *jitrd_caset_origin_at(const struct jitrd_caset *set, size_t i);       /* file it came from */
+const char *jitrd_caset_origin_at(const struct jitrd_caset *set, size_t i); /* file it came from */
 
 /* By AWS CA id (64 hex, either case). NULL if not ours. Borrowed. */
 const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, const char *ca_id);
@@ -39,23 +39,22 @@ const struct jitrd_cert *jitrd_caset_find_id(const struct jitrd_caset *set, cons
  * first match, so that the caller's own signature check reports the failure. NULL if no CA
  * matches by name (and key id). Borrowed. */
 const struct jitrd_cert *jitrd_caset_find_issuer(const struct jitrd_caset *set,
-						 const struct jitrd_cert *cert);
+                                                 const struct jitrd_cert *cert);
 
 /* The first CA with subject == name and, when both carry key ids, subject key id == akid
  * (akid NULL/0 if absent, e.g. a CRL without authorityKeyIdentifier). NULL if none. Borrowed.
  * Signature NOT checked: several CAs may match; see jitrd_caset_find_by_name_next. */
 const struct jitrd_cert *jitrd_caset_find_by_name(const struct jitrd_caset *set,
-						  const X509_NAME *name,
-						  const unsigned char *akid, size_t akid_len);
+                                                  const X509_NAME *name, const unsigned char *akid,
+                                                  size_t akid_len);
 
 /* The next such match after `after` (a CA of set returned by one of these two; NULL starts
  * from the first), in the order the CAs were added; NULL when there is no further one. For
  * callers that must try every CA of a name, e.g. the one whose key verifies a CRL. */
 const struct jitrd_cert *jitrd_caset_find_by_name_next(const struct jitrd_caset *set,
-						       const X509_NAME *name,
-						       const unsigned char *akid,
-						       size_t akid_len,
-						       const struct jitrd_cert *after);
+                                                       const X509_NAME *name,
+                                                       const unsigned char *akid, size_t akid_len,
+                                                       const struct jitrd_cert *after);
 
 /* DESIGN §3.5 for a device under ca (a CA of set): jitrd_cert_check_device_profile, then
  * OpenSSL's path validation (X509_verify_cert, RFC 5280 §6.1) at `now` with ca as the trust

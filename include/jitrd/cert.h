@@ -33,22 +33,23 @@ enum jitrd_subject_field {
  * bad base64/DER, trailing garbage inside the PEM block), JITRD_ERR_NOMEM.
  * On success *out is owned by the caller; free with jitrd_cert_free. */
 enum jitrd_err jitrd_cert_from_pem(const char *pem, size_t len, struct jitrd_cert **out,
-				   struct jitrd_diag *diag) JITRD_WUR;
+                                   struct jitrd_diag *diag) JITRD_WUR;
 
 /* Same from DER bytes. */
-enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len,
-				   struct jitrd_cert **out, struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err jitrd_cert_from_der(const unsigned char *der, size_t len, struct jitrd_cert **out,
+                                   struct jitrd_diag *diag) JITRD_WUR;
 
 /* Takes a reference on x (X509_up_ref); x stays the caller's too. */
 enum jitrd_err jitrd_cert_from_x509(X509 *x, struct jitrd_cert **out,
-				    struct jitrd_diag *diag) JITRD_WUR;
+                                    struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_cert_free(struct jitrd_cert *cert); /* NULL is fine */
 
 /* Borrowed views, valid while cert lives. */
 X509 *jitrd_cert_x509(const struct jitrd_cert *cert);
-const char *jitrd_cert_id(const struct jitrd_cert *cert);         /* 64 lowercase hex: SHA-256 of DER */
-const char *jitrd_cert_serial_hex(const struct jitrd_cert *cert); /* lowercase hex, no leading zeros but "0" */
+const char *jitrd_cert_id(const struct jitrd_cert *cert); /* 64 lowercase hex: SHA-256 of DER */
+const char *
+jitrd_cert_serial_hex(const struct jitrd_cert *cert); /* lowercase hex, no leading zeros but "0" */
 const ASN1_INTEGER *jitrd_cert_serial(const struct jitrd_cert *cert);
 const X509_NAME *jitrd_cert_issuer(const struct jitrd_cert *cert);
 const X509_NAME *jitrd_cert_subject(const struct jitrd_cert *cert);
@@ -61,8 +62,8 @@ bool jitrd_cert_is_ca(const struct jitrd_cert *cert); /* basicConstraints CA:TRU
  * JITRD_ERR_FIELD_AMBIGUOUS if present more than once, JITRD_ERR_BAD_FIELD if it holds an
  * embedded NUL or is not valid UTF-8. *value written only on success. */
 enum jitrd_err jitrd_cert_subject_field(const struct jitrd_cert *cert,
-					enum jitrd_subject_field field,
-					const char **value) JITRD_WUR;
+                                        enum jitrd_subject_field field,
+                                        const char **value) JITRD_WUR;
 
 /* "CN", "O", ... as used in template names subject.CN etc. */
 const char *jitrd_subject_field_name(enum jitrd_subject_field field);
@@ -88,8 +89,8 @@ typedef int (*jitrd_cert_value_fn)(void *ctx, const char *value, size_t len);
  * NULL) is the number of values delivered. Errors: JITRD_ERR_BAD_FIELD when a value cannot be
  * converted (no more are delivered), JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
 enum jitrd_err jitrd_cert_name_values(const struct jitrd_cert *cert, enum jitrd_cert_party party,
-				      int nid, jitrd_cert_value_fn fn, void *ctx,
-				      size_t *count) JITRD_WUR;
+                                      int nid, jitrd_cert_value_fn fn, void *ctx,
+                                      size_t *count) JITRD_WUR;
 
 /* Every entry of one form in the subjectAltName (party SUBJECT) or issuerAltName (ISSUER)
  * extension, in order: rfc822Name, dNSName and URI as their IA5String bytes, an iPAddress as
@@ -98,14 +99,14 @@ enum jitrd_err jitrd_cert_name_values(const struct jitrd_cert *cert, enum jitrd_
  * zero values. Errors: JITRD_ERR_BAD_FIELD (an extension that does not decode, or a value
  * that cannot be converted), JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
 enum jitrd_err jitrd_cert_alt_name_values(const struct jitrd_cert *cert,
-					  enum jitrd_cert_party party,
-					  enum jitrd_alt_name_type type, jitrd_cert_value_fn fn,
-					  void *ctx, size_t *count) JITRD_WUR;
+                                          enum jitrd_cert_party party,
+                                          enum jitrd_alt_name_type type, jitrd_cert_value_fn fn,
+                                          void *ctx, size_t *count) JITRD_WUR;
 
 /* The signature of cert verifies with ca's public key (X509_verify == 1) and cert's issuer
  * name equals ca's subject. JITRD_ERR_CERT_SIGNATURE otherwise. */
 enum jitrd_err jitrd_cert_verify_signed_by(const struct jitrd_cert *cert,
-					   const struct jitrd_cert *ca) JITRD_WUR;
+                                           const struct jitrd_cert *ca) JITRD_WUR;
 
 /* X509_check_ca != 0: the certificate may sign certificates (CA:TRUE with keyCertSign when
  * keyUsage is present, or a v1 self-signed certificate). */
@@ -124,6 +125,6 @@ enum jitrd_err jitrd_cert_check_device_profile(const struct jitrd_cert *cert,
  * when it is unreadable or repeated, JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. *out written
  * only on success. */
 enum jitrd_err jitrd_cert_crl_distribution_points(const struct jitrd_cert *cert,
-						  CRL_DIST_POINTS **out) JITRD_WUR;
+                                                  CRL_DIST_POINTS **out) JITRD_WUR;
 
 #endif

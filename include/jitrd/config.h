@@ -10,7 +10,7 @@
 #include "jitrd/error.h"
 
 #define JITRD_CONFIG_MAX_BYTES (256 * 1024)
-#define JITRD_CONFIG_MAX_LIST 64
+#define JITRD_CONFIG_MAX_LIST  64
 
 enum jitrd_log_format { JITRD_LOG_TEXT, JITRD_LOG_JSON };
 enum jitrd_log_level { JITRD_LOG_ERROR, JITRD_LOG_WARN, JITRD_LOG_INFO, JITRD_LOG_DEBUG };
@@ -19,64 +19,64 @@ enum jitrd_on_reject { JITRD_ON_REJECT_LEAVE, JITRD_ON_REJECT_REVOKE };
 /* Every string is owned by the struct (never NULL; "" when unset). */
 struct jitrd_config {
 	struct {
-		char *url;            /* "" = no MQTT source */
-		char *client_id;      /* default "jitrd" */
-		char *topic;          /* default "$aws/events/certificates/registered/+" */
+		char *url;       /* "" = no MQTT source */
+		char *client_id; /* default "jitrd" */
+		char *topic;     /* default "$aws/events/certificates/registered/+" */
 		char *ca_file;
 		char *cert_file;
 		char *key_file;
 		char *alpn;
-		bool clean_session;   /* default false */
-		int keepalive;        /* seconds, default 60, 5..3600 */
-		int qos;              /* default 1, 0..1 */
+		bool clean_session;          /* default false */
+		int keepalive;               /* seconds, default 60, 5..3600 */
+		int qos;                     /* default 1, 0..1 */
 		int subscribe_grace_seconds; /* default 120, 1..86400: without a subscription
 		                              * this long, the watchdog pings stop */
 	} mqtt;
 	struct {
-		char *region;         /* default "us-east-1" */
-		char *endpoint;       /* default "https://iot.<region>.amazonaws.com" */
-		char *signing_name;   /* default "iot"; "iot" or "execute-api" */
-		char *profile;        /* default "" (AWS_PROFILE / "default" chosen by the client) */
-		char *account_id;     /* "" or 12 digits */
+		char *region;       /* default "us-east-1" */
+		char *endpoint;     /* default "https://iot.<region>.amazonaws.com" */
+		char *signing_name; /* default "iot"; "iot" or "execute-api" */
+		char *profile;      /* default "" (AWS_PROFILE / "default" chosen by the client) */
+		char *account_id;   /* "" or 12 digits */
 	} aws;
 	struct {
-		char *dir;            /* default "/etc/jitrd/ca" */
-		size_t allow_count;   /* 0 = every CA in dir */
+		char *dir;                          /* default "/etc/jitrd/ca" */
+		size_t allow_count;                 /* 0 = every CA in dir */
 		char *allow[JITRD_CONFIG_MAX_LIST]; /* 64-hex CA ids, lower case */
-		char *anchors;        /* default "": a directory of the registered CAs' issuers
-		                       * (roots); "" = each registered CA is its own anchor */
+		char *anchors; /* default "": a directory of the registered CAs' issuers
+		                * (roots); "" = each registered CA is its own anchor */
 	} ca;
 	struct {
-		char *dir;            /* default "/etc/jitrd/crl" */
-		bool fail_open;       /* default false */
-		int reload_seconds;   /* default 300, 0 = only on SIGHUP */
+		char *dir;          /* default "/etc/jitrd/crl" */
+		bool fail_open;     /* default false */
+		int reload_seconds; /* default 300, 0 = only on SIGHUP */
 	} crl;
 	struct {
-		char *policy_template; /* default "/etc/jitrd/policies/default.json" */
-		char *policy_name;     /* default "jitrd-device" */
-		char *thing_name;      /* default "" = no Thing */
+		char *policy_template;          /* default "/etc/jitrd/policies/default.json" */
+		char *policy_name;              /* default "jitrd-device" */
+		char *thing_name;               /* default "" = no Thing */
 		enum jitrd_on_reject on_reject; /* default leave */
 	} provision;
 	struct {
-		int workers;                  /* default 4, 1..256 */
-		int event_deadline_seconds;   /* default 30, 1..900 */
-		int reconcile_seconds;        /* default 3600, 0 = off */
-		char *state_dir;              /* default "/var/lib/jitrd" */
-		char *listen;                 /* default "" = off; "host:port" */
+		int workers;                      /* default 4, 1..256 */
+		int event_deadline_seconds;       /* default 30, 1..900 */
+		int reconcile_seconds;            /* default 3600, 0 = off */
+		char *state_dir;                  /* default "/var/lib/jitrd" */
+		char *listen;                     /* default "" = off; "host:port" */
 		enum jitrd_log_format log_format; /* default text */
 		enum jitrd_log_level log_level;   /* default info */
-		int remember_seconds;   /* default 3600, 0 = off: a final reject/ignore of a
-		                         * certificate answers its repeats this long */
-		int journal_max_rows;   /* default 100000: finished events kept at most */
+		int remember_seconds; /* default 3600, 0 = off: a final reject/ignore of a
+		                       * certificate answers its repeats this long */
+		int journal_max_rows; /* default 100000: finished events kept at most */
 	} service;
-	struct {                 /* requests per second per operation; > 0 */
-		double update_certificate;     /* 10 */
-		double describe_certificate;   /* 10 */
-		double create_policy;          /* 10 */
-		double attach_policy;          /* 15 */
-		double create_thing;           /* 15 */
-		double attach_thing_principal; /* 15 */
-		double list_certificates_by_ca;/* 10 */
+	struct {                                /* requests per second per operation; > 0 */
+		double update_certificate;      /* 10 */
+		double describe_certificate;    /* 10 */
+		double create_policy;           /* 10 */
+		double attach_policy;           /* 15 */
+		double create_thing;            /* 15 */
+		double attach_thing_principal;  /* 15 */
+		double list_certificates_by_ca; /* 10 */
 	} limits;
 };
 
@@ -90,8 +90,8 @@ struct jitrd_config {
  * "origin:line: reason" in diag. *out written only on success; free with
  * jitrd_config_free. Errors: JITRD_ERR_CONFIG, JITRD_ERR_TOO_LARGE, JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t len,
-				  const char *const *envp, const char *base_dir,
-				  struct jitrd_config **out, struct jitrd_diag *diag) JITRD_WUR;
+                                  const char *const *envp, const char *base_dir,
+                                  struct jitrd_config **out, struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_config_free(struct jitrd_config *cfg); /* NULL is fine */
 

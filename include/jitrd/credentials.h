@@ -35,11 +35,11 @@ enum jitrd_credentials_source {
 const char *jitrd_credentials_source_name(enum jitrd_credentials_source source);
 
 struct jitrd_credentials_options {
-	const char *const *envp; /* NULL-terminated "NAME=value"; read during _new only */
-	const char *profile;     /* [aws] profile; NULL/"" = AWS_PROFILE, else "default" */
-	const char *region;      /* for the STS endpoint; NULL/"" = AWS_REGION, else us-east-1 */
-	long connect_timeout_ms; /* HTTP providers (STS, container, IMDS); default 1000 */
-	long timeout_ms;         /* whole exchange; default 3000 */
+	const char *const *envp;    /* NULL-terminated "NAME=value"; read during _new only */
+	const char *profile;        /* [aws] profile; NULL/"" = AWS_PROFILE, else "default" */
+	const char *region;         /* for the STS endpoint; NULL/"" = AWS_REGION, else us-east-1 */
+	long connect_timeout_ms;    /* HTTP providers (STS, container, IMDS); default 1000 */
+	long timeout_ms;            /* whole exchange; default 3000 */
 	int refresh_before_seconds; /* refresh this long before expiry; default 300 */
 };
 
@@ -52,8 +52,8 @@ struct jitrd_credentials_provider;
  * *out written only on success; free with jitrd_credentials_free.
  * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_credentials_new(const struct jitrd_credentials_options *opts,
-				     struct jitrd_credentials_provider **out,
-				     struct jitrd_diag *diag) JITRD_WUR;
+                                     struct jitrd_credentials_provider **out,
+                                     struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_credentials_free(struct jitrd_credentials_provider *provider); /* NULL is fine */
 
@@ -67,8 +67,8 @@ void jitrd_credentials_free(struct jitrd_credentials_provider *provider); /* NUL
  * or its answer was malformed: diag says which provider and why, never a secret or token),
  * JITRD_ERR_NOMEM, JITRD_ERR_INVALID_ARG. */
 enum jitrd_err jitrd_credentials_get(struct jitrd_credentials_provider *provider, time_t now,
-				     struct jitrd_credentials *out,
-				     struct jitrd_diag *diag) JITRD_WUR;
+                                     struct jitrd_credentials *out,
+                                     struct jitrd_diag *diag) JITRD_WUR;
 
 /* The provider the chain settled on (JITRD_CREDENTIALS_NONE before the first success). */
 enum jitrd_credentials_source jitrd_credentials_source(struct jitrd_credentials_provider *provider);

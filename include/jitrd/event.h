@@ -15,12 +15,12 @@
 #define JITRD_STATUS_MAX 32
 
 struct jitrd_event {
-	char certificate_id[JITRD_ID_HEX_LEN + 1];    /* hex, lowercased from the event */
+	char certificate_id[JITRD_ID_HEX_LEN + 1]; /* hex, lowercased from the event */
 	char ca_certificate_id[JITRD_ID_HEX_LEN + 1];
-	char certificate_status[JITRD_STATUS_MAX];    /* any status name, see status check */
+	char certificate_status[JITRD_STATUS_MAX]; /* any status name, see status check */
 	char aws_account_id[13];
-	int64_t timestamp_ms;                          /* "timestamp" */
-	int64_t registration_timestamp_ms;            /* "certificateRegistrationTimestamp" */
+	int64_t timestamp_ms;              /* "timestamp" */
+	int64_t registration_timestamp_ms; /* "certificateRegistrationTimestamp" */
 };
 
 /* Parses one event from json (len bytes, need not be NUL-terminated).
@@ -33,6 +33,6 @@ struct jitrd_event {
  * object), JITRD_ERR_MISSING_FIELD, JITRD_ERR_BAD_FIELD. diag (may be NULL) names the field
  * and quotes the offending value escaped. *out is written only on success. */
 enum jitrd_err jitrd_event_parse(const char *json, size_t len, struct jitrd_event *out,
-				 struct jitrd_diag *diag) JITRD_WUR;
+                                 struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

@@ -28,13 +28,13 @@ const char *jitrd_decision_name(enum jitrd_decision_kind kind);
 
 /* All strings borrowed; NULL or "" fields are printed as empty ("" in JSON, key="" in text). */
 struct jitrd_outcome {
-	time_t time;                  /* seconds, printed as RFC 3339 UTC */
-	int time_ms;                  /* milliseconds part, 0..999 */
+	time_t time; /* seconds, printed as RFC 3339 UTC */
+	int time_ms; /* milliseconds part, 0..999 */
 	const char *certificate_id;
 	const char *ca_certificate_id;
 	enum jitrd_decision_kind decision;
 	const char *reason;
-	const char *status;           /* final certificate status, e.g. "ACTIVE" */
+	const char *status; /* final certificate status, e.g. "ACTIVE" */
 	const char *serial;
 	const char *subject_cn;
 	const char *policy;
@@ -42,8 +42,8 @@ struct jitrd_outcome {
 	unsigned api_calls;
 	unsigned attempts;
 	uint64_t duration_ms;
-	const char *policy_document;  /* JSON text; when not NULL, added as a JSON object in json
-				       * format (key "policy_document"), and as a string in text */
+	const char *policy_document; /* JSON text; when not NULL, added as a JSON object in json
+	                              * format (key "policy_document"), and as a string in text */
 };
 
 /* One line, no trailing newline. json: one JSON object with the keys of DESIGN §4.5 in that
@@ -53,6 +53,6 @@ struct jitrd_outcome {
  * JITRD_ERR_INVALID_ARG (NULL o/out, unknown format or decision, time_ms outside 0..999, a
  * time outside years 0000-9999). */
 enum jitrd_err jitrd_outcome_format(const struct jitrd_outcome *o, enum jitrd_log_format format,
-				    char **out) JITRD_WUR;
+                                    char **out) JITRD_WUR;
 
 #endif

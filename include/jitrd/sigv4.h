@@ -19,8 +19,8 @@
 #define JITRD_SIGV4_MAX_PATH_LEN      4096
 #define JITRD_SIGV4_MAX_QUERY_LEN     8192
 #define JITRD_SIGV4_MAX_QUERY_PARAMS  128
-#define JITRD_SIGV4_MAX_KEY_LEN       128  /* access key id, secret access key */
-#define JITRD_SIGV4_MAX_SCOPE_LEN     64   /* region, service */
+#define JITRD_SIGV4_MAX_KEY_LEN       128 /* access key id, secret access key */
+#define JITRD_SIGV4_MAX_SCOPE_LEN     64  /* region, service */
 #define JITRD_SIGV4_MAX_CANONICAL_LEN (256 * 1024)
 
 struct jitrd_sigv4_header {
@@ -29,11 +29,11 @@ struct jitrd_sigv4_header {
 };
 
 struct jitrd_sigv4_request {
-	const char *method;      /* "GET", "POST", ... */
-	const char *path;        /* raw path as sent, e.g. "/certificates/abc" (already URI-encoded) */
-	const char *query;       /* raw query string without '?', may be NULL or "" */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* raw path as sent, e.g. "/certificates/abc" (already URI-encoded) */
+	const char *query;  /* raw query string without '?', may be NULL or "" */
 	const struct jitrd_sigv4_header *headers; /* must include host; x-amz-date is added
-						   * by jitrd_sigv4_sign, not expected here */
+	                                           * by jitrd_sigv4_sign, not expected here */
 	size_t header_count;
 	const unsigned char *payload; /* may be NULL when payload_len == 0 */
 	size_t payload_len;
@@ -75,33 +75,33 @@ struct jitrd_sigv4_scope {
  * sha256 given while sign_payload_hash adds it, any bound above exceeded),
  * JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_canonical_request(const struct jitrd_sigv4_request *req,
-					     const struct jitrd_sigv4_header *extra,
-					     size_t extra_count, char **out,
-					     char **signed_headers) JITRD_WUR;
+                                             const struct jitrd_sigv4_header *extra,
+                                             size_t extra_count, char **out,
+                                             char **signed_headers) JITRD_WUR;
 
 /* Stage 2. "AWS4-HMAC-SHA256\n<amzdate>\n<date>/<region>/<service>/aws4_request\n<hex sha256>".
  * *out owned by the caller (free()). Errors: JITRD_ERR_INVALID_ARG (NULL input, region or
  * service empty, too long or not [A-Za-z0-9._-], a time outside 1970..9999),
  * JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_string_to_sign(const char *canonical_request,
-					  const struct jitrd_sigv4_scope *scope,
-					  char **out) JITRD_WUR;
+                                          const struct jitrd_sigv4_scope *scope,
+                                          char **out) JITRD_WUR;
 
 /* Stage 3. Lowercase hex HMAC chain signature into hex_out (65 bytes, written only on
  * success). Derived keys are wiped with OPENSSL_cleanse before return. Errors:
  * JITRD_ERR_INVALID_ARG (missing or over-long secret, bad scope), JITRD_ERR_CRYPTO. */
 enum jitrd_err jitrd_sigv4_signature(const char *string_to_sign,
-				     const struct jitrd_sigv4_credentials *creds,
-				     const struct jitrd_sigv4_scope *scope,
-				     char hex_out[65]) JITRD_WUR;
+                                     const struct jitrd_sigv4_credentials *creds,
+                                     const struct jitrd_sigv4_scope *scope,
+                                     char hex_out[65]) JITRD_WUR;
 
 /* The headers a caller must add to its request after signing. All owned by the struct;
  * release with jitrd_sigv4_result_cleanup. */
 struct jitrd_sigv4_result {
-	char amz_date[17];        /* YYYYMMDDTHHMMSSZ: send as X-Amz-Date */
-	char *authorization;      /* send as Authorization */
-	char *security_token;     /* send as X-Amz-Security-Token when not NULL */
-	char *payload_hash;       /* hex SHA-256 of the payload (X-Amz-Content-Sha256 if wanted) */
+	char amz_date[17];    /* YYYYMMDDTHHMMSSZ: send as X-Amz-Date */
+	char *authorization;  /* send as Authorization */
+	char *security_token; /* send as X-Amz-Security-Token when not NULL */
+	char *payload_hash;   /* hex SHA-256 of the payload (X-Amz-Content-Sha256 if wanted) */
 };
 
 /* All stages: adds x-amz-date (and x-amz-security-token when the credentials carry a session
@@ -111,9 +111,9 @@ struct jitrd_sigv4_result {
  * The access key id must be 1..JITRD_SIGV4_MAX_KEY_LEN of [A-Za-z0-9._-].
  * Errors as the stages (JITRD_ERR_INVALID_ARG, JITRD_ERR_NOMEM, JITRD_ERR_CRYPTO). */
 enum jitrd_err jitrd_sigv4_sign(const struct jitrd_sigv4_request *req,
-				const struct jitrd_sigv4_credentials *creds,
-				const struct jitrd_sigv4_scope *scope,
-				struct jitrd_sigv4_result *out) JITRD_WUR;
+                                const struct jitrd_sigv4_credentials *creds,
+                                const struct jitrd_sigv4_scope *scope,
+                                struct jitrd_sigv4_result *out) JITRD_WUR;
 
 /* The derived signing key (kSigning, the end of AWS's HMAC chain) kept between requests, so
  * that a session runs only the final HMAC per request instead of five. It is valid for one UTC
@@ -141,10 +141,10 @@ void jitrd_sigv4_key_cache_cleanup(struct jitrd_sigv4_key_cache *cache);
  * NULL (then this is jitrd_sigv4_sign). On an error *out is untouched and the cache holds
  * either its old key or none. Errors as jitrd_sigv4_sign. */
 enum jitrd_err jitrd_sigv4_sign_cached(const struct jitrd_sigv4_request *req,
-				       const struct jitrd_sigv4_credentials *creds,
-				       const struct jitrd_sigv4_scope *scope,
-				       struct jitrd_sigv4_key_cache *cache,
-				       struct jitrd_sigv4_result *out) JITRD_WUR;
+                                       const struct jitrd_sigv4_credentials *creds,
+                                       const struct jitrd_sigv4_scope *scope,
+                                       struct jitrd_sigv4_key_cache *cache,
+                                       struct jitrd_sigv4_result *out) JITRD_WUR;
 
 /* Frees what the result owns (the session token copy is wiped first) and zeroes it.
  * NULL and an already cleaned-up result are fine. */

@@ -10,8 +10,8 @@
 #include "jitrd/error.h"
 
 #define JITRD_TEMPLATE_MAX_BYTES (64 * 1024)
-#define JITRD_POLICY_MAX_CHARS 2048
-#define JITRD_NAME_MAX 128
+#define JITRD_POLICY_MAX_CHARS   2048
+#define JITRD_NAME_MAX           128
 
 /* A placeholder value. value NULL means the certificate lacks the field: rendering a
  * template that uses it fails with JITRD_ERR_FIELD_ABSENT and the placeholder's name. */
@@ -32,8 +32,8 @@ struct jitrd_policy_template; /* parsed, immutable */
  * Errors: JITRD_ERR_TOO_LARGE, JITRD_ERR_MALFORMED (not JSON / not an object),
  * JITRD_ERR_TEMPLATE (bad or unknown placeholder, placeholder in a key), JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_policy_template_parse(const char *origin, const char *text, size_t len,
-					   struct jitrd_policy_template **out,
-					   struct jitrd_diag *diag) JITRD_WUR;
+                                           struct jitrd_policy_template **out,
+                                           struct jitrd_diag *diag) JITRD_WUR;
 void jitrd_policy_template_free(struct jitrd_policy_template *tpl); /* NULL is fine */
 
 /* Renders the document: each value inserted into its string as it is, after checks. A value
@@ -48,8 +48,8 @@ void jitrd_policy_template_free(struct jitrd_policy_template *tpl); /* NULL is f
  * Errors: JITRD_ERR_FIELD_ABSENT, JITRD_ERR_FORBIDDEN_CHAR, JITRD_ERR_POLICY_TOO_LONG,
  * JITRD_ERR_NOMEM; diag names the placeholder / reason. */
 enum jitrd_err jitrd_policy_template_render(const struct jitrd_policy_template *tpl,
-					    const struct jitrd_template_var *vars, size_t nvars,
-					    char **out_json, struct jitrd_diag *diag) JITRD_WUR;
+                                            const struct jitrd_template_var *vars, size_t nvars,
+                                            char **out_json, struct jitrd_diag *diag) JITRD_WUR;
 
 /* 1 if the placeholder {{name}} (name without braces, e.g. "thing.name") appears in a string
  * value of tpl, else 0 (also for NULL arguments). Reads only: safe on a shared template. */
@@ -60,7 +60,7 @@ int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const ch
  * value, or 0. Reads only: safe on a shared template. */
 typedef int (*jitrd_template_string_fn)(void *ctx, const char *text, size_t len);
 int jitrd_policy_template_each_string(const struct jitrd_policy_template *tpl,
-				      jitrd_template_string_fn fn, void *ctx);
+                                      jitrd_template_string_fn fn, void *ctx);
 
 enum jitrd_name_kind {
 	JITRD_NAME_POLICY, /* [\w+=,.@-]{1,128} */
@@ -76,9 +76,9 @@ enum jitrd_err jitrd_name_template_check(const char *pattern, struct jitrd_diag 
  * out receives the NUL-terminated name (JITRD_NAME_MAX + 1 bytes); written only on success.
  * Errors: JITRD_ERR_TEMPLATE, JITRD_ERR_FIELD_ABSENT, JITRD_ERR_NAME_PATTERN. */
 enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_kind kind,
-					  const struct jitrd_template_var *vars, size_t nvars,
-					  char out[JITRD_NAME_MAX + 1],
-					  struct jitrd_diag *diag) JITRD_WUR;
+                                          const struct jitrd_template_var *vars, size_t nvars,
+                                          char out[JITRD_NAME_MAX + 1],
+                                          struct jitrd_diag *diag) JITRD_WUR;
 
 /* 1 if the well-formed placeholder {{name}} appears in pattern, else 0 (also for NULL
  * arguments, and for a malformed or over-long pattern's unreadable part). */

@@ -65,6 +65,7 @@ uint64_t jitrd_random64(void)
 	uint64_t bits = 0;
 
 	if (RAND_bytes((unsigned char *)&bits, (int)sizeof(bits)) != 1)
-		bits = (uint64_t)read_ns(CLOCK_MONOTONIC) * 0x9e3779b97f4a7c15ULL; /* still spreads */
+		bits =
+		    (uint64_t)read_ns(CLOCK_MONOTONIC) * 0x9e3779b97f4a7c15ULL; /* still spreads */
 	return bits;
 }

@@ -140,7 +140,7 @@ enum jitrd_err jitrd_awshttp_prepare(CURL *easy)
 }
 
 enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
-				     struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
+                                     struct jitrd_awshttp_response *resp, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct sink sink = {0};
@@ -194,11 +194,11 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 			snprintf(host, sizeof(host), "?");
 		result = map_curl(rc, &sink);
 		if (sink.oversized)
-			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method, host,
-				       req->max_body);
+			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method,
+			               host, req->max_body);
 		else
 			jitrd_diag_set(diag, "%s %s: %s (%s)", req->method, host,
-				       curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
+			               curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
 		goto cleanup;
 	}
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 100 ||
@@ -409,7 +409,7 @@ enum jitrd_err jitrd_awshttp_parse_iso8601(const char *s, time_t *out)
 	}
 	if (strcmp(p, "Z") != 0 && strcmp(p, "z") != 0 && strcmp(p, "+00:00") != 0)
 		return JITRD_ERR_INVALID_ARG;
-	*out = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-			mi * 60 + sec);
+	*out = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+	                sec);
 	return JITRD_OK;
 }

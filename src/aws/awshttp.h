@@ -14,23 +14,23 @@
 #define JITRD_AWSHTTP_ERROR_TYPE_MAX 128
 
 struct jitrd_awshttp_request {
-	const char *method;             /* "GET", "PUT", "POST" */
+	const char *method; /* "GET", "PUT", "POST" */
 	const char *url;
 	const struct curl_slist *headers; /* "Name: value" lines; may be NULL */
-	const void *body;               /* may be NULL when body_len == 0 */
+	const void *body;                 /* may be NULL when body_len == 0 */
 	size_t body_len;
-	long connect_timeout_ms;        /* > 0 */
-	long timeout_ms;                /* > 0: the whole exchange */
-	size_t max_body;                /* a longer response body is JITRD_ERR_BAD_RESPONSE */
-	int prepared;                   /* 1: easy went through jitrd_awshttp_prepare, so the
-					 * options every request shares are not set again */
-	int no_proxy;                   /* 1: never through a proxy, whatever http_proxy and
-					 * friends say (instance metadata, container agent) */
+	long connect_timeout_ms; /* > 0 */
+	long timeout_ms;         /* > 0: the whole exchange */
+	size_t max_body;         /* a longer response body is JITRD_ERR_BAD_RESPONSE */
+	int prepared;            /* 1: easy went through jitrd_awshttp_prepare, so the
+	                          * options every request shares are not set again */
+	int no_proxy;            /* 1: never through a proxy, whatever http_proxy and
+	                          * friends say (instance metadata, container agent) */
 };
 
 struct jitrd_awshttp_response {
 	long status;
-	char *body;      /* NUL-terminated (body_len excludes it); free(); never NULL on success */
+	char *body; /* NUL-terminated (body_len excludes it); free(); never NULL on success */
 	size_t body_len;
 	char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX]; /* x-amzn-ErrorType, "" when absent */
 };
@@ -47,8 +47,8 @@ struct jitrd_awshttp_response {
 enum jitrd_err jitrd_awshttp_prepare(CURL *easy) JITRD_WUR;
 
 enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_request *req,
-				     struct jitrd_awshttp_response *resp,
-				     struct jitrd_diag *diag) JITRD_WUR;
+                                     struct jitrd_awshttp_response *resp,
+                                     struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_awshttp_response_cleanup(struct jitrd_awshttp_response *resp);
 

@@ -19,7 +19,7 @@ static int policy_valid(const struct jitrd_backoff_policy *policy)
 }
 
 int64_t jitrd_backoff_delay_ms(const struct jitrd_backoff_policy *policy, unsigned retry,
-			       uint64_t random_bits)
+                               uint64_t random_bits)
 {
 	int64_t window;
 
@@ -36,9 +36,9 @@ int64_t jitrd_backoff_delay_ms(const struct jitrd_backoff_policy *policy, unsign
 	return (int64_t)(random_bits % ((uint64_t)window + 1));
 }
 
-enum jitrd_err jitrd_backoff_next(const struct jitrd_backoff_policy *policy,
-				  unsigned attempts_done, uint64_t random_bits, int64_t now_ms,
-				  int64_t deadline_ms, int64_t *delay_ms)
+enum jitrd_err jitrd_backoff_next(const struct jitrd_backoff_policy *policy, unsigned attempts_done,
+                                  uint64_t random_bits, int64_t now_ms, int64_t deadline_ms,
+                                  int64_t *delay_ms)
 {
 	int64_t delay;
 

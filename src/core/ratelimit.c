@@ -8,8 +8,8 @@
 
 #define NS_PER_S 1000000000.0
 
-enum jitrd_err jitrd_token_bucket_init(struct jitrd_token_bucket *bucket, double rate,
-				       double burst, int64_t now_ns)
+enum jitrd_err jitrd_token_bucket_init(struct jitrd_token_bucket *bucket, double rate, double burst,
+                                       int64_t now_ns)
 {
 	if (!bucket || !isfinite(rate) || !isfinite(burst) || rate < 0 ||
 	    rate > JITRD_RATELIMIT_MAX_RATE || (rate > 0 && (burst < 1 || burst > 1e9)))
@@ -22,7 +22,7 @@ enum jitrd_err jitrd_token_bucket_init(struct jitrd_token_bucket *bucket, double
 }
 
 enum jitrd_err jitrd_token_bucket_reserve(struct jitrd_token_bucket *bucket, int64_t now_ns,
-					  int64_t max_wait_ns, int64_t *wait_ns)
+                                          int64_t max_wait_ns, int64_t *wait_ns)
 {
 	double tokens;
 	double wait;
@@ -63,7 +63,7 @@ struct jitrd_ratelimit {
 };
 
 enum jitrd_err jitrd_ratelimit_new(const double *rates, size_t count, int64_t now_ns,
-				   struct jitrd_ratelimit **out)
+                                   struct jitrd_ratelimit **out)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_ratelimit *rl = NULL;
@@ -102,7 +102,7 @@ void jitrd_ratelimit_free(struct jitrd_ratelimit *rl)
 }
 
 enum jitrd_err jitrd_ratelimit_acquire(struct jitrd_ratelimit *rl, size_t index, int64_t now_ns,
-				       int64_t max_wait_ns, int64_t *wait_ns)
+                                       int64_t max_wait_ns, int64_t *wait_ns)
 {
 	enum jitrd_err result;
 

@@ -28,24 +28,25 @@ static void on_stop(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: iot-emulator --listen HOST:PORT --region REGION --account-id ID\n"
-		"                    --access-key-id ID --secret-access-key SECRET\n"
-		"                    [--mqtt-url tcp://HOST:PORT] [--latency-ms N]\n"
-		"                    [--error-rate 0.0-1.0] [--rate-limit Operation=N]...\n"
-		"\n"
-		"A local stand-in for AWS IoT's control plane (REST-JSON, SigV4-verified), for\n"
-		"tests, benchmarks and trying jitrd without an AWS account. Point the AWS CLI at\n"
-		"it with --endpoint-url http://HOST:PORT. PORT 0 picks a free port; the first line\n"
-		"printed says which.\n"
-		"\n"
-		"Test control plane (NOT SigV4-checked; bind to loopback only):\n"
-		"  POST /_emulator/connect   body: a device certificate (PEM); acts as AWS IoT on\n"
-		"                            that device's TLS connect (JITR, registration event)\n"
-		"  GET  /_emulator/state     everything as JSON, with faults and counters\n"
-		"  POST /_emulator/reset     empty account, command-line faults\n"
-		"  GET|POST /_emulator/faults  {\"latency_ms\":N, \"error_rate\":R,\n"
-		"                            \"rate_limits\":{\"Operation\":N}} (0 removes a limit)\n");
+	fprintf(
+	    out,
+	    "usage: iot-emulator --listen HOST:PORT --region REGION --account-id ID\n"
+	    "                    --access-key-id ID --secret-access-key SECRET\n"
+	    "                    [--mqtt-url tcp://HOST:PORT] [--latency-ms N]\n"
+	    "                    [--error-rate 0.0-1.0] [--rate-limit Operation=N]...\n"
+	    "\n"
+	    "A local stand-in for AWS IoT's control plane (REST-JSON, SigV4-verified), for\n"
+	    "tests, benchmarks and trying jitrd without an AWS account. Point the AWS CLI at\n"
+	    "it with --endpoint-url http://HOST:PORT. PORT 0 picks a free port; the first line\n"
+	    "printed says which.\n"
+	    "\n"
+	    "Test control plane (NOT SigV4-checked; bind to loopback only):\n"
+	    "  POST /_emulator/connect   body: a device certificate (PEM); acts as AWS IoT on\n"
+	    "                            that device's TLS connect (JITR, registration event)\n"
+	    "  GET  /_emulator/state     everything as JSON, with faults and counters\n"
+	    "  POST /_emulator/reset     empty account, command-line faults\n"
+	    "  GET|POST /_emulator/faults  {\"latency_ms\":N, \"error_rate\":R,\n"
+	    "                            \"rate_limits\":{\"Operation\":N}} (0 removes a limit)\n");
 }
 
 /* A decimal in [min, max]; -1 otherwise. */
@@ -94,18 +95,18 @@ static int random_hex(char *out, size_t hex_len)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"region", required_argument, NULL, 'r'},
-		{"account-id", required_argument, NULL, 'a'},
-		{"access-key-id", required_argument, NULL, 'k'},
-		{"secret-access-key", required_argument, NULL, 's'},
-		{"mqtt-url", required_argument, NULL, 'm'},
-		{"latency-ms", required_argument, NULL, 'L'},
-		{"error-rate", required_argument, NULL, 'e'},
-		{"rate-limit", required_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"region", required_argument, NULL, 'r'},
+	    {"account-id", required_argument, NULL, 'a'},
+	    {"access-key-id", required_argument, NULL, 'k'},
+	    {"secret-access-key", required_argument, NULL, 's'},
+	    {"mqtt-url", required_argument, NULL, 'm'},
+	    {"latency-ms", required_argument, NULL, 'L'},
+	    {"error-rate", required_argument, NULL, 'e'},
+	    {"rate-limit", required_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct emu_config config;
 	const char *listen = NULL, *mqtt_url = NULL, *rate_limits[MAX_RATE_LIMITS];
@@ -126,16 +127,28 @@ int main(int argc, char **argv)
 	memset(&config, 0, sizeof config);
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
-		case 'l': listen = optarg; break;
-		case 'r': config.region = optarg; break;
-		case 'a': config.account_id = optarg; break;
-		case 'k': config.access_key_id = optarg; break;
-		case 's': config.secret_access_key = optarg; break;
-		case 'm': mqtt_url = optarg; break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'r':
+			config.region = optarg;
+			break;
+		case 'a':
+			config.account_id = optarg;
+			break;
+		case 'k':
+			config.access_key_id = optarg;
+			break;
+		case 's':
+			config.secret_access_key = optarg;
+			break;
+		case 'm':
+			mqtt_url = optarg;
+			break;
 		case 'L':
 			if (parse_long(optarg, 0, EMU_MAX_LATENCY_MS, &v) != 0) {
 				fprintf(stderr, "iot-emulator: --latency-ms must be 0..%d\n",
-					EMU_MAX_LATENCY_MS);
+				        EMU_MAX_LATENCY_MS);
 				return 2;
 			}
 			config.latency_ms = (unsigned)v;
@@ -156,9 +169,15 @@ int main(int argc, char **argv)
 			}
 			rate_limits[rate_limit_count++] = optarg;
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("iot-emulator %s\n", JITRD_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("iot-emulator %s\n", JITRD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || listen == NULL || config.region == NULL ||
@@ -178,17 +197,20 @@ int main(int argc, char **argv)
 	config.registration_code = code;
 	memcpy(&config.seed, seed, sizeof seed);
 	switch (emu_new(&config, &emu)) {
-	case JITRD_OK: break;
+	case JITRD_OK:
+		break;
 	case JITRD_ERR_INVALID_ARG:
 		fprintf(stderr, "iot-emulator: bad --region, --account-id (12 digits), "
-				"--access-key-id or --secret-access-key\n");
+		                "--access-key-id or --secret-access-key\n");
 		return 2;
-	default: fprintf(stderr, "iot-emulator: out of memory\n"); return 1;
+	default:
+		fprintf(stderr, "iot-emulator: out of memory\n");
+		return 1;
 	}
 	for (size_t i = 0; i < rate_limit_count; i++) {
 		if (emu_set_rate_limit(emu, rate_limits[i], &diag) != JITRD_OK) {
 			fprintf(stderr, "iot-emulator: --rate-limit %s: %s\n", rate_limits[i],
-				diag.text);
+			        diag.text);
 			goto cleanup;
 		}
 	}

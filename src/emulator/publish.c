@@ -86,7 +86,7 @@ static int wait_connected(struct emu_publisher *pub, int wait_ms)
 }
 
 enum jitrd_err emu_publisher_new(const char *url, int wait_ms, struct emu_publisher **out,
-				 struct jitrd_diag *diag)
+                                 struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	struct emu_publisher *pub;
@@ -104,7 +104,7 @@ enum jitrd_err emu_publisher_new(const char *url, int wait_ms, struct emu_publis
 	create.sendWhileDisconnected = 0;
 	result = JITRD_ERR_INVALID_ARG;
 	rc = MQTTAsync_createWithOptions(&pub->client, url, client_id, MQTTCLIENT_PERSISTENCE_NONE,
-					 NULL, &create);
+	                                 NULL, &create);
 	if (rc != MQTTASYNC_SUCCESS) {
 		jitrd_diag_set(diag, "MQTT client for %s: %s", url, MQTTAsync_strerror(rc));
 		pub->client = NULL;
@@ -112,7 +112,7 @@ enum jitrd_err emu_publisher_new(const char *url, int wait_ms, struct emu_publis
 	}
 	result = JITRD_ERR_NETWORK;
 	if (MQTTAsync_setCallbacks(pub->client, pub, on_connection_lost, on_message, NULL) !=
-		    MQTTASYNC_SUCCESS ||
+	        MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setConnected(pub->client, pub, on_connected) != MQTTASYNC_SUCCESS) {
 		jitrd_diag_set(diag, "MQTT client for %s: cannot set callbacks", url);
 		goto cleanup;
@@ -142,7 +142,7 @@ cleanup:
 }
 
 enum jitrd_err emu_publisher_publish(struct emu_publisher *pub, const char *topic,
-				     const char *payload, int timeout_ms, struct jitrd_diag *diag)
+                                     const char *payload, int timeout_ms, struct jitrd_diag *diag)
 {
 	MQTTAsync_message message = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
@@ -165,7 +165,7 @@ enum jitrd_err emu_publisher_publish(struct emu_publisher *pub, const char *topi
 	rc = MQTTAsync_waitForCompletion(pub->client, opts.token, (unsigned long)timeout_ms);
 	if (rc != MQTTASYNC_SUCCESS) {
 		jitrd_diag_set(diag, "MQTT publish not acknowledged within %d ms: %s", timeout_ms,
-			       MQTTAsync_strerror(rc));
+		               MQTTAsync_strerror(rc));
 		return JITRD_ERR_TIMEOUT;
 	}
 	return JITRD_OK;

@@ -12,14 +12,14 @@ struct emu_publisher;
  * *out owned by the caller (emu_publisher_free). Errors: JITRD_ERR_INVALID_ARG (paho refused
  * the URL), JITRD_ERR_NOMEM, JITRD_ERR_NETWORK. */
 enum jitrd_err emu_publisher_new(const char *url, int wait_ms, struct emu_publisher **out,
-				 struct jitrd_diag *diag) JITRD_WUR;
+                                 struct jitrd_diag *diag) JITRD_WUR;
 
 /* Publishes payload on topic with QoS 1 and waits at most timeout_ms for the PUBACK. Call it
  * from any thread but a paho callback. Errors: JITRD_ERR_NETWORK (not connected, refused),
  * JITRD_ERR_TIMEOUT, with a reason in diag. */
 enum jitrd_err emu_publisher_publish(struct emu_publisher *pub, const char *topic,
-				     const char *payload, int timeout_ms,
-				     struct jitrd_diag *diag) JITRD_WUR;
+                                     const char *payload, int timeout_ms,
+                                     struct jitrd_diag *diag) JITRD_WUR;
 
 void emu_publisher_free(struct emu_publisher *pub); /* disconnects; NULL is fine */
 

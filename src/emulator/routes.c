@@ -25,26 +25,26 @@ struct route {
 
 /* From botocore's data/iot/2015-05-28/service-2.json (http.method, http.requestUri). */
 static const struct route routes[] = {
-	{"GET", "/registrationcode", "GetRegistrationCode", emu_op_get_registration_code},
-	{"POST", "/cacertificate", "RegisterCACertificate", emu_op_register_ca_certificate},
-	{"GET", "/cacertificate/*", "DescribeCACertificate", emu_op_describe_ca_certificate},
-	{"PUT", "/cacertificate/*", "UpdateCACertificate", emu_op_update_ca_certificate},
-	{"GET", "/cacertificates", "ListCACertificates", emu_op_list_ca_certificates},
-	{"POST", "/certificate/register", "RegisterCertificate", emu_op_register_certificate},
-	{"GET", "/certificates/*", "DescribeCertificate", emu_op_describe_certificate},
-	{"PUT", "/certificates/*", "UpdateCertificate", emu_op_update_certificate},
-	{"GET", "/certificates-by-ca/*", "ListCertificatesByCA", emu_op_list_certificates_by_ca},
-	{"POST", "/policies/*", "CreatePolicy", emu_op_create_policy},
-	{"GET", "/policies/*", "GetPolicy", emu_op_get_policy},
-	{"DELETE", "/policies/*", "DeletePolicy", emu_op_delete_policy},
-	{"PUT", "/target-policies/*", "AttachPolicy", emu_op_attach_policy},
-	{"POST", "/target-policies/*", "DetachPolicy", emu_op_detach_policy},
-	{"POST", "/attached-policies/*", "ListAttachedPolicies", emu_op_list_attached_policies},
-	{"POST", "/things/*", "CreateThing", emu_op_create_thing},
-	{"GET", "/things/*", "DescribeThing", emu_op_describe_thing},
-	{"PUT", "/things/*/principals", "AttachThingPrincipal", emu_op_attach_thing_principal},
-	{"GET", "/things/*/principals", "ListThingPrincipals", emu_op_list_thing_principals},
-	{"GET", "/endpoint", "DescribeEndpoint", emu_op_describe_endpoint},
+    {"GET", "/registrationcode", "GetRegistrationCode", emu_op_get_registration_code},
+    {"POST", "/cacertificate", "RegisterCACertificate", emu_op_register_ca_certificate},
+    {"GET", "/cacertificate/*", "DescribeCACertificate", emu_op_describe_ca_certificate},
+    {"PUT", "/cacertificate/*", "UpdateCACertificate", emu_op_update_ca_certificate},
+    {"GET", "/cacertificates", "ListCACertificates", emu_op_list_ca_certificates},
+    {"POST", "/certificate/register", "RegisterCertificate", emu_op_register_certificate},
+    {"GET", "/certificates/*", "DescribeCertificate", emu_op_describe_certificate},
+    {"PUT", "/certificates/*", "UpdateCertificate", emu_op_update_certificate},
+    {"GET", "/certificates-by-ca/*", "ListCertificatesByCA", emu_op_list_certificates_by_ca},
+    {"POST", "/policies/*", "CreatePolicy", emu_op_create_policy},
+    {"GET", "/policies/*", "GetPolicy", emu_op_get_policy},
+    {"DELETE", "/policies/*", "DeletePolicy", emu_op_delete_policy},
+    {"PUT", "/target-policies/*", "AttachPolicy", emu_op_attach_policy},
+    {"POST", "/target-policies/*", "DetachPolicy", emu_op_detach_policy},
+    {"POST", "/attached-policies/*", "ListAttachedPolicies", emu_op_list_attached_policies},
+    {"POST", "/things/*", "CreateThing", emu_op_create_thing},
+    {"GET", "/things/*", "DescribeThing", emu_op_describe_thing},
+    {"PUT", "/things/*/principals", "AttachThingPrincipal", emu_op_attach_thing_principal},
+    {"GET", "/things/*/principals", "ListThingPrincipals", emu_op_list_thing_principals},
+    {"GET", "/endpoint", "DescribeEndpoint", emu_op_describe_endpoint},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
@@ -108,8 +108,8 @@ enum jitrd_err emu_new(const struct emu_config *config, struct emu **out)
 		return JITRD_ERR_NOMEM;
 	result = JITRD_ERR_INVALID_ARG;
 	if (copy_bounded(emu->region, sizeof emu->region, config->region) != 0 ||
-	    copy_bounded(emu->access_key_id, sizeof emu->access_key_id,
-			 config->access_key_id) != 0 ||
+	    copy_bounded(emu->access_key_id, sizeof emu->access_key_id, config->access_key_id) !=
+	        0 ||
 	    copy_bounded(emu->secret, sizeof emu->secret, config->secret_access_key) != 0)
 		goto cleanup;
 	sc.region = config->region;
@@ -258,7 +258,7 @@ static void count_error(struct emu *emu, const char *code)
 
 /* Fills res with an AWS error answer: status, x-amzn-ErrorType, {"message": ...}. */
 static enum jitrd_err error_answer(struct emu *emu, const struct emu_api_error *err,
-				   struct emu_response *res)
+                                   struct emu_response *res)
 {
 	struct json_object *body = json_object_new_object();
 	struct json_object *message;
@@ -352,8 +352,7 @@ bad:
 
 /* Splits and decodes the raw query into params (pointing into *storage, which the caller
  * frees). -1 when malformed or too long; -2 out of memory. */
-static int parse_query(const char *query, struct emu_param *params, size_t *count,
-		       char **storage)
+static int parse_query(const char *query, struct emu_param *params, size_t *count, char **storage)
 {
 	size_t len = query != NULL ? strlen(query) : 0, n = 0;
 	char *buf, *at;
@@ -412,8 +411,8 @@ static struct json_object *parse_object(const unsigned char *text, size_t len, i
 		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, (const char *)text, (int)len);
-	if (o != NULL && (json_tokener_get_parse_end(tok) != len ||
-			  !json_object_is_type(o, json_type_object))) {
+	if (o != NULL &&
+	    (json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))) {
 		json_object_put(o);
 		o = NULL;
 	}
@@ -443,19 +442,19 @@ static struct json_object *faults_json(const struct emu *emu)
 {
 	struct json_object *o = json_object_new_object(), *limits = json_object_new_object();
 
-	if (o == NULL || limits == NULL ||
-	    json_object_object_add(o, "rate_limits", limits) != 0) {
+	if (o == NULL || limits == NULL || json_object_object_add(o, "rate_limits", limits) != 0) {
 		json_object_put(limits);
 		json_object_put(o);
 		return NULL;
 	}
-	if (json_object_object_add(o, "latency_ms", json_object_new_int((int)emu->faults.latency_ms)) ||
+	if (json_object_object_add(o, "latency_ms",
+	                           json_object_new_int((int)emu->faults.latency_ms)) ||
 	    json_object_object_add(o, "error_rate", json_object_new_double(emu->faults.error_rate)))
 		goto fail;
 	for (size_t i = 0; i < ROUTE_COUNT; i++)
 		if (emu->faults.rates[i] > 0 &&
 		    json_object_object_add(limits, routes[i].operation,
-					   json_object_new_double(emu->faults.rates[i])) != 0)
+		                           json_object_new_double(emu->faults.rates[i])) != 0)
 			goto fail;
 	return o;
 fail:
@@ -488,11 +487,11 @@ static struct json_object *counters_json(const struct emu *emu)
 	for (size_t i = 0; i < ROUTE_COUNT; i++)
 		if (emu->calls[i] > 0 &&
 		    json_object_object_add(ops, routes[i].operation,
-					   json_object_new_int64((int64_t)emu->calls[i])) != 0)
+		                           json_object_new_int64((int64_t)emu->calls[i])) != 0)
 			goto fail;
 	for (size_t i = 0; i < emu->error_kinds; i++)
 		if (json_object_object_add(errors, emu->errors[i].code,
-					   json_object_new_int64((int64_t)emu->errors[i].count)))
+		                           json_object_new_int64((int64_t)emu->errors[i].count)))
 			goto fail;
 	return o;
 fail:
@@ -501,7 +500,7 @@ fail:
 }
 
 static enum jitrd_err control_error(struct emu *emu, int status, const char *code,
-				    const char *message, struct emu_response *res)
+                                    const char *message, struct emu_response *res)
 {
 	struct emu_api_error err;
 
@@ -512,7 +511,7 @@ static enum jitrd_err control_error(struct emu *emu, int status, const char *cod
 /* {latency_ms, error_rate, rate_limits: {Op: N}}: each member optional; N = 0 removes a
  * limit. Validated whole before anything changes. */
 static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request *req,
-				 struct emu_response *res)
+                                 struct emu_response *res)
 {
 	struct json_object *body = NULL, *v;
 	struct faults next = emu->faults;
@@ -557,8 +556,8 @@ static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request 
 				if (op < 0)
 					problem = "rate_limits names an unknown operation";
 				else if ((!json_object_is_type(limit, json_type_double) &&
-					  !json_object_is_type(limit, json_type_int)) ||
-					 !(rate >= 0 && rate <= 1e6))
+				          !json_object_is_type(limit, json_type_int)) ||
+				         !(rate >= 0 && rate <= 1e6))
 					problem = "a rate limit must be a number from 0 to 1000000";
 				else
 					next.rates[op] = rate;
@@ -581,8 +580,8 @@ done:
 	return result;
 }
 
-static enum jitrd_err control(struct emu *emu, const struct emu_http_request *req,
-			      int64_t now_ms, struct emu_response *res)
+static enum jitrd_err control(struct emu *emu, const struct emu_http_request *req, int64_t now_ms,
+                              struct emu_response *res)
 {
 	enum jitrd_err result;
 	struct emu_api_error err;
@@ -591,10 +590,9 @@ static enum jitrd_err control(struct emu *emu, const struct emu_http_request *re
 	int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
 
 	if (strcmp(path, "/_emulator/connect") == 0 && post) {
-		result = emu_store_connect(emu->store,
-					   req->body != NULL ? (const char *)req->body : "",
-					   req->body_len,
-					   now_ms, &body, &res->event, &err);
+		result =
+		    emu_store_connect(emu->store, req->body != NULL ? (const char *)req->body : "",
+		                      req->body_len, now_ms, &body, &res->event, &err);
 		if (result == JITRD_ERR_API)
 			return error_answer(emu, &err, res);
 		if (result != JITRD_OK)
@@ -645,13 +643,13 @@ static enum jitrd_err control(struct emu *emu, const struct emu_http_request *re
 		return ok_answer(res, body);
 	}
 	return control_error(emu, 404, "UnknownOperationException",
-			     "no such emulator endpoint (connect, state, reset, faults)", res);
+	                     "no such emulator endpoint (connect, state, reset, faults)", res);
 }
 
 /* ---- API ---- */
 
 static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, int64_t now_ms,
-			  struct emu_response *res)
+                          struct emu_response *res)
 {
 	enum jitrd_err result;
 	struct emu_api_error err;
@@ -676,13 +674,13 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 		matched = match_path(routes[route].pattern, req->path, &label);
 		if (matched < 0) {
 			result = control_error(emu, 400, "InvalidRequestException",
-					       "the path holds a malformed %-escape", res);
+			                       "the path holds a malformed %-escape", res);
 			goto cleanup;
 		}
 	}
 	if (!matched) {
 		result = control_error(emu, 404, "UnknownOperationException",
-				       "no IoT operation has this method and path", res);
+		                       "no IoT operation has this method and path", res);
 		goto cleanup;
 	}
 	route--;
@@ -695,11 +693,11 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 		/* Alternate the two transient server errors AWS answers. */
 		if (draw(emu) < 0.5)
 			result = control_error(emu, 500, "InternalFailureException",
-					       "An internal failure occurred (injected)", res);
+			                       "An internal failure occurred (injected)", res);
 		else
-			result = control_error(emu, 503, "ServiceUnavailableException",
-					       "The service is temporarily unavailable (injected)",
-					       res);
+			result =
+			    control_error(emu, 503, "ServiceUnavailableException",
+			                  "The service is temporarily unavailable (injected)", res);
 		goto cleanup;
 	}
 	q = parse_query(req->query, params, &param_count, &query_storage);
@@ -709,7 +707,7 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 	}
 	if (q != 0) {
 		result = control_error(emu, 400, "InvalidRequestException",
-				       "the query string is malformed or too long", res);
+		                       "the query string is malformed or too long", res);
 		goto cleanup;
 	}
 	if (req->body_len > 0) {
@@ -722,7 +720,7 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 		}
 		if (body == NULL) {
 			result = control_error(emu, 400, "InvalidRequestException",
-					       "the body is not a JSON object", res);
+			                       "the body is not a JSON object", res);
 			goto cleanup;
 		}
 	}
@@ -745,7 +743,7 @@ cleanup:
 }
 
 enum jitrd_err emu_handle(struct emu *emu, const struct emu_http_request *req, int64_t now_ms,
-			  struct emu_response *out)
+                          struct emu_response *out)
 {
 	enum jitrd_err result;
 	struct emu_response res;

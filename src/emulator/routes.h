@@ -35,8 +35,8 @@ void emu_free(struct emu *emu); /* NULL is fine */
 
 /* "Operation=N" from --rate-limit: N requests per second (decimal, > 0) for that operation.
  * Errors: JITRD_ERR_INVALID_ARG (unknown operation, bad number), with a reason in diag. */
-enum jitrd_err emu_set_rate_limit(struct emu *emu, const char *spec, struct jitrd_diag *diag)
-	JITRD_WUR;
+enum jitrd_err emu_set_rate_limit(struct emu *emu, const char *spec,
+                                  struct jitrd_diag *diag) JITRD_WUR;
 
 struct emu_response {
 	int status;
@@ -53,7 +53,7 @@ void emu_response_cleanup(struct emu_response *res);
  * the wall clock. *out is written on JITRD_OK (every HTTP answer, errors included);
  * JITRD_ERR_NOMEM when memory ran out (the server answers 500 itself). */
 enum jitrd_err emu_handle(struct emu *emu, const struct emu_http_request *req, int64_t now_ms,
-			  struct emu_response *out) JITRD_WUR;
+                          struct emu_response *out) JITRD_WUR;
 
 /* The store, for tests. */
 struct emu_store *emu_store(struct emu *emu);

@@ -27,11 +27,11 @@ struct emu_server {
 
 /* Per request: created by the URI log callback, freed when the request completes. */
 struct request {
-	char *uri;      /* raw, as sent */
-	char *body;     /* NUL-terminated */
+	char *uri;  /* raw, as sent */
+	char *body; /* NUL-terminated */
 	size_t len;
 	size_t cap;
-	int started;    /* the handler has seen the headers */
+	int started; /* the handler has seen the headers */
 	int too_large;
 };
 
@@ -58,7 +58,7 @@ static void *log_uri(void *cls, const char *uri, struct MHD_Connection *connecti
 }
 
 static void request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
-			      enum MHD_RequestTerminationCode toe)
+                              enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = *req_cls;
 
@@ -74,7 +74,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				      const char *value)
+                                      const char *value)
 {
 	struct header_list *list = cls;
 
@@ -90,13 +90,13 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *connection, unsigned status,
-				 const char *error_type, const char *body, const char *request_id)
+                                 const char *error_type, const char *body, const char *request_id)
 {
 	struct MHD_Response *response;
 	enum MHD_Result ret;
 
-	response = MHD_create_response_from_buffer(strlen(body), (void *)body,
-						   MHD_RESPMEM_MUST_COPY);
+	response =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (response == NULL)
 		return MHD_NO;
 	if (MHD_add_response_header(response, "Content-Type", "application/json") != MHD_YES ||
@@ -113,7 +113,7 @@ static enum MHD_Result send_text(struct MHD_Connection *connection, unsigned sta
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *connection, unsigned status,
-				  const char *code, const char *message)
+                                  const char *code, const char *message)
 {
 	char body[256];
 
@@ -147,20 +147,19 @@ static void publish_event(struct emu_server *server, struct emu_response *res)
 		return;
 	if (server->publisher != NULL)
 		e = emu_publisher_publish(server->publisher, res->event.topic, res->event.payload,
-					  PUBLISH_WAIT_MS, &diag);
+		                          PUBLISH_WAIT_MS, &diag);
 	else
 		jitrd_diag_set(&diag, "no --mqtt-url given");
 	(void)json_object_object_add(res->body, "eventPublished",
-				     json_object_new_boolean(e == JITRD_OK));
+	                             json_object_new_boolean(e == JITRD_OK));
 	if (e != JITRD_OK)
 		(void)json_object_object_add(res->body, "publishError",
-					     json_object_new_string(diag.text));
-	(void)json_object_object_add(res->body, "event",
-				     json_tokener_parse(res->event.payload));
+		                             json_object_new_string(diag.text));
+	(void)json_object_object_add(res->body, "event", json_tokener_parse(res->event.payload));
 }
 
 static enum MHD_Result answer(struct emu_server *server, struct MHD_Connection *connection,
-			      const char *method, struct request *req)
+                              const char *method, struct request *req)
 {
 	struct header_list headers;
 	struct emu_http_request http;
@@ -175,7 +174,7 @@ static enum MHD_Result answer(struct emu_server *server, struct MHD_Connection *
 	(void)MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_header, &headers);
 	if (headers.overflow)
 		return send_error(connection, 431, "InvalidRequestException",
-				  "too many request headers");
+		                  "too many request headers");
 	query = strchr(req->uri, '?');
 	if (query != NULL)
 		*query++ = '\0';
@@ -191,7 +190,7 @@ static enum MHD_Result answer(struct emu_server *server, struct MHD_Connection *
 	e = emu_handle(server->emu, &http, now_ms(), &res);
 	server->request_ids++;
 	snprintf(request_id, sizeof request_id, "00000000-0000-4000-8000-%012llx",
-		 (unsigned long long)server->request_ids);
+	         (unsigned long long)server->request_ids);
 	pthread_mutex_unlock(&server->lock);
 	if (e != JITRD_OK)
 		return send_error(connection, 500, "InternalFailureException", "out of memory");
@@ -200,12 +199,11 @@ static enum MHD_Result answer(struct emu_server *server, struct MHD_Connection *
 	if (res.delay_ms > 0)
 		sleep_ms(res.delay_ms);
 	text = json_object_to_json_string_ext(res.body, JSON_C_TO_STRING_PLAIN |
-								JSON_C_TO_STRING_NOSLASHESCAPE);
+	                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		ret = send_error(connection, 500, "InternalFailureException", "out of memory");
 	else
-		ret = send_text(connection, (unsigned)res.status, res.error_type, text,
-				request_id);
+		ret = send_text(connection, (unsigned)res.status, res.error_type, text, request_id);
 	emu_response_cleanup(&res);
 	return ret;
 }
@@ -235,8 +233,8 @@ static int append_body(struct request *req, const char *data, size_t size)
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **req_cls)
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
 {
 	struct emu_server *server = cls;
 	struct request *req = *req_cls;
@@ -247,13 +245,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 		return send_error(connection, 500, "InternalFailureException", "out of memory");
 	if (!req->started) {
 		const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-								 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		req->started = 1;
 		/* Refuse an announced oversized body before reading any of it. */
 		if (length != NULL && strtoull(length, NULL, 10) > EMU_MAX_BODY)
 			return send_error(connection, 413, "PayloadTooLargeException",
-					  "the request body is larger than 1 MiB");
+			                  "the request body is larger than 1 MiB");
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -264,13 +262,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 	}
 	if (req->too_large)
 		return send_error(connection, 413, "PayloadTooLargeException",
-				  "the request body is larger than 1 MiB");
+		                  "the request body is larger than 1 MiB");
 	return answer(server, connection, method, req);
 }
 
 enum jitrd_err emu_server_start(const char *host, uint16_t port, struct emu *emu,
-				struct emu_publisher *publisher, struct emu_server **out,
-				uint16_t *bound_port, struct jitrd_diag *diag)
+                                struct emu_publisher *publisher, struct emu_server **out,
+                                uint16_t *bound_port, struct jitrd_diag *diag)
 {
 	struct emu_server *server;
 	struct sockaddr_in addr;
@@ -292,11 +290,11 @@ enum jitrd_err emu_server_start(const char *host, uint16_t port, struct emu *emu
 	/* A thread per connection: keep-alive clients each keep theirs, and injected latency
 	 * delays only the connection it was injected into. */
 	server->daemon = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-		request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_URI_LOG_CALLBACK, log_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+	    request_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
 	if (server->daemon == NULL) {
 		jitrd_diag_set(diag, "cannot listen on %s:%u", host, (unsigned)port);
 		pthread_mutex_destroy(&server->lock);

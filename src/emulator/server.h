@@ -18,8 +18,8 @@ struct emu_server;
  * emu and publisher (NULL: no MQTT) are borrowed and must outlive the server.
  * Errors: JITRD_ERR_INVALID_ARG (host), JITRD_ERR_NETWORK (bind failed), JITRD_ERR_NOMEM. */
 enum jitrd_err emu_server_start(const char *host, uint16_t port, struct emu *emu,
-				struct emu_publisher *publisher, struct emu_server **out,
-				uint16_t *bound_port, struct jitrd_diag *diag) JITRD_WUR;
+                                struct emu_publisher *publisher, struct emu_server **out,
+                                uint16_t *bound_port, struct jitrd_diag *diag) JITRD_WUR;
 
 /* Stops accepting, finishes the connections, frees. NULL is fine. */
 void emu_server_stop(struct emu_server *server);

@@ -27,8 +27,7 @@ enum cert_status {
 };
 
 static const char *const status_names[ST_COUNT] = {
-	"ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "REGISTER_INACTIVE",
-	"PENDING_ACTIVATION",
+    "ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "REGISTER_INACTIVE", "PENDING_ACTIVATION",
 };
 
 struct validity {
@@ -78,7 +77,7 @@ struct attachment {
 struct thing_entry {
 	char *name;
 	char id[37];
-	char *type_name; /* NULL when none */
+	char *type_name;                /* NULL when none */
 	struct json_object *attributes; /* an object; one reference owned */
 	int64_t version;
 	char *principals[EMU_MAX_PRINCIPALS];
@@ -109,7 +108,7 @@ struct emu_store {
 /* ---- small helpers ---- */
 
 void emu_api_error_set(struct emu_api_error *err, int http_status, const char *code,
-		       const char *fmt, ...)
+                       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -134,7 +133,7 @@ static enum jitrd_err not_found(struct emu_api_error *err, const char *what, con
 
 	jitrd_quote(quoted, sizeof quoted, name, strlen(name));
 	emu_api_error_set(err, 404, "ResourceNotFoundException", "%s %s does not exist", what,
-			  quoted);
+	                  quoted);
 	return JITRD_ERR_API;
 }
 
@@ -176,8 +175,7 @@ static int put(struct json_object *o, const char *key, struct json_object *v)
 }
 
 /* Adds a new container v under key and returns it borrowed; NULL (v released) on failure. */
-static struct json_object *child(struct json_object *parent, const char *key,
-				 struct json_object *v)
+static struct json_object *child(struct json_object *parent, const char *key, struct json_object *v)
 {
 	if (parent == NULL) {
 		json_object_put(v);
@@ -220,10 +218,10 @@ static struct json_object *generation_string(uint64_t generation)
 }
 
 static void arn(const struct emu_store *store, const char *kind, const char *name, char *out,
-		size_t out_size)
+                size_t out_size)
 {
-	snprintf(out, out_size, "arn:aws:iot:%s:%s:%s/%s", store->region, store->account_id,
-		 kind, name);
+	snprintf(out, out_size, "arn:aws:iot:%s:%s:%s/%s", store->region, store->account_id, kind,
+	         name);
 }
 
 /* Array growth up to a bound: 0, or -1 when full (bound reached) or out of memory. */
@@ -298,8 +296,8 @@ static int parse_count(const char *s, long min, long max, long *out)
 /* pageSize (or another name) and marker: defaults when absent; InvalidRequestException
  * otherwise. marker is a position; the answer's nextMarker is the next one. */
 static enum jitrd_err page_params(const struct emu_call *call, const char *size_name,
-				  const char *marker_name, size_t *page, size_t *marker,
-				  struct emu_api_error *err)
+                                  const char *marker_name, size_t *page, size_t *marker,
+                                  struct emu_api_error *err)
 {
 	const char *size_text = emu_call_param(call, size_name);
 	const char *marker_text = emu_call_param(call, marker_name);
@@ -460,7 +458,7 @@ static struct thing_entry *find_thing(const struct emu_store *store, const char 
 /* A target or principal that names one of our certificates by ARN must exist; other kinds of
  * principal (Cognito identities, thing groups) are taken as given. */
 static enum jitrd_err check_principal(const struct emu_store *store, const char *target,
-				      struct emu_api_error *err)
+                                      struct emu_api_error *err)
 {
 	const char *cert = strstr(target, ":cert/");
 	char prefix[128];
@@ -471,7 +469,7 @@ static enum jitrd_err check_principal(const struct emu_store *store, const char 
 	if (cert == NULL)
 		return JITRD_OK;
 	n = (size_t)snprintf(prefix, sizeof prefix, "arn:aws:iot:%s:%s:cert/", store->region,
-			     store->account_id);
+	                     store->account_id);
 	if (strncmp(target, prefix, n) != 0 || find_cert(store, target + n) == NULL)
 		return not_found(err, "certificate", target);
 	return JITRD_OK;
@@ -592,14 +590,14 @@ size_t emu_store_certificate_count(const struct emu_store *store)
 /* ---- CA certificates ---- */
 
 enum jitrd_err emu_op_get_registration_code(struct emu_store *store, const struct emu_call *call,
-					    struct json_object **out, struct emu_api_error *err)
+                                            struct json_object **out, struct emu_api_error *err)
 {
 	struct json_object *o = json_object_new_object();
 
 	(void)call;
 	(void)err;
-	if (o == NULL || put(o, "registrationCode",
-			     json_object_new_string(store->registration_code))) {
+	if (o == NULL ||
+	    put(o, "registrationCode", json_object_new_string(store->registration_code))) {
 		json_object_put(o);
 		return JITRD_ERR_NOMEM;
 	}
@@ -608,7 +606,7 @@ enum jitrd_err emu_op_get_registration_code(struct emu_store *store, const struc
 }
 
 static enum jitrd_err parse_pem(const char *pem, const char *what, struct jitrd_cert **out,
-				struct emu_api_error *err)
+                                struct emu_api_error *err)
 {
 	struct jitrd_diag diag;
 	enum jitrd_err e = jitrd_cert_from_pem(pem, strlen(pem), out, &diag);
@@ -617,15 +615,14 @@ static enum jitrd_err parse_pem(const char *pem, const char *what, struct jitrd_
 		return e;
 	if (e != JITRD_OK) {
 		emu_api_error_set(err, 400, "CertificateValidationException",
-				  "the %s is not a valid PEM certificate: %s", what, diag.text);
+		                  "the %s is not a valid PEM certificate: %s", what, diag.text);
 		return JITRD_ERR_API;
 	}
 	return JITRD_OK;
 }
 
-static enum jitrd_err check_verification(const struct emu_store *store,
-					 const struct jitrd_cert *ca, const char *verification_pem,
-					 struct emu_api_error *err)
+static enum jitrd_err check_verification(const struct emu_store *store, const struct jitrd_cert *ca,
+                                         const char *verification_pem, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct jitrd_cert *verification = NULL;
@@ -637,15 +634,15 @@ static enum jitrd_err check_verification(const struct emu_store *store,
 	result = JITRD_ERR_API;
 	if (jitrd_cert_verify_signed_by(verification, ca) != JITRD_OK) {
 		emu_api_error_set(err, 400, "RegistrationCodeValidationException",
-				  "the verification certificate is not signed by the CA "
-				  "certificate");
+		                  "the verification certificate is not signed by the CA "
+		                  "certificate");
 		goto cleanup;
 	}
 	if (jitrd_cert_subject_field(verification, JITRD_SUBJECT_CN, &cn) != JITRD_OK ||
 	    strcmp(cn, store->registration_code) != 0) {
 		emu_api_error_set(err, 400, "RegistrationCodeValidationException",
-				  "the verification certificate's Common Name is not the "
-				  "registration code");
+		                  "the verification certificate's Common Name is not the "
+		                  "registration code");
 		goto cleanup;
 	}
 	result = JITRD_OK;
@@ -654,8 +651,8 @@ cleanup:
 	return result;
 }
 
-static enum jitrd_err id_arn_answer(const struct emu_store *store, const char *kind,
-				    const char *id, struct json_object **out)
+static enum jitrd_err id_arn_answer(const struct emu_store *store, const char *kind, const char *id,
+                                    struct json_object **out)
 {
 	struct json_object *o = json_object_new_object();
 	char text[256];
@@ -670,9 +667,8 @@ static enum jitrd_err id_arn_answer(const struct emu_store *store, const char *k
 	return JITRD_OK;
 }
 
-enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
-					      const struct emu_call *call,
-					      struct json_object **out, struct emu_api_error *err)
+enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store, const struct emu_call *call,
+                                              struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct jitrd_cert *ca = NULL;
@@ -685,7 +681,7 @@ enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
 	    body_string(call, "verificationCertificate", &verification_pem) != 0 ||
 	    body_string(call, "certificateMode", &mode) != 0)
 		return invalid(err, "caCertificate, verificationCertificate and certificateMode "
-				    "must be strings");
+		                    "must be strings");
 	if (ca_pem == NULL)
 		return invalid(err, "caCertificate is required");
 	if (param_bool(call, "setAsActive", &set_active) != 0 ||
@@ -701,14 +697,15 @@ enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
 	result = JITRD_ERR_API;
 	if (!jitrd_cert_is_ca(ca)) {
 		emu_api_error_set(err, 400, "CertificateValidationException",
-				  "the certificate is not a CA certificate");
+		                  "the certificate is not a CA certificate");
 		goto cleanup;
 	}
 	/* DEFAULT mode proves possession of the CA key with the registration code; SNI_ONLY
 	 * (multi-account registration) needs no verification certificate. */
 	if (!sni_only) {
 		if (verification_pem == NULL) {
-			result = invalid(err, "verificationCertificate is required in DEFAULT mode");
+			result =
+			    invalid(err, "verificationCertificate is required in DEFAULT mode");
 			goto cleanup;
 		}
 		result = check_verification(store, ca, verification_pem, err);
@@ -717,7 +714,7 @@ enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
 	}
 	if (find_ca(store, jitrd_cert_id(ca)) != NULL) {
 		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
-				  "the CA certificate is already registered");
+		                  "the CA certificate is already registered");
 		result = JITRD_ERR_API;
 		goto cleanup;
 	}
@@ -726,9 +723,9 @@ enum jitrd_err emu_op_register_ca_certificate(struct emu_store *store,
 	if (pem_copy == NULL)
 		goto cleanup;
 	if (grow((void **)&store->cas, &store->ca_cap, store->ca_count, sizeof *store->cas,
-		 EMU_MAX_CAS) != 0) {
+	         EMU_MAX_CAS) != 0) {
 		result = store->ca_count >= EMU_MAX_CAS ? limit_exceeded(err, "CA certificates")
-							: JITRD_ERR_NOMEM;
+		                                        : JITRD_ERR_NOMEM;
 		goto cleanup;
 	}
 	result = id_arn_answer(store, "cacert", jitrd_cert_id(ca), out);
@@ -754,9 +751,8 @@ cleanup:
 	return result;
 }
 
-enum jitrd_err emu_op_describe_ca_certificate(struct emu_store *store,
-					      const struct emu_call *call,
-					      struct json_object **out, struct emu_api_error *err)
+enum jitrd_err emu_op_describe_ca_certificate(struct emu_store *store, const struct emu_call *call,
+                                              struct json_object **out, struct emu_api_error *err)
 {
 	struct ca_entry *ca = find_ca(store, call->label);
 	struct json_object *answer = NULL, *d;
@@ -767,21 +763,20 @@ enum jitrd_err emu_op_describe_ca_certificate(struct emu_store *store,
 	arn(store, "cacert", ca->id, text, sizeof text);
 	answer = json_object_new_object();
 	d = child(answer, "certificateDescription", json_object_new_object());
-	if (d == NULL ||
-	    put(d, "certificateArn", json_object_new_string(text)) ||
+	if (d == NULL || put(d, "certificateArn", json_object_new_string(text)) ||
 	    put(d, "certificateId", json_object_new_string(ca->id)) ||
 	    put(d, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
 	    put(d, "certificatePem", json_object_new_string(ca->pem)) ||
 	    put(d, "ownedBy", json_object_new_string(store->account_id)) ||
 	    put(d, "creationDate", new_time(ca->created_ms)) ||
 	    put(d, "autoRegistrationStatus",
-		json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")) ||
+	        json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")) ||
 	    put(d, "lastModifiedDate", new_time(ca->modified_ms)) ||
 	    put(d, "customerVersion", json_object_new_int(ca->customer_version + 1)) ||
 	    put(d, "generationId", generation_string(ca->generation)) ||
 	    put(d, "validity", validity_json(&ca->validity)) ||
 	    put(d, "certificateMode",
-		json_object_new_string(ca->sni_only ? "SNI_ONLY" : "DEFAULT"))) {
+	        json_object_new_string(ca->sni_only ? "SNI_ONLY" : "DEFAULT"))) {
 		json_object_put(answer);
 		return JITRD_ERR_NOMEM;
 	}
@@ -790,7 +785,7 @@ enum jitrd_err emu_op_describe_ca_certificate(struct emu_store *store,
 }
 
 enum jitrd_err emu_op_update_ca_certificate(struct emu_store *store, const struct emu_call *call,
-					    struct json_object **out, struct emu_api_error *err)
+                                            struct json_object **out, struct emu_api_error *err)
 {
 	struct ca_entry *ca = find_ca(store, call->label);
 	const char *status = emu_call_param(call, "newStatus");
@@ -818,7 +813,7 @@ enum jitrd_err emu_op_update_ca_certificate(struct emu_store *store, const struc
 }
 
 enum jitrd_err emu_op_list_ca_certificates(struct emu_store *store, const struct emu_call *call,
-					   struct json_object **out, struct emu_api_error *err)
+                                           struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct json_object *answer = NULL, *list;
@@ -844,7 +839,8 @@ enum jitrd_err emu_op_list_ca_certificates(struct emu_store *store, const struct
 		arn(store, "cacert", ca->id, text, sizeof text);
 		if (push(list, item) || put(item, "certificateArn", json_object_new_string(text)) ||
 		    put(item, "certificateId", json_object_new_string(ca->id)) ||
-		    put(item, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
+		    put(item, "status",
+		        json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
 		    put(item, "creationDate", new_time(ca->created_ms)))
 			goto cleanup;
 	}
@@ -862,8 +858,8 @@ cleanup:
 
 /* Adds a certificate entry; the caller has checked that the id is new. */
 static enum jitrd_err add_cert(struct emu_store *store, const struct jitrd_cert *cert,
-			       const char *pem, const char *ca_id, enum cert_status status,
-			       int64_t now_ms, struct emu_api_error *err)
+                               const char *pem, const char *ca_id, enum cert_status status,
+                               int64_t now_ms, struct emu_api_error *err)
 {
 	struct cert_entry *entry;
 	char *pem_copy;
@@ -871,7 +867,7 @@ static enum jitrd_err add_cert(struct emu_store *store, const struct jitrd_cert 
 	if (store->cert_count >= EMU_MAX_CERTS)
 		return limit_exceeded(err, "certificates");
 	if (grow((void **)&store->certs, &store->cert_cap, store->cert_count, sizeof *store->certs,
-		 EMU_MAX_CERTS) != 0 ||
+	         EMU_MAX_CERTS) != 0 ||
 	    index_reserve(store, store->cert_count + 1) != 0)
 		return JITRD_ERR_NOMEM;
 	pem_copy = dup_string(pem);
@@ -888,12 +884,12 @@ static enum jitrd_err add_cert(struct emu_store *store, const struct jitrd_cert 
 	entry->generation = ++store->generation;
 	store->cert_count++;
 	index_insert(store->cert_slots, store->cert_slot_count, entry->id,
-		     (uint32_t)store->cert_count);
+	             (uint32_t)store->cert_count);
 	return JITRD_OK;
 }
 
 enum jitrd_err emu_op_register_certificate(struct emu_store *store, const struct emu_call *call,
-					   struct json_object **out, struct emu_api_error *err)
+                                           struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct jitrd_cert *cert = NULL, *named_ca = NULL;
@@ -935,12 +931,12 @@ enum jitrd_err emu_op_register_certificate(struct emu_store *store, const struct
 	result = JITRD_ERR_API;
 	if (ca == NULL) {
 		emu_api_error_set(err, 400, "CertificateValidationException",
-				  "the certificate is not signed by a registered CA certificate");
+		                  "the certificate is not signed by a registered CA certificate");
 		goto cleanup;
 	}
 	if (find_cert(store, jitrd_cert_id(cert)) != NULL) {
 		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
-				  "the certificate is already registered");
+		                  "the certificate is already registered");
 		goto cleanup;
 	}
 	result = id_arn_answer(store, "cert", jitrd_cert_id(cert), &answer);
@@ -959,7 +955,7 @@ cleanup:
 }
 
 enum jitrd_err emu_op_describe_certificate(struct emu_store *store, const struct emu_call *call,
-					   struct json_object **out, struct emu_api_error *err)
+                                           struct json_object **out, struct emu_api_error *err)
 {
 	struct cert_entry *c = find_cert(store, call->label);
 	struct json_object *answer, *d;
@@ -970,8 +966,7 @@ enum jitrd_err emu_op_describe_certificate(struct emu_store *store, const struct
 	arn(store, "cert", c->id, text, sizeof text);
 	answer = json_object_new_object();
 	d = child(answer, "certificateDescription", json_object_new_object());
-	if (d == NULL ||
-	    put(d, "certificateArn", json_object_new_string(text)) ||
+	if (d == NULL || put(d, "certificateArn", json_object_new_string(text)) ||
 	    put(d, "certificateId", json_object_new_string(c->id)) ||
 	    (c->ca_id[0] != '\0' && put(d, "caCertificateId", json_object_new_string(c->ca_id))) ||
 	    put(d, "status", json_object_new_string(status_names[c->status])) ||
@@ -992,7 +987,7 @@ enum jitrd_err emu_op_describe_certificate(struct emu_store *store, const struct
 }
 
 enum jitrd_err emu_op_update_certificate(struct emu_store *store, const struct emu_call *call,
-					 struct json_object **out, struct emu_api_error *err)
+                                         struct json_object **out, struct emu_api_error *err)
 {
 	const char *status_name = emu_call_param(call, "newStatus");
 	struct cert_entry *c;
@@ -1010,19 +1005,19 @@ enum jitrd_err emu_op_update_certificate(struct emu_store *store, const struct e
 	/* PENDING_ACTIVATION and PENDING_TRANSFER are set by IoT itself, never by a caller. */
 	if (status == ST_PENDING_ACTIVATION || status == ST_PENDING_TRANSFER) {
 		emu_api_error_set(err, 406, "CertificateStateException",
-				  "the status %s cannot be set by UpdateCertificate", status_name);
+		                  "the status %s cannot be set by UpdateCertificate", status_name);
 		return JITRD_ERR_API;
 	}
 	/* Revocation is final: a REVOKED certificate never becomes usable again. */
 	if (c->status == ST_REVOKED && status != ST_REVOKED) {
 		emu_api_error_set(err, 406, "CertificateStateException",
-				  "the certificate is revoked and cannot be set to %s",
-				  status_name);
+		                  "the certificate is revoked and cannot be set to %s",
+		                  status_name);
 		return JITRD_ERR_API;
 	}
 	if (c->status == ST_PENDING_TRANSFER) {
 		emu_api_error_set(err, 406, "CertificateStateException",
-				  "the certificate is pending transfer");
+		                  "the certificate is pending transfer");
 		return JITRD_ERR_API;
 	}
 	answer = json_object_new_object();
@@ -1038,9 +1033,8 @@ enum jitrd_err emu_op_update_certificate(struct emu_store *store, const struct e
 	return JITRD_OK;
 }
 
-enum jitrd_err emu_op_list_certificates_by_ca(struct emu_store *store,
-					      const struct emu_call *call,
-					      struct json_object **out, struct emu_api_error *err)
+enum jitrd_err emu_op_list_certificates_by_ca(struct emu_store *store, const struct emu_call *call,
+                                              struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct json_object *answer = NULL, *list;
@@ -1098,7 +1092,7 @@ static bool valid_policy_name(const char *name)
 }
 
 enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_call *call,
-				    struct json_object **out, struct emu_api_error *err)
+                                    struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	const char *document;
@@ -1115,20 +1109,20 @@ enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_ca
 	doc_len = strlen(document);
 	if (doc_len > EMU_MAX_POLICY_DOC) {
 		emu_api_error_set(err, 400, "MalformedPolicyException",
-				  "the policy document is longer than %d characters",
-				  EMU_MAX_POLICY_DOC);
+		                  "the policy document is longer than %d characters",
+		                  EMU_MAX_POLICY_DOC);
 		return JITRD_ERR_API;
 	}
 	parsed = json_tokener_parse(document);
 	if (parsed == NULL || !json_object_is_type(parsed, json_type_object)) {
 		emu_api_error_set(err, 400, "MalformedPolicyException",
-				  "the policy document is not a JSON object");
+		                  "the policy document is not a JSON object");
 		result = JITRD_ERR_API;
 		goto cleanup;
 	}
 	if (find_policy(store, call->label) != NULL) {
 		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
-				  "the policy %s already exists", call->label);
+		                  "the policy %s already exists", call->label);
 		result = JITRD_ERR_API;
 		goto cleanup;
 	}
@@ -1141,7 +1135,7 @@ enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_ca
 	doc_copy = dup_string(document);
 	if (name_copy == NULL || doc_copy == NULL ||
 	    grow((void **)&store->policies, &store->policy_cap, store->policy_count,
-		 sizeof *store->policies, EMU_MAX_POLICIES) != 0)
+	         sizeof *store->policies, EMU_MAX_POLICIES) != 0)
 		goto cleanup;
 	arn(store, "policy", call->label, text, sizeof text);
 	answer = json_object_new_object();
@@ -1168,7 +1162,7 @@ cleanup:
 }
 
 enum jitrd_err emu_op_get_policy(struct emu_store *store, const struct emu_call *call,
-				 struct json_object **out, struct emu_api_error *err)
+                                 struct json_object **out, struct emu_api_error *err)
 {
 	struct policy_entry *p = find_policy(store, call->label);
 	struct json_object *answer;
@@ -1193,7 +1187,7 @@ enum jitrd_err emu_op_get_policy(struct emu_store *store, const struct emu_call 
 }
 
 enum jitrd_err emu_op_delete_policy(struct emu_store *store, const struct emu_call *call,
-				    struct json_object **out, struct emu_api_error *err)
+                                    struct json_object **out, struct emu_api_error *err)
 {
 	struct policy_entry *p = find_policy(store, call->label);
 	struct json_object *answer;
@@ -1203,8 +1197,8 @@ enum jitrd_err emu_op_delete_policy(struct emu_store *store, const struct emu_ca
 	for (size_t i = 0; i < store->attachment_count; i++) {
 		if (strcmp(store->attachments[i].policy, p->name) == 0) {
 			emu_api_error_set(err, 409, "DeleteConflictException",
-					  "the policy is attached to %s",
-					  store->attachments[i].target);
+			                  "the policy is attached to %s",
+			                  store->attachments[i].target);
 			return JITRD_ERR_API;
 		}
 	}
@@ -1219,7 +1213,7 @@ enum jitrd_err emu_op_delete_policy(struct emu_store *store, const struct emu_ca
 }
 
 static struct attachment *find_attachment(const struct emu_store *store, const char *policy,
-					  const char *target, size_t *for_target)
+                                          const char *target, size_t *for_target)
 {
 	struct attachment *found = NULL;
 
@@ -1237,7 +1231,7 @@ static struct attachment *find_attachment(const struct emu_store *store, const c
 }
 
 static enum jitrd_err target_param(const struct emu_call *call, const char **target,
-				   struct emu_api_error *err)
+                                   struct emu_api_error *err)
 {
 	if (body_string(call, "target", target) != 0 || *target == NULL)
 		return invalid(err, "target is required and must be a string");
@@ -1245,7 +1239,7 @@ static enum jitrd_err target_param(const struct emu_call *call, const char **tar
 }
 
 enum jitrd_err emu_op_attach_policy(struct emu_store *store, const struct emu_call *call,
-				    struct json_object **out, struct emu_api_error *err)
+                                    struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	const char *target;
@@ -1281,8 +1275,8 @@ enum jitrd_err emu_op_attach_policy(struct emu_store *store, const struct emu_ca
 			goto cleanup;
 		}
 		if (grow((void **)&store->attachments, &store->attachment_cap,
-			 store->attachment_count, sizeof *store->attachments,
-			 EMU_MAX_ATTACHMENTS) != 0)
+		         store->attachment_count, sizeof *store->attachments,
+		         EMU_MAX_ATTACHMENTS) != 0)
 			goto cleanup;
 		a = &store->attachments[store->attachment_count++];
 		a->policy = policy_copy;
@@ -1300,7 +1294,7 @@ cleanup:
 }
 
 enum jitrd_err emu_op_detach_policy(struct emu_store *store, const struct emu_call *call,
-				    struct json_object **out, struct emu_api_error *err)
+                                    struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	const char *target;
@@ -1321,17 +1315,16 @@ enum jitrd_err emu_op_detach_policy(struct emu_store *store, const struct emu_ca
 		free(a->target);
 		/* Keep the order of the rest: ListAttachedPolicies pages by position. */
 		memmove(a, a + 1,
-			(size_t)(&store->attachments[store->attachment_count] - (a + 1)) *
-				sizeof *a);
+		        (size_t)(&store->attachments[store->attachment_count] - (a + 1)) *
+		            sizeof *a);
 		store->attachment_count--;
 	}
 	*out = answer;
 	return JITRD_OK;
 }
 
-enum jitrd_err emu_op_list_attached_policies(struct emu_store *store,
-					     const struct emu_call *call,
-					     struct json_object **out, struct emu_api_error *err)
+enum jitrd_err emu_op_list_attached_policies(struct emu_store *store, const struct emu_call *call,
+                                             struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct json_object *answer = NULL, *list;
@@ -1360,7 +1353,8 @@ enum jitrd_err emu_op_list_attached_policies(struct emu_store *store,
 		taken++;
 		item = json_object_new_object();
 		arn(store, "policy", a->policy, text, sizeof text);
-		if (push(list, item) || put(item, "policyName", json_object_new_string(a->policy)) ||
+		if (push(list, item) ||
+		    put(item, "policyName", json_object_new_string(a->policy)) ||
 		    put(item, "policyArn", json_object_new_string(text)))
 			goto cleanup;
 	}
@@ -1376,8 +1370,7 @@ cleanup:
 
 /* ---- things ---- */
 
-static struct json_object *thing_answer(const struct emu_store *store,
-					const struct thing_entry *t)
+static struct json_object *thing_answer(const struct emu_store *store, const struct thing_entry *t)
 {
 	struct json_object *o = json_object_new_object();
 	char text[256];
@@ -1408,7 +1401,8 @@ static bool valid_attributes(struct json_object *attributes)
 		    !json_object_is_type(it.val, json_type_string))
 			return false;
 		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)it.key[i]) && strchr("_.,@/:#-", it.key[i]) == NULL)
+			if (!isalnum((unsigned char)it.key[i]) &&
+			    strchr("_.,@/:#-", it.key[i]) == NULL)
 				return false;
 		v = json_object_get_string(it.val);
 		if (strlen(v) > 800 || strlen(v) != (size_t)json_object_get_string_len(it.val))
@@ -1421,7 +1415,7 @@ static bool valid_attributes(struct json_object *attributes)
 }
 
 enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_call *call,
-				   struct json_object **out, struct emu_api_error *err)
+                                   struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	const char *type_name;
@@ -1435,16 +1429,17 @@ enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_cal
 		return invalid(err, "thingTypeName must be a string");
 	if (type_name != NULL)
 		return not_found(err, "thing type", type_name); /* no thing types here */
-	if (call->body != NULL && json_object_object_get_ex(call->body, "attributePayload",
-							    &payload)) {
+	if (call->body != NULL &&
+	    json_object_object_get_ex(call->body, "attributePayload", &payload)) {
 		if (!json_object_is_type(payload, json_type_object))
 			return invalid(err, "attributePayload must be an object");
 		if (json_object_object_get_ex(payload, "attributes", &attributes) &&
 		    !json_object_is_type(attributes, json_type_object))
 			return invalid(err, "attributes must be an object");
 		if (attributes != NULL && !valid_attributes(attributes))
-			return invalid(err, "attributes: at most 3, names [a-zA-Z0-9_.,@/:#-]{1,128}, "
-					    "values [a-zA-Z0-9_.,@/:#=\\[\\]-]{0,800}");
+			return invalid(err,
+			               "attributes: at most 3, names [a-zA-Z0-9_.,@/:#-]{1,128}, "
+			               "values [a-zA-Z0-9_.,@/:#=\\[\\]-]{0,800}");
 	}
 	t = find_thing(store, call->label);
 	if (t != NULL) {
@@ -1458,8 +1453,8 @@ enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_cal
 		json_object_put(empty);
 		if (!same) {
 			emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
-					  "the thing %s already exists with other attributes",
-					  call->label);
+			                  "the thing %s already exists with other attributes",
+			                  call->label);
 			return JITRD_ERR_API;
 		}
 		answer = thing_answer(store, t);
@@ -1472,14 +1467,14 @@ enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_cal
 		return limit_exceeded(err, "things");
 	result = JITRD_ERR_NOMEM;
 	fresh.name = dup_string(call->label);
-	fresh.attributes = attributes != NULL ? json_object_get(attributes)
-					      : json_object_new_object();
+	fresh.attributes =
+	    attributes != NULL ? json_object_get(attributes) : json_object_new_object();
 	fresh.version = 1;
-	snprintf(fresh.id, sizeof fresh.id, "%08x-0000-4000-8000-%012" PRIx64,
-		 hash_id(call->label), ++store->generation);
+	snprintf(fresh.id, sizeof fresh.id, "%08x-0000-4000-8000-%012" PRIx64, hash_id(call->label),
+	         ++store->generation);
 	if (fresh.name == NULL || fresh.attributes == NULL ||
 	    grow((void **)&store->things, &store->thing_cap, store->thing_count,
-		 sizeof *store->things, EMU_MAX_THINGS) != 0)
+	         sizeof *store->things, EMU_MAX_THINGS) != 0)
 		goto cleanup;
 	answer = thing_answer(store, &fresh);
 	if (answer == NULL)
@@ -1494,7 +1489,7 @@ cleanup:
 }
 
 enum jitrd_err emu_op_describe_thing(struct emu_store *store, const struct emu_call *call,
-				     struct json_object **out, struct emu_api_error *err)
+                                     struct json_object **out, struct emu_api_error *err)
 {
 	struct thing_entry *t = find_thing(store, call->label);
 	struct json_object *answer;
@@ -1512,9 +1507,8 @@ enum jitrd_err emu_op_describe_thing(struct emu_store *store, const struct emu_c
 	return JITRD_OK;
 }
 
-enum jitrd_err emu_op_attach_thing_principal(struct emu_store *store,
-					     const struct emu_call *call,
-					     struct json_object **out, struct emu_api_error *err)
+enum jitrd_err emu_op_attach_thing_principal(struct emu_store *store, const struct emu_call *call,
+                                             struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct thing_entry *t = find_thing(store, call->label);
@@ -1552,7 +1546,7 @@ enum jitrd_err emu_op_attach_thing_principal(struct emu_store *store,
 }
 
 enum jitrd_err emu_op_list_thing_principals(struct emu_store *store, const struct emu_call *call,
-					    struct json_object **out, struct emu_api_error *err)
+                                            struct json_object **out, struct emu_api_error *err)
 {
 	struct thing_entry *t = find_thing(store, call->label);
 	struct json_object *answer, *list;
@@ -1577,7 +1571,7 @@ enum jitrd_err emu_op_list_thing_principals(struct emu_store *store, const struc
 }
 
 enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct emu_call *call,
-					struct json_object **out, struct emu_api_error *err)
+                                        struct json_object **out, struct emu_api_error *err)
 {
 	const char *type = emu_call_param(call, "endpointType");
 	struct json_object *answer;
@@ -1585,19 +1579,19 @@ enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct em
 
 	if (type == NULL || strcmp(type, "iot:Data") == 0)
 		snprintf(text, sizeof text, "%s.iot.%s.amazonaws.com", store->endpoint_prefix,
-			 store->region);
+		         store->region);
 	else if (strcmp(type, "iot:Data-ATS") == 0)
 		snprintf(text, sizeof text, "%s-ats.iot.%s.amazonaws.com", store->endpoint_prefix,
-			 store->region);
+		         store->region);
 	else if (strcmp(type, "iot:CredentialProvider") == 0)
 		snprintf(text, sizeof text, "%s.credentials.iot.%s.amazonaws.com",
-			 store->endpoint_prefix, store->region);
+		         store->endpoint_prefix, store->region);
 	else if (strcmp(type, "iot:Jobs") == 0)
 		snprintf(text, sizeof text, "%s.jobs.iot.%s.amazonaws.com", store->endpoint_prefix,
-			 store->region);
+		         store->region);
 	else
 		return invalid(err, "endpointType is not one of iot:Data, iot:Data-ATS, "
-				    "iot:CredentialProvider, iot:Jobs");
+		                    "iot:CredentialProvider, iot:Jobs");
 	answer = json_object_new_object();
 	if (answer == NULL || put(answer, "endpointAddress", json_object_new_string(text))) {
 		json_object_put(answer);
@@ -1620,7 +1614,7 @@ void emu_event_cleanup(struct emu_event *event)
 }
 
 static enum jitrd_err make_event(const struct emu_store *store, const struct cert_entry *c,
-				 int64_t now_ms, struct emu_event *event)
+                                 int64_t now_ms, struct emu_event *event)
 {
 	char topic[128], payload[512];
 	int n;
@@ -1628,10 +1622,10 @@ static enum jitrd_err make_event(const struct emu_store *store, const struct cer
 	snprintf(topic, sizeof topic, "$aws/events/certificates/registered/%s", c->ca_id);
 	/* DESIGN §1: timestamp a number (ms), certificateRegistrationTimestamp a string. */
 	n = snprintf(payload, sizeof payload,
-		     "{\"certificateId\":\"%s\",\"caCertificateId\":\"%s\",\"timestamp\":%" PRId64
-		     ",\"certificateStatus\":\"PENDING_ACTIVATION\",\"awsAccountId\":\"%s\","
-		     "\"certificateRegistrationTimestamp\":\"%" PRId64 "\"}",
-		     c->id, c->ca_id, now_ms, store->account_id, c->created_ms);
+	             "{\"certificateId\":\"%s\",\"caCertificateId\":\"%s\",\"timestamp\":%" PRId64
+	             ",\"certificateStatus\":\"PENDING_ACTIVATION\",\"awsAccountId\":\"%s\","
+	             "\"certificateRegistrationTimestamp\":\"%" PRId64 "\"}",
+	             c->id, c->ca_id, now_ms, store->account_id, c->created_ms);
 	if (n < 0 || (size_t)n >= sizeof payload)
 		return JITRD_ERR_INVALID_ARG;
 	event->topic = dup_string(topic);
@@ -1644,7 +1638,7 @@ static enum jitrd_err make_event(const struct emu_store *store, const struct cer
 }
 
 static enum jitrd_err connect_answer(const char *id, const char *status, bool connected,
-				     const char *reason, struct json_object **out)
+                                     const char *reason, struct json_object **out)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -1660,8 +1654,8 @@ static enum jitrd_err connect_answer(const char *id, const char *status, bool co
 }
 
 enum jitrd_err emu_store_connect(struct emu_store *store, const char *pem, size_t pem_len,
-				 int64_t now_ms, struct json_object **answer,
-				 struct emu_event *event, struct emu_api_error *err)
+                                 int64_t now_ms, struct json_object **answer,
+                                 struct emu_event *event, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct jitrd_cert *cert = NULL;
@@ -1678,7 +1672,7 @@ enum jitrd_err emu_store_connect(struct emu_store *store, const char *pem, size_
 		goto cleanup;
 	if (result != JITRD_OK) {
 		emu_api_error_set(err, 400, "InvalidRequestException",
-				  "the body is not a PEM certificate: %s", diag.text);
+		                  "the body is not a PEM certificate: %s", diag.text);
 		result = JITRD_ERR_API;
 		goto cleanup;
 	}
@@ -1702,8 +1696,8 @@ enum jitrd_err emu_store_connect(struct emu_store *store, const char *pem, size_
 			goto cleanup;
 		memcpy(pem_text, pem, pem_len);
 		pem_text[pem_len] = '\0';
-		result = add_cert(store, cert, pem_text, ca->id, ST_PENDING_ACTIVATION, now_ms,
-				  err);
+		result =
+		    add_cert(store, cert, pem_text, ca->id, ST_PENDING_ACTIVATION, now_ms, err);
 		if (result != JITRD_OK)
 			goto cleanup;
 		c = find_cert(store, jitrd_cert_id(cert));
@@ -1720,8 +1714,9 @@ enum jitrd_err emu_store_connect(struct emu_store *store, const char *pem, size_
 	} else if (ca != NULL && !ca->active) {
 		reason = "the certificate's CA is not ACTIVE";
 	}
-	result = connect_answer(c->id, status_names[c->status],
-				c->status == ST_ACTIVE && (ca == NULL || ca->active), reason, &reply);
+	result =
+	    connect_answer(c->id, status_names[c->status],
+	                   c->status == ST_ACTIVE && (ca == NULL || ca->active), reason, &reply);
 done:
 	if (result != JITRD_OK)
 		goto cleanup;
@@ -1758,7 +1753,7 @@ struct json_object *emu_store_state(const struct emu_store *store)
 		if (push(cas, o) || put(o, "certificateId", json_object_new_string(ca->id)) ||
 		    put(o, "status", json_object_new_string(ca->active ? "ACTIVE" : "INACTIVE")) ||
 		    put(o, "autoRegistrationStatus",
-			json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")))
+		        json_object_new_string(ca->auto_registration ? "ENABLE" : "DISABLE")))
 			goto fail;
 	}
 	for (size_t i = 0; i < store->cert_count; i++) {

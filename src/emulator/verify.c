@@ -109,8 +109,8 @@ static bool is_signature_hex(const char *s)
  * repeated headers are joined with ',' (as the signer saw them). joined[] holds what was
  * allocated for that. */
 static enum jitrd_err collect_signed(const struct emu_http_request *req, char *names,
-				     struct jitrd_sigv4_header *out, char **joined, size_t *count,
-				     int *has_host)
+                                     struct jitrd_sigv4_header *out, char **joined, size_t *count,
+                                     int *has_host)
 {
 	size_t n = 0;
 
@@ -129,8 +129,8 @@ static enum jitrd_err collect_signed(const struct emu_http_request *req, char *n
 				continue;
 			if (found++ == 0)
 				first = req->headers[i].value != NULL ? req->headers[i].value : "";
-			len += strlen(req->headers[i].value != NULL ? req->headers[i].value : "") +
-			       1;
+			len +=
+			    strlen(req->headers[i].value != NULL ? req->headers[i].value : "") + 1;
 		}
 		if (found == 0)
 			return JITRD_ERR_INVALID_ARG;
@@ -173,23 +173,22 @@ static void skew_message(char *out, size_t size, const char *amz_date, time_t wh
 
 	if (jitrd_sigv4_amz_date(now, now_text) != 0 ||
 	    jitrd_sigv4_amz_date(late ? now - EMU_SIGV4_MAX_SKEW : now + EMU_SIGV4_MAX_SKEW,
-				 edge) != 0) {
+	                         edge) != 0) {
 		snprintf(out, size, "Signature expired");
 		return;
 	}
 	/* The wording AWS uses, which botocore's clock-skew handling recognises. */
 	if (late)
 		snprintf(out, size, "Signature expired: %s is now earlier than %s (%s - 5 min.)",
-			 amz_date, edge, now_text);
+		         amz_date, edge, now_text);
 	else
 		snprintf(out, size,
-			 "Signature not yet current: %s is still later than %s (%s + 5 min.)",
-			 amz_date, edge, now_text);
+		         "Signature not yet current: %s is still later than %s (%s + 5 min.)",
+		         amz_date, edge, now_text);
 }
 
-enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key,
-				const struct emu_http_request *req, time_t now,
-				struct emu_api_error *err)
+enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key, const struct emu_http_request *req,
+                                time_t now, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	struct authorization auth;
@@ -206,63 +205,63 @@ enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key,
 	header = header_value(req, "authorization");
 	if (header == NULL)
 		return refuse(err, "MissingAuthenticationTokenException",
-			      "Missing Authentication Token");
+		              "Missing Authentication Token");
 	if (parse_authorization(header, &auth) != 0)
 		return refuse(err, "IncompleteSignatureException",
-			      "Authorization header requires 'Credential', 'Signature' and "
-			      "'SignedHeaders' parameters of AWS4-HMAC-SHA256");
+		              "Authorization header requires 'Credential', 'Signature' and "
+		              "'SignedHeaders' parameters of AWS4-HMAC-SHA256");
 	if (split_credential(auth.credential, parts) != 0)
 		return refuse(err, "IncompleteSignatureException",
-			      "Credential must have the form ID/DATE/REGION/SERVICE/aws4_request");
+		              "Credential must have the form ID/DATE/REGION/SERVICE/aws4_request");
 	if (strcmp(parts[0], key->access_key_id) != 0)
 		return refuse(err, "UnrecognizedClientException",
-			      "The security token included in the request is invalid.");
+		              "The security token included in the request is invalid.");
 	amz_date = header_value(req, "x-amz-date");
 	if (amz_date == NULL || jitrd_sigv4_parse_amz_date(amz_date, &when) != 0)
 		return refuse(err, "IncompleteSignatureException",
-			      "The request must carry a valid X-Amz-Date header");
+		              "The request must carry a valid X-Amz-Date header");
 	if (strlen(parts[1]) != 8 || strncmp(parts[1], amz_date, 8) != 0)
 		return refuse(err, "InvalidSignatureException",
-			      "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
-			      "version of date from HTTP");
+		              "Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+		              "version of date from HTTP");
 	if (when < now - EMU_SIGV4_MAX_SKEW || when > now + EMU_SIGV4_MAX_SKEW) {
 		skew_message(message, sizeof message, amz_date, when, now);
 		return refuse(err, "InvalidSignatureException", message);
 	}
 	if (strcmp(parts[2], key->region) != 0)
 		return refuse(err, "InvalidSignatureException",
-			      "Credential should be scoped to a valid region.");
+		              "Credential should be scoped to a valid region.");
 	/* The v1 CLI signs as "iot", the v2 CLI and the service model as "execute-api". */
 	if (strcmp(parts[3], "iot") != 0 && strcmp(parts[3], "execute-api") != 0)
 		return refuse(err, "InvalidSignatureException",
-			      "Credential should be scoped to correct service: 'execute-api'.");
+		              "Credential should be scoped to correct service: 'execute-api'.");
 	if (!is_signature_hex(auth.signature))
 		return refuse(err, "IncompleteSignatureException",
-			      "Signature must be 64 lowercase hex digits");
+		              "Signature must be 64 lowercase hex digits");
 
-	result = collect_signed(req, auth.signed_headers, signed_headers, joined, &count,
-				&has_host);
+	result =
+	    collect_signed(req, auth.signed_headers, signed_headers, joined, &count, &has_host);
 	if (result == JITRD_ERR_NOMEM)
 		goto cleanup;
 	if (result != JITRD_OK || !has_host) {
 		result = refuse(err, "InvalidSignatureException",
-				"SignedHeaders must name host and only headers the request "
-				"carries");
+		                "SignedHeaders must name host and only headers the request "
+		                "carries");
 		goto cleanup;
 	}
 	{
 		struct jitrd_sigv4_request creq = {
-			.method = req->method,
-			.path = req->path,
-			.query = req->query,
-			.headers = signed_headers,
-			.header_count = count,
-			.payload = req->body,
-			.payload_len = req->body_len,
-			.normalize_path = 1,
+		    .method = req->method,
+		    .path = req->path,
+		    .query = req->query,
+		    .headers = signed_headers,
+		    .header_count = count,
+		    .payload = req->body,
+		    .payload_len = req->body_len,
+		    .normalize_path = 1,
 		};
-		struct jitrd_sigv4_credentials creds = {key->access_key_id,
-							key->secret_access_key, NULL};
+		struct jitrd_sigv4_credentials creds = {key->access_key_id, key->secret_access_key,
+		                                        NULL};
 		struct jitrd_sigv4_scope scope = {parts[2], parts[3], when};
 
 		result = jitrd_sigv4_canonical_request(&creq, NULL, 0, &canonical, &names);
@@ -274,10 +273,11 @@ enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key,
 	if (result == JITRD_ERR_NOMEM)
 		goto cleanup;
 	if (result != JITRD_OK || CRYPTO_memcmp(expected, auth.signature, 64) != 0) {
-		result = refuse(err, "InvalidSignatureException",
-				"The request signature we calculated does not match the signature "
-				"you provided. Check your AWS Secret Access Key and signing method. "
-				"Consult the service documentation for details.");
+		result =
+		    refuse(err, "InvalidSignatureException",
+		           "The request signature we calculated does not match the signature "
+		           "you provided. Check your AWS Secret Access Key and signing method. "
+		           "Consult the service documentation for details.");
 		goto cleanup;
 	}
 	result = JITRD_OK;

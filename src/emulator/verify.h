@@ -36,8 +36,7 @@ struct emu_http_request {
  * Otherwise JITRD_ERR_SIGNATURE with err set as AWS answers (403 and one of
  * MissingAuthenticationTokenException, IncompleteSignatureException,
  * UnrecognizedClientException, InvalidSignatureException), or JITRD_ERR_NOMEM. */
-enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key,
-				const struct emu_http_request *req, time_t now,
-				struct emu_api_error *err) JITRD_WUR;
+enum jitrd_err emu_sigv4_verify(const struct emu_sigv4_key *key, const struct emu_http_request *req,
+                                time_t now, struct emu_api_error *err) JITRD_WUR;
 
 #endif

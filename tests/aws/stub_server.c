@@ -69,7 +69,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 }
 
 static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				 const char *value)
+                                 const char *value)
 {
 	struct stub_request *req = cls;
 
@@ -78,13 +78,13 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
 		return MHD_NO;
 	snprintf(req->headers[req->header_count].name, sizeof(req->headers[0].name), "%s", key);
 	snprintf(req->headers[req->header_count].value, sizeof(req->headers[0].value), "%s",
-		 value ? value : "");
+	         value ? value : "");
 	req->header_count++;
 	return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct pending *p = *req_cls;
 
@@ -99,7 +99,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
 }
 
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
+                          enum MHD_ConnectionNotificationCode toe)
 {
 	struct stub_server *s = cls;
 
@@ -121,8 +121,8 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls)
 {
 	struct stub_server *s = cls;
 	struct pending *p = *req_cls;
@@ -177,12 +177,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	s->requests++;
 	pthread_mutex_unlock(&s->lock);
 	r = MHD_create_response_from_buffer(answer.body ? strlen(answer.body) : 0,
-					    (void *)(answer.body ? answer.body : ""),
-					    MHD_RESPMEM_MUST_COPY);
+	                                    (void *)(answer.body ? answer.body : ""),
+	                                    MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type",
-				answer.content_type ? answer.content_type : "application/json");
+	                        answer.content_type ? answer.content_type : "application/json");
 	if (answer.error_type)
 		MHD_add_response_header(r, "x-amzn-ErrorType", answer.error_type);
 	ok = MHD_queue_response(con, (unsigned)answer.status, r);
@@ -265,7 +265,7 @@ const char *stub_header(const struct stub_request *req, const char *name)
 }
 
 int stub_verify_sigv4(const struct stub_request *req, const char *key_id, const char *secret,
-		      const char *session_token, const char *region, const char *service)
+                      const char *session_token, const char *region, const char *service)
 {
 	const char *auth = stub_header(req, "Authorization");
 	const char *date = stub_header(req, "X-Amz-Date");
@@ -383,8 +383,8 @@ static void *raw_loop(void *arg)
 		if (s->script.delay_before_ms)
 			sleep_ms(s->script.delay_before_ms);
 		if (s->script.reply) {
-			size_t n = s->script.reply_len ? s->script.reply_len
-						       : strlen(s->script.reply);
+			size_t n =
+			    s->script.reply_len ? s->script.reply_len : strlen(s->script.reply);
 			ssize_t w = send(c, s->script.reply, n, MSG_NOSIGNAL);
 
 			(void)w;

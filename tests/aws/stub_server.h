@@ -24,24 +24,23 @@ struct stub_request {
 
 /* The handler fills this; body is copied by the server. */
 struct stub_response {
-	int status;              /* default 200 */
+	int status;               /* default 200 */
 	const char *content_type; /* default application/json */
-	const char *body;        /* default "" */
-	const char *error_type;  /* x-amzn-ErrorType when not NULL */
-	int delay_ms;            /* sleep before answering */
+	const char *body;         /* default "" */
+	const char *error_type;   /* x-amzn-ErrorType when not NULL */
+	int delay_ms;             /* sleep before answering */
 };
 
-typedef void (*stub_handler)(void *ctx, const struct stub_request *req,
-			     struct stub_response *resp);
+typedef void (*stub_handler)(void *ctx, const struct stub_request *req, struct stub_response *resp);
 
 struct stub_server;
 
 /* NULL on failure (the test fails). Handlers run on MHD's threads, one per connection. */
 struct stub_server *stub_start(stub_handler handler, void *ctx);
 const char *stub_url(const struct stub_server *s); /* "http://127.0.0.1:PORT" */
-int stub_requests(struct stub_server *s);           /* requests answered so far */
-int stub_connections(struct stub_server *s);        /* TCP connections accepted so far */
-void stub_stop(struct stub_server *s);              /* NULL is fine */
+int stub_requests(struct stub_server *s);          /* requests answered so far */
+int stub_connections(struct stub_server *s);       /* TCP connections accepted so far */
+void stub_stop(struct stub_server *s);             /* NULL is fine */
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *stub_header(const struct stub_request *req, const char *name);
@@ -49,7 +48,7 @@ const char *stub_header(const struct stub_request *req, const char *name);
 /* 0 when req's Authorization header is a valid SigV4 signature by (key_id, secret) for
  * region/service at the request's own X-Amz-Date; -1 otherwise. */
 int stub_verify_sigv4(const struct stub_request *req, const char *key_id, const char *secret,
-		      const char *session_token, const char *region, const char *service);
+                      const char *session_token, const char *region, const char *service);
 
 /* Raw server: for each accepted connection, reads one request (headers and Content-Length
  * body), then performs script: writes `reply` (may be NULL), sleeps delay_ms, and closes the

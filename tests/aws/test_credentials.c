@@ -24,11 +24,11 @@
 
 struct standin {
 	pthread_mutex_t lock;
-	int fetches;         /* credential answers given */
-	int status;          /* non-200 to fail every answer */
+	int fetches;          /* credential answers given */
+	int status;           /* non-200 to fail every answer */
 	const char *override; /* a raw body to answer credential requests with */
 	time_t expiration;
-	int failures;        /* request-shape checks that failed (asserted by the tests) */
+	int failures; /* request-shape checks that failed (asserted by the tests) */
 	char last_auth[512];
 	char last_body[4096];
 	char last_session_name[128];
@@ -72,21 +72,23 @@ static void handle(void *ctx, const struct stub_request *req, struct stub_respon
 		    stub_header(req, "Authorization") ||
 		    !strstr(req->body, "Action=AssumeRoleWithWebIdentity") ||
 		    !strstr(req->body, "Version=2011-06-15") ||
-		    !strstr(req->body, "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fjitrd") ||
+		    !strstr(req->body,
+		            "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fjitrd") ||
 		    !strstr(req->body, "WebIdentityToken=" WEB_TOK))
 			sd.failures++;
 		snprintf(sd.last_body, sizeof(sd.last_body), "%s", req->body);
 		v = strstr(req->body, "RoleSessionName=");
 		if (v)
 			snprintf(sd.last_session_name, sizeof(sd.last_session_name), "%.*s",
-				 (int)strcspn(v + 16, "&"), v + 16);
+			         (int)strcspn(v + 16, "&"), v + 16);
 		sd.fetches++;
-		snprintf(answer, sizeof(answer),
-			 "{\"AssumeRoleWithWebIdentityResponse\":{\"AssumeRoleWithWebIdentityResult\":"
-			 "{\"Credentials\":{\"AccessKeyId\":\"ASIASTS%d\",\"SecretAccessKey\":\"" SECRET
-			 "\",\"SessionToken\":\"" TOKEN "\",\"Expiration\":%lld.0},"
-			 "\"SubjectFromWebIdentityToken\":\"sub\"},\"ResponseMetadata\":{}}}",
-			 sd.fetches, (long long)sd.expiration);
+		snprintf(
+		    answer, sizeof(answer),
+		    "{\"AssumeRoleWithWebIdentityResponse\":{\"AssumeRoleWithWebIdentityResult\":"
+		    "{\"Credentials\":{\"AccessKeyId\":\"ASIASTS%d\",\"SecretAccessKey\":\"" SECRET
+		    "\",\"SessionToken\":\"" TOKEN "\",\"Expiration\":%lld.0},"
+		    "\"SubjectFromWebIdentityToken\":\"sub\"},\"ResponseMetadata\":{}}}",
+		    sd.fetches, (long long)sd.expiration);
 	} else if (strcmp(req->path, "/creds") == 0) {
 		v = stub_header(req, "Authorization");
 		snprintf(sd.last_auth, sizeof(sd.last_auth), "%s", v ? v : "");
@@ -95,9 +97,9 @@ static void handle(void *ctx, const struct stub_request *req, struct stub_respon
 		sd.fetches++;
 		iso8601(sd.expiration, when);
 		snprintf(answer, sizeof(answer),
-			 "{\"AccessKeyId\":\"ASIACTR%d\",\"SecretAccessKey\":\"" SECRET
-			 "\",\"Token\":\"" TOKEN "\",\"Expiration\":\"%s\",\"RoleArn\":\"r\"}",
-			 sd.fetches, when);
+		         "{\"AccessKeyId\":\"ASIACTR%d\",\"SecretAccessKey\":\"" SECRET
+		         "\",\"Token\":\"" TOKEN "\",\"Expiration\":\"%s\",\"RoleArn\":\"r\"}",
+		         sd.fetches, when);
 	} else if (strcmp(req->path, "/latest/api/token") == 0) {
 		v = stub_header(req, "X-aws-ec2-metadata-token-ttl-seconds");
 		if (strcmp(req->method, "PUT") != 0 || !v || strcmp(v, "21600") != 0) {
@@ -129,10 +131,10 @@ static void handle(void *ctx, const struct stub_request *req, struct stub_respon
 		sd.fetches++;
 		iso8601(sd.expiration, when);
 		snprintf(answer, sizeof(answer),
-			 "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\",\"Type\":"
-			 "\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS%d\",\"SecretAccessKey\":\"" SECRET
-			 "\",\"Token\":\"" TOKEN "\",\"Expiration\":\"%s\"}",
-			 sd.fetches, when);
+		         "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\",\"Type\":"
+		         "\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS%d\",\"SecretAccessKey\":\"" SECRET
+		         "\",\"Token\":\"" TOKEN "\",\"Expiration\":\"%s\"}",
+		         sd.fetches, when);
 	} else {
 		resp->status = 404;
 		answer[0] = '\0';
@@ -217,7 +219,7 @@ static void assert_no_secret(const struct jitrd_diag *diag)
 /* Expects failure: JITRD_ERR_CREDENTIALS, output untouched, a message without secrets that
  * contains expect_in_diag. */
 static void expect_failure(struct jitrd_credentials_provider *p, time_t now,
-			   const char *expect_in_diag)
+                           const char *expect_in_diag)
 {
 	struct jitrd_credentials out;
 	struct jitrd_diag diag = {{0}};
@@ -263,7 +265,7 @@ static void test_environment(void)
 	CU_ASSERT_EQUAL(out.expiration, 0);
 	CU_ASSERT_EQUAL(jitrd_credentials_source(p), JITRD_CREDENTIALS_ENVIRONMENT);
 	CU_ASSERT_STRING_EQUAL(jitrd_credentials_source_name(jitrd_credentials_source(p)),
-			       "environment");
+	                       "environment");
 	jitrd_credentials_cleanse(&out);
 	CU_ASSERT_EQUAL(out.secret_access_key[0], '\0');
 	jitrd_credentials_free(p);
@@ -438,29 +440,28 @@ static void test_shared_files(void)
 		const char *key_id;
 		int has_token;
 	} cases[] = {
-	    {NULL, NULL, "AKIDDEFAULT", 0},
-	    {NULL, "dev", "AKIDDEV", 1},
-	    {"dev", "other", "AKIDDEV", 1},   /* [aws] profile wins over AWS_PROFILE */
-	    {"cfgonly", NULL, "AKIDCFG", 0},  /* only in config, as [profile cfgonly] */
+	    {NULL, NULL, "AKIDDEFAULT", 0},    {NULL, "dev", "AKIDDEV", 1},
+	    {"dev", "other", "AKIDDEV", 1},    /* [aws] profile wins over AWS_PROFILE */
+	    {"cfgonly", NULL, "AKIDCFG", 0},   /* only in config, as [profile cfgonly] */
 	    {"both", NULL, "AKIDCREDBOTH", 0}, /* credentials file wins over config */
 	};
 
 	memset(long_token, 'T', sizeof(long_token) - 1);
 	long_token[sizeof(long_token) - 1] = '\0';
 	snprintf(text, sizeof(text),
-		 "# comment\n[default]\naws_access_key_id = AKIDDEFAULT\n"
-		 "aws_secret_access_key = " SECRET "\n\n[dev]\r\naws_access_key_id=AKIDDEV\r\n"
-		 "aws_secret_access_key=" SECRET "\r\naws_session_token = %s\r\n"
-		 "[both]\naws_access_key_id = AKIDCREDBOTH\naws_secret_access_key = " SECRET "\n",
-		 long_token);
+	         "# comment\n[default]\naws_access_key_id = AKIDDEFAULT\n"
+	         "aws_secret_access_key = " SECRET "\n\n[dev]\r\naws_access_key_id=AKIDDEV\r\n"
+	         "aws_secret_access_key=" SECRET "\r\naws_session_token = %s\r\n"
+	         "[both]\naws_access_key_id = AKIDCREDBOTH\naws_secret_access_key = " SECRET "\n",
+	         long_token);
 	write_file("credentials", text, cred_path, sizeof(cred_path));
 	write_file("config",
-		   "[default]\nregion = eu-west-1\n[profile cfgonly]\n"
-		   "aws_access_key_id = AKIDCFG\naws_secret_access_key = " SECRET "\n"
-		   "[cfgonly]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n"
-		   "[profile both]\naws_access_key_id = AKIDCONFBOTH\n"
-		   "aws_secret_access_key = " SECRET "\n",
-		   conf_path, sizeof(conf_path));
+	           "[default]\nregion = eu-west-1\n[profile cfgonly]\n"
+	           "aws_access_key_id = AKIDCFG\naws_secret_access_key = " SECRET "\n"
+	           "[cfgonly]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n"
+	           "[profile both]\naws_access_key_id = AKIDCONFBOTH\n"
+	           "aws_secret_access_key = " SECRET "\n",
+	           conf_path, sizeof(conf_path));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct env e = {0};
 		struct jitrd_credentials out;
@@ -496,8 +497,8 @@ static void test_shared_files_home_and_missing_profile(void)
 	snprintf(path, sizeof(path), "mkdir -p %s/.aws", home);
 	CU_ASSERT_EQUAL_FATAL(system(path), 0);
 	write_file("home/.aws/credentials",
-		   "[default]\naws_access_key_id=AKIDHOME\naws_secret_access_key=" SECRET "\n",
-		   path, sizeof(path));
+	           "[default]\naws_access_key_id=AKIDHOME\naws_secret_access_key=" SECRET "\n",
+	           path, sizeof(path));
 	env_add(&e, "HOME=%s", home);
 	env_add(&e, "AWS_EC2_METADATA_DISABLED=%s", "TRUE");
 	p = provider_for(&e, NULL);
@@ -534,7 +535,7 @@ static void test_shared_files_broken(void)
 			snprintf(text, sizeof(text), "%s", files[i]);
 		else
 			snprintf(text, sizeof(text),
-				 "[default]\naws_access_key_id = AKID\n" SECRET "%s\n", long_line);
+			         "[default]\naws_access_key_id = AKID\n" SECRET "%s\n", long_line);
 		write_file("broken-credentials", text, path, sizeof(path));
 		base_env(&e);
 		env_add(&e, "AWS_SHARED_CREDENTIALS_FILE=%s", path);
@@ -587,8 +588,8 @@ static void test_container(void)
 static void test_container_refused_uris(void)
 {
 	static const char *const urls[] = {
-	    "http://192.0.2.10/creds",        /* documentation range, not allowed */
-	    "http://169.254.169.254/creds",   /* IMDS's address is not the container agent */
+	    "http://192.0.2.10/creds",      /* documentation range, not allowed */
+	    "http://169.254.169.254/creds", /* IMDS's address is not the container agent */
 	    "http://example.com/creds",
 	    "ftp://127.0.0.1/creds",
 	    "http://127.0.0.1.example.com/x", /* a name, not loopback */
@@ -653,8 +654,8 @@ static void test_container_bad_answers(void)
 	    {200, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":[],\"Token\":\"" TOKEN "\"}",
 	     "SecretAccessKey"},
 	    {200,
-	     "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET
-	     "\\u0000x\",\"Token\":\"" TOKEN "\",\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+	     "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\\u0000x\",\"Token\":\"" TOKEN
+	     "\",\"Expiration\":\"2030-01-01T00:00:00Z\"}",
 	     "SecretAccessKey"},
 	};
 
@@ -820,13 +821,13 @@ static void test_local_endpoints_bypass_proxy(void)
 static void test_imds_endpoint_refused(void)
 {
 	static const char *const endpoints[] = {
-	    "http://192.0.2.10",          /* documentation range: off the link */
-	    "http://10.0.0.1:80/",        /* private, routed */
-	    "http://example.com",         /* a name is never trusted to be local */
-	    "http://localhost",           /* a name too: resolution could say anything */
+	    "http://192.0.2.10",   /* documentation range: off the link */
+	    "http://10.0.0.1:80/", /* private, routed */
+	    "http://example.com",  /* a name is never trusted to be local */
+	    "http://localhost",    /* a name too: resolution could say anything */
 	    "http://169.254.169.254.example.com",
-	    "http://[2001:db8::1]",       /* global IPv6 */
-	    "ftp://169.254.169.254",      /* not http */
+	    "http://[2001:db8::1]",  /* global IPv6 */
+	    "ftp://169.254.169.254", /* not http */
 	    "file:///etc/passwd",
 	    "not a url",
 	};
@@ -963,7 +964,7 @@ static void test_invalid_arguments(void)
 	CU_ASSERT_EQUAL(jitrd_credentials_get(NULL, T0, &out, NULL), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(jitrd_credentials_source_name(JITRD_CREDENTIALS_IMDS), "imds");
 	CU_ASSERT_STRING_EQUAL(jitrd_credentials_source_name((enum jitrd_credentials_source)99),
-			       "none");
+	                       "none");
 	jitrd_credentials_free(NULL);
 	jitrd_credentials_cleanse(NULL);
 }
@@ -998,7 +999,8 @@ int main(void)
 	    {"web identity: STS failures and bad answers", test_web_identity_failures},
 	    {"web identity: misconfiguration", test_web_identity_misconfigured},
 	    {"shared files: profiles", test_shared_files},
-	    {"shared files: HOME and a missing profile", test_shared_files_home_and_missing_profile},
+	    {"shared files: HOME and a missing profile",
+	     test_shared_files_home_and_missing_profile},
 	    {"shared files: broken files", test_shared_files_broken},
 	    {"container: full URI, token and token file", test_container},
 	    {"container: refused URIs and tokens", test_container_refused_uris},

@@ -52,7 +52,8 @@ static const char *page_body(const struct stub_request *req)
 	if (!m)
 		return "{\"certificates\":[{\"certificateId\":\"" CERT "\",\"status\":"
 		       "\"PENDING_ACTIVATION\",\"certificateArn\":\"a1\",\"creationDate\":1.7E9},"
-		       "{\"certificateId\":\"" CA "\",\"status\":\"ACTIVE\"}],\"nextMarker\":\"p%2F2\"}";
+		       "{\"certificateId\":\"" CA
+		       "\",\"status\":\"ACTIVE\"}],\"nextMarker\":\"p%2F2\"}";
 	if (strncmp(m + 7, "p%252F2", 7) == 0) /* the marker "p%2F2", percent-encoded */
 		return "{\"certificates\":[{\"certificateId\":\"" CERT "\",\"status\":\"REVOKED\"},"
 		       "{\"certificateId\":\"" CERT "\",\"status\":\"INACTIVE\"}],\"nextMarker\":"
@@ -118,16 +119,16 @@ struct fixture {
 	struct jitrd_iot_session *session;
 };
 
-static const char *const env_plain[] = {"AWS_ACCESS_KEY_ID=" KEY_ID,
-					"AWS_SECRET_ACCESS_KEY=" SECRET,
-					"AWS_EC2_METADATA_DISABLED=true", "HOME=/nonexistent", NULL};
-static const char *const env_token[] = {"AWS_ACCESS_KEY_ID=" KEY_ID,
-					"AWS_SECRET_ACCESS_KEY=" SECRET,
-					"AWS_SESSION_TOKEN=" TOKEN,
-					"AWS_EC2_METADATA_DISABLED=true", "HOME=/nonexistent", NULL};
+static const char *const env_plain[] = {
+    "AWS_ACCESS_KEY_ID=" KEY_ID, "AWS_SECRET_ACCESS_KEY=" SECRET, "AWS_EC2_METADATA_DISABLED=true",
+    "HOME=/nonexistent", NULL};
+static const char *const env_token[] = {
+    "AWS_ACCESS_KEY_ID=" KEY_ID, "AWS_SECRET_ACCESS_KEY=" SECRET,
+    "AWS_SESSION_TOKEN=" TOKEN,  "AWS_EC2_METADATA_DISABLED=true",
+    "HOME=/nonexistent",         NULL};
 
 static int fixture_open(struct fixture *f, const char *endpoint, const char *const *envp,
-			void (*tune)(struct jitrd_iot_client_options *))
+                        void (*tune)(struct jitrd_iot_client_options *))
 {
 	struct jitrd_credentials_options co;
 	struct jitrd_iot_client_options opts;
@@ -171,7 +172,7 @@ static int64_t deadline(void)
 }
 
 static void assert_request(const char *method, const char *path, const char *query,
-			   const char *body)
+                           const char *body)
 {
 	CU_ASSERT_STRING_EQUAL(sv.last.method, method);
 	CU_ASSERT_STRING_EQUAL(sv.last.path, path);
@@ -180,7 +181,7 @@ static void assert_request(const char *method, const char *path, const char *que
 	if (strcmp(sv.last.path, path) != 0 || strcmp(sv.last.query, query) != 0 ||
 	    strcmp(sv.last_body, body) != 0)
 		fprintf(stderr, "got %s %s ? %s body %s\n", sv.last.method, sv.last.path,
-			sv.last.query, sv.last_body);
+		        sv.last.query, sv.last_body);
 	if (body[0]) {
 		const char *ct = stub_header(&sv.last, "Content-Type");
 
@@ -201,13 +202,14 @@ static void test_shapes_certificates(void)
 
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
 	answer(200, "{\"certificateDescription\":{\"certificateArn\":\"" ARN "\",\"certificateId\":"
-		    "\"" CERT "\",\"caCertificateId\":\"" CA "\",\"status\":\"PENDING_ACTIVATION\","
-		    "\"certificatePem\":\"" "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
-		    "CERTIFICATE-----\\n\",\"ownedBy\":\"123456789012\",\"creationDate\":1.7E9,"
-		    "\"customerVersion\":1,\"validity\":{}}}");
-	CU_ASSERT_EQUAL_FATAL(jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert,
-							     &res, &diag),
-			      JITRD_OK);
+	            "\"" CERT "\",\"caCertificateId\":\"" CA "\",\"status\":\"PENDING_ACTIVATION\","
+	            "\"certificatePem\":\""
+	            "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
+	            "CERTIFICATE-----\\n\",\"ownedBy\":\"123456789012\",\"creationDate\":1.7E9,"
+	            "\"customerVersion\":1,\"validity\":{}}}");
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert, &res, &diag),
+	    JITRD_OK);
 	assert_request("GET", "/certificates/" CERT, "", "");
 	CU_ASSERT_STRING_EQUAL(cert.certificate_id, CERT);
 	CU_ASSERT_STRING_EQUAL(cert.ca_certificate_id, CA);
@@ -222,27 +224,27 @@ static void test_shapes_certificates(void)
 
 	answer(200, "");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_OK);
+	                                             &res, &diag),
+	                JITRD_OK);
 	assert_request("PUT", "/certificates/" CERT, "newStatus=ACTIVE", "");
 	/* An operation without output: "{}" (any spacing) is taken without parsing, anything
 	 * else must still be a JSON object. */
 	answer(200, " { \r\n } ");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_OK);
+	                                             &res, &diag),
+	                JITRD_OK);
 	answer(200, "{\"ignored\":[1,2]}");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_OK);
+	                                             &res, &diag),
+	                JITRD_OK);
 	answer(200, "{}}");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                             &res, &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	answer(200, "{");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                             &res, &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	CU_ASSERT(strstr(diag.text, "not a JSON object") != NULL);
 
 	{
@@ -250,37 +252,44 @@ static void test_shapes_certificates(void)
 
 		answer(200, "{\"certificateArn\":\"" ARN "\",\"certificateId\":\"" CERT "\"}");
 		CU_ASSERT_EQUAL(jitrd_iot_register_certificate(f.session, deadline(), PEM, PEM,
-							       JITRD_IOT_ACTIVE, &reg, &res, &diag),
-				JITRD_OK);
-		assert_request("POST", "/certificate/register", "",
-			       "{\"certificatePem\":\"" "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
-			       "CERTIFICATE-----\\n\",\"caCertificatePem\":\"" "-----BEGIN "
-			       "CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\",\"status\":"
-			       "\"ACTIVE\"}");
+		                                               JITRD_IOT_ACTIVE, &reg, &res, &diag),
+		                JITRD_OK);
+		assert_request(
+		    "POST", "/certificate/register", "",
+		    "{\"certificatePem\":\""
+		    "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
+		    "CERTIFICATE-----\\n\",\"caCertificatePem\":\""
+		    "-----BEGIN "
+		    "CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\",\"status\":"
+		    "\"ACTIVE\"}");
 		CU_ASSERT_STRING_EQUAL(reg.certificate_id, CERT);
 		CU_ASSERT_STRING_EQUAL(reg.certificate_arn, ARN);
 
 		answer(200, "{\"certificateArn\":\"arn:ca\",\"certificateId\":\"" CA "\"}");
-		CU_ASSERT_EQUAL(jitrd_iot_register_ca_certificate(f.session, deadline(), PEM, PEM, 1,
-								  0, &reg, &res, &diag),
-				JITRD_OK);
-		assert_request("POST", "/cacertificate", "setAsActive=true&allowAutoRegistration=false",
-			       "{\"caCertificate\":\"" "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
-			       "CERTIFICATE-----\\n\",\"verificationCertificate\":\"" "-----BEGIN "
-			       "CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"}");
+		CU_ASSERT_EQUAL(jitrd_iot_register_ca_certificate(f.session, deadline(), PEM, PEM,
+		                                                  1, 0, &reg, &res, &diag),
+		                JITRD_OK);
+		assert_request("POST", "/cacertificate",
+		               "setAsActive=true&allowAutoRegistration=false",
+		               "{\"caCertificate\":\""
+		               "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
+		               "CERTIFICATE-----\\n\",\"verificationCertificate\":\""
+		               "-----BEGIN "
+		               "CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"}");
 		CU_ASSERT_STRING_EQUAL(reg.certificate_id, CA);
 	}
 	{
 		struct jitrd_iot_ca_certificate ca;
 		char code[65];
 
-		answer(200, "{\"certificateDescription\":{\"certificateId\":\"" CA "\",\"status\":"
-			    "\"ACTIVE\",\"autoRegistrationStatus\":\"ENABLE\",\"certificatePem\":\"x\","
-			    "\"certificateArn\":\"arn:ca\",\"ownedBy\":\"123456789012\"},"
-			    "\"registrationConfig\":{}}");
-		CU_ASSERT_EQUAL(jitrd_iot_describe_ca_certificate(f.session, deadline(), CA, &ca, &res,
-								  &diag),
-				JITRD_OK);
+		answer(200,
+		       "{\"certificateDescription\":{\"certificateId\":\"" CA "\",\"status\":"
+		       "\"ACTIVE\",\"autoRegistrationStatus\":\"ENABLE\",\"certificatePem\":\"x\","
+		       "\"certificateArn\":\"arn:ca\",\"ownedBy\":\"123456789012\"},"
+		       "\"registrationConfig\":{}}");
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_describe_ca_certificate(f.session, deadline(), CA, &ca, &res, &diag),
+		    JITRD_OK);
 		assert_request("GET", "/cacertificate/" CA, "", "");
 		CU_ASSERT_EQUAL(ca.status, JITRD_IOT_ACTIVE);
 		CU_ASSERT_EQUAL(ca.auto_registration, 1);
@@ -289,19 +298,20 @@ static void test_shapes_certificates(void)
 
 		answer(200, "");
 		CU_ASSERT_EQUAL(jitrd_iot_update_ca_certificate(f.session, deadline(), CA,
-								JITRD_IOT_INACTIVE, 0, &res, &diag),
-				JITRD_OK);
+		                                                JITRD_IOT_INACTIVE, 0, &res, &diag),
+		                JITRD_OK);
 		assert_request("PUT", "/cacertificate/" CA,
-			       "newStatus=INACTIVE&newAutoRegistrationStatus=DISABLE", "");
+		               "newStatus=INACTIVE&newAutoRegistrationStatus=DISABLE", "");
 		CU_ASSERT_EQUAL(jitrd_iot_update_ca_certificate(f.session, deadline(), CA,
-								JITRD_IOT_STATUS_NONE, 1, &res, &diag),
-				JITRD_OK);
+		                                                JITRD_IOT_STATUS_NONE, 1, &res,
+		                                                &diag),
+		                JITRD_OK);
 		assert_request("PUT", "/cacertificate/" CA, "newAutoRegistrationStatus=ENABLE", "");
 
 		answer(200, "{\"registrationCode\":\"" CERT "\"}");
-		CU_ASSERT_EQUAL(jitrd_iot_get_registration_code(f.session, deadline(), code, &res,
-								&diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_get_registration_code(f.session, deadline(), code, &res, &diag),
+		    JITRD_OK);
 		assert_request("GET", "/registrationcode", "", "");
 		CU_ASSERT_STRING_EQUAL(code, CERT);
 	}
@@ -335,25 +345,27 @@ static void test_shapes_policies_things(void)
 	/* execute-api signing and a session token, as the v2 CLI and a role would sign. */
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_token, use_execute_api) == 0);
 	answer(200, "{\"policyName\":\"dev+1@x\",\"policyArn\":\"arn:p\",\"policyDocument\":\"{}\","
-		    "\"policyVersionId\":\"1\"}");
+	            "\"policyVersionId\":\"1\"}");
 	CU_ASSERT_EQUAL(jitrd_iot_create_policy(f.session, deadline(), "dev+1@x",
-						"{\"Version\":\"2012-10-17\",\"Statement\":[]}", &pol,
-						&res, &diag),
-			JITRD_OK);
-	assert_request("POST", "/policies/dev%2B1%40x", "",
-		       "{\"policyDocument\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":"
-		       "[]}\"}");
+	                                        "{\"Version\":\"2012-10-17\",\"Statement\":[]}",
+	                                        &pol, &res, &diag),
+	                JITRD_OK);
+	assert_request(
+	    "POST", "/policies/dev%2B1%40x", "",
+	    "{\"policyDocument\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":"
+	    "[]}\"}");
 	CU_ASSERT(stub_header(&sv.last, "X-Amz-Security-Token") &&
-		  strcmp(stub_header(&sv.last, "X-Amz-Security-Token"), TOKEN) == 0);
+	          strcmp(stub_header(&sv.last, "X-Amz-Security-Token"), TOKEN) == 0);
 	CU_ASSERT_STRING_EQUAL(pol.policy_name, "dev+1@x");
 	CU_ASSERT_STRING_EQUAL(pol.version_id, "1");
 	CU_ASSERT_STRING_EQUAL(pol.policy_document, "{}");
 	jitrd_iot_policy_cleanup(&pol);
 
-	answer(200, "{\"policyName\":\"p\",\"policyArn\":\"arn:p\",\"policyDocument\":\"{\\\"a\\\":1}\","
-		    "\"defaultVersionId\":\"3\",\"creationDate\":1.5E9,\"generationId\":\"g\"}");
+	answer(200,
+	       "{\"policyName\":\"p\",\"policyArn\":\"arn:p\",\"policyDocument\":\"{\\\"a\\\":1}\","
+	       "\"defaultVersionId\":\"3\",\"creationDate\":1.5E9,\"generationId\":\"g\"}");
 	CU_ASSERT_EQUAL(jitrd_iot_get_policy(f.session, deadline(), "p", &pol, &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
 	assert_request("GET", "/policies/p", "", "");
 	CU_ASSERT_STRING_EQUAL(pol.policy_document, "{\"a\":1}");
 	CU_ASSERT_STRING_EQUAL(pol.version_id, "3");
@@ -361,40 +373,40 @@ static void test_shapes_policies_things(void)
 
 	answer(200, "");
 	CU_ASSERT_EQUAL(jitrd_iot_attach_policy(f.session, deadline(), "p", ARN, &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
 	assert_request("PUT", "/target-policies/p", "", "{\"target\":\"" ARN "\"}");
 
 	answer(200, "{\"policies\":[{\"policyName\":\"a\",\"policyArn\":\"x\"},{\"policyName\":"
-		    "\"b\"}]}");
+	            "\"b\"}]}");
 	CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(f.session, deadline(), ARN, collect_policy,
-							 names, &res, &diag),
-			JITRD_OK);
-	assert_request("POST",
-		       "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Acert%2F" CERT,
-		       "", "");
+	                                                 names, &res, &diag),
+	                JITRD_OK);
+	assert_request(
+	    "POST", "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Acert%2F" CERT,
+	    "", "");
 	CU_ASSERT_STRING_EQUAL(names, "a,b,");
 
 	answer(200, "{\"thingName\":\"dev:1_a-b\",\"thingArn\":\"arn:t\",\"thingId\":\"id-1\"}");
-	CU_ASSERT_EQUAL(jitrd_iot_create_thing(f.session, deadline(), "dev:1_a-b", &thing, &res,
-					       &diag),
-			JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_thing(f.session, deadline(), "dev:1_a-b", &thing, &res, &diag),
+	    JITRD_OK);
 	assert_request("POST", "/things/dev%3A1_a-b", "", "{}");
 	CU_ASSERT_STRING_EQUAL(thing.thing_id, "id-1");
 
 	answer(200, "{\"defaultClientId\":\"t\",\"thingName\":\"t\",\"thingId\":\"i\",\"thingArn\":"
-		    "\"arn:t\",\"attributes\":{},\"version\":7}");
+	            "\"arn:t\",\"attributes\":{},\"version\":7}");
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing(f.session, deadline(), "t", &thing, &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
 	assert_request("GET", "/things/t", "", "");
 	CU_ASSERT_EQUAL(thing.version, 7);
 
 	answer(200, "{}");
-	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(f.session, deadline(), "t", ARN, &res,
-							 &diag),
-			JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_attach_thing_principal(f.session, deadline(), "t", ARN, &res, &diag),
+	    JITRD_OK);
 	assert_request("PUT", "/things/t/principals", "", "");
 	CU_ASSERT(stub_header(&sv.last, "x-amzn-principal") &&
-		  strcmp(stub_header(&sv.last, "x-amzn-principal"), ARN) == 0);
+	          strcmp(stub_header(&sv.last, "x-amzn-principal"), ARN) == 0);
 	/* All on one kept-alive connection. */
 	CU_ASSERT_EQUAL(stub_connections(server) > 0, 1);
 	fixture_close(&f);
@@ -410,8 +422,8 @@ static void test_keep_alive(void)
 	answer(200, "");
 	for (int i = 0; i < 20; i++)
 		CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT,
-							     JITRD_IOT_REVOKED, &res, NULL),
-				JITRD_OK);
+		                                             JITRD_IOT_REVOKED, &res, NULL),
+		                JITRD_OK);
 	assert_request("PUT", "/certificates/" CERT, "newStatus=REVOKED", "");
 	CU_ASSERT_EQUAL(stub_connections(server) - before, 1);
 	fixture_close(&f);
@@ -445,8 +457,8 @@ static void test_pagination(void)
 	answer(200, "");
 	sv.pages = 1;
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 2, 0,
-							  collect_cert, &cs, &res, &diag),
-			JITRD_OK);
+	                                                  collect_cert, &cs, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(cs.n, 5);
 	CU_ASSERT_EQUAL(cs.last, JITRD_IOT_ACTIVE);
 	CU_ASSERT_EQUAL(res.attempts, 3);
@@ -457,49 +469,50 @@ static void test_pagination(void)
 	memset(&cs, 0, sizeof(cs));
 	cs.stop_at = 3;
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 0, 0,
-							  collect_cert, &cs, &res, &diag),
-			JITRD_OK);
+	                                                  collect_cert, &cs, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(cs.n, 3);
 	/* The cap on items. */
 	memset(&cs, 0, sizeof(cs));
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 0, 4,
-							  collect_cert, &cs, &res, &diag),
-			JITRD_ERR_TOO_LARGE);
+	                                                  collect_cert, &cs, &res, &diag),
+	                JITRD_ERR_TOO_LARGE);
 	CU_ASSERT_EQUAL(cs.n, 4);
 	/* A service repeating its marker is a loop, not forever. */
 	sv.pages = 2;
 	memset(&cs, 0, sizeof(cs));
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 0, 0,
-							  collect_cert, &cs, &res, &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                                  collect_cert, &cs, &res, &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	CU_ASSERT_EQUAL(res.attempts, 2);
 	sv.pages = 0;
 	/* A page is checked whole before its entries are handed out: good entries beside a token
 	 * of the wrong type reach no callback, in each of the three list operations. */
 	answer(200, "{\"certificates\":[{\"certificateId\":\"" CERT "\",\"status\":\"ACTIVE\"}],"
-		    "\"nextMarker\":7}");
+	            "\"nextMarker\":7}");
 	memset(&cs, 0, sizeof(cs));
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 0, 0,
-							  collect_cert, &cs, &res, &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                                  collect_cert, &cs, &res, &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	CU_ASSERT_EQUAL(cs.n, 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ListCertificatesByCA: response member nextMarker"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(diag.text, "ListCertificatesByCA: response member nextMarker"));
 	{
 		char names[200] = "";
 
 		answer(200, "{\"policies\":[{\"policyName\":\"a\"}],\"nextMarker\":[\"m\"]}");
-		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(f.session, deadline(), ARN,
-								 collect_policy, names, &res, &diag),
-				JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(
+				    f.session, deadline(), ARN, collect_policy, names, &res, &diag),
+		                JITRD_ERR_BAD_RESPONSE);
 		CU_ASSERT_STRING_EQUAL(names, "");
 		CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ListAttachedPolicies: response member "
-							 "nextMarker"));
+		                                         "nextMarker"));
 		/* and a well-formed last page is delivered whole */
 		answer(200, "{\"policies\":[{\"policyName\":\"a\"},{\"policyName\":\"b\"}],"
-			    "\"nextMarker\":null}");
-		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(f.session, deadline(), ARN,
-								 collect_policy, names, &res, &diag),
-				JITRD_OK);
+		            "\"nextMarker\":null}");
+		CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(
+				    f.session, deadline(), ARN, collect_policy, names, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_STRING_EQUAL(names, "a,b,");
 	}
 	fixture_close(&f);
@@ -513,12 +526,13 @@ static void test_error_mapping(void)
 		struct scripted step;
 		const char *code, *message;
 	} cases[] = {
-	    {{404, "ResourceNotFoundException:http://internal.amazon.com/", "{\"message\":\"gone\"}",
-	      0},
+	    {{404, "ResourceNotFoundException:http://internal.amazon.com/",
+	      "{\"message\":\"gone\"}", 0},
 	     "ResourceNotFoundException",
 	     "gone"},
-	    {{400, NULL, "{\"__type\":\"com.amazonaws.iot#InvalidRequestException\",\"Message\":"
-			 "\"bad\\u0001id\"}",
+	    {{400, NULL,
+	      "{\"__type\":\"com.amazonaws.iot#InvalidRequestException\",\"Message\":"
+	      "\"bad\\u0001id\"}",
 	      0},
 	     "InvalidRequestException",
 	     "bad\\x01id"},
@@ -538,9 +552,9 @@ static void test_error_mapping(void)
 
 		memset(&cert, 0x5a, sizeof(cert));
 		script(1, &cases[i].step);
-		CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert,
-							       &res, &diag),
-				JITRD_ERR_API);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert, &res, &diag),
+		    JITRD_ERR_API);
 		CU_ASSERT_EQUAL(res.http_status, cases[i].step.status);
 		CU_ASSERT_STRING_EQUAL(res.code, cases[i].code);
 		CU_ASSERT_STRING_EQUAL(res.message, cases[i].message);
@@ -554,17 +568,17 @@ static void test_error_mapping(void)
 
 static void test_retry_then_success(void)
 {
-	static const struct scripted s500[] = {{500, "InternalFailureException", "{}", 0},
-					       {503, NULL, "", 0},
-					       {200, NULL, "", 0}};
+	static const struct scripted s500[] = {
+	    {500, "InternalFailureException", "{}", 0}, {503, NULL, "", 0}, {200, NULL, "", 0}};
 	static const struct scripted s429[] = {{429, NULL, "{\"message\":\"slow\"}", 0},
-					       {200, NULL, "", 0}};
-	static const struct scripted sthr[] = {{400, "ThrottlingException", "{\"message\":\"Rate "
-									    "exceeded\"}",
-						0},
-					       {400, NULL, "{\"__type\":\"TooManyRequestsException\"}",
-						0},
-					       {200, NULL, "", 0}};
+	                                       {200, NULL, "", 0}};
+	static const struct scripted sthr[] = {
+	    {400, "ThrottlingException",
+	     "{\"message\":\"Rate "
+	     "exceeded\"}",
+	     0},
+	    {400, NULL, "{\"__type\":\"TooManyRequestsException\"}", 0},
+	    {200, NULL, "", 0}};
 	static const struct {
 		const struct scripted *steps;
 		int n;
@@ -578,8 +592,8 @@ static void test_retry_then_success(void)
 
 		script(cases[i].n, cases[i].steps);
 		CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT,
-							     JITRD_IOT_ACTIVE, &res, &diag),
-				JITRD_OK);
+		                                             JITRD_IOT_ACTIVE, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(res.attempts, (unsigned)cases[i].n);
 		CU_ASSERT_EQUAL(res.http_status, 200);
 		CU_ASSERT_STRING_EQUAL(res.code, "");
@@ -612,8 +626,8 @@ static void test_throttled_forever(void)
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, attempts_4) == 0);
 	script(1, &thr);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_ERR_THROTTLED);
+	                                             &res, &diag),
+	                JITRD_ERR_THROTTLED);
 	CU_ASSERT_EQUAL(res.attempts, 4);
 	CU_ASSERT_STRING_EQUAL(res.code, "ThrottlingException");
 	CU_ASSERT_EQUAL(res.http_status, 400);
@@ -623,15 +637,15 @@ static void test_throttled_forever(void)
 	script(1, &thr);
 	start = jitrd_iot_deadline_in(0);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, jitrd_iot_deadline_in(400), CERT,
-						     JITRD_IOT_ACTIVE, &res, &diag),
-			JITRD_ERR_THROTTLED);
+	                                             JITRD_IOT_ACTIVE, &res, &diag),
+	                JITRD_ERR_THROTTLED);
 	end = jitrd_iot_deadline_in(0);
 	CU_ASSERT(end - start <= 450);
 	CU_ASSERT(res.attempts >= 2 && res.attempts < 100);
 	/* A deadline already past: nothing is sent. */
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, jitrd_iot_deadline_in(-1), CERT,
-						     JITRD_IOT_ACTIVE, &res, &diag),
-			JITRD_ERR_DEADLINE);
+	                                             JITRD_IOT_ACTIVE, &res, &diag),
+	                JITRD_ERR_DEADLINE);
 	CU_ASSERT_EQUAL(res.attempts, 0);
 	fixture_close(&f);
 }
@@ -653,8 +667,8 @@ static void test_slow_server_times_out(void)
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, short_timeout) == 0);
 	script(1, &slow);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_ERR_TIMEOUT);
+	                                             &res, &diag),
+	                JITRD_ERR_TIMEOUT);
 	CU_ASSERT_EQUAL(res.attempts, 2);
 	CU_ASSERT(jitrd_iot_deadline_in(0) - start < 1000);
 	CU_ASSERT(strstr(diag.text, "UpdateCertificate") != NULL);
@@ -675,23 +689,30 @@ static void test_misbehaving_server(void)
 	    {{"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
 	      "{\"certificateDescription\":",
 	      0, 0, 0, 0},
-	     JITRD_ERR_BAD_RESPONSE, "truncated"},
+	     JITRD_ERR_BAD_RESPONSE,
+	     "truncated"},
 	    {{"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!", 0, 0, 0, 0},
-	     JITRD_ERR_BAD_RESPONSE, "non-JSON"},
+	     JITRD_ERR_BAD_RESPONSE,
+	     "non-JSON"},
 	    /* Content-Length shorter than the JSON: a cut document. */
 	    {{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{\"certificateDescription\":{}}", 0, 0,
 	      0, 0},
-	     JITRD_ERR_BAD_RESPONSE, "short content-length"},
+	     JITRD_ERR_BAD_RESPONSE,
+	     "short content-length"},
 	    {{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", 0, 0, 0, 0},
-	     JITRD_ERR_BAD_RESPONSE, "JSON but not an object"},
+	     JITRD_ERR_BAD_RESPONSE,
+	     "JSON but not an object"},
 	    {{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 0, 0, 0, 0},
-	     JITRD_ERR_BAD_RESPONSE, "missing members"},
+	     JITRD_ERR_BAD_RESPONSE,
+	     "missing members"},
 	    {{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, 0, 0, 0},
-	     JITRD_ERR_NETWORK, "bad chunking"}, /* curl reports it as a receive error */
+	     JITRD_ERR_NETWORK,
+	     "bad chunking"}, /* curl reports it as a receive error */
 	    {{"garbage\r\n\r\n", 0, 0, 0, 0}, JITRD_ERR_BAD_RESPONSE, "not HTTP"},
 	    {{NULL, 0, 0, 1, 0}, JITRD_ERR_NETWORK, "reset"},
 	    {{NULL, 0, 0, 0, 0}, JITRD_ERR_NETWORK, "empty reply"},
-	    {{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{", 0, 0, 1, 0}, JITRD_ERR_NETWORK,
+	    {{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{", 0, 0, 1, 0},
+	     JITRD_ERR_NETWORK,
 	     "reset mid-body"},
 	    {{NULL, 0, 3000, 0, 0}, JITRD_ERR_TIMEOUT, "slow"},
 	    {{oversized, 0, 0, 0, 0}, JITRD_ERR_BAD_RESPONSE, "oversized"},
@@ -699,7 +720,7 @@ static void test_misbehaving_server(void)
 	int n;
 
 	n = snprintf(oversized, sizeof(oversized),
-		     "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n\"", 1024 * 1024 + 100);
+	             "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n\"", 1024 * 1024 + 100);
 	memset(oversized + n, 'A', sizeof(oversized) - (size_t)n - 1);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct raw_server *raw = raw_start(&cases[i].script);
@@ -713,10 +734,10 @@ static void test_misbehaving_server(void)
 		CU_ASSERT_FATAL(fixture_open(&f, raw_url(raw), env_plain, short_timeout) == 0);
 		memset(&cert, 0x5a, sizeof(cert));
 		err = jitrd_iot_describe_certificate(f.session, jitrd_iot_deadline_in(3000), CERT,
-						     &cert, &res, &diag);
+		                                     &cert, &res, &diag);
 		if (err != cases[i].want)
 			fprintf(stderr, "%s: got %s (%s)\n", cases[i].what, jitrd_strerror(err),
-				diag.text);
+			        diag.text);
 		CU_ASSERT_EQUAL(err, cases[i].want);
 		CU_ASSERT_EQUAL((unsigned char)cert.certificate_id[0], 0x5a);
 		CU_ASSERT(diag.text[0] != '\0');
@@ -753,9 +774,9 @@ static void test_bad_members(void)
 
 		memset(&cert, 0x5a, sizeof(cert));
 		answer(200, bodies[i]);
-		CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert,
-							       &res, &diag),
-				JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert, &res, &diag),
+		    JITRD_ERR_BAD_RESPONSE);
 		CU_ASSERT_EQUAL((unsigned char)cert.certificate_id[0], 0x5a);
 		CU_ASSERT(strstr(diag.text, "response member") != NULL);
 	}
@@ -810,42 +831,42 @@ static void test_thing_attributes_and_principals(void)
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
 	answer(200, "{\"thingName\":\"t\",\"thingArn\":\"arn:t\",\"thingId\":\"id-1\"}");
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t", &marker,
-							       1, &thing, &res, &diag),
-			JITRD_OK);
+	                                                       1, &thing, &res, &diag),
+	                JITRD_OK);
 	assert_request("POST", "/things/t", "",
-		       "{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"abc:1/2=[x]\"}}}");
+	               "{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"abc:1/2=[x]\"}}}");
 	CU_ASSERT_STRING_EQUAL(thing.thing_id, "id-1");
 
 	answer(200, "{\"thingName\":\"t\",\"attributes\":{\"site\":\"lab\",\"jitrd_ca\":\"abc\"}}");
 	present = -1;
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
-							   value, sizeof(value), &present, &res,
-							   &diag),
-			JITRD_OK);
+	                                                   value, sizeof(value), &present, &res,
+	                                                   &diag),
+	                JITRD_OK);
 	assert_request("GET", "/things/t", "", "");
 	CU_ASSERT_EQUAL(present, 1);
 	CU_ASSERT_STRING_EQUAL(value, "abc");
 	answer(200, "{\"thingName\":\"t\",\"attributes\":{}}");
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
-							   value, sizeof(value), &present, &res,
-							   &diag),
-			JITRD_OK);
+	                                                   value, sizeof(value), &present, &res,
+	                                                   &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(present, 0);
 	CU_ASSERT_STRING_EQUAL(value, "");
 	answer(200, "{\"thingName\":\"t\"}");
 	present = -1;
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
-							   value, sizeof(value), &present, &res,
-							   &diag),
-			JITRD_OK);
+	                                                   value, sizeof(value), &present, &res,
+	                                                   &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(present, 0);
 	for (size_t i = 0; i < sizeof(bad_attributes) / sizeof(bad_attributes[0]); i++) {
 		answer(200, bad_attributes[i]);
 		present = -1;
 		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t",
-								   "jitrd_ca", value, sizeof(value),
-								   &present, &res, &diag),
-				JITRD_ERR_BAD_RESPONSE);
+		                                                   "jitrd_ca", value, sizeof(value),
+		                                                   &present, &res, &diag),
+		                JITRD_ERR_BAD_RESPONSE);
 		CU_ASSERT_EQUAL(present, -1);
 	}
 	/* a value over AWS's 800 characters */
@@ -860,9 +881,9 @@ static void test_thing_attributes_and_principals(void)
 	}
 	answer(200, long_value);
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
-							   value, sizeof(value), &present, &res,
-							   &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                                   value, sizeof(value), &present, &res,
+	                                                   &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	free(long_value);
 
 	/* two pages, the token carried */
@@ -875,42 +896,42 @@ static void test_thing_attributes_and_principals(void)
 	}
 	memset(&p, 0, sizeof(p));
 	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
-							collect_principal, &p, &res, &diag),
-			JITRD_OK);
+	                                                collect_principal, &p, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(p.joined, "arn:a,arn:b,arn:c,");
 	CU_ASSERT_EQUAL(res.attempts, 2);
 	assert_request("GET", "/things/t/principals", "nextToken=t%2F1&maxResults=250", "");
 	/* a service repeating its token is a loop */
 	answer(200, "{\"principals\":[],\"nextToken\":\"same\"}");
 	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
-							collect_principal, &p, &res, &diag),
-			JITRD_ERR_BAD_RESPONSE);
+	                                                collect_principal, &p, &res, &diag),
+	                JITRD_ERR_BAD_RESPONSE);
 	for (size_t i = 0; i < sizeof(bad_principals) / sizeof(bad_principals[0]); i++) {
 		answer(200, bad_principals[i]);
 		memset(&p, 0, sizeof(p));
 		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "t",
-								collect_principal, &p, &res, &diag),
-				JITRD_ERR_BAD_RESPONSE);
+		                                                collect_principal, &p, &res, &diag),
+		                JITRD_ERR_BAD_RESPONSE);
 		CU_ASSERT_EQUAL(p.n, 0);
 	}
 
 	/* inputs outside AWS's patterns send nothing */
 	before = stub_requests(server);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t", four, 4,
-							       NULL, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                       NULL, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t",
-							       &bad_value, 1, NULL, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                       &bad_value, 1, NULL, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(f.session, deadline(), "t",
-							       &bad_name, 1, NULL, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                       &bad_name, 1, NULL, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(f.session, deadline(), "t", "jitrd_ca",
-							   value, 10, &present, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                   value, 10, &present, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(f.session, deadline(), "a/b",
-							collect_principal, &p, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                collect_principal, &p, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(stub_requests(server), before);
 	fixture_close(&f);
 }
@@ -927,29 +948,29 @@ static void test_invalid_inputs_send_nothing(void)
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
 	answer(200, "");
 	before = stub_requests(server);
-	CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, deadline(), "abc", &cert, &res,
-						       NULL),
-			JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, deadline(), CERT "0", &cert, &res,
-						       NULL),
-			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_describe_certificate(f.session, deadline(), "abc", &cert, &res, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_describe_certificate(f.session, deadline(), CERT "0", &cert, &res, NULL),
+	    JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT,
-						     JITRD_IOT_STATUS_NONE, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_iot_create_policy(f.session, deadline(), "a/b", "{}", NULL, &res,
-						NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                             JITRD_IOT_STATUS_NONE, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy(f.session, deadline(), "a/b", "{}", NULL, &res, NULL),
+	    JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing(f.session, deadline(), "a b", NULL, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(f.session, deadline(), "t",
-							 "arn\r\nX-Evil: 1", &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                 "arn\r\nX-Evil: 1", &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_update_ca_certificate(f.session, deadline(), CA,
-							JITRD_IOT_REVOKED, -1, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                JITRD_IOT_REVOKED, -1, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(f.session, deadline(), CA, 251, 0,
-							  collect_cert, NULL, &res, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                                                  collect_cert, NULL, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(stub_requests(server), before);
 	fixture_close(&f);
 }
@@ -1020,18 +1041,18 @@ static void test_client_rate_limit(void)
 	/* 5 at once (the burst), then one every 200 ms: 10 calls take about a second. */
 	for (int i = 0; i < 10; i++)
 		CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT,
-							     JITRD_IOT_ACTIVE, &res, NULL),
-				JITRD_OK); /* UpdateCertificate is unlimited here */
+		                                             JITRD_IOT_ACTIVE, &res, NULL),
+		                JITRD_OK); /* UpdateCertificate is unlimited here */
 	CU_ASSERT(jitrd_iot_deadline_in(0) - start < 500);
 	answer(200, "{\"certificateDescription\":{\"certificateId\":\"" CERT "\",\"status\":"
-		    "\"ACTIVE\",\"certificatePem\":\"x\"}}");
+	            "\"ACTIVE\",\"certificatePem\":\"x\"}}");
 	start = jitrd_iot_deadline_in(0);
 	for (int i = 0; i < 10; i++) {
 		struct jitrd_iot_certificate cert;
 
-		CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert,
-							       &res, NULL),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_describe_certificate(f.session, deadline(), CERT, &cert, &res, NULL),
+		    JITRD_OK);
 		jitrd_iot_certificate_cleanup(&cert);
 	}
 	CU_ASSERT(jitrd_iot_deadline_in(0) - start >= 950);
@@ -1041,13 +1062,13 @@ static void test_client_rate_limit(void)
 		int before = stub_requests(server);
 
 		for (int i = 0; i < 6; i++) {
-			if (jitrd_iot_describe_certificate(f.session, jitrd_iot_deadline_in(50), CERT,
-							   &cert, &res, NULL) == JITRD_OK)
+			if (jitrd_iot_describe_certificate(f.session, jitrd_iot_deadline_in(50),
+			                                   CERT, &cert, &res, NULL) == JITRD_OK)
 				jitrd_iot_certificate_cleanup(&cert);
 		}
 		CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(f.session, jitrd_iot_deadline_in(50),
-							       CERT, &cert, &res, NULL),
-				JITRD_ERR_DEADLINE);
+		                                               CERT, &cert, &res, NULL),
+		                JITRD_ERR_DEADLINE);
 		CU_ASSERT(stub_requests(server) - before <= 2);
 	}
 	fixture_close(&f);
@@ -1056,7 +1077,7 @@ static void test_client_rate_limit(void)
 static void test_no_credentials(void)
 {
 	static const char *const env_none[] = {"AWS_EC2_METADATA_DISABLED=true",
-					       "HOME=/nonexistent", "AWS_ACCESS_KEY_ID=AKID", NULL};
+	                                       "HOME=/nonexistent", "AWS_ACCESS_KEY_ID=AKID", NULL};
 	struct fixture f;
 	struct jitrd_iot_result res;
 	struct jitrd_diag diag = {{0}};
@@ -1064,8 +1085,8 @@ static void test_no_credentials(void)
 
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_none, NULL) == 0);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_ACTIVE,
-						     &res, &diag),
-			JITRD_ERR_CREDENTIALS);
+	                                             &res, &diag),
+	                JITRD_ERR_CREDENTIALS);
 	CU_ASSERT(strstr(diag.text, "AWS_SECRET_ACCESS_KEY") != NULL);
 	CU_ASSERT_EQUAL(stub_requests(server), before);
 	fixture_close(&f);
@@ -1074,10 +1095,10 @@ static void test_no_credentials(void)
 static void test_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(jitrd_iot_op_name(JITRD_IOT_ATTACH_THING_PRINCIPAL),
-			       "AttachThingPrincipal");
+	                       "AttachThingPrincipal");
 	CU_ASSERT_STRING_EQUAL(jitrd_iot_op_name(JITRD_IOT_OP_COUNT), "Unknown");
 	CU_ASSERT_STRING_EQUAL(jitrd_iot_status_name(JITRD_IOT_PENDING_ACTIVATION),
-			       "PENDING_ACTIVATION");
+	                       "PENDING_ACTIVATION");
 	CU_ASSERT_STRING_EQUAL(jitrd_iot_status_name((enum jitrd_iot_status)42), "");
 	jitrd_iot_client_free(NULL);
 	jitrd_iot_session_free(NULL);

@@ -45,11 +45,11 @@ static void test_options(struct jitrd_iot_client_options *opts, const char *sign
 static void close_session(struct session *ss);
 
 static int open_session_opts(struct session *ss, const char *secret,
-			     const struct jitrd_iot_client_options *opts)
+                             const struct jitrd_iot_client_options *opts)
 {
 	char key_env[64], secret_env[160];
 	const char *envp[] = {key_env, secret_env, "AWS_EC2_METADATA_DISABLED=true",
-			      "HOME=/nonexistent", NULL};
+	                      "HOME=/nonexistent", NULL};
 	struct jitrd_credentials_options co;
 
 	snprintf(key_env, sizeof(key_env), "AWS_ACCESS_KEY_ID=%s", KEY_ID);
@@ -98,10 +98,10 @@ static char *verification_pem(const char *code)
 	if (!mkdtemp(dir))
 		return NULL;
 	snprintf(cmd, sizeof(cmd),
-		 "cd %s && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-		 "-keyout v.key -subj /CN=%s -out v.csr 2>/dev/null && openssl x509 -req -in v.csr "
-		 "-CA '%s' -CAkey '%s' -set_serial 4242 -days 30 -out v.pem 2>/dev/null",
-		 dir, code, ca, key);
+	         "cd %s && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	         "-keyout v.key -subj /CN=%s -out v.csr 2>/dev/null && openssl x509 -req -in v.csr "
+	         "-CA '%s' -CAkey '%s' -set_serial 4242 -days 30 -out v.pem 2>/dev/null",
+	         dir, code, ca, key);
 	if (strlen(cmd) > 4000 || system(cmd) != 0)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/v.pem", dir);
@@ -161,91 +161,90 @@ static void test_workflow(void)
 	CU_ASSERT_FATAL(ca_pem && good && good2);
 	CU_ASSERT_FATAL(open_session(&ss, SECRET, "iot") == 0);
 	CU_ASSERT_EQUAL_FATAL(jitrd_iot_get_registration_code(ss.s, dl(), code, &res, &diag),
-			      JITRD_OK);
+	                      JITRD_OK);
 	verif = verification_pem(code);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(verif);
 	CU_ASSERT_EQUAL_FATAL(jitrd_iot_register_ca_certificate(ss.s, dl(), ca_pem, verif, 1, 1,
-								&ca_reg, &res, &diag),
-			      JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_iot_describe_ca_certificate(ss.s, dl(), ca_reg.certificate_id, &ca,
-							  &res, &diag),
-			JITRD_OK);
+	                                                        &ca_reg, &res, &diag),
+	                      JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_describe_ca_certificate(ss.s, dl(), ca_reg.certificate_id, &ca, &res, &diag),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(ca.status, JITRD_IOT_ACTIVE);
 	CU_ASSERT_EQUAL(ca.auto_registration, 1);
 	CU_ASSERT_STRING_EQUAL(ca.certificate_id, ca_reg.certificate_id);
 	jitrd_iot_ca_certificate_cleanup(&ca);
 	CU_ASSERT_EQUAL(jitrd_iot_update_ca_certificate(ss.s, dl(), ca_reg.certificate_id,
-							JITRD_IOT_INACTIVE, 0, &res, &diag),
-			JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_iot_describe_ca_certificate(ss.s, dl(), ca_reg.certificate_id, &ca,
-							  &res, &diag),
-			JITRD_OK);
+	                                                JITRD_IOT_INACTIVE, 0, &res, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_describe_ca_certificate(ss.s, dl(), ca_reg.certificate_id, &ca, &res, &diag),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(ca.status, JITRD_IOT_INACTIVE);
 	CU_ASSERT_EQUAL(ca.auto_registration, 0);
 	jitrd_iot_ca_certificate_cleanup(&ca);
 	CU_ASSERT_EQUAL(jitrd_iot_update_ca_certificate(ss.s, dl(), ca_reg.certificate_id,
-							JITRD_IOT_ACTIVE, 1, &res, &diag),
-			JITRD_OK);
+	                                                JITRD_IOT_ACTIVE, 1, &res, &diag),
+	                JITRD_OK);
 
 	/* Devices. */
 	CU_ASSERT_EQUAL_FATAL(jitrd_iot_register_certificate(ss.s, dl(), good, ca_pem,
-							     JITRD_IOT_STATUS_NONE, &dev, &res,
-							     &diag),
-			      JITRD_OK);
+	                                                     JITRD_IOT_STATUS_NONE, &dev, &res,
+	                                                     &diag),
+	                      JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_iot_register_certificate(ss.s, dl(), good2, ca_pem,
-						       JITRD_IOT_INACTIVE, &dev2, &res,
-						       &diag),
-			JITRD_OK);
+	                                               JITRD_IOT_INACTIVE, &dev2, &res, &diag),
+	                JITRD_OK);
 	if (res.http_status != 200)
 		fprintf(stderr, "RegisterCertificate good2: %s\n", diag.text);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(ss.s, dl(), dev.certificate_id,
-						     JITRD_IOT_ACTIVE, &res, &diag),
-			JITRD_OK);
-	CU_ASSERT_EQUAL_FATAL(jitrd_iot_describe_certificate(ss.s, dl(), dev.certificate_id, &cert,
-							     &res, &diag),
-			      JITRD_OK);
+	                                             JITRD_IOT_ACTIVE, &res, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_iot_describe_certificate(ss.s, dl(), dev.certificate_id, &cert, &res, &diag),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(cert.status, JITRD_IOT_ACTIVE);
 	CU_ASSERT_STRING_EQUAL(cert.ca_certificate_id, ca_reg.certificate_id);
 	CU_ASSERT_STRING_EQUAL(cert.certificate_arn, dev.certificate_arn);
 	jitrd_iot_certificate_cleanup(&cert);
 	CU_ASSERT_EQUAL(jitrd_iot_list_certificates_by_ca(ss.s, dl(), ca_reg.certificate_id, 1, 0,
-							  count_cert, &n, &res, &diag),
-			JITRD_OK);
+	                                                  count_cert, &n, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(n, 2);
 	CU_ASSERT(res.attempts >= 2); /* one page per certificate */
 
 	/* Policy and Thing. */
 	CU_ASSERT_EQUAL(jitrd_iot_create_policy(ss.s, dl(), "jitrd-device",
-						"{\"Version\":\"2012-10-17\",\"Statement\":[{"
-						"\"Effect\":\"Allow\",\"Action\":\"iot:Connect\","
-						"\"Resource\":\"*\"}]}",
-						&pol, &res, &diag),
-			JITRD_OK);
+	                                        "{\"Version\":\"2012-10-17\",\"Statement\":[{"
+	                                        "\"Effect\":\"Allow\",\"Action\":\"iot:Connect\","
+	                                        "\"Resource\":\"*\"}]}",
+	                                        &pol, &res, &diag),
+	                JITRD_OK);
 	jitrd_iot_policy_cleanup(&pol);
-	CU_ASSERT_EQUAL(jitrd_iot_create_policy(ss.s, dl(), "jitrd-device", "{}", NULL, &res,
-						&diag),
-			JITRD_ERR_API);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy(ss.s, dl(), "jitrd-device", "{}", NULL, &res, &diag),
+	    JITRD_ERR_API);
 	CU_ASSERT_STRING_EQUAL(res.code, "ResourceAlreadyExistsException");
 	CU_ASSERT_EQUAL(jitrd_iot_get_policy(ss.s, dl(), "jitrd-device", &pol, &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
 	CU_ASSERT(pol.policy_document && strstr(pol.policy_document, "iot:Connect"));
 	jitrd_iot_policy_cleanup(&pol);
-	CU_ASSERT_EQUAL(jitrd_iot_attach_policy(ss.s, dl(), "jitrd-device", dev.certificate_arn,
-						&res, &diag),
-			JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_attach_policy(ss.s, dl(), "jitrd-device", dev.certificate_arn, &res, &diag),
+	    JITRD_OK);
 	n = 0;
 	CU_ASSERT_EQUAL(jitrd_iot_list_attached_policies(ss.s, dl(), dev.certificate_arn,
-							 find_policy, &n, &res, &diag),
-			JITRD_OK);
+	                                                 find_policy, &n, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing(ss.s, dl(), "device-1", &thing, &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(thing.thing_name, "device-1");
 	CU_ASSERT_EQUAL(jitrd_iot_describe_thing(ss.s, dl(), "device-1", &thing, &res, &diag),
-			JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(ss.s, dl(), "device-1", dev.certificate_arn,
-							 &res, &diag),
-			JITRD_OK);
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(ss.s, dl(), "device-1",
+	                                                 dev.certificate_arn, &res, &diag),
+	                JITRD_OK);
 	{
 		/* Attributes: CreateThing with the same ones succeeds again, with other ones is
 		 * ResourceAlreadyExistsException (AWS's CreateThing documentation); DescribeThing
@@ -257,70 +256,72 @@ static void test_workflow(void)
 		int present = -1;
 		struct principal_walk walk = {0};
 
-		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &mine,
-								       1, &thing, &res, &diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(
+				    ss.s, dl(), "marked-1", &mine, 1, &thing, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_STRING_EQUAL(thing.thing_name, "marked-1");
-		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &mine,
-								       1, NULL, &res, &diag),
-				JITRD_OK);
-		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1", &other,
-								       1, NULL, &res, &diag),
-				JITRD_ERR_API);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-1",
+		                                                       &mine, 1, NULL, &res, &diag),
+		                JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(
+				    ss.s, dl(), "marked-1", &other, 1, NULL, &res, &diag),
+		                JITRD_ERR_API);
 		CU_ASSERT_STRING_EQUAL(res.code, "ResourceAlreadyExistsException");
-		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "device-1", &mine,
-								       1, NULL, &res, &diag),
-				JITRD_ERR_API);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "device-1",
+		                                                       &mine, 1, NULL, &res, &diag),
+		                JITRD_ERR_API);
 		CU_ASSERT_STRING_EQUAL(res.code, "ResourceAlreadyExistsException");
-		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-2", &bad, 1,
-								       NULL, &res, &diag),
-				JITRD_ERR_INVALID_ARG);
-		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "marked-1", "jitrd_ca",
-								   value, sizeof(value), &present,
-								   &res, &diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_create_thing_with_attributes(ss.s, dl(), "marked-2", &bad,
+		                                                       1, NULL, &res, &diag),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "marked-1",
+		                                                   "jitrd_ca", value, sizeof(value),
+		                                                   &present, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(present, 1);
 		CU_ASSERT_STRING_EQUAL(value, "abc123");
-		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "device-1", "jitrd_ca",
-								   value, sizeof(value), &present,
-								   &res, &diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_describe_thing_attribute(ss.s, dl(), "device-1",
+		                                                   "jitrd_ca", value, sizeof(value),
+		                                                   &present, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(present, 0);
 		CU_ASSERT_STRING_EQUAL(value, "");
-		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "device-1", count_principal,
-								&walk, &res, &diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(
+				    ss.s, dl(), "device-1", count_principal, &walk, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(walk.count, 1);
 		CU_ASSERT_STRING_EQUAL(walk.first, dev.certificate_arn);
 		walk.count = 0;
-		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "marked-1", count_principal,
-								&walk, &res, &diag),
-				JITRD_OK);
+		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(
+				    ss.s, dl(), "marked-1", count_principal, &walk, &res, &diag),
+		                JITRD_OK);
 		CU_ASSERT_EQUAL(walk.count, 0);
 		CU_ASSERT_EQUAL(jitrd_iot_list_thing_principals(ss.s, dl(), "no-such-thing",
-								count_principal, &walk, &res, &diag),
-				JITRD_ERR_API);
+		                                                count_principal, &walk, &res,
+		                                                &diag),
+		                JITRD_ERR_API);
 		CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
 	}
 
 	/* AWS's errors. */
 	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(ss.s, dl(), "no-such-thing",
-							 dev.certificate_arn, &res, &diag),
-			JITRD_ERR_API);
+	                                                 dev.certificate_arn, &res, &diag),
+	                JITRD_ERR_API);
 	CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(ss.s, dl(), dev.certificate_id,
-						     JITRD_IOT_REVOKED, &res, &diag),
-			JITRD_OK);
+	                                             JITRD_IOT_REVOKED, &res, &diag),
+	                JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(ss.s, dl(), dev.certificate_id,
-						     JITRD_IOT_ACTIVE, &res, &diag),
-			JITRD_ERR_API);
+	                                             JITRD_IOT_ACTIVE, &res, &diag),
+	                JITRD_ERR_API);
 	CU_ASSERT_STRING_EQUAL(res.code, "CertificateStateException");
 	CU_ASSERT_EQUAL(res.attempts, 1);
-	CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(ss.s, dl(),
-						       "00000000000000000000000000000000000000000000"
-						       "00000000000000000000",
-						       &cert, &res, &diag),
-			JITRD_ERR_API);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_describe_certificate(ss.s, dl(),
+	                                   "00000000000000000000000000000000000000000000"
+	                                   "00000000000000000000",
+	                                   &cert, &res, &diag),
+	    JITRD_ERR_API);
 	CU_ASSERT_EQUAL(res.http_status, 404);
 	CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
 	close_session(&ss);
@@ -342,7 +343,7 @@ static void test_signing_names_and_bad_secret(void)
 	close_session(&ss);
 	CU_ASSERT_FATAL(open_session(&ss, "not-the-secret", "iot") == 0);
 	CU_ASSERT_EQUAL(jitrd_iot_get_registration_code(ss.s, dl(), code, &res, &diag),
-			JITRD_ERR_API);
+	                JITRD_ERR_API);
 	CU_ASSERT_EQUAL(res.http_status, 403);
 	CU_ASSERT_EQUAL(res.attempts, 1);
 	CU_ASSERT(strstr(diag.text, "not-the-secret") == NULL);
@@ -474,9 +475,8 @@ static int read_counters(struct counters *c)
 #define DEVICE_COUNT 4
 static int fresh_account(struct session *ss, char ids[DEVICE_COUNT][65])
 {
-	static const char *const devices[DEVICE_COUNT] = {"devices/good.pem", "devices/held.pem",
-							  "devices/unheld.pem",
-							  "devices/revoked.pem"};
+	static const char *const devices[DEVICE_COUNT] = {
+	    "devices/good.pem", "devices/held.pem", "devices/unheld.pem", "devices/revoked.pem"};
 	struct json_object *answer = control("POST", "/_emulator/reset", "{}");
 	struct jitrd_iot_result res;
 	struct jitrd_diag diag = {{0}};
@@ -493,13 +493,13 @@ static int fresh_account(struct session *ss, char ids[DEVICE_COUNT][65])
 		goto cleanup;
 	verif = verification_pem(code);
 	if (!verif || jitrd_iot_register_ca_certificate(ss->s, dl(), ca_pem, verif, 1, 1, &reg,
-							 &res, &diag) != JITRD_OK)
+	                                                &res, &diag) != JITRD_OK)
 		goto cleanup;
 	for (int i = 0; i < DEVICE_COUNT; i++) {
 		pem = tsupport_read_fixture(devices[i], NULL);
-		if (!pem || jitrd_iot_register_certificate(ss->s, dl(), pem, ca_pem,
-							   JITRD_IOT_ACTIVE, &reg, &res,
-							   &diag) != JITRD_OK)
+		if (!pem ||
+		    jitrd_iot_register_certificate(ss->s, dl(), pem, ca_pem, JITRD_IOT_ACTIVE, &reg,
+		                                   &res, &diag) != JITRD_OK)
 			goto cleanup;
 		memcpy(ids[i], reg.certificate_id, 65);
 		free(pem);
@@ -559,7 +559,7 @@ static void test_retries_under_injected_errors(void)
 			    status[k] == JITRD_IOT_ACTIVE ? JITRD_IOT_INACTIVE : JITRD_IOT_ACTIVE;
 
 			rc = jitrd_iot_update_certificate(ss.s, jitrd_iot_deadline_in(30000),
-							  ids[k], next, &res, &diag);
+			                                  ids[k], next, &res, &diag);
 			if (rc == JITRD_OK)
 				status[k] = next;
 			update_attempts += res.attempts;
@@ -567,9 +567,9 @@ static void test_retries_under_injected_errors(void)
 		} else {
 			memset(&cert, 0, sizeof(cert));
 			rc = jitrd_iot_describe_certificate(ss.s, jitrd_iot_deadline_in(30000),
-							    ids[k], &cert, &res, &diag);
+			                                    ids[k], &cert, &res, &diag);
 			if (rc == JITRD_OK && (strcmp(cert.certificate_id, ids[k]) != 0 ||
-					       cert.status != status[k] || !cert.certificate_pem))
+			                       cert.status != status[k] || !cert.certificate_pem))
 				wrong_output++;
 			jitrd_iot_certificate_cleanup(&cert);
 			describe_attempts += res.attempts;
@@ -603,8 +603,8 @@ static void test_retries_under_injected_errors(void)
 	CU_ASSERT_EQUAL(after.requests - before.requests, describe_attempts + update_attempts);
 	/* Every failed attempt was an injected 5xx, and was retried. */
 	CU_ASSERT_EQUAL((after.internal_failure - before.internal_failure) +
-			    (after.unavailable - before.unavailable),
-			failed_attempts);
+	                    (after.unavailable - before.unavailable),
+	                failed_attempts);
 	CU_ASSERT(after.internal_failure > before.internal_failure);
 	CU_ASSERT(after.unavailable > before.unavailable);
 	/* 300 successes at p = 0.3 take 128.6 failures on average (sd 13.5): far outside [60, 220]
@@ -623,12 +623,12 @@ static void test_retries_under_injected_errors(void)
 	memset(&cert, 0x5a, sizeof(cert));
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(ss.s, jitrd_iot_deadline_in(10000), ids[0],
-						       &cert, &res, &diag),
-			JITRD_ERR_API);
+	                                               &cert, &res, &diag),
+	                JITRD_ERR_API);
 	CU_ASSERT_EQUAL(res.attempts, 4);
 	CU_ASSERT(res.http_status == 500 || res.http_status == 503);
 	CU_ASSERT(strcmp(res.code, "InternalFailureException") == 0 ||
-		  strcmp(res.code, "ServiceUnavailableException") == 0);
+	          strcmp(res.code, "ServiceUnavailableException") == 0);
 	CU_ASSERT(memcmp(&cert, &sentinel, sizeof(cert)) == 0); /* untouched on error */
 	CU_ASSERT_FATAL(read_counters(&after) == 0);
 	CU_ASSERT_EQUAL(after.describe - before.describe, 4);
@@ -640,8 +640,8 @@ static void test_retries_under_injected_errors(void)
  * done_ms, the attempts in all to *attempts. Counts calls not JITRD_OK and calls over the
  * policy's attempts. */
 static void describe_run(struct session *ss, const char ids[DEVICE_COUNT][65], int n,
-			 unsigned max_attempts, int64_t *done_ms, int64_t *attempts, int *not_ok,
-			 int *over_budget)
+                         unsigned max_attempts, int64_t *done_ms, int64_t *attempts, int *not_ok,
+                         int *over_budget)
 {
 	struct jitrd_iot_result res;
 	struct jitrd_diag diag = {{0}};
@@ -693,12 +693,12 @@ static void test_throttling(void)
 	CU_ASSERT_FATAL(read_counters(&before) == 0);
 	start = mono_ms();
 	describe_run(&ss, ids, FAST_CALLS, opts.backoff.max_attempts, done_ms, &attempts, &not_ok,
-		     &over_budget);
+	             &over_budget);
 	CU_ASSERT_FATAL(read_counters(&after) == 0);
 	throttled = after.throttled - before.throttled;
 	overall = FAST_CALLS * 1000.0 / (double)(done_ms[FAST_CALLS - 1] - start);
 	steady = (FAST_CALLS - SERVER_RATE - 1) * 1000.0 /
-		 (double)(done_ms[FAST_CALLS - 1] - done_ms[SERVER_RATE]);
+	         (double)(done_ms[FAST_CALLS - 1] - done_ms[SERVER_RATE]);
 	printf("\n  server %d/s, client %d/s: %d calls OK in %lld ms (%.1f/s overall, %.1f/s after "
 	       "the server's burst), %lld attempts, %lld ThrottlingException answered\n",
 	       SERVER_RATE, FAST_RATE, FAST_CALLS - not_ok,
@@ -728,7 +728,7 @@ static void test_throttling(void)
 	throttled = after.throttled - before.throttled;
 	overall = SLOW_CALLS * 1000.0 / (double)(done_ms[SLOW_CALLS - 1] - start);
 	steady = (SLOW_CALLS - SLOW_RATE - 1) * 1000.0 /
-		 (double)(done_ms[SLOW_CALLS - 1] - done_ms[SLOW_RATE]);
+	         (double)(done_ms[SLOW_CALLS - 1] - done_ms[SLOW_RATE]);
 	printf("  server %d/s, client %d/s: %d calls OK in %lld ms (%.1f/s overall, %.1f/s after "
 	       "the client's burst), %lld attempts, %lld ThrottlingException answered\n",
 	       SERVER_RATE, SLOW_RATE, SLOW_CALLS - not_ok,
@@ -764,15 +764,14 @@ static void test_deadline_under_latency(void)
 	CU_ASSERT_FATAL(fresh_account(&ss, ids) == 0);
 	/* One token every 2 s, spent by the first call: the second is throttled. */
 	CU_ASSERT_FATAL(set_faults("{\"latency_ms\":300,"
-				   "\"rate_limits\":{\"DescribeCertificate\":0.5}}") == 0);
-	CU_ASSERT_EQUAL_FATAL(jitrd_iot_describe_certificate(ss.s, dl(), ids[0], &cert, &res,
-							     &diag),
-			      JITRD_OK);
+	                           "\"rate_limits\":{\"DescribeCertificate\":0.5}}") == 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_iot_describe_certificate(ss.s, dl(), ids[0], &cert, &res, &diag), JITRD_OK);
 	jitrd_iot_certificate_cleanup(&cert);
 	CU_ASSERT_FATAL(read_counters(&before) == 0);
 	start = mono_ms();
 	rc = jitrd_iot_describe_certificate(ss.s, jitrd_iot_deadline_in(500), ids[1], &cert, &res,
-					    &diag);
+	                                    &diag);
 	elapsed = mono_ms() - start;
 	CU_ASSERT_FATAL(read_counters(&after) == 0);
 	printf("\n  latency 300 ms, deadline 500 ms, throttled: %s after %lld ms, %u attempts, "
@@ -782,17 +781,17 @@ static void test_deadline_under_latency(void)
 	if (rc == JITRD_OK)
 		jitrd_iot_certificate_cleanup(&cert);
 	CU_ASSERT(elapsed <= 500 + 200);
-	CU_ASSERT(elapsed >= 300); /* it waited for the first answer, at least */
+	CU_ASSERT(elapsed >= 300);    /* it waited for the first answer, at least */
 	CU_ASSERT(res.attempts >= 2); /* the throttle was retried within the deadline */
 	CU_ASSERT_EQUAL(after.describe - before.describe, res.attempts);
 	CU_ASSERT(after.throttled - before.throttled >= 1);
 
 	/* Latency far past the deadline: one attempt, cut by the deadline. */
 	CU_ASSERT_FATAL(set_faults("{\"latency_ms\":2000,"
-				   "\"rate_limits\":{\"DescribeCertificate\":0}}") == 0);
+	                           "\"rate_limits\":{\"DescribeCertificate\":0}}") == 0);
 	start = mono_ms();
 	rc = jitrd_iot_describe_certificate(ss.s, jitrd_iot_deadline_in(500), ids[2], &cert, &res,
-					    &diag);
+	                                    &diag);
 	elapsed = mono_ms() - start;
 	printf("  latency 2000 ms, deadline 500 ms: %s after %lld ms, %u attempts\n",
 	       jitrd_strerror(rc), (long long)elapsed, res.attempts);
@@ -822,7 +821,7 @@ static void test_bad_secret_not_retried(void)
 	memset(&cert, 0x5a, sizeof(cert));
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	CU_ASSERT_EQUAL(jitrd_iot_describe_certificate(ss.s, dl(), id, &cert, &res, &diag),
-			JITRD_ERR_API);
+	                JITRD_ERR_API);
 	CU_ASSERT_FATAL(read_counters(&after) == 0);
 	CU_ASSERT_EQUAL(res.http_status, 403);
 	CU_ASSERT_STRING_EQUAL(res.code, "InvalidSignatureException");

@@ -88,8 +88,7 @@ static char *verification_pem(const char *ca, const char *key, const char *cn)
 	CU_ASSERT_FATAL(issuer != NULL && issuer_key != NULL && pkey != NULL && x != NULL);
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-				   0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_subject_name(x, name);
 	X509_set_issuer_name(x, X509_get_subject_name(issuer));
 	X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, NULL);
@@ -115,8 +114,8 @@ struct call_buf {
 };
 
 /* A call with label and up to 4 query pairs ("name", "value", ..., NULL). */
-static struct emu_call *make_call(struct call_buf *b, const char *label,
-				  struct json_object *body, ...)
+static struct emu_call *make_call(struct call_buf *b, const char *label, struct json_object *body,
+                                  ...)
 {
 	va_list ap;
 	const char *name;
@@ -136,8 +135,7 @@ static struct emu_call *make_call(struct call_buf *b, const char *label,
 	return &b->call;
 }
 
-static struct json_object *body_of(const char *k1, const char *v1, const char *k2,
-				   const char *v2)
+static struct json_object *body_of(const char *k1, const char *v1, const char *k2, const char *v2)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -150,7 +148,7 @@ static struct json_object *body_of(const char *k1, const char *v1, const char *k
 /* Runs op; asserts the outcome: want_status 200 = OK (returns the answer), else the API error
  * with that status and code, and *out untouched. */
 static struct json_object *expect(emu_op_fn op, struct emu_store *store,
-				  const struct emu_call *call, int want_status, const char *code)
+                                  const struct emu_call *call, int want_status, const char *code)
 {
 	struct json_object *out = SENTINEL;
 	struct emu_api_error err = {0, "", ""};
@@ -201,13 +199,13 @@ static void register_ca1(struct emu_store *store, const char *active, const char
 	struct call_buf b;
 	char *ca = fixture_text("cas/ca1.pem");
 	char *verification = verification_pem("cas/ca1.pem", "keys/ca1.key", CODE);
-	struct json_object *body = body_of("caCertificate", ca, "verificationCertificate",
-					   verification);
+	struct json_object *body =
+	    body_of("caCertificate", ca, "verificationCertificate", verification);
 
 	json_object_put(expect(emu_op_register_ca_certificate, store,
-			       make_call(&b, NULL, body, "setAsActive", active,
-					 "allowAutoRegistration", auto_reg, NULL),
-			       200, NULL));
+	                       make_call(&b, NULL, body, "setAsActive", active,
+	                                 "allowAutoRegistration", auto_reg, NULL),
+	                       200, NULL));
 	json_object_put(body);
 	free(ca);
 	free(verification);
@@ -215,14 +213,14 @@ static void register_ca1(struct emu_store *store, const char *active, const char
 
 /* The device connects; returns the answer and fills event. */
 static struct json_object *connect_device(struct emu_store *store, const char *rel,
-					  struct emu_event *event)
+                                          struct emu_event *event)
 {
 	char *pem = fixture_text(rel);
 	struct json_object *answer = NULL;
 	struct emu_api_error err;
 
 	CU_ASSERT_EQUAL(emu_store_connect(store, pem, strlen(pem), NOW_MS, &answer, event, &err),
-			JITRD_OK);
+	                JITRD_OK);
 	free(pem);
 	return answer;
 }
@@ -241,8 +239,8 @@ static void test_register_ca(void)
 	char *good = verification_pem("cas/ca1.pem", "keys/ca1.key", CODE);
 	struct json_object *body, *out;
 
-	out = expect(emu_op_get_registration_code, store, make_call(&b, NULL, NULL, NULL), 200,
-		     NULL);
+	out =
+	    expect(emu_op_get_registration_code, store, make_call(&b, NULL, NULL, NULL), 200, NULL);
 	ASSERT_STR(jstr(out, "registrationCode"), CODE);
 	json_object_put(out);
 
@@ -272,20 +270,20 @@ static void test_register_ca(void)
 	       make_call(&b, NULL, body, "setAsActive", "yes", NULL), 400,
 	       "InvalidRequestException");
 	out = expect(emu_op_register_ca_certificate, store,
-		     make_call(&b, NULL, body, "setAsActive", "true", NULL), 200, NULL);
+	             make_call(&b, NULL, body, "setAsActive", "true", NULL), 200, NULL);
 	ASSERT_STR(jstr(out, "certificateId"), ca_id);
-	CU_ASSERT(strstr(jstr(out, "certificateArn"), "arn:aws:iot:us-east-1:123456789012:cacert/") ==
-		  jstr(out, "certificateArn"));
+	CU_ASSERT(
+	    strstr(jstr(out, "certificateArn"), "arn:aws:iot:us-east-1:123456789012:cacert/") ==
+	    jstr(out, "certificateArn"));
 	json_object_put(out);
 	expect(emu_op_register_ca_certificate, store, make_call(&b, NULL, body, NULL), 409,
 	       "ResourceAlreadyExistsException");
 	json_object_put(body);
 
 	out = expect(emu_op_describe_ca_certificate, store, make_call(&b, ca_id, NULL, NULL), 200,
-		     NULL);
+	             NULL);
 	ASSERT_STR(jstr(out, "certificateDescription.status"), "ACTIVE");
-	ASSERT_STR(jstr(out, "certificateDescription.autoRegistrationStatus"),
-			       "DISABLE");
+	ASSERT_STR(jstr(out, "certificateDescription.autoRegistrationStatus"), "DISABLE");
 	json_object_put(out);
 	expect(emu_op_update_ca_certificate, store,
 	       make_call(&b, ca_id, NULL, "newStatus", "REVOKED", NULL), 400,
@@ -294,14 +292,13 @@ static void test_register_ca(void)
 	       make_call(&b, dev_id, NULL, "newStatus", "INACTIVE", NULL), 404,
 	       "ResourceNotFoundException");
 	json_object_put(expect(emu_op_update_ca_certificate, store,
-			       make_call(&b, ca_id, NULL, "newStatus", "INACTIVE",
-					 "newAutoRegistrationStatus", "ENABLE", NULL),
-			       200, NULL));
+	                       make_call(&b, ca_id, NULL, "newStatus", "INACTIVE",
+	                                 "newAutoRegistrationStatus", "ENABLE", NULL),
+	                       200, NULL));
 	out = expect(emu_op_describe_ca_certificate, store, make_call(&b, ca_id, NULL, NULL), 200,
-		     NULL);
+	             NULL);
 	ASSERT_STR(jstr(out, "certificateDescription.status"), "INACTIVE");
-	ASSERT_STR(jstr(out, "certificateDescription.autoRegistrationStatus"),
-			       "ENABLE");
+	ASSERT_STR(jstr(out, "certificateDescription.autoRegistrationStatus"), "ENABLE");
 	json_object_put(out);
 	free(ca);
 	free(device);
@@ -340,15 +337,15 @@ static void test_connect_jitr(void)
 	json_object_put(answer);
 
 	/* With auto-registration: PENDING_ACTIVATION and the event, on every connect. */
-	json_object_put(expect(emu_op_update_ca_certificate, store,
-			       make_call(&b, ca_id, NULL, "newAutoRegistrationStatus", "ENABLE",
-					 NULL),
-			       200, NULL));
+	json_object_put(expect(
+	    emu_op_update_ca_certificate, store,
+	    make_call(&b, ca_id, NULL, "newAutoRegistrationStatus", "ENABLE", NULL), 200, NULL));
 	for (int round = 0; round < 2; round++) {
 		answer = connect_device(store, "devices/good.pem", &event);
 		ASSERT_STR(jstr(answer, "certificateId"), dev_id);
 		ASSERT_STR(jstr(answer, "status"), "PENDING_ACTIVATION");
-		CU_ASSERT_FALSE(json_object_get_boolean(json_object_object_get(answer, "connected")));
+		CU_ASSERT_FALSE(
+		    json_object_get_boolean(json_object_object_get(answer, "connected")));
 		json_object_put(answer);
 		snprintf(topic, sizeof topic, "$aws/events/certificates/registered/%s", ca_id);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(event.topic);
@@ -360,11 +357,11 @@ static void test_connect_jitr(void)
 		ASSERT_STR(jstr(payload, "certificateStatus"), "PENDING_ACTIVATION");
 		ASSERT_STR(jstr(payload, "awsAccountId"), ACCOUNT);
 		CU_ASSERT(json_object_object_get_ex(payload, "timestamp", &v) &&
-			  json_object_is_type(v, json_type_int) &&
-			  json_object_get_int64(v) == NOW_MS);
-		CU_ASSERT(json_object_object_get_ex(payload, "certificateRegistrationTimestamp",
-						    &v) &&
-			  json_object_is_type(v, json_type_string));
+		          json_object_is_type(v, json_type_int) &&
+		          json_object_get_int64(v) == NOW_MS);
+		CU_ASSERT(
+		    json_object_object_get_ex(payload, "certificateRegistrationTimestamp", &v) &&
+		    json_object_is_type(v, json_type_string));
 		json_object_put(payload);
 		emu_event_cleanup(&event);
 	}
@@ -372,15 +369,15 @@ static void test_connect_jitr(void)
 
 	/* Once ACTIVE it connects, without an event; with its CA inactive it does not. */
 	json_object_put(expect(emu_op_update_certificate, store,
-			       make_call(&b, dev_id, NULL, "newStatus", "ACTIVE", NULL), 200,
-			       NULL));
+	                       make_call(&b, dev_id, NULL, "newStatus", "ACTIVE", NULL), 200,
+	                       NULL));
 	answer = connect_device(store, "devices/good.pem", &event);
 	CU_ASSERT_TRUE(json_object_get_boolean(json_object_object_get(answer, "connected")));
 	CU_ASSERT_PTR_NULL(event.topic);
 	json_object_put(answer);
 	json_object_put(expect(emu_op_update_ca_certificate, store,
-			       make_call(&b, ca_id, NULL, "newStatus", "INACTIVE", NULL), 200,
-			       NULL));
+	                       make_call(&b, ca_id, NULL, "newStatus", "INACTIVE", NULL), 200,
+	                       NULL));
 	answer = connect_device(store, "devices/good.pem", &event);
 	CU_ASSERT_FALSE(json_object_get_boolean(json_object_object_get(answer, "connected")));
 	json_object_put(answer);
@@ -393,7 +390,7 @@ static void test_connect_jitr(void)
 	/* Not a certificate: an API error, outputs untouched. */
 	answer = SENTINEL;
 	CU_ASSERT_EQUAL(emu_store_connect(store, "garbage", 7, NOW_MS, &answer, &event, &err),
-			JITRD_ERR_API);
+	                JITRD_ERR_API);
 	CU_ASSERT_EQUAL(err.http_status, 400);
 	CU_ASSERT_PTR_EQUAL(answer, SENTINEL);
 	CU_ASSERT_PTR_NULL(event.topic);
@@ -413,18 +410,18 @@ static void test_update_certificate_rules(void)
 		const char *code;
 		const char *after; /* the status afterwards */
 	} cases[] = {
-		{NULL, "ACTIVE", 200, NULL, "ACTIVE"},
-		{NULL, "INACTIVE", 200, NULL, "INACTIVE"},
-		{NULL, "REVOKED", 200, NULL, "REVOKED"},
-		{NULL, "PENDING_ACTIVATION", 406, "CertificateStateException", "PENDING_ACTIVATION"},
-		{NULL, "PENDING_TRANSFER", 406, "CertificateStateException", "PENDING_ACTIVATION"},
-		{NULL, "active", 400, "InvalidRequestException", "PENDING_ACTIVATION"},
-		{NULL, "", 400, "InvalidRequestException", "PENDING_ACTIVATION"},
-		{"ACTIVE", "INACTIVE", 200, NULL, "INACTIVE"},
-		{"INACTIVE", "ACTIVE", 200, NULL, "ACTIVE"},
-		{"REVOKED", "ACTIVE", 406, "CertificateStateException", "REVOKED"},
-		{"REVOKED", "INACTIVE", 406, "CertificateStateException", "REVOKED"},
-		{"REVOKED", "REVOKED", 200, NULL, "REVOKED"},
+	    {NULL, "ACTIVE", 200, NULL, "ACTIVE"},
+	    {NULL, "INACTIVE", 200, NULL, "INACTIVE"},
+	    {NULL, "REVOKED", 200, NULL, "REVOKED"},
+	    {NULL, "PENDING_ACTIVATION", 406, "CertificateStateException", "PENDING_ACTIVATION"},
+	    {NULL, "PENDING_TRANSFER", 406, "CertificateStateException", "PENDING_ACTIVATION"},
+	    {NULL, "active", 400, "InvalidRequestException", "PENDING_ACTIVATION"},
+	    {NULL, "", 400, "InvalidRequestException", "PENDING_ACTIVATION"},
+	    {"ACTIVE", "INACTIVE", 200, NULL, "INACTIVE"},
+	    {"INACTIVE", "ACTIVE", 200, NULL, "ACTIVE"},
+	    {"REVOKED", "ACTIVE", 406, "CertificateStateException", "REVOKED"},
+	    {"REVOKED", "INACTIVE", 406, "CertificateStateException", "REVOKED"},
+	    {"REVOKED", "REVOKED", 200, NULL, "REVOKED"},
 	};
 	char dev_id[65];
 	char *pem = cert_id_of("devices/good.pem", dev_id);
@@ -439,16 +436,16 @@ static void test_update_certificate_rules(void)
 		json_object_put(connect_device(store, "devices/good.pem", &event));
 		emu_event_cleanup(&event);
 		if (cases[i].first != NULL)
-			json_object_put(expect(emu_op_update_certificate, store,
-					       make_call(&b, dev_id, NULL, "newStatus",
-							 cases[i].first, NULL),
-					       200, NULL));
-		json_object_put(expect(emu_op_update_certificate, store,
-				       make_call(&b, dev_id, NULL, "newStatus", cases[i].next,
-						 NULL),
-				       cases[i].status, cases[i].code));
+			json_object_put(
+			    expect(emu_op_update_certificate, store,
+			           make_call(&b, dev_id, NULL, "newStatus", cases[i].first, NULL),
+			           200, NULL));
+		json_object_put(
+		    expect(emu_op_update_certificate, store,
+		           make_call(&b, dev_id, NULL, "newStatus", cases[i].next, NULL),
+		           cases[i].status, cases[i].code));
 		out = expect(emu_op_describe_certificate, store, make_call(&b, dev_id, NULL, NULL),
-			     200, NULL);
+		             200, NULL);
 		ASSERT_STR(jstr(out, "certificateDescription.status"), cases[i].after);
 		json_object_put(out);
 		expect(emu_op_update_certificate, store,
@@ -464,8 +461,8 @@ static void test_update_certificate_rules(void)
 static void test_pagination(void)
 {
 	static const char *const devices[] = {"devices/good.pem", "devices/superseded.pem",
-					      "devices/held.pem", "devices/unheld.pem",
-					      "devices/revoked.pem"};
+	                                      "devices/held.pem", "devices/unheld.pem",
+	                                      "devices/revoked.pem"};
 	struct emu_store *store = new_store();
 	struct call_buf b;
 	struct json_object *out, *list;
@@ -479,9 +476,8 @@ static void test_pagination(void)
 		struct json_object *body = body_of("certificatePem", pem, NULL, NULL);
 
 		out = expect(emu_op_register_certificate, store,
-			     make_call(&b, NULL, body, i == 0 ? "setAsActive" : NULL, "true",
-				       NULL),
-			     200, NULL);
+		             make_call(&b, NULL, body, i == 0 ? "setAsActive" : NULL, "true", NULL),
+		             200, NULL);
 		ASSERT_STR(jstr(out, "certificateId"), ids[i]);
 		json_object_put(out);
 		if (i == 0)
@@ -501,7 +497,7 @@ static void test_pagination(void)
 		free(other);
 	}
 	out = expect(emu_op_describe_certificate, store, make_call(&b, ids[0], NULL, NULL), 200,
-		     NULL);
+	             NULL);
 	ASSERT_STR(jstr(out, "certificateDescription.status"), "ACTIVE");
 	ASSERT_STR(jstr(out, "certificateDescription.caCertificateId"), ca_id);
 	json_object_put(out);
@@ -509,18 +505,17 @@ static void test_pagination(void)
 	/* Ascending pages of 2: 2, 2, 1, then no nextMarker; each id once, in order. */
 	do {
 		out = expect(emu_op_list_certificates_by_ca, store,
-			     make_call(&b, ca_id, NULL, "pageSize", "2", "isAscendingOrder", "true",
-				       marker[0] ? "marker" : NULL, marker, NULL),
-			     200, NULL);
+		             make_call(&b, ca_id, NULL, "pageSize", "2", "isAscendingOrder", "true",
+		                       marker[0] ? "marker" : NULL, marker, NULL),
+		             200, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 		list = json_object_object_get(out, "certificates");
 		CU_ASSERT_EQUAL(json_object_array_length(list), pages < 2 ? 2 : 1);
 		for (size_t k = 0; k < json_object_array_length(list) && seen < 5; k++)
-			ASSERT_STR(jstr(json_object_array_get_idx(list, k),
-						    "certificateId"),
-					       ids[seen++]);
+			ASSERT_STR(jstr(json_object_array_get_idx(list, k), "certificateId"),
+			           ids[seen++]);
 		snprintf(marker, sizeof marker, "%s",
-			 jstr(out, "nextMarker") ? jstr(out, "nextMarker") : "");
+		         jstr(out, "nextMarker") ? jstr(out, "nextMarker") : "");
 		json_object_put(out);
 		pages++;
 	} while (marker[0] != '\0' && pages < 10);
@@ -529,24 +524,23 @@ static void test_pagination(void)
 
 	/* Default order is newest first. */
 	out = expect(emu_op_list_certificates_by_ca, store, make_call(&b, ca_id, NULL, NULL), 200,
-		     NULL);
+	             NULL);
 	list = json_object_object_get(out, "certificates");
 	CU_ASSERT_EQUAL(json_object_array_length(list), 5);
-	ASSERT_STR(jstr(json_object_array_get_idx(list, 0), "certificateId"),
-			       ids[4]);
+	ASSERT_STR(jstr(json_object_array_get_idx(list, 0), "certificateId"), ids[4]);
 	CU_ASSERT_PTR_NULL(jstr(out, "nextMarker"));
 	json_object_put(out);
 
 	/* Another CA lists nothing; bad page sizes and markers are refused. */
 	out = expect(emu_op_list_certificates_by_ca, store, make_call(&b, "abcd", NULL, NULL), 200,
-		     NULL);
+	             NULL);
 	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "certificates")), 0);
 	json_object_put(out);
 	{
 		static const char *const bad[][2] = {
-			{"pageSize", "0"},   {"pageSize", "251"},     {"pageSize", "-1"},
-			{"pageSize", "2x"},  {"pageSize", ""},        {"marker", "abc"},
-			{"marker", "-5"},    {"marker", "12345678901"}, {"isAscendingOrder", "1"},
+		    {"pageSize", "0"},  {"pageSize", "251"},       {"pageSize", "-1"},
+		    {"pageSize", "2x"}, {"pageSize", ""},          {"marker", "abc"},
+		    {"marker", "-5"},   {"marker", "12345678901"}, {"isAscendingOrder", "1"},
 		};
 
 		for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
@@ -613,27 +607,27 @@ static void test_policies_and_things(void)
 	body = body_of("target", cert_arn, NULL, NULL);
 	expect(emu_op_attach_policy, store, make_call(&b, "nope", body, NULL), 404,
 	       "ResourceNotFoundException");
+	json_object_put(
+	    expect(emu_op_attach_policy, store, make_call(&b, "p1", body, NULL), 200, NULL));
 	json_object_put(expect(emu_op_attach_policy, store, make_call(&b, "p1", body, NULL), 200,
-			       NULL));
-	json_object_put(expect(emu_op_attach_policy, store, make_call(&b, "p1", body, NULL), 200,
-			       NULL)); /* idempotent */
+	                       NULL)); /* idempotent */
 	json_object_put(body);
 	body = body_of("target", "arn:aws:iot:us-east-1:123456789012:cert/ffff", NULL, NULL);
 	expect(emu_op_attach_policy, store, make_call(&b, "p1", body, NULL), 404,
 	       "ResourceNotFoundException");
 	json_object_put(body);
-	out = expect(emu_op_list_attached_policies, store, make_call(&b, cert_arn, NULL, NULL),
-		     200, NULL);
+	out = expect(emu_op_list_attached_policies, store, make_call(&b, cert_arn, NULL, NULL), 200,
+	             NULL);
 	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "policies")), 1);
 	json_object_put(out);
 	expect(emu_op_delete_policy, store, make_call(&b, "p1", NULL, NULL), 409,
 	       "DeleteConflictException");
 	body = body_of("target", cert_arn, NULL, NULL);
-	json_object_put(expect(emu_op_detach_policy, store, make_call(&b, "p1", body, NULL), 200,
-			       NULL));
+	json_object_put(
+	    expect(emu_op_detach_policy, store, make_call(&b, "p1", body, NULL), 200, NULL));
 	json_object_put(body);
-	json_object_put(expect(emu_op_delete_policy, store, make_call(&b, "p1", NULL, NULL), 200,
-			       NULL));
+	json_object_put(
+	    expect(emu_op_delete_policy, store, make_call(&b, "p1", NULL, NULL), 200, NULL));
 	expect(emu_op_delete_policy, store, make_call(&b, "p1", NULL, NULL), 404,
 	       "ResourceNotFoundException");
 
@@ -642,7 +636,7 @@ static void test_policies_and_things(void)
 	ASSERT_STR(jstr(out, "thingArn"), "arn:aws:iot:us-east-1:123456789012:thing/dev-1");
 	json_object_put(out);
 	json_object_put(expect(emu_op_create_thing, store, make_call(&b, "dev-1", NULL, NULL), 200,
-			       NULL)); /* same definition: idempotent */
+	                       NULL)); /* same definition: idempotent */
 	body = json_tokener_parse("{\"attributePayload\":{\"attributes\":{\"a\":\"b\"}}}");
 	expect(emu_op_create_thing, store, make_call(&b, "dev-1", body, NULL), 409,
 	       "ResourceAlreadyExistsException");
@@ -669,15 +663,15 @@ static void test_policies_and_things(void)
 		body = json_tokener_parse(
 		    "{\"attributePayload\":{\"attributes\":{\"jitrd_ca\":\"ab:1/2=[x]\"}}}");
 		json_object_put(expect(emu_op_create_thing, store,
-				       make_call(&b, "attr-1", body, NULL), 200, NULL));
+		                       make_call(&b, "attr-1", body, NULL), 200, NULL));
 		json_object_put(expect(emu_op_create_thing, store,
-				       make_call(&b, "attr-1", body, NULL), 200, NULL));
+		                       make_call(&b, "attr-1", body, NULL), 200, NULL));
 		json_object_put(body);
 		out = expect(emu_op_describe_thing, store, make_call(&b, "attr-1", NULL, NULL), 200,
-			     NULL);
+		             NULL);
 		ASSERT_STR(json_object_get_string(json_object_object_get(
 			       json_object_object_get(out, "attributes"), "jitrd_ca")),
-			   "ab:1/2=[x]");
+		           "ab:1/2=[x]");
 		json_object_put(out);
 	}
 	b.call.principal = NULL;
@@ -690,10 +684,10 @@ static void test_policies_and_things(void)
 	b.call.principal = cert_arn;
 	json_object_put(expect(emu_op_attach_thing_principal, store, &b.call, 200, NULL));
 	out = expect(emu_op_list_thing_principals, store, make_call(&b, "dev-1", NULL, NULL), 200,
-		     NULL);
-	ASSERT_STR(json_object_get_string(json_object_array_get_idx(
-				       json_object_object_get(out, "principals"), 0)),
-			       cert_arn);
+	             NULL);
+	ASSERT_STR(json_object_get_string(
+		       json_object_array_get_idx(json_object_object_get(out, "principals"), 0)),
+	           cert_arn);
 	json_object_put(out);
 	out = expect(emu_op_describe_thing, store, make_call(&b, "dev-1", NULL, NULL), 200, NULL);
 	ASSERT_STR(jstr(out, "defaultClientId"), "dev-1");
@@ -727,21 +721,21 @@ struct signed_request {
 };
 
 /* Signs a request with the sigv4 module as a client would. */
-static void sign(struct signed_request *s, const char *method, const char *path,
-		 const char *query, const char *body, const char *key_id, const char *secret,
-		 const char *region, const char *service, time_t when)
+static void sign(struct signed_request *s, const char *method, const char *path, const char *query,
+                 const char *body, const char *key_id, const char *secret, const char *region,
+                 const char *service, time_t when)
 {
 	struct jitrd_sigv4_header base[2] = {{"Host", "127.0.0.1:4567"},
-					     {"Content-Type", "application/json"}};
+	                                     {"Content-Type", "application/json"}};
 	struct jitrd_sigv4_request req = {
-		.method = method,
-		.path = path,
-		.query = query,
-		.headers = base,
-		.header_count = 2,
-		.payload = (const unsigned char *)body,
-		.payload_len = body ? strlen(body) : 0,
-		.normalize_path = 1,
+	    .method = method,
+	    .path = path,
+	    .query = query,
+	    .headers = base,
+	    .header_count = 2,
+	    .payload = (const unsigned char *)body,
+	    .payload_len = body ? strlen(body) : 0,
+	    .normalize_path = 1,
 	};
 	struct jitrd_sigv4_credentials creds = {key_id, secret, NULL};
 	struct jitrd_sigv4_scope scope = {region, service, when};
@@ -773,7 +767,7 @@ static struct emu *new_emu(void)
 
 /* Handles; asserts status and error type ("" for success). */
 static void expect_http(struct emu *emu, const struct emu_http_request *req, int64_t now_ms,
-			int status, const char *error_type)
+                        int status, const char *error_type)
 {
 	struct emu_response res;
 
@@ -844,24 +838,24 @@ static void test_sigv4_verification(void)
 	/* Unsigned, and malformed Authorization headers. */
 	{
 		static const char *const bad[] = {
-			"",
-			"AWS4-HMAC-SHA256",
-			"AWS4-HMAC-SHA1 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
-			"SignedHeaders=host, Signature=00",
-			"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot, "
-			"SignedHeaders=host, Signature=00",
-			"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
-			"SignedHeaders=host",
-			"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
-			"SignedHeaders=host, Signature=zz",
-			"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request/x, "
-			"SignedHeaders=host, Signature=00",
-			"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
-			"Credential=x, SignedHeaders=host, Signature=00",
+		    "",
+		    "AWS4-HMAC-SHA256",
+		    "AWS4-HMAC-SHA1 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
+		    "SignedHeaders=host, Signature=00",
+		    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot, "
+		    "SignedHeaders=host, Signature=00",
+		    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
+		    "SignedHeaders=host",
+		    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
+		    "SignedHeaders=host, Signature=zz",
+		    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request/x, "
+		    "SignedHeaders=host, Signature=00",
+		    "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/aws4_request, "
+		    "Credential=x, SignedHeaders=host, Signature=00",
 		};
 		struct jitrd_sigv4_header h[3] = {{"Host", "127.0.0.1"},
-						  {"X-Amz-Date", "20300601T000000Z"},
-						  {"Authorization", NULL}};
+		                                  {"X-Amz-Date", "20300601T000000Z"},
+		                                  {"Authorization", NULL}};
 		struct emu_http_request req = {"GET", "/registrationcode", NULL, h, 2, NULL, 0};
 
 		expect_http(emu, &req, NOW_MS, 403, "MissingAuthenticationTokenException");
@@ -899,8 +893,9 @@ static void test_routes_and_faults(void)
 	const char *faults;
 
 	/* Routing: percent-encoded labels are decoded; unknown paths and methods are 404. */
-	sign(&s, "POST", "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Acert%2Fab",
-	     NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
+	sign(&s, "POST",
+	     "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A123456789012%3Acert%2Fab", NULL,
+	     NULL, KEY_ID, SECRET, REGION, "iot", now);
 	expect_http(emu, &s.http, NOW_MS, 404, "ResourceNotFoundException");
 	jitrd_sigv4_result_cleanup(&s.result);
 	sign(&s, "GET", "/no/such/thing", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
@@ -921,7 +916,7 @@ static void test_routes_and_faults(void)
 	CU_ASSERT_EQUAL(emu_set_rate_limit(emu, "DescribeEndpoint=2", &diag), JITRD_OK);
 	CU_ASSERT_EQUAL(emu_set_rate_limit(emu, "NoSuchOp=2", &diag), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(emu_set_rate_limit(emu, "DescribeEndpoint=0", &diag),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(emu_set_rate_limit(emu, "DescribeEndpoint", &diag), JITRD_ERR_INVALID_ARG);
 	sign(&s, "GET", "/endpoint", "endpointType=iot%3AData-ATS", NULL, KEY_ID, SECRET, REGION,
 	     "iot", now);
@@ -939,16 +934,17 @@ static void test_routes_and_faults(void)
 	control.body = (const unsigned char *)faults;
 	control.body_len = strlen(faults);
 	expect_http(emu, &control, NOW_MS, 400, "InvalidRequestException");
-	faults = "{\"latency_ms\": 25, \"error_rate\": 1, \"rate_limits\": {\"DescribeEndpoint\": 0}}";
+	faults =
+	    "{\"latency_ms\": 25, \"error_rate\": 1, \"rate_limits\": {\"DescribeEndpoint\": 0}}";
 	control.body = (const unsigned char *)faults;
 	control.body_len = strlen(faults);
 	expect_http(emu, &control, NOW_MS, 200, "");
 	for (int i = 0; i < 6; i++) {
 		CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &s.http, NOW_MS, &res), JITRD_OK);
 		CU_ASSERT(res.status == 500 || res.status == 503);
-		CU_ASSERT(strcmp(res.error_type, res.status == 500 ? "InternalFailureException"
-								  : "ServiceUnavailableException") ==
-			  0);
+		CU_ASSERT(strcmp(res.error_type, res.status == 500
+		                                     ? "InternalFailureException"
+		                                     : "ServiceUnavailableException") == 0);
 		CU_ASSERT_EQUAL(res.delay_ms, 25);
 		emu_response_cleanup(&res);
 	}
@@ -984,11 +980,8 @@ static void test_routes_and_faults(void)
 static void test_config_bounds(void)
 {
 	struct emu_store_config bad_store[] = {
-		{"", ACCOUNT, CODE},
-		{REGION, "12345678901", CODE},
-		{REGION, "12345678901x", CODE},
-		{REGION, ACCOUNT, "abc"},
-		{REGION, NULL, CODE},
+	    {"", ACCOUNT, CODE},      {REGION, "12345678901", CODE}, {REGION, "12345678901x", CODE},
+	    {REGION, ACCOUNT, "abc"}, {REGION, NULL, CODE},
 	};
 	struct emu_config c = {REGION, ACCOUNT, KEY_ID, SECRET, CODE, 0, 1.5, 1};
 	struct emu *emu = (struct emu *)&c;
@@ -1015,15 +1008,15 @@ static void test_config_bounds(void)
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
-		{"register CA: verification certificate rules", test_register_ca},
-		{"JITR connect: registration and events", test_connect_jitr},
-		{"UpdateCertificate state rules", test_update_certificate_rules},
-		{"RegisterCertificate and ListCertificatesByCA pages", test_pagination},
-		{"policies and things", test_policies_and_things},
-		{"SigV4 verification", test_sigv4_verification},
-		{"routing, errors, faults, control plane", test_routes_and_faults},
-		{"configuration bounds", test_config_bounds},
-		{NULL, NULL},
+	    {"register CA: verification certificate rules", test_register_ca},
+	    {"JITR connect: registration and events", test_connect_jitr},
+	    {"UpdateCertificate state rules", test_update_certificate_rules},
+	    {"RegisterCertificate and ListCertificatesByCA pages", test_pagination},
+	    {"policies and things", test_policies_and_things},
+	    {"SigV4 verification", test_sigv4_verification},
+	    {"routing, errors, faults, control plane", test_routes_and_faults},
+	    {"configuration bounds", test_config_bounds},
+	    {NULL, NULL},
 	};
 
 	return tsupport_run("emulator", cases);

@@ -9,8 +9,8 @@
 
 #define UNTOUCHED ((int64_t)-12345)
 
-static const struct jitrd_backoff_policy policy = {.base_ms = 100, .cap_ms = 1000,
-						   .max_attempts = 5};
+static const struct jitrd_backoff_policy policy = {
+    .base_ms = 100, .cap_ms = 1000, .max_attempts = 5};
 
 static void test_default_policy(void)
 {
@@ -28,18 +28,18 @@ static void test_window_doubles_to_cap(void)
 	static const struct {
 		unsigned retry;
 		int64_t window;
-	} cases[] = {{0, 100}, {1, 200}, {2, 400}, {3, 800}, {4, 1000}, {5, 1000}, {63, 1000},
-		     {64, 1000}, {1000000, 1000}, {UINT32_MAX, 1000}};
+	} cases[] = {{0, 100},  {1, 200},   {2, 400},   {3, 800},        {4, 1000},
+	             {5, 1000}, {63, 1000}, {64, 1000}, {1000000, 1000}, {UINT32_MAX, 1000}};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		/* random % (window + 1) == window when random == window */
-		CU_ASSERT_EQUAL(jitrd_backoff_delay_ms(&policy, cases[i].retry,
-						       (uint64_t)cases[i].window),
-				cases[i].window);
+		CU_ASSERT_EQUAL(
+		    jitrd_backoff_delay_ms(&policy, cases[i].retry, (uint64_t)cases[i].window),
+		    cases[i].window);
 		CU_ASSERT_EQUAL(jitrd_backoff_delay_ms(&policy, cases[i].retry, 0), 0);
-		CU_ASSERT_EQUAL(jitrd_backoff_delay_ms(&policy, cases[i].retry,
-						       (uint64_t)cases[i].window + 1),
-				0);
+		CU_ASSERT_EQUAL(
+		    jitrd_backoff_delay_ms(&policy, cases[i].retry, (uint64_t)cases[i].window + 1),
+		    0);
 	}
 }
 
@@ -88,13 +88,13 @@ static void test_invalid_policy(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CU_ASSERT_EQUAL(jitrd_backoff_delay_ms(&bad[i], 0, 7), -1);
 		CU_ASSERT_EQUAL(jitrd_backoff_next(&bad[i], 1, 7, 0, 100000, &delay),
-				JITRD_ERR_INVALID_ARG);
+		                JITRD_ERR_INVALID_ARG);
 		CU_ASSERT_EQUAL(delay, UNTOUCHED);
 	}
 	CU_ASSERT_EQUAL(jitrd_backoff_delay_ms(NULL, 0, 7), -1);
 	CU_ASSERT_EQUAL(jitrd_backoff_next(NULL, 1, 7, 0, 100000, &delay), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_backoff_next(&policy, 0, 7, 0, 100000, &delay),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_backoff_next(&policy, 1, 7, 0, 100000, NULL), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(delay, UNTOUCHED);
 }
@@ -109,23 +109,23 @@ static void test_next_table(void)
 		enum jitrd_err want;
 		int64_t delay;
 	} cases[] = {
-	    {1, 100, 0, 10000, JITRD_OK, 100},              /* retry 0: window 100 */
-	    {2, 150, 0, 10000, JITRD_OK, 150},              /* retry 1: window 200 */
-	    {4, 800, 5000, 10000, JITRD_OK, 800},           /* retry 3: window 800 */
-	    {4, 801, 5000, 10000, JITRD_OK, 0},             /* 801 % 801 */
-	    {5, 0, 0, 10000, JITRD_ERR_THROTTLED, 0},       /* budget of 5 used */
+	    {1, 100, 0, 10000, JITRD_OK, 100},        /* retry 0: window 100 */
+	    {2, 150, 0, 10000, JITRD_OK, 150},        /* retry 1: window 200 */
+	    {4, 800, 5000, 10000, JITRD_OK, 800},     /* retry 3: window 800 */
+	    {4, 801, 5000, 10000, JITRD_OK, 0},       /* 801 % 801 */
+	    {5, 0, 0, 10000, JITRD_ERR_THROTTLED, 0}, /* budget of 5 used */
 	    {9, 0, 0, 10000, JITRD_ERR_THROTTLED, 0},
-	    {1, 100, 9900, 10000, JITRD_ERR_DEADLINE, 0},   /* would start at the deadline */
-	    {1, 99, 9900, 10000, JITRD_OK, 99},             /* starts 1 ms before it */
-	    {1, 0, 10000, 10000, JITRD_ERR_DEADLINE, 0},    /* deadline already here */
-	    {1, 0, 20000, 10000, JITRD_ERR_DEADLINE, 0},    /* and past */
-	    {3, 400, -5000, -4000, JITRD_OK, 400},          /* negative clock values are fine */
+	    {1, 100, 9900, 10000, JITRD_ERR_DEADLINE, 0}, /* would start at the deadline */
+	    {1, 99, 9900, 10000, JITRD_OK, 99},           /* starts 1 ms before it */
+	    {1, 0, 10000, 10000, JITRD_ERR_DEADLINE, 0},  /* deadline already here */
+	    {1, 0, 20000, 10000, JITRD_ERR_DEADLINE, 0},  /* and past */
+	    {3, 400, -5000, -4000, JITRD_OK, 400},        /* negative clock values are fine */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t delay = UNTOUCHED;
 		enum jitrd_err err = jitrd_backoff_next(&policy, cases[i].attempts, cases[i].bits,
-							cases[i].now, cases[i].deadline, &delay);
+		                                        cases[i].now, cases[i].deadline, &delay);
 
 		CU_ASSERT_EQUAL(err, cases[i].want);
 		if (cases[i].want == JITRD_OK) {

@@ -92,21 +92,21 @@ static void test_bad_rates(void)
 {
 	static const struct {
 		double rate, burst;
-	} bad[] = {{-1, 1}, {1, 0}, {1, 0.5}, {2e6, 10}, {1.0 / 0.0, 1}, {0.0 / 0.0, 1},
-		   {1, 1.0 / 0.0}};
+	} bad[] = {{-1, 1},        {1, 0},         {1, 0.5},      {2e6, 10},
+	           {1.0 / 0.0, 1}, {0.0 / 0.0, 1}, {1, 1.0 / 0.0}};
 	struct jitrd_token_bucket b = {.rate = 42};
 	struct jitrd_ratelimit *rl = (struct jitrd_ratelimit *)&b;
 	double rates[2] = {10, -3};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(jitrd_token_bucket_init(&b, bad[i].rate, bad[i].burst, 0),
-				JITRD_ERR_INVALID_ARG);
+		                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(b.rate, 42);
 	CU_ASSERT_EQUAL(jitrd_ratelimit_new(rates, 2, 0, &rl), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_ratelimit_new(rates, 0, 0, &rl), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_ratelimit_new(NULL, 1, 0, &rl), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_ratelimit_new(rates, JITRD_RATELIMIT_MAX_BUCKETS + 1, 0, &rl),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_EQUAL(rl, (struct jitrd_ratelimit *)&b);
 	jitrd_ratelimit_free(NULL);
 }

@@ -26,8 +26,9 @@
 
 /* The session token of aws4_testsuite's post-sts cases (their .creq; readme.txt shows it too). */
 #define STS_TOKEN                                                                                  \
-	"AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxf" \
-	"pSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0K" \
+	"AQoDYXdzEPT//////////"                                                                    \
+	"wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxf"                     \
+	"pSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0K"  \
 	"PkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZb" \
 	"qBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
 
@@ -61,15 +62,15 @@ static char *line_of(const char *text, int idx)
 
 /* Canonical request of a GET with the given parts; *err gets the return code. */
 static char *creq_of(const char *path, const char *query, int normalize,
-		     const struct jitrd_sigv4_header *headers, size_t count, enum jitrd_err *err)
+                     const struct jitrd_sigv4_header *headers, size_t count, enum jitrd_err *err)
 {
 	struct jitrd_sigv4_request req = {
-		.method = "GET",
-		.path = path,
-		.query = query,
-		.headers = headers,
-		.header_count = count,
-		.normalize_path = normalize,
+	    .method = "GET",
+	    .path = path,
+	    .query = query,
+	    .headers = headers,
+	    .header_count = count,
+	    .normalize_path = normalize,
 	};
 	char *creq = NULL, *names = NULL;
 
@@ -85,7 +86,7 @@ static int check_text(const char *label, const char *what, const char *expected,
 		return 1;
 	}
 	fprintf(stderr, "\n%s: %s differs\n--- expected\n%s\n--- got\n%s\n", label, what,
-		expected ? expected : "(null)", got ? got : "(null)");
+	        expected ? expected : "(null)", got ? got : "(null)");
 	CU_FAIL("vector output differs (see stderr)");
 	return 0;
 }
@@ -101,35 +102,35 @@ struct path_case {
 static void test_canonical_uri(void)
 {
 	static const struct path_case cases[] = {
-		{1, "", "/"},
-		{0, "", "/"},
-		{1, "/", "/"},
-		{1, "//", "/"},
-		{1, "/..", "/"},
-		{1, "/../..", "/"},
-		{1, "/./", "/"},
-		{1, "/.", "/"},
-		{1, "/a/./b", "/a/b"},
-		{1, "/a/b/..", "/a"},
-		{1, "/a/b/../", "/a/"},
-		{1, "/a//b//", "/a/b/"},
-		{1, "/a/../../b", "/b"},
-		{1, "/...", "/..."},
-		{1, "/.a/..b/", "/.a/..b/"},
-		{1, "/a b", "/a%20b"},
-		/* Already encoded on the wire, so encoded again (every service but S3). */
-		{1, "/a%20b", "/a%2520b"},
-		{1, "/example/$delete", "/example/%24delete"},
-		{1, "/\xc3\xbc", "/%C3%BC"},
-		{1, "/a+b=c&d", "/a%2Bb%3Dc%26d"},
-		{1, "/A:b@c;d,e", "/A%3Ab%40c%3Bd%2Ce"},
-		{1, "/-._~09AZaz", "/-._~09AZaz"},
-		{0, "//a/./../b", "//a/./../b"},
-		{0, "/a b/", "/a%20b/"},
-		{0, "/a%2Fb", "/a%252Fb"},
-		{1, "a/b", NULL},
-		{0, "relative", NULL},
-		{1, "*", NULL},
+	    {1, "", "/"},
+	    {0, "", "/"},
+	    {1, "/", "/"},
+	    {1, "//", "/"},
+	    {1, "/..", "/"},
+	    {1, "/../..", "/"},
+	    {1, "/./", "/"},
+	    {1, "/.", "/"},
+	    {1, "/a/./b", "/a/b"},
+	    {1, "/a/b/..", "/a"},
+	    {1, "/a/b/../", "/a/"},
+	    {1, "/a//b//", "/a/b/"},
+	    {1, "/a/../../b", "/b"},
+	    {1, "/...", "/..."},
+	    {1, "/.a/..b/", "/.a/..b/"},
+	    {1, "/a b", "/a%20b"},
+	    /* Already encoded on the wire, so encoded again (every service but S3). */
+	    {1, "/a%20b", "/a%2520b"},
+	    {1, "/example/$delete", "/example/%24delete"},
+	    {1, "/\xc3\xbc", "/%C3%BC"},
+	    {1, "/a+b=c&d", "/a%2Bb%3Dc%26d"},
+	    {1, "/A:b@c;d,e", "/A%3Ab%40c%3Bd%2Ce"},
+	    {1, "/-._~09AZaz", "/-._~09AZaz"},
+	    {0, "//a/./../b", "//a/./../b"},
+	    {0, "/a b/", "/a%20b/"},
+	    {0, "/a%2Fb", "/a%252Fb"},
+	    {1, "a/b", NULL},
+	    {0, "relative", NULL},
+	    {1, "*", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -160,34 +161,34 @@ struct query_case {
 static void test_canonical_query(void)
 {
 	static const struct query_case cases[] = {
-		{NULL, ""},
-		{"", ""},
-		{"a=1", "a=1"},
-		{"b=2&a=1", "a=1&b=2"},
-		{"a=2&a=1", "a=1&a=2"},
-		{"a=b&a=B", "a=B&a=b"},
-		{"a", "a="},
-		{"a=", "a="},
-		{"=v", "=v"},
-		{"a=1&&b=2&", "a=1&b=2"},
-		{"&", ""},
-		{"b=1&B=1&a=1", "B=1&a=1&b=1"},
-		{"a-b=1&a=2", "a=2&a-b=1"},
-		{"Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
-		 "%E1%88%B4=Value1&Param=Value2&Param-3=Value3"},
-		{"a=%e1%88%b4", "a=%E1%88%B4"},
-		{"\xe1\x88\xb4=bar", "%E1%88%B4=bar"},
-		{"a=b c", "a=b%20c"},
-		{"a=b+c", "a=b%2Bc"},
-		{"a=x%2Fy", "a=x%2Fy"},
-		{"a=x/y", "a=x%2Fy"},
-		{"k=v=w", "k=v%3Dw"},
-		{"%7E=%41", "~=A"},
-		{"a=%00", "a=%00"},
-		{"a=%", NULL},
-		{"a=%4", NULL},
-		{"a=%zz", NULL},
-		{"%g0=1", NULL},
+	    {NULL, ""},
+	    {"", ""},
+	    {"a=1", "a=1"},
+	    {"b=2&a=1", "a=1&b=2"},
+	    {"a=2&a=1", "a=1&a=2"},
+	    {"a=b&a=B", "a=B&a=b"},
+	    {"a", "a="},
+	    {"a=", "a="},
+	    {"=v", "=v"},
+	    {"a=1&&b=2&", "a=1&b=2"},
+	    {"&", ""},
+	    {"b=1&B=1&a=1", "B=1&a=1&b=1"},
+	    {"a-b=1&a=2", "a=2&a-b=1"},
+	    {"Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
+	     "%E1%88%B4=Value1&Param=Value2&Param-3=Value3"},
+	    {"a=%e1%88%b4", "a=%E1%88%B4"},
+	    {"\xe1\x88\xb4=bar", "%E1%88%B4=bar"},
+	    {"a=b c", "a=b%20c"},
+	    {"a=b+c", "a=b%2Bc"},
+	    {"a=x%2Fy", "a=x%2Fy"},
+	    {"a=x/y", "a=x%2Fy"},
+	    {"k=v=w", "k=v%3Dw"},
+	    {"%7E=%41", "~=A"},
+	    {"a=%00", "a=%00"},
+	    {"a=%", NULL},
+	    {"a=%4", NULL},
+	    {"a=%zz", NULL},
+	    {"%g0=1", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -219,31 +220,31 @@ struct header_case {
 static void test_canonical_headers(void)
 {
 	static const struct header_case cases[] = {
-		{"X-Test", "v", "x-test:v"},
-		{"x-test", "  v  ", "x-test:v"},
-		{"X-TEST", "a   b", "x-test:a b"},
-		{"X-Test", "a\t \tb\t", "x-test:a b"},
-		{"X-Test", "\"a   b   c\"", "x-test:\"a b c\""},
-		{"X-Test", "VALUE1", "x-test:VALUE1"},
-		{"X-Test", "", "x-test:"},
-		{"X-Test", " \t ", "x-test:"},
-		{"X-Test", "caf\xc3\xa9", "x-test:caf\xc3\xa9"},
-		{"X-Test", "a\r\nb", NULL},
-		{"X-Test", "a\nb", NULL},
-		{"X-Test", "a\x01", NULL},
-		{"X-Test", "a\x7f", NULL},
-		{"X-Test", NULL, NULL},
-		{"bad name", "v", NULL},
-		{"bad:name", "v", NULL},
-		{"", "v", NULL},
-		{NULL, "v", NULL},
-		{"n\xc3\xa9", "v", NULL},
+	    {"X-Test", "v", "x-test:v"},
+	    {"x-test", "  v  ", "x-test:v"},
+	    {"X-TEST", "a   b", "x-test:a b"},
+	    {"X-Test", "a\t \tb\t", "x-test:a b"},
+	    {"X-Test", "\"a   b   c\"", "x-test:\"a b c\""},
+	    {"X-Test", "VALUE1", "x-test:VALUE1"},
+	    {"X-Test", "", "x-test:"},
+	    {"X-Test", " \t ", "x-test:"},
+	    {"X-Test", "caf\xc3\xa9", "x-test:caf\xc3\xa9"},
+	    {"X-Test", "a\r\nb", NULL},
+	    {"X-Test", "a\nb", NULL},
+	    {"X-Test", "a\x01", NULL},
+	    {"X-Test", "a\x7f", NULL},
+	    {"X-Test", NULL, NULL},
+	    {"bad name", "v", NULL},
+	    {"bad:name", "v", NULL},
+	    {"", "v", NULL},
+	    {NULL, "v", NULL},
+	    {"n\xc3\xa9", "v", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct jitrd_sigv4_header headers[2] = {
-			{"Host", "h"},
-			{cases[i].name, cases[i].value},
+		    {"Host", "h"},
+		    {cases[i].name, cases[i].value},
 		};
 		enum jitrd_err err;
 		char *creq = creq_of("/", NULL, 1, headers, 2, &err);
@@ -265,22 +266,22 @@ static void test_canonical_headers(void)
 static void test_header_sort_and_duplicates(void)
 {
 	const struct jitrd_sigv4_header headers[] = {
-		{"Host", "example.amazonaws.com"}, {"B", "2"}, {"a", "1"}, {"b", " 3 "}, {"A", "0"},
+	    {"Host", "example.amazonaws.com"}, {"B", "2"}, {"a", "1"}, {"b", " 3 "}, {"A", "0"},
 	};
 	const struct jitrd_sigv4_header extra[] = {{"a", "9"}, {"x-amz-date", SUITE_DATE}};
 	struct jitrd_sigv4_request req = {
-		.method = "GET", .path = "/", .headers = headers, .header_count = 5};
+	    .method = "GET", .path = "/", .headers = headers, .header_count = 5};
 	char *creq = NULL, *names = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, extra, 2, &creq, &names),
-			      JITRD_OK);
+	                      JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(creq, "GET\n/\n\n"
-				     "a:1,0,9\n"
-				     "b:2,3\n"
-				     "host:example.amazonaws.com\n"
-				     "x-amz-date:" SUITE_DATE "\n"
-				     "\n"
-				     "a;b;host;x-amz-date\n" EMPTY_SHA256);
+	                             "a:1,0,9\n"
+	                             "b:2,3\n"
+	                             "host:example.amazonaws.com\n"
+	                             "x-amz-date:" SUITE_DATE "\n"
+	                             "\n"
+	                             "a;b;host;x-amz-date\n" EMPTY_SHA256);
 	CU_ASSERT_STRING_EQUAL(names, "a;b;host;x-amz-date");
 	free(creq);
 	free(names);
@@ -291,17 +292,17 @@ static void test_payload_hash(void)
 	static const char body[] = "Param1=value1";
 	const char *expected = "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e";
 	struct jitrd_sigv4_request req = {
-		.method = "POST",
-		.path = "/",
-		.headers = host_only,
-		.header_count = 1,
-		.payload = (const unsigned char *)body,
-		.payload_len = sizeof(body) - 1,
+	    .method = "POST",
+	    .path = "/",
+	    .headers = host_only,
+	    .header_count = 1,
+	    .payload = (const unsigned char *)body,
+	    .payload_len = sizeof(body) - 1,
 	};
 	char *creq = NULL, *names = NULL, *line;
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, NULL, 0, &creq, &names),
-			      JITRD_OK);
+	                      JITRD_OK);
 	line = line_of(creq, 6);
 	CU_ASSERT_STRING_EQUAL(line, expected);
 	CU_ASSERT_STRING_EQUAL(names, "host");
@@ -312,7 +313,7 @@ static void test_payload_hash(void)
 	/* sign_payload_hash adds x-amz-content-sha256 with the same hash. */
 	req.sign_payload_hash = 1;
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, NULL, 0, &creq, &names),
-			      JITRD_OK);
+	                      JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(names, "host;x-amz-content-sha256");
 	line = line_of(creq, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(line);
@@ -327,7 +328,7 @@ static void test_payload_hash(void)
 	creq = (char *)"untouched";
 	names = (char *)"untouched";
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&req, extra, 1, &creq, &names),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(creq, "untouched");
 	CU_ASSERT_STRING_EQUAL(names, "untouched");
 
@@ -336,7 +337,7 @@ static void test_payload_hash(void)
 	req.payload_len = 0;
 	req.sign_payload_hash = 0;
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, NULL, 0, &creq, &names),
-			      JITRD_OK);
+	                      JITRD_OK);
 	line = line_of(creq, 6);
 	CU_ASSERT_STRING_EQUAL(line, EMPTY_SHA256);
 	free(line);
@@ -349,9 +350,9 @@ static void test_canonical_request_bad_args(void)
 	struct jitrd_sigv4_header many[JITRD_SIGV4_MAX_HEADERS + 1];
 	const struct jitrd_sigv4_header no_host[] = {{"X-Other", "v"}};
 	const struct jitrd_sigv4_header extra[JITRD_SIGV4_MAX_EXTRA + 1] = {
-		{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}, {"e", "1"}};
+	    {"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}, {"e", "1"}};
 	struct jitrd_sigv4_request good = {
-		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	    .method = "GET", .path = "/", .headers = host_only, .header_count = 1};
 	struct jitrd_sigv4_request req;
 	char *creq = (char *)"untouched", *names = (char *)"untouched";
 
@@ -364,16 +365,16 @@ static void test_canonical_request_bad_args(void)
 		struct jitrd_sigv4_request req;
 		size_t extra_count;
 	} cases[] = {
-		{"NULL method", good, 0},
-		{"empty method", good, 0},
-		{"method with space", good, 0},
-		{"method too long", good, 0},
-		{"NULL path", good, 0},
-		{"no host", good, 0},
-		{"too many headers", good, 0},
-		{"headers NULL with count", good, 0},
-		{"payload NULL with length", good, 0},
-		{"too many extras", good, JITRD_SIGV4_MAX_EXTRA + 1},
+	    {"NULL method", good, 0},
+	    {"empty method", good, 0},
+	    {"method with space", good, 0},
+	    {"method too long", good, 0},
+	    {"NULL path", good, 0},
+	    {"no host", good, 0},
+	    {"too many headers", good, 0},
+	    {"headers NULL with count", good, 0},
+	    {"payload NULL with length", good, 0},
+	    {"too many extras", good, JITRD_SIGV4_MAX_EXTRA + 1},
 	};
 	cases[0].req.method = NULL;
 	cases[1].req.method = "";
@@ -390,8 +391,8 @@ static void test_canonical_request_bad_args(void)
 		enum jitrd_err err;
 
 		req = cases[i].req;
-		err = jitrd_sigv4_canonical_request(&req, extra, cases[i].extra_count, &creq,
-						    &names);
+		err =
+		    jitrd_sigv4_canonical_request(&req, extra, cases[i].extra_count, &creq, &names);
 		if (err != JITRD_ERR_INVALID_ARG)
 			fprintf(stderr, "bad-args case '%s' gave %d\n", cases[i].what, (int)err);
 		CU_ASSERT_EQUAL(err, JITRD_ERR_INVALID_ARG);
@@ -399,22 +400,22 @@ static void test_canonical_request_bad_args(void)
 		CU_ASSERT_STRING_EQUAL(names, "untouched");
 	}
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(NULL, NULL, 0, &creq, &names),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&good, NULL, 1, &creq, &names),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&good, NULL, 0, NULL, &names),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&good, NULL, 0, &creq, NULL),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(creq, "untouched");
 
 	/* Exactly the maximum of headers is fine. */
 	req = good;
 	req.headers = many;
 	req.header_count = JITRD_SIGV4_MAX_HEADERS;
-	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, extra, JITRD_SIGV4_MAX_EXTRA,
-							    &creq, &names),
-			      JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_sigv4_canonical_request(&req, extra, JITRD_SIGV4_MAX_EXTRA, &creq, &names),
+	    JITRD_OK);
 	free(creq);
 	free(names);
 }
@@ -494,7 +495,7 @@ static void test_huge_inputs(void)
 	struct jitrd_sigv4_scope scope = suite_scope;
 	struct jitrd_sigv4_result res = {.authorization = (char *)"untouched"};
 	struct jitrd_sigv4_request req = {
-		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	    .method = "GET", .path = "/", .headers = host_only, .header_count = 1};
 	char hex[65] = "untouched";
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature("sts", &creds, &scope, hex), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(hex, "untouched");
@@ -507,7 +508,7 @@ static void test_huge_inputs(void)
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &res), JITRD_ERR_INVALID_ARG);
 	scope.region = big;
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature("sts", &suite_creds, &scope, hex),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	creq = (char *)"untouched";
 	CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign("creq", &scope, &creq), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(creq, "untouched");
@@ -524,18 +525,22 @@ static void test_string_to_sign(void)
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_string_to_sign("", &scope, &sts), JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(sts, "AWS4-HMAC-SHA256\n" SUITE_DATE
-				    "\n20150830/us-east-1/service/aws4_request\n" EMPTY_SHA256);
+	                            "\n20150830/us-east-1/service/aws4_request\n" EMPTY_SHA256);
 	free(sts);
 
 	static const struct {
 		const char *region, *service;
 		time_t when;
 	} bad[] = {
-		{"", "iot", SUITE_WHEN},       {"us east", "iot", SUITE_WHEN},
-		{"us/east", "iot", SUITE_WHEN}, {"us-east-1", "", SUITE_WHEN},
-		{NULL, "iot", SUITE_WHEN},     {"us-east-1", NULL, SUITE_WHEN},
-		{"us-east-1", "i,t", SUITE_WHEN}, {"us-east-1", "iot", -1},
-		{"us-east-1", "iot", (time_t)253402300800},
+	    {"", "iot", SUITE_WHEN},
+	    {"us east", "iot", SUITE_WHEN},
+	    {"us/east", "iot", SUITE_WHEN},
+	    {"us-east-1", "", SUITE_WHEN},
+	    {NULL, "iot", SUITE_WHEN},
+	    {"us-east-1", NULL, SUITE_WHEN},
+	    {"us-east-1", "i,t", SUITE_WHEN},
+	    {"us-east-1", "iot", -1},
+	    {"us-east-1", "iot", (time_t)253402300800},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		scope.region = bad[i].region;
@@ -543,29 +548,29 @@ static void test_string_to_sign(void)
 		scope.when = bad[i].when;
 		sts = (char *)"untouched";
 		CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign("creq", &scope, &sts),
-				JITRD_ERR_INVALID_ARG);
+		                JITRD_ERR_INVALID_ARG);
 		CU_ASSERT_STRING_EQUAL(sts, "untouched");
 	}
 	CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign(NULL, &suite_scope, &sts),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign("x", NULL, &sts), JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign("x", &suite_scope, NULL),
-			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_string_to_sign("x", &suite_scope, NULL), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(sts, "untouched");
 }
 
 static void test_signature(void)
 {
 	/* aws4_testsuite get-vanilla: its .sts and its signature. */
-	const char *sts = "AWS4-HMAC-SHA256\n" SUITE_DATE "\n20150830/us-east-1/service/aws4_request\n"
-			  "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63";
+	const char *sts =
+	    "AWS4-HMAC-SHA256\n" SUITE_DATE "\n20150830/us-east-1/service/aws4_request\n"
+	    "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63";
 	char hex[65], other[65];
 	struct jitrd_sigv4_credentials creds = suite_creds;
 	struct jitrd_sigv4_scope scope = suite_scope;
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_signature(sts, &creds, &scope, hex), JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(hex,
-			       "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+	                       "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 	/* Each input of the chain changes the result. */
 	scope.region = "us-west-2";
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_signature(sts, &creds, &scope, other), JITRD_OK);
@@ -594,10 +599,10 @@ static void test_signature(void)
 	creds.secret_access_key = NULL;
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature(sts, &creds, &scope, other), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature(NULL, &suite_creds, &scope, other),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature(sts, NULL, &scope, other), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_signature(sts, &suite_creds, NULL, other),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(other, "untouched");
 }
 
@@ -613,13 +618,13 @@ static void test_secret_never_in_output(void)
 	const char *secret = "SeCrEt-KeY/with+ODD=chars0123456789";
 	const struct jitrd_sigv4_header headers[] = {{"Host", "iot.us-east-1.amazonaws.com"}};
 	struct jitrd_sigv4_request req = {
-		.method = "PATCH",
-		.path = "/certificates/abc",
-		.query = "newStatus=ACTIVE",
-		.headers = headers,
-		.header_count = 1,
-		.normalize_path = 1,
-		.sign_payload_hash = 1,
+	    .method = "PATCH",
+	    .path = "/certificates/abc",
+	    .query = "newStatus=ACTIVE",
+	    .headers = headers,
+	    .header_count = 1,
+	    .normalize_path = 1,
+	    .sign_payload_hash = 1,
 	};
 	struct jitrd_sigv4_credentials creds = {"AKIDTEST", secret, "session-token-value"};
 	struct jitrd_sigv4_scope scope = {"us-east-1", "iot", JITRD_TEST_NOW};
@@ -631,13 +636,13 @@ static void test_secret_never_in_output(void)
 	CU_ASSERT_STRING_EQUAL(res.amz_date, "20300601T000000Z");
 	CU_ASSERT_STRING_EQUAL(res.security_token, "session-token-value");
 	CU_ASSERT_EQUAL(strncmp(res.authorization,
-				"AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/"
-				"aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
-				"x-amz-security-token, Signature=",
-				strlen("AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/"
-				       "iot/aws4_request, SignedHeaders=host;x-amz-content-sha256;"
-				       "x-amz-date;x-amz-security-token, Signature=")),
-			0);
+	                        "AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/iot/"
+	                        "aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
+	                        "x-amz-security-token, Signature=",
+	                        strlen("AWS4-HMAC-SHA256 Credential=AKIDTEST/20300601/us-east-1/"
+	                               "iot/aws4_request, SignedHeaders=host;x-amz-content-sha256;"
+	                               "x-amz-date;x-amz-security-token, Signature=")),
+	                0);
 	CU_ASSERT_STRING_EQUAL(res.payload_hash, EMPTY_SHA256);
 	CU_ASSERT_FALSE(contains(res.authorization, secret));
 	CU_ASSERT_FALSE(contains(res.authorization, "SeCrEt"));
@@ -646,7 +651,7 @@ static void test_secret_never_in_output(void)
 	CU_ASSERT_FALSE(contains(res.amz_date, "SeCrEt"));
 
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_canonical_request(&req, extra, 1, &creq, &names),
-			      JITRD_OK);
+	                      JITRD_OK);
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_string_to_sign(creq, &scope, &sts), JITRD_OK);
 	CU_ASSERT_FALSE(contains(creq, "SeCrEt"));
 	CU_ASSERT_FALSE(contains(names, "SeCrEt"));
@@ -667,25 +672,25 @@ static void test_sign_refuses(void)
 {
 	struct jitrd_sigv4_header headers[2] = {{"Host", "h"}, {NULL, NULL}};
 	struct jitrd_sigv4_request req = {
-		.method = "GET", .path = "/", .headers = headers, .header_count = 2};
+	    .method = "GET", .path = "/", .headers = headers, .header_count = 2};
 	struct jitrd_sigv4_credentials creds = {AKID, SECRET, "tok"};
 	struct jitrd_sigv4_result res = {.authorization = (char *)"untouched"};
 	static const char *const reserved[] = {"X-Amz-Date", "authorization",
-					       "X-AMZ-Security-Token"};
+	                                       "X-AMZ-Security-Token"};
 
 	/* Headers the signer adds itself. */
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		headers[1].name = reserved[i];
 		headers[1].value = "v";
 		CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, &res),
-				JITRD_ERR_INVALID_ARG);
+		                JITRD_ERR_INVALID_ARG);
 	}
 	/* Without a session token, a caller's own token header is just a header. */
 	creds.session_token = "";
 	CU_ASSERT_EQUAL_FATAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, &res), JITRD_OK);
 	CU_ASSERT_PTR_NULL(res.security_token);
 	CU_ASSERT_TRUE(contains(res.authorization, "SignedHeaders=host;x-amz-date;"
-						   "x-amz-security-token,"));
+	                                           "x-amz-security-token,"));
 	jitrd_sigv4_result_cleanup(&res);
 	res.authorization = (char *)"untouched";
 
@@ -694,22 +699,19 @@ static void test_sign_refuses(void)
 	for (size_t i = 0; i < sizeof(bad_akid) / sizeof(bad_akid[0]); i++) {
 		creds.access_key_id = bad_akid[i];
 		CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, &res),
-				JITRD_ERR_INVALID_ARG);
+		                JITRD_ERR_INVALID_ARG);
 	}
 	creds.access_key_id = AKID;
 	creds.session_token = "tok\r\nX-Injected: 1";
-	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, &res),
-			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, &res), JITRD_ERR_INVALID_ARG);
 	creds.session_token = NULL;
 	struct jitrd_sigv4_scope scope = suite_scope;
 	scope.when = -86400;
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &res), JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_sigv4_sign(NULL, &creds, &suite_scope, &res),
-			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign(NULL, &creds, &suite_scope, &res), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, NULL, &suite_scope, &res), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, NULL, &res), JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, NULL),
-			JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &suite_scope, NULL), JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(res.authorization, "untouched");
 }
 
@@ -717,16 +719,16 @@ static void test_sign_refuses(void)
 
 /* Authorization of a signed GET / (aws4_testsuite get-vanilla), with or without a cache. */
 static char *authz_of(const struct jitrd_sigv4_credentials *creds,
-		      const struct jitrd_sigv4_scope *scope, struct jitrd_sigv4_key_cache *cache,
-		      enum jitrd_err *err)
+                      const struct jitrd_sigv4_scope *scope, struct jitrd_sigv4_key_cache *cache,
+                      enum jitrd_err *err)
 {
 	struct jitrd_sigv4_request req = {
-		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	    .method = "GET", .path = "/", .headers = host_only, .header_count = 1};
 	struct jitrd_sigv4_result res = {0};
 	char *authz;
 
 	*err = cache ? jitrd_sigv4_sign_cached(&req, creds, scope, cache, &res)
-		     : jitrd_sigv4_sign(&req, creds, scope, &res);
+	             : jitrd_sigv4_sign(&req, creds, scope, &res);
 	if (*err != JITRD_OK)
 		return NULL;
 	authz = res.authorization;
@@ -737,8 +739,8 @@ static char *authz_of(const struct jitrd_sigv4_credentials *creds,
 
 /* Signs with the cache and without it; both must succeed and agree. Returns the cached one. */
 static char *cached_equals_uncached(const struct jitrd_sigv4_credentials *creds,
-				    const struct jitrd_sigv4_scope *scope,
-				    struct jitrd_sigv4_key_cache *cache)
+                                    const struct jitrd_sigv4_scope *scope,
+                                    struct jitrd_sigv4_key_cache *cache)
 {
 	enum jitrd_err err_cached, err_plain;
 	char *cached = authz_of(creds, scope, cache, &err_cached);
@@ -777,15 +779,15 @@ static int holds_bytes(const void *p, size_t n, const char *needle, size_t len)
 static void test_key_cache(void)
 {
 	static const char vanilla[] =
-		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-		"SignedHeaders=host;x-amz-date, "
-		"Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+	    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+	    "SignedHeaders=host;x-amz-date, "
+	    "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
 	struct jitrd_sigv4_key_cache cache;
 	struct jitrd_sigv4_credentials creds = suite_creds;
 	struct jitrd_sigv4_scope scope = suite_scope;
 	struct jitrd_sigv4_result res = {.authorization = (char *)"untouched"};
 	struct jitrd_sigv4_request req = {
-		.method = "GET", .path = "/", .headers = host_only, .header_count = 1};
+	    .method = "GET", .path = "/", .headers = host_only, .header_count = 1};
 	unsigned char key_before[32];
 	char *first, *later, *next_day, *west, *iot, *other_key, *again;
 	enum jitrd_err err;
@@ -855,11 +857,11 @@ static void test_key_cache(void)
 	memcpy(key_before, cache.key, sizeof(key_before));
 	creds.access_key_id = "AK/ID";
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign_cached(&req, &creds, &scope, &cache, &res),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	creds = suite_creds;
 	creds.secret_access_key = "";
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign_cached(&req, &creds, &scope, &cache, &res),
-			JITRD_ERR_INVALID_ARG);
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_STRING_EQUAL(res.authorization, "untouched");
 	CU_ASSERT_EQUAL(cache.valid, 1);
 	CU_ASSERT_EQUAL(memcmp(cache.key, key_before, sizeof(key_before)), 0);
@@ -895,15 +897,15 @@ static void test_amz_date_round_trip(void)
 		time_t when;
 		const char *text;
 	} cases[] = {
-		{0, "19700101T000000Z"},
-		{951782400, "20000229T000000Z"},
-		{946684799, "19991231T235959Z"},
-		{SUITE_WHEN, SUITE_DATE},
-		{JITRD_TEST_NOW, "20300601T000000Z"},
-		{1735689599, "20241231T235959Z"},
-		{(time_t)4107542400, "21000301T000000Z"},
-		{(time_t)13574606401, "24000229T120001Z"},
-		{(time_t)253402300799, "99991231T235959Z"},
+	    {0, "19700101T000000Z"},
+	    {951782400, "20000229T000000Z"},
+	    {946684799, "19991231T235959Z"},
+	    {SUITE_WHEN, SUITE_DATE},
+	    {JITRD_TEST_NOW, "20300601T000000Z"},
+	    {1735689599, "20241231T235959Z"},
+	    {(time_t)4107542400, "21000301T000000Z"},
+	    {(time_t)13574606401, "24000229T120001Z"},
+	    {(time_t)253402300799, "99991231T235959Z"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -928,27 +930,27 @@ static void test_amz_date_round_trip(void)
 static void test_amz_date_bad(void)
 {
 	static const char *const bad[] = {
-		"",
-		"20150830T123600",
-		"20150830T123600ZZ",
-		"20150830 123600Z",
-		"20150830T123600z",
-		"2015083OT123600Z",
-		"2015-8-30T1236:0",
-		"+0150830T123600Z",
-		"20151330T123600Z",
-		"20150030T123600Z",
-		"20150800T123600Z",
-		"20150832T123600Z",
-		"20150229T123600Z",
-		"21000229T123600Z",
-		"20150431T123600Z",
-		"20150830T243600Z",
-		"20150830T126000Z",
-		"20150830T123660Z",
-		"19691231T235959Z",
-		"00000101T000000Z",
-		"2015\000830T123600Z", /* a NUL inside (octal escapes stop at 3 digits) */
+	    "",
+	    "20150830T123600",
+	    "20150830T123600ZZ",
+	    "20150830 123600Z",
+	    "20150830T123600z",
+	    "2015083OT123600Z",
+	    "2015-8-30T1236:0",
+	    "+0150830T123600Z",
+	    "20151330T123600Z",
+	    "20150030T123600Z",
+	    "20150800T123600Z",
+	    "20150832T123600Z",
+	    "20150229T123600Z",
+	    "21000229T123600Z",
+	    "20150431T123600Z",
+	    "20150830T243600Z",
+	    "20150830T126000Z",
+	    "20150830T123660Z",
+	    "19691231T235959Z",
+	    "00000101T000000Z",
+	    "2015\000830T123600Z", /* a NUL inside (octal escapes stop at 3 digits) */
 	};
 	char text[17] = "untouched";
 	time_t when = 777;
@@ -1012,7 +1014,7 @@ static char *test_request_take(struct test_request *r, size_t i)
 
 	free((char *)r->headers[i].name);
 	memmove(&r->headers[i], &r->headers[i + 1],
-		(r->header_count - i - 1) * sizeof(r->headers[0]));
+	        (r->header_count - i - 1) * sizeof(r->headers[0]));
 	r->header_count--;
 	return value;
 }
@@ -1087,7 +1089,7 @@ static int parse_http_request(const char *text, size_t len, struct test_request 
 			goto fail;
 		r->headers[r->header_count].name = dup_range(line, (size_t)(colon - line));
 		r->headers[r->header_count].value =
-			dup_range(colon + 1, (size_t)(line + line_len - colon - 1));
+		    dup_range(colon + 1, (size_t)(line + line_len - colon - 1));
 		r->header_count++;
 		if (!r->headers[r->header_count - 1].name || !r->headers[r->header_count - 1].value)
 			goto fail;
@@ -1133,8 +1135,13 @@ static void test_http_parser(void)
 	test_request_free(&r);
 
 	static const char *const bad[] = {
-		"", "GET\n", "GET / HTTX/1.1\n", " value\n", "GET / HTTP/1.1\n value\n",
-		"GET / HTTP/1.1\nNoColon\n", "GET / HTTP/1.1\n:empty\n",
+	    "",
+	    "GET\n",
+	    "GET / HTTX/1.1\n",
+	    " value\n",
+	    "GET / HTTP/1.1\n value\n",
+	    "GET / HTTP/1.1\nNoColon\n",
+	    "GET / HTTP/1.1\n:empty\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(parse_http_request(bad[i], strlen(bad[i]), &r), -1);
@@ -1145,8 +1152,8 @@ static void test_http_parser(void)
 struct vector_case {
 	const char *label;
 	struct test_request req;
-	const char *token;     /* NULL: none */
-	int token_unsigned;    /* aws-c-auth's omit_session_token */
+	const char *token;  /* NULL: none */
+	int token_unsigned; /* aws-c-auth's omit_session_token */
 	int normalize;
 	int sign_body;
 	struct jitrd_sigv4_credentials creds;
@@ -1163,16 +1170,16 @@ struct vector_case {
 static int run_vector(const struct vector_case *vc)
 {
 	struct jitrd_sigv4_request req = {
-		.method = vc->req.method,
-		.path = vc->req.path,
-		.query = vc->req.query,
-		.headers = vc->req.headers,
-		.header_count = vc->req.header_count,
-		.payload = (const unsigned char *)vc->req.body,
-		.payload_len = vc->req.body_len,
-		.normalize_path = vc->normalize,
-		.sign_payload_hash = vc->sign_body,
-		.session_token_unsigned = vc->token_unsigned,
+	    .method = vc->req.method,
+	    .path = vc->req.path,
+	    .query = vc->req.query,
+	    .headers = vc->req.headers,
+	    .header_count = vc->req.header_count,
+	    .payload = (const unsigned char *)vc->req.body,
+	    .payload_len = vc->req.body_len,
+	    .normalize_path = vc->normalize,
+	    .sign_payload_hash = vc->sign_body,
+	    .session_token_unsigned = vc->token_unsigned,
 	};
 	struct jitrd_sigv4_header extra[2];
 	struct jitrd_sigv4_result res;
@@ -1215,7 +1222,7 @@ static int run_vector(const struct vector_case *vc)
 	err = jitrd_sigv4_signature(vc->expected_sts, &vc->creds, &vc->scope, signature);
 	CU_ASSERT_EQUAL(err, JITRD_OK);
 	check_text(vc->label, "signature", vc->expected_signature,
-		   err == JITRD_OK ? signature : NULL);
+	           err == JITRD_OK ? signature : NULL);
 
 	/* All stages: the Authorization header and what the caller must add. */
 	struct jitrd_sigv4_credentials creds = vc->creds;
@@ -1249,22 +1256,22 @@ static int run_vector(const struct vector_case *vc)
 			CU_ASSERT_STRING_EQUAL(sr->headers[i].value, vc->req.headers[i].value);
 		}
 		at = find_header(sr, "Authorization");
-		check_text(vc->label, "signed request Authorization", at >= 0 ?
-			   sr->headers[at].value : NULL, res.authorization);
+		check_text(vc->label, "signed request Authorization",
+		           at >= 0 ? sr->headers[at].value : NULL, res.authorization);
 		at = find_header(sr, "X-Amz-Date");
 		check_text(vc->label, "signed request X-Amz-Date",
-			   at >= 0 ? sr->headers[at].value : NULL, res.amz_date);
+		           at >= 0 ? sr->headers[at].value : NULL, res.amz_date);
 		at = find_header(sr, "X-Amz-Security-Token");
 		if (vc->token) {
 			check_text(vc->label, "signed request token",
-				   at >= 0 ? sr->headers[at].value : NULL, res.security_token);
+			           at >= 0 ? sr->headers[at].value : NULL, res.security_token);
 		} else {
 			CU_ASSERT_EQUAL(at, -1);
 		}
 		at = find_header(sr, "X-Amz-Content-Sha256");
 		if (vc->sign_body) {
 			check_text(vc->label, "signed request content hash",
-				   at >= 0 ? sr->headers[at].value : NULL, res.payload_hash);
+			           at >= 0 ? sr->headers[at].value : NULL, res.payload_hash);
 		} else {
 			CU_ASSERT_EQUAL(at, -1);
 		}
@@ -1290,7 +1297,7 @@ static int compare_paths(const void *a, const void *b)
  * suffix), sorted. Counted apart from the case runner, so a case that does not run shows as a
  * shortfall. */
 static void collect(const char *dir, const char *suffix, int exact, struct path_list *out,
-		    int depth)
+                    int depth)
 {
 	DIR *d;
 	struct dirent *e;
@@ -1317,7 +1324,7 @@ static void collect(const char *dir, const char *suffix, int exact, struct path_
 		if (S_ISDIR(st.st_mode)) {
 			collect(path, suffix, exact, out, depth + 1);
 		} else if (S_ISREG(st.st_mode) && nlen >= slen && (!exact || nlen == slen) &&
-			   strcmp(e->d_name + nlen - slen, suffix) == 0) {
+		           strcmp(e->d_name + nlen - slen, suffix) == 0) {
 			char **grown = realloc(out->paths, (out->count + 1) * sizeof(char *));
 			CU_ASSERT_PTR_NOT_NULL_FATAL(grown);
 			out->paths = grown;
@@ -1372,9 +1379,9 @@ static const struct {
 	const char *token;
 	int token_unsigned;
 } aws4_tokens[] = {
-	{"get-vanilla-with-session-token",
-	 "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267", 0},
-	{"post-sts-header-after", STS_TOKEN, 1},
+    {"get-vanilla-with-session-token",
+     "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267", 0},
+    {"post-sts-header-after", STS_TOKEN, 1},
 };
 
 /* Not applicable cases would be listed here with their reason and counted as run. None are:
@@ -1565,7 +1572,7 @@ done:
 }
 
 static void run_suite(const char *sub, const char *suffix, int exact, int (*run)(const char *),
-		      size_t min_cases, size_t *total)
+                      size_t min_cases, size_t *total)
 {
 	char dir[1100];
 	const char *root = vector_root();
@@ -1606,25 +1613,25 @@ static void test_vectors_total(void)
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
-		{"canonical URI (path normalisation, double encoding)", test_canonical_uri},
-		{"canonical query (decode, encode, sort)", test_canonical_query},
-		{"canonical header values (trim, fold, refuse controls)", test_canonical_headers},
-		{"header sort and duplicates", test_header_sort_and_duplicates},
-		{"payload hash and x-amz-content-sha256", test_payload_hash},
-		{"canonical request bad arguments", test_canonical_request_bad_args},
-		{"huge inputs refused", test_huge_inputs},
-		{"string to sign", test_string_to_sign},
-		{"signature (HMAC chain)", test_signature},
-		{"secret never in any output", test_secret_never_in_output},
-		{"sign refuses bad input", test_sign_refuses},
-		{"signing-key cache (hit, date/region/service/key change, wipe)", test_key_cache},
-		{"amz-date round trips", test_amz_date_round_trip},
-		{"amz-date bad input", test_amz_date_bad},
-		{"test HTTP request parser", test_http_parser},
-		{"vectors: aws4_testsuite", test_vectors_aws4_testsuite},
-		{"vectors: aws-c-auth v4 header signing", test_vectors_aws_c_auth},
-		{"vectors: total", test_vectors_total},
-		{NULL, NULL},
+	    {"canonical URI (path normalisation, double encoding)", test_canonical_uri},
+	    {"canonical query (decode, encode, sort)", test_canonical_query},
+	    {"canonical header values (trim, fold, refuse controls)", test_canonical_headers},
+	    {"header sort and duplicates", test_header_sort_and_duplicates},
+	    {"payload hash and x-amz-content-sha256", test_payload_hash},
+	    {"canonical request bad arguments", test_canonical_request_bad_args},
+	    {"huge inputs refused", test_huge_inputs},
+	    {"string to sign", test_string_to_sign},
+	    {"signature (HMAC chain)", test_signature},
+	    {"secret never in any output", test_secret_never_in_output},
+	    {"sign refuses bad input", test_sign_refuses},
+	    {"signing-key cache (hit, date/region/service/key change, wipe)", test_key_cache},
+	    {"amz-date round trips", test_amz_date_round_trip},
+	    {"amz-date bad input", test_amz_date_bad},
+	    {"test HTTP request parser", test_http_parser},
+	    {"vectors: aws4_testsuite", test_vectors_aws4_testsuite},
+	    {"vectors: aws-c-auth v4 header signing", test_vectors_aws_c_auth},
+	    {"vectors: total", test_vectors_total},
+	    {NULL, NULL},
 	};
 
 	return tsupport_run("sigv4", cases);
