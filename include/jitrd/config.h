@@ -95,7 +95,7 @@ enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t l
 
 void jitrd_config_free(struct jitrd_config *cfg); /* NULL is fine */
 
-/* 1 if ca_id (64 hex) is allowed by ca.allow (always 1 when the list is empty). */
-int jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id);
+/* True if ca_id (64 hex) is allowed by ca.allow (always true when the list is empty). */
+bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef JITRD_LOG_H
 #define JITRD_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -37,8 +38,8 @@ void jitrd_log_free(struct jitrd_log *log); /* NULL is fine */
 /* "error", "warn", "info", "debug"; "unknown" outside the enum. */
 const char *jitrd_log_level_name(enum jitrd_log_level level);
 
-/* 1 when a line at level would be written (0 for a NULL log). */
-int jitrd_log_enabled(const struct jitrd_log *log, enum jitrd_log_level level);
+/* True when a line at level would be written (false for a NULL log). */
+bool jitrd_log_enabled(const struct jitrd_log *log, enum jitrd_log_level level);
 
 /* Writes "time=... level=... event=EVENT key=value ..." (or the same as one JSON object) as one
  * line. Best effort: a line that cannot be formatted or written is counted (see

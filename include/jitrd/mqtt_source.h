@@ -4,6 +4,7 @@
 #ifndef JITRD_MQTT_SOURCE_H
 #define JITRD_MQTT_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,18 +48,18 @@ enum jitrd_err jitrd_mqtt_source_start(const struct jitrd_config *cfg,
                                        struct jitrd_mqtt_source **out,
                                        struct jitrd_diag *diag) JITRD_WUR;
 
-/* 1 while connected to the broker. */
-int jitrd_mqtt_source_connected(const struct jitrd_mqtt_source *src);
+/* True while connected to the broker. */
+bool jitrd_mqtt_source_connected(const struct jitrd_mqtt_source *src);
 
-/* 1 while connected and the subscription of this connection is acknowledged (readiness). */
-int jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src);
+/* True while connected and the subscription of this connection is acknowledged (readiness). */
+bool jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src);
 
-/* 1 while connected and subscribed. Otherwise 0, with why in reason (reason_size bytes,
+/* True while connected and subscribed. Otherwise false, with why in reason (reason_size bytes,
  * NUL-terminated: not connected, a subscription refused and being retried, a SUBACK awaited)
  * and, in *unsubscribed_ms (may be NULL), for how long the source has been without a
  * subscription (ms; 0 when unknown). Thread-safe. */
-int jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
-                             int64_t *unsubscribed_ms);
+bool jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
+                              int64_t *unsubscribed_ms);
 
 /* Connections made so far (the first one and each automatic reconnect). */
 unsigned long jitrd_mqtt_source_connections(const struct jitrd_mqtt_source *src);

@@ -5,6 +5,7 @@
 #ifndef JITRD_NOTIFY_H
 #define JITRD_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,8 +34,8 @@ enum jitrd_err jitrd_notify_new(const char *const *envp, long pid, struct jitrd_
 
 void jitrd_notify_free(struct jitrd_notify *n); /* NULL is fine */
 
-/* 1 when $NOTIFY_SOCKET was set (messages are sent), else 0. NULL gives 0. */
-int jitrd_notify_enabled(const struct jitrd_notify *n);
+/* True when $NOTIFY_SOCKET was set (messages are sent). NULL gives false. */
+bool jitrd_notify_enabled(const struct jitrd_notify *n);
 
 /* The watchdog ping interval: half of WATCHDOG_USEC, in ms (at least 1); 0 when no watchdog
  * is asked of this process. NULL gives 0. */

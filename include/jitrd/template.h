@@ -5,6 +5,7 @@
 #ifndef JITRD_TEMPLATE_H
 #define JITRD_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jitrd/error.h"
@@ -51,9 +52,9 @@ enum jitrd_err jitrd_policy_template_render(const struct jitrd_policy_template *
                                             const struct jitrd_template_var *vars, size_t nvars,
                                             char **out_json, struct jitrd_diag *diag) JITRD_WUR;
 
-/* 1 if the placeholder {{name}} (name without braces, e.g. "thing.name") appears in a string
- * value of tpl, else 0 (also for NULL arguments). Reads only: safe on a shared template. */
-int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name);
+/* True if the placeholder {{name}} (name without braces, e.g. "thing.name") appears in a string
+ * value of tpl, else false (also for NULL arguments). Reads only: safe on a shared template. */
+bool jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name);
 
 /* Calls fn with each object key and string value of tpl as written in the template
  * (placeholders not rendered), in document order, until fn returns non-zero; returns that
@@ -80,11 +81,11 @@ enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_k
                                           char out[JITRD_NAME_MAX + 1],
                                           struct jitrd_diag *diag) JITRD_WUR;
 
-/* 1 if the well-formed placeholder {{name}} appears in pattern, else 0 (also for NULL
+/* True if the well-formed placeholder {{name}} appears in pattern, else false (also for NULL
  * arguments, and for a malformed or over-long pattern's unreadable part). */
-int jitrd_name_template_uses(const char *pattern, const char *name);
+bool jitrd_name_template_uses(const char *pattern, const char *name);
 
-/* 1 if name matches the AWS pattern of kind. */
-int jitrd_name_valid(const char *name, enum jitrd_name_kind kind);
+/* True if name matches the AWS pattern of kind. */
+bool jitrd_name_valid(const char *name, enum jitrd_name_kind kind);
 
 #endif

@@ -182,7 +182,7 @@ void jitrd_log_free(struct jitrd_log *log)
 	free(log);
 }
 
-int jitrd_log_enabled(const struct jitrd_log *log, enum jitrd_log_level level)
+bool jitrd_log_enabled(const struct jitrd_log *log, enum jitrd_log_level level)
 {
 	return log && (unsigned)level <= (unsigned)log->level;
 }

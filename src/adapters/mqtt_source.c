@@ -628,18 +628,18 @@ cleanup:
 	return result;
 }
 
-int jitrd_mqtt_source_connected(const struct jitrd_mqtt_source *src)
+bool jitrd_mqtt_source_connected(const struct jitrd_mqtt_source *src)
 {
 	return src ? atomic_load(&src->connected) : 0;
 }
 
-int jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src)
+bool jitrd_mqtt_source_subscribed(const struct jitrd_mqtt_source *src)
 {
 	return src ? atomic_load(&src->connected) && atomic_load(&src->subscribed) : 0;
 }
 
-int jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
-                             int64_t *unsubscribed_ms)
+bool jitrd_mqtt_source_health(struct jitrd_mqtt_source *src, char *reason, size_t reason_size,
+                              int64_t *unsubscribed_ms)
 {
 	int connected, subscribed;
 	int64_t since = 0;

@@ -173,7 +173,7 @@ void jitrd_notify_free(struct jitrd_notify *n)
 	free(n);
 }
 
-int jitrd_notify_enabled(const struct jitrd_notify *n)
+bool jitrd_notify_enabled(const struct jitrd_notify *n)
 {
 	return n && n->fd >= 0;
 }

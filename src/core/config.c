@@ -957,7 +957,7 @@ void jitrd_config_free(struct jitrd_config *cfg)
 	free(cfg);
 }
 
-int jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id)
+bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id)
 {
 	if (!cfg || !ca_id)
 		return 0;

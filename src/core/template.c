@@ -657,7 +657,7 @@ static int node_uses(struct json_object *node, const char *name, size_t name_len
 	}
 }
 
-int jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name)
+bool jitrd_policy_template_uses(const struct jitrd_policy_template *tpl, const char *name)
 {
 	if (!tpl || !name)
 		return 0;
@@ -728,7 +728,7 @@ static const char *kind_pattern(enum jitrd_name_kind kind)
 	return kind == JITRD_NAME_POLICY ? "[\\w+=,.@-]{1,128}" : "[a-zA-Z0-9:_-]{1,128}";
 }
 
-int jitrd_name_valid(const char *name, enum jitrd_name_kind kind)
+bool jitrd_name_valid(const char *name, enum jitrd_name_kind kind)
 {
 	size_t len;
 
@@ -777,7 +777,7 @@ cleanup:
 	return result;
 }
 
-int jitrd_name_template_uses(const char *pattern, const char *name)
+bool jitrd_name_template_uses(const char *pattern, const char *name)
 {
 	struct scanner sc = {.s = pattern};
 	size_t name_len;
