@@ -193,6 +193,9 @@ static enum jitrd_err label_ok(enum jitrd_iot_op op, const char *value, struct j
 	case JITRD_IOT_LABEL_POLICY_NAME:
 		if (!name_ok(value, "_+=,.@-"))
 			return bad_input(diag, op, "policy name outside [\\w+=,.@-]{1,128}");
+		/* a dot-segment would be removed from the path (RFC 3986 §5.2.4): another URL */
+		if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+			return bad_input(diag, op, "policy name \".\" or \"..\"");
 		break;
 	case JITRD_IOT_LABEL_THING_NAME:
 		if (!name_ok(value, ":_-"))
@@ -502,7 +505,7 @@ static enum jitrd_err list_pages(struct jitrd_iot_session *s, int64_t deadline,
 	struct jitrd_iot_result r = {0};
 	char token[MAX_PAGE_TOKEN] = "", next[MAX_PAGE_TOKEN];
 	size_t delivered = 0;
-	int more = 1;
+	int more = 1, stopped = 0;
 
 	for (int page = 0; more && page < MAX_PAGES; page++) {
 		struct json_object *json = NULL, *list = NULL;
@@ -534,8 +537,14 @@ static enum jitrd_err list_pages(struct jitrd_iot_session *s, int64_t deadline,
 		if (result == JITRD_OK && !stop)
 			result = next_token(json, op, token, sizeof(token), diag, &more);
 		json_object_put(json);
+		stopped = stop;
 		if (result != JITRD_OK || stop)
 			break;
+	}
+	/* pages left past the bound: a listing cut short is not a whole listing */
+	if (result == JITRD_OK && more && !stopped) {
+		jitrd_diag_set(diag, "%s: more than %d pages", jitrd_iot_op_name(op), MAX_PAGES);
+		result = JITRD_ERR_TOO_LARGE;
 	}
 	if (res)
 		*res = r;

@@ -733,15 +733,20 @@ bool jitrd_name_valid(const char *name, enum jitrd_name_kind kind)
 	size_t len;
 
 	if (!name)
-		return 0;
+		return false;
 	len = strnlen(name, JITRD_NAME_MAX + 1);
 	if (len == 0 || len > JITRD_NAME_MAX)
-		return 0;
+		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (!name_char_ok((unsigned char)name[i], kind))
-			return 0;
+			return false;
 	}
-	return 1;
+	/* AWS's pattern allows "." and "..", but a policy name is a segment of the request's
+	 * path (/policies/{policyName}): these two are dot-segments that HTTP clients and SigV4
+	 * remove (RFC 3986 §5.2.4), so the request would name another resource. */
+	if (kind == JITRD_NAME_POLICY && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+		return false;
+	return true;
 }
 
 enum jitrd_err jitrd_name_template_check(const char *pattern, struct jitrd_diag *diag)

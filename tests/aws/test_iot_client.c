@@ -943,6 +943,7 @@ static void test_invalid_inputs_send_nothing(void)
 	struct fixture f;
 	struct jitrd_iot_result res;
 	struct jitrd_iot_certificate cert;
+	struct jitrd_iot_policy policy = {0};
 	int before;
 
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
@@ -960,6 +961,11 @@ static void test_invalid_inputs_send_nothing(void)
 	CU_ASSERT_EQUAL(
 	    jitrd_iot_create_policy(f.session, deadline(), "a/b", "{}", NULL, &res, NULL),
 	    JITRD_ERR_INVALID_ARG);
+	/* dot-segments: /policies/.. would be /, another resource */
+	CU_ASSERT_EQUAL(jitrd_iot_get_policy(f.session, deadline(), "..", &policy, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_create_policy(f.session, deadline(), ".", "{}", NULL, &res, NULL),
+	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_create_thing(f.session, deadline(), "a b", NULL, &res, NULL),
 	                JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_iot_attach_thing_principal(f.session, deadline(), "t",

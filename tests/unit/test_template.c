@@ -744,12 +744,22 @@ static void test_name_valid(void)
 		enum jitrd_name_kind kind;
 		int valid;
 	} cases[] = {
-	    {"a", JITRD_NAME_POLICY, 1},   {"A_b-c.d,e=f+g@h9", JITRD_NAME_POLICY, 1},
-	    {"a:b", JITRD_NAME_POLICY, 0}, {"a:b_c-D9", JITRD_NAME_THING, 1},
-	    {"a.b", JITRD_NAME_THING, 0},  {"", JITRD_NAME_POLICY, 0},
-	    {"", JITRD_NAME_THING, 0},     {"a b", JITRD_NAME_THING, 0},
-	    {"a*", JITRD_NAME_POLICY, 0},  {"\xc3\xa9", JITRD_NAME_THING, 0},
+	    {"a", JITRD_NAME_POLICY, 1},
+	    {"A_b-c.d,e=f+g@h9", JITRD_NAME_POLICY, 1},
+	    {"a:b", JITRD_NAME_POLICY, 0},
+	    {"a:b_c-D9", JITRD_NAME_THING, 1},
+	    {"a.b", JITRD_NAME_THING, 0},
+	    {"", JITRD_NAME_POLICY, 0},
+	    {"", JITRD_NAME_THING, 0},
+	    {"a b", JITRD_NAME_THING, 0},
+	    {"a*", JITRD_NAME_POLICY, 0},
+	    {"\xc3\xa9", JITRD_NAME_THING, 0},
 	    {NULL, JITRD_NAME_POLICY, 0},
+	    /* dot-segments of the request path (RFC 3986 §5.2.4) */
+	    {".", JITRD_NAME_POLICY, 0},
+	    {"..", JITRD_NAME_POLICY, 0},
+	    {"...", JITRD_NAME_POLICY, 1},
+	    {"..a", JITRD_NAME_POLICY, 1},
 	};
 	char *max = repeat("z", JITRD_NAME_MAX);
 	char *over = repeat("z", JITRD_NAME_MAX + 1);
