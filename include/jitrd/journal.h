@@ -72,6 +72,16 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *journal, enum jitrd_jo
                                     const void *payload, size_t len, const char *certificate_id,
                                     int64_t now_ms, int64_t *id, struct jitrd_diag *diag) JITRD_WUR;
 
+/* The same INSERT for a repeat that joins the open row of its certificate (DESIGN §3.3): the
+ * row is born done, decision skip with reason, so no worker can claim it in between (as it
+ * could between jitrd_journal_record and jitrd_journal_complete). certificate_id is required;
+ * reason at most JITRD_JOURNAL_TEXT_MAX bytes. Errors: as jitrd_journal_record. */
+enum jitrd_err jitrd_journal_record_joined(struct jitrd_journal *journal,
+                                           enum jitrd_journal_source source, const void *payload,
+                                           size_t len, const char *certificate_id,
+                                           const char *reason, int64_t now_ms, int64_t *id,
+                                           struct jitrd_diag *diag) JITRD_WUR;
+
 /* A copy of one claimed event, owned by the caller's array. */
 struct jitrd_journal_event {
 	int64_t id;

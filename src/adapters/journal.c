@@ -93,6 +93,11 @@ static const char *const stmt_sql[S_COUNT_] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_RECORD] = "INSERT INTO events (received_ms, source, payload, payload_len, truncated,"
 		 " certificate_id, next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+    /* Born done: no worker can claim it between the insert and its completion. */
+    [S_RECORD_JOINED] = "INSERT INTO events (received_ms, source, payload, payload_len,"
+			" truncated, certificate_id, next_attempt_ms, state, decision, reason,"
+			" status, finished_ms)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1, 'done', 'skip', ?7, '', ?1)",
     [S_CLAIM] = "UPDATE events SET state = 'in_progress', claimed_ms = ?1 WHERE id IN"
 		" (SELECT id FROM events WHERE state = 'pending' AND next_attempt_ms <= ?1"
 		" ORDER BY next_attempt_ms, id LIMIT ?2)"
@@ -626,15 +631,20 @@ void jitrd_journal_close(struct jitrd_journal *journal)
 	journal_free(journal);
 }
 
-enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_source source,
-                                    const void *payload, size_t len, const char *certificate_id,
-                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
+/* One INSERT of an event: pending (S_RECORD) or already done as a joined skip with reason
+ * (S_RECORD_JOINED). */
+static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
+                             enum jitrd_journal_source source, const void *payload, size_t len,
+                             const char *certificate_id, const char *reason, int64_t now_ms,
+                             int64_t *id, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	size_t stored = len;
 	bool truncated = false;
 
-	if (!j || !id || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names)) {
+	if (!j || !id || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names) ||
+	    (stmt == S_RECORD_JOINED &&
+	     (!certificate_id || journal_bounded_len(reason, JITRD_JOURNAL_TEXT_MAX) < 0))) {
 		jitrd_diag_set(diag, "journal: record: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
@@ -649,16 +659,39 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_
 		truncated = true;
 	}
 	const struct param params[] = {
-	    INT64_PARAM(now_ms),         TEXT_PARAM(source_names[source], JITRD_JOURNAL_WORD_MAX),
-	    BLOB_PARAM(payload, stored), INT64_PARAM(len),
-	    INT64_PARAM(truncated),      TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    INT64_PARAM(now_ms),
+	    TEXT_PARAM(source_names[source], JITRD_JOURNAL_WORD_MAX),
+	    BLOB_PARAM(payload, stored),
+	    INT64_PARAM(len),
+	    INT64_PARAM(truncated),
+	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
 	};
 	pthread_mutex_lock(&j->lock);
-	result = journal_stmt_exec(j, S_RECORD, params, COUNT_OF(params), "record", diag);
+	/* S_RECORD has six parameters, S_RECORD_JOINED a seventh: the reason */
+	result = journal_stmt_exec(j, stmt, params, COUNT_OF(params) - (stmt == S_RECORD), "record",
+	                           diag);
 	if (result == JITRD_OK)
 		*id = sqlite3_last_insert_rowid(j->db);
 	pthread_mutex_unlock(&j->lock);
 	return result;
+}
+
+enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_source source,
+                                    const void *payload, size_t len, const char *certificate_id,
+                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
+{
+	return record(j, S_RECORD, source, payload, len, certificate_id, NULL, now_ms, id, diag);
+}
+
+enum jitrd_err jitrd_journal_record_joined(struct jitrd_journal *j,
+                                           enum jitrd_journal_source source, const void *payload,
+                                           size_t len, const char *certificate_id,
+                                           const char *reason, int64_t now_ms, int64_t *id,
+                                           struct jitrd_diag *diag)
+{
+	return record(j, S_RECORD_JOINED, source, payload, len, certificate_id, reason, now_ms, id,
+	              diag);
 }
 
 void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count)

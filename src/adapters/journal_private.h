@@ -19,6 +19,7 @@ enum stmt_id {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_RECORD,
+	S_RECORD_JOINED,
 	S_CLAIM,
 	S_COMPLETE,
 	S_RETRY,

@@ -141,6 +141,16 @@ static void remember_decision(struct service *s, const struct jitrd_journal_even
  * keeps for coalescing; the workers judge it. Never touches the network. 0: recorded (or
  * joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
 
+/* Logs that an event could not be recorded; -1 for record_event. */
+static int record_failed(struct service *s, enum jitrd_journal_source source,
+                         const char *certificate_id, const struct jitrd_diag *diag)
+{
+	jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
+	             jitrd_journal_source_name(source), "certificateId",
+	             certificate_id ? certificate_id : "", "reason", diag->text, NULL);
+	return -1;
+}
+
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
                         size_t len, enum when_open when_open)
 {
@@ -162,17 +172,11 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	}
 	if (open && when_open == SKIP_IF_OPEN)
 		return 1;
-	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
-	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK) {
-		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "journal.record_failed", "source",
-		             jitrd_journal_source_name(source), "certificateId",
-		             certificate_id ? certificate_id : "", "reason", diag.text, NULL);
-		return -1;
-	}
 	if (open) {
 		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
 		 * device reconnecting during a CRL outage does not multiply the API calls. The
-		 * row stays in the audit trail with its own outcome. */
+		 * row stays in the audit trail with its own outcome, recorded done in one INSERT
+		 * so that no worker claims it meanwhile. */
 		struct jitrd_pipeline_result joined = {0};
 		struct jitrd_outcome outcome;
 
@@ -183,15 +187,18 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		         certificate_id);
 		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
 		         event.ca_certificate_id);
-		if (jitrd_journal_complete(s->journal, id, JITRD_DECISION_SKIP, joined.reason, "",
-		                           jitrd_clock_wall_ms(), &diag) == JITRD_OK) {
-			jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
-			jitrd_log_outcome(s->log, &outcome);
-			jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
-			return 0;
-		}
-		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		if (jitrd_journal_record_joined(s->journal, source, payload, len, certificate_id,
+		                                joined.reason, jitrd_clock_wall_ms(), &id,
+		                                &diag) != JITRD_OK)
+			return record_failed(s, source, certificate_id, &diag);
+		jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
+		jitrd_log_outcome(s->log, &outcome);
+		jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+		return 0;
 	}
+	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
+	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK)
+		return record_failed(s, source, certificate_id, &diag);
 	wake_workers(s);
 	return 0;
 }

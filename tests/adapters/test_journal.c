@@ -655,6 +655,57 @@ static void test_has_pending_for(void)
 	remove_dir(&t);
 }
 
+/* A repeat joining an open row is born done: no claim ever hands it to a worker, the open row
+ * stays the only pending one, and the joined row carries its skip and reason. */
+static void test_record_joined(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_journal_counts counts;
+	char *over = malloc(JITRD_JOURNAL_TEXT_MAX + 2);
+	int64_t open_id, joined_id = 0;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(over);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 1, &open_id, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e2", 2, CERT_A,
+	                                            "joined", 2, &joined_id, NULL),
+	                JITRD_OK);
+	CU_ASSERT(joined_id > open_id);
+	CU_ASSERT_EQUAL(jitrd_journal_counts(j, &counts, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(counts.pending, 1);
+	CU_ASSERT_EQUAL(counts.done, 1);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 100, 10, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(ev[0].id, open_id);
+	jitrd_journal_events_free(ev, n);
+	/* done already: a worker's completion of it is refused */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, joined_id, JITRD_DECISION_SKIP, "again", "", 3, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(sql_int(t.path,
+	                        "SELECT count(*) FROM events WHERE id = 2 AND state = 'done'"
+	                        " AND decision = 'skip' AND reason = 'joined'"
+	                        " AND finished_ms = 2"),
+	                1);
+	/* a joined row needs its certificate and a bounded reason */
+	memset(over, 'r', JITRD_JOURNAL_TEXT_MAX + 1);
+	over[JITRD_JOURNAL_TEXT_MAX + 1] = '\0';
+	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, "joined",
+	                                            4, &joined_id, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, over, 4,
+	                                            &joined_id, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	free(over);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 /* --- inventory --- */
 
 static struct jitrd_journal_cert make_cert(const char *id, const char *ca, const char *status)
@@ -1456,6 +1507,7 @@ int main(void)
 	    {"requeue stale claims", test_requeue_stale_claims},
 	    {"prune removes old done rows only", test_prune},
 	    {"has_pending_for", test_has_pending_for},
+	    {"record joined", test_record_joined},
 	    {"inventory upsert, get, iterate", test_inventory},
 	    {"progress markers of a resumable job", test_progress_markers},
 	    {"hostile payloads", test_hostile_payloads},
