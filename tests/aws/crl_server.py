@@ -11,6 +11,8 @@ itself after --lifetime seconds whatever happens, so it is never left running.
   /endless             200 without Content-Length, bytes until the peer goes away
   /hang                sends nothing for 60 s
   /status/CODE         that status, empty body
+  /echo                200 with the request's header lines as the body
+  /count               200 with the number of requests served before this one
   /evil-etag           200 with an ETag of 300 bytes and a Last-Modified with a control byte
 """
 import argparse
@@ -27,6 +29,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     root = "."
     http_port = 0
+    requests = 0
+    lock = threading.Lock()
 
     def log_message(self, fmt, *args):
         sys.stderr.write("crl_server: " + (fmt % args) + "\n")
@@ -39,6 +43,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self):
+        with Handler.lock:
+            count = Handler.requests
+            Handler.requests += 1
         parts = self.path.split("?", 1)[0].split("/")
         kind = parts[1] if len(parts) > 1 else ""
         if kind == "files" and len(parts) == 3:
@@ -75,6 +82,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if kind == "status" and len(parts) == 3:
             return self.empty(int(parts[2]))
+        if kind in ("echo", "count"):
+            body = (str(self.headers) if kind == "echo" else str(count)).encode("latin-1")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if kind == "evil-etag":
             body = b"not a CRL"
             self.send_response(200)
