@@ -10,13 +10,13 @@
 #include "jitrd/error.h"
 
 /* A 1,000,000-entry CRL is about 30-40 MB. */
-#define JITRD_CRL_FETCH_DEFAULT_MAX_SIZE ((size_t)256 * 1024 * 1024)
+#define JITRD_CRL_FETCH_DEFAULT_MAX_SIZE           ((size_t)256 * 1024 * 1024)
 #define JITRD_CRL_FETCH_DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define JITRD_CRL_FETCH_DEFAULT_TIMEOUT_MS 300000L
-#define JITRD_CRL_FETCH_MAX_REDIRECTS 3L
+#define JITRD_CRL_FETCH_DEFAULT_TIMEOUT_MS         300000L
+#define JITRD_CRL_FETCH_MAX_REDIRECTS              3L
 /* ETag and Last-Modified longer than this (or with a byte outside printable ASCII) are dropped. */
 #define JITRD_CRL_FETCH_VALIDATOR_MAX 256
-#define JITRD_CRL_FETCH_URL_MAX 2048
+#define JITRD_CRL_FETCH_URL_MAX       2048
 
 struct jitrd_crl_fetch_options {
 	const char *url;         /* http:// or https:// (s3:// is refused: not supported yet) */

@@ -97,8 +97,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 
 static enum jitrd_err map_curl(CURLcode rc, const struct sink *s, int cap_is_too_large)
 {
-	if (cap_is_too_large && (rc == CURLE_FILESIZE_EXCEEDED ||
-	                         (rc == CURLE_WRITE_ERROR && s->oversized)))
+	if (cap_is_too_large &&
+	    (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && s->oversized)))
 		return JITRD_ERR_TOO_LARGE;
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -154,6 +154,7 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char host[256] = "?"; /* for messages: parsed only when there is one to write */
 	long status = 0;
+	size_t announced_max;
 	CURLcode rc;
 
 	if (!easy || !req || !req->method || !req->url || !resp || req->max_body == 0 ||
@@ -178,9 +179,9 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	SETOPT(easy, CURLOPT_MAXREDIRS, req->max_redirects > 0 ? req->max_redirects : 0L);
 	SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR,
 	       req->max_redirects > 0 && req->redir_protocols ? req->redir_protocols : "https");
-	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE,
-	       (curl_off_t)(req->cap_is_too_large && req->max_body <= INT64_MAX ? req->max_body
-	                                                                         : 0));
+	/* 0 is curl's "no limit": the write callback still enforces max_body. */
+	announced_max = req->cap_is_too_large && req->max_body <= INT64_MAX ? req->max_body : 0;
+	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)announced_max);
 	if (req->ca_file)
 		SETOPT(easy, CURLOPT_CAINFO, req->ca_file);
 	if (strcmp(req->method, "GET") == 0) {

@@ -176,7 +176,8 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 	req.connect_timeout_ms = opts->connect_timeout_ms > 0
 	                             ? opts->connect_timeout_ms
 	                             : JITRD_CRL_FETCH_DEFAULT_CONNECT_TIMEOUT_MS;
-	req.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : JITRD_CRL_FETCH_DEFAULT_TIMEOUT_MS;
+	req.timeout_ms =
+	    opts->timeout_ms > 0 ? opts->timeout_ms : JITRD_CRL_FETCH_DEFAULT_TIMEOUT_MS;
 	req.max_body = opts->max_size ? opts->max_size : JITRD_CRL_FETCH_DEFAULT_MAX_SIZE;
 	req.cap_is_too_large = 1;
 	req.max_redirects = JITRD_CRL_FETCH_MAX_REDIRECTS;

@@ -16,8 +16,7 @@ struct jitrd_crl_fetch_validators {
  * status line ("HTTP/...") empties both validators (a redirect's do not count); "ETag: V" and
  * "Last-Modified: V" put V (trimmed) in place when it is 1..JITRD_CRL_FETCH_VALIDATOR_MAX-1
  * bytes of printable ASCII, and otherwise empty it: never cut, never a control byte. */
-void jitrd_crl_fetch_header_line(const char *data, size_t n,
-                                 struct jitrd_crl_fetch_validators *v);
+void jitrd_crl_fetch_header_line(const char *data, size_t n, struct jitrd_crl_fetch_validators *v);
 
 /* 1 when s (NUL-terminated) is a validator jitrd may keep and send back, else 0. */
 int jitrd_crl_fetch_validator_ok(const char *s);

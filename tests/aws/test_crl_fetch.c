@@ -108,7 +108,7 @@ static int start_server(void)
 	if (server_pid < 0)
 		return -1;
 	if (server_pid == 0) {
-		char *const argv[] = {"python3", script,    "--dir", dir,     "--lifetime", "120",
+		char *const argv[] = {"python3", script,    "--dir", dir,      "--lifetime", "120",
 		                      "--cert",  cert_path, "--key", key_path, NULL};
 
 		close(fds[0]);
@@ -367,10 +367,14 @@ static long served(void)
 
 static void test_bad_schemes(void)
 {
-	static const char *const refused[] = {
-	    "file:///etc/passwd", "ftp://127.0.0.1/crl.der", "gopher://127.0.0.1/",
-	    "ldap://127.0.0.1/cn=ca?certificateRevocationList", "", "http//127.0.0.1/x",
-	    "127.0.0.1/crl.der", "dict://127.0.0.1:1/"};
+	static const char *const refused[] = {"file:///etc/passwd",
+	                                      "ftp://127.0.0.1/crl.der",
+	                                      "gopher://127.0.0.1/",
+	                                      "ldap://127.0.0.1/cn=ca?certificateRevocationList",
+	                                      "",
+	                                      "http//127.0.0.1/x",
+	                                      "127.0.0.1/crl.der",
+	                                      "dict://127.0.0.1:1/"};
 	struct jitrd_crl_fetch_result r;
 	struct jitrd_crl_fetch_options opts = {0};
 	struct jitrd_diag diag = {{0}};
@@ -423,8 +427,8 @@ static void test_hostile_validators_from_server(void)
 	known.last_modified = "Tue, 01 Jan 2030 00:00:00 GMT";
 	CU_ASSERT_EQUAL_FATAL(fetch("/echo", 0, &known, &r, &diag), JITRD_OK);
 	CU_ASSERT(r.body && strstr((char *)r.body, "If-None-Match: \"v1\"\n") != NULL);
-	CU_ASSERT(r.body &&
-	          strstr((char *)r.body, "If-Modified-Since: Tue, 01 Jan 2030 00:00:00 GMT") != NULL);
+	CU_ASSERT(r.body && strstr((char *)r.body,
+	                           "If-Modified-Since: Tue, 01 Jan 2030 00:00:00 GMT") != NULL);
 	jitrd_crl_fetch_result_cleanup(&r);
 
 	/* ...but a cache holding a line break is not sent at all (no header injection). */
@@ -559,10 +563,25 @@ int main(void)
 	snprintf(cert_path, sizeof(cert_path), "%s/server.pem", dir);
 	snprintf(key_path, sizeof(key_path), "%s/server.key", dir);
 	{
-		char *const argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-		                      "ec_paramgen_curve:P-256", "-nodes", "-keyout", key_path,
-		                      "-out", cert_path, "-days", "2", "-subj", "/CN=127.0.0.1",
-		                      "-addext", "subjectAltName=IP:127.0.0.1", NULL};
+		char *const argv[] = {"openssl",
+		                      "req",
+		                      "-x509",
+		                      "-newkey",
+		                      "ec",
+		                      "-pkeyopt",
+		                      "ec_paramgen_curve:P-256",
+		                      "-nodes",
+		                      "-keyout",
+		                      key_path,
+		                      "-out",
+		                      cert_path,
+		                      "-days",
+		                      "2",
+		                      "-subj",
+		                      "/CN=127.0.0.1",
+		                      "-addext",
+		                      "subjectAltName=IP:127.0.0.1",
+		                      NULL};
 
 		if (run_quiet(argv) != 0) {
 			fprintf(stderr, "openssl req failed\n");
