@@ -14,32 +14,32 @@
 #include "awshttp.h"
 #include "crl_fetch_parse.h"
 
-int jitrd_crl_fetch_validator_ok(const char *s)
+bool jitrd_crl_fetch_validator_ok(const char *s)
 {
 	size_t n = 0;
 
 	if (!s)
-		return 0;
+		return false;
 	for (; s[n]; n++) {
 		unsigned char c = (unsigned char)s[n];
 
 		if (c < 0x20 || c > 0x7e || n + 1 >= JITRD_CRL_FETCH_VALIDATOR_MAX)
-			return 0;
+			return false;
 	}
 	return n > 0;
 }
 
 /* Puts the value of a header line that starts with name into field, or empties the field when
- * the value is not one jitrd may keep. 0 when the line is not that header. */
-static int take_header(const char *data, size_t n, const char *name,
-                       char field[JITRD_CRL_FETCH_VALIDATOR_MAX])
+ * the value is not one jitrd may keep. false when the line is not that header. */
+static bool take_header(const char *data, size_t n, const char *name,
+                        char field[JITRD_CRL_FETCH_VALIDATOR_MAX])
 {
 	size_t name_len = strlen(name);
 	const char *v, *end;
 	size_t len;
 
 	if (n <= name_len || strncasecmp(data, name, name_len) != 0)
-		return 0;
+		return false;
 	v = data + name_len;
 	end = data + n;
 	while (v < end && (*v == ' ' || *v == '\t'))
@@ -49,16 +49,16 @@ static int take_header(const char *data, size_t n, const char *name,
 	len = (size_t)(end - v);
 	field[0] = '\0';
 	if (len == 0 || len >= JITRD_CRL_FETCH_VALIDATOR_MAX)
-		return 1;
+		return true;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)v[i];
 
 		if (c < 0x20 || c > 0x7e)
-			return 1;
+			return true;
 	}
 	memcpy(field, v, len);
 	field[len] = '\0';
-	return 1;
+	return true;
 }
 
 void jitrd_crl_fetch_header_line(const char *data, size_t n, struct jitrd_crl_fetch_validators *v)

@@ -3,6 +3,7 @@
 #ifndef JITRD_CRL_FETCH_PARSE_H
 #define JITRD_CRL_FETCH_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jitrd/crl_fetch.h"
@@ -18,8 +19,8 @@ struct jitrd_crl_fetch_validators {
  * bytes of printable ASCII, and otherwise empty it: never cut, never a control byte. */
 void jitrd_crl_fetch_header_line(const char *data, size_t n, struct jitrd_crl_fetch_validators *v);
 
-/* 1 when s (NUL-terminated) is a validator jitrd may keep and send back, else 0. */
-int jitrd_crl_fetch_validator_ok(const char *s);
+/* Whether s (NUL-terminated) is a validator jitrd may keep and send back. */
+bool jitrd_crl_fetch_validator_ok(const char *s);
 
 /* url without userinfo, query and fragment into out; "(unparsable URL)" when it does not
  * parse or does not fit. out is always NUL-terminated. */
