@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,6 +114,8 @@ static int start_server(void)
 
 		close(fds[0]);
 		dup2(fds[1], 1);
+		/* Should this test crash, the server dies with it (and by itself after 120 s). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
