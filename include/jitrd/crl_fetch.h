@@ -54,7 +54,8 @@ struct jitrd_crl_fetch_result {
  * NULL argument, a scheme other than http/https, before any I/O), JITRD_ERR_TOO_LARGE (a
  * Content-Length or a body over the cap), JITRD_ERR_TIMEOUT, JITRD_ERR_NETWORK (refused, DNS,
  * TLS verification), JITRD_ERR_BAD_RESPONSE (an HTTP status other than 200/304, too many
- * redirects, a redirect to a refused scheme, broken framing), JITRD_ERR_NOMEM. */
+ * redirects, a redirect to a refused scheme, a 304 to an unconditional request, broken
+ * framing), JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
                                const struct jitrd_crl_fetch_cache *known,
                                struct jitrd_crl_fetch_result *out,

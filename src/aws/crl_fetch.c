@@ -196,7 +196,8 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 		jitrd_crl_fetch_redact_url(effective, final_url, sizeof(final_url));
 	else
 		snprintf(final_url, sizeof(final_url), "%s", shown);
-	if (resp.status != 200 && resp.status != 304) {
+	/* A 304 answers only a conditional request: without one there is no copy to keep. */
+	if (resp.status != 200 && (resp.status != 304 || !headers)) {
 		result = JITRD_ERR_BAD_RESPONSE;
 		jitrd_diag_set(diag, "GET %s: HTTP status %ld", final_url, resp.status);
 		goto cleanup;

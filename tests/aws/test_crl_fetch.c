@@ -340,6 +340,9 @@ static void test_failures(void)
 	CU_ASSERT(strstr(diag.text, "HTTP status 500") != NULL);
 	CU_ASSERT_EQUAL(fetch("/files/absent.crl", 0, NULL, &r, &diag), JITRD_ERR_BAD_RESPONSE);
 	CU_ASSERT(strstr(diag.text, "HTTP status 404") != NULL);
+	/* A 304 to a request that was not conditional is no answer. */
+	CU_ASSERT_EQUAL(fetch("/status/304", 0, NULL, &r, &diag), JITRD_ERR_BAD_RESPONSE);
+	CU_ASSERT(strstr(diag.text, "HTTP status 304") != NULL);
 	CU_ASSERT(untouched(&r));
 
 	/* Connection refused: a port just bound and closed. */
