@@ -18,6 +18,8 @@ struct sink {
 	size_t max;
 	int oversized;
 	char error_type[JITRD_AWSHTTP_ERROR_TYPE_MAX];
+	void (*header_line)(void *ctx, const char *data, size_t n);
+	void *header_ctx;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -82,6 +84,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb;
 
 	jitrd_awshttp_header_line(data, n, s->error_type);
+	if (s->header_line)
+		s->header_line(s->header_ctx, data, n);
 	return n;
 }
 
@@ -91,8 +95,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 			goto cleanup;                                                              \
 	} while (0)
 
-static enum jitrd_err map_curl(CURLcode rc, const struct sink *s)
+static enum jitrd_err map_curl(CURLcode rc, const struct sink *s, int cap_is_too_large)
 {
+	if (cap_is_too_large &&
+	    (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && s->oversized)))
+		return JITRD_ERR_TOO_LARGE;
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return JITRD_ERR_TIMEOUT;
@@ -147,12 +154,15 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char host[256] = "?"; /* for messages: parsed only when there is one to write */
 	long status = 0;
+	size_t announced_max;
 	CURLcode rc;
 
 	if (!easy || !req || !req->method || !req->url || !resp || req->max_body == 0 ||
 	    req->connect_timeout_ms <= 0 || req->timeout_ms <= 0 || (!req->body && req->body_len))
 		goto cleanup;
 	sink.max = req->max_body;
+	sink.header_line = req->header_line;
+	sink.header_ctx = req->header_ctx;
 	if (!req->prepared && set_fixed_options(easy) != JITRD_OK)
 		goto cleanup;
 	SETOPT(easy, CURLOPT_URL, req->url);
@@ -164,6 +174,16 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	SETOPT(easy, CURLOPT_ERRORBUFFER, errbuf);
 	/* "*" matches every host: the proxy environment variables are ignored for this one. */
 	SETOPT(easy, CURLOPT_NOPROXY, req->no_proxy ? "*" : (char *)NULL);
+	/* Set on every request, so a handle shared between kinds of request never keeps them. */
+	SETOPT(easy, CURLOPT_FOLLOWLOCATION, req->max_redirects > 0 ? 1L : 0L);
+	SETOPT(easy, CURLOPT_MAXREDIRS, req->max_redirects > 0 ? req->max_redirects : 0L);
+	SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR,
+	       req->max_redirects > 0 && req->redir_protocols ? req->redir_protocols : "https");
+	/* 0 is curl's "no limit": the write callback still enforces max_body. */
+	announced_max = req->cap_is_too_large && req->max_body <= INT64_MAX ? req->max_body : 0;
+	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)announced_max);
+	if (req->ca_file)
+		SETOPT(easy, CURLOPT_CAINFO, req->ca_file);
 	if (strcmp(req->method, "GET") == 0) {
 		SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 		SETOPT(easy, CURLOPT_HTTPGET, 1L);
@@ -192,7 +212,7 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 		if (jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0) !=
 		    JITRD_OK)
 			snprintf(host, sizeof(host), "?");
-		result = map_curl(rc, &sink);
+		result = map_curl(rc, &sink, req->cap_is_too_large);
 		if (sink.oversized)
 			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method,
 			               host, req->max_body);

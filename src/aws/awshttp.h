@@ -26,6 +26,18 @@ struct jitrd_awshttp_request {
 	                          * options every request shares are not set again */
 	int no_proxy;            /* 1: never through a proxy, whatever http_proxy and
 	                          * friends say (instance metadata, container agent) */
+	/* Optional, zero for the AWS API and the credential providers: */
+	long max_redirects;          /* > 0: follow at most this many redirects */
+	const char *redir_protocols; /* with max_redirects: schemes a redirect may go to
+	                              * ("https", or "http,https") */
+	const char *ca_file;         /* non-NULL: trust only this PEM bundle (stays set on
+	                              * easy); NULL: the system store */
+	int cap_is_too_large;        /* 1: a body over max_body (announced by Content-Length
+	                              * or received) is JITRD_ERR_TOO_LARGE, and curl refuses a
+	                              * Content-Length over it before reading */
+	/* Each response header line as curl hands it (redirects' too), or NULL. */
+	void (*header_line)(void *ctx, const char *data, size_t n);
+	void *header_ctx;
 };
 
 struct jitrd_awshttp_response {
