@@ -728,6 +728,14 @@ static const char *kind_pattern(enum jitrd_name_kind kind)
 	return kind == JITRD_NAME_POLICY ? "[\\w+=,.@-]{1,128}" : "[a-zA-Z0-9:_-]{1,128}";
 }
 
+/* AWS's pattern allows "." and "..", but a policy name is a segment of the request's path
+ * (/policies/{policyName}): these two are dot-segments that HTTP clients and SigV4 remove
+ * (RFC 3986 §5.2.4), so the request would name another resource. */
+static bool is_dot_segment(const char *name, enum jitrd_name_kind kind)
+{
+	return kind == JITRD_NAME_POLICY && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0);
+}
+
 bool jitrd_name_valid(const char *name, enum jitrd_name_kind kind)
 {
 	size_t len;
@@ -741,12 +749,7 @@ bool jitrd_name_valid(const char *name, enum jitrd_name_kind kind)
 		if (!name_char_ok((unsigned char)name[i], kind))
 			return false;
 	}
-	/* AWS's pattern allows "." and "..", but a policy name is a segment of the request's
-	 * path (/policies/{policyName}): these two are dot-segments that HTTP clients and SigV4
-	 * remove (RFC 3986 §5.2.4), so the request would name another resource. */
-	if (kind == JITRD_NAME_POLICY && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
-		return false;
-	return true;
+	return !is_dot_segment(name, kind);
 }
 
 enum jitrd_err jitrd_name_template_check(const char *pattern, struct jitrd_diag *diag)
@@ -868,6 +871,11 @@ enum jitrd_err jitrd_name_template_render(const char *pattern, enum jitrd_name_k
 	if (total > JITRD_NAME_MAX) {
 		jitrd_diag_set(diag, "%s \"%s\": %zu characters, over %d", kind_label(kind), quoted,
 		               total, JITRD_NAME_MAX);
+		goto cleanup;
+	}
+	if (is_dot_segment(name, kind)) {
+		jitrd_diag_set(diag, "%s \"%s\": a path segment of its own (RFC 3986 §5.2.4)",
+		               kind_label(kind), quoted);
 		goto cleanup;
 	}
 	memcpy(out, name, total + 1);

@@ -650,6 +650,10 @@ static const struct name_case name_cases[] = {
     {"{{subject.CN}}", JITRD_NAME_POLICY, "caf\xc3\xa9", JITRD_ERR_NAME_PATTERN,
      "'\\xc3\\xa9' at position 4"},
     {"{{subject.CN}}", JITRD_NAME_POLICY, "\xff", JITRD_ERR_NAME_PATTERN, "'\\xff'"},
+    /* a Common Name of "." or "..": a dot-segment of /policies/{policyName} */
+    {"{{subject.CN}}", JITRD_NAME_POLICY, "..", JITRD_ERR_NAME_PATTERN, "path segment"},
+    {"{{subject.CN}}", JITRD_NAME_POLICY, ".", JITRD_ERR_NAME_PATTERN, "path segment"},
+    {"{{subject.CN}}.", JITRD_NAME_POLICY, ".", JITRD_ERR_NAME_PATTERN, "path segment"},
     {"{{subject.CN}}", JITRD_NAME_THING, "a+b", JITRD_ERR_NAME_PATTERN, "'+' at position 2"},
     {"{{subject.CN}}", JITRD_NAME_THING, "a=b", JITRD_ERR_NAME_PATTERN, "'='"},
     {"{{subject.CN}}", JITRD_NAME_THING, "a,b", JITRD_ERR_NAME_PATTERN, "','"},
