@@ -98,8 +98,15 @@ enum jitrd_err emu_publisher_new(const char *url, int wait_ms, struct emu_publis
 	pub = calloc(1, sizeof *pub);
 	if (pub == NULL)
 		return JITRD_ERR_NOMEM;
-	pthread_mutex_init(&pub->lock, NULL);
-	pthread_cond_init(&pub->changed, NULL);
+	if (pthread_mutex_init(&pub->lock, NULL) != 0) {
+		free(pub);
+		return JITRD_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&pub->changed, NULL) != 0) {
+		pthread_mutex_destroy(&pub->lock);
+		free(pub);
+		return JITRD_ERR_NOMEM;
+	}
 	snprintf(client_id, sizeof client_id, "iot-emulator-%ld", (long)getpid());
 	create.sendWhileDisconnected = 0;
 	result = JITRD_ERR_INVALID_ARG;

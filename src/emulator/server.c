@@ -286,7 +286,10 @@ enum jitrd_err emu_server_start(const char *host, uint16_t port, struct emu *emu
 		return JITRD_ERR_NOMEM;
 	server->emu = emu;
 	server->publisher = publisher;
-	pthread_mutex_init(&server->lock, NULL);
+	if (pthread_mutex_init(&server->lock, NULL) != 0) {
+		free(server);
+		return JITRD_ERR_NOMEM;
+	}
 	/* A thread per connection: keep-alive clients each keep theirs, and injected latency
 	 * delays only the connection it was injected into. */
 	server->daemon = MHD_start_daemon(
