@@ -8,6 +8,7 @@ the protocol (no breach noted by the stand-in, one keep-alive connection), and t
 configuration is reported to /runtime/init/error. Loopback only; everything stopped on exit.
 Prints "CASES <passed> <failed>"."""
 
+import atexit
 import hashlib
 import json
 import os
@@ -50,16 +51,24 @@ def give_up(why):
 
 
 def cleanup():
-    for p in procs:
+    """Stops what the test started; runs at exit too (atexit), so an exception (package.sh
+    failing, say) leaves no emulator running. Safe to call twice."""
+    global emu
+    while procs:
+        p = procs.pop()
         if p.poll() is None:
             p.kill()
             p.wait()
     if emu:
         emu.stop()
+        emu = None
     if os.environ.get("KEEP_WORK"):
         print("kept " + work)
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+atexit.register(cleanup)
 
 
 # --- the emulator and the PKI ----------------------------------------------------------------
