@@ -15,6 +15,9 @@
 enum jitrd_log_format { JITRD_LOG_TEXT, JITRD_LOG_JSON };
 enum jitrd_log_level { JITRD_LOG_ERROR, JITRD_LOG_WARN, JITRD_LOG_INFO, JITRD_LOG_DEBUG };
 enum jitrd_on_reject { JITRD_ON_REJECT_LEAVE, JITRD_ON_REJECT_REVOKE };
+/* How s3:// CRL URLs name the bucket on AWS's endpoint: BUCKET.s3.REGION.amazonaws.com, or
+ * s3.REGION.amazonaws.com/BUCKET. */
+enum jitrd_s3_addressing { JITRD_S3_ADDRESSING_VIRTUAL, JITRD_S3_ADDRESSING_PATH };
 
 /* Every string is owned by the struct (never NULL; "" when unset). */
 struct jitrd_config {
@@ -50,6 +53,10 @@ struct jitrd_config {
 		char *dir;          /* default "/etc/jitrd/crl" */
 		bool fail_open;     /* default false */
 		int reload_seconds; /* default 300, 0 = only on SIGHUP */
+		char *s3_region;    /* default "" = [aws] region: s3:// URLs' region */
+		char *s3_endpoint;  /* default "" = AWS; else https://host[:port] (http only to
+		                     * loopback) of an S3-compatible store, path-style */
+		enum jitrd_s3_addressing s3_addressing; /* default virtual */
 	} crl;
 	struct {
 		char *policy_template;          /* default "/etc/jitrd/policies/default.json" */

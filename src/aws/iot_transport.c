@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "awshttp.h"
+#include "awssign.h"
 #include "iot_client_parse.h"
 #include "iot_transport.h"
 #include "jitrd/clock.h"
@@ -474,6 +475,11 @@ static void format_url(char *url, const char *base_url, const struct jitrd_iot_c
 	*at = '\0';
 }
 
+static enum jitrd_err add_signed_header(void *ctx, const char *name, const char *value)
+{
+	return add_header(ctx, name, value);
+}
+
 /* Signs and sends one attempt. On JITRD_OK *resp holds an HTTP answer (any status). */
 static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_iot_call *c,
                               long timeout_ms, struct jitrd_awshttp_response *resp,
@@ -483,20 +489,12 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 	enum jitrd_err result;
 	struct jitrd_sigv4_header headers[3];
 	struct jitrd_sigv4_request req = {0};
-	struct jitrd_sigv4_credentials sc;
-	struct jitrd_sigv4_scope scope = {cl->region, cl->service,
-	                                  (time_t)(jitrd_clock_wall_ms() / 1000)};
-	struct jitrd_sigv4_result signed_req = {0};
+	struct jitrd_awssign signer = {cl->creds, cl->region, cl->service, &s->creds,
+	                               &s->key_cache};
 	struct header_block *list = &s->headers;
-	struct jitrd_diag cdiag = {{0}};
 	char url[sizeof(cl->base_url) + JITRD_IOT_MAX_PATH + JITRD_IOT_MAX_QUERY + 2];
 	size_t n = 0;
 
-	result = jitrd_credentials_get(cl->creds, scope.when, &s->creds, &cdiag);
-	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s: %s", jitrd_iot_op_name(c->op), cdiag.text);
-		goto cleanup;
-	}
 	headers[n++] = (struct jitrd_sigv4_header){"host", cl->host};
 	if (c->body)
 		headers[n++] = (struct jitrd_sigv4_header){"content-type", "application/json"};
@@ -510,25 +508,14 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 	req.payload = (const unsigned char *)c->body;
 	req.payload_len = c->body_len;
 	req.normalize_path = 1;
-	sc.access_key_id = s->creds.access_key_id;
-	sc.secret_access_key = s->creds.secret_access_key;
-	sc.session_token = s->creds.session_token;
-	result = jitrd_sigv4_sign_cached(&req, &sc, &scope, &s->key_cache, &signed_req);
+	result = jitrd_awssign_headers(&signer, (time_t)(jitrd_clock_wall_ms() / 1000), &req,
+	                               add_signed_header, list, diag);
 	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s: cannot sign the request: %s", jitrd_iot_op_name(c->op),
-		               jitrd_strerror(result));
+		jitrd_diag_prefix(diag, jitrd_iot_op_name(c->op));
 		goto cleanup;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((result = add_header(list, headers[i].name, headers[i].value)) != JITRD_OK)
-			goto cleanup;
 	/* No "Expect: 100-continue" round trip; no Content-Type on bodiless requests. */
-	if ((result = add_header(list, "X-Amz-Date", signed_req.amz_date)) != JITRD_OK ||
-	    (result = add_header(list, "Authorization", signed_req.authorization)) != JITRD_OK ||
-	    (signed_req.security_token &&
-	     (result = add_header(list, "X-Amz-Security-Token", signed_req.security_token)) !=
-	         JITRD_OK) ||
-	    (result = add_header(list, "Accept", "application/json")) != JITRD_OK ||
+	if ((result = add_header(list, "Accept", "application/json")) != JITRD_OK ||
 	    (result = add_header(list, "Expect", NULL)) != JITRD_OK ||
 	    (!c->body && (result = add_header(list, "Content-Type", NULL)) != JITRD_OK))
 		goto cleanup;
@@ -553,8 +540,6 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 			jitrd_diag_set(diag, "%s: %s", jitrd_iot_op_name(c->op), hdiag.text);
 	}
 cleanup:
-	jitrd_credentials_cleanse(&s->creds);
-	jitrd_sigv4_result_cleanup(&signed_req);
 	wipe_headers(list);
 	return result;
 }

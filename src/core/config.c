@@ -69,6 +69,7 @@ static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const on_rejects[] = {"leave", "revoke", NULL};
+static const char *const s3_addressings[] = {"virtual", "path", NULL};
 
 static void set_log_format(struct jitrd_config *cfg, int index)
 {
@@ -85,6 +86,11 @@ static void set_log_level(struct jitrd_config *cfg, int index)
 static void set_on_reject(struct jitrd_config *cfg, int index)
 {
 	cfg->provision.on_reject = index == 1 ? JITRD_ON_REJECT_REVOKE : JITRD_ON_REJECT_LEAVE;
+}
+
+static void set_s3_addressing(struct jitrd_config *cfg, int index)
+{
+	cfg->crl.s3_addressing = index == 1 ? JITRD_S3_ADDRESSING_PATH : JITRD_S3_ADDRESSING_VIRTUAL;
 }
 
 static bool has_space_or_control(const char *s)
@@ -188,6 +194,30 @@ static const char *check_region(const char *v)
 	return NULL;
 }
 
+static const char *check_optional_region(const char *v)
+{
+	return *v ? check_region(v) : NULL; /* empty: [aws] region */
+}
+
+/* The requests carry a SigV4 signature and maybe a session token: plain http only to this
+ * host (a local S3-compatible store, tests), never across a network. */
+static const char *check_s3_endpoint(const char *v)
+{
+	const char *why = check_endpoint(v);
+	const char *rest;
+
+	if (why || !*v)
+		return why;
+	if (strncmp(v, "http://", 7) == 0 && !url_host_is_loopback(v + 7))
+		return "http:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); "
+		       "use https:// for a remote store";
+	rest = v + (strncmp(v, "https://", 8) == 0 ? 8 : 7);
+	rest += strcspn(rest, "/");
+	if (strpbrk(v, "?#@") || (rest[0] == '/' && rest[1] != '\0'))
+		return "must be scheme://host[:port], without a path, query or user";
+	return NULL;
+}
+
 static const char *check_signing_name(const char *v)
 {
 	if (strcmp(v, "iot") == 0 || strcmp(v, "execute-api") == 0)
@@ -266,6 +296,12 @@ static const struct key keys[] = {
     {"crl", "fail_open", "false", K_BOOL, .offset = AT(crl.fail_open)},
     {"crl", "reload_seconds", "300", K_INT, .offset = AT(crl.reload_seconds), .min = 0,
      .max = 604800},
+    {"crl", "s3_region", "", K_STRING, .offset = AT(crl.s3_region),
+     .check = check_optional_region},
+    {"crl", "s3_endpoint", "", K_STRING, .offset = AT(crl.s3_endpoint),
+     .check = check_s3_endpoint},
+    {"crl", "s3_addressing", "virtual", K_ENUM, .choices = s3_addressings,
+     .set_choice = set_s3_addressing},
     {"provision", "policy_template", "/etc/jitrd/policies/default.json", K_PATH,
      .offset = AT(provision.policy_template), .check = check_not_empty},
     {"provision", "policy_name", "jitrd-device", K_STRING, .offset = AT(provision.policy_name),
