@@ -387,6 +387,20 @@ enum jitrd_err jitrd_crl_fetch_s3_target(const struct jitrd_crl_fetch_s3 *s3,
 	return JITRD_OK;
 }
 
+void jitrd_crl_fetch_s3_sigv4_request(const struct jitrd_crl_fetch_s3_target *target,
+                                      struct jitrd_sigv4_header *host,
+                                      struct jitrd_sigv4_request *out)
+{
+	*host = (struct jitrd_sigv4_header){"host", target->host};
+	memset(out, 0, sizeof(*out));
+	out->method = "GET";
+	out->path = target->path; /* raw: the signer encodes it once, as S3 wants */
+	out->headers = host;
+	out->header_count = 1;
+	out->normalize_path = 0; /* S3 keys are taken as they are */
+	out->sign_payload_hash = 1;
+}
+
 bool jitrd_crl_fetch_s3_error_code(const char *body, size_t len, char *code, size_t size)
 {
 	static const char open_tag[] = "<Code>";
@@ -478,7 +492,7 @@ static enum jitrd_err prepare_s3(const struct jitrd_crl_fetch_options *opts,
 	struct jitrd_crl_fetch_s3_object obj;
 	struct jitrd_credentials creds;
 	struct jitrd_sigv4_header host;
-	struct jitrd_sigv4_request req = {0};
+	struct jitrd_sigv4_request req;
 	struct jitrd_awssign signer;
 	enum jitrd_err result;
 
@@ -494,13 +508,7 @@ static enum jitrd_err prepare_s3(const struct jitrd_crl_fetch_options *opts,
 	result = jitrd_crl_fetch_s3_target(opts->s3, &obj, target, diag);
 	if (result != JITRD_OK)
 		return result;
-	host = (struct jitrd_sigv4_header){"host", target->host};
-	req.method = "GET";
-	req.path = target->path; /* raw: the signer encodes it once, as S3 wants */
-	req.headers = &host;
-	req.header_count = 1;
-	req.normalize_path = 0; /* S3 keys are taken as they are */
-	req.sign_payload_hash = 1;
+	jitrd_crl_fetch_s3_sigv4_request(target, &host, &req);
 	signer = (struct jitrd_awssign){opts->s3->credentials, opts->s3->region, "s3", &creds, NULL};
 	result = jitrd_awssign_headers(&signer, (time_t)(jitrd_clock_wall_ms() / 1000), &req,
 	                               add_slist_header, headers, diag);

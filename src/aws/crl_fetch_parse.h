@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "jitrd/crl_fetch.h"
+#include "jitrd/sigv4.h"
 
 struct jitrd_crl_fetch_validators {
 	char etag[JITRD_CRL_FETCH_VALIDATOR_MAX];
@@ -58,6 +59,14 @@ enum jitrd_err jitrd_crl_fetch_s3_target(const struct jitrd_crl_fetch_s3 *s3,
                                          const struct jitrd_crl_fetch_s3_object *obj,
                                          struct jitrd_crl_fetch_s3_target *out,
                                          struct jitrd_diag *diag) JITRD_WUR;
+
+/* The SigV4 request of a GET of target as S3 wants it signed into *out, pointing at *host
+ * (filled here) and at target: the raw path, which the signer encodes once (S3 does not take
+ * the double encoding of other services, nor normalised paths), and x-amz-content-sha256 (the
+ * empty body's SHA-256) signed and sent. */
+void jitrd_crl_fetch_s3_sigv4_request(const struct jitrd_crl_fetch_s3_target *target,
+                                      struct jitrd_sigv4_header *host,
+                                      struct jitrd_sigv4_request *out);
 
 /* The text of the first <Code> element of an S3 error body (len bytes, NUL not needed) into
  * code when it is 1..size-1 bytes of [A-Za-z0-9.]; only the first 64 KiB is searched. false

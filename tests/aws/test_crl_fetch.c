@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crl_fetch_parse.h"
+#include "jitrd/sigv4.h"
 #include "testsupport.h"
 
 static char dir[PATH_MAX];
@@ -540,6 +541,294 @@ static void test_header_parser(void)
 	CU_ASSERT(!jitrd_crl_fetch_validator_ok(big + 6));
 }
 
+/* ---- s3:// URLs: parsing, addressing, S3's error codes, the signature ---- */
+
+static void test_s3_parse(void)
+{
+	static const struct {
+		const char *url;
+		const char *bucket; /* NULL: refused */
+		const char *key_or_why;
+	} cases[] = {
+	    {"s3://jitrd-crls/crl/ca.crl", "jitrd-crls", "crl/ca.crl"},
+	    {"S3://jitrd-crls/crl/ca.crl", "jitrd-crls", "crl/ca.crl"},
+	    {"s3://my.crl.bucket/a", "my.crl.bucket", "a"},
+	    {"s3://abc/crl//x", "abc", "crl//x"},
+	    {"s3://abc/.../x", "abc", ".../x"},
+	    {"s3://abc/crl/\xc3\xa9\xe2\x82\xac \xf0\x9f\x94\x91+%.crl", "abc",
+	     "crl/\xc3\xa9\xe2\x82\xac \xf0\x9f\x94\x91+%.crl"},
+	    {"s3://jitrd-crls", NULL, "no object key"},
+	    {"s3://jitrd-crls/", NULL, "no object key"},
+	    {"s3:///crl/ca.crl", NULL, "no bucket name"},
+	    {"s3://", NULL, "no bucket name"},
+	    {"s3:jitrd/crl", NULL, "not an s3:// URL"},
+	    {"https://jitrd-crls/crl", NULL, "not an s3:// URL"},
+	    {"s3://ab/k", NULL, "3 to 63"},
+	    {"s3://a234567890123456789012345678901234567890123456789012345678901234/k", NULL,
+	     "3 to 63"},
+	    {"s3://Jitrd-crls/k", NULL, "only a-z"},
+	    {"s3://jitrd_crls/k", NULL, "only a-z"},
+	    {"s3://jitrd crls/k", NULL, "only a-z"},
+	    {"s3://user@jitrd/k", NULL, "only a-z"},
+	    {"s3://jitrd:443/k", NULL, "only a-z"},
+	    {"s3://-jitrd/k", NULL, "starts and ends"},
+	    {"s3://jitrd./k", NULL, "starts and ends"},
+	    {"s3://a..b/k", NULL, "adjacent periods"},
+	    {"s3://192.168.1.1/k", NULL, "IP address"},
+	    {"s3://xn--jitrd/k", NULL, "reserved prefix"},
+	    {"s3://jitrd-s3alias/k", NULL, "reserved suffix"},
+	    {"s3://jitrd--x-s3/k", NULL, "reserved suffix"},
+	    {"s3://abc/crl/../x", NULL, "'..' segment"},
+	    {"s3://abc/./x", NULL, "'..' segment"},
+	    {"s3://abc/crl/..", NULL, "'..' segment"},
+	    {"s3://abc/crl/x?versionId=1", NULL, "no query"},
+	    {"s3://abc/crl/x#frag", NULL, "no query"},
+	    {"s3://abc/crl/\x01x", NULL, "not UTF-8"},
+	    {"s3://abc/crl/x\x7f", NULL, "not UTF-8"},
+	    {"s3://abc/crl/\xff", NULL, "not UTF-8"},
+	    {"s3://abc/crl/\xc0\xaf", NULL, "not UTF-8"},     /* overlong '/' */
+	    {"s3://abc/crl/\xed\xa0\x80", NULL, "not UTF-8"}, /* a surrogate */
+	    {"s3://abc/crl/\xe2\x82", NULL, "not UTF-8"},     /* truncated */
+	    {"s3://abc/crl/\xf4\x90\x80\x80", NULL, "not UTF-8"}, /* past U+10FFFF */
+	};
+	struct jitrd_crl_fetch_s3_object obj, poisoned;
+	struct jitrd_diag diag = {{0}};
+	char url[1200];
+
+	memset(&poisoned, 0x5a, sizeof(poisoned));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum jitrd_err err;
+
+		memcpy(&obj, &poisoned, sizeof(obj));
+		diag.text[0] = '\0';
+		err = jitrd_crl_fetch_s3_parse(cases[i].url, &obj, &diag);
+		if (cases[i].bucket) {
+			CU_ASSERT_EQUAL(err, JITRD_OK);
+			CU_ASSERT_STRING_EQUAL(obj.bucket, cases[i].bucket);
+			CU_ASSERT_STRING_EQUAL(obj.key, cases[i].key_or_why);
+			continue;
+		}
+		CU_ASSERT_EQUAL(err, JITRD_ERR_INVALID_ARG);
+		CU_ASSERT(memcmp(&obj, &poisoned, sizeof(obj)) == 0);
+		if (!strstr(diag.text, cases[i].key_or_why))
+			fprintf(stderr, "\n  %zu: \"%s\"\n", i, diag.text);
+		CU_ASSERT(strstr(diag.text, cases[i].key_or_why) != NULL);
+	}
+	/* S3's limit is 1024 bytes of key: at it, and one over. */
+	memcpy(url, "s3://abc/", 9);
+	memset(url + 9, 'k', 1024);
+	url[9 + 1024] = '\0';
+	CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_parse(url, &obj, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(strlen(obj.key), 1024);
+	url[9 + 1024] = 'k';
+	url[9 + 1025] = '\0';
+	CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_parse(url, &obj, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT(strstr(diag.text, "1025 bytes, over S3's 1024") != NULL);
+	CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_parse(NULL, &obj, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_parse("s3://abc/k", NULL, &diag), JITRD_ERR_INVALID_ARG);
+}
+
+static void test_s3_target(void)
+{
+	static const struct {
+		const char *region, *endpoint;
+		bool path_style;
+		const char *bucket;
+		const char *url, *host; /* url NULL: refused, host then what diag says */
+	} cases[] = {
+	    {"eu-west-1", "", false, "jitrd-crls",
+	     "https://jitrd-crls.s3.eu-west-1.amazonaws.com/crl/a%20b%2B.crl",
+	     "jitrd-crls.s3.eu-west-1.amazonaws.com"},
+	    {"eu-west-1", NULL, true, "jitrd-crls",
+	     "https://s3.eu-west-1.amazonaws.com/jitrd-crls/crl/a%20b%2B.crl",
+	     "s3.eu-west-1.amazonaws.com"},
+	    /* Dotted: the *.s3.REGION certificate does not cover it, so path-style. */
+	    {"eu-west-1", "", false, "my.crls", "https://s3.eu-west-1.amazonaws.com/my.crls/crl/a%20b%2B.crl",
+	     "s3.eu-west-1.amazonaws.com"},
+	    {"cn-north-1", "", false, "jitrd-crls",
+	     "https://jitrd-crls.s3.cn-north-1.amazonaws.com.cn/crl/a%20b%2B.crl",
+	     "jitrd-crls.s3.cn-north-1.amazonaws.com.cn"},
+	    {"us-east-1", "http://127.0.0.1:9000", false, "jitrd-crls",
+	     "http://127.0.0.1:9000/jitrd-crls/crl/a%20b%2B.crl", "127.0.0.1:9000"},
+	    {"us-east-1", "http://LocalHost:80/", false, "jitrd-crls",
+	     "http://localhost/jitrd-crls/crl/a%20b%2B.crl", "localhost"},
+	    {"us-east-1", "http://[::1]:9000", false, "jitrd-crls",
+	     "http://[::1]:9000/jitrd-crls/crl/a%20b%2B.crl", "[::1]:9000"},
+	    {"us-east-1", "https://s3.example.net:443", false, "jitrd-crls",
+	     "https://s3.example.net/jitrd-crls/crl/a%20b%2B.crl", "s3.example.net"},
+	    {"us-east-1", "https://s3.example.net:8443", false, "jitrd-crls",
+	     "https://s3.example.net:8443/jitrd-crls/crl/a%20b%2B.crl", "s3.example.net:8443"},
+	    /* Credentials never over plain http to another host. */
+	    {"us-east-1", "http://192.0.2.1:9000", false, "b-1", NULL, "loopback"},
+	    {"us-east-1", "http://s3.example.net", false, "b-1", NULL, "loopback"},
+	    {"us-east-1", "http://[2001:db8::1]", false, "b-1", NULL, "loopback"},
+	    {"us-east-1", "ftp://127.0.0.1", false, "b-1", NULL, "loopback"},
+	    {"us-east-1", "https://user@s3.example.net", false, "b-1", NULL, "scheme://host"},
+	    {"us-east-1", "https://s3.example.net/prefix", false, "b-1", NULL, "scheme://host"},
+	    {"us-east-1", "https://s3.example.net?x=1", false, "b-1", NULL, "scheme://host"},
+	    {"us-east-1", "s3.example.net", false, "b-1", NULL, "scheme://host"},
+	    {"", "", false, "b-1", NULL, "s3_region"},
+	    {NULL, "", false, "b-1", NULL, "s3_region"},
+	    {"EU-WEST-1", "", false, "b-1", NULL, "s3_region"},
+	    {"eu-west-1.evil.net/", "", false, "b-1", NULL, "s3_region"},
+	};
+	struct jitrd_crl_fetch_s3_object obj;
+	struct jitrd_crl_fetch_s3_target *t = malloc(sizeof(*t));
+	struct jitrd_diag diag = {{0}};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_crl_fetch_s3 s3 = {cases[i].region, cases[i].endpoint,
+		                                cases[i].path_style, NULL};
+		enum jitrd_err err;
+
+		snprintf(obj.bucket, sizeof(obj.bucket), "%s", cases[i].bucket);
+		snprintf(obj.key, sizeof(obj.key), "crl/a b+.crl");
+		memset(t, 0x5a, sizeof(*t));
+		diag.text[0] = '\0';
+		err = jitrd_crl_fetch_s3_target(&s3, &obj, t, &diag);
+		if (cases[i].url) {
+			CU_ASSERT_EQUAL(err, JITRD_OK);
+			if (err != JITRD_OK)
+				fprintf(stderr, "\n  %zu: %s\n", i, diag.text);
+			CU_ASSERT_STRING_EQUAL(t->url, cases[i].url);
+			CU_ASSERT_STRING_EQUAL(t->host, cases[i].host);
+			/* What the signer takes: raw, with the bucket only path-style. */
+			CU_ASSERT(strcmp(t->path, "/crl/a b+.crl") == 0 ||
+			          (strncmp(t->path, "/", 1) == 0 &&
+			           strncmp(t->path + 1, obj.bucket, strlen(obj.bucket)) == 0 &&
+			           strcmp(t->path + 1 + strlen(obj.bucket), "/crl/a b+.crl") == 0));
+			continue;
+		}
+		CU_ASSERT_EQUAL(err, JITRD_ERR_INVALID_ARG);
+		CU_ASSERT(((unsigned char *)t)[0] == 0x5a && ((unsigned char *)t)[sizeof(*t) - 1] == 0x5a);
+		if (!strstr(diag.text, cases[i].host))
+			fprintf(stderr, "\n  %zu: \"%s\"\n", i, diag.text);
+		CU_ASSERT(strstr(diag.text, cases[i].host) != NULL);
+	}
+	/* The longest key, every byte escaped, still fits. */
+	{
+		struct jitrd_crl_fetch_s3 s3 = {"ap-southeast-2", "", true, NULL};
+
+		snprintf(obj.bucket, sizeof(obj.bucket), "%.63s",
+		         "b234567890123456789012345678901234567890123456789012345678901234");
+		memset(obj.key, '%', JITRD_CRL_FETCH_S3_KEY_MAX);
+		obj.key[JITRD_CRL_FETCH_S3_KEY_MAX] = '\0';
+		CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_target(&s3, &obj, t, &diag), JITRD_OK);
+		CU_ASSERT_EQUAL(strlen(t->url), strlen("https://s3.ap-southeast-2.amazonaws.com/") +
+		                                    63 + 1 + 3 * JITRD_CRL_FETCH_S3_KEY_MAX);
+	}
+	CU_ASSERT_EQUAL(jitrd_crl_fetch_s3_target(NULL, &obj, t, &diag), JITRD_ERR_INVALID_ARG);
+	free(t);
+}
+
+static void test_s3_error_code(void)
+{
+	static const struct {
+		const char *body;
+		const char *code; /* "" : none */
+	} cases[] = {
+	    {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The "
+	     "specified key does not exist.</Message><Key>crl/x</Key></Error>",
+	     "NoSuchKey"},
+	    {"<Error><Code>SignatureDoesNotMatch</Code></Error>", "SignatureDoesNotMatch"},
+	    {"<Error><Message>no code</Message></Error>", ""},
+	    {"<Error><Code></Code></Error>", ""},
+	    {"<Error><Code>No<script>x</script></Code></Error>", ""},
+	    {"<Error><Code>No Such</Code></Error>", ""},
+	    {"<Error><Code>NoSuchKey", ""},
+	    {"<Error><Code>NoSuchKey</Co", ""},
+	    {"<Code>", ""},
+	    {"", ""},
+	    {"<Error><Code>AKIAIOSFODNN7EXAMPLE\x1b[2J</Code></Error>", ""},
+	};
+	char code[64], big[70 * 1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool found = jitrd_crl_fetch_s3_error_code(cases[i].body, strlen(cases[i].body),
+		                                           code, sizeof(code));
+
+		CU_ASSERT_EQUAL(found, cases[i].code[0] != '\0');
+		CU_ASSERT_STRING_EQUAL(code, cases[i].code);
+	}
+	/* Bounded by len (not NUL), by the buffer, and by 64 KiB of search. */
+	CU_ASSERT(!jitrd_crl_fetch_s3_error_code("<Code>NoSuchKey</Code>", 20, code, sizeof(code)));
+	CU_ASSERT(!jitrd_crl_fetch_s3_error_code("<Code>NoSuchKey</Code>", 22, code, 9));
+	CU_ASSERT(jitrd_crl_fetch_s3_error_code("<Code>NoSuchKey</Code>", 22, code, 10));
+	CU_ASSERT_STRING_EQUAL(code, "NoSuchKey");
+	memset(big, ' ', sizeof(big));
+	memcpy(big + sizeof(big) - 30, "<Code>NoSuchKey</Code>", 22);
+	CU_ASSERT(!jitrd_crl_fetch_s3_error_code(big, sizeof(big), code, sizeof(code)));
+	memcpy(big + 100, "<Code>AccessDenied</Code>", 25);
+	CU_ASSERT(jitrd_crl_fetch_s3_error_code(big, sizeof(big), code, sizeof(code)));
+	CU_ASSERT_STRING_EQUAL(code, "AccessDenied");
+	CU_ASSERT(!jitrd_crl_fetch_s3_error_code(NULL, 10, code, sizeof(code)));
+	CU_ASSERT(!jitrd_crl_fetch_s3_error_code("<Code>A</Code>", 14, NULL, 0));
+}
+
+/* A GET of a key S3 escapes, signed by jitrd and by botocore 1.43's S3SigV4Auth (add_auth at
+ * 2030-06-01T00:00:00Z, the AWS documentation's example keys; the URL is the one boto3 sends for
+ * get_object with path-style addressing): same URL, same canonical request, same signature,
+ * without and with a session token. moto cannot check these (it signs the decoded path). */
+static void test_s3_signature_as_botocore(void)
+{
+	static const char creq_expected[] =
+	    "GET\n"
+	    "/jitrd-crls/crl/with%20space%2Bplus/%C3%A9%E2%82%AC%25%3D~.crl\n"
+	    "\n"
+	    "host:127.0.0.1:9\n"
+	    "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+	    "x-amz-date:20300601T000000Z\n"
+	    "\n"
+	    "host;x-amz-content-sha256;x-amz-date\n"
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	struct jitrd_crl_fetch_s3 s3 = {"us-east-1", "http://127.0.0.1:9", false, NULL};
+	struct jitrd_crl_fetch_s3_object obj;
+	struct jitrd_crl_fetch_s3_target *t = malloc(sizeof(*t));
+	struct jitrd_sigv4_header host, date = {"x-amz-date", "20300601T000000Z"};
+	struct jitrd_sigv4_request req;
+	struct jitrd_sigv4_credentials creds = {"AKIDEXAMPLE",
+	                                        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};
+	struct jitrd_sigv4_scope scope = {"us-east-1", "s3", JITRD_TEST_NOW};
+	struct jitrd_sigv4_result signed_req = {0};
+	char *creq = NULL, *names = NULL;
+	struct jitrd_diag diag = {{0}};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_crl_fetch_s3_parse("s3://jitrd-crls/crl/with space+plus/\xc3\xa9\xe2\x82\xac%=~.crl",
+	                             &obj, &diag),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_fetch_s3_target(&s3, &obj, t, &diag), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(
+	    t->url, "http://127.0.0.1:9/jitrd-crls/crl/with%20space%2Bplus/%C3%A9%E2%82%AC%25%3D~.crl");
+	jitrd_crl_fetch_s3_sigv4_request(t, &host, &req);
+	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&req, &date, 1, &creq, &names), JITRD_OK);
+	CU_ASSERT(creq && strcmp(creq, creq_expected) == 0);
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &signed_req), JITRD_OK);
+	CU_ASSERT(signed_req.authorization &&
+	          strcmp(signed_req.authorization,
+	                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300601/us-east-1/s3/aws4_request, "
+	                 "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+	                 "Signature=b06306d2c4d5e1fe1bdb64380292f9dc9a9331af09e7ce195a1b6beec71abc46") ==
+	              0);
+	jitrd_sigv4_result_cleanup(&signed_req);
+	creds.session_token = "FQoGZXIvYXdzEXAMPLETOKEN/+=";
+	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &signed_req), JITRD_OK);
+	CU_ASSERT(
+	    signed_req.authorization &&
+	    strcmp(signed_req.authorization,
+	           "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300601/us-east-1/s3/aws4_request, "
+	           "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, "
+	           "Signature=646a9fe90368834695e5d3d8c99d8b6a903f960e796f5880cc410f8e7044c17c") == 0);
+	CU_ASSERT(signed_req.security_token &&
+	          strcmp(signed_req.security_token, creds.session_token) == 0);
+	jitrd_sigv4_result_cleanup(&signed_req);
+	free(creq);
+	free(names);
+	free(t);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -553,6 +842,10 @@ int main(void)
 	    {"timeout, statuses, refused", test_failures},
 	    {"hostile validators", test_hostile_validators_from_server},
 	    {"URL redacted in messages", test_url_redacted},
+	    {"s3:// URLs: bucket and key rules", test_s3_parse},
+	    {"s3:// URLs: addressing and endpoints", test_s3_target},
+	    {"S3 error documents: <Code> only, bounded", test_s3_error_code},
+	    {"S3 signature as botocore's", test_s3_signature_as_botocore},
 	    {NULL, NULL},
 	};
 	const char *tmp = getenv("TMPDIR");
