@@ -53,7 +53,8 @@ struct jitrd_config {
 		char *dir;          /* default "/etc/jitrd/crl" */
 		bool fail_open;     /* default false */
 		int reload_seconds; /* default 300, 0 = only on SIGHUP */
-		char *s3_region;    /* default "" = [aws] region: s3:// URLs' region */
+		char *s3_region;    /* s3:// URLs' region; when not set, [aws] region
+		                     * (filled in by the parser, never "") */
 		char *s3_endpoint;  /* default "" = AWS; else https://host[:port] (http only to
 		                     * loopback) of an S3-compatible store, path-style */
 		enum jitrd_s3_addressing s3_addressing; /* default virtual */

@@ -46,7 +46,7 @@ struct jitrd_crl_fetch_options {
 	const struct jitrd_crl_fetch_s3 *s3; /* NULL: s3:// URLs are refused */
 };
 
-/* The S3 settings of [crl] (s3_region, or [aws] region when empty; s3_endpoint;
+/* The S3 settings of [crl] (s3_region, which is [aws] region when not set; s3_endpoint;
  * s3_addressing) into *out, which borrows cfg's strings and credentials (NULL when there are
  * none: then s3:// URLs are refused at fetch time). Never fails; cfg and out must not be
  * NULL. */

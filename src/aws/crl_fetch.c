@@ -434,7 +434,7 @@ void jitrd_crl_fetch_s3_from_config(const struct jitrd_config *cfg,
                                     struct jitrd_credentials_provider *credentials,
                                     struct jitrd_crl_fetch_s3 *out)
 {
-	out->region = cfg->crl.s3_region[0] ? cfg->crl.s3_region : cfg->aws.region;
+	out->region = cfg->crl.s3_region; /* the parser put [aws] region there when unset */
 	out->endpoint = cfg->crl.s3_endpoint;
 	out->path_style = cfg->crl.s3_addressing == JITRD_S3_ADDRESSING_PATH;
 	out->credentials = credentials;

@@ -934,6 +934,21 @@ static enum jitrd_err derive_endpoint(struct jitrd_config *cfg)
 	return JITRD_OK;
 }
 
+/* An empty [crl] s3_region is [aws] region (after the environment, as the endpoint). */
+static enum jitrd_err derive_s3_region(struct jitrd_config *cfg)
+{
+	char *copy;
+
+	if (*cfg->crl.s3_region)
+		return JITRD_OK;
+	copy = strdup(cfg->aws.region);
+	if (!copy)
+		return JITRD_ERR_NOMEM;
+	free(cfg->crl.s3_region);
+	cfg->crl.s3_region = copy;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t len,
                                   const char *const *envp, const char *base_dir,
                                   struct jitrd_config **out, struct jitrd_diag *diag)
@@ -969,6 +984,8 @@ enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t l
 	if (result != JITRD_OK)
 		goto cleanup;
 	result = derive_endpoint(cfg);
+	if (result == JITRD_OK)
+		result = derive_s3_region(cfg);
 	if (result != JITRD_OK)
 		goto cleanup;
 	*out = cfg;

@@ -149,6 +149,9 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_STRING_EQUAL(c->crl.dir, "/etc/jitrd/crl");
 	CU_ASSERT_FALSE(c->crl.fail_open);
 	CU_ASSERT_EQUAL(c->crl.reload_seconds, 300);
+	CU_ASSERT_STRING_EQUAL(c->crl.s3_region, "us-east-1"); /* [aws] region */
+	CU_ASSERT_STRING_EQUAL(c->crl.s3_endpoint, "");
+	CU_ASSERT_EQUAL(c->crl.s3_addressing, JITRD_S3_ADDRESSING_VIRTUAL);
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_template, "/etc/jitrd/policies/default.json");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "jitrd-device");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "");
@@ -206,6 +209,9 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_STRING_EQUAL(c->crl.dir, "/srv/crl");
 	CU_ASSERT_TRUE(c->crl.fail_open);
 	CU_ASSERT_EQUAL(c->crl.reload_seconds, 0);
+	CU_ASSERT_STRING_EQUAL(c->crl.s3_region, "eu-central-1");
+	CU_ASSERT_STRING_EQUAL(c->crl.s3_endpoint, "http://127.0.0.1:9000");
+	CU_ASSERT_EQUAL(c->crl.s3_addressing, JITRD_S3_ADDRESSING_PATH);
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_template, "/srv/policies/device.json");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "device-{{subject.CN}}");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "{{subject.CN}}");
@@ -459,6 +465,10 @@ struct value_case {
 #define BOOL_WORDS "must be true/false, yes/no, on/off or 1/0"
 #define RATE       "must be a number of requests per second, > 0 and <= 10000"
 
+#define S3_HTTP_REMOTE                                                                             \
+	"http:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use https:// " \
+	"for a remote store"
+#define S3_NO_PATH "must be scheme://host[:port], without a path, query or user"
 #define TCP_REMOTE                                                                                 \
 	"tcp:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use ssl:// "    \
 	"for "                                                                                     \
@@ -486,6 +496,32 @@ static const struct value_case value_cases[] = {
     {"service", "reconcile_seconds", "0", NULL, NULL},
     {"service", "reconcile_seconds", "-5", "must be an integer from 0 to 604800", NULL},
     {"crl", "reload_seconds", "604801", "must be an integer from 0 to 604800", NULL},
+    {"crl", "s3_region", "", NULL, NULL},
+    {"crl", "s3_region", "eu-west-1", NULL, NULL},
+    {"crl", "s3_region", "EU-WEST-1",
+     "must be an AWS region name such as eu-west-1 (a-z, 0-9, '-', 1..32)", NULL},
+    {"crl", "s3_region", "eu-west-1.evil.example/",
+     "must be an AWS region name such as eu-west-1 (a-z, 0-9, '-', 1..32)", NULL},
+    {"crl", "s3_endpoint", "", NULL, NULL},
+    {"crl", "s3_endpoint", "https://s3.example.net", NULL, NULL},
+    {"crl", "s3_endpoint", "https://s3.example.net:8443/", NULL, NULL},
+    {"crl", "s3_endpoint", "http://127.0.0.1:9000", NULL, NULL},
+    {"crl", "s3_endpoint", "http://[::1]:9000", NULL, NULL},
+    {"crl", "s3_endpoint", "http://localhost:9000", NULL, NULL},
+    {"crl", "s3_endpoint", "http://s3.example.net", S3_HTTP_REMOTE, NULL},
+    {"crl", "s3_endpoint", "http://10.0.0.5:9000", S3_HTTP_REMOTE, NULL},
+    {"crl", "s3_endpoint", "http://127.0.0.1.example.net", S3_HTTP_REMOTE, NULL},
+    {"crl", "s3_endpoint", "https://s3.example.net/bucket", S3_NO_PATH, NULL},
+    {"crl", "s3_endpoint", "https://s3.example.net?x=1", S3_NO_PATH, NULL},
+    {"crl", "s3_endpoint", "https://user@s3.example.net", S3_NO_PATH, NULL},
+    {"crl", "s3_endpoint", "s3://bucket", "must be empty or start with https:// or http://",
+     NULL},
+    {"crl", "s3_endpoint", "https://", "has no host after the scheme", NULL},
+    {"crl", "s3_addressing", "virtual", NULL, NULL},
+    {"crl", "s3_addressing", "path", NULL, NULL},
+    {"crl", "s3_addressing", "PATH", NULL, NULL},
+    {"crl", "s3_addressing", "", "must be one of: virtual, path", NULL},
+    {"crl", "s3_addressing", "dualstack", "must be one of: virtual, path", NULL},
     {"mqtt", "clean_session", "TRUE", NULL, NULL},
     {"mqtt", "clean_session", "Yes", NULL, NULL},
     {"mqtt", "clean_session", "off", NULL, NULL},
@@ -688,6 +724,8 @@ static void test_env_without_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg->aws.endpoint, "https://iot.eu-central-1.amazonaws.com");
 	CU_ASSERT_EQUAL(cfg->ca.allow_count, 0);
 	CU_ASSERT_TRUE(cfg->crl.fail_open);
+	/* and so is the S3 region, unless set */
+	CU_ASSERT_STRING_EQUAL(cfg->crl.s3_region, "eu-central-1");
 	jitrd_config_free(cfg);
 }
 
