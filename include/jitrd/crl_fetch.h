@@ -38,7 +38,7 @@ struct jitrd_crl_fetch_s3 {
 };
 
 struct jitrd_crl_fetch_options {
-	const char *url; /* http://, https://, or s3://bucket/key (refused when s3 is NULL) */
+	const char *url;         /* http://, https:// or s3://bucket/key (s3 NULL: refused) */
 	size_t max_size;         /* 0: JITRD_CRL_FETCH_DEFAULT_MAX_SIZE */
 	long connect_timeout_ms; /* <= 0: JITRD_CRL_FETCH_DEFAULT_CONNECT_TIMEOUT_MS */
 	long timeout_ms;         /* <= 0: JITRD_CRL_FETCH_DEFAULT_TIMEOUT_MS (whole transfer) */

@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 enum jitrd_err jitrd_awssign_headers(const struct jitrd_awssign *signer, time_t now,
-                                     const struct jitrd_sigv4_request *req, jitrd_awssign_add_fn add,
-                                     void *ctx, struct jitrd_diag *diag)
+                                     const struct jitrd_sigv4_request *req,
+                                     jitrd_awssign_add_fn add, void *ctx, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_sigv4_scope scope;

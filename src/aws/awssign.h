@@ -29,7 +29,8 @@ struct jitrd_awssign {
  * provider's message), of jitrd_sigv4_sign (diag: "cannot sign the request: ..."), and
  * whatever add returns (diag: "cannot add the request headers: ..."). */
 enum jitrd_err jitrd_awssign_headers(const struct jitrd_awssign *signer, time_t now,
-                                     const struct jitrd_sigv4_request *req, jitrd_awssign_add_fn add,
-                                     void *ctx, struct jitrd_diag *diag) JITRD_WUR;
+                                     const struct jitrd_sigv4_request *req,
+                                     jitrd_awssign_add_fn add, void *ctx,
+                                     struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

@@ -137,8 +137,8 @@ static bool has_suffix(const char *s, size_t n, const char *suffix)
 static const char *bucket_rule(const char *b, size_t n)
 {
 	static const char *const prefixes[] = {"xn--", "sthree-", "amzn-s3-demo-", NULL};
-	static const char *const suffixes[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
-	                                       "--table-s3", NULL};
+	static const char *const suffixes[] = {"-s3alias", "--ol-s3",    ".mrap",
+	                                       "--x-s3",   "--table-s3", NULL};
 	int dots = 0;
 	bool all_digits_and_dots = true;
 
@@ -158,11 +158,13 @@ static const char *bucket_rule(const char *b, size_t n)
 		return "a bucket name is not an IP address";
 	for (int i = 0; prefixes[i]; i++)
 		if (has_prefix(b, n, prefixes[i]))
-			return "a bucket name does not start with a reserved prefix (xn--, sthree-, "
+			return "a bucket name does not start with a reserved prefix (xn--, "
+			       "sthree-, "
 			       "amzn-s3-demo-)";
 	for (int i = 0; suffixes[i]; i++)
 		if (has_suffix(b, n, suffixes[i]))
-			return "a bucket name does not end with a reserved suffix (access point alias, "
+			return "a bucket name does not end with a reserved suffix (access point "
+			       "alias, "
 			       "directory or table bucket)";
 	return NULL;
 }
@@ -244,18 +246,20 @@ enum jitrd_err jitrd_crl_fetch_s3_parse(const char *url, struct jitrd_crl_fetch_
 	key = slash + 1;
 	key_len = strlen(key);
 	if (key_len > JITRD_CRL_FETCH_S3_KEY_MAX) {
-		jitrd_diag_set(diag, "s3://%.*s/: object key of %zu bytes, over S3's %d", (int)bucket_len,
-		               bucket, key_len, JITRD_CRL_FETCH_S3_KEY_MAX);
+		jitrd_diag_set(diag, "s3://%.*s/: object key of %zu bytes, over S3's %d",
+		               (int)bucket_len, bucket, key_len, JITRD_CRL_FETCH_S3_KEY_MAX);
 		return JITRD_ERR_INVALID_ARG;
 	}
 	if (strpbrk(key, "?#")) {
-		jitrd_diag_set(diag,
-		               "s3://%.*s/: an s3:// URL has no query or fragment ('?' or '#' in the key)",
-		               (int)bucket_len, bucket);
+		jitrd_diag_set(
+		    diag,
+		    "s3://%.*s/: an s3:// URL has no query or fragment ('?' or '#' in the key)",
+		    (int)bucket_len, bucket);
 		return JITRD_ERR_INVALID_ARG;
 	}
 	if (!key_text_ok((const unsigned char *)key, key_len)) {
-		jitrd_diag_set(diag, "s3://%.*s/: object key is not UTF-8 without control characters",
+		jitrd_diag_set(diag,
+		               "s3://%.*s/: object key is not UTF-8 without control characters",
 		               (int)bucket_len, bucket);
 		return JITRD_ERR_INVALID_ARG;
 	}
@@ -328,8 +332,8 @@ enum jitrd_err jitrd_crl_fetch_s3_target(const struct jitrd_crl_fetch_s3 *s3,
 		long port;
 		bool v6;
 
-		if (jitrd_awshttp_url_parts(s3->endpoint, scheme, sizeof(scheme), host, sizeof(host),
-		                            &port, path, sizeof(path)) != JITRD_OK ||
+		if (jitrd_awshttp_url_parts(s3->endpoint, scheme, sizeof(scheme), host,
+		                            sizeof(host), &port, path, sizeof(path)) != JITRD_OK ||
 		    strpbrk(s3->endpoint, "@?#") || (path[0] && strcmp(path, "/") != 0)) {
 			jitrd_diag_set(diag, "[crl] s3_endpoint: not scheme://host[:port]");
 			return JITRD_ERR_INVALID_ARG;
@@ -420,10 +424,11 @@ bool jitrd_crl_fetch_s3_error_code(const char *body, size_t len, char *code, siz
 	if (start + open_len > len)
 		return false;
 	start += open_len;
-	while (start + n < len && n < size && (isalnum((unsigned char)body[start + n]) ||
-	                                       body[start + n] == '.'))
+	while (start + n < len && n < size &&
+	       (isalnum((unsigned char)body[start + n]) || body[start + n] == '.'))
 		n++;
-	if (n == 0 || n >= size || len - start - n < 7 || memcmp(body + start + n, "</Code>", 7) != 0)
+	if (n == 0 || n >= size || len - start - n < 7 ||
+	    memcmp(body + start + n, "</Code>", 7) != 0)
 		return false;
 	memcpy(code, body + start, n);
 	code[n] = '\0';
@@ -509,7 +514,8 @@ static enum jitrd_err prepare_s3(const struct jitrd_crl_fetch_options *opts,
 	if (result != JITRD_OK)
 		return result;
 	jitrd_crl_fetch_s3_sigv4_request(target, &host, &req);
-	signer = (struct jitrd_awssign){opts->s3->credentials, opts->s3->region, "s3", &creds, NULL};
+	signer =
+	    (struct jitrd_awssign){opts->s3->credentials, opts->s3->region, "s3", &creds, NULL};
 	result = jitrd_awssign_headers(&signer, (time_t)(jitrd_clock_wall_ms() / 1000), &req,
 	                               add_slist_header, headers, diag);
 	if (result != JITRD_OK)
@@ -545,7 +551,8 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 		conditional = true;
 	}
 	if (known && jitrd_crl_fetch_validator_ok(known->last_modified)) {
-		if (add_slist_header(&headers, "If-Modified-Since", known->last_modified) != JITRD_OK)
+		if (add_slist_header(&headers, "If-Modified-Since", known->last_modified) !=
+		    JITRD_OK)
 			goto cleanup;
 		conditional = true;
 	}

@@ -90,7 +90,8 @@ static void set_on_reject(struct jitrd_config *cfg, int index)
 
 static void set_s3_addressing(struct jitrd_config *cfg, int index)
 {
-	cfg->crl.s3_addressing = index == 1 ? JITRD_S3_ADDRESSING_PATH : JITRD_S3_ADDRESSING_VIRTUAL;
+	cfg->crl.s3_addressing =
+	    index == 1 ? JITRD_S3_ADDRESSING_PATH : JITRD_S3_ADDRESSING_VIRTUAL;
 }
 
 static bool has_space_or_control(const char *s)
@@ -296,10 +297,8 @@ static const struct key keys[] = {
     {"crl", "fail_open", "false", K_BOOL, .offset = AT(crl.fail_open)},
     {"crl", "reload_seconds", "300", K_INT, .offset = AT(crl.reload_seconds), .min = 0,
      .max = 604800},
-    {"crl", "s3_region", "", K_STRING, .offset = AT(crl.s3_region),
-     .check = check_optional_region},
-    {"crl", "s3_endpoint", "", K_STRING, .offset = AT(crl.s3_endpoint),
-     .check = check_s3_endpoint},
+    {"crl", "s3_region", "", K_STRING, .offset = AT(crl.s3_region), .check = check_optional_region},
+    {"crl", "s3_endpoint", "", K_STRING, .offset = AT(crl.s3_endpoint), .check = check_s3_endpoint},
     {"crl", "s3_addressing", "virtual", K_ENUM, .choices = s3_addressings,
      .set_choice = set_s3_addressing},
     {"provision", "policy_template", "/etc/jitrd/policies/default.json", K_PATH,

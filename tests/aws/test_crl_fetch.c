@@ -586,9 +586,9 @@ static void test_s3_parse(void)
 	    {"s3://abc/crl/\x01x", NULL, "not UTF-8"},
 	    {"s3://abc/crl/x\x7f", NULL, "not UTF-8"},
 	    {"s3://abc/crl/\xff", NULL, "not UTF-8"},
-	    {"s3://abc/crl/\xc0\xaf", NULL, "not UTF-8"},     /* overlong '/' */
-	    {"s3://abc/crl/\xed\xa0\x80", NULL, "not UTF-8"}, /* a surrogate */
-	    {"s3://abc/crl/\xe2\x82", NULL, "not UTF-8"},     /* truncated */
+	    {"s3://abc/crl/\xc0\xaf", NULL, "not UTF-8"},         /* overlong '/' */
+	    {"s3://abc/crl/\xed\xa0\x80", NULL, "not UTF-8"},     /* a surrogate */
+	    {"s3://abc/crl/\xe2\x82", NULL, "not UTF-8"},         /* truncated */
 	    {"s3://abc/crl/\xf4\x90\x80\x80", NULL, "not UTF-8"}, /* past U+10FFFF */
 	};
 	struct jitrd_crl_fetch_s3_object obj, poisoned;
@@ -643,7 +643,8 @@ static void test_s3_target(void)
 	     "https://s3.eu-west-1.amazonaws.com/jitrd-crls/crl/a%20b%2B.crl",
 	     "s3.eu-west-1.amazonaws.com"},
 	    /* Dotted: the *.s3.REGION certificate does not cover it, so path-style. */
-	    {"eu-west-1", "", false, "my.crls", "https://s3.eu-west-1.amazonaws.com/my.crls/crl/a%20b%2B.crl",
+	    {"eu-west-1", "", false, "my.crls",
+	     "https://s3.eu-west-1.amazonaws.com/my.crls/crl/a%20b%2B.crl",
 	     "s3.eu-west-1.amazonaws.com"},
 	    {"cn-north-1", "", false, "jitrd-crls",
 	     "https://jitrd-crls.s3.cn-north-1.amazonaws.com.cn/crl/a%20b%2B.crl",
@@ -701,7 +702,8 @@ static void test_s3_target(void)
 			continue;
 		}
 		CU_ASSERT_EQUAL(err, JITRD_ERR_INVALID_ARG);
-		CU_ASSERT(((unsigned char *)t)[0] == 0x5a && ((unsigned char *)t)[sizeof(*t) - 1] == 0x5a);
+		CU_ASSERT(((unsigned char *)t)[0] == 0x5a &&
+		          ((unsigned char *)t)[sizeof(*t) - 1] == 0x5a);
 		if (!strstr(diag.text, cases[i].host))
 			fprintf(stderr, "\n  %zu: \"%s\"\n", i, diag.text);
 		CU_ASSERT(strstr(diag.text, cases[i].host) != NULL);
@@ -728,7 +730,8 @@ static void test_s3_error_code(void)
 		const char *body;
 		const char *code; /* "" : none */
 	} cases[] = {
-	    {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The "
+	    {"<?xml version=\"1.0\" "
+	     "encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The "
 	     "specified key does not exist.</Message><Key>crl/x</Key></Error>",
 	     "NoSuchKey"},
 	    {"<Error><Code>SignatureDoesNotMatch</Code></Error>", "SignatureDoesNotMatch"},
@@ -777,7 +780,8 @@ static void test_s3_signature_as_botocore(void)
 	    "/jitrd-crls/crl/with%20space%2Bplus/%C3%A9%E2%82%AC%25%3D~.crl\n"
 	    "\n"
 	    "host:127.0.0.1:9\n"
-	    "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+	    "x-amz-content-sha256:"
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
 	    "x-amz-date:20300601T000000Z\n"
 	    "\n"
 	    "host;x-amz-content-sha256;x-amz-date\n"
@@ -796,22 +800,24 @@ static void test_s3_signature_as_botocore(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_EQUAL_FATAL(
-	    jitrd_crl_fetch_s3_parse("s3://jitrd-crls/crl/with space+plus/\xc3\xa9\xe2\x82\xac%=~.crl",
-	                             &obj, &diag),
+	    jitrd_crl_fetch_s3_parse(
+		"s3://jitrd-crls/crl/with space+plus/\xc3\xa9\xe2\x82\xac%=~.crl", &obj, &diag),
 	    JITRD_OK);
 	CU_ASSERT_EQUAL_FATAL(jitrd_crl_fetch_s3_target(&s3, &obj, t, &diag), JITRD_OK);
 	CU_ASSERT_STRING_EQUAL(
-	    t->url, "http://127.0.0.1:9/jitrd-crls/crl/with%20space%2Bplus/%C3%A9%E2%82%AC%25%3D~.crl");
+	    t->url,
+	    "http://127.0.0.1:9/jitrd-crls/crl/with%20space%2Bplus/%C3%A9%E2%82%AC%25%3D~.crl");
 	jitrd_crl_fetch_s3_sigv4_request(t, &host, &req);
 	CU_ASSERT_EQUAL(jitrd_sigv4_canonical_request(&req, &date, 1, &creq, &names), JITRD_OK);
 	CU_ASSERT(creq && strcmp(creq, creq_expected) == 0);
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &signed_req), JITRD_OK);
-	CU_ASSERT(signed_req.authorization &&
-	          strcmp(signed_req.authorization,
-	                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300601/us-east-1/s3/aws4_request, "
-	                 "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
-	                 "Signature=b06306d2c4d5e1fe1bdb64380292f9dc9a9331af09e7ce195a1b6beec71abc46") ==
-	              0);
+	CU_ASSERT(
+	    signed_req.authorization &&
+	    strcmp(signed_req.authorization,
+	           "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300601/us-east-1/s3/aws4_request, "
+	           "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+	           "Signature=b06306d2c4d5e1fe1bdb64380292f9dc9a9331af09e7ce195a1b6beec71abc46") ==
+		0);
 	jitrd_sigv4_result_cleanup(&signed_req);
 	creds.session_token = "FQoGZXIvYXdzEXAMPLETOKEN/+=";
 	CU_ASSERT_EQUAL(jitrd_sigv4_sign(&req, &creds, &scope, &signed_req), JITRD_OK);
@@ -820,7 +826,8 @@ static void test_s3_signature_as_botocore(void)
 	    strcmp(signed_req.authorization,
 	           "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300601/us-east-1/s3/aws4_request, "
 	           "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, "
-	           "Signature=646a9fe90368834695e5d3d8c99d8b6a903f960e796f5880cc410f8e7044c17c") == 0);
+	           "Signature=646a9fe90368834695e5d3d8c99d8b6a903f960e796f5880cc410f8e7044c17c") ==
+		0);
 	CU_ASSERT(signed_req.security_token &&
 	          strcmp(signed_req.security_token, creds.session_token) == 0);
 	jitrd_sigv4_result_cleanup(&signed_req);

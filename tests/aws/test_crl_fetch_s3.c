@@ -252,8 +252,8 @@ static void expect_error(struct jitrd_credentials_provider *creds, const char *u
 	CU_ASSERT_EQUAL(fetch_with(creds, url, 0, NULL, &r, &diag), want);
 	CU_ASSERT(untouched(&r));
 	if (!strstr(diag.text, code) || !strstr(diag.text, named))
-		fprintf(stderr, "\n  %s: diag \"%s\" lacks \"%s\" or \"%s\"\n", url, diag.text, code,
-		        named);
+		fprintf(stderr, "\n  %s: diag \"%s\" lacks \"%s\" or \"%s\"\n", url, diag.text,
+		        code, named);
 	CU_ASSERT(strstr(diag.text, code) != NULL);
 	CU_ASSERT(strstr(diag.text, named) != NULL);
 	/* Never a credential. */
@@ -263,8 +263,10 @@ static void expect_error(struct jitrd_credentials_provider *creds, const char *u
 
 static void test_s3_errors(void)
 {
-	struct jitrd_credentials_provider *wrong_secret = provider(key_id, "0123456789abcdef", NULL);
-	struct jitrd_credentials_provider *unknown = provider("AKIAUNKNOWN0000000000", secret, NULL);
+	struct jitrd_credentials_provider *wrong_secret =
+	    provider(key_id, "0123456789abcdef", NULL);
+	struct jitrd_credentials_provider *unknown =
+	    provider("AKIAUNKNOWN0000000000", secret, NULL);
 
 	expect_error(user_creds, BUCKET "crl/missing.crl", JITRD_ERR_API, "HTTP 404 NoSuchKey",
 	             BUCKET "crl/missing.crl");
@@ -306,9 +308,9 @@ static void test_escaped_keys(void)
 	 * signature is checked against botocore's in test_crl_fetch ("S3 signature as
 	 * botocore's"); here, with moto's checks off, that the URL names the right object. */
 	CU_ASSERT_EQUAL_FATAL(set_auth("auth off\n"), 0);
-	CU_ASSERT_EQUAL(fetch(BUCKET "crl/with space+plus/\xc3\xa9\xe2\x82\xac%=~.crl", NULL, &r,
-	                      &diag),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    fetch(BUCKET "crl/with space+plus/\xc3\xa9\xe2\x82\xac%=~.crl", NULL, &r, &diag),
+	    JITRD_OK);
 	if (r.body)
 		assert_body_is(&r, "crls/ca2.crl.der");
 	else
@@ -344,7 +346,8 @@ static void test_session_token(void)
 {
 	struct jitrd_credentials_provider *session =
 	    provider(session_key_id, session_secret, session_token);
-	struct jitrd_credentials_provider *no_token = provider(session_key_id, session_secret, NULL);
+	struct jitrd_credentials_provider *no_token =
+	    provider(session_key_id, session_secret, NULL);
 	struct jitrd_credentials_provider *bad_token =
 	    provider(session_key_id, session_secret, "AQoDYXdzEJr-not-the-token");
 	struct jitrd_crl_fetch_result r = {0};
