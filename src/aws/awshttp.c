@@ -4,12 +4,16 @@
 #include "awshttp.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 struct sink {
 	char *body;
@@ -311,6 +315,64 @@ int jitrd_awshttp_host_is_loopback(const char *host)
 	if (inet_pton(AF_INET6, host, &v6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&v6);
 	return 0;
+}
+
+enum jitrd_err jitrd_awshttp_endpoint(const char *endpoint, char *host, size_t host_size,
+                                      char *base_url, size_t base_url_size, const char **why)
+{
+	char scheme[16], name[256], path[256];
+	long port = 0;
+	bool v6;
+
+	*why = "not scheme://host[:port]";
+	if (!endpoint ||
+	    jitrd_awshttp_url_parts(endpoint, scheme, sizeof(scheme), name, sizeof(name), &port,
+	                            path, sizeof(path)) != JITRD_OK ||
+	    strpbrk(endpoint, "@?#") || (strcmp(path, "/") != 0 && path[0] != '\0'))
+		return JITRD_ERR_INVALID_ARG;
+	*why = "must be https (http only to loopback)";
+	if (!jitrd_awshttp_url_allowed(endpoint))
+		return JITRD_ERR_INVALID_ARG;
+	for (char *p = scheme; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (char *p = name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	v6 = strchr(name, ':') != NULL;
+	/* The Host header (and so the signed host) carries the port unless it is the default. */
+	if ((strcmp(scheme, "https") == 0 && port == 443) ||
+	    (strcmp(scheme, "http") == 0 && port == 80))
+		snprintf(host, host_size, v6 ? "[%s]" : "%s", name);
+	else
+		snprintf(host, host_size, v6 ? "[%s]:%ld" : "%s:%ld", name, port);
+	snprintf(base_url, base_url_size, "%s://%s", scheme, host);
+	*why = NULL;
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_awshttp_header_append(struct curl_slist **list, const char *name,
+                                           const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 3;
+	char *line = malloc(n);
+	struct curl_slist *grown;
+
+	if (!line)
+		return JITRD_ERR_NOMEM;
+	snprintf(line, n, "%s: %s", name, value);
+	grown = curl_slist_append(*list, line);
+	OPENSSL_cleanse(line, n);
+	free(line);
+	if (!grown)
+		return JITRD_ERR_NOMEM;
+	*list = grown;
+	return JITRD_OK;
+}
+
+void jitrd_awshttp_headers_free(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));
+	curl_slist_free_all(list);
 }
 
 int jitrd_awshttp_host_is_link_local(const char *host)

@@ -82,6 +82,24 @@ enum jitrd_err jitrd_awshttp_url_parts(const char *url, char *scheme_out, size_t
                                        char *host_out, size_t host_size, long *port_out,
                                        char *path_out, size_t path_size) JITRD_WUR;
 
+/* Checks that endpoint is scheme://host[:port] (a path of "/" at most; no user, query or
+ * fragment) over https, or http to a loopback host, and writes the Host header value (lower
+ * case, IPv6 in brackets, the port unless it is the scheme's default: it is signed) into host
+ * and "scheme://host" into base_url. JITRD_OK; JITRD_ERR_INVALID_ARG with *why "not
+ * scheme://host[:port]" or "must be https (http only to loopback)" (a request signed for AWS
+ * carries credentials), outputs then unspecified. */
+enum jitrd_err jitrd_awshttp_endpoint(const char *endpoint, char *host, size_t host_size,
+                                      char *base_url, size_t base_url_size,
+                                      const char **why) JITRD_WUR;
+
+/* Appends "name: value" to *list (a copy; the temporary line is wiped, as it may hold a
+ * signature or a token). JITRD_ERR_NOMEM, *list unchanged, when curl cannot. */
+enum jitrd_err jitrd_awshttp_header_append(struct curl_slist **list, const char *name,
+                                           const char *value) JITRD_WUR;
+
+/* Wipes every line of list, then frees it (NULL is fine). */
+void jitrd_awshttp_headers_free(struct curl_slist *list);
+
 /* 1 when host (no brackets) is a loopback address or "localhost". */
 int jitrd_awshttp_host_is_loopback(const char *host);
 

@@ -761,31 +761,6 @@ static int header_value_ok(const char *s)
 	return 1;
 }
 
-static enum jitrd_err add_header(struct curl_slist **headers, const char *name, const char *value)
-{
-	size_t n = strlen(name) + strlen(value) + 3;
-	char *line = malloc(n);
-	struct curl_slist *h;
-
-	if (!line)
-		return JITRD_ERR_NOMEM;
-	snprintf(line, n, "%s: %s", name, value);
-	h = curl_slist_append(*headers, line);
-	OPENSSL_cleanse(line, n);
-	free(line);
-	if (!h)
-		return JITRD_ERR_NOMEM;
-	*headers = h;
-	return JITRD_OK;
-}
-
-static void slist_wipe_free(struct curl_slist *headers)
-{
-	for (struct curl_slist *h = headers; h; h = h->next)
-		OPENSSL_cleanse(h->data, strlen(h->data));
-	curl_slist_free_all(headers);
-}
-
 static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time_t now,
                                       struct jitrd_credentials *out, int *skipped,
                                       struct jitrd_diag *diag)
@@ -846,8 +821,10 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 		               which);
 		goto cleanup;
 	}
-	if ((token && (result = add_header(&headers, "Authorization", token)) != JITRD_OK) ||
-	    (result = add_header(&headers, "Accept", "application/json")) != JITRD_OK)
+	if ((token && (result = jitrd_awshttp_header_append(&headers, "Authorization", token)) !=
+	                  JITRD_OK) ||
+	    (result = jitrd_awshttp_header_append(&headers, "Accept", "application/json")) !=
+	        JITRD_OK)
 		goto cleanup;
 	result = http_fetch(p, which, "GET", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
@@ -856,7 +833,7 @@ static enum jitrd_err fetch_container(struct jitrd_credentials_provider *p, time
 	                                         resp.body_len, out, diag);
 cleanup:
 	response_wipe(&resp);
-	slist_wipe_free(headers);
+	jitrd_awshttp_headers_free(headers);
 	if (token) {
 		OPENSSL_cleanse(token, token_len);
 		free(token);
@@ -916,13 +893,13 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 		base[--n] = '\0';
 	/* Session token first (IMDSv2): PUT with the TTL header. */
 	snprintf(url, sizeof(url), "%s/latest/api/token", base);
-	if ((result = add_header(&headers, "X-aws-ec2-metadata-token-ttl-seconds",
-	                         IMDS_TOKEN_TTL_S)) != JITRD_OK)
+	if ((result = jitrd_awshttp_header_append(&headers, "X-aws-ec2-metadata-token-ttl-seconds",
+	                                          IMDS_TOKEN_TTL_S)) != JITRD_OK)
 		goto cleanup;
 	result = http_fetch(p, which, "PUT", url, headers, NULL, 0, &resp, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	slist_wipe_free(headers);
+	jitrd_awshttp_headers_free(headers);
 	headers = NULL;
 	imds_token = resp.body;
 	trim_in_place(imds_token);
@@ -934,7 +911,8 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 		               which);
 		goto cleanup;
 	}
-	if ((result = add_header(&headers, "X-aws-ec2-metadata-token", imds_token)) != JITRD_OK)
+	if ((result = jitrd_awshttp_header_append(&headers, "X-aws-ec2-metadata-token",
+	                                          imds_token)) != JITRD_OK)
 		goto cleanup;
 	/* The role name: the first line of the listing. */
 	snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/", base);
@@ -953,7 +931,7 @@ static enum jitrd_err fetch_imds(struct jitrd_credentials_provider *p, time_t no
 	                                         out, diag);
 cleanup:
 	response_wipe(&resp);
-	slist_wipe_free(headers);
+	jitrd_awshttp_headers_free(headers);
 	wipe_free(imds_token);
 	return result;
 }

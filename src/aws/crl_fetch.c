@@ -328,35 +328,15 @@ enum jitrd_err jitrd_crl_fetch_s3_target(const struct jitrd_crl_fetch_s3 *s3,
 		return JITRD_ERR_INVALID_ARG;
 	}
 	if (s3->endpoint && s3->endpoint[0]) {
-		char scheme[16], host[256], path[8];
-		long port;
-		bool v6;
+		const char *why;
 
-		if (jitrd_awshttp_url_parts(s3->endpoint, scheme, sizeof(scheme), host,
-		                            sizeof(host), &port, path, sizeof(path)) != JITRD_OK ||
-		    strpbrk(s3->endpoint, "@?#") || (path[0] && strcmp(path, "/") != 0)) {
-			jitrd_diag_set(diag, "[crl] s3_endpoint: not scheme://host[:port]");
-			return JITRD_ERR_INVALID_ARG;
-		}
 		/* The request carries a signature and maybe a session token: over plain http
 		 * only to this host (tests, a local S3-compatible store). */
-		if (!jitrd_awshttp_url_allowed(s3->endpoint)) {
-			jitrd_diag_set(diag, "[crl] s3_endpoint: must be https (http only to a "
-			                     "loopback address)");
+		if (jitrd_awshttp_endpoint(s3->endpoint, t.host, sizeof(t.host), t.url,
+		                           sizeof(t.url), &why) != JITRD_OK) {
+			jitrd_diag_set(diag, "[crl] s3_endpoint: %s", why);
 			return JITRD_ERR_INVALID_ARG;
 		}
-		for (char *p = scheme; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		for (char *p = host; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		v6 = strchr(host, ':') != NULL;
-		/* The Host header, signed, carries the port unless it is the scheme's default. */
-		if ((strcmp(scheme, "https") == 0 && port == 443) ||
-		    (strcmp(scheme, "http") == 0 && port == 80))
-			snprintf(t.host, sizeof(t.host), v6 ? "[%s]" : "%s", host);
-		else
-			snprintf(t.host, sizeof(t.host), v6 ? "[%s]:%ld" : "%s:%ld", host, port);
-		snprintf(t.url, sizeof(t.url), "%s://%s", scheme, t.host);
 		path_style = true;
 	} else {
 		/* AWS's China partition has its own domain. */
@@ -447,22 +427,7 @@ void jitrd_crl_fetch_s3_from_config(const struct jitrd_config *cfg,
 
 static enum jitrd_err add_slist_header(void *ctx, const char *name, const char *value)
 {
-	struct curl_slist **list = ctx;
-	size_t len = strlen(name) + strlen(value) + 3;
-	char *line = malloc(len);
-	struct curl_slist *grown;
-
-	if (!line)
-		return JITRD_ERR_NOMEM;
-	snprintf(line, len, "%s: %s", name, value);
-	grown = curl_slist_append(*list, line);
-	/* The line may hold a session token or a signature. */
-	OPENSSL_cleanse(line, len);
-	free(line);
-	if (!grown)
-		return JITRD_ERR_NOMEM;
-	*list = grown;
-	return JITRD_OK;
+	return jitrd_awshttp_header_append(ctx, name, value);
 }
 
 /* "http" or "https" into scheme; JITRD_ERR_INVALID_ARG (diag says why) for anything else. */
@@ -476,14 +441,6 @@ static enum jitrd_err check_scheme(const char *url, const char *shown, char *sch
 		return JITRD_ERR_INVALID_ARG;
 	}
 	return JITRD_OK;
-}
-
-/* Wipes the lines (a signature, maybe a session token) before freeing them. */
-static void free_header_lines(struct curl_slist *list)
-{
-	for (struct curl_slist *l = list; l; l = l->next)
-		OPENSSL_cleanse(l->data, strlen(l->data));
-	curl_slist_free_all(list);
 }
 
 /* Resolves an s3:// URL (before any I/O) and signs its GET, the conditional headers already
@@ -546,13 +503,13 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 	}
 	result = JITRD_ERR_NOMEM;
 	if (known && jitrd_crl_fetch_validator_ok(known->etag)) {
-		if (add_slist_header(&headers, "If-None-Match", known->etag) != JITRD_OK)
+		if (jitrd_awshttp_header_append(&headers, "If-None-Match", known->etag) != JITRD_OK)
 			goto cleanup;
 		conditional = true;
 	}
 	if (known && jitrd_crl_fetch_validator_ok(known->last_modified)) {
-		if (add_slist_header(&headers, "If-Modified-Since", known->last_modified) !=
-		    JITRD_OK)
+		if (jitrd_awshttp_header_append(&headers, "If-Modified-Since",
+		                                known->last_modified) != JITRD_OK)
 			goto cleanup;
 		conditional = true;
 	}
@@ -641,7 +598,7 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 	result = JITRD_OK;
 cleanup:
 	jitrd_awshttp_response_cleanup(&resp);
-	free_header_lines(headers);
+	jitrd_awshttp_headers_free(headers);
 	free(target);
 	curl_easy_cleanup(easy);
 	return result;

@@ -138,35 +138,15 @@ static int region_ok(const char *s)
 static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpoint,
                                    struct jitrd_diag *diag)
 {
-	char scheme[16], host[256], path[256], quoted[200];
-	long port = 0;
-	int is_v6;
+	const char *why;
+	char quoted[200];
 
-	jitrd_quote(quoted, sizeof(quoted), endpoint, strlen(endpoint));
-	if (jitrd_awshttp_url_parts(endpoint, scheme, sizeof(scheme), host, sizeof(host), &port,
-	                            path, sizeof(path)) != JITRD_OK ||
-	    strchr(endpoint, '@') || strchr(endpoint, '?') || strchr(endpoint, '#') ||
-	    (strcmp(path, "/") != 0 && path[0] != '\0')) {
-		jitrd_diag_set(diag, "[aws] endpoint %s: not scheme://host[:port]", quoted);
+	if (jitrd_awshttp_endpoint(endpoint, c->host, sizeof(c->host), c->base_url,
+	                           sizeof(c->base_url), &why) != JITRD_OK) {
+		jitrd_quote(quoted, sizeof(quoted), endpoint, strlen(endpoint));
+		jitrd_diag_set(diag, "[aws] endpoint %s: %s", quoted, why);
 		return JITRD_ERR_CONFIG;
 	}
-	if (!jitrd_awshttp_url_allowed(endpoint)) {
-		jitrd_diag_set(diag, "[aws] endpoint %s: must be https (http only to loopback)",
-		               quoted);
-		return JITRD_ERR_CONFIG;
-	}
-	for (char *p = scheme; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	for (char *p = host; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	is_v6 = strchr(host, ':') != NULL;
-	/* The Host header (and so the signed host) carries the port unless it is the default. */
-	if ((strcmp(scheme, "https") == 0 && port == 443) ||
-	    (strcmp(scheme, "http") == 0 && port == 80))
-		snprintf(c->host, sizeof(c->host), is_v6 ? "[%s]" : "%s", host);
-	else
-		snprintf(c->host, sizeof(c->host), is_v6 ? "[%s]:%ld" : "%s:%ld", host, port);
-	snprintf(c->base_url, sizeof(c->base_url), "%s://%s", scheme, c->host);
 	return JITRD_OK;
 }
 

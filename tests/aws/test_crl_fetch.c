@@ -22,6 +22,7 @@
 
 #include "crl_fetch_parse.h"
 #include "jitrd/sigv4.h"
+#include "crl_fetch_poison.h"
 #include "testsupport.h"
 
 static char dir[PATH_MAX];
@@ -137,22 +138,6 @@ static void url(char *out, size_t size, int tls, const char *path)
 {
 	snprintf(out, size, "%s://127.0.0.1:%d%s", tls ? "https" : "http",
 	         tls ? https_port : http_port, path);
-}
-
-/* A result filled with a sentinel, to check that errors leave it untouched. */
-static void poison(struct jitrd_crl_fetch_result *r)
-{
-	memset(r, 0x5a, sizeof(*r));
-}
-
-static int untouched(const struct jitrd_crl_fetch_result *r)
-{
-	const unsigned char *p = (const unsigned char *)r;
-
-	for (size_t i = 0; i < sizeof(*r); i++)
-		if (p[i] != 0x5a)
-			return 0;
-	return 1;
 }
 
 static enum jitrd_err fetch(const char *path, int tls, const struct jitrd_crl_fetch_cache *known,

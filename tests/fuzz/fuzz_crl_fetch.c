@@ -26,41 +26,47 @@ static void check_validator(const char *v)
 		abort(); /* kept, but not sendable back */
 }
 
+/* Header lines as curl hands them over, one by one, '\n' included. */
 static void check_headers(const uint8_t *data, size_t size)
 {
 	struct jitrd_crl_fetch_validators v = {{0}, {0}};
-	size_t at = 0;
+	const uint8_t *end = data + size;
 
-	while (at < size) {
-		size_t n = 0;
+	for (const uint8_t *line = data; line < end;) {
+		const uint8_t *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) + 1 : (size_t)(end - line);
 
-		while (at + n < size && data[at + n] != '\n')
-			n++;
-		if (at + n < size)
-			n++;
-		jitrd_crl_fetch_header_line((const char *)data + at, n, &v);
+		jitrd_crl_fetch_header_line((const char *)line, n, &v);
 		check_validator(v.etag);
 		check_validator(v.last_modified);
-		at += n;
+		line += n;
 	}
 }
 
-static void check_s3_url(const char *text)
+/* The input as an s3:// URL (up to a NUL byte). */
+static void check_s3_url(const uint8_t *data, size_t size)
 {
+	char *text = malloc(size + 1);
 	struct jitrd_crl_fetch_s3_object obj, *before;
 	struct jitrd_crl_fetch_s3_target *t;
 	struct jitrd_crl_fetch_s3 s3 = {"us-east-1", "", false, NULL};
 	size_t bucket_len, key_len;
 
 	before = malloc(sizeof(*before));
-	if (!before)
+	if (!text || !before) {
+		free(text);
+		free(before);
 		return;
+	}
+	memcpy(text, data, size);
+	text[size] = '\0';
 	memset(&obj, 0x5a, sizeof(obj));
 	memcpy(before, &obj, sizeof(obj));
 	if (jitrd_crl_fetch_s3_parse(text, &obj, NULL) != JITRD_OK) {
 		if (memcmp(&obj, before, sizeof(obj)) != 0)
 			abort(); /* written on failure */
 		free(before);
+		free(text);
 		return;
 	}
 	free(before);
@@ -73,6 +79,7 @@ static void check_s3_url(const char *text)
 	    memcmp(text + 5, obj.bucket, bucket_len) != 0 || text[5 + bucket_len] != '/' ||
 	    strcmp(text + 6 + bucket_len, obj.key) != 0)
 		abort();
+	free(text);
 	t = malloc(sizeof(*t));
 	if (!t)
 		return;
@@ -116,16 +123,8 @@ static void check_error_code(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text;
-
 	check_headers(data, size);
 	check_error_code(data, size);
-	text = malloc(size + 1);
-	if (!text)
-		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
-	check_s3_url(text);
-	free(text);
+	check_s3_url(data, size);
 	return 0;
 }
