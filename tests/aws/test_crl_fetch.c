@@ -23,6 +23,7 @@
 #include "crl_fetch_parse.h"
 #include "jitrd/sigv4.h"
 #include "crl_fetch_poison.h"
+#include "jitrd/config.h"
 #include "testsupport.h"
 
 static char dir[PATH_MAX];
@@ -754,6 +755,36 @@ static void test_s3_error_code(void)
 	CU_ASSERT(!jitrd_crl_fetch_s3_error_code("<Code>A</Code>", 14, NULL, 0));
 }
 
+/* [crl] s3_* (and [aws] region) into the fetch's S3 settings. */
+static void test_s3_from_config(void)
+{
+	static const char derived[] = "[aws]\nregion = eu-west-2\n[crl]\n"
+				      "s3_endpoint = http://127.0.0.1:9000\ns3_addressing = path\n";
+	static const char own[] = "[aws]\nregion = eu-west-2\n[crl]\ns3_region = ap-south-1\n";
+	struct jitrd_config *cfg = NULL;
+	struct jitrd_crl_fetch_s3 s3;
+	struct jitrd_diag diag = {{0}};
+	int token;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_config_parse("t.conf", derived, strlen(derived), NULL, NULL, &cfg, &diag),
+	    JITRD_OK);
+	jitrd_crl_fetch_s3_from_config(cfg, (struct jitrd_credentials_provider *)&token, &s3);
+	CU_ASSERT_STRING_EQUAL(s3.region, "eu-west-2");
+	CU_ASSERT_STRING_EQUAL(s3.endpoint, "http://127.0.0.1:9000");
+	CU_ASSERT_TRUE(s3.path_style);
+	CU_ASSERT_PTR_EQUAL(s3.credentials, (void *)&token);
+	jitrd_config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_config_parse("t.conf", own, strlen(own), NULL, NULL, &cfg, &diag), JITRD_OK);
+	jitrd_crl_fetch_s3_from_config(cfg, NULL, &s3);
+	CU_ASSERT_STRING_EQUAL(s3.region, "ap-south-1");
+	CU_ASSERT_STRING_EQUAL(s3.endpoint, "");
+	CU_ASSERT_FALSE(s3.path_style);
+	CU_ASSERT_PTR_NULL(s3.credentials);
+	jitrd_config_free(cfg);
+}
+
 /* A GET of a key S3 escapes, signed by jitrd and by botocore 1.43's S3SigV4Auth (add_auth at
  * 2030-06-01T00:00:00Z, the AWS documentation's example keys; the URL is the one boto3 sends for
  * get_object with path-style addressing): same URL, same canonical request, same signature,
@@ -838,6 +869,7 @@ int main(void)
 	    {"s3:// URLs: addressing and endpoints", test_s3_target},
 	    {"S3 error documents: <Code> only, bounded", test_s3_error_code},
 	    {"S3 signature as botocore's", test_s3_signature_as_botocore},
+	    {"S3 settings from the configuration", test_s3_from_config},
 	    {NULL, NULL},
 	};
 	const char *tmp = getenv("TMPDIR");
