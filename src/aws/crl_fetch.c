@@ -549,7 +549,10 @@ enum jitrd_err jitrd_crl_fetch(const struct jitrd_crl_fetch_options *opts,
 		req.redir_protocols = strcasecmp(scheme, "https") == 0 ? "https" : "http,https";
 	}
 	/* S3 redirects (a bucket in another region) are not followed: the signature names the
-	 * region and the host, and the headers carry credentials. */
+	 * region and the host, and the headers carry credentials. For the same reason a plain
+	 * http endpoint (loopback only) is never reached through an http_proxy from the
+	 * environment, which would see the credentials in the clear. */
+	req.no_proxy = target && strncmp(target->url, "http://", 7) == 0;
 	req.ca_file = opts->ca_file;
 	req.header_line = on_header_line;
 	req.header_ctx = &seen;
