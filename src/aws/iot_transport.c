@@ -512,6 +512,8 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 		    .timeout_ms = timeout_ms,
 		    .max_body = cl->max_response,
 		    .prepared = 1,
+		    /* the endpoint check allows http only to loopback: never via a proxy */
+		    .no_proxy = strncmp(cl->base_url, "http://", 7) == 0,
 		};
 		struct jitrd_diag hdiag = {{0}};
 
