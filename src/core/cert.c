@@ -101,6 +101,17 @@ bool jitrd_asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
 	return true;
 }
 
+const char *jitrd_weak_signature_digest(int sig_nid)
+{
+	int md = NID_undef, pk = NID_undef;
+
+	if (!OBJ_find_sigid_algs(sig_nid, &md, &pk))
+		return NULL;
+	if (md == NID_md5 || md == NID_md4 || md == NID_md2 || md == NID_sha1 || md == NID_md5_sha1)
+		return OBJ_nid2sn(md);
+	return NULL;
+}
+
 static enum jitrd_err decide_field(const X509_NAME *name, int nid, struct subject_value *out)
 {
 	int first = X509_NAME_get_index_by_NID(name, nid, -1);

@@ -917,17 +917,9 @@ static enum jitrd_err read_number(const X509_CRL *crl, int nid, const char *what
 	return JITRD_OK;
 }
 
-/* MD5 and SHA-1 signatures can be forged or collided (RFC 6151, RFC 9155): a CRL signed with
- * them proves nothing about its issuer. */
 static const char *weak_signature(const X509_CRL *crl)
 {
-	int md = NID_undef, pk = NID_undef;
-
-	if (!OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk))
-		return NULL;
-	if (md == NID_md5 || md == NID_md4 || md == NID_md2 || md == NID_sha1 || md == NID_md5_sha1)
-		return OBJ_nid2sn(md);
-	return NULL;
+	return jitrd_weak_signature_digest(X509_CRL_get_signature_nid(crl));
 }
 
 /* One verified CRL, ready to be kept. */

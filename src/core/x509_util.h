@@ -29,4 +29,9 @@ void jitrd_name_for_message(const X509_NAME *name, char *out, size_t out_size);
 /* An ASN.1 time as time_t (UTC). False when it cannot be read or represented. */
 bool jitrd_asn1_time_to_time_t(const ASN1_TIME *t, time_t *out);
 
+/* The digest's short name when sig_nid (a signature algorithm) uses MD2, MD4, MD5 or SHA-1:
+ * such signatures can be forged or collided (RFC 6151, RFC 9155), so what they sign proves
+ * nothing about its signer. NULL for any other (or an unknown) algorithm. */
+const char *jitrd_weak_signature_digest(int sig_nid);
+
 #endif
