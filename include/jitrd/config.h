@@ -18,6 +18,9 @@ enum jitrd_on_reject { JITRD_ON_REJECT_LEAVE, JITRD_ON_REJECT_REVOKE };
 /* How s3:// CRL URLs name the bucket on AWS's endpoint: BUCKET.s3.REGION.amazonaws.com, or
  * s3.REGION.amazonaws.com/BUCKET. */
 enum jitrd_s3_addressing { JITRD_S3_ADDRESSING_VIRTUAL, JITRD_S3_ADDRESSING_PATH };
+/* off: CRLs alone; fallback: OCSP answers for a device whose CA has no current CRL;
+ * require: a device must also be good by OCSP (and OCSP answers where no CRL does). */
+enum jitrd_ocsp_mode { JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK, JITRD_OCSP_MODE_REQUIRE };
 
 /* Every string is owned by the struct (never NULL; "" when unset). */
 struct jitrd_config {
@@ -59,6 +62,17 @@ struct jitrd_config {
 		                     * loopback) of an S3-compatible store, path-style */
 		enum jitrd_s3_addressing s3_addressing; /* default virtual */
 	} crl;
+	struct {
+		enum jitrd_ocsp_mode mode; /* default off */
+		char *responder; /* "" (default): each device certificate's Authority Information
+		                  * Access; else this http(s) URL for every CA without its own */
+		size_t ca_responder_count;
+		char *ca_responder_id[JITRD_CONFIG_MAX_LIST];  /* 64-hex CA ids, lower case */
+		char *ca_responder_url[JITRD_CONFIG_MAX_LIST]; /* "responder = <CA id>=<URL>" */
+		int timeout_seconds;  /* default 5, 1..60: one request, connection included */
+		int max_skew_seconds; /* default 300, 0..3600: clock tolerance on the answers */
+		bool nonce;           /* default true: send a nonce (RFC 6960 §4.4.1) */
+	} ocsp;
 	struct {
 		char *policy_template;          /* default "/etc/jitrd/policies/default.json" */
 		char *policy_name;              /* default "jitrd-device" */
@@ -105,5 +119,10 @@ void jitrd_config_free(struct jitrd_config *cfg); /* NULL is fine */
 
 /* True if ca_id (64 hex) is allowed by ca.allow (always true when the list is empty). */
 bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id);
+
+/* The OCSP responder configured for the CA ca_id (64 hex): its own `responder = <id>=<URL>`,
+ * else the default `responder = <URL>`; "" when neither is set (the device certificate's
+ * Authority Information Access is used). Borrowed from cfg. */
+const char *jitrd_config_ocsp_responder(const struct jitrd_config *cfg, const char *ca_id);
 
 #endif

@@ -37,6 +37,7 @@ enum kind {
 	K_DOUBLE,  /* strtod over the whole string, > 0 and <= 10000 */
 	K_ENUM,    /* one of choices; the index is the enum value */
 	K_CA_LIST, /* ca.allow */
+	K_OCSP_RESPONDER, /* ocsp.responder: a URL, or <CA id>=<URL>, repeatable */
 };
 
 /* Why a value was refused; shown is the part of the value to quote (NULL: all of it). */
@@ -63,13 +64,14 @@ struct key {
 	void (*set_choice)(struct jitrd_config *cfg, int index); /* K_ENUM */
 };
 
-static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",
+static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",    "ocsp",
                                        "provision", "service", "limits", NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const on_rejects[] = {"leave", "revoke", NULL};
 static const char *const s3_addressings[] = {"virtual", "path", NULL};
+static const char *const ocsp_modes[] = {"off", "fallback", "require", NULL};
 
 static void set_log_format(struct jitrd_config *cfg, int index)
 {
@@ -92,6 +94,13 @@ static void set_s3_addressing(struct jitrd_config *cfg, int index)
 {
 	cfg->crl.s3_addressing =
 	    index == 1 ? JITRD_S3_ADDRESSING_PATH : JITRD_S3_ADDRESSING_VIRTUAL;
+}
+
+static void set_ocsp_mode(struct jitrd_config *cfg, int index)
+{
+	static const enum jitrd_ocsp_mode modes[] = {JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK,
+	                                             JITRD_OCSP_MODE_REQUIRE};
+	cfg->ocsp.mode = modes[index];
 }
 
 static bool has_space_or_control(const char *s)
@@ -301,6 +310,13 @@ static const struct key keys[] = {
     {"crl", "s3_endpoint", "", K_STRING, .offset = AT(crl.s3_endpoint), .check = check_s3_endpoint},
     {"crl", "s3_addressing", "virtual", K_ENUM, .choices = s3_addressings,
      .set_choice = set_s3_addressing},
+    {"ocsp", "mode", "off", K_ENUM, .choices = ocsp_modes, .set_choice = set_ocsp_mode},
+    {"ocsp", "responder", "", K_OCSP_RESPONDER, .offset = 0},
+    {"ocsp", "timeout_seconds", "5", K_INT, .offset = AT(ocsp.timeout_seconds), .min = 1,
+     .max = 60},
+    {"ocsp", "max_skew_seconds", "300", K_INT, .offset = AT(ocsp.max_skew_seconds), .min = 0,
+     .max = 3600},
+    {"ocsp", "nonce", "true", K_BOOL, .offset = AT(ocsp.nonce)},
     {"provision", "policy_template", "/etc/jitrd/policies/default.json", K_PATH,
      .offset = AT(provision.policy_template), .check = check_not_empty},
     {"provision", "policy_name", "jitrd-device", K_STRING, .offset = AT(provision.policy_name),
@@ -453,6 +469,83 @@ static enum jitrd_err add_ca_allow(struct jitrd_config *cfg, const char *value, 
 	}
 }
 
+static void clear_ocsp_responders(struct jitrd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ocsp.ca_responder_count; i++) {
+		free(cfg->ocsp.ca_responder_id[i]);
+		free(cfg->ocsp.ca_responder_url[i]);
+		cfg->ocsp.ca_responder_id[i] = cfg->ocsp.ca_responder_url[i] = NULL;
+	}
+	cfg->ocsp.ca_responder_count = 0;
+	free(cfg->ocsp.responder);
+	cfg->ocsp.responder = NULL;
+}
+
+/* An OCSP responder: http:// or https:// (responses are signed, so plain http is fine, RFC
+ * 6960 Appendix A.1), a host, no space or control character. */
+static const char *check_ocsp_url(const char *v)
+{
+	if (has_space_or_control(v))
+		return "holds a space or a control character";
+	if (strncasecmp(v, "https://", 8) == 0)
+		return check_url_rest(v + 8);
+	if (strncasecmp(v, "http://", 7) == 0)
+		return check_url_rest(v + 7);
+	return "must be an http:// or https:// URL, or <CA id>=<URL>";
+}
+
+/* One responder line: "<URL>" is the default (once), "<CA id>=<URL>" one CA's (once each). */
+static enum jitrd_err add_ocsp_responder(struct jitrd_config *cfg, const char *value,
+                                         struct fault *f)
+{
+	const char *eq = strchr(value, '=');
+	const char *url = value;
+	char id[CA_ID_LEN + 1] = "";
+	const char *reason;
+	char *copy;
+
+	if (!cfg->ocsp.responder && !(cfg->ocsp.responder = strdup("")))
+		return JITRD_ERR_NOMEM;
+	if (!*value)
+		return JITRD_OK;
+	if (eq && eq - value == CA_ID_LEN && jitrd_hex_lower_copy(value, CA_ID_LEN, id))
+		url = eq + 1;
+	if ((reason = check_ocsp_url(url)) != NULL) {
+		set_reason(f, reason);
+		return JITRD_ERR_CONFIG;
+	}
+	if (!*id) {
+		if (*cfg->ocsp.responder) {
+			set_reason(f, "a second default responder (a CA's own is <CA id>=<URL>)");
+			return JITRD_ERR_CONFIG;
+		}
+		if (!(copy = strdup(url)))
+			return JITRD_ERR_NOMEM;
+		free(cfg->ocsp.responder);
+		cfg->ocsp.responder = copy;
+		return JITRD_OK;
+	}
+	for (size_t i = 0; i < cfg->ocsp.ca_responder_count; i++) {
+		if (strcmp(cfg->ocsp.ca_responder_id[i], id) == 0) {
+			set_reason(f, "a second responder for this CA");
+			return JITRD_ERR_CONFIG;
+		}
+	}
+	if (cfg->ocsp.ca_responder_count == JITRD_CONFIG_MAX_LIST) {
+		snprintf(f->reason, sizeof(f->reason), "more than %d CA responders",
+		         JITRD_CONFIG_MAX_LIST);
+		return JITRD_ERR_CONFIG;
+	}
+	if (!(copy = strdup(id)))
+		return JITRD_ERR_NOMEM;
+	if (!(cfg->ocsp.ca_responder_url[cfg->ocsp.ca_responder_count] = strdup(url))) {
+		free(copy);
+		return JITRD_ERR_NOMEM;
+	}
+	cfg->ocsp.ca_responder_id[cfg->ocsp.ca_responder_count++] = copy;
+	return JITRD_OK;
+}
+
 static bool parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
@@ -548,6 +641,10 @@ static enum jitrd_err set_value(struct jitrd_config *cfg, const struct key *k, c
 		if (!append)
 			clear_ca_allow(cfg);
 		return add_ca_allow(cfg, value, f);
+	case K_OCSP_RESPONDER:
+		if (!append)
+			clear_ocsp_responders(cfg);
+		return add_ocsp_responder(cfg, value, f);
 	}
 	set_reason(f, "internal error: unknown kind of key");
 	return JITRD_ERR_CONFIG;
@@ -627,8 +724,9 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	}
 	snprintf(prefix, sizeof(prefix), "[%s] %s: ", k->section, k->name);
 	/* Two `url =` lines are a mistake, not an override: refuse rather than guess which one
-	 * the operator meant. ca.allow is a list and may be spread over several lines. */
-	if (ctx->seen[k - keys] && k->kind != K_CA_LIST) {
+	 * the operator meant. ca.allow is a list and may be spread over several lines, and
+	 * ocsp.responder takes one line per CA. */
+	if (ctx->seen[k - keys] && k->kind != K_CA_LIST && k->kind != K_OCSP_RESPONDER) {
 		snprintf(ctx->message, sizeof(ctx->message),
 		         "%sduplicate key (each key may appear once)", prefix);
 		ctx->err = JITRD_ERR_CONFIG;
@@ -1006,7 +1104,19 @@ void jitrd_config_free(struct jitrd_config *cfg)
 			free(*string_member(cfg, &keys[i]));
 	}
 	clear_ca_allow(cfg);
+	clear_ocsp_responders(cfg);
 	free(cfg);
+}
+
+const char *jitrd_config_ocsp_responder(const struct jitrd_config *cfg, const char *ca_id)
+{
+	if (!cfg)
+		return "";
+	for (size_t i = 0; ca_id && i < cfg->ocsp.ca_responder_count; i++) {
+		if (strcasecmp(cfg->ocsp.ca_responder_id[i], ca_id) == 0)
+			return cfg->ocsp.ca_responder_url[i];
+	}
+	return cfg->ocsp.responder ? cfg->ocsp.responder : "";
 }
 
 bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id)

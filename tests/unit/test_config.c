@@ -152,6 +152,13 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_STRING_EQUAL(c->crl.s3_region, "us-east-1"); /* [aws] region */
 	CU_ASSERT_STRING_EQUAL(c->crl.s3_endpoint, "");
 	CU_ASSERT_EQUAL(c->crl.s3_addressing, JITRD_S3_ADDRESSING_VIRTUAL);
+	CU_ASSERT_EQUAL(c->ocsp.mode, JITRD_OCSP_MODE_OFF);
+	CU_ASSERT_STRING_EQUAL(c->ocsp.responder, "");
+	CU_ASSERT_EQUAL(c->ocsp.ca_responder_count, 0);
+	CU_ASSERT_EQUAL(c->ocsp.timeout_seconds, 5);
+	CU_ASSERT_EQUAL(c->ocsp.max_skew_seconds, 300);
+	CU_ASSERT_TRUE(c->ocsp.nonce);
+	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(c, ID_A), "");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_template, "/etc/jitrd/policies/default.json");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "jitrd-device");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "");
@@ -212,6 +219,16 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_STRING_EQUAL(c->crl.s3_region, "eu-central-1");
 	CU_ASSERT_STRING_EQUAL(c->crl.s3_endpoint, "http://127.0.0.1:9000");
 	CU_ASSERT_EQUAL(c->crl.s3_addressing, JITRD_S3_ADDRESSING_PATH);
+	CU_ASSERT_EQUAL(c->ocsp.mode, JITRD_OCSP_MODE_REQUIRE);
+	CU_ASSERT_STRING_EQUAL(c->ocsp.responder, "http://ocsp.example.com/");
+	CU_ASSERT_EQUAL_FATAL(c->ocsp.ca_responder_count, 1);
+	CU_ASSERT_STRING_EQUAL(c->ocsp.ca_responder_id[0], ID_B);
+	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(c, ID_B),
+	                       "https://ocsp.acm-pca.eu-west-1.amazonaws.com");
+	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(c, ID_A), "http://ocsp.example.com/");
+	CU_ASSERT_EQUAL(c->ocsp.timeout_seconds, 2);
+	CU_ASSERT_EQUAL(c->ocsp.max_skew_seconds, 60);
+	CU_ASSERT_FALSE(c->ocsp.nonce);
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_template, "/srv/policies/device.json");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "device-{{subject.CN}}");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "{{subject.CN}}");
@@ -463,6 +480,7 @@ struct value_case {
 
 #define INT_5_3600 "must be an integer from 5 to 3600"
 #define BOOL_WORDS "must be true/false, yes/no, on/off or 1/0"
+#define OCSP_URL   "must be an http:// or https:// URL, or <CA id>=<URL>"
 #define RATE       "must be a number of requests per second, > 0 and <= 10000"
 
 #define S3_HTTP_REMOTE                                                                             \
@@ -617,6 +635,27 @@ static const struct value_case value_cases[] = {
      NULL},
     {"service", "listen", "h:x", "must be empty or host:port with a port from 1 to 65535", NULL},
     {"service", "listen", "h:", "must be empty or host:port with a port from 1 to 65535", NULL},
+    {"ocsp", "mode", "fallback", NULL, NULL},
+    {"ocsp", "mode", "Require", NULL, NULL},
+    {"ocsp", "mode", "on", "must be one of: off, fallback, require", NULL},
+    {"ocsp", "timeout_seconds", "0", "must be an integer from 1 to 60", NULL},
+    {"ocsp", "timeout_seconds", "61", "must be an integer from 1 to 60", NULL},
+    {"ocsp", "max_skew_seconds", "0", NULL, NULL},
+    {"ocsp", "max_skew_seconds", "3601", "must be an integer from 0 to 3600", NULL},
+    {"ocsp", "nonce", "off", NULL, NULL},
+    {"ocsp", "nonce", "sometimes", BOOL_WORDS, NULL},
+    {"ocsp", "responder", "", NULL, NULL},
+    {"ocsp", "responder", "http://127.0.0.1:8888/ocsp", NULL, NULL},
+    {"ocsp", "responder", "HTTPS://ocsp.example.com", NULL, NULL},
+    {"ocsp", "responder", ID_A "=https://ocsp.example.com", NULL, NULL},
+    {"ocsp", "responder", "ldap://ocsp.example.com", OCSP_URL, NULL},
+    {"ocsp", "responder", "ocsp.example.com", OCSP_URL, NULL},
+    {"ocsp", "responder", "http://", "has no host after the scheme", NULL},
+    {"ocsp", "responder", "http://a b", "holds a space or a control character", NULL},
+    {"ocsp", "responder", ID_A "=", OCSP_URL, NULL},
+    {"ocsp", "responder", ID_A "=ftp://x", OCSP_URL, NULL},
+    {"ocsp", "responder", "g111111111111111111111111111111111111111111111111111111111111111=http://x",
+     OCSP_URL, NULL},
     {"ca", "allow", "", NULL, NULL},
     {"ca", "allow", ID_A, NULL, NULL},
     {"ca", "allow", ID_A "," ID_A, NULL, NULL},
@@ -652,6 +691,41 @@ static void test_values(void)
 		         v->key, reason, v->shown ? v->shown : v->value);
 		parse_text_fails(text, NULL, message);
 	}
+}
+
+/* [ocsp] responder: one default, one per CA, each once; the environment replaces them all. */
+static void test_ocsp_responders(void)
+{
+	const char *text = "[ocsp]\nresponder = " ID_A "=http://a.example/\n"
+	                   "responder = http://default.example/\n"
+	                   "responder = " ID_B "=https://b.example/ocsp\n";
+	const char *const env[] = {"JITRD_OCSP_RESPONDER=" ID_C "=http://c.example/", NULL};
+	struct jitrd_config *cfg = parse_ok("t.conf", text, strlen(text), NULL, NULL);
+
+	if (cfg) {
+		CU_ASSERT_EQUAL(cfg->ocsp.ca_responder_count, 2);
+		CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(cfg, ID_A), "http://a.example/");
+		CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(cfg, ID_B),
+		                       "https://b.example/ocsp");
+		CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(cfg, ID_C),
+		                       "http://default.example/");
+	}
+	jitrd_config_free(cfg);
+	cfg = parse_ok("t.conf", text, strlen(text), env, NULL);
+	if (cfg) {
+		CU_ASSERT_EQUAL(cfg->ocsp.ca_responder_count, 1);
+		CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(cfg, ID_A), "");
+		CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(cfg, ID_C), "http://c.example/");
+	}
+	jitrd_config_free(cfg);
+	parse_text_fails("[ocsp]\nresponder = http://a/\nresponder = http://b/\n", NULL,
+	                 "t.conf:3: [ocsp] responder: a second default responder (a CA's own is "
+	                 "<CA id>=<URL>) (value 'http://b/')");
+	parse_text_fails("[ocsp]\nresponder = " ID_A "=http://a/\nresponder = " ID_A "=http://b/\n",
+	                 NULL,
+	                 "t.conf:3: [ocsp] responder: a second responder for this CA (value '" ID_A
+	                 "=http://b/')");
+	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(NULL, ID_A), "");
 }
 
 /* The values accepted above land in the struct as meant. */
@@ -1071,6 +1145,7 @@ int main(void)
 	    {"bad arguments", test_bad_arguments},
 	    {"one value per key and rule", test_values},
 	    {"accepted values land in the struct", test_value_results},
+	    {"[ocsp] responder per CA", test_ocsp_responders},
 	    {"environment overrides the file", test_env_overrides_file},
 	    {"environment without a file", test_env_without_file},
 	    {"explicit endpoint kept, empty one derived", test_env_endpoint_kept},
