@@ -13,6 +13,7 @@
 #include "jitrd/crl.h"
 #include "jitrd/error.h"
 #include "jitrd/event.h"
+#include "jitrd/ocsp.h"
 #include "jitrd/outcome.h"
 #include "jitrd/template.h"
 
@@ -24,6 +25,9 @@ struct jitrd_decision_context {
 	const struct jitrd_policy_template *policy_template;
 	const char *account_id; /* "" or NULL when unknown (offline check) */
 	const char *region;
+	/* The device's OCSP answer when [ocsp] mode asked for one and the caller asked the
+	 * responder (jitrd_decision.ocsp_wanted); NULL = not asked. */
+	const struct jitrd_ocsp_answer *ocsp;
 };
 
 /* The status a decision sets the certificate to (DESIGN §3.8). */
@@ -49,6 +53,8 @@ struct jitrd_decision {
 	char *policy_document;                /* set for activate; owned, freed by cleanup */
 	bool time_may_change; /* a reject that time alone may undo (not valid yet, or the CA
 	                       * cannot anchor a path now): not worth remembering */
+	bool ocsp_wanted;     /* defer only because [ocsp] mode needs an answer the context
+	                       * lacks: ask the responder, then decide again with it */
 };
 
 void jitrd_decision_init(struct jitrd_decision *d);
@@ -78,7 +84,11 @@ enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
  * d->reason says which; no device is judged on a configuration problem); JITRD_ERR_NOMEM,
  * JITRD_ERR_CRYPTO (the verifier failed: no verdict, d->reason says so).
  * CRL: a listed revocation always revokes, even from a CRL past its nextUpdate and under
- * crl.fail_open; otherwise a stale or missing CRL defers unless crl.fail_open. */
+ * crl.fail_open; otherwise a stale or missing CRL defers unless crl.fail_open.
+ * OCSP ([ocsp] mode), for a device nothing else stopped: fallback asks when no current CRL
+ * answers for it, require asks always. Without ctx->ocsp such a device is deferred with
+ * d->ocsp_wanted set. With it: good goes on, revoked revokes, certificateHold holds,
+ * unknown or no valid answer defers (under fallback with crl.fail_open, goes on). */
 enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx,
                                         const struct jitrd_cert *cert, const char *ca_id,
                                         time_t now, struct jitrd_decision *d) JITRD_WUR;

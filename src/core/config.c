@@ -33,10 +33,10 @@ enum kind {
 	K_STRING, /* free text, optionally checked */
 	K_PATH,   /* a file or directory; relative ones are joined to base_dir */
 	K_BOOL,
-	K_INT,     /* strtol over the whole string, min..max */
-	K_DOUBLE,  /* strtod over the whole string, > 0 and <= 10000 */
-	K_ENUM,    /* one of choices; the index is the enum value */
-	K_CA_LIST, /* ca.allow */
+	K_INT,            /* strtol over the whole string, min..max */
+	K_DOUBLE,         /* strtod over the whole string, > 0 and <= 10000 */
+	K_ENUM,           /* one of choices; the index is the enum value */
+	K_CA_LIST,        /* ca.allow */
 	K_OCSP_RESPONDER, /* ocsp.responder: a URL, or <CA id>=<URL>, repeatable */
 };
 
@@ -64,7 +64,7 @@ struct key {
 	void (*set_choice)(struct jitrd_config *cfg, int index); /* K_ENUM */
 };
 
-static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",    "ocsp",
+static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl", "ocsp",
                                        "provision", "service", "limits", NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};

@@ -194,10 +194,11 @@ static enum jitrd_target_status reject_status(const struct jitrd_decision_contex
 /* Step 6: the CRL decision by issuer, serial and the certificate's CRL Distribution Points
  * (a partitioned CRL covers only the certificates that name its partition, RFC 5280 §6.3.3).
  * Returns 1 when d holds the decision, 0 when the certificate goes on to provisioning (*note
- * then says what the CRL said). */
+ * then says what the CRL said). *silent: no current CRL spoke for the certificate (none, or
+ * one past its nextUpdate that does not revoke it), which is when OCSP may stand in. */
 static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct jitrd_cert *ca,
                          const struct jitrd_cert *cert, time_t now, struct jitrd_decision *d,
-                         const char **note)
+                         const char **note, bool *silent)
 {
 	struct jitrd_crl_answer answer = {JITRD_CRL_NOT_LISTED, JITRD_CRL_REASON_NONE, false};
 	bool fail_open = ctx->cfg->crl.fail_open;
@@ -206,6 +207,8 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 	char why[128];
 
 	*note = "not on the CRL";
+	*silent = (err != JITRD_OK && err != JITRD_ERR_MALFORMED && err != JITRD_ERR_NOMEM) ||
+	          (err == JITRD_OK && answer.stale && answer.status != JITRD_CRL_REVOKED);
 	if (err == JITRD_ERR_MALFORMED) {
 		/* Without readable distribution points nobody can say which CRL covers it. */
 		decide(d, JITRD_DECISION_REJECT, reject_status(ctx),
@@ -255,6 +258,54 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 			  "crl.fail_open"
 			: "not on the CRL; the CRL is past its nextUpdate, crl.fail_open";
 	return 0;
+}
+
+/* Whether [ocsp] mode asks the responder about a device the CRL left at silent. */
+static bool ocsp_applies(const struct jitrd_decision_context *ctx, bool crl_silent)
+{
+	return ctx->cfg->ocsp.mode == JITRD_OCSP_MODE_REQUIRE ||
+	       (ctx->cfg->ocsp.mode == JITRD_OCSP_MODE_FALLBACK && crl_silent);
+}
+
+/* The OCSP step (RFC 6960 §2.2) for a device nothing else stopped. Returns 1 when d holds
+ * the decision, 0 when the device goes on (*note then says why). */
+static int decide_by_ocsp(const struct jitrd_decision_context *ctx, bool crl_silent,
+                          struct jitrd_decision *d, const char **note)
+{
+	const struct jitrd_ocsp_answer *a = ctx->ocsp;
+	char why[sizeof(d->reason)];
+
+	if (!a) {
+		decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE,
+		       "[ocsp] mode needs an OCSP answer and none was asked for");
+		d->ocsp_wanted = true;
+		return 1;
+	}
+	switch (a->status) {
+	case JITRD_OCSP_GOOD:
+		*note = crl_silent ? "no current CRL; OCSP: good" : "not on the CRL; OCSP: good";
+		return 0;
+	case JITRD_OCSP_REVOKED:
+		snprintf(why, sizeof(why), "OCSP: revoked: %s", jitrd_crl_reason_name(a->reason));
+		decide(d, JITRD_DECISION_REVOKE, JITRD_TARGET_REVOKED, why);
+		return 1;
+	case JITRD_OCSP_HOLD:
+		/* DESIGN §3.6: certificateHold is reversible, so INACTIVE, not REVOKED */
+		decide(d, JITRD_DECISION_HOLD, JITRD_TARGET_INACTIVE, "OCSP: certificateHold");
+		return 1;
+	default:
+		break;
+	}
+	/* unknown, or no answer that may be trusted: the status is not known */
+	if (crl_silent && ctx->cfg->crl.fail_open &&
+	    ctx->cfg->ocsp.mode == JITRD_OCSP_MODE_FALLBACK) {
+		*note = "no current CRL and no OCSP answer; crl.fail_open";
+		return 0;
+	}
+	snprintf(why, sizeof(why), "OCSP: %s%s%.200s", jitrd_ocsp_status_name(a->status),
+	         *a->why ? ": " : "", a->why);
+	decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, why);
+	return 1;
 }
 
 enum jitrd_err jitrd_decide_ca(const struct jitrd_decision_context *ctx,
@@ -649,6 +700,7 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	const char *crl_note = "";
 	const char *problem;
 	struct jitrd_decision of_ca;
+	bool crl_silent = false;
 	int device_decided;
 	enum jitrd_err err;
 
@@ -693,7 +745,7 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 	/* Step 6, for the device and then, with [ca] anchors, for its CA: a device listed on its
 	 * CA's CRL is revoked; otherwise a CA revoked by its anchor rejects (and a CA whose
 	 * revocation status is unknown defers) whatever the device's own CRL said. */
-	device_decided = decide_by_crl(ctx, ca, cert, now, d, &crl_note);
+	device_decided = decide_by_crl(ctx, ca, cert, now, d, &crl_note, &crl_silent);
 	if (device_decided && d->kind == JITRD_DECISION_REVOKE)
 		return JITRD_OK;
 	jitrd_decision_init(&of_ca);
@@ -702,12 +754,20 @@ enum jitrd_err jitrd_decide_certificate(const struct jitrd_decision_context *ctx
 		jitrd_text_copy(d->reason, sizeof(d->reason), "out of memory looking up the CRL");
 		return err;
 	}
-	if (of_ca.kind != JITRD_DECISION_ACTIVATE &&
-	    (!device_decided || of_ca.kind == JITRD_DECISION_REJECT)) {
+	if (of_ca.kind == JITRD_DECISION_REJECT) {
 		decide(d, of_ca.kind, of_ca.target_status, of_ca.reason);
 		return JITRD_OK;
 	}
-	if (device_decided)
+	/* A device the CRL left undecided (a defer for want of a current CRL) waits for OCSP
+	 * when the mode asks; any other decision of the CRL stands. */
+	if (device_decided && !(crl_silent && ocsp_applies(ctx, crl_silent)))
+		return JITRD_OK;
+	if (of_ca.kind != JITRD_DECISION_ACTIVATE) {
+		decide(d, of_ca.kind, of_ca.target_status, of_ca.reason);
+		return JITRD_OK;
+	}
+	/* OCSP only for a device nothing else stopped: no request is wasted on the rest. */
+	if (ocsp_applies(ctx, crl_silent) && decide_by_ocsp(ctx, crl_silent, d, &crl_note))
 		return JITRD_OK;
 
 	/* Step 7's rendering: a certificate whose names or policy cannot be rendered safely is

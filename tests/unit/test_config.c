@@ -654,8 +654,8 @@ static const struct value_case value_cases[] = {
     {"ocsp", "responder", "http://a b", "holds a space or a control character", NULL},
     {"ocsp", "responder", ID_A "=", OCSP_URL, NULL},
     {"ocsp", "responder", ID_A "=ftp://x", OCSP_URL, NULL},
-    {"ocsp", "responder", "g111111111111111111111111111111111111111111111111111111111111111=http://x",
-     OCSP_URL, NULL},
+    {"ocsp", "responder",
+     "g111111111111111111111111111111111111111111111111111111111111111=http://x", OCSP_URL, NULL},
     {"ca", "allow", "", NULL, NULL},
     {"ca", "allow", ID_A, NULL, NULL},
     {"ca", "allow", ID_A "," ID_A, NULL, NULL},
@@ -697,8 +697,8 @@ static void test_values(void)
 static void test_ocsp_responders(void)
 {
 	const char *text = "[ocsp]\nresponder = " ID_A "=http://a.example/\n"
-	                   "responder = http://default.example/\n"
-	                   "responder = " ID_B "=https://b.example/ocsp\n";
+			   "responder = http://default.example/\n"
+			   "responder = " ID_B "=https://b.example/ocsp\n";
 	const char *const env[] = {"JITRD_OCSP_RESPONDER=" ID_C "=http://c.example/", NULL};
 	struct jitrd_config *cfg = parse_ok("t.conf", text, strlen(text), NULL, NULL);
 

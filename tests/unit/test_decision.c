@@ -1,6 +1,8 @@
 /* test_decision.c — the decision of DESIGN §3 (steps 2, 5, 6, 7's rendering) on the fixture
  * PKI: every device case, CRL absence and expiry, fail_open, on_reject, hostile names, and the
  * RFC 5280 path validation cases of fixtures/path-validation.sh. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1108,6 +1110,93 @@ static void test_decide_ca(void)
 	jitrd_caset_free(issuers);
 }
 
+/* [ocsp]: which devices wait for an answer, and what each answer makes of them. */
+struct ocsp_case {
+	const char *config;
+	bool with_crls; /* the fixture CRLs, or none at all */
+	const char *device;
+	enum jitrd_ocsp_status answer; /* JITRD_OCSP_NONE: no answer in the context */
+	enum jitrd_decision_kind kind;
+	bool wanted;
+	const char *reason_part;
+};
+
+static void test_ocsp_decisions(void)
+{
+	static const char *const off = "[ocsp]\nmode = off\n";
+	static const char *const fallback = "[ocsp]\nmode = fallback\n";
+	static const char *const require = "[ocsp]\nmode = require\n";
+	static const char *const fallback_open =
+	    "[crl]\nfail_open = true\n[ocsp]\nmode = fallback\n";
+	static const struct ocsp_case cases[] = {
+	    /* off: the answer is never asked for, never used */
+	    {off, false, "devices/good.pem", JITRD_OCSP_NONE, JITRD_DECISION_DEFER, false,
+	     "no valid CRL"},
+	    {off, false, "devices/good.pem", JITRD_OCSP_REVOKED, JITRD_DECISION_DEFER, false,
+	     "no valid CRL"},
+	    /* fallback, no CRL: OCSP decides */
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_NONE, JITRD_DECISION_DEFER, true,
+	     "needs an OCSP answer"},
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_GOOD, JITRD_DECISION_ACTIVATE, false,
+	     "no current CRL; OCSP: good"},
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_REVOKED, JITRD_DECISION_REVOKE, false,
+	     "OCSP: revoked: keyCompromise"},
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_HOLD, JITRD_DECISION_HOLD, false,
+	     "OCSP: certificateHold"},
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_UNKNOWN, JITRD_DECISION_DEFER, false,
+	     "OCSP: unknown"},
+	    {fallback, false, "devices/good.pem", JITRD_OCSP_INVALID, JITRD_DECISION_DEFER, false,
+	     "OCSP: invalid: test reason"},
+	    {fallback_open, false, "devices/good.pem", JITRD_OCSP_INVALID, JITRD_DECISION_ACTIVATE,
+	     false, "crl.fail_open"},
+	    {fallback_open, false, "devices/good.pem", JITRD_OCSP_REVOKED, JITRD_DECISION_REVOKE,
+	     false, "OCSP: revoked"},
+	    /* fallback with a current CRL: the CRL alone */
+	    {fallback, true, "devices/good.pem", JITRD_OCSP_NONE, JITRD_DECISION_ACTIVATE, false,
+	     "not on the CRL"},
+	    {fallback, true, "devices/good.pem", JITRD_OCSP_REVOKED, JITRD_DECISION_ACTIVATE, false,
+	     "not on the CRL"},
+	    /* require: the CRL's revocation and hold stand without a request; else OCSP */
+	    {require, true, "devices/revoked.pem", JITRD_OCSP_NONE, JITRD_DECISION_REVOKE, false,
+	     "keyCompromise"},
+	    {require, true, "devices/held.pem", JITRD_OCSP_NONE, JITRD_DECISION_HOLD, false,
+	     "listed on the CRL: certificateHold"},
+	    {require, true, "devices/good.pem", JITRD_OCSP_NONE, JITRD_DECISION_DEFER, true,
+	     "needs an OCSP answer"},
+	    {require, true, "devices/good.pem", JITRD_OCSP_GOOD, JITRD_DECISION_ACTIVATE, false,
+	     "not on the CRL; OCSP: good"},
+	    {require, true, "devices/good.pem", JITRD_OCSP_REVOKED, JITRD_DECISION_REVOKE, false,
+	     "OCSP: revoked"},
+	    {require, true, "devices/good.pem", JITRD_OCSP_UNKNOWN, JITRD_DECISION_DEFER, false,
+	     "OCSP: unknown"},
+	    {require, false, "devices/good.pem", JITRD_OCSP_GOOD, JITRD_DECISION_ACTIVATE, false,
+	     "no current CRL; OCSP: good"},
+	    /* nothing is asked for a device rejected before */
+	    {require, true, "devices/expired.pem", JITRD_OCSP_NONE, JITRD_DECISION_REJECT, false,
+	     "expired"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct ocsp_case *c = &cases[i];
+		struct jitrd_ocsp_answer answer = {c->answer, 1, 0, 0, false, "test reason"};
+		struct jitrd_decision d;
+		struct world w;
+
+		world_init(&w, c->config, SHARED_POLICY, c->with_crls ? valid_crls : NULL);
+		w.ctx.ocsp = c->answer == JITRD_OCSP_NONE ? NULL : &answer;
+		decide_device(&w, c->device, NULL, JITRD_TEST_NOW, &d);
+		if (d.kind != c->kind || d.ocsp_wanted != c->wanted ||
+		    !strstr(d.reason, c->reason_part))
+			fprintf(stderr, "case %zu: %s, wanted %d, \"%s\"\n", i,
+			        jitrd_decision_name(d.kind), d.ocsp_wanted, d.reason);
+		CU_ASSERT_EQUAL(d.kind, c->kind);
+		CU_ASSERT_EQUAL(d.ocsp_wanted, c->wanted);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, c->reason_part));
+		jitrd_decision_cleanup(&d);
+		world_cleanup(&w);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1133,6 +1222,7 @@ int main(void)
 	    {"a reject time may undo is flagged", test_time_may_change},
 	    {"an anchor's CRL revokes a registered CA", test_anchor_revokes_ca},
 	    {"the CA's own revocation status", test_decide_ca},
+	    {"OCSP: who is asked, what each answer decides", test_ocsp_decisions},
 	    {NULL, NULL},
 	};
 	return tsupport_run("decision", cases);
