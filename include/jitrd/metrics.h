@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "jitrd/error.h"
+#include "jitrd/ocsp.h"
 #include "jitrd/outcome.h"
 
 #define JITRD_METRICS_OPERATION_MAX  48  /* bytes of an operation name, with its NUL */
@@ -15,6 +16,7 @@
 #define JITRD_METRICS_API_SERIES_MAX 64  /* distinct (operation, code) pairs kept */
 #define JITRD_METRICS_CRL_MAX        64  /* CAs with CRL gauges */
 #define JITRD_METRICS_BUCKETS_MAX    16
+#define JITRD_METRICS_OCSP_RESULTS   (JITRD_OCSP_INVALID + 1) /* by enum jitrd_ocsp_status */
 
 /* Buckets are cumulative only when rendered; here counts[i] holds observations in
  * (bounds[i-1], bounds[i]], and counts[bound_count] those above the last bound. */
@@ -58,6 +60,10 @@ struct jitrd_metrics_snapshot {
 	struct jitrd_metrics_ca_count crl_rollback[JITRD_METRICS_CRL_MAX];
 	int mqtt_connected;
 	int64_t inflight;
+	/* OCSP requests sent, by what came of them (JITRD_OCSP_NONE: no response: network,
+	 * timeout, HTTP status), and answers taken from the cache instead */
+	uint64_t ocsp_requests[JITRD_METRICS_OCSP_RESULTS];
+	uint64_t ocsp_cache_hits;
 };
 
 struct jitrd_metrics;
@@ -87,6 +93,12 @@ void jitrd_metrics_clear_crl(struct jitrd_metrics *m);
 void jitrd_metrics_set_mqtt_connected(struct jitrd_metrics *m, int connected);
 /* jitrd_inflight_events += delta (+1 when a worker takes an event, -1 when done). */
 void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta);
+
+/* One OCSP request sent, ending in result (jitrd_ocsp_requests_total{result}; NONE is
+ * "error"); out-of-range values are ignored. */
+void jitrd_metrics_ocsp_request(struct jitrd_metrics *m, enum jitrd_ocsp_status result);
+/* One OCSP answer served from the cache (jitrd_ocsp_cache_hits_total). */
+void jitrd_metrics_ocsp_cache_hit(struct jitrd_metrics *m);
 
 /* Copies the registry into *out (caller's storage). A NULL m gives an empty snapshot. */
 void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapshot *out);

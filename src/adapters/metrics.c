@@ -84,6 +84,24 @@ void jitrd_metrics_event(struct jitrd_metrics *m, enum jitrd_decision_kind decis
 	pthread_mutex_unlock(&m->lock);
 }
 
+void jitrd_metrics_ocsp_request(struct jitrd_metrics *m, enum jitrd_ocsp_status result)
+{
+	if (!m || (unsigned)result >= JITRD_METRICS_OCSP_RESULTS)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.ocsp_requests[result]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_ocsp_cache_hit(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.ocsp_cache_hits++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void copy_label(char *dst, size_t size, const char *src)
 {
 	size_t n = strnlen(src, size - 1);
@@ -374,6 +392,22 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 		put_u64(t, s->events[d]);
 		put_str(t, "\n");
 	}
+	put_header(t, "jitrd_ocsp_requests_total", "counter",
+	           "OCSP requests by result (error: no response).");
+	for (int r = 0; r < JITRD_METRICS_OCSP_RESULTS; r++) {
+		put_str(t, "jitrd_ocsp_requests_total{result=");
+		put_label_value(t, r == JITRD_OCSP_NONE
+		                       ? "error"
+		                       : jitrd_ocsp_status_name((enum jitrd_ocsp_status)r));
+		put_str(t, "} ");
+		put_u64(t, s->ocsp_requests[r]);
+		put_str(t, "\n");
+	}
+	put_header(t, "jitrd_ocsp_cache_hits_total", "counter",
+	           "OCSP answers taken from the cache instead of a request.");
+	put_str(t, "jitrd_ocsp_cache_hits_total ");
+	put_u64(t, s->ocsp_cache_hits);
+	put_str(t, "\n");
 	put_header(t, "jitrd_api_requests_total", "counter",
 	           "AWS IoT API requests by operation and HTTP status (0: no response).");
 	for (size_t i = 0; i < s->api_count; i++) {

@@ -24,6 +24,17 @@ static const char empty_golden[] =
     "jitrd_events_total{decision=\"defer\"} 0\n"
     "jitrd_events_total{decision=\"invalid\"} 0\n"
     "jitrd_events_total{decision=\"failed\"} 0\n"
+    "# HELP jitrd_ocsp_requests_total OCSP requests by result (error: no response).\n"
+    "# TYPE jitrd_ocsp_requests_total counter\n"
+    "jitrd_ocsp_requests_total{result=\"error\"} 0\n"
+    "jitrd_ocsp_requests_total{result=\"good\"} 0\n"
+    "jitrd_ocsp_requests_total{result=\"revoked\"} 0\n"
+    "jitrd_ocsp_requests_total{result=\"hold\"} 0\n"
+    "jitrd_ocsp_requests_total{result=\"unknown\"} 0\n"
+    "jitrd_ocsp_requests_total{result=\"invalid\"} 0\n"
+    "# HELP jitrd_ocsp_cache_hits_total OCSP answers taken from the cache instead of a request.\n"
+    "# TYPE jitrd_ocsp_cache_hits_total counter\n"
+    "jitrd_ocsp_cache_hits_total 0\n"
     "# HELP jitrd_api_requests_total AWS IoT API requests by operation and HTTP status (0: no "
     "response).\n"
     "# TYPE jitrd_api_requests_total counter\n"
@@ -108,6 +119,9 @@ static void test_populated_golden(void)
 	    "jitrd_events_total{decision=\"activate\"} 3\n"
 	    "jitrd_events_total{decision=\"revoke\"} 1\n"
 	    "jitrd_events_total{decision=\"failed\"} 18446744073709551615\n"
+	    "jitrd_ocsp_requests_total{result=\"error\"} 2\n"
+	    "jitrd_ocsp_requests_total{result=\"revoked\"} 5\n"
+	    "jitrd_ocsp_cache_hits_total 9\n"
 	    "jitrd_api_requests_total{operation=\"UpdateCertificate\",code=\"200\"} 4\n"
 	    "jitrd_api_requests_total{operation=\"DescribeCertificate\",code=\"0\"} 1\n"
 	    "jitrd_api_requests_total{operation=\"other\",code=\"0\"} 2\n"
@@ -135,6 +149,9 @@ static void test_populated_golden(void)
 	s->events[JITRD_DECISION_ACTIVATE] = 3;
 	s->events[JITRD_DECISION_REVOKE] = 1;
 	s->events[JITRD_DECISION_FAILED] = UINT64_MAX;
+	s->ocsp_requests[JITRD_OCSP_NONE] = 2;
+	s->ocsp_requests[JITRD_OCSP_REVOKED] = 5;
+	s->ocsp_cache_hits = 9;
 	s->api_count = 2;
 	LABEL(s->api[0].operation, "UpdateCertificate");
 	s->api[0].code = 200;
@@ -167,7 +184,8 @@ static void test_populated_golden(void)
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(end);
 		/* HELP/TYPE lines and the zero event counters are the empty golden's business */
-		if (line[0] != '#' && !(strncmp(line, "jitrd_events_total", 18) == 0 &&
+		if (line[0] != '#' && !((strncmp(line, "jitrd_events_total", 18) == 0 ||
+		                         strncmp(line, "jitrd_ocsp_requests_total", 25) == 0) &&
 		                        strncmp(end - 3, "} 0", 3) == 0)) {
 			memcpy(w, line, (size_t)(end - line) + 1);
 			w += end - line + 1;
@@ -260,7 +278,17 @@ static void test_registry_updates(void)
 	jitrd_metrics_set_mqtt_connected(m, 5);
 	jitrd_metrics_add_inflight(m, 3);
 	jitrd_metrics_add_inflight(m, -1);
+	jitrd_metrics_ocsp_request(m, JITRD_OCSP_GOOD);
+	jitrd_metrics_ocsp_request(m, JITRD_OCSP_GOOD);
+	jitrd_metrics_ocsp_request(m, JITRD_OCSP_NONE);
+	jitrd_metrics_ocsp_request(m, (enum jitrd_ocsp_status)99); /* ignored */
+	jitrd_metrics_ocsp_cache_hit(m);
+	jitrd_metrics_ocsp_cache_hit(NULL);
 	jitrd_metrics_snapshot(m, s);
+	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_GOOD], 2);
+	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_NONE], 1);
+	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_INVALID], 0);
+	CU_ASSERT_EQUAL(s->ocsp_cache_hits, 1);
 
 	CU_ASSERT_EQUAL(s->events[JITRD_DECISION_HOLD], 2);
 	CU_ASSERT_EQUAL(s->events[JITRD_DECISION_SKIP], 3);
