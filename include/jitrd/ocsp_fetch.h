@@ -27,4 +27,8 @@ enum jitrd_err jitrd_ocsp_fetch(const struct jitrd_ocsp_fetch_options *opts,
                                 unsigned char **response, size_t *response_len,
                                 struct jitrd_diag *diag) JITRD_WUR;
 
+/* url without userinfo, query and fragment (they may hold a credential or a signature) into
+ * out, for logs and messages; "(unparsable URL)" when it does not parse or fit. */
+void jitrd_ocsp_fetch_redact_url(const char *url, char *out, size_t out_size);
+
 #endif

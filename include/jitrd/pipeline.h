@@ -19,6 +19,7 @@
 struct jitrd_pipeline_options {
 	struct jitrd_journal *journal; /* certificate inventory; NULL = none */
 	struct jitrd_metrics *metrics; /* NULL = none */
+	struct jitrd_log *log;         /* NULL = none: the OCSP requests' lines */
 };
 
 struct jitrd_pipeline;
@@ -91,6 +92,16 @@ enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_i
                                         int64_t deadline, const struct jitrd_decision *d,
                                         const char *certificate_arn,
                                         struct jitrd_pipeline_result *r) JITRD_WUR;
+
+/* The decision for cert (borrowed) under ctx at now, with the OCSP answer [ocsp] mode needs:
+ * jitrd_decide_certificate, and when that wants an OCSP answer (d->ocsp_wanted), the
+ * pipeline's OCSP checker (cache, or the responder before deadline_ms) and the decision
+ * again with it. d is initialised here. Errors: those of jitrd_decide_certificate (d->reason
+ * says why), JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_pipeline_decide(struct jitrd_pipeline *p,
+                                     const struct jitrd_decision_context *ctx,
+                                     const struct jitrd_cert *cert, const char *ca_id, time_t now,
+                                     int64_t deadline_ms, struct jitrd_decision *d) JITRD_WUR;
 
 /* The outcome line's fields for r, borrowed from r (time set to now). */
 void jitrd_pipeline_outcome(const struct jitrd_pipeline_result *r, time_t now,

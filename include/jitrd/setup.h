@@ -39,6 +39,8 @@ struct jitrd_online_options {
 	/* Borrowed; NULL = none. Given, the pipeline counts into it and every HTTP attempt of the
 	 * client (retries included) is counted in jitrd_api_requests_total. */
 	struct jitrd_metrics *metrics;
+	/* Borrowed; NULL = none. Given, the pipeline logs each OCSP request there. */
+	struct jitrd_log *log;
 	/* Open the journal of state_dir (created 0700 when missing) as online.journal: the
 	 * operator's job progress and the fleet's inventory. */
 	bool journal;

@@ -80,3 +80,8 @@ cleanup:
 	curl_easy_cleanup(easy);
 	return result;
 }
+
+void jitrd_ocsp_fetch_redact_url(const char *url, char *out, size_t out_size)
+{
+	jitrd_crl_fetch_redact_url(url, out, out_size);
+}

@@ -180,6 +180,7 @@ static enum jitrd_err make_client(struct service *s, struct jitrd_diag *diag)
 	o.pipeline = true;
 	o.pipeline_journal = s->journal;
 	o.metrics = s->metrics;
+	o.log = s->log;
 	return jitrd_online_open(&o, &s->online, diag);
 }
 

@@ -19,6 +19,7 @@
 #include "jitrd/clock.h"
 #include "jitrd/decision.h"
 #include "jitrd/event.h"
+#include "jitrd/ocsp_check.h"
 #include "jitrd/text.h"
 
 #define POLICY_CACHE_MAX    1024
@@ -44,6 +45,8 @@ struct jitrd_pipeline {
 	 * calling CreatePolicy and GetPolicy at start-up (single flight) */
 	char creating[POLICY_CREATING_MAX][JITRD_NAME_MAX + 1];
 	size_t creating_count;
+	/* OCSP answers ([ocsp] mode), with its own cache and lock */
+	struct jitrd_ocsp_checker *ocsp;
 };
 
 enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
@@ -60,6 +63,11 @@ enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
 		goto failed;
 	if (opts)
 		p->opts = *opts;
+	{
+		struct jitrd_ocsp_check_options oo = {p->opts.metrics, p->opts.log, 0, NULL};
+		if (jitrd_ocsp_checker_new(&oo, &p->ocsp) != JITRD_OK)
+			goto failed;
+	}
 	if (pthread_mutex_init(&p->lock, NULL) != 0)
 		goto failed;
 	lock_ready = true;
@@ -70,6 +78,7 @@ enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
 failed:
 	if (lock_ready)
 		pthread_mutex_destroy(&p->lock);
+	jitrd_ocsp_checker_free(p->ocsp);
 	free(p->in_flight);
 	free(p->policies);
 	free(p);
@@ -82,6 +91,7 @@ void jitrd_pipeline_free(struct jitrd_pipeline *p)
 		return;
 	pthread_cond_destroy(&p->in_flight_changed);
 	pthread_mutex_destroy(&p->lock);
+	jitrd_ocsp_checker_free(p->ocsp);
 	free(p->in_flight);
 	free(p->policies);
 	free(p);
@@ -566,6 +576,38 @@ enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_i
 	return JITRD_OK;
 }
 
+enum jitrd_err jitrd_pipeline_decide(struct jitrd_pipeline *p,
+                                     const struct jitrd_decision_context *ctx,
+                                     const struct jitrd_cert *cert, const char *ca_id, time_t now,
+                                     int64_t deadline_ms, struct jitrd_decision *d)
+{
+	struct jitrd_decision_context with_ocsp;
+	struct jitrd_ocsp_answer answer;
+	const struct jitrd_cert *ca;
+	enum jitrd_err err;
+
+	jitrd_decision_init(d);
+	err = jitrd_decide_certificate(ctx, cert, ca_id, now, d);
+	if (err != JITRD_OK || !d->ocsp_wanted)
+		return err;
+	/* Step 6 needs the responder: I/O, so here and not in the pure decision, and only for
+	 * a device the decision found nothing else against. */
+	ca = jitrd_caset_find_id(ctx->cas, d->ca_id);
+	if (!ca)
+		return JITRD_OK; /* not reached: the decision found the CA by this id */
+	err =
+	    jitrd_ocsp_checker_query(p->ocsp, ctx->cfg, cert, ca, now, deadline_ms, &answer, NULL);
+	if (err != JITRD_OK) {
+		jitrd_text_copy(d->reason, sizeof(d->reason), "out of memory asking OCSP");
+		return err;
+	}
+	with_ocsp = *ctx;
+	with_ocsp.ocsp = &answer;
+	jitrd_decision_cleanup(d);
+	jitrd_decision_init(d);
+	return jitrd_decide_certificate(&with_ocsp, cert, ca_id, now, d);
+}
+
 /* Steps 5-8 for a certificate AWS described as PENDING_ACTIVATION. */
 static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s,
                            const struct jitrd_decision_context *ctx, const struct jitrd_event *ev,
@@ -601,7 +643,7 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 		       ":cert/<the event's certificateId>; nothing attached");
 		goto cleanup;
 	}
-	err = jitrd_decide_certificate(ctx, cert, ev->ca_certificate_id, now, &d);
+	err = jitrd_pipeline_decide(p, ctx, cert, ev->ca_certificate_id, now, deadline, &d);
 	jitrd_text_copy(r->serial, sizeof(r->serial), d.serial);
 	jitrd_text_copy(r->subject_cn, sizeof(r->subject_cn), d.subject_cn);
 	if (err != JITRD_OK) {
