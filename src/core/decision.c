@@ -302,7 +302,8 @@ static int decide_by_ocsp(const struct jitrd_decision_context *ctx, bool crl_sil
 		*note = "no current CRL and no OCSP answer; crl.fail_open";
 		return 0;
 	}
-	snprintf(why, sizeof(why), "OCSP: %s%s%.200s", jitrd_ocsp_status_name(a->status),
+	snprintf(why, sizeof(why), "OCSP: %s%s%.200s",
+	         a->status == JITRD_OCSP_NONE ? "no answer" : jitrd_ocsp_status_name(a->status),
 	         *a->why ? ": " : "", a->why);
 	decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE, why);
 	return 1;

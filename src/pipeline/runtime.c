@@ -395,6 +395,7 @@ void jitrd_runtime_cleanup(struct jitrd_runtime *rt)
 
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx)
 {
+	memset(ctx, 0, sizeof(*ctx)); /* members added later (the OCSP answer) start empty */
 	ctx->cfg = rt->cfg;
 	ctx->cas = rt->cas;
 	ctx->crls = rt->crls;

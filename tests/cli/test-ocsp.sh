@@ -1,0 +1,123 @@
+#!/bin/sh
+# test-ocsp.sh JITRD IOT_EMULATOR — [ocsp] end to end: `jitrd handle` against the emulator
+# with a real `openssl ocsp` responder (index file, delegated responder certificate). fallback
+# without a CRL: good activated, revoked revoked, certificateHold held, unknown deferred; the
+# responder down: deferred, the reason naming the responder without userinfo or query; require
+# with a CRL that lists nothing: a device OCSP says is revoked is revoked. The AWS CLI is the
+# witness. `openssl ocsp -port` listens on every address, so the test runs in a private network
+# namespace whose only interface is loopback (skipped, 77, where one cannot be made); the
+# responder stops itself after 120 s and is killed at exit.
+if [ -z "${OCSP_TEST_NETNS:-}" ]; then
+	if unshare -rn sh -c 'ip link set lo up' 2>/dev/null; then
+		OCSP_TEST_NETNS=1 exec unshare -rn sh -c 'ip link set lo up && exec sh "$0" "$@"' \
+			"$0" "$@"
+	fi
+	echo "SKIP: no private network namespace (unshare -rn) for openssl ocsp -port"
+	exit 77
+fi
+jitrd=$(realpath "$1")
+src=${JITRD_SOURCE_ROOT:?}
+. "$src/tests/cli/lib.sh"
+
+oport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+pki=$work/pki
+sh "$src/tests/fixtures/ocsp-pki.sh" "$pki" "http://127.0.0.1:$oport/" ||
+	give_up "ocsp-pki.sh failed"
+fx=$pki # lib.sh's register_ca, connect, id_of, event and status_of read this PKI
+
+# start_responder: openssl ocsp on $oport with $pki/index.txt, signing with the delegated
+# responder certificate; stops by itself after 120 s
+start_responder() {
+	timeout 120 openssl ocsp -index "$pki/index.txt" -port "$oport" -CA "$pki/cas/ca.pem" \
+		-rsigner "$pki/responder.pem" -rkey "$pki/responder.key" -ndays 1 \
+		>"$work/ocsp.out" 2>"$work/ocsp.err" &
+	stub_pid=$!
+	i=0
+	# its own word, not a probe connection: the responder serves one connection at a time,
+	# and an empty one stalls it
+	until grep -q 'waiting for OCSP client connections' "$work/ocsp.err" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && give_up "openssl ocsp did not start"
+		sleep 0.1
+	done
+}
+stop_responder() {
+	kill "$stub_pid" 2>/dev/null && wait "$stub_pid" 2>/dev/null
+	stub_pid=""
+}
+
+start_emulator "$2" AKIDOCSPTEST ocsp/test+secret
+register_ca ca
+ca_id=$(openssl x509 -in "$pki/cas/ca.pem" -outform DER | sha256sum | cut -c1-64)
+for d in good revoked held unknown noaia; do
+	connect "$d" || give_up "connect $d failed"
+done
+mkdir -p "$work/nocrl" "$work/state"
+
+# write_config MODE CRL_DIR [RESPONDER]
+write_config() {
+	{
+		printf '[aws]\nregion = us-east-1\naccount_id = 123456789012\nendpoint = %s\n' "$url"
+		printf '[ca]\ndir = %s\nallow = %s\n[crl]\ndir = %s\n' "$pki/cas" "$ca_id" "$2"
+		printf '[ocsp]\nmode = %s\nresponder = %s\ntimeout_seconds = 3\n' "$1" "${3:-}"
+		printf '[provision]\npolicy_template = %s\npolicy_name = jitrd-device\n' \
+			"$src/policies/default.json"
+		printf '[service]\nstate_dir = %s\nlog_format = json\n' "$work/state"
+	} >jitrd.conf
+}
+# decision_of FILE N: the decision and reason of the N-th outcome line
+outcome() {
+	python3 -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).readlines()[int(sys.argv[2])])
+print(o["decision"] + ": " + o["reason"])' "$1" "$2"
+}
+
+start_responder
+write_config fallback "$work/nocrl"
+for d in good revoked held unknown; do event "$d"; done >events.jsonl
+"$jitrd" handle -c jitrd.conf - <events.jsonl >fallback.out 2>fallback.err
+check "fallback, no CRL, good: activated ($(outcome fallback.out 0))" \
+	[ "$(outcome fallback.out 0)" = "activate: no current CRL; OCSP: good" ]
+check "good is ACTIVE" [ "$(status_of good)" = ACTIVE ]
+check "fallback, revoked: revoked ($(outcome fallback.out 1))" \
+	[ "$(outcome fallback.out 1)" = "revoke: OCSP: revoked: keyCompromise" ]
+check "revoked is REVOKED" [ "$(status_of revoked)" = REVOKED ]
+check "fallback, certificateHold: hold ($(outcome fallback.out 2))" \
+	[ "$(outcome fallback.out 2)" = "hold: OCSP: certificateHold" ]
+check "held is INACTIVE" [ "$(status_of held)" = INACTIVE ]
+check "fallback, unknown to the responder: deferred ($(outcome fallback.out 3))" \
+	[ "$(outcome fallback.out 3)" = "defer: OCSP: unknown" ]
+check "unknown stays PENDING_ACTIVATION" [ "$(status_of unknown)" = PENDING_ACTIVATION ]
+
+stop_responder
+write_config fallback "$work/nocrl" "http://user:hunter2@127.0.0.1:$oport/ocsp?sig=topsecret"
+event unknown >down.json
+"$jitrd" handle -c jitrd.conf down.json >down.out 2>down.err
+check "responder down: deferred, naming it ($(outcome down.out 0))" \
+	sh -c "outcome_line=\$(head -1 down.out); case \"\$outcome_line\" in
+		*'\"decision\":\"defer\"'*'127.0.0.1:$oport/ocsp'*) exit 0;; esac; exit 1"
+check "no userinfo or query of the responder URL in any output" \
+	sh -c '! grep -Eq "hunter2|topsecret|sig=" down.out down.err'
+check "unknown still PENDING_ACTIVATION" [ "$(status_of unknown)" = PENDING_ACTIVATION ]
+
+# The CA revokes noaia: only OCSP knows, the CRL (current) lists nothing.
+sed -i 's/^V\t\(491231235959Z\)\t\t1005\t/R\t\1\t'"$(date -u +%y%m%d%H%M%SZ)"',keyCompromise\t1005\t/' \
+	"$pki/index.txt"
+check "the index now revokes noaia" grep -q 'keyCompromise	1005' "$pki/index.txt"
+start_responder
+write_config require "$pki/crl" "http://127.0.0.1:$oport/"
+event noaia >require.json
+"$jitrd" handle -c jitrd.conf require.json >require.out 2>require.err
+check "require, CRL lists nothing, OCSP revoked: revoked ($(outcome require.out 0))" \
+	[ "$(outcome require.out 0)" = "revoke: OCSP: revoked: keyCompromise" ]
+check "noaia is REVOKED" [ "$(status_of noaia)" = REVOKED ]
+# unknown again, the responder up: still unknown, still deferred under require
+event unknown >again.json
+"$jitrd" handle -c jitrd.conf again.json >again.out 2>again.err
+check "require, unknown: deferred ($(outcome again.out 0))" \
+	[ "$(outcome again.out 0)" = "defer: OCSP: unknown" ]
+stop_responder
+
+echo "CASES $passed $failed"
+[ "$failed" -eq 0 ]
