@@ -1,6 +1,6 @@
 /* check.c — `jitrd check DEVICE.pem`: the offline decision for one device certificate
- * (chain, validity, CRL, rendered names and policy) as an outcome line. Makes no API call;
- * the certificate is untrusted input. */
+ * (chain, validity, CRL, rendered names and policy) as an outcome line. Makes no API call and
+ * asks no OCSP responder; the certificate is untrusted input. */
 #include "jitrd/commands.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include "jitrd/files.h"
 #include "jitrd/outcome.h"
 #include "jitrd/runtime.h"
+#include "jitrd/text.h"
 
 static enum jitrd_exit print_decision(const struct jitrd_runtime *rt, const struct jitrd_cert *cert,
                                       const struct jitrd_decision *d, time_t now)
@@ -81,6 +82,13 @@ enum jitrd_exit jitrd_command_check(const struct jitrd_command_options *opts,
 		fprintf(stderr, "jitrd: %s\n", jitrd_strerror(err));
 		goto cleanup;
 	}
+	/* check stays offline (and --at may name another time than a responder answers for):
+	 * a device [ocsp] mode would ask about is shown as the defer it is without an answer */
+	if (d.ocsp_wanted)
+		jitrd_text_copy(
+		    d.reason, sizeof(d.reason),
+		    "[ocsp] mode needs an OCSP answer: `jitrd check` is offline and asks no "
+		    "responder (`jitrd handle` does)");
 	status = print_decision(&rt, cert, &d, opts->now);
 cleanup:
 	jitrd_decision_cleanup(&d);

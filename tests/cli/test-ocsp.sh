@@ -89,6 +89,9 @@ check "held is INACTIVE" [ "$(status_of held)" = INACTIVE ]
 check "fallback, unknown to the responder: deferred ($(outcome fallback.out 3))" \
 	[ "$(outcome fallback.out 3)" = "defer: OCSP: unknown" ]
 check "unknown stays PENDING_ACTIVATION" [ "$(status_of unknown)" = PENDING_ACTIVATION ]
+"$jitrd" check -c jitrd.conf "$pki/devices/good.pem" >check.out 2>check.err
+check "check stays offline: defer, saying so ($(outcome check.out 0))" \
+	grep -q '"decision":"defer".*`jitrd check` is offline' check.out
 
 stop_responder
 write_config fallback "$work/nocrl" "http://user:hunter2@127.0.0.1:$oport/ocsp?sig=topsecret"
