@@ -20,6 +20,7 @@ struct jitrd_pipeline_options {
 	struct jitrd_journal *journal; /* certificate inventory; NULL = none */
 	struct jitrd_metrics *metrics; /* NULL = none */
 	struct jitrd_log *log;         /* NULL = none: the OCSP requests' lines */
+	size_t ocsp_cache_max;         /* OCSP answers kept; 0: JITRD_OCSP_CACHE_MAX */
 };
 
 struct jitrd_pipeline;

@@ -64,7 +64,8 @@ enum jitrd_err jitrd_pipeline_new(const struct jitrd_pipeline_options *opts,
 	if (opts)
 		p->opts = *opts;
 	{
-		struct jitrd_ocsp_check_options oo = {p->opts.metrics, p->opts.log, 0, NULL};
+		struct jitrd_ocsp_check_options oo = {p->opts.metrics, p->opts.log,
+		                                      p->opts.ocsp_cache_max, NULL};
 		if (jitrd_ocsp_checker_new(&oo, &p->ocsp) != JITRD_OK)
 			goto failed;
 	}

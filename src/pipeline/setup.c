@@ -103,7 +103,7 @@ enum jitrd_err jitrd_online_open(const struct jitrd_online_options *opts,
 	}
 	if (opts->pipeline) {
 		struct jitrd_pipeline_options popts = {opts->pipeline_journal, opts->metrics,
-		                                       opts->log};
+		                                       opts->log, 0};
 
 		err = jitrd_pipeline_new(&popts, &online->pipeline);
 		if (err != JITRD_OK) {
