@@ -7,14 +7,8 @@
 # loopback (skipped, 77, where none can be made). The responder stops itself after 300 s and
 # is killed at exit; the work directory is removed.
 set -u
-if [ -z "${OCSP_BENCH_NETNS:-}" ]; then
-	if unshare -rn sh -c 'ip link set lo up' 2>/dev/null; then
-		OCSP_BENCH_NETNS=1 exec unshare -rn sh -c 'ip link set lo up && exec sh "$0" "$@"' \
-			"$0" "$@"
-	fi
-	echo "SKIP: no private network namespace (unshare -rn) for openssl ocsp -port"
-	exit 77
-fi
+. "${JITRD_SOURCE_ROOT:?}/tests/fixtures/ocsp-responder.sh"
+ocsp_in_netns "$0" "$@"
 bench=$(realpath "$1")
 rounds=${2:-500}
 src=${JITRD_SOURCE_ROOT:?}
@@ -27,19 +21,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(ocsp_free_port)
 pki=$work/pki
 sh "$src/tests/fixtures/ocsp-pki.sh" "$pki" "http://127.0.0.1:$port/" || exit 1
-timeout 300 openssl ocsp -index "$pki/index.txt" -port "$port" -CA "$pki/cas/ca.pem" \
-	-rsigner "$pki/responder.pem" -rkey "$pki/responder.key" -ndays 1 \
-	>"$work/ocsp.out" 2>"$work/ocsp.err" &
-responder=$!
-i=0
-until grep -q 'waiting for OCSP client connections' "$work/ocsp.err" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -ge 50 ] && { echo "openssl ocsp did not start"; exit 1; }
-	sleep 0.1
-done
+ocsp_start_responder "$pki" "$port" "$work/ocsp" 300 || { echo "openssl ocsp did not start"; exit 1; }
+responder=$ocsp_pid
 # The same CA, current CRL and templates; require names the responder for every CA, since
 # the second device (noaia) carries no Authority Information Access.
 for mode in off require; do

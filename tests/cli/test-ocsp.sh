@@ -7,39 +7,22 @@
 # witness. `openssl ocsp -port` listens on every address, so the test runs in a private network
 # namespace whose only interface is loopback (skipped, 77, where one cannot be made); the
 # responder stops itself after 120 s and is killed at exit.
-if [ -z "${OCSP_TEST_NETNS:-}" ]; then
-	if unshare -rn sh -c 'ip link set lo up' 2>/dev/null; then
-		OCSP_TEST_NETNS=1 exec unshare -rn sh -c 'ip link set lo up && exec sh "$0" "$@"' \
-			"$0" "$@"
-	fi
-	echo "SKIP: no private network namespace (unshare -rn) for openssl ocsp -port"
-	exit 77
-fi
+. "${JITRD_SOURCE_ROOT:?}/tests/fixtures/ocsp-responder.sh"
+ocsp_in_netns "$0" "$@"
 jitrd=$(realpath "$1")
 src=${JITRD_SOURCE_ROOT:?}
 . "$src/tests/cli/lib.sh"
 
-oport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+oport=$(ocsp_free_port)
 pki=$work/pki
 sh "$src/tests/fixtures/ocsp-pki.sh" "$pki" "http://127.0.0.1:$oport/" ||
 	give_up "ocsp-pki.sh failed"
 fx=$pki # lib.sh's register_ca, connect, id_of, event and status_of read this PKI
 
-# start_responder: openssl ocsp on $oport with $pki/index.txt, signing with the delegated
-# responder certificate; stops by itself after 120 s
+# start_responder: openssl ocsp on $oport for the PKI; stops by itself after 120 s
 start_responder() {
-	timeout 120 openssl ocsp -index "$pki/index.txt" -port "$oport" -CA "$pki/cas/ca.pem" \
-		-rsigner "$pki/responder.pem" -rkey "$pki/responder.key" -ndays 1 \
-		>"$work/ocsp.out" 2>"$work/ocsp.err" &
-	stub_pid=$!
-	i=0
-	# its own word, not a probe connection: the responder serves one connection at a time,
-	# and an empty one stalls it
-	until grep -q 'waiting for OCSP client connections' "$work/ocsp.err" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -ge 50 ] && give_up "openssl ocsp did not start"
-		sleep 0.1
-	done
+	ocsp_start_responder "$pki" "$oport" "$work/ocsp" 120 || give_up "openssl ocsp did not start"
+	stub_pid=$ocsp_pid
 }
 stop_responder() {
 	kill "$stub_pid" 2>/dev/null && wait "$stub_pid" 2>/dev/null

@@ -163,54 +163,64 @@ static void test_statuses(void)
 	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_GOOD);
 }
 
+/* One response judged at made + offset: signed by signer with options, it must be invalid
+ * for the reason named (why_part), or good (why_part NULL). */
+struct judged_case {
+	const char *signer;
+	const char *options;
+	time_t offset;
+	const char *why_part;
+};
+
+static void run_judged_cases(const struct judged_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct judged_case *c = &cases[i];
+		struct jitrd_ocsp_answer a =
+		    one("devices/good.pem", c->signer, c->options, made + c->offset);
+
+		if (!c->why_part) {
+			CU_ASSERT_EQUAL(a.status, JITRD_OCSP_GOOD);
+			continue;
+		}
+		CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
+		CU_ASSERT_TRUE(why_has(&a, c->why_part));
+	}
+}
+
 static void test_signers(void)
 {
-	struct jitrd_ocsp_answer a = one("devices/good.pem", "unrelated.pem", "-ndays 1", made);
+	static const struct judged_case cases[] = {
+	    /* same subject as the real responder, another key */
+	    {"unrelated.pem", "-ndays 1", 0, "the CA did not issue"},
+	    {"unrelated.pem", "-ndays 1 -resp_no_certs", 0, "neither the CA nor"},
+	    {"noeku.pem", "-ndays 1", 0, "id-kp-OCSPSigning"},
+	    {"responder-sha1.pem", "-ndays 1", 0, "MD5 or SHA-1"},
+	    {"responder.pem", "-ndays 1 -rmd sha1", 0, "MD5 or SHA-1"},
+	    /* the responder certificate is valid for 20 days */
+	    {"responder.pem", "-ndays 30", 21 * ONE_DAY, "not valid now"},
+	};
 
-	/* same subject as the real responder, another key */
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "the CA did not issue"));
-	a = one("devices/good.pem", "unrelated.pem", "-ndays 1 -resp_no_certs", made);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "neither the CA nor"));
-	a = one("devices/good.pem", "noeku.pem", "-ndays 1", made);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "id-kp-OCSPSigning"));
-	a = one("devices/good.pem", "responder-sha1.pem", "-ndays 1", made);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "MD5 or SHA-1"));
-	a = one("devices/good.pem", "responder.pem", "-ndays 1 -rmd sha1", made);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "MD5 or SHA-1"));
-	/* the responder certificate is valid for 20 days */
-	a = one("devices/good.pem", "responder.pem", "-ndays 30", made + 21 * ONE_DAY);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "not valid now"));
+	run_judged_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_freshness(void)
 {
-	struct jitrd_ocsp_answer a;
+	static const struct judged_case cases[] = {
+	    /* RFC 6960 §4.2.2.1, within the skew either side */
+	    {"responder.pem", "-ndays 1", ONE_DAY + 30, NULL},
+	    {"responder.pem", "-ndays 1", ONE_DAY + SKEW + 120, "past its nextUpdate"},
+	    /* signed by the CA: the responder certificate is not valid before it was made */
+	    {"cas/ca.pem", "-ndays 1", -60, NULL},
+	    {"cas/ca.pem", "-ndays 1", -SKEW - 120, "in the future"},
+	    /* no nextUpdate: current only while thisUpdate is */
+	    {"responder.pem", "", 0, NULL},
+	    {"responder.pem", "", SKEW + 120, "stale"},
+	};
+	struct jitrd_ocsp_answer a = one("devices/good.pem", "responder.pem", "", made);
 
-	/* RFC 6960 §4.2.2.1, within the skew either side */
-	a = one("devices/good.pem", "responder.pem", "-ndays 1", made + ONE_DAY + 30);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_GOOD);
-	a = one("devices/good.pem", "responder.pem", "-ndays 1", made + ONE_DAY + SKEW + 120);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "past its nextUpdate"));
-	/* signed by the CA: the responder certificate is not valid before it was made */
-	a = one("devices/good.pem", "cas/ca.pem", "-ndays 1", made - 60);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_GOOD);
-	a = one("devices/good.pem", "cas/ca.pem", "-ndays 1", made - SKEW - 120);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "in the future"));
-	/* no nextUpdate: current only while thisUpdate is */
-	a = one("devices/good.pem", "responder.pem", "", made);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_GOOD);
 	CU_ASSERT_EQUAL(a.next_update, 0);
-	a = one("devices/good.pem", "responder.pem", "", made + SKEW + 120);
-	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_INVALID);
-	CU_ASSERT_TRUE(why_has(&a, "stale"));
+	run_judged_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_certid_and_nonce(void)
