@@ -216,7 +216,9 @@ static void reactivate(struct sweep *sw, const struct jitrd_cert *ca, const char
 	jitrd_arn_account(described.certificate_arn, sw->ctx.account_id, account);
 	ctx = sw->ctx;
 	ctx.account_id = account;
-	err = jitrd_decide_certificate(&ctx, cert, ca_id, sw->o->now, &d);
+	/* with [ocsp] mode, the responder is asked as for an event */
+	err = jitrd_pipeline_decide(sw->pipeline, &ctx, cert, ca_id, sw->o->now, sweep_deadline(sw),
+	                            &d);
 	if (err != JITRD_OK || d.kind != JITRD_DECISION_ACTIVATE) {
 		sw->sum->not_reactivated++;
 		say(sw, JITRD_SWEEP_NOTICE, "%s serial %s: hold lifted but not re-activated: %s",
