@@ -65,7 +65,7 @@ static void write_seed(const char *path)
 	OCSP_RESPONSE *resp;
 	unsigned char *der = NULL;
 	int len;
-	FILE *f;
+	FILE *f = NULL;
 
 	if (!bs || !id || !this_update || !next_update ||
 	    !OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, this_update,
