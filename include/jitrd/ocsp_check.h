@@ -50,4 +50,10 @@ enum jitrd_err jitrd_ocsp_checker_query(struct jitrd_ocsp_checker *c,
                                         time_t now, int64_t deadline_ms,
                                         struct jitrd_ocsp_answer *out, bool *cached) JITRD_WUR;
 
+/* The cached answer about cert under ca still current at now into *out (counted as a cache
+ * hit): true; false (out untouched) when there is none, nothing sent. */
+bool jitrd_ocsp_checker_cached(struct jitrd_ocsp_checker *c, const struct jitrd_cert *cert,
+                               const struct jitrd_cert *ca, time_t now,
+                               struct jitrd_ocsp_answer *out);
+
 #endif

@@ -95,9 +95,9 @@ enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_i
                                         struct jitrd_pipeline_result *r) JITRD_WUR;
 
 /* The decision for cert (borrowed) under ctx at now, with the OCSP answer [ocsp] mode needs:
- * jitrd_decide_certificate, and when that wants an OCSP answer (d->ocsp_wanted), the
- * pipeline's OCSP checker (cache, or the responder before deadline_ms) and the decision
- * again with it. d is initialised here. Errors: those of jitrd_decide_certificate (d->reason
+ * jitrd_decide_certificate with the checker's cached answer when one is current; else, when
+ * the decision wants an answer (d->ocsp_wanted), the responder asked before deadline_ms and
+ * the decision again with its answer. d is initialised here. Errors: those of jitrd_decide_certificate (d->reason
  * says why), JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_pipeline_decide(struct jitrd_pipeline *p,
                                      const struct jitrd_decision_context *ctx,

@@ -163,6 +163,17 @@ static int responder_for(const struct jitrd_config *cfg, const struct jitrd_cert
 	return -1;
 }
 
+bool jitrd_ocsp_checker_cached(struct jitrd_ocsp_checker *c, const struct jitrd_cert *cert,
+                               const struct jitrd_cert *ca, time_t now,
+                               struct jitrd_ocsp_answer *out)
+{
+	if (!c || !cert || !ca || !out ||
+	    !lookup(c, jitrd_cert_id(ca), jitrd_cert_serial_hex(cert), now, out))
+		return false;
+	jitrd_metrics_ocsp_cache_hit(c->opts.metrics);
+	return true;
+}
+
 static void log_answer(struct jitrd_ocsp_checker *c, const char *url, const char *ca_id,
                        const char *serial, const struct jitrd_ocsp_answer *a, int64_t took_ms)
 {
@@ -205,9 +216,7 @@ enum jitrd_err jitrd_ocsp_checker_query(struct jitrd_ocsp_checker *c,
 	serial = jitrd_cert_serial_hex(cert);
 	memset(&a, 0, sizeof(a));
 	a.reason = JITRD_CRL_REASON_NONE;
-	if (lookup(c, ca_id, serial, now, &a)) {
-		jitrd_metrics_ocsp_cache_hit(c->opts.metrics);
-		*out = a;
+	if (jitrd_ocsp_checker_cached(c, cert, ca, now, out)) {
 		if (cached)
 			*cached = true;
 		return JITRD_OK;
