@@ -19,6 +19,8 @@
 
 #include "jitrd/clock.h"
 #include "jitrd/ocsp_check.h"
+#include "jitrd/pipeline.h"
+#include "jitrd/runtime.h"
 #include "testsupport.h"
 
 #define ONE_DAY 86400
@@ -345,6 +347,64 @@ static void test_no_answer(void)
 	free(s);
 }
 
+/* jitrd_pipeline_decide under [ocsp] require with a CRL that lists nothing: the responder's
+ * answer decides, and a cached one is used without a request. */
+static void test_pipeline_decide(void)
+{
+	static const struct {
+		const char *device;
+		enum jitrd_decision_kind kind;
+		const char *reason;
+	} cases[] = {
+	    {"devices/good.pem", JITRD_DECISION_ACTIVATE, "not on the CRL; OCSP: good"},
+	    {"devices/revoked.pem", JITRD_DECISION_REVOKE, "OCSP: revoked: keyCompromise"},
+	    {"devices/unknown.pem", JITRD_DECISION_DEFER, "OCSP: unknown"},
+	};
+	const char *src = getenv("JITRD_SOURCE_ROOT");
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_decision_context ctx;
+	struct jitrd_pipeline *p = NULL;
+	struct jitrd_runtime *rt;
+	char text[1024];
+	FILE *f = fopen(path_in("require.conf"), "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	snprintf(text, sizeof(text),
+	         "[aws]\naccount_id = 123456789012\n[ca]\ndir = %s/cas\n[crl]\ndir = %s/crl\n"
+	         "[ocsp]\nmode = require\nnonce = false\nresponder = http://127.0.0.1:%d/\n"
+	         "[provision]\npolicy_template = %s/policies/default.json\n"
+	         "[service]\nstate_dir = %s\n",
+	         dir, dir, port, src, dir);
+	fputs(text, f);
+	fclose(f);
+	rt = jitrd_runtime_new(path_in("require.conf"), made, &diag);
+	if (!rt)
+		fprintf(stderr, "%s\n", diag.text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+	CU_ASSERT_EQUAL_FATAL(jitrd_pipeline_new(NULL, &p), JITRD_OK);
+	jitrd_runtime_context(rt, &ctx);
+	for (int round = 0; round < 2; round++) {
+		int before = posts();
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct jitrd_cert *cert = load(cases[i].device);
+			struct jitrd_decision d;
+
+			CU_ASSERT_EQUAL(jitrd_pipeline_decide(p, &ctx, cert, NULL, made,
+			                                      jitrd_clock_mono_ms() + 10000, &d),
+			                JITRD_OK);
+			CU_ASSERT_EQUAL(d.kind, cases[i].kind);
+			CU_ASSERT_STRING_EQUAL(d.reason, cases[i].reason);
+			CU_ASSERT_FALSE(d.ocsp_wanted);
+			jitrd_decision_cleanup(&d);
+			jitrd_cert_free(cert);
+		}
+		/* the first round asks about each; the second finds every answer cached */
+		CU_ASSERT_EQUAL(posts(), before + (round == 0 ? 3 : 0));
+	}
+	jitrd_pipeline_free(p);
+	jitrd_runtime_unref(rt);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -352,6 +412,7 @@ int main(void)
 	    {"no nextUpdate: cached briefly", test_no_next_update_short},
 	    {"bounded: the soonest to expire goes", test_bounded},
 	    {"404, garbage, no responder, deadline", test_no_answer},
+	    {"the pipeline's decision asks once, then uses the cache", test_pipeline_decide},
 	    {NULL, NULL},
 	};
 	const char *src = getenv("JITRD_SOURCE_ROOT");
