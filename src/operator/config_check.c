@@ -3,10 +3,13 @@
  * (exit 0) or with every problem named by file (exit 2). Makes no API call. */
 #include "jitrd/commands.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <openssl/x509.h>
 
+#include "jitrd/ocsp.h"
+#include "jitrd/ocsp_fetch.h"
 #include "jitrd/runtime.h"
 #include "jitrd/text.h"
 
@@ -108,10 +111,12 @@ static int report_crls(const struct jitrd_runtime *rt)
 		const struct jitrd_cert *ca = jitrd_caset_at(rt->cas, i);
 		const struct jitrd_crl_info *info = jitrd_crl_store_info(rt->crls, ca);
 		if (!info) {
+			bool by_ocsp = rt->cfg->ocsp.mode != JITRD_OCSP_MODE_OFF;
 			printf("crl for CA %s: none valid%s\n", jitrd_cert_id(ca),
-			       rt->cfg->crl.fail_open ? " (crl.fail_open: devices are activated)"
-			                              : " (its devices are deferred)");
-			if (!rt->cfg->crl.fail_open)
+			       by_ocsp                  ? " (its devices are judged by OCSP)"
+			       : rt->cfg->crl.fail_open ? " (crl.fail_open: devices are activated)"
+			                                : " (its devices are deferred)");
+			if (!rt->cfg->crl.fail_open && !by_ocsp)
 				problems++;
 			continue;
 		}
@@ -155,6 +160,26 @@ static int report_crls(const struct jitrd_runtime *rt)
 	return problems;
 }
 
+/* [ocsp]: the mode, and per CA the responder asked (URLs without userinfo or query). */
+static void report_ocsp(const struct jitrd_runtime *rt)
+{
+	static const char *const modes[] = {"off", "fallback", "require"};
+	char shown[JITRD_OCSP_URL_MAX];
+
+	printf("ocsp: %s\n", modes[rt->cfg->ocsp.mode]);
+	if (rt->cfg->ocsp.mode == JITRD_OCSP_MODE_OFF)
+		return;
+	for (size_t i = 0; i < jitrd_caset_count(rt->cas); i++) {
+		const char *id = jitrd_cert_id(jitrd_caset_at(rt->cas, i));
+		const char *url = jitrd_config_ocsp_responder(rt->cfg, id);
+
+		if (*url)
+			jitrd_ocsp_fetch_redact_url(url, shown, sizeof(shown));
+		printf("ocsp for CA %s: %s\n", id,
+		       *url ? shown : "each device certificate's Authority Information Access");
+	}
+}
+
 enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *opts)
 {
 	struct jitrd_runtime rt;
@@ -171,6 +196,7 @@ enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *o
 	printf("config: %s\n", rt.config_origin);
 	problems = report_cas(&rt, opts->now);
 	problems += report_crls(&rt);
+	report_ocsp(&rt);
 	printf("policy template: %s (sample renders to %zu characters)\n",
 	       rt.cfg->provision.policy_template, rt.policy_sample_chars);
 	printf("policy name: %s\n", rt.cfg->provision.policy_name);

@@ -78,6 +78,12 @@ check "check stays offline: defer, saying so ($(outcome check.out 0))" \
 
 stop_responder
 write_config fallback "$work/nocrl" "http://user:hunter2@127.0.0.1:$oport/ocsp?sig=topsecret"
+"$jitrd" config-check -c jitrd.conf >config-check.out 2>&1
+check "config-check: a CA without CRL is judged by OCSP, not a problem" \
+	grep -q "crl for CA $ca_id: none valid (its devices are judged by OCSP)" config-check.out
+check "config-check names the responder without userinfo or query" \
+	sh -c "grep -qx 'ocsp for CA $ca_id: http://127.0.0.1:$oport/ocsp' config-check.out &&
+		grep -qx 'configuration OK' config-check.out && ! grep -q hunter2 config-check.out"
 event unknown >down.json
 "$jitrd" handle -c jitrd.conf down.json >down.out 2>down.err
 check "responder down: deferred, naming it ($(outcome down.out 0))" \
