@@ -21,6 +21,11 @@
  * §4.2.2.1): kept this long at most, and no longer than it stays current (max_skew). */
 #define JITRD_OCSP_CACHE_NO_NEXT_UPDATE_SECONDS 60
 
+/* A responder that could not be reached (connection, timeout, TLS) is not asked again for
+ * this long: events of its CA are deferred at once instead of each waiting for the timeout. */
+#define JITRD_OCSP_UNREACHABLE_MS  10000
+#define JITRD_OCSP_UNREACHABLE_MAX 64 /* responders remembered as unreachable */
+
 struct jitrd_ocsp_check_options {
 	struct jitrd_metrics *metrics; /* borrowed; NULL = none */
 	struct jitrd_log *log;         /* borrowed; NULL = none: one line per request */
@@ -39,7 +44,8 @@ void jitrd_ocsp_checker_free(struct jitrd_ocsp_checker *c); /* NULL is fine */
  * request to cfg's responder for ca (jitrd_config_ocsp_responder, else cert's Authority
  * Information Access) within cfg->ocsp.timeout_seconds and before deadline_ms
  * (CLOCK_MONOTONIC, jitrd_clock_mono_ms), with a fresh nonce when cfg->ocsp.nonce. Answers
- * that judge valid (good, revoked, hold, unknown) are cached until their nextUpdate.
+ * that judge valid (good, revoked, hold, unknown) are cached until their nextUpdate; a
+ * responder that could not be reached is not asked again for JITRD_OCSP_UNREACHABLE_MS.
  * JITRD_OK with *out filled whatever the network did: JITRD_OCSP_NONE with out->why naming
  * the responder (no userinfo, no query) when no answer came, JITRD_OCSP_INVALID when the
  * one that came may not be trusted. *cached (may be NULL) says whether it came from the

@@ -23,12 +23,19 @@ struct cached_answer {
 	struct jitrd_ocsp_answer answer;
 };
 
+struct unreachable {
+	char url[JITRD_OCSP_URL_MAX];
+	int64_t until_ms; /* CLOCK_MONOTONIC */
+	char why[192];
+};
+
 struct jitrd_ocsp_checker {
 	struct jitrd_ocsp_check_options opts;
 	pthread_mutex_t lock;
 	struct cached_answer *entries;
 	size_t count;
 	size_t max;
+	struct unreachable down[JITRD_OCSP_UNREACHABLE_MAX]; /* under lock */
 };
 
 enum jitrd_err jitrd_ocsp_checker_new(const struct jitrd_ocsp_check_options *opts,
@@ -139,6 +146,45 @@ static void store(struct jitrd_ocsp_checker *c, const char *ca_id, const char *s
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Whether url failed to answer within JITRD_OCSP_UNREACHABLE_MS before now_ms; if so its
+ * failure goes into why. */
+static bool still_unreachable(struct jitrd_ocsp_checker *c, const char *url, int64_t now_ms,
+                              char *why, size_t size)
+{
+	bool down = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < JITRD_OCSP_UNREACHABLE_MAX && !down; i++) {
+		if (c->down[i].until_ms > now_ms && strcmp(c->down[i].url, url) == 0) {
+			snprintf(why, size, "not asked again yet: %s", c->down[i].why);
+			down = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return down;
+}
+
+/* Remembers that url could not be reached (the slot of the one that expires first). */
+static void mark_unreachable(struct jitrd_ocsp_checker *c, const char *url, int64_t now_ms,
+                             const char *why)
+{
+	size_t slot = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < JITRD_OCSP_UNREACHABLE_MAX; i++) {
+		if (strcmp(c->down[i].url, url) == 0) {
+			slot = i;
+			break;
+		}
+		if (c->down[i].until_ms < c->down[slot].until_ms)
+			slot = i;
+	}
+	jitrd_text_copy(c->down[slot].url, sizeof(c->down[slot].url), url);
+	jitrd_text_copy(c->down[slot].why, sizeof(c->down[slot].why), why);
+	c->down[slot].until_ms = now_ms + JITRD_OCSP_UNREACHABLE_MS;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* The responder for ca: configured, else the device certificate's AIA. 0, or -1 with out's
  * status NONE and why. */
 static int responder_for(const struct jitrd_config *cfg, const struct jitrd_cert *cert,
@@ -233,6 +279,8 @@ enum jitrd_err jitrd_ocsp_checker_query(struct jitrd_ocsp_checker *c,
 	if (result != JITRD_OK)
 		goto cleanup;
 	started = jitrd_clock_mono_ms();
+	if (still_unreachable(c, url, started, a.why, sizeof(a.why)))
+		goto answered;
 	left = deadline_ms - started;
 	if (left > (int64_t)cfg->ocsp.timeout_seconds * 1000)
 		left = (int64_t)cfg->ocsp.timeout_seconds * 1000;
@@ -248,6 +296,9 @@ enum jitrd_err jitrd_ocsp_checker_query(struct jitrd_ocsp_checker *c,
 		goto cleanup;
 	if (result != JITRD_OK) {
 		jitrd_text_copy(a.why, sizeof(a.why), diag.text);
+		/* no connection, no answer in time: the next events need not wait for it too */
+		if (result == JITRD_ERR_NETWORK || result == JITRD_ERR_TIMEOUT)
+			mark_unreachable(c, url, jitrd_clock_mono_ms(), diag.text);
 	} else {
 		result = jitrd_ocsp_judge(&req, cert, ca, body, body_len, now,
 		                          cfg->ocsp.max_skew_seconds, &a);

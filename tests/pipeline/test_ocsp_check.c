@@ -4,13 +4,16 @@
  * nextUpdate, the short bound without one, eviction when full), no caching of what does not
  * judge valid, a responder that answers 404 or garbage, no responder at all, a passed
  * deadline, and the metrics. The server is a child killed at exit and ends by itself. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -347,6 +350,70 @@ static void test_no_answer(void)
 	free(s);
 }
 
+/* A port nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+	struct sockaddr_in a = {0};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int found = -1;
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		found = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/* A responder that cannot be reached is not asked again for a while: the next events are
+ * deferred at once, and no request is counted for them. */
+static void test_unreachable_not_asked_again(void)
+{
+	struct jitrd_metrics_snapshot *s = calloc(1, sizeof(*s));
+	struct jitrd_ocsp_check_options o = {NULL, NULL, 0, NULL};
+	struct jitrd_ocsp_checker *checker = NULL;
+	struct jitrd_config *cfg = NULL;
+	struct jitrd_metrics *m = NULL;
+	struct jitrd_cert *cert = load("devices/good.pem");
+	struct jitrd_cert *ca = load("cas/ca.pem");
+	struct jitrd_ocsp_answer a;
+	char text[160];
+	int64_t started;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	snprintf(text, sizeof(text), "[ocsp]\nmode = require\nresponder = http://127.0.0.1:%d/\n",
+	         closed_port());
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_config_parse("t.conf", text, strlen(text), NULL, NULL, &cfg, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_new(&m), JITRD_OK);
+	o.metrics = m;
+	CU_ASSERT_EQUAL_FATAL(jitrd_ocsp_checker_new(&o, &checker), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_ocsp_checker_query(checker, cfg, cert, ca, made,
+	                                         jitrd_clock_mono_ms() + 10000, &a, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_NONE);
+	CU_ASSERT_PTR_NULL(strstr(a.why, "not asked again"));
+	started = jitrd_clock_mono_ms();
+	CU_ASSERT_EQUAL(jitrd_ocsp_checker_query(checker, cfg, cert, ca, made,
+	                                         jitrd_clock_mono_ms() + 10000, &a, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(a.status, JITRD_OCSP_NONE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.why, "not asked again yet"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.why, "127.0.0.1"));
+	CU_ASSERT_TRUE(jitrd_clock_mono_ms() - started < 1000);
+	jitrd_metrics_snapshot(m, s);
+	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_NONE], 1);
+	jitrd_ocsp_checker_free(checker);
+	jitrd_metrics_free(m);
+	jitrd_config_free(cfg);
+	jitrd_cert_free(cert);
+	jitrd_cert_free(ca);
+	free(s);
+}
+
 /* jitrd_pipeline_decide under [ocsp] require with a CRL that lists nothing: the responder's
  * answer decides, and a cached one is used without a request. */
 static void test_pipeline_decide(void)
@@ -413,6 +480,8 @@ int main(void)
 	    {"bounded: the soonest to expire goes", test_bounded},
 	    {"404, garbage, no responder, deadline", test_no_answer},
 	    {"the pipeline's decision asks once, then uses the cache", test_pipeline_decide},
+	    {"an unreachable responder is not asked again at once",
+	     test_unreachable_not_asked_again},
 	    {NULL, NULL},
 	};
 	const char *src = getenv("JITRD_SOURCE_ROOT");
