@@ -97,8 +97,8 @@ enum jitrd_err jitrd_pipeline_provision(struct jitrd_pipeline *p, struct jitrd_i
 /* The decision for cert (borrowed) under ctx at now, with the OCSP answer [ocsp] mode needs:
  * jitrd_decide_certificate with the checker's cached answer when one is current; else, when
  * the decision wants an answer (d->ocsp_wanted), the responder asked before deadline_ms and
- * the decision again with its answer. d is initialised here. Errors: those of jitrd_decide_certificate (d->reason
- * says why), JITRD_ERR_NOMEM. */
+ * the decision again with its answer. d is initialised here. Errors: those of
+ * jitrd_decide_certificate (d->reason says why), JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_pipeline_decide(struct jitrd_pipeline *p,
                                      const struct jitrd_decision_context *ctx,
                                      const struct jitrd_cert *cert, const char *ca_id, time_t now,
