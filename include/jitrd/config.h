@@ -21,6 +21,12 @@ enum jitrd_s3_addressing { JITRD_S3_ADDRESSING_VIRTUAL, JITRD_S3_ADDRESSING_PATH
 /* off: CRLs alone; fallback: OCSP answers for a device whose CA has no current CRL;
  * require: a device must also be good by OCSP (and OCSP answers where no CRL does). */
 enum jitrd_ocsp_mode { JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK, JITRD_OCSP_MODE_REQUIRE };
+/* Which CRL Distribution Points (RFC 5280 §4.2.1.13) become CRL sources besides [crl] url. */
+enum jitrd_crl_distribution_points {
+	JITRD_CRL_DP_OFF, /* none */
+	JITRD_CRL_DP_CA,  /* those of our CA certificates */
+	JITRD_CRL_DP_ALL  /* also those of device certificates verified under our CAs */
+};
 
 /* Every string is owned by the struct (never NULL; "" when unset). */
 struct jitrd_config {
@@ -61,6 +67,13 @@ struct jitrd_config {
 		char *s3_endpoint;  /* default "" = AWS; else https://host[:port] (http only to
 		                     * loopback) of an S3-compatible store, path-style */
 		enum jitrd_s3_addressing s3_addressing; /* default virtual */
+		size_t url_count; /* CRL sources fetched by the service: http://, https://, s3:// */
+		char *url[JITRD_CONFIG_MAX_LIST]; /* without duplicates, in the order given */
+		enum jitrd_crl_distribution_points distribution_points; /* default off */
+		int refresh_seconds;       /* default 3600, 1..604800: most between two fetches of
+		                            * one source (nextUpdate may bring it forward) */
+		int fetch_timeout_seconds; /* default 60, 1..3600: one fetch, whole transfer */
+		int fetch_max_bytes;       /* default 256 MiB, 1024..512 MiB: larger CRLs refused */
 	} crl;
 	struct {
 		enum jitrd_ocsp_mode mode; /* default off */
@@ -116,6 +129,9 @@ enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t l
                                   struct jitrd_config **out, struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_config_free(struct jitrd_config *cfg); /* NULL is fine */
+
+/* The longest [crl] url accepted, NUL included (as JITRD_CRL_FETCH_URL_MAX). */
+#define JITRD_CONFIG_URL_MAX 2048
 
 /* True if ca_id (64 hex) is allowed by ca.allow (always true when the list is empty). */
 bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id);

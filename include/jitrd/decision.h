@@ -55,6 +55,9 @@ struct jitrd_decision {
 	                       * cannot anchor a path now): not worth remembering */
 	bool ocsp_wanted;     /* defer only because [ocsp] mode needs an answer the context
 	                       * lacks: ask the responder, then decide again with it */
+	bool crl_missing;     /* a defer because no verified CRL covers the certificate, which
+	                       * passed every check before the CRL step: a CRL fetched from its
+	                       * distribution points may decide it */
 };
 
 void jitrd_decision_init(struct jitrd_decision *d);

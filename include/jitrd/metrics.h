@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jitrd/crl_schedule.h"
 #include "jitrd/error.h"
 #include "jitrd/ocsp.h"
 #include "jitrd/outcome.h"
@@ -38,6 +39,7 @@ struct jitrd_metrics_crl {
 	char ca[JITRD_METRICS_CA_MAX]; /* the CA id (64 hex) */
 	uint64_t entries;
 	int64_t next_update; /* seconds since the epoch */
+	int64_t this_update; /* seconds since the epoch */
 };
 
 struct jitrd_metrics_ca_count {
@@ -64,6 +66,9 @@ struct jitrd_metrics_snapshot {
 	 * timeout, HTTP status), and answers taken from the cache instead */
 	uint64_t ocsp_requests[JITRD_METRICS_OCSP_RESULTS];
 	uint64_t ocsp_cache_hits;
+	uint64_t crl_fetch[JITRD_CRL_OUTCOME_COUNT]; /* by enum jitrd_crl_fetch_outcome */
+	int64_t now; /* wall clock (s) when the snapshot was taken; 0: none, the CRL seconds-until
+	              * and age gauges are then left out */
 };
 
 struct jitrd_metrics;
@@ -84,7 +89,9 @@ void jitrd_metrics_api_request(struct jitrd_metrics *m, const char *operation, i
 /* The CRL gauges of one CA (ca copied): replaces that CA's values. Past JITRD_METRICS_CRL_MAX
  * CAs the call is ignored. */
 void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
-                           int64_t next_update);
+                           int64_t this_update, int64_t next_update);
+/* One CRL fetch ended with outcome (jitrd_crl_fetch_total{outcome}); NONE is ignored. */
+void jitrd_metrics_crl_fetch(struct jitrd_metrics *m, enum jitrd_crl_fetch_outcome outcome);
 /* One CRL refused as a rollback for CA ca (jitrd_crl_rollbacks_total{ca}); never reset. Past
  * JITRD_METRICS_CRL_MAX CAs the call is ignored. */
 void jitrd_metrics_crl_rollback(struct jitrd_metrics *m, const char *ca);
@@ -100,7 +107,8 @@ void jitrd_metrics_ocsp_request(struct jitrd_metrics *m, enum jitrd_ocsp_status 
 /* One OCSP answer served from the cache (jitrd_ocsp_cache_hits_total). */
 void jitrd_metrics_ocsp_cache_hit(struct jitrd_metrics *m);
 
-/* Copies the registry into *out (caller's storage). A NULL m gives an empty snapshot. */
+/* Copies the registry into *out (caller's storage), with now set from the wall clock. A NULL
+ * m gives an empty snapshot (now 0). */
 void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapshot *out);
 
 /* Pure: the Prometheus text (format 0.0.4: HELP and TYPE lines, label values with \\, \" and

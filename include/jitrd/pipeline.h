@@ -16,11 +16,19 @@
 #include "jitrd/outcome.h"
 #include "jitrd/runtime.h"
 
+/* Called on the worker's thread for a device deferred because no verified CRL covers it
+ * (jitrd_decision's crl_missing): its signature and path were verified under our CA. device
+ * is borrowed for the call. Must not block: the CRL refresher only notes its distribution
+ * points and wakes its own thread. */
+typedef void (*jitrd_crl_missing_fn)(void *ctx, const struct jitrd_cert *device);
+
 struct jitrd_pipeline_options {
 	struct jitrd_journal *journal; /* certificate inventory; NULL = none */
 	struct jitrd_metrics *metrics; /* NULL = none */
 	struct jitrd_log *log;         /* NULL = none: the OCSP requests' lines */
 	size_t ocsp_cache_max;         /* OCSP answers kept; 0: JITRD_OCSP_CACHE_MAX */
+	jitrd_crl_missing_fn crl_missing; /* NULL = none */
+	void *crl_missing_ctx;
 };
 
 struct jitrd_pipeline;

@@ -41,6 +41,9 @@ struct jitrd_online_options {
 	struct jitrd_metrics *metrics;
 	/* Borrowed; NULL = none. Given, the pipeline logs each OCSP request there. */
 	struct jitrd_log *log;
+	/* With pipeline: told of devices deferred for want of a CRL (jitrd_pipeline_options). */
+	jitrd_crl_missing_fn crl_missing;
+	void *crl_missing_ctx;
 	/* Open the journal of state_dir (created 0700 when missing) as online.journal: the
 	 * operator's job progress and the fleet's inventory. */
 	bool journal;

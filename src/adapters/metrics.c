@@ -3,6 +3,8 @@
  * pure function of a snapshot. It does no I/O and never renders while holding the lock. */
 #include "jitrd/metrics.h"
 
+#include "jitrd/clock.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
@@ -176,7 +178,7 @@ _Static_assert(offsetof(struct jitrd_metrics_crl, ca) == 0, "ca_slot reads ca fi
 _Static_assert(offsetof(struct jitrd_metrics_ca_count, ca) == 0, "ca_slot reads ca first");
 
 void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t entries,
-                           int64_t next_update)
+                           int64_t this_update, int64_t next_update)
 {
 	char label[JITRD_METRICS_CA_MAX];
 	struct jitrd_metrics_snapshot *v = lock_labelled(m, ca, label, sizeof(label));
@@ -188,7 +190,17 @@ void jitrd_metrics_set_crl(struct jitrd_metrics *m, const char *ca, uint64_t ent
 	if (i < JITRD_METRICS_CRL_MAX) {
 		v->crl[i].entries = entries;
 		v->crl[i].next_update = next_update;
+		v->crl[i].this_update = this_update;
 	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_crl_fetch(struct jitrd_metrics *m, enum jitrd_crl_fetch_outcome outcome)
+{
+	if (!m || outcome <= JITRD_CRL_OUTCOME_NONE || outcome >= JITRD_CRL_OUTCOME_COUNT)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.crl_fetch[outcome]++;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -244,6 +256,7 @@ void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapsh
 	pthread_mutex_lock(&m->lock);
 	*out = m->values;
 	pthread_mutex_unlock(&m->lock);
+	out->now = jitrd_clock_wall_ms() / 1000;
 }
 
 /* Rendering: two passes over the same code, measuring then writing into a buffer of exactly
@@ -437,6 +450,25 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 	for (size_t i = 0; i < s->crl_count; i++)
 		put_ca_sample(t, "jitrd_crl_next_update_timestamp_seconds", s->crl[i].ca,
 		              s->crl[i].next_update);
+	put_header(t, "jitrd_crl_next_update_seconds", "gauge",
+	           "Seconds until the nextUpdate of the CA's current CRL (negative: stale).");
+	for (size_t i = 0; s->now > 0 && i < s->crl_count; i++)
+		put_ca_sample(t, "jitrd_crl_next_update_seconds", s->crl[i].ca,
+		              s->crl[i].next_update - s->now);
+	put_header(t, "jitrd_crl_age_seconds", "gauge",
+	           "Seconds since the thisUpdate of the CA's current CRL.");
+	for (size_t i = 0; s->now > 0 && i < s->crl_count; i++)
+		put_ca_sample(t, "jitrd_crl_age_seconds", s->crl[i].ca,
+		              s->now - s->crl[i].this_update);
+	put_header(t, "jitrd_crl_fetch_total", "counter",
+	           "CRL fetches by outcome: new, not_modified, refused, failed.");
+	for (int o = JITRD_CRL_OUTCOME_NEW; o < JITRD_CRL_OUTCOME_COUNT; o++) {
+		put_str(t, "jitrd_crl_fetch_total{outcome=\"");
+		put_str(t, jitrd_crl_fetch_outcome_name((enum jitrd_crl_fetch_outcome)o));
+		put_str(t, "\"} ");
+		put_u64(t, s->crl_fetch[o]);
+		put_str(t, "\n");
+	}
 	put_header(t, "jitrd_crl_rollbacks_total", "counter",
 	           "CRLs refused because their number is below the highest accepted before.");
 	for (size_t i = 0; i < s->crl_rollback_count; i++)

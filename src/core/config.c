@@ -38,6 +38,7 @@ enum kind {
 	K_ENUM,           /* one of choices; the index is the enum value */
 	K_CA_LIST,        /* ca.allow */
 	K_OCSP_RESPONDER, /* ocsp.responder: a URL, or <CA id>=<URL>, repeatable */
+	K_URL_LIST,       /* crl.url */
 };
 
 /* Why a value was refused; shown is the part of the value to quote (NULL: all of it). */
@@ -72,6 +73,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const char *const on_rejects[] = {"leave", "revoke", NULL};
 static const char *const s3_addressings[] = {"virtual", "path", NULL};
 static const char *const ocsp_modes[] = {"off", "fallback", "require", NULL};
+static const char *const distribution_points[] = {"off", "ca", "all", NULL};
 
 static void set_log_format(struct jitrd_config *cfg, int index)
 {
@@ -101,6 +103,13 @@ static void set_ocsp_mode(struct jitrd_config *cfg, int index)
 	static const enum jitrd_ocsp_mode modes[] = {JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK,
 	                                             JITRD_OCSP_MODE_REQUIRE};
 	cfg->ocsp.mode = modes[index];
+}
+
+static void set_distribution_points(struct jitrd_config *cfg, int index)
+{
+	static const enum jitrd_crl_distribution_points dps[] = {JITRD_CRL_DP_OFF, JITRD_CRL_DP_CA,
+	                                                         JITRD_CRL_DP_ALL};
+	cfg->crl.distribution_points = dps[index];
 }
 
 static bool has_space_or_control(const char *s)
@@ -317,6 +326,15 @@ static const struct key keys[] = {
     {"ocsp", "max_skew_seconds", "300", K_INT, .offset = AT(ocsp.max_skew_seconds), .min = 0,
      .max = 3600},
     {"ocsp", "nonce", "true", K_BOOL, .offset = AT(ocsp.nonce)},
+    {"crl", "url", "", K_URL_LIST, .offset = 0},
+    {"crl", "distribution_points", "off", K_ENUM, .choices = distribution_points,
+     .set_choice = set_distribution_points},
+    {"crl", "refresh_seconds", "3600", K_INT, .offset = AT(crl.refresh_seconds), .min = 1,
+     .max = 604800},
+    {"crl", "fetch_timeout_seconds", "60", K_INT, .offset = AT(crl.fetch_timeout_seconds), .min = 1,
+     .max = 3600},
+    {"crl", "fetch_max_bytes", "268435456", K_INT, .offset = AT(crl.fetch_max_bytes), .min = 1024,
+     .max = 536870912},
     {"provision", "policy_template", "/etc/jitrd/policies/default.json", K_PATH,
      .offset = AT(provision.policy_template), .check = check_not_empty},
     {"provision", "policy_name", "jitrd-device", K_STRING, .offset = AT(provision.policy_name),
@@ -546,6 +564,98 @@ static enum jitrd_err add_ocsp_responder(struct jitrd_config *cfg, const char *v
 	return JITRD_OK;
 }
 
+static void clear_crl_urls(struct jitrd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->crl.url_count; i++) {
+		free(cfg->crl.url[i]);
+		cfg->crl.url[i] = NULL;
+	}
+	cfg->crl.url_count = 0;
+}
+
+/* Why url (len bytes) cannot be a CRL source, or NULL. Credentials never travel in a URL
+ * (userinfo is refused; http:// is fine for CRLs, which are signed: RFC 5280 §4.2.1.13). */
+static const char *check_crl_url(const char *url, size_t len, const char **shown_from)
+{
+	static const char *const schemes[] = {"http://", "https://", "s3://", NULL};
+	const char *rest = NULL;
+	size_t authority;
+
+	if (len >= JITRD_CONFIG_URL_MAX)
+		return "is longer than 2047 bytes";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)url[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return "holds a control or non-ASCII character";
+	}
+	for (int i = 0; schemes[i]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (len > n && strncasecmp(url, schemes[i], n) == 0)
+			rest = url + n;
+	}
+	if (!rest)
+		return "must start with http://, https:// or s3://";
+	authority = strcspn(rest, "/?#");
+	if ((size_t)(url + len - rest) < authority)
+		authority = (size_t)(url + len - rest);
+	if (authority == 0 || *rest == ':')
+		return "has no host after the scheme";
+	if (memchr(rest, '@', authority)) {
+		/* the password must not reach the message either: only what follows it */
+		*shown_from = (const char *)memchr(rest, '@', authority) + 1;
+		return "holds a user name or password (not allowed in a URL)";
+	}
+	if (strncasecmp(url, "s3://", 5) == 0 && authority == (size_t)(url + len - rest))
+		return "s3:// needs a key after the bucket (s3://bucket/key)";
+	return NULL;
+}
+
+/* Adds the URLs in value (separated by commas or white space) to crl.url, dropping
+ * duplicates. A refused URL is shown without its query, which may hold a signature. */
+static enum jitrd_err add_crl_urls(struct jitrd_config *cfg, const char *value, struct fault *f)
+{
+	const char *p = value;
+	unsigned item = 0;
+
+	for (;;) {
+		size_t len;
+		const char *why;
+		const char *from;
+		bool known = false;
+
+		p += strspn(p, ", \t");
+		if (!*p)
+			return JITRD_OK;
+		item++;
+		len = strcspn(p, ", \t");
+		from = p;
+		if ((why = check_crl_url(p, len, &from)) != NULL) {
+			snprintf(f->reason, sizeof(f->reason), "item %u %s", item, why);
+			f->shown = from;
+			f->shown_len = strcspn(from, "?, \t");
+			return JITRD_ERR_CONFIG;
+		}
+		for (size_t i = 0; i < cfg->crl.url_count; i++)
+			known = known || (strlen(cfg->crl.url[i]) == len &&
+			                  strncmp(cfg->crl.url[i], p, len) == 0);
+		if (!known) {
+			if (cfg->crl.url_count == JITRD_CONFIG_MAX_LIST) {
+				snprintf(f->reason, sizeof(f->reason), "more than %d URLs",
+				         JITRD_CONFIG_MAX_LIST);
+				f->shown = p;
+				f->shown_len =
+				    strcspn(p, "?, \t") < len ? strcspn(p, "?, \t") : len;
+				return JITRD_ERR_CONFIG;
+			}
+			cfg->crl.url[cfg->crl.url_count] = strndup(p, len);
+			if (!cfg->crl.url[cfg->crl.url_count])
+				return JITRD_ERR_NOMEM;
+			cfg->crl.url_count++;
+		}
+		p += len;
+	}
+}
+
 static bool parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
@@ -645,6 +755,10 @@ static enum jitrd_err set_value(struct jitrd_config *cfg, const struct key *k, c
 		if (!append)
 			clear_ocsp_responders(cfg);
 		return add_ocsp_responder(cfg, value, f);
+	case K_URL_LIST:
+		if (!append)
+			clear_crl_urls(cfg);
+		return add_crl_urls(cfg, value, f);
 	}
 	set_reason(f, "internal error: unknown kind of key");
 	return JITRD_ERR_CONFIG;
@@ -724,9 +838,10 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	}
 	snprintf(prefix, sizeof(prefix), "[%s] %s: ", k->section, k->name);
 	/* Two `url =` lines are a mistake, not an override: refuse rather than guess which one
-	 * the operator meant. ca.allow is a list and may be spread over several lines, and
-	 * ocsp.responder takes one line per CA. */
-	if (ctx->seen[k - keys] && k->kind != K_CA_LIST && k->kind != K_OCSP_RESPONDER) {
+	 * the operator meant. ca.allow and crl.url are lists and may be spread over several
+	 * lines, and ocsp.responder takes one line per CA. */
+	if (ctx->seen[k - keys] && k->kind != K_CA_LIST && k->kind != K_OCSP_RESPONDER &&
+	    k->kind != K_URL_LIST) {
 		snprintf(ctx->message, sizeof(ctx->message),
 		         "%sduplicate key (each key may appear once)", prefix);
 		ctx->err = JITRD_ERR_CONFIG;
@@ -1105,6 +1220,7 @@ void jitrd_config_free(struct jitrd_config *cfg)
 	}
 	clear_ca_allow(cfg);
 	clear_ocsp_responders(cfg);
+	clear_crl_urls(cfg);
 	free(cfg);
 }
 

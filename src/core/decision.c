@@ -222,6 +222,7 @@ static int decide_by_crl(const struct jitrd_decision_context *ctx, const struct 
 			decide(d, JITRD_DECISION_DEFER, JITRD_TARGET_LEAVE,
 			       err == JITRD_ERR_NOMEM ? "out of memory looking up the CRL"
 			                              : "no valid CRL for the CA");
+			d->crl_missing = err == JITRD_ERR_NO_CRL;
 			return 1;
 		}
 		*note = "no valid CRL for the CA; crl.fail_open";

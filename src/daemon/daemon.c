@@ -181,6 +181,11 @@ static enum jitrd_err make_client(struct service *s, struct jitrd_diag *diag)
 	o.pipeline_journal = s->journal;
 	o.metrics = s->metrics;
 	o.log = s->log;
+	if (s->boot_rt->cfg->crl.distribution_points == JITRD_CRL_DP_ALL) {
+		/* the refresher is made next, before any worker runs */
+		o.crl_missing = jitrd_daemon_crl_missing;
+		o.crl_missing_ctx = s;
+	}
 	return jitrd_online_open(&o, &s->online, diag);
 }
 
@@ -353,11 +358,16 @@ static bool stop(struct service *s, int deadline_seconds)
 	pthread_mutex_unlock(&s->lock);
 	if (mqtt)
 		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS); /* it logs mqtt.stopped */
-	return jitrd_daemon_stop_threads(s, deadline_seconds);
+	if (!jitrd_daemon_stop_threads(s, deadline_seconds))
+		return false;
+	/* after the workers: they may still hand it device distribution points */
+	jitrd_daemon_refresh_stop(s);
+	return true;
 }
 
 static void free_service(struct service *s)
 {
+	jitrd_daemon_refresh_stop(s);
 	jitrd_http_status_stop(s->http);
 	jitrd_notify_free(s->notify);
 	jitrd_daemon_free_threads(s);
@@ -430,6 +440,9 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		jitrd_daemon_save_crl_numbers(s, s->boot_rt);
 	if (err == JITRD_OK)
 		err = make_client(s, &diag);
+	/* after the client: s3:// sources use its credentials chain; before the workers */
+	if (err == JITRD_OK)
+		err = jitrd_daemon_refresh_start(s, &diag);
 	if (err == JITRD_OK)
 		err = start_peers(s, cfg, &diag);
 	if (err != JITRD_OK) {

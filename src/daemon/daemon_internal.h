@@ -56,7 +56,11 @@ struct service {
 	int subscribe_grace_seconds;
 	int remember_seconds;
 	int journal_max_rows;
-	struct jitrd_crl_floors *crl_floors; /* highest CRL numbers accepted; main thread only */
+	struct jitrd_crl_floors *crl_floors;  /* highest CRL numbers accepted; under reload_lock */
+	struct jitrd_daemon_refresh *refresh; /* the CRL refresh thread (refresh.c), or NULL */
+	/* Serialises reloads (SIGHUP, the timer, the refresh thread): one snapshot is built at a
+	 * time, and the CRL numbers are saved in order. Never held by a worker. */
+	pthread_mutex_t reload_lock;
 
 	/* The one lock of the service: the current snapshot, the MQTT source pointer (readiness
 	 * reads it from the HTTP thread), the wake-up sequence and the stop flag. Held only for
@@ -114,5 +118,21 @@ void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime
 /* Loads a new snapshot and swaps it in unless it is worse (logged either way). true when the
  * new snapshot is in use, false when the previous one was kept. */
 bool jitrd_daemon_reload(struct service *s, const char *trigger);
+
+/* ---- refresh.c ---- */
+
+/* With CRL sources configured ([crl] url, distribution_points): the refresher over boot_rt's
+ * configuration, a first bounded fetch of every source (a reload when the cache changed),
+ * then the thread that fetches each source when due. Without sources: nothing. Errors:
+ * JITRD_ERR_NOMEM (diag says what); s->refresh is then left for jitrd_daemon_refresh_stop. */
+enum jitrd_err jitrd_daemon_refresh_start(struct service *s, struct jitrd_diag *diag) JITRD_WUR;
+/* Wakes the thread to look at its sources (one was added). */
+void jitrd_daemon_refresh_poke(struct service *s);
+/* jitrd_crl_missing_fn (ctx = s): with [crl] distribution_points = all, the device's points
+ * become sources and the thread wakes to fetch them. */
+void jitrd_daemon_crl_missing(void *ctx, const struct jitrd_cert *device);
+/* Stops the thread (its fetch in progress ends within [crl] fetch_timeout_seconds) and frees
+ * the refresher; nothing when not started. */
+void jitrd_daemon_refresh_stop(struct service *s);
 
 #endif

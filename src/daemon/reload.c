@@ -21,6 +21,7 @@ void jitrd_daemon_set_crl_metrics(struct service *s, const struct jitrd_runtime 
 
 		if (info)
 			jitrd_metrics_set_crl(s->metrics, jitrd_cert_id(ca), info->entries,
+			                      (int64_t)info->this_update,
 			                      (int64_t)info->next_update);
 	}
 }
@@ -151,7 +152,7 @@ static bool loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runt
 	return false;
 }
 
-bool jitrd_daemon_reload(struct service *s, const char *trigger)
+static bool reload_locked(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_runtime *new_rt =
@@ -196,4 +197,14 @@ bool jitrd_daemon_reload(struct service *s, const char *trigger)
 	}
 	jitrd_daemon_save_crl_numbers(s, new_rt);
 	return true;
+}
+
+bool jitrd_daemon_reload(struct service *s, const char *trigger)
+{
+	bool swapped;
+
+	pthread_mutex_lock(&s->reload_lock);
+	swapped = reload_locked(s, trigger);
+	pthread_mutex_unlock(&s->reload_lock);
+	return swapped;
 }

@@ -428,12 +428,17 @@ enum jitrd_err jitrd_daemon_sync_init(struct service *s)
 	if (pthread_condattr_setclock(&mono, CLOCK_MONOTONIC) != 0 ||
 	    pthread_mutex_init(&s->lock, NULL) != 0)
 		goto cleanup;
+	if (pthread_mutex_init(&s->reload_lock, NULL) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		goto cleanup;
+	}
 	for (; made < sizeof(conds) / sizeof(conds[0]); made++)
 		if (pthread_cond_init(conds[made], &mono) != 0)
 			break;
 	if (made < sizeof(conds) / sizeof(conds[0])) {
 		while (made > 0)
 			pthread_cond_destroy(conds[--made]);
+		pthread_mutex_destroy(&s->reload_lock);
 		pthread_mutex_destroy(&s->lock);
 		goto cleanup;
 	}
@@ -448,6 +453,7 @@ void jitrd_daemon_sync_cleanup(struct service *s)
 	pthread_cond_destroy(&s->exited);
 	pthread_cond_destroy(&s->reconcile);
 	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->reload_lock);
 	pthread_mutex_destroy(&s->lock);
 }
 

@@ -5,11 +5,13 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <openssl/x509.h>
 
 #include "jitrd/ocsp.h"
 #include "jitrd/ocsp_fetch.h"
+#include "jitrd/crl_refresh.h"
 #include "jitrd/runtime.h"
 #include "jitrd/text.h"
 
@@ -87,6 +89,58 @@ static int report_cas(const struct jitrd_runtime *rt, time_t now)
 	return problems;
 }
 
+static const char *source_kind(enum jitrd_crl_source_kind kind)
+{
+	switch (kind) {
+	case JITRD_CRL_SOURCE_CA_DP:
+		return "CA distribution point";
+	case JITRD_CRL_SOURCE_DEVICE_DP:
+		return "device distribution point";
+	case JITRD_CRL_SOURCE_CONFIG:
+		break;
+	}
+	return "[crl] url";
+}
+
+/* The fetched CRL sources ([crl] url, the CAs' distribution points) and what the cache holds
+ * of each, under the CA it was verified for; nothing is fetched here. */
+static void report_sources(const struct jitrd_runtime *rt)
+{
+	struct jitrd_crl_refresh *r = NULL;
+	struct jitrd_crl_source_info *info = malloc(sizeof(*info));
+	const struct jitrd_caset *issuers = rt->crl_issuers ? rt->crl_issuers : rt->cas;
+
+	if (!info || jitrd_crl_refresh_new(rt->cfg, &r) != JITRD_OK ||
+	    jitrd_crl_refresh_add_ca_points(r, issuers, NULL) != JITRD_OK) {
+		if (rt->cfg->crl.url_count > 0 || rt->cfg->crl.distribution_points)
+			printf("crl sources: out of memory\n");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < jitrd_crl_refresh_count(r); i++) {
+		char this_update[32], next_update[32], fetched[32];
+
+		if (jitrd_crl_refresh_source_at(r, i, info) != JITRD_OK)
+			continue;
+		printf("crl source: %s (%s): ", info->shown_url, source_kind(info->kind));
+		if (!info->cached) {
+			printf("nothing cached yet%s%s\n", *info->last_reason ? "; " : "",
+			       info->last_reason);
+			continue;
+		}
+		jitrd_format_rfc3339(info->meta.this_update, this_update, sizeof(this_update));
+		jitrd_format_rfc3339(info->meta.next_update, next_update, sizeof(next_update));
+		jitrd_format_rfc3339(info->meta.fetched_at, fetched, sizeof(fetched));
+		printf(
+		    "CA %s, number %lld, thisUpdate %s, nextUpdate %s, last fetched %s from %s\n",
+		    info->meta.ca, (long long)info->meta.crl_number, this_update,
+		    info->meta.next_update ? next_update : "(none)", fetched,
+		    *info->meta.final_url ? info->meta.final_url : info->shown_url);
+	}
+cleanup:
+	jitrd_crl_refresh_free(r);
+	free(info);
+}
+
 /* Returns the number of problems found in the CRL set. */
 static int report_crls(const struct jitrd_runtime *rt)
 {
@@ -144,6 +198,7 @@ static int report_crls(const struct jitrd_runtime *rt)
 		       jitrd_cert_id(anchor), info->origin, info->entries,
 		       (long long)info->crl_number, when);
 	}
+	report_sources(rt);
 	/* Read, never written here: the service records what it accepts (crl/README.md). */
 	if (*rt->crl_floors_note)
 		printf("crl numbers: %s %s\n", rt->crl_floors_path, rt->crl_floors_note);

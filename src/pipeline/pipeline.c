@@ -663,6 +663,8 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	}
 	finish(r, d.kind, d.kind == JITRD_DECISION_DEFER, d.reason);
 	r->time_may_change = d.time_may_change;
+	if (d.kind == JITRD_DECISION_DEFER && d.crl_missing && p->opts.crl_missing)
+		p->opts.crl_missing(p->opts.crl_missing_ctx, cert);
 	if (d.target_status == JITRD_TARGET_LEAVE)
 		goto cleanup;
 	if (d.kind == JITRD_DECISION_ACTIVATE) {

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "jitrd/crl_refresh.h"
 #include "jitrd/files.h"
 
 extern char **environ;
@@ -194,6 +195,77 @@ cleanup:
 	return result;
 }
 
+/* Reads path into the builder under the name origin; unreadable counts as refused (the
+ * report must name it). -1 only when out of memory. */
+static int add_crl_file(struct jitrd_runtime *rt, const char *path, const char *origin)
+{
+	char *bytes = NULL;
+	size_t len = 0;
+	struct jitrd_diag file_diag = {{0}};
+	enum jitrd_err err = jitrd_file_read(path, JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
+
+	if (err == JITRD_OK)
+		err = jitrd_crl_builder_add(rt->crl_builder, origin, (const unsigned char *)bytes,
+		                            len, &file_diag);
+	else if (err != JITRD_ERR_NOMEM)
+		err = jitrd_crl_builder_note_failure(rt->crl_builder, origin, err, file_diag.text);
+	free(bytes);
+	return err == JITRD_ERR_NOMEM ? -1 : 0;
+}
+
+/* "<URL without query> (cache <path>)" when the metadata beside path names its source, else
+ * path: the report then says where a cached CRL came from. */
+static void cached_origin(const char *path, char *out, size_t size)
+{
+	char meta_path[4096];
+	char *text = NULL;
+	size_t len = strlen(path), text_len = 0;
+	struct jitrd_crl_cache_meta meta;
+	char shown[JITRD_CRL_FETCH_URL_MAX];
+
+	snprintf(out, size, "%s", path);
+	if (len < 4 || len - 4 + sizeof(".json") > sizeof(meta_path))
+		return;
+	snprintf(meta_path, sizeof(meta_path), "%.*s.json", (int)(len - 4), path);
+	if (jitrd_file_read(meta_path, JITRD_CRL_CACHE_META_MAX, &text, &text_len, NULL) ==
+	        JITRD_OK &&
+	    jitrd_crl_cache_meta_parse(meta_path, text, text_len, &meta, NULL) == JITRD_OK) {
+		jitrd_crl_refresh_shown_url(meta.url, shown, sizeof(shown));
+		snprintf(out, size, "%.2000s (cache %.1000s)", shown, path);
+	}
+	free(text);
+}
+
+/* The CRLs the service fetched (state_dir/crl-cache/<hex>.crl), judged like [crl] dir files:
+ * a restart without network starts from the last good ones. A cache that is missing or not
+ * readable here (an operator's run against the service's private directory) adds nothing. */
+static int load_crl_cache(struct jitrd_runtime *rt)
+{
+	char dir[4096];
+	char **paths = NULL;
+	size_t count = 0;
+	int n =
+	    snprintf(dir, sizeof(dir), "%s/%s", rt->cfg->service.state_dir, JITRD_CRL_CACHE_DIR);
+
+	if (n < 0 || (size_t)n >= sizeof(dir) || access(dir, F_OK) != 0 ||
+	    jitrd_dir_list(dir, &paths, &count, NULL) != JITRD_OK)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(paths[i]);
+		char origin[3200];
+
+		if (len < 4 || strcmp(paths[i] + len - 4, ".crl") != 0)
+			continue;
+		cached_origin(paths[i], origin, sizeof(origin));
+		if (add_crl_file(rt, paths[i], origin) != 0) {
+			jitrd_paths_free(paths, count);
+			return -1;
+		}
+	}
+	jitrd_paths_free(paths, count);
+	return 0;
+}
+
 /* Refused CRL files are kept in the builder's report, not returned: one bad file must not
  * stop the others from protecting their CAs. */
 static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *diag)
@@ -214,26 +286,17 @@ static int load_crls(struct jitrd_runtime *rt, time_t now, struct jitrd_diag *di
 		count = 0;
 	}
 	for (size_t i = 0; i < count; i++) {
-		char *bytes = NULL;
-		size_t len = 0;
-		struct jitrd_diag file_diag = {{0}};
-		enum jitrd_err err =
-		    jitrd_file_read(paths[i], JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
-		if (err == JITRD_OK)
-			err = jitrd_crl_builder_add(rt->crl_builder, paths[i],
-			                            (const unsigned char *)bytes, len, &file_diag);
-		else if (err != JITRD_ERR_NOMEM)
-			/* unreadable counts as refused: the report must name it */
-			err = jitrd_crl_builder_note_failure(rt->crl_builder, paths[i], err,
-			                                     file_diag.text);
-		free(bytes);
-		if (err == JITRD_ERR_NOMEM) {
+		if (add_crl_file(rt, paths[i], paths[i]) != 0) {
 			jitrd_diag_set(diag, "out of memory");
 			jitrd_paths_free(paths, count);
 			return -1;
 		}
 	}
 	jitrd_paths_free(paths, count);
+	if (load_crl_cache(rt) != 0) {
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
 	if (jitrd_crl_builder_finish(rt->crl_builder, &rt->crls) != JITRD_OK) {
 		jitrd_diag_set(diag, "out of memory");
 		return -1;

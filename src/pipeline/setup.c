@@ -103,7 +103,8 @@ enum jitrd_err jitrd_online_open(const struct jitrd_online_options *opts,
 	}
 	if (opts->pipeline) {
 		struct jitrd_pipeline_options popts = {opts->pipeline_journal, opts->metrics,
-		                                       opts->log, 0};
+		                                       opts->log, 0, opts->crl_missing,
+		                                       opts->crl_missing_ctx};
 
 		err = jitrd_pipeline_new(&popts, &online->pipeline);
 		if (err != JITRD_OK) {

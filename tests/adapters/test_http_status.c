@@ -187,7 +187,7 @@ static void test_metrics_endpoint(void)
 	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_new(&m), JITRD_OK);
 	jitrd_metrics_event(m, JITRD_DECISION_ACTIVATE, 0.2);
 	jitrd_metrics_api_request(m, "UpdateCertificate", 200, 0.03);
-	jitrd_metrics_set_crl(m, "ca\"1", 3, 1924992000);
+	jitrd_metrics_set_crl(m, "ca\"1", 3, 1924000000, 1924992000);
 	jitrd_metrics_set_mqtt_connected(m, 1);
 	server = start_server(m, &r);
 	if (!server)

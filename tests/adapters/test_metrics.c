@@ -77,6 +77,17 @@ static const char empty_golden[] =
     "# HELP jitrd_crl_next_update_timestamp_seconds nextUpdate of the CA's current CRL, in "
     "seconds since the epoch.\n"
     "# TYPE jitrd_crl_next_update_timestamp_seconds gauge\n"
+    "# HELP jitrd_crl_next_update_seconds Seconds until the nextUpdate of the CA's current CRL "
+    "(negative: stale).\n"
+    "# TYPE jitrd_crl_next_update_seconds gauge\n"
+    "# HELP jitrd_crl_age_seconds Seconds since the thisUpdate of the CA's current CRL.\n"
+    "# TYPE jitrd_crl_age_seconds gauge\n"
+    "# HELP jitrd_crl_fetch_total CRL fetches by outcome: new, not_modified, refused, failed.\n"
+    "# TYPE jitrd_crl_fetch_total counter\n"
+    "jitrd_crl_fetch_total{outcome=\"new\"} 0\n"
+    "jitrd_crl_fetch_total{outcome=\"not_modified\"} 0\n"
+    "jitrd_crl_fetch_total{outcome=\"refused\"} 0\n"
+    "jitrd_crl_fetch_total{outcome=\"failed\"} 0\n"
     "# HELP jitrd_crl_rollbacks_total CRLs refused because their number is below the highest "
     "accepted before.\n"
     "# TYPE jitrd_crl_rollbacks_total counter\n"
@@ -138,6 +149,14 @@ static void test_populated_golden(void)
 	    "jitrd_crl_next_update_timestamp_seconds{ca=\"ab\\\\cd\\\"}\\n# TYPE x counter\\nx 1\"}"
 	    " 1924992000\n"
 	    "jitrd_crl_next_update_timestamp_seconds{ca=\"\xc3\xa9\"} -1\n"
+	    "jitrd_crl_next_update_seconds{ca=\"ab\\\\cd\\\"}\\n# TYPE x counter\\nx 1\"} 2000\n"
+	    "jitrd_crl_next_update_seconds{ca=\"\xc3\xa9\"} -1924990001\n"
+	    "jitrd_crl_age_seconds{ca=\"ab\\\\cd\\\"}\\n# TYPE x counter\\nx 1\"} 90000\n"
+	    "jitrd_crl_age_seconds{ca=\"\xc3\xa9\"} 1924990000\n"
+	    "jitrd_crl_fetch_total{outcome=\"new\"} 2\n"
+	    "jitrd_crl_fetch_total{outcome=\"not_modified\"} 0\n"
+	    "jitrd_crl_fetch_total{outcome=\"refused\"} 0\n"
+	    "jitrd_crl_fetch_total{outcome=\"failed\"} 5\n"
 	    "jitrd_crl_rollbacks_total{ca=\"a\\\"b\"} 3\n"
 	    "jitrd_mqtt_connected 1\n"
 	    "jitrd_inflight_events -2\n";
@@ -166,6 +185,10 @@ static void test_populated_golden(void)
 	LABEL(s->crl[0].ca, "ab\\cd\"}\n# TYPE x counter\nx 1");
 	s->crl[0].entries = 7;
 	s->crl[0].next_update = 1924992000;
+	s->crl[0].this_update = 1924900000;
+	s->now = 1924990000;
+	s->crl_fetch[JITRD_CRL_OUTCOME_NEW] = 2;
+	s->crl_fetch[JITRD_CRL_OUTCOME_FAILED] = 5;
 	LABEL(s->crl[1].ca, "\xc3\xa9");
 	s->crl[1].next_update = -1;
 	s->crl_rollback_count = 1;
@@ -239,7 +262,7 @@ static void test_render_invalid(void)
 	/* updates on a NULL registry do nothing */
 	jitrd_metrics_event(NULL, JITRD_DECISION_ACTIVATE, 1);
 	jitrd_metrics_api_request(NULL, "x", 200, 1);
-	jitrd_metrics_set_crl(NULL, "x", 1, 1);
+	jitrd_metrics_set_crl(NULL, "x", 1, 1, 1);
 	jitrd_metrics_crl_rollback(NULL, "x");
 	jitrd_metrics_clear_crl(NULL);
 	jitrd_metrics_set_mqtt_connected(NULL, 1);
@@ -269,9 +292,9 @@ static void test_registry_updates(void)
 	memset(long_name, 'o', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	jitrd_metrics_api_request(m, long_name, 0, 0.02);
-	jitrd_metrics_set_crl(m, "ca1", 10, 100);
-	jitrd_metrics_set_crl(m, "ca2", 20, 200);
-	jitrd_metrics_set_crl(m, "ca1", 11, 101);
+	jitrd_metrics_set_crl(m, "ca1", 10, 50, 100);
+	jitrd_metrics_set_crl(m, "ca2", 20, 150, 200);
+	jitrd_metrics_set_crl(m, "ca1", 11, 51, 101);
 	jitrd_metrics_crl_rollback(m, "ca2");
 	jitrd_metrics_crl_rollback(m, "ca2");
 	jitrd_metrics_crl_rollback(m, NULL);
@@ -344,7 +367,7 @@ static void test_bounded_labels(void)
 		jitrd_metrics_api_request(m, "Op", 100 + i, 0.001);
 	for (int i = 0; i < JITRD_METRICS_CRL_MAX + 10; i++) {
 		snprintf(name, sizeof(name), "ca%d", i);
-		jitrd_metrics_set_crl(m, name, (uint64_t)i, i);
+		jitrd_metrics_set_crl(m, name, (uint64_t)i, i, i);
 		jitrd_metrics_crl_rollback(m, name);
 	}
 	jitrd_metrics_snapshot(m, s);

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	                      {"require, cached answer", NULL, 0, 0, 0},
 	                      {"require, uncached answer", NULL, 0, 0, 0}};
 	int rounds = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 500;
-	struct jitrd_pipeline_options one = {NULL, NULL, NULL, 1};
+	struct jitrd_pipeline_options one = {NULL, NULL, NULL, 1, NULL, NULL};
 	int status = 1;
 
 	if (argc < 5 || rounds < 10 || rounds > 1000000) {

@@ -311,6 +311,7 @@ static bool world_start(struct world *w, size_t workers)
 		fprintf(stderr, "set-up: %s\n", diag.text);
 		return false;
 	}
+	memset(&popts, 0, sizeof(popts));
 	popts.journal = s->journal;
 	popts.metrics = s->metrics;
 	if (jitrd_pipeline_new(&popts, &s->online.pipeline) != JITRD_OK)

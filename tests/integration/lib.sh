@@ -322,12 +322,17 @@ list_certificates_by_ca = ${LIMIT:-1000}
 CONF
 }
 
-# start_jitrd: `jitrd run` with the emulator's credentials; waits until /readyz says ready
-start_jitrd() {
+# launch_jitrd: `jitrd run` with the emulator's credentials, in the background ($jitrd_pid)
+launch_jitrd() {
 	(cd "$work" && exec env AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
 		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		"$JITRD" run -c "$work/jitrd.conf" >>"$work/jitrd.log" 2>&1) &
 	jitrd_pid=$!
+}
+
+# start_jitrd: launch_jitrd, then waits until /readyz says ready
+start_jitrd() {
+	launch_jitrd
 	wait_until 30 ready
 }
 

@@ -76,10 +76,7 @@ check "SIGTERM: exit 0" stop_jitrd TERM
 
 # a restart with the older CRL: refused at start too, so the CA has no CRL and jitrd is unready
 : >"$work/jitrd.log"
-(cd "$work" && exec env AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
-	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-	"$JITRD" run -c "$work/jitrd.conf" >>"$work/jitrd.log" 2>&1) &
-jitrd_pid=$!
+launch_jitrd
 started() { log_events service.started >/dev/null; }
 check "restart with the older CRL: starts" wait_until 30 started
 check "restart: crl.rollback logged" rolled_back

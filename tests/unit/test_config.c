@@ -159,6 +159,11 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_EQUAL(c->ocsp.max_skew_seconds, 300);
 	CU_ASSERT_TRUE(c->ocsp.nonce);
 	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(c, ID_A), "");
+	CU_ASSERT_EQUAL(c->crl.url_count, 0);
+	CU_ASSERT_EQUAL(c->crl.distribution_points, JITRD_CRL_DP_OFF);
+	CU_ASSERT_EQUAL(c->crl.refresh_seconds, 3600);
+	CU_ASSERT_EQUAL(c->crl.fetch_timeout_seconds, 60);
+	CU_ASSERT_EQUAL(c->crl.fetch_max_bytes, 268435456);
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_template, "/etc/jitrd/policies/default.json");
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "jitrd-device");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "");
@@ -539,6 +544,20 @@ static const struct value_case value_cases[] = {
     {"crl", "s3_addressing", "PATH", NULL, NULL},
     {"crl", "s3_addressing", "", "must be one of: virtual, path", NULL},
     {"crl", "s3_addressing", "dualstack", "must be one of: virtual, path", NULL},
+    {"crl", "refresh_seconds", "1", NULL, NULL},
+    {"crl", "refresh_seconds", "0", "must be an integer from 1 to 604800", NULL},
+    {"crl", "refresh_seconds", "1h", "must be an integer from 1 to 604800", NULL},
+    {"crl", "fetch_timeout_seconds", "3600", NULL, NULL},
+    {"crl", "fetch_timeout_seconds", "0", "must be an integer from 1 to 3600", NULL},
+    {"crl", "fetch_timeout_seconds", "3601", "must be an integer from 1 to 3600", NULL},
+    {"crl", "fetch_max_bytes", "1024", NULL, NULL},
+    {"crl", "fetch_max_bytes", "536870912", NULL, NULL},
+    {"crl", "fetch_max_bytes", "1023", "must be an integer from 1024 to 536870912", NULL},
+    {"crl", "fetch_max_bytes", "536870913", "must be an integer from 1024 to 536870912", NULL},
+    {"crl", "fetch_max_bytes", "1e6", "must be an integer from 1024 to 536870912", NULL},
+    {"crl", "distribution_points", "CA", NULL, NULL},
+    {"crl", "distribution_points", "all", NULL, NULL},
+    {"crl", "distribution_points", "on", "must be one of: off, ca, all", NULL},
     {"mqtt", "clean_session", "TRUE", NULL, NULL},
     {"mqtt", "clean_session", "Yes", NULL, NULL},
     {"mqtt", "clean_session", "off", NULL, NULL},
@@ -726,6 +745,76 @@ static void test_ocsp_responders(void)
 	                 "t.conf:3: [ocsp] responder: a second responder for this CA (value '" ID_A
 	                 "=http://b/')");
 	CU_ASSERT_STRING_EQUAL(jitrd_config_ocsp_responder(NULL, ID_A), "");
+}
+
+/* [crl] url: a list over lines and separators; every refusal names the item and never shows
+ * a query (which may hold a signature). */
+static void test_crl_urls(void)
+{
+	static const struct {
+		const char *value;
+		const char *message; /* NULL: accepted */
+	} bad[] = {
+	    {"ftp://h/x", "item 1 must start with http://, https:// or s3:// (value 'ftp://h/x')"},
+	    {"http://h/a.crl, crl.example.com/b.crl",
+	     "item 2 must start with http://, https:// or s3:// (value 'crl.example.com/b.crl')"},
+	    {"ftp://h/x?sig=SECRET", "item 1 must start with http://, https:// or s3:// (value "
+	                             "'ftp://h/x')"},
+	    {"http:///x", "item 1 has no host after the scheme (value 'http:///x')"},
+	    {"http://:80/x", "item 1 has no host after the scheme (value 'http://:80/x')"},
+	    {"https://user:pw@h/x?sig=SECRET",
+	     "item 1 holds a user name or password (not allowed in a URL) (value "
+	     "'h/x')"},
+	    {"s3://bucket", "item 1 s3:// needs a key after the bucket (s3://bucket/key) (value "
+	                    "'s3://bucket')"},
+	    {"http://h/\x7f", "item 1 holds a control or non-ASCII character (value "
+	                      "'http://h/\\x7f')"},
+	    {"http://h/\xc3\xa9", "item 1 holds a control or non-ASCII character (value "
+	                          "'http://h/\\xc3\\xa9')"},
+	};
+	const char *text = "[crl]\nurl = http://a.example/x.crl, https://b.example/y.crl\n"
+			   "url = s3://bucket/crl/ca.crl http://a.example/x.crl\n";
+	struct jitrd_config *cfg = parse_ok("t.conf", text, strlen(text), NULL, NULL);
+
+	if (cfg) {
+		CU_ASSERT_EQUAL(cfg->crl.url_count, 3); /* the repeat dropped */
+		CU_ASSERT_STRING_EQUAL(cfg->crl.url[0], "http://a.example/x.crl");
+		CU_ASSERT_STRING_EQUAL(cfg->crl.url[1], "https://b.example/y.crl");
+		CU_ASSERT_STRING_EQUAL(cfg->crl.url[2], "s3://bucket/crl/ca.crl");
+	}
+	jitrd_config_free(cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char input[256], message[512];
+		struct jitrd_config *out = SENTINEL;
+		struct jitrd_diag diag;
+
+		snprintf(input, sizeof(input), "[crl]\nurl = %s\n", bad[i].value);
+		snprintf(message, sizeof(message), "t.conf:2: [crl] url: %s", bad[i].message);
+		CU_ASSERT_EQUAL(
+		    jitrd_config_parse("t.conf", input, strlen(input), NULL, NULL, &out, &diag),
+		    JITRD_ERR_CONFIG);
+		if (strcmp(diag.text, message) != 0)
+			fprintf(stderr, "got  %s\nwant %s\n", diag.text, message);
+		CU_ASSERT_STRING_EQUAL(diag.text, message);
+		CU_ASSERT_PTR_NULL(strstr(diag.text, "SECRET"));
+		CU_ASSERT_PTR_NULL(strstr(diag.text, "pw"));
+		CU_ASSERT_PTR_EQUAL(out, SENTINEL);
+	}
+}
+
+/* The environment replaces the file's list: a comma or space list in one variable. */
+static void test_crl_urls_env(void)
+{
+	const char *text = "[crl]\nurl = http://file.example/a.crl\n";
+	const char *env[] = {"JITRD_CRL_URL=http://e.example/1.crl https://e.example/2.crl", NULL};
+	struct jitrd_config *cfg = parse_ok("t.conf", text, strlen(text), env, NULL);
+
+	if (cfg) {
+		CU_ASSERT_EQUAL(cfg->crl.url_count, 2);
+		CU_ASSERT_STRING_EQUAL(cfg->crl.url[0], "http://e.example/1.crl");
+		CU_ASSERT_STRING_EQUAL(cfg->crl.url[1], "https://e.example/2.crl");
+	}
+	jitrd_config_free(cfg);
 }
 
 /* The values accepted above land in the struct as meant. */
@@ -1144,6 +1233,8 @@ int main(void)
 	    {"the sample config is the defaults", test_sample_is_defaults},
 	    {"bad arguments", test_bad_arguments},
 	    {"one value per key and rule", test_values},
+	    {"crl url list", test_crl_urls},
+	    {"crl url list from the environment", test_crl_urls_env},
 	    {"accepted values land in the struct", test_value_results},
 	    {"[ocsp] responder per CA", test_ocsp_responders},
 	    {"environment overrides the file", test_env_overrides_file},
