@@ -23,10 +23,10 @@
 typedef void (*jitrd_crl_missing_fn)(void *ctx, const struct jitrd_cert *device);
 
 struct jitrd_pipeline_options {
-	struct jitrd_journal *journal; /* certificate inventory; NULL = none */
-	struct jitrd_metrics *metrics; /* NULL = none */
-	struct jitrd_log *log;         /* NULL = none: the OCSP requests' lines */
-	size_t ocsp_cache_max;         /* OCSP answers kept; 0: JITRD_OCSP_CACHE_MAX */
+	struct jitrd_journal *journal;    /* certificate inventory; NULL = none */
+	struct jitrd_metrics *metrics;    /* NULL = none */
+	struct jitrd_log *log;            /* NULL = none: the OCSP requests' lines */
+	size_t ocsp_cache_max;            /* OCSP answers kept; 0: JITRD_OCSP_CACHE_MAX */
 	jitrd_crl_missing_fn crl_missing; /* NULL = none */
 	void *crl_missing_ctx;
 };

@@ -102,9 +102,11 @@ enum jitrd_err jitrd_online_open(const struct jitrd_online_options *opts,
 		}
 	}
 	if (opts->pipeline) {
-		struct jitrd_pipeline_options popts = {opts->pipeline_journal, opts->metrics,
-		                                       opts->log, 0, opts->crl_missing,
-		                                       opts->crl_missing_ctx};
+		struct jitrd_pipeline_options popts = {.journal = opts->pipeline_journal,
+		                                       .metrics = opts->metrics,
+		                                       .log = opts->log,
+		                                       .crl_missing = opts->crl_missing,
+		                                       .crl_missing_ctx = opts->crl_missing_ctx};
 
 		err = jitrd_pipeline_new(&popts, &online->pipeline);
 		if (err != JITRD_OK) {
