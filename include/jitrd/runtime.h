@@ -6,6 +6,7 @@
 #define JITRD_RUNTIME_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -65,6 +66,12 @@ enum jitrd_err jitrd_runtime_save_crl_floors(const struct jitrd_runtime *rt,
                                              struct jitrd_crl_floors **out,
                                              struct jitrd_diag *diag) JITRD_WUR;
 void jitrd_runtime_unref(struct jitrd_runtime *rt); /* NULL is fine */
+
+/* Whether new_rt would leave a CA without the CRL old has for it (a refused or unreadable
+ * file, a cache gone): a reload must then keep old, which goes on protecting that CA. diag
+ * says which CA and why. Both borrowed. */
+bool jitrd_runtime_loses_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
+                             struct jitrd_diag *diag);
 
 /* A decision context over a loaded runtime (account and region from the config). */
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);

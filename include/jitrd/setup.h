@@ -80,6 +80,13 @@ struct jitrd_online {
 enum jitrd_err jitrd_online_open(const struct jitrd_online_options *opts,
                                  struct jitrd_online *online, struct jitrd_diag *diag) JITRD_WUR;
 
+/* Replaces online->rt with rt (a reference is taken; the old one is released, so a caller
+ * still using it must hold its own). The credentials, client, session and pipeline keep
+ * nothing of a runtime beyond a call (the client copied [aws] when it was made), so this is
+ * safe between calls, with no other thread using *online, for an rt loaded from the same
+ * configuration: a reload of the CRLs, not of [aws]. */
+void jitrd_online_set_runtime(struct jitrd_online *online, struct jitrd_runtime *rt);
+
 /* Closes what jitrd_online_open opened and zeroes *online; a zeroed one is fine. */
 void jitrd_online_close(struct jitrd_online *online);
 

@@ -124,34 +124,6 @@ void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime
 		             NULL);
 }
 
-/* A new snapshot that would leave a CA without the CRL the current one has for it (a bad
- * or unreadable new file) is refused: the old one keeps protecting that CA. diag says which
- * CA and why. */
-static bool loses_a_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
-                        struct jitrd_diag *diag)
-{
-	for (size_t i = 0; i < jitrd_caset_count(new_rt->cas); i++) {
-		const struct jitrd_cert *ca = jitrd_caset_at(new_rt->cas, i);
-		const struct jitrd_cert *old_ca = jitrd_caset_find_id(old->cas, jitrd_cert_id(ca));
-		const char *why = new_rt->crl_dir_error;
-
-		if (jitrd_crl_store_info(new_rt->crls, ca) || !old_ca ||
-		    !jitrd_crl_store_info(old->crls, old_ca))
-			continue;
-		for (size_t f = 0; !*why && f < jitrd_crl_builder_file_count(new_rt->crl_builder);
-		     f++) {
-			const struct jitrd_crl_file_report *r =
-			    jitrd_crl_builder_file_at(new_rt->crl_builder, f);
-			if (r->result != JITRD_OK)
-				why = r->reason;
-		}
-		jitrd_diag_set(diag, "CA %s would lose its CRL (%.300s)", jitrd_cert_id(ca),
-		               *why ? why : "no CRL file for it");
-		return true;
-	}
-	return false;
-}
-
 static bool reload_locked(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
@@ -166,7 +138,7 @@ static bool reload_locked(struct service *s, const char *trigger)
 	}
 	jitrd_daemon_log_rollbacks(s, new_rt);
 	old = jitrd_daemon_runtime(s);
-	if (loses_a_crl(old, new_rt, &diag)) {
+	if (jitrd_runtime_loses_crl(old, new_rt, &diag)) {
 		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
 		             diag.text, "kept", "previous snapshot", NULL);
 		jitrd_runtime_unref(new_rt);

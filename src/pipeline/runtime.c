@@ -505,3 +505,28 @@ void jitrd_runtime_unref(struct jitrd_runtime *rt)
 		free(rt);
 	}
 }
+
+bool jitrd_runtime_loses_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
+                             struct jitrd_diag *diag)
+{
+	for (size_t i = 0; i < jitrd_caset_count(new_rt->cas); i++) {
+		const struct jitrd_cert *ca = jitrd_caset_at(new_rt->cas, i);
+		const struct jitrd_cert *old_ca = jitrd_caset_find_id(old->cas, jitrd_cert_id(ca));
+		const char *why = new_rt->crl_dir_error;
+
+		if (jitrd_crl_store_info(new_rt->crls, ca) || !old_ca ||
+		    !jitrd_crl_store_info(old->crls, old_ca))
+			continue;
+		for (size_t f = 0; !*why && f < jitrd_crl_builder_file_count(new_rt->crl_builder);
+		     f++) {
+			const struct jitrd_crl_file_report *r =
+			    jitrd_crl_builder_file_at(new_rt->crl_builder, f);
+			if (r->result != JITRD_OK)
+				why = r->reason;
+		}
+		jitrd_diag_set(diag, "CA %s would lose its CRL (%.300s)", jitrd_cert_id(ca),
+		               *why ? why : "no CRL file for it");
+		return true;
+	}
+	return false;
+}

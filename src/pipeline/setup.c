@@ -117,6 +117,14 @@ enum jitrd_err jitrd_online_open(const struct jitrd_online_options *opts,
 	return JITRD_OK;
 }
 
+void jitrd_online_set_runtime(struct jitrd_online *online, struct jitrd_runtime *rt)
+{
+	struct jitrd_runtime *old = online->rt;
+
+	online->rt = jitrd_runtime_ref(rt);
+	jitrd_runtime_unref(old);
+}
+
 void jitrd_online_close(struct jitrd_online *online)
 {
 	jitrd_pipeline_free(online->pipeline);
