@@ -5,6 +5,7 @@
 #ifndef JITRD_LAMBDA_H
 #define JITRD_LAMBDA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,28 @@ enum jitrd_err jitrd_lambda_error_reply(const char *type, const char *message,
  * A missing or malformed header yields fallback_ms from now. */
 int64_t jitrd_lambda_until(const char *deadline_header, int64_t now_epoch_ms, int64_t now_mono_ms,
                            int64_t margin_ms, int64_t fallback_ms);
+
+/* CRLs kept current (lambda_crl.c). At init, the fetch of every source gets this much in
+ * all at most ([crl] fetch_timeout_seconds when shorter): Lambda ends an init phase at 10 s,
+ * and that also holds the process start, two snapshot loads and the verification of what
+ * was fetched. A source left out is due at the first invocation. */
+#define JITRD_LAMBDA_INIT_FETCH_MS 4000
+/* Before an invocation's events, a due refresh takes at most 1/JITRD_LAMBDA_REFRESH_SHARE of
+ * the time left (the events keep the larger share), and never less than
+ * JITRD_LAMBDA_MIN_REFRESH_MS: the refresher needs a second for a fetch, so with less the
+ * refresh waits for an invocation with more time. */
+#define JITRD_LAMBDA_REFRESH_SHARE  3
+#define JITRD_LAMBDA_MIN_REFRESH_MS 1000
+
+/* The milliseconds a CRL refresh may take of left_ms (the time to the invocation's deadline):
+ * left_ms / JITRD_LAMBDA_REFRESH_SHARE, at most fetch_timeout_ms; 0 (no refresh now) when
+ * that is below JITRD_LAMBDA_MIN_REFRESH_MS. */
+int64_t jitrd_lambda_refresh_budget(int64_t left_ms, int64_t fetch_timeout_ms);
+
+/* Whether a new snapshot, estimated at twice load_ms (the last load; the new CRL may be
+ * larger), fits in left_ms / JITRD_LAMBDA_REFRESH_SHARE: else it waits for the next
+ * invocation and the events run on the current snapshot. */
+bool jitrd_lambda_reload_fits(int64_t left_ms, int64_t load_ms);
 
 struct jitrd_lambda_options {
 	const char *runtime_api;       /* AWS_LAMBDA_RUNTIME_API: "host:port" */

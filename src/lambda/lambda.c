@@ -1,7 +1,8 @@
 /* lambda.c — jitrd as an AWS Lambda custom runtime: opens the runtime and the AWS client once,
  * then answers invocations from the Runtime API (runtime_api.c) with the event shapes
- * (events.c). It decides nothing itself: each registration event goes through the pipeline,
- * and it never lets one event run past the invocation's deadline. */
+ * (events.c), keeping the CRLs current between them (lambda_crl.c). It decides nothing
+ * itself: each registration event goes through the pipeline, and it never lets one event run
+ * past the invocation's deadline. */
 #include "jitrd/lambda.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "jitrd/clock.h"
 #include "jitrd/log.h"
 #include "jitrd/setup.h"
+#include "lambda_crl.h"
 #include "lambda_runtime.h"
 
 extern char **environ;
@@ -26,6 +28,7 @@ struct lambda {
 	struct jitrd_online online; /* runtime, credentials, client, session, pipeline */
 	struct jitrd_log *log;
 	struct runtime_api api;
+	struct lambda_crl crl; /* the CRL sources and when the snapshot is reloaded */
 };
 
 static enum jitrd_err op_process(void *ctx, const char *payload, size_t len, int64_t until,
@@ -56,10 +59,13 @@ static void op_outcome(void *ctx, const struct jitrd_pipeline_result *r)
 }
 
 /* Lambda's layout (LAMBDA_TASK_ROOT, /var/task) as the default for what the function.zip
- * carries, and JSON logs for CloudWatch; a variable that is set wins. 0 or -1. */
+ * carries, the state directory (fetched CRLs, CRL numbers) in /tmp, the one writable place,
+ * which lasts as long as the execution environment, and JSON logs for CloudWatch; a variable
+ * that is set wins. 0 or -1. */
 static int set_lambda_defaults(void)
 {
 	const char *root = getenv("LAMBDA_TASK_ROOT");
+	const char *tmp = getenv("TMPDIR"); /* Lambda sets none: /tmp; a test points it aside */
 	static const struct {
 		const char *name, *under_root;
 	} defaults[] = {
@@ -79,6 +85,11 @@ static int set_lambda_defaults(void)
 		    setenv(defaults[i].name, value, 0) != 0)
 			return -1;
 	}
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	if ((size_t)snprintf(value, sizeof(value), "%s/jitrd", tmp) >= sizeof(value) ||
+	    setenv("JITRD_SERVICE_STATE_DIR", value, 0) != 0)
+		return -1;
 	if (setenv("JITRD_SERVICE_LOG_FORMAT", "json", 0) != 0)
 		return -1;
 	return 0;
@@ -104,6 +115,7 @@ static void init_failed(struct lambda *l, const char *type, const char *message)
 static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **type)
 {
 	struct jitrd_online_options oo;
+	int64_t started = jitrd_clock_mono_ms();
 
 	*type = "jitrd.ConfigError";
 	if (set_lambda_defaults() != 0) {
@@ -130,11 +142,18 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 		jitrd_diag_set(diag, "cannot open the log");
 		return -1;
 	}
+	/* the fetch is bounded so that init ends well within Lambda's 10 s */
+	if (lambda_crl_init(&l->crl, &l->online, l->log, JITRD_LAMBDA_INIT_FETCH_MS,
+	                    jitrd_clock_mono_ms() - started, diag) != JITRD_OK) {
+		*type = "jitrd.InitError";
+		return -1;
+	}
 	return 0;
 }
 
 static void lambda_close(struct lambda *l)
 {
+	lambda_crl_close(&l->crl);
 	jitrd_online_close(&l->online);
 	jitrd_log_free(l->log);
 	runtime_api_close(&l->api);
@@ -160,6 +179,9 @@ static enum jitrd_err serve(struct lambda *l, const struct jitrd_lambda_invocati
 		setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
 	else
 		unsetenv("_X_AMZN_TRACE_ID");
+	/* before the events, so they are judged on current CRLs; within a share of the time */
+	if (lambda_crl_before_invocation(&l->crl, &l->online, l->log, until) != JITRD_OK)
+		return JITRD_ERR_NOMEM;
 	if (inv->too_large)
 		err = jitrd_lambda_error_reply("jitrd.PayloadTooLarge",
 		                               "the invocation payload is over 6 MB", &reply);
@@ -213,7 +235,8 @@ int jitrd_lambda_run(const struct jitrd_lambda_options *opts)
 	}
 	jitrd_log_kv(l.log, JITRD_LOG_INFO, "lambda.ready", "config", l.online.rt->config_origin,
 	             "ca_dir", l.online.rt->cfg->ca.dir, "crl_dir", l.online.rt->cfg->crl.dir,
-	             "crl_dir_error", l.online.rt->crl_dir_error, NULL);
+	             "crl_dir_error", l.online.rt->crl_dir_error, "state_dir",
+	             l.online.rt->cfg->service.state_dir, NULL);
 	while (opts->max_invocations == 0 || served < opts->max_invocations) {
 		if (runtime_api_next(&l.api, &inv, &diag) != JITRD_OK) {
 			jitrd_log_kv(l.log, JITRD_LOG_ERROR, "lambda.next_failed", "error",

@@ -521,6 +521,42 @@ static void test_until_from_deadline_header(void)
 		    cases[i].expect);
 }
 
+/* The share of an invocation a CRL refresh may take, and whether a reload still fits. */
+static void test_crl_refresh_budget(void)
+{
+	static const struct {
+		int64_t left, fetch_timeout, expect;
+	} budgets[] = {
+	    {30000, 60000, 10000}, /* a third: the events keep two */
+	    {30000, 5000, 5000},   /* never more than one fetch's timeout */
+	    {3000, 60000, 1000},   /* exactly the least a fetch needs */
+	    {2999, 60000, 0},      /* less: the refresh waits for a longer invocation */
+	    {0, 60000, 0},          {-5000, 60000, 0}, /* the deadline has passed */
+	    {900000, 60000, 60000}, {INT64_MAX, 60000, 60000},
+	};
+	static const struct {
+		int64_t left, load;
+		bool fits;
+	} reloads[] = {
+	    {30000, 5000, true},
+	    {30000, 5001, false}, /* twice the last load in a third */
+	    {30000, 0, true},
+	    {0, 0, false},
+	    {-1, 0, false},
+	    {30000, -1, false},
+	    {INT64_MAX, INT64_MAX / 2 + 1, false},
+	    {INT64_MAX, 1000, true},
+	};
+
+	for (size_t i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++)
+		CU_ASSERT_EQUAL(
+		    jitrd_lambda_refresh_budget(budgets[i].left, budgets[i].fetch_timeout),
+		    budgets[i].expect);
+	for (size_t i = 0; i < sizeof(reloads) / sizeof(reloads[0]); i++)
+		CU_ASSERT_EQUAL(jitrd_lambda_reload_fits(reloads[i].left, reloads[i].load),
+		                reloads[i].fits);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -539,6 +575,8 @@ int main(void)
 	    {"out of memory leaves the reply untouched", test_nomem_leaves_reply_untouched},
 	    {"error replies are AWS's shape, escaped", test_error_reply_escapes},
 	    {"deadline header to a monotonic deadline", test_until_from_deadline_header},
+	    {"CRL refresh: its share of the invocation, a reload that fits",
+	     test_crl_refresh_budget},
 	    {NULL, NULL},
 	};
 
