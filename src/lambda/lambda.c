@@ -130,6 +130,8 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 	oo.resolve_credentials = true;
 	oo.session = true;
 	oo.pipeline = true;
+	oo.crl_missing = lambda_crl_missing;
+	oo.crl_missing_ctx = &l->crl;
 	if (jitrd_online_open(&oo, &l->online, diag) != JITRD_OK) {
 		if (l->online.failed_step == JITRD_ONLINE_CREDENTIALS)
 			*type = "jitrd.CredentialsError";

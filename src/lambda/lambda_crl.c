@@ -157,6 +157,8 @@ enum jitrd_err lambda_crl_init(struct lambda_crl *c, struct jitrd_online *online
 		jitrd_diag_set(diag, "CRL sources: %s", jitrd_strerror(err));
 		return err;
 	}
+	/* s3:// sources are signed with the role's credentials, as the IoT calls are */
+	jitrd_crl_refresh_set_credentials(c->refresher, online->credentials);
 	snprintf(count, sizeof(count), "%zu", jitrd_crl_refresh_count(c->refresher));
 	jitrd_log_kv(log, JITRD_LOG_INFO, "crl.sources", "count", count, "state_dir",
 	             cfg->service.state_dir, NULL);
@@ -192,6 +194,17 @@ enum jitrd_err lambda_crl_before_invocation(struct lambda_crl *c, struct jitrd_o
 	    jitrd_lambda_reload_fits(until - jitrd_clock_mono_ms(), c->load_ms))
 		return reload(c, online, log, "crl-fetch");
 	return JITRD_OK;
+}
+
+void lambda_crl_missing(void *ctx, const struct jitrd_cert *device)
+{
+	struct lambda_crl *c = ctx;
+
+	/* with distribution_points = all, due at once: the next invocation fetches them, so the
+	 * retry of the deferred event finds the CRL */
+	if (c->refresher &&
+	    jitrd_crl_refresh_add_device_points(c->refresher, device, NULL) != JITRD_OK)
+		return; /* out of memory: the device stays deferred */
 }
 
 void lambda_crl_close(struct lambda_crl *c)

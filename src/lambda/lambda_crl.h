@@ -36,6 +36,11 @@ enum jitrd_err lambda_crl_init(struct lambda_crl *c, struct jitrd_online *online
 enum jitrd_err lambda_crl_before_invocation(struct lambda_crl *c, struct jitrd_online *online,
                                             struct jitrd_log *log, int64_t until) JITRD_WUR;
 
+/* The pipeline's jitrd_crl_missing_fn with ctx a struct lambda_crl: the CRL Distribution
+ * Points of a device deferred for want of a CRL become sources ([crl] distribution_points =
+ * all), fetched before the next invocation's events. */
+void lambda_crl_missing(void *ctx, const struct jitrd_cert *device);
+
 void lambda_crl_close(struct lambda_crl *c); /* a zeroed one is fine */
 
 #endif
