@@ -1,12 +1,16 @@
-"""harness.py - what test-lambda.py and bench-lambda.py share: the emulator on a free loopback
-port, the PKI of make-pki.sh registered with it the way an operator does (AWS CLI), the
-function.zip built by deploy/lambda/package.sh and unpacked as Lambda does, and Lambda's
-environment for bootstrap."""
+"""harness.py - what test-lambda.py, test-lambda-crl.py and bench-lambda.py share: the checks
+of a test script and what it started (Cases), the emulator on a free loopback port, the PKI of
+make-pki.sh registered with it the way an operator does (AWS CLI), the function.zip built by
+deploy/lambda/package.sh and unpacked as Lambda does, and Lambda's environment for bootstrap."""
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -16,6 +20,89 @@ KEY_ID = "AKIDLAMBDATEST"
 SECRET = "lambda/test+secret"
 TOKEN = "lambda-session-token"
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Cases:
+    """The checks of one test script, counted and printed one a line; its work directory; the
+    processes it started (procs: killed) and what else must stop (closers: called, last added
+    first), all at finish() and at exit too, so an exception leaves nothing running. KEEP_WORK
+    in the environment keeps the work directory."""
+
+    def __init__(self, prefix):
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.procs = []
+        self.closers = []
+        self.passed = self.failed = 0
+        atexit.register(self.cleanup)
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok - " + name)
+        else:
+            self.failed += 1
+            print("not ok - %s %s" % (name, detail))
+
+    def cleanup(self):
+        """Safe to call twice."""
+        while self.procs:
+            p = self.procs.pop()
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        while self.closers:
+            self.closers.pop()()
+        if not os.path.isdir(self.work):
+            return
+        if os.environ.get("KEEP_WORK"):
+            print("kept " + self.work)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def emulator_and_pki(self, exe):
+        """The emulator (stopped at cleanup) and the PKI of make-pki.sh in the work directory;
+        gives up when the emulator does not start. Returns (Emulator, pki dir)."""
+        emu = Emulator(exe, self.work)
+        self.closers.append(emu.stop)
+        if not emu.url:
+            self.give_up("the emulator did not start")
+        return emu, make_pki(self.work)
+
+    def give_up(self, why):
+        print("giving up: " + why)
+        print("CASES %d %d" % (self.passed, self.failed + 1))
+        self.cleanup()
+        sys.exit(1)
+
+    def bootstrap(self, task, api, emu_url, argv0="bootstrap", **extra):
+        """bootstrap (or argv0) of the unpacked zip under env -i (nothing of this process's
+        environment leaks in; env execs, so the pid is bootstrap's) with Lambda's variables
+        and extra, its output in p.log."""
+        log = open(os.path.join(self.work, "bootstrap-%d.log" % len(self.procs)), "w+")
+        env = lambda_env(task, api.address, emu_url, **extra)
+        p = subprocess.Popen(["env", "-i"] + ["%s=%s" % kv for kv in env.items()]
+                             + [os.path.join(task, argv0)], stdout=log,
+                             stderr=subprocess.STDOUT, cwd=task)
+        self.procs.append(p)
+        p.log = log
+        return p
+
+    def finish(self):
+        """Checks that no bootstrap run printed a sanitizer report (in a sanitizer build one
+        would end bootstrap with a status the checks may accept), prints "CASES <passed>
+        <failed>", stops everything and exits."""
+        reports = []
+        for p in self.procs:
+            if hasattr(p, "log"):
+                p.log.seek(0)
+                text = p.log.read()
+                if "Sanitizer" in text or "runtime error:" in text:
+                    reports.append(text[:1500])
+        self.check("no sanitizer report from any bootstrap run", not reports,
+                   "\n".join(reports))
+        print("CASES %d %d" % (self.passed, self.failed))
+        self.cleanup()
+        sys.exit(0 if self.failed == 0 else 1)
 
 
 def run(cmd, **kw):

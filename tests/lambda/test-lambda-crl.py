@@ -15,7 +15,6 @@ the Runtime API stand-in, iot-emulator). Three execution environments:
 Loopback only; every process stopped and the work directory removed on exit.
 Prints "CASES <passed> <failed>"."""
 
-import atexit
 import calendar
 import glob
 import hashlib
@@ -24,68 +23,22 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ACCOUNT, Emulator, cert_id, lambda_env, make_pki, package,  # noqa: E402
+from harness import (ACCOUNT, Cases, cert_id, package,  # noqa: E402
                      registration_event)
 from runtime_api import RuntimeAPI, free_port  # noqa: E402
 
-emulator = os.path.abspath(sys.argv[1])
 src = os.environ["JITRD_SOURCE_ROOT"]
 build = os.environ["JITRD_BUILD_ROOT"]
-work = tempfile.mkdtemp(prefix="jitrd-lambda-crl-")
-procs = []
-apis = []
-passed = failed = 0
-emu = None
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok - " + name)
-    else:
-        failed += 1
-        print("not ok - %s %s" % (name, detail))
-
-
-def cleanup():
-    """Stops what the test started (at exit too); safe to call twice."""
-    global emu
-    while apis:
-        apis.pop().close()
-    while procs:
-        p = procs.pop()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if emu:
-        emu.stop()
-        emu = None
-    if os.environ.get("KEEP_WORK"):
-        print("kept " + work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-atexit.register(cleanup)
-
-
-def give_up(why):
-    print("giving up: " + why)
-    print("CASES %d %d" % (passed, failed + 1))
-    sys.exit(1)
+cases = Cases("jitrd-lambda-crl-")
+work, procs, check, give_up = cases.work, cases.procs, cases.check, cases.give_up
 
 
 # --- the PKI, the emulator, the publication point, the package ---------------------------------
-emu = Emulator(emulator, work)
-if not emu.url:
-    give_up("the emulator did not start")
-pki = make_pki(work)
+emu, pki = cases.emulator_and_pki(os.path.abspath(sys.argv[1]))
 ca_cnf = os.path.join(pki, "work", "ca1", "ca.cnf")
 ca1_id = cert_id(os.path.join(pki, "ca", "ca1.pem"))
 emu.register_ca(pki, "ca1")
@@ -150,46 +103,35 @@ shutil.copytree(os.path.join(pki, "ca"), os.path.join(task, "ca"))
 
 
 def start(tmpdir, **extra):
-    """bootstrap under env -i with its own TMPDIR (Lambda's /tmp) and Runtime API."""
+    """bootstrap with its own TMPDIR (Lambda's /tmp) and Runtime API (p.api)."""
     api = RuntimeAPI()
-    apis.append(api)
+    cases.closers.append(api.close)
     os.makedirs(tmpdir, mode=0o700)
-    log = open(os.path.join(work, "bootstrap-%d.log" % len(procs)), "w+")
-    env = lambda_env(task, api.address, emu.url, TMPDIR=tmpdir, **extra)
-    p = subprocess.Popen(["env", "-i"] + ["%s=%s" % kv for kv in env.items()]
-                         + [os.path.join(task, "bootstrap")], stdout=log,
-                         stderr=subprocess.STDOUT, cwd=task)
-    procs.append(p)
-    p.log, p.api = log, api
+    p = cases.bootstrap(task, api, emu.url, TMPDIR=tmpdir, **extra)
+    p.api = api
     return p
 
 
-def log_lines(p, event):
+def log_docs(p):
+    """The JSON lines bootstrap wrote (every line is one: test-lambda.py checks it)."""
     p.log.seek(0)
-    found = []
     for line in p.log.read().splitlines():
         try:
-            doc = json.loads(line)
+            yield json.loads(line)
         except ValueError:
             continue
-        if doc.get("event") == event:
-            found.append(doc)
-    return found
+
+
+def log_lines(p, event):
+    return [doc for doc in log_docs(p) if doc.get("event") == event]
 
 
 def outcome(p, name):
     """The decision of the last outcome line for device name."""
     want = cert_id(pem(name))
-    p.log.seek(0)
-    decision = None
-    for line in p.log.read().splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if doc.get("certificateId") == want and "decision" in doc:
-            decision = doc["decision"]
-    return decision
+    decisions = [doc["decision"] for doc in log_docs(p)
+                 if doc.get("certificateId") == want and "decision" in doc]
+    return decisions[-1] if decisions else None
 
 
 def invoke(p, payload, deadline_in_ms=30000):
@@ -342,16 +284,4 @@ check("an invocation too short for a fetch (2.5 s) does not try one and answers 
 check("bootstrap is still running, no breach", p3.poll() is None and not p3.api.problems,
       repr(p3.api.problems))
 
-# In a sanitizer build a report would end bootstrap with a status the checks above may accept.
-reports = []
-for proc in procs:
-    if hasattr(proc, "log"):
-        proc.log.seek(0)
-        text = proc.log.read()
-        if "Sanitizer" in text or "runtime error:" in text:
-            reports.append(text[:1500])
-check("no sanitizer report from any bootstrap run", not reports, "\n".join(reports))
-
-print("CASES %d %d" % (passed, failed))
-cleanup()
-sys.exit(0 if failed == 0 else 1)
+cases.finish()

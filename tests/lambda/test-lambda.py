@@ -8,74 +8,28 @@ the protocol (no breach noted by the stand-in, one keep-alive connection), and t
 configuration is reported to /runtime/init/error. Loopback only; everything stopped on exit.
 Prints "CASES <passed> <failed>"."""
 
-import atexit
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ACCOUNT, SECRET, TOKEN, Emulator, cert_id, lambda_env,  # noqa: E402
-                     make_pki, package, registration_event)
+from harness import (ACCOUNT, SECRET, TOKEN, Cases, cert_id,  # noqa: E402
+                     package, registration_event)
 from runtime_api import RuntimeAPI  # noqa: E402
 
-emulator = os.path.abspath(sys.argv[1])
 src = os.environ["JITRD_SOURCE_ROOT"]
 build = os.environ["JITRD_BUILD_ROOT"]
-work = tempfile.mkdtemp(prefix="jitrd-lambda-")
-procs = []
-passed = failed = 0
-emu = None
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok - " + name)
-    else:
-        failed += 1
-        print("not ok - %s %s" % (name, detail))
-
-
-def give_up(why):
-    print("giving up: " + why)
-    print("CASES %d %d" % (passed, failed + 1))
-    cleanup()
-    sys.exit(1)
-
-
-def cleanup():
-    """Stops what the test started; runs at exit too (atexit), so an exception (package.sh
-    failing, say) leaves no emulator running. Safe to call twice."""
-    global emu
-    while procs:
-        p = procs.pop()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if emu:
-        emu.stop()
-        emu = None
-    if os.environ.get("KEEP_WORK"):
-        print("kept " + work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-atexit.register(cleanup)
+cases = Cases("jitrd-lambda-")
+work, procs, check, give_up = cases.work, cases.procs, cases.check, cases.give_up
 
 
 # --- the emulator and the PKI ----------------------------------------------------------------
-emu = Emulator(emulator, work)
-if not emu.url:
-    give_up("the emulator did not start")
-pki = make_pki(work)
+emu, pki = cases.emulator_and_pki(os.path.abspath(sys.argv[1]))
 
 
 def pem(name):
@@ -122,15 +76,7 @@ shutil.copytree(os.path.join(pki, "crl"), os.path.join(task, "crl"))
 
 
 def start(api, argv0="bootstrap", **extra):
-    log = open(os.path.join(work, "bootstrap-%d.err" % len(procs)), "w+")
-    env = lambda_env(task, api.address, emu.url, **extra)
-    # env -i: nothing of this process's environment leaks in; env execs, so the pid is bootstrap's
-    p = subprocess.Popen(["env", "-i"] + ["%s=%s" % kv for kv in env.items()]
-                         + [os.path.join(task, argv0)], stdout=log, stderr=subprocess.STDOUT,
-                         cwd=task)
-    procs.append(p)
-    p.log = log
-    return p
+    return cases.bootstrap(task, api, emu.url, argv0, **extra)
 
 
 # --- one execution environment: many invocations ------------------------------------------------
@@ -308,15 +254,4 @@ check("jitrd with no command and AWS_LAMBDA_RUNTIME_API set runs the runtime",
       err is not None and code == 2, repr(code))
 api.close()
 
-# In a sanitizer build a report would end bootstrap with a status the checks above may accept.
-reports = []
-for p in procs:
-    p.log.seek(0)
-    text = p.log.read()
-    if "Sanitizer" in text or "runtime error:" in text:
-        reports.append(text[:1500])
-check("no sanitizer report from any bootstrap run", not reports, "\n".join(reports))
-
-print("CASES %d %d" % (passed, failed))
-cleanup()
-sys.exit(0 if failed == 0 else 1)
+cases.finish()
