@@ -23,9 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Cases:
-    """The checks of one test script, counted and printed one a line; its work directory; the
-    processes it started (procs: killed) and what else must stop (closers: called, last added
-    first), all at finish() and at exit too, so an exception leaves nothing running. KEEP_WORK
+    """The checks of one test script, counted and printed one a line; its work directory; what
+    must stop (closers: called, last added first) and the processes it started (procs: killed
+    then), all at finish() and at exit too, so an exception leaves nothing running. KEEP_WORK
     in the environment keeps the work directory."""
 
     def __init__(self, prefix):
@@ -44,14 +44,15 @@ class Cases:
             print("not ok - %s %s" % (name, detail))
 
     def cleanup(self):
-        """Safe to call twice."""
+        """Safe to call twice. The closers first: a Runtime API that closes answers bootstrap's
+        pending /next, so bootstrap ends by itself rather than under the answer."""
+        while self.closers:
+            self.closers.pop()()
         while self.procs:
             p = self.procs.pop()
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        while self.closers:
-            self.closers.pop()()
         if not os.path.isdir(self.work):
             return
         if os.environ.get("KEEP_WORK"):
