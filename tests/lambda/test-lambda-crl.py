@@ -2,7 +2,7 @@
 """test-lambda-crl.py IOT_EMULATOR — CRLs kept current by `jitrd lambda`: function.zip from
 deploy/lambda/package.sh with NO crl/, the CA's CRL published by a real HTTP server on loopback
 (tests/aws/crl_server.py: ETag, Last-Modified, 304), bootstrap run as Lambda runs it (env -i,
-the Runtime API stand-in, iot-emulator). Three execution environments:
+the Runtime API stand-in, iot-emulator). Four execution environments:
   1. the CRL is fetched at init into $TMPDIR/jitrd/crl-cache and decides (activate, revoke);
      no fetch while it is current; the CA publishes a newer CRL listing another device, the
      first one expires, and the next invocation fetches it and revokes that device, with the
@@ -11,7 +11,9 @@ the Runtime API stand-in, iot-emulator). Three execution environments:
      deferred (SQS batchItemFailures, jitrd.Retry), not decided;
   3. a source that never answers: init stays within its bound, an invocation gives the fetch
      at most a third of its time and answers before its deadline, and one too short for a
-     fetch does not try.
+     fetch does not try;
+  4. distribution_points = all: a device deferred for want of a CRL hands its certificate's
+     CRL Distribution Point over, and the retry of its event finds the CRL fetched.
 Loopback only; every process stopped and the work directory removed on exit.
 Prints "CASES <passed> <failed>"."""
 
@@ -283,5 +285,40 @@ check("an invocation too short for a fetch (2.5 s) does not try one and answers 
       and len(log_lines(p3, "crl.fetch")) == 2, repr(body))
 check("bootstrap is still running, no breach", p3.poll() is None and not p3.api.problems,
       repr(p3.api.problems))
+
+# --- 4. distribution_points = all: a device's CRL Distribution Point becomes a source ------------
+def issue_with_point(name, url):
+    """A device of ca1 whose certificate names url as its CRL Distribution Point."""
+    key = os.path.join(pki, "keys", "dev-%s.key" % name)
+    csr = os.path.join(pki, "work", name + ".csr")
+    ext = os.path.join(pki, "work", name + ".ext")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", key], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", "/O=Example/CN=device-" + name,
+                    "-out", csr], check=True, capture_output=True)
+    with open(ext, "w") as f:
+        f.write("[dp]\nbasicConstraints = critical, CA:FALSE\n"
+                "keyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n"
+                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+                "crlDistributionPoints = URI:%s\n" % url)
+    openssl_ca("-in", csr, "-extfile", ext, "-extensions", "dp", "-days", "30", "-out", pem(name))
+
+
+issue_with_point("pointed", crl_url)
+emu.connect(pem("pointed"))
+tmp4 = os.path.join(work, "tmp4")
+p4 = start(tmp4, JITRD_CRL_DISTRIBUTION_POINTS="all")
+check("with distribution_points = all and no URL, bootstrap starts with no source fetched",
+      p4.api.wait_next(1, timeout=20) is not None and not log_lines(p4, "crl.fetch"))
+res, body = invoke(p4, event("pointed"))
+check("a device whose CA has no CRL yet: deferred (jitrd.Retry)",
+      res and res["kind"] == "error" and body.get("errorType") == "jitrd.Retry", repr(body))
+res, body = invoke(p4, event("pointed"))
+check("its retry: the device's distribution point was fetched before the events, and the "
+      "device is activated", body and body.get("decision") == "activate"
+      and status_of("pointed") == "ACTIVE", repr(body))
+check("... the fetch is logged with the device's URL (outcome new)",
+      [(d.get("url"), d.get("outcome")) for d in log_lines(p4, "crl.fetch")]
+      == [(crl_url, "new")], repr(log_lines(p4, "crl.fetch")))
 
 cases.finish()
