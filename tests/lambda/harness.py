@@ -78,8 +78,10 @@ class Cases:
     def bootstrap(self, task, api, emu_url, argv0="bootstrap", **extra):
         """bootstrap (or argv0) of the unpacked zip under env -i (nothing of this process's
         environment leaks in; env execs, so the pid is bootstrap's) with Lambda's variables
-        and extra, its output in p.log."""
-        log = open(os.path.join(self.work, "bootstrap-%d.log" % len(self.procs)), "w+")
+        and extra, its output in p.log (readable while it runs)."""
+        # O_APPEND: bootstrap's output shares the file offset with this process, which reads
+        # the log (seek(0)) while bootstrap runs; appends never land at that offset
+        log = open(os.path.join(self.work, "bootstrap-%d.log" % len(self.procs)), "a+")
         env = lambda_env(task, api.address, emu_url, **extra)
         p = subprocess.Popen(["env", "-i"] + ["%s=%s" % kv for kv in env.items()]
                              + [os.path.join(task, argv0)], stdout=log,

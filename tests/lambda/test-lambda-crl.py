@@ -73,8 +73,8 @@ def publish(name, *validity):
     return calendar.timegm(time.strptime(out, "%b %d %H:%M:%S %Y GMT"))
 
 
-server_out = open(os.path.join(work, "crl-server.out"), "w+")
-server_log = open(os.path.join(work, "crl-server.log"), "w+")
+server_out = open(os.path.join(work, "crl-server.out"), "a+")  # appended while read
+server_log = open(os.path.join(work, "crl-server.log"), "a+")  # appended while read
 server = subprocess.Popen([sys.executable, os.path.join(src, "tests", "aws", "crl_server.py"),
                            "--dir", pub, "--lifetime", "240"], stdout=server_out,
                           stderr=server_log)
