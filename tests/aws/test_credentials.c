@@ -751,43 +751,16 @@ static void test_imds_failures(void)
 }
 
 /* The metadata service and the container agent are reached directly, whatever proxy the
- * environment names: here a proxy on a port where nothing listens, which a request sent
- * through it would fail on. */
-static int dead_port(void)
-{
-	struct raw_script closed = {0};
-	struct raw_server *raw = raw_start(&closed);
-	const char *url;
-	const char *colon;
-	int port = 0;
-
-	if (!raw)
-		return 0;
-	url = raw_url(raw);
-	colon = strrchr(url, ':');
-	if (colon)
-		port = (int)strtol(colon + 1, NULL, 10);
-	raw_stop(raw); /* closed: connections to it are refused */
-	return port;
-}
-
+ * environment names (a dead one here, which a request sent through it would fail on). */
 static void test_local_endpoints_bypass_proxy(void)
 {
-	static const char *const proxy_vars[] = {"http_proxy", "HTTPS_PROXY", "https_proxy",
-	                                         "ALL_PROXY", "all_proxy"};
 	struct jitrd_credentials out;
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_credentials_provider *p;
-	char proxy[64], url[128];
-	int port = dead_port();
+	char url[128];
 
-	CU_ASSERT_FATAL(port > 0);
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
 	/* libcurl reads these from the process's environment, not from the provider's envp. */
-	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-		CU_ASSERT_EQUAL_FATAL(setenv(proxy_vars[i], proxy, 1), 0);
-	CU_ASSERT_EQUAL(unsetenv("no_proxy"), 0);
-	CU_ASSERT_EQUAL(unsetenv("NO_PROXY"), 0);
+	CU_ASSERT_EQUAL_FATAL(tsupport_dead_proxy_set(), 0);
 	{
 		struct env e = {0};
 
@@ -813,8 +786,7 @@ static void test_local_endpoints_bypass_proxy(void)
 		jitrd_credentials_free(p);
 		env_free(&e);
 	}
-	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-		CU_ASSERT_EQUAL(unsetenv(proxy_vars[i]), 0);
+	tsupport_dead_proxy_clear();
 }
 
 /* AWS_EC2_METADATA_SERVICE_ENDPOINT only on this host or its link: nothing is sent elsewhere. */

@@ -358,24 +358,20 @@ static void test_session_token(void)
 }
 
 /* A signed request to a loopback http endpoint never goes through a proxy of the
- * environment, which would see it in the clear (here one that refuses every connection). */
+ * environment, which would see it in the clear (here a dead one). */
 static void test_no_proxy_for_http(void)
 {
 	struct jitrd_crl_fetch_result r = {0};
 	struct jitrd_diag diag = {{0}};
 
-	CU_ASSERT_EQUAL_FATAL(setenv("http_proxy", "http://127.0.0.1:1", 1), 0);
-	CU_ASSERT_EQUAL_FATAL(setenv("ALL_PROXY", "http://127.0.0.1:1", 1), 0);
-	unsetenv("no_proxy");
-	unsetenv("NO_PROXY");
+	CU_ASSERT_EQUAL_FATAL(tsupport_dead_proxy_set(), 0);
 	CU_ASSERT_EQUAL(fetch(BUCKET "crl/ca2.crl", NULL, &r, &diag), JITRD_OK);
 	if (r.body)
 		assert_body_is(&r, "crls/ca2.crl.der");
 	else
 		fprintf(stderr, "\n  %s\n", diag.text);
 	jitrd_crl_fetch_result_cleanup(&r);
-	unsetenv("http_proxy");
-	unsetenv("ALL_PROXY");
+	tsupport_dead_proxy_clear();
 }
 
 static void test_refused_before_io(void)

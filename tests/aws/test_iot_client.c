@@ -5,14 +5,10 @@
  * and a misbehaving server (truncated, oversized, non-JSON, wrong length, slow, reset). */
 #include "jitrd/iot_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "stub_server.h"
 #include "testsupport.h"
@@ -434,39 +430,13 @@ static void test_keep_alive(void)
 }
 
 /* A loopback http endpoint is reached directly whatever proxy the environment names: a
- * signed request (and a session token) never goes to a proxy. The proxy here is a port where
- * nothing listens, which a request sent through it would fail on. */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port = 0;
-
-	if (fd < 0)
-		return 0;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd); /* nothing listens there any more: connections are refused */
-	return port;
-}
-
+ * signed request (and a session token) never goes to a proxy. */
 static void test_loopback_endpoint_bypasses_proxy(void)
 {
-	static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "ALL_PROXY",
-	                                         "all_proxy"};
 	struct fixture f;
 	struct jitrd_iot_result res;
-	char proxy[64];
-	int port = closed_port();
 
-	CU_ASSERT_FATAL(port > 0);
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
-	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-		CU_ASSERT_EQUAL_FATAL(setenv(proxy_vars[i], proxy, 1), 0);
-	CU_ASSERT_EQUAL(unsetenv("no_proxy"), 0);
-	CU_ASSERT_EQUAL(unsetenv("NO_PROXY"), 0);
+	CU_ASSERT_EQUAL_FATAL(tsupport_dead_proxy_set(), 0);
 	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
 	answer(200, "");
 	CU_ASSERT_EQUAL(jitrd_iot_update_certificate(f.session, deadline(), CERT, JITRD_IOT_REVOKED,
@@ -474,8 +444,7 @@ static void test_loopback_endpoint_bypasses_proxy(void)
 	                JITRD_OK);
 	assert_request("PUT", "/certificates/" CERT, "newStatus=REVOKED", "");
 	fixture_close(&f);
-	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-		CU_ASSERT_EQUAL(unsetenv(proxy_vars[i]), 0);
+	tsupport_dead_proxy_clear();
 }
 
 /* ---- pagination ---- */

@@ -1,9 +1,13 @@
 /* testsupport.c — see testsupport.h. Test-only code: may read the environment and files. */
 #include "testsupport.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -81,4 +85,36 @@ int tsupport_run(const char *suite_name, const struct tsupport_case *cases)
 	printf("CASES %u %u\n", run - failed, failed);
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
+}
+
+static const char *const proxy_vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                         "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+
+int tsupport_dead_proxy_set(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	char proxy[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port = 0;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd); /* bound, never listened, closed: connections to it are refused */
+	if (port == 0)
+		return -1;
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
+	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		if (setenv(proxy_vars[i], proxy, 1) != 0)
+			return -1;
+	return unsetenv("no_proxy") == 0 && unsetenv("NO_PROXY") == 0 ? 0 : -1;
+}
+
+void tsupport_dead_proxy_clear(void)
+{
+	for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		unsetenv(proxy_vars[i]);
 }

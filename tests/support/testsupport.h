@@ -26,6 +26,13 @@ char *tsupport_read(const char *path, size_t *len);
 /* Reads a fixture; fails the current test (CU_FAIL) and returns NULL when unreadable. */
 char *tsupport_read_fixture(const char *relpath, size_t *len);
 
+/* Points every proxy variable libcurl reads (http_proxy, HTTPS_PROXY, ALL_PROXY, ...) at a
+ * loopback port where nothing listens, and unsets no_proxy: a request sent through a proxy then
+ * fails. For tests that a request goes direct. 0, or -1 when no such port could be found.
+ * tsupport_dead_proxy_clear() unsets them again. */
+int tsupport_dead_proxy_set(void);
+void tsupport_dead_proxy_clear(void);
+
 /* Runs one suite of cases (NULL-name-terminated), prints CUnit's summary and the CASES line.
  * Returns the process exit status (0 when every case passed). */
 int tsupport_run(const char *suite, const struct tsupport_case *cases);
