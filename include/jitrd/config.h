@@ -15,6 +15,8 @@
 enum jitrd_log_format { JITRD_LOG_TEXT, JITRD_LOG_JSON };
 enum jitrd_log_level { JITRD_LOG_ERROR, JITRD_LOG_WARN, JITRD_LOG_INFO, JITRD_LOG_DEBUG };
 enum jitrd_on_reject { JITRD_ON_REJECT_LEAVE, JITRD_ON_REJECT_REVOKE };
+/* A policy that exists with another document: a new default version, or the event fails. */
+enum jitrd_policy_update { JITRD_POLICY_UPDATE_VERSION, JITRD_POLICY_UPDATE_REFUSE };
 /* How s3:// CRL URLs name the bucket on AWS's endpoint: BUCKET.s3.REGION.amazonaws.com, or
  * s3.REGION.amazonaws.com/BUCKET. */
 enum jitrd_s3_addressing { JITRD_S3_ADDRESSING_VIRTUAL, JITRD_S3_ADDRESSING_PATH };
@@ -91,6 +93,7 @@ struct jitrd_config {
 		char *policy_name;              /* default "jitrd-device" */
 		char *thing_name;               /* default "" = no Thing */
 		enum jitrd_on_reject on_reject; /* default leave */
+		enum jitrd_policy_update policy_update; /* default version */
 	} provision;
 	struct {
 		int workers;                      /* default 4, 1..256 */

@@ -51,6 +51,7 @@ struct jitrd_decision {
 	char policy_name[JITRD_NAME_MAX + 1]; /* set for activate */
 	char thing_name[JITRD_NAME_MAX + 1];  /* set for activate when provision.thing_name set */
 	char *policy_document;                /* set for activate; owned, freed by cleanup */
+	enum jitrd_policy_update policy_update; /* set for activate: [provision] policy_update */
 	bool time_may_change; /* a reject that time alone may undo (not valid yet, or the CA
 	                       * cannot anchor a path now): not worth remembering */
 	bool ocsp_wanted;     /* defer only because [ocsp] mode needs an answer the context

@@ -38,6 +38,9 @@ enum jitrd_iot_op {
 	JITRD_IOT_UPDATE_CA_CERTIFICATE,
 	JITRD_IOT_REGISTER_CERTIFICATE,
 	JITRD_IOT_LIST_THING_PRINCIPALS,
+	JITRD_IOT_CREATE_POLICY_VERSION,
+	JITRD_IOT_LIST_POLICY_VERSIONS,
+	JITRD_IOT_DELETE_POLICY_VERSION,
 	JITRD_IOT_OP_COUNT
 };
 
@@ -197,6 +200,43 @@ enum jitrd_err jitrd_iot_get_policy(struct jitrd_iot_session *s, int64_t deadlin
                                     const char *policy_name, struct jitrd_iot_policy *out,
                                     struct jitrd_iot_result *res,
                                     struct jitrd_diag *diag) JITRD_WUR;
+
+/* POST /policies/{policyName}/version?setAsDefault= {"policyDocument": ...}: a new version of
+ * the policy (AWS keeps at most five: VersionsLimitExceededException, 409, past them). out
+ * (may be NULL) receives policyArn, policyDocument and policyVersionId; policy_name is not in
+ * the answer and is copied from the input. */
+enum jitrd_err jitrd_iot_create_policy_version(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *policy_name, const char *policy_document,
+                                               int set_as_default, struct jitrd_iot_policy *out,
+                                               struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag) JITRD_WUR;
+
+/* ListPolicyVersions' answer (one page: the operation has no paginator). AWS keeps five
+ * versions; an answer with more than JITRD_IOT_MAX_POLICY_VERSIONS is JITRD_ERR_BAD_RESPONSE. */
+#define JITRD_IOT_MAX_POLICY_VERSIONS 16
+struct jitrd_iot_policy_version {
+	char version_id[16]; /* botocore PolicyVersionId [0-9]+ */
+	int is_default;
+	double create_date; /* seconds since the epoch; 0 when absent */
+};
+struct jitrd_iot_policy_versions {
+	struct jitrd_iot_policy_version versions[JITRD_IOT_MAX_POLICY_VERSIONS];
+	size_t count;
+};
+
+/* GET /policies/{policyName}/version. */
+enum jitrd_err jitrd_iot_list_policy_versions(struct jitrd_iot_session *s, int64_t deadline,
+                                              const char *policy_name,
+                                              struct jitrd_iot_policy_versions *out,
+                                              struct jitrd_iot_result *res,
+                                              struct jitrd_diag *diag) JITRD_WUR;
+
+/* DELETE /policies/{policyName}/version/{policyVersionId} (version_id: [0-9]{1,15}). AWS
+ * refuses the default version with DeleteConflictException (409). */
+enum jitrd_err jitrd_iot_delete_policy_version(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *policy_name, const char *version_id,
+                                               struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag) JITRD_WUR;
 
 /* PUT /target-policies/{policyName} {"target": ...} (target: a certificate ARN, ...). */
 enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t deadline,

@@ -34,6 +34,11 @@ enum jitrd_err jitrd_iot_read_certificate(struct json_object *json,
                                           struct jitrd_diag *diag) JITRD_WUR;
 enum jitrd_err jitrd_iot_read_policy(struct json_object *json, struct jitrd_iot_policy *out,
                                      struct jitrd_diag *diag) JITRD_WUR;
+/* ListPolicyVersions' answer: at most JITRD_IOT_MAX_POLICY_VERSIONS well-formed entries, one
+ * default at most. */
+enum jitrd_err jitrd_iot_read_policy_versions(struct json_object *json,
+                                              struct jitrd_iot_policy_versions *out,
+                                              struct jitrd_diag *diag) JITRD_WUR;
 enum jitrd_err jitrd_iot_read_thing(struct json_object *json, struct jitrd_iot_thing *out,
                                     struct jitrd_diag *diag) JITRD_WUR;
 enum jitrd_err jitrd_iot_read_registered(struct json_object *json, struct jitrd_iot_registered *out,

@@ -38,6 +38,8 @@ static enum jitrd_err read_registered(struct json_object *json, enum jitrd_iot_o
                                       struct jitrd_diag *diag);
 static enum jitrd_err read_ca_certificate(struct json_object *json, enum jitrd_iot_op op, void *out,
                                           struct jitrd_diag *diag);
+static enum jitrd_err read_policy_versions(struct json_object *json, enum jitrd_iot_op op,
+                                           void *out, struct jitrd_diag *diag);
 
 static const struct jitrd_iot_op_spec ops[JITRD_IOT_OP_COUNT] = {
     [JITRD_IOT_DESCRIBE_CERTIFICATE] = {"DescribeCertificate", "GET",
@@ -105,6 +107,20 @@ static const struct jitrd_iot_op_spec ops[JITRD_IOT_OP_COUNT] = {
                                          JITRD_IOT_LABEL_THING_NAME,
                                          .query = {"nextToken", "maxResults"},
                                          .answer = {"principals", "nextToken"}},
+    [JITRD_IOT_CREATE_POLICY_VERSION] =
+	{"CreatePolicyVersion", "POST", "/policies/{policyName}/version",
+         JITRD_IOT_LABEL_POLICY_NAME, .query = {"setAsDefault"}, .body = {"policyDocument"},
+         /* the version id in the fourth place, as read_policy
+            reads it; isDefaultVersion is what was asked */
+         .answer = {"policyArn", "policyDocument", NULL, "policyVersionId"}, .read = read_policy},
+    [JITRD_IOT_LIST_POLICY_VERSIONS] = {"ListPolicyVersions", "GET",
+                                        "/policies/{policyName}/version",
+                                        JITRD_IOT_LABEL_POLICY_NAME, .answer = {"policyVersions"},
+                                        .read = read_policy_versions},
+    [JITRD_IOT_DELETE_POLICY_VERSION] = {"DeletePolicyVersion", "DELETE",
+                                         "/policies/{policyName}/version/{policyVersionId}",
+                                         JITRD_IOT_LABEL_POLICY_NAME,
+                                         .label2 = JITRD_IOT_LABEL_POLICY_VERSION_ID},
 };
 
 static const char *const status_names[] = {
@@ -178,10 +194,24 @@ static enum jitrd_err bad_input(struct jitrd_diag *diag, enum jitrd_iot_op op, c
 	return JITRD_ERR_INVALID_ARG;
 }
 
-/* The value of op's URI label, checked as its row says. */
-static enum jitrd_err label_ok(enum jitrd_iot_op op, const char *value, struct jitrd_diag *diag)
+/* A policy version id: botocore's PolicyVersionId [0-9]+, bounded here at 15 digits. */
+static int version_id_ok(const char *s)
 {
-	switch (ops[op].label) {
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 15)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* The value of a URI label of op, checked as kind (the row's label or label2) says. */
+static enum jitrd_err label_ok(enum jitrd_iot_op op, enum jitrd_iot_label kind, const char *value,
+                               struct jitrd_diag *diag)
+{
+	switch (kind) {
 	case JITRD_IOT_LABEL_CERTIFICATE_ID:
 		if (!jitrd_is_hex_id(value))
 			return bad_input(diag, op, "certificate id is not 64 hex digits");
@@ -205,6 +235,10 @@ static enum jitrd_err label_ok(enum jitrd_iot_op op, const char *value, struct j
 		if (!header_text_ok(value, JITRD_IOT_MAX_PRINCIPAL))
 			return bad_input(diag, op, "target empty, too long or not text");
 		break;
+	case JITRD_IOT_LABEL_POLICY_VERSION_ID:
+		if (!version_id_ok(value))
+			return bad_input(diag, op, "policy version id outside [0-9]{1,15}");
+		break;
 	case JITRD_IOT_LABEL_NONE:
 		break;
 	}
@@ -215,33 +249,43 @@ static enum jitrd_err label_ok(enum jitrd_iot_op op, const char *value, struct j
 
 /* What one request carries beside its row: values by the row's names; NULL is not sent. */
 struct op_input {
-	const char *label; /* the URI's {label} */
+	const char *label;  /* the URI's {label} */
+	const char *label2; /* its second one (DeletePolicyVersion's {policyVersionId}) */
 	const char *query[JITRD_IOT_OP_MAX_QUERY];
 	const char *body[JITRD_IOT_OP_MAX_BODY]; /* string members */
 	struct json_object *payload;             /* or a body the operation built (borrowed) */
 	const char *header;
 };
 
-/* path = the row's URI with its {label} replaced by the encoded label. */
-static enum jitrd_err set_path(struct jitrd_iot_call *c, const char *uri, const char *label)
+/* path = the row's URI with each {label} replaced by its encoded value (labels[0], then
+ * labels[1]). */
+static enum jitrd_err set_path(struct jitrd_iot_call *c, const char *uri,
+                               const char *const labels[2])
 {
-	const char *open = strchr(uri, '{'), *close = open ? strchr(open, '}') : NULL;
-	char *enc = NULL;
-	int n;
+	size_t used = 0;
 
-	if (!open || !close) {
-		n = snprintf(c->path, sizeof(c->path), "%s", uri);
-	} else {
-		if (!label)
+	for (int i = 0;; i++) {
+		const char *open = strchr(uri, '{'), *close = open ? strchr(open, '}') : NULL;
+		char *enc;
+		int n;
+
+		if (!open || !close || i == 2) {
+			n = snprintf(c->path + used, sizeof(c->path) - used, "%s", uri);
+			return n < (int)(sizeof(c->path) - used) ? JITRD_OK : JITRD_ERR_INVALID_ARG;
+		}
+		if (!labels[i])
 			return JITRD_ERR_INVALID_ARG;
-		enc = jitrd_awshttp_uri_encode(label, strlen(label));
+		enc = jitrd_awshttp_uri_encode(labels[i], strlen(labels[i]));
 		if (!enc)
 			return JITRD_ERR_NOMEM;
-		n = snprintf(c->path, sizeof(c->path), "%.*s%s%s", (int)(open - uri), uri, enc,
-		             close + 1);
+		n = snprintf(c->path + used, sizeof(c->path) - used, "%.*s%s", (int)(open - uri),
+		             uri, enc);
 		free(enc);
+		if (n >= (int)(sizeof(c->path) - used))
+			return JITRD_ERR_INVALID_ARG;
+		used += (size_t)n;
+		uri = close + 1;
 	}
-	return n < (int)sizeof(c->path) ? JITRD_OK : JITRD_ERR_INVALID_ARG;
 }
 
 static enum jitrd_err add_query(struct jitrd_iot_call *c, const char *name, const char *value)
@@ -302,7 +346,9 @@ static enum jitrd_err send_op(struct jitrd_iot_session *s, int64_t deadline, enu
 
 	/* Without answer members, "{}" is taken without parsing. */
 	c.answer_unused = spec->answer[0] == NULL;
-	if ((result = set_path(&c, spec->uri, in->label)) != JITRD_OK)
+	const char *labels[2] = {in->label, in->label2};
+
+	if ((result = set_path(&c, spec->uri, labels)) != JITRD_OK)
 		goto cleanup;
 	for (size_t i = 0; i < JITRD_IOT_OP_MAX_QUERY; i++)
 		if (spec->query[i] && in->query[i] &&
@@ -448,7 +494,7 @@ static enum jitrd_err begin_op(enum jitrd_iot_op op, int args_ok, const char *la
 	result_reset(res);
 	if (!args_ok)
 		return JITRD_ERR_INVALID_ARG;
-	return label_ok(op, label, diag);
+	return label_ok(op, ops[op].label, label, diag);
 }
 
 /* An operation that reads the resource its URI names into out (Describe..., Get...). */
@@ -655,8 +701,10 @@ enum jitrd_err jitrd_iot_update_certificate(struct jitrd_iot_session *s, int64_t
 	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
-/* Fills a struct jitrd_iot_policy from CreatePolicy's or GetPolicy's answer: the version id is
- * the row's fourth answer member (policyVersionId, defaultVersionId). */
+/* Fills a struct jitrd_iot_policy from CreatePolicy's, GetPolicy's or CreatePolicyVersion's
+ * answer: the version id is the row's fourth answer member (policyVersionId,
+ * defaultVersionId); policyName is required where the row reads it (CreatePolicyVersion's
+ * answer has none). */
 static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op, void *out,
                                   struct jitrd_diag *diag)
 {
@@ -665,9 +713,11 @@ static enum jitrd_err read_policy(struct json_object *json, enum jitrd_iot_op op
 
 	if (!json)
 		return bad_member(diag, op, "policyName");
-	if (member_string(json, "policyName", 1, p.policy_name, sizeof(p.policy_name)) ||
+	if (member_string(json, "policyName", strcmp(ops[op].answer[0], "policyName") == 0,
+	                  p.policy_name, sizeof(p.policy_name)) ||
 	    member_string(json, "policyArn", 0, p.policy_arn, sizeof(p.policy_arn)) ||
-	    member_string(json, ops[op].answer[3], 0, p.version_id, sizeof(p.version_id)))
+	    member_string(json, ops[op].answer[3], 0, p.version_id, sizeof(p.version_id)) ||
+	    (p.version_id[0] && !version_id_ok(p.version_id)))
 		return bad_member(diag, op, "policyName/policyArn/version");
 	rc = member_dup(json, "policyDocument", 0, JITRD_IOT_MAX_POLICY, &p.policy_document);
 	if (rc == -2)
@@ -699,6 +749,112 @@ enum jitrd_err jitrd_iot_get_policy(struct jitrd_iot_session *s, int64_t deadlin
                                     struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	return read_resource(s, deadline, JITRD_IOT_GET_POLICY, policy_name, out, res, diag);
+}
+
+enum jitrd_err jitrd_iot_create_policy_version(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *policy_name, const char *policy_document,
+                                               int set_as_default, struct jitrd_iot_policy *out,
+                                               struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_CREATE_POLICY_VERSION;
+	struct op_input in = {.label = policy_name,
+	                      .query = {set_as_default ? "true" : "false"},
+	                      .body = {policy_document}};
+	struct jitrd_iot_policy version = {0};
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s != NULL, policy_name, res, diag)) != JITRD_OK)
+		return result;
+	if (!text_ok(policy_document, JITRD_IOT_MAX_POLICY))
+		return bad_input(diag, op, "policy document empty, too long or not text");
+	result = run_op(s, deadline, op, &in, out ? &version : NULL, res, diag);
+	if (result == JITRD_OK && out) {
+		jitrd_text_copy(version.policy_name, sizeof(version.policy_name), policy_name);
+		*out = version;
+	}
+	return result;
+}
+
+/* One entry of ListPolicyVersions' policyVersions[]. */
+static int read_policy_version(struct json_object *e, struct jitrd_iot_policy_version *v)
+{
+	struct json_object *flag;
+
+	if (!json_object_is_type(e, json_type_object) ||
+	    member_string(e, "versionId", 1, v->version_id, sizeof(v->version_id)) ||
+	    !version_id_ok(v->version_id) || member_number(e, "createDate", &v->create_date))
+		return -1;
+	v->is_default = 0;
+	if (json_object_object_get_ex(e, "isDefaultVersion", &flag) &&
+	    !json_object_is_type(flag, json_type_null)) {
+		if (!json_object_is_type(flag, json_type_boolean))
+			return -1;
+		v->is_default = json_object_get_boolean(flag);
+	}
+	return 0;
+}
+
+/* Fills a struct jitrd_iot_policy_versions from ListPolicyVersions' answer: at most
+ * JITRD_IOT_MAX_POLICY_VERSIONS entries, and one default at most. */
+static enum jitrd_err read_policy_versions(struct json_object *json, enum jitrd_iot_op op,
+                                           void *out, struct jitrd_diag *diag)
+{
+	struct jitrd_iot_policy_versions *list = calloc(1, sizeof(*list));
+	struct json_object *array;
+	enum jitrd_err result = JITRD_ERR_BAD_RESPONSE;
+	size_t n, defaults = 0;
+
+	if (!list)
+		return JITRD_ERR_NOMEM;
+	if (!json || !json_object_object_get_ex(json, "policyVersions", &array) ||
+	    !json_object_is_type(array, json_type_array) ||
+	    (n = json_object_array_length(array)) > JITRD_IOT_MAX_POLICY_VERSIONS) {
+		result = bad_member(diag, op, "policyVersions");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (read_policy_version(json_object_array_get_idx(array, i), &list->versions[i])) {
+			result = bad_member(diag, op, "policyVersions[]");
+			goto cleanup;
+		}
+		defaults += (size_t)list->versions[i].is_default;
+	}
+	if (defaults > 1) {
+		result = bad_member(diag, op, "policyVersions[].isDefaultVersion");
+		goto cleanup;
+	}
+	list->count = n;
+	*(struct jitrd_iot_policy_versions *)out = *list;
+	result = JITRD_OK;
+cleanup:
+	free(list);
+	return result;
+}
+
+enum jitrd_err jitrd_iot_list_policy_versions(struct jitrd_iot_session *s, int64_t deadline,
+                                              const char *policy_name,
+                                              struct jitrd_iot_policy_versions *out,
+                                              struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	return read_resource(s, deadline, JITRD_IOT_LIST_POLICY_VERSIONS, policy_name, out, res,
+	                     diag);
+}
+
+enum jitrd_err jitrd_iot_delete_policy_version(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *policy_name, const char *version_id,
+                                               struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_DELETE_POLICY_VERSION;
+	struct op_input in = {.label = policy_name, .label2 = version_id};
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s != NULL, policy_name, res, diag)) != JITRD_OK)
+		return result;
+	if ((result = label_ok(op, ops[op].label2, version_id, diag)) != JITRD_OK)
+		return result;
+	return run_op(s, deadline, op, &in, NULL, res, diag);
 }
 
 enum jitrd_err jitrd_iot_attach_policy(struct jitrd_iot_session *s, int64_t deadline,
@@ -1179,6 +1335,13 @@ enum jitrd_err jitrd_iot_read_policy(struct json_object *json, struct jitrd_iot_
                                      struct jitrd_diag *diag)
 {
 	return read_policy(json, JITRD_IOT_GET_POLICY, out, diag);
+}
+
+enum jitrd_err jitrd_iot_read_policy_versions(struct json_object *json,
+                                              struct jitrd_iot_policy_versions *out,
+                                              struct jitrd_diag *diag)
+{
+	return read_policy_versions(json, JITRD_IOT_LIST_POLICY_VERSIONS, out, diag);
 }
 
 enum jitrd_err jitrd_iot_read_thing(struct json_object *json, struct jitrd_iot_thing *out,

@@ -13,7 +13,7 @@
 #define JITRD_IOT_OP_MAX_BODY   3
 #define JITRD_IOT_OP_MAX_ANSWER 6
 
-/* What the URI's one {label} holds, and so how the operations check it before sending. */
+/* What a URI {label} holds, and so how the operations check it before sending. */
 enum jitrd_iot_label {
 	JITRD_IOT_LABEL_NONE,
 	JITRD_IOT_LABEL_CERTIFICATE_ID,    /* 64 hex */
@@ -21,6 +21,7 @@ enum jitrd_iot_label {
 	JITRD_IOT_LABEL_POLICY_NAME,       /* [\w+=,.@-]{1,128} */
 	JITRD_IOT_LABEL_THING_NAME,        /* [a-zA-Z0-9:_-]{1,128} */
 	JITRD_IOT_LABEL_TARGET,            /* a principal: text fit for a header */
+	JITRD_IOT_LABEL_POLICY_VERSION_ID, /* [0-9]+, at most 15 digits: only as label2 */
 };
 
 /* Reads a 2xx answer of the operation (json NULL for an empty body) into out, written only on
@@ -39,6 +40,7 @@ struct jitrd_iot_op_spec {
 	const char *method;
 	const char *uri;
 	enum jitrd_iot_label label;
+	enum jitrd_iot_label label2; /* the URI's second {label}, NONE without one */
 	const char *query[JITRD_IOT_OP_MAX_QUERY];
 	const char *body[JITRD_IOT_OP_MAX_BODY];
 	const char *header;

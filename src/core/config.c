@@ -71,6 +71,7 @@ static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl", 
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const on_rejects[] = {"leave", "revoke", NULL};
+static const char *const policy_updates[] = {"version", "refuse", NULL};
 static const char *const s3_addressings[] = {"virtual", "path", NULL};
 static const char *const ocsp_modes[] = {"off", "fallback", "require", NULL};
 static const char *const distribution_points[] = {"off", "ca", "all", NULL};
@@ -90,6 +91,12 @@ static void set_log_level(struct jitrd_config *cfg, int index)
 static void set_on_reject(struct jitrd_config *cfg, int index)
 {
 	cfg->provision.on_reject = index == 1 ? JITRD_ON_REJECT_REVOKE : JITRD_ON_REJECT_LEAVE;
+}
+
+static void set_policy_update(struct jitrd_config *cfg, int index)
+{
+	cfg->provision.policy_update =
+	    index == 1 ? JITRD_POLICY_UPDATE_REFUSE : JITRD_POLICY_UPDATE_VERSION;
 }
 
 static void set_s3_addressing(struct jitrd_config *cfg, int index)
@@ -341,6 +348,8 @@ static const struct key keys[] = {
      .check = check_not_empty},
     {"provision", "thing_name", "", K_STRING, .offset = AT(provision.thing_name)},
     {"provision", "on_reject", "leave", K_ENUM, .choices = on_rejects, .set_choice = set_on_reject},
+    {"provision", "policy_update", "version", K_ENUM, .choices = policy_updates,
+     .set_choice = set_policy_update},
     {"service", "workers", "4", K_INT, .offset = AT(service.workers), .min = 1, .max = 256},
     {"service", "event_deadline_seconds", "30", K_INT, .offset = AT(service.event_deadline_seconds),
      .min = 1, .max = 900},

@@ -170,6 +170,7 @@ enum jitrd_err jitrd_decision_render(const struct jitrd_decision_context *ctx,
 	memcpy(d->policy_name, policy, sizeof(policy));
 	free(d->policy_document);
 	d->policy_document = document;
+	d->policy_update = ctx->cfg->provision.policy_update;
 	return JITRD_OK;
 }
 

@@ -37,6 +37,10 @@ static const struct route routes[] = {
     {"POST", "/policies/*", "CreatePolicy", emu_op_create_policy},
     {"GET", "/policies/*", "GetPolicy", emu_op_get_policy},
     {"DELETE", "/policies/*", "DeletePolicy", emu_op_delete_policy},
+    {"POST", "/policies/*/version", "CreatePolicyVersion", emu_op_create_policy_version},
+    {"GET", "/policies/*/version", "ListPolicyVersions", emu_op_list_policy_versions},
+    {"GET", "/policies/*/version/*", "GetPolicyVersion", emu_op_get_policy_version},
+    {"DELETE", "/policies/*/version/*", "DeletePolicyVersion", emu_op_delete_policy_version},
     {"PUT", "/target-policies/*", "AttachPolicy", emu_op_attach_policy},
     {"POST", "/target-policies/*", "DetachPolicy", emu_op_detach_policy},
     {"POST", "/attached-policies/*", "ListAttachedPolicies", emu_op_list_attached_policies},
@@ -314,12 +318,15 @@ static int decode(const char *s, size_t n, char *out)
 	return 0;
 }
 
-/* Matches the raw path against a route pattern; on a match *label holds the decoded label
- * (malloc'd, NULL when the pattern has none). 1 match, 0 no match, -1 malformed escape or
- * out of memory (*label NULL). */
-static int match_path(const char *pattern, const char *path, char **label)
+/* Matches the raw path against a route pattern; on a match labels[0] and labels[1] hold the
+ * decoded labels in order (malloc'd, NULL where the pattern has fewer). 1 match, 0 no match,
+ * -1 malformed escape or out of memory (labels NULL). */
+static int match_path(const char *pattern, const char *path, char *labels[2])
 {
-	*label = NULL;
+	size_t found = 0;
+	int result = 0;
+
+	labels[0] = labels[1] = NULL;
 	while (*pattern == '/' && *path == '/') {
 		const char *pend = strchr(pattern + 1, '/');
 		const char *send = strchr(path + 1, '/');
@@ -327,27 +334,27 @@ static int match_path(const char *pattern, const char *path, char **label)
 		size_t slen = send ? (size_t)(send - path - 1) : strlen(path + 1);
 
 		if (plen == 1 && pattern[1] == '*') {
-			if (slen == 0 || *label != NULL)
-				goto no;
-			*label = malloc(slen + 1);
-			if (*label == NULL || decode(path + 1, slen, *label) != 0)
-				goto bad;
+			if (slen == 0 || found == 2)
+				goto done;
+			labels[found] = malloc(slen + 1);
+			if (labels[found] == NULL || decode(path + 1, slen, labels[found]) != 0) {
+				result = -1;
+				goto done;
+			}
+			found++;
 		} else if (plen != slen || memcmp(pattern + 1, path + 1, plen) != 0) {
-			goto no;
+			goto done;
 		}
 		pattern += plen + 1;
 		path += slen + 1;
 	}
 	if (*pattern == '\0' && *path == '\0')
 		return 1;
-no:
-	free(*label);
-	*label = NULL;
-	return 0;
-bad:
-	free(*label);
-	*label = NULL;
-	return -1;
+done:
+	free(labels[0]);
+	free(labels[1]);
+	labels[0] = labels[1] = NULL;
+	return result;
 }
 
 /* Splits and decodes the raw query into params (pointing into *storage, which the caller
@@ -656,7 +663,7 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 	struct emu_param params[MAX_PARAMS];
 	struct emu_call call;
 	struct json_object *body = NULL, *answer = NULL;
-	char *label = NULL, *query_storage = NULL;
+	char *labels[2] = {NULL, NULL}, *query_storage = NULL;
 	size_t route, param_count = 0;
 	int matched = 0, q;
 
@@ -671,7 +678,7 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 	for (route = 0; route < ROUTE_COUNT && !matched; route++) {
 		if (strcmp(routes[route].method, req->method) != 0)
 			continue;
-		matched = match_path(routes[route].pattern, req->path, &label);
+		matched = match_path(routes[route].pattern, req->path, labels);
 		if (matched < 0) {
 			result = control_error(emu, 400, "InvalidRequestException",
 			                       "the path holds a malformed %-escape", res);
@@ -724,7 +731,8 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 			goto cleanup;
 		}
 	}
-	call.label = label;
+	call.label = labels[0];
+	call.label2 = labels[1];
 	call.params = params;
 	call.param_count = param_count;
 	call.principal = header(req, "x-amzn-principal");
@@ -737,7 +745,8 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 		result = ok_answer(res, answer);
 cleanup:
 	json_object_put(body);
-	free(label);
+	free(labels[0]);
+	free(labels[1]);
 	free(query_storage);
 	return result;
 }

@@ -61,9 +61,19 @@ struct cert_entry {
 	int customer_version;
 };
 
+struct policy_version {
+	char *document;
+	unsigned id; /* 1, 2, ...: AWS never gives a deleted version's id again */
+	int64_t created_ms;
+};
+
+/* A policy is its versions (oldest first); GetPolicy answers the default one's document. */
 struct policy_entry {
 	char *name;
-	char *document;
+	struct policy_version versions[EMU_MAX_POLICY_VERSIONS];
+	size_t version_count;
+	unsigned default_id;
+	unsigned last_id;
 	int64_t created_ms;
 	int64_t modified_ms;
 	uint64_t generation;
@@ -527,6 +537,23 @@ enum jitrd_err emu_store_new(const struct emu_store_config *config, struct emu_s
 	return JITRD_OK;
 }
 
+static void policy_clear(struct policy_entry *p)
+{
+	free(p->name);
+	for (size_t i = 0; i < p->version_count; i++)
+		free(p->versions[i].document);
+}
+
+/* The default version (every policy has one: CreatePolicy makes version 1 the default, and
+ * the default cannot be deleted). */
+static const struct policy_version *default_version(const struct policy_entry *p)
+{
+	for (size_t i = 0; i < p->version_count; i++)
+		if (p->versions[i].id == p->default_id)
+			return &p->versions[i];
+	return &p->versions[0];
+}
+
 static void thing_clear(struct thing_entry *t)
 {
 	free(t->name);
@@ -546,10 +573,8 @@ void emu_store_reset(struct emu_store *store)
 	}
 	for (size_t i = 0; i < store->cert_count; i++)
 		free(store->certs[i].pem);
-	for (size_t i = 0; i < store->policy_count; i++) {
-		free(store->policies[i].name);
-		free(store->policies[i].document);
-	}
+	for (size_t i = 0; i < store->policy_count; i++)
+		policy_clear(&store->policies[i]);
 	for (size_t i = 0; i < store->attachment_count; i++) {
 		free(store->attachments[i].policy);
 		free(store->attachments[i].target);
@@ -1091,35 +1116,56 @@ static bool valid_policy_name(const char *name)
 	return valid_name(name, "+=,.@-");
 }
 
-enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_call *call,
-                                    struct json_object **out, struct emu_api_error *err)
+/* The policy name of the path and the policyDocument of the body, as CreatePolicy and
+ * CreatePolicyVersion check them: a name of botocore's pattern, a JSON object of at most
+ * EMU_MAX_POLICY_DOC characters (AWS: MalformedPolicyException). */
+static enum jitrd_err policy_input(const struct emu_call *call, const char **document,
+                                   struct emu_api_error *err)
 {
-	enum jitrd_err result;
-	const char *document;
-	struct json_object *parsed = NULL, *answer = NULL;
-	struct policy_entry *p;
-	char text[256];
-	char *name_copy = NULL, *doc_copy = NULL;
-	size_t doc_len;
+	struct json_object *parsed;
+	bool object;
 
 	if (!valid_policy_name(call->label))
 		return invalid(err, "policyName must match [\\w+=,.@-]{1,128}");
-	if (body_string(call, "policyDocument", &document) != 0 || document == NULL)
+	if (body_string(call, "policyDocument", document) != 0 || *document == NULL)
 		return invalid(err, "policyDocument is required and must be a string");
-	doc_len = strlen(document);
-	if (doc_len > EMU_MAX_POLICY_DOC) {
+	if (strlen(*document) > EMU_MAX_POLICY_DOC) {
 		emu_api_error_set(err, 400, "MalformedPolicyException",
 		                  "the policy document is longer than %d characters",
 		                  EMU_MAX_POLICY_DOC);
 		return JITRD_ERR_API;
 	}
-	parsed = json_tokener_parse(document);
-	if (parsed == NULL || !json_object_is_type(parsed, json_type_object)) {
+	parsed = json_tokener_parse(*document);
+	object = parsed != NULL && json_object_is_type(parsed, json_type_object);
+	json_object_put(parsed);
+	if (!object) {
 		emu_api_error_set(err, 400, "MalformedPolicyException",
 		                  "the policy document is not a JSON object");
-		result = JITRD_ERR_API;
-		goto cleanup;
+		return JITRD_ERR_API;
 	}
+	return JITRD_OK;
+}
+
+static struct json_object *version_string(unsigned id)
+{
+	char text[16];
+
+	snprintf(text, sizeof text, "%u", id);
+	return json_object_new_string(text);
+}
+
+enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_call *call,
+                                    struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *document;
+	struct json_object *answer = NULL;
+	struct policy_entry *p;
+	char text[256];
+	char *name_copy = NULL, *doc_copy = NULL;
+
+	if ((result = policy_input(call, &document, err)) != JITRD_OK)
+		return result;
 	if (find_policy(store, call->label) != NULL) {
 		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
 		                  "the policy %s already exists", call->label);
@@ -1145,8 +1191,12 @@ enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_ca
 	    put(answer, "policyVersionId", json_object_new_string("1")))
 		goto cleanup;
 	p = &store->policies[store->policy_count++];
+	memset(p, 0, sizeof *p);
 	p->name = name_copy;
-	p->document = doc_copy;
+	p->versions[0].document = doc_copy;
+	p->versions[0].id = p->default_id = p->last_id = 1;
+	p->versions[0].created_ms = call->now_ms;
+	p->version_count = 1;
 	p->created_ms = p->modified_ms = call->now_ms;
 	p->generation = ++store->generation;
 	name_copy = doc_copy = NULL;
@@ -1154,7 +1204,6 @@ enum jitrd_err emu_op_create_policy(struct emu_store *store, const struct emu_ca
 	answer = NULL;
 	result = JITRD_OK;
 cleanup:
-	json_object_put(parsed);
 	json_object_put(answer);
 	free(name_copy);
 	free(doc_copy);
@@ -1174,8 +1223,8 @@ enum jitrd_err emu_op_get_policy(struct emu_store *store, const struct emu_call 
 	answer = json_object_new_object();
 	if (answer == NULL || put(answer, "policyName", json_object_new_string(p->name)) ||
 	    put(answer, "policyArn", json_object_new_string(text)) ||
-	    put(answer, "policyDocument", json_object_new_string(p->document)) ||
-	    put(answer, "defaultVersionId", json_object_new_string("1")) ||
+	    put(answer, "policyDocument", json_object_new_string(default_version(p)->document)) ||
+	    put(answer, "defaultVersionId", version_string(p->default_id)) ||
 	    put(answer, "creationDate", new_time(p->created_ms)) ||
 	    put(answer, "lastModifiedDate", new_time(p->modified_ms)) ||
 	    put(answer, "generationId", generation_string(p->generation))) {
@@ -1205,9 +1254,178 @@ enum jitrd_err emu_op_delete_policy(struct emu_store *store, const struct emu_ca
 	answer = json_object_new_object();
 	if (answer == NULL)
 		return JITRD_ERR_NOMEM;
-	free(p->name);
-	free(p->document);
+	policy_clear(p);
 	*p = store->policies[--store->policy_count];
+	*out = answer;
+	return JITRD_OK;
+}
+
+/* The policy of the path and, for the operations on one version, the version of label2:
+ * ResourceNotFoundException (404) when either is missing. *version NULL when not asked. */
+static enum jitrd_err find_version(struct emu_store *store, const struct emu_call *call,
+                                   struct policy_entry **policy, size_t *version,
+                                   struct emu_api_error *err)
+{
+	struct policy_entry *p = call->label ? find_policy(store, call->label) : NULL;
+	long id;
+
+	if (p == NULL)
+		return not_found(err, "policy", call->label ? call->label : "");
+	*policy = p;
+	if (version == NULL)
+		return JITRD_OK;
+	/* botocore's PolicyVersionId is [0-9]+ */
+	if (call->label2 == NULL || parse_count(call->label2, 0, 999999999, &id) != 0)
+		return invalid(err, "policyVersionId must match [0-9]+");
+	for (size_t i = 0; i < p->version_count; i++) {
+		if (p->versions[i].id == (unsigned long)id) {
+			*version = i;
+			return JITRD_OK;
+		}
+	}
+	return not_found(err, "policy version", call->label2);
+}
+
+/* AWS: at most five versions (VersionsLimitExceededException, 409); setAsDefault makes the new
+ * one operative for every certificate the policy is attached to. */
+enum jitrd_err emu_op_create_policy_version(struct emu_store *store, const struct emu_call *call,
+                                            struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	const char *document;
+	struct json_object *answer = NULL;
+	struct policy_entry *p;
+	struct policy_version *v;
+	char text[256];
+	char *doc_copy = NULL;
+	bool set_default;
+
+	if ((result = policy_input(call, &document, err)) != JITRD_OK)
+		return result;
+	if (param_bool(call, "setAsDefault", &set_default) != 0)
+		return invalid(err, "setAsDefault must be true or false");
+	if ((result = find_version(store, call, &p, NULL, err)) != JITRD_OK)
+		return result;
+	if (p->version_count >= EMU_MAX_POLICY_VERSIONS) {
+		emu_api_error_set(err, 409, "VersionsLimitExceededException",
+		                  "the policy %s already has the maximum number of versions (%d)",
+		                  p->name, EMU_MAX_POLICY_VERSIONS);
+		return JITRD_ERR_API;
+	}
+	result = JITRD_ERR_NOMEM;
+	doc_copy = dup_string(document);
+	arn(store, "policy", p->name, text, sizeof text);
+	answer = json_object_new_object();
+	if (doc_copy == NULL || answer == NULL ||
+	    put(answer, "policyArn", json_object_new_string(text)) ||
+	    put(answer, "policyDocument", json_object_new_string(document)) ||
+	    put(answer, "policyVersionId", version_string(p->last_id + 1)) ||
+	    put(answer, "isDefaultVersion", json_object_new_boolean(set_default)))
+		goto cleanup;
+	v = &p->versions[p->version_count++];
+	v->document = doc_copy;
+	v->id = ++p->last_id;
+	v->created_ms = call->now_ms;
+	if (set_default)
+		p->default_id = v->id;
+	p->modified_ms = call->now_ms;
+	p->generation = ++store->generation;
+	doc_copy = NULL;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	free(doc_copy);
+	return result;
+}
+
+enum jitrd_err emu_op_list_policy_versions(struct emu_store *store, const struct emu_call *call,
+                                           struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer, *list;
+	struct policy_entry *p;
+
+	if ((result = find_version(store, call, &p, NULL, err)) != JITRD_OK)
+		return result;
+	answer = json_object_new_object();
+	list = child(answer, "policyVersions", json_object_new_array());
+	if (list == NULL)
+		goto nomem;
+	/* newest first, as AWS lists them */
+	for (size_t i = p->version_count; i-- > 0;) {
+		const struct policy_version *v = &p->versions[i];
+		struct json_object *item = json_object_new_object();
+
+		if (push(list, item) || put(item, "versionId", version_string(v->id)) ||
+		    put(item, "isDefaultVersion",
+		        json_object_new_boolean(v->id == p->default_id)) ||
+		    put(item, "createDate", new_time(v->created_ms)))
+			goto nomem;
+	}
+	*out = answer;
+	return JITRD_OK;
+nomem:
+	json_object_put(answer);
+	return JITRD_ERR_NOMEM;
+}
+
+enum jitrd_err emu_op_get_policy_version(struct emu_store *store, const struct emu_call *call,
+                                         struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer;
+	struct policy_entry *p;
+	const struct policy_version *v;
+	size_t i;
+	char text[256];
+
+	if ((result = find_version(store, call, &p, &i, err)) != JITRD_OK)
+		return result;
+	v = &p->versions[i];
+	arn(store, "policy", p->name, text, sizeof text);
+	answer = json_object_new_object();
+	if (answer == NULL || put(answer, "policyArn", json_object_new_string(text)) ||
+	    put(answer, "policyName", json_object_new_string(p->name)) ||
+	    put(answer, "policyDocument", json_object_new_string(v->document)) ||
+	    put(answer, "policyVersionId", version_string(v->id)) ||
+	    put(answer, "isDefaultVersion", json_object_new_boolean(v->id == p->default_id)) ||
+	    put(answer, "creationDate", new_time(v->created_ms)) ||
+	    put(answer, "lastModifiedDate", new_time(v->created_ms)) ||
+	    put(answer, "generationId", generation_string(p->generation))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
+}
+
+/* The default version cannot be deleted (DeleteConflictException, 409): DeletePolicy does. */
+enum jitrd_err emu_op_delete_policy_version(struct emu_store *store, const struct emu_call *call,
+                                            struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer;
+	struct policy_entry *p;
+	size_t i;
+
+	if ((result = find_version(store, call, &p, &i, err)) != JITRD_OK)
+		return result;
+	if (p->versions[i].id == p->default_id) {
+		emu_api_error_set(err, 409, "DeleteConflictException",
+		                  "version %u is the default version of policy %s",
+		                  p->versions[i].id, p->name);
+		return JITRD_ERR_API;
+	}
+	answer = json_object_new_object();
+	if (answer == NULL)
+		return JITRD_ERR_NOMEM;
+	free(p->versions[i].document);
+	memmove(&p->versions[i], &p->versions[i + 1],
+	        (p->version_count - i - 1) * sizeof p->versions[0]);
+	p->version_count--;
+	p->generation = ++store->generation;
 	*out = answer;
 	return JITRD_OK;
 }
@@ -1778,7 +1996,10 @@ struct json_object *emu_store_state(const struct emu_store *store)
 		struct json_object *o = json_object_new_object(), *targets;
 
 		if (push(policies, o) || put(o, "policyName", json_object_new_string(p->name)) ||
-		    put(o, "policyDocument", json_object_new_string(p->document)))
+		    put(o, "policyDocument",
+		        json_object_new_string(default_version(p)->document)) ||
+		    put(o, "defaultVersionId", version_string(p->default_id)) ||
+		    put(o, "versionCount", json_object_new_int((int)p->version_count)))
 			goto fail;
 		targets = child(o, "targets", json_object_new_array());
 		if (targets == NULL)

@@ -13,15 +13,16 @@
 #include "jitrd/error.h"
 
 /* Bounds: past them an operation answers LimitExceededException, never grows further. */
-#define EMU_MAX_CAS         64
-#define EMU_MAX_CERTS       (1u << 20)
-#define EMU_MAX_POLICIES    100000
-#define EMU_MAX_ATTACHMENTS (1u << 21)
-#define EMU_MAX_THINGS      (1u << 20)
-#define EMU_MAX_PRINCIPALS  10 /* per thing */
-#define EMU_MAX_POLICY_DOC  2048
-#define EMU_DEFAULT_PAGE    25
-#define EMU_MAX_PAGE        250
+#define EMU_MAX_CAS             64
+#define EMU_MAX_CERTS           (1u << 20)
+#define EMU_MAX_POLICIES        100000
+#define EMU_MAX_ATTACHMENTS     (1u << 21)
+#define EMU_MAX_THINGS          (1u << 20)
+#define EMU_MAX_PRINCIPALS      10 /* per thing */
+#define EMU_MAX_POLICY_DOC      2048
+#define EMU_MAX_POLICY_VERSIONS 5 /* AWS's limit per policy */
+#define EMU_DEFAULT_PAGE        25
+#define EMU_MAX_PAGE            250
 
 /* An error as AWS answers it: HTTP status, x-amzn-ErrorType code, JSON body message. */
 struct emu_api_error {
@@ -43,6 +44,7 @@ struct emu_param {
 /* The parsed inputs of one API call, borrowed for the call. */
 struct emu_call {
 	const char *label;              /* the decoded {id}/{name}/{target} path label, or NULL */
+	const char *label2;             /* a second one ({policyVersionId}), or NULL */
 	const struct emu_param *params; /* decoded query parameters */
 	size_t param_count;
 	const char *principal;    /* x-amzn-principal header, or NULL */
@@ -105,6 +107,16 @@ enum jitrd_err emu_op_get_policy(struct emu_store *, const struct emu_call *, st
                                  struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_delete_policy(struct emu_store *, const struct emu_call *,
                                     struct json_object **, struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_create_policy_version(struct emu_store *, const struct emu_call *,
+                                            struct json_object **,
+                                            struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_list_policy_versions(struct emu_store *, const struct emu_call *,
+                                           struct json_object **, struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_get_policy_version(struct emu_store *, const struct emu_call *,
+                                         struct json_object **, struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_delete_policy_version(struct emu_store *, const struct emu_call *,
+                                            struct json_object **,
+                                            struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_attach_policy(struct emu_store *, const struct emu_call *,
                                     struct json_object **, struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_detach_policy(struct emu_store *, const struct emu_call *,

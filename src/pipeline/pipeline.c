@@ -265,7 +265,7 @@ static enum policy_claim policy_claim(struct jitrd_pipeline *p, const char *name
 	return claim;
 }
 
-/* Ends a claim; remembers the policy when it now exists with our document. */
+/* Ends a claim; remembers the policy when its default version now has our document. */
 static void policy_release(struct jitrd_pipeline *p, const char *name, const unsigned char hash[32],
                            int exists)
 {
@@ -277,10 +277,19 @@ static void policy_release(struct jitrd_pipeline *p, const char *name, const uns
 			break;
 		}
 	}
-	if (exists && !policy_known(p, name, hash) && p->policy_count < POLICY_CACHE_MAX) {
-		jitrd_text_copy(p->policies[p->policy_count].name, JITRD_NAME_MAX + 1, name);
-		memcpy(p->policies[p->policy_count].document_hash, hash, 32);
-		p->policy_count++;
+	if (exists) {
+		/* One document per name: the default version's. A name remembered with an older
+		 * document is updated, so a template changed back is versioned again. */
+		size_t i;
+		for (i = 0; i < p->policy_count; i++)
+			if (strcmp(p->policies[i].name, name) == 0)
+				break;
+		if (i < p->policy_count || p->policy_count < POLICY_CACHE_MAX) {
+			jitrd_text_copy(p->policies[i].name, JITRD_NAME_MAX + 1, name);
+			memcpy(p->policies[i].document_hash, hash, 32);
+			if (i == p->policy_count)
+				p->policy_count++;
+		}
 	}
 	pthread_cond_broadcast(&p->in_flight_changed);
 	pthread_mutex_unlock(&p->lock);
@@ -311,8 +320,93 @@ static int same_document(const char *a, const char *b)
 	return same;
 }
 
-/* CreatePolicy, or, when the name is taken, GetPolicy and the same document there. 0 when the
- * policy now exists with our document; -1 with r finished as failed. */
+/* After our version became the default: when another process (a second daemon, a Lambda)
+ * added the same document meanwhile and its version is now the default, ours is a duplicate
+ * and is deleted. Nothing here fails the event: the default holds our document either way. */
+static void drop_duplicate_version(struct jitrd_iot_session *s, int64_t deadline,
+                                   const struct jitrd_decision *d, const char *ours,
+                                   struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_iot_policy policy = {0};
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err =
+	    jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
+
+	account_call(r, &res);
+	if (err == JITRD_OK && *ours && *policy.version_id &&
+	    strcmp(policy.version_id, ours) != 0 && policy.policy_document &&
+	    same_document(policy.policy_document, d->policy_document)) {
+		err =
+		    jitrd_iot_delete_policy_version(s, deadline, d->policy_name, ours, &res, &diag);
+		account_call(r, &res);
+	}
+	jitrd_iot_policy_cleanup(&policy);
+}
+
+/* Makes room for a version: AWS keeps at most five per policy (CreatePolicyVersion answers
+ * VersionsLimitExceededException), so the oldest version that is not the default goes. A
+ * version another worker deleted meanwhile (ResourceNotFoundException) or made the default
+ * (DeleteConflictException) is no failure: the caller looks again. 0, or -1 with r finished
+ * as failed. */
+static int drop_oldest_version(struct jitrd_iot_session *s, int64_t deadline,
+                               const struct jitrd_decision *d, struct jitrd_pipeline_result *r)
+{
+	struct jitrd_iot_result res = {0};
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_iot_policy_versions *list = calloc(1, sizeof(*list));
+	const struct jitrd_iot_policy_version *oldest = NULL;
+	enum jitrd_err err;
+	int result = -1;
+
+	if (!list) {
+		finish(r, JITRD_DECISION_FAILED, 1, jitrd_strerror(JITRD_ERR_NOMEM));
+		return -1;
+	}
+	err = jitrd_iot_list_policy_versions(s, deadline, d->policy_name, list, &res, &diag);
+	account_call(r, &res);
+	if (err != JITRD_OK) {
+		call_failed(r, JITRD_IOT_LIST_POLICY_VERSIONS, err, &res, &diag);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		const struct jitrd_iot_policy_version *v = &list->versions[i];
+		/* ids grow with each version: the smaller one breaks a tie of dates */
+		if (!v->is_default &&
+		    (!oldest || v->create_date < oldest->create_date ||
+		     (v->create_date == oldest->create_date &&
+		      strtoull(v->version_id, NULL, 10) < strtoull(oldest->version_id, NULL, 10))))
+			oldest = v;
+	}
+	if (!oldest) {
+		/* the limit was hit, yet nothing but the default is listed: another worker
+		 * emptied it meanwhile; look again */
+		result = 0;
+		goto cleanup;
+	}
+	err = jitrd_iot_delete_policy_version(s, deadline, d->policy_name, oldest->version_id, &res,
+	                                      &diag);
+	account_call(r, &res);
+	if (err == JITRD_OK ||
+	    (err == JITRD_ERR_API && (is_code(&res, "ResourceNotFoundException") ||
+	                              is_code(&res, "DeleteConflictException"))))
+		result = 0;
+	else
+		call_failed(r, JITRD_IOT_DELETE_POLICY_VERSION, err, &res, &diag);
+cleanup:
+	free(list);
+	return result;
+}
+
+/* Rounds of "look, then add a version" before giving up: each round that does not end is one
+ * where other workers changed the versions under this one. */
+#define POLICY_VERSION_ROUNDS 4
+
+/* CreatePolicy, or, when the name is taken, GetPolicy and the document of its default version
+ * there: ours is success; another one fails the event under policy_update = refuse, and gets
+ * our document as a new default version under version (DESIGN: a changed template takes
+ * effect, for the devices already attached too). 0 when the policy's default version now has
+ * our document; -1 with r finished as failed. */
 static int create_policy(struct jitrd_iot_session *s, int64_t deadline,
                          const struct jitrd_decision *d, struct jitrd_pipeline_result *r)
 {
@@ -331,23 +425,45 @@ static int create_policy(struct jitrd_iot_session *s, int64_t deadline,
 		call_failed(r, JITRD_IOT_CREATE_POLICY, err, &res, &diag);
 		return -1;
 	}
-	err = jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
-	account_call(r, &res);
-	if (err != JITRD_OK) {
-		call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
-		return -1;
+	for (int round = 0; round < POLICY_VERSION_ROUNDS; round++) {
+		err = jitrd_iot_get_policy(s, deadline, d->policy_name, &policy, &res, &diag);
+		account_call(r, &res);
+		if (err != JITRD_OK) {
+			call_failed(r, JITRD_IOT_GET_POLICY, err, &res, &diag);
+			return -1;
+		}
+		same = same_document(policy.policy_document, d->policy_document);
+		jitrd_iot_policy_cleanup(&policy);
+		/* ours already: created before, or by another worker meanwhile */
+		if (same)
+			return 0;
+		if (d->policy_update == JITRD_POLICY_UPDATE_REFUSE) {
+			char reason[sizeof(r->reason)];
+			snprintf(reason, sizeof(reason),
+			         "policy %.128s exists with another document; not attaching it "
+			         "([provision] policy_update = refuse)",
+			         d->policy_name);
+			finish(r, JITRD_DECISION_FAILED, 0, reason);
+			return -1;
+		}
+		err = jitrd_iot_create_policy_version(s, deadline, d->policy_name,
+		                                      d->policy_document, 1, &policy, &res, &diag);
+		account_call(r, &res);
+		if (err == JITRD_OK) {
+			drop_duplicate_version(s, deadline, d, policy.version_id, r);
+			jitrd_iot_policy_cleanup(&policy);
+			return 0;
+		}
+		if (!(err == JITRD_ERR_API && is_code(&res, "VersionsLimitExceededException"))) {
+			call_failed(r, JITRD_IOT_CREATE_POLICY_VERSION, err, &res, &diag);
+			return -1;
+		}
+		if (drop_oldest_version(s, deadline, d, r) != 0)
+			return -1;
 	}
-	same = same_document(policy.policy_document, d->policy_document);
-	jitrd_iot_policy_cleanup(&policy);
-	if (!same) {
-		char reason[200];
-		snprintf(reason, sizeof(reason),
-		         "policy %s exists with another document; not attaching it",
-		         d->policy_name);
-		finish(r, JITRD_DECISION_FAILED, 0, reason);
-		return -1;
-	}
-	return 0;
+	finish(r, JITRD_DECISION_FAILED, 1,
+	       "the policy's versions kept changing while jitrd added its document");
+	return -1;
 }
 
 /* Step 7: the policy exists with our document ("already exists" is success only when the

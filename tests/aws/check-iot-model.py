@@ -28,6 +28,7 @@ LABEL_PATTERNS = {
     "policy_name": ("[\\w+=,.@-]+", 1, 128),
     "thing_name": ("[a-zA-Z0-9:_-]+", 1, 128),
     "target": (None, None, None),  # PolicyTarget: a free string, checked as header text
+    "policy_version_id": ("[0-9]+", None, None),  # the client bounds it at 15 digits
 }
 
 results = []  # (case, what is wrong with it: "" when nothing)
@@ -61,19 +62,24 @@ def row_problems(row, model, paginators):
         return {m.get("locationName", n): m for n, m in members.items() if m.get("location") == where}
 
     labels = re.findall(r"\{([^}]+)\}", row["uri"])
-    if labels:
-        member = located("uri").get(labels[0])
-        pattern = LABEL_PATTERNS.get(row["label"])
+    checks = [row["label"], row.get("label2", "none")]
+    if len(labels) > 2:
+        problems.append(f"{len(labels)} labels in the URI; the client fills two")
+    for i, kind in enumerate(checks):
+        if i >= len(labels):
+            if kind != "none":
+                problems.append(f"a label check ({kind}) without label {i + 1} in the URI")
+            continue
+        member = located("uri").get(labels[i])
+        pattern = LABEL_PATTERNS.get(kind)
         if member is None or pattern is None:
-            problems.append(f"label {labels[0]} ({row['label']}) is not a URI member")
+            problems.append(f"label {labels[i]} ({kind}) is not a URI member")
         elif pattern[0] is not None:
             shape = shapes[member["shape"]]
             got = (shape.get("pattern"), shape.get("min"), shape.get("max"))
             if got != pattern:
-                problems.append(f"label {labels[0]} checked as {row['label']} {pattern}, the "
+                problems.append(f"label {labels[i]} checked as {kind} {pattern}, the "
                                 f"model's shape {member['shape']} is {got}")
-    elif row["label"] != "none":
-        problems.append(f"a label check ({row['label']}) without a label in the URI")
     for name in row["query"]:
         if name not in located("querystring"):
             problems.append(f"query {name} is not a querystring member")
@@ -109,7 +115,7 @@ def main():
     out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]
     results.append(("the dump has a row per operation",
-                    "" if len(rows) == 16 else f"{len(rows)} rows"))
+                    "" if len(rows) == 19 else f"{len(rows)} rows"))
     results.append(("each operation once",
                     "" if len({r["name"] for r in rows}) == len(rows) else "a name repeats"))
     for row in rows:
@@ -136,7 +142,10 @@ def main():
     for name, field, value in [("ListCertificatesByCA", "answer", ["certificates", "nextToken"]),
                                ("DescribeCertificate", "label", "thing_name"),
                                ("AttachThingPrincipal", "header", "x-amz-principal"),
-                               ("DescribeThing", "answer", [])]:
+                               ("DescribeThing", "answer", []),
+                               ("DeletePolicyVersion", "label2", "none"),
+                               ("DeletePolicyVersion", "label2", "thing_name"),
+                               ("ListPolicyVersions", "label2", "policy_version_id")]:
         if name in by_name:
             broken = dict(by_name[name], **{field: value})
             refused = bool(row_problems(broken, model, paginators))

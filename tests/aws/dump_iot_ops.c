@@ -11,6 +11,7 @@ static const char *const label_names[] = {
     [JITRD_IOT_LABEL_POLICY_NAME] = "policy_name",
     [JITRD_IOT_LABEL_THING_NAME] = "thing_name",
     [JITRD_IOT_LABEL_TARGET] = "target",
+    [JITRD_IOT_LABEL_POLICY_VERSION_ID] = "policy_version_id",
 };
 
 /* The names are identifiers and paths: nothing in them needs escaping, which is checked. */
@@ -59,7 +60,8 @@ int main(void)
 		printf(",\"uri\":");
 		if (put_string(spec->uri) != 0)
 			return 1;
-		printf(",\"label\":\"%s\",\"header\":", label_names[spec->label]);
+		printf(",\"label\":\"%s\",\"label2\":\"%s\",\"header\":", label_names[spec->label],
+		       label_names[spec->label2]);
 		if (spec->header ? put_string(spec->header) != 0 : printf("null") < 0)
 			return 1;
 		if (put_list("query", spec->query, JITRD_IOT_OP_MAX_QUERY) != 0 ||

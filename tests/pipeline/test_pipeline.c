@@ -102,6 +102,7 @@ static int classify(const struct stub_request *req, enum jitrd_iot_op *op, char 
 	    {"PUT", "/certificates/", "", JITRD_IOT_UPDATE_CERTIFICATE},
 	    {"POST", "/policies/", "", JITRD_IOT_CREATE_POLICY},
 	    {"GET", "/policies/", "", JITRD_IOT_GET_POLICY},
+	    {"POST", "/policies/", "/version", JITRD_IOT_CREATE_POLICY_VERSION},
 	    {"PUT", "/target-policies/", "", JITRD_IOT_ATTACH_POLICY},
 	    {"GET", "/things/", "/principals", JITRD_IOT_LIST_THING_PRINCIPALS},
 	    {"PUT", "/things/", "/principals", JITRD_IOT_ATTACH_THING_PRINCIPAL},
@@ -253,6 +254,18 @@ static void serve(enum jitrd_iot_op op, const char *name, const struct stub_requ
 		aws.policies[i].document =
 		    strdup(body_string(req, "policyDocument", NULL, NULL, text, sizeof(text)));
 		policy_answer(resp, i);
+		return;
+	case JITRD_IOT_CREATE_POLICY_VERSION:
+		/* one version kept: enough for the pipeline's choice (the emulator's tests hold
+		 * the five-version rules) */
+		if ((i = find_policy(name)) < 0) {
+			aws_error(resp, 404, "ResourceNotFoundException");
+			return;
+		}
+		free(aws.policies[i].document);
+		aws.policies[i].document =
+		    strdup(body_string(req, "policyDocument", NULL, NULL, text, sizeof(text)));
+		resp->body = "{\"policyVersionId\":\"2\",\"isDefaultVersion\":true}";
 		return;
 	case JITRD_IOT_GET_POLICY:
 		if ((i = find_policy(name)) < 0) {
@@ -870,26 +883,49 @@ static void test_error_paths(void)
 		run_failure(&cases[i]);
 }
 
-/* The policy name is taken by another document; or the Thing is another device's. Nothing is
- * attached and the certificate stays pending. */
+/* The policy name is taken by another document: under policy_update = refuse nothing is
+ * attached and the certificate stays pending; under version (the default) our document becomes
+ * the policy's default version and the device is activated. Or the Thing is another
+ * device's. */
 static void test_conflicts(void)
 {
+	static const char *const other = "{\"Version\":\"2012-10-17\",\"Statement\":[]}";
 	struct jitrd_pipeline *p = pipeline_fresh();
 	struct jitrd_pipeline_result r;
 
 	pthread_mutex_lock(&aws.lock);
 	snprintf(aws.policies[0].name, sizeof(aws.policies[0].name), "jitrd-device");
-	aws.policies[0].document = strdup("{\"Version\":\"2012-10-17\",\"Statement\":[]}");
+	aws.policies[0].document = strdup(other);
 	aws.policy_count = 1;
 	pthread_mutex_unlock(&aws.lock);
+	rt->cfg->provision.policy_update = JITRD_POLICY_UPDATE_REFUSE;
 	process(p, "good", &r);
+	rt->cfg->provision.policy_update = JITRD_POLICY_UPDATE_VERSION;
 	CU_ASSERT_EQUAL(r.decision, JITRD_DECISION_FAILED);
 	CU_ASSERT_EQUAL(r.retry, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "exists with another document"));
 	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_GET_POLICY), 1);
+	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_CREATE_POLICY_VERSION), 0);
 	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_ATTACH_POLICY), 0);
 	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_UPDATE_CERTIFICATE), 0);
 	CU_ASSERT_EQUAL(status_of("good"), JITRD_IOT_PENDING_ACTIVATION);
+	jitrd_pipeline_free(p);
+
+	/* version: a new default version with our document, then attach and activate */
+	p = pipeline_fresh();
+	pthread_mutex_lock(&aws.lock);
+	snprintf(aws.policies[0].name, sizeof(aws.policies[0].name), "jitrd-device");
+	aws.policies[0].document = strdup(other);
+	aws.policy_count = 1;
+	pthread_mutex_unlock(&aws.lock);
+	process(p, "good", &r);
+	CU_ASSERT_EQUAL(r.decision, JITRD_DECISION_ACTIVATE);
+	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_CREATE_POLICY_VERSION), 1);
+	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_ATTACH_POLICY), 1);
+	CU_ASSERT_EQUAL(status_of("good"), JITRD_IOT_ACTIVE);
+	pthread_mutex_lock(&aws.lock);
+	CU_ASSERT(strcmp(aws.policies[0].document, other) != 0);
+	pthread_mutex_unlock(&aws.lock);
 	jitrd_pipeline_free(p);
 
 	/* a Thing of that name that jitrd did not make (no marker): reject, nothing attached */
@@ -922,7 +958,8 @@ int main(void)
 	    {"throttling and 5xx are retried, other 4xx are final", test_retry_classification},
 	    {"an unknown certificate is retried a few times", test_unknown_certificate},
 	    {"each provisioning call failing", test_error_paths},
-	    {"a taken policy name or another device's Thing", test_conflicts},
+	    {"a policy with another document (refuse, version) or another device's Thing",
+	     test_conflicts},
 	    {NULL, NULL},
 	};
 	int status;
