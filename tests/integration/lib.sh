@@ -280,8 +280,9 @@ register_ca() {
 		jq -e '.certificateId | length == 64' >/dev/null
 }
 
-# write_config: $work/jitrd.conf; POLICY_NAME, THING_NAME, WORKERS, RECONCILE_SECONDS,
-# DEADLINE_SECONDS and LIMIT (requests/s of every operation) change the defaults
+# write_config: $work/jitrd.conf; POLICY_TEMPLATE, POLICY_NAME, THING_NAME, WORKERS,
+# RECONCILE_SECONDS, DEADLINE_SECONDS and LIMIT (requests/s of every operation) change the
+# defaults
 write_config() {
 	[ -n "${status_port:-}" ] || status_port=$(free_port)
 	cat >"$work/jitrd.conf" <<CONF
@@ -301,7 +302,7 @@ dir = ca
 dir = crl
 reload_seconds = 0
 [provision]
-policy_template = $SOURCE_ROOT/policies/default.json
+policy_template = ${POLICY_TEMPLATE:-$SOURCE_ROOT/policies/default.json}
 policy_name = ${POLICY_NAME:-jitrd-device}
 thing_name = ${THING_NAME:-}
 [service]
