@@ -25,10 +25,12 @@ ACCOUNT_ARN = "arn:aws:iot:REGION:ACCOUNT:*"
 ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
                 "iot:RegisterCACertificate"}
 HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
+                      "CreatePolicyVersion", "ListPolicyVersions", "DeletePolicyVersion",
                       "AttachPolicy", "CreateThing", "DescribeThing", "ListThingPrincipals",
                       "AttachThingPrincipal", "ListCertificatesByCA"}
-# the eight operations of the first release, and the two Thing reads that tell a device's own
-# Thing from another's; also read from the code below
+# the eight operations of the first release, the two Thing reads that tell a device's own
+# Thing from another's, and the three that version a policy whose template changed; also
+# read from the code below
 
 passed = 0
 failed = 0

@@ -168,6 +168,7 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "jitrd-device");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "");
 	CU_ASSERT_EQUAL(c->provision.on_reject, JITRD_ON_REJECT_LEAVE);
+	CU_ASSERT_EQUAL(c->provision.policy_update, JITRD_POLICY_UPDATE_VERSION);
 	CU_ASSERT_EQUAL(c->service.workers, 4);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 30);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 3600);
@@ -238,6 +239,7 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_STRING_EQUAL(c->provision.policy_name, "device-{{subject.CN}}");
 	CU_ASSERT_STRING_EQUAL(c->provision.thing_name, "{{subject.CN}}");
 	CU_ASSERT_EQUAL(c->provision.on_reject, JITRD_ON_REJECT_REVOKE);
+	CU_ASSERT_EQUAL(c->provision.policy_update, JITRD_POLICY_UPDATE_REFUSE);
 	CU_ASSERT_EQUAL(c->service.workers, 16);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 60);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 0);
@@ -589,6 +591,11 @@ static const struct value_case value_cases[] = {
     {"service", "log_level", "trace", "must be one of: error, warn, info, debug", NULL},
     {"provision", "on_reject", "revoke", NULL, NULL},
     {"provision", "on_reject", "delete", "must be one of: leave, revoke", NULL},
+    {"provision", "policy_update", "version", NULL, NULL},
+    {"provision", "policy_update", "refuse", NULL, NULL},
+    {"provision", "policy_update", "VERSION", NULL, NULL},
+    {"provision", "policy_update", "rename", "must be one of: version, refuse", NULL},
+    {"provision", "policy_update", "", "must be one of: version, refuse", NULL},
     {"aws", "signing_name", "execute-api", NULL, NULL},
     {"aws", "signing_name", "IOT", "must be one of: iot, execute-api", NULL},
     {"aws", "signing_name", "s3", "must be one of: iot, execute-api", NULL},
