@@ -331,6 +331,101 @@ static void test_workflow(void)
 	free(good2);
 }
 
+/* A policy's versions as AWS keeps them: at most five (VersionsLimitExceededException, 409),
+ * setAsDefault moves GetPolicy's document and defaultVersionId, the default cannot be deleted
+ * (DeleteConflictException, 409), a deleted version is gone (404), ids are never reused. */
+static void test_policy_versions(void)
+{
+	static const char *const fmt =
+	    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+	    "\"Allow\",\"Action\":\"iot:Connect\",\"Resource\":\"v%d\"}]}";
+	struct session ss;
+	struct jitrd_iot_result res;
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_iot_policy pol;
+	struct jitrd_iot_policy_versions list;
+	char doc[256], last_id[64] = "";
+	int defaults = 0;
+
+	CU_ASSERT_FATAL(open_session(&ss, SECRET, "iot") == 0);
+	snprintf(doc, sizeof(doc), fmt, 1);
+	CU_ASSERT_EQUAL(jitrd_iot_create_policy(ss.s, dl(), "versioned", doc, NULL, &res, &diag),
+	                JITRD_OK);
+	for (int v = 2; v <= 5; v++) {
+		snprintf(doc, sizeof(doc), fmt, v);
+		memset(&pol, 0, sizeof(pol));
+		CU_ASSERT_EQUAL(jitrd_iot_create_policy_version(ss.s, dl(), "versioned", doc, 1,
+		                                                &pol, &res, &diag),
+		                JITRD_OK);
+		CU_ASSERT_STRING_EQUAL(pol.policy_name, "versioned");
+		CU_ASSERT_EQUAL(atol(pol.version_id), v);
+		CU_ASSERT(pol.policy_document && strstr(pol.policy_document, "\"v"));
+		snprintf(last_id, sizeof(last_id), "%s", pol.version_id);
+		jitrd_iot_policy_cleanup(&pol);
+	}
+	/* the sixth is refused, and out is untouched */
+	memset(&pol, 0x5a, sizeof(pol));
+	snprintf(doc, sizeof(doc), fmt, 6);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy_version(ss.s, dl(), "versioned", doc, 1, &pol, &res, &diag),
+	    JITRD_ERR_API);
+	CU_ASSERT_EQUAL(res.http_status, 409);
+	CU_ASSERT_STRING_EQUAL(res.code, "VersionsLimitExceededException");
+	CU_ASSERT_EQUAL(pol.policy_name[0], 0x5a);
+	memset(&pol, 0, sizeof(pol));
+	CU_ASSERT_EQUAL(jitrd_iot_get_policy(ss.s, dl(), "versioned", &pol, &res, &diag), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(pol.version_id, last_id);
+	CU_ASSERT(pol.policy_document && strstr(pol.policy_document, "\"v5\""));
+	jitrd_iot_policy_cleanup(&pol);
+	CU_ASSERT_EQUAL_FATAL(
+	    jitrd_iot_list_policy_versions(ss.s, dl(), "versioned", &list, &res, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(list.count, 5);
+	for (size_t i = 0; i < list.count; i++) {
+		defaults += list.versions[i].is_default;
+		CU_ASSERT(list.versions[i].create_date > 1.5e9);
+		if (list.versions[i].is_default)
+			CU_ASSERT_STRING_EQUAL(list.versions[i].version_id, "5");
+	}
+	CU_ASSERT_EQUAL(defaults, 1);
+	/* the default cannot be deleted; the oldest can, once */
+	CU_ASSERT_EQUAL(jitrd_iot_delete_policy_version(ss.s, dl(), "versioned", "5", &res, &diag),
+	                JITRD_ERR_API);
+	CU_ASSERT_EQUAL(res.http_status, 409);
+	CU_ASSERT_STRING_EQUAL(res.code, "DeleteConflictException");
+	CU_ASSERT_EQUAL(jitrd_iot_delete_policy_version(ss.s, dl(), "versioned", "1", &res, &diag),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_iot_delete_policy_version(ss.s, dl(), "versioned", "1", &res, &diag),
+	                JITRD_ERR_API);
+	CU_ASSERT_EQUAL(res.http_status, 404);
+	CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
+	/* a version not made the default leaves GetPolicy as it was; ids are not reused */
+	snprintf(doc, sizeof(doc), fmt, 7);
+	memset(&pol, 0, sizeof(pol));
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy_version(ss.s, dl(), "versioned", doc, 0, &pol, &res, &diag),
+	    JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(pol.version_id, "6");
+	jitrd_iot_policy_cleanup(&pol);
+	CU_ASSERT_EQUAL(jitrd_iot_get_policy(ss.s, dl(), "versioned", &pol, &res, &diag), JITRD_OK);
+	CU_ASSERT_STRING_EQUAL(pol.version_id, "5");
+	jitrd_iot_policy_cleanup(&pol);
+	/* inputs outside the model's patterns are not sent; an unknown policy is 404 */
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_delete_policy_version(ss.s, dl(), "versioned", "1/../5", &res, &diag),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(res.http_status, 0);
+	CU_ASSERT_EQUAL(jitrd_iot_delete_policy_version(ss.s, dl(), "versioned", "", &res, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_iot_list_policy_versions(ss.s, dl(), "no-such", &list, &res, &diag),
+	                JITRD_ERR_API);
+	CU_ASSERT_EQUAL(res.http_status, 404);
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy_version(ss.s, dl(), "no-such", doc, 1, NULL, &res, &diag),
+	    JITRD_ERR_API);
+	CU_ASSERT_STRING_EQUAL(res.code, "ResourceNotFoundException");
+	close_session(&ss);
+}
+
 static void test_signing_names_and_bad_secret(void)
 {
 	struct session ss;
@@ -838,6 +933,7 @@ int main(void)
 {
 	static const struct tsupport_case cases[] = {
 	    {"bring-your-own-CA workflow, every operation", test_workflow},
+	    {"policy versions: five at most, the default, deletes", test_policy_versions},
 	    {"signing names and a wrong secret", test_signing_names_and_bad_secret},
 	    {"error rate 0.3: every call right, attempts bounded and counted",
 	     test_retries_under_injected_errors},
