@@ -412,6 +412,119 @@ static void test_shapes_policies_things(void)
 	fixture_close(&f);
 }
 
+/* ---- policy versions: request shapes, answers, bad answers ---- */
+
+static void test_policy_versions(void)
+{
+	static const char *const bad_lists[] = {
+	    "{}",
+	    "{\"policyVersions\":{}}",
+	    "{\"policyVersions\":[7]}",
+	    "{\"policyVersions\":[{\"isDefaultVersion\":true}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1a\"}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"\"}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1234567890123456\"}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1\",\"isDefaultVersion\":\"true\"}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1\",\"createDate\":\"today\"}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1\",\"isDefaultVersion\":true},"
+	    "{\"versionId\":\"2\",\"isDefaultVersion\":true}]}",
+	    "{\"policyVersions\":[{\"versionId\":\"1\"},{\"versionId\":\"2\"},{\"versionId\":\"3\"}"
+	    ","
+	    "{\"versionId\":\"4\"},{\"versionId\":\"5\"},{\"versionId\":\"6\"},{\"versionId\":"
+	    "\"7\"},"
+	    "{\"versionId\":\"8\"},{\"versionId\":\"9\"},{\"versionId\":\"10\"},{\"versionId\":"
+	    "\"11\"},{\"versionId\":\"12\"},{\"versionId\":\"13\"},{\"versionId\":\"14\"},"
+	    "{\"versionId\":\"15\"},{\"versionId\":\"16\"},{\"versionId\":\"17\"}]}",
+	};
+	struct fixture f;
+	struct jitrd_iot_policy pol;
+	struct jitrd_iot_policy_versions list;
+	struct jitrd_iot_result res;
+	struct jitrd_diag diag = {{0}};
+
+	CU_ASSERT_FATAL(fixture_open(&f, stub_url(server), env_plain, NULL) == 0);
+	answer(200, "{\"policyArn\":\"arn:p\",\"policyDocument\":\"{}\",\"policyVersionId\":\"4\","
+	            "\"isDefaultVersion\":true}");
+	CU_ASSERT_EQUAL(jitrd_iot_create_policy_version(f.session, deadline(), "dev+1@x", "{}", 1,
+	                                                &pol, &res, &diag),
+	                JITRD_OK);
+	assert_request("POST", "/policies/dev%2B1%40x/version", "setAsDefault=true",
+	               "{\"policyDocument\":\"{}\"}");
+	CU_ASSERT_STRING_EQUAL(pol.policy_name, "dev+1@x");
+	CU_ASSERT_STRING_EQUAL(pol.version_id, "4");
+	CU_ASSERT_STRING_EQUAL(pol.policy_arn, "arn:p");
+	jitrd_iot_policy_cleanup(&pol);
+	answer(200, "{\"policyVersionId\":\"5\"}");
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy_version(f.session, deadline(), "p", "{}", 0, NULL, &res, &diag),
+	    JITRD_OK);
+	assert_request("POST", "/policies/p/version", "setAsDefault=false",
+	               "{\"policyDocument\":\"{}\"}");
+	/* a version id that is not [0-9]+ is a bad answer */
+	memset(&pol, 0x5a, sizeof(pol));
+	answer(200, "{\"policyVersionId\":\"../1\"}");
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_create_policy_version(f.session, deadline(), "p", "{}", 1, &pol, &res, &diag),
+	    JITRD_ERR_BAD_RESPONSE);
+	CU_ASSERT_EQUAL((unsigned char)pol.policy_name[0], 0x5a);
+
+	answer(200, "{\"policyVersions\":[{\"versionId\":\"3\",\"isDefaultVersion\":true,"
+	            "\"createDate\":1.7E9},{\"versionId\":\"2\",\"isDefaultVersion\":false,"
+	            "\"createDate\":1.6E9},{\"versionId\":\"1\"}]}");
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_list_policy_versions(f.session, deadline(), "p", &list, &res, &diag),
+	    JITRD_OK);
+	assert_request("GET", "/policies/p/version", "", "");
+	CU_ASSERT_EQUAL(list.count, 3);
+	CU_ASSERT_STRING_EQUAL(list.versions[0].version_id, "3");
+	CU_ASSERT_EQUAL(list.versions[0].is_default, 1);
+	CU_ASSERT_EQUAL(list.versions[1].is_default, 0);
+	CU_ASSERT_EQUAL(list.versions[1].create_date, 1.6e9);
+	CU_ASSERT_EQUAL(list.versions[2].create_date, 0);
+	for (size_t i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++) {
+		memset(&list, 0x5a, sizeof(list));
+		answer(200, bad_lists[i]);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_list_policy_versions(f.session, deadline(), "p", &list, &res, &diag),
+		    JITRD_ERR_BAD_RESPONSE);
+		CU_ASSERT_EQUAL((unsigned char)list.versions[0].version_id[0], 0x5a);
+		CU_ASSERT(strstr(diag.text, "policyVersions") != NULL);
+	}
+
+	answer(200, "");
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_delete_policy_version(f.session, deadline(), "p", "12", &res, &diag),
+	    JITRD_OK);
+	assert_request("DELETE", "/policies/p/version/12", "", "");
+	answer(409, "{\"message\":\"default\"}");
+	CU_ASSERT_EQUAL(
+	    jitrd_iot_delete_policy_version(f.session, deadline(), "p", "3", &res, &diag),
+	    JITRD_ERR_API);
+	CU_ASSERT_EQUAL(res.http_status, 409);
+	/* hostile version ids and names: nothing sent */
+	{
+		static const char *const bad_ids[] = {
+		    "", "1/2", "..", "-1", "1 ", "0x1", "1234567890123456"};
+		unsigned before = (unsigned)(sv.signed_ok + sv.bad_signatures);
+
+		for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++)
+			CU_ASSERT_EQUAL(jitrd_iot_delete_policy_version(f.session, deadline(), "p",
+			                                                bad_ids[i], &res, &diag),
+			                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_delete_policy_version(f.session, deadline(), "a/b", "1", &res, &diag),
+		    JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(
+		    jitrd_iot_delete_policy_version(f.session, deadline(), "p", NULL, &res, &diag),
+		    JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(jitrd_iot_create_policy_version(f.session, deadline(), "p", "", 1,
+		                                                NULL, &res, &diag),
+		                JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL((unsigned)(sv.signed_ok + sv.bad_signatures), before);
+	}
+	fixture_close(&f);
+}
+
 static void test_keep_alive(void)
 {
 	struct fixture f;
@@ -1140,6 +1253,7 @@ int main(void)
 	    {"shapes: certificates and CAs", test_shapes_certificates},
 	    {"shapes: policies and things (execute-api, session token)",
 	     test_shapes_policies_things},
+	    {"policy versions: shapes, bad answers, inputs not sent", test_policy_versions},
 	    {"keep-alive: one connection per session", test_keep_alive},
 	    {"a loopback http endpoint bypasses the proxy", test_loopback_endpoint_bypasses_proxy},
 	    {"pagination of ListCertificatesByCA", test_pagination},
