@@ -882,6 +882,89 @@ static void test_sigv4_verification(void)
 	emu_free(emu);
 }
 
+/* Policy versions as botocore's model and AWS's docs have them: CreatePolicyVersion (five at
+ * most: VersionsLimitExceededException 409; setAsDefault true/false only), ListPolicyVersions
+ * (newest first, one default), GetPolicyVersion, DeletePolicyVersion (the default:
+ * DeleteConflictException 409; unknown: 404), GetPolicy's default document and id. */
+static void test_policy_versions(void)
+{
+	struct emu_store *store = new_store();
+	struct call_buf b;
+	struct json_object *body, *out, *list;
+	char doc[64];
+
+	body = body_of("policyDocument", "{\"v\":1}", NULL, NULL);
+	json_object_put(
+	    expect(emu_op_create_policy, store, make_call(&b, "p", body, NULL), 200, NULL));
+	expect(emu_op_create_policy_version, store, make_call(&b, "nope", body, NULL), 404,
+	       "ResourceNotFoundException");
+	expect(emu_op_create_policy_version, store,
+	       make_call(&b, "p", body, "setAsDefault", "yes", NULL), 400,
+	       "InvalidRequestException");
+	json_object_put(body);
+	body = body_of("policyDocument", "[]", NULL, NULL);
+	expect(emu_op_create_policy_version, store, make_call(&b, "p", body, NULL), 400,
+	       "MalformedPolicyException");
+	json_object_put(body);
+	for (int v = 2; v <= 6; v++) {
+		snprintf(doc, sizeof doc, "{\"v\":%d}", v);
+		body = body_of("policyDocument", doc, NULL, NULL);
+		if (v <= 5) {
+			out = expect(emu_op_create_policy_version, store,
+			             make_call(&b, "p", body, "setAsDefault",
+			                       v == 5 ? "false" : "true", NULL),
+			             200, NULL);
+			CU_ASSERT_EQUAL(atoi(jstr(out, "policyVersionId")), v);
+			CU_ASSERT_EQUAL(json_object_get_boolean(
+					    json_object_object_get(out, "isDefaultVersion")),
+			                v != 5);
+			json_object_put(out);
+		} else {
+			expect(emu_op_create_policy_version, store,
+			       make_call(&b, "p", body, "setAsDefault", "true", NULL), 409,
+			       "VersionsLimitExceededException");
+		}
+		json_object_put(body);
+	}
+	/* version 5 was not made the default: GetPolicy answers version 4 */
+	out = expect(emu_op_get_policy, store, make_call(&b, "p", NULL, NULL), 200, NULL);
+	ASSERT_STR(jstr(out, "policyDocument"), "{\"v\":4}");
+	ASSERT_STR(jstr(out, "defaultVersionId"), "4");
+	json_object_put(out);
+	out = expect(emu_op_list_policy_versions, store, make_call(&b, "p", NULL, NULL), 200, NULL);
+	list = json_object_object_get(out, "policyVersions");
+	CU_ASSERT_EQUAL(json_object_array_length(list), 5);
+	ASSERT_STR(jstr(json_object_array_get_idx(list, 0), "versionId"), "5");
+	CU_ASSERT(json_object_get_boolean(
+	    json_object_object_get(json_object_array_get_idx(list, 1), "isDefaultVersion")));
+	json_object_put(out);
+	b.call.label2 = NULL;
+	make_call(&b, "p", NULL, NULL)->label2 = "3";
+	out = expect(emu_op_get_policy_version, store, &b.call, 200, NULL);
+	ASSERT_STR(jstr(out, "policyDocument"), "{\"v\":3}");
+	json_object_put(out);
+	make_call(&b, "p", NULL, NULL)->label2 = "4";
+	expect(emu_op_delete_policy_version, store, &b.call, 409, "DeleteConflictException");
+	make_call(&b, "p", NULL, NULL)->label2 = "1";
+	json_object_put(expect(emu_op_delete_policy_version, store, &b.call, 200, NULL));
+	expect(emu_op_delete_policy_version, store, &b.call, 404, "ResourceNotFoundException");
+	expect(emu_op_get_policy_version, store, &b.call, 404, "ResourceNotFoundException");
+	make_call(&b, "p", NULL, NULL)->label2 = "1x";
+	expect(emu_op_delete_policy_version, store, &b.call, 400, "InvalidRequestException");
+	make_call(&b, "p", NULL, NULL)->label2 = "";
+	expect(emu_op_delete_policy_version, store, &b.call, 400, "InvalidRequestException");
+	make_call(&b, "p", NULL, NULL);
+	expect(emu_op_delete_policy_version, store, &b.call, 400, "InvalidRequestException");
+	/* room again: the next id is 6, not a reused 1 */
+	body = body_of("policyDocument", "{\"v\":6}", NULL, NULL);
+	out =
+	    expect(emu_op_create_policy_version, store, make_call(&b, "p", body, NULL), 200, NULL);
+	ASSERT_STR(jstr(out, "policyVersionId"), "6");
+	json_object_put(out);
+	json_object_put(body);
+	emu_store_free(store);
+}
+
 static void test_routes_and_faults(void)
 {
 	struct emu *emu = new_emu();
@@ -907,6 +990,17 @@ static void test_routes_and_faults(void)
 	sign(&s, "GET", "/things/a%ZZb", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
 	if (s.result.authorization != NULL)
 		expect_http(emu, &s.http, NOW_MS, 400, "InvalidRequestException");
+	jitrd_sigv4_result_cleanup(&s.result);
+	/* two labels: a policy's version; a third segment is no route */
+	sign(&s, "DELETE", "/policies/p1/version/3", NULL, NULL, KEY_ID, SECRET, REGION, "iot",
+	     now);
+	expect_http(emu, &s.http, NOW_MS, 404, "ResourceNotFoundException");
+	jitrd_sigv4_result_cleanup(&s.result);
+	sign(&s, "GET", "/policies/p1/version/3/x", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
+	expect_http(emu, &s.http, NOW_MS, 404, "UnknownOperationException");
+	jitrd_sigv4_result_cleanup(&s.result);
+	sign(&s, "GET", "/policies/p1/version/", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
+	expect_http(emu, &s.http, NOW_MS, 404, "UnknownOperationException");
 	jitrd_sigv4_result_cleanup(&s.result);
 	sign(&s, "POST", "/policies/p1", NULL, "not json", KEY_ID, SECRET, REGION, "iot", now);
 	expect_http(emu, &s.http, NOW_MS, 400, "InvalidRequestException");
@@ -1014,6 +1108,7 @@ int main(void)
 	    {"RegisterCertificate and ListCertificatesByCA pages", test_pagination},
 	    {"policies and things", test_policies_and_things},
 	    {"SigV4 verification", test_sigv4_verification},
+	    {"policy versions", test_policy_versions},
 	    {"routing, errors, faults, control plane", test_routes_and_faults},
 	    {"configuration bounds", test_config_bounds},
 	    {NULL, NULL},
