@@ -2,8 +2,8 @@
  * (src/aws/iot_operations.c and iot_transport.c through iot_client_parse.h): an HTTP response
  * as received ("HTTP/1.1 NNN ...", header lines, a blank line, the body) or a bare body (then
  * read as a 200 and as a 400). A 2xx body goes through every reader (DescribeCertificate,
- * GetPolicy, DescribeThing, RegisterCertificate, ListCertificatesByCA's entries and
- * nextMarker); an error answer through the error code and message reading. Invariants: outputs
+ * GetPolicy, ListPolicyVersions, DescribeThing, RegisterCertificate, ListCertificatesByCA's entries
+ * and nextMarker); an error answer through the error code and message reading. Invariants: outputs
  * bounded and NUL-terminated, ids 64 hex, statuses known, a read value equal to the member it
  * came from, error text printable. */
 #include <stdint.h>
@@ -145,6 +145,25 @@ static void read_success(struct json_tokener *tok, const char *body, size_t len)
 		jitrd_iot_policy_cleanup(&policy);
 	} else if (policy.policy_document) {
 		abort();
+	}
+	{
+		/* ListPolicyVersions: within the bound, ids [0-9]+, one default at most */
+		struct jitrd_iot_policy_versions list;
+		int defaults = 0;
+
+		if (jitrd_iot_read_policy_versions(json, &list, &diag) == JITRD_OK) {
+			if (list.count > JITRD_IOT_MAX_POLICY_VERSIONS)
+				abort();
+			for (size_t i = 0; i < list.count; i++) {
+				const char *id = list.versions[i].version_id;
+				if (!id[0] || strspn(id, "0123456789") != strlen(id))
+					abort();
+				defaults += list.versions[i].is_default;
+			}
+			if (defaults > 1)
+				abort();
+		}
+		check_text(diag.text, sizeof(diag.text));
 	}
 	if (jitrd_iot_read_thing(json, &thing, &diag) == JITRD_OK) {
 		check_text(thing.thing_name, sizeof(thing.thing_name));
