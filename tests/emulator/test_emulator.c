@@ -974,6 +974,13 @@ static void test_routes_and_faults(void)
 	time_t now = JITRD_TEST_NOW;
 	struct emu_http_request control = {"POST", "/_emulator/faults", NULL, NULL, 0, NULL, 0};
 	const char *faults;
+	static const struct {
+		const char *method, *path, *code;
+	} two_labels[] = {
+	    {"DELETE", "/policies/p1/version/3", "ResourceNotFoundException"},
+	    {"GET", "/policies/p1/version/3/x", "UnknownOperationException"},
+	    {"GET", "/policies/p1/version/", "UnknownOperationException"},
+	};
 
 	/* Routing: percent-encoded labels are decoded; unknown paths and methods are 404. */
 	sign(&s, "POST",
@@ -992,16 +999,12 @@ static void test_routes_and_faults(void)
 		expect_http(emu, &s.http, NOW_MS, 400, "InvalidRequestException");
 	jitrd_sigv4_result_cleanup(&s.result);
 	/* two labels: a policy's version; a third segment is no route */
-	sign(&s, "DELETE", "/policies/p1/version/3", NULL, NULL, KEY_ID, SECRET, REGION, "iot",
-	     now);
-	expect_http(emu, &s.http, NOW_MS, 404, "ResourceNotFoundException");
-	jitrd_sigv4_result_cleanup(&s.result);
-	sign(&s, "GET", "/policies/p1/version/3/x", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
-	expect_http(emu, &s.http, NOW_MS, 404, "UnknownOperationException");
-	jitrd_sigv4_result_cleanup(&s.result);
-	sign(&s, "GET", "/policies/p1/version/", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
-	expect_http(emu, &s.http, NOW_MS, 404, "UnknownOperationException");
-	jitrd_sigv4_result_cleanup(&s.result);
+	for (size_t i = 0; i < sizeof(two_labels) / sizeof(two_labels[0]); i++) {
+		sign(&s, two_labels[i].method, two_labels[i].path, NULL, NULL, KEY_ID, SECRET,
+		     REGION, "iot", now);
+		expect_http(emu, &s.http, NOW_MS, 404, two_labels[i].code);
+		jitrd_sigv4_result_cleanup(&s.result);
+	}
 	sign(&s, "POST", "/policies/p1", NULL, "not json", KEY_ID, SECRET, REGION, "iot", now);
 	expect_http(emu, &s.http, NOW_MS, 400, "InvalidRequestException");
 	jitrd_sigv4_result_cleanup(&s.result);

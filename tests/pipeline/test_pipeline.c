@@ -883,6 +883,19 @@ static void test_error_paths(void)
 		run_failure(&cases[i]);
 }
 
+/* A fresh pipeline, and AWS with policy jitrd-device holding document. */
+static struct jitrd_pipeline *pipeline_with_policy(const char *document)
+{
+	struct jitrd_pipeline *p = pipeline_fresh();
+
+	pthread_mutex_lock(&aws.lock);
+	snprintf(aws.policies[0].name, sizeof(aws.policies[0].name), "jitrd-device");
+	aws.policies[0].document = strdup(document);
+	aws.policy_count = 1;
+	pthread_mutex_unlock(&aws.lock);
+	return p;
+}
+
 /* The policy name is taken by another document: under policy_update = refuse nothing is
  * attached and the certificate stays pending; under version (the default) our document becomes
  * the policy's default version and the device is activated. Or the Thing is another
@@ -890,14 +903,9 @@ static void test_error_paths(void)
 static void test_conflicts(void)
 {
 	static const char *const other = "{\"Version\":\"2012-10-17\",\"Statement\":[]}";
-	struct jitrd_pipeline *p = pipeline_fresh();
+	struct jitrd_pipeline *p = pipeline_with_policy(other);
 	struct jitrd_pipeline_result r;
 
-	pthread_mutex_lock(&aws.lock);
-	snprintf(aws.policies[0].name, sizeof(aws.policies[0].name), "jitrd-device");
-	aws.policies[0].document = strdup(other);
-	aws.policy_count = 1;
-	pthread_mutex_unlock(&aws.lock);
 	rt->cfg->provision.policy_update = JITRD_POLICY_UPDATE_REFUSE;
 	process(p, "good", &r);
 	rt->cfg->provision.policy_update = JITRD_POLICY_UPDATE_VERSION;
@@ -912,12 +920,7 @@ static void test_conflicts(void)
 	jitrd_pipeline_free(p);
 
 	/* version: a new default version with our document, then attach and activate */
-	p = pipeline_fresh();
-	pthread_mutex_lock(&aws.lock);
-	snprintf(aws.policies[0].name, sizeof(aws.policies[0].name), "jitrd-device");
-	aws.policies[0].document = strdup(other);
-	aws.policy_count = 1;
-	pthread_mutex_unlock(&aws.lock);
+	p = pipeline_with_policy(other);
 	process(p, "good", &r);
 	CU_ASSERT_EQUAL(r.decision, JITRD_DECISION_ACTIVATE);
 	CU_ASSERT_EQUAL(calls_of(JITRD_IOT_CREATE_POLICY_VERSION), 1);
