@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jitrd/clock.h"
 #include "jitrd/log.h"
 #include "jitrd/setup.h"
+#include "emf.h"
 #include "lambda_crl.h"
 #include "lambda_runtime.h"
 
@@ -29,6 +31,9 @@ struct lambda {
 	struct jitrd_log *log;
 	struct runtime_api api;
 	struct lambda_crl crl; /* the CRL sources and when the snapshot is reloaded */
+	struct jitrd_metrics *metrics;
+	struct jitrd_metrics_snapshot counted; /* at the end of the last invocation */
+	char function_name[256];                /* the EMF dimension */
 };
 
 static enum jitrd_err op_process(void *ctx, const char *payload, size_t len, int64_t until,
@@ -131,6 +136,12 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 	oo.session = true;
 	oo.pipeline = true;
 	oo.crl_missing = lambda_crl_missing;
+	if (jitrd_metrics_new(&l->metrics) != JITRD_OK) {
+		*type = "jitrd.InitError";
+		jitrd_diag_set(diag, "out of memory");
+		return -1;
+	}
+	oo.metrics = l->metrics;
 	oo.crl_missing_ctx = &l->crl;
 	if (jitrd_online_open(&oo, &l->online, diag) != JITRD_OK) {
 		if (l->online.failed_step == JITRD_ONLINE_CREDENTIALS)
@@ -150,6 +161,12 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 		*type = "jitrd.InitError";
 		return -1;
 	}
+	/* Lambda sets it; a missing one (a test, the emulator) still makes a valid dimension */
+	snprintf(l->function_name, sizeof(l->function_name), "%s",
+	         getenv("AWS_LAMBDA_FUNCTION_NAME") && *getenv("AWS_LAMBDA_FUNCTION_NAME")
+	             ? getenv("AWS_LAMBDA_FUNCTION_NAME")
+	             : "jitrd");
+	jitrd_metrics_snapshot(l->metrics, &l->counted);
 	return 0;
 }
 
@@ -159,6 +176,28 @@ static void lambda_close(struct lambda *l)
 	jitrd_online_close(&l->online);
 	jitrd_log_free(l->log);
 	runtime_api_close(&l->api);
+	jitrd_metrics_free(l->metrics);
+}
+
+/* The invocation's figures as one CloudWatch EMF line on the log's stream (stderr, one write,
+ * so that it does not interleave with log lines), taken from the registry's growth since the
+ * last one. Nothing is written when memory ran out: the metrics are not worth the answer. */
+static void emit_metrics(struct lambda *l, int64_t duration_ms)
+{
+	struct jitrd_metrics_snapshot now;
+	char *line = NULL;
+	size_t len;
+
+	jitrd_metrics_snapshot(l->metrics, &now);
+	if (jitrd_lambda_emf_line(&l->counted, &now, duration_ms, jitrd_clock_wall_ms(),
+	                          l->function_name, &line) == JITRD_OK) {
+		len = strlen(line);
+		line[len] = '\n'; /* the NUL's place: the line is written by length */
+		if (write(2, line, len + 1) < 0)
+			jitrd_log_kv(l->log, JITRD_LOG_WARN, "lambda.metrics_not_written", NULL);
+	}
+	free(line);
+	l->counted = now;
 }
 
 /* Answers one invocation and posts the answer (a failed post is logged). Errors:
@@ -209,6 +248,7 @@ static enum jitrd_err serve(struct lambda *l, const struct jitrd_lambda_invocati
 		             reply.is_error ? "error" : "response", "error_type", reply.error_type,
 		             "duration_ms", duration, NULL);
 	}
+	emit_metrics(l, jitrd_clock_mono_ms() - started);
 	jitrd_lambda_reply_cleanup(&reply);
 	return JITRD_OK;
 }

@@ -221,6 +221,76 @@ check("each decided event has its outcome line in the log",
 check("the log never holds the secret or the session token",
       all(SECRET not in ln and TOKEN not in ln for ln in lines))
 
+
+def emf_problems(doc):
+    """What in doc breaks the CloudWatch Embedded Metric Format specification's required
+    members: _aws.Timestamp (ms), CloudWatchMetrics directives with Namespace, Dimensions (sets
+    of at most 9 names, each a top-level string) and Metrics (at most 100, each {Name, Unit}
+    with a top-level number)."""
+    out = []
+    aws = doc.get("_aws")
+    if not isinstance(aws, dict):
+        return ["no _aws object"]
+    ts = aws.get("Timestamp")
+    if not isinstance(ts, int) or isinstance(ts, bool) or abs(ts - time.time() * 1000) > 3600e3:
+        out.append("Timestamp not ms since the epoch: %r" % ts)
+    cwm = aws.get("CloudWatchMetrics")
+    if not isinstance(cwm, list) or not cwm:
+        return out + ["CloudWatchMetrics not a non-empty array"]
+    for d in cwm:
+        ns = d.get("Namespace")
+        if not isinstance(ns, str) or not 1 <= len(ns) <= 255:
+            out.append("Namespace %r" % ns)
+        dims = d.get("Dimensions")
+        if not isinstance(dims, list):
+            out.append("Dimensions not an array")
+            dims = []
+        for ds in dims:
+            if not isinstance(ds, list) or len(ds) > 9:
+                out.append("a dimension set over 9 or not an array: %r" % ds)
+                continue
+            for n in ds:
+                if not isinstance(doc.get(n), str) or not 1 <= len(doc[n]) <= 1024:
+                    out.append("dimension %r has no top-level string value" % n)
+        metrics = d.get("Metrics")
+        if not isinstance(metrics, list) or len(metrics) > 100:
+            out.append("Metrics not an array of at most 100")
+            metrics = []
+        names = [m.get("Name") for m in metrics]
+        if len(set(names)) != len(names):
+            out.append("a metric named twice")
+        for m in metrics:
+            v = doc.get(m.get("Name"))
+            if not isinstance(m.get("Name"), str) or not 1 <= len(m["Name"]) <= 255:
+                out.append("metric name %r" % m.get("Name"))
+            elif not isinstance(v, (int, float)) or isinstance(v, bool):
+                out.append("metric %r has no top-level number" % m["Name"])
+            if m.get("Unit") not in ("Count", "Milliseconds", "Seconds", "None"):
+                out.append("metric %r unit %r" % (m.get("Name"), m.get("Unit")))
+    return out
+
+
+emf = [d for d in decoded if d and "_aws" in d]
+outcomes = [d for d in decoded if d and "decision" in d and "_aws" not in d]
+check("one EMF metrics line per invocation", len(emf) == len(api.results),
+      "%d lines, %d invocations" % (len(emf), len(api.results)))
+check("every EMF line has the specification's required members",
+      all(not emf_problems(d) for d in emf), repr([emf_problems(d) for d in emf][:2]))
+check("EMF namespace jitrd, dimension FunctionName",
+      all(d["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "jitrd"
+          and d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["FunctionName"]]
+          and d["FunctionName"] for d in emf))
+check("the EMF events add up to the outcome lines",
+      sum(d["Events"] for d in emf) == len(outcomes),
+      "%d vs %d" % (sum(d["Events"] for d in emf), len(outcomes)))
+check("... and so do the activations", sum(d["Decision_activate"] for d in emf)
+      == sum(1 for d in outcomes if d["decision"] == "activate"))
+check("the EMF lines count API calls and durations",
+      sum(d["ApiCalls"] for d in emf) > 0 and all(d["Duration"] >= 0 for d in emf))
+broken = json.loads(json.dumps(emf[0])) if emf else {}
+broken.pop("Events", None)
+check("the EMF check refuses a metric without its value", bool(emf_problems(broken)))
+
 # --- broken configurations: /runtime/init/error, then a non-zero exit ---------------------------
 for name, argv0, extra in [
         ("a CA directory that does not exist", "bootstrap", {"JITRD_CA_DIR": "/nonexistent/ca"}),
