@@ -83,15 +83,30 @@ static json_object *parse_checked(const char *line, const char *function_name)
 	return o;
 }
 
-static void test_one_invocations_growth(void)
+/* The line of b -> a, built and checked (NULL after a failure, already reported). */
+static json_object *line_of(const struct jitrd_metrics_snapshot *b,
+                            const struct jitrd_metrics_snapshot *a, int64_t duration_ms,
+                            const char *function_name)
 {
 	char *line = NULL;
 	json_object *o;
 
+	if (jitrd_lambda_emf_line(b, a, duration_ms, NOW_MS, function_name, &line) != JITRD_OK) {
+		CU_FAIL("the line was not built");
+		return NULL;
+	}
+	o = parse_checked(line, function_name);
+	free(line);
+	return o;
+}
+
+static void test_one_invocations_growth(void)
+{
+	json_object *o;
+
 	fill();
-	CU_ASSERT_EQUAL_FATAL(jitrd_lambda_emf_line(&before, &after, 42, NOW_MS, "jitrd-fn", &line),
-	                      JITRD_OK);
-	o = parse_checked(line, "jitrd-fn");
+	o = line_of(&before, &after, 42, "jitrd-fn");
+	CU_ASSERT_FATAL(o != NULL);
 	CU_ASSERT_EQUAL(member(o, "Decision_activate"), 2);
 	CU_ASSERT_EQUAL(member(o, "Decision_revoke"), 1);
 	CU_ASSERT_EQUAL(member(o, "Decision_hold"), 0);
@@ -101,40 +116,30 @@ static void test_one_invocations_growth(void)
 	CU_ASSERT_EQUAL(member(o, "ApiFailed"), 1);
 	CU_ASSERT_EQUAL(member(o, "Duration"), 42);
 	json_object_put(o);
-	free(line);
 }
 
 static void test_counters_never_negative(void)
 {
-	char *line = NULL;
 	json_object *o;
 
 	fill();
 	/* a registry that went back (never expected) and a clock that did */
-	CU_ASSERT_EQUAL_FATAL(jitrd_lambda_emf_line(&after, &before, -5, NOW_MS, "f", &line),
-	                      JITRD_OK);
-	o = parse_checked(line, "f");
+	o = line_of(&after, &before, -5, "f");
+	CU_ASSERT_FATAL(o != NULL);
 	CU_ASSERT_EQUAL(member(o, "Decision_activate"), 0);
 	CU_ASSERT_EQUAL(member(o, "ApiCalls"), 0);
 	CU_ASSERT_EQUAL(member(o, "Duration"), 0);
 	json_object_put(o);
-	free(line);
 }
 
 static void test_hostile_function_name_escaped(void)
 {
 	const char *name = "f\"}\n{\"_aws\":1,\\";
-	char *line = NULL;
-	json_object *o;
 
 	fill();
 	/* an API count over the array's bound must not be read past */
 	after.api_count = JITRD_METRICS_API_SERIES_MAX + 7;
-	CU_ASSERT_EQUAL_FATAL(jitrd_lambda_emf_line(&before, &after, 1, NOW_MS, name, &line),
-	                      JITRD_OK);
-	o = parse_checked(line, name);
-	json_object_put(o);
-	free(line);
+	json_object_put(line_of(&before, &after, 1, name));
 }
 
 static void test_bad_arguments(void)
