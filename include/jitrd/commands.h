@@ -1,5 +1,5 @@
 /* commands.h — the commands an operator runs by hand (DESIGN §4.1, §4.6): check, config-check,
- * handle, reconcile, ca register, ca deactivate, cert revoke/activate, crl sweep. Each opens
+ * handle, reconcile, ca register, ca deactivate, cert revoke/activate, crl sweep, explain. Each opens
  * what it needs, prints its results on standard output and its problems on standard error,
  * and returns the exit status; the command line (src/cli) only parses argv and calls them.
  * `jitrd run` and `jitrd lambda` are the daemon's and the Lambda runtime's. */
@@ -59,5 +59,11 @@ enum jitrd_exit jitrd_command_cert_status(const struct jitrd_command_options *o,
 
 /* Checks our CAs' certificates against their current CRLs (operator.h: crl sweep). */
 enum jitrd_exit jitrd_command_crl_sweep(const struct jitrd_command_options *o, bool dry_run);
+
+/* Why a certificate (a 64-hex id, or a PEM file) is where it is: the journal's events and
+ * inventory row, AWS IoT's view now unless offline, and with a PEM the decision jitrd would
+ * make now and what it would do. Text, or one JSON object with json. Changes nothing. */
+enum jitrd_exit jitrd_command_explain(const struct jitrd_command_options *o, const char *arg,
+                                      bool offline, bool json);
 
 #endif

@@ -188,6 +188,28 @@ enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *journal, const char 
                                       struct jitrd_journal_cert *cert, bool *found,
                                       struct jitrd_diag *diag) JITRD_WUR;
 
+/* One event recorded for a certificate, as the journal holds it. Strings are NUL-terminated;
+ * a column never written (an event still pending) reads as "" or 0. */
+struct jitrd_journal_history {
+	int64_t id, received_ms, finished_ms;
+	char source[JITRD_JOURNAL_WORD_MAX + 1]; /* mqtt, handle, reconcile, lambda */
+	char state[JITRD_JOURNAL_WORD_MAX + 1];  /* pending, in_progress, done, failed */
+	unsigned attempts;
+	char decision[JITRD_JOURNAL_WORD_MAX + 1];
+	char reason[JITRD_JOURNAL_TEXT_MAX + 1];
+	char status[JITRD_JOURNAL_WORD_MAX + 1];
+};
+
+/* Return 0 to go on, anything else to stop (the query then returns JITRD_OK). Called with the
+ * journal's lock held: fn must not call the journal. */
+typedef int (*jitrd_journal_history_fn)(const struct jitrd_journal_history *event, void *ctx);
+
+/* Read only: calls fn for the first max (1..JITRD_JOURNAL_MAX_CLAIM) events recorded for
+ * certificate_id, oldest first. Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_cert_events(struct jitrd_journal *journal, const char *certificate_id,
+                                         size_t max, jitrd_journal_history_fn fn, void *ctx,
+                                         struct jitrd_diag *diag) JITRD_WUR;
+
 /* Return 0 to go on, anything else to stop the iteration (which then returns JITRD_OK). */
 typedef int (*jitrd_journal_cert_fn)(const struct jitrd_journal_cert *cert, void *ctx);
 

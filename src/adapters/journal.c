@@ -136,6 +136,8 @@ static const char *const stmt_sql[S_COUNT_] = {
 		      " status = excluded.status, last_decision = excluded.last_decision,"
 		      " updated_ms = excluded.updated_ms",
     [S_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certificates WHERE certificate_id = ?1",
+    [S_CERT_EVENTS] = "SELECT id, received_ms, source, state, attempts, decision, reason, status,"
+		      " finished_ms FROM events WHERE certificate_id = ?1 ORDER BY id LIMIT ?2",
     [S_CERT_PAGE] = "SELECT " CERT_COLUMNS " FROM certificates WHERE ca_id = ?1"
 		    " AND (?2 IS NULL OR status = ?2) AND certificate_id > ?3"
 		    " ORDER BY certificate_id LIMIT ?4",
@@ -1102,6 +1104,49 @@ enum jitrd_err jitrd_journal_cert_get(struct jitrd_journal *j, const char *certi
 	result = journal_stmt_end(j, S_CERT_GET, rc, "cert_get", diag);
 	if (result == JITRD_OK)
 		*found = rc == SQLITE_ROW;
+cleanup:
+	pthread_mutex_unlock(&j->lock);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_cert_events(struct jitrd_journal *j, const char *certificate_id,
+                                         size_t max, jitrd_journal_history_fn fn, void *ctx,
+                                         struct jitrd_diag *diag)
+{
+	const struct param params[] = {
+	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    INT64_PARAM((int64_t)max),
+	};
+	struct jitrd_journal_history h;
+	sqlite3_stmt *stmt;
+	enum jitrd_err result;
+	int rc = SQLITE_DONE;
+
+	if (!j || !fn || max == 0 || max > JITRD_JOURNAL_MAX_CLAIM ||
+	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: cert_events: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	stmt = j->stmt[S_CERT_EVENTS];
+	result = journal_stmt_bind(j, S_CERT_EVENTS, params, COUNT_OF(params), "cert_events", diag);
+	if (result != JITRD_OK)
+		goto cleanup;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof(h));
+		h.id = sqlite3_column_int64(stmt, 0);
+		h.received_ms = sqlite3_column_int64(stmt, 1);
+		copy_column(h.source, sizeof(h.source), stmt, 2);
+		copy_column(h.state, sizeof(h.state), stmt, 3);
+		h.attempts = (unsigned)sqlite3_column_int64(stmt, 4);
+		copy_column(h.decision, sizeof(h.decision), stmt, 5);
+		copy_column(h.reason, sizeof(h.reason), stmt, 6);
+		copy_column(h.status, sizeof(h.status), stmt, 7);
+		h.finished_ms = sqlite3_column_int64(stmt, 8); /* NULL reads as 0: not finished */
+		if (fn(&h, ctx) != 0)
+			break;
+	}
+	result = journal_stmt_end(j, S_CERT_EVENTS, rc, "cert_events", diag);
 cleanup:
 	pthread_mutex_unlock(&j->lock);
 	return result;

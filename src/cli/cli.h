@@ -44,6 +44,7 @@ int jitrd_cmd_reconcile(int argc, char **argv);
 int jitrd_cmd_ca(int argc, char **argv);
 int jitrd_cmd_cert(int argc, char **argv);
 int jitrd_cmd_crl(int argc, char **argv);
+int jitrd_cmd_explain(int argc, char **argv);
 int jitrd_cmd_lambda(int argc, char **argv);
 
 #endif

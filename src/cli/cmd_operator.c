@@ -1,5 +1,5 @@
 /* cmd_operator.c — `jitrd ca register|deactivate`, `jitrd cert revoke|activate`, `jitrd crl
- * sweep` (DESIGN §4.6): parse the options and call the command (src/operator). */
+ * sweep`, `jitrd explain` (DESIGN §4.6): parse the options and call the command (src/operator). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -20,6 +20,8 @@ enum {
 	OPT_ALLOW_INSECURE_KEY,
 	OPT_REVOKE_CERTIFICATES,
 	OPT_DRY_RUN,
+	OPT_OFFLINE,
+	OPT_JSON,
 };
 
 /* Which command may take which option (bits of `allowed`). */
@@ -27,11 +29,13 @@ enum {
 #define ALLOW_REGISTER (1u << 1)
 #define ALLOW_REVOKE   (1u << 2)
 #define ALLOW_DRY_RUN  (1u << 3)
+#define ALLOW_EXPLAIN  (1u << 4)
 
 struct op_args {
 	struct jitrd_command_options common;
 	const char *ca_cert, *ca_key;
 	bool auto_registration, activate, allow_insecure_key, revoke_certificates, dry_run;
+	bool offline, json;
 };
 
 /* Returns -1 to go on (positional arguments from optind), else the exit status. */
@@ -48,6 +52,8 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 	    {"allow-insecure-key", no_argument, NULL, OPT_ALLOW_INSECURE_KEY},
 	    {"revoke-certificates", no_argument, NULL, OPT_REVOKE_CERTIFICATES},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"offline", no_argument, NULL, OPT_OFFLINE},
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned need;
@@ -97,6 +103,14 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 		case OPT_DRY_RUN:
 			need = ALLOW_DRY_RUN;
 			a->dry_run = true;
+			break;
+		case OPT_OFFLINE:
+			need = ALLOW_EXPLAIN;
+			a->offline = true;
+			break;
+		case OPT_JSON:
+			need = ALLOW_EXPLAIN;
+			a->json = true;
 			break;
 		default:
 			fputs(usage, stderr);
@@ -296,4 +310,37 @@ int jitrd_cmd_crl(int argc, char **argv)
 		fprintf(stderr, "jitrd: crl: unknown subcommand '%.64s'\n", argv[1]);
 	fputs(crl_usage, stderr);
 	return EXIT_USAGE;
+}
+
+/* ---- jitrd explain ------------------------------------------------------------------------ */
+
+static const char explain_usage[] =
+    "usage: jitrd explain -c FILE [--offline] [--json] [--at TIME] CERT_ID | DEVICE.pem\n"
+    "\n"
+    "Why is this device (not) active? For a certificate id (64 hex digits) or a device\n"
+    "certificate (PEM file): what the journal recorded (every event with its times,\n"
+    "source, state, attempts, decision and reason; the inventory row), what AWS IoT says\n"
+    "now (DescribeCertificate: status, CA, creation date; the attached policies), and with\n"
+    "a PEM file the decision jitrd would make now with the current CRLs and templates (as\n"
+    "`jitrd check`) and what it would do. Changes nothing.\n"
+    "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
+    "  --offline          ask AWS nothing: the journal and the decision only\n"
+    "  --json             one JSON object on standard output, for scripts\n"
+    "  --at TIME          decide at TIME (2030-06-01T00:00:00Z)\n"
+    "Exit 0: explained; 1: the journal or AWS could not be asked, or the PEM file could\n"
+    "not be read; 2: usage or configuration error (an argument that is neither an id nor a\n"
+    "file).\n";
+
+int jitrd_cmd_explain(int argc, char **argv)
+{
+	struct op_args a;
+	int status = parse_args(argc, argv, explain_usage, ALLOW_EXPLAIN | ALLOW_AT, &a);
+
+	if (status >= 0)
+		return status;
+	if (optind != argc - 1) {
+		fputs(explain_usage, stderr);
+		return EXIT_USAGE;
+	}
+	return jitrd_command_explain(&a.common, argv[optind], a.offline, a.json);
 }

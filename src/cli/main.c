@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"ca", jitrd_cmd_ca, "register a CA (ca register), deactivate one and revoke its certificates"},
     {"cert", jitrd_cmd_cert, "revoke or activate certificates by id (cert revoke|activate)"},
     {"crl", jitrd_cmd_crl, "revoke or hold what the current CRLs list (crl sweep)"},
+    {"explain", jitrd_cmd_explain,
+     "why a certificate is (not) active: journal, AWS IoT now, the decision now"},
     {"lambda", jitrd_cmd_lambda, "the AWS Lambda custom runtime (also as `bootstrap`)"},
 };
 

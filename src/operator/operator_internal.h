@@ -11,9 +11,12 @@
 
 #include <openssl/x509.h>
 
+#include "jitrd/cert.h"
 #include "jitrd/commands.h"
+#include "jitrd/decision.h"
 #include "jitrd/error.h"
 #include "jitrd/iot_client.h"
+#include "jitrd/runtime.h"
 #include "jitrd/setup.h"
 
 /* Set by SIGTERM and SIGINT once operator_catch_stop_signals ran. */
@@ -64,5 +67,11 @@ enum jitrd_err operator_list_ca(struct jitrd_iot_session *s, int64_t timeout_ms,
 
 /* PEM of one certificate as a NUL-terminated heap string (free()). Errors: JITRD_ERR_NOMEM. */
 enum jitrd_err operator_x509_to_pem(X509 *x, char **out) JITRD_WUR;
+
+/* `jitrd check`'s offline decision on the device certificate in the PEM file device_path with
+ * rt at now: *cert (the caller frees it) and *d on JITRD_EXIT_OK; otherwise the problem is
+ * printed on standard error and the exit status returned (2: configuration). */
+enum jitrd_exit operator_decide_pem(struct jitrd_runtime *rt, const char *device_path, time_t now,
+                                   struct jitrd_cert **cert, struct jitrd_decision *d);
 
 #endif
