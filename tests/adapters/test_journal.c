@@ -750,6 +750,84 @@ static int collect_cb(const struct jitrd_journal_cert *c, void *ctx)
 	return col->stop_after && col->seen >= col->stop_after;
 }
 
+/* The events of one certificate, read only, oldest first: a retried one with its attempts,
+ * a finished one with its decision, another certificate's left out, max honoured. */
+struct history {
+	struct jitrd_journal_history h[4];
+	size_t n;
+};
+
+static int collect_history(const struct jitrd_journal_history *h, void *ctx)
+{
+	struct history *x = ctx;
+
+	if (x->n == sizeof(x->h) / sizeof(x->h[0]))
+		return 1;
+	x->h[x->n++] = *h;
+	return 0;
+}
+
+static void test_cert_events(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct history x = {0};
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 1000, &id1,
+	                                     NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_B, 1500, &id2,
+	                                     NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_HANDLE, "{}", 2, CERT_A, 2000, &id3,
+	                                     NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id1, 3000, "throttled", 2500, NULL, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, JITRD_DECISION_REVOKE, "on the CRL",
+	                                       "REVOKED", 4000, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, CERT_A, 10, collect_history, &x, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(x.n, 2);
+	CU_ASSERT_EQUAL(x.h[0].id, id1);
+	CU_ASSERT_EQUAL(x.h[0].received_ms, 1000);
+	CU_ASSERT_STRING_EQUAL(x.h[0].source, "mqtt");
+	CU_ASSERT_STRING_EQUAL(x.h[0].state, "pending");
+	CU_ASSERT_EQUAL(x.h[0].attempts, 1);
+	CU_ASSERT_STRING_EQUAL(x.h[0].decision, "");
+	CU_ASSERT_STRING_EQUAL(x.h[0].reason, "throttled");
+	CU_ASSERT_EQUAL(x.h[0].finished_ms, 0);
+	CU_ASSERT_EQUAL(x.h[1].id, id3);
+	CU_ASSERT_STRING_EQUAL(x.h[1].source, "handle");
+	CU_ASSERT_STRING_EQUAL(x.h[1].state, "done");
+	CU_ASSERT_STRING_EQUAL(x.h[1].decision, "revoke");
+	CU_ASSERT_STRING_EQUAL(x.h[1].reason, "on the CRL");
+	CU_ASSERT_STRING_EQUAL(x.h[1].status, "REVOKED");
+	CU_ASSERT_EQUAL(x.h[1].finished_ms, 4000);
+
+	x.n = 0;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, CERT_A, 1, collect_history, &x, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(x.n, 1);
+	x.n = 0;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, CA_1, 10, collect_history, &x, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(x.n, 0);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, CERT_A, 0, collect_history, &x, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, NULL, 10, collect_history, &x, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(j, CERT_A, 10, NULL, &x, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_events(NULL, CERT_A, 10, collect_history, &x, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 static void test_inventory(void)
 {
 	struct tmp_journal t;
@@ -1520,6 +1598,7 @@ int main(void)
 	    {"prune_all keeps the journal bounded", test_prune_all},
 	    {"oldest open event and bounded retries", test_oldest_open_and_bounded_retry},
 	    {"upgrade from schema version 1", test_upgrade_from_v1},
+	    {"the events of one certificate", test_cert_events},
 	    {NULL, NULL},
 	};
 
