@@ -40,7 +40,7 @@ static enum jitrd_exit print_decision(const struct jitrd_runtime *rt, const stru
 }
 
 enum jitrd_exit operator_decide_pem(struct jitrd_runtime *rt, const char *device_path, time_t now,
-                                   struct jitrd_cert **cert, struct jitrd_decision *d)
+                                    struct jitrd_cert **cert, struct jitrd_decision *d)
 {
 	struct jitrd_decision_context ctx;
 	struct jitrd_diag diag = {{0}};

@@ -244,13 +244,18 @@ static void print_text(const struct explain *x)
 	}
 }
 
-/* CERT_ID is 64 hex digits; anything else names a PEM file. A hex-looking argument of the
- * wrong length that names no file is a mistyped id, said as such. */
-static bool looks_like_id_attempt(const char *arg)
+/* CERT_ID is 64 hex digits; anything else must name a file (the PEM). An argument that is
+ * neither is a usage error, worded for a mistyped id when it is all hex. */
+static bool neither_id_nor_file(const char *arg)
 {
-	size_t n = strspn(arg, "0123456789abcdefABCDEF");
-
-	return arg[n] == '\0' && access(arg, F_OK) != 0;
+	if (access(arg, F_OK) == 0)
+		return false;
+	if (arg[strspn(arg, "0123456789abcdefABCDEF")] == '\0')
+		fprintf(stderr, "jitrd: %.80s: not a certificate id (64 hex digits) nor a file\n",
+		        arg);
+	else
+		fprintf(stderr, "jitrd: %.80s: no such file, and not a certificate id\n", arg);
+	return true;
 }
 
 enum jitrd_exit jitrd_command_explain(const struct jitrd_command_options *o, const char *arg,
@@ -274,11 +279,8 @@ enum jitrd_exit jitrd_command_explain(const struct jitrd_command_options *o, con
 		status = JITRD_EXIT_WORK_FAILED;
 		goto cleanup;
 	}
-	if (!is_id && looks_like_id_attempt(arg)) {
-		fprintf(stderr, "jitrd: %.80s: not a certificate id (64 hex digits) nor a file\n",
-		        arg);
+	if (!is_id && neither_id_nor_file(arg))
 		goto cleanup;
-	}
 	jitrd_online_options_init(&oo);
 	oo.config_path = o->config_path;
 	oo.now = o->now;

@@ -72,6 +72,6 @@ enum jitrd_err operator_x509_to_pem(X509 *x, char **out) JITRD_WUR;
  * rt at now: *cert (the caller frees it) and *d on JITRD_EXIT_OK; otherwise the problem is
  * printed on standard error and the exit status returned (2: configuration). */
 enum jitrd_exit operator_decide_pem(struct jitrd_runtime *rt, const char *device_path, time_t now,
-                                   struct jitrd_cert **cert, struct jitrd_decision *d);
+                                    struct jitrd_cert **cert, struct jitrd_decision *d);
 
 #endif

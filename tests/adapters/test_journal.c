@@ -775,15 +775,15 @@ static void test_cert_events(void)
 	int64_t id1 = 0, id2 = 0, id3 = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 1000, &id1,
-	                                     NULL),
-	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_B, 1500, &id2,
-	                                     NULL),
-	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_HANDLE, "{}", 2, CERT_A, 2000, &id3,
-	                                     NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 1000, &id1, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_B, 1500, &id2, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_HANDLE, "{}", 2, CERT_A, 2000, &id3, NULL),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id1, 3000, "throttled", 2500, NULL, NULL),
 	                JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, JITRD_DECISION_REVOKE, "on the CRL",

@@ -88,7 +88,7 @@ check "text, unknown: not known, no events" sh -c "grep -q 'inventory: not known
 explain --offline 0123abcd
 check "a short hex id: exit 2, said" sh -c "[ $rc -eq 2 ] && grep -q 'not a certificate id' '$work/explain.err'"
 explain --offline "$(printf '%064d' 0 | tr 0 g)"
-check "not hex and no such file: exit 1, the file named" sh -c "[ $rc -ne 0 ] && grep -q 'gggg' '$work/explain.err'"
+check "not hex and no such file: exit 2, said" sh -c "[ $rc -eq 2 ] && grep -q 'gggg.*no such file' '$work/explain.err'"
 printf 'not a certificate\n' >"$work/garbage.pem"
 explain --offline "$work/garbage.pem"
 check "an unreadable PEM: exit 1, the file named" sh -c "[ $rc -eq 1 ] && grep -q 'garbage.pem' '$work/explain.err'"
