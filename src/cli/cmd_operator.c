@@ -105,12 +105,9 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 			a->dry_run = true;
 			break;
 		case OPT_OFFLINE:
+		case OPT_JSON: /* explain's two switches */
 			need = ALLOW_EXPLAIN;
-			a->offline = true;
-			break;
-		case OPT_JSON:
-			need = ALLOW_EXPLAIN;
-			a->json = true;
+			*(opt == OPT_OFFLINE ? &a->offline : &a->json) = true;
 			break;
 		default:
 			fputs(usage, stderr);

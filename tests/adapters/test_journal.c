@@ -772,18 +772,17 @@ static void test_cert_events(void)
 	struct tmp_journal t;
 	struct jitrd_journal *j = open_fresh(&t, 0);
 	struct history x = {0};
-	int64_t id1 = 0, id2 = 0, id3 = 0;
+	int64_t ids[3] = {0}, id1, id3;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL(
-	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 1000, &id1, NULL),
-	    JITRD_OK);
-	CU_ASSERT_EQUAL(
-	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_B, 1500, &id2, NULL),
-	    JITRD_OK);
-	CU_ASSERT_EQUAL(
-	    jitrd_journal_record(j, JITRD_JOURNAL_HANDLE, "{}", 2, CERT_A, 2000, &id3, NULL),
-	    JITRD_OK);
+	/* CERT_A by MQTT, CERT_B, CERT_A again by `handle`: ids[0..2] */
+	for (size_t i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(jitrd_journal_record(j, i == 2 ? JITRD_JOURNAL_HANDLE : JITRD_JOURNAL_MQTT,
+		                                     "{}", 2, i == 1 ? CERT_B : CERT_A,
+		                                     1000 + 500 * (int64_t)i, &ids[i], NULL),
+		                JITRD_OK);
+	id1 = ids[0];
+	id3 = ids[2];
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id1, 3000, "throttled", 2500, NULL, NULL),
 	                JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_journal_complete(j, id3, JITRD_DECISION_REVOKE, "on the CRL",
