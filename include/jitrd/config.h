@@ -116,6 +116,11 @@ struct jitrd_config {
 		double attach_thing_principal;  /* 15 */
 		double list_certificates_by_ca; /* 10 */
 	} limits;
+	struct {
+		/* default 10, 1..64: records of one SQS batch run at once, each on its own
+		 * client session; [limits] still bounds the calls per second */
+		int batch_concurrency;
+	} lambda;
 };
 
 /* Parses an INI text (len bytes, may be NULL/0 for "no file": defaults + environment only),

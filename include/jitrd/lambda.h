@@ -20,19 +20,27 @@
  * retry instead of being cut off half-way. */
 #define JITRD_LAMBDA_MIN_EVENT_MS 250
 
+/* The most records of one SQS batch run at once ([lambda] batch_concurrency's bound). */
+#define JITRD_LAMBDA_MAX_BATCH_CONCURRENCY 64
+
 /* What the shapes need done, so the shape handling is testable without AWS. */
 struct jitrd_lambda_ops {
 	void *ctx;
-	/* One registration event payload through the pipeline by until (CLOCK_MONOTONIC ms);
+	/* One registration event payload through the pipeline by until (CLOCK_MONOTONIC ms)
+	 * on slot (0 .. slots - 1: the records of an SQS batch run concurrently, each thread
+	 * on its own slot, i.e. its own client session; never two calls on one slot at once);
 	 * always fills *out on JITRD_OK; JITRD_ERR_NOMEM otherwise. */
-	enum jitrd_err (*process)(void *ctx, const char *payload, size_t len, int64_t until,
-	                          struct jitrd_pipeline_result *out);
+	enum jitrd_err (*process)(void *ctx, unsigned slot, const char *payload, size_t len,
+	                          int64_t until, struct jitrd_pipeline_result *out);
 	/* The reconcile sweep: each pending certificate as an event payload to fn (see
 	 * jitrd_pipeline_pending_events). */
 	enum jitrd_err (*pending)(void *ctx, jitrd_pipeline_event_fn fn, void *fn_ctx,
 	                          size_t *count, struct jitrd_diag *diag);
 	/* Reports one decided event (the outcome log line); may be NULL. */
 	void (*outcome)(void *ctx, const struct jitrd_pipeline_result *r);
+	/* How many records of an SQS batch may run at once ([lambda] batch_concurrency); 0 is
+	 * 1. The scheduled sweep and a single event use slot 0 only. */
+	unsigned slots;
 };
 
 /* The answer to one invocation: posted to .../response, or to .../error when is_error. */
@@ -51,7 +59,9 @@ void jitrd_lambda_reply_cleanup(struct jitrd_lambda_reply *reply);
  *   normal reply (never retried);
  * - an SQS batch (Records[], every eventSource "aws:sqs", each with messageId and body):
  *   {"batchItemFailures":[{"itemIdentifier": messageId}]} naming exactly the records to
- *   retry, including those not started because the deadline was too close;
+ *   retry, including those not started because the deadline was too close; up to
+ *   ops->slots records run at once, and their outcomes are reported in record order once
+ *   all have ended (the same set of failures as one after another, in record order);
  * - a scheduled event ("source":"aws.events","detail-type":"Scheduled Event"): a reconcile
  *   sweep, answered with its counts;
  * - anything else: an error reply (jitrd.UnsupportedEvent, jitrd.InvalidJSON, ...).

@@ -66,7 +66,7 @@ struct key {
 };
 
 static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl", "ocsp",
-                                       "provision", "service", "limits", NULL};
+                                       "provision", "service", "limits", "lambda", NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -364,6 +364,8 @@ static const struct key keys[] = {
      .max = 604800},
     {"service", "journal_max_rows", "100000", K_INT, .offset = AT(service.journal_max_rows),
      .min = 1000, .max = 100000000},
+    {"lambda", "batch_concurrency", "10", K_INT, .offset = AT(lambda.batch_concurrency), .min = 1,
+     .max = 64},
     {"limits", "update_certificate", "10", K_DOUBLE, .offset = AT(limits.update_certificate)},
     {"limits", "describe_certificate", "10", K_DOUBLE, .offset = AT(limits.describe_certificate)},
     {"limits", "create_policy", "10", K_DOUBLE, .offset = AT(limits.create_policy)},

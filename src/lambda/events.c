@@ -3,6 +3,8 @@
  * API. No I/O here beyond what the ops do; every decision is the pipeline's. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,7 @@ static enum jitrd_err answer_registration(const struct jitrd_lambda_ops *ops, co
 {
 	struct jitrd_pipeline_result r;
 	json_object *o;
-	enum jitrd_err err = ops->process(ops->ctx, payload, len, until, &r);
+	enum jitrd_err err = ops->process(ops->ctx, 0, payload, len, until, &r);
 
 	if (err != JITRD_OK)
 		return err;
@@ -154,53 +156,172 @@ static const char *sqs_shape_problem(json_object *records)
 	return NULL;
 }
 
-/* Shape 2: an SQS batch; partial batch response (ReportBatchItemFailures). */
+/* The records of an SQS batch run this many at a time at most: their results wait for the
+ * chunk to end so that outcomes are logged in record order, and this bounds what waits
+ * (a 6 MB batch may hold thousands of records). */
+#define BATCH_CHUNK 64
+
+/* One chunk of an SQS batch, shared by the threads that run it. Each record is taken by one
+ * thread (next, under lock); its result and decided flag are written by that thread only and
+ * read after every thread has been joined. */
+struct batch {
+	const struct jitrd_lambda_ops *ops;
+	int64_t until;
+	size_t n;
+	const char *body[BATCH_CHUNK]; /* borrowed from the records, read before any thread */
+	size_t body_len[BATCH_CHUNK];
+	struct jitrd_pipeline_result result[BATCH_CHUNK];
+	bool decided[BATCH_CHUNK]; /* false: not started (deadline too close), so retried */
+	pthread_mutex_t lock;
+	size_t next;
+	bool nomem;
+};
+
+struct batch_thread {
+	struct batch *b;
+	unsigned slot;
+	pthread_t thread;
+};
+
+/* Takes records until none is left; each on this thread's slot. */
+static void batch_run(struct batch *b, unsigned slot)
+{
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&b->lock);
+		i = b->nomem ? b->n : b->next;
+		if (i < b->n)
+			b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->n)
+			return;
+		/* not started this close to the deadline: left for SQS to deliver again */
+		if (b->until - jitrd_clock_mono_ms() < JITRD_LAMBDA_MIN_EVENT_MS)
+			continue;
+		if (b->ops->process(b->ops->ctx, slot, b->body[i], b->body_len[i], b->until,
+		                    &b->result[i]) != JITRD_OK) {
+			pthread_mutex_lock(&b->lock);
+			b->nomem = true;
+			pthread_mutex_unlock(&b->lock);
+			return;
+		}
+		b->decided[i] = true;
+	}
+}
+
+static void *batch_thread_main(void *arg)
+{
+	struct batch_thread *t = arg;
+
+	batch_run(t->b, t->slot);
+	return NULL;
+}
+
+/* Runs the records of b on up to ops->slots threads, this one included (slot 0). A thread
+ * that cannot be started leaves its share to the others. */
+static void batch_chunk(struct batch *b)
+{
+	struct batch_thread threads[BATCH_CHUNK];
+	unsigned want = b->ops->slots ? b->ops->slots : 1;
+	unsigned started = 0;
+
+	if (want > b->n)
+		want = (unsigned)b->n;
+	for (unsigned k = 1; k < want && k < BATCH_CHUNK; k++) {
+		threads[started] = (struct batch_thread){.b = b, .slot = k};
+		if (pthread_create(&threads[started].thread, NULL, batch_thread_main,
+		                   &threads[started]) != 0)
+			break;
+		started++;
+	}
+	batch_run(b, 0);
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(threads[k].thread, NULL);
+}
+
+/* Adds {"itemIdentifier": message_id} to failures. 0 or -1. */
+static int add_failure(json_object *failures, const char *message_id)
+{
+	json_object *failure = json_object_new_object();
+
+	if (!failure || add(failure, "itemIdentifier", json_object_new_string(message_id)) != 0 ||
+	    json_object_array_add(failures, failure) != 0) {
+		json_object_put(failure);
+		return -1;
+	}
+	return 0;
+}
+
+/* Shape 2: an SQS batch; partial batch response (ReportBatchItemFailures). The records run
+ * concurrently (ops->slots), in chunks whose outcomes are reported in record order. */
 static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object *records,
                                  int64_t until, struct jitrd_lambda_reply *reply)
 {
 	const char *problem = sqs_shape_problem(records);
 	size_t n = json_object_array_length(records);
-	json_object *o, *failures;
+	struct batch *b = NULL;
+	json_object *o = NULL, *failures;
+	enum jitrd_err err = JITRD_ERR_NOMEM;
 
 	if (problem)
 		return jitrd_lambda_error_reply("jitrd.UnsupportedEvent", problem, reply);
 	o = json_object_new_object();
 	failures = json_object_new_array();
-	if (!o || !failures || add(o, "batchItemFailures", failures) != 0) {
-		json_object_put(o);
-		return JITRD_ERR_NOMEM;
+	if (!o || !failures) {
+		json_object_put(failures);
+		goto cleanup;
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *record = json_object_array_get_idx(records, i);
-		json_object *body = NULL, *failure;
-		struct jitrd_pipeline_result r;
-		int retry = 1;
+	if (add(o, "batchItemFailures", failures) != 0) /* failures released */
+		goto cleanup;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		goto cleanup;
+	if (pthread_mutex_init(&b->lock, NULL) != 0) {
+		free(b);
+		b = NULL;
+		goto cleanup;
+	}
+	for (size_t first = 0; first < n; first += BATCH_CHUNK) {
+		b->ops = ops;
+		b->until = until;
+		b->n = n - first < BATCH_CHUNK ? n - first : BATCH_CHUNK;
+		b->next = 0;
+		for (size_t i = 0; i < b->n; i++) {
+			json_object *body = NULL;
 
-		/* not started this close to the deadline: left for SQS to deliver again */
-		if (until - jitrd_clock_mono_ms() >= JITRD_LAMBDA_MIN_EVENT_MS &&
-		    json_object_object_get_ex(record, "body", &body)) {
-			if (ops->process(ops->ctx, json_object_get_string(body),
-			                 (size_t)json_object_get_string_len(body), until,
-			                 &r) != JITRD_OK) {
-				json_object_put(o);
-				return JITRD_ERR_NOMEM;
-			}
-			report(ops, &r);
-			retry = r.retry || r.decision == JITRD_DECISION_FAILED;
+			/* checked by sqs_shape_problem: every record has a string body */
+			json_object_object_get_ex(json_object_array_get_idx(records, first + i),
+			                          "body", &body);
+			b->body[i] = json_object_get_string(body);
+			b->body_len[i] = (size_t)json_object_get_string_len(body);
+			b->decided[i] = false;
 		}
-		if (!retry)
-			continue;
-		failure = json_object_new_object();
-		if (!failure ||
-		    add(failure, "itemIdentifier",
-		        json_object_new_string(string_member(record, "messageId"))) != 0 ||
-		    json_object_array_add(failures, failure) != 0) {
-			json_object_put(failure);
-			json_object_put(o);
-			return JITRD_ERR_NOMEM;
+		batch_chunk(b);
+		if (b->nomem)
+			goto cleanup;
+		for (size_t i = 0; i < b->n; i++) {
+			const struct jitrd_pipeline_result *r = &b->result[i];
+
+			if (b->decided[i])
+				report(ops, r);
+			if (b->decided[i] && !r->retry && r->decision != JITRD_DECISION_FAILED)
+				continue;
+			if (add_failure(failures,
+			                string_member(json_object_array_get_idx(records, first + i),
+			                              "messageId")) != 0)
+				goto cleanup;
 		}
 	}
-	return reply_from(o, reply);
+	err = reply_from(o, reply);
+	o = NULL; /* consumed */
+cleanup:
+	if (b) {
+		pthread_mutex_destroy(&b->lock);
+		free(b);
+	}
+	json_object_put(o);
+	return err;
 }
 
 struct sweep {
@@ -222,7 +343,7 @@ static int sweep_one(void *ctx, const char *payload, size_t len)
 		sw->complete = 0;
 		return 1;
 	}
-	if (sw->ops->process(sw->ops->ctx, payload, len, sw->until, &r) != JITRD_OK) {
+	if (sw->ops->process(sw->ops->ctx, 0, payload, len, sw->until, &r) != JITRD_OK) {
 		sw->nomem = 1;
 		return 1;
 	}

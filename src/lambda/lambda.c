@@ -34,15 +34,21 @@ struct lambda {
 	struct jitrd_metrics *metrics;
 	struct jitrd_metrics_snapshot counted; /* at the end of the last invocation */
 	char function_name[256];                /* the EMF dimension */
+	/* The client sessions of an SQS batch's concurrent records, one per slot ([lambda]
+	 * batch_concurrency): slot 0 is online.session, the others are these (as the daemon's
+	 * workers, each thread its own connection; the client and its rate limits shared). */
+	struct jitrd_iot_session *extra[JITRD_LAMBDA_MAX_BATCH_CONCURRENCY - 1];
+	unsigned slots;
 };
 
-static enum jitrd_err op_process(void *ctx, const char *payload, size_t len, int64_t until,
-                                 struct jitrd_pipeline_result *out)
+static enum jitrd_err op_process(void *ctx, unsigned slot, const char *payload, size_t len,
+                                 int64_t until, struct jitrd_pipeline_result *out)
 {
 	struct lambda *l = ctx;
+	struct jitrd_iot_session *s = slot == 0 ? l->online.session : l->extra[slot - 1];
 
-	return jitrd_pipeline_process_until(l->online.pipeline, l->online.session, l->online.rt,
-	                                    payload, len, time(NULL), until, out);
+	return jitrd_pipeline_process_until(l->online.pipeline, s, l->online.rt, payload, len,
+	                                    time(NULL), until, out);
 }
 
 static enum jitrd_err op_pending(void *ctx, jitrd_pipeline_event_fn fn, void *fn_ctx, size_t *count,
@@ -155,6 +161,15 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 		jitrd_diag_set(diag, "cannot open the log");
 		return -1;
 	}
+	l->slots = 1;
+	for (int k = 1; k < l->online.rt->cfg->lambda.batch_concurrency; k++) {
+		if (jitrd_iot_session_new(l->online.client, &l->extra[k - 1]) != JITRD_OK) {
+			jitrd_diag_set(diag, "cannot open the client sessions of an SQS batch");
+			*type = "jitrd.InitError";
+			return -1;
+		}
+		l->slots++;
+	}
 	/* the fetch is bounded so that init ends well within Lambda's 10 s */
 	if (lambda_crl_init(&l->crl, &l->online, l->log, JITRD_LAMBDA_INIT_FETCH_MS,
 	                    jitrd_clock_mono_ms() - started, diag) != JITRD_OK) {
@@ -173,6 +188,8 @@ static int lambda_init(struct lambda *l, struct jitrd_diag *diag, const char **t
 static void lambda_close(struct lambda *l)
 {
 	lambda_crl_close(&l->crl);
+	for (unsigned k = 1; k < l->slots; k++)
+		jitrd_iot_session_free(l->extra[k - 1]);
 	jitrd_online_close(&l->online);
 	jitrd_log_free(l->log);
 	runtime_api_close(&l->api);
@@ -205,7 +222,7 @@ static void emit_metrics(struct lambda *l, int64_t duration_ms)
 static enum jitrd_err serve(struct lambda *l, const struct jitrd_lambda_invocation *inv,
                             int64_t margin_ms)
 {
-	const struct jitrd_lambda_ops ops = {l, op_process, op_pending, op_outcome};
+	const struct jitrd_lambda_ops ops = {l, op_process, op_pending, op_outcome, l->slots};
 	struct jitrd_lambda_reply reply = {0};
 	struct jitrd_diag diag = {{0}};
 	char path[REQUEST_ID_MAX + 64];

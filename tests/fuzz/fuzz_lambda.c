@@ -22,13 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The pipeline's stand-in: the event parser decides invalid or activate; a certificate id
  * ending in 'f' is a transient failure (retry), so both reply paths are reached. */
-static enum jitrd_err process(void *ctx, const char *payload, size_t len, int64_t until,
-                              struct jitrd_pipeline_result *out)
+static enum jitrd_err process(void *ctx, unsigned slot, const char *payload, size_t len,
+                              int64_t until, struct jitrd_pipeline_result *out)
 {
 	struct jitrd_event ev;
 	struct jitrd_diag diag;
 
 	(void)ctx;
+	(void)slot;
 	(void)until;
 	memset(out, 0, sizeof(*out));
 	if (jitrd_event_parse(payload, len, &ev, &diag) != JITRD_OK) {

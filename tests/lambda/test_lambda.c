@@ -4,6 +4,7 @@
  * without the pipeline being called. The Runtime API loop is tested by test-lambda.py. */
 #include "jitrd/lambda.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,30 +18,52 @@
 /* The stub pipeline: a payload holding RETRY fails transiently, DEFER defers, INVALID is
  * invalid, SKIP is skip, anything else activates. */
 struct stub {
+	pthread_mutex_t lock; /* the records of a batch call process concurrently */
 	unsigned processed;
 	unsigned outcomes;
+	unsigned in_flight, max_in_flight;
+	unsigned slot_busy[JITRD_LAMBDA_MAX_BATCH_CONCURRENCY];
+	unsigned slot_clash;     /* a slot called while busy */
+	char outcome_order[512]; /* the payloads of the outcomes, as reported */
 	int nomem;
 	const char *pending[8]; /* payloads the sweep hands on */
 	enum jitrd_err pending_err;
 	char last_payload[256];
 };
 
-static struct stub stub;
+static struct stub stub = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static enum jitrd_err stub_process(void *ctx, const char *payload, size_t len, int64_t until,
-                                   struct jitrd_pipeline_result *out)
+static enum jitrd_err stub_process(void *ctx, unsigned slot, const char *payload, size_t len,
+                                   int64_t until, struct jitrd_pipeline_result *out)
 {
 	struct stub *s = ctx;
 	char text[256];
+	unsigned processed;
 
 	(void)until;
-	if (s->nomem)
+	if (slot >= JITRD_LAMBDA_MAX_BATCH_CONCURRENCY)
+		return JITRD_ERR_NOMEM; /* fails the test: no CUnit assertion off the main thread */
+	pthread_mutex_lock(&s->lock);
+	if (s->nomem) {
+		pthread_mutex_unlock(&s->lock);
 		return JITRD_ERR_NOMEM;
-	s->processed++;
+	}
+	processed = ++s->processed;
+	s->slot_clash += s->slot_busy[slot]++ ? 1 : 0;
+	if (++s->in_flight > s->max_in_flight)
+		s->max_in_flight = s->in_flight;
 	snprintf(text, sizeof(text), "%.*s", (int)(len < 255 ? len : 255), payload);
 	snprintf(s->last_payload, sizeof(s->last_payload), "%s", text);
+	pthread_mutex_unlock(&s->lock);
+	if (strstr(text, "SLOW")) /* as a record does at 3 API calls x 50 ms */
+		nanosleep(&(struct timespec){0, 150 * 1000000L}, NULL);
+	pthread_mutex_lock(&s->lock);
+	s->in_flight--;
+	s->slot_busy[slot]--;
+	pthread_mutex_unlock(&s->lock);
 	memset(out, 0, sizeof(*out));
-	snprintf(out->certificate_id, sizeof(out->certificate_id), "cert-%u", s->processed);
+	snprintf(out->certificate_id, sizeof(out->certificate_id), "cert-%u", processed);
+	snprintf(out->subject_cn, sizeof(out->subject_cn), "%s", text);
 	if (strstr(text, "RETRY")) {
 		out->decision = JITRD_DECISION_FAILED;
 		out->retry = 1;
@@ -91,11 +114,14 @@ static void stub_outcome(void *ctx, const struct jitrd_pipeline_result *r)
 {
 	struct stub *s = ctx;
 
-	(void)r;
+	size_t used = strlen(s->outcome_order);
+
 	s->outcomes++;
+	snprintf(s->outcome_order + used, sizeof(s->outcome_order) - used, "%s%s", used ? " " : "",
+	         r->subject_cn);
 }
 
-static const struct jitrd_lambda_ops ops = {&stub, stub_process, stub_pending, stub_outcome};
+static struct jitrd_lambda_ops ops = {&stub, stub_process, stub_pending, stub_outcome, 1};
 
 static int64_t mono_ms(void)
 {
@@ -112,7 +138,11 @@ static int64_t later(void)
 
 static void reset(void)
 {
+	pthread_mutex_t lock = stub.lock;
+
 	memset(&stub, 0, sizeof(stub));
+	stub.lock = lock;
+	ops.slots = 1;
 }
 
 /* Answers payload; asserts JITRD_OK and that the body is one JSON object, returned parsed
@@ -290,6 +320,87 @@ static void test_sqs_names_exactly_the_retries(void)
 	CU_ASSERT_EQUAL(stub.processed, 0);
 	json_object_put(body);
 	jitrd_lambda_reply_cleanup(&reply);
+}
+
+/* A batch of 10 on 10 slots: all at once (each on its own slot), the failures exactly those
+ * of one after another, the outcomes in record order, the batch about as long as one record. */
+static void test_sqs_records_run_concurrently(void)
+{
+	static const char batch[] =
+	    "{\"Records\":["
+	    "{\"messageId\":\"m0\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW\"},"
+	    "{\"messageId\":\"m1\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW RETRY\"},"
+	    "{\"messageId\":\"m2\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW INVALID\"},"
+	    "{\"messageId\":\"m3\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW DEFER\"},"
+	    "{\"messageId\":\"m4\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW SKIP\"},"
+	    "{\"messageId\":\"m5\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW FINAL\"},"
+	    "{\"messageId\":\"m6\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW 6\"},"
+	    "{\"messageId\":\"m7\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW RETRY 7\"},"
+	    "{\"messageId\":\"m8\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW 8\"},"
+	    "{\"messageId\":\"m9\",\"eventSource\":\"aws:sqs\",\"body\":\"SLOW DEFER 9\"}]}";
+	static const char order[] = "SLOW SLOW RETRY SLOW INVALID SLOW DEFER SLOW SKIP SLOW FINAL "
+				    "SLOW 6 SLOW RETRY 7 SLOW 8 SLOW DEFER 9";
+	struct jitrd_lambda_reply reply = {0};
+	char ids[256];
+	json_object *body;
+	int64_t took[2];
+
+	for (unsigned slots = 1; slots <= 10; slots += 9) {
+		int64_t t0;
+
+		reset();
+		ops.slots = slots;
+		t0 = mono_ms();
+		body = answer(batch, later(), &reply);
+		took[slots > 1] = mono_ms() - t0;
+		failures_of(body, ids, sizeof(ids));
+		CU_ASSERT_STRING_EQUAL(ids, "m1 m3 m5 m7 m9");
+		CU_ASSERT_EQUAL(stub.processed, 10);
+		CU_ASSERT_EQUAL(stub.outcomes, 10);
+		CU_ASSERT_STRING_EQUAL(stub.outcome_order, order);
+		CU_ASSERT_EQUAL(stub.slot_clash, 0);
+		CU_ASSERT(stub.max_in_flight <= slots);
+		json_object_put(body);
+		jitrd_lambda_reply_cleanup(&reply);
+	}
+	/* 10 x 150 ms one after another; at once about 150 ms (2x: room for a loaded machine) */
+	CU_ASSERT(took[0] >= 1500);
+	CU_ASSERT(took[1] < 2 * 150);
+	CU_ASSERT(stub.max_in_flight >= 2);
+	ops.slots = 1;
+}
+
+/* More records than a chunk, fewer slots than records: every record once, in order. */
+static void test_sqs_large_batch_in_chunks(void)
+{
+	char batch[200 * 96], expect[200 * 8], ids[200 * 8];
+	size_t used = 0, eused = 0;
+	struct jitrd_lambda_reply reply = {0};
+	json_object *body;
+
+	used += (size_t)snprintf(batch, sizeof(batch), "{\"Records\":[");
+	for (int i = 0; i < 150; i++) {
+		used += (size_t)snprintf(batch + used, sizeof(batch) - used,
+		                         "%s{\"messageId\":\"m%d\",\"eventSource\":\"aws:sqs\","
+		                         "\"body\":\"%s\"}",
+		                         i ? "," : "", i, i % 7 == 3 ? "RETRY" : "ok");
+		if (i % 7 == 3)
+			eused += (size_t)snprintf(expect + eused, sizeof(expect) - eused, "%sm%d",
+			                          eused ? " " : "", i);
+	}
+	snprintf(batch + used, sizeof(batch) - used, "]}");
+	reset();
+	ops.slots = 3;
+	body = answer(batch, later(), &reply);
+	failures_of(body, ids, sizeof(ids));
+	CU_ASSERT_STRING_EQUAL(ids, expect);
+	CU_ASSERT_EQUAL(stub.processed, 150);
+	CU_ASSERT_EQUAL(stub.outcomes, 150);
+	CU_ASSERT_EQUAL(stub.slot_clash, 0);
+	CU_ASSERT(stub.max_in_flight <= 3);
+	json_object_put(body);
+	jitrd_lambda_reply_cleanup(&reply);
+	ops.slots = 1;
 }
 
 static void test_sqs_past_deadline_retries_all_unstarted(void)
@@ -564,6 +675,9 @@ int main(void)
 	    {"invalid registration is a normal reply", test_registration_invalid_is_not_retried},
 	    {"a decision to retry is an error reply", test_registration_retry_is_an_error},
 	    {"SQS batch names exactly the retries", test_sqs_names_exactly_the_retries},
+	    {"SQS records run concurrently, failures exact, outcomes in order",
+	     test_sqs_records_run_concurrently},
+	    {"a large SQS batch runs in chunks, every record once", test_sqs_large_batch_in_chunks},
 	    {"SQS records not started by the deadline are retried",
 	     test_sqs_past_deadline_retries_all_unstarted},
 	    {"an SQS batch of the wrong shape is refused whole", test_sqs_shape_refused_whole},

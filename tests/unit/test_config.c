@@ -170,6 +170,7 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_EQUAL(c->provision.on_reject, JITRD_ON_REJECT_LEAVE);
 	CU_ASSERT_EQUAL(c->provision.policy_update, JITRD_POLICY_UPDATE_VERSION);
 	CU_ASSERT_EQUAL(c->service.workers, 4);
+	CU_ASSERT_EQUAL(c->lambda.batch_concurrency, 10);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 30);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 3600);
 	CU_ASSERT_STRING_EQUAL(c->service.state_dir, "/var/lib/jitrd");
@@ -254,6 +255,7 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.create_thing, 0.5, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.attach_thing_principal, 10000, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.list_certificates_by_ca, 100, 0);
+	CU_ASSERT_EQUAL(c->lambda.batch_concurrency, 3);
 }
 
 static void check_comments(const struct jitrd_config *c)
@@ -517,6 +519,11 @@ static const struct value_case value_cases[] = {
     {"service", "workers", "256", NULL, NULL},
     {"service", "workers", "0", "must be an integer from 1 to 256", NULL},
     {"service", "workers", "257", "must be an integer from 1 to 256", NULL},
+    {"lambda", "batch_concurrency", "1", NULL, NULL},
+    {"lambda", "batch_concurrency", "64", NULL, NULL},
+    {"lambda", "batch_concurrency", "0", "must be an integer from 1 to 64", NULL},
+    {"lambda", "batch_concurrency", "65", "must be an integer from 1 to 64", NULL},
+    {"lambda", "batch_concurrency", "ten", "must be an integer from 1 to 64", NULL},
     {"service", "event_deadline_seconds", "901", "must be an integer from 1 to 900", NULL},
     {"service", "reconcile_seconds", "0", NULL, NULL},
     {"service", "reconcile_seconds", "-5", "must be an integer from 0 to 604800", NULL},
@@ -852,6 +859,7 @@ static void test_env_overrides_file(void)
 	const char *const envp[] = {"PATH=/usr/bin",
 	                            "JITRD_MQTT_URL=ssl://env.example.com:8883",
 	                            "JITRD_LIMITS_UPDATE_CERTIFICATE=2.5",
+	                            "JITRD_LAMBDA_BATCH_CONCURRENCY=7",
 	                            "JITRD_CA_ALLOW=" ID_B " , " ID_C,
 	                            "JITRD_SERVICE_STATE_DIR=state",
 	                            "JITRD_CA_ANCHORS=roots",
@@ -871,6 +879,7 @@ static void test_env_overrides_file(void)
 	CU_ASSERT_EQUAL(cfg->mqtt.qos, 0); /* from the file, not overridden */
 	CU_ASSERT_DOUBLE_EQUAL(cfg->limits.update_certificate, 2.5, 0);
 	CU_ASSERT_DOUBLE_EQUAL(cfg->limits.create_policy, 3, 0);
+	CU_ASSERT_EQUAL(cfg->lambda.batch_concurrency, 7);
 	/* the environment replaces the file's list, it does not add to it */
 	CU_ASSERT_EQUAL_FATAL(cfg->ca.allow_count, 2);
 	CU_ASSERT_STRING_EQUAL(cfg->ca.allow[0], ID_B);
