@@ -60,14 +60,14 @@ class Cases:
         else:
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def emulator_and_pki(self, exe):
+    def emulator_and_pki(self, exe, extra=0):
         """The emulator (stopped at cleanup) and the PKI of make-pki.sh in the work directory;
         gives up when the emulator does not start. Returns (Emulator, pki dir)."""
         emu = Emulator(exe, self.work)
         self.closers.append(emu.stop)
         if not emu.url:
             self.give_up("the emulator did not start")
-        return emu, make_pki(self.work)
+        return emu, make_pki(self.work, extra)
 
     def give_up(self, why):
         print("giving up: " + why)

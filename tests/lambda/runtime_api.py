@@ -23,6 +23,7 @@ class RuntimeAPI:
         self.cond = threading.Condition()
         self.queue = []          # [(request_id, payload bytes, deadline_ms, trace_id)]
         self.in_flight = {}      # request_id -> deadline epoch ms
+        self.handed = {}         # request_id -> time.monotonic_ns() it was handed out
         self.results = {}        # request_id -> {"kind", "body", "headers", "at_ms", ...}
         self.init_errors = []    # [{"headers", "body"}]
         self.next_times = []     # time.monotonic_ns() of each GET /next
@@ -56,6 +57,7 @@ class RuntimeAPI:
                                                 "errorType": "Runtime.Shutdown"})
                     request_id, payload, deadline_ms, trace_id = api.queue.pop(0)
                     api.in_flight[request_id] = deadline_ms
+                    api.handed[request_id] = time.monotonic_ns()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
@@ -100,8 +102,11 @@ class RuntimeAPI:
                         api.problem("a response that is not JSON: %r" % body[:200])
                 at_ms = int(time.time() * 1000)
                 with api.cond:
+                    # billed_ms: handed out -> answer received, what Lambda bills
+                    billed_ms = (time.monotonic_ns() - api.handed.pop(request_id)) / 1e6
                     api.results[request_id] = {"kind": kind, "body": body, "headers": headers,
-                                               "at_ms": at_ms, "deadline_ms": deadline_ms}
+                                               "at_ms": at_ms, "deadline_ms": deadline_ms,
+                                               "billed_ms": billed_ms}
                     api.cond.notify_all()
                 return self.reply(202, {"status": "OK"})
 

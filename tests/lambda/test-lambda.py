@@ -29,7 +29,7 @@ work, procs, check, give_up = cases.work, cases.procs, cases.check, cases.give_u
 
 
 # --- the emulator and the PKI ----------------------------------------------------------------
-emu, pki = cases.emulator_and_pki(os.path.abspath(sys.argv[1]))
+emu, pki = cases.emulator_and_pki(os.path.abspath(sys.argv[1]), extra=8)  # bench-1..8
 
 
 def pem(name):
@@ -194,6 +194,35 @@ check("... answered before the deadline", res and res["at_ms"] <= res["deadline_
 emu.post("/_emulator/faults", json.dumps({"error_rate": 0}).encode())
 check("flaky1 and flaky2 stay PENDING_ACTIVATION",
       status_of("flaky1") == "PENDING_ACTIVATION" and status_of("flaky2") == "PENDING_ACTIVATION")
+
+# 5b. A batch of 10 at 50 ms per API call: its records run at once ([lambda]
+# batch_concurrency, 10 by default), so the batch takes about as long as one event. Seven
+# activations, an invalid record, an unknown certificate and a deferred one (both retried).
+for i in range(1, 9):
+    emu.connect(pem("bench-%d" % i))
+emu.post("/_emulator/faults", json.dumps({"latency_ms": 50}).encode())
+res, body = invoke(event("bench-1"))
+one_ms = res["billed_ms"] if res else 0
+check("at 50 ms per call one event activates", res and body.get("decision") == "activate",
+      repr(body))
+wide = {"Records": [dict(batch["Records"][0], messageId="w-%d" % i,
+                         body=json.dumps(event("bench-%d" % i))) for i in range(2, 9)]
+        + [dict(batch["Records"][0], messageId="w-invalid", body='{"certificateId":"zz"}'),
+           dict(batch["Records"][0], messageId="w-unknown", body=json.dumps(unknown)),
+           dict(batch["Records"][0], messageId="w-deferred",
+                body=json.dumps(event("deferred", ca2_id)))]}
+res, body = invoke(wide)
+batch_ms = res["billed_ms"] if res else 0
+check("a batch of 10 names exactly the unknown and the deferred record",
+      res and res["kind"] == "response"
+      and sorted(f["itemIdentifier"] for f in body.get("batchItemFailures", []))
+      == ["w-deferred", "w-unknown"], repr(body))
+check("the batch's seven good devices are ACTIVE",
+      all(status_of("bench-%d" % i) == "ACTIVE" for i in range(2, 9)))
+# 10 one after another would be ~10x; the margin absorbs a loaded 2-core machine
+check("the batch of 10 takes at most 2x one event (%.0f ms vs %.0f ms)" % (batch_ms, one_ms),
+      res and batch_ms <= 2 * one_ms + 100, "")
+emu.post("/_emulator/faults", json.dumps({"latency_ms": 0}).encode())
 
 # 6. The protocol as a whole.
 check("one keep-alive connection served every call", len(api.connections) == 1,
