@@ -65,7 +65,7 @@ struct key {
 	void (*set_choice)(struct jitrd_config *cfg, int index); /* K_ENUM */
 };
 
-static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl", "ocsp",
+static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",    "ocsp",
                                        "provision", "service", "limits", "lambda", NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};
