@@ -33,7 +33,7 @@ struct lambda {
 	struct lambda_crl crl; /* the CRL sources and when the snapshot is reloaded */
 	struct jitrd_metrics *metrics;
 	struct jitrd_metrics_snapshot counted; /* at the end of the last invocation */
-	char function_name[256];                /* the EMF dimension */
+	char function_name[256];               /* the EMF dimension */
 	/* The client sessions of an SQS batch's concurrent records, one per slot ([lambda]
 	 * batch_concurrency): slot 0 is online.session, the others are these (as the daemon's
 	 * workers, each thread its own connection; the client and its rate limits shared). */
