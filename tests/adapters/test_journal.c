@@ -777,10 +777,11 @@ static void test_cert_events(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	/* CERT_A by MQTT, CERT_B, CERT_A again by `handle`: ids[0..2] */
 	for (size_t i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(jitrd_journal_record(j, i == 2 ? JITRD_JOURNAL_HANDLE : JITRD_JOURNAL_MQTT,
-		                                     "{}", 2, i == 1 ? CERT_B : CERT_A,
-		                                     1000 + 500 * (int64_t)i, &ids[i], NULL),
-		                JITRD_OK);
+		CU_ASSERT_EQUAL(
+		    jitrd_journal_record(j, i == 2 ? JITRD_JOURNAL_HANDLE : JITRD_JOURNAL_MQTT,
+		                         "{}", 2, i == 1 ? CERT_B : CERT_A, 1000 + 500 * (int64_t)i,
+		                         &ids[i], NULL),
+		    JITRD_OK);
 	id1 = ids[0];
 	id3 = ids[2];
 	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id1, 3000, "throttled", 2500, NULL, NULL),
