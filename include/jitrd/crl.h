@@ -61,7 +61,8 @@ enum jitrd_err jitrd_crl_builder_set_floors(struct jitrd_crl_builder *b,
 /* Adds every CRL in one file's bytes: PEM (one or several "X509 CRL" blocks) or DER.
  * Each CRL is accepted only if its issuer is one of cas (name and, when present, key id; when
  * several CAs share the name, the one whose key verifies the CRL), X509_CRL_verify(crl, ca
- * key) == 1 with neither MD5 nor SHA-1, thisUpdate <= now, no unknown critical extension, an
+ * key) would say 1 with neither MD5 nor SHA-1 (the signature is checked over the bytes read in
+ * one pass, see crl_der.h), thisUpdate <= now, no unknown critical extension, an
  * issuingDistributionPoint that is at most a partition by distribution point name (or
  * onlyContainsUserCerts), and, for a delta CRL, a cRLNumber and a BaseCRLNumber.
  * A CRL that passes all that but is past its nextUpdate at `now` (or has none) is reported as
@@ -75,6 +76,12 @@ enum jitrd_err jitrd_crl_builder_set_floors(struct jitrd_crl_builder *b,
 enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *origin,
                                      const unsigned char *bytes, size_t len,
                                      struct jitrd_diag *diag) JITRD_WUR;
+
+/* The same for bytes the caller owns and no longer needs: a PEM file is decoded in place
+ * (its bytes are overwritten), so a large CRL is never held twice. */
+enum jitrd_err jitrd_crl_builder_add_in_place(struct jitrd_crl_builder *b, const char *origin,
+                                              unsigned char *bytes, size_t len,
+                                              struct jitrd_diag *diag) JITRD_WUR;
 
 /* Records a file the caller could not even read (missing, unreadable, oversized, not a regular
  * file) in the per-file report, with crls_accepted 0, so that config-check counts it like a

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "jitrd/crl_der.h"
 #include "jitrd/text.h"
 #include "x509_util.h"
 
@@ -354,94 +355,133 @@ static void serial_text(const unsigned char *bytes, size_t len, char *out, size_
 		jitrd_hex_encode(bytes, len, out, out_size);
 }
 
-/* The reason slot of one entry. RFC 5280 §5.3.1 codes are kept; a code outside the table is
- * still a revocation, kept as unspecified (0). */
-static enum jitrd_err entry_reason(const X509_REVOKED *rev, uint8_t *slot, struct refusal *r,
+/* The text of an extension's OID for a message. */
+static void ext_oid_text(const struct jitrd_crl_der_ext *ext, char *out, size_t out_size)
+{
+	const unsigned char *q = ext->oid;
+	ASN1_OBJECT *obj = d2i_ASN1_OBJECT(NULL, &q, (long)ext->oid_len);
+
+	if (!obj || OBJ_obj2txt(out, (int)out_size, obj, 1) <= 0)
+		snprintf(out, out_size, "(unreadable OID)");
+	ASN1_OBJECT_free(obj);
+	ERR_clear_error();
+}
+
+/* The reason slot of one entry from its extensions, which the parser has checked for form:
+ * a critical extension we do not understand refuses the CRL (RFC 5280 §5.3), and so does a
+ * reasonCode that is unreadable or repeated. RFC 5280 §5.3.1 codes are kept; a code outside
+ * the table is still a revocation, kept as unspecified (0). reason is reused between calls. */
+static enum jitrd_err entry_reason(const struct jitrd_crl_der_entry *entry,
+                                   ASN1_ENUMERATED **reason, uint8_t *slot, struct refusal *r,
                                    const char *serial)
 {
-	int crit = 0;
-	ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+	const unsigned char *p = entry->extensions;
+	const unsigned char *end = p + entry->extensions_len;
+	const unsigned char *reason_value = NULL;
+	size_t reason_len = 0, reasons = 0;
+	struct jitrd_crl_der_ext ext;
+	bool done = false;
 	long code;
 
-	if (!reason) {
-		if (crit == -1) {
-			*slot = REASON_SLOT_NONE;
-			return JITRD_OK;
+	*slot = REASON_SLOT_NONE;
+	while (p) {
+		enum jitrd_err err = jitrd_crl_der_next_ext(&p, end, &ext, &done);
+		char oid[80];
+
+		if (err != JITRD_OK) {
+			refuse(r, err, "entry %s: extensions unreadable", serial);
+			return r->err;
 		}
-		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
-		       "entry %s: reasonCode unreadable or repeated", serial);
+		if (done)
+			break;
+		if (ext.nid == NID_crl_reason) {
+			reasons++;
+			reason_value = ext.value;
+			reason_len = ext.value_len;
+		}
+		if (!ext.critical || entry_ext_allowed(ext.nid))
+			continue;
+		ext_oid_text(&ext, oid, sizeof(oid));
+		refuse(r, JITRD_ERR_CRL_CRITICAL_EXT,
+		       "entry %s: critical extension %s not understood", serial, oid);
 		return r->err;
 	}
-	code = ASN1_ENUMERATED_get(reason);
-	ASN1_ENUMERATED_free(reason);
+	if (reasons == 0)
+		return JITRD_OK;
+	/* as X509V3_get_d2i reads it: once, an ENUMERATED in the extnValue */
+	if (reasons > 1 || !d2i_ASN1_ENUMERATED(reason, &reason_value, (long)reason_len)) {
+		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
+		       "entry %s: reasonCode unreadable or repeated", serial);
+		ERR_clear_error();
+		return r->err;
+	}
+	/* -1 for a value that does not fit a long: not in the table, so unspecified */
+	code = ASN1_ENUMERATED_get(*reason);
 	*slot = (code >= 0 && code <= REASON_MAX && code != 7) ? (uint8_t)code : 0;
 	return JITRD_OK;
 }
 
 /* Walks the revoked list once: checks entry extensions, and copies serial and reason into
- * index. On error index is left empty. */
-static enum jitrd_err build_index(X509_CRL *crl, struct crl_index *index, struct refusal *r)
+ * index, whose arrays the parser's count of serial lengths sizes exactly (at a million
+ * entries a grown array would cost tens of megabytes at peak). On error index is left
+ * empty. */
+static enum jitrd_err build_index(const struct jitrd_crl_der *crl, struct crl_index *index,
+                                  struct refusal *r)
 {
-	STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
-	int n = revoked ? sk_X509_REVOKED_num(revoked) : 0;
-	size_t small_n = 0, large_n = 0;
+	struct jitrd_crl_der_cursor cur;
+	struct jitrd_crl_der_entry entry;
+	ASN1_ENUMERATED *reason = NULL;
+	size_t small_n = 0, large_n = 0, n = 0;
 	struct crl_index idx = {0};
-	enum jitrd_err result = JITRD_ERR_MALFORMED;
+	enum jitrd_err result = JITRD_ERR_MALFORMED, err;
+	bool done = false;
 
-	/* First a cheap pass over serial lengths, so the arrays are allocated at their final
-	 * size: at a million entries the difference is tens of megabytes at peak. */
-	for (int i = 0; i < n; i++) {
-		const X509_REVOKED *rev = sk_X509_REVOKED_value(revoked, i);
-		const unsigned char *bytes;
-		size_t len;
-
-		if (!magnitude(X509_REVOKED_get0_serialNumber(rev), &bytes, &len))
-			continue;
-		if (len > SERIAL_MAX) {
-			refuse(r, JITRD_ERR_MALFORMED,
-			       "entry %d: serial of %zu octets (RFC 5280 allows 20)", i + 1, len);
-			goto cleanup;
-		}
-		if (len <= SMALL_SERIAL_MAX)
-			small_n++;
+	jitrd_crl_der_cursor_init(&cur, crl);
+	for (size_t i = 0; i <= SERIAL_MAX; i++) {
+		if (i <= SMALL_SERIAL_MAX)
+			small_n += crl->serial_octets[i];
 		else
-			large_n++;
+			large_n += crl->serial_octets[i];
 	}
 	if (small_n && !(idx.small = OPENSSL_malloc(small_n * sizeof(*idx.small))))
 		goto nomem;
 	if (large_n && !(idx.large = OPENSSL_malloc(large_n * sizeof(*idx.large))))
 		goto nomem;
 
-	for (int i = 0; i < n; i++) {
-		const X509_REVOKED *rev = sk_X509_REVOKED_value(revoked, i);
+	for (;;) {
 		const unsigned char *bytes;
 		size_t len;
 		uint8_t slot = REASON_SLOT_NONE;
 		char serial[2 * SERIAL_MAX + 1];
 
-		/* Negative serials are skipped: lookups of negative serials never match. */
-		if (!magnitude(X509_REVOKED_get0_serialNumber(rev), &bytes, &len))
-			continue;
-		serial_text(bytes, len, serial, sizeof(serial));
-		for (int j = 0; j < X509_REVOKED_get_ext_count(rev); j++) {
-			X509_EXTENSION *ext = X509_REVOKED_get_ext(rev, j);
-			char oid[80];
-
-			if (!X509_EXTENSION_get_critical(ext) ||
-			    entry_ext_allowed(OBJ_obj2nid(X509_EXTENSION_get_object(ext))))
-				continue;
-			oid_text(ext, oid, sizeof(oid));
-			refuse(r, JITRD_ERR_CRL_CRITICAL_EXT,
-			       "entry %s: critical extension %s not understood", serial, oid);
+		if ((err = jitrd_crl_der_next_entry(&cur, &entry, &done)) != JITRD_OK) {
+			refuse(r, err, "entry %zu unreadable", n + 1);
 			goto cleanup;
 		}
-		if (entry_reason(rev, &slot, r, serial) != JITRD_OK)
+		if (done)
+			break;
+		n++;
+		/* Negative serials are skipped: lookups of negative serials never match. */
+		if (!magnitude(entry.serial, &bytes, &len))
+			continue;
+		if (len > SERIAL_MAX) {
+			refuse(r, JITRD_ERR_MALFORMED,
+			       "entry %zu: serial of %zu octets (RFC 5280 allows 20)", n, len);
+			goto cleanup;
+		}
+		serial_text(bytes, len, serial, sizeof(serial));
+		if (entry.extensions && entry_reason(&entry, &reason, &slot, r, serial) != JITRD_OK)
 			goto cleanup;
 		if (len <= SMALL_SERIAL_MAX) {
+			if (idx.small_count == small_n)
+				goto miscounted;
 			idx.small[idx.small_count++] = small_value(bytes, len) << 8 | slot;
 		} else {
-			struct large_entry *e = &idx.large[idx.large_count++];
+			struct large_entry *e;
 
+			if (idx.large_count == large_n)
+				goto miscounted;
+			e = &idx.large[idx.large_count++];
 			memset(e->serial, 0, sizeof(e->serial));
 			memcpy(e->serial, bytes, len);
 			e->len = (uint8_t)len;
@@ -454,12 +494,18 @@ static enum jitrd_err build_index(X509_CRL *crl, struct crl_index *index, struct
 	memset(&idx, 0, sizeof(idx));
 	result = JITRD_OK;
 	goto cleanup;
+miscounted:
+	/* the parser counted these very entries: only a bug gets here */
+	refuse(r, JITRD_ERR_MALFORMED, "entry %zu: entries changed between two walks", n);
+	goto cleanup;
 nomem:
-	refuse(r, JITRD_ERR_NOMEM, "out of memory indexing %d entries", n);
+	refuse(r, JITRD_ERR_NOMEM, "out of memory indexing %zu entries", crl->entry_count);
 	result = JITRD_ERR_NOMEM;
 cleanup:
 	if (result != JITRD_OK)
 		result = r->err;
+	ASN1_ENUMERATED_free(reason);
+	jitrd_crl_der_cursor_cleanup(&cur);
 	index_free(&idx);
 	return result;
 }
@@ -769,11 +815,12 @@ struct scope {
  * than taken for one. onlyContainsUserCerts is fine: devices are end entities. A
  * distribution point name makes the CRL a partition: it covers only the certificates whose
  * CRL Distribution Points name it (§6.3.3 (b)(2)(i)); only fullName is supported. */
-static enum jitrd_err read_scope(const X509_CRL *crl, struct scope *s, struct refusal *r)
+static enum jitrd_err read_scope(const struct jitrd_crl_der *crl, struct scope *s,
+                                 struct refusal *r)
 {
 	int crit = 0;
 	ISSUING_DIST_POINT *idp =
-	    X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+	    X509V3_get_d2i(crl->extensions, NID_issuing_distribution_point, &crit, NULL);
 	const char *why = NULL;
 	unsigned char *der = NULL;
 	int len;
@@ -881,12 +928,12 @@ static struct partition *partition_for(struct jitrd_crl_builder *b, struct issue
 	return p;
 }
 
-static enum jitrd_err read_number(const X509_CRL *crl, int nid, const char *what, bool *has,
+static enum jitrd_err read_number(const struct jitrd_crl_der *crl, int nid, const char *what, bool *has,
                                   unsigned char *out, size_t *out_len, int64_t *small,
                                   struct refusal *r)
 {
 	int crit = 0;
-	ASN1_INTEGER *number = X509_CRL_get_ext_d2i(crl, nid, &crit, NULL);
+	ASN1_INTEGER *number = X509V3_get_d2i(crl->extensions, nid, &crit, NULL);
 	const unsigned char *bytes;
 	size_t len;
 	int64_t v;
@@ -917,9 +964,9 @@ static enum jitrd_err read_number(const X509_CRL *crl, int nid, const char *what
 	return JITRD_OK;
 }
 
-static const char *weak_signature(const X509_CRL *crl)
+static const char *weak_signature(const struct jitrd_crl_der *crl)
 {
-	return jitrd_weak_signature_digest(X509_CRL_get_signature_nid(crl));
+	return jitrd_weak_signature_digest(OBJ_obj2nid(crl->alg->algorithm));
 }
 
 /* One verified CRL, ready to be kept. */
@@ -942,7 +989,7 @@ static void candidate_cleanup(struct candidate *c)
 /* All checks of one CRL in the order DESIGN §3.6 and the header give, then the index.
  * On JITRD_OK *out holds the candidate; on JITRD_ERR_CRL_EXPIRED too, marked stale, with the
  * reason in *r. Any other error: *out untouched, reason in *r. */
-static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *crl,
+static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, const struct jitrd_crl_der *crl,
                                  struct candidate *out, struct refusal *r)
 {
 	enum jitrd_err result = JITRD_ERR_MALFORMED;
@@ -960,7 +1007,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	const char *weak;
 	char when[JITRD_RFC3339_SIZE], at[JITRD_RFC3339_SIZE];
 
-	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
+	akid = X509V3_get_d2i(crl->extensions, NID_authority_key_identifier, &crit, NULL);
 	if (!akid && crit != -1) {
 		refuse(r, jitrd_openssl_failure(JITRD_ERR_MALFORMED),
 		       "authorityKeyIdentifier unreadable or repeated");
@@ -970,7 +1017,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		keyid = ASN1_STRING_get0_data(akid->keyid);
 		keyid_len = (size_t)ASN1_STRING_length(akid->keyid);
 	}
-	first = jitrd_caset_find_by_name(b->cas, X509_CRL_get_issuer(crl), keyid, keyid_len);
+	first = jitrd_caset_find_by_name(b->cas, crl->issuer, keyid, keyid_len);
 	if (!first) {
 		refuse(r, JITRD_ERR_UNKNOWN_CA, "issuer (name%s) is not one of our CAs",
 		       keyid ? " and key id" : "");
@@ -982,12 +1029,17 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	}
 	/* Several of our CAs may carry the issuer's name (a key rollover; a CRL without key id
 	 * matches each of them): the CRL belongs to the one whose key verifies it. */
-	for (ca = first; ca; ca = jitrd_caset_find_by_name_next(b->cas, X509_CRL_get_issuer(crl),
-	                                                        keyid, keyid_len, ca)) {
+	for (ca = first; ca;
+	     ca = jitrd_caset_find_by_name_next(b->cas, crl->issuer, keyid, keyid_len, ca)) {
 		EVP_PKEY *key = X509_get0_pubkey(jitrd_cert_x509(ca));
+		enum jitrd_err verified = key ? jitrd_crl_der_verify(crl, key) : JITRD_ERR_CRL_SIGNATURE;
 
-		if (key && X509_CRL_verify(crl, key) == 1)
+		if (verified == JITRD_OK)
 			break;
+		if (verified == JITRD_ERR_NOMEM) {
+			refuse(r, JITRD_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
 		matches++;
 	}
 	if (!ca) {
@@ -1006,8 +1058,8 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 		refuse(r, JITRD_ERR_UNKNOWN_CA, "issuer not mapped");
 		goto cleanup;
 	}
-	for (int i = 0; i < X509_CRL_get_ext_count(crl); i++) {
-		X509_EXTENSION *ext = X509_CRL_get_ext(crl, i);
+	for (int i = 0; i < sk_X509_EXTENSION_num(crl->extensions); i++) {
+		X509_EXTENSION *ext = sk_X509_EXTENSION_value(crl->extensions, i);
 		char oid[80];
 
 		if (!X509_EXTENSION_get_critical(ext) ||
@@ -1032,12 +1084,12 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	}
 	/* The dates are cheap and come before the index, so that a refused CRL of a million
 	 * entries is not indexed first. */
-	if (!jitrd_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &c.meta.this_update)) {
+	if (!jitrd_asn1_time_to_time_t(crl->this_update, &c.meta.this_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "thisUpdate unreadable");
 		goto cleanup;
 	}
-	if (X509_CRL_get0_nextUpdate(crl) &&
-	    !jitrd_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &c.meta.next_update)) {
+	if (crl->next_update &&
+	    !jitrd_asn1_time_to_time_t(crl->next_update, &c.meta.next_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "nextUpdate unreadable");
 		goto cleanup;
 	}
@@ -1050,7 +1102,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, X509_CRL *cr
 	/* A stale CRL is no longer the whole truth, but what it lists was revoked by the CA's
 	 * own signature: it is kept (and reported), so those stay revoked; lookups say stale.
 	 * Without nextUpdate nobody says how long the list is good for: stale from the start. */
-	c.meta.has_next_update = X509_CRL_get0_nextUpdate(crl) != NULL;
+	c.meta.has_next_update = crl->next_update != NULL;
 	if (!c.meta.has_next_update) {
 		c.meta.stale = true;
 		refuse(r, JITRD_ERR_CRL_EXPIRED,
@@ -1174,8 +1226,8 @@ static bool index_find(const struct crl_index *index, const unsigned char *bytes
 	return false;
 }
 
-static void note(struct file_state *st, enum jitrd_err err, const char *label, const X509_CRL *crl,
-                 const char *text)
+static void note(struct file_state *st, enum jitrd_err err, const char *label,
+                 const struct jitrd_crl_der *crl, const char *text)
 {
 	char issuer[160] = "";
 
@@ -1187,16 +1239,17 @@ static void note(struct file_state *st, enum jitrd_err err, const char *label, c
 	if (st->first_err != JITRD_OK)
 		return;
 	/* The issuer name is the CRL's, not ours: quoted before it reaches a message. */
-	if (crl)
-		jitrd_name_for_message(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+	if (crl && crl->issuer)
+		jitrd_name_for_message(crl->issuer, issuer, sizeof(issuer));
 	st->first_err = err;
 	snprintf(st->first_reason, sizeof(st->first_reason), "%s%s%s%s: %s", label,
 	         issuer[0] ? " (issuer " : "", issuer, issuer[0] ? ")" : "", text);
 }
 
-/* Checks and keeps one parsed CRL; always frees it. Only NOMEM stops the file. */
-static enum jitrd_err take_crl(struct jitrd_crl_builder *b, const char *origin, X509_CRL *crl,
-                               const char *label, struct file_state *st)
+/* Checks and keeps one parsed CRL. Only NOMEM stops the file. */
+static enum jitrd_err take_crl(struct jitrd_crl_builder *b, const char *origin,
+                               const struct jitrd_crl_der *crl, const char *label,
+                               struct file_state *st)
 {
 	struct refusal r = {JITRD_OK, ""};
 	struct candidate c;
@@ -1218,73 +1271,119 @@ static enum jitrd_err take_crl(struct jitrd_crl_builder *b, const char *origin, 
 	}
 	if (err != JITRD_OK)
 		note(st, err, label, crl, r.text);
-	X509_CRL_free(crl);
 	return err;
 }
 
-static void add_der(struct jitrd_crl_builder *b, const char *origin, const unsigned char *bytes,
-                    size_t len, struct file_state *st)
+/* One CRL's DER (a DER file, or a decoded PEM block): parsed in one pass, checked, kept.
+ * RFC 5280 §5.1 and RFC 7468 §5.1: the bytes are one CertificateList and nothing more. */
+static enum jitrd_err add_one(struct jitrd_crl_builder *b, const char *origin,
+                              const unsigned char *der, size_t len, const char *label,
+                              const char *unreadable, struct file_state *st)
 {
-	const unsigned char *p = bytes;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+	struct jitrd_crl_der crl;
+	size_t used = 0;
+	enum jitrd_err err;
 
-	if (!crl) {
+	memset(&crl, 0, sizeof(crl));
+	err = jitrd_crl_der_parse(der, len, &crl, &used);
+	if (err != JITRD_OK) {
 		st->seen++;
-		note(st, jitrd_openssl_failure(JITRD_ERR_MALFORMED), "CRL", NULL,
-		     "not a readable DER CRL (truncated or corrupt)");
-		return;
-	}
-	if (p != bytes + len) {
+		note(st, err, label, NULL, unreadable);
+	} else if (used != len) {
 		st->seen++;
-		note(st, JITRD_ERR_MALFORMED, "CRL", crl, "bytes after the end of the DER CRL");
-		X509_CRL_free(crl);
-		return;
+		err = JITRD_ERR_MALFORMED;
+		note(st, err, label, &crl, "bytes after the end of the DER CRL");
+	} else {
+		err = take_crl(b, origin, &crl, label, st);
 	}
-	(void)take_crl(b, origin, crl, "CRL", st);
+	jitrd_crl_der_cleanup(&crl);
+	return err;
 }
 
 /* Every "X509 CRL" block of a PEM file; other PEM blocks and text between blocks are skipped,
- * as OpenSSL's reader does. A bad block is reported and the next one still read. */
-static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsigned char *bytes,
-                    size_t len, struct file_state *st)
+ * as OpenSSL's reader does. A bad block is reported and the next one still read. Each block
+ * is decoded into scratch, or, when scratch is NULL, into the file's own bytes behind the
+ * reader (text is then writable): a 67 MB file never has a 45 MB copy beside it. */
+static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsigned char *text,
+                    size_t len, unsigned char *scratch, struct file_state *st)
 {
-	BIO *bio = BIO_new_mem_buf(bytes, (int)len);
+	size_t pos = 0;
 
-	if (!bio) {
-		note(st, JITRD_ERR_NOMEM, "", NULL, "");
-		return;
-	}
 	for (;;) {
-		long before = (long)BIO_pending(bio);
-		X509_CRL *crl;
+		/* decoding writes behind what it reads, so the block's own start is safe */
+		unsigned char *out = scratch ? scratch : (unsigned char *)(uintptr_t)(text + pos);
+		size_t der_len = 0;
+		bool done = false;
 		char label[32];
-		unsigned long e;
+		enum jitrd_err err;
 
 		snprintf(label, sizeof(label), "CRL #%zu", st->seen + 1);
-		ERR_clear_error();
-		crl = PEM_read_bio_X509_CRL(bio, NULL, jitrd_pem_no_password, NULL);
-		if (crl) {
-			if (take_crl(b, origin, crl, label, st) == JITRD_ERR_NOMEM)
-				break;
-			continue;
+		err = jitrd_crl_pem_next(text, len, &pos, out, &der_len, &done);
+		if (err == JITRD_OK && done)
+			break;
+		if (err != JITRD_OK) {
+			st->seen++;
+			note(st, err, label, NULL,
+			     "not a readable PEM CRL (truncated, bad base64 or bad DER)");
+		} else {
+			err = add_one(b, origin, out, der_len, label,
+			              "not a readable PEM CRL (truncated, bad base64 or bad DER)", st);
 		}
-		e = ERR_peek_last_error();
-		/* "no start line" is how the reader says no further block: a clean end */
-		if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
-			break;
-		st->seen++;
-		note(st, jitrd_openssl_failure(JITRD_ERR_MALFORMED), label, NULL,
-		     "not a readable PEM CRL (truncated, bad base64 or bad DER)");
-		if (st->first_err == JITRD_ERR_NOMEM)
-			break;
-		/* a reader that consumed nothing would loop forever */
-		if ((long)BIO_pending(bio) <= 0 || (long)BIO_pending(bio) >= before)
+		if (err == JITRD_ERR_NOMEM || st->first_err == JITRD_ERR_NOMEM)
 			break;
 	}
-	BIO_free(bio);
 	if (st->seen == 0)
 		note(st, JITRD_ERR_MALFORMED, "file", NULL,
 		     "no \"X509 CRL\" PEM block, and not DER either");
+}
+
+static struct file_record *new_file_record(struct jitrd_crl_builder *b, const char *origin);
+
+/* The common part of the two add functions: writable says bytes may be overwritten. */
+static enum jitrd_err builder_add(struct jitrd_crl_builder *b, const char *origin,
+                                  const unsigned char *bytes, size_t len, bool writable,
+                                  struct jitrd_diag *diag)
+{
+	struct file_state st = {0, 0, JITRD_OK, ""};
+	struct file_record *rec;
+	unsigned char *scratch = NULL;
+
+	if (!b || !origin || (!bytes && len > 0) || b->finished) {
+		jitrd_diag_set(diag, "%s: CRL builder called without bytes, or after finish",
+		               origin ? origin : "(no origin)");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	if (b->setup_failed || !(rec = new_file_record(b, origin))) {
+		jitrd_diag_set(diag, "%s: out of memory", origin);
+		return JITRD_ERR_NOMEM;
+	}
+	b->added = true;
+	if (len == 0) {
+		note(&st, JITRD_ERR_MALFORMED, "file", NULL, "empty file");
+	} else if (len > JITRD_CRL_MAX_FILE) {
+		note(&st, JITRD_ERR_TOO_LARGE, "file", NULL,
+		     "over the 512 MiB limit for a CRL file");
+	} else if (bytes[0] == 0x30) { /* a DER SEQUENCE; PEM starts with text */
+		(void)add_one(b, origin, bytes, len, "CRL",
+		              "not a readable DER CRL (truncated or corrupt)", &st);
+	} else if (!writable && !(scratch = OPENSSL_malloc(len / 4 * 3 + 3))) {
+		note(&st, JITRD_ERR_NOMEM, "", NULL, "");
+	} else {
+		add_pem(b, origin, bytes, len, scratch, &st);
+	}
+	OPENSSL_free(scratch);
+	ERR_clear_error();
+
+	rec->report.crls_accepted = st.accepted;
+	rec->report.result = st.first_err;
+	if (st.first_err == JITRD_OK) {
+		rec->report.reason = "";
+		return JITRD_OK;
+	}
+	if ((rec->reason = OPENSSL_strdup(st.first_reason)))
+		rec->report.reason = rec->reason;
+	jitrd_diag_set(diag, "%s: %s", origin, st.first_reason);
+	return st.first_err;
 }
 
 struct jitrd_crl_builder *jitrd_crl_builder_new(const struct jitrd_caset *cas, time_t now)
@@ -1363,40 +1462,14 @@ enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *or
                                      const unsigned char *bytes, size_t len,
                                      struct jitrd_diag *diag)
 {
-	struct file_state st = {0, 0, JITRD_OK, ""};
-	struct file_record *rec;
+	return builder_add(b, origin, bytes, len, false, diag);
+}
 
-	if (!b || !origin || (!bytes && len > 0) || b->finished) {
-		jitrd_diag_set(diag, "%s: CRL builder called without bytes, or after finish",
-		               origin ? origin : "(no origin)");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	if (b->setup_failed || !(rec = new_file_record(b, origin))) {
-		jitrd_diag_set(diag, "%s: out of memory", origin);
-		return JITRD_ERR_NOMEM;
-	}
-	b->added = true;
-	if (len == 0)
-		note(&st, JITRD_ERR_MALFORMED, "file", NULL, "empty file");
-	else if (len > JITRD_CRL_MAX_FILE)
-		note(&st, JITRD_ERR_TOO_LARGE, "file", NULL,
-		     "over the 512 MiB limit for a CRL file");
-	else if (bytes[0] == 0x30) /* a DER SEQUENCE; PEM starts with text */
-		add_der(b, origin, bytes, len, &st);
-	else
-		add_pem(b, origin, bytes, len, &st);
-	ERR_clear_error();
-
-	rec->report.crls_accepted = st.accepted;
-	rec->report.result = st.first_err;
-	if (st.first_err == JITRD_OK) {
-		rec->report.reason = "";
-		return JITRD_OK;
-	}
-	if ((rec->reason = OPENSSL_strdup(st.first_reason)))
-		rec->report.reason = rec->reason;
-	jitrd_diag_set(diag, "%s: %s", origin, st.first_reason);
-	return st.first_err;
+enum jitrd_err jitrd_crl_builder_add_in_place(struct jitrd_crl_builder *b, const char *origin,
+                                              unsigned char *bytes, size_t len,
+                                              struct jitrd_diag *diag)
+{
+	return builder_add(b, origin, bytes, len, true, diag);
 }
 
 enum jitrd_err jitrd_crl_builder_note_failure(struct jitrd_crl_builder *b, const char *origin,
