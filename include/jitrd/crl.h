@@ -60,9 +60,9 @@ enum jitrd_err jitrd_crl_builder_set_floors(struct jitrd_crl_builder *b,
 
 /* Adds every CRL in one file's bytes: PEM (one or several "X509 CRL" blocks) or DER.
  * Each CRL is accepted only if its issuer is one of cas (name and, when present, key id; when
- * several CAs share the name, the one whose key verifies the CRL), X509_CRL_verify(crl, ca
- * key) would say 1 with neither MD5 nor SHA-1 (the signature is checked over the bytes read in
- * one pass, see crl_der.h), thisUpdate <= now, no unknown critical extension, an
+ * several CAs share the name, the one whose key verifies the CRL), its signature verifies
+ * with that key (jitrd_crl_der_verify: DER only, both signature algorithms equal) with neither
+ * MD5 nor SHA-1, thisUpdate <= now, no unknown critical extension, an
  * issuingDistributionPoint that is at most a partition by distribution point name (or
  * onlyContainsUserCerts), and, for a delta CRL, a cRLNumber and a BaseCRLNumber.
  * A CRL that passes all that but is past its nextUpdate at `now` (or has none) is reported as

@@ -5,7 +5,8 @@
 #   jitrd load + verify + index (ms), peak memory, mean lookup (ns)   — bench_crl
 #   openssl crl -noout -CAfile CA.pem -in BIG.crl: wall time, max RSS  — /usr/bin/time -v
 #   jitrd check with a config whose [crl] dir holds only the big CRL   — when JITRD is given
-# Targets: lookup < 1 us; load <= 2x openssl's time; peak memory <= 1.3x openssl's peak.
+# Targets: lookup < 1 us; load <= 2x openssl's time; peak memory <= 1.3x openssl's peak;
+# the whole jitrd check <= 1.0x openssl's time and <= 100 MB peak.
 # Fails only when a step fails or the store answers wrongly; missed targets are reported.
 # JITRD_BENCH_CRL_ENTRIES changes the size (e.g. 10000 for a quick try).
 set -eu
@@ -168,3 +169,12 @@ awk -v l="$load_ms" -v o="$ossl_wall" -v p="$bench_rss" -v q="$ossl_rss" -v n="$
 	printf "load <= 2x openssl time:       %s (%.2fx)\n", l <= 2 * o ? "met" : "MISSED", l / o
 	printf "peak memory <= 1.3x openssl:   %s (%.2fx)\n", p <= 1.3 * q ? "met" : "MISSED", p / q
 }'
+# the whole `jitrd check` against the same openssl run: <= 1.0x its time, <= 100 MB peak
+if [ -n "$jitrd_line" ]; then
+	awk -v c="$(wall_ms "$out/jitrd-check.time")" -v o="$ossl_wall" \
+		-v r="$(max_rss "$out/jitrd-check.time")" -v q="$ossl_rss" 'BEGIN {
+	printf "jitrd check <= 1.0x openssl:   %s (%.2fx)\n", c <= o ? "met" : "MISSED", c / o
+	printf "jitrd check peak <= 100 MB:    %s (%.0f MB, %.2fx openssl)\n", \
+		r <= 102400 ? "met" : "MISSED", r / 1024, r / q
+}'
+fi
