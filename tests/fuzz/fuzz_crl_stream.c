@@ -17,30 +17,13 @@
 #include <openssl/x509.h>
 
 #include "crl_diff.h"
+#include "fuzz_ca.h"
 #include "jitrd/caset.h"
 #include "jitrd/crl.h"
 #include "jitrd/crl_der.h"
 
 /* 2030-06-01T00:00:00Z, inside the seed CRLs' 2030-01-01..2031-01-01 */
 #define FUZZ_NOW ((time_t)1906502400)
-
-/* The fuzz CA of fuzz_crl.c (Ed25519: re-signing is deterministic, so a crash reproduces). */
-static const char fuzz_ca_pem[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBYjCCARSgAwIBAgIBATAFBgMrZXAwJzETMBEGA1UECgwKaml0cmQgZnV6ejEQ\n"
-    "MA4GA1UEAwwHRnV6eiBDQTAgFw0yNjExMjgwNDMzMzNaGA8yMDUxMDcyMDA0MzMz\n"
-    "M1owJzETMBEGA1UECgwKaml0cmQgZnV6ejEQMA4GA1UEAwwHRnV6eiBDQTAqMAUG\n"
-    "AytlcAMhAMIzn5RY2jas4+QPwdp1QqInrmCs4E6SdCPksbJm2ZJ5o2MwYTAdBgNV\n"
-    "HQ4EFgQUMfqtqJHYfKa51VmOLTITcqyM298wHwYDVR0jBBgwFoAUMfqtqJHYfKa5\n"
-    "1VmOLTITcqyM298wDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwBQYD\n"
-    "K2VwA0EAxuaM7WCuxAkd0SVWKVnrdo0XrENNDfA8JUE2dKhd1efVHhFBrfA520nz\n"
-    "MQ3uZVNKPgRbJEPEpsZxaJ02pmyUBg==\n"
-    "-----END CERTIFICATE-----\n";
-
-static const char fuzz_ca_key[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIFk/XDWKhTr7vcE0jC0Df0jHsQZEIxNWJpq9XqONbXle\n"
-    "-----END PRIVATE KEY-----\n";
 
 static struct jitrd_caset *cas;
 static X509 *ca_cert;

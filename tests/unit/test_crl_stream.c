@@ -344,6 +344,13 @@ static struct bytes entry(struct bytes serial_tlv, struct bytes exts)
 	return tlv(0x30, e);
 }
 
+/* An entry with a small serial and one extension: head is extnID (and critical), value
+ * the extnValue's contents. */
+static struct bytes entry_with_ext(unsigned char serial, struct bytes head, struct bytes value)
+{
+	return entry(RAW(0x02, 0x01, serial), tlv(0x30, cat(head, tlv(0x04, value))));
+}
+
 static struct bytes none(void)
 {
 	struct bytes b = {NULL, 0};
@@ -522,23 +529,20 @@ static struct bytes hostile_crl(enum hostile h)
 	case H_CRITICAL_UNKNOWN:
 		entries =
 		    cat(entries,
-		        entry(RAW(0x02, 0x01, 0x08),
-		              tlv(0x30, cat(RAW(0x06, 0x03, 0x2a, 0x03, 0x04, 0x01, 0x01, 0xff),
-		                            tlv(0x04, RAW(0x05, 0x00))))));
+		        entry_with_ext(0x08, RAW(0x06, 0x03, 0x2a, 0x03, 0x04, 0x01, 0x01, 0xff),
+		                       RAW(0x05, 0x00)));
 		break;
 	case H_EXPLICIT_FALSE:
 		entries =
 		    cat(entries,
-		        entry(RAW(0x02, 0x01, 0x08),
-		              tlv(0x30, cat(RAW(0x06, 0x03, 0x55, 0x1d, 0x15, 0x01, 0x01, 0x00),
-		                            tlv(0x04, RAW(0x0a, 0x01, 0x03))))));
+		        entry_with_ext(0x08, RAW(0x06, 0x03, 0x55, 0x1d, 0x15, 0x01, 0x01, 0x00),
+		                       RAW(0x0a, 0x01, 0x03)));
 		break;
 	case H_BOOLEAN_LONG:
 		entries = cat(
 		    entries,
-		    entry(RAW(0x02, 0x01, 0x08),
-		          tlv(0x30, cat(RAW(0x06, 0x03, 0x55, 0x1d, 0x15, 0x01, 0x02, 0xff, 0xff),
-		                        tlv(0x04, RAW(0x0a, 0x01, 0x03))))));
+		    entry_with_ext(0x08, RAW(0x06, 0x03, 0x55, 0x1d, 0x15, 0x01, 0x02, 0xff, 0xff),
+		                   RAW(0x0a, 0x01, 0x03)));
 		break;
 	case H_CONSTRUCTED_OCTETS:
 		entries = cat(entries,
@@ -547,20 +551,16 @@ static struct bytes hostile_crl(enum hostile h)
 		                                  tlv(0x24, tlv(0x04, RAW(0x0a, 0x01, 0x03)))))));
 		break;
 	case H_BAD_OID:
-		entries = cat(entries, entry(RAW(0x02, 0x01, 0x08),
-		                             tlv(0x30, cat(RAW(0x06, 0x02, 0x80, 0x01),
-		                                           tlv(0x04, RAW(0x05, 0x00))))));
+		entries = cat(entries,
+		              entry_with_ext(0x08, RAW(0x06, 0x02, 0x80, 0x01), RAW(0x05, 0x00)));
 		break;
 	case H_REASON_HUGE:
-		entries =
-		    cat(entries, entry(RAW(0x02, 0x01, 0x09),
-		                       tlv(0x30, cat(RAW(0x06, 0x03, 0x55, 0x1d, 0x15),
-		                                     tlv(0x04, RAW(0x0a, 0x02, 0x01, 0x2c))))));
+		entries = cat(entries, entry_with_ext(0x09, RAW(0x06, 0x03, 0x55, 0x1d, 0x15),
+		                                      RAW(0x0a, 0x02, 0x01, 0x2c)));
 		break;
 	case H_REASON_NOT_ENUM:
-		entries = cat(entries, entry(RAW(0x02, 0x01, 0x09),
-		                             tlv(0x30, cat(RAW(0x06, 0x03, 0x55, 0x1d, 0x15),
-		                                           tlv(0x04, RAW(0x02, 0x01, 0x01))))));
+		entries = cat(entries, entry_with_ext(0x09, RAW(0x06, 0x03, 0x55, 0x1d, 0x15),
+		                                      RAW(0x02, 0x01, 0x01)));
 		break;
 	case H_LONG_FORM_LENGTH:
 		/* SEQUENCE, length 0x81 0x12: the serial, the date, no extensions */
@@ -986,8 +986,7 @@ static void test_pem_reader(void)
 		static const char *const broken[] = {
 		    "-----BEGIN X509 CRL-----\nMIIB\n",
 		    "-----BEGIN X509 CRL-----\nMIIB\n-----END CERTIFICATE-----\n",
-		    "-----BEGIN X509 CRL-----\nProc-Type: 4,ENCRYPTED\n\nMIIB\n-----END X509 "
-		    "CRL-----\n",
+		    "-----BEGIN X509 CRL-----\nProc-Type: 4,X\n\nMIIB\n-----END X509 CRL-----\n",
 		    "-----BEGIN X509 CRL-----\nMI*B\n-----END X509 CRL-----\n",
 		    "-----BEGIN X509 CRL-----\nMIIB=A==\n-----END X509 CRL-----\n",
 		};
