@@ -928,8 +928,8 @@ static struct partition *partition_for(struct jitrd_crl_builder *b, struct issue
 	return p;
 }
 
-static enum jitrd_err read_number(const struct jitrd_crl_der *crl, int nid, const char *what, bool *has,
-                                  unsigned char *out, size_t *out_len, int64_t *small,
+static enum jitrd_err read_number(const struct jitrd_crl_der *crl, int nid, const char *what,
+                                  bool *has, unsigned char *out, size_t *out_len, int64_t *small,
                                   struct refusal *r)
 {
 	int crit = 0;
@@ -1032,7 +1032,8 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, const struct
 	for (ca = first; ca;
 	     ca = jitrd_caset_find_by_name_next(b->cas, crl->issuer, keyid, keyid_len, ca)) {
 		EVP_PKEY *key = X509_get0_pubkey(jitrd_cert_x509(ca));
-		enum jitrd_err verified = key ? jitrd_crl_der_verify(crl, key) : JITRD_ERR_CRL_SIGNATURE;
+		enum jitrd_err verified =
+		    key ? jitrd_crl_der_verify(crl, key) : JITRD_ERR_CRL_SIGNATURE;
 
 		if (verified == JITRD_OK)
 			break;
@@ -1088,8 +1089,7 @@ static enum jitrd_err accept_crl(const struct jitrd_crl_builder *b, const struct
 		refuse(r, JITRD_ERR_MALFORMED, "thisUpdate unreadable");
 		goto cleanup;
 	}
-	if (crl->next_update &&
-	    !jitrd_asn1_time_to_time_t(crl->next_update, &c.meta.next_update)) {
+	if (crl->next_update && !jitrd_asn1_time_to_time_t(crl->next_update, &c.meta.next_update)) {
 		refuse(r, JITRD_ERR_MALFORMED, "nextUpdate unreadable");
 		goto cleanup;
 	}
@@ -1327,7 +1327,8 @@ static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsig
 			     "not a readable PEM CRL (truncated, bad base64 or bad DER)");
 		} else {
 			err = add_one(b, origin, out, der_len, label,
-			              "not a readable PEM CRL (truncated, bad base64 or bad DER)", st);
+			              "not a readable PEM CRL (truncated, bad base64 or bad DER)",
+			              st);
 		}
 		if (err == JITRD_ERR_NOMEM || st->first_err == JITRD_ERR_NOMEM)
 			break;

@@ -206,8 +206,8 @@ static int add_crl_file(struct jitrd_runtime *rt, const char *path, const char *
 
 	/* the bytes are ours and freed below: a PEM file is decoded in place */
 	if (err == JITRD_OK)
-		err = jitrd_crl_builder_add_in_place(rt->crl_builder, origin, (unsigned char *)bytes,
-		                                     len, &file_diag);
+		err = jitrd_crl_builder_add_in_place(rt->crl_builder, origin,
+		                                     (unsigned char *)bytes, len, &file_diag);
 	else if (err != JITRD_ERR_NOMEM)
 		err = jitrd_crl_builder_note_failure(rt->crl_builder, origin, err, file_diag.text);
 	free(bytes);
