@@ -234,7 +234,7 @@ static enum jitrd_err check_entries(struct jitrd_crl_der *crl)
 			break;
 		crl->entry_count++;
 		p = entry.extensions;
-		end = p + entry.extensions_len;
+		end = p ? p + entry.extensions_len : NULL;
 		while (p && (err = jitrd_crl_der_next_ext(&p, end, &ext, &last)) == JITRD_OK &&
 		       !last)
 			;

@@ -232,7 +232,7 @@ void crl_read_stream(const unsigned char *der, size_t len, STACK_OF(X509) * pool
 	jitrd_crl_der_cursor_init(&cur, &crl);
 	while (jitrd_crl_der_next_entry(&cur, &entry, &done) == JITRD_OK && !done) {
 		const unsigned char *p = entry.extensions;
-		const unsigned char *end = p + entry.extensions_len;
+		const unsigned char *end = p ? p + entry.extensions_len : NULL;
 		const unsigned char *value = NULL;
 		size_t value_len = 0;
 		int count = 0, reasons = 0;

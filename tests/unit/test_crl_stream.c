@@ -604,9 +604,10 @@ static struct bytes hostile_crl(enum hostile h)
 	exts = number_ext(5);
 	if (h == H_DUP_NUMBER)
 		exts = cat(exts, number_ext(6));
-	if (h == H_EMPTY_EXTENSIONS)
+	if (h == H_EMPTY_EXTENSIONS) {
+		free(exts.p);
 		tbs = cat(tbs, RAW(0xa0, 0x02, 0x30, 0x00));
-	else if (h == H_TWO_EXT_LISTS)
+	} else if (h == H_TWO_EXT_LISTS)
 		tbs = cat(tbs, tlv(0xa0, cat(tlv(0x30, exts), tlv(0x30, number_ext(7)))));
 	else
 		tbs = cat(tbs, tlv(0xa0, tlv(0x30, exts)));
