@@ -77,11 +77,13 @@ enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *or
                                      const unsigned char *bytes, size_t len,
                                      struct jitrd_diag *diag) JITRD_WUR;
 
-/* The same for bytes the caller owns and no longer needs: a PEM file is decoded in place
- * (its bytes are overwritten), so a large CRL is never held twice. */
-enum jitrd_err jitrd_crl_builder_add_in_place(struct jitrd_crl_builder *b, const char *origin,
-                                              unsigned char *bytes, size_t len,
-                                              struct jitrd_diag *diag) JITRD_WUR;
+/* The same for a file read into memory from malloc (jitrd_file_read), which the call takes
+ * and frees, also on error (bytes is invalid afterwards; NULL with len 0 is fine). A PEM file
+ * is decoded in place and the text after the DER given back before the index is built, so a
+ * large CRL is never held twice. */
+enum jitrd_err jitrd_crl_builder_add_owned(struct jitrd_crl_builder *b, const char *origin,
+                                           unsigned char *bytes, size_t len,
+                                           struct jitrd_diag *diag) JITRD_WUR;
 
 /* Records a file the caller could not even read (missing, unreadable, oversized, not a regular
  * file) in the per-file report, with crls_accepted 0, so that config-check counts it like a

@@ -1300,19 +1300,38 @@ static enum jitrd_err add_one(struct jitrd_crl_builder *b, const char *origin,
 	return err;
 }
 
+/* True when text[pos, len) holds another BEGIN line (base64 has no '-': a short scan). */
+static bool more_pem(const unsigned char *text, size_t len, size_t pos)
+{
+	while (pos < len) {
+		const unsigned char *dash = memchr(text + pos, '-', len - pos);
+
+		if (!dash)
+			return false;
+		pos = (size_t)(dash - text);
+		if (len - pos >= 11 && memcmp(text + pos, "-----BEGIN ", 11) == 0)
+			return true;
+		pos++;
+	}
+	return false;
+}
+
 /* Every "X509 CRL" block of a PEM file; other PEM blocks and text between blocks are skipped,
  * as OpenSSL's reader does. A bad block is reported and the next one still read. Each block
- * is decoded into scratch, or, when scratch is NULL, into the file's own bytes behind the
- * reader (text is then writable): a 67 MB file never has a 45 MB copy beside it. */
-static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsigned char *text,
-                    size_t len, unsigned char *scratch, struct file_state *st)
+ * is decoded into scratch; or, when the builder owns the file (*owned, from malloc), into the
+ * file's own bytes behind the reader, and once the last block is decoded the text after its
+ * DER is given back (realloc): a 67 MB PEM file then costs its 45 MB of DER while the index
+ * is built, never a copy beside it. */
+static void add_pem(struct jitrd_crl_builder *b, const char *origin, unsigned char **owned,
+                    const unsigned char *text, size_t len, unsigned char *scratch,
+                    struct file_state *st)
 {
 	size_t pos = 0;
 
 	for (;;) {
+		size_t start = pos, der_len = 0;
 		/* decoding writes behind what it reads, so the block's own start is safe */
-		unsigned char *out = scratch ? scratch : (unsigned char *)(uintptr_t)(text + pos);
-		size_t der_len = 0;
+		unsigned char *out = owned ? *owned + start : scratch;
 		bool done = false;
 		char label[32];
 		enum jitrd_err err;
@@ -1321,6 +1340,16 @@ static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsig
 		err = jitrd_crl_pem_next(text, len, &pos, out, &der_len, &done);
 		if (err == JITRD_OK && done)
 			break;
+		if (err == JITRD_OK && owned && start + der_len > 0 && !more_pem(text, len, pos)) {
+			unsigned char *fit = realloc(*owned, start + der_len);
+
+			if (fit) { /* shrinking: on failure the larger block simply stays */
+				*owned = fit;
+				out = fit + start;
+				text = fit;
+				len = pos = start + der_len;
+			}
+		}
 		if (err != JITRD_OK) {
 			st->seen++;
 			note(st, err, label, NULL,
@@ -1340,9 +1369,10 @@ static void add_pem(struct jitrd_crl_builder *b, const char *origin, const unsig
 
 static struct file_record *new_file_record(struct jitrd_crl_builder *b, const char *origin);
 
-/* The common part of the two add functions: writable says bytes may be overwritten. */
+/* The common part of the two add functions: with owned, *owned is bytes, from malloc, and
+ * the caller frees *owned afterwards (it may have been shrunk). */
 static enum jitrd_err builder_add(struct jitrd_crl_builder *b, const char *origin,
-                                  const unsigned char *bytes, size_t len, bool writable,
+                                  const unsigned char *bytes, size_t len, unsigned char **owned,
                                   struct jitrd_diag *diag)
 {
 	struct file_state st = {0, 0, JITRD_OK, ""};
@@ -1367,10 +1397,10 @@ static enum jitrd_err builder_add(struct jitrd_crl_builder *b, const char *origi
 	} else if (bytes[0] == 0x30) { /* a DER SEQUENCE; PEM starts with text */
 		(void)add_one(b, origin, bytes, len, "CRL",
 		              "not a readable DER CRL (truncated or corrupt)", &st);
-	} else if (!writable && !(scratch = OPENSSL_malloc(len / 4 * 3 + 3))) {
+	} else if (!owned && !(scratch = OPENSSL_malloc(len / 4 * 3 + 3))) {
 		note(&st, JITRD_ERR_NOMEM, "", NULL, "");
 	} else {
-		add_pem(b, origin, bytes, len, scratch, &st);
+		add_pem(b, origin, owned, bytes, len, scratch, &st);
 	}
 	OPENSSL_free(scratch);
 	ERR_clear_error();
@@ -1463,14 +1493,18 @@ enum jitrd_err jitrd_crl_builder_add(struct jitrd_crl_builder *b, const char *or
                                      const unsigned char *bytes, size_t len,
                                      struct jitrd_diag *diag)
 {
-	return builder_add(b, origin, bytes, len, false, diag);
+	return builder_add(b, origin, bytes, len, NULL, diag);
 }
 
-enum jitrd_err jitrd_crl_builder_add_in_place(struct jitrd_crl_builder *b, const char *origin,
-                                              unsigned char *bytes, size_t len,
-                                              struct jitrd_diag *diag)
+enum jitrd_err jitrd_crl_builder_add_owned(struct jitrd_crl_builder *b, const char *origin,
+                                           unsigned char *bytes, size_t len,
+                                           struct jitrd_diag *diag)
 {
-	return builder_add(b, origin, bytes, len, true, diag);
+	unsigned char *owned = bytes;
+	enum jitrd_err err = builder_add(b, origin, bytes, len, &owned, diag);
+
+	free(owned);
+	return err;
 }
 
 enum jitrd_err jitrd_crl_builder_note_failure(struct jitrd_crl_builder *b, const char *origin,

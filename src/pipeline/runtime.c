@@ -204,12 +204,14 @@ static int add_crl_file(struct jitrd_runtime *rt, const char *path, const char *
 	struct jitrd_diag file_diag = {{0}};
 	enum jitrd_err err = jitrd_file_read(path, JITRD_CRL_MAX_FILE, &bytes, &len, &file_diag);
 
-	/* the bytes are ours and freed below: a PEM file is decoded in place */
-	if (err == JITRD_OK)
-		err = jitrd_crl_builder_add_in_place(rt->crl_builder, origin,
-		                                     (unsigned char *)bytes, len, &file_diag);
-	else if (err != JITRD_ERR_NOMEM)
+	/* the builder takes the bytes: a PEM file is decoded in place, its text given back */
+	if (err == JITRD_OK) {
+		err = jitrd_crl_builder_add_owned(rt->crl_builder, origin, (unsigned char *)bytes,
+		                                  len, &file_diag);
+		bytes = NULL;
+	} else if (err != JITRD_ERR_NOMEM) {
 		err = jitrd_crl_builder_note_failure(rt->crl_builder, origin, err, file_diag.text);
+	}
 	free(bytes);
 	return err == JITRD_ERR_NOMEM ? -1 : 0;
 }

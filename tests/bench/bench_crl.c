@@ -164,12 +164,15 @@ int main(int argc, char **argv)
 	/* load + verify + index: what a reload costs once the file is in memory */
 	t0 = now_ms();
 	b = jitrd_crl_builder_new(cas, BENCH_NOW);
-	err = b ? jitrd_crl_builder_add_in_place(b, argv[2], crl_bytes, crl_len, &diag)
+	/* as the service reads a [crl] dir file: the builder takes the bytes */
+	err = b ? jitrd_crl_builder_add_owned(b, argv[2], crl_bytes, crl_len, &diag)
 	        : JITRD_ERR_NOMEM;
+	if (!b)
+		free(crl_bytes);
+	crl_bytes = NULL;
 	if (err == JITRD_OK)
 		err = jitrd_crl_builder_finish(b, &store);
 	t1 = now_ms();
-	free(crl_bytes);
 	jitrd_crl_builder_free(b);
 	if (err != JITRD_OK) {
 		fprintf(stderr, "bench_crl: %s\n", diag.text);

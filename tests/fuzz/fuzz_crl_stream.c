@@ -162,21 +162,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(out);
 	}
-	/* the store reading the bytes in place, as the service reads a [crl] dir file */
+	/* the store taking the bytes, as the service takes a [crl] dir file */
 	copy = malloc(size);
 	b = jitrd_crl_builder_new(cas, FUZZ_NOW);
 	if (copy && b) {
-		memcpy(copy, data, size);
-		enum jitrd_err err =
-		    jitrd_crl_builder_add_in_place(b, "fuzz-input", copy, size, &diag);
+		enum jitrd_err err;
 
+		memcpy(copy, data, size);
+		err = jitrd_crl_builder_add_owned(b, "fuzz-input", copy, size, &diag);
 		if (err == JITRD_OK && diag.text[0] != '\0')
 			abort(); /* an accepted file says nothing */
 		if (jitrd_crl_builder_finish(b, &store) == JITRD_OK)
 			jitrd_crl_store_free(store);
+	} else {
+		free(copy);
 	}
 	jitrd_crl_builder_free(b);
-	free(copy);
 	ERR_clear_error();
 	return 0;
 }

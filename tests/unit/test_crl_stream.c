@@ -1008,7 +1008,9 @@ static void test_pem_reader(void)
 	free(crl.p);
 }
 
-/* The store reads a PEM file in place as it reads a copy: same verdict, same index. A PEM
+/* The store reads a PEM file it owns in place as it reads a copy: same verdict, same index,
+ * with two blocks (the first decoded in place, the text kept for the second) or one (the text
+ * after the DER given back at once). A PEM
  * block with bytes after its CRL is refused (OpenSSL's PEM reader ignores them; RFC 7468
  * §5.1: the block holds one CertificateList). */
 static void test_store_in_place(void)
@@ -1019,8 +1021,10 @@ static void test_store_in_place(void)
 	BIO *bio = BIO_new(BIO_s_mem());
 	long ca_len;
 	struct jitrd_diag diag = {""};
-	struct jitrd_crl_builder *b1, *b2;
-	struct jitrd_crl_store *s1 = NULL, *s2 = NULL;
+	struct jitrd_crl_builder *b1, *b2, *b3;
+	struct jitrd_crl_store *s1 = NULL, *s2 = NULL, *s3 = NULL;
+	size_t plen = strlen(pem);
+	unsigned char *two = malloc(2 * plen), *one = malloc(plen);
 	ASN1_INTEGER *serial = ASN1_INTEGER_new();
 	struct jitrd_crl_answer a1, a2;
 	struct bytes junk;
@@ -1033,16 +1037,21 @@ static void test_store_in_place(void)
 	CU_ASSERT_FATAL(jitrd_caset_count(cas) == 1);
 	b1 = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
 	b2 = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
-	CU_ASSERT_FATAL(b1 && b2);
+	b3 = jitrd_crl_builder_new(cas, JITRD_TEST_NOW);
+	CU_ASSERT_FATAL(b1 && b2 && b3 && two && one);
+	memcpy(two, pem, plen);
+	memcpy(two + plen, pem, plen);
+	memcpy(one, pem, plen);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_add(b1, "copy", (unsigned char *)pem, strlen(pem), &diag),
 	                JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_crl_builder_add_in_place(b2, "in place", (unsigned char *)pem,
-	                                               strlen(pem), &diag),
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add_owned(b2, "two blocks", two, 2 * plen, &diag),
 	                JITRD_OK);
-	/* the bytes were used as the decoding buffer */
-	CU_ASSERT(memcmp(pem, crl.p, 16) == 0);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_add_owned(b3, "one block", one, plen, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b2, 0)->crls_accepted, 2);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_file_at(b3, 0)->crls_accepted, 1);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b1, &s1), JITRD_OK);
 	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b2, &s2), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_crl_builder_finish(b3, &s3), JITRD_OK);
 	for (long v = 0x0e; v <= 0x1b; v++) {
 		CU_ASSERT_FATAL(ASN1_INTEGER_set(serial, v) == 1);
 		CU_ASSERT_EQUAL(
@@ -1056,6 +1065,9 @@ static void test_store_in_place(void)
 	/* 0x11 has keyCompromise (reason 1) */
 	CU_ASSERT_FATAL(ASN1_INTEGER_set(serial, 0x11) == 1);
 	CU_ASSERT_EQUAL(jitrd_crl_lookup(s2, jitrd_caset_at(cas, 0), serial, JITRD_TEST_NOW, &a2),
+	                JITRD_OK);
+	CU_ASSERT(a2.status == JITRD_CRL_REVOKED && a2.reason == 1);
+	CU_ASSERT_EQUAL(jitrd_crl_lookup(s3, jitrd_caset_at(cas, 0), serial, JITRD_TEST_NOW, &a2),
 	                JITRD_OK);
 	CU_ASSERT(a2.status == JITRD_CRL_REVOKED && a2.reason == 1);
 
@@ -1075,6 +1087,8 @@ static void test_store_in_place(void)
 	ASN1_INTEGER_free(serial);
 	jitrd_crl_store_free(s1);
 	jitrd_crl_store_free(s2);
+	jitrd_crl_store_free(s3);
+	jitrd_crl_builder_free(b3);
 	jitrd_crl_builder_free(b1);
 	jitrd_crl_builder_free(b2);
 	BIO_free(bio);
@@ -1131,7 +1145,7 @@ int main(void)
 	    {"RSA-PSS with SHA-1 refused", test_pss_sha1_refused},
 	    {"fixture CRLs read both ways", test_fixtures},
 	    {"PEM reader", test_pem_reader},
-	    {"store reads PEM in place", test_store_in_place},
+	    {"store reads a PEM file it owns in place", test_store_in_place},
 	    {"invalid arguments", test_invalid_arguments},
 	    {NULL, NULL},
 	};
