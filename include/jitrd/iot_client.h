@@ -41,6 +41,7 @@ enum jitrd_iot_op {
 	JITRD_IOT_CREATE_POLICY_VERSION,
 	JITRD_IOT_LIST_POLICY_VERSIONS,
 	JITRD_IOT_DELETE_POLICY_VERSION,
+	JITRD_IOT_LIST_PRINCIPAL_THINGS,
 	JITRD_IOT_OP_COUNT
 };
 
@@ -292,6 +293,16 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
 typedef int (*jitrd_iot_principal_fn)(void *ctx, const char *principal);
 enum jitrd_err jitrd_iot_list_thing_principals(struct jitrd_iot_session *s, int64_t deadline,
                                                const char *thing_name, jitrd_iot_principal_fn fn,
+                                               void *ctx, struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag) JITRD_WUR;
+
+/* GET /principals/things (x-amzn-principal: the principal, e.g. a certificate ARN), every
+ * page: each Thing attached to the principal (its name, borrowed for the call) to fn; return
+ * non-zero from fn to stop. At most 10000 Things are delivered, more is
+ * JITRD_ERR_TOO_LARGE. */
+typedef int (*jitrd_iot_thing_name_fn)(void *ctx, const char *thing_name);
+enum jitrd_err jitrd_iot_list_principal_things(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *principal, jitrd_iot_thing_name_fn fn,
                                                void *ctx, struct jitrd_iot_result *res,
                                                struct jitrd_diag *diag) JITRD_WUR;
 

@@ -121,6 +121,10 @@ static const struct jitrd_iot_op_spec ops[JITRD_IOT_OP_COUNT] = {
                                          "/policies/{policyName}/version/{policyVersionId}",
                                          JITRD_IOT_LABEL_POLICY_NAME,
                                          .label2 = JITRD_IOT_LABEL_POLICY_VERSION_ID},
+    [JITRD_IOT_LIST_PRINCIPAL_THINGS] = {"ListPrincipalThings", "GET", "/principals/things",
+                                         JITRD_IOT_LABEL_NONE, .query = {"nextToken", "maxResults"},
+                                         .header = "x-amzn-principal",
+                                         .answer = {"things", "nextToken"}},
 };
 
 static const char *const status_names[] = {
@@ -1117,6 +1121,44 @@ enum jitrd_err jitrd_iot_attach_thing_principal(struct jitrd_iot_session *s, int
 	if (!header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL))
 		return bad_input(diag, op, "principal empty, too long or not text");
 	return run_op(s, deadline, op, &in, NULL, res, diag);
+}
+
+struct thing_name_walk {
+	jitrd_iot_thing_name_fn fn;
+	void *ctx;
+};
+
+static int thing_name_entry(void *ctx, struct json_object *e, int *stop)
+{
+	struct thing_name_walk *w = ctx;
+	const char *name;
+
+	if (!json_object_is_type(e, json_type_string))
+		return -1;
+	name = json_object_get_string(e);
+	/* ThingName as botocore's model has it, [a-zA-Z0-9:_-]{1,128} */
+	if (!name_ok(name, ":_-"))
+		return -1;
+	*stop = w->fn(w->ctx, name);
+	return 0;
+}
+
+enum jitrd_err jitrd_iot_list_principal_things(struct jitrd_iot_session *s, int64_t deadline,
+                                               const char *principal, jitrd_iot_thing_name_fn fn,
+                                               void *ctx, struct jitrd_iot_result *res,
+                                               struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_LIST_PRINCIPAL_THINGS;
+	struct op_input in = {.query = {NULL, "250"}, .header = principal};
+	struct thing_name_walk walk = {fn, ctx};
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s && fn, NULL, res, diag)) != JITRD_OK)
+		return result;
+	if (!header_text_ok(principal, JITRD_IOT_MAX_PRINCIPAL))
+		return bad_input(diag, op, "principal empty, too long or not text");
+	return list_pages(s, deadline, op, &in, MAX_THING_PRINCIPALS, thing_name_entry, &walk, res,
+	                  diag);
 }
 
 /* One entry of ListCertificatesByCA's certificates[]. */

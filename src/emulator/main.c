@@ -34,11 +34,18 @@ static void usage(FILE *out)
 	    "                    --access-key-id ID --secret-access-key SECRET\n"
 	    "                    [--mqtt-url tcp://HOST:PORT] [--latency-ms N]\n"
 	    "                    [--error-rate 0.0-1.0] [--rate-limit Operation=N]...\n"
+	    "                    [--data-endpoint HOST] [--issuer-cert PEM --issuer-key PEM]\n"
 	    "\n"
 	    "A local stand-in for AWS IoT's control plane (REST-JSON, SigV4-verified), for\n"
 	    "tests, benchmarks and trying jitrd without an AWS account. Point the AWS CLI at\n"
 	    "it with --endpoint-url http://HOST:PORT. PORT 0 picks a free port; the first line\n"
 	    "printed says which.\n"
+	    "\n"
+	    "--data-endpoint HOST is what DescribeEndpoint answers for iot:Data-ATS (a local\n"
+	    "broker's name instead of AWS's <prefix>-ats.iot.<region>.amazonaws.com).\n"
+	    "--issuer-cert/--issuer-key: the CA that signs CreateKeysAndCertificate's\n"
+	    "certificates in AWS's place (default: one made up at start), e.g. the CA a local\n"
+	    "broker trusts for client certificates.\n"
 	    "\n"
 	    "Test control plane (NOT SigV4-checked; bind to loopback only):\n"
 	    "  POST /_emulator/connect   body: a device certificate (PEM); acts as AWS IoT on\n"
@@ -78,6 +85,35 @@ static int parse_listen(const char *s, char *host, size_t host_size, uint16_t *p
 	return 0;
 }
 
+/* A PEM file of at most 64 KiB into *out (malloc'd, NUL-terminated); -1, said, otherwise. */
+static int read_pem_file(const char *path, char **out)
+{
+	enum { MAX_PEM = 65536 };
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t n;
+
+	if (f == NULL || (text = malloc(MAX_PEM + 1)) == NULL) {
+		fprintf(stderr, "iot-emulator: %s: %s\n", path,
+		        f ? "out of memory" : strerror(errno));
+		goto fail;
+	}
+	n = fread(text, 1, MAX_PEM + 1, f);
+	if (ferror(f) || n > MAX_PEM) {
+		fprintf(stderr, "iot-emulator: %s: unreadable or over 64 KiB\n", path);
+		goto fail;
+	}
+	text[n] = '\0';
+	fclose(f);
+	*out = text;
+	return 0;
+fail:
+	if (f != NULL)
+		fclose(f);
+	free(text);
+	return -1;
+}
+
 static int random_hex(char *out, size_t hex_len)
 {
 	unsigned char bytes[64];
@@ -104,12 +140,17 @@ int main(int argc, char **argv)
 	    {"latency-ms", required_argument, NULL, 'L'},
 	    {"error-rate", required_argument, NULL, 'e'},
 	    {"rate-limit", required_argument, NULL, 'R'},
+	    {"data-endpoint", required_argument, NULL, 'D'},
+	    {"issuer-cert", required_argument, NULL, 'C'},
+	    {"issuer-key", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct emu_config config;
 	const char *listen = NULL, *mqtt_url = NULL, *rate_limits[MAX_RATE_LIMITS];
+	const char *issuer_cert_file = NULL, *issuer_key_file = NULL;
+	char *issuer_cert = NULL, *issuer_key = NULL;
 	size_t rate_limit_count = 0;
 	char host[64], code[65];
 	uint16_t port = 0, bound = 0;
@@ -169,6 +210,15 @@ int main(int argc, char **argv)
 			}
 			rate_limits[rate_limit_count++] = optarg;
 			break;
+		case 'D':
+			config.data_endpoint = optarg;
+			break;
+		case 'C':
+			issuer_cert_file = optarg;
+			break;
+		case 'K':
+			issuer_key_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -194,6 +244,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iot-emulator: no randomness\n");
 		return 1;
 	}
+	if ((issuer_cert_file == NULL) != (issuer_key_file == NULL)) {
+		fprintf(stderr, "iot-emulator: --issuer-cert and --issuer-key go together\n");
+		return 2;
+	}
+	if (issuer_cert_file != NULL && (read_pem_file(issuer_cert_file, &issuer_cert) != 0 ||
+	                                 read_pem_file(issuer_key_file, &issuer_key) != 0)) {
+		status = 2;
+		goto cleanup;
+	}
+	config.issuer_cert_pem = issuer_cert;
+	config.issuer_key_pem = issuer_key;
 	config.registration_code = code;
 	memcpy(&config.seed, seed, sizeof seed);
 	switch (emu_new(&config, &emu)) {
@@ -201,11 +262,13 @@ int main(int argc, char **argv)
 		break;
 	case JITRD_ERR_INVALID_ARG:
 		fprintf(stderr, "iot-emulator: bad --region, --account-id (12 digits), "
-		                "--access-key-id or --secret-access-key\n");
-		return 2;
+		                "--access-key-id, --secret-access-key, --data-endpoint, or an "
+		                "--issuer-cert and --issuer-key that are not a pair\n");
+		goto cleanup;
 	default:
-		fprintf(stderr, "iot-emulator: out of memory\n");
-		return 1;
+		fprintf(stderr, "iot-emulator: could not start (out of memory or OpenSSL)\n");
+		status = 1;
+		goto cleanup;
 	}
 	for (size_t i = 0; i < rate_limit_count; i++) {
 		if (emu_set_rate_limit(emu, rate_limits[i], &diag) != JITRD_OK) {
@@ -251,6 +314,10 @@ cleanup:
 	emu_server_stop(server);
 	emu_publisher_free(publisher);
 	emu_free(emu);
+	free(issuer_cert);
+	if (issuer_key != NULL)
+		OPENSSL_cleanse(issuer_key, strlen(issuer_key));
+	free(issuer_key);
 	OPENSSL_cleanse(code, sizeof code);
 	return status;
 }

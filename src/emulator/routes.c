@@ -48,6 +48,9 @@ static const struct route routes[] = {
     {"GET", "/things/*", "DescribeThing", emu_op_describe_thing},
     {"PUT", "/things/*/principals", "AttachThingPrincipal", emu_op_attach_thing_principal},
     {"GET", "/things/*/principals", "ListThingPrincipals", emu_op_list_thing_principals},
+    {"GET", "/principals/things", "ListPrincipalThings", emu_op_list_principal_things},
+    {"POST", "/keys-and-certificate", "CreateKeysAndCertificate",
+     emu_op_create_keys_and_certificate},
     {"GET", "/endpoint", "DescribeEndpoint", emu_op_describe_endpoint},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -119,6 +122,9 @@ enum jitrd_err emu_new(const struct emu_config *config, struct emu **out)
 	sc.region = config->region;
 	sc.account_id = config->account_id;
 	sc.registration_code = config->registration_code;
+	sc.data_endpoint = config->data_endpoint;
+	sc.issuer_cert_pem = config->issuer_cert_pem;
+	sc.issuer_key_pem = config->issuer_key_pem;
 	result = emu_store_new(&sc, &emu->store);
 	if (result != JITRD_OK)
 		goto cleanup;

@@ -24,6 +24,9 @@ struct emu_config {
 	unsigned latency_ms;           /* added to every API answer */
 	double error_rate;             /* 0..1: share of API calls answered 500/503 */
 	uint64_t seed;                 /* for the error-rate draws */
+	const char *data_endpoint;     /* DescribeEndpoint iot:Data-ATS answer; NULL = AWS's */
+	const char *issuer_cert_pem;   /* CreateKeysAndCertificate's issuer (PEM); NULL = made up */
+	const char *issuer_key_pem;    /* its key; given with issuer_cert_pem */
 };
 
 struct emu;

@@ -14,6 +14,7 @@
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
+#include "issue.h"
 #include "jitrd/cert.h"
 
 enum cert_status {
@@ -99,6 +100,8 @@ struct emu_store {
 	char account_id[13];
 	char registration_code[65];
 	char endpoint_prefix[15];
+	char data_endpoint[128]; /* "" = AWS's form from endpoint_prefix */
+	struct emu_issuer *issuer;
 	uint64_t generation; /* source of generationId and thing ids */
 
 	struct ca_entry *cas;
@@ -513,6 +516,7 @@ static bool all_chars(const char *s, size_t len, int (*ok)(int))
 enum jitrd_err emu_store_new(const struct emu_store_config *config, struct emu_store **out)
 {
 	struct emu_store *store;
+	enum jitrd_err result;
 	uint32_t h;
 
 	if (config == NULL || config->region == NULL || config->region[0] == '\0' ||
@@ -520,9 +524,20 @@ enum jitrd_err emu_store_new(const struct emu_store_config *config, struct emu_s
 	    !all_chars(config->account_id, 12, isdigit) ||
 	    !all_chars(config->registration_code, 64, isxdigit))
 		return JITRD_ERR_INVALID_ARG;
+	if (config->data_endpoint != NULL &&
+	    (config->data_endpoint[0] == '\0' || strlen(config->data_endpoint) >= 128))
+		return JITRD_ERR_INVALID_ARG;
 	store = calloc(1, sizeof *store);
 	if (store == NULL)
 		return JITRD_ERR_NOMEM;
+	result = emu_issuer_new(config->issuer_cert_pem, config->issuer_key_pem, &store->issuer);
+	if (result != JITRD_OK) {
+		free(store);
+		return result;
+	}
+	if (config->data_endpoint != NULL)
+		snprintf(store->data_endpoint, sizeof store->data_endpoint, "%s",
+		         config->data_endpoint);
 	snprintf(store->region, sizeof store->region, "%s", config->region);
 	memcpy(store->account_id, config->account_id, 13);
 	memcpy(store->registration_code, config->registration_code, 65);
@@ -604,6 +619,7 @@ void emu_store_free(struct emu_store *store)
 	if (store == NULL)
 		return;
 	emu_store_reset(store);
+	emu_issuer_free(store->issuer);
 	free(store);
 }
 
@@ -1788,6 +1804,100 @@ enum jitrd_err emu_op_list_thing_principals(struct emu_store *store, const struc
 	return JITRD_OK;
 }
 
+enum jitrd_err emu_op_list_principal_things(struct emu_store *store, const struct emu_call *call,
+                                            struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct json_object *answer = NULL, *list;
+	size_t page, token, taken = 0, pos;
+
+	if (call->principal == NULL)
+		return invalid(err, "the x-amzn-principal header is required");
+	result = page_params(call, "maxResults", "nextToken", &page, &token, err);
+	if (result != JITRD_OK)
+		return result;
+	result = check_principal(store, call->principal, err);
+	if (result != JITRD_OK)
+		return result;
+	result = JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	list = child(answer, "things", json_object_new_array());
+	if (list == NULL)
+		goto cleanup;
+	for (pos = token; pos < store->thing_count; pos++) {
+		const struct thing_entry *t = &store->things[pos];
+		bool attached = false;
+
+		for (size_t i = 0; i < t->principal_count && !attached; i++)
+			attached = strcmp(t->principals[i], call->principal) == 0;
+		if (!attached)
+			continue;
+		if (taken == page)
+			break;
+		taken++;
+		if (push(list, json_object_new_string(t->name)))
+			goto cleanup;
+	}
+	if (pos < store->thing_count && put_marker(answer, "nextToken", pos))
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+	result = JITRD_OK;
+cleanup:
+	json_object_put(answer);
+	return result;
+}
+
+/* AWS IoT makes the key pair and signs the certificate with its own CA: the certificate has
+ * no caCertificateId, and it is INACTIVE unless setAsActive. */
+enum jitrd_err emu_op_create_keys_and_certificate(struct emu_store *store,
+                                                  const struct emu_call *call,
+                                                  struct json_object **out,
+                                                  struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct jitrd_cert *cert = NULL;
+	char *cert_pem = NULL, *private_pem = NULL, *public_pem = NULL;
+	struct json_object *answer = NULL, *pair;
+	bool set_active;
+
+	if (param_bool(call, "setAsActive", &set_active) != 0)
+		return invalid(err, "setAsActive must be true or false");
+	result = emu_issue_keys_and_certificate(store->issuer, call->now_ms, &cert_pem,
+	                                        &private_pem, &public_pem);
+	if (result != JITRD_OK) {
+		emu_api_error_set(err, 500, "InternalFailureException",
+		                  "the key pair or certificate could not be made");
+		result = result == JITRD_ERR_NOMEM ? result : JITRD_ERR_API;
+		goto cleanup;
+	}
+	result = parse_pem(cert_pem, "certificate", &cert, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = id_arn_answer(store, "cert", jitrd_cert_id(cert), &answer);
+	if (result != JITRD_OK)
+		goto cleanup;
+	result = JITRD_ERR_NOMEM;
+	pair = child(answer, "keyPair", json_object_new_object());
+	if (pair == NULL || put(answer, "certificatePem", json_object_new_string(cert_pem)) ||
+	    put(pair, "PublicKey", json_object_new_string(public_pem)) ||
+	    put(pair, "PrivateKey", json_object_new_string(private_pem)))
+		goto cleanup;
+	result = add_cert(store, cert, cert_pem, "", set_active ? ST_ACTIVE : ST_INACTIVE,
+	                  call->now_ms, err);
+	if (result != JITRD_OK)
+		goto cleanup;
+	*out = answer;
+	answer = NULL;
+cleanup:
+	json_object_put(answer);
+	jitrd_cert_free(cert);
+	free(cert_pem);
+	emu_issue_pem_free(private_pem);
+	free(public_pem);
+	return result;
+}
+
 enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct emu_call *call,
                                         struct json_object **out, struct emu_api_error *err)
 {
@@ -1798,6 +1908,8 @@ enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct em
 	if (type == NULL || strcmp(type, "iot:Data") == 0)
 		snprintf(text, sizeof text, "%s.iot.%s.amazonaws.com", store->endpoint_prefix,
 		         store->region);
+	else if (strcmp(type, "iot:Data-ATS") == 0 && store->data_endpoint[0] != '\0')
+		snprintf(text, sizeof text, "%s", store->data_endpoint);
 	else if (strcmp(type, "iot:Data-ATS") == 0)
 		snprintf(text, sizeof text, "%s-ats.iot.%s.amazonaws.com", store->endpoint_prefix,
 		         store->region);

@@ -61,10 +61,14 @@ struct emu_store_config {
 	const char *region;            /* "us-east-1" */
 	const char *account_id;        /* 12 digits */
 	const char *registration_code; /* 64 hex: what GetRegistrationCode answers */
+	const char *data_endpoint;   /* DescribeEndpoint's iot:Data-ATS answer; NULL = AWS's form */
+	const char *issuer_cert_pem; /* CreateKeysAndCertificate's issuer; NULL = one made up */
+	const char *issuer_key_pem;  /* its private key (PEM); NULL with issuer_cert_pem */
 };
 
 /* Copies what it needs from config. *out owned by the caller (emu_store_free).
- * Errors: JITRD_ERR_INVALID_ARG (a missing or malformed field), JITRD_ERR_NOMEM. */
+ * Errors: JITRD_ERR_INVALID_ARG (a missing or malformed field, an issuer certificate and key
+ * that are not a pair), JITRD_ERR_CRYPTO, JITRD_ERR_NOMEM. */
 enum jitrd_err emu_store_new(const struct emu_store_config *config,
                              struct emu_store **out) JITRD_WUR;
 void emu_store_free(struct emu_store *store); /* NULL is fine */
@@ -134,6 +138,12 @@ enum jitrd_err emu_op_attach_thing_principal(struct emu_store *, const struct em
 enum jitrd_err emu_op_list_thing_principals(struct emu_store *, const struct emu_call *,
                                             struct json_object **,
                                             struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_list_principal_things(struct emu_store *, const struct emu_call *,
+                                            struct json_object **,
+                                            struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_create_keys_and_certificate(struct emu_store *, const struct emu_call *,
+                                                  struct json_object **,
+                                                  struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_describe_endpoint(struct emu_store *, const struct emu_call *,
                                         struct json_object **, struct emu_api_error *) JITRD_WUR;
 

@@ -16,6 +16,7 @@
 
 #define EXPLAIN_MAX_EVENTS   100 /* a reconnect loop may record many: the first ones tell */
 #define EXPLAIN_MAX_POLICIES 50
+#define EXPLAIN_MAX_THINGS   50
 
 struct explain {
 	char id[65];
@@ -26,6 +27,7 @@ struct explain {
 	char aws_error[512];
 	struct jitrd_iot_certificate desc;
 	json_object *policies; /* array of names */
+	json_object *things;   /* array of names */
 	bool decided;
 	struct jitrd_decision d;
 };
@@ -56,6 +58,13 @@ static int add_policy(void *ctx, const char *policy_name, const char *policy_arn
 	return json_object_array_add(ctx, json_object_new_string(policy_name)) != 0;
 }
 
+static int add_thing(void *ctx, const char *thing_name)
+{
+	if (json_object_array_length(ctx) >= EXPLAIN_MAX_THINGS)
+		return 1;
+	return json_object_array_add(ctx, json_object_new_string(thing_name)) != 0;
+}
+
 /* Returns false when the journal could not be read (said on standard error). */
 static bool ask_journal(struct jitrd_journal *j, struct explain *x)
 {
@@ -71,8 +80,8 @@ static bool ask_journal(struct jitrd_journal *j, struct explain *x)
 	return true;
 }
 
-/* DescribeCertificate, then the policies attached to its ARN. False on a failure other than
- * "no such certificate" (said in x->aws_error). */
+/* DescribeCertificate, then the policies and the Things attached to its ARN. False on a failure
+ * other than "no such certificate" (said in x->aws_error). */
 static bool ask_aws(struct jitrd_online *online, struct explain *x)
 {
 	struct jitrd_iot_result res = {0};
@@ -100,6 +109,15 @@ static bool ask_aws(struct jitrd_online *online, struct explain *x)
 	if (err != JITRD_OK) {
 		operator_describe_failure(x->aws_error, sizeof(x->aws_error),
 		                          "ListAttachedPolicies", err, &res, &diag);
+		return false;
+	}
+	memset(&res, 0, sizeof(res));
+	err = jitrd_iot_list_principal_things(online->session, jitrd_iot_deadline_in(timeout),
+	                                      x->desc.certificate_arn, add_thing, x->things, &res,
+	                                      &diag);
+	if (err != JITRD_OK) {
+		operator_describe_failure(x->aws_error, sizeof(x->aws_error), "ListPrincipalThings",
+		                          err, &res, &diag);
 		return false;
 	}
 	x->aws_ok = true;
@@ -159,6 +177,7 @@ static json_object *to_json(const struct explain *x)
 			json_object_object_add(o, "creation_date",
 			                       json_object_new_double(x->desc.creation_date));
 			json_object_object_add(o, "policies", json_object_get(x->policies));
+			json_object_object_add(o, "things", json_object_get(x->things));
 		}
 		json_object_object_add(root, "aws", o);
 	}
@@ -235,6 +254,11 @@ static void print_text(const struct explain *x)
 				printf(" %s", json_object_get_string(
 						  json_object_array_get_idx(x->policies, i)));
 			printf("%s\n", json_object_array_length(x->policies) ? "" : " none");
+			printf("  things:");
+			for (size_t i = 0; i < json_object_array_length(x->things); i++)
+				printf(" %s", json_object_get_string(
+						  json_object_array_get_idx(x->things, i)));
+			printf("%s\n", json_object_array_length(x->things) ? "" : " none");
 		}
 	}
 	if (x->decided) {
@@ -274,7 +298,8 @@ enum jitrd_exit jitrd_command_explain(const struct jitrd_command_options *o, con
 	jitrd_decision_init(&x.d);
 	x.events = json_object_new_array();
 	x.policies = json_object_new_array();
-	if (!x.events || !x.policies) {
+	x.things = json_object_new_array();
+	if (!x.events || !x.policies || !x.things) {
 		fprintf(stderr, "jitrd: out of memory\n");
 		status = JITRD_EXIT_WORK_FAILED;
 		goto cleanup;
@@ -319,6 +344,7 @@ enum jitrd_exit jitrd_command_explain(const struct jitrd_command_options *o, con
 cleanup:
 	json_object_put(x.events);
 	json_object_put(x.policies);
+	json_object_put(x.things);
 	jitrd_iot_certificate_cleanup(&x.desc);
 	jitrd_decision_cleanup(&x.d);
 	jitrd_cert_free(cert);

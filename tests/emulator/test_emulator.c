@@ -38,7 +38,8 @@ static struct json_object *const SENTINEL = (struct json_object *)&SENTINEL;
 
 static struct emu_store *new_store(void)
 {
-	struct emu_store_config c = {REGION, ACCOUNT, CODE};
+	struct emu_store_config c = {
+	    .region = REGION, .account_id = ACCOUNT, .registration_code = CODE};
 	struct emu_store *store = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(emu_store_new(&c, &store), JITRD_OK);
@@ -758,7 +759,12 @@ static void sign(struct signed_request *s, const char *method, const char *path,
 
 static struct emu *new_emu(void)
 {
-	struct emu_config c = {REGION, ACCOUNT, KEY_ID, SECRET, CODE, 0, 0.0, 42};
+	struct emu_config c = {.region = REGION,
+	                       .account_id = ACCOUNT,
+	                       .access_key_id = KEY_ID,
+	                       .secret_access_key = SECRET,
+	                       .registration_code = CODE,
+	                       .seed = 42};
 	struct emu *emu = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(emu_new(&c, &emu), JITRD_OK);
@@ -1074,13 +1080,166 @@ static void test_routes_and_faults(void)
 	emu_free(emu);
 }
 
+/* ListPrincipalThings (x-amzn-principal, nextToken/maxResults pages), CreateKeysAndCertificate
+ * (a key pair and a certificate signed by the configured issuer, no CA id) and DescribeEndpoint
+ * with a configured iot:Data-ATS address. */
+static void test_principal_things_and_keys(void)
+{
+	struct emu_store *store = new_store(), *bad = NULL;
+	struct emu_event event = {NULL, NULL};
+	struct call_buf b;
+	struct json_object *out, *things;
+	char dev_id[65], cert_arn[160], name[16], token[32], *ca_pem, *ca_key;
+	char *pem = cert_id_of("devices/good.pem", dev_id);
+	struct jitrd_cert *issued = NULL, *ca = NULL;
+	struct jitrd_diag diag;
+	const char *text;
+
+	snprintf(cert_arn, sizeof cert_arn, "arn:aws:iot:%s:%s:cert/%s", REGION, ACCOUNT, dev_id);
+	register_ca1(store, "true", "true");
+	json_object_put(connect_device(store, "devices/good.pem", &event));
+	emu_event_cleanup(&event);
+
+	make_call(&b, NULL, NULL, NULL);
+	expect(emu_op_list_principal_things, store, &b.call, 400, "InvalidRequestException");
+	make_call(&b, NULL, NULL, NULL);
+	b.call.principal = "arn:aws:iot:us-east-1:123456789012:cert/ffff";
+	expect(emu_op_list_principal_things, store, &b.call, 404, "ResourceNotFoundException");
+	make_call(&b, NULL, NULL, NULL);
+	b.call.principal = cert_arn;
+	out = expect(emu_op_list_principal_things, store, &b.call, 200, NULL);
+	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "things")), 0);
+	CU_ASSERT_FALSE(json_object_object_get_ex(out, "nextToken", NULL));
+	json_object_put(out);
+	/* three Things, the certificate attached to the first and the third */
+	for (int i = 1; i <= 3; i++) {
+		snprintf(name, sizeof name, "t-%d", i);
+		json_object_put(
+		    expect(emu_op_create_thing, store, make_call(&b, name, NULL, NULL), 200, NULL));
+		if (i == 2)
+			continue;
+		make_call(&b, name, NULL, NULL);
+		b.call.principal = cert_arn;
+		json_object_put(expect(emu_op_attach_thing_principal, store, &b.call, 200, NULL));
+	}
+	make_call(&b, NULL, NULL, "maxResults", "1", NULL);
+	b.call.principal = cert_arn;
+	out = expect(emu_op_list_principal_things, store, &b.call, 200, NULL);
+	things = json_object_object_get(out, "things");
+	CU_ASSERT_EQUAL(json_object_array_length(things), 1);
+	ASSERT_STR(json_object_get_string(json_object_array_get_idx(things, 0)), "t-1");
+	text = jstr(out, "nextToken");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(token, sizeof token, "%s", text);
+	json_object_put(out);
+	make_call(&b, NULL, NULL, "maxResults", "250", "nextToken", token, NULL);
+	b.call.principal = cert_arn;
+	out = expect(emu_op_list_principal_things, store, &b.call, 200, NULL);
+	things = json_object_object_get(out, "things");
+	CU_ASSERT_EQUAL(json_object_array_length(things), 1);
+	ASSERT_STR(json_object_get_string(json_object_array_get_idx(things, 0)), "t-3");
+	CU_ASSERT_FALSE(json_object_object_get_ex(out, "nextToken", NULL));
+	json_object_put(out);
+	make_call(&b, NULL, NULL, "maxResults", "251", NULL);
+	b.call.principal = cert_arn;
+	expect(emu_op_list_principal_things, store, &b.call, 400, "InvalidRequestException");
+	make_call(&b, NULL, NULL, "nextToken", "x1", NULL);
+	b.call.principal = cert_arn;
+	expect(emu_op_list_principal_things, store, &b.call, 400, "InvalidRequestException");
+
+	/* CreateKeysAndCertificate without an issuer configured: one made up, INACTIVE */
+	expect(emu_op_create_keys_and_certificate, store,
+	       make_call(&b, NULL, NULL, "setAsActive", "maybe", NULL), 400,
+	       "InvalidRequestException");
+	out = expect(emu_op_create_keys_and_certificate, store, make_call(&b, NULL, NULL, NULL),
+	             200, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	text = jstr(out, "certificatePem");
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(text, strlen(text), &issued, &diag), JITRD_OK);
+	ASSERT_STR(jstr(out, "certificateId"), jitrd_cert_id(issued));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(out, "keyPair.PrivateKey"), "BEGIN RSA PRIVATE KEY"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(out, "keyPair.PublicKey"), "BEGIN PUBLIC KEY"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(out, "certificateArn"), jitrd_cert_id(issued)));
+	json_object_put(out);
+	out = expect(emu_op_describe_certificate, store,
+	             make_call(&b, jitrd_cert_id(issued), NULL, NULL), 200, NULL);
+	ASSERT_STR(jstr(out, "certificateDescription.status"), "INACTIVE");
+	CU_ASSERT_PTR_NULL(jstr(out, "certificateDescription.caCertificateId"));
+	json_object_put(out);
+	jitrd_cert_free(issued);
+	issued = NULL;
+	emu_store_free(store);
+
+	/* with the issuer given (fixture ca1) and a data endpoint: signed by it, ACTIVE */
+	ca_pem = fixture_text("cas/ca1.pem");
+	ca_key = fixture_text("keys/ca1.key");
+	{
+		struct emu_store_config c = {.region = REGION,
+		                             .account_id = ACCOUNT,
+		                             .registration_code = CODE,
+		                             .data_endpoint = "localhost",
+		                             .issuer_cert_pem = ca_pem,
+		                             .issuer_key_pem = ca_key};
+		struct emu_store_config mismatched = c, half = c, empty = c;
+		char *other_key = fixture_text("keys/ca2.key");
+
+		mismatched.issuer_key_pem = other_key;
+		half.issuer_key_pem = NULL;
+		empty.data_endpoint = "";
+		CU_ASSERT_EQUAL(emu_store_new(&mismatched, &bad), JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(emu_store_new(&half, &bad), JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_EQUAL(emu_store_new(&empty, &bad), JITRD_ERR_INVALID_ARG);
+		CU_ASSERT_PTR_NULL(bad);
+		free(other_key);
+		CU_ASSERT_EQUAL_FATAL(emu_store_new(&c, &store), JITRD_OK);
+	}
+	out = expect(emu_op_create_keys_and_certificate, store,
+	             make_call(&b, NULL, NULL, "setAsActive", "true", NULL), 200, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	text = jstr(out, "certificatePem");
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(text, strlen(text), &issued, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(jitrd_cert_from_pem(ca_pem, strlen(ca_pem), &ca, &diag), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_cert_verify_signed_by(issued, ca), JITRD_OK);
+	json_object_put(out);
+	out = expect(emu_op_describe_certificate, store,
+	             make_call(&b, jitrd_cert_id(issued), NULL, NULL), 200, NULL);
+	ASSERT_STR(jstr(out, "certificateDescription.status"), "ACTIVE");
+	json_object_put(out);
+	out = expect(emu_op_describe_endpoint, store,
+	             make_call(&b, NULL, NULL, "endpointType", "iot:Data-ATS", NULL), 200, NULL);
+	ASSERT_STR(jstr(out, "endpointAddress"), "localhost");
+	json_object_put(out);
+	out = expect(emu_op_describe_endpoint, store,
+	             make_call(&b, NULL, NULL, "endpointType", "iot:Data", NULL), 200, NULL);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(out, "endpointAddress"), ".iot.us-east-1.amazonaws.com"));
+	json_object_put(out);
+	jitrd_cert_free(issued);
+	jitrd_cert_free(ca);
+	free(ca_pem);
+	free(ca_key);
+	free(pem);
+	emu_store_free(store);
+}
+
 static void test_config_bounds(void)
 {
 	struct emu_store_config bad_store[] = {
-	    {"", ACCOUNT, CODE},      {REGION, "12345678901", CODE}, {REGION, "12345678901x", CODE},
-	    {REGION, ACCOUNT, "abc"}, {REGION, NULL, CODE},
+#define STORE_CONFIG(r, a, c) {.region = r, .account_id = a, .registration_code = c}
+	    STORE_CONFIG("", ACCOUNT, CODE),
+	    STORE_CONFIG(REGION, "12345678901", CODE),
+	    STORE_CONFIG(REGION, "12345678901x", CODE),
+	    STORE_CONFIG(REGION, ACCOUNT, "abc"),
+	    STORE_CONFIG(REGION, NULL, CODE),
+#undef STORE_CONFIG
 	};
-	struct emu_config c = {REGION, ACCOUNT, KEY_ID, SECRET, CODE, 0, 1.5, 1};
+	struct emu_config c = {.region = REGION,
+	                       .account_id = ACCOUNT,
+	                       .access_key_id = KEY_ID,
+	                       .secret_access_key = SECRET,
+	                       .registration_code = CODE,
+	                       .error_rate = 1.5,
+	                       .seed = 1};
 	struct emu *emu = (struct emu *)&c;
 	struct emu_store *store = (struct emu_store *)&c;
 
@@ -1113,6 +1272,8 @@ int main(void)
 	    {"SigV4 verification", test_sigv4_verification},
 	    {"policy versions", test_policy_versions},
 	    {"routing, errors, faults, control plane", test_routes_and_faults},
+	    {"ListPrincipalThings, CreateKeysAndCertificate, data endpoint",
+	     test_principal_things_and_keys},
 	    {"configuration bounds", test_config_bounds},
 	    {NULL, NULL},
 	};

@@ -15,7 +15,7 @@ revoke revoked keyCompromise && gencrl || fatal "CRL"
 start_mosquitto || fatal "mosquitto starts"
 start_emulator || fatal "emulator starts"
 register_ca "$work/ca/device-ca.pem" "$work/pki/ca.key" || fatal "device CA registered"
-write_config
+THING_NAME='{{subject.CN}}' write_config
 start_jitrd || fatal "jitrd ready"
 for d in good revoked expired; do connect $d; done
 check "good is activated" wait_until 30 status_is good ACTIVE
@@ -41,9 +41,9 @@ check "good: one done event, activate, inventory ACTIVE" jq_ok '
 	.journal.events[0].decision == "activate" and .journal.events[0].source == "mqtt" and
 	.journal.events[0].received_ms > 0 and .journal.events[0].attempts == 0 and
 	.journal.known and .journal.status == "ACTIVE" and .journal.last_decision == "activate"'
-check "good: AWS says ACTIVE with policy jitrd-device, our CA" jq_ok '
+check "good: AWS says ACTIVE with policy jitrd-device, Thing good, our CA" jq_ok '
 	.aws.ok and .aws.registered and .aws.status == "ACTIVE" and
-	.aws.policies == ["jitrd-device"] and (.aws.ca_certificate_id | length) == 64 and
+	.aws.policies == ["jitrd-device"] and .aws.things == ["good"] and (.aws.ca_certificate_id | length) == 64 and
 	.aws.creation_date > 0'
 check "good by id: no decision now (no PEM)" jq_ok 'has("now") | not'
 
@@ -55,7 +55,7 @@ check "good by PEM: the decision now is activate, with its action" jq_ok '
 explain --json "$work/devices/revoked.pem"
 check "revoked: journal revoke, AWS REVOKED, no policy, revoke now" jq_ok '
 	.journal.events[0].decision == "revoke" and .journal.events[0].status == "REVOKED" and
-	.aws.status == "REVOKED" and .aws.policies == [] and .now.decision == "revoke" and
+	.aws.status == "REVOKED" and .aws.policies == [] and .aws.things == [] and .now.decision == "revoke" and
 	.now.status == "REVOKED" and (.now.reason | test("keyCompromise"))'
 
 explain --json "$work/devices/expired.pem"
@@ -79,8 +79,11 @@ check "unknown id: exit 0, known to neither" jq_ok '
 explain "$work/devices/revoked.pem"
 check "text: the sections and the decision" sh -c "grep -q '^journal:' '$work/explain.out' &&
 	grep -q '^AWS IoT now:' '$work/explain.out' && grep -q 'status REVOKED' '$work/explain.out' &&
+	grep -q '^  things: none' '$work/explain.out' &&
 	grep -q 'event .* mqtt .*done.*revoke' '$work/explain.out' &&
 	grep -q '^jitrd would decide now: revoke' '$work/explain.out'"
+explain "$work/devices/good.pem"
+check "text: the Thing attached to good" grep -q '^  things: good$' "$work/explain.out"
 explain --offline "$unknown"
 check "text, unknown: not known, no events" sh -c "grep -q 'inventory: not known' '$work/explain.out' &&
 	grep -q 'events: none recorded' '$work/explain.out' && ! grep -q 'AWS IoT' '$work/explain.out'"
