@@ -51,6 +51,8 @@ static const struct route routes[] = {
     {"GET", "/principals/things", "ListPrincipalThings", emu_op_list_principal_things},
     {"POST", "/keys-and-certificate", "CreateKeysAndCertificate",
      emu_op_create_keys_and_certificate},
+    {"POST", "/rules/*", "CreateTopicRule", emu_op_create_topic_rule},
+    {"GET", "/rules/*", "GetTopicRule", emu_op_get_topic_rule},
     {"GET", "/endpoint", "DescribeEndpoint", emu_op_describe_endpoint},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
@@ -95,6 +96,12 @@ struct thing_entry {
 	size_t principal_count;
 };
 
+struct rule_entry {
+	char *name;
+	struct json_object *payload; /* the TopicRulePayload as given; one reference owned */
+	int64_t created_ms;
+};
+
 struct emu_store {
 	char region[64];
 	char account_id[13];
@@ -114,6 +121,8 @@ struct emu_store {
 	size_t policy_count, policy_cap;
 	struct attachment *attachments;
 	size_t attachment_count, attachment_cap;
+	struct rule_entry *rules;
+	size_t rule_count, rule_cap;
 	struct thing_entry *things;
 	size_t thing_count, thing_cap;
 };
@@ -602,6 +611,13 @@ void emu_store_reset(struct emu_store *store)
 	free(store->policies);
 	free(store->attachments);
 	free(store->things);
+	for (size_t i = 0; i < store->rule_count; i++) {
+		free(store->rules[i].name);
+		json_object_put(store->rules[i].payload);
+	}
+	free(store->rules);
+	store->rules = NULL;
+	store->rule_count = store->rule_cap = 0;
 	store->cas = NULL;
 	store->certs = NULL;
 	store->cert_slots = NULL;
@@ -1896,6 +1912,160 @@ cleanup:
 	emu_issue_pem_free(private_pem);
 	free(public_pem);
 	return result;
+}
+
+/* ---- topic rules ---- */
+
+static struct rule_entry *find_rule(const struct emu_store *store, const char *name)
+{
+	for (size_t i = 0; i < store->rule_count; i++)
+		if (strcmp(store->rules[i].name, name) == 0)
+			return &store->rules[i];
+	return NULL;
+}
+
+/* The rules engine's SQL is only checked for its frame, SELECT ... FROM '<topic filter>', as
+ * a rule without it is refused by AWS; the emulator runs no rules. */
+static bool sql_frame_ok(const char *sql)
+{
+	const char *from, *end;
+
+	if (strncasecmp(sql, "SELECT ", 7) != 0)
+		return false;
+	from = strstr(sql, " FROM '");
+	if (from == NULL)
+		from = strstr(sql, " from '");
+	if (from == NULL || from == sql + 6)
+		return false;
+	end = strchr(from + 7, '\'');
+	return end != NULL && end > from + 7;
+}
+
+/* botocore's TopicRulePayload: sql and actions required; actions a list of at most 10
+ * objects, each naming one action; description a string, ruleDisabled a boolean,
+ * awsIotSqlVersion one of AWS's versions. */
+static enum jitrd_err check_rule_payload(struct json_object *payload, struct emu_api_error *err)
+{
+	static const char *const versions[] = {"2015-10-08", "2016-03-23", "beta"};
+	struct json_object *sql, *actions, *v;
+	bool version_ok = false;
+
+	if (payload == NULL || !json_object_object_get_ex(payload, "sql", &sql) ||
+	    !json_object_is_type(sql, json_type_string) ||
+	    !json_object_object_get_ex(payload, "actions", &actions) ||
+	    !json_object_is_type(actions, json_type_array))
+		return invalid(err, "topicRulePayload needs sql (a string) and actions (a list)");
+	if (json_object_array_length(actions) > 10)
+		return invalid(err, "a rule has at most 10 actions");
+	for (size_t i = 0; i < json_object_array_length(actions); i++) {
+		struct json_object *a = json_object_array_get_idx(actions, i);
+
+		if (!json_object_is_type(a, json_type_object) || json_object_object_length(a) != 1)
+			return invalid(err, "each action must name exactly one kind of action");
+		json_object_object_foreach(a, kind, target)
+		{
+			(void)kind;
+			if (!json_object_is_type(target, json_type_object))
+				return invalid(err, "an action's parameters must be an object");
+		}
+	}
+	if ((json_object_object_get_ex(payload, "description", &v) &&
+	     !json_object_is_type(v, json_type_string)) ||
+	    (json_object_object_get_ex(payload, "ruleDisabled", &v) &&
+	     !json_object_is_type(v, json_type_boolean)))
+		return invalid(err, "description must be a string and ruleDisabled a boolean");
+	if (json_object_object_get_ex(payload, "awsIotSqlVersion", &v)) {
+		for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
+			version_ok =
+			    version_ok || (json_object_is_type(v, json_type_string) &&
+			                   strcmp(json_object_get_string(v), versions[i]) == 0);
+		if (!version_ok)
+			return invalid(err,
+			               "awsIotSqlVersion is not 2015-10-08, 2016-03-23 or beta");
+	}
+	if (!sql_frame_ok(json_object_get_string(sql))) {
+		emu_api_error_set(err, 400, "SqlParseException",
+		                  "the rule's SQL is not SELECT ... FROM '<topic filter>'");
+		return JITRD_ERR_API;
+	}
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_create_topic_rule(struct emu_store *store, const struct emu_call *call,
+                                        struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct rule_entry *r;
+	struct json_object *answer;
+	char *name;
+
+	/* botocore's RuleName: ^[a-zA-Z0-9_]+$, 1 to 128 characters */
+	if (call->label == NULL || !valid_name(call->label, ""))
+		return invalid(err, "ruleName must match ^[a-zA-Z0-9_]+$ (1 to 128 characters)");
+	result = check_rule_payload(call->body, err);
+	if (result != JITRD_OK)
+		return result;
+	if (find_rule(store, call->label) != NULL) {
+		emu_api_error_set(err, 409, "ResourceAlreadyExistsException",
+		                  "the rule %s already exists", call->label);
+		return JITRD_ERR_API;
+	}
+	if (grow((void **)&store->rules, &store->rule_cap, store->rule_count, sizeof *store->rules,
+	         EMU_MAX_RULES) != 0)
+		return store->rule_count >= EMU_MAX_RULES ? limit_exceeded(err, "topic rules")
+		                                          : JITRD_ERR_NOMEM;
+	answer = json_object_new_object();
+	name = dup_string(call->label);
+	if (answer == NULL || name == NULL) {
+		json_object_put(answer);
+		free(name);
+		return JITRD_ERR_NOMEM;
+	}
+	r = &store->rules[store->rule_count++];
+	r->name = name;
+	r->payload = json_object_get(call->body);
+	r->created_ms = call->now_ms;
+	*out = answer;
+	return JITRD_OK;
+}
+
+enum jitrd_err emu_op_get_topic_rule(struct emu_store *store, const struct emu_call *call,
+                                     struct json_object **out, struct emu_api_error *err)
+{
+	const struct rule_entry *r = call->label ? find_rule(store, call->label) : NULL;
+	struct json_object *answer, *rule;
+	char text[256];
+
+	/* GetTopicRule's errors in botocore's model have no ResourceNotFoundException: AWS
+	 * answers a rule that does not exist as UnauthorizedException. */
+	if (r == NULL) {
+		emu_api_error_set(err, 401, "UnauthorizedException", "no rule %s you may read",
+		                  call->label ? call->label : "");
+		return JITRD_ERR_API;
+	}
+	arn(store, "rule", r->name, text, sizeof text);
+	answer = json_object_new_object();
+	rule = child(answer, "rule", json_object_new_object());
+	if (rule == NULL || put(answer, "ruleArn", json_object_new_string(text)) ||
+	    put(rule, "ruleName", json_object_new_string(r->name)) ||
+	    put(rule, "createdAt", new_time(r->created_ms))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	json_object_object_foreach(r->payload, key, value)
+	{
+		if (put(rule, key, json_object_get(value))) {
+			json_object_put(answer);
+			return JITRD_ERR_NOMEM;
+		}
+	}
+	if (!json_object_object_get_ex(rule, "ruleDisabled", NULL) &&
+	    put(rule, "ruleDisabled", json_object_new_boolean(false))) {
+		json_object_put(answer);
+		return JITRD_ERR_NOMEM;
+	}
+	*out = answer;
+	return JITRD_OK;
 }
 
 enum jitrd_err emu_op_describe_endpoint(struct emu_store *store, const struct emu_call *call,

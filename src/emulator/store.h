@@ -20,7 +20,8 @@
 #define EMU_MAX_THINGS          (1u << 20)
 #define EMU_MAX_PRINCIPALS      10 /* per thing */
 #define EMU_MAX_POLICY_DOC      2048
-#define EMU_MAX_POLICY_VERSIONS 5 /* AWS's limit per policy */
+#define EMU_MAX_POLICY_VERSIONS 5    /* AWS's limit per policy */
+#define EMU_MAX_RULES           1000 /* AWS's topic rules per account and region */
 #define EMU_DEFAULT_PAGE        25
 #define EMU_MAX_PAGE            250
 
@@ -144,6 +145,10 @@ enum jitrd_err emu_op_list_principal_things(struct emu_store *, const struct emu
 enum jitrd_err emu_op_create_keys_and_certificate(struct emu_store *, const struct emu_call *,
                                                   struct json_object **,
                                                   struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_create_topic_rule(struct emu_store *, const struct emu_call *,
+                                        struct json_object **, struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_get_topic_rule(struct emu_store *, const struct emu_call *,
+                                     struct json_object **, struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_describe_endpoint(struct emu_store *, const struct emu_call *,
                                         struct json_object **, struct emu_api_error *) JITRD_WUR;
 

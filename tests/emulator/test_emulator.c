@@ -1222,6 +1222,73 @@ static void test_principal_things_and_keys(void)
 	emu_store_free(store);
 }
 
+/* CreateTopicRule and GetTopicRule as botocore's model has them. */
+static void test_topic_rules(void)
+{
+	struct emu_store *store = new_store();
+	struct call_buf b;
+	struct json_object *body, *out;
+	static const char *const good =
+	    "{\"sql\":\"SELECT * FROM '$aws/events/certificates/registered/#'\","
+	    "\"awsIotSqlVersion\":\"2016-03-23\",\"ruleDisabled\":false,\"description\":\"d\","
+	    "\"actions\":[{\"lambda\":{\"functionArn\":\"arn:aws:lambda:us-east-1:1:function:f\"}}]"
+	    "}";
+	static const struct {
+		const char *payload;
+		int status;
+		const char *code;
+	} refused[] = {
+	    {"{\"actions\":[]}", 400, "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\"}", 400, "InvalidRequestException"},
+	    {"{\"sql\":7,\"actions\":[]}", 400, "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[1]}", 400, "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[{\"a\":{},\"b\":{}}]}", 400,
+	     "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[{\"a\":1}]}", 400,
+	     "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[{},{},{},{},{},{},{},{},{},{},{}]}", 400,
+	     "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[],\"awsIotSqlVersion\":\"2020\"}", 400,
+	     "InvalidRequestException"},
+	    {"{\"sql\":\"SELECT * FROM 't'\",\"actions\":[],\"ruleDisabled\":\"no\"}", 400,
+	     "InvalidRequestException"},
+	    {"{\"sql\":\"DELETE * FROM 't'\",\"actions\":[]}", 400, "SqlParseException"},
+	    {"{\"sql\":\"SELECT * FROM t\",\"actions\":[]}", 400, "SqlParseException"},
+	    {"{\"sql\":\"SELECT * FROM '\",\"actions\":[]}", 400, "SqlParseException"},
+	};
+
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		body = json_tokener_parse(refused[i].payload);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+		expect(emu_op_create_topic_rule, store, make_call(&b, "r1", body, NULL),
+		       refused[i].status, refused[i].code);
+		json_object_put(body);
+	}
+	expect(emu_op_create_topic_rule, store, make_call(&b, "r1", NULL, NULL), 400,
+	       "InvalidRequestException");
+	body = json_tokener_parse(good);
+	expect(emu_op_create_topic_rule, store, make_call(&b, "jitrd-rule", body, NULL), 400,
+	       "InvalidRequestException");
+	expect(emu_op_get_topic_rule, store, make_call(&b, "jitrd_rule", NULL, NULL), 401,
+	       "UnauthorizedException");
+	json_object_put(expect(emu_op_create_topic_rule, store,
+	                       make_call(&b, "jitrd_rule", body, NULL), 200, NULL));
+	expect(emu_op_create_topic_rule, store, make_call(&b, "jitrd_rule", body, NULL), 409,
+	       "ResourceAlreadyExistsException");
+	json_object_put(body);
+	out = expect(emu_op_get_topic_rule, store, make_call(&b, "jitrd_rule", NULL, NULL), 200,
+	             NULL);
+	ASSERT_STR(jstr(out, "ruleArn"), "arn:aws:iot:us-east-1:123456789012:rule/jitrd_rule");
+	ASSERT_STR(jstr(out, "rule.ruleName"), "jitrd_rule");
+	ASSERT_STR(jstr(out, "rule.sql"), "SELECT * FROM '$aws/events/certificates/registered/#'");
+	CU_ASSERT_EQUAL(json_object_array_length(
+			    json_object_object_get(json_object_object_get(out, "rule"), "actions")),
+	                1);
+	CU_ASSERT_PTR_NOT_NULL(jstr(out, "rule.createdAt"));
+	json_object_put(out);
+	emu_store_free(store);
+}
+
 static void test_config_bounds(void)
 {
 	struct emu_store_config bad_store[] = {
@@ -1274,6 +1341,7 @@ int main(void)
 	    {"routing, errors, faults, control plane", test_routes_and_faults},
 	    {"ListPrincipalThings, CreateKeysAndCertificate, data endpoint",
 	     test_principal_things_and_keys},
+	    {"CreateTopicRule and GetTopicRule", test_topic_rules},
 	    {"configuration bounds", test_config_bounds},
 	    {NULL, NULL},
 	};
