@@ -42,12 +42,16 @@ struct jitrd_journal_options {
 	bool sync_full;
 	int busy_timeout_ms;   /* waiting on another process's lock; default 5000 */
 	unsigned max_attempts; /* retry_later calls before an event is failed; default 10 */
+	/* When set (borrowed; must outlive the journal), the count of events recorded and not
+	 * final is kept as its jitrd_journal_backlog gauge. NULL = none. */
+	struct jitrd_metrics *metrics;
 };
 
 /* Defaults as documented above. */
 void jitrd_journal_options_init(struct jitrd_journal_options *opts);
 
 struct jitrd_journal;
+struct jitrd_metrics;
 
 /* Opens (creating if needed) the journal database at path, in WAL mode, and creates or checks
  * its schema. opts NULL = defaults. Thread safe afterwards: one connection behind one mutex.

@@ -61,7 +61,9 @@ struct jitrd_metrics_snapshot {
 	size_t crl_rollback_count;
 	struct jitrd_metrics_ca_count crl_rollback[JITRD_METRICS_CRL_MAX];
 	int mqtt_connected;
+	uint64_t mqtt_reconnects; /* connections after the first */
 	int64_t inflight;
+	int64_t journal_backlog; /* events recorded and not final */
 	/* OCSP requests sent, by what came of them (JITRD_OCSP_NONE: no response: network,
 	 * timeout, HTTP status), and answers taken from the cache instead */
 	uint64_t ocsp_requests[JITRD_METRICS_OCSP_RESULTS];
@@ -100,6 +102,10 @@ void jitrd_metrics_clear_crl(struct jitrd_metrics *m);
 void jitrd_metrics_set_mqtt_connected(struct jitrd_metrics *m, int connected);
 /* jitrd_inflight_events += delta (+1 when a worker takes an event, -1 when done). */
 void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta);
+/* jitrd_mqtt_reconnects_total += 1: a connection to the broker after the first. */
+void jitrd_metrics_mqtt_reconnect(struct jitrd_metrics *m);
+/* jitrd_journal_backlog = events (the journal's count of events recorded and not final). */
+void jitrd_metrics_set_journal_backlog(struct jitrd_metrics *m, int64_t events);
 
 /* One OCSP request sent, ending in result (jitrd_ocsp_requests_total{result}; NONE is
  * "error"); out-of-range values are ignored. */

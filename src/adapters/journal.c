@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "jitrd/files.h"
+#include "jitrd/metrics.h"
 
 #include "journal_private.h"
 
@@ -181,6 +182,8 @@ static const char *const stmt_sql[S_COUNT_] = {
     [S_OLDEST_OPEN] = "SELECT min(t) FROM ("
 		      "SELECT min(next_attempt_ms) AS t FROM events WHERE state = 'pending'"
 		      " UNION ALL SELECT min(claimed_ms) FROM events WHERE state = 'in_progress')",
+    /* Through events_due (state first): costs the open events, not the whole table. */
+    [S_OPEN_COUNT] = "SELECT count(*) FROM events WHERE state IN ('pending', 'in_progress')",
 };
 
 static const char *const source_names[] = {
@@ -518,6 +521,34 @@ static void journal_free(struct jitrd_journal *j)
 	free(j);
 }
 
+void journal_backlog_add(struct jitrd_journal *j, int64_t delta)
+{
+	j->open_events += delta;
+	if (j->open_events < 0)
+		j->open_events = 0;
+	jitrd_metrics_set_journal_backlog(j->metrics, j->open_events);
+}
+
+/* With the lock held: open_events from the table (other processes may have changed it). */
+static enum jitrd_err backlog_recount(struct jitrd_journal *j, struct jitrd_diag *diag)
+{
+	sqlite3_stmt *stmt = j->stmt[S_OPEN_COUNT];
+	enum jitrd_err result;
+	int64_t n = 0;
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(stmt, 0);
+		rc = sqlite3_step(stmt);
+	}
+	result = journal_stmt_end(j, S_OPEN_COUNT, rc, "backlog", diag);
+	if (result == JITRD_OK) {
+		j->open_events = 0;
+		journal_backlog_add(j, n);
+	}
+	return result;
+}
+
 enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_options *opts,
                                   struct jitrd_journal **out, struct jitrd_diag *diag)
 {
@@ -551,6 +582,7 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 		goto cleanup;
 	}
 	j->max_attempts = opts->max_attempts;
+	j->metrics = opts->metrics;
 	jitrd_quote(j->path, sizeof(j->path), path, strlen(path));
 
 	/* The journal holds the fleet's inventory: 0600 whatever the umask. SQLite creates the
@@ -620,6 +652,9 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 			goto cleanup;
 		}
 	}
+	result = backlog_recount(j, diag);
+	if (result != JITRD_OK)
+		goto cleanup;
 	*out = j;
 	j = NULL;
 	result = JITRD_OK;
@@ -673,8 +708,11 @@ static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
 	/* S_RECORD has six parameters, S_RECORD_JOINED a seventh: the reason */
 	result = journal_stmt_exec(j, stmt, params, COUNT_OF(params) - (stmt == S_RECORD), "record",
 	                           diag);
-	if (result == JITRD_OK)
+	if (result == JITRD_OK) {
 		*id = sqlite3_last_insert_rowid(j->db);
+		if (stmt == S_RECORD)
+			journal_backlog_add(j, 1);
+	}
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -832,6 +870,7 @@ enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
 		result = JITRD_ERR_INVALID_ARG;
 		goto cleanup;
 	}
+	journal_backlog_add(j, -1);
 	result = JITRD_OK;
 cleanup:
 	pthread_mutex_unlock(&j->lock);
@@ -891,6 +930,8 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 		result = JITRD_ERR_INVALID_ARG;
 		goto cleanup;
 	}
+	if (new_state == JITRD_JOURNAL_FAILED)
+		journal_backlog_add(j, -1);
 	if (state)
 		*state = (enum jitrd_journal_state)new_state;
 	result = JITRD_OK;
@@ -939,8 +980,16 @@ enum jitrd_err jitrd_journal_requeue_stale(struct jitrd_journal *j, int64_t clai
 enum jitrd_err jitrd_journal_recover(struct jitrd_journal *j, int64_t now_ms, size_t *count,
                                      struct jitrd_diag *diag)
 {
-	return run_changes2(j, S_RECOVER, now_ms, j ? (int64_t)j->max_attempts : 0, "recover",
-	                    count, diag);
+	enum jitrd_err err = run_changes2(j, S_RECOVER, now_ms, j ? (int64_t)j->max_attempts : 0,
+	                                  "recover", count, diag);
+
+	/* some of the recovered events may have ended failed: count again */
+	if (err == JITRD_OK) {
+		pthread_mutex_lock(&j->lock);
+		err = backlog_recount(j, diag);
+		pthread_mutex_unlock(&j->lock);
+	}
+	return err;
 }
 
 enum jitrd_err jitrd_journal_prune(struct jitrd_journal *j, int64_t older_than_ms, size_t *count,
@@ -1346,8 +1395,10 @@ enum jitrd_err jitrd_journal_prune_all(struct jitrd_journal *j, int64_t older_th
 		 * failure here (a reader holds the WAL) only delays that. */
 		pthread_mutex_lock(&j->lock);
 		(void)sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		/* and take in what other processes (jitrd handle, ...) did to the backlog */
+		err = backlog_recount(j, diag);
 		pthread_mutex_unlock(&j->lock);
-		if (pruned)
+		if (err == JITRD_OK && pruned)
 			*pruned = p;
 	}
 	return err;

@@ -46,6 +46,7 @@ enum stmt_id {
 	S_PRUNE_INVENTORY,
 	S_OLDEST_OPEN,
 	S_CERT_EVENTS,
+	S_OPEN_COUNT,
 	S_COUNT_
 };
 
@@ -57,7 +58,15 @@ struct jitrd_journal {
 	sqlite3_stmt *stmt[S_COUNT_];
 	unsigned max_attempts;
 	char path[256]; /* for messages only (possibly cut) */
+	/* Events recorded and not final (pending, in progress): counted once at open and at
+	 * each prune_all, followed in between by this process's own changes, and published as
+	 * the jitrd_journal_backlog gauge when metrics is set. */
+	struct jitrd_metrics *metrics;
+	int64_t open_events;
 };
+
+/* With the lock held: open_events += delta, published. */
+void journal_backlog_add(struct jitrd_journal *j, int64_t delta);
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 

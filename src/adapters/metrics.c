@@ -245,6 +245,24 @@ void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void jitrd_metrics_mqtt_reconnect(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.mqtt_reconnects++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_set_journal_backlog(struct jitrd_metrics *m, int64_t events)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.journal_backlog = events;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void jitrd_metrics_snapshot(struct jitrd_metrics *m, struct jitrd_metrics_snapshot *out)
 {
 	if (!out)
@@ -479,10 +497,20 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 	put_str(t, "jitrd_mqtt_connected ");
 	put_i64(t, s->mqtt_connected);
 	put_str(t, "\n");
+	put_header(t, "jitrd_mqtt_reconnects_total", "counter",
+	           "Connections to the broker after the first (each reconnect).");
+	put_str(t, "jitrd_mqtt_reconnects_total ");
+	put_u64(t, s->mqtt_reconnects);
+	put_str(t, "\n");
 	put_header(t, "jitrd_inflight_events", "gauge",
 	           "Events taken by workers and not finished.");
 	put_str(t, "jitrd_inflight_events ");
 	put_i64(t, s->inflight);
+	put_str(t, "\n");
+	put_header(t, "jitrd_journal_backlog", "gauge",
+	           "Events recorded in the journal and not final (pending or in progress).");
+	put_str(t, "jitrd_journal_backlog ");
+	put_i64(t, s->journal_backlog);
 	put_str(t, "\n");
 }
 

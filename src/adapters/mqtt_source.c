@@ -196,6 +196,7 @@ static void on_connected(void *context, char *cause)
 {
 	struct jitrd_mqtt_source *src = context;
 	MQTTAsync_responseOptions options = MQTTAsync_responseOptions_initializer;
+	unsigned long connection;
 	char count[24];
 	int rc;
 
@@ -206,8 +207,11 @@ static void on_connected(void *context, char *cause)
 	if (!src->unsubscribed_since)
 		src->unsubscribed_since = jitrd_clock_mono_ms();
 	pthread_mutex_unlock(&src->lock);
-	snprintf(count, sizeof(count), "%lu", atomic_fetch_add(&src->connections, 1) + 1);
+	connection = atomic_fetch_add(&src->connections, 1) + 1;
+	snprintf(count, sizeof(count), "%lu", connection);
 	jitrd_metrics_set_mqtt_connected(src->metrics, 1);
+	if (connection > 1)
+		jitrd_metrics_mqtt_reconnect(src->metrics);
 	jitrd_log_kv(src->log, JITRD_LOG_INFO, "mqtt.connected", "url", src->url, "client_id",
 	             src->client_id, "connection", count, "cause", cause, NULL);
 	options.onSuccess = on_subscribed;

@@ -158,6 +158,7 @@ static enum jitrd_err open_journal(struct service *s, const struct jitrd_config 
 		return JITRD_ERR_IO;
 	}
 	jitrd_journal_options_init(&jopts);
+	jopts.metrics = s->metrics;
 	err = jitrd_journal_open(path, &jopts, &s->journal, diag);
 	if (err != JITRD_OK)
 		return err;

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "jitrd/files.h"
+#include "jitrd/metrics.h"
 #include "testsupport.h"
 
 #define UNTOUCHED_ID ((int64_t)-777)
@@ -1446,6 +1447,87 @@ static void put_cert(struct jitrd_journal *j, const char *id, const char *status
 
 /* prune_all: old done and failed events, the oldest beyond the cap, expired memories, stale
  * inventory of never-activated certificates; never an open event or an active certificate. */
+/* The backlog gauge: events recorded and not final, counted at open, followed through record,
+ * retry, failure and completion, and counted again by recover and prune_all (which see what
+ * another connection did). */
+static void test_backlog_gauge(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal_options opts;
+	struct jitrd_journal *j = NULL, *other = NULL;
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_metrics *m = NULL;
+	struct jitrd_metrics_snapshot *s = malloc(sizeof(*s));
+	enum jitrd_journal_state state;
+	int64_t id[3] = {0, 0, 0}, joined = 0, other_id = 0;
+	size_t n = 0, recovered = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_new(&m), JITRD_OK);
+	CU_ASSERT_EQUAL_FATAL(make_dir(&t), 0);
+	jitrd_journal_options_init(&opts);
+	opts.max_attempts = 2;
+	opts.metrics = m;
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, &opts, &j, NULL), JITRD_OK);
+#define BACKLOG() (jitrd_metrics_snapshot(m, s), s->journal_backlog)
+	CU_ASSERT_EQUAL(BACKLOG(), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(
+		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 10, &id[i], NULL),
+		    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A,
+	                                            "repeat", 10, &joined, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(BACKLOG(), 3); /* a joined skip is born final */
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 20, 3, &ev, &n, NULL), JITRD_OK);
+	jitrd_journal_events_free(ev, n);
+	CU_ASSERT_EQUAL(BACKLOG(), 3); /* in progress is still open */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id[0], JITRD_DECISION_ACTIVATE, "ok", "ACTIVE", 30, NULL),
+	    JITRD_OK);
+	CU_ASSERT_EQUAL(BACKLOG(), 2);
+	/* finished twice: refused, and not counted twice */
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_complete(j, id[0], JITRD_DECISION_ACTIVATE, "ok", "ACTIVE", 31, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(BACKLOG(), 2);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id[1], 40, "throttled", 32, &state, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
+	CU_ASSERT_EQUAL(BACKLOG(), 2);
+	CU_ASSERT_EQUAL(jitrd_journal_retry_later(j, id[1], 50, "throttled", 41, &state, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
+	CU_ASSERT_EQUAL(BACKLOG(), 1);
+	/* a crash while id[2] is in progress, twice: recover fails it at max_attempts = 2 */
+	CU_ASSERT_EQUAL(jitrd_journal_recover(j, 60, &recovered, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(BACKLOG(), 1);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 70, 3, &ev, &n, NULL), JITRD_OK);
+	jitrd_journal_events_free(ev, n);
+	CU_ASSERT_EQUAL(jitrd_journal_recover(j, 80, &recovered, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(recovered, 1);
+	CU_ASSERT_EQUAL(BACKLOG(), 0);
+	/* another connection (another process) records one; prune_all takes it in */
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, NULL, &other, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(other, JITRD_JOURNAL_HANDLE, "{}", 2, CERT_A, 90, &other_id, NULL),
+	    JITRD_OK);
+	jitrd_journal_close(other);
+	CU_ASSERT_EQUAL(BACKLOG(), 0);
+	CU_ASSERT_EQUAL(jitrd_journal_prune_all(j, 0, 100, 1000, NULL, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(BACKLOG(), 1);
+	jitrd_journal_close(j);
+	/* and a journal opened on it starts from the table */
+	jitrd_metrics_set_journal_backlog(m, 0);
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_open(t.path, &opts, &j, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(BACKLOG(), 1);
+#undef BACKLOG
+	jitrd_journal_close(j);
+	jitrd_metrics_free(m);
+	free(s);
+	remove_dir(&t);
+}
+
 static void test_prune_all(void)
 {
 	struct tmp_journal t;
@@ -1596,6 +1678,7 @@ int main(void)
 	    {"file modes 0600 and 0700 whatever the umask", test_file_modes},
 	    {"remembered decisions", test_remember_and_recall},
 	    {"prune_all keeps the journal bounded", test_prune_all},
+	    {"the backlog gauge follows the open events", test_backlog_gauge},
 	    {"oldest open event and bounded retries", test_oldest_open_and_bounded_retry},
 	    {"upgrade from schema version 1", test_upgrade_from_v1},
 	    {"the events of one certificate", test_cert_events},

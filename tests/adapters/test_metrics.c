@@ -94,9 +94,17 @@ static const char empty_golden[] =
     "# HELP jitrd_mqtt_connected 1 while the MQTT client is connected to the broker.\n"
     "# TYPE jitrd_mqtt_connected gauge\n"
     "jitrd_mqtt_connected 0\n"
+    "# HELP jitrd_mqtt_reconnects_total Connections to the broker after the first (each "
+    "reconnect).\n"
+    "# TYPE jitrd_mqtt_reconnects_total counter\n"
+    "jitrd_mqtt_reconnects_total 0\n"
     "# HELP jitrd_inflight_events Events taken by workers and not finished.\n"
     "# TYPE jitrd_inflight_events gauge\n"
-    "jitrd_inflight_events 0\n";
+    "jitrd_inflight_events 0\n"
+    "# HELP jitrd_journal_backlog Events recorded in the journal and not final (pending or in "
+    "progress).\n"
+    "# TYPE jitrd_journal_backlog gauge\n"
+    "jitrd_journal_backlog 0\n";
 
 static void test_empty_golden(void)
 {
@@ -159,7 +167,9 @@ static void test_populated_golden(void)
 	    "jitrd_crl_fetch_total{outcome=\"failed\"} 5\n"
 	    "jitrd_crl_rollbacks_total{ca=\"a\\\"b\"} 3\n"
 	    "jitrd_mqtt_connected 1\n"
-	    "jitrd_inflight_events -2\n";
+	    "jitrd_mqtt_reconnects_total 4\n"
+	    "jitrd_inflight_events -2\n"
+	    "jitrd_journal_backlog 17\n";
 	struct jitrd_metrics_snapshot *s = calloc(1, sizeof(*s));
 	char *text = NULL, *samples, *w;
 	size_t len = 0;
@@ -195,7 +205,9 @@ static void test_populated_golden(void)
 	LABEL(s->crl_rollback[0].ca, "a\"b");
 	s->crl_rollback[0].count = 3;
 	s->mqtt_connected = 1;
+	s->mqtt_reconnects = 4;
 	s->inflight = -2;
+	s->journal_backlog = 17;
 	CU_ASSERT_EQUAL_FATAL(jitrd_metrics_render(s, &text, &len), JITRD_OK);
 	CU_ASSERT_EQUAL(strlen(text), len);
 	/* the sample lines only (HELP/TYPE are checked by the empty golden) */
@@ -267,6 +279,8 @@ static void test_render_invalid(void)
 	jitrd_metrics_clear_crl(NULL);
 	jitrd_metrics_set_mqtt_connected(NULL, 1);
 	jitrd_metrics_add_inflight(NULL, 1);
+	jitrd_metrics_mqtt_reconnect(NULL);
+	jitrd_metrics_set_journal_backlog(NULL, 1);
 	jitrd_metrics_free(NULL);
 	free(s);
 }
@@ -301,6 +315,10 @@ static void test_registry_updates(void)
 	jitrd_metrics_set_mqtt_connected(m, 5);
 	jitrd_metrics_add_inflight(m, 3);
 	jitrd_metrics_add_inflight(m, -1);
+	jitrd_metrics_mqtt_reconnect(m);
+	jitrd_metrics_mqtt_reconnect(m);
+	jitrd_metrics_set_journal_backlog(m, 12);
+	jitrd_metrics_set_journal_backlog(m, 7);
 	jitrd_metrics_ocsp_request(m, JITRD_OCSP_GOOD);
 	jitrd_metrics_ocsp_request(m, JITRD_OCSP_GOOD);
 	jitrd_metrics_ocsp_request(m, JITRD_OCSP_NONE);
@@ -312,6 +330,8 @@ static void test_registry_updates(void)
 	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_NONE], 1);
 	CU_ASSERT_EQUAL(s->ocsp_requests[JITRD_OCSP_INVALID], 0);
 	CU_ASSERT_EQUAL(s->ocsp_cache_hits, 1);
+	CU_ASSERT_EQUAL(s->mqtt_reconnects, 2);
+	CU_ASSERT_EQUAL(s->journal_backlog, 7);
 
 	CU_ASSERT_EQUAL(s->events[JITRD_DECISION_HOLD], 2);
 	CU_ASSERT_EQUAL(s->events[JITRD_DECISION_SKIP], 3);
