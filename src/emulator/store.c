@@ -1573,42 +1573,48 @@ enum jitrd_err emu_op_detach_policy(struct emu_store *store, const struct emu_ca
 	return JITRD_OK;
 }
 
-enum jitrd_err emu_op_list_attached_policies(struct emu_store *store, const struct emu_call *call,
-                                             struct json_object **out, struct emu_api_error *err)
+/* One entry of a principal's list: false when entry pos does not belong to principal; else
+ * true with *item its answer (NULL when out of memory). */
+typedef bool (*principal_entry_fn)(const struct emu_store *store, size_t pos, const char *principal,
+                                   struct json_object **item);
+
+/* A page of what is attached to principal (ListAttachedPolicies, ListPrincipalThings): the
+ * entries of positions [marker, count) that belong to it, at most the page size. names: the
+ * query parameters of the page size and the marker, the answer's list member, and its member
+ * for the position the next page starts from (present when more remain). */
+static enum jitrd_err principal_page(struct emu_store *store, const struct emu_call *call,
+                                     const char *principal, const char *const names[4],
+                                     size_t count, principal_entry_fn entry,
+                                     struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
-	struct json_object *answer = NULL, *list;
+	struct json_object *answer = NULL, *list, *item;
 	size_t page, marker, taken = 0, pos;
-	char text[256];
 
-	result = page_params(call, "pageSize", "marker", &page, &marker, err);
+	result = page_params(call, names[0], names[1], &page, &marker, err);
 	if (result != JITRD_OK)
 		return result;
-	result = check_principal(store, call->label, err);
+	result = check_principal(store, principal, err);
 	if (result != JITRD_OK)
 		return result;
 	result = JITRD_ERR_NOMEM;
 	answer = json_object_new_object();
-	list = child(answer, "policies", json_object_new_array());
+	list = child(answer, names[2], json_object_new_array());
 	if (list == NULL)
 		goto cleanup;
-	for (pos = marker; pos < store->attachment_count; pos++) {
-		struct attachment *a = &store->attachments[pos];
-		struct json_object *item;
-
-		if (strcmp(a->target, call->label) != 0)
+	for (pos = marker; pos < count; pos++) {
+		item = NULL;
+		if (!entry(store, pos, principal, &item))
 			continue;
-		if (taken == page)
+		if (taken == page) {
+			json_object_put(item);
 			break;
+		}
 		taken++;
-		item = json_object_new_object();
-		arn(store, "policy", a->policy, text, sizeof text);
-		if (push(list, item) ||
-		    put(item, "policyName", json_object_new_string(a->policy)) ||
-		    put(item, "policyArn", json_object_new_string(text)))
+		if (push(list, item))
 			goto cleanup;
 	}
-	if (pos < store->attachment_count && put_marker(answer, "nextMarker", pos))
+	if (pos < count && put_marker(answer, names[3], pos))
 		goto cleanup;
 	*out = answer;
 	answer = NULL;
@@ -1616,6 +1622,33 @@ enum jitrd_err emu_op_list_attached_policies(struct emu_store *store, const stru
 cleanup:
 	json_object_put(answer);
 	return result;
+}
+
+static bool attached_policy(const struct emu_store *store, size_t pos, const char *target,
+                            struct json_object **item)
+{
+	const struct attachment *a = &store->attachments[pos];
+	char text[256];
+
+	if (strcmp(a->target, target) != 0)
+		return false;
+	arn(store, "policy", a->policy, text, sizeof text);
+	*item = json_object_new_object();
+	if (*item == NULL || put(*item, "policyName", json_object_new_string(a->policy)) ||
+	    put(*item, "policyArn", json_object_new_string(text))) {
+		json_object_put(*item);
+		*item = NULL;
+	}
+	return true;
+}
+
+enum jitrd_err emu_op_list_attached_policies(struct emu_store *store, const struct emu_call *call,
+                                             struct json_object **out, struct emu_api_error *err)
+{
+	static const char *const names[4] = {"pageSize", "marker", "policies", "nextMarker"};
+
+	return principal_page(store, call, call->label, names, store->attachment_count,
+	                      attached_policy, out, err);
 }
 
 /* ---- things ---- */
@@ -1820,48 +1853,29 @@ enum jitrd_err emu_op_list_thing_principals(struct emu_store *store, const struc
 	return JITRD_OK;
 }
 
+static bool principal_thing(const struct emu_store *store, size_t pos, const char *principal,
+                            struct json_object **item)
+{
+	const struct thing_entry *t = &store->things[pos];
+
+	for (size_t i = 0; i < t->principal_count; i++) {
+		if (strcmp(t->principals[i], principal) == 0) {
+			*item = json_object_new_string(t->name);
+			return true;
+		}
+	}
+	return false;
+}
+
 enum jitrd_err emu_op_list_principal_things(struct emu_store *store, const struct emu_call *call,
                                             struct json_object **out, struct emu_api_error *err)
 {
-	enum jitrd_err result;
-	struct json_object *answer = NULL, *list;
-	size_t page, token, taken = 0, pos;
+	static const char *const names[4] = {"maxResults", "nextToken", "things", "nextToken"};
 
 	if (call->principal == NULL)
 		return invalid(err, "the x-amzn-principal header is required");
-	result = page_params(call, "maxResults", "nextToken", &page, &token, err);
-	if (result != JITRD_OK)
-		return result;
-	result = check_principal(store, call->principal, err);
-	if (result != JITRD_OK)
-		return result;
-	result = JITRD_ERR_NOMEM;
-	answer = json_object_new_object();
-	list = child(answer, "things", json_object_new_array());
-	if (list == NULL)
-		goto cleanup;
-	for (pos = token; pos < store->thing_count; pos++) {
-		const struct thing_entry *t = &store->things[pos];
-		bool attached = false;
-
-		for (size_t i = 0; i < t->principal_count && !attached; i++)
-			attached = strcmp(t->principals[i], call->principal) == 0;
-		if (!attached)
-			continue;
-		if (taken == page)
-			break;
-		taken++;
-		if (push(list, json_object_new_string(t->name)))
-			goto cleanup;
-	}
-	if (pos < store->thing_count && put_marker(answer, "nextToken", pos))
-		goto cleanup;
-	*out = answer;
-	answer = NULL;
-	result = JITRD_OK;
-cleanup:
-	json_object_put(answer);
-	return result;
+	return principal_page(store, call, call->principal, names, store->thing_count,
+	                      principal_thing, out, err);
 }
 
 /* AWS IoT makes the key pair and signs the certificate with its own CA: the certificate has
