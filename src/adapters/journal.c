@@ -521,7 +521,8 @@ static void journal_free(struct jitrd_journal *j)
 	free(j);
 }
 
-void journal_backlog_add(struct jitrd_journal *j, int64_t delta)
+/* With the lock held: open_events += delta, published. */
+static void journal_backlog_add(struct jitrd_journal *j, int64_t delta)
 {
 	j->open_events += delta;
 	if (j->open_events < 0)

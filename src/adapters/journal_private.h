@@ -65,9 +65,6 @@ struct jitrd_journal {
 	int64_t open_events;
 };
 
-/* With the lock held: open_events += delta, published. */
-void journal_backlog_add(struct jitrd_journal *j, int64_t delta);
-
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One parameter of a statement; a list of them is bound as ?1, ?2, ... in its order. */
