@@ -1,5 +1,5 @@
 /* commands.h — the commands an operator runs by hand (DESIGN §4.1, §4.6): check, config-check,
- * handle, reconcile, ca register, ca deactivate, cert revoke/activate, crl sweep, explain. Each
+ * handle, reconcile, ca register, ca deactivate, cert revoke/activate/register, crl sweep, explain. Each
  * opens what it needs, prints its results on standard output and its problems on standard error,
  * and returns the exit status; the command line (src/cli) only parses argv and calls them.
  * `jitrd run` and `jitrd lambda` are the daemon's and the Lambda runtime's. */
@@ -56,6 +56,12 @@ enum jitrd_exit jitrd_command_ca_deactivate(const struct jitrd_command_options *
 enum jitrd_exit jitrd_command_cert_status(const struct jitrd_command_options *o,
                                           char *const *certificate_ids, size_t count,
                                           enum jitrd_iot_status status);
+
+/* Registers device certificates ahead of their first connection (operator.h: cert
+ * register): the files in dir (when not NULL), else the count paths. One line each (text, or
+ * JSON with json) and a summary. */
+enum jitrd_exit jitrd_command_cert_register(const struct jitrd_command_options *o, const char *dir,
+                                            char **paths, size_t count, bool json);
 
 /* Checks our CAs' certificates against their current CRLs (operator.h: crl sweep). */
 enum jitrd_exit jitrd_command_crl_sweep(const struct jitrd_command_options *o, bool dry_run);

@@ -115,6 +115,7 @@ struct jitrd_config {
 		double create_thing;            /* 15 */
 		double attach_thing_principal;  /* 15 */
 		double list_certificates_by_ca; /* 10 */
+		double register_certificate;    /* 10 */
 	} limits;
 	struct {
 		/* default 10, 1..64: records of one SQS batch run at once, each on its own

@@ -19,6 +19,7 @@
 #include "jitrd/error.h"
 #include "jitrd/iot_client.h"
 #include "jitrd/journal.h"
+#include "jitrd/pipeline.h"
 #include "jitrd/runtime.h"
 
 #define JITRD_OPERATOR_MAX_KEY_FILE (64 * 1024)
@@ -149,5 +150,71 @@ struct jitrd_sweep_options {
 enum jitrd_err jitrd_operator_crl_sweep(const struct jitrd_sweep_options *o,
                                         struct jitrd_sweep_summary *summary,
                                         struct jitrd_diag *diag) JITRD_WUR;
+
+/* What became of one certificate of `cert register`. */
+enum jitrd_register_result {
+	JITRD_REGISTER_REGISTERED,         /* registered, provisioned and ACTIVE by this run */
+	JITRD_REGISTER_REGISTERED_EARLIER, /* done by an earlier, interrupted run of the job */
+	JITRD_REGISTER_ALREADY,            /* AWS had it: ACTIVE, or finished from INACTIVE */
+	JITRD_REGISTER_REFUSED,            /* jitrd would not activate it, or AWS holds it REVOKED */
+	JITRD_REGISTER_FAILED,             /* unreadable input, or a call that failed */
+};
+
+/* "registered", "registered_earlier", "already_registered", "refused", "failed". */
+const char *jitrd_register_result_name(enum jitrd_register_result result);
+
+/* One certificate's line: borrowed for the callback. */
+struct jitrd_register_line {
+	const char *path;
+	const char *certificate_id; /* "" when the file did not parse */
+	enum jitrd_register_result result;
+	const char *decision; /* the decision's name ("activate", "revoke", ...), "" when none */
+	const char *status;   /* the status in AWS IoT afterwards, "" when unknown */
+	const char *reason;   /* why (refused, failed), or what was done; printable */
+};
+
+struct jitrd_register_summary {
+	size_t total;
+	size_t registered, registered_earlier, already, refused, failed;
+	size_t register_calls; /* RegisterCertificate requests this run sent */
+	bool resumed;          /* an unfinished job of these inputs was found in the journal */
+	bool interrupted;      /* *stop was set: not every certificate was tried */
+};
+
+struct jitrd_register_options {
+	struct jitrd_iot_client *client; /* each worker opens its own session on it */
+	struct jitrd_pipeline *pipeline; /* the decision (OCSP per [ocsp] mode) and step 7 */
+	const struct jitrd_runtime *rt;  /* our CAs, CRLs, templates */
+	struct jitrd_journal *journal;   /* job progress and the inventory */
+	char *const *paths;              /* device certificates, one PEM certificate a file */
+	size_t count;
+	time_t now; /* certificates and CRLs judged at now */
+	unsigned workers;
+	int64_t request_timeout_ms; /* deadline of one certificate's calls, retries included */
+	volatile sig_atomic_t *stop; /* may be NULL: set to stop taking new certificates */
+	/* Called every progress_ms from the calling thread while workers run (may be NULL). */
+	void (*progress)(void *ctx, const struct jitrd_register_summary *s);
+	/* Called for each certificate, from a worker but never from two at once (may be NULL). */
+	void (*line)(void *ctx, const struct jitrd_register_line *line);
+	void *ctx;
+	unsigned progress_ms; /* default 250 */
+};
+
+/* Registers each device certificate of o->paths ahead of its first connection. Each gets the
+ * decision of a registration event (jitrd_pipeline_decide: our CA, signature, validity, CRL,
+ * OCSP per [ocsp] mode, templates); one jitrd would not activate is not registered. The
+ * others: RegisterCertificate with its CA's certificate, status INACTIVE, then the Thing and
+ * policy (jitrd_pipeline_provision), then UpdateCertificate ACTIVE last. One AWS already has
+ * (ResourceAlreadyExistsException; its id is the SHA-256 of its DER) is taken from
+ * DescribeCertificate: REVOKED is refused, never re-activated; INACTIVE or
+ * PENDING_ACTIVATION is provisioned and activated; ACTIVE gets its policy and Thing ensured.
+ * Progress is the journal job "register:<SHA-256 of the sorted input paths>": a certificate
+ * is marked done once ACTIVE, so a run after an interruption or a crash skips it, and one
+ * whose RegisterCertificate answer was lost is found by its id. *summary is always filled.
+ * Returns JITRD_OK when the job ran (single certificates' failures are counted); otherwise
+ * the journal's error or JITRD_ERR_NOMEM with diag saying why. */
+enum jitrd_err jitrd_operator_cert_register(const struct jitrd_register_options *o,
+                                            struct jitrd_register_summary *summary,
+                                            struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

@@ -101,6 +101,7 @@ void jitrd_iot_client_options_init(struct jitrd_iot_client_options *opts,
 	opts->rates[JITRD_IOT_CREATE_THING] = cfg->limits.create_thing;
 	opts->rates[JITRD_IOT_ATTACH_THING_PRINCIPAL] = cfg->limits.attach_thing_principal;
 	opts->rates[JITRD_IOT_LIST_CERTIFICATES_BY_CA] = cfg->limits.list_certificates_by_ca;
+	opts->rates[JITRD_IOT_REGISTER_CERTIFICATE] = cfg->limits.register_certificate;
 }
 
 static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)

@@ -1,5 +1,5 @@
-/* cmd_operator.c — `jitrd ca register|deactivate`, `jitrd cert revoke|activate`, `jitrd crl
- * sweep`, `jitrd explain` (DESIGN §4.6): parse the options and call the command (src/operator). */
+/* cmd_operator.c — `jitrd ca register|deactivate`, `jitrd cert revoke|activate|register`,
+ * `jitrd crl sweep`, `jitrd explain` (DESIGN §4.6): parse the options and call the command (src/operator). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -22,6 +22,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_OFFLINE,
 	OPT_JSON,
+	OPT_DIR,
 };
 
 /* Which command may take which option (bits of `allowed`). */
@@ -30,10 +31,12 @@ enum {
 #define ALLOW_REVOKE   (1u << 2)
 #define ALLOW_DRY_RUN  (1u << 3)
 #define ALLOW_EXPLAIN  (1u << 4)
+#define ALLOW_JSON     (1u << 5)
+#define ALLOW_DIR      (1u << 6)
 
 struct op_args {
 	struct jitrd_command_options common;
-	const char *ca_cert, *ca_key;
+	const char *ca_cert, *ca_key, *dir;
 	bool auto_registration, activate, allow_insecure_key, revoke_certificates, dry_run;
 	bool offline, json;
 };
@@ -54,6 +57,7 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"offline", no_argument, NULL, OPT_OFFLINE},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"dir", required_argument, NULL, OPT_DIR},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned need;
@@ -105,9 +109,16 @@ static int parse_args(int argc, char **argv, const char *usage, unsigned allowed
 			a->dry_run = true;
 			break;
 		case OPT_OFFLINE:
-		case OPT_JSON: /* explain's two switches */
 			need = ALLOW_EXPLAIN;
-			*(opt == OPT_OFFLINE ? &a->offline : &a->json) = true;
+			a->offline = true;
+			break;
+		case OPT_JSON:
+			need = allowed & ALLOW_JSON ? ALLOW_JSON : ALLOW_EXPLAIN;
+			a->json = true;
+			break;
+		case OPT_DIR:
+			need = ALLOW_DIR;
+			a->dir = optarg;
 			break;
 		default:
 			fputs(usage, stderr);
@@ -220,6 +231,7 @@ int jitrd_cmd_ca(int argc, char **argv)
 static const char cert_usage[] =
     "usage: jitrd cert revoke -c FILE CERT_ID...\n"
     "       jitrd cert activate -c FILE CERT_ID...\n"
+    "       jitrd cert register -c FILE [--json] [--at TIME] DEVICE.pem... | --dir DIR\n"
     "\n"
     "Sets each certificate REVOKED, or ACTIVE (UpdateCertificate), in the order given; one\n"
     "line per certificate. Ids are checked first (64 hex digits each). AWS refuses to\n"
@@ -228,6 +240,49 @@ static const char cert_usage[] =
     "To let jitrd decide (CRL, policy, Thing), use `jitrd handle` or `jitrd reconcile`.\n"
     "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
     "Exit 0: every certificate changed; 1: a change failed; 2: usage or configuration error.\n";
+
+static const char cert_register_usage[] =
+    "usage: jitrd cert register -c FILE [--json] [--at TIME] DEVICE.pem... | --dir DIR\n"
+    "\n"
+    "Registers device certificates with AWS IoT before the devices first connect (instead\n"
+    "of Just-in-Time Registration), one certificate a file. Each gets the decision of a\n"
+    "registration event (our CA, signature, validity, CRL, [ocsp] mode, templates); one\n"
+    "jitrd would not activate is not registered and its line says why. The others:\n"
+    "RegisterCertificate with their CA's certificate (INACTIVE), then the Thing and the\n"
+    "policy, then UpdateCertificate ACTIVE last. One AWS IoT already has is taken as it is:\n"
+    "ACTIVE -> already registered (policy and Thing ensured); INACTIVE or\n"
+    "PENDING_ACTIVATION -> provisioned and activated; REVOKED -> refused, never\n"
+    "re-activated. [service] workers threads within [limits] (register_certificate and the\n"
+    "others). Progress is kept in the journal ([service] state_dir) under the set of input\n"
+    "files: after an interruption (SIGTERM, SIGINT: the certificates in flight finish; a\n"
+    "crash) run the same command again and it goes on; no certificate is registered twice.\n"
+    "One line per certificate (refused and failed ones on standard error), a progress line\n"
+    "on a terminal, a summary: registered, already registered, refused, failed.\n"
+    "  -c, --config FILE  configuration (default " JITRD_DEFAULT_CONFIG ")\n"
+    "  --dir DIR          every file in DIR (not those starting with '.')\n"
+    "  --json             one JSON object per certificate, then {\"summary\": ...}\n"
+    "  --at TIME          judge certificates and CRLs at TIME (2030-06-01T00:00:00Z)\n"
+    "Exit 0: every certificate registered or already registered; 1: one was refused or\n"
+    "failed (a file that is not one PEM certificate, an AWS error), or interrupted; 2: usage\n"
+    "or configuration error, or an empty or unreadable DIR.\n";
+
+static int cert_register(int argc, char **argv)
+{
+	struct op_args a;
+	int status = parse_args(argc, argv, cert_register_usage,
+	                        ALLOW_JSON | ALLOW_DIR | ALLOW_AT, &a);
+
+	if (status >= 0)
+		return status;
+	if ((a.dir != NULL) == (optind < argc)) {
+		fprintf(stderr, "jitrd: cert register needs DEVICE.pem files or --dir DIR (not "
+		                "both)\n");
+		fputs(cert_register_usage, stderr);
+		return EXIT_USAGE;
+	}
+	return jitrd_command_cert_register(&a.common, a.dir, argv + optind,
+	                                   (size_t)(argc - optind), a.json);
+}
 
 static int cert_update(int argc, char **argv, enum jitrd_iot_status new_status)
 {
@@ -250,6 +305,8 @@ int jitrd_cmd_cert(int argc, char **argv)
 		return cert_update(argc - 1, argv + 1, JITRD_IOT_REVOKED);
 	if (argc >= 2 && strcmp(argv[1], "activate") == 0)
 		return cert_update(argc - 1, argv + 1, JITRD_IOT_ACTIVE);
+	if (argc >= 2 && strcmp(argv[1], "register") == 0)
+		return cert_register(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(cert_usage, stdout);
 		return EXIT_OK;

@@ -375,6 +375,9 @@ static const struct key keys[] = {
      .offset = AT(limits.attach_thing_principal)},
     {"limits", "list_certificates_by_ca", "10", K_DOUBLE,
      .offset = AT(limits.list_certificates_by_ca)},
+    /* Service Quotas, AWS IoT Core, "RegisterCertificate API TPS" (L-8C0011A3): 10 by
+     * default, like the other certificate operations above */
+    {"limits", "register_certificate", "10", K_DOUBLE, .offset = AT(limits.register_certificate)},
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))

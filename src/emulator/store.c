@@ -996,6 +996,15 @@ enum jitrd_err emu_op_register_certificate(struct emu_store *store, const struct
 		                  "the certificate is already registered");
 		goto cleanup;
 	}
+	/* Registering a device certificate manually needs its CA registered and ACTIVE (AWS IoT
+	 * Developer Guide, "Register a client certificate manually"); botocore's model lists
+	 * CertificateStateException (406, "the certificate operation is not allowed") for a
+	 * certificate whose state forbids the operation. */
+	if (!ca->active) {
+		emu_api_error_set(err, 406, "CertificateStateException",
+		                  "the CA certificate that signed it is not ACTIVE");
+		goto cleanup;
+	}
 	result = id_arn_answer(store, "cert", jitrd_cert_id(cert), &answer);
 	if (result != JITRD_OK)
 		goto cleanup;

@@ -21,11 +21,8 @@ struct revoke_job {
 	char job[sizeof(JOB_PREFIX) + 64];
 	struct operator_listed_cert *todo; /* borrowed from the listing */
 	size_t todo_count;
-	pthread_mutex_t lock;
-	pthread_cond_t finished;
-	size_t next;      /* the next certificate to take */
-	unsigned running; /* workers still working */
-	bool stopping;    /* *o->stop seen by the calling thread: take no new work */
+	struct operator_pool pool; /* its lock guards what follows */
+	size_t next;               /* the next certificate to take */
 	struct jitrd_deactivate_summary summary;
 	enum jitrd_err fatal; /* a journal or session error: stop taking work */
 	struct jitrd_diag fatal_diag;
@@ -37,25 +34,25 @@ static void *revoke_worker(void *arg)
 	struct jitrd_iot_session *session = NULL;
 	enum jitrd_err err = jitrd_iot_session_new(j->o->client, &session);
 
-	pthread_mutex_lock(&j->lock);
+	pthread_mutex_lock(&j->pool.lock);
 	if (err != JITRD_OK && j->fatal == JITRD_OK) {
 		j->fatal = err;
 		jitrd_diag_set(&j->fatal_diag, "cannot open a session: %s", jitrd_strerror(err));
 	}
-	pthread_mutex_unlock(&j->lock);
+	pthread_mutex_unlock(&j->pool.lock);
 	while (err == JITRD_OK) {
 		struct jitrd_iot_result res = {0};
 		struct jitrd_diag diag = {{0}};
 		struct operator_listed_cert *cert;
 		char text[512];
 
-		pthread_mutex_lock(&j->lock);
-		if (j->stopping || j->fatal != JITRD_OK || j->next == j->todo_count) {
-			pthread_mutex_unlock(&j->lock);
+		pthread_mutex_lock(&j->pool.lock);
+		if (j->pool.stopping || j->fatal != JITRD_OK || j->next == j->todo_count) {
+			pthread_mutex_unlock(&j->pool.lock);
 			break;
 		}
 		cert = &j->todo[j->next++];
-		pthread_mutex_unlock(&j->lock);
+		pthread_mutex_unlock(&j->pool.lock);
 
 		err = jitrd_iot_update_certificate(session,
 		                                   jitrd_iot_deadline_in(j->o->request_timeout_ms),
@@ -64,96 +61,39 @@ static void *revoke_worker(void *arg)
 			/* recorded the moment it succeeded: a crash now redoes only this one */
 			err = jitrd_journal_item_done(j->o->journal, j->job, cert->id,
 			                              jitrd_clock_wall_ms(), &diag);
-			pthread_mutex_lock(&j->lock);
+			pthread_mutex_lock(&j->pool.lock);
 			j->summary.revoked++;
 			if (err != JITRD_OK && j->fatal == JITRD_OK) {
 				j->fatal = err;
 				jitrd_diag_set(&j->fatal_diag, "journal: %s", diag.text);
 			}
-			pthread_mutex_unlock(&j->lock);
+			pthread_mutex_unlock(&j->pool.lock);
 			continue;
 		}
 		operator_describe_failure(text, sizeof(text), "UpdateCertificate", err, &res,
 		                          &diag);
 		err = JITRD_OK; /* one certificate's failure: go on with the others */
-		pthread_mutex_lock(&j->lock);
+		pthread_mutex_lock(&j->pool.lock);
 		j->summary.failed++;
 		if (j->o->failure)
 			j->o->failure(j->o->ctx, cert->id, text);
-		pthread_mutex_unlock(&j->lock);
+		pthread_mutex_unlock(&j->pool.lock);
 	}
-	pthread_mutex_lock(&j->lock);
-	j->running--;
-	pthread_cond_signal(&j->finished);
-	pthread_mutex_unlock(&j->lock);
+	operator_pool_leave(&j->pool);
 	jitrd_iot_session_free(session);
 	return NULL;
 }
 
-/* Runs the workers over j->todo, reporting progress from this thread. */
-static enum jitrd_err run_workers(struct revoke_job *j)
+/* The progress callback, from the calling thread, with a copy of the counters. */
+static void revoke_tick(void *ctx)
 {
-	enum jitrd_err result = JITRD_ERR_NOMEM;
-	pthread_t threads[JITRD_OPERATOR_MAX_WORKERS];
-	unsigned workers = j->o->workers, started = 0;
-	unsigned progress_ms = j->o->progress_ms ? j->o->progress_ms : 250;
-	pthread_condattr_t attr;
-	sigset_t stop_signals, old;
+	struct revoke_job *j = ctx;
+	struct jitrd_deactivate_summary now_summary;
 
-	if (workers < 1)
-		workers = 1;
-	if (workers > JITRD_OPERATOR_MAX_WORKERS)
-		workers = JITRD_OPERATOR_MAX_WORKERS;
-	if (pthread_condattr_init(&attr) != 0)
-		return JITRD_ERR_NOMEM;
-	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&j->finished, &attr) != 0) {
-		pthread_condattr_destroy(&attr);
-		return JITRD_ERR_NOMEM;
-	}
-	pthread_condattr_destroy(&attr);
-	/* Stop signals go to the calling thread only: workers never run the handler. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGHUP);
-	sigaddset(&stop_signals, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
-	pthread_mutex_lock(&j->lock);
-	for (; started < workers; started++) {
-		if (pthread_create(&threads[started], NULL, revoke_worker, j) != 0)
-			break;
-		j->running++;
-	}
-	pthread_mutex_unlock(&j->lock);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (started > 0)
-		result = JITRD_OK;
-	else
-		jitrd_diag_set(&j->fatal_diag, "cannot start a worker thread");
-
-	pthread_mutex_lock(&j->lock);
-	while (j->running > 0) {
-		struct jitrd_deactivate_summary now_summary;
-		struct timespec until;
-
-		until = jitrd_clock_mono_at(jitrd_clock_mono_ms() + progress_ms);
-		pthread_cond_timedwait(&j->finished, &j->lock, &until);
-		/* the flag a signal handler sets is read here only, and passed on under the lock */
-		if (j->o->stop && *j->o->stop)
-			j->stopping = true;
-		now_summary = j->summary;
-		if (j->o->progress && j->running > 0) {
-			pthread_mutex_unlock(&j->lock);
-			j->o->progress(j->o->ctx, &now_summary);
-			pthread_mutex_lock(&j->lock);
-		}
-	}
-	pthread_mutex_unlock(&j->lock);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	pthread_cond_destroy(&j->finished);
-	return result;
+	pthread_mutex_lock(&j->pool.lock);
+	now_summary = j->summary;
+	pthread_mutex_unlock(&j->pool.lock);
+	j->o->progress(j->o->ctx, &now_summary);
 }
 
 enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_options *o,
@@ -179,9 +119,13 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	}
 	j.o = o;
 	snprintf(j.job, sizeof(j.job), JOB_PREFIX "%s", o->ca_id);
-	if (pthread_mutex_init(&j.lock, NULL) != 0)
+	if (operator_pool_init(&j.pool) != JITRD_OK)
 		return JITRD_ERR_NOMEM;
 	lock_ready = true;
+	j.pool.stop = o->stop;
+	j.pool.progress_ms = o->progress_ms;
+	j.pool.tick = o->progress ? revoke_tick : NULL;
+	j.pool.ctx = &j;
 	result = jitrd_iot_session_new(o->client, &session);
 	if (result != JITRD_OK)
 		goto cleanup;
@@ -223,7 +167,7 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 			list.items[j.todo_count++] = list.items[i];
 	}
 	j.todo = list.items;
-	result = run_workers(&j);
+	result = operator_pool_run(&j.pool, o->workers, revoke_worker, &j, &j.fatal_diag);
 	if (result == JITRD_OK && j.fatal != JITRD_OK)
 		result = j.fatal;
 	if (result != JITRD_OK) {
@@ -244,7 +188,7 @@ cleanup:
 			o->progress(o->ctx, summary);
 	}
 	if (lock_ready)
-		pthread_mutex_destroy(&j.lock);
+		operator_pool_cleanup(&j.pool);
 	free(list.items);
 	jitrd_iot_session_free(session);
 	return result;

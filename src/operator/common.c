@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "jitrd/clock.h"
+#include "jitrd/operator.h"
 #include "jitrd/text.h"
 
 #define LIST_PAGE 250
@@ -121,4 +124,88 @@ void operator_print_failure(const char *what, enum jitrd_err err,
 
 	operator_describe_failure(text, sizeof(text), what, err, res, diag);
 	fprintf(stderr, "jitrd: %s\n", text);
+}
+
+enum jitrd_err operator_pool_init(struct operator_pool *pool)
+{
+	pthread_condattr_t attr;
+	enum jitrd_err result = JITRD_ERR_NOMEM;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return JITRD_ERR_NOMEM;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&pool->finished, &attr) == 0) {
+		if (pthread_mutex_init(&pool->lock, NULL) == 0)
+			result = JITRD_OK;
+		else
+			pthread_cond_destroy(&pool->finished);
+	}
+	pthread_condattr_destroy(&attr);
+	return result;
+}
+
+void operator_pool_cleanup(struct operator_pool *pool)
+{
+	pthread_cond_destroy(&pool->finished);
+	pthread_mutex_destroy(&pool->lock);
+}
+
+void operator_pool_leave(struct operator_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->running--;
+	pthread_cond_signal(&pool->finished);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers,
+                                 void *(*fn)(void *), void *arg, struct jitrd_diag *diag)
+{
+	pthread_t threads[JITRD_OPERATOR_MAX_WORKERS];
+	unsigned started = 0;
+	unsigned progress_ms = pool->progress_ms ? pool->progress_ms : 250;
+	sigset_t stop_signals, old;
+
+	if (workers < 1)
+		workers = 1;
+	if (workers > JITRD_OPERATOR_MAX_WORKERS)
+		workers = JITRD_OPERATOR_MAX_WORKERS;
+	/* Stop signals go to the calling thread only: workers never run the handler. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	pthread_mutex_lock(&pool->lock);
+	for (; started < workers; started++) {
+		if (pthread_create(&threads[started], NULL, fn, arg) != 0)
+			break;
+		pool->running++;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&pool->lock);
+	while (pool->running > 0) {
+		struct timespec until = jitrd_clock_mono_at(jitrd_clock_mono_ms() + progress_ms);
+
+		pthread_cond_timedwait(&pool->finished, &pool->lock, &until);
+		/* the flag a signal handler sets is read here only, and passed on under the lock */
+		if (pool->stop && *pool->stop)
+			pool->stopping = true;
+		if (pool->tick && pool->running > 0) {
+			pthread_mutex_unlock(&pool->lock);
+			pool->tick(pool->ctx);
+			pthread_mutex_lock(&pool->lock);
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (started == 0) {
+		jitrd_diag_set(diag, "cannot start a worker thread");
+		return JITRD_ERR_NOMEM;
+	}
+	return JITRD_OK;
 }

@@ -4,6 +4,7 @@
 #ifndef JITRD_OPERATOR_INTERNAL_H
 #define JITRD_OPERATOR_INTERNAL_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,5 +74,34 @@ enum jitrd_err operator_x509_to_pem(X509 *x, char **out) JITRD_WUR;
  * printed on standard error and the exit status returned (2: configuration). */
 enum jitrd_exit operator_decide_pem(struct jitrd_runtime *rt, const char *device_path, time_t now,
                                     struct jitrd_cert **cert, struct jitrd_decision *d);
+
+/* Worker threads of a long operator job (ca deactivate, cert register): they share lock, take
+ * work under it and call operator_pool_leave as they end. The calling thread waits, turns
+ * *stop (a signal handler's flag) into `stopping` under the lock, and calls tick (lock not
+ * held) every progress_ms while workers run. Set lock, stop, tick, ctx and progress_ms, and
+ * call operator_pool_init first. */
+struct operator_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+	unsigned running;
+	bool stopping; /* read by workers under lock: take no new work */
+	volatile sig_atomic_t *stop;
+	unsigned progress_ms; /* 0: 250 */
+	void (*tick)(void *ctx);
+	void *ctx;
+};
+
+/* The lock and condition variable. Errors: JITRD_ERR_NOMEM. Then operator_pool_cleanup. */
+enum jitrd_err operator_pool_init(struct operator_pool *pool) JITRD_WUR;
+void operator_pool_cleanup(struct operator_pool *pool);
+
+/* Starts workers (1..JITRD_OPERATOR_MAX_WORKERS) threads of fn(arg) with the stop signals
+ * blocked in them, waits until every one called operator_pool_leave, joins them.
+ * JITRD_OK when at least one started; JITRD_ERR_NOMEM (diag says so) otherwise. */
+enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers,
+                                 void *(*fn)(void *), void *arg, struct jitrd_diag *diag) JITRD_WUR;
+
+/* Called by a worker, lock not held, as its last act on the pool. */
+void operator_pool_leave(struct operator_pool *pool);
 
 #endif

@@ -457,6 +457,82 @@ static void test_update_certificate_rules(void)
 	free(pem);
 }
 
+/* ---- store: RegisterCertificate's rules (table) ---- */
+
+static void test_register_certificate_rules(void)
+{
+	static const struct {
+		const char *ca_active;    /* ca1 registered with setAsActive */
+		const char *device;       /* fixture */
+		const char *named_ca;     /* caCertificatePem (NULL: none) */
+		const char *status;       /* body member (NULL: none) */
+		const char *set_as_active; /* deprecated query flag (NULL: none) */
+		int http;
+		const char *code;
+		const char *after; /* DescribeCertificate's status on success */
+	} cases[] = {
+	    /* the default status is INACTIVE (API reference, RegisterCertificate) */
+	    {"true", "devices/good.pem", "cas/ca1.pem", NULL, NULL, 200, NULL, "INACTIVE"},
+	    {"true", "devices/good.pem", NULL, NULL, NULL, 200, NULL, "INACTIVE"},
+	    {"true", "devices/good.pem", "cas/ca1.pem", "ACTIVE", NULL, 200, NULL, "ACTIVE"},
+	    {"true", "devices/good.pem", "cas/ca1.pem", "REVOKED", NULL, 200, NULL, "REVOKED"},
+	    {"true", "devices/good.pem", "cas/ca1.pem", "INACTIVE", "true", 200, NULL, "ACTIVE"},
+	    {"true", "devices/good.pem", "cas/ca1.pem", "PENDING_ACTIVATION", NULL, 400,
+	     "InvalidRequestException", NULL},
+	    {"true", "devices/good.pem", "cas/ca1.pem", "active", NULL, 400,
+	     "InvalidRequestException", NULL},
+	    {"true", "devices/good.pem", "cas/ca1.pem", NULL, "maybe", 400,
+	     "InvalidRequestException", NULL},
+	    /* the CA must be registered and ACTIVE */
+	    {"false", "devices/good.pem", "cas/ca1.pem", NULL, NULL, 406,
+	     "CertificateStateException", NULL},
+	    /* signed by another CA than the one named, or by no registered CA */
+	    {"true", "devices/revoked2.pem", "cas/ca1.pem", NULL, NULL, 400,
+	     "CertificateValidationException", NULL},
+	    {"true", "devices/revoked2.pem", NULL, NULL, NULL, 400,
+	     "CertificateValidationException", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct emu_store *store = new_store();
+		struct call_buf b;
+		char id[65];
+		char *pem = cert_id_of(cases[i].device, id);
+		char *ca = cases[i].named_ca ? fixture_text(cases[i].named_ca) : NULL;
+		struct json_object *body = body_of("certificatePem", pem, NULL, NULL);
+		struct json_object *out;
+
+		if (ca)
+			json_object_object_add(body, "caCertificatePem", json_object_new_string(ca));
+		if (cases[i].status)
+			json_object_object_add(body, "status",
+			                       json_object_new_string(cases[i].status));
+		register_ca1(store, cases[i].ca_active, "false");
+		out = expect(emu_op_register_certificate, store,
+		             make_call(&b, NULL, body, cases[i].set_as_active ? "setAsActive" : NULL,
+		                       cases[i].set_as_active, NULL),
+		             cases[i].http, cases[i].code);
+		if (cases[i].http == 200) {
+			ASSERT_STR(jstr(out, "certificateId"), id);
+			json_object_put(out);
+			out = expect(emu_op_describe_certificate, store,
+			             make_call(&b, id, NULL, NULL), 200, NULL);
+			ASSERT_STR(jstr(out, "certificateDescription.status"), cases[i].after);
+			json_object_put(out);
+			/* the same certificate twice: already exists, whatever the status asked */
+			expect(emu_op_register_certificate, store, make_call(&b, NULL, body, NULL),
+			       409, "ResourceAlreadyExistsException");
+			CU_ASSERT_EQUAL(emu_store_certificate_count(store), 1);
+		} else {
+			CU_ASSERT_EQUAL(emu_store_certificate_count(store), 0);
+		}
+		json_object_put(body);
+		free(ca);
+		free(pem);
+		emu_store_free(store);
+	}
+}
+
 /* ---- store: RegisterCertificate and ListCertificatesByCA pagination ---- */
 
 static void test_pagination(void)
@@ -1334,6 +1410,7 @@ int main(void)
 	    {"register CA: verification certificate rules", test_register_ca},
 	    {"JITR connect: registration and events", test_connect_jitr},
 	    {"UpdateCertificate state rules", test_update_certificate_rules},
+	    {"RegisterCertificate's rules", test_register_certificate_rules},
 	    {"RegisterCertificate and ListCertificatesByCA pages", test_pagination},
 	    {"policies and things", test_policies_and_things},
 	    {"SigV4 verification", test_sigv4_verification},

@@ -184,6 +184,7 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.create_thing, 15, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.attach_thing_principal, 15, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.list_certificates_by_ca, 10, 0);
+	CU_ASSERT_DOUBLE_EQUAL(c->limits.register_certificate, 10, 0);
 }
 
 #define US_EAST_1 "https://iot.us-east-1.amazonaws.com"
@@ -255,6 +256,7 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.create_thing, 0.5, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.attach_thing_principal, 10000, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c->limits.list_certificates_by_ca, 100, 0);
+	CU_ASSERT_DOUBLE_EQUAL(c->limits.register_certificate, 250, 0);
 	CU_ASSERT_EQUAL(c->lambda.batch_concurrency, 3);
 }
 
@@ -577,6 +579,10 @@ static const struct value_case value_cases[] = {
     {"crl", "fail_open", "", BOOL_WORDS, NULL},
     {"crl", "fail_open", "y", BOOL_WORDS, NULL},
     {"limits", "create_thing", "0.5", NULL, NULL},
+    {"limits", "register_certificate", "100", NULL, NULL},
+    {"limits", "register_certificate", "0", RATE, NULL},
+    {"limits", "register_certificate", "-5", RATE, NULL},
+    {"limits", "register_certificate", "ten", RATE, NULL},
     {"limits", "create_thing", "10000", NULL, NULL},
     {"limits", "create_thing", "1e3", NULL, NULL},
     {"limits", "create_thing", "0", RATE, NULL},
