@@ -1,7 +1,7 @@
 /* commands.h — the commands an operator runs by hand (DESIGN §4.1, §4.6): check, config-check,
- * handle, reconcile, ca register, ca deactivate, cert revoke/activate/register, crl sweep, explain. Each
- * opens what it needs, prints its results on standard output and its problems on standard error,
- * and returns the exit status; the command line (src/cli) only parses argv and calls them.
+ * handle, reconcile, ca register, ca deactivate, cert revoke/activate/register, crl sweep, explain.
+ * Each opens what it needs, prints its results on standard output and its problems on standard
+ * error, and returns the exit status; the command line (src/cli) only parses argv and calls them.
  * `jitrd run` and `jitrd lambda` are the daemon's and the Lambda runtime's. */
 #ifndef JITRD_COMMANDS_H
 #define JITRD_COMMANDS_H

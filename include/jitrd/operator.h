@@ -156,8 +156,8 @@ enum jitrd_register_result {
 	JITRD_REGISTER_REGISTERED,         /* registered, provisioned and ACTIVE by this run */
 	JITRD_REGISTER_REGISTERED_EARLIER, /* done by an earlier, interrupted run of the job */
 	JITRD_REGISTER_ALREADY,            /* AWS had it: ACTIVE, or finished from INACTIVE */
-	JITRD_REGISTER_REFUSED,            /* jitrd would not activate it, or AWS holds it REVOKED */
-	JITRD_REGISTER_FAILED,             /* unreadable input, or a call that failed */
+	JITRD_REGISTER_REFUSED, /* jitrd would not activate it, or AWS holds it REVOKED */
+	JITRD_REGISTER_FAILED,  /* unreadable input, or a call that failed */
 };
 
 /* "registered", "registered_earlier", "already_registered", "refused", "failed". */
@@ -190,7 +190,7 @@ struct jitrd_register_options {
 	size_t count;
 	time_t now; /* certificates and CRLs judged at now */
 	unsigned workers;
-	int64_t request_timeout_ms; /* deadline of one certificate's calls, retries included */
+	int64_t request_timeout_ms;  /* deadline of one certificate's calls, retries included */
 	volatile sig_atomic_t *stop; /* may be NULL: set to stop taking new certificates */
 	/* Called every progress_ms from the calling thread while workers run (may be NULL). */
 	void (*progress)(void *ctx, const struct jitrd_register_summary *s);

@@ -1,5 +1,6 @@
 /* cmd_operator.c — `jitrd ca register|deactivate`, `jitrd cert revoke|activate|register`,
- * `jitrd crl sweep`, `jitrd explain` (DESIGN §4.6): parse the options and call the command (src/operator). */
+ * `jitrd crl sweep`, `jitrd explain` (DESIGN §4.6): parse the options and call the command
+ * (src/operator). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -269,8 +270,8 @@ static const char cert_register_usage[] =
 static int cert_register(int argc, char **argv)
 {
 	struct op_args a;
-	int status = parse_args(argc, argv, cert_register_usage,
-	                        ALLOW_JSON | ALLOW_DIR | ALLOW_AT, &a);
+	int status =
+	    parse_args(argc, argv, cert_register_usage, ALLOW_JSON | ALLOW_DIR | ALLOW_AT, &a);
 
 	if (status >= 0)
 		return status;
@@ -280,8 +281,8 @@ static int cert_register(int argc, char **argv)
 		fputs(cert_register_usage, stderr);
 		return EXIT_USAGE;
 	}
-	return jitrd_command_cert_register(&a.common, a.dir, argv + optind,
-	                                   (size_t)(argc - optind), a.json);
+	return jitrd_command_cert_register(&a.common, a.dir, argv + optind, (size_t)(argc - optind),
+	                                   a.json);
 }
 
 static int cert_update(int argc, char **argv, enum jitrd_iot_status new_status)

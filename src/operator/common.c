@@ -158,8 +158,8 @@ void operator_pool_leave(struct operator_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers,
-                                 void *(*fn)(void *), void *arg, struct jitrd_diag *diag)
+enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, void *(*fn)(void *),
+                                 void *arg, struct jitrd_diag *diag)
 {
 	pthread_t threads[JITRD_OPERATOR_MAX_WORKERS];
 	unsigned started = 0;

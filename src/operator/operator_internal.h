@@ -98,8 +98,8 @@ void operator_pool_cleanup(struct operator_pool *pool);
 /* Starts workers (1..JITRD_OPERATOR_MAX_WORKERS) threads of fn(arg) with the stop signals
  * blocked in them, waits until every one called operator_pool_leave, joins them.
  * JITRD_OK when at least one started; JITRD_ERR_NOMEM (diag says so) otherwise. */
-enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers,
-                                 void *(*fn)(void *), void *arg, struct jitrd_diag *diag) JITRD_WUR;
+enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, void *(*fn)(void *),
+                                 void *arg, struct jitrd_diag *diag) JITRD_WUR;
 
 /* Called by a worker, lock not held, as its last act on the pool. */
 void operator_pool_leave(struct operator_pool *pool);

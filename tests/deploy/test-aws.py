@@ -23,7 +23,9 @@ SQL = "SELECT * FROM '$aws/events/certificates/registered/#'"
 ACCOUNT_ARN = "arn:aws:iot:REGION:ACCOUNT:*"
 # Actions that name no resource type in IAM (account-wide): they need "Resource": "*".
 ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
-                "iot:RegisterCACertificate"}
+                "iot:RegisterCACertificate",
+                # the certificate it registers does not exist yet: no cert ARN to name
+                "iot:RegisterCertificate"}
 HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
                       "CreatePolicyVersion", "ListPolicyVersions", "DeletePolicyVersion",
                       "AttachPolicy", "CreateThing", "DescribeThing", "ListThingPrincipals",

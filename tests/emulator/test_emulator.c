@@ -462,10 +462,10 @@ static void test_update_certificate_rules(void)
 static void test_register_certificate_rules(void)
 {
 	static const struct {
-		const char *ca_active;    /* ca1 registered with setAsActive */
-		const char *device;       /* fixture */
-		const char *named_ca;     /* caCertificatePem (NULL: none) */
-		const char *status;       /* body member (NULL: none) */
+		const char *ca_active;     /* ca1 registered with setAsActive */
+		const char *device;        /* fixture */
+		const char *named_ca;      /* caCertificatePem (NULL: none) */
+		const char *status;        /* body member (NULL: none) */
 		const char *set_as_active; /* deprecated query flag (NULL: none) */
 		int http;
 		const char *code;
@@ -503,15 +503,17 @@ static void test_register_certificate_rules(void)
 		struct json_object *out;
 
 		if (ca)
-			json_object_object_add(body, "caCertificatePem", json_object_new_string(ca));
+			json_object_object_add(body, "caCertificatePem",
+			                       json_object_new_string(ca));
 		if (cases[i].status)
 			json_object_object_add(body, "status",
 			                       json_object_new_string(cases[i].status));
 		register_ca1(store, cases[i].ca_active, "false");
-		out = expect(emu_op_register_certificate, store,
-		             make_call(&b, NULL, body, cases[i].set_as_active ? "setAsActive" : NULL,
-		                       cases[i].set_as_active, NULL),
-		             cases[i].http, cases[i].code);
+		out =
+		    expect(emu_op_register_certificate, store,
+		           make_call(&b, NULL, body, cases[i].set_as_active ? "setAsActive" : NULL,
+		                     cases[i].set_as_active, NULL),
+		           cases[i].http, cases[i].code);
 		if (cases[i].http == 200) {
 			ASSERT_STR(jstr(out, "certificateId"), id);
 			json_object_put(out);

@@ -5,7 +5,9 @@
  *
  *   mkfleet URL CA.pem CA.key COUNT FIRST_SERIAL IDS_OUT [PEM_DIR]
  *
- * IDS_OUT gets "certificate_id serial_hex" per line; PEM_DIR (optional) dev-<i>.pem each. */
+ * IDS_OUT gets "certificate_id serial_hex" per line; PEM_DIR (optional) dev-<i>.pem each.
+ * URL "-" registers nothing: the certificates are only written to PEM_DIR (required then), for
+ * `jitrd cert register` to register. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,45 @@ cleanup:
 	return pem;
 }
 
+static int write_pem(const char *dir, long i, const char *pem)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/dev-%ld.pem", dir, i);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	if (fputs(pem, f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) != 0 ? -1 : 0;
+}
+
+/* The certificates written to dir only, their ids computed as AWS does (SHA-256 of the DER). */
+static int write_only(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *dev_key, long count, long first,
+                      FILE *ids, const char *dir)
+{
+	for (long i = 0; i < count; i++) {
+		struct jitrd_diag diag = {{0}};
+		struct jitrd_cert *cert = NULL;
+		char *pem = make_device(ca, ca_key, dev_key, first + i, i);
+		int bad = !pem || write_pem(dir, i, pem) != 0 ||
+		          jitrd_cert_from_pem(pem, strlen(pem), &cert, &diag) != JITRD_OK;
+
+		if (!bad)
+			fprintf(ids, "%s %lx\n", jitrd_cert_id(cert), (unsigned long)(first + i));
+		jitrd_cert_free(cert);
+		free(pem);
+		if (bad) {
+			fprintf(stderr, "mkfleet: cannot make or write device %ld\n", i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct jitrd_credentials_options copts;
@@ -138,6 +179,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mkfleet: cannot read the CA or make the device key\n");
 		goto cleanup;
 	}
+	if (strcmp(argv[1], "-") == 0) {
+		status =
+		    argc == 8 ? write_only(ca, ca_key, dev_key, count, first, ids, argv[7]) : 2;
+		goto cleanup;
+	}
 	jitrd_credentials_options_init(&copts);
 	copts.envp = (const char *const *)environ;
 	jitrd_iot_client_options_init(&iopts, NULL);
@@ -162,14 +208,8 @@ int main(int argc, char **argv)
 		}
 		err = jitrd_iot_register_certificate(session, jitrd_iot_deadline_in(10000), pem,
 		                                     ca_pem, JITRD_IOT_ACTIVE, &reg, &res, &diag);
-		if (err == JITRD_OK && argc == 8) {
-			char path[4096];
-			FILE *f;
-			snprintf(path, sizeof(path), "%s/dev-%ld.pem", argv[7], i);
-			f = fopen(path, "w");
-			if (!f || fputs(pem, f) < 0 || fclose(f) != 0)
-				err = JITRD_ERR_IO;
-		}
+		if (err == JITRD_OK && argc == 8 && write_pem(argv[7], i, pem) != 0)
+			err = JITRD_ERR_IO;
 		free(pem);
 		if (err != JITRD_OK) {
 			fprintf(stderr, "mkfleet: device %ld: %s %s %s\n", i, jitrd_strerror(err),
