@@ -19,40 +19,31 @@
 struct revoke_job {
 	const struct jitrd_deactivate_options *o;
 	char job[sizeof(JOB_PREFIX) + 64];
-	struct operator_listed_cert *todo; /* borrowed from the listing */
-	size_t todo_count;
-	struct operator_pool pool; /* its lock guards what follows */
-	size_t next;               /* the next certificate to take */
+	struct operator_listed_cert *todo; /* borrowed from the listing; pool.count of them */
+	struct operator_pool pool;         /* its lock guards what follows */
 	struct jitrd_deactivate_summary summary;
-	enum jitrd_err fatal; /* a journal or session error: stop taking work */
-	struct jitrd_diag fatal_diag;
 };
 
 static void *revoke_worker(void *arg)
 {
 	struct revoke_job *j = arg;
 	struct jitrd_iot_session *session = NULL;
-	enum jitrd_err err = jitrd_iot_session_new(j->o->client, &session);
+	enum jitrd_err err = operator_pool_session(&j->pool, j->o->client, &session);
 
-	pthread_mutex_lock(&j->pool.lock);
-	if (err != JITRD_OK && j->fatal == JITRD_OK) {
-		j->fatal = err;
-		jitrd_diag_set(&j->fatal_diag, "cannot open a session: %s", jitrd_strerror(err));
-	}
-	pthread_mutex_unlock(&j->pool.lock);
 	while (err == JITRD_OK) {
 		struct jitrd_iot_result res = {0};
 		struct jitrd_diag diag = {{0}};
 		struct operator_listed_cert *cert;
 		char text[512];
+		size_t index;
+		bool more;
 
 		pthread_mutex_lock(&j->pool.lock);
-		if (j->pool.stopping || j->fatal != JITRD_OK || j->next == j->todo_count) {
-			pthread_mutex_unlock(&j->pool.lock);
-			break;
-		}
-		cert = &j->todo[j->next++];
+		more = operator_pool_take(&j->pool, &index);
 		pthread_mutex_unlock(&j->pool.lock);
+		if (!more)
+			break;
+		cert = &j->todo[index];
 
 		err = jitrd_iot_update_certificate(session,
 		                                   jitrd_iot_deadline_in(j->o->request_timeout_ms),
@@ -63,11 +54,9 @@ static void *revoke_worker(void *arg)
 			                              jitrd_clock_wall_ms(), &diag);
 			pthread_mutex_lock(&j->pool.lock);
 			j->summary.revoked++;
-			if (err != JITRD_OK && j->fatal == JITRD_OK) {
-				j->fatal = err;
-				jitrd_diag_set(&j->fatal_diag, "journal: %s", diag.text);
-			}
 			pthread_mutex_unlock(&j->pool.lock);
+			if (err != JITRD_OK)
+				operator_pool_fail(&j->pool, err, "journal", diag.text);
 			continue;
 		}
 		operator_describe_failure(text, sizeof(text), "UpdateCertificate", err, &res,
@@ -164,17 +153,17 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 		else if (list.items[i].status == JITRD_IOT_REVOKED)
 			j.summary.already_revoked++;
 		else
-			list.items[j.todo_count++] = list.items[i];
+			list.items[j.pool.count++] = list.items[i];
 	}
 	j.todo = list.items;
-	result = operator_pool_run(&j.pool, o->workers, revoke_worker, &j, &j.fatal_diag);
-	if (result == JITRD_OK && j.fatal != JITRD_OK)
-		result = j.fatal;
+	result = operator_pool_run(&j.pool, o->workers, revoke_worker, &j, &j.pool.fatal_diag);
+	if (result == JITRD_OK && j.pool.fatal != JITRD_OK)
+		result = j.pool.fatal;
 	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s", j.fatal_diag.text);
+		jitrd_diag_set(diag, "%s", j.pool.fatal_diag.text);
 		goto cleanup;
 	}
-	j.summary.interrupted = j.next < j.todo_count;
+	j.summary.interrupted = j.pool.next < j.pool.count;
 	if (!j.summary.interrupted && j.summary.failed == 0) {
 		/* every certificate is revoked: the job is complete and forgotten */
 		result = jitrd_journal_job_finish(o->journal, j.job, jitrd_clock_wall_ms(), diag);

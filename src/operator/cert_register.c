@@ -29,10 +29,7 @@ struct register_job {
 	char job[sizeof(JOB_PREFIX) + 64];
 	struct jitrd_decision_context ctx;
 	struct operator_pool pool; /* its lock guards what follows */
-	size_t next;
 	struct jitrd_register_summary summary;
-	enum jitrd_err fatal; /* a journal error: stop taking work */
-	struct jitrd_diag fatal_diag;
 };
 
 /* One certificate's work and what became of it. */
@@ -288,40 +285,29 @@ static void register_one(struct one *w)
 	/* recorded the moment it is ACTIVE: a crash now redoes at most the ones in flight */
 	err = jitrd_journal_item_done(j->o->journal, j->job, jitrd_cert_id(w->cert),
 	                              jitrd_clock_wall_ms(), &diag);
-	if (err != JITRD_OK) {
-		pthread_mutex_lock(&j->pool.lock);
-		if (j->fatal == JITRD_OK) {
-			j->fatal = err;
-			jitrd_diag_set(&j->fatal_diag, "journal: %s", diag.text);
-		}
-		pthread_mutex_unlock(&j->pool.lock);
-	}
+	if (err != JITRD_OK)
+		operator_pool_fail(&j->pool, err, "journal", diag.text);
 }
 
 static void *register_worker(void *arg)
 {
 	struct register_job *j = arg;
 	struct jitrd_iot_session *session = NULL;
-	enum jitrd_err err = jitrd_iot_session_new(j->o->client, &session);
+	enum jitrd_err err = operator_pool_session(&j->pool, j->o->client, &session);
 
-	pthread_mutex_lock(&j->pool.lock);
-	if (err != JITRD_OK && j->fatal == JITRD_OK) {
-		j->fatal = err;
-		jitrd_diag_set(&j->fatal_diag, "cannot open a session: %s", jitrd_strerror(err));
-	}
-	pthread_mutex_unlock(&j->pool.lock);
 	while (err == JITRD_OK) {
 		struct one w;
 		struct jitrd_register_line line;
+		size_t index;
+		bool more;
 
 		memset(&w, 0, sizeof(w));
 		pthread_mutex_lock(&j->pool.lock);
-		if (j->pool.stopping || j->fatal != JITRD_OK || j->next == j->o->count) {
-			pthread_mutex_unlock(&j->pool.lock);
-			break;
-		}
-		w.path = j->o->paths[j->next++];
+		more = operator_pool_take(&j->pool, &index);
 		pthread_mutex_unlock(&j->pool.lock);
+		if (!more)
+			break;
+		w.path = j->o->paths[index];
 
 		w.j = j;
 		w.s = session;
@@ -444,6 +430,7 @@ enum jitrd_err jitrd_operator_cert_register(const struct jitrd_register_options 
 		jitrd_diag_set(diag, "cert register: out of memory");
 		return JITRD_ERR_NOMEM;
 	}
+	j.pool.count = o->count;
 	j.pool.stop = o->stop;
 	j.pool.progress_ms = o->progress_ms;
 	j.pool.tick = o->progress ? register_tick : NULL;
@@ -452,14 +439,14 @@ enum jitrd_err jitrd_operator_cert_register(const struct jitrd_register_options 
 	                                 &j.summary.resumed, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = operator_pool_run(&j.pool, o->workers, register_worker, &j, &j.fatal_diag);
-	if (result == JITRD_OK && j.fatal != JITRD_OK)
-		result = j.fatal;
+	result = operator_pool_run(&j.pool, o->workers, register_worker, &j, &j.pool.fatal_diag);
+	if (result == JITRD_OK && j.pool.fatal != JITRD_OK)
+		result = j.pool.fatal;
 	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s", j.fatal_diag.text);
+		jitrd_diag_set(diag, "%s", j.pool.fatal_diag.text);
 		goto cleanup;
 	}
-	j.summary.interrupted = j.next < o->count;
+	j.summary.interrupted = j.pool.next < j.pool.count;
 	/* every certificate registered (or found so): the job is complete and forgotten; with
 	 * refusals or failures it stays, so a run after a fix skips what is done */
 	if (!j.summary.interrupted && !j.summary.failed && !j.summary.refused)

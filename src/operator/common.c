@@ -150,6 +150,35 @@ void operator_pool_cleanup(struct operator_pool *pool)
 	pthread_mutex_destroy(&pool->lock);
 }
 
+void operator_pool_fail(struct operator_pool *pool, enum jitrd_err err, const char *what,
+                        const char *text)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->fatal == JITRD_OK) {
+		pool->fatal = err;
+		jitrd_diag_set(&pool->fatal_diag, "%s: %s", what, text);
+	}
+	pthread_mutex_unlock(&pool->lock);
+}
+
+enum jitrd_err operator_pool_session(struct operator_pool *pool, struct jitrd_iot_client *client,
+                                     struct jitrd_iot_session **session)
+{
+	enum jitrd_err err = jitrd_iot_session_new(client, session);
+
+	if (err != JITRD_OK)
+		operator_pool_fail(pool, err, "cannot open a session", jitrd_strerror(err));
+	return err;
+}
+
+bool operator_pool_take(struct operator_pool *pool, size_t *index)
+{
+	if (pool->stopping || pool->fatal != JITRD_OK || pool->next >= pool->count)
+		return false;
+	*index = pool->next++;
+	return true;
+}
+
 void operator_pool_leave(struct operator_pool *pool)
 {
 	pthread_mutex_lock(&pool->lock);

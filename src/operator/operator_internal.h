@@ -89,6 +89,9 @@ struct operator_pool {
 	unsigned progress_ms; /* 0: 250 */
 	void (*tick)(void *ctx);
 	void *ctx;
+	size_t next, count;   /* the next item to take, of count */
+	enum jitrd_err fatal; /* the first error that stops the job (journal, session) */
+	struct jitrd_diag fatal_diag;
 };
 
 /* The lock and condition variable. Errors: JITRD_ERR_NOMEM. Then operator_pool_cleanup. */
@@ -100,6 +103,19 @@ void operator_pool_cleanup(struct operator_pool *pool);
  * JITRD_OK when at least one started; JITRD_ERR_NOMEM (diag says so) otherwise. */
 enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, void *(*fn)(void *),
                                  void *arg, struct jitrd_diag *diag) JITRD_WUR;
+
+/* A worker's session on client; on failure the pool's fatal error is set. */
+enum jitrd_err operator_pool_session(struct operator_pool *pool, struct jitrd_iot_client *client,
+                                     struct jitrd_iot_session **session) JITRD_WUR;
+
+/* With the lock held: the index of the next item in *index, or false when the pool stops
+ * (stopping, a fatal error, no item left). */
+bool operator_pool_take(struct operator_pool *pool, size_t *index);
+
+/* Records err as the pool's fatal error (the first one only) with "what: text"; takes the
+ * lock. */
+void operator_pool_fail(struct operator_pool *pool, enum jitrd_err err, const char *what,
+                        const char *text);
 
 /* Called by a worker, lock not held, as its last act on the pool. */
 void operator_pool_leave(struct operator_pool *pool);
