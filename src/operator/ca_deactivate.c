@@ -68,21 +68,16 @@ static void *revoke_worker(void *arg)
 			j->o->failure(j->o->ctx, cert->id, text);
 		pthread_mutex_unlock(&j->pool.lock);
 	}
-	operator_pool_leave(&j->pool);
-	jitrd_iot_session_free(session);
+	operator_pool_leave(&j->pool, session);
 	return NULL;
 }
 
 /* The progress callback, from the calling thread, with a copy of the counters. */
-static void revoke_tick(void *ctx)
+static void revoke_tick(void *ctx, const void *counters)
 {
-	struct revoke_job *j = ctx;
-	struct jitrd_deactivate_summary now_summary;
+	const struct revoke_job *j = ctx;
 
-	pthread_mutex_lock(&j->pool.lock);
-	now_summary = j->summary;
-	pthread_mutex_unlock(&j->pool.lock);
-	j->o->progress(j->o->ctx, &now_summary);
+	j->o->progress(j->o->ctx, counters);
 }
 
 enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_options *o,
@@ -108,13 +103,10 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 	}
 	j.o = o;
 	snprintf(j.job, sizeof(j.job), JOB_PREFIX "%s", o->ca_id);
-	if (operator_pool_init(&j.pool) != JITRD_OK)
+	if (operator_pool_init(&j.pool, o->stop, o->progress_ms, o->progress ? revoke_tick : NULL,
+	                       &j, &j.summary, sizeof(j.summary)) != JITRD_OK)
 		return JITRD_ERR_NOMEM;
 	lock_ready = true;
-	j.pool.stop = o->stop;
-	j.pool.progress_ms = o->progress_ms;
-	j.pool.tick = o->progress ? revoke_tick : NULL;
-	j.pool.ctx = &j;
 	result = jitrd_iot_session_new(o->client, &session);
 	if (result != JITRD_OK)
 		goto cleanup;
@@ -156,13 +148,9 @@ enum jitrd_err jitrd_operator_ca_deactivate(const struct jitrd_deactivate_option
 			list.items[j.pool.count++] = list.items[i];
 	}
 	j.todo = list.items;
-	result = operator_pool_run(&j.pool, o->workers, revoke_worker, &j, &j.pool.fatal_diag);
-	if (result == JITRD_OK && j.pool.fatal != JITRD_OK)
-		result = j.pool.fatal;
-	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s", j.pool.fatal_diag.text);
+	result = operator_pool_run(&j.pool, o->workers, revoke_worker, &j, diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	j.summary.interrupted = j.pool.next < j.pool.count;
 	if (!j.summary.interrupted && j.summary.failed == 0) {
 		/* every certificate is revoked: the job is complete and forgotten */

@@ -346,20 +346,15 @@ static void *register_worker(void *arg)
 		jitrd_decision_cleanup(&w.d);
 		jitrd_cert_free(w.cert);
 	}
-	operator_pool_leave(&j->pool);
-	jitrd_iot_session_free(session);
+	operator_pool_leave(&j->pool, session);
 	return NULL;
 }
 
-static void register_tick(void *ctx)
+static void register_tick(void *ctx, const void *counters)
 {
-	struct register_job *j = ctx;
-	struct jitrd_register_summary now_summary;
+	const struct register_job *j = ctx;
 
-	pthread_mutex_lock(&j->pool.lock);
-	now_summary = j->summary;
-	pthread_mutex_unlock(&j->pool.lock);
-	j->o->progress(j->o->ctx, &now_summary);
+	j->o->progress(j->o->ctx, counters);
 }
 
 static int compare_paths(const void *a, const void *b)
@@ -426,26 +421,19 @@ enum jitrd_err jitrd_operator_cert_register(const struct jitrd_register_options 
 		jitrd_diag_set(diag, "cert register: out of memory");
 		return JITRD_ERR_NOMEM;
 	}
-	if (operator_pool_init(&j.pool) != JITRD_OK) {
+	if (operator_pool_init(&j.pool, o->stop, o->progress_ms, o->progress ? register_tick : NULL,
+	                       &j, &j.summary, sizeof(j.summary)) != JITRD_OK) {
 		jitrd_diag_set(diag, "cert register: out of memory");
 		return JITRD_ERR_NOMEM;
 	}
 	j.pool.count = o->count;
-	j.pool.stop = o->stop;
-	j.pool.progress_ms = o->progress_ms;
-	j.pool.tick = o->progress ? register_tick : NULL;
-	j.pool.ctx = &j;
 	result = jitrd_journal_job_start(o->journal, j.job, "cert register", jitrd_clock_wall_ms(),
 	                                 &j.summary.resumed, diag);
 	if (result != JITRD_OK)
 		goto cleanup;
-	result = operator_pool_run(&j.pool, o->workers, register_worker, &j, &j.pool.fatal_diag);
-	if (result == JITRD_OK && j.pool.fatal != JITRD_OK)
-		result = j.pool.fatal;
-	if (result != JITRD_OK) {
-		jitrd_diag_set(diag, "%s", j.pool.fatal_diag.text);
+	result = operator_pool_run(&j.pool, o->workers, register_worker, &j, diag);
+	if (result != JITRD_OK)
 		goto cleanup;
-	}
 	j.summary.interrupted = j.pool.next < j.pool.count;
 	/* every certificate registered (or found so): the job is complete and forgotten; with
 	 * refusals or failures it stays, so a run after a fix skips what is done */

@@ -126,11 +126,20 @@ void operator_print_failure(const char *what, enum jitrd_err err,
 	fprintf(stderr, "jitrd: %s\n", text);
 }
 
-enum jitrd_err operator_pool_init(struct operator_pool *pool)
+enum jitrd_err operator_pool_init(struct operator_pool *pool, volatile sig_atomic_t *stop,
+                                  unsigned progress_ms, void (*tick)(void *, const void *),
+                                  void *ctx, const void *counters, size_t counters_size)
 {
 	pthread_condattr_t attr;
 	enum jitrd_err result = JITRD_ERR_NOMEM;
 
+	memset(pool, 0, sizeof(*pool));
+	pool->stop = stop;
+	pool->progress_ms = progress_ms;
+	pool->tick = tick;
+	pool->ctx = ctx;
+	pool->counters = counters;
+	pool->counters_size = counters_size;
 	if (pthread_condattr_init(&attr) != 0)
 		return JITRD_ERR_NOMEM;
 	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
@@ -179,8 +188,9 @@ bool operator_pool_take(struct operator_pool *pool, size_t *index)
 	return true;
 }
 
-void operator_pool_leave(struct operator_pool *pool)
+void operator_pool_leave(struct operator_pool *pool, struct jitrd_iot_session *session)
 {
+	jitrd_iot_session_free(session);
 	pthread_mutex_lock(&pool->lock);
 	pool->running--;
 	pthread_cond_signal(&pool->finished);
@@ -223,9 +233,13 @@ enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, v
 		/* the flag a signal handler sets is read here only, and passed on under the lock */
 		if (pool->stop && *pool->stop)
 			pool->stopping = true;
-		if (pool->tick && pool->running > 0) {
+		if (pool->tick && pool->running > 0 &&
+		    pool->counters_size <= OPERATOR_POOL_COUNTERS_MAX) {
+			unsigned char copy[OPERATOR_POOL_COUNTERS_MAX];
+
+			memcpy(copy, pool->counters, pool->counters_size);
 			pthread_mutex_unlock(&pool->lock);
-			pool->tick(pool->ctx);
+			pool->tick(pool->ctx, copy);
 			pthread_mutex_lock(&pool->lock);
 		}
 	}
@@ -236,5 +250,7 @@ enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, v
 		jitrd_diag_set(diag, "cannot start a worker thread");
 		return JITRD_ERR_NOMEM;
 	}
-	return JITRD_OK;
+	if (pool->fatal != JITRD_OK)
+		jitrd_diag_set(diag, "%s", pool->fatal_diag.text);
+	return pool->fatal;
 }

@@ -77,9 +77,11 @@ enum jitrd_exit operator_decide_pem(struct jitrd_runtime *rt, const char *device
 
 /* Worker threads of a long operator job (ca deactivate, cert register): they share lock, take
  * work under it and call operator_pool_leave as they end. The calling thread waits, turns
- * *stop (a signal handler's flag) into `stopping` under the lock, and calls tick (lock not
- * held) every progress_ms while workers run. Set lock, stop, tick, ctx and progress_ms, and
- * call operator_pool_init first. */
+ * *stop (a signal handler's flag) into `stopping` under the lock, and every progress_ms while
+ * workers run copies the counters (counters_size bytes, at most OPERATOR_POOL_COUNTERS_MAX)
+ * under the lock and calls tick with the copy (lock not held). Set count after
+ * operator_pool_init. */
+#define OPERATOR_POOL_COUNTERS_MAX 256
 struct operator_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t finished;
@@ -87,20 +89,26 @@ struct operator_pool {
 	bool stopping; /* read by workers under lock: take no new work */
 	volatile sig_atomic_t *stop;
 	unsigned progress_ms; /* 0: 250 */
-	void (*tick)(void *ctx);
+	void (*tick)(void *ctx, const void *counters);
 	void *ctx;
+	const void *counters;
+	size_t counters_size;
 	size_t next, count;   /* the next item to take, of count */
 	enum jitrd_err fatal; /* the first error that stops the job (journal, session) */
 	struct jitrd_diag fatal_diag;
 };
 
-/* The lock and condition variable. Errors: JITRD_ERR_NOMEM. Then operator_pool_cleanup. */
-enum jitrd_err operator_pool_init(struct operator_pool *pool) JITRD_WUR;
+/* Zeroes pool and makes its lock and condition variable; tick (may be NULL) gets ctx and a copy
+ * of counters_size bytes of counters. Errors: JITRD_ERR_NOMEM. Then operator_pool_cleanup. */
+enum jitrd_err operator_pool_init(struct operator_pool *pool, volatile sig_atomic_t *stop,
+                                  unsigned progress_ms, void (*tick)(void *, const void *),
+                                  void *ctx, const void *counters, size_t counters_size) JITRD_WUR;
 void operator_pool_cleanup(struct operator_pool *pool);
 
 /* Starts workers (1..JITRD_OPERATOR_MAX_WORKERS) threads of fn(arg) with the stop signals
  * blocked in them, waits until every one called operator_pool_leave, joins them.
- * JITRD_OK when at least one started; JITRD_ERR_NOMEM (diag says so) otherwise. */
+ * JITRD_OK when at least one started and none failed; otherwise JITRD_ERR_NOMEM (no thread)
+ * or the pool's fatal error, diag saying why. */
 enum jitrd_err operator_pool_run(struct operator_pool *pool, unsigned workers, void *(*fn)(void *),
                                  void *arg, struct jitrd_diag *diag) JITRD_WUR;
 
@@ -117,7 +125,7 @@ bool operator_pool_take(struct operator_pool *pool, size_t *index);
 void operator_pool_fail(struct operator_pool *pool, enum jitrd_err err, const char *what,
                         const char *text);
 
-/* Called by a worker, lock not held, as its last act on the pool. */
-void operator_pool_leave(struct operator_pool *pool);
+/* Called by a worker, lock not held, as its last act on the pool: frees its session. */
+void operator_pool_leave(struct operator_pool *pool, struct jitrd_iot_session *session);
 
 #endif

@@ -77,17 +77,8 @@ PY
 # ---- 2. kill -9 at about half, then again ------------------------------------------------------
 before_reg=$(op_calls RegisterCertificate)
 t0=$(now)
-"$jitrd" cert register -c two.conf --dir two >two1.out 2>two1.err &
-run_pid=$!
-i=0
-while [ $(($(op_calls RegisterCertificate) - before_reg)) -lt $((n / 2)) ]; do
-	i=$((i + 1))
-	[ $i -ge 6000 ] && give_up "no progress (kill -9 run)"
-	sleep 0.1
-done
-kill -KILL $run_pid
-wait $run_pid 2>/dev/null
-run_pid=""
+signal_after_calls RegisterCertificate $((n / 2)) KILL 6000 \
+	"$jitrd" cert register -c two.conf --dir two >two1.out 2>two1.err
 killed_at=$(echo "$(now) - $t0" | bc)
 "$jitrd" cert register -c two.conf --dir two >two2.out 2>two2.err
 st=$?

@@ -54,8 +54,8 @@ cp reg/ca.pem cas/
 } >reg.conf
 # the bulk runs without Things: ListThingPrincipals has no [limits] key (10/s) and would bound them
 grep -v '^thing_name' reg.conf >bulk.conf
-# the SIGTERM run slower, so that it is surely midway when the signal comes
-sed 's/^register_certificate = 200$/register_certificate = 40/' bulk.conf >term.conf
+# the interrupted runs slower, so that they are surely midway when the signal comes
+sed 's/^register_certificate = 200$/register_certificate = 40/' bulk.conf >slow.conf
 "$jitrd" ca register -c reg.conf --ca-cert reg/ca.pem --ca-key reg/ca.key --activate \
 	>/dev/null 2>ca-register.err || give_up "cannot register the CA"
 reg_id=$(cert_id reg/ca.pem)
@@ -172,17 +172,9 @@ check "no input at all: exit 2 with the usage" sh -c "[ $? -eq 2 ] && grep -q '^
 m=600
 "$mkfleet" - reg/ca.pem reg/ca.key $m 1000 bulk.ids bulk 2>>mkfleet.err || give_up "mkfleet (bulk)"
 before=$(op_calls RegisterCertificate)
-"$jitrd" cert register -c bulk.conf --dir bulk >bulk1.out 2>bulk1.err &
-run_pid=$!
-i=0
-while [ $(($(op_calls RegisterCertificate) - before)) -lt 200 ]; do
-	i=$((i + 1))
-	[ $i -ge 600 ] && give_up "no progress in 60 s (kill -9 run)"
-	sleep 0.05
-done
-kill -KILL $run_pid
-wait $run_pid 2>/dev/null
-run_pid=""
+signal_after_calls RegisterCertificate 200 KILL 600 \
+	"$jitrd" cert register -c slow.conf --dir bulk >bulk1.out 2>bulk1.err
+done1=$(($(op_calls RegisterCertificate) - before))
 "$jitrd" cert register -c bulk.conf --dir bulk >bulk2.out 2>bulk2.err
 st=$?
 calls=$(($(op_calls RegisterCertificate) - before))
@@ -192,6 +184,7 @@ tail -1 bulk2.out | sed 's/^/# /'
 states=$(statuses_of_ca "$reg_id")
 check "after kill -9 the rerun exits 0 and every good certificate is ACTIVE: $m bulk + 6 of the mix, dev-7 REVOKED ($states)" \
 	sh -c "[ $st -eq 0 ] && [ '$states' = 'ACTIVE=$((m + 6)) REVOKED=1' ]"
+check "the first run was killed midway ($done1 of $m registered)" [ $done1 -lt $m ]
 check "RegisterCertificate calls = $m + at most the 4 in flight ($calls)" \
 	sh -c "[ $calls -ge $m ] && [ $calls -le $((m + 4)) ]"
 check "the in-flight ones came back as already registered ($again = $calls - $m)" \
@@ -201,22 +194,13 @@ check "the in-flight ones came back as already registered ($again = $calls - $m)
 t=300
 "$mkfleet" - reg/ca.pem reg/ca.key $t 5000 term.ids term 2>>mkfleet.err || give_up "mkfleet (term)"
 before=$(op_calls RegisterCertificate)
-"$jitrd" cert register -c term.conf --dir term >term1.out 2>term1.err &
-run_pid=$!
-i=0
-while [ $(($(op_calls RegisterCertificate) - before)) -lt 100 ]; do
-	i=$((i + 1))
-	[ $i -ge 600 ] && give_up "no progress in 60 s (SIGTERM run)"
-	sleep 0.05
-done
-kill -TERM $run_pid
-wait $run_pid
+signal_after_calls RegisterCertificate 100 TERM 600 \
+	"$jitrd" cert register -c slow.conf --dir term >term1.out 2>term1.err
 st=$?
-run_pid=""
 done1=$(($(op_calls RegisterCertificate) - before))
 check "SIGTERM midway ($done1 of $t): exit 1, 'interrupted, run the same command again'" \
 	sh -c "[ $st -eq 1 ] && [ $done1 -lt $t ] && grep -q 'interrupted, run the same command again' term1.err"
-"$jitrd" cert register -c term.conf --dir term >term2.out 2>term2.err
+"$jitrd" cert register -c slow.conf --dir term >term2.out 2>term2.err
 st=$?
 calls=$(($(op_calls RegisterCertificate) - before))
 check "the rerun after SIGTERM completes with no certificate registered twice ($calls = $t)" \
