@@ -449,6 +449,9 @@ cleanup:
 
 struct register_view {
 	bool tty, json;
+	/* the progress line (the calling thread) and the certificates' lines (workers) share
+	 * the terminal: one at a time */
+	pthread_mutex_t terminal;
 	int64_t last_progress_ms;
 	bool progress_shown;
 };
@@ -462,12 +465,14 @@ static void progress_line(void *ctx, const struct jitrd_register_summary *s)
 	if (!v->tty || now - v->last_progress_ms < 250)
 		return;
 	v->last_progress_ms = now;
+	pthread_mutex_lock(&v->terminal);
 	v->progress_shown = true;
 	fprintf(stderr,
 	        "\rregistering: %zu/%zu (registered %zu, already registered %zu, refused %zu, "
 	        "failed %zu)  ",
 	        s->registered + s->registered_earlier + s->already + s->refused + s->failed,
 	        s->total, s->registered + s->registered_earlier, s->already, s->refused, s->failed);
+	pthread_mutex_unlock(&v->terminal);
 }
 
 static void write_json_line(struct jitrd_escape_line *out, const void *ctx)
@@ -520,6 +525,7 @@ static void print_line(void *ctx, const struct jitrd_register_line *l)
 
 	if (jitrd_escape_build(v->json ? write_json_line : write_text_line, l, &text) != JITRD_OK)
 		return;
+	pthread_mutex_lock(&v->terminal);
 	if (v->progress_shown) {
 		fputs("\r\033[K", stderr);
 		v->progress_shown = false;
@@ -532,6 +538,7 @@ static void print_line(void *ctx, const struct jitrd_register_line *l)
 	} else {
 		fprintf(stderr, "jitrd: %s\n", text);
 	}
+	pthread_mutex_unlock(&v->terminal);
 	free(text);
 }
 
@@ -568,7 +575,7 @@ enum jitrd_exit jitrd_command_cert_register(const struct jitrd_command_options *
 	struct jitrd_diag diag = {{0}};
 	struct jitrd_register_summary sum;
 	struct jitrd_register_options ropts;
-	struct register_view view = {0};
+	struct register_view view = {.terminal = PTHREAD_MUTEX_INITIALIZER};
 	char **inputs = NULL;
 	size_t inputs_count = 0;
 	bool owned = false;

@@ -264,6 +264,35 @@ static void test_verification_refused(void)
 	jitrd_cert_free(ca1);
 }
 
+/* cert register: what it needs is checked before anything is opened; the summary is filled
+ * (zero) whatever happens; the result names are the --json words. */
+static void test_register_arguments(void)
+{
+	struct jitrd_register_options o;
+	struct jitrd_register_summary sum;
+	struct jitrd_diag diag = {{0}};
+
+	memset(&sum, 0xff, sizeof(sum));
+	CU_ASSERT_EQUAL(jitrd_operator_cert_register(NULL, &sum, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(sum.total, 0);
+	CU_ASSERT_EQUAL(sum.register_calls, 0);
+	CU_ASSERT(strstr(diag.text, "journal") != NULL);
+	memset(&o, 0, sizeof(o));
+	memset(&sum, 0xff, sizeof(sum));
+	CU_ASSERT_EQUAL(jitrd_operator_cert_register(&o, &sum, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(sum.registered, 0);
+	CU_ASSERT_FALSE(sum.interrupted);
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name(JITRD_REGISTER_REGISTERED), "registered");
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name(JITRD_REGISTER_REGISTERED_EARLIER),
+	                       "registered_earlier");
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name(JITRD_REGISTER_ALREADY),
+	                       "already_registered");
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name(JITRD_REGISTER_REFUSED), "refused");
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name(JITRD_REGISTER_FAILED), "failed");
+	CU_ASSERT_STRING_EQUAL(jitrd_register_result_name((enum jitrd_register_result)99),
+	                       "failed");
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -275,6 +304,7 @@ int main(void)
 	    {"verification certificate: CN = code, signed by the CA, fresh P-256 key",
 	     test_verification_certificate},
 	    {"verification certificate refused: bad code, wrong key", test_verification_refused},
+	    {"cert register: arguments, result names", test_register_arguments},
 	    {NULL, NULL},
 	};
 	int status;
