@@ -39,7 +39,7 @@ print(" ".join("%s=%d" % kv for kv in sorted(c.items())))'
 for ca in reg foreign; do
 	make_ca $ca "Register Test $ca CA" || give_up "cannot make CA $ca"
 done
-mkdir -p cas crls state good foreign-devs bulk term empty
+mkdir -p cas crls state good foreign-devs bulk term tty empty
 cp reg/ca.pem cas/
 {
 	printf '[aws]\nregion = us-east-1\naccount_id = 123456789012\nendpoint = %s\n' "$url"
@@ -205,6 +205,24 @@ st=$?
 calls=$(($(op_calls RegisterCertificate) - before))
 check "the rerun after SIGTERM completes with no certificate registered twice ($calls = $t)" \
 	sh -c "[ $st -eq 0 ] && [ $calls -eq $t ] && grep -q 'already registered 0' term2.out"
+
+# ---- on a terminal: a progress line, rewritten in place, at most about 4 times a second ---------
+p=200
+"$mkfleet" - reg/ca.pem reg/ca.key $p 9000 tty.ids tty 2>>mkfleet.err || give_up "mkfleet (tty)"
+start=$(date +%s.%N)
+script -qec "'$jitrd' cert register -c '$work/slow.conf' --dir '$work/tty' >'$work/tty.out'" \
+	tty.typescript >/dev/null 2>&1 </dev/null
+st=$?
+took=$(echo "$(date +%s.%N) - $start" | bc)
+lines=$(tr '\r' '\n' <tty.typescript | grep -c '^registering: ')
+rewritten=$(grep -c "$(printf '\r')registering: " tty.typescript)
+most=$(echo "$took * 4 + 2" | bc | cut -d. -f1)
+check "on a terminal: $lines progress lines in $took s (at most $most), rewritten after a CR" \
+	sh -c "[ $st -eq 0 ] && [ $lines -ge 2 ] && [ $lines -le $most ] && [ $rewritten -ge 1 ]"
+check "on a terminal: the summary on standard output" \
+	grep -q "^$p certificate(s): registered $p, already registered 0" tty.out
+"$jitrd" cert register -c slow.conf --dir tty >notty.out 2>notty.err
+check "not on a terminal: no progress line" sh -c "! grep -q 'registering:' notty.err"
 
 echo "CASES $passed $failed"
 [ "$failed" -eq 0 ]
