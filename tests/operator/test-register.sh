@@ -56,6 +56,7 @@ cp reg/ca.pem cas/
 grep -v '^thing_name' reg.conf >bulk.conf
 # the interrupted runs slower, so that they are surely midway when the signal comes
 sed 's/^register_certificate = 200$/register_certificate = 40/' bulk.conf >slow.conf
+sed 's/^register_certificate = 200$/register_certificate = 10/' bulk.conf >slower.conf
 "$jitrd" ca register -c reg.conf --ca-cert reg/ca.pem --ca-key reg/ca.key --activate \
 	>/dev/null 2>ca-register.err || give_up "cannot register the CA"
 reg_id=$(cert_id reg/ca.pem)
@@ -191,16 +192,16 @@ check "the in-flight ones came back as already registered ($again = $calls - $m)
 	[ "${again:-x}" = $((calls - m)) ]
 
 # ---- SIGTERM: the ones in flight finish, then stop; the rerun resumes ------------------------------
-t=300
+t=150
 "$mkfleet" - reg/ca.pem reg/ca.key $t 5000 term.ids term 2>>mkfleet.err || give_up "mkfleet (term)"
 before=$(op_calls RegisterCertificate)
-signal_after_calls RegisterCertificate 100 TERM 600 \
-	"$jitrd" cert register -c slow.conf --dir term >term1.out 2>term1.err
+signal_after_calls RegisterCertificate 30 TERM 600 \
+	"$jitrd" cert register -c slower.conf --dir term >term1.out 2>term1.err
 st=$?
 done1=$(($(op_calls RegisterCertificate) - before))
 check "SIGTERM midway ($done1 of $t): exit 1, 'interrupted, run the same command again'" \
 	sh -c "[ $st -eq 1 ] && [ $done1 -lt $t ] && grep -q 'interrupted, run the same command again' term1.err"
-"$jitrd" cert register -c slow.conf --dir term >term2.out 2>term2.err
+"$jitrd" cert register -c bulk.conf --dir term >term2.out 2>term2.err
 st=$?
 calls=$(($(op_calls RegisterCertificate) - before))
 check "the rerun after SIGTERM completes with no certificate registered twice ($calls = $t)" \
