@@ -122,6 +122,17 @@ struct jitrd_config {
 		 * client session; [limits] still bounds the calls per second */
 		int batch_concurrency;
 	} lambda;
+	struct {
+		char *queue_url; /* "" = no SQS source; else `jitrd run` consumes this queue
+		                  * (never together with [mqtt] url) */
+		char *region;    /* default [aws] region (filled in by the parser, never "") */
+		char *endpoint;  /* default "" = scheme://host of queue_url; https, http only
+		                  * to loopback */
+		int wait_time_seconds;          /* default 20, 0..20: ReceiveMessage long poll */
+		int max_messages;               /* default 10, 1..10 per ReceiveMessage */
+		int pollers;                    /* default 2, 1..16 threads receiving */
+		int visibility_timeout_seconds; /* default 60, 0..43200: asked per receive */
+	} sqs;
 };
 
 /* Parses an INI text (len bytes, may be NULL/0 for "no file": defaults + environment only),

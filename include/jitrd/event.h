@@ -35,4 +35,24 @@ struct jitrd_event {
 enum jitrd_err jitrd_event_parse(const char *json, size_t len, struct jitrd_event *out,
                                  struct jitrd_diag *diag) JITRD_WUR;
 
+/* Base64 of the largest event: 4 characters per 3 bytes, padded. */
+#define JITRD_EVENT_MAX_BASE64 (((JITRD_EVENT_MAX_BYTES + 2) / 3) * 4)
+/* Room for the largest event decoded: the decoder writes whole groups of three, and a NUL. */
+#define JITRD_EVENT_BODY_DECODED_SIZE (JITRD_EVENT_MAX_BYTES + 3)
+
+/* The registration event inside an SQS message body, as the IoT rule's SQS action writes it:
+ * the event JSON itself (first non-blank byte '{': *event points into body), or, with the
+ * action's useBase64, standard base64 of it (RFC 4648 §4: A-Za-z0-9+/, '=' padding to a
+ * multiple of four, nothing else: no blank, no line break, no bits past the data), decoded
+ * into decoded (decoded_size bytes, JITRD_EVENT_BODY_DECODED_SIZE to take any event;
+ * NUL-terminated) and *event points there. The event itself is not parsed: jitrd_event_parse
+ * judges it. Errors: JITRD_ERR_TOO_LARGE (raw over JITRD_EVENT_MAX_BYTES, base64 over
+ * JITRD_EVENT_MAX_BASE64 or decoding to more than decoded_size - 1 bytes),
+ * JITRD_ERR_MALFORMED (empty, neither JSON nor strict base64, or base64 of something that
+ * does not start with '{'), JITRD_ERR_INVALID_ARG. diag says which; outputs written only on
+ * JITRD_OK. */
+enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decoded,
+                                       size_t decoded_size, const char **event,
+                                       size_t *event_len, struct jitrd_diag *diag) JITRD_WUR;
+
 #endif

@@ -126,6 +126,19 @@ static enum jitrd_err map_curl(CURLcode rc, const struct sink *s, int cap_is_too
 	}
 }
 
+/* CURLOPT_XFERINFOFUNCTION: non-zero stops the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	const struct jitrd_awshttp_request *req = clientp;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return req->cancelled(req->cancel_ctx) ? 1 : 0;
+}
+
 /* The options that are the same for every request on a handle. */
 static enum jitrd_err set_fixed_options(CURL *easy)
 {
@@ -188,6 +201,11 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 	SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)announced_max);
 	if (req->ca_file)
 		SETOPT(easy, CURLOPT_CAINFO, req->ca_file);
+	SETOPT(easy, CURLOPT_NOPROGRESS, req->cancelled ? 0L : 1L);
+	if (req->cancelled) {
+		SETOPT(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+		SETOPT(easy, CURLOPT_XFERINFODATA, (void *)req);
+	}
 	if (strcmp(req->method, "GET") == 0) {
 		SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 		SETOPT(easy, CURLOPT_HTTPGET, 1L);
@@ -216,7 +234,9 @@ enum jitrd_err jitrd_awshttp_perform(CURL *easy, const struct jitrd_awshttp_requ
 		if (jitrd_awshttp_url_parts(req->url, NULL, 0, host, sizeof(host), NULL, NULL, 0) !=
 		    JITRD_OK)
 			snprintf(host, sizeof(host), "?");
-		result = map_curl(rc, &sink, req->cap_is_too_large);
+		result = rc == CURLE_ABORTED_BY_CALLBACK
+		             ? JITRD_ERR_DEADLINE
+		             : map_curl(rc, &sink, req->cap_is_too_large);
 		if (sink.oversized)
 			jitrd_diag_set(diag, "%s %s: response body over %zu bytes", req->method,
 			               host, req->max_body);

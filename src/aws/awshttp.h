@@ -35,6 +35,10 @@ struct jitrd_awshttp_request {
 	int cap_is_too_large;        /* 1: a body over max_body (announced by Content-Length
 	                              * or received) is JITRD_ERR_TOO_LARGE, and curl refuses a
 	                              * Content-Length over it before reading */
+	/* Non-NULL: polled while the exchange runs (about once a second when idle); non-zero
+	 * aborts it with JITRD_ERR_DEADLINE. */
+	int (*cancelled)(void *ctx);
+	void *cancel_ctx;
 	/* Each response header line as curl hands it (redirects' too), or NULL. */
 	void (*header_line)(void *ctx, const char *data, size_t n);
 	void *header_ctx;

@@ -45,6 +45,8 @@ struct jitrd_iot_client {
 	void *on_request_ctx;
 	struct jitrd_credentials_provider *creds; /* borrowed */
 	struct jitrd_ratelimit *limits;
+	const struct jitrd_iot_service *service_spec; /* NULL: AWS IoT */
+	char target_prefix[32];                       /* with service_spec */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 };
@@ -68,7 +70,19 @@ struct jitrd_iot_session {
 	struct jitrd_sigv4_key_cache key_cache;
 	struct header_block headers;
 	struct json_tokener *tok; /* reused for every response body (depth bound 32) */
+	int (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
+
+/* The operation's name, for messages and X-Amz-Target. */
+static const char *op_name(const struct jitrd_iot_client *cl, int op)
+{
+	if (cl->service_spec)
+		return op >= 0 && (size_t)op < cl->service_spec->op_count
+		           ? cl->service_spec->op_name(op)
+		           : "?";
+	return jitrd_iot_op_name((enum jitrd_iot_op)op);
+}
 
 /* ---- options and lifecycle ---- */
 
@@ -151,9 +165,10 @@ static enum jitrd_err set_endpoint(struct jitrd_iot_client *c, const char *endpo
 	return JITRD_OK;
 }
 
-enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
-                                    struct jitrd_credentials_provider *creds,
-                                    struct jitrd_iot_client **out, struct jitrd_diag *diag)
+static enum jitrd_err client_new(const struct jitrd_iot_client_options *opts,
+                                 const struct jitrd_iot_service *svc,
+                                 struct jitrd_credentials_provider *creds,
+                                 struct jitrd_iot_client **out, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_iot_client *c = NULL;
@@ -171,7 +186,7 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 		jitrd_diag_set(diag, "[aws] region: not a region name");
 		goto cleanup;
 	}
-	if (strcmp(opts->signing_name, "iot") != 0 &&
+	if (!svc && strcmp(opts->signing_name, "iot") != 0 &&
 	    strcmp(opts->signing_name, "execute-api") != 0) {
 		jitrd_diag_set(diag, "[aws] signing_name: must be iot or execute-api");
 		goto cleanup;
@@ -186,7 +201,11 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 	if (!c)
 		goto cleanup;
 	snprintf(c->region, sizeof(c->region), "%s", opts->region);
-	snprintf(c->service, sizeof(c->service), "%s", opts->signing_name);
+	snprintf(c->service, sizeof(c->service), "%s", svc ? svc->signing_name : opts->signing_name);
+	if (svc) {
+		c->service_spec = svc;
+		snprintf(c->target_prefix, sizeof(c->target_prefix), "%s", svc->target_prefix);
+	}
 	if (opts->endpoint && opts->endpoint[0])
 		snprintf(endpoint, sizeof(endpoint), "%s", opts->endpoint);
 	else
@@ -198,11 +217,11 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 	c->request_timeout_ms = opts->request_timeout_ms;
 	c->max_response = opts->max_response_bytes;
 	c->backoff = opts->backoff;
-	c->on_request = opts->on_request;
+	c->on_request = svc ? NULL : opts->on_request;
 	c->on_request_ctx = opts->on_request_ctx;
 	c->creds = creds;
-	result =
-	    jitrd_ratelimit_new(opts->rates, JITRD_IOT_OP_COUNT, jitrd_clock_mono_ns(), &c->limits);
+	result = jitrd_ratelimit_new(opts->rates, svc ? svc->op_count : JITRD_IOT_OP_COUNT,
+	                             jitrd_clock_mono_ns(), &c->limits);
 	if (result != JITRD_OK) {
 		if (result == JITRD_ERR_INVALID_ARG) {
 			result = JITRD_ERR_CONFIG;
@@ -243,6 +262,37 @@ cleanup:
 			curl_global_cleanup();
 	}
 	return result;
+}
+
+enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
+                                    struct jitrd_credentials_provider *creds,
+                                    struct jitrd_iot_client **out, struct jitrd_diag *diag)
+{
+	return client_new(opts, NULL, creds, out, diag);
+}
+
+enum jitrd_err jitrd_iot_client_new_service(const struct jitrd_iot_client_options *opts,
+                                            const struct jitrd_iot_service *svc,
+                                            struct jitrd_credentials_provider *creds,
+                                            struct jitrd_iot_client **out,
+                                            struct jitrd_diag *diag)
+{
+	if (!svc || !svc->signing_name || !svc->content_type || !svc->target_prefix ||
+	    !svc->op_name || svc->op_count == 0 || svc->op_count > JITRD_IOT_OP_COUNT ||
+	    strlen(svc->target_prefix) >= 32 || !opts || !opts->endpoint || !opts->endpoint[0]) {
+		jitrd_diag_set(diag, "AWS client: invalid service");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	return client_new(opts, svc, creds, out, diag);
+}
+
+void jitrd_iot_session_set_cancel(struct jitrd_iot_session *s, int (*cancelled)(void *ctx),
+                                  void *ctx)
+{
+	if (!s)
+		return;
+	s->cancelled = cancelled;
+	s->cancel_ctx = ctx;
 }
 
 void jitrd_iot_client_free(struct jitrd_iot_client *c)
@@ -310,6 +360,7 @@ enum outcome { DONE, FINAL, TRANSIENT };
 static int is_throttling(long status, const char *code)
 {
 	static const char *const codes[] = {"ThrottlingException",
+	                                    "RequestThrottled",
 	                                    "TooManyRequestsException",
 	                                    "Throttling",
 	                                    "ThrottledException",
@@ -468,7 +519,8 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 {
 	struct jitrd_iot_client *cl = s->client;
 	enum jitrd_err result;
-	struct jitrd_sigv4_header headers[3];
+	struct jitrd_sigv4_header headers[4];
+	char target[96];
 	struct jitrd_sigv4_request req = {0};
 	struct jitrd_awssign signer = {cl->creds, cl->region, cl->service, &s->creds,
 	                               &s->key_cache};
@@ -478,7 +530,14 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 
 	headers[n++] = (struct jitrd_sigv4_header){"host", cl->host};
 	if (c->body)
-		headers[n++] = (struct jitrd_sigv4_header){"content-type", "application/json"};
+		headers[n++] = (struct jitrd_sigv4_header){
+		    "content-type",
+		    cl->service_spec ? cl->service_spec->content_type : "application/json"};
+	if (cl->service_spec) {
+		/* AWS JSON protocols name the operation in a signed header, not in the path. */
+		snprintf(target, sizeof(target), "%s.%s", cl->target_prefix, op_name(cl, c->op));
+		headers[n++] = (struct jitrd_sigv4_header){"x-amz-target", target};
+	}
 	if (c->principal)
 		headers[n++] = (struct jitrd_sigv4_header){"x-amzn-principal", c->principal};
 	req.method = c->method;
@@ -492,7 +551,7 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 	result = jitrd_awssign_headers(&signer, (time_t)(jitrd_clock_wall_ms() / 1000), &req,
 	                               add_signed_header, list, diag);
 	if (result != JITRD_OK) {
-		jitrd_diag_prefix(diag, jitrd_iot_op_name(c->op));
+		jitrd_diag_prefix(diag, op_name(cl, c->op));
 		goto cleanup;
 	}
 	/* No "Expect: 100-continue" round trip; no Content-Type on bodiless requests. */
@@ -515,12 +574,14 @@ static enum jitrd_err attempt(struct jitrd_iot_session *s, const struct jitrd_io
 		    .prepared = 1,
 		    /* the endpoint check allows http only to loopback: never via a proxy */
 		    .no_proxy = strncmp(cl->base_url, "http://", 7) == 0,
+		    .cancelled = s->cancelled,
+		    .cancel_ctx = s->cancel_ctx,
 		};
 		struct jitrd_diag hdiag = {{0}};
 
 		result = jitrd_awshttp_perform(s->easy, &hreq, resp, &hdiag);
 		if (result != JITRD_OK)
-			jitrd_diag_set(diag, "%s: %s", jitrd_iot_op_name(c->op), hdiag.text);
+			jitrd_diag_set(diag, "%s: %s", op_name(cl, c->op), hdiag.text);
 	}
 cleanup:
 	wipe_headers(list);
@@ -532,7 +593,7 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline,
                               struct jitrd_iot_result *res, struct jitrd_diag *diag)
 {
 	struct jitrd_iot_client *cl = s->client;
-	const char *name = jitrd_iot_op_name(c->op);
+	const char *name = op_name(cl, c->op);
 	struct jitrd_iot_result r = {0};
 	enum jitrd_err result = JITRD_ERR_DEADLINE;
 	enum jitrd_err last = JITRD_ERR_DEADLINE;
@@ -577,7 +638,7 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline,
 		                                                      : cl->request_timeout_ms,
 		              &resp, diag);
 		if (cl->on_request)
-			cl->on_request(cl->on_request_ctx, c->op, err == JITRD_OK ? resp.status : 0,
+			cl->on_request(cl->on_request_ctx, (enum jitrd_iot_op)c->op, err == JITRD_OK ? resp.status : 0,
 			               (double)(jitrd_clock_mono_ns() - sent_ns) / 1e9);
 		if (err == JITRD_OK) {
 			r.http_status = resp.status;

@@ -10,9 +10,34 @@
 #define JITRD_IOT_MAX_PATH  4096
 #define JITRD_IOT_MAX_QUERY 4096
 
-/* One request of an operation, as built by iot_operations.c. */
+/* Another AWS service spoken through the same client machinery (signing, rate limits, retries,
+ * error classification): SQS's JSON 1.0 protocol, where every operation is POST / with its name
+ * in X-Amz-Target. Its operations are numbered 0..op_count-1 in calls and rates. */
+struct jitrd_iot_service {
+	const char *signing_name;    /* SigV4 service: "sqs" */
+	const char *content_type;    /* of request bodies: "application/x-amz-json-1.0" */
+	const char *target_prefix;   /* X-Amz-Target: <prefix>.<operation name> */
+	const char *(*op_name)(int op); /* operation op's name, as the service's model spells it */
+	size_t op_count;                /* at most JITRD_IOT_OP_COUNT */
+};
+
+/* A client of svc (borrowed, static) over opts' endpoint (required), region, timeouts,
+ * backoff and the first svc->op_count rates; on_request is not called. Errors as
+ * jitrd_iot_client_new's. */
+enum jitrd_err jitrd_iot_client_new_service(const struct jitrd_iot_client_options *opts,
+                                            const struct jitrd_iot_service *svc,
+                                            struct jitrd_credentials_provider *creds,
+                                            struct jitrd_iot_client **out,
+                                            struct jitrd_diag *diag) JITRD_WUR;
+
+/* Makes every request of session s stop (JITRD_ERR_DEADLINE, within about a second, even a
+ * long poll in progress) once cancelled(ctx) returns non-zero; NULL: never. */
+void jitrd_iot_session_set_cancel(struct jitrd_iot_session *s, int (*cancelled)(void *ctx),
+                                  void *ctx);
+
+/* One request of an operation, as built by iot_operations.c (or sqs_client.c). */
 struct jitrd_iot_call {
-	enum jitrd_iot_op op;
+	int op; /* enum jitrd_iot_op, or the index of the service's operation */
 	const char *method;
 	char path[JITRD_IOT_MAX_PATH];   /* encoded */
 	char query[JITRD_IOT_MAX_QUERY]; /* encoded, "" when none */

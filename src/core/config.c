@@ -66,7 +66,8 @@ struct key {
 };
 
 static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",    "ocsp",
-                                       "provision", "service", "limits", "lambda", NULL};
+                                       "provision", "service", "limits", "lambda", "sqs",
+                                       NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -244,6 +245,30 @@ static const char *check_s3_endpoint(const char *v)
 	return NULL;
 }
 
+/* The queue's URL names the queue in every request (QueueUrl) and, unless [sqs] endpoint says
+ * otherwise, where the signed requests go: https, or http only to this host (moto, tests). */
+static const char *check_queue_url(const char *v)
+{
+	const char *rest;
+
+	if (!*v)
+		return NULL; /* no SQS source */
+	if (has_space_or_control(v))
+		return "holds a space or a control character";
+	if (strncmp(v, "https://", 8) == 0)
+		rest = v + 8;
+	else if (strncmp(v, "http://", 7) == 0 && url_host_is_loopback(v + 7))
+		rest = v + 7;
+	else
+		return "must be https:// (http:// only to a loopback address)";
+	if (check_url_rest(rest))
+		return check_url_rest(rest);
+	rest += strcspn(rest, "/");
+	if (strpbrk(v, "?#@") || rest[0] != '/' || rest[1] == '\0')
+		return "must be scheme://host[:port]/ACCOUNT/QUEUE, without a query or user";
+	return NULL;
+}
+
 static const char *check_signing_name(const char *v)
 {
 	if (strcmp(v, "iot") == 0 || strcmp(v, "execute-api") == 0)
@@ -366,6 +391,15 @@ static const struct key keys[] = {
      .min = 1000, .max = 100000000},
     {"lambda", "batch_concurrency", "10", K_INT, .offset = AT(lambda.batch_concurrency), .min = 1,
      .max = 64},
+    {"sqs", "queue_url", "", K_STRING, .offset = AT(sqs.queue_url), .check = check_queue_url},
+    {"sqs", "region", "", K_STRING, .offset = AT(sqs.region), .check = check_optional_region},
+    {"sqs", "endpoint", "", K_STRING, .offset = AT(sqs.endpoint), .check = check_s3_endpoint},
+    {"sqs", "wait_time_seconds", "20", K_INT, .offset = AT(sqs.wait_time_seconds), .min = 0,
+     .max = 20},
+    {"sqs", "max_messages", "10", K_INT, .offset = AT(sqs.max_messages), .min = 1, .max = 10},
+    {"sqs", "pollers", "2", K_INT, .offset = AT(sqs.pollers), .min = 1, .max = 16},
+    {"sqs", "visibility_timeout_seconds", "60", K_INT,
+     .offset = AT(sqs.visibility_timeout_seconds), .min = 0, .max = 43200},
     {"limits", "update_certificate", "10", K_DOUBLE, .offset = AT(limits.update_certificate)},
     {"limits", "describe_certificate", "10", K_DOUBLE, .offset = AT(limits.describe_certificate)},
     {"limits", "create_policy", "10", K_DOUBLE, .offset = AT(limits.create_policy)},
@@ -1175,6 +1209,21 @@ static enum jitrd_err derive_s3_region(struct jitrd_config *cfg)
 	return JITRD_OK;
 }
 
+/* An empty [sqs] region is [aws] region. */
+static enum jitrd_err derive_sqs_region(struct jitrd_config *cfg)
+{
+	char *copy;
+
+	if (*cfg->sqs.region)
+		return JITRD_OK;
+	copy = strdup(cfg->aws.region);
+	if (!copy)
+		return JITRD_ERR_NOMEM;
+	free(cfg->sqs.region);
+	cfg->sqs.region = copy;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t len,
                                   const char *const *envp, const char *base_dir,
                                   struct jitrd_config **out, struct jitrd_diag *diag)
@@ -1212,8 +1261,19 @@ enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t l
 	result = derive_endpoint(cfg);
 	if (result == JITRD_OK)
 		result = derive_s3_region(cfg);
+	if (result == JITRD_OK)
+		result = derive_sqs_region(cfg);
 	if (result != JITRD_OK)
 		goto cleanup;
+	if (*cfg->mqtt.url && *cfg->sqs.queue_url) {
+		/* `jitrd run` has one event source: two would process every event twice. */
+		result = JITRD_ERR_CONFIG;
+		jitrd_diag_set(diag,
+		               "%s: [mqtt] url and [sqs] queue_url are both set; `jitrd run` "
+		               "consumes one event source: set only one",
+		               origin);
+		goto cleanup;
+	}
 	*out = cfg;
 	cfg = NULL;
 	result = JITRD_OK;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "jitrd/text.h"
 
@@ -587,5 +588,97 @@ cleanup:
 	json_object_put(root);
 	if (tok)
 		json_tokener_free(tok);
+	return result;
+}
+
+/* ---- SQS message bodies ---- */
+
+static int is_base64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' ||
+	       c == '/';
+}
+
+enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decoded,
+                                       size_t decoded_size, const char **event,
+                                       size_t *event_len, struct jitrd_diag *diag)
+{
+	unsigned char *again = NULL;
+	size_t start = 0, pad = 0, n;
+	int got;
+	enum jitrd_err result = JITRD_ERR_MALFORMED;
+
+	if ((!body && len) || !decoded || decoded_size == 0 || !event || !event_len ||
+	    decoded_size > INT32_MAX) {
+		jitrd_diag_set(diag, "message body: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	while (start < len && is_json_space(body[start]))
+		start++;
+	if (start < len && body[start] == '{') {
+		if (len > JITRD_EVENT_MAX_BYTES) {
+			jitrd_diag_set(diag, "message body: %zu bytes, more than the %d of an event",
+			               len, JITRD_EVENT_MAX_BYTES);
+			return JITRD_ERR_TOO_LARGE;
+		}
+		*event = body;
+		*event_len = len;
+		return JITRD_OK;
+	}
+	if (len == 0) {
+		jitrd_diag_set(diag, "message body: empty");
+		return JITRD_ERR_MALFORMED;
+	}
+	if (len > JITRD_EVENT_MAX_BASE64 || (len / 4) * 3 > decoded_size) {
+		jitrd_diag_set(diag, "message body: %zu bytes of base64, more than an event", len);
+		return JITRD_ERR_TOO_LARGE;
+	}
+	/* EVP_DecodeBlock writes three bytes per four characters, padding included. It skips
+	 * blanks and takes a dangling '=' in places RFC 4648
+	 * does not, so the alphabet and the padding are checked here first. */
+	if (len % 4 != 0)
+		goto malformed;
+	while (pad < 2 && body[len - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < len - pad; i++)
+		if (!is_base64_char(body[i]))
+			goto malformed;
+	got = EVP_DecodeBlock((unsigned char *)decoded, (const unsigned char *)body, (int)len);
+	if (got < 0 || (size_t)got < pad)
+		goto malformed;
+	n = (size_t)got - pad; /* EVP_DecodeBlock counts the padding as zero bytes */
+	if (n > decoded_size - 1) {
+		jitrd_diag_set(diag, "message body: decodes to more than %zu bytes",
+		               decoded_size - 1);
+		return JITRD_ERR_TOO_LARGE;
+	}
+	/* Canonical only: bits past the data (in the last character before '=') must be zero,
+	 * so one event has one encoding. Encoding the bytes again must give the input back. */
+	result = JITRD_ERR_NOMEM;
+	again = malloc(len + 1);
+	if (!again) {
+		jitrd_diag_set(diag, "message body: out of memory");
+		return JITRD_ERR_NOMEM;
+	}
+	result = JITRD_ERR_MALFORMED;
+	if ((size_t)EVP_EncodeBlock(again, (const unsigned char *)decoded, (int)n) != len ||
+	    memcmp(again, body, len) != 0) {
+		free(again);
+		goto malformed;
+	}
+	free(again);
+	decoded[n] = '\0';
+	start = 0;
+	while (start < n && is_json_space(decoded[start]))
+		start++;
+	if (start == n || decoded[start] != '{') {
+		jitrd_diag_set(diag, "message body: base64 of something that is not a JSON object");
+		return JITRD_ERR_MALFORMED;
+	}
+	*event = decoded;
+	*event_len = n;
+	return JITRD_OK;
+malformed:
+	jitrd_diag_set(diag, "message body: neither an event (JSON) nor strict base64 of one");
 	return result;
 }

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "jitrd/clock.h"
+#include "jitrd/event.h"
 #include "jitrd/lambda.h"
 
 #define MESSAGE_ID_MAX 256 /* SQS message ids are UUIDs; generous */
@@ -168,8 +169,11 @@ struct batch {
 	const struct jitrd_lambda_ops *ops;
 	int64_t until;
 	size_t n;
-	const char *body[BATCH_CHUNK]; /* borrowed from the records, read before any thread */
+	const char *body[BATCH_CHUNK]; /* the event: borrowed from the record, or decoded[i] */
 	size_t body_len[BATCH_CHUNK];
+	/* Bodies the IoT rule's SQS action wrote in base64 (useBase64), decoded before any
+	 * thread starts: JITRD_EVENT_BODY_DECODED_SIZE bytes each. */
+	char *decoded;
 	struct jitrd_pipeline_result result[BATCH_CHUNK];
 	bool decided[BATCH_CHUNK]; /* false: not started (deadline too close), so retried */
 	pthread_mutex_t lock;
@@ -277,7 +281,9 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		goto cleanup;
-	if (pthread_mutex_init(&b->lock, NULL) != 0) {
+	b->decoded = malloc((size_t)BATCH_CHUNK * JITRD_EVENT_BODY_DECODED_SIZE);
+	if (!b->decoded || pthread_mutex_init(&b->lock, NULL) != 0) {
+		free(b->decoded);
 		free(b);
 		b = NULL;
 		goto cleanup;
@@ -289,6 +295,8 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 		b->next = 0;
 		for (size_t i = 0; i < b->n; i++) {
 			json_object *body = NULL;
+			const char *event;
+			size_t event_len;
 
 			/* checked by sqs_shape_problem: every record has a string body */
 			json_object_object_get_ex(json_object_array_get_idx(records, first + i),
@@ -296,6 +304,15 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 			b->body[i] = json_object_get_string(body);
 			b->body_len[i] = (size_t)json_object_get_string_len(body);
 			b->decided[i] = false;
+			/* Raw or base64 as the daemon's SQS source takes it; a body that is
+			 * neither goes to the pipeline as it is, which judges it invalid. */
+			if (jitrd_event_body_decode(b->body[i], b->body_len[i],
+			                            b->decoded + i * JITRD_EVENT_BODY_DECODED_SIZE,
+			                            JITRD_EVENT_BODY_DECODED_SIZE, &event,
+			                            &event_len, NULL) == JITRD_OK) {
+				b->body[i] = event;
+				b->body_len[i] = event_len;
+			}
 		}
 		batch_chunk(b);
 		if (b->nomem)
@@ -318,6 +335,7 @@ static enum jitrd_err answer_sqs(const struct jitrd_lambda_ops *ops, json_object
 cleanup:
 	if (b) {
 		pthread_mutex_destroy(&b->lock);
+		free(b->decoded);
 		free(b);
 	}
 	json_object_put(o);
