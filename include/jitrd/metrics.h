@@ -19,6 +19,17 @@
 #define JITRD_METRICS_BUCKETS_MAX    16
 #define JITRD_METRICS_OCSP_RESULTS   (JITRD_OCSP_INVALID + 1) /* by enum jitrd_ocsp_status */
 
+/* What became of SQS messages (jitrd_sqs_messages_total{outcome}): received; deleted (the
+ * event's outcome was final); returned (left to reappear after their visibility timeout);
+ * invalid (a body that is no event, left for the queue's redrive policy). */
+enum jitrd_metrics_sqs_outcome {
+	JITRD_METRICS_SQS_RECEIVED,
+	JITRD_METRICS_SQS_DELETED,
+	JITRD_METRICS_SQS_RETURNED,
+	JITRD_METRICS_SQS_INVALID,
+	JITRD_METRICS_SQS_OUTCOMES
+};
+
 /* Buckets are cumulative only when rendered; here counts[i] holds observations in
  * (bounds[i-1], bounds[i]], and counts[bound_count] those above the last bound. */
 struct jitrd_metrics_histogram {
@@ -69,6 +80,11 @@ struct jitrd_metrics_snapshot {
 	uint64_t ocsp_requests[JITRD_METRICS_OCSP_RESULTS];
 	uint64_t ocsp_cache_hits;
 	uint64_t crl_fetch[JITRD_CRL_OUTCOME_COUNT]; /* by enum jitrd_crl_fetch_outcome */
+	/* The SQS source's (rendered only once jitrd_metrics_sqs_enable was called) */
+	int sqs_enabled;
+	uint64_t sqs_messages[JITRD_METRICS_SQS_OUTCOMES]; /* by enum jitrd_metrics_sqs_outcome */
+	uint64_t sqs_receive_errors;
+	int64_t sqs_queue_depth; /* ApproximateNumberOfMessages; -1 before the first answer */
 	int64_t now; /* wall clock (s) when the snapshot was taken; 0: none, the CRL seconds-until
 	              * and age gauges are then left out */
 };
@@ -106,6 +122,16 @@ void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta);
 void jitrd_metrics_mqtt_reconnect(struct jitrd_metrics *m);
 /* jitrd_journal_backlog = events (the journal's count of events recorded and not final). */
 void jitrd_metrics_set_journal_backlog(struct jitrd_metrics *m, int64_t events);
+
+/* The SQS source is in use: its series are rendered from now on (queue depth -1 until set). */
+void jitrd_metrics_sqs_enable(struct jitrd_metrics *m);
+/* count messages more with outcome; out-of-range outcomes are ignored. */
+void jitrd_metrics_sqs_messages(struct jitrd_metrics *m, enum jitrd_metrics_sqs_outcome outcome,
+                                uint64_t count);
+/* One ReceiveMessage that failed (jitrd_sqs_receive_errors_total). */
+void jitrd_metrics_sqs_receive_error(struct jitrd_metrics *m);
+/* jitrd_sqs_queue_depth = depth. */
+void jitrd_metrics_set_sqs_queue_depth(struct jitrd_metrics *m, int64_t depth);
 
 /* One OCSP request sent, ending in result (jitrd_ocsp_requests_total{result}; NONE is
  * "error"); out-of-range values are ignored. */

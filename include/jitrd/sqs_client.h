@@ -14,8 +14,8 @@
 #include "jitrd/error.h"
 #include "jitrd/iot_client.h"
 
-#define JITRD_SQS_MAX_MESSAGES  10          /* per ReceiveMessage and DeleteMessageBatch */
-#define JITRD_SQS_MAX_RECEIPT   1024        /* AWS: a receipt handle is at most 1024 chars */
+#define JITRD_SQS_MAX_MESSAGES  10           /* per ReceiveMessage and DeleteMessageBatch */
+#define JITRD_SQS_MAX_RECEIPT   1024         /* AWS: a receipt handle is at most 1024 chars */
 #define JITRD_SQS_MAX_BODY      (256 * 1024) /* AWS's largest message body */
 #define JITRD_SQS_MAX_QUEUE_URL 1024
 
@@ -33,9 +33,9 @@ const char *jitrd_sqs_op_name(enum jitrd_sqs_op op); /* "ReceiveMessage", ... */
 struct jitrd_sqs_client_options {
 	const char *queue_url; /* https://sqs.REGION.amazonaws.com/ACCOUNT/NAME */
 	const char *region;
-	const char *endpoint;            /* "" = scheme://host[:port] of queue_url */
-	long connect_timeout_ms;         /* default 3000 */
-	long request_timeout_ms;         /* default 10000, plus the long poll on receives */
+	const char *endpoint;                /* "" = scheme://host[:port] of queue_url */
+	long connect_timeout_ms;             /* default 3000 */
+	long request_timeout_ms;             /* default 10000, plus the long poll on receives */
 	struct jitrd_backoff_policy backoff; /* default jitrd_backoff_policy_default */
 };
 
@@ -63,8 +63,8 @@ void jitrd_sqs_session_free(struct jitrd_sqs_session *session); /* NULL is fine 
 
 /* Requests of the session stop within about a second once cancelled(ctx) is non-zero (a long
  * poll too): they then return JITRD_ERR_DEADLINE. NULL: never. */
-void jitrd_sqs_session_set_cancel(struct jitrd_sqs_session *session,
-                                  int (*cancelled)(void *ctx), void *ctx);
+void jitrd_sqs_session_set_cancel(struct jitrd_sqs_session *session, int (*cancelled)(void *ctx),
+                                  void *ctx);
 
 /* One message received. */
 struct jitrd_sqs_message {

@@ -236,6 +236,45 @@ void jitrd_metrics_set_mqtt_connected(struct jitrd_metrics *m, int connected)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void jitrd_metrics_sqs_enable(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (!m->values.sqs_enabled)
+		m->values.sqs_queue_depth = -1;
+	m->values.sqs_enabled = 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_sqs_messages(struct jitrd_metrics *m, enum jitrd_metrics_sqs_outcome outcome,
+                                uint64_t count)
+{
+	if (!m || (unsigned)outcome >= JITRD_METRICS_SQS_OUTCOMES)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.sqs_messages[outcome] += count;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_sqs_receive_error(struct jitrd_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.sqs_receive_errors++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void jitrd_metrics_set_sqs_queue_depth(struct jitrd_metrics *m, int64_t depth)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->values.sqs_queue_depth = depth;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void jitrd_metrics_add_inflight(struct jitrd_metrics *m, int delta)
 {
 	if (!m)
@@ -383,6 +422,33 @@ static void put_header(struct jitrd_escape_line *t, const char *name, const char
 	put_str(t, "\n");
 }
 
+static void put_sqs(struct jitrd_escape_line *t, const struct jitrd_metrics_snapshot *s)
+{
+	static const char *const outcomes[JITRD_METRICS_SQS_OUTCOMES] = {"received", "deleted",
+	                                                                  "returned", "invalid"};
+
+	put_header(t, "jitrd_sqs_messages_total", "counter",
+	           "SQS messages: received, deleted (final outcome), returned (left to "
+	           "reappear), invalid (left for the redrive policy).");
+	for (int o = 0; o < JITRD_METRICS_SQS_OUTCOMES; o++) {
+		put_str(t, "jitrd_sqs_messages_total{outcome=\"");
+		put_str(t, outcomes[o]);
+		put_str(t, "\"} ");
+		put_u64(t, s->sqs_messages[o]);
+		put_str(t, "\n");
+	}
+	put_header(t, "jitrd_sqs_receive_errors_total", "counter",
+	           "ReceiveMessage calls that failed.");
+	put_str(t, "jitrd_sqs_receive_errors_total ");
+	put_u64(t, s->sqs_receive_errors);
+	put_str(t, "\n");
+	put_header(t, "jitrd_sqs_queue_depth", "gauge",
+	           "The queue's ApproximateNumberOfMessages (-1 before the first answer).");
+	put_str(t, "jitrd_sqs_queue_depth ");
+	put_i64(t, s->sqs_queue_depth);
+	put_str(t, "\n");
+}
+
 static void put_histogram(struct jitrd_escape_line *t, const char *name, const char *help,
                           const struct jitrd_metrics_histogram *h)
 {
@@ -512,6 +578,8 @@ static void put_all(struct jitrd_escape_line *t, const void *ctx)
 	put_str(t, "jitrd_journal_backlog ");
 	put_i64(t, s->journal_backlog);
 	put_str(t, "\n");
+	if (s->sqs_enabled)
+		put_sqs(t, s);
 }
 
 static int histogram_ok(const struct jitrd_metrics_histogram *h)

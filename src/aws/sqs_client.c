@@ -306,8 +306,8 @@ enum jitrd_err jitrd_sqs_receive(struct jitrd_sqs_session *s, int64_t deadline, 
 	}
 	req = new_request(s);
 	names = json_object_new_array();
-	if (!req || !names || json_object_array_add(names, json_object_new_string(
-	                                                       "ApproximateReceiveCount")) != 0 ||
+	if (!req || !names ||
+	    json_object_array_add(names, json_object_new_string("ApproximateReceiveCount")) != 0 ||
 	    put_value(req, "MessageSystemAttributeNames", names) != JITRD_OK ||
 	    put_int(req, "MaxNumberOfMessages", max_messages) != JITRD_OK ||
 	    put_int(req, "WaitTimeSeconds", wait_seconds) != JITRD_OK ||
@@ -555,8 +555,8 @@ static long entry_index(struct json_object *entry, size_t count)
 	long long index;
 
 	if (!json_object_is_type(entry, json_type_object) ||
-	    get_text(entry, "Id", id, sizeof(id)) != 1 || parse_count(id, (long long)count - 1,
-	                                                             &index) != 0)
+	    get_text(entry, "Id", id, sizeof(id)) != 1 ||
+	    parse_count(id, (long long)count - 1, &index) != 0)
 		return -1;
 	return (long)index;
 }

@@ -90,6 +90,10 @@ static int ready(void *ctx, char *reason, size_t reason_size)
 	}
 	rt = jitrd_runtime_ref(s->rt);
 	pthread_mutex_unlock(&s->lock);
+	if (s->sqs_configured && !jitrd_daemon_sqs_health(s, reason, reason_size)) {
+		jitrd_runtime_unref(rt);
+		return 0;
+	}
 	/* Health means progress: an event due (or claimed) longer ago than any event may take
 	 * is stuck behind stuck or overloaded workers. */
 	if (overdue_event(s, reason, reason_size)) {
@@ -345,6 +349,11 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 		s->mqtt = mqtt;
 		pthread_mutex_unlock(&s->lock);
 	}
+	if (cfg->sqs.queue_url[0]) {
+		err = jitrd_daemon_sqs_start(s, cfg, diag);
+		if (err != JITRD_OK)
+			return err;
+	}
 	return JITRD_OK;
 }
 
@@ -359,8 +368,13 @@ static bool stop(struct service *s, int deadline_seconds)
 	pthread_mutex_unlock(&s->lock);
 	if (mqtt)
 		jitrd_mqtt_source_stop(mqtt, MQTT_STOP_MS); /* it logs mqtt.stopped */
-	if (!jitrd_daemon_stop_threads(s, deadline_seconds))
+	jitrd_daemon_sqs_stop_intake(s);
+	if (!jitrd_daemon_stop_threads(s, deadline_seconds)) {
+		/* What finished is still deleted; the rest comes back to another host. */
+		jitrd_daemon_sqs_drain(s);
 		return false;
+	}
+	jitrd_daemon_sqs_drain(s);
 	/* after the workers: they may still hand it device distribution points */
 	jitrd_daemon_refresh_stop(s);
 	return true;
@@ -372,6 +386,7 @@ static void free_service(struct service *s)
 	jitrd_http_status_stop(s->http);
 	jitrd_notify_free(s->notify);
 	jitrd_daemon_free_threads(s);
+	jitrd_daemon_sqs_free(s); /* before the credentials it signs with */
 	jitrd_online_close(&s->online);
 	jitrd_journal_close(s->journal);
 	if (s->lock_fd >= 0)
@@ -416,6 +431,7 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 	cfg = s->boot_rt->cfg;
 	s->rt = jitrd_runtime_ref(s->boot_rt);
 	s->mqtt_configured = cfg->mqtt.url[0] != '\0';
+	s->sqs_configured = cfg->sqs.queue_url[0] != '\0';
 	s->reconcile_seconds = cfg->service.reconcile_seconds;
 	s->subscribe_grace_seconds = cfg->mqtt.subscribe_grace_seconds;
 	s->remember_seconds = cfg->service.remember_seconds;
@@ -455,8 +471,8 @@ int jitrd_service_run(const struct jitrd_service_options *opts)
 		goto cleanup;
 	}
 	prune(s);
-	jitrd_daemon_say(s, JITRD_LOG_INFO, "service.started", "mqtt",
-	                 s->mqtt_configured ? cfg->mqtt.url : "");
+	jitrd_log_kv(s->log, JITRD_LOG_INFO, "service.started", "mqtt",
+	             s->mqtt_configured ? cfg->mqtt.url : "", "sqs", cfg->sqs.queue_url, NULL);
 
 	stop_signal = main_loop(s, &signals, cfg->crl.reload_seconds);
 	jitrd_notify_stopping(s->notify, stop_signal);

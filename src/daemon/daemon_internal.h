@@ -27,6 +27,7 @@
 #include "jitrd/setup.h"
 
 struct service;
+struct jitrd_daemon_sqs;
 
 struct worker {
 	struct service *service;
@@ -71,6 +72,10 @@ struct service {
 	pthread_cond_t exited;    /* a thread ended (running went down) */
 	struct jitrd_runtime *rt; /* current snapshot; workers take a reference per event */
 	struct jitrd_mqtt_source *mqtt;
+	/* The SQS source (sqs_source.c) when [sqs] queue_url is set: made before the service
+	 * says it started, freed after the workers; it has its own lock. */
+	struct jitrd_daemon_sqs *sqs;
+	bool sqs_configured;
 	unsigned long wake_seq;
 	unsigned running; /* worker and reconcile threads not yet ended */
 	bool stopping;
@@ -85,6 +90,13 @@ void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char 
 struct jitrd_runtime *jitrd_daemon_runtime(struct service *s);
 /* paho's thread, before the PUBACK: records the event (jitrd_mqtt_message_fn, ctx = s). */
 int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len);
+/* The SQS source's intake of one event (len bytes, already decoded). 0: recorded, *row_id the
+ * row a worker takes (> 0), or 0 when its outcome is already final (a repeat of a remembered
+ * decision): the message can go. 1: a row for the certificate is open; it decides, and this
+ * copy is left to reappear (never joined: its message would be deleted before the open row's
+ * outcome is known). -1: the journal failed (logged). */
+int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len,
+                            int64_t *row_id);
 /* s's lock and condition variables (their waits are CLOCK_MONOTONIC deadlines); on an error
  * none is left. Errors: JITRD_ERR_NOMEM (pthread refused one). */
 enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;
@@ -101,6 +113,30 @@ enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers) JIT
 bool jitrd_daemon_stop_threads(struct service *s, int deadline_seconds);
 /* The sessions and worker table of stopped threads. */
 void jitrd_daemon_free_threads(struct service *s);
+
+/* ---- sqs_source.c ---- */
+
+/* The client over s->online's credentials, a first GetQueueAttributes (the queue must
+ * answer, as MQTT's SUBACK), then the keeper thread and cfg->sqs.pollers pollers. On an error
+ * (diag says why; JITRD_ERR_CONFIG for the settings) what was made is left for
+ * jitrd_daemon_sqs_free. */
+enum jitrd_err jitrd_daemon_sqs_start(struct service *s, const struct jitrd_config *cfg,
+                                      struct jitrd_diag *diag) JITRD_WUR;
+/* true while the journal row came from a message the source holds (a worker asks before it
+ * writes the outcome). */
+bool jitrd_daemon_sqs_holds(struct service *s, int64_t row_id);
+/* A worker wrote row_id's outcome: final, its message is deleted (batched); not final, it is
+ * let go to reappear after its visibility timeout. Nothing for a row the source does not
+ * hold. */
+void jitrd_daemon_sqs_finished(struct service *s, int64_t row_id, bool final);
+/* Readiness: false with a reason naming the queue while ReceiveMessage fails. */
+bool jitrd_daemon_sqs_health(struct service *s, char *reason, size_t reason_size);
+/* Stops the pollers (a long poll in progress ends within about a second). */
+void jitrd_daemon_sqs_stop_intake(struct service *s);
+/* After the workers: deletes what finished (bounded), lets the rest go, stops the keeper. */
+void jitrd_daemon_sqs_drain(struct service *s);
+/* Drains (when not done) and frees; nothing when there is no source. */
+void jitrd_daemon_sqs_free(struct service *s);
 
 /* ---- reload.c ---- */
 

@@ -62,6 +62,7 @@ static void wake_workers(struct service *s)
 enum when_open {
 	JOIN_OPEN_ROW, /* record it as a skip that joined the open row (MQTT: audit trail kept) */
 	SKIP_IF_OPEN,  /* do not record it at all (reconcile: the sweep found what is known) */
+	LEAVE_IF_OPEN, /* do not record it, say so (SQS: the message comes back later) */
 };
 
 /* What a remembered decision rests on besides the certificate: the event's CA, account and
@@ -152,7 +153,7 @@ static int record_failed(struct service *s, enum jitrd_journal_source source,
 }
 
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
-                        size_t len, enum when_open when_open)
+                        size_t len, enum when_open when_open, int64_t *row_id)
 {
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
@@ -164,13 +165,13 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
 		certificate_id = event.certificate_id;
 	if (certificate_id && answered_from_memory(s, &event))
-		return when_open == SKIP_IF_OPEN ? 1 : 0;
+		return when_open == SKIP_IF_OPEN ? 1 : 0; /* *row_id stays 0: final */
 	if (certificate_id &&
 	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 		open = false; /* record it anyway: a duplicate costs less than a lost event */
 	}
-	if (open && when_open == SKIP_IF_OPEN)
+	if (open && (when_open == SKIP_IF_OPEN || when_open == LEAVE_IF_OPEN))
 		return 1;
 	if (open) {
 		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
@@ -199,6 +200,8 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
 	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK)
 		return record_failed(s, source, certificate_id, &diag);
+	if (row_id)
+		*row_id = id;
 	wake_workers(s);
 	return 0;
 }
@@ -209,7 +212,14 @@ int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, s
 	(void)topic;
 	/* DESIGN §3.3: a pending device repeats its event on every connect; while a row for the
 	 * certificate is open, that row decides it, and the repeat joins it. */
-	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW);
+	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW, NULL);
+}
+
+int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len, int64_t *row_id)
+{
+	*row_id = 0;
+	/* The event came through the IoT rule from the MQTT topic: it is journaled as MQTT's. */
+	return record_event(s, JITRD_JOURNAL_MQTT, payload, len, LEAVE_IF_OPEN, row_id);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -229,8 +239,21 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 	struct jitrd_diag diag = {{0}};
 	int64_t now = jitrd_clock_wall_ms();
 	enum jitrd_err err;
+	/* An event from an SQS message held by the source: SQS is the durable queue and its
+	 * redelivery is the retry. The row is closed whatever the outcome, so the journal
+	 * never retries it too and no two processings of one message run at once on this
+	 * host; a retryable outcome lets the message go, to come back after its visibility
+	 * timeout (the queue's maxReceiveCount bounds the attempts). */
+	bool from_sqs = jitrd_daemon_sqs_holds(s, event->id);
 
-	if (r->retry) {
+	if (r->retry && from_sqs) {
+		char reason[JITRD_JOURNAL_TEXT_MAX];
+
+		snprintf(reason, sizeof(reason), "%.900s; left for SQS to deliver again",
+		         r->reason);
+		err = jitrd_journal_complete(s->journal, event->id, r->decision, reason, r->status,
+		                             now, &diag);
+	} else if (r->retry) {
 		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
 		enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
 		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, jitrd_random64());
@@ -254,6 +277,9 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 	}
 	if (err != JITRD_OK)
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+	/* After the journal: a repeat of the message arriving now finds the row closed. */
+	if (from_sqs)
+		jitrd_daemon_sqs_finished(s, event->id, !r->retry && err == JITRD_OK);
 }
 
 static void handle_event(struct service *s, struct worker *w,
@@ -361,7 +387,7 @@ static int on_pending_certificate(void *ctx, const char *payload, size_t len)
 
 	if (is_stopping(sweep->s))
 		return 1;
-	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN) == 0)
+	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN, NULL) == 0)
 		sweep->queued++;
 	return 0;
 }
