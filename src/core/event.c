@@ -647,9 +647,10 @@ enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decod
 	if (got < 0 || (size_t)got < pad)
 		goto malformed;
 	n = (size_t)got - pad; /* EVP_DecodeBlock counts the padding as zero bytes */
-	if (n > decoded_size - 1) {
-		jitrd_diag_set(diag, "message body: decodes to more than %zu bytes",
-		               decoded_size - 1);
+	if (n > decoded_size - 1 || n > JITRD_EVENT_MAX_BYTES) {
+		jitrd_diag_set(diag, "message body: decodes to %zu bytes, more than %zu", n,
+		               decoded_size - 1 < JITRD_EVENT_MAX_BYTES ? decoded_size - 1
+		                                                        : (size_t)JITRD_EVENT_MAX_BYTES);
 		return JITRD_ERR_TOO_LARGE;
 	}
 	/* Canonical only: bits past the data (in the last character before '=') must be zero,

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "testsupport.h"
 
 #define CERT_ID       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -670,9 +672,161 @@ static void test_duplicate_members(void)
 	expect_fail_str(json, JITRD_ERR_MALFORMED, "member \"a\" appears twice (again at byte 13)");
 }
 
+/* ---- SQS message bodies (jitrd_event_body_decode) ---- */
+
+static char decoded[JITRD_EVENT_BODY_DECODED_SIZE];
+
+static size_t to_base64(const char *in, size_t len, char *out)
+{
+	return (size_t)EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
+}
+
+/* body must decode to want (want_len bytes). */
+static void expect_body(const char *body, size_t len, const char *want, size_t want_len)
+{
+	const char *event = NULL;
+	size_t event_len = 0;
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err = jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event,
+	                                             &event_len, &diag);
+
+	CU_ASSERT_EQUAL(err, JITRD_OK);
+	if (err != JITRD_OK) {
+		fprintf(stderr, "\n  %s\n", diag.text);
+		return;
+	}
+	CU_ASSERT_EQUAL(event_len, want_len);
+	CU_ASSERT(event && memcmp(event, want, want_len) == 0);
+	CU_ASSERT(event == body || event[event_len] == '\0');
+}
+
+static void expect_body_fails(const char *body, size_t len, enum jitrd_err want)
+{
+	const char *event = (const char *)&decoded;
+	size_t event_len = 4242;
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err = jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event,
+	                                             &event_len, &diag);
+
+	CU_ASSERT_EQUAL(err, want);
+	if (err != want)
+		fprintf(stderr, "\n  body %.40s: got %d, want %d\n", body, err, want);
+	CU_ASSERT(event == (const char *)&decoded && event_len == 4242); /* untouched */
+	CU_ASSERT(diag.text[0] != '\0' && diag_printable(&diag));
+}
+
+static void test_body_raw_and_base64(void)
+{
+	char json[1024], b64[2048], padded[1100];
+	size_t len = build_event(json, sizeof(json), NULL, NULL);
+	const char *event;
+	size_t event_len;
+
+	/* raw: the body itself, blanks before the object allowed */
+	expect_body(json, len, json, len);
+	CU_ASSERT_EQUAL(jitrd_event_body_decode(json, len, decoded, sizeof(decoded), &event,
+	                                        &event_len, NULL),
+	                JITRD_OK);
+	CU_ASSERT(event == json);
+	snprintf(padded, sizeof(padded), " \n%s", json);
+	expect_body(padded, len + 2, padded, len + 2);
+	/* base64 with none, one and two '=': the event grown by one byte at a time */
+	for (size_t extra = 0; extra < 3; extra++) {
+		size_t n;
+
+		snprintf(padded, sizeof(padded), "%.*s%*s}", (int)len - 1, json, (int)extra, "");
+		n = len + extra;
+		expect_body(b64, to_base64(padded, n, b64), padded, n);
+		CU_ASSERT(jitrd_event_parse(decoded, n, &(struct jitrd_event){0}, NULL) == JITRD_OK);
+	}
+}
+
+static void test_body_hostile(void)
+{
+	static const struct {
+		const char *body;
+		enum jitrd_err want;
+	} cases[] = {
+	    {"", JITRD_ERR_MALFORMED},
+	    {"   ", JITRD_ERR_MALFORMED},
+	    {"not an event", JITRD_ERR_MALFORMED},
+	    {"aGVsbG8=", JITRD_ERR_MALFORMED},         /* base64 of "hello": not an object */
+	    {"eyJhIjoxfQ", JITRD_ERR_MALFORMED},       /* {"a":1} without its padding */
+	    {"eyJhIjoxfQ==x", JITRD_ERR_MALFORMED},    /* trailing junk */
+	    {"eyJhIjoxfQ==\n", JITRD_ERR_MALFORMED},   /* a line break after it */
+	    {"eyJhI\njoxfQ==", JITRD_ERR_MALFORMED},   /* ... or inside */
+	    {" eyJhIjoxfQ==", JITRD_ERR_MALFORMED},    /* a blank before */
+	    {"eyJh=joxfQ==", JITRD_ERR_MALFORMED},     /* '=' inside */
+	    {"eyJhIjoxf===", JITRD_ERR_MALFORMED},     /* three '=' */
+	    {"eyJhIjoxfR==", JITRD_ERR_MALFORMED},     /* bits past the data: not canonical */
+	    {"eyJhIjoxfQ-_", JITRD_ERR_MALFORMED},     /* base64url's alphabet */
+	    {"e30=", JITRD_OK},                        /* {} : decoded; the parser judges it */
+	    {"IHt9", JITRD_OK},                        /* " {}" */
+	    {"ICAg", JITRD_ERR_MALFORMED},             /* "   " */
+	    {"AHt9", JITRD_ERR_MALFORMED},             /* NUL then {} */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].want == JITRD_OK) {
+			const char *event;
+			size_t event_len;
+
+			CU_ASSERT_EQUAL(jitrd_event_body_decode(cases[i].body, strlen(cases[i].body),
+			                                        decoded, sizeof(decoded), &event,
+			                                        &event_len, NULL),
+			                JITRD_OK);
+			continue;
+		}
+		expect_body_fails(cases[i].body, strlen(cases[i].body), cases[i].want);
+	}
+}
+
+static void test_body_size(void)
+{
+	size_t big = JITRD_EVENT_MAX_BYTES + 1;
+	char *raw = malloc(big + 1), *b64 = malloc(2 * big + 8);
+	const char *event;
+	size_t event_len, n;
+	char small[8];
+
+	CU_ASSERT_FATAL(raw && b64);
+	memset(raw, ' ', big);
+	raw[0] = '{';
+	raw[big - 1] = '}';
+	/* raw: at the limit it is the parser's to judge; one over is refused here */
+	CU_ASSERT_EQUAL(jitrd_event_body_decode(raw, big - 1, decoded, sizeof(decoded), &event,
+	                                        &event_len, NULL),
+	                JITRD_OK);
+	expect_body_fails(raw, big, JITRD_ERR_TOO_LARGE);
+	/* base64 of the largest event decodes; of one byte more it is refused */
+	raw[big - 2] = '}';
+	n = to_base64(raw, big - 1, b64);
+	CU_ASSERT_EQUAL(jitrd_event_body_decode(b64, n, decoded, sizeof(decoded), &event,
+	                                        &event_len, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(event_len, big - 1);
+	n = to_base64(raw, big, b64);
+	expect_body_fails(b64, n, JITRD_ERR_TOO_LARGE);
+	/* a caller's buffer too small for what the base64 holds */
+	n = to_base64("{\"a\":1}", 7, b64);
+	CU_ASSERT_EQUAL(jitrd_event_body_decode(b64, n, small, sizeof(small), &event, &event_len,
+	                                        NULL),
+	                JITRD_ERR_TOO_LARGE);
+	CU_ASSERT_EQUAL(jitrd_event_body_decode(NULL, 3, decoded, sizeof(decoded), &event,
+	                                        &event_len, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_event_body_decode("e30=", 4, NULL, 10, &event, &event_len, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	free(raw);
+	free(b64);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
+	    {"SQS body: raw and base64", test_body_raw_and_base64},
+	    {"SQS body: hostile", test_body_hostile},
+	    {"SQS body: size limits", test_body_size},
 	    {"valid event, number and string timestamps", test_valid_number_and_string_timestamps},
 	    {"valid variants (order, whitespace, case, extra members)", test_valid_variants},
 	    {"len bounds the input, not a NUL", test_not_nul_terminated},
