@@ -171,6 +171,13 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_EQUAL(c->provision.policy_update, JITRD_POLICY_UPDATE_VERSION);
 	CU_ASSERT_EQUAL(c->service.workers, 4);
 	CU_ASSERT_EQUAL(c->lambda.batch_concurrency, 10);
+	CU_ASSERT_STRING_EQUAL(c->sqs.queue_url, "");
+	CU_ASSERT_STRING_EQUAL(c->sqs.region, c->aws.region);
+	CU_ASSERT_STRING_EQUAL(c->sqs.endpoint, "");
+	CU_ASSERT_EQUAL(c->sqs.wait_time_seconds, 20);
+	CU_ASSERT_EQUAL(c->sqs.max_messages, 10);
+	CU_ASSERT_EQUAL(c->sqs.pollers, 2);
+	CU_ASSERT_EQUAL(c->sqs.visibility_timeout_seconds, 60);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 30);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 3600);
 	CU_ASSERT_STRING_EQUAL(c->service.state_dir, "/var/lib/jitrd");
@@ -503,7 +510,47 @@ struct value_case {
 	"for "                                                                                     \
 	"a remote broker"
 
+#define SQS_QUEUE_SCHEME "must be https:// (http:// only to a loopback address)"
+#define SQS_QUEUE_FORM   "must be scheme://host[:port]/ACCOUNT/QUEUE, without a query or user"
+
 static const struct value_case value_cases[] = {
+    {"sqs", "queue_url", "", NULL, NULL},
+    {"sqs", "queue_url", "https://sqs.eu-west-1.amazonaws.com/123456789012/jitrd-events", NULL,
+     NULL},
+    {"sqs", "queue_url", "http://127.0.0.1:4566/123456789012/q", NULL, NULL},
+    {"sqs", "queue_url", "http://[::1]:4566/123456789012/q", NULL, NULL},
+    {"sqs", "queue_url", "http://sqs.example.net/123456789012/q", SQS_QUEUE_SCHEME, NULL},
+    {"sqs", "queue_url", "http://10.0.0.1/123456789012/q", SQS_QUEUE_SCHEME, NULL},
+    {"sqs", "queue_url", "ftp://sqs.example.net/1/q", SQS_QUEUE_SCHEME, NULL},
+    {"sqs", "queue_url", "jitrd-events", SQS_QUEUE_SCHEME, NULL},
+    {"sqs", "queue_url", "https://sqs.example.net", SQS_QUEUE_FORM, NULL},
+    {"sqs", "queue_url", "https://sqs.example.net/", SQS_QUEUE_FORM, NULL},
+    {"sqs", "queue_url", "https://sqs.example.net/1/q?x=1", SQS_QUEUE_FORM, NULL},
+    {"sqs", "queue_url", "https://user@sqs.example.net/1/q", SQS_QUEUE_FORM, NULL},
+    {"sqs", "queue_url", "https:///1/q", "has no host after the scheme", NULL},
+    {"sqs", "queue_url", "https://sqs.example.net/1/a q",
+     "holds a space or a control character", NULL},
+    {"sqs", "region", "eu-west-1", NULL, NULL},
+    {"sqs", "region", "EU", "must be an AWS region name such as eu-west-1 (a-z, 0-9, '-', 1..32)",
+     NULL},
+    {"sqs", "endpoint", "https://sqs.eu-west-1.amazonaws.com", NULL, NULL},
+    {"sqs", "endpoint", "http://127.0.0.1:4566", NULL, NULL},
+    {"sqs", "endpoint", "http://sqs.example.net", S3_HTTP_REMOTE, NULL},
+    {"sqs", "endpoint", "https://sqs.example.net/1/q", S3_NO_PATH, NULL},
+    {"sqs", "wait_time_seconds", "0", NULL, NULL},
+    {"sqs", "wait_time_seconds", "20", NULL, NULL},
+    {"sqs", "wait_time_seconds", "21", "must be an integer from 0 to 20", NULL},
+    {"sqs", "wait_time_seconds", "-1", "must be an integer from 0 to 20", NULL},
+    {"sqs", "max_messages", "1", NULL, NULL},
+    {"sqs", "max_messages", "0", "must be an integer from 1 to 10", NULL},
+    {"sqs", "max_messages", "11", "must be an integer from 1 to 10", NULL},
+    {"sqs", "pollers", "16", NULL, NULL},
+    {"sqs", "pollers", "0", "must be an integer from 1 to 16", NULL},
+    {"sqs", "pollers", "17", "must be an integer from 1 to 16", NULL},
+    {"sqs", "visibility_timeout_seconds", "0", NULL, NULL},
+    {"sqs", "visibility_timeout_seconds", "43200", NULL, NULL},
+    {"sqs", "visibility_timeout_seconds", "43201", "must be an integer from 0 to 43200", NULL},
+    {"sqs", "visibility_timeout_seconds", "1m", "must be an integer from 0 to 43200", NULL},
     {"mqtt", "keepalive", "5", NULL, NULL},
     {"mqtt", "keepalive", "3600", NULL, NULL},
     {"mqtt", "keepalive", "4", INT_5_3600, NULL},
@@ -966,6 +1013,43 @@ static const struct env_case env_cases[] = {
     {NULL, NULL},
 };
 
+/* One event source: [mqtt] url and [sqs] queue_url exclude each other, from the file or the
+ * environment; [sqs] region follows [aws] region unless set. */
+static void test_sqs_source(void)
+{
+	static const char both[] = "[mqtt]\nurl = ssl://broker.example.net:8883\n"
+	                           "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
+	static const char sqs[] = "[aws]\nregion = eu-west-1\n"
+	                          "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
+	const char *env_mqtt[] = {"JITRD_MQTT_URL=ssl://broker.example.net:8883", NULL};
+	const char *env_region[] = {"JITRD_SQS_REGION=eu-central-1", NULL};
+	const char *env_queue[] = {"JITRD_SQS_QUEUE_URL=http://127.0.0.1:9324/1/q", NULL};
+	struct jitrd_config *c;
+
+	parse_text_fails(both, NULL,
+	                 "t.conf: [mqtt] url and [sqs] queue_url are both set; `jitrd run` "
+	                 "consumes one event source: set only one");
+	parse_text_fails(sqs, env_mqtt,
+	                 "t.conf: [mqtt] url and [sqs] queue_url are both set; `jitrd run` "
+	                 "consumes one event source: set only one");
+	c = parse_ok("t.conf", sqs, strlen(sqs), NULL, NULL);
+	if (c) {
+		CU_ASSERT_STRING_EQUAL(c->sqs.queue_url, "https://sqs.eu-west-1.amazonaws.com/1/q");
+		CU_ASSERT_STRING_EQUAL(c->sqs.region, "eu-west-1"); /* [aws] region */
+		jitrd_config_free(c);
+	}
+	c = parse_ok("t.conf", sqs, strlen(sqs), env_region, NULL);
+	if (c) {
+		CU_ASSERT_STRING_EQUAL(c->sqs.region, "eu-central-1");
+		jitrd_config_free(c);
+	}
+	c = parse_ok("t.conf", NULL, 0, env_queue, NULL);
+	if (c) {
+		CU_ASSERT_STRING_EQUAL(c->sqs.queue_url, "http://127.0.0.1:9324/1/q");
+		jitrd_config_free(c);
+	}
+}
+
 static void test_env_errors(void)
 {
 	const char *text = "[mqtt]\nurl = tcp://127.0.0.3:1883\n";
@@ -1262,6 +1346,7 @@ int main(void)
 	    {"environment overrides the file", test_env_overrides_file},
 	    {"environment without a file", test_env_without_file},
 	    {"explicit endpoint kept, empty one derived", test_env_endpoint_kept},
+	    {"[sqs]: one event source, region from [aws]", test_sqs_source},
 	    {"environment errors", test_env_errors},
 	    {"environment variable set twice", test_env_twice},
 	    {"ca.allow holds at most 64 ids", test_env_allow_list_limit},
