@@ -416,7 +416,8 @@ static struct json_object *parse_json(struct json_tokener *tok, const char *body
 	return obj;
 }
 
-/* The error code and message of a non-2xx answer: x-amzn-ErrorType ("Code:detail"), else the
+/* The error code and message of a non-2xx answer: x-amzn-ErrorType ("Code:detail", or
+ * "namespace#Code"), else the
  * body's __type ("ns#Code"), code or Code; message or Message. Made printable, cut to size. */
 static void error_details(struct json_tokener *tok, const struct jitrd_awshttp_response *resp,
                           struct jitrd_iot_result *r)
@@ -427,8 +428,11 @@ static void error_details(struct json_tokener *tok, const struct jitrd_awshttp_r
 	char raw[128];
 
 	if (resp->error_type[0]) {
-		snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(resp->error_type, ":"),
-		         resp->error_type);
+		/* "Code:detail"; JSON 1.0 services (SQS) send "namespace#Code" */
+		const char *hash = strrchr(resp->error_type, '#');
+		const char *t = hash ? hash + 1 : resp->error_type;
+
+		snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(t, ":"), t);
 		code = raw;
 	}
 	if (body && json_object_is_type(body, json_type_object)) {
