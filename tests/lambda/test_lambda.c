@@ -322,6 +322,57 @@ static void test_sqs_names_exactly_the_retries(void)
 	jitrd_lambda_reply_cleanup(&reply);
 }
 
+/* The IoT rule's SQS action with useBase64 writes the event in base64: the pipeline gets it
+ * decoded; a raw body, or one that is neither (the pipeline judges it invalid), goes as it is;
+ * a base64 retry is named for a retry like a raw one. */
+static void test_sqs_base64_bodies(void)
+{
+	static const struct {
+		const char *record_body;
+		const char *pipeline_gets;
+	} cases[] = {
+	    {"GOOD64", "{\"certificateId\":\"GOOD\",\"caCertificateId\":\"x\"}"},
+	    {"{\\\"certificateId\\\":\\\"GOOD\\\"}", "{\"certificateId\":\"GOOD\"}"},
+	    {"GOOD64=", "GOOD64="}, /* not base64: a '=' too many */
+	    {"GOOD", "GOOD"},
+	};
+	struct jitrd_lambda_reply reply = {0};
+	json_object *body;
+	char batch[512], ids[64], record_body[128], want[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* GOOD64 stands for the base64 of {"certificateId":"GOOD","caCertificateId":"x"} */
+		snprintf(record_body, sizeof(record_body), "%s",
+		         strncmp(cases[i].record_body, "GOOD64", 6) == 0 ? "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ=="
+		                                                         : cases[i].record_body);
+		if (strcmp(cases[i].record_body, "GOOD64=") == 0)
+			snprintf(record_body, sizeof(record_body), "%s=", "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ==");
+		snprintf(want, sizeof(want), "%s",
+		         strcmp(cases[i].pipeline_gets, "GOOD64=") == 0 ? record_body
+		                                                        : cases[i].pipeline_gets);
+		snprintf(batch, sizeof(batch),
+		         "{\"Records\":[{\"messageId\":\"m1\",\"eventSource\":\"aws:sqs\","
+		         "\"body\":\"%s\"}]}",
+		         record_body);
+		reset();
+		body = answer(batch, later(), &reply);
+		CU_ASSERT_EQUAL(reply.is_error, 0);
+		CU_ASSERT_EQUAL(stub.processed, 1);
+		CU_ASSERT_STRING_EQUAL(stub.last_payload, want);
+		json_object_put(body);
+		jitrd_lambda_reply_cleanup(&reply);
+	}
+	reset();
+	body = answer("{\"Records\":[{\"messageId\":\"m-b64\",\"eventSource\":\"aws:sqs\","
+	              "\"body\":\"eyJjZXJ0aWZpY2F0ZUlkIjoiUkVUUlkifQ==\"}]}",
+	              later(), &reply);
+	failures_of(body, ids, sizeof(ids));
+	CU_ASSERT_STRING_EQUAL(ids, "m-b64");
+	CU_ASSERT_STRING_EQUAL(stub.last_payload, "{\"certificateId\":\"RETRY\"}");
+	json_object_put(body);
+	jitrd_lambda_reply_cleanup(&reply);
+}
+
 /* A batch of 10 on 10 slots: all at once (each on its own slot), the failures exactly those
  * of one after another, the outcomes in record order, the batch about as long as one record. */
 static void test_sqs_records_run_concurrently(void)
@@ -675,6 +726,7 @@ int main(void)
 	    {"invalid registration is a normal reply", test_registration_invalid_is_not_retried},
 	    {"a decision to retry is an error reply", test_registration_retry_is_an_error},
 	    {"SQS batch names exactly the retries", test_sqs_names_exactly_the_retries},
+	    {"SQS batch: base64 bodies decoded", test_sqs_base64_bodies},
 	    {"SQS records run concurrently, failures exact, outcomes in order",
 	     test_sqs_records_run_concurrently},
 	    {"a large SQS batch runs in chunks, every record once", test_sqs_large_batch_in_chunks},
