@@ -22,8 +22,10 @@ sqs_cleanup() {
 trap sqs_cleanup EXIT
 
 make_pki || fatal "PKI made with the OpenSSL CLI"
+t0=$(date +%s)
 devices sqs "$COUNT" || fatal "$COUNT device certificates"
-python3 "$HELPER" serve "$work/moto.port" 280 >"$work/moto.log" 2>&1 &
+echo "# $COUNT device certificates made in $(($(date +%s) - t0)) s"
+python3 "$HELPER" serve "$work/moto.port" 580 >"$work/moto.log" 2>&1 &
 moto_pid=$!
 wait_until 30 test -s "$work/moto.port" || fatal "moto's SQS starts"
 moto_port=$(cat "$work/moto.port")
