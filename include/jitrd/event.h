@@ -52,7 +52,7 @@ enum jitrd_err jitrd_event_parse(const char *json, size_t len, struct jitrd_even
  * does not start with '{'), JITRD_ERR_INVALID_ARG. diag says which; outputs written only on
  * JITRD_OK. */
 enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decoded,
-                                       size_t decoded_size, const char **event,
-                                       size_t *event_len, struct jitrd_diag *diag) JITRD_WUR;
+                                       size_t decoded_size, const char **event, size_t *event_len,
+                                       struct jitrd_diag *diag) JITRD_WUR;
 
 #endif

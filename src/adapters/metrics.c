@@ -425,7 +425,7 @@ static void put_header(struct jitrd_escape_line *t, const char *name, const char
 static void put_sqs(struct jitrd_escape_line *t, const struct jitrd_metrics_snapshot *s)
 {
 	static const char *const outcomes[JITRD_METRICS_SQS_OUTCOMES] = {"received", "deleted",
-	                                                                  "returned", "invalid"};
+	                                                                 "returned", "invalid"};
 
 	put_header(t, "jitrd_sqs_messages_total", "counter",
 	           "SQS messages: received, deleted (final outcome), returned (left to "

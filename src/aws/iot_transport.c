@@ -201,7 +201,8 @@ static enum jitrd_err client_new(const struct jitrd_iot_client_options *opts,
 	if (!c)
 		goto cleanup;
 	snprintf(c->region, sizeof(c->region), "%s", opts->region);
-	snprintf(c->service, sizeof(c->service), "%s", svc ? svc->signing_name : opts->signing_name);
+	snprintf(c->service, sizeof(c->service), "%s",
+	         svc ? svc->signing_name : opts->signing_name);
 	if (svc) {
 		c->service_spec = svc;
 		snprintf(c->target_prefix, sizeof(c->target_prefix), "%s", svc->target_prefix);
@@ -274,8 +275,7 @@ enum jitrd_err jitrd_iot_client_new(const struct jitrd_iot_client_options *opts,
 enum jitrd_err jitrd_iot_client_new_service(const struct jitrd_iot_client_options *opts,
                                             const struct jitrd_iot_service *svc,
                                             struct jitrd_credentials_provider *creds,
-                                            struct jitrd_iot_client **out,
-                                            struct jitrd_diag *diag)
+                                            struct jitrd_iot_client **out, struct jitrd_diag *diag)
 {
 	if (!svc || !svc->signing_name || !svc->content_type || !svc->target_prefix ||
 	    !svc->op_name || svc->op_count == 0 || svc->op_count > JITRD_IOT_OP_COUNT ||
@@ -359,14 +359,10 @@ enum outcome { DONE, FINAL, TRANSIENT };
 
 static int is_throttling(long status, const char *code)
 {
-	static const char *const codes[] = {"ThrottlingException",
-	                                    "RequestThrottled",
-	                                    "TooManyRequestsException",
-	                                    "Throttling",
-	                                    "ThrottledException",
-	                                    "RequestThrottledException",
-	                                    "RequestLimitExceeded",
-	                                    "SlowDown"};
+	static const char *const codes[] = {"ThrottlingException",      "RequestThrottled",
+	                                    "TooManyRequestsException", "Throttling",
+	                                    "ThrottledException",       "RequestThrottledException",
+	                                    "RequestLimitExceeded",     "SlowDown"};
 
 	if (status == 429)
 		return 1;
@@ -642,7 +638,8 @@ enum jitrd_err jitrd_iot_call(struct jitrd_iot_session *s, int64_t deadline,
 		                                                      : cl->request_timeout_ms,
 		              &resp, diag);
 		if (cl->on_request)
-			cl->on_request(cl->on_request_ctx, (enum jitrd_iot_op)c->op, err == JITRD_OK ? resp.status : 0,
+			cl->on_request(cl->on_request_ctx, (enum jitrd_iot_op)c->op,
+			               err == JITRD_OK ? resp.status : 0,
 			               (double)(jitrd_clock_mono_ns() - sent_ns) / 1e9);
 		if (err == JITRD_OK) {
 			r.http_status = resp.status;

@@ -14,9 +14,9 @@
  * error classification): SQS's JSON 1.0 protocol, where every operation is POST / with its name
  * in X-Amz-Target. Its operations are numbered 0..op_count-1 in calls and rates. */
 struct jitrd_iot_service {
-	const char *signing_name;    /* SigV4 service: "sqs" */
-	const char *content_type;    /* of request bodies: "application/x-amz-json-1.0" */
-	const char *target_prefix;   /* X-Amz-Target: <prefix>.<operation name> */
+	const char *signing_name;       /* SigV4 service: "sqs" */
+	const char *content_type;       /* of request bodies: "application/x-amz-json-1.0" */
+	const char *target_prefix;      /* X-Amz-Target: <prefix>.<operation name> */
 	const char *(*op_name)(int op); /* operation op's name, as the service's model spells it */
 	size_t op_count;                /* at most JITRD_IOT_OP_COUNT */
 };

@@ -65,9 +65,8 @@ struct key {
 	void (*set_choice)(struct jitrd_config *cfg, int index); /* K_ENUM */
 };
 
-static const char *const sections[] = {"mqtt",      "aws",     "ca",     "crl",    "ocsp",
-                                       "provision", "service", "limits", "lambda", "sqs",
-                                       NULL};
+static const char *const sections[] = {"mqtt",    "aws",    "ca",     "crl", "ocsp", "provision",
+                                       "service", "limits", "lambda", "sqs", NULL};
 
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -398,8 +397,8 @@ static const struct key keys[] = {
      .max = 20},
     {"sqs", "max_messages", "10", K_INT, .offset = AT(sqs.max_messages), .min = 1, .max = 10},
     {"sqs", "pollers", "2", K_INT, .offset = AT(sqs.pollers), .min = 1, .max = 16},
-    {"sqs", "visibility_timeout_seconds", "60", K_INT,
-     .offset = AT(sqs.visibility_timeout_seconds), .min = 0, .max = 43200},
+    {"sqs", "visibility_timeout_seconds", "60", K_INT, .offset = AT(sqs.visibility_timeout_seconds),
+     .min = 0, .max = 43200},
     {"limits", "update_certificate", "10", K_DOUBLE, .offset = AT(limits.update_certificate)},
     {"limits", "describe_certificate", "10", K_DOUBLE, .offset = AT(limits.describe_certificate)},
     {"limits", "create_policy", "10", K_DOUBLE, .offset = AT(limits.create_policy)},

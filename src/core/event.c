@@ -600,8 +600,8 @@ static int is_base64_char(char c)
 }
 
 enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decoded,
-                                       size_t decoded_size, const char **event,
-                                       size_t *event_len, struct jitrd_diag *diag)
+                                       size_t decoded_size, const char **event, size_t *event_len,
+                                       struct jitrd_diag *diag)
 {
 	unsigned char *again = NULL;
 	size_t start = 0, pad = 0, n;
@@ -617,8 +617,9 @@ enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decod
 		start++;
 	if (start < len && body[start] == '{') {
 		if (len > JITRD_EVENT_MAX_BYTES) {
-			jitrd_diag_set(diag, "message body: %zu bytes, more than the %d of an event",
-			               len, JITRD_EVENT_MAX_BYTES);
+			jitrd_diag_set(diag,
+			               "message body: %zu bytes, more than the %d of an event", len,
+			               JITRD_EVENT_MAX_BYTES);
 			return JITRD_ERR_TOO_LARGE;
 		}
 		*event = body;
@@ -629,13 +630,13 @@ enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decod
 		jitrd_diag_set(diag, "message body: empty");
 		return JITRD_ERR_MALFORMED;
 	}
+	/* EVP_DecodeBlock writes three bytes per four characters, padding included. */
 	if (len > JITRD_EVENT_MAX_BASE64 || (len / 4) * 3 > decoded_size) {
 		jitrd_diag_set(diag, "message body: %zu bytes of base64, more than an event", len);
 		return JITRD_ERR_TOO_LARGE;
 	}
-	/* EVP_DecodeBlock writes three bytes per four characters, padding included. It skips
-	 * blanks and takes a dangling '=' in places RFC 4648
-	 * does not, so the alphabet and the padding are checked here first. */
+	/* It also skips blanks and takes a '=' where RFC 4648 §4 has none, so the alphabet and
+	 * the padding are checked here first. */
 	if (len % 4 != 0)
 		goto malformed;
 	while (pad < 2 && body[len - 1 - pad] == '=')
@@ -649,8 +650,9 @@ enum jitrd_err jitrd_event_body_decode(const char *body, size_t len, char *decod
 	n = (size_t)got - pad; /* EVP_DecodeBlock counts the padding as zero bytes */
 	if (n > decoded_size - 1 || n > JITRD_EVENT_MAX_BYTES) {
 		jitrd_diag_set(diag, "message body: decodes to %zu bytes, more than %zu", n,
-		               decoded_size - 1 < JITRD_EVENT_MAX_BYTES ? decoded_size - 1
-		                                                        : (size_t)JITRD_EVENT_MAX_BYTES);
+		               decoded_size - 1 < JITRD_EVENT_MAX_BYTES
+		                   ? decoded_size - 1
+		                   : (size_t)JITRD_EVENT_MAX_BYTES);
 		return JITRD_ERR_TOO_LARGE;
 	}
 	/* Canonical only: bits past the data (in the last character before '=') must be zero,

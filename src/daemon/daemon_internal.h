@@ -95,8 +95,7 @@ int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, s
  * decision): the message can go. 1: a row for the certificate is open; it decides, and this
  * copy is left to reappear (never joined: its message would be deleted before the open row's
  * outcome is known). -1: the journal failed (logged). */
-int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len,
-                            int64_t *row_id);
+int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len, int64_t *row_id);
 /* s's lock and condition variables (their waits are CLOCK_MONOTONIC deadlines); on an error
  * none is left. Errors: JITRD_ERR_NOMEM (pthread refused one). */
 enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;

@@ -72,9 +72,9 @@ static void test_read_messages(void)
 	expect_messages("{}", JITRD_OK, 0);
 	expect_messages("{\"Messages\":[]}", JITRD_OK, 0);
 	expect_messages("{\"Messages\":[" MSG("") "]}", JITRD_OK, 1);
-	expect_messages("{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"3\"}")
-	                "]}",
-	                JITRD_OK, 1);
+	expect_messages(
+	    "{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"3\"}") "]}",
+	    JITRD_OK, 1);
 	expect_messages("[]", JITRD_ERR_BAD_RESPONSE, 0);
 	expect_messages("{\"Messages\":{}}", JITRD_ERR_BAD_RESPONSE, 0);
 	expect_messages("{\"Messages\":[1]}", JITRD_ERR_BAD_RESPONSE, 0);
@@ -84,20 +84,22 @@ static void test_read_messages(void)
 	                JITRD_ERR_BAD_RESPONSE, 0);
 	expect_messages("{\"Messages\":[{\"MessageId\":1,\"ReceiptHandle\":\"h\",\"Body\":\"b\"}]}",
 	                JITRD_ERR_BAD_RESPONSE, 0);
-	expect_messages("{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"\",\"Body\":\"b\"}]}",
-	                JITRD_ERR_BAD_RESPONSE, 0);
+	expect_messages(
+	    "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"\",\"Body\":\"b\"}]}",
+	    JITRD_ERR_BAD_RESPONSE, 0);
 	expect_messages("{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"h\",\"Body\":7}]}",
 	                JITRD_ERR_BAD_RESPONSE, 0);
 	expect_messages("{\"Messages\":[" MSG(",\"Attributes\":[]") "]}", JITRD_ERR_BAD_RESPONSE,
 	                0);
-	expect_messages("{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"x\"}")
-	                "]}",
-	                JITRD_ERR_BAD_RESPONSE, 0);
-	expect_messages("{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"-1\"}")
-	                "]}",
-	                JITRD_ERR_BAD_RESPONSE, 0);
-	expect_messages("{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":2}") "]}",
-	                JITRD_ERR_BAD_RESPONSE, 0);
+	expect_messages(
+	    "{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"x\"}") "]}",
+	    JITRD_ERR_BAD_RESPONSE, 0);
+	expect_messages(
+	    "{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":\"-1\"}") "]}",
+	    JITRD_ERR_BAD_RESPONSE, 0);
+	expect_messages(
+	    "{\"Messages\":[" MSG(",\"Attributes\":{\"ApproximateReceiveCount\":2}") "]}",
+	    JITRD_ERR_BAD_RESPONSE, 0);
 	/* the second message is bad: nothing of the first is left allocated */
 	expect_messages("{\"Messages\":[" MSG("") ",{}]}", JITRD_ERR_BAD_RESPONSE, 0);
 	/* more messages than asked for */
@@ -112,12 +114,14 @@ static void test_read_messages(void)
 	/* a receipt handle over 1024 characters; a body over 256 KiB */
 	big = malloc(300 * 1024);
 	CU_ASSERT_FATAL(big != NULL);
-	snprintf(big, 300 * 1024,
-	         "{\"Messages\":[{\"MessageId\":\"m\",\"Body\":\"b\",\"ReceiptHandle\":\"%01025d\"}]}",
-	         0);
+	snprintf(
+	    big, 300 * 1024,
+	    "{\"Messages\":[{\"MessageId\":\"m\",\"Body\":\"b\",\"ReceiptHandle\":\"%01025d\"}]}",
+	    0);
 	expect_messages(big, JITRD_ERR_BAD_RESPONSE, 0);
-	at = (size_t)snprintf(big, 300 * 1024,
-	                      "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"h\",\"Body\":\"");
+	at = (size_t)snprintf(
+	    big, 300 * 1024,
+	    "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"h\",\"Body\":\"");
 	memset(big + at, 'a', JITRD_SQS_MAX_BODY + 1);
 	snprintf(big + at + JITRD_SQS_MAX_BODY + 1, 16, "\"}]}");
 	expect_messages(big, JITRD_ERR_BAD_RESPONSE, 0);
@@ -172,8 +176,10 @@ static void test_read_depth(void)
 	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"12345\"}}", JITRD_OK, 12345},
 	    {"{\"Attributes\":{}}", JITRD_ERR_BAD_RESPONSE, 0},
 	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":12}}", JITRD_ERR_BAD_RESPONSE, 0},
-	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"-1\"}}", JITRD_ERR_BAD_RESPONSE, 0},
-	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"1e3\"}}", JITRD_ERR_BAD_RESPONSE, 0},
+	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"-1\"}}", JITRD_ERR_BAD_RESPONSE,
+	     0},
+	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"1e3\"}}", JITRD_ERR_BAD_RESPONSE,
+	     0},
 	    {"{\"Attributes\":{\"ApproximateNumberOfMessages\":\"99999999999999999999\"}}",
 	     JITRD_ERR_BAD_RESPONSE, 0},
 	    {"{\"Attributes\":[]}", JITRD_ERR_BAD_RESPONSE, 0},
@@ -257,9 +263,9 @@ static void test_operations(void)
 		close_conn(&c);
 		return;
 	}
-	CU_ASSERT_EQUAL(jitrd_sqs_queue_depth(c.session, jitrd_iot_deadline_in(10000), &depth,
-	                                      &res, &diag),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_sqs_queue_depth(c.session, jitrd_iot_deadline_in(10000), &depth, &res, &diag),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(depth, 3);
 	CU_ASSERT_EQUAL_FATAL(jitrd_sqs_receive(c.session, jitrd_iot_deadline_in(20000), 1, 10, 30,
 	                                        m, &n, &res, &diag),
@@ -289,14 +295,15 @@ static void test_operations(void)
 	CU_ASSERT_EQUAL(k, 1);
 	CU_ASSERT(k == 1 && strcmp(again[0].body, "junk") == 0 && again[0].receive_count == 2);
 	for (size_t i = 0; i < 3; i++)
-		handles[i] = (int)i == junk && k == 1 ? again[0].receipt_handle : m[i].receipt_handle;
+		handles[i] =
+		    (int)i == junk && k == 1 ? again[0].receipt_handle : m[i].receipt_handle;
 	CU_ASSERT_EQUAL(jitrd_sqs_delete_batch(c.session, jitrd_iot_deadline_in(10000), handles, 3,
 	                                       deleted, &res, &diag),
 	                JITRD_OK);
 	CU_ASSERT(deleted[0] && deleted[1] && deleted[2]);
-	CU_ASSERT_EQUAL(jitrd_sqs_queue_depth(c.session, jitrd_iot_deadline_in(10000), &depth, &res,
-	                                      &diag),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_sqs_queue_depth(c.session, jitrd_iot_deadline_in(10000), &depth, &res, &diag),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(depth, 0);
 	CU_ASSERT_EQUAL(jitrd_sqs_receive(c.session, jitrd_iot_deadline_in(20000), 0, 10, 30, again,
 	                                  &k, &res, &diag),
@@ -394,7 +401,8 @@ static void test_refused_settings(void)
 
 		jitrd_sqs_client_options_init(&opts, NULL);
 		opts.queue_url = bad[i];
-		CU_ASSERT_EQUAL(jitrd_sqs_client_new(&opts, creds, &client, &diag), JITRD_ERR_CONFIG);
+		CU_ASSERT_EQUAL(jitrd_sqs_client_new(&opts, creds, &client, &diag),
+		                JITRD_ERR_CONFIG);
 		CU_ASSERT_PTR_NULL(client);
 		CU_ASSERT(strstr(diag.text, "[sqs]") != NULL);
 	}

@@ -30,10 +30,12 @@ static void read_answers(struct json_object *json)
 		if (count > max)
 			abort();
 		for (size_t i = 0; i < count; i++) {
-			if (strnlen(m[i].message_id, sizeof(m[i].message_id)) == sizeof(m[i].message_id) ||
+			if (strnlen(m[i].message_id, sizeof(m[i].message_id)) ==
+			        sizeof(m[i].message_id) ||
 			    strnlen(m[i].receipt_handle, sizeof(m[i].receipt_handle)) ==
 			        sizeof(m[i].receipt_handle) ||
-			    !m[i].body || m[i].body_len > JITRD_SQS_MAX_BODY || m[i].body[m[i].body_len])
+			    !m[i].body || m[i].body_len > JITRD_SQS_MAX_BODY ||
+			    m[i].body[m[i].body_len])
 				abort();
 		}
 		jitrd_sqs_messages_cleanup(m, count);

@@ -343,10 +343,13 @@ static void test_sqs_base64_bodies(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		/* GOOD64 stands for the base64 of {"certificateId":"GOOD","caCertificateId":"x"} */
 		snprintf(record_body, sizeof(record_body), "%s",
-		         strncmp(cases[i].record_body, "GOOD64", 6) == 0 ? "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ=="
-		                                                         : cases[i].record_body);
+		         strncmp(cases[i].record_body, "GOOD64", 6) == 0
+		             ? "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ=="
+		             : cases[i].record_body);
 		if (strcmp(cases[i].record_body, "GOOD64=") == 0)
-			snprintf(record_body, sizeof(record_body), "%s=", "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ==");
+			snprintf(
+			    record_body, sizeof(record_body), "%s=",
+			    "eyJjZXJ0aWZpY2F0ZUlkIjoiR09PRCIsImNhQ2VydGlmaWNhdGVJZCI6IngifQ==");
 		snprintf(want, sizeof(want), "%s",
 		         strcmp(cases[i].pipeline_gets, "GOOD64=") == 0 ? record_body
 		                                                        : cases[i].pipeline_gets);

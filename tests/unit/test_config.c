@@ -528,8 +528,8 @@ static const struct value_case value_cases[] = {
     {"sqs", "queue_url", "https://sqs.example.net/1/q?x=1", SQS_QUEUE_FORM, NULL},
     {"sqs", "queue_url", "https://user@sqs.example.net/1/q", SQS_QUEUE_FORM, NULL},
     {"sqs", "queue_url", "https:///1/q", "has no host after the scheme", NULL},
-    {"sqs", "queue_url", "https://sqs.example.net/1/a q",
-     "holds a space or a control character", NULL},
+    {"sqs", "queue_url", "https://sqs.example.net/1/a q", "holds a space or a control character",
+     NULL},
     {"sqs", "region", "eu-west-1", NULL, NULL},
     {"sqs", "region", "EU", "must be an AWS region name such as eu-west-1 (a-z, 0-9, '-', 1..32)",
      NULL},
@@ -1018,9 +1018,9 @@ static const struct env_case env_cases[] = {
 static void test_sqs_source(void)
 {
 	static const char both[] = "[mqtt]\nurl = ssl://broker.example.net:8883\n"
-	                           "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
+				   "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
 	static const char sqs[] = "[aws]\nregion = eu-west-1\n"
-	                          "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
+				  "[sqs]\nqueue_url = https://sqs.eu-west-1.amazonaws.com/1/q\n";
 	const char *env_mqtt[] = {"JITRD_MQTT_URL=ssl://broker.example.net:8883", NULL};
 	const char *env_region[] = {"JITRD_SQS_REGION=eu-central-1", NULL};
 	const char *env_queue[] = {"JITRD_SQS_QUEUE_URL=http://127.0.0.1:9324/1/q", NULL};

@@ -687,8 +687,8 @@ static void expect_body(const char *body, size_t len, const char *want, size_t w
 	const char *event = NULL;
 	size_t event_len = 0;
 	struct jitrd_diag diag = {{0}};
-	enum jitrd_err err = jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event,
-	                                             &event_len, &diag);
+	enum jitrd_err err =
+	    jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event, &event_len, &diag);
 
 	CU_ASSERT_EQUAL(err, JITRD_OK);
 	if (err != JITRD_OK) {
@@ -705,8 +705,8 @@ static void expect_body_fails(const char *body, size_t len, enum jitrd_err want)
 	const char *event = (const char *)&decoded;
 	size_t event_len = 4242;
 	struct jitrd_diag diag = {{0}};
-	enum jitrd_err err = jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event,
-	                                             &event_len, &diag);
+	enum jitrd_err err =
+	    jitrd_event_body_decode(body, len, decoded, sizeof(decoded), &event, &event_len, &diag);
 
 	CU_ASSERT_EQUAL(err, want);
 	if (err != want)
@@ -724,9 +724,9 @@ static void test_body_raw_and_base64(void)
 
 	/* raw: the body itself, blanks before the object allowed */
 	expect_body(json, len, json, len);
-	CU_ASSERT_EQUAL(jitrd_event_body_decode(json, len, decoded, sizeof(decoded), &event,
-	                                        &event_len, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_event_body_decode(json, len, decoded, sizeof(decoded), &event, &event_len, NULL),
+	    JITRD_OK);
 	CU_ASSERT(event == json);
 	snprintf(padded, sizeof(padded), " \n%s", json);
 	expect_body(padded, len + 2, padded, len + 2);
@@ -737,7 +737,8 @@ static void test_body_raw_and_base64(void)
 		snprintf(padded, sizeof(padded), "%.*s%*s}", (int)len - 1, json, (int)extra, "");
 		n = len + extra;
 		expect_body(b64, to_base64(padded, n, b64), padded, n);
-		CU_ASSERT(jitrd_event_parse(decoded, n, &(struct jitrd_event){0}, NULL) == JITRD_OK);
+		CU_ASSERT(jitrd_event_parse(decoded, n, &(struct jitrd_event){0}, NULL) ==
+		          JITRD_OK);
 	}
 }
 
@@ -750,20 +751,20 @@ static void test_body_hostile(void)
 	    {"", JITRD_ERR_MALFORMED},
 	    {"   ", JITRD_ERR_MALFORMED},
 	    {"not an event", JITRD_ERR_MALFORMED},
-	    {"aGVsbG8=", JITRD_ERR_MALFORMED},         /* base64 of "hello": not an object */
-	    {"eyJhIjoxfQ", JITRD_ERR_MALFORMED},       /* {"a":1} without its padding */
-	    {"eyJhIjoxfQ==x", JITRD_ERR_MALFORMED},    /* trailing junk */
-	    {"eyJhIjoxfQ==\n", JITRD_ERR_MALFORMED},   /* a line break after it */
-	    {"eyJhI\njoxfQ==", JITRD_ERR_MALFORMED},   /* ... or inside */
-	    {" eyJhIjoxfQ==", JITRD_ERR_MALFORMED},    /* a blank before */
-	    {"eyJh=joxfQ==", JITRD_ERR_MALFORMED},     /* '=' inside */
-	    {"eyJhIjoxf===", JITRD_ERR_MALFORMED},     /* three '=' */
-	    {"eyJhIjoxfR==", JITRD_ERR_MALFORMED},     /* bits past the data: not canonical */
-	    {"eyJhIjoxfQ-_", JITRD_ERR_MALFORMED},     /* base64url's alphabet */
-	    {"e30=", JITRD_OK},                        /* {} : decoded; the parser judges it */
-	    {"IHt9", JITRD_OK},                        /* " {}" */
-	    {"ICAg", JITRD_ERR_MALFORMED},             /* "   " */
-	    {"AHt9", JITRD_ERR_MALFORMED},             /* NUL then {} */
+	    {"aGVsbG8=", JITRD_ERR_MALFORMED},       /* base64 of "hello": not an object */
+	    {"eyJhIjoxfQ", JITRD_ERR_MALFORMED},     /* {"a":1} without its padding */
+	    {"eyJhIjoxfQ==x", JITRD_ERR_MALFORMED},  /* trailing junk */
+	    {"eyJhIjoxfQ==\n", JITRD_ERR_MALFORMED}, /* a line break after it */
+	    {"eyJhI\njoxfQ==", JITRD_ERR_MALFORMED}, /* ... or inside */
+	    {" eyJhIjoxfQ==", JITRD_ERR_MALFORMED},  /* a blank before */
+	    {"eyJh=joxfQ==", JITRD_ERR_MALFORMED},   /* '=' inside */
+	    {"eyJhIjoxf===", JITRD_ERR_MALFORMED},   /* three '=' */
+	    {"eyJhIjoxfR==", JITRD_ERR_MALFORMED},   /* bits past the data: not canonical */
+	    {"eyJhIjoxfQ-_", JITRD_ERR_MALFORMED},   /* base64url's alphabet */
+	    {"e30=", JITRD_OK},                      /* {} : decoded; the parser judges it */
+	    {"IHt9", JITRD_OK},                      /* " {}" */
+	    {"ICAg", JITRD_ERR_MALFORMED},           /* "   " */
+	    {"AHt9", JITRD_ERR_MALFORMED},           /* NUL then {} */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -771,10 +772,10 @@ static void test_body_hostile(void)
 			const char *event;
 			size_t event_len;
 
-			CU_ASSERT_EQUAL(jitrd_event_body_decode(cases[i].body, strlen(cases[i].body),
-			                                        decoded, sizeof(decoded), &event,
-			                                        &event_len, NULL),
-			                JITRD_OK);
+			CU_ASSERT_EQUAL(
+			    jitrd_event_body_decode(cases[i].body, strlen(cases[i].body), decoded,
+			                            sizeof(decoded), &event, &event_len, NULL),
+			    JITRD_OK);
 			continue;
 		}
 		expect_body_fails(cases[i].body, strlen(cases[i].body), cases[i].want);
@@ -801,20 +802,20 @@ static void test_body_size(void)
 	/* base64 of the largest event decodes; of one byte more it is refused */
 	raw[big - 2] = '}';
 	n = to_base64(raw, big - 1, b64);
-	CU_ASSERT_EQUAL(jitrd_event_body_decode(b64, n, decoded, sizeof(decoded), &event,
-	                                        &event_len, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_event_body_decode(b64, n, decoded, sizeof(decoded), &event, &event_len, NULL),
+	    JITRD_OK);
 	CU_ASSERT_EQUAL(event_len, big - 1);
 	n = to_base64(raw, big, b64);
 	expect_body_fails(b64, n, JITRD_ERR_TOO_LARGE);
 	/* a caller's buffer too small for what the base64 holds */
 	n = to_base64("{\"a\":1}", 7, b64);
-	CU_ASSERT_EQUAL(jitrd_event_body_decode(b64, n, small, sizeof(small), &event, &event_len,
-	                                        NULL),
-	                JITRD_ERR_TOO_LARGE);
-	CU_ASSERT_EQUAL(jitrd_event_body_decode(NULL, 3, decoded, sizeof(decoded), &event,
-	                                        &event_len, NULL),
-	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_event_body_decode(b64, n, small, sizeof(small), &event, &event_len, NULL),
+	    JITRD_ERR_TOO_LARGE);
+	CU_ASSERT_EQUAL(
+	    jitrd_event_body_decode(NULL, 3, decoded, sizeof(decoded), &event, &event_len, NULL),
+	    JITRD_ERR_INVALID_ARG);
 	CU_ASSERT_EQUAL(jitrd_event_body_decode("e30=", 4, NULL, 10, &event, &event_len, NULL),
 	                JITRD_ERR_INVALID_ARG);
 	free(raw);
