@@ -282,16 +282,25 @@ register_ca() {
 
 # write_config: $work/jitrd.conf; POLICY_TEMPLATE, POLICY_NAME, THING_NAME, WORKERS,
 # RECONCILE_SECONDS, DEADLINE_SECONDS and LIMIT (requests/s of every operation) change the
-# defaults
+# defaults; with SQS_QUEUE_URL the events come from that queue (SQS_WAIT_SECONDS,
+# SQS_VISIBILITY_SECONDS) instead of mosquitto
 write_config() {
 	[ -n "${status_port:-}" ] || status_port=$(free_port)
-	cat >"$work/jitrd.conf" <<CONF
-[mqtt]
+	if [ -n "${SQS_QUEUE_URL:-}" ]; then
+		source_section="[sqs]
+queue_url = $SQS_QUEUE_URL
+wait_time_seconds = ${SQS_WAIT_SECONDS:-20}
+visibility_timeout_seconds = ${SQS_VISIBILITY_SECONDS:-60}"
+	else
+		source_section="[mqtt]
 url = ssl://localhost:$mq_tls
 client_id = jitrd-integration
 ca_file = pki/mqtt-ca.pem
 cert_file = pki/mqtt-client.pem
-key_file = pki/mqtt-client.key
+key_file = pki/mqtt-client.key"
+	fi
+	cat >"$work/jitrd.conf" <<CONF
+$source_section
 [aws]
 region = $REGION
 endpoint = $emu_url

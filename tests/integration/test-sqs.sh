@@ -48,38 +48,7 @@ seq 1 "$COUNT" | xargs -P 8 -I{} sh -c "curl -s --max-time 30 -X POST \
 	jq -c .event >'$work/events/{}.json'"
 check "$COUNT events from the emulator" [ "$(cat "$work/events/"*.json | grep -c certificateId)" = "$COUNT" ]
 
-status_port=$(free_port)
-cat >"$work/jitrd.conf" <<CONF
-[sqs]
-queue_url = $queue
-wait_time_seconds = 1
-visibility_timeout_seconds = 6
-[aws]
-region = $REGION
-endpoint = $emu_url
-account_id = $ACCOUNT
-[ca]
-dir = ca
-[crl]
-dir = crl
-reload_seconds = 0
-[provision]
-policy_template = $SOURCE_ROOT/policies/default.json
-[service]
-state_dir = state
-listen = 127.0.0.1:$status_port
-log_format = json
-workers = ${WORKERS:-4}
-reconcile_seconds = 0
-[limits]
-update_certificate = 1000
-describe_certificate = 1000
-create_policy = 1000
-attach_policy = 1000
-create_thing = 1000
-attach_thing_principal = 1000
-list_certificates_by_ca = 1000
-CONF
+SQS_QUEUE_URL=$queue SQS_WAIT_SECONDS=1 SQS_VISIBILITY_SECONDS=6 LIMIT=1000 write_config
 printf '[mqtt]\nurl = ssl://localhost:8883\n' >>"$work/jitrd.conf"
 "$JITRD" run -c "$work/jitrd.conf" >"$work/both.out" 2>&1
 check "[mqtt] url and [sqs] queue_url together: exit 2" [ $? = 2 ]
