@@ -331,6 +331,13 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 		jitrd_log_kv(s->log, JITRD_LOG_INFO, "http.listening", "listen",
 		             cfg->service.listen, "port", port, NULL);
 	}
+	/* Before the workers, which ask it about each row they finish; what its pollers record
+	 * meanwhile waits in the journal. */
+	if (cfg->sqs.queue_url[0]) {
+		err = jitrd_daemon_sqs_start(s, cfg, diag);
+		if (err != JITRD_OK)
+			return err;
+	}
 	err = jitrd_daemon_start_threads(s, (size_t)cfg->service.workers);
 	if (err != JITRD_OK) {
 		jitrd_diag_set(diag, "cannot start the worker threads");
@@ -348,11 +355,6 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 		pthread_mutex_lock(&s->lock);
 		s->mqtt = mqtt;
 		pthread_mutex_unlock(&s->lock);
-	}
-	if (cfg->sqs.queue_url[0]) {
-		err = jitrd_daemon_sqs_start(s, cfg, diag);
-		if (err != JITRD_OK)
-			return err;
 	}
 	return JITRD_OK;
 }

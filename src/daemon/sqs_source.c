@@ -50,7 +50,7 @@ struct jitrd_daemon_sqs {
 	pthread_t keeper;
 	bool keeper_started;
 	int wait_seconds, max_messages, visibility_seconds;
-	atomic_int cancel; /* 1: requests in progress stop (a long poll too) */
+	atomic_int cancel; /* 1: the pollers' requests stop (a long poll too) */
 
 	/* Everything below is under lock. */
 	pthread_mutex_t lock;
@@ -396,9 +396,12 @@ void jitrd_daemon_sqs_finished(struct service *s, int64_t row_id, bool final)
 
 bool jitrd_daemon_sqs_health(struct service *s, char *reason, size_t reason_size)
 {
-	struct jitrd_daemon_sqs *q = s->sqs;
+	struct jitrd_daemon_sqs *q;
 	bool ok;
 
+	pthread_mutex_lock(&s->lock);
+	q = s->sqs;
+	pthread_mutex_unlock(&s->lock);
 	if (!q) {
 		snprintf(reason, reason_size, "not consuming the SQS queue");
 		return false;
@@ -449,7 +452,11 @@ enum jitrd_err jitrd_daemon_sqs_start(struct service *s, const struct jitrd_conf
 		return JITRD_ERR_NOMEM;
 	}
 	pthread_condattr_destroy(&mono);
-	s->sqs = q; /* from here on, jitrd_daemon_sqs_stop frees what is made */
+	/* From here on jitrd_daemon_sqs_free frees what is made; readiness reads it from the
+	 * HTTP thread. */
+	pthread_mutex_lock(&s->lock);
+	s->sqs = q;
+	pthread_mutex_unlock(&s->lock);
 	q->held = calloc(q->capacity, sizeof(*q->held));
 	q->sessions = calloc(q->poller_count, sizeof(*q->sessions));
 	q->pollers = calloc(q->poller_count, sizeof(*q->pollers));
@@ -466,7 +473,6 @@ enum jitrd_err jitrd_daemon_sqs_start(struct service *s, const struct jitrd_conf
 			return err;
 		jitrd_sqs_session_set_cancel(q->sessions[i], cancelled, q);
 	}
-	jitrd_sqs_session_set_cancel(q->keeper_session, cancelled, q);
 	jitrd_metrics_sqs_enable(s->metrics);
 	/* The queue must answer before the service says it started, as MQTT's SUBACK. */
 	err = jitrd_sqs_queue_depth(q->keeper_session, jitrd_iot_deadline_in(CALL_MS), &depth, NULL,
@@ -477,6 +483,12 @@ enum jitrd_err jitrd_daemon_sqs_start(struct service *s, const struct jitrd_conf
 		return err;
 	}
 	jitrd_metrics_set_sqs_queue_depth(s->metrics, depth);
+	if (q->visibility_seconds < cfg->service.event_deadline_seconds)
+		/* A message visible again while its event is open is received again and left
+		 * again, over and over, until the extension or the outcome comes. */
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "sqs.visibility_short", "reason",
+		                 "[sqs] visibility_timeout_seconds is below [service] "
+		                 "event_deadline_seconds");
 	if (pthread_create(&q->keeper, NULL, keeper_main, q) != 0)
 		return JITRD_ERR_NOMEM;
 	q->keeper_started = true;
@@ -512,7 +524,6 @@ void jitrd_daemon_sqs_stop_intake(struct service *s)
 	for (size_t i = 0; i < q->pollers_started; i++)
 		pthread_join(q->pollers[i], NULL);
 	q->pollers_started = 0;
-	atomic_store(&q->cancel, 0); /* the keeper's last deletes must still go out */
 }
 
 void jitrd_daemon_sqs_drain(struct service *s)
