@@ -42,7 +42,7 @@ moto_pid=$!
 wait_until 30 test -s "$work/moto.port" || fatal "moto's SQS starts"
 moto_port=$(cat "$work/moto.port")
 queue=$(python3 "$HELPER" setup "$moto_port" jitrd-events 2) || fatal "queue and DLQ made"
-SQS_QUEUE_URL=$queue SQS_WAIT_SECONDS=1 SQS_VISIBILITY_SECONDS=10 LIMIT=1000 write_config
+SQS_QUEUE_URL=$queue SQS_WAIT_SECONDS=1 SQS_VISIBILITY_SECONDS=30 LIMIT=1000 write_config
 printf '[mqtt]\nurl = ssl://localhost:8883\n' >>"$work/jitrd.conf"
 "$JITRD" run -c "$work/jitrd.conf" >"$work/both.out" 2>&1
 check "[mqtt] url and [sqs] queue_url together: exit 2" [ $? = 2 ]
@@ -93,13 +93,14 @@ check "copies of three events: deleted" wait_until 30 deleted_copies
 check "... and UpdateCertificate not called again" [ "$(op_count UpdateCertificate)" = "$COUNT" ]
 check "... the queue is empty again" [ "$(python3 "$HELPER" counts "$moto_port" "$queue")" = "0 0 0" ]
 
-# Bodies that are no event: not deleted; SQS hands them out again, then moves them to the DLQ.
+# Bodies that are no event: not deleted; SQS hands them out again after the visibility
+# timeout (30 s), then moves them to the DLQ.
 python3 "$HELPER" send_raw "$moto_port" "$queue" 'not an event' &&
 	python3 "$HELPER" send_raw "$moto_port" "$queue" 'eyJub3QiOiJhbiBldmVudCJ9' &&
 	python3 "$HELPER" send_raw "$moto_port" "$queue" '{"certificateId":"x"}' ||
 	fatal "invalid bodies sent"
 in_dlq() { [ "$(python3 "$HELPER" counts "$moto_port" "$queue")" = "0 0 3" ]; }
-check "invalid bodies end in the dead-letter queue" wait_until 60 in_dlq
+check "invalid bodies end in the dead-letter queue" wait_until 150 in_dlq
 check "... counted invalid" [ "$(metric_value 'jitrd_sqs_messages_total{outcome="invalid"}')" -ge 3 ]
 check "... logged" log_events sqs.invalid
 check "... none deleted" [ "$(metric_value 'jitrd_sqs_messages_total{outcome="deleted"}')" = $((COUNT + 3)) ]
