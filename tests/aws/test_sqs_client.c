@@ -301,6 +301,7 @@ static void test_operations(void)
 	                                       deleted, &res, &diag),
 	                JITRD_OK);
 	CU_ASSERT(deleted[0] && deleted[1] && deleted[2]);
+	jitrd_sqs_messages_cleanup(again, k);
 	CU_ASSERT_EQUAL(
 	    jitrd_sqs_queue_depth(c.session, jitrd_iot_deadline_in(10000), &depth, &res, &diag),
 	    JITRD_OK);
