@@ -1193,33 +1193,19 @@ static enum jitrd_err derive_endpoint(struct jitrd_config *cfg)
 	return JITRD_OK;
 }
 
-/* An empty [crl] s3_region is [aws] region (after the environment, as the endpoint). */
-static enum jitrd_err derive_s3_region(struct jitrd_config *cfg)
+/* An empty region key ([crl] s3_region, [sqs] region) is [aws] region (after the environment,
+ * as the endpoint). */
+static enum jitrd_err derive_region(char **region, const char *aws_region)
 {
 	char *copy;
 
-	if (*cfg->crl.s3_region)
+	if (**region)
 		return JITRD_OK;
-	copy = strdup(cfg->aws.region);
+	copy = strdup(aws_region);
 	if (!copy)
 		return JITRD_ERR_NOMEM;
-	free(cfg->crl.s3_region);
-	cfg->crl.s3_region = copy;
-	return JITRD_OK;
-}
-
-/* An empty [sqs] region is [aws] region. */
-static enum jitrd_err derive_sqs_region(struct jitrd_config *cfg)
-{
-	char *copy;
-
-	if (*cfg->sqs.region)
-		return JITRD_OK;
-	copy = strdup(cfg->aws.region);
-	if (!copy)
-		return JITRD_ERR_NOMEM;
-	free(cfg->sqs.region);
-	cfg->sqs.region = copy;
+	free(*region);
+	*region = copy;
 	return JITRD_OK;
 }
 
@@ -1259,9 +1245,9 @@ enum jitrd_err jitrd_config_parse(const char *origin, const char *text, size_t l
 		goto cleanup;
 	result = derive_endpoint(cfg);
 	if (result == JITRD_OK)
-		result = derive_s3_region(cfg);
+		result = derive_region(&cfg->crl.s3_region, cfg->aws.region);
 	if (result == JITRD_OK)
-		result = derive_sqs_region(cfg);
+		result = derive_region(&cfg->sqs.region, cfg->aws.region);
 	if (result != JITRD_OK)
 		goto cleanup;
 	if (*cfg->mqtt.url && *cfg->sqs.queue_url) {
