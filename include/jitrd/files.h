@@ -47,4 +47,10 @@ enum jitrd_err jitrd_private_file_if_exists(const char *path, struct jitrd_diag 
 enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
                                   struct jitrd_diag *diag) JITRD_WUR;
 
+/* Renames from over to (same file system, atomically), then fsyncs to's directory so the new
+ * name survives a crash. For a file written (jitrd_file_replace) under a name no reader looks
+ * at, checked, and only then put in place. Errors: JITRD_ERR_IO with "path: reason". */
+enum jitrd_err jitrd_file_rename(const char *from, const char *to,
+                                 struct jitrd_diag *diag) JITRD_WUR;
+
 #endif

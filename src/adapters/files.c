@@ -226,6 +226,26 @@ enum jitrd_err jitrd_private_file_if_exists(const char *path, struct jitrd_diag 
 	}
 	return jitrd_private_file(path, diag);
 }
+/* Makes a rename into path's directory durable: best effort, some file systems refuse to
+ * fsync a directory. */
+static void sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+	                          path) >= sizeof(dir))
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
 enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t len,
                                   struct jitrd_diag *diag)
 {
@@ -234,7 +254,7 @@ enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t le
 	int dir_len = slash ? (int)(slash - path) : 1;
 	const char *dir = slash ? path : ".";
 	size_t done = 0;
-	int fd, dfd;
+	int fd;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", dir_len, dir,
 	                     slash ? slash + 1 : path) >= sizeof(tmp)) {
@@ -269,11 +289,18 @@ enum jitrd_err jitrd_file_replace(const char *path, const char *bytes, size_t le
 		unlink(tmp);
 		return JITRD_ERR_IO;
 	}
-	snprintf(tmp, sizeof(tmp), "%.*s", dir_len, dir);
-	dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd); /* the rename itself: best effort, some file systems refuse */
-		close(dfd);
+	sync_parent(path);
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_file_rename(const char *from, const char *to, struct jitrd_diag *diag)
+{
+	if (!from || !to)
+		return JITRD_ERR_INVALID_ARG;
+	if (rename(from, to) != 0) {
+		jitrd_diag_set(diag, "%s: %s", to, strerror(errno));
+		return JITRD_ERR_IO;
 	}
+	sync_parent(to);
 	return JITRD_OK;
 }

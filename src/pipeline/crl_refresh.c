@@ -559,12 +559,13 @@ struct verified {
 
 /* Verifies body as jitrd_runtime_load verifies a [crl] dir file: rt's CA set (anchors
  * included) and rt's floors raised to rt's own CRLs, on a builder of its own, so nothing of rt
- * changes. A CRL past its
+ * changes. body (malloc'd) is taken and freed, also on error: the builder decodes it in place,
+ * so a large CRL is held once, not as text, DER and index at the same time. A CRL past its
  * nextUpdate is kept, as a file is (its revocations count; it is then stale). Errors: the
  * builder's refusal, JITRD_ERR_CRL_ROLLBACK (below the floor of its partition),
  * JITRD_ERR_UNKNOWN_CA, JITRD_ERR_NOMEM; diag says why. */
 static enum jitrd_err verify_body(const struct jitrd_runtime *rt, const char *origin,
-                                  const unsigned char *body, size_t len, time_t now,
+                                  unsigned char *body, size_t len, time_t now,
                                   struct verified *out, struct jitrd_diag *diag)
 {
 	const struct jitrd_caset *issuers = rt->crl_issuers ? rt->crl_issuers : rt->cas;
@@ -576,9 +577,11 @@ static enum jitrd_err verify_body(const struct jitrd_runtime *rt, const char *or
 	/* rt's floors raised to the CRLs rt itself uses: a fetched CRL must not be older than
 	 * the one in force, whichever source or file that came from */
 	if (!b || jitrd_crl_store_floors(rt->crls, rt->crl_floors, &floors) != JITRD_OK ||
-	    jitrd_crl_builder_set_floors(b, floors) != JITRD_OK)
+	    jitrd_crl_builder_set_floors(b, floors) != JITRD_OK) {
+		free(body);
 		goto cleanup;
-	err = jitrd_crl_builder_add(b, origin, body, len, diag);
+	}
+	err = jitrd_crl_builder_add_owned(b, origin, body, len, diag);
 	if (err != JITRD_OK && err != JITRD_ERR_CRL_EXPIRED)
 		goto cleanup;
 	if ((err = jitrd_crl_builder_finish(b, &store)) != JITRD_OK)
@@ -622,19 +625,18 @@ struct attempt {
 	struct jitrd_crl_cache_meta meta;
 };
 
-/* Writes the CRL, then its metadata: a crash in between leaves the new CRL with the old
- * metadata, whose lower number and stale validators only cost one unconditional fetch. */
-static enum jitrd_err write_cache(const char *cache_dir, const char *crl_path,
-                                  const char *meta_path, const unsigned char *body, size_t len,
-                                  const struct jitrd_crl_cache_meta *meta, struct jitrd_diag *diag)
+/* Puts the staged CRL (verified) in place when staged is not NULL, then writes its metadata:
+ * a crash in between leaves the new CRL with the old metadata, whose lower number and stale
+ * validators only cost one unconditional fetch. */
+static enum jitrd_err write_cache(const char *staged, const char *crl_path,
+                                  const char *meta_path, const struct jitrd_crl_cache_meta *meta,
+                                  struct jitrd_diag *diag)
 {
 	char *text = NULL;
 	size_t text_len = 0;
 	enum jitrd_err err;
 
-	if ((err = jitrd_private_dir(cache_dir, NULL, diag)) != JITRD_OK)
-		return err;
-	if (body && (err = jitrd_file_replace(crl_path, (const char *)body, len, diag)) != JITRD_OK)
+	if (staged && (err = jitrd_file_rename(staged, crl_path, diag)) != JITRD_OK)
 		return err;
 	if ((err = jitrd_crl_cache_meta_format(meta, &text, &text_len)) != JITRD_OK) {
 		jitrd_diag_set(diag, "%s: %s", meta_path, jitrd_strerror(err));
@@ -645,18 +647,51 @@ static enum jitrd_err write_cache(const char *cache_dir, const char *crl_path,
 	return err;
 }
 
+/* Writes body under staged (a name the runtime's load skips: not "*.crl") so that the body
+ * itself can go to the builder, which decodes it in place: the copy on disk is what the cache
+ * gets once verified, and memory holds the CRL once. */
+static enum jitrd_err stage_body(const char *cache_dir, const char *staged,
+                                 const struct jitrd_crl_fetch_result *res, struct attempt *a)
+{
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err = jitrd_private_dir(cache_dir, NULL, &diag);
+
+	if (err == JITRD_OK)
+		err = jitrd_file_replace(staged, (const char *)res->body, res->body_len, &diag);
+	if (err != JITRD_OK) {
+		a->outcome = JITRD_CRL_OUTCOME_FAILED;
+		a->err = err;
+		snprintf(a->reason, sizeof(a->reason), "cache: %.480s", diag.text);
+	}
+	return err;
+}
+
 /* Judges a 200 body against the copy cached for the source (RFC 5280 §5.2.3: a CRL number
- * never goes down; an equal number is the same CRL, unless its thisUpdate is later). */
+ * never goes down; an equal number is the same CRL, unless its thisUpdate is later). The body
+ * is taken from res (res->body NULL afterwards). */
 static void judge_new(const struct jitrd_runtime *rt, const char *url, const char *shown,
                       const struct jitrd_crl_cache_meta *cached, bool have_cached,
-                      const struct jitrd_crl_fetch_result *res, time_t now, const char *cache_dir,
+                      struct jitrd_crl_fetch_result *res, time_t now, const char *cache_dir,
                       const char *crl_path, const char *meta_path, struct attempt *a)
 {
 	struct verified v = {0};
 	struct jitrd_diag diag = {{0}};
-	enum jitrd_err err = verify_body(rt, shown, res->body, res->body_len, now, &v, &diag);
+	char staged[PATH_BYTES];
+	unsigned char *body = res->body;
+	enum jitrd_err err;
 	bool same = false;
 
+	if (jitrd_crl_cache_path(cache_dir, url, ".crl.staged", staged, sizeof(staged)) !=
+	    JITRD_OK) {
+		a->outcome = JITRD_CRL_OUTCOME_FAILED;
+		a->err = JITRD_ERR_TOO_LARGE;
+		snprintf(a->reason, sizeof(a->reason), "cache: path too long");
+		return;
+	}
+	if (stage_body(cache_dir, staged, res, a) != JITRD_OK)
+		return;
+	res->body = NULL;
+	err = verify_body(rt, shown, body, res->body_len, now, &v, &diag);
 	if (err == JITRD_OK && have_cached && cached->crl_number >= 0) {
 		if (v.crl_number < 0) {
 			jitrd_diag_set(&diag, "%s: CRL without a number replacing number %lld",
@@ -672,6 +707,8 @@ static void judge_new(const struct jitrd_runtime *rt, const char *url, const cha
 			same = true;
 		}
 	}
+	if (err != JITRD_OK || same)
+		(void)unlink(staged); /* refused, or the copy cached already is this CRL */
 	if (err != JITRD_OK) {
 		a->outcome = JITRD_CRL_OUTCOME_REFUSED;
 		a->err = err;
@@ -691,9 +728,9 @@ static void judge_new(const struct jitrd_runtime *rt, const char *url, const cha
 	if (same)
 		a->meta.fetched_at = cached->fetched_at;
 	/* the same CRL again (a server without validators): only the validators are new */
-	err = write_cache(cache_dir, crl_path, meta_path, same ? NULL : res->body, res->body_len,
-	                  &a->meta, &diag);
+	err = write_cache(same ? NULL : staged, crl_path, meta_path, &a->meta, &diag);
 	if (err != JITRD_OK) {
+		(void)unlink(staged);
 		a->outcome = JITRD_CRL_OUTCOME_FAILED;
 		a->err = err;
 		snprintf(a->reason, sizeof(a->reason), "cache: %.480s", diag.text);
