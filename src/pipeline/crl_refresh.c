@@ -565,8 +565,8 @@ struct verified {
  * builder's refusal, JITRD_ERR_CRL_ROLLBACK (below the floor of its partition),
  * JITRD_ERR_UNKNOWN_CA, JITRD_ERR_NOMEM; diag says why. */
 static enum jitrd_err verify_body(const struct jitrd_runtime *rt, const char *origin,
-                                  unsigned char *body, size_t len, time_t now,
-                                  struct verified *out, struct jitrd_diag *diag)
+                                  unsigned char *body, size_t len, time_t now, struct verified *out,
+                                  struct jitrd_diag *diag)
 {
 	const struct jitrd_caset *issuers = rt->crl_issuers ? rt->crl_issuers : rt->cas;
 	struct jitrd_crl_builder *b = jitrd_crl_builder_new(issuers, now);
@@ -628,9 +628,8 @@ struct attempt {
 /* Puts the staged CRL (verified) in place when staged is not NULL, then writes its metadata:
  * a crash in between leaves the new CRL with the old metadata, whose lower number and stale
  * validators only cost one unconditional fetch. */
-static enum jitrd_err write_cache(const char *staged, const char *crl_path,
-                                  const char *meta_path, const struct jitrd_crl_cache_meta *meta,
-                                  struct jitrd_diag *diag)
+static enum jitrd_err write_cache(const char *staged, const char *crl_path, const char *meta_path,
+                                  const struct jitrd_crl_cache_meta *meta, struct jitrd_diag *diag)
 {
 	char *text = NULL;
 	size_t text_len = 0;
