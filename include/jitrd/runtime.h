@@ -73,6 +73,19 @@ void jitrd_runtime_unref(struct jitrd_runtime *rt); /* NULL is fine */
 bool jitrd_runtime_loses_crl(const struct jitrd_runtime *old, const struct jitrd_runtime *new_rt,
                              struct jitrd_diag *diag);
 
+/* The snapshot that succeeds current on a reload: config_path loaded afresh at now, its CRLs
+ * judged against floors (borrowed; NULL: current's, raised to the CRLs current uses, since
+ * numbers never go down, RFC 5280 §5.2.3), refused when it would leave a CA without the CRL
+ * current has (jitrd_runtime_loses_crl). *out receives the new snapshot (one reference)
+ * whenever it loaded, refused or not, so that the caller can log its CRL rollbacks; the caller
+ * owns that reference in every case and swaps it in on JITRD_OK only. Errors, diag says why:
+ * JITRD_ERR_CONFIG (it did not load; *out NULL), JITRD_ERR_NO_CRL (it loses a CA's CRL),
+ * JITRD_ERR_NOMEM (current's floors; *out NULL), JITRD_ERR_INVALID_ARG. */
+enum jitrd_err jitrd_runtime_successor(const char *config_path, const struct jitrd_runtime *current,
+                                       const struct jitrd_crl_floors *floors, time_t now,
+                                       struct jitrd_runtime **out,
+                                       struct jitrd_diag *diag) JITRD_WUR;
+
 /* A decision context over a loaded runtime (account and region from the config). */
 void jitrd_runtime_context(const struct jitrd_runtime *rt, struct jitrd_decision_context *ctx);
 

@@ -127,25 +127,21 @@ void jitrd_daemon_save_crl_numbers(struct service *s, const struct jitrd_runtime
 static bool reload_locked(struct service *s, const char *trigger)
 {
 	struct jitrd_diag diag = {{0}};
-	struct jitrd_runtime *new_rt =
-	    jitrd_runtime_new_with_floors(s->opts->config_path, time(NULL), s->crl_floors, &diag);
-	struct jitrd_runtime *old;
+	struct jitrd_runtime *new_rt = NULL;
+	struct jitrd_runtime *old = jitrd_daemon_runtime(s);
+	enum jitrd_err err = jitrd_runtime_successor(s->opts->config_path, old, s->crl_floors,
+	                                             time(NULL), &new_rt, &diag);
 
-	if (!new_rt) {
-		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
-		             diag.text, "kept", "previous snapshot", NULL);
-		return false;
-	}
-	jitrd_daemon_log_rollbacks(s, new_rt);
-	old = jitrd_daemon_runtime(s);
-	if (jitrd_runtime_loses_crl(old, new_rt, &diag)) {
-		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
-		             diag.text, "kept", "previous snapshot", NULL);
-		jitrd_runtime_unref(new_rt);
-		jitrd_runtime_unref(old);
-		return false;
-	}
 	jitrd_runtime_unref(old);
+	if (new_rt)
+		jitrd_daemon_log_rollbacks(s, new_rt);
+	if (err != JITRD_OK) {
+		jitrd_log_kv(s->log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
+		             *diag.text ? diag.text : jitrd_strerror(err), "kept",
+		             "previous snapshot", NULL);
+		jitrd_runtime_unref(new_rt);
+		return false;
+	}
 	pthread_mutex_lock(&s->lock);
 	old = s->rt;
 	s->rt = new_rt;

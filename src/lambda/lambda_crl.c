@@ -68,32 +68,27 @@ static void log_attempts(struct jitrd_crl_refresh *r, struct jitrd_log *log, tim
 static enum jitrd_err reload(struct lambda_crl *c, struct jitrd_online *online,
                              struct jitrd_log *log, const char *trigger)
 {
-	struct jitrd_crl_floors *floors = NULL;
 	struct jitrd_diag diag = {{0}};
-	struct jitrd_runtime *rt;
+	struct jitrd_runtime *rt = NULL;
 	int64_t started = jitrd_clock_mono_ms();
 	char took[24];
+	enum jitrd_err err =
+	    jitrd_runtime_successor(NULL, online->rt, NULL, time(NULL), &rt, &diag);
 
-	if (jitrd_crl_store_floors(online->rt->crls, online->rt->crl_floors, &floors) != JITRD_OK)
-		return JITRD_ERR_NOMEM;
-	rt = jitrd_runtime_new_with_floors(NULL, time(NULL), floors, &diag);
-	jitrd_crl_floors_free(floors);
+	if (err == JITRD_ERR_NOMEM)
+		return err;
 	c->reload_pending = false;
-	if (!rt) {
-		jitrd_log_kv(log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
-		             diag.text, "kept", "previous snapshot", NULL);
-		return JITRD_OK;
-	}
-	for (size_t i = 0; i < jitrd_crl_store_rollback_count(rt->crls); i++) {
+	for (size_t i = 0; rt && i < jitrd_crl_store_rollback_count(rt->crls); i++) {
 		const struct jitrd_crl_rollback *rb = jitrd_crl_store_rollback_at(rt->crls, i);
 
 		jitrd_log_kv(log, JITRD_LOG_ERROR, "crl.rollback", "ca", rb->ca_id, "file",
 		             rb->origin, "crl_number", rb->number, "highest_accepted", rb->floor,
 		             NULL);
 	}
-	if (jitrd_runtime_loses_crl(online->rt, rt, &diag)) {
+	if (err != JITRD_OK) {
 		jitrd_log_kv(log, JITRD_LOG_ERROR, "reload.failed", "trigger", trigger, "reason",
-		             diag.text, "kept", "previous snapshot", NULL);
+		             *diag.text ? diag.text : jitrd_strerror(err), "kept",
+		             "previous snapshot", NULL);
 		jitrd_runtime_unref(rt);
 		return JITRD_OK;
 	}

@@ -533,3 +533,26 @@ bool jitrd_runtime_loses_crl(const struct jitrd_runtime *old, const struct jitrd
 	}
 	return false;
 }
+
+enum jitrd_err jitrd_runtime_successor(const char *config_path, const struct jitrd_runtime *current,
+                                       const struct jitrd_crl_floors *floors, time_t now,
+                                       struct jitrd_runtime **out, struct jitrd_diag *diag)
+{
+	struct jitrd_crl_floors *own = NULL;
+	struct jitrd_runtime *rt;
+
+	if (!current || !out)
+		return JITRD_ERR_INVALID_ARG;
+	*out = NULL;
+	if (!floors) {
+		if (jitrd_crl_store_floors(current->crls, current->crl_floors, &own) != JITRD_OK)
+			return JITRD_ERR_NOMEM;
+		floors = own;
+	}
+	rt = jitrd_runtime_new_with_floors(config_path, now, floors, diag);
+	jitrd_crl_floors_free(own);
+	if (!rt)
+		return JITRD_ERR_CONFIG;
+	*out = rt;
+	return jitrd_runtime_loses_crl(current, rt, diag) ? JITRD_ERR_NO_CRL : JITRD_OK;
+}

@@ -288,6 +288,66 @@ static void test_crl_floors(void)
 	unlink(record);
 }
 
+/* The successor of a snapshot on a reload: swapped when it keeps every CA's CRL; refused, yet
+ * handed over for its rollbacks to be logged, when a CA would lose its CRL; nothing when the
+ * configuration does not load. */
+static void test_successor(void)
+{
+	const char *good = write_config("good.conf", NULL, NULL, NULL, NULL);
+	char missing_dir[300], key[65], text[256];
+	struct jitrd_diag diag = {{0}};
+	struct jitrd_crl_floors *high = NULL;
+	struct jitrd_runtime *current, *next = NULL;
+
+	unlink(tmp_path("state/crl-numbers"));
+	current = jitrd_runtime_new(good, JITRD_TEST_NOW, &diag);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(current);
+	CU_ASSERT_EQUAL(jitrd_runtime_successor(good, current, NULL, JITRD_TEST_NOW, &next, &diag),
+	                JITRD_OK);
+	CU_ASSERT_PTR_NOT_NULL(next);
+	CU_ASSERT_PTR_NOT_NULL(next ? jitrd_crl_store_info(next->crls, jitrd_caset_at(next->cas, 0))
+	                            : NULL);
+	jitrd_runtime_unref(next);
+
+	/* the CRL directory gone: the CAs would lose their CRLs */
+	snprintf(missing_dir, sizeof(missing_dir), "%s/no-crls", tmpdir);
+	next = NULL;
+	memset(&diag, 0, sizeof(diag));
+	CU_ASSERT_EQUAL(
+	    jitrd_runtime_successor(write_config("nocrl.conf", NULL, missing_dir, NULL, NULL),
+	                            current, NULL, JITRD_TEST_NOW, &next, &diag),
+	    JITRD_ERR_NO_CRL);
+	CU_ASSERT_PTR_NOT_NULL(next);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "would lose its CRL"));
+	jitrd_runtime_unref(next);
+
+	/* floors above the first CA's CRL: a rollback, readable in the refused snapshot */
+	CU_ASSERT_TRUE_FATAL(
+	    jitrd_crl_store_issuer_key(current->crls, jitrd_caset_at(current->cas, 0), key));
+	snprintf(text, sizeof(text), "jitrd-crl-numbers 1\n%s - ffffff\nend 1\n", key);
+	CU_ASSERT_EQUAL_FATAL(jitrd_crl_floors_parse("known", text, strlen(text), &high, &diag),
+	                      JITRD_OK);
+	next = NULL;
+	CU_ASSERT_EQUAL(jitrd_runtime_successor(good, current, high, JITRD_TEST_NOW, &next, &diag),
+	                JITRD_ERR_NO_CRL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_EQUAL(jitrd_crl_store_rollback_count(next->crls), 1);
+	jitrd_runtime_unref(next);
+	jitrd_crl_floors_free(high);
+
+	/* a configuration that does not load: nothing to log but diag */
+	next = current; /* overwritten */
+	memset(&diag, 0, sizeof(diag));
+	CU_ASSERT_EQUAL(jitrd_runtime_successor(write_file("bad.conf", "[aws\n"), current, NULL,
+	                                        JITRD_TEST_NOW, &next, &diag),
+	                JITRD_ERR_CONFIG);
+	CU_ASSERT_PTR_NULL(next);
+	CU_ASSERT_NOT_EQUAL(diag.text[0], '\0');
+	CU_ASSERT_EQUAL(jitrd_runtime_successor(good, NULL, NULL, JITRD_TEST_NOW, &next, &diag),
+	                JITRD_ERR_INVALID_ARG);
+	jitrd_runtime_unref(current);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -297,6 +357,7 @@ int main(void)
 	    {"fatal problems fail with diag naming where", test_fatal_problems},
 	    {"a missing CRL directory is not fatal", test_crl_dir_missing},
 	    {"CRL rollback floors are read, raised and written", test_crl_floors},
+	    {"a reload's successor keeps every CA's CRL or is refused", test_successor},
 	    {NULL, NULL},
 	};
 	int status;
