@@ -100,6 +100,9 @@ check "the refusal names the numbers" sh -c "grep '\"event\":\"crl.fetch\"' '$wo
 	grep files/device-ca.crl | grep refused | tail -n 1 | grep -q 'CRL number 1 below 2'"
 check "the cache still holds number 2" jq -e '.crl_number == 2' "$meta"
 check "the cached CRL file is still the second one" cmp -s "${meta%.json}.crl" "$work/pki/second.crl"
+# the body is staged on disk before the builder takes it; a refused one leaves nothing behind
+check "no staged body is left after the refusal" \
+	sh -c "! ls -A '$cache' | grep -q staged"
 connect later
 check "later is still revoked" wait_until 20 status_is later REVOKED
 check "still ready" ready
