@@ -23,6 +23,13 @@ enum jitrd_s3_addressing { JITRD_S3_ADDRESSING_VIRTUAL, JITRD_S3_ADDRESSING_PATH
 /* off: CRLs alone; fallback: OCSP answers for a device whose CA has no current CRL;
  * require: a device must also be good by OCSP (and OCSP answers where no CRL does). */
 enum jitrd_ocsp_mode { JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK, JITRD_OCSP_MODE_REQUIRE };
+/* [service] reconcile_lease: auto is on when [sqs] queue_url is set (several hosts may share
+ * the queue), off otherwise. */
+enum jitrd_reconcile_lease {
+	JITRD_RECONCILE_LEASE_AUTO,
+	JITRD_RECONCILE_LEASE_ON,
+	JITRD_RECONCILE_LEASE_OFF
+};
 /* Which CRL Distribution Points (RFC 5280 §4.2.1.13) become CRL sources besides [crl] url. */
 enum jitrd_crl_distribution_points {
 	JITRD_CRL_DP_OFF, /* none */
@@ -99,6 +106,8 @@ struct jitrd_config {
 		int workers;                      /* default 4, 1..256 */
 		int event_deadline_seconds;       /* default 30, 1..900 */
 		int reconcile_seconds;            /* default 3600, 0 = off */
+		enum jitrd_reconcile_lease reconcile_lease; /* default auto */
+		char *reconcile_lease_thing; /* default "jitrd-reconcile-lease": the lease's Thing */
 		char *state_dir;                  /* default "/var/lib/jitrd" */
 		char *listen;                     /* default "" = off; "host:port" */
 		enum jitrd_log_format log_format; /* default text */
@@ -152,6 +161,10 @@ void jitrd_config_free(struct jitrd_config *cfg); /* NULL is fine */
 
 /* The longest [crl] url accepted, NUL included (as JITRD_CRL_FETCH_URL_MAX). */
 #define JITRD_CONFIG_URL_MAX 2048
+
+/* True if this host sweeps only while it holds the reconcile lease (reconcile_lease on, or
+ * auto with an SQS queue). */
+bool jitrd_config_reconcile_lease(const struct jitrd_config *cfg);
 
 /* True if ca_id (64 hex) is allowed by ca.allow (always true when the list is empty). */
 bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id);

@@ -75,6 +75,7 @@ static const char *const policy_updates[] = {"version", "refuse", NULL};
 static const char *const s3_addressings[] = {"virtual", "path", NULL};
 static const char *const ocsp_modes[] = {"off", "fallback", "require", NULL};
 static const char *const distribution_points[] = {"off", "ca", "all", NULL};
+static const char *const reconcile_leases[] = {"auto", "on", "off", NULL};
 
 static void set_log_format(struct jitrd_config *cfg, int index)
 {
@@ -110,6 +111,13 @@ static void set_ocsp_mode(struct jitrd_config *cfg, int index)
 	static const enum jitrd_ocsp_mode modes[] = {JITRD_OCSP_MODE_OFF, JITRD_OCSP_MODE_FALLBACK,
 	                                             JITRD_OCSP_MODE_REQUIRE};
 	cfg->ocsp.mode = modes[index];
+}
+
+static void set_reconcile_lease(struct jitrd_config *cfg, int index)
+{
+	static const enum jitrd_reconcile_lease leases[] = {
+	    JITRD_RECONCILE_LEASE_AUTO, JITRD_RECONCILE_LEASE_ON, JITRD_RECONCILE_LEASE_OFF};
+	cfg->service.reconcile_lease = leases[index];
 }
 
 static void set_distribution_points(struct jitrd_config *cfg, int index)
@@ -298,6 +306,19 @@ static bool parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
+/* AWS IoT's ThingName: [a-zA-Z0-9:_-]{1,128} (botocore iot/2015-05-28). */
+static const char *check_thing_name(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 128)
+		return "must be 1 to 128 characters of a-z, A-Z, 0-9, ':', '_', '-'";
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr(":_-", v[i]))
+			return "must be 1 to 128 characters of a-z, A-Z, 0-9, ':', '_', '-'";
+	return NULL;
+}
+
 static const char *check_listen(const char *v)
 {
 	const char *colon;
@@ -379,6 +400,10 @@ static const struct key keys[] = {
      .min = 1, .max = 900},
     {"service", "reconcile_seconds", "3600", K_INT, .offset = AT(service.reconcile_seconds),
      .min = 0, .max = 604800},
+    {"service", "reconcile_lease", "auto", K_ENUM, .choices = reconcile_leases,
+     .set_choice = set_reconcile_lease},
+    {"service", "reconcile_lease_thing", "jitrd-reconcile-lease", K_STRING,
+     .offset = AT(service.reconcile_lease_thing), .check = check_thing_name},
     {"service", "state_dir", "/var/lib/jitrd", K_PATH, .offset = AT(service.state_dir),
      .check = check_not_empty},
     {"service", "listen", "", K_STRING, .offset = AT(service.listen), .check = check_listen},
@@ -1292,6 +1317,15 @@ const char *jitrd_config_ocsp_responder(const struct jitrd_config *cfg, const ch
 			return cfg->ocsp.ca_responder_url[i];
 	}
 	return cfg->ocsp.responder ? cfg->ocsp.responder : "";
+}
+
+bool jitrd_config_reconcile_lease(const struct jitrd_config *cfg)
+{
+	if (!cfg)
+		return false;
+	/* auto: only a daemon that can share its work with other hosts needs the lease; today
+	 * that is none (the MQTT source allows one host per client id) */
+	return cfg->service.reconcile_lease == JITRD_RECONCILE_LEASE_ON;
 }
 
 bool jitrd_config_ca_allowed(const struct jitrd_config *cfg, const char *ca_id)

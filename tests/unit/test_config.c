@@ -180,6 +180,9 @@ static void assert_defaults(const struct jitrd_config *c, const char *endpoint)
 	CU_ASSERT_EQUAL(c->sqs.visibility_timeout_seconds, 60);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 30);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 3600);
+	CU_ASSERT_EQUAL(c->service.reconcile_lease, JITRD_RECONCILE_LEASE_AUTO);
+	CU_ASSERT_STRING_EQUAL(c->service.reconcile_lease_thing, "jitrd-reconcile-lease");
+	CU_ASSERT_FALSE(jitrd_config_reconcile_lease(c));
 	CU_ASSERT_STRING_EQUAL(c->service.state_dir, "/var/lib/jitrd");
 	CU_ASSERT_STRING_EQUAL(c->service.listen, "");
 	CU_ASSERT_EQUAL(c->service.log_format, JITRD_LOG_TEXT);
@@ -252,6 +255,9 @@ static void check_full(const struct jitrd_config *c)
 	CU_ASSERT_EQUAL(c->service.workers, 16);
 	CU_ASSERT_EQUAL(c->service.event_deadline_seconds, 60);
 	CU_ASSERT_EQUAL(c->service.reconcile_seconds, 0);
+	CU_ASSERT_EQUAL(c->service.reconcile_lease, JITRD_RECONCILE_LEASE_ON);
+	CU_ASSERT_STRING_EQUAL(c->service.reconcile_lease_thing, "fleet-a:lease");
+	CU_ASSERT_TRUE(jitrd_config_reconcile_lease(c));
 	CU_ASSERT_STRING_EQUAL(c->service.state_dir, "/srv/state");
 	CU_ASSERT_STRING_EQUAL(c->service.listen, "127.0.0.1:9464");
 	CU_ASSERT_EQUAL(c->service.log_format, JITRD_LOG_JSON);
@@ -499,7 +505,14 @@ struct value_case {
 #define INT_5_3600 "must be an integer from 5 to 3600"
 #define BOOL_WORDS "must be true/false, yes/no, on/off or 1/0"
 #define OCSP_URL   "must be an http:// or https:// URL, or <CA id>=<URL>"
-#define RATE       "must be a number of requests per second, > 0 and <= 10000"
+#define THING_NAME "must be 1 to 128 characters of a-z, A-Z, 0-9, ':', '_', '-'"
+#define LONG_THING                                                                                 \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_THING_SHOWN                                                                           \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                                       \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..."
+#define RATE "must be a number of requests per second, > 0 and <= 10000"
 
 #define S3_HTTP_REMOTE                                                                             \
 	"http:// (no TLS) only to a loopback address (127.0.0.1, [::1], localhost); use https:// " \
@@ -576,6 +589,17 @@ static const struct value_case value_cases[] = {
     {"service", "event_deadline_seconds", "901", "must be an integer from 1 to 900", NULL},
     {"service", "reconcile_seconds", "0", NULL, NULL},
     {"service", "reconcile_seconds", "-5", "must be an integer from 0 to 604800", NULL},
+    {"service", "reconcile_lease", "on", NULL, NULL},
+    {"service", "reconcile_lease", "OFF", NULL, NULL},
+    {"service", "reconcile_lease", "auto", NULL, NULL},
+    {"service", "reconcile_lease", "yes", "must be one of: auto, on, off", NULL},
+    {"service", "reconcile_lease", "", "must be one of: auto, on, off", NULL},
+    {"service", "reconcile_lease_thing", "jitrd-reconcile-lease", NULL, NULL},
+    {"service", "reconcile_lease_thing", "a:b_c-9", NULL, NULL},
+    {"service", "reconcile_lease_thing", "", THING_NAME, NULL},
+    {"service", "reconcile_lease_thing", "lease/../x", THING_NAME, NULL},
+    {"service", "reconcile_lease_thing", "lease thing", THING_NAME, NULL},
+    {"service", "reconcile_lease_thing", LONG_THING, THING_NAME, LONG_THING_SHOWN},
     {"crl", "reload_seconds", "604801", "must be an integer from 0 to 604800", NULL},
     {"crl", "s3_region", "", NULL, NULL},
     {"crl", "s3_region", "eu-west-1", NULL, NULL},
