@@ -42,6 +42,7 @@ enum jitrd_iot_op {
 	JITRD_IOT_LIST_POLICY_VERSIONS,
 	JITRD_IOT_DELETE_POLICY_VERSION,
 	JITRD_IOT_LIST_PRINCIPAL_THINGS,
+	JITRD_IOT_UPDATE_THING,
 	JITRD_IOT_OP_COUNT
 };
 
@@ -285,6 +286,35 @@ enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, i
                                                   char *value, size_t size, int *present,
                                                   struct jitrd_iot_result *res,
                                                   struct jitrd_diag *diag) JITRD_WUR;
+
+/* One attribute asked of DescribeThing: name in; value ("" when absent) and present out. */
+struct jitrd_iot_attribute_value {
+	const char *name;
+	char value[JITRD_IOT_MAX_ATTRIBUTE_VALUE + 1];
+	int present;
+};
+
+/* GET /things/{thingName}: the Thing (its version included) into out (may be NULL) and the n
+ * attributes values[0..n-1] asked by name (n at most 3, AWS's limit for a Thing without a
+ * type). A value of the wrong type or over the maximum is JITRD_ERR_BAD_RESPONSE. values and
+ * out are written only on JITRD_OK. */
+enum jitrd_err jitrd_iot_describe_thing_attributes(struct jitrd_iot_session *s, int64_t deadline,
+                                                   const char *thing_name,
+                                                   struct jitrd_iot_attribute_value *values,
+                                                   size_t n, struct jitrd_iot_thing *out,
+                                                   struct jitrd_iot_result *res,
+                                                   struct jitrd_diag *diag) JITRD_WUR;
+
+/* PATCH /things/{thingName} {"attributePayload":{"attributes":{...},"merge":false},
+ * "expectedVersion":N}: replaces the Thing's attributes (at most 3) if its version is still
+ * expected_version (>= 1; AWS adds one to it on success). A Thing changed since is JITRD_ERR_API
+ * with res->code "VersionConflictException" (409): another writer came first. */
+enum jitrd_err jitrd_iot_update_thing_attributes(struct jitrd_iot_session *s, int64_t deadline,
+                                                 const char *thing_name,
+                                                 const struct jitrd_iot_attribute *attributes,
+                                                 size_t n, long long expected_version,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag) JITRD_WUR;
 
 /* GET /things/{thingName}/principals?nextToken=&maxResults=, every page, each principal (an
  * ARN, borrowed for the call) to fn; return non-zero from fn to stop. At most 10000

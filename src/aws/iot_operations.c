@@ -125,6 +125,10 @@ static const struct jitrd_iot_op_spec ops[JITRD_IOT_OP_COUNT] = {
                                          JITRD_IOT_LABEL_NONE, .query = {"nextToken", "maxResults"},
                                          .header = "x-amzn-principal",
                                          .answer = {"things", "nextToken"}},
+    /* the reconcile lease (pipeline/reconcile.c): its answer is an empty structure */
+    [JITRD_IOT_UPDATE_THING] = {"UpdateThing", "PATCH", "/things/{thingName}",
+                                JITRD_IOT_LABEL_THING_NAME,
+                                .body = {"attributePayload", "expectedVersion"}},
 };
 
 static const char *const status_names[] = {
@@ -323,10 +327,9 @@ static enum jitrd_err body_json(struct json_object *obj, char **out, size_t *len
 	return JITRD_OK;
 }
 
-static enum jitrd_err json_add_string(struct json_object *obj, const char *key, const char *value)
+/* Adds v (owned; freed here on failure, NULL when its creation failed) as obj[key]. */
+static enum jitrd_err json_add(struct json_object *obj, const char *key, struct json_object *v)
 {
-	struct json_object *v = json_object_new_string(value);
-
 	if (!v)
 		return JITRD_ERR_NOMEM;
 	if (json_object_object_add(obj, key, v) != 0) {
@@ -334,6 +337,11 @@ static enum jitrd_err json_add_string(struct json_object *obj, const char *key, 
 		return JITRD_ERR_NOMEM;
 	}
 	return JITRD_OK;
+}
+
+static enum jitrd_err json_add_string(struct json_object *obj, const char *key, const char *value)
+{
+	return json_add(obj, key, json_object_new_string(value));
 }
 
 /* Builds op's request from its row and in, and runs it (iot_transport.c). On JITRD_OK *json is
@@ -984,6 +992,20 @@ cleanup:
 	return result;
 }
 
+/* The attributes of a CreateThing or UpdateThing, checked before anything is sent. */
+static enum jitrd_err attributes_ok(enum jitrd_iot_op op,
+                                    const struct jitrd_iot_attribute *attributes, size_t n,
+                                    struct jitrd_diag *diag)
+{
+	/* AWS: up to three attributes on a Thing without a type. */
+	if (n > 3)
+		return bad_input(diag, op, "more than 3 attributes");
+	for (size_t i = 0; i < n; i++)
+		if (!attribute_ok(attributes[i].name, attributes[i].value))
+			return bad_input(diag, op, "attribute name or value outside AWS's pattern");
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *s, int64_t deadline,
                                                       const char *thing_name,
                                                       const struct jitrd_iot_attribute *attributes,
@@ -997,16 +1019,46 @@ enum jitrd_err jitrd_iot_create_thing_with_attributes(struct jitrd_iot_session *
 
 	if ((result = begin_op(op, s && (n == 0 || attributes), thing_name, res, diag)) != JITRD_OK)
 		return result;
-	/* AWS: up to three attributes on a Thing without a type. */
-	if (n > 3)
-		return bad_input(diag, op, "more than 3 attributes");
-	for (size_t i = 0; i < n; i++)
-		if (!attribute_ok(attributes[i].name, attributes[i].value))
-			return bad_input(diag, op, "attribute name or value outside AWS's pattern");
+	if ((result = attributes_ok(op, attributes, n, diag)) != JITRD_OK)
+		return result;
 	/* Without attributes the body is "{}". */
 	if (n > 0 && (result = attribute_payload(attributes, n, &in.payload)) != JITRD_OK)
 		return result;
 	result = run_op(s, deadline, op, &in, out, res, diag);
+	json_object_put(in.payload);
+	return result;
+}
+
+enum jitrd_err jitrd_iot_update_thing_attributes(struct jitrd_iot_session *s, int64_t deadline,
+                                                 const char *thing_name,
+                                                 const struct jitrd_iot_attribute *attributes,
+                                                 size_t n, long long expected_version,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_UPDATE_THING;
+	struct op_input in = {.label = thing_name};
+	struct json_object *payload;
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s && (n == 0 || attributes), thing_name, res, diag)) != JITRD_OK)
+		return result;
+	if ((result = attributes_ok(op, attributes, n, diag)) != JITRD_OK)
+		return result;
+	/* a Thing's version starts at 1 (botocore OptionalVersion is a long) */
+	if (expected_version < 1 || expected_version > 9000000000000000LL)
+		return bad_input(diag, op, "expected version outside 1..9e15");
+	if ((result = attribute_payload(attributes, n, &in.payload)) != JITRD_OK)
+		return result;
+	/* merge false: the attributes given replace the Thing's, so none of an earlier holder's
+	 * stays behind; expectedVersion makes it a compare-and-swap */
+	result = JITRD_ERR_NOMEM;
+	if (json_add(in.payload, "expectedVersion", json_object_new_int64(expected_version)) ||
+	    !json_object_object_get_ex(in.payload, "attributePayload", &payload) ||
+	    json_add(payload, "merge", json_object_new_boolean(0)))
+		goto cleanup;
+	result = run_op(s, deadline, op, &in, NULL, res, diag);
+cleanup:
 	json_object_put(in.payload);
 	return result;
 }
@@ -1034,28 +1086,63 @@ static enum jitrd_err read_thing_attribute(struct json_object *json, const char 
 	return JITRD_OK;
 }
 
+enum jitrd_err jitrd_iot_describe_thing_attributes(struct jitrd_iot_session *s, int64_t deadline,
+                                                   const char *thing_name,
+                                                   struct jitrd_iot_attribute_value *values,
+                                                   size_t n, struct jitrd_iot_thing *out,
+                                                   struct jitrd_iot_result *res,
+                                                   struct jitrd_diag *diag)
+{
+	const enum jitrd_iot_op op = JITRD_IOT_DESCRIBE_THING;
+	struct op_input in = {.label = thing_name};
+	struct json_object *json = NULL;
+	struct jitrd_iot_thing thing;
+	struct jitrd_iot_attribute_value read[3];
+	enum jitrd_err result;
+
+	if ((result = begin_op(op, s && (n == 0 || values) && n <= 3, thing_name, res, diag)) !=
+	    JITRD_OK)
+		return result;
+	for (size_t i = 0; i < n; i++)
+		if (!values[i].name)
+			return JITRD_ERR_INVALID_ARG;
+	result = send_op(s, deadline, op, &in, &json, res, diag);
+	if (result == JITRD_OK)
+		result = read_thing(json, op, &thing, diag);
+	for (size_t i = 0; i < n && result == JITRD_OK; i++) {
+		read[i].name = values[i].name;
+		result = read_thing_attribute(json, values[i].name, read[i].value, &read[i].present,
+		                              diag);
+	}
+	json_object_put(json);
+	if (result != JITRD_OK)
+		return result;
+	for (size_t i = 0; i < n; i++)
+		values[i] = read[i];
+	if (out)
+		*out = thing;
+	return JITRD_OK;
+}
+
 enum jitrd_err jitrd_iot_describe_thing_attribute(struct jitrd_iot_session *s, int64_t deadline,
                                                   const char *thing_name, const char *name,
                                                   char *value, size_t size, int *present,
                                                   struct jitrd_iot_result *res,
                                                   struct jitrd_diag *diag)
 {
-	const enum jitrd_iot_op op = JITRD_IOT_DESCRIBE_THING;
-	struct op_input in = {.label = thing_name};
-	struct json_object *json = NULL;
-	struct jitrd_iot_thing thing;
+	struct jitrd_iot_attribute_value one = {.name = name};
 	enum jitrd_err result;
 
-	if ((result =
-	         begin_op(op, s && name && value && size > JITRD_IOT_MAX_ATTRIBUTE_VALUE && present,
-	                  thing_name, res, diag)) != JITRD_OK)
-		return result;
-	result = send_op(s, deadline, op, &in, &json, res, diag);
-	if (result == JITRD_OK)
-		result = read_thing(json, op, &thing, diag);
-	if (result == JITRD_OK)
-		result = read_thing_attribute(json, name, value, present, diag);
-	json_object_put(json);
+	if (!(name && value && size > JITRD_IOT_MAX_ATTRIBUTE_VALUE && present)) {
+		result_reset(res);
+		return JITRD_ERR_INVALID_ARG;
+	}
+	result =
+	    jitrd_iot_describe_thing_attributes(s, deadline, thing_name, &one, 1, NULL, res, diag);
+	if (result == JITRD_OK) {
+		memcpy(value, one.value, sizeof(one.value));
+		*present = one.present;
+	}
 	return result;
 }
 

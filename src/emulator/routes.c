@@ -46,6 +46,7 @@ static const struct route routes[] = {
     {"POST", "/attached-policies/*", "ListAttachedPolicies", emu_op_list_attached_policies},
     {"POST", "/things/*", "CreateThing", emu_op_create_thing},
     {"GET", "/things/*", "DescribeThing", emu_op_describe_thing},
+    {"PATCH", "/things/*", "UpdateThing", emu_op_update_thing},
     {"PUT", "/things/*/principals", "AttachThingPrincipal", emu_op_attach_thing_principal},
     {"GET", "/things/*/principals", "ListThingPrincipals", emu_op_list_thing_principals},
     {"GET", "/principals/things", "ListPrincipalThings", emu_op_list_principal_things},

@@ -1706,12 +1706,43 @@ static bool valid_attributes(struct json_object *attributes)
 	return true;
 }
 
+/* CreateThing's and UpdateThing's attributePayload: *attributes (borrowed from the body, NULL
+ * when absent) and, for UpdateThing (merge not NULL), its merge flag (default false). */
+static enum jitrd_err attribute_payload(const struct emu_call *call,
+                                        struct json_object **attributes, bool *merge,
+                                        struct emu_api_error *err)
+{
+	struct json_object *payload, *flag;
+
+	*attributes = NULL;
+	if (merge != NULL)
+		*merge = false;
+	if (call->body == NULL ||
+	    !json_object_object_get_ex(call->body, "attributePayload", &payload))
+		return JITRD_OK;
+	if (!json_object_is_type(payload, json_type_object))
+		return invalid(err, "attributePayload must be an object");
+	if (json_object_object_get_ex(payload, "attributes", attributes) &&
+	    !json_object_is_type(*attributes, json_type_object))
+		return invalid(err, "attributes must be an object");
+	if (*attributes != NULL && !valid_attributes(*attributes))
+		return invalid(err, "attributes: at most 3, names [a-zA-Z0-9_.,@/:#-]{1,128}, "
+		                    "values [a-zA-Z0-9_.,@/:#=\\[\\]-]{0,800}");
+	if (json_object_object_get_ex(payload, "merge", &flag)) {
+		/* the model: "merge" is only valid when calling UpdateThing */
+		if (merge == NULL || !json_object_is_type(flag, json_type_boolean))
+			return invalid(err, "merge must be a boolean, and only in UpdateThing");
+		*merge = json_object_get_boolean(flag);
+	}
+	return JITRD_OK;
+}
+
 enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_call *call,
                                    struct json_object **out, struct emu_api_error *err)
 {
 	enum jitrd_err result;
 	const char *type_name;
-	struct json_object *payload = NULL, *attributes = NULL, *answer = NULL;
+	struct json_object *attributes = NULL, *answer = NULL;
 	struct thing_entry *t, fresh;
 
 	memset(&fresh, 0, sizeof fresh);
@@ -1721,18 +1752,9 @@ enum jitrd_err emu_op_create_thing(struct emu_store *store, const struct emu_cal
 		return invalid(err, "thingTypeName must be a string");
 	if (type_name != NULL)
 		return not_found(err, "thing type", type_name); /* no thing types here */
-	if (call->body != NULL &&
-	    json_object_object_get_ex(call->body, "attributePayload", &payload)) {
-		if (!json_object_is_type(payload, json_type_object))
-			return invalid(err, "attributePayload must be an object");
-		if (json_object_object_get_ex(payload, "attributes", &attributes) &&
-		    !json_object_is_type(attributes, json_type_object))
-			return invalid(err, "attributes must be an object");
-		if (attributes != NULL && !valid_attributes(attributes))
-			return invalid(err,
-			               "attributes: at most 3, names [a-zA-Z0-9_.,@/:#-]{1,128}, "
-			               "values [a-zA-Z0-9_.,@/:#=\\[\\]-]{0,800}");
-	}
+	result = attribute_payload(call, &attributes, NULL, err);
+	if (result != JITRD_OK)
+		return result;
 	t = find_thing(store, call->label);
 	if (t != NULL) {
 		/* CreateThing is idempotent for the same definition; a different one conflicts. */
@@ -1797,6 +1819,76 @@ enum jitrd_err emu_op_describe_thing(struct emu_store *store, const struct emu_c
 	}
 	*out = answer;
 	return JITRD_OK;
+}
+
+/* PATCH /things/{thingName}: AWS's optimistic concurrency: with expectedVersion, a Thing at
+ * another version is VersionConflictException (409) and nothing changes; every update adds
+ * one to the version DescribeThing returns. merge false replaces the attributes; merge true
+ * sets the given ones, an empty value removing one (the model's AttributePayload). */
+enum jitrd_err emu_op_update_thing(struct emu_store *store, const struct emu_call *call,
+                                   struct json_object **out, struct emu_api_error *err)
+{
+	enum jitrd_err result;
+	struct thing_entry *t = find_thing(store, call->label);
+	struct json_object *attributes, *expected, *next = NULL, *answer;
+	struct json_object_iter it;
+	const char *type_name;
+	bool merge;
+
+	if (t == NULL)
+		return not_found(err, "thing", call->label);
+	if (body_string(call, "thingTypeName", &type_name) != 0)
+		return invalid(err, "thingTypeName must be a string");
+	if (type_name != NULL)
+		return not_found(err, "thing type", type_name); /* no thing types here */
+	result = attribute_payload(call, &attributes, &merge, err);
+	if (result != JITRD_OK)
+		return result;
+	if (call->body != NULL &&
+	    json_object_object_get_ex(call->body, "expectedVersion", &expected) &&
+	    !json_object_is_type(expected, json_type_null)) {
+		if (!json_object_is_type(expected, json_type_int))
+			return invalid(err, "expectedVersion must be a number");
+		if (json_object_get_int64(expected) != t->version) {
+			emu_api_error_set(err, 409, "VersionConflictException",
+			                  "the thing %s is at version %" PRId64 ", not %" PRId64,
+			                  call->label, t->version, json_object_get_int64(expected));
+			return JITRD_ERR_API;
+		}
+	}
+	next = json_object_new_object();
+	answer = json_object_new_object();
+	if (next == NULL || answer == NULL)
+		goto nomem;
+	/* what stays: all of it without attributes to set, or with merge */
+	if (merge || attributes == NULL)
+		json_object_object_foreachC(t->attributes, it)
+		{
+			if (json_object_object_add(next, it.key, json_object_get(it.val)) != 0)
+				goto nomem;
+		}
+	if (attributes != NULL)
+		json_object_object_foreachC(attributes, it)
+		{
+			if (merge && json_object_get_string_len(it.val) == 0)
+				json_object_object_del(next, it.key);
+			else if (json_object_object_add(next, it.key, json_object_get(it.val)) != 0)
+				goto nomem;
+		}
+	if (json_object_object_length(next) > 3) {
+		json_object_put(next);
+		json_object_put(answer);
+		return invalid(err, "a thing without a type has at most 3 attributes");
+	}
+	json_object_put(t->attributes);
+	t->attributes = next;
+	t->version++;
+	*out = answer; /* UpdateThingResponse has no members */
+	return JITRD_OK;
+nomem:
+	json_object_put(next);
+	json_object_put(answer);
+	return JITRD_ERR_NOMEM;
 }
 
 enum jitrd_err emu_op_attach_thing_principal(struct emu_store *store, const struct emu_call *call,

@@ -133,6 +133,8 @@ enum jitrd_err emu_op_create_thing(struct emu_store *, const struct emu_call *,
                                    struct json_object **, struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_describe_thing(struct emu_store *, const struct emu_call *,
                                      struct json_object **, struct emu_api_error *) JITRD_WUR;
+enum jitrd_err emu_op_update_thing(struct emu_store *, const struct emu_call *,
+                                   struct json_object **, struct emu_api_error *) JITRD_WUR;
 enum jitrd_err emu_op_attach_thing_principal(struct emu_store *, const struct emu_call *,
                                              struct json_object **,
                                              struct emu_api_error *) JITRD_WUR;

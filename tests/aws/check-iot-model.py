@@ -115,7 +115,7 @@ def main():
     out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]
     results.append(("the dump has a row per operation",
-                    "" if len(rows) == 20 else f"{len(rows)} rows"))
+                    "" if len(rows) == 21 else f"{len(rows)} rows"))
     results.append(("each operation once",
                     "" if len({r["name"] for r in rows}) == len(rows) else "a name repeats"))
     for row in rows:

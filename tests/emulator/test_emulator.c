@@ -753,6 +753,78 @@ static void test_policies_and_things(void)
 		           "ab:1/2=[x]");
 		json_object_put(out);
 	}
+	/* UpdateThing with expectedVersion: a compare-and-swap on the version DescribeThing
+	 * shows, which each update raises by one; merge false replaces, merge true sets and an
+	 * empty value removes. */
+	{
+		static const struct {
+			const char *body;
+			int status;
+			const char *code;
+			const char *attributes; /* after the call */
+			int64_t version;
+		} steps[] = {
+		    {"{\"attributePayload\":{\"attributes\":{\"h\":\"a\",\"e\":\"1\"}},"
+		     "\"expectedVersion\":1}",
+		     200, NULL, "{\"h\":\"a\",\"e\":\"1\"}", 2},
+		    /* the same version again: another writer came first */
+		    {"{\"attributePayload\":{\"attributes\":{\"h\":\"b\"}},\"expectedVersion\":1}",
+		     409, "VersionConflictException", "{\"h\":\"a\",\"e\":\"1\"}", 2},
+		    {"{\"attributePayload\":{\"attributes\":{\"h\":\"b\"}},\"expectedVersion\":3}",
+		     409, "VersionConflictException", "{\"h\":\"a\",\"e\":\"1\"}", 2},
+		    {"{\"attributePayload\":{\"attributes\":{\"h\":\"b\"},\"merge\":false},"
+		     "\"expectedVersion\":2}",
+		     200, NULL, "{\"h\":\"b\"}", 3},
+		    {"{\"attributePayload\":{\"attributes\":{\"e\":\"5\"},\"merge\":true}}", 200,
+		     NULL, "{\"h\":\"b\",\"e\":\"5\"}", 4},
+		    {"{\"attributePayload\":{\"attributes\":{\"h\":\"\"},\"merge\":true}}", 200,
+		     NULL, "{\"e\":\"5\"}", 5},
+		    {"{\"attributePayload\":{\"attributes\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"},"
+		     "\"merge\":true}}",
+		     400, "InvalidRequestException", "{\"e\":\"5\"}", 5},
+		    {"{\"expectedVersion\":\"5\"}", 400, "InvalidRequestException", "{\"e\":\"5\"}",
+		     5},
+		    {"{\"attributePayload\":{\"merge\":1}}", 400, "InvalidRequestException",
+		     "{\"e\":\"5\"}", 5},
+		    {"{\"attributePayload\":{\"attributes\":{\"x y\":\"1\"}}}", 400,
+		     "InvalidRequestException", "{\"e\":\"5\"}", 5},
+		    {"{\"thingTypeName\":\"t\"}", 404, "ResourceNotFoundException", "{\"e\":\"5\"}",
+		     5},
+		    {"{\"expectedVersion\":5}", 200, NULL, "{\"e\":\"5\"}", 6},
+		};
+		json_object_put(expect(emu_op_create_thing, store,
+		                       make_call(&b, "lease", NULL, NULL), 200, NULL));
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			struct json_object *want = json_tokener_parse(steps[i].attributes);
+
+			body = json_tokener_parse(steps[i].body);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+			json_object_put(expect(emu_op_update_thing, store,
+			                       make_call(&b, "lease", body, NULL), steps[i].status,
+			                       steps[i].code));
+			json_object_put(body);
+			out = expect(emu_op_describe_thing, store,
+			             make_call(&b, "lease", NULL, NULL), 200, NULL);
+			if (!json_object_equal(json_object_object_get(out, "attributes"), want))
+				fprintf(stderr, "update step %zu: attributes %s\n", i,
+				        json_object_to_json_string(
+					    json_object_object_get(out, "attributes")));
+			CU_ASSERT_TRUE(
+			    json_object_equal(json_object_object_get(out, "attributes"), want));
+			CU_ASSERT_EQUAL(
+			    json_object_get_int64(json_object_object_get(out, "version")),
+			    steps[i].version);
+			json_object_put(out);
+			json_object_put(want);
+		}
+		expect(emu_op_update_thing, store, make_call(&b, "no-such", NULL, NULL), 404,
+		       "ResourceNotFoundException");
+		/* merge is UpdateThing's only */
+		body = json_tokener_parse("{\"attributePayload\":{\"merge\":true}}");
+		expect(emu_op_create_thing, store, make_call(&b, "merge-1", body, NULL), 400,
+		       "InvalidRequestException");
+		json_object_put(body);
+	}
 	b.call.principal = NULL;
 	expect(emu_op_attach_thing_principal, store, make_call(&b, "dev-1", NULL, NULL), 400,
 	       "InvalidRequestException");
@@ -779,7 +851,7 @@ static void test_policies_and_things(void)
 
 	/* State shows it all; reset forgets it all. */
 	out = emu_store_state(store);
-	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "things")), 2);
+	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "things")), 3);
 	CU_ASSERT_EQUAL(json_object_array_length(json_object_object_get(out, "certificates")), 1);
 	json_object_put(out);
 	emu_store_reset(store);
