@@ -126,4 +126,17 @@ enum jitrd_err jitrd_pipeline_pending_events(struct jitrd_iot_session *s,
                                              jitrd_pipeline_event_fn fn, void *ctx, size_t *count,
                                              struct jitrd_diag *diag) JITRD_WUR;
 
+/* The reconcile lease of several hosts (lease.h) for the host `holder` at `now` (seconds since
+ * the epoch): DescribeThing thing_name, then CreateThing when it does not exist, or UpdateThing
+ * with expectedVersion when the lease is ours or has expired. *held is 1 when this host holds
+ * the lease until now + jitrd_lease_seconds(reconcile_seconds) and should sweep, 0 when another
+ * host holds it or won the race (ResourceAlreadyExistsException, VersionConflictException);
+ * holder_seen (JITRD_LEASE_MAX_HOLDER bytes, may be NULL) receives the holder that was found.
+ * Errors: those of the client (diag names the call), JITRD_ERR_INVALID_ARG; *held is written
+ * only on JITRD_OK. */
+enum jitrd_err jitrd_pipeline_reconcile_lease(struct jitrd_iot_session *s, const char *thing_name,
+                                              const char *holder, int64_t now,
+                                              int reconcile_seconds, int *held, char *holder_seen,
+                                              struct jitrd_diag *diag) JITRD_WUR;
+
 #endif

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon_internal.h"
 #include "jitrd/backoff.h"
 #include "jitrd/clock.h"
 #include "jitrd/event.h"
+#include "jitrd/lease.h"
 #include "jitrd/text.h"
 
 #define CLAIM_BATCH    4      /* events a worker claims at once */
@@ -392,6 +394,36 @@ static int on_pending_certificate(void *ctx, const char *payload, size_t len)
 	return 0;
 }
 
+/* With several hosts (jitrd_config_reconcile_lease), true only while this one holds the
+ * reconcile lease, so that their sweeps do not multiply the listing calls. */
+static bool lease_held(struct service *s, const struct jitrd_runtime *rt)
+{
+	char host[256] = "", holder[JITRD_LEASE_MAX_HOLDER], seen[JITRD_LEASE_MAX_HOLDER] = "";
+	struct jitrd_diag diag = {{0}};
+	int held = 0;
+
+	if (!jitrd_config_reconcile_lease(rt->cfg))
+		return true;
+	/* host and process: two daemons on one host are two holders */
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	if (jitrd_lease_holder(host, (long)getpid(), holder, sizeof(holder)) != JITRD_OK ||
+	    jitrd_pipeline_reconcile_lease(s->reconcile_session,
+	                                   rt->cfg->service.reconcile_lease_thing, holder,
+	                                   jitrd_clock_wall_ms() / 1000, s->reconcile_seconds,
+	                                   &held, seen, &diag) != JITRD_OK) {
+		/* Sweep anyway: the sweep is the safety net for missed events, and a lease that
+		 * cannot be read or taken (a policy without iot:UpdateThing, an outage) should cost
+		 * API calls, not events. */
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "reconcile.lease_failed", "reason", diag.text);
+		return true;
+	}
+	if (!held)
+		jitrd_log_kv(s->log, JITRD_LOG_INFO, "reconcile.skipped", "lease_holder", seen,
+		             NULL);
+	return held;
+}
+
 static void reconcile_once(struct service *s)
 {
 	struct jitrd_runtime *rt = jitrd_daemon_runtime(s);
@@ -400,6 +432,10 @@ static void reconcile_once(struct service *s)
 	size_t count = 0;
 	char found[24], queued[24];
 
+	if (!lease_held(s, rt)) {
+		jitrd_runtime_unref(rt);
+		return;
+	}
 	if (jitrd_pipeline_pending_events(s->reconcile_session, rt, on_pending_certificate, &sweep,
 	                                  &count, &diag) != JITRD_OK) {
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
