@@ -4,9 +4,11 @@ json.tool) and the CloudFormation YAML parses (PyYAML, CloudFormation's !tags ac
 topic rules select the registration topic and deliver to Lambda / SQS; the IAM policies grant
 exactly the IoT operations the code calls (read from the C sources: the handler's from
 pipeline.c, the operator's from operator.c and cmd_operator.c, named through iot_operations.c's
-table), scoped to the account and region; the daemon's IoT policy allows only connect as its
-client id and subscribe/receive on the registration topic; the template wires the Lambda
-variant. The checkers are also run on broken copies, which they must refuse.
+table), scoped to the account and region (UpdateThing to the reconcile lease's Thing only); the
+daemon's SQS policy grants exactly the SQS operations of sqs_client.c's table on the
+registration queue only; the daemon's IoT policy allows only connect as its client id and
+subscribe/receive on the registration topic; the template wires the Lambda variant and the
+daemon variant. The checkers are also run on broken copies, which they must refuse.
 Prints "CASES <passed> <failed>"; exit 1 on any failure."""
 import copy
 import glob
@@ -21,6 +23,10 @@ SRC = os.environ.get("JITRD_SOURCE_ROOT") or os.path.abspath(
 AWS = os.path.join(SRC, "deploy", "aws")
 SQL = "SELECT * FROM '$aws/events/certificates/registered/#'"
 ACCOUNT_ARN = "arn:aws:iot:REGION:ACCOUNT:*"
+# The reconcile lease's Thing ([service] reconcile_lease_thing's default): UpdateThing only there.
+LEASE_ARN = "arn:aws:iot:REGION:ACCOUNT:thing/jitrd-reconcile-lease"
+LEASE_ACTIONS = {"iot:UpdateThing"}
+QUEUE_ARN = "arn:aws:sqs:REGION:ACCOUNT:jitrd-registrations"
 # Actions that name no resource type in IAM (account-wide): they need "Resource": "*".
 ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
                 "iot:RegisterCACertificate",
@@ -29,10 +35,10 @@ ACCOUNT_WIDE = {"iot:ListCertificatesByCA", "iot:GetRegistrationCode",
 HANDLER_OPERATIONS = {"DescribeCertificate", "UpdateCertificate", "CreatePolicy", "GetPolicy",
                       "CreatePolicyVersion", "ListPolicyVersions", "DeletePolicyVersion",
                       "AttachPolicy", "CreateThing", "DescribeThing", "ListThingPrincipals",
-                      "AttachThingPrincipal", "ListCertificatesByCA"}
+                      "AttachThingPrincipal", "ListCertificatesByCA", "UpdateThing"}
 # the eight operations of the first release, the two Thing reads that tell a device's own
 # Thing from another's, and the three that version a policy whose template changed; also
-# read from the code below
+# read from the code below; UpdateThing takes the reconcile lease of several hosts
 
 passed = 0
 failed = 0
@@ -85,6 +91,23 @@ def source_text(*folders):
     return text
 
 
+def sqs_operations():
+    """The SQS operations of sqs_client.c's table (each row opens with the operation's name),
+    or None while there is no SQS client in the tree."""
+    path = os.path.join(SRC, "src", "aws", "sqs_client.c")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return set(re.findall(r'\[JITRD_SQS_[A-Z_]+\]\s*=\s*\{\s*"([A-Za-z]+)"', text))
+
+
+def sqs_actions(operations):
+    """IAM actions of SQS operations: a batch operation is authorised by its single action
+    (DeleteMessageBatch -> sqs:DeleteMessage; the SQS API reference, "Batch actions")."""
+    return {"sqs:" + (op[:-len("Batch")] if op.endswith("Batch") else op) for op in operations}
+
+
 def operations_called(*folders):
     names = operation_names()
     called = set()
@@ -115,6 +138,10 @@ def iam_problems(policy, operations):
         resource = st.get("Resource")
         if resource == ACCOUNT_ARN:
             continue
+        if resource == LEASE_ARN:
+            if set(actions) - LEASE_ACTIONS:
+                problems.append(f"the lease's Thing for other actions: {sorted(actions)}")
+            continue
         if resource == "*":
             region = st.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
             if region != "REGION":
@@ -131,6 +158,55 @@ def iam_problems(policy, operations):
         problems.append(f"missing {sorted(want - set(granted))}, "
                         f"extra {sorted(set(granted) - want)}")
     return problems
+
+
+def sqs_policy_problems(policy, operations):
+    """The daemon's SQS policy: exactly the actions of the operations, on the queue only."""
+    problems = []
+    if policy.get("Version") != "2012-10-17":
+        problems.append("Version is not 2012-10-17")
+    granted = []
+    for st in policy.get("Statement", []):
+        if st.get("Effect") != "Allow":
+            problems.append(f"statement {st.get('Sid')}: not Allow")
+        if "Condition" in st or "NotResource" in st or "NotAction" in st:
+            problems.append(f"statement {st.get('Sid')}: Condition/NotResource/NotAction")
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        granted += actions
+        for a in actions:
+            if "*" in a or not a.startswith("sqs:"):
+                problems.append(f"wildcard or non-SQS action {a}")
+        if st.get("Resource") != QUEUE_ARN:
+            problems.append(f"statement {st.get('Sid')}: resource {st.get('Resource')!r} is "
+                            f"not the queue {QUEUE_ARN}")
+    if len(granted) != len(set(granted)):
+        problems.append("an action granted twice")
+    want = sqs_actions(operations)
+    if set(granted) != want:
+        problems.append(f"missing {sorted(want - set(granted))}, "
+                        f"extra {sorted(set(granted) - want)}")
+    return problems
+
+
+def normalized_statements(statements, cfn, queue_ref=None):
+    """(actions, resource, condition) of each statement, sorted; a template's !Sub ARNs with
+    REGION and ACCOUNT as the JSON files write them, queue_ref (a !GetAtt) as QUEUE_ARN."""
+    out = []
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        resource = st["Resource"]
+        if cfn and isinstance(resource, dict):
+            if queue_ref is not None and resource == queue_ref:
+                resource = QUEUE_ARN
+            else:
+                resource = resource.get("Fn::Sub", "").replace(
+                    "${AWS::Region}", "REGION").replace("${AWS::AccountId}", "ACCOUNT")
+        cond = json.dumps(st.get("Condition", {}), sort_keys=True)
+        if cfn:
+            cond = cond.replace('{"Ref": "AWS::Region"}', '"REGION"')
+        out.append((tuple(sorted(actions)), resource, cond))
+    return sorted(out)
 
 
 def topic_rule_problems(rule, action):
@@ -208,6 +284,45 @@ class CfnLoader:
         return Loader
 
 
+def cfn_daemon_problems(template, handler_policy, sqs_policy):
+    """Consumer=daemon: the Lambda parts only under UsesLambda, a DaemonPolicy under UsesDaemon
+    with the handler's statements and the SQS policy's on the queue, and the queue's redrive."""
+    problems = []
+    resources = template.get("Resources", {})
+    conditions = template.get("Conditions", {})
+    if conditions.get("UsesDaemon") != {"Fn::Equals": [{"Ref": "Consumer"}, "daemon"]}:
+        problems.append("no UsesDaemon condition on the Consumer parameter")
+    for name, res in resources.items():
+        lambda_part = res.get("Type", "").startswith(("AWS::Lambda::", "AWS::Events::",
+                                                      "AWS::Logs::")) or name == "FunctionRole"
+        if lambda_part and res.get("Condition") != "UsesLambda":
+            problems.append(f"{name} is made for the daemon variant too")
+    daemon = [(n, r) for n, r in resources.items() if r.get("Type") == "AWS::IAM::ManagedPolicy"
+              and r.get("Condition") == "UsesDaemon"]
+    if len(daemon) != 1:
+        problems.append(f"{len(daemon)} managed policies for the daemon, want 1")
+        return problems
+    statements = daemon[0][1].get("Properties", {}).get("PolicyDocument", {}).get("Statement", [])
+    queue_ref = {"Fn::GetAtt": ["RegistrationQueue", "Arn"]}
+    want = normalized_statements(handler_policy["Statement"] + sqs_policy["Statement"], False)
+    if normalized_statements(statements, True, queue_ref) != want:
+        problems.append("DaemonPolicy differs from iam-policy-handler.json + "
+                        "iam-policy-daemon-sqs.json")
+    queue = resources.get("RegistrationQueue", {}).get("Properties", {})
+    redrive = queue.get("RedrivePolicy", {})
+    if not isinstance(redrive.get("maxReceiveCount"), int) or not 1 <= redrive[
+            "maxReceiveCount"] <= 1000:
+        problems.append("the queue's redrive policy has no maxReceiveCount in 1..1000")
+    visibility = queue.get("VisibilityTimeout")
+    param = template.get("Parameters", {}).get("DaemonVisibilityTimeout", {})
+    # the daemon's visibility is never under the default event deadline (30 s)
+    if not (isinstance(visibility, dict) and "Fn::If" in visibility and
+            visibility["Fn::If"][2] == {"Ref": "DaemonVisibilityTimeout"} and
+            param.get("MinValue", 0) >= 30):
+        problems.append("the daemon's visibility timeout may be under the event deadline")
+    return problems
+
+
 def cfn_problems(template, handler_policy):
     problems = []
     resources = template.get("Resources", {})
@@ -255,20 +370,7 @@ def cfn_problems(template, handler_policy):
     if len(handler_docs) != 1:
         problems.append("the function's role has no jitrd-handler policy")
     else:
-        def normalized(statements, cfn):
-            out = []
-            for st in statements:
-                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-                resource = st["Resource"]
-                if cfn and isinstance(resource, dict):
-                    resource = resource.get("Fn::Sub", "").replace(
-                        "${AWS::Region}", "REGION").replace("${AWS::AccountId}", "ACCOUNT")
-                cond = json.dumps(st.get("Condition", {}), sort_keys=True)
-                if cfn:
-                    cond = cond.replace('{"Ref": "AWS::Region"}', '"REGION"')
-                out.append((tuple(sorted(actions)), resource, cond))
-            return sorted(out)
-        if normalized(handler_docs[0]["Statement"], True) != normalized(
+        if normalized_statements(handler_docs[0]["Statement"], True) != normalized_statements(
                 handler_policy["Statement"], False):
             problems.append("the role's jitrd-handler policy differs from iam-policy-handler.json")
     return problems
@@ -337,6 +439,40 @@ def main():
     wild["Statement"][0]["Action"] = ["iot:*"]
     refuses("a handler policy with iot:*", lambda d: iam_problems(d, handler_ops), wild)
 
+    # 2b. the daemon's SQS policy: exactly what sqs_client.c's table calls, on the queue only
+    sqs_policy = load_json("iam-policy-daemon-sqs.json")
+    sqs_ops = sqs_operations()
+    if sqs_ops is None:
+        print("  (no src/aws/sqs_client.c yet: the SQS policy is held against the issue's four)")
+        sqs_ops = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+                   "GetQueueAttributes"}
+    else:
+        check("sqs_client.c's table names SQS operations", bool(sqs_ops), str(sqs_ops))
+    problems = sqs_policy_problems(sqs_policy, sqs_ops)
+    check("iam-policy-daemon-sqs.json grants exactly the SQS operations of sqs_client.c "
+          f"({sorted(sqs_actions(sqs_ops))}) on the registration queue only",
+          not problems, "; ".join(problems))
+    anyq = copy.deepcopy(sqs_policy)
+    anyq["Statement"][0]["Resource"] = "*"
+    refuses("an SQS policy on every queue", lambda d: sqs_policy_problems(d, sqs_ops), anyq)
+    other = copy.deepcopy(sqs_policy)
+    other["Statement"][0]["Resource"] = "arn:aws:sqs:REGION:ACCOUNT:*"
+    refuses("an SQS policy on all the account's queues",
+            lambda d: sqs_policy_problems(d, sqs_ops), other)
+    send = copy.deepcopy(sqs_policy)
+    send["Statement"][0]["Action"].append("sqs:SendMessage")
+    refuses("an SQS policy that may send", lambda d: sqs_policy_problems(d, sqs_ops), send)
+    fewer = copy.deepcopy(sqs_policy)
+    fewer["Statement"][0]["Action"].remove("sqs:ChangeMessageVisibility")
+    refuses("an SQS policy without ChangeMessageVisibility",
+            lambda d: sqs_policy_problems(d, sqs_ops), fewer)
+    lease_wide = copy.deepcopy(handler)
+    for st in lease_wide["Statement"]:
+        if st.get("Resource") == LEASE_ARN:
+            st["Action"].append("iot:DeleteThing")
+    refuses("a lease statement with another action", lambda d: iam_problems(d, handler_ops),
+            lease_wide)
+
     # 3. topic rules
     for name, action in (("topic-rule-lambda.json", "lambda"), ("topic-rule-sqs.json", "sqs")):
         rule = load_json(name)
@@ -373,6 +509,21 @@ def main():
         check("cloudformation.yaml: function (provided.al2023, function.zip), role with the "
               "handler policy, rule -> SQS (+DLQ) -> mapping with ReportBatchItemFailures, "
               "reconcile schedule", not problems, "; ".join(problems))
+        problems = cfn_daemon_problems(template, handler, sqs_policy)
+        check("cloudformation.yaml: Consumer=daemon makes no function, and a DaemonPolicy "
+              "with the handler policy and the SQS policy on the queue; queue with a redrive "
+              "policy and a visibility over the event deadline", not problems,
+              "; ".join(problems))
+        wide = copy.deepcopy(template)
+        for st in wide["Resources"]["DaemonPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+            if any(str(a).startswith("sqs:") for a in st["Action"]):
+                st["Resource"] = "*"
+        refuses("a template whose daemon policy reads every queue",
+                lambda d: cfn_daemon_problems(d, handler, sqs_policy), wide)
+        always = copy.deepcopy(template)
+        always["Resources"]["Function"].pop("Condition", None)
+        refuses("a template that makes the function for daemons too",
+                lambda d: cfn_daemon_problems(d, handler, sqs_policy), always)
         ids = list(template.get("Resources", {})) + list(template.get("Parameters", {}))
         check("cloudformation.yaml: logical ids unique across parameters and resources",
               len(ids) == len(set(ids)))
