@@ -106,8 +106,6 @@ struct jitrd_config {
 		int workers;                      /* default 4, 1..256 */
 		int event_deadline_seconds;       /* default 30, 1..900 */
 		int reconcile_seconds;            /* default 3600, 0 = off */
-		enum jitrd_reconcile_lease reconcile_lease; /* default auto */
-		char *reconcile_lease_thing; /* default "jitrd-reconcile-lease": the lease's Thing */
 		char *state_dir;                  /* default "/var/lib/jitrd" */
 		char *listen;                     /* default "" = off; "host:port" */
 		enum jitrd_log_format log_format; /* default text */
@@ -115,6 +113,9 @@ struct jitrd_config {
 		int remember_seconds; /* default 3600, 0 = off: a final reject/ignore of a
 		                       * certificate answers its repeats this long */
 		int journal_max_rows; /* default 100000: finished events kept at most */
+		/* default auto; the lease's Thing, default "jitrd-reconcile-lease" */
+		enum jitrd_reconcile_lease reconcile_lease;
+		char *reconcile_lease_thing;
 	} service;
 	struct {                                /* requests per second per operation; > 0 */
 		double update_certificate;      /* 10 */
