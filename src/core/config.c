@@ -1323,8 +1323,11 @@ bool jitrd_config_reconcile_lease(const struct jitrd_config *cfg)
 {
 	if (!cfg)
 		return false;
-	/* auto: only a daemon that can share its work with other hosts needs the lease; today
-	 * that is none (the MQTT source allows one host per client id) */
+	/* auto: only hosts that can share the work need the lease. With the SQS source any number
+	 * of hosts may run; with MQTT one client id allows one host, whose sweeps need no lease
+	 * (and no iot:UpdateThing). */
+	if (cfg->service.reconcile_lease == JITRD_RECONCILE_LEASE_AUTO)
+		return cfg->sqs.queue_url && *cfg->sqs.queue_url;
 	return cfg->service.reconcile_lease == JITRD_RECONCILE_LEASE_ON;
 }
 

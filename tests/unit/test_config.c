@@ -471,6 +471,34 @@ static void test_sample_is_defaults(void)
 	free(text);
 }
 
+/* reconcile_lease auto is on with an SQS queue (several hosts), off without; on and off win. */
+static void test_reconcile_lease_auto(void)
+{
+	static const struct {
+		const char *text;
+		bool want;
+	} cases[] = {
+	    {"[service]\nreconcile_lease = auto\n", false},
+	    {"[sqs]\nqueue_url = "
+	     "https://sqs.eu-west-1.amazonaws.com/123456789012/jitrd-registrations\n",
+	     true},
+	    {"[sqs]\nqueue_url = "
+	     "https://sqs.eu-west-1.amazonaws.com/123456789012/jitrd-registrations\n"
+	     "[service]\nreconcile_lease = off\n",
+	     false},
+	    {"[service]\nreconcile_lease = on\n", true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jitrd_config *cfg =
+		    parse_ok("t.conf", cases[i].text, strlen(cases[i].text), NULL, NULL);
+		if (cfg)
+			CU_ASSERT_EQUAL(jitrd_config_reconcile_lease(cfg), cases[i].want);
+		jitrd_config_free(cfg);
+	}
+	CU_ASSERT_FALSE(jitrd_config_reconcile_lease(NULL));
+}
+
 static void test_bad_arguments(void)
 {
 	struct jitrd_config *cfg = SENTINEL;
@@ -1362,6 +1390,7 @@ int main(void)
 	    {"defaults without a file", test_defaults_without_file},
 	    {"the sample config is the defaults", test_sample_is_defaults},
 	    {"bad arguments", test_bad_arguments},
+	    {"reconcile lease: auto follows the SQS queue", test_reconcile_lease_auto},
 	    {"one value per key and rule", test_values},
 	    {"crl url list", test_crl_urls},
 	    {"crl url list from the environment", test_crl_urls_env},
