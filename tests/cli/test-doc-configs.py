@@ -124,9 +124,11 @@ def env_examples():
             env = {(k if k.startswith("JITRD_") else "JITRD_" + k): v for k, v in env.items()}
             line = text.count("\n", 0, m.start()) + 1
             examples.append((f"{rel(path)}:{line} (Lambda environment)", env))
-        dash_e = re.findall(r"-e (JITRD_[A-Z_]+)=(\S+)", text)
-        if dash_e:
-            examples.append((f"{rel(path)} (-e JITRD_* of the run example)", dict(dash_e)))
+        # each `podman run` example on its own (MQTT and SQS are one or the other)
+        for n, block in enumerate(re.split(r"\b(?:podman|docker) run\b", text)[1:], 1):
+            dash_e = re.findall(r"-e (JITRD_[A-Z_]+)=(\S+)", block)
+            if dash_e:
+                examples.append((f"{rel(path)} (-e JITRD_* of run example {n})", dict(dash_e)))
     return examples
 
 
