@@ -2410,7 +2410,9 @@ struct json_object *emu_store_state(const struct emu_store *store)
 		const struct thing_entry *t = &store->things[i];
 		struct json_object *o = json_object_new_object(), *principals;
 
-		if (push(things, o) || put(o, "thingName", json_object_new_string(t->name)))
+		if (push(things, o) || put(o, "thingName", json_object_new_string(t->name)) ||
+		    put(o, "attributes", json_object_get(t->attributes)) ||
+		    put(o, "version", json_object_new_int64(t->version)))
 			goto fail;
 		principals = child(o, "principals", json_object_new_array());
 		if (principals == NULL)

@@ -121,7 +121,9 @@ def operations_called(*folders):
 
 # --- checkers: each returns a list of problems ------------------------------------------------
 
-def iam_problems(policy, operations):
+def policy_problems(policy, want, service, resource_problems):
+    """An IAM policy that grants exactly the actions `want`, all of `service`, none twice, no
+    wildcard, each statement's resource judged by resource_problems(statement, actions)."""
     problems = []
     if policy.get("Version") != "2012-10-17":
         problems.append("Version is not 2012-10-17")
@@ -133,60 +135,54 @@ def iam_problems(policy, operations):
         actions = [actions] if isinstance(actions, str) else actions
         granted += actions
         for a in actions:
-            if "*" in a or not a.startswith("iot:"):
-                problems.append(f"wildcard or non-IoT action {a}")
-        resource = st.get("Resource")
-        if resource == ACCOUNT_ARN:
-            continue
-        if resource == LEASE_ARN:
-            if set(actions) - LEASE_ACTIONS:
-                problems.append(f"the lease's Thing for other actions: {sorted(actions)}")
-            continue
-        if resource == "*":
-            region = st.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
-            if region != "REGION":
-                problems.append(f"statement {st.get('Sid')}: '*' without the region condition")
-            extra = set(actions) - ACCOUNT_WIDE
-            if extra:
-                problems.append(f"'*' for actions that take a resource: {sorted(extra)}")
-            continue
-        problems.append(f"statement {st.get('Sid')}: resource {resource!r} is not the account's")
+            if "*" in a or not a.startswith(service + ":"):
+                problems.append(f"wildcard or action {a} outside {service}")
+        problems += resource_problems(st, actions)
     if len(granted) != len(set(granted)):
         problems.append("an action granted twice")
-    want = {"iot:" + op for op in operations}
     if set(granted) != want:
         problems.append(f"missing {sorted(want - set(granted))}, "
                         f"extra {sorted(set(granted) - want)}")
+    return problems
+
+
+def iot_resource_problems(st, actions):
+    resource = st.get("Resource")
+    if resource == ACCOUNT_ARN:
+        return []
+    if resource == LEASE_ARN:
+        extra = set(actions) - LEASE_ACTIONS
+        return [f"the lease's Thing for other actions: {sorted(extra)}"] if extra else []
+    if resource == "*":
+        problems = []
+        region = st.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
+        if region != "REGION":
+            problems.append(f"statement {st.get('Sid')}: '*' without the region condition")
+        extra = set(actions) - ACCOUNT_WIDE
+        if extra:
+            problems.append(f"'*' for actions that take a resource: {sorted(extra)}")
+        return problems
+    return [f"statement {st.get('Sid')}: resource {resource!r} is not the account's"]
+
+
+def iam_problems(policy, operations):
+    return policy_problems(policy, {"iot:" + op for op in operations}, "iot",
+                           iot_resource_problems)
+
+
+def sqs_resource_problems(st, actions):
+    problems = []
+    if "Condition" in st or "NotResource" in st or "NotAction" in st:
+        problems.append(f"statement {st.get('Sid')}: Condition/NotResource/NotAction")
+    if st.get("Resource") != QUEUE_ARN:
+        problems.append(f"statement {st.get('Sid')}: resource {st.get('Resource')!r} is not "
+                        f"the queue {QUEUE_ARN}")
     return problems
 
 
 def sqs_policy_problems(policy, operations):
     """The daemon's SQS policy: exactly the actions of the operations, on the queue only."""
-    problems = []
-    if policy.get("Version") != "2012-10-17":
-        problems.append("Version is not 2012-10-17")
-    granted = []
-    for st in policy.get("Statement", []):
-        if st.get("Effect") != "Allow":
-            problems.append(f"statement {st.get('Sid')}: not Allow")
-        if "Condition" in st or "NotResource" in st or "NotAction" in st:
-            problems.append(f"statement {st.get('Sid')}: Condition/NotResource/NotAction")
-        actions = st.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        granted += actions
-        for a in actions:
-            if "*" in a or not a.startswith("sqs:"):
-                problems.append(f"wildcard or non-SQS action {a}")
-        if st.get("Resource") != QUEUE_ARN:
-            problems.append(f"statement {st.get('Sid')}: resource {st.get('Resource')!r} is "
-                            f"not the queue {QUEUE_ARN}")
-    if len(granted) != len(set(granted)):
-        problems.append("an action granted twice")
-    want = sqs_actions(operations)
-    if set(granted) != want:
-        problems.append(f"missing {sorted(want - set(granted))}, "
-                        f"extra {sorted(set(granted) - want)}")
-    return problems
+    return policy_problems(policy, sqs_actions(operations), "sqs", sqs_resource_problems)
 
 
 def normalized_statements(statements, cfn, queue_ref=None):

@@ -243,11 +243,13 @@ stop_mosquitto() {
 	mq_pid=""
 }
 
-# start_emulator [emulator options...]: $emu_url
+# start_emulator [emulator options...]: $emu_url; without mosquitto started (no $mq_plain) the
+# emulator publishes nothing, and /_emulator/connect answers the event instead
 start_emulator() {
 	"$EMULATOR" --listen 127.0.0.1:0 --region $REGION --account-id $ACCOUNT \
 		--access-key-id $KEY_ID --secret-access-key $SECRET \
-		--mqtt-url "tcp://127.0.0.1:$mq_plain" "$@" >"$work/emu.out" 2>"$work/emu.err" &
+		${mq_plain:+--mqtt-url "tcp://127.0.0.1:$mq_plain"} "$@" >"$work/emu.out" \
+		2>"$work/emu.err" &
 	emu_pid=$!
 	wait_until 10 grep -q 'listening on http://127.0.0.1:[0-9]' "$work/emu.out" || return 1
 	emu_url=http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' \
@@ -413,4 +415,29 @@ op_count() { # OPERATION: calls the emulator counted
 outcome_of() {
 	id=$(cert_id "$work/devices/$1.pem")
 	grep "\"certificateId\":\"$id\"" "$work/jitrd.log" | tail -n 1 | jq -r .decision
+}
+
+# --- SQS (moto) --------------------------------------------------------------------------
+# start_moto SECONDS: moto's SQS on 127.0.0.1 for at most SECONDS ($moto_port; stop_moto)
+start_moto() {
+	python3 "$SOURCE_ROOT/tests/integration/sqs_helper.py" serve "$work/moto.port" "$1" \
+		>"$work/moto.log" 2>&1 &
+	moto_pid=$!
+	wait_until 30 test -s "$work/moto.port" || return 1
+	moto_port=$(cat "$work/moto.port")
+}
+
+stop_moto() {
+	[ -n "${moto_pid:-}" ] && kill "$moto_pid" 2>/dev/null && wait "$moto_pid" 2>/dev/null
+	moto_pid=""
+}
+
+# connect_events PREFIX N FOLDER: PREFIX-1..N connect (8 at a time); each event as the emulator
+# answered it into FOLDER/<n>.json, for the queue as the IoT rule's SQS action would send it
+connect_events() {
+	mkdir -p "$3"
+	seq 1 "$2" | xargs -P 8 -I{} sh -c "curl -s --max-time 30 -X POST \
+		--data-binary @'$work/devices/$1-{}.pem' '$emu_url/_emulator/connect' |
+		jq -c .event >'$3/{}.json'"
+	[ "$(cat "$3"/*.json | grep -c certificateId)" = "$2" ]
 }
