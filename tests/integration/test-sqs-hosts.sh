@@ -84,8 +84,8 @@ check "three hosts on one queue become ready" wait_until 60 all_ready
 # the devices register once the hosts run, so that their start-up sweep finds none of them
 connect_events fleet "$COUNT" "$work/events" || fatal "$COUNT events from the emulator"
 count_status fleet "$COUNT" ACTIVE >/dev/null # the certificate ids, once, before the clock
-# 50 ms per AWS call: an event takes a quarter of a second, so host 2 is caught holding some
-curl -s --max-time 5 -X POST -d '{"latency_ms":50}' "$emu_url/_emulator/faults" >/dev/null
+# 200 ms per AWS call: an event takes a second, so host 2 is caught holding some
+curl -s --max-time 5 -X POST -d '{"latency_ms":200}' "$emu_url/_emulator/faults" >/dev/null
 started=$(date +%s)
 python3 "$HELPER" send "$moto_port" "$queue" "$work/events" >/dev/null || fatal "events sent"
 holding() { [ "$(received 2)" -gt "$(($(deleted 2) + 2))" ]; }
