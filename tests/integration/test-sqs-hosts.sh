@@ -137,7 +137,9 @@ check "host 4 stops on SIGTERM with exit 0" stop_host 4 TERM
 # --- 3. the reconcile lease: two hosts sweeping every 2 s -----------------------------------
 SQS_QUEUE_URL=$queue SQS_WAIT_SECONDS=1 SQS_VISIBILITY_SECONDS=6 LIMIT=1000 \
 	RECONCILE_SECONDS=2 write_config
-printf 'reconcile_lease_thing = lease-of-part-3\n' >"$work/lease.conf"
+# SQS_HOSTS_LEASE=off shows what the lease saves (the checks below then fail)
+printf 'reconcile_lease_thing = lease-of-part-3\nreconcile_lease = %s\n' \
+	"${SQS_HOSTS_LEASE:-auto}" >"$work/lease.conf"
 sed -i "/^\[service\]$/r $work/lease.conf" "$work/jitrd.conf"
 lists_before=$(op_count ListCertificatesByCA)
 t0=$(date +%s)
