@@ -14,9 +14,10 @@ python3 -c 'import moto.server, boto3' 2>/dev/null || {
 }
 COUNT=${SQS_EVENTS:-500}
 . "$(dirname "$0")/lib.sh"
-moto_pid=""
 sqs_cleanup() {
-	[ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null && wait "$moto_pid" 2>/dev/null
+	rc=$?
+	stop_moto
+	(exit $rc)
 	lib_cleanup
 }
 trap sqs_cleanup EXIT
@@ -37,10 +38,7 @@ emu_url=http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\
 	"$work/emu.out")
 register_ca "$work/ca/device-ca.pem" "$work/pki/ca.key" || fatal "device CA registered"
 gencrl || fatal "CRL"
-python3 "$HELPER" serve "$work/moto.port" 400 >"$work/moto.log" 2>&1 &
-moto_pid=$!
-wait_until 30 test -s "$work/moto.port" || fatal "moto's SQS starts"
-moto_port=$(cat "$work/moto.port")
+start_moto 400 || fatal "moto's SQS starts"
 queue=$(python3 "$HELPER" setup "$moto_port" jitrd-events 2) || fatal "queue and DLQ made"
 SQS_QUEUE_URL=$queue SQS_WAIT_SECONDS=1 SQS_VISIBILITY_SECONDS=30 LIMIT=1000 write_config
 printf '[mqtt]\nurl = ssl://localhost:8883\n' >>"$work/jitrd.conf"
