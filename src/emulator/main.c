@@ -53,7 +53,9 @@ static void usage(FILE *out)
 	    "  GET  /_emulator/state     everything as JSON, with faults and counters\n"
 	    "  POST /_emulator/reset     empty account, command-line faults\n"
 	    "  GET|POST /_emulator/faults  {\"latency_ms\":N, \"error_rate\":R,\n"
-	    "                            \"rate_limits\":{\"Operation\":N}} (0 removes a limit)\n");
+	    "                            \"rate_limits\":{\"Operation\":N},\n"
+	    "                            \"operation_latency_ms\":{\"Operation\":MS}}\n"
+	    "                            (0 removes a limit or an operation's latency)\n");
 }
 
 /* A decimal in [min, max]; -1 otherwise. */

@@ -73,6 +73,9 @@ struct faults {
 	unsigned latency_ms;
 	double error_rate;
 	double rates[ROUTE_COUNT];
+	/* added to latency_ms for one operation: a slow listing whose answer is stale by the
+	 * time it arrives, while other calls go fast */
+	unsigned operation_latency_ms[ROUTE_COUNT];
 };
 
 struct emu {
@@ -457,11 +460,18 @@ static enum jitrd_err ok_answer(struct emu_response *res, struct json_object *bo
 static struct json_object *faults_json(const struct emu *emu)
 {
 	struct json_object *o = json_object_new_object(), *limits = json_object_new_object();
+	struct json_object *slow = json_object_new_object();
 
-	if (o == NULL || limits == NULL || json_object_object_add(o, "rate_limits", limits) != 0) {
+	if (o == NULL || limits == NULL || slow == NULL ||
+	    json_object_object_add(o, "rate_limits", limits) != 0) {
+		json_object_put(slow);
 		json_object_put(limits);
 		json_object_put(o);
 		return NULL;
+	}
+	if (json_object_object_add(o, "operation_latency_ms", slow) != 0) {
+		json_object_put(slow);
+		goto fail;
 	}
 	if (json_object_object_add(o, "latency_ms",
 	                           json_object_new_int((int)emu->faults.latency_ms)) ||
@@ -471,6 +481,12 @@ static struct json_object *faults_json(const struct emu *emu)
 		if (emu->faults.rates[i] > 0 &&
 		    json_object_object_add(limits, routes[i].operation,
 		                           json_object_new_double(emu->faults.rates[i])) != 0)
+			goto fail;
+	for (size_t i = 0; i < ROUTE_COUNT; i++)
+		if (emu->faults.operation_latency_ms[i] > 0 &&
+		    json_object_object_add(
+		        slow, routes[i].operation,
+		        json_object_new_int((int)emu->faults.operation_latency_ms[i])) != 0)
 			goto fail;
 	return o;
 fail:
@@ -524,8 +540,9 @@ static enum jitrd_err control_error(struct emu *emu, int status, const char *cod
 	return error_answer(emu, &err, res);
 }
 
-/* {latency_ms, error_rate, rate_limits: {Op: N}}: each member optional; N = 0 removes a
- * limit. Validated whole before anything changes. */
+/* {latency_ms, error_rate, rate_limits: {Op: N}, operation_latency_ms: {Op: MS}}: each member
+ * optional; N = 0 removes a limit, MS = 0 an operation's added latency. Validated whole before
+ * anything changes. */
 static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request *req,
                                  struct emu_response *res)
 {
@@ -580,12 +597,34 @@ static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request 
 			}
 		}
 	}
+	if (json_object_object_get_ex(body, "operation_latency_ms", &v)) {
+		if (!json_object_is_type(v, json_type_object)) {
+			problem = "operation_latency_ms must be an object";
+		} else {
+			json_object_object_foreach(v, name, added)
+			{
+				int op = find_operation(name);
+				int64_t ms = json_object_get_int64(added);
+
+				if (op < 0)
+					problem = "operation_latency_ms names an unknown operation";
+				else if (!json_object_is_type(added, json_type_int) || ms < 0 ||
+				         ms > EMU_MAX_LATENCY_MS)
+					problem = "an operation's latency must be an integer from 0 to "
+					          "60000";
+				else
+					next.operation_latency_ms[op] = (unsigned)ms;
+			}
+		}
+	}
 done:
 	json_object_put(body);
 	if (problem != NULL)
 		return control_error(emu, 400, "InvalidRequestException", problem, res);
 	emu->faults.latency_ms = next.latency_ms;
 	emu->faults.error_rate = next.error_rate;
+	memcpy(emu->faults.operation_latency_ms, next.operation_latency_ms,
+	       sizeof(next.operation_latency_ms));
 	for (size_t i = 0; i < ROUTE_COUNT; i++)
 		if (next.rates[i] != emu->faults.rates[i])
 			set_rate(emu, (int)i, next.rates[i]);
@@ -701,6 +740,8 @@ static enum jitrd_err api(struct emu *emu, const struct emu_http_request *req, i
 	}
 	route--;
 	emu->calls[route]++;
+	/* the answer is computed now and sent after the delay, so it is as old as the delay */
+	res->delay_ms += emu->faults.operation_latency_ms[route];
 	if (!take_token(&emu->buckets[route], now_ms)) {
 		result = control_error(emu, 400, "ThrottlingException", "Rate exceeded", res);
 		goto cleanup;

@@ -45,7 +45,9 @@ make_devices() {
 		-out "$work/pki/bench.csr" 2>/dev/null || return 1
 	seq 1 "$count" | xargs -P "$(nproc)" -n 1 sh -c "$sign_one" "$work" || return 1
 	for n in $(seq 1 "$count"); do cat "$work/devices/bench-$n.id"; done >"$work/ids-bench-$count"
-	head -n "$limited" "$work/ids-bench-$count" >"$work/ids-bench-$limited"
+	# (the same file when both counts are equal)
+	[ "$limited" -eq "$count" ] ||
+		head -n "$limited" "$work/ids-bench-$count" >"$work/ids-bench-$limited"
 	[ "$(wc -l <"$work/ids-bench-$count")" -eq "$count" ]
 }
 

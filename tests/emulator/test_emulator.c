@@ -1137,6 +1137,15 @@ static void test_routes_and_faults(void)
 	    {"GET", "/policies/p1/version/3/x", "UnknownOperationException"},
 	    {"GET", "/policies/p1/version/", "UnknownOperationException"},
 	};
+	static const char *const bad_slow[] = {
+	    "{\"operation_latency_ms\": []}",
+	    "{\"operation_latency_ms\": {\"Bogus\": 5}}",
+	    "{\"operation_latency_ms\": {\"DescribeEndpoint\": -1}}",
+	    "{\"operation_latency_ms\": {\"DescribeEndpoint\": 60001}}",
+	    "{\"operation_latency_ms\": {\"DescribeEndpoint\": 1.5}}",
+	    "{\"operation_latency_ms\": {\"DescribeEndpoint\": \"5\"}}",
+	    "{\"latency_ms\": 0, \"operation_latency_ms\": {\"DescribeEndpoint\": 9, \"X\": 1}}",
+	};
 
 	/* Routing: percent-encoded labels are decoded; unknown paths and methods are 404. */
 	sign(&s, "POST",
@@ -1211,6 +1220,39 @@ static void test_routes_and_faults(void)
 	ASSERT_STR(jstr(res.body, "counters.operations.DescribeEndpoint"), "10");
 	ASSERT_STR(jstr(res.body, "counters.errors.ThrottlingException"), "1");
 	emu_response_cleanup(&res);
+
+	/* An operation's own latency: added to latency_ms for that operation only; a bad value
+	 * anywhere refuses the whole change. */
+	control.method = "POST";
+	control.path = "/_emulator/faults";
+	for (size_t i = 0; i < sizeof(bad_slow) / sizeof(bad_slow[0]); i++) {
+		control.body = (const unsigned char *)bad_slow[i];
+		control.body_len = strlen(bad_slow[i]);
+		expect_http(emu, &control, NOW_MS, 400, "InvalidRequestException");
+	}
+	faults = "{\"latency_ms\": 5, \"error_rate\": 0,"
+	         " \"operation_latency_ms\": {\"DescribeEndpoint\": 40}}";
+	control.body = (const unsigned char *)faults;
+	control.body_len = strlen(faults);
+	CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &control, NOW_MS, &res), JITRD_OK);
+	CU_ASSERT_EQUAL(res.status, 200);
+	ASSERT_STR(jstr(res.body, "operation_latency_ms.DescribeEndpoint"), "40");
+	ASSERT_STR(jstr(res.body, "latency_ms"), "5");
+	emu_response_cleanup(&res);
+	sign(&s, "GET", "/endpoint", "endpointType=iot%3AData-ATS", NULL, KEY_ID, SECRET, REGION,
+	     "iot", now);
+	CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &s.http, NOW_MS, &res), JITRD_OK);
+	CU_ASSERT_EQUAL(res.status, 200);
+	CU_ASSERT_EQUAL(res.delay_ms, 45);
+	emu_response_cleanup(&res);
+	jitrd_sigv4_result_cleanup(&s.result);
+	sign(&s, "GET", "/registrationcode", NULL, NULL, KEY_ID, SECRET, REGION, "iot", now);
+	CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &s.http, NOW_MS, &res), JITRD_OK);
+	CU_ASSERT_EQUAL(res.status, 200);
+	CU_ASSERT_EQUAL(res.delay_ms, 5);
+	emu_response_cleanup(&res);
+	jitrd_sigv4_result_cleanup(&s.result);
+
 	control.method = "POST";
 	control.path = "/_emulator/reset";
 	expect_http(emu, &control, NOW_MS, 200, "");
@@ -1219,6 +1261,7 @@ static void test_routes_and_faults(void)
 	CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &control, NOW_MS, &res), JITRD_OK);
 	ASSERT_STR(jstr(res.body, "latency_ms"), "0");
 	ASSERT_STR(jstr(res.body, "rate_limits.DescribeEndpoint"), "2.0");
+	CU_ASSERT_PTR_NULL(jstr(res.body, "operation_latency_ms.DescribeEndpoint"));
 	emu_response_cleanup(&res);
 	control.path = "/_emulator/nothing";
 	expect_http(emu, &control, NOW_MS, 404, "UnknownOperationException");
