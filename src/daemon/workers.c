@@ -16,6 +16,7 @@
 #include "jitrd/backoff.h"
 #include "jitrd/clock.h"
 #include "jitrd/event.h"
+#include "jitrd/iot_client.h"
 #include "jitrd/lease.h"
 #include "jitrd/text.h"
 
@@ -139,10 +140,34 @@ static void remember_decision(struct service *s, const struct jitrd_journal_even
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
 }
 
+/* A sweep's listing is as old as its request: a certificate it shows pending may have been
+ * judged since by an event of its own (at start-up, the backlog the broker kept for the
+ * session races the sweep). True when the inventory says jitrd saw the certificate leave
+ * PENDING_ACTIVATION at or after since_ms: AWS cannot put it back (UpdateCertificate refuses
+ * PENDING_ACTIVATION), so sweeping it would only cost a DescribeCertificate for a skip. */
+static bool settled_since(struct service *s, const char *certificate_id, int64_t since_ms)
+{
+	struct jitrd_journal_cert cert;
+	struct jitrd_diag diag = {{0}};
+	bool found = false;
+
+	if (jitrd_journal_cert_get(s->journal, certificate_id, &cert, &found, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		return false; /* sweep it: a duplicate costs less than a lost event */
+	}
+	/* The pipeline writes updated_ms in whole seconds: compared in seconds, so a judgement
+	 * in the sweep's first second counts (and one just before it would have been listed
+	 * with its new status anyway). */
+	return found && cert.updated_ms / 1000 >= since_ms / 1000 &&
+	       strcmp(cert.status,
+	              jitrd_iot_status_name(JITRD_IOT_PENDING_ACTIVATION)) != 0;
+}
+
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
  * survives a crash). The event is parsed only to learn its certificate id, which the journal
- * keeps for coalescing; the workers judge it. Never touches the network. 0: recorded (or
- * joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
+ * keeps for coalescing; the workers judge it. Never touches the network. swept_since_ms (a
+ * sweep's start, SKIP_IF_OPEN only; else 0): a certificate settled since then is skipped too.
+ * 0: recorded (or joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
 
 /* Logs that an event could not be recorded; -1 for record_event. */
 static int record_failed(struct service *s, enum jitrd_journal_source source,
@@ -155,7 +180,8 @@ static int record_failed(struct service *s, enum jitrd_journal_source source,
 }
 
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
-                        size_t len, enum when_open when_open, int64_t *row_id)
+                        size_t len, enum when_open when_open, int64_t swept_since_ms,
+                        int64_t *row_id)
 {
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
@@ -174,6 +200,11 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		open = false; /* record it anyway: a duplicate costs less than a lost event */
 	}
 	if (open && (when_open == SKIP_IF_OPEN || when_open == LEAVE_IF_OPEN))
+		return 1;
+	/* After the open check: the pipeline updates the inventory before it closes the row, so
+	 * an event closed by now has its judgement there. */
+	if (certificate_id && when_open == SKIP_IF_OPEN && swept_since_ms > 0 &&
+	    settled_since(s, certificate_id, swept_since_ms))
 		return 1;
 	if (open) {
 		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
@@ -214,14 +245,14 @@ int jitrd_daemon_on_message(void *ctx, const char *topic, const void *payload, s
 	(void)topic;
 	/* DESIGN §3.3: a pending device repeats its event on every connect; while a row for the
 	 * certificate is open, that row decides it, and the repeat joins it. */
-	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW, NULL);
+	return record_event(ctx, JITRD_JOURNAL_MQTT, payload, len, JOIN_OPEN_ROW, 0, NULL);
 }
 
 int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len, int64_t *row_id)
 {
 	*row_id = 0;
 	/* The event came through the IoT rule from the MQTT topic: it is journaled as MQTT's. */
-	return record_event(s, JITRD_JOURNAL_MQTT, payload, len, LEAVE_IF_OPEN, row_id);
+	return record_event(s, JITRD_JOURNAL_MQTT, payload, len, LEAVE_IF_OPEN, 0, row_id);
 }
 
 /* ---- workers ---------------------------------------------------------------------------- */
@@ -380,6 +411,7 @@ static void *worker_main(void *arg)
 
 struct sweep {
 	struct service *s;
+	int64_t began_ms; /* before the listing's first request */
 	size_t queued;
 };
 
@@ -389,7 +421,8 @@ static int on_pending_certificate(void *ctx, const char *payload, size_t len)
 
 	if (is_stopping(sweep->s))
 		return 1;
-	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN, NULL) == 0)
+	if (record_event(sweep->s, JITRD_JOURNAL_RECONCILE, payload, len, SKIP_IF_OPEN,
+	                 sweep->began_ms, NULL) == 0)
 		sweep->queued++;
 	return 0;
 }
@@ -427,7 +460,7 @@ static bool lease_held(struct service *s, const struct jitrd_runtime *rt)
 static void reconcile_once(struct service *s)
 {
 	struct jitrd_runtime *rt = jitrd_daemon_runtime(s);
-	struct sweep sweep = {s, 0};
+	struct sweep sweep = {s, 0, 0};
 	struct jitrd_diag diag = {{0}};
 	size_t count = 0;
 	char found[24], queued[24];
@@ -436,6 +469,7 @@ static void reconcile_once(struct service *s)
 		jitrd_runtime_unref(rt);
 		return;
 	}
+	sweep.began_ms = jitrd_clock_wall_ms();
 	if (jitrd_pipeline_pending_events(s->reconcile_session, rt, on_pending_certificate, &sweep,
 	                                  &count, &diag) != JITRD_OK) {
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "reconcile.failed", "reason", diag.text);
