@@ -140,34 +140,36 @@ static void remember_decision(struct service *s, const struct jitrd_journal_even
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
 }
 
-/* A sweep's listing is as old as its request: a certificate it shows pending may have been
- * judged since by an event of its own (at start-up, the backlog the broker kept for the
- * session races the sweep). True when the inventory says jitrd saw the certificate leave
- * PENDING_ACTIVATION at or after since_ms: AWS cannot put it back (UpdateCertificate refuses
- * PENDING_ACTIVATION), so sweeping it would only cost a DescribeCertificate for a skip. */
-static bool settled_since(struct service *s, const char *certificate_id, int64_t since_ms)
+/* An event older than jitrd's last judgement of its certificate: a listing answered before
+ * an event of its own judged the certificate (at start-up the sweep races the backlog the
+ * broker kept for the session), or a registration event delivered after the sweep or another
+ * copy of it judged the certificate. True when the inventory says jitrd saw the certificate
+ * leave PENDING_ACTIVATION at or after since_ms, and *status (size bytes) is that status.
+ * AWS cannot put a certificate back (UpdateCertificate refuses PENDING_ACTIVATION), so the
+ * event would only cost a DescribeCertificate for a skip. A certificate deleted and
+ * registered again has a later event, which goes on as usual. */
+static bool judged_since(struct service *s, const char *certificate_id, int64_t since_ms,
+                         char *status, size_t size)
 {
 	struct jitrd_journal_cert cert;
 	struct jitrd_diag diag = {{0}};
 	bool found = false;
 
+	if (since_ms <= 0)
+		return false;
 	if (jitrd_journal_cert_get(s->journal, certificate_id, &cert, &found, &diag) != JITRD_OK) {
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-		return false; /* sweep it: a duplicate costs less than a lost event */
+		return false; /* judge it again: a duplicate costs less than a lost event */
 	}
 	/* The pipeline writes updated_ms in whole seconds: compared in seconds, so a judgement
-	 * in the sweep's first second counts (and one just before it would have been listed
-	 * with its new status anyway). */
-	return found && cert.updated_ms / 1000 >= since_ms / 1000 &&
-	       strcmp(cert.status,
-	              jitrd_iot_status_name(JITRD_IOT_PENDING_ACTIVATION)) != 0;
+	 * in the event's own second counts (a new registration within the second of a
+	 * judgement is not plausible, and the next sweep would still find it). */
+	if (!found || cert.updated_ms / 1000 < since_ms / 1000 ||
+	    strcmp(cert.status, jitrd_iot_status_name(JITRD_IOT_PENDING_ACTIVATION)) == 0)
+		return false;
+	jitrd_text_copy(status, size, cert.status);
+	return true;
 }
-
-/* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
- * survives a crash). The event is parsed only to learn its certificate id, which the journal
- * keeps for coalescing; the workers judge it. Never touches the network. swept_since_ms (a
- * sweep's start, SKIP_IF_OPEN only; else 0): a certificate settled since then is skipped too.
- * 0: recorded (or joined); 1: skipped (SKIP_IF_OPEN); -1: the journal failed (logged). */
 
 /* Logs that an event could not be recorded; -1 for record_event. */
 static int record_failed(struct service *s, enum jitrd_journal_source source,
@@ -179,6 +181,40 @@ static int record_failed(struct service *s, enum jitrd_journal_source source,
 	return -1;
 }
 
+/* An event answered without a worker: its row is recorded done, a skip with reason, in one
+ * INSERT (so no worker claims it meanwhile), and its outcome line logged. 0, or -1 (logged). */
+static int record_answered(struct service *s, enum jitrd_journal_source source, const void *payload,
+                           size_t len, const struct jitrd_event *event, const char *status,
+                           const char *reason)
+{
+	struct jitrd_pipeline_result answered = {0};
+	struct jitrd_outcome outcome;
+	struct jitrd_diag diag = {{0}};
+	int64_t id;
+
+	answered.decision = JITRD_DECISION_SKIP;
+	jitrd_text_copy(answered.reason, sizeof(answered.reason), reason);
+	jitrd_text_copy(answered.certificate_id, sizeof(answered.certificate_id),
+	                event->certificate_id);
+	jitrd_text_copy(answered.ca_certificate_id, sizeof(answered.ca_certificate_id),
+	                event->ca_certificate_id);
+	jitrd_text_copy(answered.status, sizeof(answered.status), status);
+	if (jitrd_journal_record_joined(s->journal, source, payload, len, event->certificate_id,
+	                                answered.reason, jitrd_clock_wall_ms(), &id,
+	                                &diag) != JITRD_OK)
+		return record_failed(s, source, event->certificate_id, &diag);
+	jitrd_pipeline_outcome(&answered, time(NULL), &outcome);
+	jitrd_log_outcome(s->log, &outcome);
+	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+	return 0;
+}
+
+/* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
+ * survives a crash). The event is parsed only to learn its certificate id, which the journal
+ * keeps for coalescing; the workers judge it. Never touches the network. swept_since_ms: for
+ * SKIP_IF_OPEN, when the sweep began (its listing is no newer); a certificate judged since is
+ * skipped too. 0: recorded (or answered); 1: skipped (SKIP_IF_OPEN, LEAVE_IF_OPEN); -1: the
+ * journal failed (logged). */
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
                         size_t len, enum when_open when_open, int64_t swept_since_ms,
                         int64_t *row_id)
@@ -186,6 +222,7 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
 	const char *certificate_id = NULL;
+	char status[JITRD_JOURNAL_WORD_MAX + 1], reason[JITRD_JOURNAL_TEXT_MAX];
 	bool open = false;
 	int64_t id;
 
@@ -201,34 +238,22 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	}
 	if (open && (when_open == SKIP_IF_OPEN || when_open == LEAVE_IF_OPEN))
 		return 1;
-	/* After the open check: the pipeline updates the inventory before it closes the row, so
-	 * an event closed by now has its judgement there. */
-	if (certificate_id && when_open == SKIP_IF_OPEN && swept_since_ms > 0 &&
-	    settled_since(s, certificate_id, swept_since_ms))
-		return 1;
-	if (open) {
+	if (open)
 		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
 		 * device reconnecting during a CRL outage does not multiply the API calls. The
-		 * row stays in the audit trail with its own outcome, recorded done in one INSERT
-		 * so that no worker claims it meanwhile. */
-		struct jitrd_pipeline_result joined = {0};
-		struct jitrd_outcome outcome;
-
-		joined.decision = JITRD_DECISION_SKIP;
-		snprintf(joined.reason, sizeof(joined.reason),
-		         "joined the open event for this certificate");
-		snprintf(joined.certificate_id, sizeof(joined.certificate_id), "%s",
-		         certificate_id);
-		snprintf(joined.ca_certificate_id, sizeof(joined.ca_certificate_id), "%s",
-		         event.ca_certificate_id);
-		if (jitrd_journal_record_joined(s->journal, source, payload, len, certificate_id,
-		                                joined.reason, jitrd_clock_wall_ms(), &id,
-		                                &diag) != JITRD_OK)
-			return record_failed(s, source, certificate_id, &diag);
-		jitrd_pipeline_outcome(&joined, time(NULL), &outcome);
-		jitrd_log_outcome(s->log, &outcome);
-		jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
-		return 0;
+		 * row stays in the audit trail with its own outcome. */
+		return record_answered(s, source, payload, len, &event, "",
+		                       "joined the open event for this certificate");
+	/* After the open check: the pipeline updates the inventory before it closes a row, so
+	 * an event closed by now has its judgement there. Not for SQS (LEAVE_IF_OPEN), whose
+	 * message the source deletes only after a worker's outcome. */
+	if (certificate_id && when_open == SKIP_IF_OPEN &&
+	    judged_since(s, certificate_id, swept_since_ms, status, sizeof(status)))
+		return 1;
+	if (certificate_id && when_open == JOIN_OPEN_ROW &&
+	    judged_since(s, certificate_id, event.timestamp_ms, status, sizeof(status))) {
+		snprintf(reason, sizeof(reason), "judged %s since the event", status);
+		return record_answered(s, source, payload, len, &event, status, reason);
 	}
 	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
 	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK)

@@ -485,8 +485,8 @@ static struct json_object *faults_json(const struct emu *emu)
 	for (size_t i = 0; i < ROUTE_COUNT; i++)
 		if (emu->faults.operation_latency_ms[i] > 0 &&
 		    json_object_object_add(
-		        slow, routes[i].operation,
-		        json_object_new_int((int)emu->faults.operation_latency_ms[i])) != 0)
+			slow, routes[i].operation,
+			json_object_new_int((int)emu->faults.operation_latency_ms[i])) != 0)
 			goto fail;
 	return o;
 fail:
@@ -610,8 +610,9 @@ static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request 
 					problem = "operation_latency_ms names an unknown operation";
 				else if (!json_object_is_type(added, json_type_int) || ms < 0 ||
 				         ms > EMU_MAX_LATENCY_MS)
-					problem = "an operation's latency must be an integer from 0 to "
-					          "60000";
+					problem =
+					    "an operation's latency must be an integer from 0 to "
+					    "60000";
 				else
 					next.operation_latency_ms[op] = (unsigned)ms;
 			}

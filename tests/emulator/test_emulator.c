@@ -1231,7 +1231,7 @@ static void test_routes_and_faults(void)
 		expect_http(emu, &control, NOW_MS, 400, "InvalidRequestException");
 	}
 	faults = "{\"latency_ms\": 5, \"error_rate\": 0,"
-	         " \"operation_latency_ms\": {\"DescribeEndpoint\": 40}}";
+		 " \"operation_latency_ms\": {\"DescribeEndpoint\": 40}}";
 	control.body = (const unsigned char *)faults;
 	control.body_len = strlen(faults);
 	CU_ASSERT_EQUAL_FATAL(emu_handle(emu, &control, NOW_MS, &res), JITRD_OK);
