@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/x509.h>
 
@@ -235,6 +236,30 @@ static void report_ocsp(const struct jitrd_runtime *rt)
 	}
 }
 
+/* Where `jitrd run` takes its events from: [mqtt] or [sqs] (the parser refuses both), or
+ * neither (Lambda, handle, check). URLs without userinfo or query. */
+static void report_source(const struct jitrd_config *cfg)
+{
+	char shown[JITRD_OCSP_URL_MAX];
+
+	if (*cfg->sqs.queue_url) {
+		jitrd_ocsp_fetch_redact_url(cfg->sqs.queue_url, shown, sizeof(shown));
+		printf("events: sqs %s (region %s, %d poller(s) of up to %d messages, long poll "
+		       "%d s, visibility timeout %d s)\n",
+		       shown, cfg->sqs.region, cfg->sqs.pollers, cfg->sqs.max_messages,
+		       cfg->sqs.wait_time_seconds, cfg->sqs.visibility_timeout_seconds);
+	} else if (*cfg->mqtt.url) {
+		/* libcurl's parser, which redacts the others, does not know ssl:// or mqtts:// */
+		printf("events: mqtt %s topic %s (client id %s, qos %d, %s session)\n",
+		       strpbrk(cfg->mqtt.url, "@?#") ? "(a URL with userinfo or a query: not shown)"
+		                                     : cfg->mqtt.url,
+		       cfg->mqtt.topic, cfg->mqtt.client_id, cfg->mqtt.qos,
+		       cfg->mqtt.clean_session ? "clean" : "persistent");
+	} else {
+		printf("events: none for `jitrd run` (no [mqtt] url or [sqs] queue_url)\n");
+	}
+}
+
 enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *opts)
 {
 	struct jitrd_runtime rt;
@@ -249,6 +274,7 @@ enum jitrd_exit jitrd_command_config_check(const struct jitrd_command_options *o
 		return JITRD_EXIT_USAGE;
 	}
 	printf("config: %s\n", rt.config_origin);
+	report_source(rt.cfg);
 	problems = report_cas(&rt, opts->now);
 	problems += report_crls(&rt);
 	report_ocsp(&rt);

@@ -61,6 +61,20 @@ expect "config-check notes the missing account" 0 "note: .*account_id" \
 expect "check without the account the template needs is a config error" 2 "account_id" \
 	"$jitrd" check -c "$work/no-account.conf" --at $at "$fx/devices/good.pem"
 
+# where `jitrd run` takes its events from: neither, [mqtt] or [sqs]
+expect "config-check: no event source" 0 '^events: none for `jitrd run`' \
+	"$jitrd" config-check -c "$work/good.conf" --at $at
+write_config "$work/mqtt.conf" "$fx/crls" '[mqtt]' 'url = ssl://broker.example:8883' \
+	'client_id = jitrd-1'
+expect "config-check shows [mqtt]" 0 \
+	'^events: mqtt ssl://broker\.example:8883 topic \$aws/events/certificates/registered/\+ \(client id jitrd-1, qos 1, persistent session\)$' \
+	"$jitrd" config-check -c "$work/mqtt.conf" --at $at
+write_config "$work/sqs.conf" "$fx/crls" '[sqs]' \
+	'queue_url = https://sqs.eu-west-1.amazonaws.com/123456789012/jitrd-events' 'pollers = 4'
+expect "config-check shows [sqs]" 0 \
+	'^events: sqs https://sqs\.eu-west-1\.amazonaws\.com/123456789012/jitrd-events \(region eu-west-1, 4 poller\(s\) of up to 10 messages, long poll 20 s, visibility timeout 60 s\)$' \
+	"$jitrd" config-check -c "$work/sqs.conf" --at $at
+
 write_config "$work/fail-open.conf" "$fx/crls" "[crl]" "fail_open = true"
 expect "fail_open never lets a revoked device in with a stale CRL" 0 '"decision":"revoke"' \
 	"$jitrd" check -c "$work/fail-open.conf" --at 2031-02-01T00:00:00Z "$fx/devices/revoked.pem"
