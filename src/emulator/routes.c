@@ -540,6 +540,36 @@ static enum jitrd_err control_error(struct emu *emu, int status, const char *cod
 	return error_answer(emu, &err, res);
 }
 
+/* body's member key, {Operation: N} with each N a number from 0 to max (whole, when whole
+ * is set), into values by operation (the others untouched). NULL, or what is wrong. */
+static const char *per_operation(struct json_object *body, const char *key, double max, bool whole,
+                                 double values[ROUTE_COUNT])
+{
+	struct json_object *map;
+
+	if (!json_object_object_get_ex(body, key, &map))
+		return NULL;
+	if (!json_object_is_type(map, json_type_object))
+		return "rate_limits and operation_latency_ms must be objects";
+	json_object_object_foreach(map, name, value)
+	{
+		int op = find_operation(name);
+		double n = json_object_get_double(value);
+
+		if (op < 0)
+			return "rate_limits and operation_latency_ms name operations";
+		if (!json_object_is_type(value, json_type_int) &&
+		    (whole || !json_object_is_type(value, json_type_double)))
+			return whole ? "an operation's latency must be a whole number of ms"
+			             : "a rate limit must be a number";
+		if (!(n >= 0 && n <= max))
+			return whole ? "an operation's latency must be from 0 to 60000 ms"
+			             : "a rate limit must be from 0 to 1000000";
+		values[op] = n;
+	}
+	return NULL;
+}
+
 /* {latency_ms, error_rate, rate_limits: {Op: N}, operation_latency_ms: {Op: MS}}: each member
  * optional; N = 0 removes a limit, MS = 0 an operation's added latency. Validated whole before
  * anything changes. */
@@ -577,46 +607,17 @@ static enum jitrd_err set_faults(struct emu *emu, const struct emu_http_request 
 		else
 			next.error_rate = rate;
 	}
-	if (json_object_object_get_ex(body, "rate_limits", &v)) {
-		if (!json_object_is_type(v, json_type_object)) {
-			problem = "rate_limits must be an object";
-		} else {
-			json_object_object_foreach(v, name, limit)
-			{
-				int op = find_operation(name);
-				double rate = json_object_get_double(limit);
+	if (!problem)
+		problem = per_operation(body, "rate_limits", 1e6, false, next.rates);
+	if (!problem) {
+		double added[ROUTE_COUNT];
 
-				if (op < 0)
-					problem = "rate_limits names an unknown operation";
-				else if ((!json_object_is_type(limit, json_type_double) &&
-				          !json_object_is_type(limit, json_type_int)) ||
-				         !(rate >= 0 && rate <= 1e6))
-					problem = "a rate limit must be a number from 0 to 1000000";
-				else
-					next.rates[op] = rate;
-			}
-		}
-	}
-	if (json_object_object_get_ex(body, "operation_latency_ms", &v)) {
-		if (!json_object_is_type(v, json_type_object)) {
-			problem = "operation_latency_ms must be an object";
-		} else {
-			json_object_object_foreach(v, name, added)
-			{
-				int op = find_operation(name);
-				int64_t ms = json_object_get_int64(added);
-
-				if (op < 0)
-					problem = "operation_latency_ms names an unknown operation";
-				else if (!json_object_is_type(added, json_type_int) || ms < 0 ||
-				         ms > EMU_MAX_LATENCY_MS)
-					problem =
-					    "an operation's latency must be an integer from 0 to "
-					    "60000";
-				else
-					next.operation_latency_ms[op] = (unsigned)ms;
-			}
-		}
+		for (size_t i = 0; i < ROUTE_COUNT; i++)
+			added[i] = next.operation_latency_ms[i];
+		problem =
+		    per_operation(body, "operation_latency_ms", EMU_MAX_LATENCY_MS, true, added);
+		for (size_t i = 0; i < ROUTE_COUNT; i++)
+			next.operation_latency_ms[i] = (unsigned)added[i];
 	}
 done:
 	json_object_put(body);
