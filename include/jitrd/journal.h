@@ -301,6 +301,78 @@ enum jitrd_err jitrd_journal_prune_all(struct jitrd_journal *journal, int64_t ol
 enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *journal, int64_t *since_ms,
                                          bool *found, struct jitrd_diag *diag) JITRD_WUR;
 
+/* ---- an event's two ends, each in one transaction ----
+ * The daemon's per-event journal work: what arrives is recorded (or answered, or joined) in one
+ * transaction on the MQTT thread, and what the worker decided is written in one transaction with
+ * its inventory row and remembered decision, instead of a transaction per statement. */
+
+/* What jitrd_journal_intake does with an event whose certificate already has an open row. */
+enum jitrd_journal_when_open {
+	JITRD_JOURNAL_JOIN_OPEN, /* record it done, a skip with join_reason (DESIGN §3.3) */
+	JITRD_JOURNAL_LEAVE_IF_OPEN, /* record nothing */
+};
+
+struct jitrd_journal_arrival {
+	enum jitrd_journal_source source;
+	const void *payload; /* len bytes, as for jitrd_journal_record */
+	size_t len;
+	const char *certificate_id; /* NULL: the event did not parse (then only recorded) */
+	/* Non-NULL: a decision remembered under this key (jitrd_journal_recall) answers it. */
+	const char *event_key;
+	enum jitrd_journal_when_open when_open;
+	const char *join_reason; /* JITRD_JOURNAL_JOIN_OPEN: at most JITRD_JOURNAL_TEXT_MAX */
+	int64_t now_ms;
+};
+
+enum jitrd_journal_intake_result {
+	JITRD_JOURNAL_RECORDED = 0,   /* pending, *id written */
+	JITRD_JOURNAL_JOINED = 1,     /* recorded done as a joined skip, *id written */
+	JITRD_JOURNAL_OPEN = 2,       /* an open row exists; LEAVE_IF_OPEN: nothing recorded */
+	JITRD_JOURNAL_REMEMBERED = 3, /* answered by a remembered decision: *memory written,
+	                               * its repeat counted, nothing recorded */
+};
+
+/* In one transaction: the remembered decision of the certificate (when event_key is set),
+ * else its open row (when certificate_id is set), else a new pending row; committed before it
+ * returns, so a recorded event survives a crash. Outputs written only on success; *id only for
+ * RECORDED and JOINED, *memory (may be NULL) only for REMEMBERED. On any failure nothing of the
+ * transaction is left (the caller may then fall back to jitrd_journal_record).
+ * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO, JITRD_ERR_NOMEM. */
+enum jitrd_err jitrd_journal_intake(struct jitrd_journal *journal,
+                                    const struct jitrd_journal_arrival *arrival,
+                                    enum jitrd_journal_intake_result *result, int64_t *id,
+                                    struct jitrd_journal_memory *memory,
+                                    struct jitrd_diag *diag) JITRD_WUR;
+
+struct jitrd_journal_ending {
+	int64_t id;
+	enum jitrd_decision_kind decision;
+	const char *reason; /* as for jitrd_journal_complete; may be NULL */
+	const char *status; /* a word; may be NULL */
+	int64_t now_ms;
+	/* true: jitrd_journal_retry_bounded's ending (next_attempt_ms, max_attempts) instead of
+	 * jitrd_journal_complete's; decision is then not stored unless the event fails. */
+	bool retry;
+	int64_t next_attempt_ms;
+	unsigned max_attempts;
+	const struct jitrd_journal_cert *cert; /* inventory row upserted too; NULL = none */
+	/* Non-NULL (with a completion, not a retry): the decision of certificate_id is
+	 * remembered under this key until remember_until_ms, as jitrd_journal_remember does. */
+	const char *remember_key;
+	const char *certificate_id;
+	int64_t remember_until_ms;
+};
+
+/* The end of one event in one transaction: its outcome (complete or retry), its inventory row
+ * and its remembered decision, all or nothing. *state (may be NULL) = the event's state
+ * afterwards, written only on success. Errors: JITRD_ERR_INVALID_ARG (as complete, retry,
+ * cert_upsert and remember say; an unknown or finished id), JITRD_ERR_IO; on any error the
+ * transaction is rolled back whole. */
+enum jitrd_err jitrd_journal_finish(struct jitrd_journal *journal,
+                                    const struct jitrd_journal_ending *ending,
+                                    enum jitrd_journal_state *state,
+                                    struct jitrd_diag *diag) JITRD_WUR;
+
 /* Static names: "mqtt", "handle", ... and "pending", "in_progress", ...; "?" when unknown. */
 const char *jitrd_journal_source_name(enum jitrd_journal_source source);
 const char *jitrd_journal_state_name(enum jitrd_journal_state state);

@@ -23,7 +23,10 @@
 typedef void (*jitrd_crl_missing_fn)(void *ctx, const struct jitrd_cert *device);
 
 struct jitrd_pipeline_options {
-	struct jitrd_journal *journal;    /* certificate inventory; NULL = none */
+	/* The certificate inventory, written by the pipeline as each event ends; NULL = none (the
+	 * row is still handed back in the result's inventory, for a caller that writes it in one
+	 * transaction with the event's outcome: jitrd_journal_finish). */
+	struct jitrd_journal *journal;
 	struct jitrd_metrics *metrics;    /* NULL = none */
 	struct jitrd_log *log;            /* NULL = none: the OCSP requests' lines */
 	size_t ocsp_cache_max;            /* OCSP answers kept; 0: JITRD_OCSP_CACHE_MAX */
@@ -61,6 +64,9 @@ struct jitrd_pipeline_result {
 	unsigned retry_limit;
 	/* A reject that time alone may undo (jitrd_decision's time_may_change). */
 	bool time_may_change;
+	/* true when the certificate was read: inventory is its row as the event leaves it. */
+	bool has_inventory;
+	struct jitrd_journal_cert inventory;
 };
 
 /* Attempts at most for an event whose certificate DescribeCertificate does not find. */

@@ -669,33 +669,36 @@ void jitrd_journal_close(struct jitrd_journal *journal)
 	journal_free(journal);
 }
 
-/* One INSERT of an event: pending (S_RECORD) or already done as a joined skip with reason
- * (S_RECORD_JOINED). */
-static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
-                             enum jitrd_journal_source source, const void *payload, size_t len,
-                             const char *certificate_id, const char *reason, int64_t now_ms,
-                             int64_t *id, struct jitrd_diag *diag)
+/* Checks the arguments of one INSERT of an event (see record); diag says what is wrong. */
+static bool record_args_ok(struct jitrd_journal *j, enum stmt_id stmt,
+                           enum jitrd_journal_source source, const void *payload, size_t len,
+                           const char *certificate_id, const char *reason,
+                           struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	size_t stored = len;
-	bool truncated = false;
-
-	if (!j || !id || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names) ||
+	if (!j || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names) ||
 	    (stmt == S_RECORD_JOINED &&
 	     (!certificate_id || journal_bounded_len(reason, JITRD_JOURNAL_TEXT_MAX) < 0))) {
 		jitrd_diag_set(diag, "journal: record: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
+		return false;
 	}
 	if (certificate_id && journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
 		jitrd_diag_set(diag, "journal: record: certificate id over %d bytes",
 		               JITRD_JOURNAL_ID_MAX);
-		return JITRD_ERR_INVALID_ARG;
+		return false;
 	}
-	if (len > JITRD_JOURNAL_MAX_PAYLOAD) {
-		/* Kept, cut, and flagged: the event must still be accounted for (as invalid). */
-		stored = JITRD_JOURNAL_MAX_PAYLOAD;
-		truncated = true;
-	}
+	return true;
+}
+
+/* With j->lock held and the arguments checked: one INSERT of an event, pending (S_RECORD) or
+ * already done as a joined skip with reason (S_RECORD_JOINED). The backlog is the caller's. */
+static enum jitrd_err record_locked(struct jitrd_journal *j, enum stmt_id stmt,
+                                    enum jitrd_journal_source source, const void *payload,
+                                    size_t len, const char *certificate_id, const char *reason,
+                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
+{
+	/* Kept, cut, and flagged: an oversized event must still be accounted for (as invalid). */
+	bool truncated = len > JITRD_JOURNAL_MAX_PAYLOAD;
+	size_t stored = truncated ? JITRD_JOURNAL_MAX_PAYLOAD : len;
 	const struct param params[] = {
 	    INT64_PARAM(now_ms),
 	    TEXT_PARAM(source_names[source], JITRD_JOURNAL_WORD_MAX),
@@ -705,15 +708,34 @@ static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
 	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
 	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
 	};
-	pthread_mutex_lock(&j->lock);
 	/* S_RECORD has six parameters, S_RECORD_JOINED a seventh: the reason */
-	result = journal_stmt_exec(j, stmt, params, COUNT_OF(params) - (stmt == S_RECORD), "record",
-	                           diag);
-	if (result == JITRD_OK) {
+	enum jitrd_err result = journal_stmt_exec(j, stmt, params,
+	                                          COUNT_OF(params) - (stmt == S_RECORD), "record", diag);
+
+	if (result == JITRD_OK)
 		*id = sqlite3_last_insert_rowid(j->db);
-		if (stmt == S_RECORD)
-			journal_backlog_add(j, 1);
+	return result;
+}
+
+/* One INSERT of an event in its own transaction: pending (S_RECORD) or already done as a
+ * joined skip with reason (S_RECORD_JOINED). */
+static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
+                             enum jitrd_journal_source source, const void *payload, size_t len,
+                             const char *certificate_id, const char *reason, int64_t now_ms,
+                             int64_t *id, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+
+	if (!id || !record_args_ok(j, stmt, source, payload, len, certificate_id, reason, diag)) {
+		if (!id)
+			jitrd_diag_set(diag, "journal: record: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
 	}
+	pthread_mutex_lock(&j->lock);
+	result = record_locked(j, stmt, source, payload, len, certificate_id, reason, now_ms, id,
+	                       diag);
+	if (result == JITRD_OK && stmt == S_RECORD)
+		journal_backlog_add(j, 1);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -841,14 +863,18 @@ static bool word_ok(const char *s, bool required)
 	return journal_bounded_len(s, JITRD_JOURNAL_WORD_MAX) >= (required ? 1 : 0);
 }
 
-enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
-                                      enum jitrd_decision_kind kind, const char *reason,
-                                      const char *status, int64_t now_ms, struct jitrd_diag *diag)
+/* The decision's stored name ("activate", ...), NULL for a value outside the enum. */
+static const char *decision_word(enum jitrd_decision_kind kind)
 {
-	/* the stored column holds the decision's name, as it always has */
-	const char *decision =
-	    (unsigned)kind < JITRD_DECISION_COUNT ? jitrd_decision_name(kind) : NULL;
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
+	return (unsigned)kind < JITRD_DECISION_COUNT ? jitrd_decision_name(kind) : NULL;
+}
+
+/* With j->lock held and the arguments checked: S_COMPLETE of event id; an unknown or finished
+ * id is JITRD_ERR_INVALID_ARG. The backlog is the caller's. */
+static enum jitrd_err complete_locked(struct jitrd_journal *j, int64_t id, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      struct jitrd_diag *diag)
+{
 	const struct param params[] = {
 	    INT64_PARAM(id),
 	    TEXT_PARAM(decision, JITRD_JOURNAL_WORD_MAX),
@@ -856,24 +882,33 @@ enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
 	    TEXT_PARAM(status, JITRD_JOURNAL_WORD_MAX),
 	    INT64_PARAM(now_ms),
 	};
+	enum jitrd_err result =
+	    journal_stmt_exec(j, S_COMPLETE, params, COUNT_OF(params), "complete", diag);
+
+	if (result == JITRD_OK && sqlite3_changes(j->db) == 0) {
+		jitrd_diag_set(diag, "%s: complete: event %lld is unknown or already finished",
+		               j->path, (long long)id);
+		result = JITRD_ERR_INVALID_ARG;
+	}
+	return result;
+}
+
+enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
+                                      enum jitrd_decision_kind kind, const char *reason,
+                                      const char *status, int64_t now_ms, struct jitrd_diag *diag)
+{
+	/* the stored column holds the decision's name, as it always has */
+	const char *decision = decision_word(kind);
+	enum jitrd_err result;
 
 	if (!j || !word_ok(decision, true) || !word_ok(status, false)) {
 		jitrd_diag_set(diag, "journal: complete: missing or overlong decision or status");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = journal_stmt_exec(j, S_COMPLETE, params, COUNT_OF(params), "complete", diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	if (sqlite3_changes(j->db) == 0) {
-		jitrd_diag_set(diag, "%s: complete: event %lld is unknown or already finished",
-		               j->path, (long long)id);
-		result = JITRD_ERR_INVALID_ARG;
-		goto cleanup;
-	}
-	journal_backlog_add(j, -1);
-	result = JITRD_OK;
-cleanup:
+	result = complete_locked(j, id, decision, reason, status, now_ms, diag);
+	if (result == JITRD_OK)
+		journal_backlog_add(j, -1);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -886,22 +921,13 @@ enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
 	return jitrd_journal_retry_bounded(j, id, next_attempt_ms, reason, now_ms, 0, state, diag);
 }
 
-enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
-                                           int64_t next_attempt_ms, const char *reason,
-                                           int64_t now_ms, unsigned max_attempts,
-                                           enum jitrd_journal_state *state, struct jitrd_diag *diag)
+/* With j->lock held: S_RETRY of event id with at most max_attempts (already bounded);
+ * *new_state = the event's state afterwards. An unknown or finished id is
+ * JITRD_ERR_INVALID_ARG. The backlog is the caller's. */
+static enum jitrd_err retry_locked(struct jitrd_journal *j, int64_t id, int64_t next_attempt_ms,
+                                   const char *reason, int64_t now_ms, unsigned max_attempts,
+                                   int *new_state, struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
-	sqlite3_stmt *stmt;
-	int new_state = -1;
-	int rc;
-
-	if (!j) {
-		jitrd_diag_set(diag, "journal: retry_later: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	if (max_attempts == 0 || max_attempts > j->max_attempts)
-		max_attempts = j->max_attempts;
 	const struct param params[] = {
 	    INT64_PARAM(id),
 	    INT64_PARAM(next_attempt_ms),
@@ -909,34 +935,54 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 	    INT64_PARAM(max_attempts),
 	    INT64_PARAM(now_ms),
 	};
-	pthread_mutex_lock(&j->lock);
+	sqlite3_stmt *stmt = j->stmt[S_RETRY];
+	enum jitrd_err result;
+	int rc;
+
+	*new_state = -1;
 	result = journal_stmt_bind(j, S_RETRY, params, COUNT_OF(params), "retry_later", diag);
 	if (result != JITRD_OK)
-		goto cleanup;
-	stmt = j->stmt[S_RETRY];
+		return result;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		new_state =
+		*new_state =
 		    name_index(state_names, COUNT_OF(state_names), sqlite3_column_text(stmt, 0));
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW) /* one row at most: the id is the key */
 			rc = SQLITE_ERROR;
 	}
 	result = journal_stmt_end(j, S_RETRY, rc, "retry_later", diag);
-	if (result != JITRD_OK)
-		goto cleanup;
-	if (new_state < 0) {
+	if (result == JITRD_OK && *new_state < 0) {
 		jitrd_diag_set(diag, "%s: retry_later: event %lld is unknown or already finished",
 		               j->path, (long long)id);
 		result = JITRD_ERR_INVALID_ARG;
-		goto cleanup;
 	}
-	if (new_state == JITRD_JOURNAL_FAILED)
-		journal_backlog_add(j, -1);
-	if (state)
-		*state = (enum jitrd_journal_state)new_state;
-	result = JITRD_OK;
-cleanup:
+	return result;
+}
+
+enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
+                                           int64_t next_attempt_ms, const char *reason,
+                                           int64_t now_ms, unsigned max_attempts,
+                                           enum jitrd_journal_state *state, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	int new_state = -1;
+
+	if (!j) {
+		jitrd_diag_set(diag, "journal: retry_later: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	if (max_attempts == 0 || max_attempts > j->max_attempts)
+		max_attempts = j->max_attempts;
+	pthread_mutex_lock(&j->lock);
+	result = retry_locked(j, id, next_attempt_ms, reason, now_ms, max_attempts, &new_state,
+	                      diag);
+	if (result == JITRD_OK) {
+		if (new_state == JITRD_JOURNAL_FAILED)
+			journal_backlog_add(j, -1);
+		if (state)
+			*state = (enum jitrd_journal_state)new_state;
+	}
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1092,16 +1138,11 @@ static bool cert_ok(const struct jitrd_journal_cert *c)
 	       c->certificate_id[0] != '\0' && c->ca_id[0] != '\0';
 }
 
-enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
+/* With j->lock held and cert checked (cert_ok): S_CERT_UPSERT. */
+static enum jitrd_err cert_upsert_locked(struct jitrd_journal *j,
                                          const struct jitrd_journal_cert *cert,
                                          struct jitrd_diag *diag)
 {
-	enum jitrd_err result;
-
-	if (!j || !cert || !cert_ok(cert)) {
-		jitrd_diag_set(diag, "journal: cert_upsert: empty id or unterminated string");
-		return JITRD_ERR_INVALID_ARG;
-	}
 	const struct param params[] = {
 	    TEXT_PARAM(cert->certificate_id, JITRD_JOURNAL_ID_MAX),
 	    TEXT_PARAM(cert->ca_id, JITRD_JOURNAL_ID_MAX),
@@ -1112,8 +1153,22 @@ enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
 	    TEXT_PARAM(cert->last_decision, JITRD_JOURNAL_WORD_MAX),
 	    INT64_PARAM(cert->updated_ms),
 	};
+
+	return journal_stmt_exec(j, S_CERT_UPSERT, params, COUNT_OF(params), "cert_upsert", diag);
+}
+
+enum jitrd_err jitrd_journal_cert_upsert(struct jitrd_journal *j,
+                                         const struct jitrd_journal_cert *cert,
+                                         struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+
+	if (!j || !cert || !cert_ok(cert)) {
+		jitrd_diag_set(diag, "journal: cert_upsert: empty id or unterminated string");
+		return JITRD_ERR_INVALID_ARG;
+	}
 	pthread_mutex_lock(&j->lock);
-	result = journal_stmt_exec(j, S_CERT_UPSERT, params, COUNT_OF(params), "cert_upsert", diag);
+	result = cert_upsert_locked(j, cert, diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1276,7 +1331,17 @@ cleanup:
 
 /* ---- remembered decisions, pruning, progress ------------------------------------------- */
 
-enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certificate_id,
+/* The arguments jitrd_journal_remember requires. */
+static bool remember_args_ok(const char *certificate_id, const char *event_key,
+                             const char *decision, const char *status)
+{
+	return journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) > 0 &&
+	       journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) >= 0 &&
+	       word_ok(decision, true) && word_ok(status, false);
+}
+
+/* With j->lock held and the arguments checked (remember_args_ok): S_REMEMBER. */
+static enum jitrd_err remember_locked(struct jitrd_journal *j, const char *certificate_id,
                                       const char *event_key, const char *decision,
                                       const char *reason, const char *status, int64_t now_ms,
                                       int64_t until_ms, struct jitrd_diag *diag)
@@ -1290,46 +1355,48 @@ enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certi
 	    INT64_PARAM(until_ms),
 	    TEXT_PARAM(event_key, JITRD_JOURNAL_NAME_MAX),
 	};
+
+	return journal_stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
+}
+
+enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certificate_id,
+                                      const char *event_key, const char *decision,
+                                      const char *reason, const char *status, int64_t now_ms,
+                                      int64_t until_ms, struct jitrd_diag *diag)
+{
 	enum jitrd_err result;
 
-	if (!j || journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) <= 0 ||
-	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0 ||
-	    !word_ok(decision, true) || !word_ok(status, false)) {
+	if (!j || !remember_args_ok(certificate_id, event_key, decision, status)) {
 		jitrd_diag_set(diag, "journal: remember: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = journal_stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
+	result = remember_locked(j, certificate_id, event_key, decision, reason, status, now_ms,
+	                         until_ms, diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
 
-enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certificate_id,
+/* With j->lock held, the arguments checked: S_RECALL; *found, and *memory when found. */
+static enum jitrd_err recall_locked(struct jitrd_journal *j, const char *certificate_id,
                                     const char *event_key, int64_t now_ms,
                                     struct jitrd_journal_memory *memory, bool *found,
                                     struct jitrd_diag *diag)
 {
-	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	const struct param params[] = {
 	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
 	    INT64_PARAM(now_ms),
 	    TEXT_PARAM(event_key, JITRD_JOURNAL_NAME_MAX),
 	};
+	sqlite3_stmt *stmt = j->stmt[S_RECALL];
 	struct jitrd_journal_memory m;
-	sqlite3_stmt *stmt = j ? j->stmt[S_RECALL] : NULL;
+	enum jitrd_err result;
 	int rc;
 
-	if (!j || !memory || !found ||
-	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
-	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
-		jitrd_diag_set(diag, "journal: recall: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
-	}
 	memset(&m, 0, sizeof(m));
-	pthread_mutex_lock(&j->lock);
 	result = journal_stmt_bind(j, S_RECALL, params, COUNT_OF(params), "recall", diag);
 	if (result != JITRD_OK)
-		goto cleanup;
+		return result;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		copy_column(m.decision, sizeof(m.decision), stmt, 0);
@@ -1342,12 +1409,28 @@ enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certifi
 	}
 	result = journal_stmt_end(j, S_RECALL, rc, "recall", diag);
 	if (result != JITRD_OK)
-		goto cleanup;
+		return result;
 	*found = rc == SQLITE_ROW;
 	if (*found)
 		*memory = m;
-	result = JITRD_OK;
-cleanup:
+	return JITRD_OK;
+}
+
+enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certificate_id,
+                                    const char *event_key, int64_t now_ms,
+                                    struct jitrd_journal_memory *memory, bool *found,
+                                    struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+
+	if (!j || !memory || !found ||
+	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
+	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
+		jitrd_diag_set(diag, "journal: recall: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	result = recall_locked(j, certificate_id, event_key, now_ms, memory, found, diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
 }
@@ -1427,4 +1510,156 @@ enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *j, int64_t *since
 	result = journal_stmt_end(j, S_OLDEST_OPEN, rc, "oldest_open", diag);
 	pthread_mutex_unlock(&j->lock);
 	return result;
+}
+
+/* ---- an event's two ends ------------------------------------------------------------------ */
+
+/* With j->lock held: begins a transaction. */
+static enum jitrd_err begin_locked(struct jitrd_journal *j, const char *what,
+                                   struct jitrd_diag *diag)
+{
+	return journal_stmt_exec(j, S_BEGIN, NULL, 0, what, diag);
+}
+
+/* With j->lock held: commits when result is JITRD_OK, else (or when the commit fails) rolls
+ * back. Returns result or the commit's error. */
+static enum jitrd_err end_locked(struct jitrd_journal *j, enum jitrd_err result, const char *what,
+                                 struct jitrd_diag *diag)
+{
+	if (result == JITRD_OK)
+		result = journal_stmt_exec(j, S_COMMIT, NULL, 0, what, diag);
+	if (result != JITRD_OK)
+		rollback(j);
+	return result;
+}
+
+/* With j->lock held, in intake's transaction: the steps of jitrd_journal_intake. */
+static enum jitrd_err intake_steps(struct jitrd_journal *j, const struct jitrd_journal_arrival *a,
+                                   enum jitrd_journal_intake_result *outcome, int64_t *id,
+                                   struct jitrd_journal_memory *memory, struct jitrd_diag *diag)
+{
+	enum jitrd_err result;
+	bool found = false;
+
+	if (a->certificate_id && a->event_key) {
+		result = recall_locked(j, a->certificate_id, a->event_key, a->now_ms, memory,
+		                       &found, diag);
+		if (result != JITRD_OK || found) {
+			*outcome = JITRD_JOURNAL_REMEMBERED;
+			return result;
+		}
+	}
+	if (a->certificate_id) {
+		result = journal_exists(j, S_HAS_PENDING, a->certificate_id, NULL, "intake", &found,
+		                        diag);
+		if (result != JITRD_OK)
+			return result;
+	}
+	if (found && a->when_open == JITRD_JOURNAL_LEAVE_IF_OPEN) {
+		*outcome = JITRD_JOURNAL_OPEN;
+		return JITRD_OK;
+	}
+	*outcome = found ? JITRD_JOURNAL_JOINED : JITRD_JOURNAL_RECORDED;
+	return record_locked(j, found ? S_RECORD_JOINED : S_RECORD, a->source, a->payload, a->len,
+	                     a->certificate_id, found ? a->join_reason : NULL, a->now_ms, id, diag);
+}
+
+enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j,
+                                    const struct jitrd_journal_arrival *a,
+                                    enum jitrd_journal_intake_result *result, int64_t *id,
+                                    struct jitrd_journal_memory *memory, struct jitrd_diag *diag)
+{
+	enum jitrd_journal_intake_result outcome = JITRD_JOURNAL_RECORDED;
+	struct jitrd_journal_memory m;
+	enum jitrd_err err;
+	int64_t row = 0;
+
+	if (!a || !result || !id ||
+	    !record_args_ok(j, a->when_open == JITRD_JOURNAL_JOIN_OPEN && a->certificate_id
+	                           ? S_RECORD_JOINED
+	                           : S_RECORD,
+	                    a->source, a->payload, a->len, a->certificate_id, a->join_reason,
+	                    diag) ||
+	    (a->when_open != JITRD_JOURNAL_JOIN_OPEN && a->when_open != JITRD_JOURNAL_LEAVE_IF_OPEN) ||
+	    (a->event_key && journal_bounded_len(a->event_key, JITRD_JOURNAL_NAME_MAX) < 0)) {
+		jitrd_diag_set(diag, "journal: intake: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&j->lock);
+	/* One transaction for the lookups and the INSERT: each statement in autocommit mode
+	 * would be a transaction (locks, a WAL commit) of its own; and no other writer can open
+	 * or close the certificate's row between the look and the INSERT. */
+	err = begin_locked(j, "intake", diag);
+	if (err == JITRD_OK)
+		err = intake_steps(j, a, &outcome, &row, &m, diag);
+	err = end_locked(j, err, "intake", diag);
+	if (err == JITRD_OK) {
+		if (outcome == JITRD_JOURNAL_RECORDED)
+			journal_backlog_add(j, 1);
+		*result = outcome;
+		if (outcome == JITRD_JOURNAL_RECORDED || outcome == JITRD_JOURNAL_JOINED)
+			*id = row;
+		if (outcome == JITRD_JOURNAL_REMEMBERED && memory)
+			*memory = m;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return err;
+}
+
+/* With j->lock held, in finish's transaction: the steps of jitrd_journal_finish. */
+static enum jitrd_err finish_steps(struct jitrd_journal *j, const struct jitrd_journal_ending *e,
+                                   const char *decision, int *new_state,
+                                   struct jitrd_diag *diag)
+{
+	enum jitrd_err result = JITRD_OK;
+
+	/* Remembered in the same transaction as the completion: a repeat finds either the open
+	 * row (and joins it) or the memory, never neither. */
+	if (e->remember_key && !e->retry)
+		result = remember_locked(j, e->certificate_id, e->remember_key, decision, e->reason,
+		                         e->status, e->now_ms, e->remember_until_ms, diag);
+	if (result == JITRD_OK && e->retry) {
+		unsigned max = e->max_attempts;
+
+		if (max == 0 || max > j->max_attempts)
+			max = j->max_attempts;
+		result = retry_locked(j, e->id, e->next_attempt_ms, e->reason, e->now_ms, max,
+		                      new_state, diag);
+	} else if (result == JITRD_OK) {
+		result = complete_locked(j, e->id, decision, e->reason, e->status, e->now_ms, diag);
+		*new_state = JITRD_JOURNAL_DONE;
+	}
+	if (result == JITRD_OK && e->cert)
+		result = cert_upsert_locked(j, e->cert, diag);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_finish(struct jitrd_journal *j, const struct jitrd_journal_ending *e,
+                                    enum jitrd_journal_state *state, struct jitrd_diag *diag)
+{
+	const char *decision = e ? decision_word(e->decision) : NULL;
+	enum jitrd_err err;
+	int new_state = -1;
+
+	if (!j || !e || !word_ok(decision, true) || !word_ok(e->status, false) ||
+	    (e->cert && !cert_ok(e->cert)) ||
+	    (e->remember_key && !e->retry &&
+	     !remember_args_ok(e->certificate_id, e->remember_key, decision, e->status))) {
+		jitrd_diag_set(diag, "journal: finish: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	err = begin_locked(j, "finish", diag);
+	if (err == JITRD_OK)
+		err = finish_steps(j, e, decision, &new_state, diag);
+	err = end_locked(j, err, "finish", diag);
+	if (err == JITRD_OK) {
+		if (new_state != JITRD_JOURNAL_PENDING)
+			journal_backlog_add(j, -1);
+		if (state)
+			*state = (enum jitrd_journal_state)new_state;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return err;
 }

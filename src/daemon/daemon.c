@@ -183,7 +183,9 @@ static enum jitrd_err make_client(struct service *s, struct jitrd_diag *diag)
 	o.runtime = s->boot_rt; /* the client's settings come from the start-up snapshot */
 	o.envp = s->opts->envp;
 	o.pipeline = true;
-	o.pipeline_journal = s->journal;
+	/* None: the workers write each certificate's inventory row with the event's outcome, in
+	 * one journal transaction (finish_in_journal), not one of its own. */
+	o.pipeline_journal = NULL;
 	o.metrics = s->metrics;
 	o.log = s->log;
 	if (s->boot_rt->cfg->crl.distribution_points == JITRD_CRL_DP_ALL) {

@@ -76,68 +76,49 @@ static void event_key(const struct jitrd_event *event, char *out, size_t size)
 	         event->certificate_status);
 }
 
-/* A repeat of an event whose certificate has a final decision remembered (reject, ignore):
- * answered with that decision's outcome line as a skip, with no event row and no API call;
- * the remembered row counts it. 1 when answered; 0 when the event goes on as usual (nothing
- * remembered, remembering off, or the journal failed: a duplicate costs less than a loss). */
-static int answered_from_memory(struct service *s, const struct jitrd_event *event)
+/* A repeat of an event whose certificate has a final decision remembered (reject, ignore),
+ * found by jitrd_journal_intake: answered with that decision's outcome line as a skip, with
+ * no event row and no API call; the remembered row counted it. */
+static void answer_from_memory(struct service *s, const struct jitrd_event *event,
+                               const struct jitrd_journal_memory *memory)
 {
-	struct jitrd_journal_memory memory;
 	struct jitrd_pipeline_result repeat = {0};
 	struct jitrd_outcome outcome;
-	struct jitrd_diag diag = {{0}};
-	char key[160];
-	bool found = false;
 
-	if (s->remember_seconds <= 0)
-		return 0;
-	event_key(event, key, sizeof(key));
-	if (jitrd_journal_recall(s->journal, event->certificate_id, key, jitrd_clock_wall_ms(),
-	                         &memory, &found, &diag) != JITRD_OK) {
-		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-		return 0;
-	}
-	if (!found)
-		return 0;
 	repeat.decision = JITRD_DECISION_SKIP;
 	snprintf(repeat.reason, sizeof(repeat.reason),
-	         "repeat of a remembered %s (%" PRIu64 " repeats): %.180s", memory.decision,
-	         memory.repeats, memory.reason);
+	         "repeat of a remembered %s (%" PRIu64 " repeats): %.180s", memory->decision,
+	         memory->repeats, memory->reason);
 	jitrd_text_copy(repeat.certificate_id, sizeof(repeat.certificate_id),
 	                event->certificate_id);
 	jitrd_text_copy(repeat.ca_certificate_id, sizeof(repeat.ca_certificate_id),
 	                event->ca_certificate_id);
-	jitrd_text_copy(repeat.status, sizeof(repeat.status), memory.status);
+	jitrd_text_copy(repeat.status, sizeof(repeat.status), memory->status);
 	jitrd_pipeline_outcome(&repeat, time(NULL), &outcome);
 	jitrd_log_outcome(s->log, &outcome);
 	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
-	return 1;
 }
 
-/* Remembers a final decision that a repeat of the event would only confirm: reject (the
- * certificate itself is refused) and ignore (not ours, not pending). Not defer, which must be
- * retried; not activate, revoke or hold, whose AWS status already makes a repeat a skip;
- * not failed or invalid; not a reject that time alone may undo (the device or its CA not
- * valid yet, the CA unusable now). A reload forgets them all (see reload). */
-static void remember_decision(struct service *s, const struct jitrd_journal_event *event,
-                              const struct jitrd_pipeline_result *r, int64_t now)
+/* Whether to remember a final decision that a repeat of the event would only confirm: reject
+ * (the certificate itself is refused) and ignore (not ours, not pending). Not defer, which
+ * must be retried; not activate, revoke or hold, whose AWS status already makes a repeat a
+ * skip; not failed or invalid; not a reject that time alone may undo (the device or its CA
+ * not valid yet, the CA unusable now). A reload forgets them all (see reload). true: key
+ * holds the event's key. */
+static bool worth_remembering(struct service *s, const struct jitrd_journal_event *event,
+                              const struct jitrd_pipeline_result *r, char *key, size_t size)
 {
 	struct jitrd_event parsed;
-	struct jitrd_diag diag = {{0}};
-	char key[160];
 
 	if (s->remember_seconds <= 0 || r->retry || !r->certificate_id[0] ||
 	    (r->decision != JITRD_DECISION_REJECT && r->decision != JITRD_DECISION_IGNORE) ||
 	    r->time_may_change)
-		return;
+		return false;
 	if (event->truncated || jitrd_event_parse((const char *)event->payload, event->payload_len,
 	                                          &parsed, NULL) != JITRD_OK)
-		return;
-	event_key(&parsed, key, sizeof(key));
-	if (jitrd_journal_remember(s->journal, r->certificate_id, key,
-	                           jitrd_decision_name(r->decision), r->reason, r->status, now,
-	                           now + (int64_t)s->remember_seconds * 1000, &diag) != JITRD_OK)
-		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+		return false;
+	event_key(&parsed, key, size);
+	return true;
 }
 
 /* An event older than jitrd's last judgement of its certificate: a listing answered before
@@ -181,16 +162,12 @@ static int record_failed(struct service *s, enum jitrd_journal_source source,
 	return -1;
 }
 
-/* An event answered without a worker: its row is recorded done, a skip with reason, in one
- * INSERT (so no worker claims it meanwhile), and its outcome line logged. 0, or -1 (logged). */
-static int record_answered(struct service *s, enum jitrd_journal_source source, const void *payload,
-                           size_t len, const struct jitrd_event *event, const char *status,
-                           const char *reason)
+/* The outcome line of an event answered without a worker (a skip with reason and status). */
+static void say_answered(struct service *s, const struct jitrd_event *event, const char *status,
+                         const char *reason, int64_t now_ms)
 {
 	struct jitrd_pipeline_result answered = {0};
 	struct jitrd_outcome outcome;
-	struct jitrd_diag diag = {{0}};
-	int64_t now_ms = jitrd_clock_wall_ms(), id;
 
 	answered.decision = JITRD_DECISION_SKIP;
 	jitrd_text_copy(answered.reason, sizeof(answered.reason), reason);
@@ -199,66 +176,102 @@ static int record_answered(struct service *s, enum jitrd_journal_source source, 
 	jitrd_text_copy(answered.ca_certificate_id, sizeof(answered.ca_certificate_id),
 	                event->ca_certificate_id);
 	jitrd_text_copy(answered.status, sizeof(answered.status), status);
-	if (jitrd_journal_record_joined(s->journal, source, payload, len, event->certificate_id,
-	                                answered.reason, now_ms, &id, &diag) != JITRD_OK)
-		return record_failed(s, source, event->certificate_id, &diag);
 	jitrd_pipeline_outcome(&answered, (time_t)(now_ms / 1000), &outcome);
 	/* with its milliseconds, as the workers' lines: a log read for rates orders them */
 	outcome.time_ms = (int)(now_ms % 1000);
 	jitrd_log_outcome(s->log, &outcome);
 	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
+}
+
+/* An event answered without a worker: its row is recorded done, a skip with reason, in one
+ * INSERT (so no worker claims it meanwhile), and its outcome line logged. 0, or -1 (logged). */
+static int record_answered(struct service *s, enum jitrd_journal_source source, const void *payload,
+                           size_t len, const struct jitrd_event *event, const char *status,
+                           const char *reason)
+{
+	struct jitrd_diag diag = {{0}};
+	int64_t now_ms = jitrd_clock_wall_ms(), id;
+
+	if (jitrd_journal_record_joined(s->journal, source, payload, len, event->certificate_id,
+	                                reason, now_ms, &id, &diag) != JITRD_OK)
+		return record_failed(s, source, event->certificate_id, &diag);
+	say_answered(s, event, status, reason, now_ms);
 	return 0;
 }
 
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
  * survives a crash). The event is parsed only to learn its certificate id, which the journal
- * keeps for coalescing; the workers judge it. Never touches the network. swept_since_ms: for
- * SKIP_IF_OPEN, when the sweep began (its listing is no newer); a certificate judged since is
- * skipped too. 0: recorded (or answered); 1: skipped (SKIP_IF_OPEN, LEAVE_IF_OPEN); -1: the
- * journal failed (logged). */
+ * keeps for coalescing, and its key for remembered decisions; the workers judge it. One
+ * journal transaction (jitrd_journal_intake) answers a remembered repeat, joins the open row,
+ * or records the event. Never touches the network. swept_since_ms: for SKIP_IF_OPEN, when the
+ * sweep began (its listing is no newer); a certificate judged since is skipped too. 0:
+ * recorded (or answered); 1: skipped (SKIP_IF_OPEN, LEAVE_IF_OPEN); -1: the journal failed
+ * (logged). */
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
                         size_t len, enum when_open when_open, int64_t swept_since_ms,
                         int64_t *row_id)
 {
+	/* DESIGN §3.3: the open row decides the certificate and a repeat joins it, so a device
+	 * reconnecting during a CRL outage does not multiply the API calls. The row stays in
+	 * the audit trail with its own outcome, recorded done in one INSERT so that no worker
+	 * claims it meanwhile. */
+	static const char join_reason[] = "joined the open event for this certificate";
+	struct jitrd_journal_arrival arrival = {0};
+	enum jitrd_journal_intake_result got = JITRD_JOURNAL_RECORDED;
+	struct jitrd_journal_memory memory;
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
-	const char *certificate_id = NULL;
 	char status[JITRD_JOURNAL_WORD_MAX + 1], reason[JITRD_JOURNAL_TEXT_MAX];
-	bool open = false;
-	int64_t id;
+	char key[160];
+	int64_t id = 0;
 
+	arrival.source = source;
+	arrival.payload = payload;
+	arrival.len = len;
+	arrival.when_open =
+	    when_open == JOIN_OPEN_ROW ? JITRD_JOURNAL_JOIN_OPEN : JITRD_JOURNAL_LEAVE_IF_OPEN;
+	arrival.join_reason = join_reason;
+	arrival.now_ms = jitrd_clock_wall_ms();
 	if (len <= JITRD_EVENT_MAX_BYTES &&
-	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK)
-		certificate_id = event.certificate_id;
-	if (certificate_id && answered_from_memory(s, &event))
-		return when_open == SKIP_IF_OPEN ? 1 : 0; /* *row_id stays 0: final */
-	if (certificate_id &&
-	    jitrd_journal_has_pending_for(s->journal, certificate_id, &open, &diag) != JITRD_OK) {
-		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-		open = false; /* record it anyway: a duplicate costs less than a lost event */
+	    jitrd_event_parse(payload, len, &event, NULL) == JITRD_OK) {
+		arrival.certificate_id = event.certificate_id;
+		if (s->remember_seconds > 0) {
+			event_key(&event, key, sizeof(key));
+			arrival.event_key = key;
+		}
 	}
-	if (open && (when_open == SKIP_IF_OPEN || when_open == LEAVE_IF_OPEN))
+	/* A certificate judged since the event (or the sweep's listing) began is answered from
+	 * the inventory. Looked up before intake's transaction: a row closed in between only
+	 * costs the recorded event a describe, as before this check existed. Not for SQS
+	 * (LEAVE_IF_OPEN), whose message the source deletes only after a worker's outcome. */
+	if (arrival.certificate_id && when_open == SKIP_IF_OPEN &&
+	    judged_since(s, arrival.certificate_id, swept_since_ms, status, sizeof(status)))
 		return 1;
-	if (open)
-		/* DESIGN §3.3: the open row decides the certificate and this repeat joins it, so a
-		 * device reconnecting during a CRL outage does not multiply the API calls. The
-		 * row stays in the audit trail with its own outcome. */
-		return record_answered(s, source, payload, len, &event, "",
-		                       "joined the open event for this certificate");
-	/* After the open check: the pipeline updates the inventory before it closes a row, so
-	 * an event closed by now has its judgement there. Not for SQS (LEAVE_IF_OPEN), whose
-	 * message the source deletes only after a worker's outcome. */
-	if (certificate_id && when_open == SKIP_IF_OPEN &&
-	    judged_since(s, certificate_id, swept_since_ms, status, sizeof(status)))
-		return 1;
-	if (certificate_id && when_open == JOIN_OPEN_ROW &&
-	    judged_since(s, certificate_id, event.timestamp_ms, status, sizeof(status))) {
+	if (arrival.certificate_id && when_open == JOIN_OPEN_ROW &&
+	    judged_since(s, arrival.certificate_id, event.timestamp_ms, status, sizeof(status))) {
 		snprintf(reason, sizeof(reason), "judged %s since the event", status);
 		return record_answered(s, source, payload, len, &event, status, reason);
 	}
-	if (jitrd_journal_record(s->journal, source, payload, len, certificate_id,
-	                         jitrd_clock_wall_ms(), &id, &diag) != JITRD_OK)
-		return record_failed(s, source, certificate_id, &diag);
+	if (jitrd_journal_intake(s->journal, &arrival, &got, &id, &memory, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+		/* record it anyway: a duplicate costs less than a lost event */
+		got = JITRD_JOURNAL_RECORDED;
+		if (jitrd_journal_record(s->journal, source, payload, len, arrival.certificate_id,
+		                         arrival.now_ms, &id, &diag) != JITRD_OK)
+			return record_failed(s, source, arrival.certificate_id, &diag);
+	}
+	switch (got) {
+	case JITRD_JOURNAL_REMEMBERED:
+		answer_from_memory(s, &event, &memory);
+		return when_open == SKIP_IF_OPEN ? 1 : 0; /* *row_id stays 0: final */
+	case JITRD_JOURNAL_OPEN:
+		return 1;
+	case JITRD_JOURNAL_JOINED:
+		say_answered(s, &event, "", join_reason, arrival.now_ms);
+		return 0;
+	case JITRD_JOURNAL_RECORDED:
+		break;
+	}
 	if (row_id)
 		*row_id = id;
 	wake_workers(s);
@@ -291,12 +304,17 @@ static void invalid_result(struct jitrd_pipeline_result *r, const char *reason)
 }
 
 /* The journal's side of an outcome: done, or back to pending with a capped exponential,
- * fully jittered delay by attempts (DESIGN §3: transient failures and defer are retried). */
+ * fully jittered delay by attempts (DESIGN §3: transient failures and defer are retried);
+ * with the certificate's inventory row and, for a decision worth it, its memory, in one
+ * transaction (jitrd_journal_finish). */
 static void finish_in_journal(struct service *s, const struct jitrd_journal_event *event,
                               const struct jitrd_pipeline_result *r)
 {
+	struct jitrd_journal_ending ending = {0};
+	enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
 	struct jitrd_diag diag = {{0}};
-	int64_t now = jitrd_clock_wall_ms();
+	char reason[JITRD_JOURNAL_TEXT_MAX];
+	char key[160];
 	enum jitrd_err err;
 	/* An event from an SQS message held by the source: SQS is the durable queue and its
 	 * redelivery is the retry. The row is closed whatever the outcome, so the journal
@@ -305,34 +323,45 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 	 * timeout (the queue's maxReceiveCount bounds the attempts). */
 	bool from_sqs = jitrd_daemon_sqs_holds(s, event->id);
 
+	ending.id = event->id;
+	ending.decision = r->decision;
+	ending.reason = r->reason;
+	ending.status = r->status;
+	ending.now_ms = jitrd_clock_wall_ms();
+	ending.cert = r->has_inventory ? &r->inventory : NULL;
 	if (r->retry && from_sqs) {
-		char reason[JITRD_JOURNAL_TEXT_MAX];
-
 		snprintf(reason, sizeof(reason), "%.900s; left for SQS to deliver again",
 		         r->reason);
-		err = jitrd_journal_complete(s->journal, event->id, r->decision, reason, r->status,
-		                             now, &diag);
+		ending.reason = reason;
 	} else if (r->retry) {
 		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
-		enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
 		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, jitrd_random64());
-		char attempts[24];
 
 		if (delay < RETRY_FLOOR_MS)
 			delay = RETRY_FLOOR_MS;
-		err = jitrd_journal_retry_bounded(s->journal, event->id, now + delay, r->reason,
-		                                  now, r->retry_limit, &state, &diag);
-		if (err == JITRD_OK && state == JITRD_JOURNAL_FAILED) {
-			snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
-			jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
-			             r->certificate_id, "attempts", attempts, "reason", r->reason,
-			             NULL);
-		}
-	} else {
-		/* Remembered first: a repeat arriving meanwhile then finds the memory. */
-		remember_decision(s, event, r, now);
-		err = jitrd_journal_complete(s->journal, event->id, r->decision, r->reason,
-		                             r->status, now, &diag);
+		ending.retry = true;
+		ending.next_attempt_ms = ending.now_ms + delay;
+		ending.max_attempts = r->retry_limit;
+	} else if (worth_remembering(s, event, r, key, sizeof(key))) {
+		ending.remember_key = key;
+		ending.certificate_id = r->certificate_id;
+		ending.remember_until_ms = ending.now_ms + (int64_t)s->remember_seconds * 1000;
+	}
+	err = jitrd_journal_finish(s->journal, &ending, &state, &diag);
+	if (err != JITRD_OK && (ending.cert || ending.remember_key)) {
+		/* The inventory and the memory are caches: their failure must not keep the
+		 * outcome from being written, so it is written again alone. */
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+		ending.cert = NULL;
+		ending.remember_key = NULL;
+		err = jitrd_journal_finish(s->journal, &ending, &state, &diag);
+	}
+	if (err == JITRD_OK && ending.retry && state == JITRD_JOURNAL_FAILED) {
+		char attempts[24];
+
+		snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
+		jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
+		             r->certificate_id, "attempts", attempts, "reason", r->reason, NULL);
 	}
 	if (err != JITRD_OK)
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);

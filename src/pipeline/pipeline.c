@@ -803,22 +803,26 @@ static void decide_and_act(struct jitrd_pipeline *p, struct jitrd_iot_session *s
 	}
 	set_status(s, deadline, ev->certificate_id, d.target_status, r);
 cleanup:
-	if (p->opts.journal && cert) {
-		struct jitrd_journal_cert row = {0};
-		jitrd_text_copy(row.certificate_id, sizeof(row.certificate_id), ev->certificate_id);
-		jitrd_text_copy(row.ca_id, sizeof(row.ca_id), ev->ca_certificate_id);
-		jitrd_text_copy(row.serial_hex, sizeof(row.serial_hex), d.serial);
-		jitrd_text_copy(row.subject_cn, sizeof(row.subject_cn), d.subject_cn);
-		jitrd_text_copy(row.status, sizeof(row.status),
+	if (cert) {
+		struct jitrd_journal_cert *row = &r->inventory;
+
+		memset(row, 0, sizeof(*row));
+		jitrd_text_copy(row->certificate_id, sizeof(row->certificate_id), ev->certificate_id);
+		jitrd_text_copy(row->ca_id, sizeof(row->ca_id), ev->ca_certificate_id);
+		jitrd_text_copy(row->serial_hex, sizeof(row->serial_hex), d.serial);
+		jitrd_text_copy(row->subject_cn, sizeof(row->subject_cn), d.subject_cn);
+		jitrd_text_copy(row->status, sizeof(row->status),
 		                *r->status ? r->status : "PENDING_ACTIVATION");
-		jitrd_text_copy(row.last_decision, sizeof(row.last_decision),
+		jitrd_text_copy(row->last_decision, sizeof(row->last_decision),
 		                jitrd_decision_name(r->decision));
-		row.updated_ms = (int64_t)now * 1000;
-		/* the inventory is a cache for `crl sweep`: losing a row costs one describe later,
-		 * so a failed write does not change the event's outcome */
-		if (jitrd_journal_cert_upsert(p->opts.journal, &row, NULL) != JITRD_OK) {
-			/* nothing else to do: the next sweep describes it again */
-		}
+		row->updated_ms = (int64_t)now * 1000;
+		r->has_inventory = true;
+	}
+	/* the inventory is a cache for `crl sweep`: losing a row costs one describe later,
+	 * so a failed write does not change the event's outcome */
+	if (p->opts.journal && r->has_inventory &&
+	    jitrd_journal_cert_upsert(p->opts.journal, &r->inventory, NULL) != JITRD_OK) {
+		/* nothing else to do: the next sweep describes it again */
 	}
 	jitrd_decision_cleanup(&d);
 	jitrd_cert_free(cert);
