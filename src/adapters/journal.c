@@ -550,9 +550,27 @@ static enum jitrd_err backlog_recount(struct jitrd_journal *j, struct jitrd_diag
 	return result;
 }
 
+/* Two defaults of SQLite that cost the journal a third of its CPU per event (measured with
+ * tests/bench/bench_journal.c and perf): every temporary b-tree (the claim's IN subquery and
+ * the RETURNING rows of the claim, retry and recall) starts its page cache with a bulk
+ * allocation of 20 pages, and every statement journal (a statement that may change several
+ * rows or fail half-way inside a transaction) grows in chunks of its 64 KiB spill size. Freed
+ * at the top of the heap, glibc gives such blocks back to the kernel (brk, a TLB flush) and
+ * the next statement faults them in again. So: no bulk allocation (pages one by one, as the
+ * cache fills), and statement journals in memory in small chunks (the statements here touch
+ * a few pages each). Process-wide, so set before SQLite initialises; when something
+ * initialised it first (SQLITE_MISUSE) the defaults stay, which only costs time. */
+static void configure_sqlite(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
+}
+
 enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_options *opts,
                                   struct jitrd_journal **out, struct jitrd_diag *diag)
 {
+	static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
+
 	enum jitrd_err result = JITRD_ERR_INVALID_ARG;
 	struct jitrd_journal_options defaults;
 	struct jitrd_journal *j = NULL;
@@ -569,6 +587,7 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 		jitrd_journal_options_init(&defaults);
 		opts = &defaults;
 	}
+	(void)pthread_once(&sqlite_configured, configure_sqlite);
 	if (opts->busy_timeout_ms < 0 || opts->max_attempts == 0) {
 		jitrd_diag_set(diag, "%s: busy_timeout_ms must be >= 0 and max_attempts >= 1",
 		               path);

@@ -1654,6 +1654,300 @@ static void test_upgrade_from_v1(void)
 	remove_dir(&t);
 }
 
+/* --- an event's two ends in one transaction each --- */
+
+static struct jitrd_journal_arrival arrival_of(const char *payload, const char *cert,
+                                               const char *key,
+                                               enum jitrd_journal_when_open when_open,
+                                               int64_t now)
+{
+	struct jitrd_journal_arrival a = {0};
+
+	a.source = JITRD_JOURNAL_MQTT;
+	a.payload = payload;
+	a.len = strlen(payload);
+	a.certificate_id = cert;
+	a.event_key = key;
+	a.when_open = when_open;
+	a.join_reason = "joined";
+	a.now_ms = now;
+	return a;
+}
+
+static void test_intake(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_arrival a;
+	enum jitrd_journal_intake_result got;
+	struct jitrd_journal_memory m;
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_diag diag = {""};
+	char long_key[JITRD_JOURNAL_NAME_MAX + 2];
+	int64_t first = UNTOUCHED_ID, id = UNTOUCHED_ID;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	/* new certificate: recorded pending */
+	a = arrival_of("e1", CERT_A, "k", JITRD_JOURNAL_JOIN_OPEN, 10);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &first, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	CU_ASSERT(first > 0);
+	/* a repeat joins the open row: born done, a skip with the reason */
+	a = arrival_of("e2", CERT_A, "k", JITRD_JOURNAL_JOIN_OPEN, 11);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JOINED);
+	CU_ASSERT(id > first);
+	CU_ASSERT_EQUAL(sql_int(t.path,
+	                        "SELECT count(*) FROM events WHERE state = 'done' AND"
+	                        " decision = 'skip' AND reason = 'joined' AND finished_ms = 11"
+	                        " AND payload = CAST('e2' AS BLOB)"),
+	                1);
+	/* leave-if-open: nothing recorded, id untouched */
+	id = UNTOUCHED_ID;
+	a = arrival_of("e3", CERT_A, NULL, JITRD_JOURNAL_LEAVE_IF_OPEN, 12);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 2);
+	/* in progress is open too */
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 100, 10, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	jitrd_journal_events_free(ev, n);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	/* an event that did not parse (no certificate) is recorded, never joined */
+	a = arrival_of("junk", NULL, NULL, JITRD_JOURNAL_JOIN_OPEN, 13);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE state = 'pending'"
+	                                " AND certificate_id IS NULL"),
+	                1);
+	/* a remembered decision answers a repeat with the same key: counted, nothing recorded */
+	CU_ASSERT_EQUAL(jitrd_journal_remember(j, CERT_B, "k", "reject", "expired",
+	                                       "PENDING_ACTIVATION", 20, 1000, NULL),
+	                JITRD_OK);
+	id = UNTOUCHED_ID;
+	memset(&m, 0x55, sizeof(m));
+	a = arrival_of("e4", CERT_B, "k", JITRD_JOURNAL_JOIN_OPEN, 30);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_REMEMBERED);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_STRING_EQUAL(m.decision, "reject");
+	CU_ASSERT_STRING_EQUAL(m.reason, "expired");
+	CU_ASSERT_EQUAL(m.repeats, 1);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 3);
+	/* another key, or none (remembering off): recorded as usual */
+	a = arrival_of("e5", CERT_B, "forged", JITRD_JOURNAL_JOIN_OPEN, 31);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	a = arrival_of("e6", CERT_B, NULL, JITRD_JOURNAL_JOIN_OPEN, 32);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JOINED);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT repeats FROM remembered"), 1);
+	/* invalid arguments: outputs untouched, nothing recorded */
+	got = (enum jitrd_journal_intake_result)77;
+	id = UNTOUCHED_ID;
+	memset(long_key, 'k', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	a = arrival_of("e7", CERT_B, long_key, JITRD_JOURNAL_JOIN_OPEN, 40);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, &diag), JITRD_ERR_INVALID_ARG);
+	a = arrival_of("e7", CERT_B, "k", (enum jitrd_journal_when_open)9, 40);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	a = arrival_of("e7", CERT_B, "k", JITRD_JOURNAL_JOIN_OPEN, 40);
+	a.join_reason = NULL;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	a = arrival_of("e7", CERT_B, "k", JITRD_JOURNAL_JOIN_OPEN, 40);
+	a.source = (enum jitrd_journal_source)42;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	a = arrival_of("e7", CERT_B, "k", JITRD_JOURNAL_JOIN_OPEN, 40);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(NULL, &a, &got, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, NULL, &got, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, NULL, &id, &m, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(got, (enum jitrd_journal_intake_result)77);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 5);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* A statement that fails inside intake's or finish's transaction leaves nothing of it: a
+ * trigger that refuses the INSERT (intake) or the inventory row (finish, after the completion
+ * and the memory were written in the same transaction). */
+static void test_intake_finish_roll_back(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_arrival a;
+	struct jitrd_journal_ending e = {0};
+	struct jitrd_journal_cert c = make_cert(CERT_A, CA_1, "ACTIVE");
+	enum jitrd_journal_intake_result got = JITRD_JOURNAL_OPEN;
+	enum jitrd_journal_state state = (enum jitrd_journal_state)77;
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_diag diag = {""};
+	int64_t id = UNTOUCHED_ID;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	sql_exec(t.path, "CREATE TRIGGER refuse_event BEFORE INSERT ON events"
+	                 " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+	a = arrival_of("e1", CERT_A, "k", JITRD_JOURNAL_JOIN_OPEN, 10);
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, NULL, &diag), JITRD_ERR_IO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "refused"));
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 0);
+	sql_exec(t.path, "DROP TRIGGER refuse_event;");
+	/* the journal works again after the rollback */
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, NULL, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 100, 1, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	jitrd_journal_events_free(ev, n);
+
+	sql_exec(t.path, "CREATE TRIGGER refuse_cert BEFORE INSERT ON certificates"
+	                 " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+	e.id = id;
+	e.decision = JITRD_DECISION_REJECT;
+	e.reason = "expired";
+	e.status = "PENDING_ACTIVATION";
+	e.now_ms = 200;
+	e.cert = &c;
+	e.remember_key = "k";
+	e.certificate_id = CERT_A;
+	e.remember_until_ms = 5000;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, &diag), JITRD_ERR_IO);
+	CU_ASSERT_EQUAL(state, (enum jitrd_journal_state)77);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE state = 'in_progress'"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 0);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
+	/* an unknown id after the memory was written: rolled back too */
+	sql_exec(t.path, "DROP TRIGGER refuse_cert;");
+	e.id = 9999;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 0);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
+	/* and the real id goes through whole */
+	e.id = id;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 1);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 1);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+static void test_finish(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 3);
+	struct jitrd_journal_ending e = {0};
+	struct jitrd_journal_cert c = make_cert(CERT_A, CA_1, "ACTIVE");
+	struct jitrd_journal_cert got_cert;
+	struct jitrd_journal_cert bad = make_cert("", CA_1, "ACTIVE");
+	enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
+	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_journal_memory m;
+	bool found = false;
+	int64_t a_id, b_id;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "a", 1, CERT_A, 1, &a_id, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "b", 1, CERT_B, 1, &b_id, NULL),
+	                JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 10, 2, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	jitrd_journal_events_free(ev, n);
+	/* completion with its inventory row, nothing remembered */
+	e.id = a_id;
+	e.decision = JITRD_DECISION_ACTIVATE;
+	e.reason = "ok";
+	e.status = "ACTIVE";
+	e.now_ms = 50;
+	e.cert = &c;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE state = 'done' AND"
+	                                " decision = 'activate' AND status = 'ACTIVE' AND"
+	                                " reason = 'ok' AND finished_ms = 50"),
+	                1);
+	CU_ASSERT_EQUAL(jitrd_journal_cert_get(j, CERT_A, &got_cert, &found, NULL), JITRD_OK);
+	CU_ASSERT(found);
+	CU_ASSERT_STRING_EQUAL(got_cert.status, "ACTIVE");
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 0);
+	/* finished already: refused, and the inventory row is not rewritten */
+	c.updated_ms = 999;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT updated_ms FROM certificates"), 42);
+	/* a retry: back to pending, the row written, the memory not (a retry is not final) */
+	e = (struct jitrd_journal_ending){0};
+	e.id = b_id;
+	e.decision = JITRD_DECISION_DEFER;
+	e.reason = "no CRL";
+	e.now_ms = 60;
+	e.retry = true;
+	e.next_attempt_ms = 70;
+	e.remember_key = "k";
+	e.certificate_id = CERT_B;
+	c = make_cert(CERT_B, CA_1, "PENDING_ACTIVATION");
+	e.cert = &c;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_PENDING);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT attempts FROM events WHERE id = 2"), 1);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT next_attempt_ms FROM events WHERE id = 2"), 70);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 2);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 0);
+	/* a bound of 2 attempts: the second retry fails it */
+	e.max_attempts = 2;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
+	CU_ASSERT_EQUAL(counts_of(j).failed, 1);
+	/* a final reject remembered with its completion */
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "b", 1, CERT_B, 80, &b_id, NULL),
+	                JITRD_OK);
+	e = (struct jitrd_journal_ending){0};
+	e.id = b_id;
+	e.decision = JITRD_DECISION_REJECT;
+	e.reason = "expired";
+	e.status = "PENDING_ACTIVATION";
+	e.now_ms = 90;
+	e.remember_key = "k";
+	e.certificate_id = CERT_B;
+	e.remember_until_ms = 1000;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, NULL, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_recall(j, CERT_B, "k", 100, &m, &found, NULL), JITRD_OK);
+	CU_ASSERT(found);
+	CU_ASSERT_STRING_EQUAL(m.decision, "reject");
+	CU_ASSERT_EQUAL(m.decided_ms, 90);
+	CU_ASSERT_EQUAL(counts_of(j).pending + counts_of(j).in_progress, 0);
+	/* invalid arguments: nothing written, state untouched */
+	state = (enum jitrd_journal_state)77;
+	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "c", 1, CERT_A, 80, &a_id, NULL),
+	                JITRD_OK);
+	e = (struct jitrd_journal_ending){0};
+	e.id = a_id;
+	e.decision = (enum jitrd_decision_kind)99;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	e.decision = JITRD_DECISION_REJECT;
+	e.cert = &bad;
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	e.cert = NULL;
+	e.remember_key = "k"; /* without its certificate */
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	e.remember_key = NULL;
+	e.status = "this-status-word-is-far-too-long-x";
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_finish(NULL, &e, &state, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, NULL, &state, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(state, (enum jitrd_journal_state)77);
+	CU_ASSERT_EQUAL(counts_of(j).pending, 1);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -1682,6 +1976,9 @@ int main(void)
 	    {"oldest open event and bounded retries", test_oldest_open_and_bounded_retry},
 	    {"upgrade from schema version 1", test_upgrade_from_v1},
 	    {"the events of one certificate", test_cert_events},
+	    {"intake: record, join, leave, remembered", test_intake},
+	    {"finish: outcome, inventory and memory together", test_finish},
+	    {"intake and finish roll back whole", test_intake_finish_roll_back},
 	    {NULL, NULL},
 	};
 
