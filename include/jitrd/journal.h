@@ -308,7 +308,7 @@ enum jitrd_err jitrd_journal_oldest_open(struct jitrd_journal *journal, int64_t 
 
 /* What jitrd_journal_intake does with an event whose certificate already has an open row. */
 enum jitrd_journal_when_open {
-	JITRD_JOURNAL_JOIN_OPEN, /* record it done, a skip with join_reason (DESIGN §3.3) */
+	JITRD_JOURNAL_JOIN_OPEN,     /* record it done, a skip with join_reason (DESIGN §3.3) */
 	JITRD_JOURNAL_LEAVE_IF_OPEN, /* record nothing */
 };
 

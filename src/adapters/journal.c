@@ -691,8 +691,7 @@ void jitrd_journal_close(struct jitrd_journal *journal)
 /* Checks the arguments of one INSERT of an event (see record); diag says what is wrong. */
 static bool record_args_ok(struct jitrd_journal *j, enum stmt_id stmt,
                            enum jitrd_journal_source source, const void *payload, size_t len,
-                           const char *certificate_id, const char *reason,
-                           struct jitrd_diag *diag)
+                           const char *certificate_id, const char *reason, struct jitrd_diag *diag)
 {
 	if (!j || (!payload && len > 0) || (unsigned)source >= COUNT_OF(source_names) ||
 	    (stmt == S_RECORD_JOINED &&
@@ -728,8 +727,8 @@ static enum jitrd_err record_locked(struct jitrd_journal *j, enum stmt_id stmt,
 	    TEXT_PARAM(reason, JITRD_JOURNAL_TEXT_MAX),
 	};
 	/* S_RECORD has six parameters, S_RECORD_JOINED a seventh: the reason */
-	enum jitrd_err result = journal_stmt_exec(j, stmt, params,
-	                                          COUNT_OF(params) - (stmt == S_RECORD), "record", diag);
+	enum jitrd_err result = journal_stmt_exec(
+	    j, stmt, params, COUNT_OF(params) - (stmt == S_RECORD), "record", diag);
 
 	if (result == JITRD_OK)
 		*id = sqlite3_last_insert_rowid(j->db);
@@ -751,8 +750,8 @@ static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result = record_locked(j, stmt, source, payload, len, certificate_id, reason, now_ms, id,
-	                       diag);
+	result =
+	    record_locked(j, stmt, source, payload, len, certificate_id, reason, now_ms, id, diag);
 	if (result == JITRD_OK && stmt == S_RECORD)
 		journal_backlog_add(j, 1);
 	pthread_mutex_unlock(&j->lock);
@@ -994,8 +993,8 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 	if (max_attempts == 0 || max_attempts > j->max_attempts)
 		max_attempts = j->max_attempts;
 	pthread_mutex_lock(&j->lock);
-	result = retry_locked(j, id, next_attempt_ms, reason, now_ms, max_attempts, &new_state,
-	                      diag);
+	result =
+	    retry_locked(j, id, next_attempt_ms, reason, now_ms, max_attempts, &new_state, diag);
 	if (result == JITRD_OK) {
 		if (new_state == JITRD_JOURNAL_FAILED)
 			journal_backlog_add(j, -1);
@@ -1583,8 +1582,24 @@ static enum jitrd_err intake_steps(struct jitrd_journal *j, const struct jitrd_j
 	                     a->certificate_id, found ? a->join_reason : NULL, a->now_ms, id, diag);
 }
 
-enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j,
-                                    const struct jitrd_journal_arrival *a,
+/* The arguments jitrd_journal_intake requires of an arrival. */
+static bool arrival_ok(struct jitrd_journal *j, const struct jitrd_journal_arrival *a,
+                       struct jitrd_diag *diag)
+{
+	/* a join needs a reason; an event without a certificate is never joined */
+	enum stmt_id insert = a->when_open == JITRD_JOURNAL_JOIN_OPEN && a->certificate_id
+	                          ? S_RECORD_JOINED
+	                          : S_RECORD;
+
+	if (a->when_open != JITRD_JOURNAL_JOIN_OPEN && a->when_open != JITRD_JOURNAL_LEAVE_IF_OPEN)
+		return false;
+	if (a->event_key && journal_bounded_len(a->event_key, JITRD_JOURNAL_NAME_MAX) < 0)
+		return false;
+	return record_args_ok(j, insert, a->source, a->payload, a->len, a->certificate_id,
+	                      a->join_reason, diag);
+}
+
+enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j, const struct jitrd_journal_arrival *a,
                                     enum jitrd_journal_intake_result *result, int64_t *id,
                                     struct jitrd_journal_memory *memory, struct jitrd_diag *diag)
 {
@@ -1593,14 +1608,7 @@ enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j,
 	enum jitrd_err err;
 	int64_t row = 0;
 
-	if (!a || !result || !id ||
-	    !record_args_ok(j, a->when_open == JITRD_JOURNAL_JOIN_OPEN && a->certificate_id
-	                           ? S_RECORD_JOINED
-	                           : S_RECORD,
-	                    a->source, a->payload, a->len, a->certificate_id, a->join_reason,
-	                    diag) ||
-	    (a->when_open != JITRD_JOURNAL_JOIN_OPEN && a->when_open != JITRD_JOURNAL_LEAVE_IF_OPEN) ||
-	    (a->event_key && journal_bounded_len(a->event_key, JITRD_JOURNAL_NAME_MAX) < 0)) {
+	if (!a || !result || !id || !arrival_ok(j, a, diag)) {
 		jitrd_diag_set(diag, "journal: intake: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
@@ -1628,8 +1636,7 @@ enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j,
 
 /* With j->lock held, in finish's transaction: the steps of jitrd_journal_finish. */
 static enum jitrd_err finish_steps(struct jitrd_journal *j, const struct jitrd_journal_ending *e,
-                                   const char *decision, int *new_state,
-                                   struct jitrd_diag *diag)
+                                   const char *decision, int *new_state, struct jitrd_diag *diag)
 {
 	enum jitrd_err result = JITRD_OK;
 

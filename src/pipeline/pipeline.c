@@ -807,7 +807,8 @@ cleanup:
 		struct jitrd_journal_cert *row = &r->inventory;
 
 		memset(row, 0, sizeof(*row));
-		jitrd_text_copy(row->certificate_id, sizeof(row->certificate_id), ev->certificate_id);
+		jitrd_text_copy(row->certificate_id, sizeof(row->certificate_id),
+		                ev->certificate_id);
 		jitrd_text_copy(row->ca_id, sizeof(row->ca_id), ev->ca_certificate_id);
 		jitrd_text_copy(row->serial_hex, sizeof(row->serial_hex), d.serial);
 		jitrd_text_copy(row->subject_cn, sizeof(row->subject_cn), d.subject_cn);

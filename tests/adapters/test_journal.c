@@ -1658,8 +1658,7 @@ static void test_upgrade_from_v1(void)
 
 static struct jitrd_journal_arrival arrival_of(const char *payload, const char *cert,
                                                const char *key,
-                                               enum jitrd_journal_when_open when_open,
-                                               int64_t now)
+                                               enum jitrd_journal_when_open when_open, int64_t now)
 {
 	struct jitrd_journal_arrival a = {0};
 
@@ -1906,8 +1905,8 @@ static void test_finish(void)
 	CU_ASSERT_EQUAL(state, JITRD_JOURNAL_FAILED);
 	CU_ASSERT_EQUAL(counts_of(j).failed, 1);
 	/* a final reject remembered with its completion */
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "b", 1, CERT_B, 80, &b_id, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "b", 1, CERT_B, 80, &b_id, NULL), JITRD_OK);
 	e = (struct jitrd_journal_ending){0};
 	e.id = b_id;
 	e.decision = JITRD_DECISION_REJECT;
@@ -1925,8 +1924,8 @@ static void test_finish(void)
 	CU_ASSERT_EQUAL(counts_of(j).pending + counts_of(j).in_progress, 0);
 	/* invalid arguments: nothing written, state untouched */
 	state = (enum jitrd_journal_state)77;
-	CU_ASSERT_EQUAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "c", 1, CERT_A, 80, &a_id, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "c", 1, CERT_A, 80, &a_id, NULL), JITRD_OK);
 	e = (struct jitrd_journal_ending){0};
 	e.id = a_id;
 	e.decision = (enum jitrd_decision_kind)99;
