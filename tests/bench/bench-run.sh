@@ -15,7 +15,9 @@
 # Fails when a step fails or a device does not end ACTIVE; missed targets are reported (and fail
 # too with JITRD_BENCH_STRICT=1). Knobs: JITRD_BENCH_DEVICES and JITRD_BENCH_LIMITED_DEVICES
 # (2000, 500), JITRD_BENCH_WORKERS (case 1, 4), JITRD_BENCH_CASES ("1 2 3"), JITRD_BENCH_ATTACH
-# (a command given jitrd's PID in case 1, stopped by SIGINT at its end: 'perf record -g -p').
+# (a command given jitrd's PID in case 1, stopped by SIGINT at its end: 'perf record -g -p'),
+# JITRD_BENCH_CACHE (a directory: the PKI and devices are made once, kept there and reused, so
+# that runs compared back to back do not each spend minutes signing certificates).
 # Every wait is bounded; lib.sh stops everything and removes its temp dir, also on failure.
 JITRD=$1 EMULATOR=$2
 SOURCE_ROOT=${JITRD_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -27,6 +29,7 @@ strict=${JITRD_BENCH_STRICT:-0}
 cases=${JITRD_BENCH_CASES:-1 2 3}
 workers=${JITRD_BENCH_WORKERS:-4} # case 1
 attach=${JITRD_BENCH_ATTACH:-}
+cache=${JITRD_BENCH_CACHE:-}
 attach_pid=""
 allowed=50 # requests/s of each operation in case 3
 latency=50
@@ -211,7 +214,18 @@ run_case() {
 	cp "$work/jitrd.log" "$work/jitrd-$case_name.log"
 }
 
-make_pki && make_devices && gencrl || fatal "PKI and $count devices"
+# The PKI and devices, from JITRD_BENCH_CACHE when it has them for this count (the OpenSSL CA's
+# config names the work directory, so only what the cases read is kept: no CRL is made there).
+cached="pki ca crl devices ids-bench-$count ids-bench-$limited"
+if [ -n "$cache" ] && [ -s "$cache/ids-bench-$count" ] && [ -s "$cache/ids-bench-$limited" ]; then
+	(cd "$cache" && cp -R $cached "$work/") || fatal "PKI and $count devices from $cache"
+else
+	make_pki && make_devices && gencrl || fatal "PKI and $count devices"
+	if [ -n "$cache" ]; then
+		mkdir -p "$cache" && (cd "$work" && cp -R $cached "$cache/") ||
+			fatal "PKI and $count devices kept in $cache"
+	fi
+fi
 ok "PKI and $count device certificates"
 
 want() { case " $cases " in *" $1 "*) return 0 ;; esac; return 1; }
