@@ -14,7 +14,7 @@
 #include "jitrd/error.h"
 #include "jitrd/iot_client.h"
 
-#define JITRD_SQS_MAX_MESSAGES  10           /* per ReceiveMessage and DeleteMessageBatch */
+#define JITRD_SQS_MAX_MESSAGES  10           /* per ReceiveMessage and ...Batch call */
 #define JITRD_SQS_MAX_RECEIPT   1024         /* AWS: a receipt handle is at most 1024 chars */
 #define JITRD_SQS_MAX_BODY      (256 * 1024) /* AWS's largest message body */
 #define JITRD_SQS_MAX_QUEUE_URL 1024
@@ -23,7 +23,7 @@
 enum jitrd_sqs_op {
 	JITRD_SQS_RECEIVE_MESSAGE,
 	JITRD_SQS_DELETE_MESSAGE_BATCH,
-	JITRD_SQS_CHANGE_MESSAGE_VISIBILITY,
+	JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH,
 	JITRD_SQS_GET_QUEUE_ATTRIBUTES,
 	JITRD_SQS_OP_COUNT
 };
@@ -94,11 +94,24 @@ enum jitrd_err jitrd_sqs_delete_batch(struct jitrd_sqs_session *s, int64_t deadl
                                       unsigned char *deleted, struct jitrd_iot_result *res,
                                       struct jitrd_diag *diag) JITRD_WUR;
 
-/* ChangeMessageVisibility: the message stays hidden for seconds (0..43200) from now. */
-enum jitrd_err jitrd_sqs_change_visibility(struct jitrd_sqs_session *s, int64_t deadline,
-                                           const char *receipt_handle, int seconds,
-                                           struct jitrd_iot_result *res,
-                                           struct jitrd_diag *diag) JITRD_WUR;
+/* One entry's fate in a ...Batch answer (botocore: Successful [{Id}], Failed [{Id, SenderFault,
+ * Code, Message}]). */
+enum jitrd_sqs_entry {
+	JITRD_SQS_ENTRY_UNANSWERED, /* in neither list */
+	JITRD_SQS_ENTRY_DONE,       /* in Successful */
+	JITRD_SQS_ENTRY_REFUSED,    /* in Failed with SenderFault: the same request fails again */
+	JITRD_SQS_ENTRY_FAILED,     /* in Failed on SQS's side: a later try may work */
+};
+
+/* ChangeMessageVisibilityBatch of count (1..10) receipt handles, each hidden for seconds
+ * (0..43200) from now; entries[i] says how each went. On JITRD_OK with a failed entry, diag
+ * names the first one's Code (ReceiptHandleIsInvalid: the message was deleted or received
+ * again, its handle is stale). */
+enum jitrd_err jitrd_sqs_change_visibility_batch(struct jitrd_sqs_session *s, int64_t deadline,
+                                                 const char *const *receipt_handles, size_t count,
+                                                 int seconds, enum jitrd_sqs_entry *entries,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag) JITRD_WUR;
 
 /* GetQueueAttributes ApproximateNumberOfMessages into *depth. */
 enum jitrd_err jitrd_sqs_queue_depth(struct jitrd_sqs_session *s, int64_t deadline,

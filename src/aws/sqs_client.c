@@ -29,7 +29,7 @@ struct sqs_op_spec {
 static const struct sqs_op_spec ops[JITRD_SQS_OP_COUNT] = {
     [JITRD_SQS_RECEIVE_MESSAGE] = {"ReceiveMessage", 0},
     [JITRD_SQS_DELETE_MESSAGE_BATCH] = {"DeleteMessageBatch", 0},
-    [JITRD_SQS_CHANGE_MESSAGE_VISIBILITY] = {"ChangeMessageVisibility", 1},
+    [JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH] = {"ChangeMessageVisibilityBatch", 0},
     [JITRD_SQS_GET_QUEUE_ATTRIBUTES] = {"GetQueueAttributes", 0},
 };
 
@@ -325,77 +325,81 @@ enum jitrd_err jitrd_sqs_receive(struct jitrd_sqs_session *s, int64_t deadline, 
 	return result;
 }
 
+/* A ...Batch call on count (1..10) receipt handles, entry i with Id "i"; seconds >= 0 adds
+ * each entry's VisibilityTimeout. */
+static enum jitrd_err send_batch(struct jitrd_sqs_session *s, int64_t deadline,
+                                 enum jitrd_sqs_op op, const char *const *receipt_handles,
+                                 size_t count, int seconds, enum jitrd_sqs_entry *out,
+                                 struct jitrd_iot_result *res, struct jitrd_diag *diag)
+{
+	struct json_object *req, *entries, *json = NULL;
+	enum jitrd_err result;
+
+	req = new_request(s);
+	entries = json_object_new_array();
+	if (!req || !entries) {
+		json_object_put(entries);
+		goto nomem;
+	}
+	if (put_value(req, "Entries", entries) != JITRD_OK)
+		goto nomem;
+	for (size_t i = 0; i < count; i++) {
+		struct json_object *entry = json_object_new_object();
+		char id[24];
+
+		snprintf(id, sizeof(id), "%zu", i);
+		if (!entry || json_object_array_add(entries, entry) != 0) {
+			json_object_put(entry);
+			goto nomem;
+		}
+		if (put_string(entry, "Id", id) != JITRD_OK ||
+		    put_string(entry, "ReceiptHandle", receipt_handles[i]) != JITRD_OK ||
+		    (seconds >= 0 && put_int(entry, "VisibilityTimeout", seconds) != JITRD_OK))
+			goto nomem;
+	}
+	result = send_op(s, deadline, op, req, &json, res, diag);
+	if (result == JITRD_OK)
+		result = jitrd_sqs_read_batch(json, op, count, out, diag);
+	json_object_put(json);
+	return result;
+nomem:
+	json_object_put(req);
+	jitrd_diag_set(diag, "%s: out of memory", ops[op].name);
+	return JITRD_ERR_NOMEM;
+}
+
 enum jitrd_err jitrd_sqs_delete_batch(struct jitrd_sqs_session *s, int64_t deadline,
                                       const char *const *receipt_handles, size_t count,
                                       unsigned char *deleted, struct jitrd_iot_result *res,
                                       struct jitrd_diag *diag)
 {
-	struct json_object *req, *entries, *json = NULL;
-	enum jitrd_err result = JITRD_ERR_NOMEM;
+	enum jitrd_sqs_entry entries[JITRD_SQS_MAX_MESSAGES];
+	enum jitrd_err result;
 
 	if (!s || !receipt_handles || !deleted || count == 0 || count > JITRD_SQS_MAX_MESSAGES) {
 		jitrd_diag_set(diag, "DeleteMessageBatch: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	req = new_request(s);
-	entries = json_object_new_array();
-	if (!req || !entries) {
-		json_object_put(entries);
-		json_object_put(req);
-		jitrd_diag_set(diag, "DeleteMessageBatch: out of memory");
-		return JITRD_ERR_NOMEM;
-	}
-	if (put_value(req, "Entries", entries) != JITRD_OK) {
-		json_object_put(req);
-		jitrd_diag_set(diag, "DeleteMessageBatch: out of memory");
-		return JITRD_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < count; i++) {
-		struct json_object *entry = json_object_new_object();
-		char id[8];
-
-		snprintf(id, sizeof(id), "%zu", i);
-		if (!entry || json_object_array_add(entries, entry) != 0) {
-			json_object_put(entry);
-			json_object_put(req);
-			jitrd_diag_set(diag, "DeleteMessageBatch: out of memory");
-			return JITRD_ERR_NOMEM;
-		}
-		if (put_string(entry, "Id", id) != JITRD_OK ||
-		    put_string(entry, "ReceiptHandle", receipt_handles[i]) != JITRD_OK) {
-			json_object_put(req);
-			jitrd_diag_set(diag, "DeleteMessageBatch: out of memory");
-			return JITRD_ERR_NOMEM;
-		}
-	}
-	result = send_op(s, deadline, JITRD_SQS_DELETE_MESSAGE_BATCH, req, &json, res, diag);
-	if (result == JITRD_OK)
-		result = jitrd_sqs_read_delete_batch(json, count, deleted, diag);
-	json_object_put(json);
+	result = send_batch(s, deadline, JITRD_SQS_DELETE_MESSAGE_BATCH, receipt_handles, count, -1,
+	                    entries, res, diag);
+	for (size_t i = 0; result == JITRD_OK && i < count; i++)
+		deleted[i] = entries[i] == JITRD_SQS_ENTRY_DONE;
 	return result;
 }
 
-enum jitrd_err jitrd_sqs_change_visibility(struct jitrd_sqs_session *s, int64_t deadline,
-                                           const char *receipt_handle, int seconds,
-                                           struct jitrd_iot_result *res, struct jitrd_diag *diag)
+enum jitrd_err jitrd_sqs_change_visibility_batch(struct jitrd_sqs_session *s, int64_t deadline,
+                                                 const char *const *receipt_handles, size_t count,
+                                                 int seconds, enum jitrd_sqs_entry *entries,
+                                                 struct jitrd_iot_result *res,
+                                                 struct jitrd_diag *diag)
 {
-	struct json_object *req, *json = NULL;
-	enum jitrd_err result;
-
-	if (!s || !receipt_handle || seconds < 0 || seconds > 43200) {
-		jitrd_diag_set(diag, "ChangeMessageVisibility: invalid argument");
+	if (!s || !receipt_handles || !entries || count == 0 || count > JITRD_SQS_MAX_MESSAGES ||
+	    seconds < 0 || seconds > 43200) {
+		jitrd_diag_set(diag, "ChangeMessageVisibilityBatch: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	req = new_request(s);
-	if (!req || put_string(req, "ReceiptHandle", receipt_handle) != JITRD_OK ||
-	    put_int(req, "VisibilityTimeout", seconds) != JITRD_OK) {
-		json_object_put(req);
-		jitrd_diag_set(diag, "ChangeMessageVisibility: out of memory");
-		return JITRD_ERR_NOMEM;
-	}
-	result = send_op(s, deadline, JITRD_SQS_CHANGE_MESSAGE_VISIBILITY, req, &json, res, diag);
-	json_object_put(json);
-	return result;
+	return send_batch(s, deadline, JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH, receipt_handles,
+	                  count, seconds, entries, res, diag);
 }
 
 enum jitrd_err jitrd_sqs_queue_depth(struct jitrd_sqs_session *s, int64_t deadline,
@@ -551,28 +555,31 @@ enum jitrd_err jitrd_sqs_read_messages(struct json_object *json, size_t max,
 /* The batch index of an entry's Id ("0".."count-1"), or -1. */
 static long entry_index(struct json_object *entry, size_t count)
 {
-	char id[8];
+	char id[8], sent[8];
 	long long index;
 
 	if (!json_object_is_type(entry, json_type_object) ||
 	    get_text(entry, "Id", id, sizeof(id)) != 1 ||
 	    parse_count(id, (long long)count - 1, &index) != 0)
 		return -1;
-	return (long)index;
+	/* exactly an Id sent: "01" is not "1" */
+	snprintf(sent, sizeof(sent), "%lld", index);
+	return strcmp(sent, id) == 0 ? (long)index : -1;
 }
 
-enum jitrd_err jitrd_sqs_read_delete_batch(struct json_object *json, size_t count,
-                                           unsigned char *deleted, struct jitrd_diag *diag)
+enum jitrd_err jitrd_sqs_read_batch(struct json_object *json, enum jitrd_sqs_op op, size_t count,
+                                    enum jitrd_sqs_entry *entries, struct jitrd_diag *diag)
 {
-	static const char op[] = "DeleteMessageBatch";
 	static const char *const lists[] = {"Successful", "Failed"};
-	unsigned char seen[JITRD_SQS_MAX_MESSAGES] = {0};
-	unsigned char ok[JITRD_SQS_MAX_MESSAGES] = {0};
+	enum jitrd_sqs_entry got[JITRD_SQS_MAX_MESSAGES] = {JITRD_SQS_ENTRY_UNANSWERED};
+	const char *name = jitrd_sqs_op_name(op);
+	char first_code[64] = "";
+	long first_failed = -1;
 
-	if (!deleted || count == 0 || count > JITRD_SQS_MAX_MESSAGES)
+	if (!entries || count == 0 || count > JITRD_SQS_MAX_MESSAGES)
 		return JITRD_ERR_INVALID_ARG;
 	if (!json || !json_object_is_type(json, json_type_object))
-		return bad(diag, op, "the answer is not an object");
+		return bad(diag, name, "the answer is not an object");
 	for (size_t l = 0; l < 2; l++) {
 		struct json_object *list;
 
@@ -580,17 +587,35 @@ enum jitrd_err jitrd_sqs_read_delete_batch(struct json_object *json, size_t coun
 			continue;
 		if (!json_object_is_type(list, json_type_array) ||
 		    json_object_array_length(list) > count)
-			return bad(diag, op, "Successful or Failed is not a list of the batch");
+			return bad(diag, name, "Successful or Failed is not a list of the batch");
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			long index = entry_index(json_object_array_get_idx(list, i), count);
+			struct json_object *entry = json_object_array_get_idx(list, i), *fault;
+			long index = entry_index(entry, count);
+			char code[64];
 
-			if (index < 0 || seen[index])
-				return bad(diag, op, "an entry Id outside the batch or repeated");
-			seen[index] = 1;
-			ok[index] = l == 0;
+			if (index < 0 || got[index] != JITRD_SQS_ENTRY_UNANSWERED)
+				return bad(diag, name, "an entry Id outside the batch or repeated");
+			if (l == 0) {
+				got[index] = JITRD_SQS_ENTRY_DONE;
+				continue;
+			}
+			/* botocore's BatchResultErrorEntry: Id, SenderFault and Code required. */
+			if (!json_object_object_get_ex(entry, "SenderFault", &fault) ||
+			    !json_object_is_type(fault, json_type_boolean) ||
+			    get_text(entry, "Code", code, sizeof(code)) != 1)
+				return bad(diag, name,
+				           "a Failed entry without SenderFault or Code");
+			got[index] = json_object_get_boolean(fault) ? JITRD_SQS_ENTRY_REFUSED
+			                                            : JITRD_SQS_ENTRY_FAILED;
+			if (first_failed < 0 || index < first_failed) {
+				first_failed = index;
+				memcpy(first_code, code, sizeof(code));
+			}
 		}
 	}
-	memcpy(deleted, ok, count);
+	memcpy(entries, got, count * sizeof(*entries));
+	if (first_failed >= 0)
+		jitrd_diag_set(diag, "%s: entry %ld failed: %s", name, first_failed, first_code);
 	return JITRD_OK;
 }
 

@@ -15,12 +15,13 @@ enum jitrd_err jitrd_sqs_read_messages(struct json_object *json, size_t max,
                                        struct jitrd_sqs_message *out, size_t *count,
                                        struct jitrd_diag *diag) JITRD_WUR;
 
-/* DeleteMessageBatch's answer for entries "0".."count-1": deleted[i] 1 when listed in
- * Successful, 0 when in Failed or absent. JITRD_ERR_BAD_RESPONSE for a malformed answer or
- * an Id outside the batch. */
-enum jitrd_err jitrd_sqs_read_delete_batch(struct json_object *json, size_t count,
-                                           unsigned char *deleted,
-                                           struct jitrd_diag *diag) JITRD_WUR;
+/* A ...Batch answer (op: DeleteMessageBatch or ChangeMessageVisibilityBatch) for entries
+ * "0".."count-1" into entries[]. JITRD_ERR_BAD_RESPONSE for a malformed answer, an Id outside
+ * the batch or repeated, a Failed entry without a boolean SenderFault or a Code; entries[] is
+ * then untouched. On JITRD_OK diag (when not NULL) names the first failed entry's Code. */
+enum jitrd_err jitrd_sqs_read_batch(struct json_object *json, enum jitrd_sqs_op op, size_t count,
+                                    enum jitrd_sqs_entry *entries,
+                                    struct jitrd_diag *diag) JITRD_WUR;
 
 /* GetQueueAttributes' ApproximateNumberOfMessages (a decimal string) into *depth. */
 enum jitrd_err jitrd_sqs_read_depth(struct json_object *json, long long *depth,

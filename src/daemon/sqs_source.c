@@ -35,6 +35,7 @@ struct held {
 	enum held_state state;
 	int64_t row_id;           /* the journal row a worker takes; 0 when none (delete at once) */
 	int64_t visible_until_ms; /* monotonic: when SQS would hand it out again */
+	bool stale;               /* SQS refused to extend it: its handle no longer holds it */
 	char message_id[128];
 	char receipt_handle[JITRD_SQS_MAX_RECEIPT + 1];
 };
@@ -135,6 +136,7 @@ static void take(struct jitrd_daemon_sqs *q, const struct jitrd_sqs_message *m, 
 	if (rc == 0 && h) {
 		h->state = row_id > 0 ? HELD_WAITING : HELD_DELETE;
 		h->row_id = row_id;
+		h->stale = false;
 		h->visible_until_ms = jitrd_clock_mono_ms() + (int64_t)q->visibility_seconds * 1000;
 		/* same sizes (checked below), NUL-terminated by the client */
 		memcpy(h->message_id, m->message_id, sizeof(h->message_id));
@@ -274,37 +276,75 @@ static bool delete_some(struct jitrd_daemon_sqs *q, int64_t deadline)
 }
 
 /* Extends each message still waiting for its outcome once half its visibility is gone, so
- * that no other consumer gets it while this host works on it. */
+ * that no other consumer gets it while this host works on it: ten per
+ * ChangeMessageVisibilityBatch. A refused entry (ReceiptHandleIsInvalid: the message was
+ * received again elsewhere, or is gone) is logged once and not tried again; its journal row
+ * still gets its outcome, and a repeat of the message finds it. A failed call is tried again
+ * at the next tick. */
 static void extend_visibility(struct jitrd_daemon_sqs *q)
 {
 	int64_t half = (int64_t)q->visibility_seconds * 500;
+	size_t next = 0;
 
 	if (q->visibility_seconds <= 0)
 		return;
-	for (size_t i = 0; i < q->capacity; i++) {
-		char handle[JITRD_SQS_MAX_RECEIPT + 1];
+	while (next < q->capacity) {
+		char handles[JITRD_SQS_MAX_MESSAGES][JITRD_SQS_MAX_RECEIPT + 1];
+		char ids[JITRD_SQS_MAX_MESSAGES][sizeof(q->held[0].message_id)];
+		const char *ptrs[JITRD_SQS_MAX_MESSAGES];
+		enum jitrd_sqs_entry entries[JITRD_SQS_MAX_MESSAGES];
+		size_t slots[JITRD_SQS_MAX_MESSAGES];
+		int64_t rows[JITRD_SQS_MAX_MESSAGES];
 		struct jitrd_diag diag = {{0}};
-		int64_t row_id, now = jitrd_clock_mono_ms();
+		int64_t now = jitrd_clock_mono_ms();
 		enum jitrd_err err;
+		size_t n = 0;
 
 		pthread_mutex_lock(&q->lock);
-		if (q->held[i].state != HELD_WAITING || q->held[i].visible_until_ms - now > half) {
-			pthread_mutex_unlock(&q->lock);
-			continue;
+		for (; next < q->capacity && n < JITRD_SQS_MAX_MESSAGES; next++) {
+			const struct held *h = &q->held[next];
+
+			if (h->state != HELD_WAITING || h->stale ||
+			    h->visible_until_ms - now > half)
+				continue;
+			slots[n] = next;
+			rows[n] = h->row_id;
+			memcpy(handles[n], h->receipt_handle, sizeof(handles[n]));
+			memcpy(ids[n], h->message_id, sizeof(ids[n]));
+			ptrs[n] = handles[n];
+			n++;
 		}
-		row_id = q->held[i].row_id;
-		memcpy(handle, q->held[i].receipt_handle, sizeof(handle));
 		pthread_mutex_unlock(&q->lock);
-		err = jitrd_sqs_change_visibility(q->keeper_session, jitrd_iot_deadline_in(CALL_MS),
-		                                  handle, q->visibility_seconds, NULL, &diag);
-		pthread_mutex_lock(&q->lock);
-		if (err == JITRD_OK && q->held[i].state == HELD_WAITING &&
-		    q->held[i].row_id == row_id)
-			q->held[i].visible_until_ms = now + (int64_t)q->visibility_seconds * 1000;
-		pthread_mutex_unlock(&q->lock);
-		if (err != JITRD_OK)
+		if (n == 0)
+			break;
+		err = jitrd_sqs_change_visibility_batch(
+		    q->keeper_session, jitrd_iot_deadline_in(CALL_MS), ptrs, n,
+		    q->visibility_seconds, entries, NULL, &diag);
+		if (err != JITRD_OK) {
 			jitrd_daemon_say(q->s, JITRD_LOG_WARN, "sqs.visibility_failed", "reason",
 			                 diag.text);
+			continue;
+		}
+		pthread_mutex_lock(&q->lock);
+		for (size_t i = 0; i < n; i++) {
+			struct held *h = &q->held[slots[i]];
+
+			if (h->state != HELD_WAITING || h->row_id != rows[i])
+				continue; /* let go meanwhile */
+			if (entries[i] == JITRD_SQS_ENTRY_DONE)
+				h->visible_until_ms = now + (int64_t)q->visibility_seconds * 1000;
+			else if (entries[i] == JITRD_SQS_ENTRY_REFUSED)
+				h->stale = true;
+		}
+		pthread_mutex_unlock(&q->lock);
+		for (size_t i = 0; i < n; i++)
+			if (entries[i] != JITRD_SQS_ENTRY_DONE)
+				jitrd_log_kv(q->s->log, JITRD_LOG_WARN, "sqs.visibility_failed",
+				             "messageId", ids[i], "reason",
+				             entries[i] == JITRD_SQS_ENTRY_REFUSED
+				                 ? diag.text
+				                 : "not extended; tried again at the next tick",
+				             NULL);
 	}
 }
 

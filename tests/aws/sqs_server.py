@@ -44,6 +44,8 @@ def main():
         "Attributes"]["QueueArn"]
     for body in (EVENT, base64.b64encode(EVENT.encode()).decode(), "junk"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
+    # moto authorizes a batch call by its own name (sqs:DeleteMessageBatch), AWS by the single
+    # action (sqs:DeleteMessage): both are granted here, the deploy policy has AWS's.
     # ReceiveMessage on any queue, so that SQS itself answers for a missing one (moto does
     # not match a statement scoped to a queue that does not exist).
     grant = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -51,7 +53,8 @@ def main():
         "Action": ["sqs:ReceiveMessage"]}, {
         "Effect": "Allow", "Resource": arn,
         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
-                   "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]}]})
+                   "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch",
+                   "sqs:GetQueueAttributes"]}]})
     iam.create_user(UserName="jitrd")
     iam.put_user_policy(UserName="jitrd", PolicyName="sqs", PolicyDocument=grant)
     key = iam.create_access_key(UserName="jitrd")["AccessKey"]

@@ -128,41 +128,94 @@ static void test_read_messages(void)
 	free(big);
 }
 
-static void expect_delete(const char *text, size_t count, enum jitrd_err want,
-                          const char *want_deleted)
+/* want_entries: one letter per entry, U unanswered, D done, R refused, F failed on SQS's side;
+ * want_diag: what diag starts with. */
+static void expect_batch(enum jitrd_sqs_op op, const char *text, size_t count, enum jitrd_err want,
+                         const char *want_entries, const char *want_diag)
 {
+	static const char letters[] = "UDRF";
 	struct json_object *j = text ? parse(text) : NULL;
-	unsigned char deleted[JITRD_SQS_MAX_MESSAGES];
+	enum jitrd_sqs_entry entries[JITRD_SQS_MAX_MESSAGES];
+	struct jitrd_diag diag = {{0}};
 	enum jitrd_err err;
 
-	memset(deleted, 7, sizeof(deleted));
-	err = jitrd_sqs_read_delete_batch(j, count, deleted, NULL);
+	for (size_t i = 0; i < JITRD_SQS_MAX_MESSAGES; i++)
+		entries[i] = (enum jitrd_sqs_entry)3;
+	entries[0] = (enum jitrd_sqs_entry)2;
+	err = jitrd_sqs_read_batch(j, op, count, entries, &diag);
 	CU_ASSERT_EQUAL(err, want);
 	for (size_t i = 0; err == JITRD_OK && i < count; i++)
-		CU_ASSERT_EQUAL(deleted[i], want_deleted[i] - '0');
+		CU_ASSERT_EQUAL(letters[entries[i]], want_entries[i]);
 	if (err != JITRD_OK)
-		CU_ASSERT_EQUAL(deleted[0], 7); /* untouched */
+		CU_ASSERT_EQUAL(entries[0], 2); /* untouched */
+	CU_ASSERT(strncmp(diag.text, want_diag, strlen(want_diag)) == 0);
+	if (strncmp(diag.text, want_diag, strlen(want_diag)) != 0)
+		fprintf(stderr, "diag: %s\n", diag.text);
 	json_object_put(j);
 }
 
-static void test_read_delete_batch(void)
+static void expect_cmv(const char *text, size_t count, enum jitrd_err want,
+                       const char *want_entries)
 {
-	expect_delete("{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"2\"}],\"Failed\":[{\"Id\":\"1\","
-	              "\"Code\":\"ReceiptHandleIsInvalid\",\"SenderFault\":true}]}",
-	              3, JITRD_OK, "101");
-	expect_delete("{\"Successful\":[{\"Id\":\"0\"}]}", 2, JITRD_OK, "10"); /* 1 absent */
-	expect_delete("{}", 1, JITRD_OK, "0");
-	expect_delete(NULL, 1, JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":{}}", 1, JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":[{\"Id\":\"1\"}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":[{\"Id\":\"-1\"}]}", 2, JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":[{\"Id\":0}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"0\"}]}", 2,
-	              JITRD_ERR_BAD_RESPONSE, "");
-	expect_delete("{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"0\"}]}", 2, JITRD_ERR_BAD_RESPONSE,
-	              "");
-	expect_delete("{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"},{\"Id\":\"2\"}]}", 2,
-	              JITRD_ERR_BAD_RESPONSE, "");
+	expect_batch(JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH, text, count, want, want_entries,
+	             want == JITRD_OK ? "" : "ChangeMessageVisibilityBatch: ");
+}
+
+static void test_read_batch(void)
+{
+	expect_batch(JITRD_SQS_DELETE_MESSAGE_BATCH,
+	             "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"2\"}],\"Failed\":[{\"Id\":\"1\","
+	             "\"Code\":\"ReceiptHandleIsInvalid\",\"SenderFault\":true}]}",
+	             3, JITRD_OK, "DRD",
+	             "DeleteMessageBatch: entry 1 failed: ReceiptHandleIsInvalid");
+	expect_batch(JITRD_SQS_DELETE_MESSAGE_BATCH, "{\"Successful\":{}}", 1,
+	             JITRD_ERR_BAD_RESPONSE, "", "DeleteMessageBatch: ");
+	expect_cmv("{\"Successful\":[{\"Id\":\"0\"}]}", 2, JITRD_OK, "DU"); /* 1 absent */
+	expect_cmv("{}", 1, JITRD_OK, "U");
+	expect_cmv("{\"Successful\":[],\"Failed\":[{\"Id\":\"2\",\"SenderFault\":false,\"Code\":"
+	           "\"InternalError\",\"Message\":\"m\"},{\"Id\":\"0\",\"SenderFault\":true,"
+	           "\"Code\":\"ReceiptHandleIsInvalid\"}]}",
+	           3, JITRD_OK, "RUF");
+	expect_batch(JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH,
+	             "{\"Failed\":[{\"Id\":\"2\",\"SenderFault\":false,\"Code\":\"InternalError\"},"
+	             "{\"Id\":\"1\",\"SenderFault\":true,\"Code\":\"ReceiptHandleIsInvalid\"}]}",
+	             3, JITRD_OK, "URF",
+	             "ChangeMessageVisibilityBatch: entry 1 failed: ReceiptHandleIsInvalid");
+	/* hostile or malformed */
+	expect_cmv(NULL, 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("[]", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":{}}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":\"x\"}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"1\"}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"-1\"}]}", 2, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"01\"}]}", 2, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"\"}]}", 2, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":0}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[\"0\"]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"0000000000000000000\"}]}", 1, JITRD_ERR_BAD_RESPONSE,
+	           "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"0\",\"SenderFault\":"
+	           "true,\"Code\":\"X\"}]}",
+	           2, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"0\"}]}", 2, JITRD_ERR_BAD_RESPONSE,
+	           "");
+	expect_cmv("{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"},{\"Id\":\"2\"}]}", 2,
+	           JITRD_ERR_BAD_RESPONSE, "");
+	/* a Failed entry must say whose fault and what (botocore: both required) */
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\"}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"Code\":\"X\"}]}", 1, JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":\"true\",\"Code\":\"X\"}]}", 1,
+	           JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true}]}", 1, JITRD_ERR_BAD_RESPONSE,
+	           "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,\"Code\":7}]}", 1,
+	           JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,\"Code\":\"\"}]}", 1,
+	           JITRD_ERR_BAD_RESPONSE, "");
+	expect_cmv("{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,\"Code\":\"xxxxxxxxxxxxxxxxxxxx"
+	           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}]}",
+	           1, JITRD_ERR_BAD_RESPONSE, "");
 }
 
 static void test_read_depth(void)
@@ -252,7 +305,8 @@ static void test_operations(void)
 	struct jitrd_iot_result res = {0};
 	struct jitrd_diag diag = {{0}};
 	unsigned char deleted[3] = {0};
-	const char *handles[3];
+	enum jitrd_sqs_entry cmv[3];
+	const char *handles[3], *cmv_handles[3];
 	size_t n = 0, k = 0;
 	long long depth = -1;
 	struct conn c;
@@ -286,9 +340,23 @@ static void test_operations(void)
 	                                  &k, &res, &diag),
 	                JITRD_OK);
 	CU_ASSERT_EQUAL(k, 0);
-	CU_ASSERT_EQUAL(jitrd_sqs_change_visibility(c.session, jitrd_iot_deadline_in(10000),
-	                                            m[junk].receipt_handle, 0, &res, &diag),
+	/* a batch of 3 extends, one with a bogus handle that SQS refuses: exactly that entry */
+	cmv_handles[0] = m[(junk + 1) % 3].receipt_handle;
+	cmv_handles[1] = "AQEBbogus-receipt-handle";
+	cmv_handles[2] = m[(junk + 2) % 3].receipt_handle;
+	CU_ASSERT_EQUAL(jitrd_sqs_change_visibility_batch(c.session, jitrd_iot_deadline_in(10000),
+	                                                  cmv_handles, 3, 30, cmv, &res, &diag),
 	                JITRD_OK);
+	CU_ASSERT(cmv[0] == JITRD_SQS_ENTRY_DONE && cmv[1] == JITRD_SQS_ENTRY_REFUSED &&
+	          cmv[2] == JITRD_SQS_ENTRY_DONE);
+	CU_ASSERT(strstr(diag.text, "entry 1 failed: ReceiptHandleIsInvalid") != NULL);
+	/* the junk one shown again at once */
+	cmv_handles[0] = m[junk].receipt_handle;
+	diag.text[0] = '\0';
+	CU_ASSERT_EQUAL(jitrd_sqs_change_visibility_batch(c.session, jitrd_iot_deadline_in(10000),
+	                                                  cmv_handles, 1, 0, cmv, &res, &diag),
+	                JITRD_OK);
+	CU_ASSERT(cmv[0] == JITRD_SQS_ENTRY_DONE && diag.text[0] == '\0');
 	CU_ASSERT_EQUAL_FATAL(jitrd_sqs_receive(c.session, jitrd_iot_deadline_in(20000), 1, 10, 30,
 	                                        again, &k, &res, &diag),
 	                      JITRD_OK);
@@ -450,7 +518,7 @@ int main(void)
 {
 	static const struct tsupport_case readers[] = {
 	    {"ReceiveMessage answers: good and hostile", test_read_messages},
-	    {"DeleteMessageBatch answers", test_read_delete_batch},
+	    {"...Batch answers: good, hostile, Failed entries", test_read_batch},
 	    {"GetQueueAttributes answers", test_read_depth},
 	    {"refused settings", test_refused_settings},
 	    {NULL, NULL},

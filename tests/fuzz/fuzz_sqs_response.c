@@ -1,9 +1,10 @@
 /* fuzz_sqs_response.c — libFuzzer target for the SQS client's readers of SQS's answers
  * (src/aws/sqs_client.c through sqs_client_parse.h) and for the decoding of a message body
  * (jitrd_event_body_decode): the bytes are parsed as JSON and read as a ReceiveMessage, a
- * DeleteMessageBatch and a GetQueueAttributes answer, and decoded as a body. Invariants: at most
- * the messages asked for, fields NUL-terminated within their sizes, bodies within SQS's limit,
- * a decoded body within the event's limit and starting with '{'. */
+ * DeleteMessageBatch or ChangeMessageVisibilityBatch and a GetQueueAttributes answer, and
+ * decoded as a body. Invariants: at most the messages asked for, fields NUL-terminated within
+ * their sizes, bodies within SQS's limit, batch entries one of the four fates and the diag
+ * NUL-terminated, a decoded body within the event's limit and starting with '{'. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static char decoded[JITRD_EVENT_BODY_DECODED_SIZE];
 static void read_answers(struct json_object *json)
 {
 	struct jitrd_sqs_message m[JITRD_SQS_MAX_MESSAGES];
-	unsigned char deleted[JITRD_SQS_MAX_MESSAGES];
+	enum jitrd_sqs_entry entries[JITRD_SQS_MAX_MESSAGES];
 	size_t count = 0;
 	long long depth = -1;
 
@@ -40,11 +41,18 @@ static void read_answers(struct json_object *json)
 		}
 		jitrd_sqs_messages_cleanup(m, count);
 	}
-	for (size_t n = 1; n <= JITRD_SQS_MAX_MESSAGES; n += 3)
-		if (jitrd_sqs_read_delete_batch(json, n, deleted, NULL) == JITRD_OK)
+	for (size_t n = 1; n <= JITRD_SQS_MAX_MESSAGES; n += 3) {
+		enum jitrd_sqs_op op = n % 2 ? JITRD_SQS_DELETE_MESSAGE_BATCH
+		                             : JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH;
+		struct jitrd_diag diag = {{0}};
+
+		if (jitrd_sqs_read_batch(json, op, n, entries, &diag) == JITRD_OK)
 			for (size_t i = 0; i < n; i++)
-				if (deleted[i] > 1)
+				if ((unsigned)entries[i] > JITRD_SQS_ENTRY_FAILED)
 					abort();
+		if (strnlen(diag.text, sizeof(diag.text)) == sizeof(diag.text))
+			abort();
+	}
 	if (jitrd_sqs_read_depth(json, &depth, NULL) == JITRD_OK && depth < 0)
 		abort();
 }
