@@ -22,15 +22,14 @@
 
 struct sqs_op_spec {
 	const char *name; /* X-Amz-Target: AmazonSQS.<name>; the IAM action sqs:<name> */
-	int answer_unused;
 };
 
 /* Every operation called; tests/deploy/test-aws.py reads the names from this table. */
 static const struct sqs_op_spec ops[JITRD_SQS_OP_COUNT] = {
-    [JITRD_SQS_RECEIVE_MESSAGE] = {"ReceiveMessage", 0},
-    [JITRD_SQS_DELETE_MESSAGE_BATCH] = {"DeleteMessageBatch", 0},
-    [JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH] = {"ChangeMessageVisibilityBatch", 0},
-    [JITRD_SQS_GET_QUEUE_ATTRIBUTES] = {"GetQueueAttributes", 0},
+    [JITRD_SQS_RECEIVE_MESSAGE] = {"ReceiveMessage"},
+    [JITRD_SQS_DELETE_MESSAGE_BATCH] = {"DeleteMessageBatch"},
+    [JITRD_SQS_CHANGE_MESSAGE_VISIBILITY_BATCH] = {"ChangeMessageVisibilityBatch"},
+    [JITRD_SQS_GET_QUEUE_ATTRIBUTES] = {"GetQueueAttributes"},
 };
 
 static const char *service_op_name(int op)
@@ -273,7 +272,6 @@ static enum jitrd_err send_op(struct jitrd_sqs_session *s, int64_t deadline, enu
 	size_t len = 0;
 	const char *text;
 
-	c.answer_unused = ops[op].answer_unused;
 	if (!req)
 		goto cleanup;
 	text = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN, &len);
