@@ -78,7 +78,7 @@ enum jitrd_err jitrd_journal_record(struct jitrd_journal *journal, enum jitrd_jo
 
 /* The same INSERT for a repeat that joins the open row of its certificate (DESIGN §3.3): the
  * row is born done, decision skip with reason, so no worker can claim it in between (as it
- * could between jitrd_journal_record and jitrd_journal_complete). certificate_id is required;
+ * could between jitrd_journal_record and its jitrd_journal_finish). certificate_id is required;
  * reason at most JITRD_JOURNAL_TEXT_MAX bytes. Errors: as jitrd_journal_record. */
 enum jitrd_err jitrd_journal_record_joined(struct jitrd_journal *journal,
                                            enum jitrd_journal_source source, const void *payload,
@@ -109,33 +109,15 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *journal, int64_t now_ms
 
 void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count);
 
-/* Records the outcome of a pending or in-progress event and marks it done. The decision is
- * stored as its name ("activate", "skip": jitrd_decision_name); status is a word (at most
- * JITRD_JOURNAL_WORD_MAX), reason text (capped at JITRD_JOURNAL_TEXT_MAX, longer is cut);
- * status and reason may be NULL. Errors: JITRD_ERR_INVALID_ARG (a decision outside the enum,
- * an unknown id, an event already done or failed), JITRD_ERR_IO. */
-enum jitrd_err jitrd_journal_complete(struct jitrd_journal *journal, int64_t id,
-                                      enum jitrd_decision_kind decision, const char *reason,
-                                      const char *status, int64_t now_ms,
-                                      struct jitrd_diag *diag) JITRD_WUR;
-
 /* One more failed attempt of a pending or in-progress event: attempts + 1, and back to pending
  * due at next_attempt_ms; once attempts reaches max_attempts the event is failed instead
  * (decision "failed", finished at now_ms) and never claimed again. *state (may be NULL) says
- * which, written only on success. Errors as for complete. */
+ * which, written only on success. Errors: JITRD_ERR_INVALID_ARG (an unknown id, an event
+ * already done or failed), JITRD_ERR_IO. */
 enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *journal, int64_t id,
                                          int64_t next_attempt_ms, const char *reason,
                                          int64_t now_ms, enum jitrd_journal_state *state,
                                          struct jitrd_diag *diag) JITRD_WUR;
-
-/* retry_later with a bound of its own: the event is failed once attempts reaches
- * max_attempts (0, or more than the journal's max_attempts: the journal's). For errors that
- * deserve fewer tries than the default (a certificate AWS does not know). */
-enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *journal, int64_t id,
-                                           int64_t next_attempt_ms, const char *reason,
-                                           int64_t now_ms, unsigned max_attempts,
-                                           enum jitrd_journal_state *state,
-                                           struct jitrd_diag *diag) JITRD_WUR;
 
 /* At start-up: every in_progress event (a crash happened mid-way) goes back to pending, due at
  * now_ms, and the interruption counts as an attempt (at max_attempts the event is failed).
@@ -149,11 +131,6 @@ enum jitrd_err jitrd_journal_recover(struct jitrd_journal *journal, int64_t now_
 enum jitrd_err jitrd_journal_requeue_stale(struct jitrd_journal *journal, int64_t claimed_before_ms,
                                            int64_t now_ms, size_t *count,
                                            struct jitrd_diag *diag) JITRD_WUR;
-
-/* *pending = some event of certificate_id is pending or in progress (coalescing). */
-enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *journal,
-                                             const char *certificate_id, bool *pending,
-                                             struct jitrd_diag *diag) JITRD_WUR;
 
 /* Deletes done events finished before older_than_ms (failed ones are kept). *count (may be
  * NULL) = rows deleted. Errors: JITRD_ERR_IO. */
@@ -242,12 +219,13 @@ enum jitrd_err jitrd_journal_job_finish(struct jitrd_journal *journal, const cha
 
 /* ---- remembered final decisions ----
  * A certificate whose event ended in a final decision that a repeat of the event would only
- * confirm (reject, ignore) is remembered until until_ms, so its repeats (a device in a
- * reconnect loop republishes it at every connect) are answered without an API call or an
- * event row. decision and status are words, reason text (cut at JITRD_JOURNAL_TEXT_MAX).
- * event_key (at most JITRD_JOURNAL_NAME_MAX bytes) names what else of the event the decision
- * rests on (its CA id, account, status): only a repeat with the same key is answered, so an
- * event forged with another CA or account cannot make the genuine one be skipped. */
+ * confirm (reject, ignore) is remembered until until_ms (with the event's completion, by
+ * jitrd_journal_finish), so its repeats (a device in a reconnect loop republishes it at every
+ * connect) are answered by jitrd_journal_intake without an API call or an event row. decision
+ * and status are words, reason text (cut at JITRD_JOURNAL_TEXT_MAX). event_key (at most
+ * JITRD_JOURNAL_NAME_MAX bytes) names what else of the event the decision rests on (its CA id,
+ * account, status): only a repeat with the same key is answered, so an event forged with
+ * another CA or account cannot make the genuine one be skipped. */
 struct jitrd_journal_memory {
 	char decision[JITRD_JOURNAL_WORD_MAX + 1];
 	char reason[JITRD_JOURNAL_TEXT_MAX + 1];
@@ -256,22 +234,6 @@ struct jitrd_journal_memory {
 	int64_t until_ms;
 	uint64_t repeats; /* repeats answered from memory, this one included */
 };
-
-/* Remembers (or replaces) the decision of certificate_id until until_ms; its repeat count
- * starts at 0. Errors: JITRD_ERR_INVALID_ARG (empty or overlong id, missing decision),
- * JITRD_ERR_IO. */
-enum jitrd_err jitrd_journal_remember(struct jitrd_journal *journal, const char *certificate_id,
-                                      const char *event_key, const char *decision,
-                                      const char *reason, const char *status, int64_t now_ms,
-                                      int64_t until_ms, struct jitrd_diag *diag) JITRD_WUR;
-
-/* *found = certificate_id has a decision remembered beyond now_ms under the same event_key;
- * then its repeat count goes up by one (in the same statement) and *memory is written. Errors:
- * JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
-enum jitrd_err jitrd_journal_recall(struct jitrd_journal *journal, const char *certificate_id,
-                                    const char *event_key, int64_t now_ms,
-                                    struct jitrd_journal_memory *memory, bool *found,
-                                    struct jitrd_diag *diag) JITRD_WUR;
 
 /* Forgets every remembered decision (a reload may decide differently: new CAs, CRLs,
  * templates). *count (may be NULL) = how many. Errors: JITRD_ERR_IO. */
@@ -317,7 +279,7 @@ struct jitrd_journal_arrival {
 	const void *payload; /* len bytes, as for jitrd_journal_record */
 	size_t len;
 	const char *certificate_id; /* NULL: the event did not parse (then only recorded) */
-	/* Non-NULL: a decision remembered under this key (jitrd_journal_recall) answers it. */
+	/* Non-NULL: a decision remembered under this key (jitrd_journal_finish) answers it. */
 	const char *event_key;
 	enum jitrd_journal_when_open when_open;
 	const char *join_reason; /* JITRD_JOURNAL_JOIN_OPEN: at most JITRD_JOURNAL_TEXT_MAX */
@@ -347,17 +309,19 @@ enum jitrd_err jitrd_journal_intake(struct jitrd_journal *journal,
 struct jitrd_journal_ending {
 	int64_t id;
 	enum jitrd_decision_kind decision;
-	const char *reason; /* as for jitrd_journal_complete; may be NULL */
+	const char *reason; /* text, cut at JITRD_JOURNAL_TEXT_MAX; may be NULL */
 	const char *status; /* a word; may be NULL */
 	int64_t now_ms;
-	/* true: jitrd_journal_retry_bounded's ending (next_attempt_ms, max_attempts) instead of
-	 * jitrd_journal_complete's; decision is then not stored unless the event fails. */
+	/* true: one more failed attempt, as jitrd_journal_retry_later with a bound of its own
+	 * (max_attempts; 0, or more than the journal's: the journal's), instead of the event done;
+	 * decision is then not stored unless the event fails. */
 	bool retry;
 	int64_t next_attempt_ms;
 	unsigned max_attempts;
 	const struct jitrd_journal_cert *cert; /* inventory row upserted too; NULL = none */
 	/* Non-NULL (with a completion, not a retry): the decision of certificate_id is
-	 * remembered under this key until remember_until_ms, as jitrd_journal_remember does. */
+	 * remembered (or its memory replaced, repeat count 0) under this key until
+	 * remember_until_ms. certificate_id is then required. */
 	const char *remember_key;
 	const char *certificate_id;
 	int64_t remember_until_ms;
@@ -365,8 +329,9 @@ struct jitrd_journal_ending {
 
 /* The end of one event in one transaction: its outcome (complete or retry), its inventory row
  * and its remembered decision, all or nothing. *state (may be NULL) = the event's state
- * afterwards, written only on success. Errors: JITRD_ERR_INVALID_ARG (as complete, retry,
- * cert_upsert and remember say; an unknown or finished id), JITRD_ERR_IO; on any error the
+ * afterwards, written only on success. Errors: JITRD_ERR_INVALID_ARG (a decision outside the
+ * enum, an overlong status, an inventory row cert_upsert refuses, a memory without its
+ * certificate; an unknown or finished id), JITRD_ERR_IO; on any error the
  * transaction is rolled back whole. */
 enum jitrd_err jitrd_journal_finish(struct jitrd_journal *journal,
                                     const struct jitrd_journal_ending *ending,

@@ -911,34 +911,6 @@ static enum jitrd_err complete_locked(struct jitrd_journal *j, int64_t id, const
 	return result;
 }
 
-enum jitrd_err jitrd_journal_complete(struct jitrd_journal *j, int64_t id,
-                                      enum jitrd_decision_kind kind, const char *reason,
-                                      const char *status, int64_t now_ms, struct jitrd_diag *diag)
-{
-	/* the stored column holds the decision's name, as it always has */
-	const char *decision = decision_word(kind);
-	enum jitrd_err result;
-
-	if (!j || !word_ok(decision, true) || !word_ok(status, false)) {
-		jitrd_diag_set(diag, "journal: complete: missing or overlong decision or status");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	pthread_mutex_lock(&j->lock);
-	result = complete_locked(j, id, decision, reason, status, now_ms, diag);
-	if (result == JITRD_OK)
-		journal_backlog_add(j, -1);
-	pthread_mutex_unlock(&j->lock);
-	return result;
-}
-
-enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
-                                         int64_t next_attempt_ms, const char *reason,
-                                         int64_t now_ms, enum jitrd_journal_state *state,
-                                         struct jitrd_diag *diag)
-{
-	return jitrd_journal_retry_bounded(j, id, next_attempt_ms, reason, now_ms, 0, state, diag);
-}
-
 /* With j->lock held: S_RETRY of event id with at most max_attempts (already bounded);
  * *new_state = the event's state afterwards. An unknown or finished id is
  * JITRD_ERR_INVALID_ARG. The backlog is the caller's. */
@@ -978,10 +950,10 @@ static enum jitrd_err retry_locked(struct jitrd_journal *j, int64_t id, int64_t 
 	return result;
 }
 
-enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
-                                           int64_t next_attempt_ms, const char *reason,
-                                           int64_t now_ms, unsigned max_attempts,
-                                           enum jitrd_journal_state *state, struct jitrd_diag *diag)
+enum jitrd_err jitrd_journal_retry_later(struct jitrd_journal *j, int64_t id,
+                                         int64_t next_attempt_ms, const char *reason,
+                                         int64_t now_ms, enum jitrd_journal_state *state,
+                                         struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 	int new_state = -1;
@@ -990,11 +962,9 @@ enum jitrd_err jitrd_journal_retry_bounded(struct jitrd_journal *j, int64_t id,
 		jitrd_diag_set(diag, "journal: retry_later: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
-	if (max_attempts == 0 || max_attempts > j->max_attempts)
-		max_attempts = j->max_attempts;
 	pthread_mutex_lock(&j->lock);
 	result =
-	    retry_locked(j, id, next_attempt_ms, reason, now_ms, max_attempts, &new_state, diag);
+	    retry_locked(j, id, next_attempt_ms, reason, now_ms, j->max_attempts, &new_state, diag);
 	if (result == JITRD_OK) {
 		if (new_state == JITRD_JOURNAL_FAILED)
 			journal_backlog_add(j, -1);
@@ -1079,25 +1049,6 @@ enum jitrd_err journal_exists(struct jitrd_journal *j, enum stmt_id which, const
 	result = journal_stmt_end(j, which, rc, what, diag);
 	if (result == JITRD_OK)
 		*exists = rc == SQLITE_ROW;
-	return result;
-}
-
-enum jitrd_err jitrd_journal_has_pending_for(struct jitrd_journal *j, const char *certificate_id,
-                                             bool *pending, struct jitrd_diag *diag)
-{
-	enum jitrd_err result;
-	bool found = false;
-
-	if (!j || !pending || journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0) {
-		jitrd_diag_set(diag, "journal: has_pending_for: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	pthread_mutex_lock(&j->lock);
-	result =
-	    journal_exists(j, S_HAS_PENDING, certificate_id, NULL, "has_pending_for", &found, diag);
-	pthread_mutex_unlock(&j->lock);
-	if (result == JITRD_OK)
-		*pending = found;
 	return result;
 }
 
@@ -1349,7 +1300,7 @@ cleanup:
 
 /* ---- remembered decisions, pruning, progress ------------------------------------------- */
 
-/* The arguments jitrd_journal_remember requires. */
+/* The arguments a remembered decision requires (see jitrd_journal_finish). */
 static bool remember_args_ok(const char *certificate_id, const char *event_key,
                              const char *decision, const char *status)
 {
@@ -1375,24 +1326,6 @@ static enum jitrd_err remember_locked(struct jitrd_journal *j, const char *certi
 	};
 
 	return journal_stmt_exec(j, S_REMEMBER, params, COUNT_OF(params), "remember", diag);
-}
-
-enum jitrd_err jitrd_journal_remember(struct jitrd_journal *j, const char *certificate_id,
-                                      const char *event_key, const char *decision,
-                                      const char *reason, const char *status, int64_t now_ms,
-                                      int64_t until_ms, struct jitrd_diag *diag)
-{
-	enum jitrd_err result;
-
-	if (!j || !remember_args_ok(certificate_id, event_key, decision, status)) {
-		jitrd_diag_set(diag, "journal: remember: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	pthread_mutex_lock(&j->lock);
-	result = remember_locked(j, certificate_id, event_key, decision, reason, status, now_ms,
-	                         until_ms, diag);
-	pthread_mutex_unlock(&j->lock);
-	return result;
 }
 
 /* With j->lock held, the arguments checked: S_RECALL; *found, and *memory when found. */
@@ -1432,25 +1365,6 @@ static enum jitrd_err recall_locked(struct jitrd_journal *j, const char *certifi
 	if (*found)
 		*memory = m;
 	return JITRD_OK;
-}
-
-enum jitrd_err jitrd_journal_recall(struct jitrd_journal *j, const char *certificate_id,
-                                    const char *event_key, int64_t now_ms,
-                                    struct jitrd_journal_memory *memory, bool *found,
-                                    struct jitrd_diag *diag)
-{
-	enum jitrd_err result;
-
-	if (!j || !memory || !found ||
-	    journal_bounded_len(certificate_id, JITRD_JOURNAL_ID_MAX) < 0 ||
-	    journal_bounded_len(event_key, JITRD_JOURNAL_NAME_MAX) < 0) {
-		jitrd_diag_set(diag, "journal: recall: invalid argument");
-		return JITRD_ERR_INVALID_ARG;
-	}
-	pthread_mutex_lock(&j->lock);
-	result = recall_locked(j, certificate_id, event_key, now_ms, memory, found, diag);
-	pthread_mutex_unlock(&j->lock);
-	return result;
 }
 
 enum jitrd_err jitrd_journal_forget_all(struct jitrd_journal *j, size_t *count,

@@ -1,9 +1,9 @@
-/* bench_journal.c — the journal's CPU per event as `jitrd run` spends it, two ways over the same
- * file: "separate" (recall, has_pending_for, record, claim, complete, cert_upsert: a transaction
- * each) and "combined" (intake, claim, finish: the event's two ends in one transaction each).
- * Rounds alternate between the two, each in a fresh journal; prints CPU microseconds per event.
- * With "defaults" as fifth argument SQLite is initialised first, so the journal's
- * configuration of SQLite (see configure_sqlite in journal.c) cannot apply: the cost before it. */
+/* bench_journal.c — the journal's CPU per event as `jitrd run` spends it: an event's arrival
+ * (the inventory lookup and intake, on paho's thread) and its work (a claim of CLAIM_BATCH,
+ * finish with its inventory row), each timed apart, over rounds of a fresh journal; prints CPU
+ * microseconds per event. With "defaults" as fourth argument SQLite is initialised first, so
+ * the journal's configuration of SQLite (see configure_sqlite in journal.c) cannot apply: the
+ * cost before it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,26 +42,21 @@ static void inventory_row(struct jitrd_journal_cert *c, const char *id, int64_t 
 	c->updated_ms = now;
 }
 
-/* The arrival of event i; separate = the calls before intake existed. */
-static int arrive(struct jitrd_journal *j, unsigned i, bool separate)
+/* The arrival of event i, as record_event makes it: was the certificate judged since the
+ * event (an inventory lookup), then intake. */
+static int arrive(struct jitrd_journal *j, unsigned i)
 {
 	char payload[512], id[65], key[160];
 	struct jitrd_journal_memory m;
+	struct jitrd_journal_cert cert;
 	int64_t row = 0;
 	bool found = false;
 	int n = snprintf(payload, sizeof(payload), payload_fmt, i, 1);
 
 	snprintf(id, sizeof(id), "%064x", i);
 	snprintf(key, sizeof(key), "%064d/123456789012/PENDING_ACTIVATION", 1);
-	if (separate) {
-		if (jitrd_journal_recall(j, id, key, 1000 + i, &m, &found, NULL) != JITRD_OK ||
-		    jitrd_journal_has_pending_for(j, id, &found, NULL) != JITRD_OK)
-			return -1;
-		return jitrd_journal_record(j, JITRD_JOURNAL_MQTT, payload, (size_t)n, id, 1000 + i,
-		                            &row, NULL) == JITRD_OK
-		           ? 0
-		           : -1;
-	}
+	if (jitrd_journal_cert_get(j, id, &cert, &found, NULL) != JITRD_OK)
+		return -1;
 	struct jitrd_journal_arrival a = {
 	    .source = JITRD_JOURNAL_MQTT,
 	    .payload = payload,
@@ -77,7 +72,8 @@ static int arrive(struct jitrd_journal *j, unsigned i, bool separate)
 	return jitrd_journal_intake(j, &a, &got, &row, &m, NULL) == JITRD_OK ? 0 : -1;
 }
 
-static int work_off(struct jitrd_journal *j, bool separate, int64_t now)
+/* A worker's side: claims of CLAIM_BATCH, each event finished with its inventory row. */
+static int work_off(struct jitrd_journal *j, int64_t now)
 {
 	struct jitrd_journal_event *events = NULL;
 	struct jitrd_journal_cert row;
@@ -88,51 +84,55 @@ static int work_off(struct jitrd_journal *j, bool separate, int64_t now)
 		if (jitrd_journal_claim(j, now, CLAIM_BATCH, &events, &count, NULL) != JITRD_OK)
 			return -1;
 		for (size_t k = 0; k < count; k++) {
+			struct jitrd_journal_ending e = {
+			    .id = events[k].id,
+			    .decision = JITRD_DECISION_ACTIVATE,
+			    .reason = "activated",
+			    .status = "ACTIVE",
+			    .now_ms = now,
+			    .cert = &row,
+			};
+
 			inventory_row(&row, events[k].certificate_id, now);
-			if (separate) {
-				failed |= jitrd_journal_complete(
-					      j, events[k].id, JITRD_DECISION_ACTIVATE, "activated",
-					      "ACTIVE", now, NULL) != JITRD_OK;
-				failed |= jitrd_journal_cert_upsert(j, &row, NULL) != JITRD_OK;
-			} else {
-				struct jitrd_journal_ending e = {
-				    .id = events[k].id,
-				    .decision = JITRD_DECISION_ACTIVATE,
-				    .reason = "activated",
-				    .status = "ACTIVE",
-				    .now_ms = now,
-				    .cert = &row,
-				};
-				failed |= jitrd_journal_finish(j, &e, NULL, NULL) != JITRD_OK;
-			}
+			failed |= jitrd_journal_finish(j, &e, NULL, NULL) != JITRD_OK;
 		}
 		jitrd_journal_events_free(events, count);
 	} while (count > 0 && !failed);
 	return failed ? -1 : 0;
 }
 
+struct round_cost {
+	double arrival_us, work_us; /* CPU per event */
+};
+
 /* One round: events recorded in bursts of 64, then worked off (as queued MQTT events are). */
-static double round_us(const char *dir, unsigned events, bool separate)
+static int round_cost(const char *dir, unsigned events, struct round_cost *cost)
 {
 	struct jitrd_journal *j = NULL;
 	struct jitrd_diag diag = {""};
 	char path[4096];
-	double t0, spent = -1;
+	double arrival = 0, work = 0, t0;
+	int result = -1;
 
 	snprintf(path, sizeof(path), "%s/bench-%d.db", dir, (int)getpid());
 	if (jitrd_journal_open(path, NULL, &j, &diag) != JITRD_OK) {
 		fprintf(stderr, "open: %s\n", diag.text);
 		return -1;
 	}
-	t0 = cpu_seconds();
 	for (unsigned i = 0; i < events; i += 64) {
+		t0 = cpu_seconds();
 		for (unsigned k = i; k < i + 64 && k < events; k++)
-			if (arrive(j, k, separate) != 0)
+			if (arrive(j, k) != 0)
 				goto cleanup;
-		if (work_off(j, separate, 1000 + i) != 0)
+		arrival += cpu_seconds() - t0;
+		t0 = cpu_seconds();
+		if (work_off(j, 1000 + i) != 0)
 			goto cleanup;
+		work += cpu_seconds() - t0;
 	}
-	spent = (cpu_seconds() - t0) * 1e6 / events;
+	cost->arrival_us = arrival * 1e6 / events;
+	cost->work_us = work * 1e6 / events;
+	result = 0;
 cleanup:
 	jitrd_journal_close(j);
 	for (const char *suffix = ""; suffix;
@@ -142,7 +142,7 @@ cleanup:
 		snprintf(side, sizeof(side), "%s%s", path, suffix);
 		unlink(side);
 	}
-	return spent;
+	return result;
 }
 
 int main(int argc, char **argv)
@@ -150,30 +150,20 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	unsigned events = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 5000;
 	unsigned rounds = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 3;
-	const char *only = argc > 4 ? argv[4] : NULL; /* "separate" or "combined" (strace -c) */
 
-	if (only && strcmp(only, "any") == 0)
-		only = NULL;
-	if (argc > 5 && strcmp(argv[5], "defaults") == 0 && sqlite3_initialize() != SQLITE_OK)
+	if (argc > 4 && strcmp(argv[4], "defaults") == 0 && sqlite3_initialize() != SQLITE_OK)
 		return 1;
-
 	if (events == 0 || rounds == 0) {
-		fprintf(stderr, "usage: bench_journal [DIR [EVENTS [ROUNDS [separate|combined|any "
-		                "[defaults]]]]]\n");
+		fprintf(stderr, "usage: bench_journal [DIR [EVENTS [ROUNDS [defaults]]]]\n");
 		return 2;
 	}
 	for (unsigned r = 0; r < rounds; r++) {
-		for (int separate = 1; separate >= 0; separate--) {
-			double us;
+		struct round_cost cost;
 
-			if (only && strcmp(only, separate ? "separate" : "combined") != 0)
-				continue;
-			us = round_us(dir, events, separate);
-			if (us < 0)
-				return 1;
-			printf("%s\t%u events\t%.1f us CPU per event\n",
-			       separate ? "separate" : "combined", events, us);
-		}
+		if (round_cost(dir, events, &cost) != 0)
+			return 1;
+		printf("%u events\tarrival %.1f us\twork %.1f us\ttotal %.1f us CPU per event\n",
+		       events, cost.arrival_us, cost.work_us, cost.arrival_us + cost.work_us);
 	}
 	return 0;
 }
