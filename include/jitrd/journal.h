@@ -284,6 +284,13 @@ struct jitrd_journal_arrival {
 	enum jitrd_journal_when_open when_open;
 	const char *join_reason; /* JITRD_JOURNAL_JOIN_OPEN: at most JITRD_JOURNAL_TEXT_MAX */
 	int64_t now_ms;
+	/* > 0: the certificate must have been judged since this moment (ms; compared in whole
+	 * seconds, as the inventory's updated_ms is written) for the event to be answered from
+	 * the inventory: an inventory row of a status other than PENDING_ACTIVATION updated in
+	 * that second or later. The event's timestamp for an MQTT event, the start of the sweep's
+	 * listing for the sweep. 0: not looked up (SQS: the message waits for a worker's outcome).
+	 */
+	int64_t judged_since_ms;
 };
 
 enum jitrd_journal_intake_result {
@@ -292,13 +299,19 @@ enum jitrd_journal_intake_result {
 	JITRD_JOURNAL_OPEN = 2,       /* an open row exists; LEAVE_IF_OPEN: nothing recorded */
 	JITRD_JOURNAL_REMEMBERED = 3, /* answered by a remembered decision: *memory written,
 	                               * its repeat counted, nothing recorded */
+	/* Answered by the inventory (judged_since_ms): *memory holds its judgement (status, last
+	 * decision, updated_ms as decided_ms). JOIN_OPEN: recorded done, a skip with reason
+	 * "judged <status> since the event" (also in memory->reason), *id written; LEAVE_IF_OPEN:
+	 * nothing recorded. */
+	JITRD_JOURNAL_JUDGED = 4,
 };
 
-/* In one transaction: the remembered decision of the certificate (when event_key is set),
- * else its open row (when certificate_id is set), else a new pending row; committed before it
- * returns, so a recorded event survives a crash. Outputs written only on success; *id only for
- * RECORDED and JOINED, *memory (may be NULL) only for REMEMBERED. On any failure nothing of the
- * transaction is left (the caller may then fall back to jitrd_journal_record).
+/* In one transaction: the certificate's judgement in the inventory (when judged_since_ms is
+ * set), else its remembered decision (when event_key is set), else its open row (when
+ * certificate_id is set), else a new pending row; committed before it returns, so a recorded
+ * event survives a crash. Outputs written only on success; *id only for RECORDED, JOINED and
+ * JUDGED with JOIN_OPEN, *memory (may be NULL) only for REMEMBERED and JUDGED. On any failure
+ * nothing of the transaction is left (the caller may then fall back to jitrd_journal_record).
  * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO, JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_journal_intake(struct jitrd_journal *journal,
                                     const struct jitrd_journal_arrival *arrival,

@@ -184,6 +184,11 @@ static const char *const stmt_sql[S_COUNT_] = {
 		      " UNION ALL SELECT min(claimed_ms) FROM events WHERE state = 'in_progress')",
     /* Through events_due (state first): costs the open events, not the whole table. */
     [S_OPEN_COUNT] = "SELECT count(*) FROM events WHERE state IN ('pending', 'in_progress')",
+    /* The certificate's judgement when it is no older than the second ?2 (see judged_locked).
+     * The status literal as the pipeline writes it (jitrd_iot_status_name, a layer above). */
+    [S_JUDGED] = "SELECT status, last_decision, updated_ms FROM certificates"
+		 " WHERE certificate_id = ?1 AND updated_ms / 1000 >= ?2"
+		 " AND status <> 'PENDING_ACTIVATION'",
 };
 
 static const char *const source_names[] = {
@@ -1465,6 +1470,45 @@ static enum jitrd_err end_locked(struct jitrd_journal *j, enum jitrd_err result,
 	return result;
 }
 
+/* With j->lock held: whether the inventory says the certificate was judged since since_ms
+ * (> 0), i.e. jitrd saw it leave PENDING_ACTIVATION then or later; when so, *found and the
+ * judgement in *answer (status, last decision as decision, updated_ms as decided_ms). An event
+ * older than that judgement is a listing answered before an event of its own judged the
+ * certificate (at start-up the sweep races the backlog the broker kept for the session), or a
+ * registration event delivered after the sweep or another copy of it judged the certificate.
+ * AWS cannot put a certificate back (UpdateCertificate refuses PENDING_ACTIVATION), so the
+ * event would only cost a DescribeCertificate for a skip. A certificate deleted and registered
+ * again has a later event, which goes on as usual. */
+static enum jitrd_err judged_locked(struct jitrd_journal *j, const char *certificate_id,
+                                    int64_t since_ms, struct jitrd_journal_memory *answer,
+                                    bool *found, struct jitrd_diag *diag)
+{
+	/* The pipeline writes updated_ms in whole seconds: compared in seconds, so a judgement
+	 * in the event's own second counts (a new registration within the second of a
+	 * judgement is not plausible, and the next sweep would still find it). */
+	const struct param params[] = {
+	    TEXT_PARAM(certificate_id, JITRD_JOURNAL_ID_MAX),
+	    INT64_PARAM(since_ms / 1000),
+	};
+	sqlite3_stmt *stmt = j->stmt[S_JUDGED];
+	enum jitrd_err result;
+	int rc;
+
+	result = journal_stmt_bind(j, S_JUDGED, params, COUNT_OF(params), "intake", diag);
+	if (result != JITRD_OK)
+		return result;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		copy_column(answer->status, sizeof(answer->status), stmt, 0);
+		copy_column(answer->decision, sizeof(answer->decision), stmt, 1);
+		answer->decided_ms = sqlite3_column_int64(stmt, 2);
+	}
+	result = journal_stmt_end(j, S_JUDGED, rc, "intake", diag);
+	if (result == JITRD_OK)
+		*found = rc == SQLITE_ROW;
+	return result;
+}
+
 /* With j->lock held, in intake's transaction: the steps of jitrd_journal_intake. */
 static enum jitrd_err intake_steps(struct jitrd_journal *j, const struct jitrd_journal_arrival *a,
                                    enum jitrd_journal_intake_result *outcome, int64_t *id,
@@ -1473,6 +1517,24 @@ static enum jitrd_err intake_steps(struct jitrd_journal *j, const struct jitrd_j
 	enum jitrd_err result;
 	bool found = false;
 
+	/* First, as the daemon looked before intake existed: an event answered by the judgement
+	 * neither counts as a remembered decision's repeat nor joins an open row. */
+	if (a->certificate_id && a->judged_since_ms > 0) {
+		result =
+		    judged_locked(j, a->certificate_id, a->judged_since_ms, memory, &found, diag);
+		if (result != JITRD_OK)
+			return result;
+	}
+	if (found) {
+		*outcome = JITRD_JOURNAL_JUDGED;
+		if (a->when_open != JITRD_JOURNAL_JOIN_OPEN)
+			return JITRD_OK;
+		/* recorded done in the one INSERT, so no worker claims it meanwhile */
+		snprintf(memory->reason, sizeof(memory->reason), "judged %s since the event",
+		         memory->status);
+		return record_locked(j, S_RECORD_JOINED, a->source, a->payload, a->len,
+		                     a->certificate_id, memory->reason, a->now_ms, id, diag);
+	}
 	if (a->certificate_id && a->event_key) {
 		result = recall_locked(j, a->certificate_id, a->event_key, a->now_ms, memory,
 		                       &found, diag);
@@ -1539,9 +1601,11 @@ enum jitrd_err jitrd_journal_intake(struct jitrd_journal *j, const struct jitrd_
 		if (outcome == JITRD_JOURNAL_RECORDED)
 			journal_backlog_add(j, 1);
 		*result = outcome;
-		if (outcome == JITRD_JOURNAL_RECORDED || outcome == JITRD_JOURNAL_JOINED)
+		if (outcome == JITRD_JOURNAL_RECORDED || outcome == JITRD_JOURNAL_JOINED ||
+		    (outcome == JITRD_JOURNAL_JUDGED && a->when_open == JITRD_JOURNAL_JOIN_OPEN))
 			*id = row;
-		if (outcome == JITRD_JOURNAL_REMEMBERED && memory)
+		if ((outcome == JITRD_JOURNAL_REMEMBERED || outcome == JITRD_JOURNAL_JUDGED) &&
+		    memory)
 			*memory = m;
 	}
 	pthread_mutex_unlock(&j->lock);

@@ -47,6 +47,7 @@ enum stmt_id {
 	S_OLDEST_OPEN,
 	S_CERT_EVENTS,
 	S_OPEN_COUNT,
+	S_JUDGED,
 	S_COUNT_
 };
 

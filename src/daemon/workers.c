@@ -121,37 +121,6 @@ static bool worth_remembering(struct service *s, const struct jitrd_journal_even
 	return true;
 }
 
-/* An event older than jitrd's last judgement of its certificate: a listing answered before
- * an event of its own judged the certificate (at start-up the sweep races the backlog the
- * broker kept for the session), or a registration event delivered after the sweep or another
- * copy of it judged the certificate. True when the inventory says jitrd saw the certificate
- * leave PENDING_ACTIVATION at or after since_ms, and *status (size bytes) is that status.
- * AWS cannot put a certificate back (UpdateCertificate refuses PENDING_ACTIVATION), so the
- * event would only cost a DescribeCertificate for a skip. A certificate deleted and
- * registered again has a later event, which goes on as usual. */
-static bool judged_since(struct service *s, const char *certificate_id, int64_t since_ms,
-                         char *status, size_t size)
-{
-	struct jitrd_journal_cert cert;
-	struct jitrd_diag diag = {{0}};
-	bool found = false;
-
-	if (since_ms <= 0)
-		return false;
-	if (jitrd_journal_cert_get(s->journal, certificate_id, &cert, &found, &diag) != JITRD_OK) {
-		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-		return false; /* judge it again: a duplicate costs less than a lost event */
-	}
-	/* The pipeline writes updated_ms in whole seconds: compared in seconds, so a judgement
-	 * in the event's own second counts (a new registration within the second of a
-	 * judgement is not plausible, and the next sweep would still find it). */
-	if (!found || cert.updated_ms / 1000 < since_ms / 1000 ||
-	    strcmp(cert.status, jitrd_iot_status_name(JITRD_IOT_PENDING_ACTIVATION)) == 0)
-		return false;
-	jitrd_text_copy(status, size, cert.status);
-	return true;
-}
-
 /* Logs that an event could not be recorded; -1 for record_event. */
 static int record_failed(struct service *s, enum jitrd_journal_source source,
                          const char *certificate_id, const struct jitrd_diag *diag)
@@ -183,30 +152,14 @@ static void say_answered(struct service *s, const struct jitrd_event *event, con
 	jitrd_metrics_event(s->metrics, JITRD_DECISION_SKIP, 0.0);
 }
 
-/* An event answered without a worker: its row is recorded done, a skip with reason, in one
- * INSERT (so no worker claims it meanwhile), and its outcome line logged. 0, or -1 (logged). */
-static int record_answered(struct service *s, enum jitrd_journal_source source, const void *payload,
-                           size_t len, const struct jitrd_event *event, const char *status,
-                           const char *reason)
-{
-	struct jitrd_diag diag = {{0}};
-	int64_t now_ms = jitrd_clock_wall_ms(), id;
-
-	if (jitrd_journal_record_joined(s->journal, source, payload, len, event->certificate_id,
-	                                reason, now_ms, &id, &diag) != JITRD_OK)
-		return record_failed(s, source, event->certificate_id, &diag);
-	say_answered(s, event, status, reason, now_ms);
-	return 0;
-}
-
 /* Records one event (DESIGN §5.3: before the MQTT callback returns, so a PUBACKed event
  * survives a crash). The event is parsed only to learn its certificate id, which the journal
- * keeps for coalescing, and its key for remembered decisions; the workers judge it. One
- * journal transaction (jitrd_journal_intake) answers a remembered repeat, joins the open row,
- * or records the event. Never touches the network. swept_since_ms: for SKIP_IF_OPEN, when the
- * sweep began (its listing is no newer); a certificate judged since is skipped too. 0:
- * recorded (or answered); 1: skipped (SKIP_IF_OPEN, LEAVE_IF_OPEN); -1: the journal failed
- * (logged). */
+ * keeps for coalescing, its key for remembered decisions and its time; the workers judge it.
+ * One journal transaction (jitrd_journal_intake) answers an event whose certificate the
+ * inventory has judged since (MQTT: since the event; the sweep: since it began, as its listing
+ * is no newer), answers a remembered repeat, joins the open row, or records the event. Never
+ * touches the network. swept_since_ms: for SKIP_IF_OPEN, when the sweep began. 0: recorded
+ * (or answered); 1: skipped (SKIP_IF_OPEN, LEAVE_IF_OPEN); -1: the journal failed (logged). */
 static int record_event(struct service *s, enum jitrd_journal_source source, const void *payload,
                         size_t len, enum when_open when_open, int64_t swept_since_ms,
                         int64_t *row_id)
@@ -221,7 +174,6 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	struct jitrd_journal_memory memory;
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
-	char status[JITRD_JOURNAL_WORD_MAX + 1], reason[JITRD_JOURNAL_TEXT_MAX];
 	char key[160];
 	int64_t id = 0;
 
@@ -239,22 +191,18 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 			event_key(&event, key, sizeof(key));
 			arrival.event_key = key;
 		}
-	}
-	/* A certificate judged since the event (or the sweep's listing) began is answered from
-	 * the inventory. Looked up before intake's transaction: a row closed in between only
-	 * costs the recorded event a describe, as before this check existed. Not for SQS
-	 * (LEAVE_IF_OPEN), whose message the source deletes only after a worker's outcome. */
-	if (arrival.certificate_id && when_open == SKIP_IF_OPEN &&
-	    judged_since(s, arrival.certificate_id, swept_since_ms, status, sizeof(status)))
-		return 1;
-	if (arrival.certificate_id && when_open == JOIN_OPEN_ROW &&
-	    judged_since(s, arrival.certificate_id, event.timestamp_ms, status, sizeof(status))) {
-		snprintf(reason, sizeof(reason), "judged %s since the event", status);
-		return record_answered(s, source, payload, len, &event, status, reason);
+		/* A certificate judged since the event (or the sweep's listing) began is answered
+		 * from the inventory. Not for SQS (LEAVE_IF_OPEN), whose message the source
+		 * deletes only after a worker's outcome. */
+		if (when_open == JOIN_OPEN_ROW)
+			arrival.judged_since_ms = event.timestamp_ms;
+		else if (when_open == SKIP_IF_OPEN)
+			arrival.judged_since_ms = swept_since_ms;
 	}
 	if (jitrd_journal_intake(s->journal, &arrival, &got, &id, &memory, &diag) != JITRD_OK) {
 		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
-		/* record it anyway: a duplicate costs less than a lost event */
+		/* record it anyway: a duplicate costs less than a lost event (and a certificate
+		 * whose judgement could not be read is judged again) */
 		got = JITRD_JOURNAL_RECORDED;
 		if (jitrd_journal_record(s->journal, source, payload, len, arrival.certificate_id,
 		                         arrival.now_ms, &id, &diag) != JITRD_OK)
@@ -268,6 +216,11 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 		return 1;
 	case JITRD_JOURNAL_JOINED:
 		say_answered(s, &event, "", join_reason, arrival.now_ms);
+		return 0;
+	case JITRD_JOURNAL_JUDGED:
+		if (when_open != JOIN_OPEN_ROW)
+			return 1; /* the sweep: nothing recorded, nothing to say */
+		say_answered(s, &event, memory.status, memory.reason, arrival.now_ms);
 		return 0;
 	case JITRD_JOURNAL_RECORDED:
 		break;

@@ -1837,6 +1837,109 @@ static void test_intake(void)
 	remove_dir(&t);
 }
 
+/* The inventory's judgement answers an event older than it, in intake's transaction:
+ * JOIN_OPEN (MQTT) records it done as a skip, LEAVE_IF_OPEN (the sweep) records nothing; an
+ * event newer than the judgement (compared in whole seconds), a certificate still
+ * PENDING_ACTIVATION, one not in the inventory, or no judged_since_ms (SQS) go on as usual. */
+static void test_intake_judged(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_cert c = make_cert("after", CA_1, "ACTIVE");
+	struct jitrd_journal_arrival a;
+	enum jitrd_journal_intake_result got = JITRD_JOURNAL_OPEN;
+	struct jitrd_journal_memory m;
+	int64_t id = UNTOUCHED_ID, open_id = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	/* judged at 7.5 s; last decision activate */
+	c.updated_ms = 7500;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	/* an event of 5.0 s: answered, recorded done with the reason, status as the pipeline's */
+	a = arrival_of("e1", "after", NULL, JITRD_JOURNAL_JOIN_OPEN, 9000);
+	a.judged_since_ms = 5000;
+	memset(&m, 0x55, sizeof(m));
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JUDGED);
+	CU_ASSERT(id > 0);
+	CU_ASSERT_STRING_EQUAL(m.status, "ACTIVE");
+	CU_ASSERT_STRING_EQUAL(m.decision, "activate");
+	CU_ASSERT_STRING_EQUAL(m.reason, "judged ACTIVE since the event");
+	CU_ASSERT_EQUAL(m.decided_ms, 7500);
+	CU_ASSERT_EQUAL(m.repeats, 0);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events WHERE state = 'done' AND"
+	                                " decision = 'skip' AND status = '' AND finished_ms = 9000"
+	                                " AND reason = 'judged ACTIVE since the event'"
+	                                " AND certificate_id = 'after'"
+	                                " AND payload = CAST('e1' AS BLOB)"),
+	                1);
+	CU_ASSERT_EQUAL(counts_of(j).pending, 0);
+	/* the same second counts, both ways (7.9 s and 7.0 s against 7.5 s) */
+	a.judged_since_ms = 7999;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JUDGED);
+	a.judged_since_ms = 7000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JUDGED);
+	/* judged before the event's second: recorded pending, memory untouched */
+	a.judged_since_ms = 8000;
+	memset(&m, 0x55, sizeof(m));
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &open_id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	CU_ASSERT_EQUAL(m.decided_ms, (int64_t)0x5555555555555555LL);
+	CU_ASSERT_EQUAL(counts_of(j).pending, 1);
+	/* the sweep (LEAVE_IF_OPEN): answered whatever the open row, nothing recorded */
+	id = UNTOUCHED_ID;
+	a = arrival_of("listing", "after", NULL, JITRD_JOURNAL_LEAVE_IF_OPEN, 9100);
+	a.judged_since_ms = 6000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JUDGED);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_STRING_EQUAL(m.status, "ACTIVE");
+	CU_ASSERT_STRING_EQUAL(m.reason, "");
+	/* no judged_since_ms (SQS): the open row answers, as without the inventory */
+	a.judged_since_ms = 0;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 4);
+	/* PENDING_ACTIVATION (rejected, deferred) is no judgement: recorded */
+	c = make_cert("pending", CA_1, "PENDING_ACTIVATION");
+	c.updated_ms = 7500;
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	a = arrival_of("e2", "pending", NULL, JITRD_JOURNAL_JOIN_OPEN, 9200);
+	a.judged_since_ms = 5000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	/* not in the inventory: recorded; the sweep's copy then finds the open row */
+	a = arrival_of("e3", "unknown", NULL, JITRD_JOURNAL_JOIN_OPEN, 9300);
+	a.judged_since_ms = 5000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	a.when_open = JITRD_JOURNAL_LEAVE_IF_OPEN;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	/* judged comes before a remembered decision, whose repeat is then not counted */
+	CU_ASSERT_EQUAL(remember(j, open_id, "after", "k", JITRD_DECISION_IGNORE, NULL, NULL, 9400,
+	                         99999, NULL),
+	                JITRD_OK);
+	a = arrival_of("e4", "after", "k", JITRD_JOURNAL_JOIN_OPEN, 9500);
+	a.judged_since_ms = 5000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JUDGED);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT repeats FROM remembered"), 0);
+	a.judged_since_ms = 0;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_REMEMBERED);
+	/* an event that did not parse has no certificate to look up: recorded */
+	a = arrival_of("junk", NULL, NULL, JITRD_JOURNAL_JOIN_OPEN, 9600);
+	a.judged_since_ms = 5000;
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_RECORDED);
+	CU_ASSERT_EQUAL(counts_of(j).pending, 3);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 /* A statement that fails inside intake's or finish's transaction leaves nothing of it: a
  * trigger that refuses the INSERT (intake) or the inventory row (finish, after the completion
  * and the memory were written in the same transaction). */
@@ -1850,6 +1953,7 @@ static void test_intake_finish_roll_back(void)
 	enum jitrd_journal_intake_result got = JITRD_JOURNAL_OPEN;
 	enum jitrd_journal_state state = (enum jitrd_journal_state)77;
 	struct jitrd_journal_event *ev = NULL;
+	struct jitrd_journal_memory m;
 	struct jitrd_diag diag = {""};
 	int64_t id = UNTOUCHED_ID;
 	size_t n = 0;
@@ -1863,6 +1967,17 @@ static void test_intake_finish_roll_back(void)
 	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
 	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 0);
+	/* the judged skip's INSERT too: the caller then records the event to be judged again */
+	CU_ASSERT_EQUAL(jitrd_journal_cert_upsert(j, &c, NULL), JITRD_OK);
+	a.judged_since_ms = 1;
+	memset(&m, 0x55, sizeof(m));
+	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, &m, NULL), JITRD_ERR_IO);
+	CU_ASSERT_EQUAL(got, JITRD_JOURNAL_OPEN);
+	CU_ASSERT_EQUAL(id, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(m.decided_ms, (int64_t)0x5555555555555555LL);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 0);
+	a.judged_since_ms = 0;
+	sql_exec(t.path, "DELETE FROM certificates;");
 	sql_exec(t.path, "DROP TRIGGER refuse_event;");
 	/* the journal works again after the rollback */
 	CU_ASSERT_EQUAL(jitrd_journal_intake(j, &a, &got, &id, NULL, NULL), JITRD_OK);
@@ -2042,6 +2157,7 @@ int main(void)
 	    {"upgrade from schema version 1", test_upgrade_from_v1},
 	    {"the events of one certificate", test_cert_events},
 	    {"intake: record, join, leave, remembered", test_intake},
+	    {"intake: answered by the inventory's judgement", test_intake_judged},
 	    {"finish: outcome, inventory and memory together", test_finish},
 	    {"intake and finish roll back whole", test_intake_finish_roll_back},
 	    {NULL, NULL},
