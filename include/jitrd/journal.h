@@ -65,7 +65,8 @@ enum jitrd_err jitrd_journal_open(const char *path, const struct jitrd_journal_o
 /* Closes the database (checkpointing the WAL). NULL is fine. */
 void jitrd_journal_close(struct jitrd_journal *journal);
 
-/* The fast path, called from the MQTT callback: one INSERT in its own short transaction.
+/* One INSERT in its own short transaction, no lookups: the daemon's fallback when
+ * jitrd_journal_intake fails, so that the event is still recorded (and judged).
  * payload (len bytes, any bytes including NUL) is stored as received up to
  * JITRD_JOURNAL_MAX_PAYLOAD; beyond that the first MAX_PAYLOAD bytes are stored with the
  * truncated flag, so an oversized event is still accounted for (as invalid). certificate_id is
@@ -75,16 +76,6 @@ void jitrd_journal_close(struct jitrd_journal *journal);
 enum jitrd_err jitrd_journal_record(struct jitrd_journal *journal, enum jitrd_journal_source source,
                                     const void *payload, size_t len, const char *certificate_id,
                                     int64_t now_ms, int64_t *id, struct jitrd_diag *diag) JITRD_WUR;
-
-/* The same INSERT for a repeat that joins the open row of its certificate (DESIGN §3.3): the
- * row is born done, decision skip with reason, so no worker can claim it in between (as it
- * could between jitrd_journal_record and its jitrd_journal_finish). certificate_id is required;
- * reason at most JITRD_JOURNAL_TEXT_MAX bytes. Errors: as jitrd_journal_record. */
-enum jitrd_err jitrd_journal_record_joined(struct jitrd_journal *journal,
-                                           enum jitrd_journal_source source, const void *payload,
-                                           size_t len, const char *certificate_id,
-                                           const char *reason, int64_t now_ms, int64_t *id,
-                                           struct jitrd_diag *diag) JITRD_WUR;
 
 /* A copy of one claimed event, owned by the caller's array. */
 struct jitrd_journal_event {

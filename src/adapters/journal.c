@@ -740,44 +740,24 @@ static enum jitrd_err record_locked(struct jitrd_journal *j, enum stmt_id stmt,
 	return result;
 }
 
-/* One INSERT of an event in its own transaction: pending (S_RECORD) or already done as a
- * joined skip with reason (S_RECORD_JOINED). */
-static enum jitrd_err record(struct jitrd_journal *j, enum stmt_id stmt,
-                             enum jitrd_journal_source source, const void *payload, size_t len,
-                             const char *certificate_id, const char *reason, int64_t now_ms,
-                             int64_t *id, struct jitrd_diag *diag)
+enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_source source,
+                                    const void *payload, size_t len, const char *certificate_id,
+                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
 {
 	enum jitrd_err result;
 
-	if (!id || !record_args_ok(j, stmt, source, payload, len, certificate_id, reason, diag)) {
+	if (!id || !record_args_ok(j, S_RECORD, source, payload, len, certificate_id, NULL, diag)) {
 		if (!id)
 			jitrd_diag_set(diag, "journal: record: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
 	pthread_mutex_lock(&j->lock);
-	result =
-	    record_locked(j, stmt, source, payload, len, certificate_id, reason, now_ms, id, diag);
-	if (result == JITRD_OK && stmt == S_RECORD)
+	result = record_locked(j, S_RECORD, source, payload, len, certificate_id, NULL, now_ms, id,
+	                       diag);
+	if (result == JITRD_OK)
 		journal_backlog_add(j, 1);
 	pthread_mutex_unlock(&j->lock);
 	return result;
-}
-
-enum jitrd_err jitrd_journal_record(struct jitrd_journal *j, enum jitrd_journal_source source,
-                                    const void *payload, size_t len, const char *certificate_id,
-                                    int64_t now_ms, int64_t *id, struct jitrd_diag *diag)
-{
-	return record(j, S_RECORD, source, payload, len, certificate_id, NULL, now_ms, id, diag);
-}
-
-enum jitrd_err jitrd_journal_record_joined(struct jitrd_journal *j,
-                                           enum jitrd_journal_source source, const void *payload,
-                                           size_t len, const char *certificate_id,
-                                           const char *reason, int64_t now_ms, int64_t *id,
-                                           struct jitrd_diag *diag)
-{
-	return record(j, S_RECORD_JOINED, source, payload, len, certificate_id, reason, now_ms, id,
-	              diag);
 }
 
 void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count)

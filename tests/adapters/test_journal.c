@@ -704,6 +704,28 @@ static void test_open_row(void)
 	remove_dir(&t);
 }
 
+/* The arrival of a repeat of cert's event that joins its open row (JOIN_OPEN, reason), with
+ * no key and no inventory lookup; *id written when recorded. */
+static enum jitrd_err join(struct jitrd_journal *j, const char *payload, const char *cert,
+                           const char *reason, int64_t now_ms, int64_t *id)
+{
+	struct jitrd_journal_arrival a = {0};
+	enum jitrd_journal_intake_result got = JITRD_JOURNAL_OPEN;
+	enum jitrd_err err;
+
+	a.source = JITRD_JOURNAL_MQTT;
+	a.payload = payload;
+	a.len = strlen(payload);
+	a.certificate_id = cert;
+	a.when_open = JITRD_JOURNAL_JOIN_OPEN;
+	a.join_reason = reason;
+	a.now_ms = now_ms;
+	err = jitrd_journal_intake(j, &a, &got, id, NULL, NULL);
+	if (err == JITRD_OK)
+		CU_ASSERT_EQUAL(got, JITRD_JOURNAL_JOINED);
+	return err;
+}
+
 /* A repeat joining an open row is born done: no claim ever hands it to a worker, the open row
  * stays the only pending one, and the joined row carries its skip and reason. */
 static void test_record_joined(void)
@@ -721,9 +743,7 @@ static void test_record_joined(void)
 	CU_ASSERT_EQUAL(
 	    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, 1, &open_id, NULL),
 	    JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e2", 2, CERT_A,
-	                                            "joined", 2, &joined_id, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(join(j, "e2", CERT_A, "joined", 2, &joined_id), JITRD_OK);
 	CU_ASSERT(joined_id > open_id);
 	CU_ASSERT_EQUAL(jitrd_journal_counts(j, &counts, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(counts.pending, 1);
@@ -740,15 +760,14 @@ static void test_record_joined(void)
 	                        " AND decision = 'skip' AND reason = 'joined'"
 	                        " AND finished_ms = 2"),
 	                1);
-	/* a joined row needs its certificate and a bounded reason */
+	/* a join needs a bounded reason, and nothing is recorded without one */
 	memset(over, 'r', JITRD_JOURNAL_TEXT_MAX + 1);
 	over[JITRD_JOURNAL_TEXT_MAX + 1] = '\0';
-	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e", 1, NULL, "joined",
-	                                            4, &joined_id, NULL),
-	                JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "e", 1, CERT_A, over, 4,
-	                                            &joined_id, NULL),
-	                JITRD_ERR_INVALID_ARG);
+	joined_id = UNTOUCHED_ID;
+	CU_ASSERT_EQUAL(join(j, "e", CERT_A, over, 4, &joined_id), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(join(j, "e", CERT_A, NULL, 4, &joined_id), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(joined_id, UNTOUCHED_ID);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM events"), 2);
 	free(over);
 	jitrd_journal_close(j);
 	remove_dir(&t);
@@ -1517,9 +1536,7 @@ static void test_backlog_gauge(void)
 		CU_ASSERT_EQUAL(
 		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A, 10, &id[i], NULL),
 		    JITRD_OK);
-	CU_ASSERT_EQUAL(jitrd_journal_record_joined(j, JITRD_JOURNAL_MQTT, "{}", 2, CERT_A,
-	                                            "repeat", 10, &joined, NULL),
-	                JITRD_OK);
+	CU_ASSERT_EQUAL(join(j, "{}", CERT_A, "repeat", 10, &joined), JITRD_OK);
 	CU_ASSERT_EQUAL(BACKLOG(), 3); /* a joined skip is born final */
 	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 20, 3, &ev, &n, NULL), JITRD_OK);
 	jitrd_journal_events_free(ev, n);
@@ -2141,7 +2158,7 @@ int main(void)
 	    {"requeue stale claims", test_requeue_stale_claims},
 	    {"prune removes old done rows only", test_prune},
 	    {"an open row: pending or in progress", test_open_row},
-	    {"record joined", test_record_joined},
+	    {"a joined repeat is born done", test_record_joined},
 	    {"inventory upsert, get, iterate", test_inventory},
 	    {"progress markers of a resumable job", test_progress_markers},
 	    {"hostile payloads", test_hostile_payloads},
