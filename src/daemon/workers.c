@@ -68,6 +68,14 @@ enum when_open {
 	LEAVE_IF_OPEN, /* do not record it, say so (SQS: the message comes back later) */
 };
 
+/* Room for an event's key (event_key): its CA id, account and status, each with room for its
+ * NUL, which the key spends on two '/' and its own NUL; so no key is ever cut. */
+#define EVENT_KEY_SIZE                                                                             \
+	(sizeof(((struct jitrd_event *)0)->ca_certificate_id) +                                    \
+	 sizeof(((struct jitrd_event *)0)->aws_account_id) +                                       \
+	 sizeof(((struct jitrd_event *)0)->certificate_status))
+_Static_assert(EVENT_KEY_SIZE <= JITRD_JOURNAL_NAME_MAX + 1, "the journal's bound on event keys");
+
 /* What a remembered decision rests on besides the certificate: the event's CA, account and
  * status (a forged event with another CA or account must not get the genuine one skipped). */
 static void event_key(const struct jitrd_event *event, char *out, size_t size)
@@ -174,7 +182,7 @@ static int record_event(struct service *s, enum jitrd_journal_source source, con
 	struct jitrd_journal_memory memory;
 	struct jitrd_event event;
 	struct jitrd_diag diag = {{0}};
-	char key[160];
+	char key[EVENT_KEY_SIZE];
 	int64_t id = 0;
 
 	arrival.source = source;
@@ -267,7 +275,7 @@ static void finish_in_journal(struct service *s, const struct jitrd_journal_even
 	enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
 	struct jitrd_diag diag = {{0}};
 	char reason[JITRD_JOURNAL_TEXT_MAX];
-	char key[160];
+	char key[EVENT_KEY_SIZE];
 	enum jitrd_err err;
 	/* An event from an SQS message held by the source: SQS is the durable queue and its
 	 * redelivery is the retry. The row is closed whatever the outcome, so the journal
