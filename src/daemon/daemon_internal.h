@@ -77,6 +77,11 @@ struct service {
 	struct jitrd_daemon_sqs *sqs;
 	bool sqs_configured;
 	unsigned long wake_seq;
+	/* What the start-up sweep waits on (reconcile_main): when an event was last recorded or
+	 * a worker last finished a batch (CLOCK_MONOTONIC ms), and the workers busy with a
+	 * claimed batch now. */
+	int64_t last_activity_ms;
+	unsigned busy_workers;
 	unsigned running; /* worker and reconcile threads not yet ended */
 	bool stopping;
 };
@@ -101,8 +106,9 @@ int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len, 
 enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;
 void jitrd_daemon_sync_cleanup(struct service *s);
 /* A session of s->client per worker and one for the reconcile sweep, then `workers` worker
- * threads over s->journal, s->pipeline and s->rt, and the reconcile thread (a sweep at once,
- * then every s->reconcile_seconds). s is set up but for workers, worker_count, running,
+ * threads over s->journal, s->pipeline and s->rt, and the reconcile thread (a sweep once the
+ * event sources' start-up backlog is processed, at most 30 s after the start, then every
+ * s->reconcile_seconds). s is set up but for workers, worker_count, running,
  * stopping and the reconcile fields. On an error, what was started is left for
  * jitrd_daemon_stop_threads and jitrd_daemon_free_threads. Errors: JITRD_ERR_NOMEM. */
 enum jitrd_err jitrd_daemon_start_threads(struct service *s, size_t workers) JITRD_WUR;

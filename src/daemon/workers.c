@@ -25,6 +25,15 @@
 #define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
 #define RETRY_CAP_MS   300000 /* ... up to five minutes */
 #define RETRY_FLOOR_MS 250    /* full jitter may draw 0: never spin on a failing event */
+/* The start-up sweep waits until nothing was recorded and no worker was busy for this long:
+ * a backlog arrives as a stream (the broker sends the next queued message as each PUBACK
+ * frees a slot, an SQS receive returns at once while messages are visible) and a worker
+ * claims its next batch straight after the last one, so their gaps are milliseconds; a
+ * second is far above them and little next to a sweep's own listing. */
+#define STARTUP_QUIET_MS 1000
+/* ... and sweeps at the latest this long after the start (or after reconcile_seconds when
+ * shorter): a source that never goes quiet must not hold back the safety net for long. */
+#define STARTUP_WAIT_MAX_MS 30000
 
 void jitrd_daemon_say(struct service *s, enum jitrd_log_level level, const char *event,
                       const char *key, const char *value)
@@ -53,10 +62,15 @@ static bool is_stopping(struct service *s)
 	return stopping;
 }
 
+/* An event was recorded: a worker takes it, and the start-up sweep waits on (it only reads
+ * last_activity_ms, so no signal for it). */
 static void wake_workers(struct service *s)
 {
+	int64_t now = jitrd_clock_mono_ms();
+
 	pthread_mutex_lock(&s->lock);
 	s->wake_seq++;
+	s->last_activity_ms = now;
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -379,6 +393,22 @@ static void thread_exit(struct service *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A worker took (busy) or finished a claimed batch: the start-up sweep waits for the
+ * workers to be idle a while (reconcile_main). */
+static void note_busy(struct service *s, bool busy)
+{
+	int64_t now = jitrd_clock_mono_ms();
+
+	pthread_mutex_lock(&s->lock);
+	if (busy) {
+		s->busy_workers++;
+	} else {
+		s->busy_workers--;
+		s->last_activity_ms = now;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -405,11 +435,15 @@ static void *worker_main(void *arg)
 		}
 		/* On stop, claimed events not yet started stay in_progress: the next start's
 		 * recovery puts them back to pending (as after a crash). */
+		if (count > 0)
+			note_busy(s, true);
 		for (; done < count && !is_stopping(s); done++)
 			handle_event(s, w, &events[done]);
 		jitrd_journal_events_free(events, count);
-		if (count > 0)
+		if (count > 0) {
+			note_busy(s, false);
 			continue;
+		}
 
 		pthread_mutex_lock(&s->lock);
 		if (!s->stopping && s->wake_seq == seen) {
@@ -498,13 +532,88 @@ static void reconcile_once(struct service *s)
 	jitrd_runtime_unref(rt);
 }
 
-/* At start-up (always: it also recovers events whose journal write failed), then every
- * reconcile_seconds until stop (0: no periodic sweep; the thread then just waits). */
+/* Why the start-up sweep should wait now, or NULL when it may begin: an event source that
+ * delivers (its start-up backlog, mostly) records what the sweep would list, and both copies
+ * would then cost an intake each. Called and returns with s->lock held; *until: when to look
+ * again. */
+static const char *busy_with_backlog(struct service *s, int64_t now, int64_t since,
+                                     bool sqs_answering, int64_t *until)
+{
+	int64_t quiet_since = s->last_activity_ms > since ? s->last_activity_ms : since;
+
+	if (s->mqtt_configured && !s->mqtt) {
+		/* still connecting (its start is bounded; a failure stops the service) */
+		*until = now + STARTUP_QUIET_MS;
+		return "the MQTT source is starting";
+	}
+	/* No source connected: nothing arrives that the sweep would duplicate, and missed
+	 * events are what the sweep is for. */
+	if (!(s->mqtt && jitrd_mqtt_source_connected(s->mqtt)) && !sqs_answering)
+		return NULL;
+	if (s->busy_workers > 0) {
+		*until = now + STARTUP_QUIET_MS;
+		return "workers are busy with events";
+	}
+	if (now - quiet_since < STARTUP_QUIET_MS) {
+		*until = quiet_since + STARTUP_QUIET_MS;
+		return "events are arriving";
+	}
+	return NULL;
+}
+
+/* Before the start-up sweep: until the event sources and workers have been quiet for
+ * STARTUP_QUIET_MS, at most STARTUP_WAIT_MAX_MS (or reconcile_seconds when shorter), or
+ * until stop. Logs reconcile.waiting once, with the first reason. */
+static void wait_for_backlog(struct service *s)
+{
+	int64_t since = jitrd_clock_mono_ms();
+	int64_t latest = since + STARTUP_WAIT_MAX_MS;
+	bool said = false;
+
+	if (s->reconcile_seconds > 0 &&
+	    (int64_t)s->reconcile_seconds * 1000 < STARTUP_WAIT_MAX_MS)
+		latest = since + (int64_t)s->reconcile_seconds * 1000;
+	for (;;) {
+		/* outside s->lock: the SQS source has its own */
+		bool sqs_answering = false;
+		char no_reason[8];
+		const char *reason;
+		int64_t now, until = latest;
+
+		if (s->sqs_configured)
+			sqs_answering = jitrd_daemon_sqs_health(s, no_reason, sizeof(no_reason));
+		pthread_mutex_lock(&s->lock);
+		now = jitrd_clock_mono_ms();
+		reason = s->stopping || now >= latest
+		             ? NULL
+		             : busy_with_backlog(s, now, since, sqs_answering, &until);
+		if (reason && said) {
+			struct timespec at = jitrd_clock_mono_at(until < latest ? until : latest);
+			pthread_cond_timedwait(&s->reconcile, &s->lock, &at);
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (!reason)
+			return;
+		if (!said) {
+			char most[24];
+
+			snprintf(most, sizeof(most), "%" PRId64, (latest - since + 999) / 1000);
+			jitrd_log_kv(s->log, JITRD_LOG_INFO, "reconcile.waiting", "reason", reason,
+			             "at_most_seconds", most, NULL);
+			said = true;
+		}
+	}
+}
+
+/* At start-up (always: it also recovers events whose journal write failed) once the start-up
+ * backlog is processed (wait_for_backlog), then every reconcile_seconds until stop (0: no
+ * periodic sweep; the thread then just waits). */
 static void *reconcile_main(void *arg)
 {
 	struct service *s = arg;
 	int64_t next = jitrd_clock_mono_ms();
 
+	wait_for_backlog(s);
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		while (!s->stopping && jitrd_clock_mono_ms() < next) {
