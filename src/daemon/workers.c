@@ -570,8 +570,7 @@ static void wait_for_backlog(struct service *s)
 	int64_t latest = since + STARTUP_WAIT_MAX_MS;
 	bool said = false;
 
-	if (s->reconcile_seconds > 0 &&
-	    (int64_t)s->reconcile_seconds * 1000 < STARTUP_WAIT_MAX_MS)
+	if (s->reconcile_seconds > 0 && (int64_t)s->reconcile_seconds * 1000 < STARTUP_WAIT_MAX_MS)
 		latest = since + (int64_t)s->reconcile_seconds * 1000;
 	for (;;) {
 		/* outside s->lock: the SQS source has its own */
