@@ -356,6 +356,8 @@ static enum jitrd_err start_peers(struct service *s, const struct jitrd_config *
 			return err;
 		pthread_mutex_lock(&s->lock);
 		s->mqtt = mqtt;
+		/* the start-up sweep's quiet period counts from the subscription (workers.c) */
+		s->last_activity_ms = jitrd_clock_mono_ms();
 		pthread_mutex_unlock(&s->lock);
 	}
 	return JITRD_OK;
