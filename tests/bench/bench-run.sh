@@ -18,7 +18,8 @@
 # (2000, 500), JITRD_BENCH_WORKERS (case 1, 4), JITRD_BENCH_CASES ("1 2 3"), JITRD_BENCH_ATTACH
 # (a command given jitrd's PID in case 1, stopped by SIGINT at its end: 'perf record -g -p'),
 # JITRD_BENCH_CACHE (a directory: the PKI and devices are made once, kept there and reused, so
-# that runs compared back to back do not each spend minutes signing certificates).
+# that runs compared back to back do not each spend minutes signing certificates),
+# JITRD_BENCH_KEEP (a directory: each case's jitrd log is copied there, for a timeline).
 # Every wait is bounded; lib.sh stops everything and removes its temp dir, also on failure.
 JITRD=$1 EMULATOR=$2
 SOURCE_ROOT=${JITRD_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -31,6 +32,7 @@ cases=${JITRD_BENCH_CASES:-1 2 3}
 workers=${JITRD_BENCH_WORKERS:-4} # case 1
 attach=${JITRD_BENCH_ATTACH:-}
 cache=${JITRD_BENCH_CACHE:-}
+keep=${JITRD_BENCH_KEEP:-}
 attach_pid=""
 anchor_devices=$((count < 300 ? count : 300))
 # Debian's python3, whose awscli package carries botocore; another python3 on PATH may not
@@ -216,6 +218,8 @@ run_case() {
 	sed "s/^/# $case_name: /" "$work/case.env" | tr '\n' ' ' | sed 's/ # [^:]*:/,/g'
 	echo
 	cp "$work/jitrd.log" "$work/jitrd-$case_name.log"
+	[ -z "$keep" ] || { mkdir -p "$keep" && cp "$work/jitrd.log" "$keep/jitrd-$case_name.log"; } ||
+		not_ok "$case_name: jitrd log kept in $keep"
 }
 
 # The PKI and devices, from JITRD_BENCH_CACHE when it has them for this count (the OpenSSL CA's
