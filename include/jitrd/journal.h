@@ -15,6 +15,7 @@
 #define JITRD_JOURNAL_SCHEMA_VERSION 2
 #define JITRD_JOURNAL_MAX_PAYLOAD    (64 * 1024) /* bytes kept of one event; more = truncated */
 #define JITRD_JOURNAL_MAX_CLAIM      1024        /* events per claim */
+#define JITRD_JOURNAL_MAX_DUE_COUNT  1048576     /* cap of jitrd_journal_due_count */
 #define JITRD_JOURNAL_ID_MAX         128         /* certificate and CA ids (AWS: 64 hex) */
 #define JITRD_JOURNAL_SERIAL_MAX     128         /* serial in hex */
 #define JITRD_JOURNAL_NAME_MAX       1024        /* issuer DN, subject CN, job and item ids */
@@ -99,6 +100,13 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *journal, int64_t now_ms
                                    struct jitrd_diag *diag) JITRD_WUR;
 
 void jitrd_journal_events_free(struct jitrd_journal_event *events, size_t count);
+
+/* *count = how many pending events are due at now_ms, counted up to cap
+ * (1..JITRD_JOURNAL_MAX_DUE_COUNT): what a claim would find, bounded so that a long backlog
+ * costs no more than cap index entries. Written only on success.
+ * Errors: JITRD_ERR_INVALID_ARG, JITRD_ERR_IO. */
+enum jitrd_err jitrd_journal_due_count(struct jitrd_journal *journal, int64_t now_ms, size_t cap,
+                                       size_t *count, struct jitrd_diag *diag) JITRD_WUR;
 
 /* One more failed attempt of a pending or in-progress event: attempts + 1, and back to pending
  * due at next_attempt_ms; once attempts reaches max_attempts the event is failed instead

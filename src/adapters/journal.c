@@ -189,6 +189,9 @@ static const char *const stmt_sql[S_COUNT_] = {
     [S_JUDGED] = "SELECT status, last_decision, updated_ms FROM certificates"
 		 " WHERE certificate_id = ?1 AND updated_ms / 1000 >= ?2"
 		 " AND status <> 'PENDING_ACTIVATION'",
+    /* Through events_due, and bounded: reads at most ?2 index entries. */
+    [S_DUE_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM events WHERE state = 'pending'"
+		    " AND next_attempt_ms <= ?1 LIMIT ?2)",
 };
 
 static const char *const source_names[] = {
@@ -856,6 +859,34 @@ enum jitrd_err jitrd_journal_claim(struct jitrd_journal *j, int64_t now_ms, size
 	n = 0;
 cleanup:
 	jitrd_journal_events_free(claimed, n);
+	return result;
+}
+
+enum jitrd_err jitrd_journal_due_count(struct jitrd_journal *j, int64_t now_ms, size_t cap,
+                                       size_t *count, struct jitrd_diag *diag)
+{
+	const struct param params[] = {INT64_PARAM(now_ms), INT64_PARAM(cap)};
+	enum jitrd_err result;
+	int64_t n = 0;
+	int rc;
+
+	if (!j || !count || cap == 0 || cap > JITRD_JOURNAL_MAX_DUE_COUNT) {
+		jitrd_diag_set(diag, "journal: due count: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	pthread_mutex_lock(&j->lock);
+	result = journal_stmt_bind(j, S_DUE_COUNT, params, COUNT_OF(params), "due count", diag);
+	if (result == JITRD_OK) {
+		rc = sqlite3_step(j->stmt[S_DUE_COUNT]);
+		if (rc == SQLITE_ROW) {
+			n = sqlite3_column_int64(j->stmt[S_DUE_COUNT], 0);
+			rc = sqlite3_step(j->stmt[S_DUE_COUNT]);
+		}
+		result = journal_stmt_end(j, S_DUE_COUNT, rc, "due count", diag);
+	}
+	if (result == JITRD_OK)
+		*count = (size_t)n;
+	pthread_mutex_unlock(&j->lock);
 	return result;
 }
 

@@ -48,6 +48,7 @@ enum stmt_id {
 	S_CERT_EVENTS,
 	S_OPEN_COUNT,
 	S_JUDGED,
+	S_DUE_COUNT,
 	S_COUNT_
 };
 

@@ -105,6 +105,10 @@ int jitrd_daemon_record_sqs(struct service *s, const void *payload, size_t len, 
  * none is left. Errors: JITRD_ERR_NOMEM (pthread refused one). */
 enum jitrd_err jitrd_daemon_sync_init(struct service *s) JITRD_WUR;
 void jitrd_daemon_sync_cleanup(struct service *s);
+/* How many events a worker claims when due events are due (counted up to workers x the
+ * largest batch) and workers share them: the largest batch while the backlog is long, an
+ * equal share (at least 1) near its end; the largest batch for one worker. */
+size_t jitrd_daemon_claim_size(size_t due, size_t workers);
 /* A session of s->client per worker and one for the reconcile sweep, then `workers` worker
  * threads over s->journal, s->pipeline and s->rt, and the reconcile thread (a sweep once the
  * event sources' start-up backlog is processed, at most 30 s after the start, then every

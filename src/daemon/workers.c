@@ -20,7 +20,7 @@
 #include "jitrd/lease.h"
 #include "jitrd/text.h"
 
-#define CLAIM_BATCH    4      /* events a worker claims at once */
+#define CLAIM_BATCH    4      /* events a worker claims at once, at most */
 #define POLL_MS        1000   /* workers look for retries that fell due at least this often */
 #define RETRY_BASE_MS  2000   /* journal retries: first window; doubled per attempt ... */
 #define RETRY_CAP_MS   300000 /* ... up to five minutes */
@@ -409,6 +409,37 @@ static void note_busy(struct service *s, bool busy)
 	pthread_mutex_unlock(&s->lock);
 }
 
+size_t jitrd_daemon_claim_size(size_t due, size_t workers)
+{
+	size_t share;
+
+	if (workers <= 1)
+		return CLAIM_BATCH;
+	/* An equal share of what is due, rounded down: a batch is worked one event after another,
+	 * so a worker holding four of the last events keeps the run going for four events' time
+	 * while the others are idle. At least one, or the worker would not look. */
+	share = due / workers;
+	if (share < 1)
+		return 1;
+	return share < CLAIM_BATCH ? share : CLAIM_BATCH;
+}
+
+/* How many events a worker's next claim takes: CLAIM_BATCH while the backlog is long, fewer
+ * near its end. The count reads at most workers x CLAIM_BATCH index entries; if it fails, the
+ * claim that follows fails the same way and says so. */
+static size_t claim_size(struct service *s, int64_t now_ms)
+{
+	struct jitrd_diag diag = {{0}};
+	size_t due = 0;
+
+	if (s->worker_count <= 1)
+		return CLAIM_BATCH;
+	if (jitrd_journal_due_count(s->journal, now_ms, s->worker_count * CLAIM_BATCH, &due,
+	                            &diag) != JITRD_OK)
+		return CLAIM_BATCH;
+	return jitrd_daemon_claim_size(due, s->worker_count);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -419,6 +450,7 @@ static void *worker_main(void *arg)
 		struct jitrd_diag diag = {{0}};
 		size_t count = 0, done = 0;
 		unsigned long seen;
+		int64_t now_ms;
 
 		pthread_mutex_lock(&s->lock);
 		if (s->stopping) {
@@ -428,8 +460,9 @@ static void *worker_main(void *arg)
 		seen = s->wake_seq;
 		pthread_mutex_unlock(&s->lock);
 
-		if (jitrd_journal_claim(s->journal, jitrd_clock_wall_ms(), CLAIM_BATCH, &events,
-		                        &count, &diag) != JITRD_OK) {
+		now_ms = jitrd_clock_wall_ms();
+		if (jitrd_journal_claim(s->journal, now_ms, claim_size(s, now_ms), &events, &count,
+		                        &diag) != JITRD_OK) {
 			jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 			count = 0;
 		}

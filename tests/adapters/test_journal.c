@@ -398,6 +398,49 @@ static void test_claim_exclusive_across_threads(void)
 	remove_dir(&t);
 }
 
+/* The count a worker sizes its claim by: pending and due only, bounded by cap, and refused
+ * without touching *count when the arguments are wrong. */
+static void test_due_count(void)
+{
+	struct tmp_journal t;
+	struct jitrd_journal *j = open_fresh(&t, 0);
+	struct jitrd_journal_event *ev = NULL;
+	size_t n = 0, due = 99;
+	int64_t id;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 100, &due, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(due, 0);
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL_FATAL(jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, NULL,
+		                                           1000 + i * 100, &id, NULL),
+		                      JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 100, &due, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(due, 10);
+	/* not yet due: the rows received at 1500 and later */
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 1400, 100, &due, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(due, 5);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 3, &due, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(due, 3);
+	/* claimed rows are in progress, no longer due */
+	CU_ASSERT_EQUAL_FATAL(jitrd_journal_claim(j, 5000, 4, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 100, &due, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(due, 6);
+	jitrd_journal_events_free(ev, n);
+
+	due = 99;
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 0, &due, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(
+	    jitrd_journal_due_count(j, 5000, JITRD_JOURNAL_MAX_DUE_COUNT + 1, &due, NULL),
+	    JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(NULL, 5000, 1, &due, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_due_count(j, 5000, 1, NULL, NULL), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(due, 99);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 static void test_retry_backoff_and_give_up(void)
 {
 	struct tmp_journal t;
@@ -2152,6 +2195,7 @@ int main(void)
 	    {"record, claim, complete", test_round_trip},
 	    {"invalid arguments leave outputs untouched", test_invalid_arguments},
 	    {"claims are exclusive across 4 threads", test_claim_exclusive_across_threads},
+	    {"due count: pending and due, bounded", test_due_count},
 	    {"retry_later backoff and give-up bound", test_retry_backoff_and_give_up},
 	    {"recover after SIGKILL mid-burst", test_recover_after_sigkill},
 	    {"recover counts an attempt", test_recover_counts_an_attempt},

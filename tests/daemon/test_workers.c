@@ -681,6 +681,28 @@ static void test_reconcile_sweep_records_pending(void)
 	world_remove(w);
 }
 
+/* The claim size: the largest batch (4) while the backlog is long, an equal share of what is
+ * due near its end, so that no worker holds several of the last events while others idle. */
+static void test_claim_size_shrinks_at_the_end(void)
+{
+	static const struct {
+		size_t due, workers, size;
+	} cases[] = {
+	    {2000, 64, 4}, {256, 64, 4}, {255, 64, 3}, {128, 64, 2}, {127, 64, 1},
+	    {64, 64, 1},   {1, 64, 1},   {0, 64, 1},   {1000, 4, 4}, {15, 4, 3},
+	    {4, 4, 1},     {0, 4, 1},    {0, 1, 4},    {1, 1, 4},    {9, 0, 4},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t size = jitrd_daemon_claim_size(cases[i].due, cases[i].workers);
+
+		if (size != cases[i].size)
+			fprintf(stderr, "claim size of %zu due, %zu workers: %zu, not %zu\n",
+			        cases[i].due, cases[i].workers, size, cases[i].size);
+		CU_ASSERT_EQUAL(size, cases[i].size);
+	}
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -691,6 +713,8 @@ int main(void)
 	    {"stop drains the event in flight", test_stop_drains_in_flight},
 	    {"the reconcile sweep records pending certificates",
 	     test_reconcile_sweep_records_pending},
+	    {"the claim size shrinks at the end of the backlog",
+	     test_claim_size_shrinks_at_the_end},
 	    {NULL, NULL},
 	};
 	static const char *const names[] = {"good",      "expired", "sensor-7a",
