@@ -339,12 +339,21 @@ struct jitrd_journal_ending {
 	int64_t remember_until_ms;
 };
 
-/* The end of one event in one transaction: its outcome (complete or retry), its inventory row
- * and its remembered decision, all or nothing. *state (may be NULL) = the event's state
- * afterwards, written only on success. Errors: JITRD_ERR_INVALID_ARG (a decision outside the
- * enum, an overlong status, an inventory row cert_upsert refuses, a memory without its
- * certificate; an unknown or finished id), JITRD_ERR_IO; on any error the
- * transaction is rolled back whole. */
+/* The ends of n events (0..JITRD_JOURNAL_MAX_CLAIM; a worker's claimed batch) in one
+ * transaction: each one's outcome (complete or retry), inventory row and remembered decision,
+ * in the array's order, all or nothing. endings may be NULL when n is 0 (nothing is done).
+ * states (NULL, or room for n) = each event's state afterwards, written only on success.
+ * Errors: JITRD_ERR_INVALID_ARG (for any ending: a decision outside the enum, an overlong
+ * status, an inventory row cert_upsert refuses, a memory without its certificate; an unknown
+ * or finished id; n too large), JITRD_ERR_IO; on any error the transaction is rolled back
+ * whole: no ending of the batch is written. */
+enum jitrd_err jitrd_journal_finish_batch(struct jitrd_journal *journal,
+                                          const struct jitrd_journal_ending *endings, size_t n,
+                                          enum jitrd_journal_state *states,
+                                          struct jitrd_diag *diag) JITRD_WUR;
+
+/* The end of one event: jitrd_journal_finish_batch of that one ending (ending must not be
+ * NULL); *state (may be NULL) as states[0] there. */
 enum jitrd_err jitrd_journal_finish(struct jitrd_journal *journal,
                                     const struct jitrd_journal_ending *ending,
                                     enum jitrd_journal_state *state,

@@ -1650,31 +1650,70 @@ static enum jitrd_err finish_steps(struct jitrd_journal *j, const struct jitrd_j
 	return result;
 }
 
-enum jitrd_err jitrd_journal_finish(struct jitrd_journal *j, const struct jitrd_journal_ending *e,
-                                    enum jitrd_journal_state *state, struct jitrd_diag *diag)
+/* The arguments jitrd_journal_finish_batch requires of one ending. */
+static bool ending_ok(const struct jitrd_journal_ending *e)
 {
-	const char *decision = e ? decision_word(e->decision) : NULL;
-	enum jitrd_err err;
-	int new_state = -1;
+	const char *decision = decision_word(e->decision);
 
-	if (!j || !e || !word_ok(decision, true) || !word_ok(e->status, false) ||
-	    (e->cert && !cert_ok(e->cert)) ||
-	    (e->remember_key && !e->retry &&
-	     !remember_args_ok(e->certificate_id, e->remember_key, decision, e->status))) {
+	return word_ok(decision, true) && word_ok(e->status, false) &&
+	       (!e->cert || cert_ok(e->cert)) &&
+	       (!e->remember_key || e->retry ||
+	        remember_args_ok(e->certificate_id, e->remember_key, decision, e->status));
+}
+
+enum jitrd_err jitrd_journal_finish_batch(struct jitrd_journal *j,
+                                          const struct jitrd_journal_ending *endings, size_t n,
+                                          enum jitrd_journal_state *states, struct jitrd_diag *diag)
+{
+	int new_states[JITRD_JOURNAL_MAX_CLAIM];
+	enum jitrd_err err;
+	int64_t closed = 0;
+	size_t i;
+
+	if (!j || n > JITRD_JOURNAL_MAX_CLAIM || (n > 0 && !endings)) {
 		jitrd_diag_set(diag, "journal: finish: invalid argument");
 		return JITRD_ERR_INVALID_ARG;
 	}
+	for (i = 0; i < n; i++) {
+		if (!ending_ok(&endings[i])) {
+			jitrd_diag_set(diag,
+			               "journal: finish: invalid argument (ending %zu of %zu)",
+			               i + 1, n);
+			return JITRD_ERR_INVALID_ARG;
+		}
+	}
+	if (n == 0)
+		return JITRD_OK;
 	pthread_mutex_lock(&j->lock);
+	/* One transaction for the whole batch: the endings of a worker's claim touch mostly the
+	 * same pages (the events leaf and its indexes, the inventory's), which a transaction
+	 * writes to the WAL once, not once per event. All or nothing: a failed ending (an
+	 * unknown or finished id, a refused write) rolls back the others too. */
 	err = begin_locked(j, "finish", diag);
-	if (err == JITRD_OK)
-		err = finish_steps(j, e, decision, &new_state, diag);
+	for (i = 0; i < n && err == JITRD_OK; i++)
+		err = finish_steps(j, &endings[i], decision_word(endings[i].decision),
+		                   &new_states[i], diag);
 	err = end_locked(j, err, "finish", diag);
 	if (err == JITRD_OK) {
-		if (new_state != JITRD_JOURNAL_PENDING)
-			journal_backlog_add(j, -1);
-		if (state)
-			*state = (enum jitrd_journal_state)new_state;
+		for (i = 0; i < n; i++) {
+			if (new_states[i] != JITRD_JOURNAL_PENDING)
+				closed++;
+			if (states)
+				states[i] = (enum jitrd_journal_state)new_states[i];
+		}
+		if (closed > 0)
+			journal_backlog_add(j, -closed);
 	}
 	pthread_mutex_unlock(&j->lock);
 	return err;
+}
+
+enum jitrd_err jitrd_journal_finish(struct jitrd_journal *j, const struct jitrd_journal_ending *e,
+                                    enum jitrd_journal_state *state, struct jitrd_diag *diag)
+{
+	if (!e) {
+		jitrd_diag_set(diag, "journal: finish: invalid argument");
+		return JITRD_ERR_INVALID_ARG;
+	}
+	return jitrd_journal_finish_batch(j, e, 1, state, diag);
 }

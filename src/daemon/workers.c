@@ -278,77 +278,136 @@ static void invalid_result(struct jitrd_pipeline_result *r, const char *reason)
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 }
 
-/* The journal's side of an outcome: done, or back to pending with a capped exponential,
- * fully jittered delay by attempts (DESIGN §3: transient failures and defer are retried);
- * with the certificate's inventory row and, for a decision worth it, its memory, in one
- * transaction (jitrd_journal_finish). */
-static void finish_in_journal(struct service *s, const struct jitrd_journal_event *event,
-                              const struct jitrd_pipeline_result *r)
+/* One event of a worker's claimed batch once the pipeline has judged it, waiting for the
+ * batch's journal transaction; the event's journal ending points into it. */
+struct processed {
+	struct jitrd_pipeline_result r;
+	char reason[JITRD_JOURNAL_TEXT_MAX]; /* the ending's reason when it is not r's */
+	char key[EVENT_KEY_SIZE];            /* the ending's remember_key */
+	bool from_sqs;
+};
+
+/* The journal's side of an outcome, ready to write (*ending points into *p, which must stay
+ * where it is): done, or back to pending with a capped exponential, fully jittered delay by
+ * attempts (DESIGN §3: transient failures and defer are retried); with the certificate's
+ * inventory row and, for a decision worth it, its memory. */
+static void prepare_ending(struct service *s, const struct jitrd_journal_event *event,
+                           struct processed *p, struct jitrd_journal_ending *ending)
 {
-	struct jitrd_journal_ending ending = {0};
-	enum jitrd_journal_state state = JITRD_JOURNAL_PENDING;
-	struct jitrd_diag diag = {{0}};
-	char reason[JITRD_JOURNAL_TEXT_MAX];
-	char key[EVENT_KEY_SIZE];
-	enum jitrd_err err;
+	const struct jitrd_pipeline_result *r = &p->r;
+
+	memset(ending, 0, sizeof(*ending));
 	/* An event from an SQS message held by the source: SQS is the durable queue and its
 	 * redelivery is the retry. The row is closed whatever the outcome, so the journal
 	 * never retries it too and no two processings of one message run at once on this
 	 * host; a retryable outcome lets the message go, to come back after its visibility
 	 * timeout (the queue's maxReceiveCount bounds the attempts). */
-	bool from_sqs = jitrd_daemon_sqs_holds(s, event->id);
-
-	ending.id = event->id;
-	ending.decision = r->decision;
-	ending.reason = r->reason;
-	ending.status = r->status;
-	ending.now_ms = jitrd_clock_wall_ms();
-	ending.cert = r->has_inventory ? &r->inventory : NULL;
-	if (r->retry && from_sqs) {
-		snprintf(reason, sizeof(reason), "%.900s; left for SQS to deliver again",
+	p->from_sqs = jitrd_daemon_sqs_holds(s, event->id);
+	ending->id = event->id;
+	ending->decision = r->decision;
+	ending->reason = r->reason;
+	ending->status = r->status;
+	ending->now_ms = jitrd_clock_wall_ms();
+	ending->cert = r->has_inventory ? &r->inventory : NULL;
+	if (r->retry && p->from_sqs) {
+		snprintf(p->reason, sizeof(p->reason), "%.900s; left for SQS to deliver again",
 		         r->reason);
-		ending.reason = reason;
+		ending->reason = p->reason;
 	} else if (r->retry) {
 		struct jitrd_backoff_policy policy = {RETRY_BASE_MS, RETRY_CAP_MS, 1};
 		int64_t delay = jitrd_backoff_delay_ms(&policy, event->attempts, jitrd_random64());
 
 		if (delay < RETRY_FLOOR_MS)
 			delay = RETRY_FLOOR_MS;
-		ending.retry = true;
-		ending.next_attempt_ms = ending.now_ms + delay;
-		ending.max_attempts = r->retry_limit;
-	} else if (worth_remembering(s, event, r, key, sizeof(key))) {
-		ending.remember_key = key;
-		ending.certificate_id = r->certificate_id;
-		ending.remember_until_ms = ending.now_ms + (int64_t)s->remember_seconds * 1000;
+		ending->retry = true;
+		ending->next_attempt_ms = ending->now_ms + delay;
+		ending->max_attempts = r->retry_limit;
+	} else if (worth_remembering(s, event, r, p->key, sizeof(p->key))) {
+		ending->remember_key = p->key;
+		ending->certificate_id = r->certificate_id;
+		ending->remember_until_ms = ending->now_ms + (int64_t)s->remember_seconds * 1000;
 	}
-	err = jitrd_journal_finish(s->journal, &ending, &state, &diag);
-	if (err != JITRD_OK && (ending.cert || ending.remember_key)) {
-		/* The inventory and the memory are caches: their failure must not keep the
-		 * outcome from being written, so it is written again alone. */
+}
+
+/* One event's ending in a transaction of its own (jitrd_journal_finish). The inventory and
+ * the memory are caches: when writing them with the outcome fails, the outcome is written
+ * again alone, so that their failure does not keep it from the journal. Logs a failure. */
+static enum jitrd_err finish_alone(struct service *s, struct jitrd_journal_ending *ending,
+                                   enum jitrd_journal_state *state)
+{
+	struct jitrd_diag diag = {{0}};
+	enum jitrd_err err = jitrd_journal_finish(s->journal, ending, state, &diag);
+
+	if (err != JITRD_OK && (ending->cert || ending->remember_key)) {
 		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
-		ending.cert = NULL;
-		ending.remember_key = NULL;
-		err = jitrd_journal_finish(s->journal, &ending, &state, &diag);
+		ending->cert = NULL;
+		ending->remember_key = NULL;
+		err = jitrd_journal_finish(s->journal, ending, state, &diag);
 	}
-	if (err == JITRD_OK && ending.retry && state == JITRD_JOURNAL_FAILED) {
+	if (err != JITRD_OK)
+		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
+	return err;
+}
+
+/* What follows an event's ending once it is written (err: whether it was). */
+static void after_ending(struct service *s, const struct jitrd_journal_event *event,
+                         const struct processed *p, const struct jitrd_journal_ending *ending,
+                         enum jitrd_journal_state state, enum jitrd_err err)
+{
+	if (err == JITRD_OK && ending->retry && state == JITRD_JOURNAL_FAILED) {
 		char attempts[24];
 
 		snprintf(attempts, sizeof(attempts), "%u", event->attempts + 1);
 		jitrd_log_kv(s->log, JITRD_LOG_WARN, "event.given_up", "certificateId",
-		             r->certificate_id, "attempts", attempts, "reason", r->reason, NULL);
+		             p->r.certificate_id, "attempts", attempts, "reason", p->r.reason,
+		             NULL);
 	}
-	if (err != JITRD_OK)
-		jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 	/* After the journal: a repeat of the message arriving now finds the row closed. */
-	if (from_sqs)
-		jitrd_daemon_sqs_finished(s, event->id, !r->retry && err == JITRD_OK);
+	if (p->from_sqs)
+		jitrd_daemon_sqs_finished(s, event->id, !p->r.retry && err == JITRD_OK);
 }
 
-static void handle_event(struct service *s, struct worker *w,
-                         const struct jitrd_journal_event *event)
+/* The journal ends of the first n events of a batch, processed in order.
+ *
+ * Written in one transaction after the batch (jitrd_journal_finish_batch), not one per event:
+ * the endings touch mostly the same pages, which are then written to the WAL once per batch.
+ * That is safe because an event's end is not what makes it durable: its row is durable since
+ * intake, before the PUBACK (or, for SQS, the message is deleted only after its row is closed
+ * here). If jitrd dies after an event's AWS calls but before the batch's transaction, its row
+ * is still in_progress; start-up recovery (jitrd_journal_recover) puts it back to pending, and
+ * its next processing finds the certificate no longer PENDING_ACTIVATION: a skip, for one
+ * DescribeCertificate. Until the transaction, a repeat of the event finds the row open and
+ * joins it (jitrd_journal_intake), as any repeat during processing does. No row stays
+ * in_progress longer than before: the batch ends when its last event's ending was written.
+ * Outcome lines are logged as each event finishes (handle_event); what depends on the row
+ * being written (event.given_up, the SQS message's fate) follows the transaction. When the
+ * batch's transaction fails, each ending is written alone, as a single event's is. */
+static void finish_batch(struct service *s, const struct jitrd_journal_event *events,
+                         struct processed *processed, struct jitrd_journal_ending *endings,
+                         enum jitrd_journal_state *states, size_t n)
 {
-	struct jitrd_pipeline_result r;
+	struct jitrd_diag diag = {{0}};
+	bool alone = n == 1;
+
+	if (n > 1 &&
+	    jitrd_journal_finish_batch(s->journal, endings, n, states, &diag) != JITRD_OK) {
+		jitrd_daemon_say(s, JITRD_LOG_WARN, "journal.error", "reason", diag.text);
+		alone = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum jitrd_err err = alone ? finish_alone(s, &endings[i], &states[i]) : JITRD_OK;
+
+		after_ending(s, &events[i], &processed[i], &endings[i], states[i], err);
+	}
+}
+
+/* Takes one event through the pipeline, logs its outcome line and prepares its journal ending
+ * (written by finish_batch). */
+static void handle_event(struct service *s, struct worker *w,
+                         const struct jitrd_journal_event *event, struct processed *p,
+                         struct jitrd_journal_ending *ending)
+{
+	struct jitrd_pipeline_result *r = &p->r;
 	struct jitrd_outcome outcome;
 	struct jitrd_runtime *rt;
 	int64_t started = jitrd_clock_mono_ms();
@@ -358,31 +417,69 @@ static void handle_event(struct service *s, struct worker *w,
 	jitrd_metrics_add_inflight(s->metrics, 1);
 	if (event->truncated) {
 		/* Only the first JITRD_JOURNAL_MAX_PAYLOAD bytes were kept: judge the size. */
-		invalid_result(&r, "event larger than 65536 bytes");
+		invalid_result(r, "event larger than 65536 bytes");
 		counted = false;
 	} else {
 		rt = jitrd_daemon_runtime(s);
 		if (jitrd_pipeline_process(s->online.pipeline, w->session, rt,
 		                           (const char *)event->payload, event->payload_len,
-		                           time(NULL), &r) != JITRD_OK) {
+		                           time(NULL), r) != JITRD_OK) {
 			/* NOMEM: the event stays in the journal and is tried again */
-			r.decision = JITRD_DECISION_FAILED;
-			snprintf(r.reason, sizeof(r.reason), "out of memory");
-			r.retry = 1;
+			r->decision = JITRD_DECISION_FAILED;
+			snprintf(r->reason, sizeof(r->reason), "out of memory");
+			r->retry = 1;
 			counted = false;
 		}
 		jitrd_runtime_unref(rt);
 	}
-	if (r.duration_ms == 0)
-		r.duration_ms = (uint64_t)(jitrd_clock_mono_ms() - started);
+	if (r->duration_ms == 0)
+		r->duration_ms = (uint64_t)(jitrd_clock_mono_ms() - started);
 	now_ms = jitrd_clock_wall_ms();
-	jitrd_pipeline_outcome(&r, (time_t)(now_ms / 1000), &outcome);
+	jitrd_pipeline_outcome(r, (time_t)(now_ms / 1000), &outcome);
 	outcome.time_ms = (int)(now_ms % 1000);
 	jitrd_log_outcome(s->log, &outcome);
 	if (!counted)
-		jitrd_metrics_event(s->metrics, r.decision, (double)r.duration_ms / 1000.0);
-	finish_in_journal(s, event, &r);
+		jitrd_metrics_event(s->metrics, r->decision, (double)r->duration_ms / 1000.0);
+	prepare_ending(s, event, p, ending);
 	jitrd_metrics_add_inflight(s->metrics, -1);
+}
+
+/* Processes events[0..count) in order, then writes their journal ends together. On stop,
+ * events not started stay in_progress: the next start's recovery puts them back to pending
+ * (as after a crash); those processed are still written. */
+static void work_batch(struct service *s, struct worker *w,
+                       const struct jitrd_journal_event *events, size_t count,
+                       struct processed *processed, struct jitrd_journal_ending *endings,
+                       enum jitrd_journal_state *states)
+{
+	size_t done = 0;
+
+	for (; done < count && !is_stopping(s); done++)
+		handle_event(s, w, &events[done], &processed[done], &endings[done]);
+	finish_batch(s, events, processed, endings, states, done);
+}
+
+/* Processes a claim: as one batch, or (no memory for the batch's state) one event at a time. */
+static void work_claim(struct service *s, struct worker *w,
+                       const struct jitrd_journal_event *events, size_t count)
+{
+	struct processed *processed = calloc(count, sizeof(*processed));
+	struct jitrd_journal_ending *endings = calloc(count, sizeof(*endings));
+	enum jitrd_journal_state *states = calloc(count, sizeof(*states));
+
+	if (processed && endings && states) {
+		work_batch(s, w, events, count, processed, endings, states);
+	} else {
+		struct processed one;
+		struct jitrd_journal_ending ending;
+		enum jitrd_journal_state state;
+
+		for (size_t i = 0; i < count && !is_stopping(s); i++)
+			work_batch(s, w, &events[i], 1, &one, &ending, &state);
+	}
+	free(states);
+	free(endings);
+	free(processed);
 }
 
 static void thread_exit(struct service *s)
@@ -448,7 +545,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct jitrd_journal_event *events = NULL;
 		struct jitrd_diag diag = {{0}};
-		size_t count = 0, done = 0;
+		size_t count = 0;
 		unsigned long seen;
 		int64_t now_ms;
 
@@ -466,12 +563,10 @@ static void *worker_main(void *arg)
 			jitrd_daemon_say(s, JITRD_LOG_ERROR, "journal.error", "reason", diag.text);
 			count = 0;
 		}
-		/* On stop, claimed events not yet started stay in_progress: the next start's
-		 * recovery puts them back to pending (as after a crash). */
-		if (count > 0)
+		if (count > 0) {
 			note_busy(s, true);
-		for (; done < count && !is_stopping(s); done++)
-			handle_event(s, w, &events[done]);
+			work_claim(s, w, events, count);
+		}
 		jitrd_journal_events_free(events, count);
 		if (count > 0) {
 			note_busy(s, false);
