@@ -2188,6 +2188,327 @@ static void test_finish(void)
 	remove_dir(&t);
 }
 
+#define CERT_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define CERT_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define CERT_E "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+/* Every row of a query's result as text ("col|col|...\n" per row), for comparing two
+ * databases; "" when the query fails. The caller frees it. */
+static char *sql_dump(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	char *out = calloc(1, 1);
+	size_t len = 0;
+
+	if (!out)
+		return NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+				const char *v = (const char *)sqlite3_column_text(stmt, c);
+				size_t add = (v ? strlen(v) : 4) + 1;
+				char *grown = realloc(out, len + add + 2);
+
+				if (!grown)
+					break;
+				out = grown;
+				len += (size_t)snprintf(out + len, add + 2, "%s%c", v ? v : "NULL",
+				                        c + 1 < sqlite3_column_count(stmt) ? '|'
+				                                                           : '\n');
+			}
+		}
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return out;
+}
+
+/* The journal's whole state that endings write: events, inventory, memory. */
+static char *journal_dump(const char *path)
+{
+	static const char *const queries[] = {
+	    "SELECT id, certificate_id, state, attempts, next_attempt_ms, claimed_ms, decision,"
+	    " reason, status, finished_ms FROM events ORDER BY id",
+	    "SELECT * FROM certificates ORDER BY certificate_id",
+	    "SELECT * FROM remembered ORDER BY certificate_id",
+	};
+	char *all = calloc(1, 1);
+
+	for (size_t i = 0; all && i < sizeof(queries) / sizeof(queries[0]); i++) {
+		char *part = sql_dump(path, queries[i]);
+		size_t size = part ? strlen(all) + strlen(part) + 4 : 0;
+		char *joined = part ? malloc(size) : NULL;
+
+		if (joined)
+			snprintf(joined, size, "%s%s--\n", all, part);
+		free(part);
+		free(all);
+		all = joined;
+	}
+	return all;
+}
+
+/* Five events of five certificates recorded and claimed: ids 1..5. */
+static struct jitrd_journal *open_claimed(struct tmp_journal *t, int64_t ids[5])
+{
+	static const char *const certs[5] = {CERT_A, CERT_B, CERT_C, CERT_D, CERT_E};
+	struct jitrd_journal *j = open_fresh(t, 3);
+	struct jitrd_journal_event *ev = NULL;
+	size_t n = 0;
+
+	if (!j)
+		return NULL;
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(
+		    jitrd_journal_record(j, JITRD_JOURNAL_MQTT, "e", 1, certs[i], 1, &ids[i], NULL),
+		    JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_claim(j, 10, 5, &ev, &n, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(n, 5);
+	jitrd_journal_events_free(ev, n);
+	return j;
+}
+
+/* A batch of mixed endings: a completion with its inventory row, a retry (its memory not
+ * written: not final), a retry that reaches the bound and fails, a reject remembered with
+ * its row, an ignore with nothing else. */
+static void mixed_endings(struct jitrd_journal_ending e[5], const int64_t ids[5],
+                          struct jitrd_journal_cert rows[3])
+{
+	rows[0] = make_cert(CERT_A, CA_1, "ACTIVE");
+	rows[1] = make_cert(CERT_B, CA_1, "PENDING_ACTIVATION");
+	rows[2] = make_cert(CERT_D, CA_2, "PENDING_ACTIVATION");
+	memset(e, 0, 5 * sizeof(*e));
+	for (size_t i = 0; i < 5; i++) {
+		e[i].id = ids[i];
+		e[i].now_ms = 100 + (int64_t)i;
+	}
+	e[0].decision = JITRD_DECISION_ACTIVATE;
+	e[0].reason = "activated";
+	e[0].status = "ACTIVE";
+	e[0].cert = &rows[0];
+	e[1].decision = JITRD_DECISION_DEFER;
+	e[1].reason = "no CRL";
+	e[1].retry = true;
+	e[1].next_attempt_ms = 700;
+	e[1].cert = &rows[1];
+	e[1].remember_key = "k";
+	e[1].certificate_id = CERT_B;
+	e[2].decision = JITRD_DECISION_FAILED;
+	e[2].reason = "throttled";
+	e[2].retry = true;
+	e[2].next_attempt_ms = 800;
+	e[2].max_attempts = 1;
+	e[3].decision = JITRD_DECISION_REJECT;
+	e[3].reason = "expired";
+	e[3].status = "PENDING_ACTIVATION";
+	e[3].cert = &rows[2];
+	e[3].remember_key = "k";
+	e[3].certificate_id = CERT_D;
+	e[3].remember_until_ms = 5000;
+	e[4].decision = JITRD_DECISION_IGNORE;
+	e[4].reason = "not ours";
+}
+
+static void test_finish_batch_same_as_one_by_one(void)
+{
+	struct tmp_journal t1, t2;
+	int64_t ids1[5], ids2[5];
+	struct jitrd_journal *one = open_claimed(&t1, ids1);
+	struct jitrd_journal *batch = open_claimed(&t2, ids2);
+	struct jitrd_journal_ending e[5];
+	struct jitrd_journal_cert rows[3];
+	enum jitrd_journal_state s1[5], s2[5];
+	struct jitrd_journal_counts c;
+	char *d1, *d2;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(batch);
+	mixed_endings(e, ids1, rows);
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(jitrd_journal_finish(one, &e[i], &s1[i], NULL), JITRD_OK);
+	mixed_endings(e, ids2, rows);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(batch, e, 5, s2, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(memcmp(s1, s2, sizeof(s1)), 0);
+	CU_ASSERT_EQUAL(s2[0], JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(s2[1], JITRD_JOURNAL_PENDING);
+	CU_ASSERT_EQUAL(s2[2], JITRD_JOURNAL_FAILED);
+	CU_ASSERT_EQUAL(s2[3], JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(s2[4], JITRD_JOURNAL_DONE);
+	d1 = journal_dump(t1.path);
+	d2 = journal_dump(t2.path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+	CU_ASSERT_STRING_EQUAL(d1, d2);
+	/* and that state is the one intended, not merely the same */
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 1 AND"
+	                                 " state = 'done' AND decision = 'activate' AND"
+	                                 " finished_ms = 100"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 2 AND"
+	                                 " state = 'pending' AND attempts = 1 AND"
+	                                 " next_attempt_ms = 700 AND claimed_ms IS NULL"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 3 AND"
+	                                 " state = 'failed' AND decision = 'failed' AND"
+	                                 " finished_ms = 102"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 5 AND"
+	                                 " state = 'done' AND decision = 'ignore'"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM certificates"), 3);
+	CU_ASSERT_EQUAL(sql_int(t2.path,
+	                        "SELECT count(*) FROM remembered WHERE certificate_id = '" CERT_D
+	                        "' AND decision = 'reject' AND until_ms = 5000"),
+	                1);
+	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM remembered"), 1);
+	c = counts_of(batch);
+	CU_ASSERT_EQUAL(c.pending, 1);
+	CU_ASSERT_EQUAL(c.in_progress, 0);
+	CU_ASSERT_EQUAL(c.done, 3);
+	CU_ASSERT_EQUAL(c.failed, 1);
+	free(d1);
+	free(d2);
+	jitrd_journal_close(one);
+	jitrd_journal_close(batch);
+	remove_dir(&t1);
+	remove_dir(&t2);
+}
+
+/* One ending of the batch is for an event finished already: the whole batch is refused,
+ * naming the event, and nothing of it is written; without that ending it goes through. */
+static void test_finish_batch_already_finished(void)
+{
+	struct tmp_journal t;
+	int64_t ids[5];
+	struct jitrd_journal *j = open_claimed(&t, ids);
+	struct jitrd_journal_ending e[5];
+	struct jitrd_journal_cert rows[3];
+	enum jitrd_journal_state states[5];
+	struct jitrd_diag diag = {""};
+	char *before, *after;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	mixed_endings(e, ids, rows);
+	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e[4], NULL, NULL), JITRD_OK);
+	before = journal_dump(t.path);
+	for (size_t i = 0; i < 5; i++)
+		states[i] = (enum jitrd_journal_state)77;
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "event 5 is unknown or already finished"));
+	CU_ASSERT_EQUAL(states[0], (enum jitrd_journal_state)77);
+	CU_ASSERT_EQUAL(states[4], (enum jitrd_journal_state)77);
+	after = journal_dump(t.path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+	CU_ASSERT_STRING_EQUAL(before, after);
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 4);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
+	/* the same ending twice in one batch: the second finds it finished */
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(
+			    j, (const struct jitrd_journal_ending[]){e[0], e[0]}, 2, NULL, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 4);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 4, states, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(states[0], JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(states[2], JITRD_JOURNAL_FAILED);
+	CU_ASSERT_EQUAL(states[4], (enum jitrd_journal_state)77); /* beyond n: untouched */
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 0);
+	free(before);
+	free(after);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* A write refused in the middle of the batch (the inventory row of its fourth ending, after
+ * the first three were written in the same transaction) rolls the whole batch back. */
+static void test_finish_batch_rolls_back_whole(void)
+{
+	struct tmp_journal t;
+	int64_t ids[5];
+	struct jitrd_journal *j = open_claimed(&t, ids);
+	struct jitrd_journal_ending e[5];
+	struct jitrd_journal_cert rows[3];
+	enum jitrd_journal_state states[5];
+	struct jitrd_diag diag = {""};
+	char *before, *after;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	mixed_endings(e, ids, rows);
+	sql_exec(t.path, "CREATE TRIGGER refuse_d BEFORE INSERT ON certificates"
+	                 " WHEN NEW.certificate_id = '" CERT_D "'"
+	                 " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+	before = journal_dump(t.path);
+	for (size_t i = 0; i < 5; i++)
+		states[i] = (enum jitrd_journal_state)77;
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), JITRD_ERR_IO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "refused"));
+	CU_ASSERT_EQUAL(states[0], (enum jitrd_journal_state)77);
+	after = journal_dump(t.path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+	CU_ASSERT_STRING_EQUAL(before, after);
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 5);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT sum(attempts) FROM events"), 0);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM remembered"), 0);
+	/* the journal works again after the rollback */
+	sql_exec(t.path, "DROP TRIGGER refuse_d;");
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(states[3], JITRD_JOURNAL_DONE);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 3);
+	free(before);
+	free(after);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
+/* n = 0 does nothing; bad arguments, or one bad ending among good ones, write nothing. */
+static void test_finish_batch_arguments(void)
+{
+	struct tmp_journal t;
+	int64_t ids[5];
+	struct jitrd_journal *j = open_claimed(&t, ids);
+	struct jitrd_journal_ending e[5];
+	struct jitrd_journal_cert rows[3];
+	struct jitrd_journal_cert bad = make_cert("", CA_1, "ACTIVE");
+	enum jitrd_journal_state states[5] = {77, 77, 77, 77, 77};
+	struct jitrd_diag diag = {""};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	mixed_endings(e, ids, rows);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, NULL, 0, NULL, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 0, states, NULL), JITRD_OK);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(NULL, e, 5, states, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(NULL, NULL, 0, NULL, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, NULL, 1, states, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, JITRD_JOURNAL_MAX_CLAIM + 1, states, NULL),
+	                JITRD_ERR_INVALID_ARG);
+	/* one bad ending in the middle: refused before anything is written, and named */
+	e[2].decision = (enum jitrd_decision_kind)99;
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), JITRD_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "ending 3 of 5"));
+	e[2].decision = JITRD_DECISION_FAILED;
+	e[3].cert = &bad;
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, NULL), JITRD_ERR_INVALID_ARG);
+	e[3].cert = &rows[2];
+	e[4].status = "this-status-word-is-far-too-long-x";
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, NULL), JITRD_ERR_INVALID_ARG);
+	e[4].status = NULL;
+	e[3].certificate_id = NULL; /* remembered without its certificate */
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, NULL), JITRD_ERR_INVALID_ARG);
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(states[i], (enum jitrd_journal_state)77);
+	CU_ASSERT_EQUAL(counts_of(j).in_progress, 5);
+	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
+	jitrd_journal_close(j);
+	remove_dir(&t);
+}
+
 int main(void)
 {
 	static const struct tsupport_case cases[] = {
@@ -2221,6 +2542,13 @@ int main(void)
 	    {"intake: answered by the inventory's judgement", test_intake_judged},
 	    {"finish: outcome, inventory and memory together", test_finish},
 	    {"intake and finish roll back whole", test_intake_finish_roll_back},
+	    {"finish_batch: the same state as the endings one by one",
+	     test_finish_batch_same_as_one_by_one},
+	    {"finish_batch: an ending already finished refuses the batch",
+	     test_finish_batch_already_finished},
+	    {"finish_batch: a write refused mid-batch rolls back whole",
+	     test_finish_batch_rolls_back_whole},
+	    {"finish_batch: n = 0 and bad arguments", test_finish_batch_arguments},
 	    {NULL, NULL},
 	};
 
