@@ -1,9 +1,12 @@
 /* bench_journal.c — the journal's CPU per event as `jitrd run` spends it: an event's arrival
  * (intake, with its inventory lookup, on paho's thread) and its work (a claim of CLAIM_BATCH,
- * finish with its inventory row), each timed apart, over rounds of a fresh journal; prints CPU
- * microseconds per event. With "defaults" as fourth argument SQLite is initialised first, so
- * the journal's configuration of SQLite (see configure_sqlite in journal.c) cannot apply: the
- * cost before it. */
+ * then its ends with their inventory rows: "per-event", a finish each, or "batch", one
+ * finish_batch for the claim as the workers write them), each timed apart, over rounds of a
+ * fresh journal alternating the two forms; prints CPU microseconds per event. With "defaults"
+ * as fourth argument SQLite is initialised first, so the journal's configuration of SQLite (see
+ * configure_sqlite in journal.c) cannot apply: the cost before it. A fifth argument
+ * ("per-event" or "batch") runs only that form (strace -c). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +72,13 @@ static int arrive(struct jitrd_journal *j, unsigned i)
 	return jitrd_journal_intake(j, &a, &got, &row, &m, NULL) == JITRD_OK ? 0 : -1;
 }
 
-/* A worker's side: claims of CLAIM_BATCH, each event finished with its inventory row. */
-static int work_off(struct jitrd_journal *j, int64_t now)
+/* A worker's side: claims of CLAIM_BATCH, each event ended with its inventory row, in a
+ * transaction each or (batch) in one for the claim. */
+static int work_off(struct jitrd_journal *j, bool batch, int64_t now)
 {
 	struct jitrd_journal_event *events = NULL;
-	struct jitrd_journal_cert row;
+	struct jitrd_journal_ending endings[CLAIM_BATCH];
+	struct jitrd_journal_cert rows[CLAIM_BATCH];
 	size_t count = 0;
 	int failed = 0;
 
@@ -81,18 +86,22 @@ static int work_off(struct jitrd_journal *j, int64_t now)
 		if (jitrd_journal_claim(j, now, CLAIM_BATCH, &events, &count, NULL) != JITRD_OK)
 			return -1;
 		for (size_t k = 0; k < count; k++) {
-			struct jitrd_journal_ending e = {
+			inventory_row(&rows[k], events[k].certificate_id, now);
+			endings[k] = (struct jitrd_journal_ending){
 			    .id = events[k].id,
 			    .decision = JITRD_DECISION_ACTIVATE,
 			    .reason = "activated",
 			    .status = "ACTIVE",
 			    .now_ms = now,
-			    .cert = &row,
+			    .cert = &rows[k],
 			};
-
-			inventory_row(&row, events[k].certificate_id, now);
-			failed |= jitrd_journal_finish(j, &e, NULL, NULL) != JITRD_OK;
+			if (!batch)
+				failed |=
+				    jitrd_journal_finish(j, &endings[k], NULL, NULL) != JITRD_OK;
 		}
+		if (batch)
+			failed |=
+			    jitrd_journal_finish_batch(j, endings, count, NULL, NULL) != JITRD_OK;
 		jitrd_journal_events_free(events, count);
 	} while (count > 0 && !failed);
 	return failed ? -1 : 0;
@@ -103,7 +112,7 @@ struct round_cost {
 };
 
 /* One round: events recorded in bursts of 64, then worked off (as queued MQTT events are). */
-static int round_cost(const char *dir, unsigned events, struct round_cost *cost)
+static int round_cost(const char *dir, unsigned events, bool batch, struct round_cost *cost)
 {
 	struct jitrd_journal *j = NULL;
 	struct jitrd_diag diag = {""};
@@ -123,7 +132,7 @@ static int round_cost(const char *dir, unsigned events, struct round_cost *cost)
 				goto cleanup;
 		arrival += cpu_seconds() - t0;
 		t0 = cpu_seconds();
-		if (work_off(j, 1000 + i) != 0)
+		if (work_off(j, batch, 1000 + i) != 0)
 			goto cleanup;
 		work += cpu_seconds() - t0;
 	}
@@ -147,20 +156,30 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	unsigned events = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 5000;
 	unsigned rounds = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 3;
+	const char *only = argc > 5 ? argv[5] : NULL;
+	static const char *const forms[] = {"per-event", "batch"};
 
 	if (argc > 4 && strcmp(argv[4], "defaults") == 0 && sqlite3_initialize() != SQLITE_OK)
 		return 1;
 	if (events == 0 || rounds == 0) {
-		fprintf(stderr, "usage: bench_journal [DIR [EVENTS [ROUNDS [defaults]]]]\n");
+		fprintf(stderr, "usage: bench_journal [DIR [EVENTS [ROUNDS [defaults|any "
+		                "[per-event|batch]]]]]\n");
 		return 2;
 	}
 	for (unsigned r = 0; r < rounds; r++) {
-		struct round_cost cost;
+		for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+			struct round_cost cost;
 
-		if (round_cost(dir, events, &cost) != 0)
-			return 1;
-		printf("%u events\tarrival %.1f us\twork %.1f us\ttotal %.1f us CPU per event\n",
-		       events, cost.arrival_us, cost.work_us, cost.arrival_us + cost.work_us);
+			if (only && strcmp(only, forms[f]) != 0)
+				continue;
+			if (round_cost(dir, events, f == 1, &cost) != 0)
+				return 1;
+			printf(
+			    "%s\t%u events\tarrival %.1f us\twork %.1f us\ttotal %.1f us CPU per "
+			    "event\n",
+			    forms[f], events, cost.arrival_us, cost.work_us,
+			    cost.arrival_us + cost.work_us);
+		}
 	}
 	return 0;
 }
