@@ -2341,39 +2341,53 @@ static void test_finish_batch_same_as_one_by_one(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
 	CU_ASSERT_STRING_EQUAL(d1, d2);
-	/* and that state is the one intended, not merely the same */
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 1 AND"
-	                                 " state = 'done' AND decision = 'activate' AND"
-	                                 " finished_ms = 100"),
-	                1);
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 2 AND"
-	                                 " state = 'pending' AND attempts = 1 AND"
-	                                 " next_attempt_ms = 700 AND claimed_ms IS NULL"),
-	                1);
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 3 AND"
-	                                 " state = 'failed' AND decision = 'failed' AND"
-	                                 " finished_ms = 102"),
-	                1);
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM events WHERE id = 5 AND"
-	                                 " state = 'done' AND decision = 'ignore'"),
-	                1);
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM certificates"), 3);
-	CU_ASSERT_EQUAL(sql_int(t2.path,
-	                        "SELECT count(*) FROM remembered WHERE certificate_id = '" CERT_D
-	                        "' AND decision = 'reject' AND until_ms = 5000"),
-	                1);
-	CU_ASSERT_EQUAL(sql_int(t2.path, "SELECT count(*) FROM remembered"), 1);
+	/* and that state is the one intended, not merely the same: each query counts 1 row */
+	static const char *const intended[] = {
+	    "SELECT count(*) FROM events WHERE id = 1 AND state = 'done' AND"
+	    " decision = 'activate' AND finished_ms = 100",
+	    "SELECT count(*) FROM events WHERE id = 2 AND state = 'pending' AND attempts = 1 AND"
+	    " next_attempt_ms = 700 AND claimed_ms IS NULL",
+	    "SELECT count(*) FROM events WHERE id = 3 AND state = 'failed' AND"
+	    " decision = 'failed' AND finished_ms = 102",
+	    "SELECT count(*) FROM events WHERE id = 5 AND state = 'done' AND decision = 'ignore'",
+	    "SELECT count(*) = 3 FROM certificates",
+	    "SELECT count(*) FROM remembered WHERE certificate_id = '" CERT_D "' AND"
+	    " decision = 'reject' AND until_ms = 5000",
+	    "SELECT count(*) FROM remembered",
+	};
+	for (size_t i = 0; i < sizeof(intended) / sizeof(intended[0]); i++)
+		CU_ASSERT_EQUAL(sql_int(t2.path, intended[i]), 1);
 	c = counts_of(batch);
-	CU_ASSERT_EQUAL(c.pending, 1);
-	CU_ASSERT_EQUAL(c.in_progress, 0);
-	CU_ASSERT_EQUAL(c.done, 3);
-	CU_ASSERT_EQUAL(c.failed, 1);
+	CU_ASSERT(c.pending == 1 && c.in_progress == 0 && c.done == 3 && c.failed == 1);
 	free(d1);
 	free(d2);
 	jitrd_journal_close(one);
 	jitrd_journal_close(batch);
 	remove_dir(&t1);
 	remove_dir(&t2);
+}
+
+/* finish_batch of the five endings fails with want, diag saying diag_has, and leaves the
+ * journal and the states exactly as they were. */
+static void refused_batch(const char *path, struct jitrd_journal *j,
+                          const struct jitrd_journal_ending e[5], enum jitrd_err want,
+                          const char *diag_has)
+{
+	enum jitrd_journal_state states[5];
+	struct jitrd_diag diag = {""};
+	char *before = journal_dump(path), *after;
+
+	for (size_t i = 0; i < 5; i++)
+		states[i] = (enum jitrd_journal_state)77;
+	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, diag_has));
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(states[i], (enum jitrd_journal_state)77);
+	after = journal_dump(path);
+	CU_ASSERT_FATAL(before && after);
+	CU_ASSERT_STRING_EQUAL(before, after);
+	free(before);
+	free(after);
 }
 
 /* One ending of the batch is for an event finished already: the whole batch is refused,
@@ -2385,24 +2399,13 @@ static void test_finish_batch_already_finished(void)
 	struct jitrd_journal *j = open_claimed(&t, ids);
 	struct jitrd_journal_ending e[5];
 	struct jitrd_journal_cert rows[3];
-	enum jitrd_journal_state states[5];
-	struct jitrd_diag diag = {""};
-	char *before, *after;
+	enum jitrd_journal_state states[5] = {77, 77, 77, 77, 77};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	mixed_endings(e, ids, rows);
 	CU_ASSERT_EQUAL(jitrd_journal_finish(j, &e[4], NULL, NULL), JITRD_OK);
-	before = journal_dump(t.path);
-	for (size_t i = 0; i < 5; i++)
-		states[i] = (enum jitrd_journal_state)77;
-	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), JITRD_ERR_INVALID_ARG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "event 5 is unknown or already finished"));
-	CU_ASSERT_EQUAL(states[0], (enum jitrd_journal_state)77);
-	CU_ASSERT_EQUAL(states[4], (enum jitrd_journal_state)77);
-	after = journal_dump(t.path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
-	CU_ASSERT_STRING_EQUAL(before, after);
+	refused_batch(t.path, j, e, JITRD_ERR_INVALID_ARG,
+	              "event 5 is unknown or already finished");
 	CU_ASSERT_EQUAL(counts_of(j).in_progress, 4);
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
 	/* the same ending twice in one batch: the second finds it finished */
@@ -2415,8 +2418,6 @@ static void test_finish_batch_already_finished(void)
 	CU_ASSERT_EQUAL(states[2], JITRD_JOURNAL_FAILED);
 	CU_ASSERT_EQUAL(states[4], (enum jitrd_journal_state)77); /* beyond n: untouched */
 	CU_ASSERT_EQUAL(counts_of(j).in_progress, 0);
-	free(before);
-	free(after);
 	jitrd_journal_close(j);
 	remove_dir(&t);
 }
@@ -2431,24 +2432,13 @@ static void test_finish_batch_rolls_back_whole(void)
 	struct jitrd_journal_ending e[5];
 	struct jitrd_journal_cert rows[3];
 	enum jitrd_journal_state states[5];
-	struct jitrd_diag diag = {""};
-	char *before, *after;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	mixed_endings(e, ids, rows);
 	sql_exec(t.path, "CREATE TRIGGER refuse_d BEFORE INSERT ON certificates"
 	                 " WHEN NEW.certificate_id = '" CERT_D "'"
 	                 " BEGIN SELECT RAISE(ABORT, 'refused'); END;");
-	before = journal_dump(t.path);
-	for (size_t i = 0; i < 5; i++)
-		states[i] = (enum jitrd_journal_state)77;
-	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, &diag), JITRD_ERR_IO);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.text, "refused"));
-	CU_ASSERT_EQUAL(states[0], (enum jitrd_journal_state)77);
-	after = journal_dump(t.path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
-	CU_ASSERT_STRING_EQUAL(before, after);
+	refused_batch(t.path, j, e, JITRD_ERR_IO, "refused");
 	CU_ASSERT_EQUAL(counts_of(j).in_progress, 5);
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT sum(attempts) FROM events"), 0);
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 0);
@@ -2458,8 +2448,6 @@ static void test_finish_batch_rolls_back_whole(void)
 	CU_ASSERT_EQUAL(jitrd_journal_finish_batch(j, e, 5, states, NULL), JITRD_OK);
 	CU_ASSERT_EQUAL(states[3], JITRD_JOURNAL_DONE);
 	CU_ASSERT_EQUAL(sql_int(t.path, "SELECT count(*) FROM certificates"), 3);
-	free(before);
-	free(after);
 	jitrd_journal_close(j);
 	remove_dir(&t);
 }
