@@ -2229,8 +2229,8 @@ static char *sql_dump(const char *path, const char *sql)
 static char *journal_dump(const char *path)
 {
 	static const char *const queries[] = {
-	    "SELECT id, certificate_id, state, attempts, next_attempt_ms, claimed_ms, decision,"
-	    " reason, status, finished_ms FROM events ORDER BY id",
+	    ("SELECT id, certificate_id, state, attempts, next_attempt_ms, claimed_ms, decision,"
+	     " reason, status, finished_ms FROM events ORDER BY id"),
 	    "SELECT * FROM certificates ORDER BY certificate_id",
 	    "SELECT * FROM remembered ORDER BY certificate_id",
 	};
@@ -2343,16 +2343,16 @@ static void test_finish_batch_same_as_one_by_one(void)
 	CU_ASSERT_STRING_EQUAL(d1, d2);
 	/* and that state is the one intended, not merely the same: each query counts 1 row */
 	static const char *const intended[] = {
-	    "SELECT count(*) FROM events WHERE id = 1 AND state = 'done' AND"
-	    " decision = 'activate' AND finished_ms = 100",
-	    "SELECT count(*) FROM events WHERE id = 2 AND state = 'pending' AND attempts = 1 AND"
-	    " next_attempt_ms = 700 AND claimed_ms IS NULL",
-	    "SELECT count(*) FROM events WHERE id = 3 AND state = 'failed' AND"
-	    " decision = 'failed' AND finished_ms = 102",
+	    ("SELECT count(*) FROM events WHERE id = 1 AND state = 'done' AND"
+	     " decision = 'activate' AND finished_ms = 100"),
+	    ("SELECT count(*) FROM events WHERE id = 2 AND state = 'pending' AND attempts = 1 AND"
+	     " next_attempt_ms = 700 AND claimed_ms IS NULL"),
+	    ("SELECT count(*) FROM events WHERE id = 3 AND state = 'failed' AND"
+	     " decision = 'failed' AND finished_ms = 102"),
 	    "SELECT count(*) FROM events WHERE id = 5 AND state = 'done' AND decision = 'ignore'",
 	    "SELECT count(*) = 3 FROM certificates",
-	    "SELECT count(*) FROM remembered WHERE certificate_id = '" CERT_D "' AND"
-	    " decision = 'reject' AND until_ms = 5000",
+	    ("SELECT count(*) FROM remembered WHERE certificate_id = '" CERT_D "' AND"
+	     " decision = 'reject' AND until_ms = 5000"),
 	    "SELECT count(*) FROM remembered",
 	};
 	for (size_t i = 0; i < sizeof(intended) / sizeof(intended[0]); i++)
